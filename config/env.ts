@@ -1,0 +1,96 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+
+/** The repository root, so the default state folder is the same from any working directory. */
+export const REPO_ROOT = resolve(__dirname, '..');
+
+const port = z.coerce.number().int().min(1).max(65535);
+const optionalText = z
+  .string()
+  .trim()
+  .transform((s) => (s === '' ? undefined : s))
+  .optional();
+
+/**
+ * Every environment variable Slipway reads, with its default. The embedded default needs none:
+ * it starts a local Temporal dev server and keeps artifacts in a local directory. Setting
+ * SLIPWAY_TEMPORAL_ADDRESS and an s3:// SLIPWAY_ARTIFACTS moves the same code onto real infrastructure.
+ */
+export const envSchema = z.object({
+  /** Where the embedded stack keeps its database, logs, artifacts and pid files. */
+  SLIPWAY_STATE_DIR: optionalText,
+  /** Where downloaded or built service binaries are cached, outside the work tree. */
+  SLIPWAY_BIN_CACHE: optionalText,
+  /** host:port of a Temporal frontend. Unset means "use the embedded dev server". */
+  SLIPWAY_TEMPORAL_ADDRESS: optionalText,
+  SLIPWAY_TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  SLIPWAY_TEMPORAL_PORT: port.default(7233),
+  SLIPWAY_TEMPORAL_UI_PORT: port.default(8233),
+  /** Path of a `temporal` CLI binary to use instead of looking on PATH or installing one. */
+  SLIPWAY_TEMPORAL_BIN: optionalText,
+  SLIPWAY_TASK_QUEUE: z.string().min(1).default('slipway'),
+  /** Training runs on its own queue so heavy workers scale apart from light ones. */
+  SLIPWAY_TRAINING_TASK_QUEUE: z.string().min(1).default('slipway-training'),
+  /** file:///abs/dir or s3://bucket/prefix. Unset means file://<state dir>/artifacts. */
+  SLIPWAY_ARTIFACTS: optionalText,
+  SLIPWAY_S3_ENDPOINT: optionalText,
+  SLIPWAY_S3_REGION: z.string().min(1).default('us-east-1'),
+  SLIPWAY_S3_ACCESS_KEY: optionalText,
+  SLIPWAY_S3_SECRET_KEY: optionalText,
+  SLIPWAY_MINIO_BIN: optionalText,
+  SLIPWAY_MINIO_PORT: port.default(9000),
+  SLIPWAY_MINIO_CONSOLE_PORT: port.default(9001),
+  /** Force a tfjs backend: tensorflow | wasm-blas | wasm | cpu. Unset picks the fastest that loads. */
+  SLIPWAY_TF_BACKEND: optionalText,
+});
+
+export type SlipwayEnv = z.infer<typeof envSchema>;
+
+export interface SlipwayConfig {
+  env: SlipwayEnv;
+  stateDir: string;
+  binCache: string;
+  /** True when no Temporal address was given, so Slipway starts and owns a local dev server. */
+  embeddedTemporal: boolean;
+  temporalAddress: string;
+  namespace: string;
+  taskQueue: string;
+  trainingTaskQueue: string;
+  artifactsUri: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads and validates the environment once; a bad value names the variable and what is allowed. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): SlipwayConfig {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(
+      `Invalid Slipway environment:\n${lines.join('\n')}\nFix or unset these variables (see README, "Configuration").`,
+    );
+  }
+  const env = parsed.data;
+  const stateDir = resolve(env.SLIPWAY_STATE_DIR ?? join(REPO_ROOT, '.slipway'));
+  const binCache = resolve(env.SLIPWAY_BIN_CACHE ?? join(homedir(), '.cache', 'slipway'));
+  const artifactsUri = env.SLIPWAY_ARTIFACTS ?? `file://${join(stateDir, 'artifacts')}`;
+  if (!/^(file|s3):\/\//.test(artifactsUri)) {
+    throw new ConfigError(
+      `SLIPWAY_ARTIFACTS must start with file:// or s3:// (got "${artifactsUri}"), for example s3://models/slipway.`,
+    );
+  }
+  return {
+    env,
+    stateDir,
+    binCache,
+    embeddedTemporal: env.SLIPWAY_TEMPORAL_ADDRESS === undefined,
+    temporalAddress: env.SLIPWAY_TEMPORAL_ADDRESS ?? `127.0.0.1:${env.SLIPWAY_TEMPORAL_PORT}`,
+    namespace: env.SLIPWAY_TEMPORAL_NAMESPACE,
+    taskQueue: env.SLIPWAY_TASK_QUEUE,
+    trainingTaskQueue: env.SLIPWAY_TRAINING_TASK_QUEUE,
+    artifactsUri,
+  };
+}
