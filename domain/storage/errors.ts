@@ -1,0 +1,222 @@
+/**
+ * Storage errors. Each has a stable `type` (activities turn it into an ApplicationFailure type)
+ * and a `retryable` flag: faults that go away on their own (network, 5xx, a restarting server)
+ * are retryable; faults that need a person (missing bucket, bad credentials, corrupt bytes) are not.
+ */
+export abstract class StorageError extends Error {
+  abstract readonly type: string;
+  abstract readonly retryable: boolean;
+}
+
+export interface Digest {
+  sha256: string;
+  bytes: number;
+}
+
+/** The bytes read back do not match the reference: the stored object was changed or damaged. */
+export class ChecksumMismatchError extends StorageError {
+  override name = 'ChecksumMismatchError';
+  readonly type = 'ChecksumMismatch';
+  readonly retryable = false;
+  /** `found.sha256` is undefined when the size alone already proved the mismatch. */
+  constructor(
+    readonly uri: string,
+    readonly expected: Digest,
+    readonly found: { sha256: string | undefined; bytes: number },
+  ) {
+    const foundText =
+      found.sha256 === undefined ? `${found.bytes} bytes` : `sha256 ${found.sha256} and ${found.bytes} bytes`;
+    super(
+      `Artifact ${uri} failed verification: expected sha256 ${expected.sha256} and ${expected.bytes} bytes, ` +
+        `found ${foundText}. The stored object was changed or damaged after it was written; re-run the step ` +
+        'that produced it.',
+    );
+  }
+}
+
+/** The reference points at an object that is not in the store. */
+export class ArtifactNotFoundError extends StorageError {
+  override name = 'ArtifactNotFoundError';
+  readonly type = 'ArtifactNotFound';
+  readonly retryable = false;
+  constructor(readonly uri: string) {
+    super(
+      `Artifact ${uri} does not exist. It was deleted, or the reference comes from another store ` +
+        '(check SLIPWAY_ARTIFACTS); re-run the step that produced it.',
+    );
+  }
+}
+
+/** The reference's URI is not inside this store's location. */
+export class ArtifactOutsideStoreError extends StorageError {
+  override name = 'ArtifactOutsideStoreError';
+  readonly type = 'ArtifactOutsideStore';
+  readonly retryable = false;
+  constructor(
+    readonly uri: string,
+    readonly location: string,
+  ) {
+    super(
+      `Artifact ${uri} is not in the configured store ${location}. References are only valid in the store ` +
+        'that wrote them: point SLIPWAY_ARTIFACTS at that store, or re-run the step that produced it.',
+    );
+  }
+}
+
+/** A store-relative key, extension or URI that the layout does not allow. */
+export class InvalidStoreKeyError extends StorageError {
+  override name = 'InvalidStoreKeyError';
+  readonly type = 'InvalidStoreKey';
+  readonly retryable = false;
+}
+
+/** s3:// or file:// location that cannot be used, or S3 settings that are missing. */
+export class StorageConfigError extends StorageError {
+  override name = 'StorageConfigError';
+  readonly type = 'StorageConfigInvalid';
+  readonly retryable = false;
+}
+
+/** The file being stored changed between hashing and upload, so its key would lie about its bytes. */
+export class SourceChangedError extends StorageError {
+  override name = 'SourceChangedError';
+  readonly type = 'SourceChangedDuringPut';
+  readonly retryable = true;
+  constructor(
+    readonly source: string,
+    readonly expected: Digest,
+    readonly found: Digest,
+  ) {
+    super(
+      `${source} changed while it was being stored (hashed ${expected.sha256}/${expected.bytes} bytes, then ` +
+        `uploaded ${found.sha256}/${found.bytes} bytes); nothing was stored. Do not modify a file while it is stored.`,
+    );
+  }
+}
+
+/** The local artifact directory cannot be written (permissions, read-only or full file system). */
+export class LocalStoreAccessError extends StorageError {
+  override name = 'LocalStoreAccessError';
+  readonly type = 'LocalStoreAccess';
+  readonly retryable = false;
+  constructor(
+    readonly path: string,
+    readonly code: string,
+    options?: ErrorOptions,
+  ) {
+    const why: Record<string, string> = {
+      EACCES: 'permission denied',
+      EPERM: 'operation not permitted',
+      EROFS: 'the file system is read-only',
+      ENOSPC: 'the disk is full',
+      EDQUOT: 'the disk quota is exceeded',
+    };
+    super(
+      `Cannot write artifact storage at ${path}: ${why[code] ?? code}. Fix the directory or point ` +
+        'SLIPWAY_ARTIFACTS at a writable one.',
+      options,
+    );
+  }
+}
+
+/** The bucket named in SLIPWAY_ARTIFACTS (or a source URI) does not exist on the server. */
+export class S3BucketNotFoundError extends StorageError {
+  override name = 'S3BucketNotFoundError';
+  readonly type = 'S3BucketNotFound';
+  readonly retryable = false;
+  constructor(
+    readonly bucket: string,
+    readonly endpoint: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `Bucket "${bucket}" does not exist on ${endpoint}. Create it (for example \`mc mb <alias>/${bucket}\`), ` +
+        'or point SLIPWAY_ARTIFACTS at an existing bucket.',
+      options,
+    );
+  }
+}
+
+/** The server rejected the credentials, or they may not use this bucket. */
+export class S3AccessDeniedError extends StorageError {
+  override name = 'S3AccessDeniedError';
+  readonly type = 'S3AccessDenied';
+  readonly retryable = false;
+  constructor(
+    readonly endpoint: string,
+    readonly bucket: string,
+    readonly code: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `${endpoint} refused access to bucket "${bucket}" (${code}). Check SLIPWAY_S3_ACCESS_KEY and ` +
+        'SLIPWAY_S3_SECRET_KEY (and SLIPWAY_S3_REGION), and that this user may read and write the bucket.',
+      options,
+    );
+  }
+}
+
+/** The object named by an s3:// URI (for example a data source) does not exist. */
+export class S3ObjectNotFoundError extends StorageError {
+  override name = 'S3ObjectNotFoundError';
+  readonly type = 'S3ObjectNotFound';
+  readonly retryable = false;
+  constructor(
+    readonly uri: string,
+    readonly endpoint: string,
+    options?: ErrorOptions,
+  ) {
+    super(`No object at ${uri} on ${endpoint}. Check the path and the bucket's contents.`, options);
+  }
+}
+
+/** The endpoint cannot be reached: refused, reset, timed out, or its host name does not resolve. */
+export class S3UnreachableError extends StorageError {
+  override name = 'S3UnreachableError';
+  readonly type = 'S3Unreachable';
+  constructor(
+    readonly endpoint: string,
+    readonly code: string,
+    readonly retryable: boolean,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `Cannot reach S3 endpoint ${endpoint} (${code}). Check SLIPWAY_S3_ENDPOINT and that the server is running` +
+        (retryable ? '; the call will be retried.' : '.'),
+      options,
+    );
+  }
+}
+
+/** The server answered with a transient failure (5xx, throttling, timeout): worth retrying. */
+export class S3ServerError extends StorageError {
+  override name = 'S3ServerError';
+  readonly type = 'S3ServerError';
+  readonly retryable = true;
+  constructor(
+    readonly endpoint: string,
+    readonly code: string,
+    detail: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `S3 endpoint ${endpoint} failed transiently (${code}): ${detail}. The call will be retried.`,
+      options,
+    );
+  }
+}
+
+/** Any other request the server rejected; retrying the same request will not help. */
+export class S3RequestError extends StorageError {
+  override name = 'S3RequestError';
+  readonly type = 'S3RequestRejected';
+  readonly retryable = false;
+  constructor(
+    readonly endpoint: string,
+    readonly code: string,
+    detail: string,
+    options?: ErrorOptions,
+  ) {
+    super(`S3 endpoint ${endpoint} rejected the request (${code}): ${detail}`, options);
+  }
+}

@@ -1,0 +1,203 @@
+import type { IncomingMessage } from 'node:http';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { PassThrough, type Readable } from 'node:stream';
+import { Client } from 'minio';
+import type { SlipwayConfig } from '../../config/env';
+import { S3BucketNotFoundError, StorageConfigError } from './errors';
+import { pipeClassified, toStorageError } from './s3Errors';
+
+/** Everything needed to talk to one S3-compatible endpoint. */
+export interface S3Settings {
+  /** http(s)://host[:port], e.g. http://127.0.0.1:9000 */
+  endpoint: string;
+  accessKey?: string;
+  secretKey?: string;
+  region: string;
+  /**
+   * Multipart part size. The client holds about two parts in memory per upload (and reads
+   * objects up to one part into memory for a single PUT), so this bounds upload memory;
+   * S3 allows 10,000 parts, so 8 MiB parts allow objects up to 78 GiB.
+   */
+  partSize?: number;
+  /** Give up connecting after this long, so a black-holed endpoint fails instead of hanging. */
+  connectTimeoutMs?: number;
+}
+
+/** A minio client plus what error messages need to name. */
+export interface S3Connection {
+  client: Client;
+  /** The endpoint as configured, for messages. */
+  endpoint: string;
+  region: string;
+}
+
+export interface S3Location {
+  bucket: string;
+  /** Object key or key prefix, without a leading or trailing "/"; "" for the whole bucket. */
+  key: string;
+}
+
+export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/** The S3 settings in a Slipway config (SLIPWAY_S3_ENDPOINT, _ACCESS_KEY, _SECRET_KEY, _REGION). */
+export function s3SettingsFromConfig(config: SlipwayConfig): S3Settings {
+  const env = config.env;
+  if (!env.SLIPWAY_S3_ENDPOINT) {
+    throw new StorageConfigError(
+      'SLIPWAY_S3_ENDPOINT is not set. Set it to the S3 endpoint URL, for example http://127.0.0.1:9000 for ' +
+        'MinIO or https://s3.us-east-1.amazonaws.com for AWS.',
+    );
+  }
+  return {
+    endpoint: env.SLIPWAY_S3_ENDPOINT,
+    accessKey: env.SLIPWAY_S3_ACCESS_KEY,
+    secretKey: env.SLIPWAY_S3_SECRET_KEY,
+    region: env.SLIPWAY_S3_REGION,
+  };
+}
+
+/**
+ * A client for the configured endpoint. Without both keys the client is anonymous (enough to read
+ * a public bucket); `requireCredentials` makes missing keys a configuration error instead.
+ */
+export function createS3Client(
+  source: SlipwayConfig | S3Settings,
+  options: { requireCredentials?: boolean } = {},
+): S3Connection {
+  const settings = 'env' in source ? s3SettingsFromConfig(source) : source;
+  const { accessKey, secretKey } = settings;
+  if ((accessKey === undefined) !== (secretKey === undefined) || (options.requireCredentials && !accessKey)) {
+    throw new StorageConfigError(
+      `S3 credentials for ${settings.endpoint} are incomplete: set both SLIPWAY_S3_ACCESS_KEY and ` +
+        'SLIPWAY_S3_SECRET_KEY.',
+    );
+  }
+  const url = parseEndpoint(settings.endpoint);
+  const secure = url.protocol === 'https:';
+  const client = new Client({
+    endPoint: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: url.port === '' ? undefined : Number(url.port),
+    useSSL: secure,
+    accessKey,
+    secretKey,
+    region: settings.region,
+    partSize: settings.partSize ?? DEFAULT_PART_SIZE,
+    transport: withConnectTimeout(
+      secure ? https : http,
+      settings.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    ),
+    // Retries belong to the caller (Temporal activity retry with backoff); the client's own single
+    // retry would only hide the status code and log to the console.
+    retryOptions: { disableRetry: true },
+  });
+  return { client, endpoint: settings.endpoint, region: settings.region };
+}
+
+/** s3://bucket/some/key -> { bucket, key }; a bad URI says what an s3:// URI looks like. */
+export function parseS3Uri(uri: string): S3Location {
+  const match = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(uri);
+  const bucket = match?.[1] ?? '';
+  if (!match || !BUCKET_NAME.test(bucket) || bucket.includes('..')) {
+    throw new StorageConfigError(
+      `"${uri}" is not a valid s3:// URI: expected s3://<bucket>/<key>, where the bucket name is 3-63 ` +
+        'lowercase letters, digits, dots or hyphens.',
+    );
+  }
+  const key = (match[2] ?? '').replace(/^\/+|\/+$/g, '');
+  if (key.split('/').some((segment) => segment === '..' || segment === '.')) {
+    throw new StorageConfigError(`"${uri}" is not a valid s3:// URI: "." and ".." are not allowed in keys.`);
+  }
+  return { bucket, key };
+}
+
+/**
+ * Opens any object by URI for reading (for example a data set's s3:// source). Nothing to verify
+ * against, so it is not verified; `bytes` is the size the server announced.
+ */
+export async function openS3Object(
+  connection: S3Connection,
+  uri: string,
+): Promise<{ body: Readable; bytes: number }> {
+  const { bucket, key } = parseS3Uri(uri);
+  if (key === '') throw new StorageConfigError(`"${uri}" names a bucket, not an object: add the object key.`);
+  const context = { endpoint: connection.endpoint, bucket, uri };
+  let body: Readable;
+  try {
+    body = await connection.client.getObject(bucket, key);
+  } catch (error) {
+    throw toStorageError(error, context);
+  }
+  const length = Number((body as Partial<IncomingMessage>).headers?.['content-length']);
+  return {
+    body: pipeClassified(body, new PassThrough(), context),
+    bytes: Number.isFinite(length) ? length : -1,
+  };
+}
+
+/** Size and version of an object by URI, or undefined if it does not exist. */
+export async function statS3Object(
+  connection: S3Connection,
+  uri: string,
+): Promise<{ bytes: number; etag: string; lastModified: Date } | undefined> {
+  const { bucket, key } = parseS3Uri(uri);
+  try {
+    const stat = await connection.client.statObject(bucket, key);
+    return { bytes: stat.size, etag: stat.etag, lastModified: stat.lastModified };
+  } catch (error) {
+    // HEAD answers carry no body, so a missing key and a missing bucket both read "NotFound".
+    if ((error as { code?: string }).code === 'NotFound') {
+      const bucketExists = await connection.client.bucketExists(bucket).catch(() => true);
+      if (!bucketExists) throw new S3BucketNotFoundError(bucket, connection.endpoint);
+      return undefined;
+    }
+    throw toStorageError(error, { endpoint: connection.endpoint, bucket, uri });
+  }
+}
+
+function parseEndpoint(endpoint: string): URL {
+  let url: URL | undefined;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    url = undefined;
+  }
+  if (
+    !url ||
+    (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+    (url.pathname !== '/' && url.pathname !== '')
+  ) {
+    throw new StorageConfigError(
+      `SLIPWAY_S3_ENDPOINT "${endpoint}" is not an endpoint URL: use scheme, host and optional port only, for ` +
+        'example http://127.0.0.1:9000 or https://s3.us-east-1.amazonaws.com.',
+    );
+  }
+  return url;
+}
+
+/**
+ * http(s).request that fails with ETIMEDOUT when a new connection cannot be made in time. Only
+ * the connect phase is timed: a slow consumer of a download must not be cut off.
+ */
+function withConnectTimeout(
+  base: typeof http | typeof https,
+  timeoutMs: number,
+): Pick<typeof http, 'request'> {
+  const request = (...args: Parameters<typeof http.request>) => {
+    const req = (base.request as (...a: Parameters<typeof http.request>) => http.ClientRequest)(...args);
+    req.once('socket', (socket) => {
+      if (!socket.connecting) return;
+      const timer = setTimeout(() => {
+        req.destroy(
+          Object.assign(new Error(`connecting timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT' }),
+        );
+      }, timeoutMs);
+      socket.once('connect', () => clearTimeout(timer));
+      socket.once('close', () => clearTimeout(timer));
+    });
+    return req;
+  };
+  return { request: request as typeof http.request };
+}

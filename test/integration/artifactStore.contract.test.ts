@@ -1,0 +1,540 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../config/env';
+import type { ArtifactRef } from '../../domain/storage/artifactRef';
+import type { ArtifactStore } from '../../domain/storage/artifactStore';
+import {
+  ArtifactNotFoundError,
+  ArtifactOutsideStoreError,
+  ChecksumMismatchError,
+  InvalidStoreKeyError,
+  S3AccessDeniedError,
+  S3BucketNotFoundError,
+  S3ObjectNotFoundError,
+  S3UnreachableError,
+  StorageConfigError,
+} from '../../domain/storage/errors';
+import { digestStream } from '../../domain/storage/hashing';
+import { LocalArtifactStore } from '../../domain/storage/localStore';
+import { openArtifactStore } from '../../domain/storage/openStore';
+import { createS3Client, openS3Object, type S3Connection, statS3Object } from '../../domain/storage/s3Client';
+import { S3ArtifactStore } from '../../domain/storage/s3Store';
+import { testServices } from '../support/services';
+
+/** One backend under test, with the back doors the contract needs to damage and inspect it. */
+interface Backend {
+  store: ArtifactStore;
+  /** Overwrites the stored bytes of a key without going through the store. */
+  writeRaw(key: string, data: Buffer): Promise<void>;
+  /** Temp or staging files the store left behind. */
+  leftovers(): Promise<string[]>;
+  cleanup(): Promise<void>;
+}
+
+const MiB = 1024 * 1024;
+const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
+const keyOf = (store: ArtifactStore, ref: ArtifactRef) => ref.uri.slice(store.location.length + 1);
+
+async function readStream(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+async function caught(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a rejection, got success');
+}
+
+/** A stream of `total` random bytes in 1 MiB chunks, hashing what it emits. */
+function generatedStream(total: number): { stream: Readable; digest: () => string } {
+  const hash = createHash('sha256');
+  async function* chunks() {
+    for (let sent = 0; sent < total; sent += MiB) {
+      const chunk = randomBytes(Math.min(MiB, total - sent));
+      hash.update(chunk);
+      yield chunk;
+    }
+  }
+  return { stream: Readable.from(chunks(), { objectMode: false }), digest: () => hash.digest('hex') };
+}
+
+/** A stream that emits `before` bytes and then fails, like a source dying mid-transfer. */
+function failingStream(before: number): Readable {
+  let sent = 0;
+  return new Readable({
+    read() {
+      if (sent >= before) {
+        this.destroy(new Error('source died halfway'));
+        return;
+      }
+      sent += 256 * 1024;
+      this.push(randomBytes(256 * 1024));
+    },
+  });
+}
+
+// Live memory (after a full GC) is what a buffering implementation would grow; RSS alone is
+// too noisy to catch that because the allocator keeps freed pages.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+async function peakLiveMemoryGrowth<T>(
+  work: () => Promise<T>,
+): Promise<{ result: T; liveGrowth: number; rssGrowth: number }> {
+  const live = () => {
+    gc();
+    const usage = process.memoryUsage();
+    return { live: usage.heapUsed + usage.arrayBuffers, rss: usage.rss };
+  };
+  const before = live();
+  let peak = before.live;
+  let peakRss = before.rss;
+  const timer = setInterval(() => {
+    const now = live();
+    peak = Math.max(peak, now.live);
+    peakRss = Math.max(peakRss, now.rss);
+  }, 50);
+  try {
+    const result = await work();
+    return { result, liveGrowth: peak - before.live, rssGrowth: peakRss - before.rss };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+function artifactStoreContract(name: string, open: () => Promise<Backend>) {
+  describe(`ArtifactStore contract: ${name}`, () => {
+    let backend: Backend;
+    let store: ArtifactStore;
+    let scratch: string;
+
+    beforeAll(async () => {
+      backend = await open();
+      store = backend.store;
+      scratch = await mkdtemp(join(tmpdir(), 'slipway-contract-scratch-'));
+    });
+    afterAll(async () => {
+      await backend?.cleanup();
+      if (scratch) await rm(scratch, { recursive: true, force: true });
+    });
+
+    it('round-trips a Buffer into a content-addressed key and reads it back three ways', async () => {
+      const data = Buffer.from(`Time,V1,Class\n0,1.5,0\n1,-2.25,1\n${randomUUID()}\n`);
+      const ref = await store.put(data, { kind: 'dataset', mediaType: 'text/csv', extension: '.csv' });
+      expect(ref).toEqual({
+        uri: `${store.location}/dataset/sha256/${sha256(data)}.csv`,
+        sha256: sha256(data),
+        bytes: data.length,
+        mediaType: 'text/csv',
+        kind: 'dataset',
+      });
+      expect(await store.getBytes(ref)).toEqual(data);
+      expect(await readStream(await store.get(ref))).toEqual(data);
+      const target = join(scratch, 'nested', 'copy.csv');
+      expect(await store.getToFile(ref, target)).toBe(target);
+      expect(await readFile(target)).toEqual(data);
+    });
+
+    it('gives the same ref for the same bytes as Buffer, Uint8Array, string, stream and file', async () => {
+      const text = `scaler ${randomUUID()}\n`.repeat(1000);
+      const options = { kind: 'scaler', mediaType: 'application/json', extension: 'json' } as const;
+      const fromBuffer = await store.put(Buffer.from(text), options);
+      const fromString = await store.put(text, options);
+      const fromArray = await store.put(new Uint8Array(Buffer.from(text)), options);
+      const halves = [Buffer.from(text.slice(0, 5000)), Buffer.from(text.slice(5000))];
+      const fromStream = await store.put(Readable.from(halves), options);
+      const file = join(scratch, 'scaler.json');
+      await writeFile(file, text);
+      const fromFile = await store.put({ filePath: file }, options);
+      for (const ref of [fromString, fromArray, fromStream, fromFile]) expect(ref).toEqual(fromBuffer);
+      expect(fromBuffer.uri.endsWith('.json')).toBe(true);
+      const stored = await store.list(`scaler/sha256/${fromBuffer.sha256}`);
+      expect(stored).toEqual([{ key: keyOf(store, fromBuffer), bytes: Buffer.byteLength(text) }]);
+    });
+
+    it('lists keys under a prefix, sorted, and nothing else', async () => {
+      const tag = randomUUID();
+      const refs = await Promise.all(
+        ['a', 'b', 'c'].map((v) => store.put(`${tag}-${v}`, { kind: 'report', mediaType: 'text/plain' })),
+      );
+      const onnx = await store.put(`${tag}-model`, {
+        kind: 'onnx',
+        mediaType: 'application/onnx',
+        extension: '.onnx',
+      });
+      await store.putDocument(`registry/${tag}/versions/1.json`, '{"version":1}', {
+        mediaType: 'application/json',
+      });
+      await store.putDocument(`registry/${tag}/versions/2.json`, '{"version":2}', {
+        mediaType: 'application/json',
+      });
+
+      const reports = await store.list('report/');
+      const reportKeys = reports.map((o) => o.key);
+      for (const ref of refs) expect(reportKeys).toContain(keyOf(store, ref));
+      expect(reportKeys).not.toContain(keyOf(store, onnx));
+      expect(reportKeys).toEqual([...reportKeys].sort());
+      expect(reports.every((o) => o.key.startsWith('report/sha256/'))).toBe(true);
+
+      expect(await store.list(`registry/${tag}/`)).toEqual([
+        { key: `registry/${tag}/versions/1.json`, bytes: 13 },
+        { key: `registry/${tag}/versions/2.json`, bytes: 13 },
+      ]);
+      // A prefix may end in the middle of a segment, as on S3.
+      expect((await store.list(`registry/${tag.slice(0, 8)}`)).length).toBeGreaterThanOrEqual(2);
+      expect(await store.list(`nothing-here-${tag}/`)).toEqual([]);
+      const everything = (await store.list('')).map((o) => o.key);
+      expect(everything).toContain(keyOf(store, onnx));
+      expect(everything).toContain(`registry/${tag}/versions/2.json`);
+      expect(everything.some((k) => k.startsWith('.'))).toBe(false);
+    });
+
+    it('answers head and exists', async () => {
+      const data = randomBytes(4096);
+      const ref = await store.put(data, {
+        kind: 'checkpoint',
+        mediaType: 'application/octet-stream',
+        extension: '.bin',
+      });
+      expect(await store.head(keyOf(store, ref))).toEqual({ key: keyOf(store, ref), bytes: 4096 });
+      expect(await store.head(`checkpoint/sha256/${'0'.repeat(64)}.bin`)).toBeUndefined();
+      expect(await store.exists(ref)).toBe(true);
+      const other = sha256(randomBytes(8));
+      expect(
+        await store.exists({
+          ...ref,
+          sha256: other,
+          uri: `${store.location}/checkpoint/sha256/${other}.bin`,
+        }),
+      ).toBe(false);
+      // Same key, wrong size: not the artifact the ref describes.
+      expect(await store.exists({ ...ref, bytes: ref.bytes + 1 })).toBe(false);
+    });
+
+    it('keeps mutable documents apart from artifacts', async () => {
+      const key = `lineage/${randomUUID()}.json`;
+      expect(await store.getDocument(key)).toBeUndefined();
+      expect(await store.putDocument(key, '{"a":1}')).toBe(true);
+      expect(await store.putDocument(key, Buffer.from('{"a":2}'))).toBe(true);
+      expect((await store.getDocument(key))?.toString()).toBe('{"a":2}');
+      expect(await store.putDocument(key, '{"a":3}', { ifAbsent: true })).toBe(false);
+      expect((await store.getDocument(key))?.toString()).toBe('{"a":2}');
+      await store.deleteDocument(key);
+      await store.deleteDocument(key);
+      expect(await store.getDocument(key)).toBeUndefined();
+      expect(await store.head(key)).toBeUndefined();
+
+      const artifactKey = `model/sha256/${'a'.repeat(64)}.json`;
+      await expect(store.putDocument(artifactKey, 'x')).rejects.toBeInstanceOf(InvalidStoreKeyError);
+      await expect(store.deleteDocument(artifactKey)).rejects.toBeInstanceOf(InvalidStoreKeyError);
+      for (const bad of ['../escape.json', '/abs.json', 'a//b.json', '.tmp/x', 'a/./b', '']) {
+        await expect(store.putDocument(bad, 'x')).rejects.toMatchObject({
+          type: 'InvalidStoreKey',
+          retryable: false,
+        });
+      }
+    });
+
+    it('detects corrupted bytes of the same size at the end of the stream', async () => {
+      const data = randomBytes(300_000);
+      const ref = await store.put(data, { kind: 'model', mediaType: 'application/octet-stream' });
+      const damaged = Buffer.from(data);
+      damaged[150_000] ^= 0xff;
+      await backend.writeRaw(keyOf(store, ref), damaged);
+
+      const error = await caught(readStream(await store.get(ref)));
+      expect(error).toBeInstanceOf(ChecksumMismatchError);
+      expect(error).toMatchObject({
+        type: 'ChecksumMismatch',
+        retryable: false,
+        uri: ref.uri,
+        expected: { sha256: ref.sha256, bytes: ref.bytes },
+        found: { sha256: sha256(damaged), bytes: damaged.length },
+      });
+      expect((error as Error).message).toContain(ref.uri);
+      expect((error as Error).message).toContain(ref.sha256);
+      expect((error as Error).message).toContain(sha256(damaged));
+
+      await expect(store.getBytes(ref)).rejects.toBeInstanceOf(ChecksumMismatchError);
+      const target = join(scratch, 'damaged.bin');
+      await expect(store.getToFile(ref, target)).rejects.toBeInstanceOf(ChecksumMismatchError);
+      expect(existsSync(target)).toBe(false);
+      expect((await readdir(scratch)).filter((name) => name.includes('damaged'))).toEqual([]);
+    });
+
+    it('detects a truncated or extended object', async () => {
+      const data = randomBytes(100_000);
+      const ref = await store.put(data, { kind: 'evaluation', mediaType: 'application/octet-stream' });
+      await backend.writeRaw(keyOf(store, ref), data.subarray(0, 99_000));
+      const short = await caught(store.getBytes(ref));
+      expect(short).toBeInstanceOf(ChecksumMismatchError);
+      expect(short).toMatchObject({ found: { bytes: 99_000 } });
+      await backend.writeRaw(keyOf(store, ref), Buffer.concat([data, Buffer.from('extra')]));
+      expect(await caught(store.getBytes(ref))).toBeInstanceOf(ChecksumMismatchError);
+      expect(await store.exists(ref)).toBe(false);
+      // Putting the right bytes again repairs the damaged copy.
+      expect(await store.put(data, { kind: 'evaluation', mediaType: 'application/octet-stream' })).toEqual(
+        ref,
+      );
+      expect(await store.getBytes(ref)).toEqual(data);
+    });
+
+    it('reports a missing object and a reference from another store clearly', async () => {
+      const hex = sha256(randomUUID());
+      const missing: ArtifactRef = {
+        uri: `${store.location}/split/sha256/${hex}`,
+        sha256: hex,
+        bytes: 10,
+        mediaType: 'application/json',
+        kind: 'split',
+      };
+      const notFound = await caught(store.get(missing));
+      expect(notFound).toBeInstanceOf(ArtifactNotFoundError);
+      expect(notFound).toMatchObject({ type: 'ArtifactNotFound', retryable: false, uri: missing.uri });
+      expect(await store.exists(missing)).toBe(false);
+      const foreign = { ...missing, uri: `file:///somewhere/else/split/sha256/${hex}` };
+      await expect(store.get(foreign)).rejects.toBeInstanceOf(ArtifactOutsideStoreError);
+    });
+
+    it('streams a 50 MB object in and out without holding it in memory', async () => {
+      const total = 50 * MiB;
+      const source = generatedStream(total);
+      const put = await peakLiveMemoryGrowth(() =>
+        store.put(source.stream, {
+          kind: 'dataset',
+          mediaType: 'application/vnd.apache.arrow.file',
+          extension: '.arrow',
+        }),
+      );
+      const ref = put.result;
+      expect(ref.bytes).toBe(total);
+      expect(ref.sha256).toBe(source.digest());
+      expect(await store.head(keyOf(store, ref))).toEqual({ key: keyOf(store, ref), bytes: total });
+
+      const read = await peakLiveMemoryGrowth(async () => digestStream(await store.get(ref)));
+      expect(read.result).toEqual({ sha256: ref.sha256, bytes: total });
+
+      console.info(
+        `[${name}] 50 MB put: live +${(put.liveGrowth / MiB).toFixed(1)} MiB, rss +${(put.rssGrowth / MiB).toFixed(1)} MiB; ` +
+          `get: live +${(read.liveGrowth / MiB).toFixed(1)} MiB, rss +${(read.rssGrowth / MiB).toFixed(1)} MiB`,
+      );
+      // Holding the object would add at least 50 MiB of live memory; streaming stays well below.
+      expect(put.liveGrowth).toBeLessThan(40 * MiB);
+      expect(read.liveGrowth).toBeLessThan(20 * MiB);
+      expect(put.rssGrowth).toBeLessThan(120 * MiB);
+      expect(read.rssGrowth).toBeLessThan(120 * MiB);
+    });
+
+    it('leaves nothing visible when the body fails halfway', async () => {
+      const before = await store.list('');
+      const error = await caught(
+        store.put(failingStream(3 * MiB), { kind: 'checkpoint', mediaType: 'application/octet-stream' }),
+      );
+      expect((error as Error).message).toBe('source died halfway');
+      expect(await store.list('')).toEqual(before);
+      expect(await backend.leftovers()).toEqual([]);
+    });
+
+    it('lets exactly one of 20 concurrent ifAbsent creates win', async () => {
+      const key = `registry/fraud-${randomUUID()}/versions/1.json`;
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          store.putDocument(key, JSON.stringify({ writer: i }), {
+            ifAbsent: true,
+            mediaType: 'application/json',
+          }),
+        ),
+      );
+      expect(results.filter(Boolean)).toHaveLength(1);
+      const winner = results.indexOf(true);
+      expect(JSON.parse((await store.getDocument(key))?.toString() ?? 'null')).toEqual({ writer: winner });
+      expect(await backend.leftovers()).toEqual([]);
+    });
+  });
+}
+
+artifactStoreContract('local directory', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'slipway-local-store-'));
+  const store = openArtifactStore(loadConfig({ SLIPWAY_ARTIFACTS: `file://${root}` }));
+  expect(store).toBeInstanceOf(LocalArtifactStore);
+  return {
+    store,
+    writeRaw: (key, data) => writeFile(join(root, ...key.split('/')), data),
+    leftovers: async () => (existsSync(join(root, '.tmp')) ? readdir(join(root, '.tmp')) : []),
+    cleanup: () => rm(root, { recursive: true, force: true }),
+  };
+});
+
+function s3Env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const { s3 } = testServices();
+  return {
+    SLIPWAY_S3_ENDPOINT: s3.endpoint,
+    SLIPWAY_S3_ACCESS_KEY: s3.accessKey,
+    SLIPWAY_S3_SECRET_KEY: s3.secretKey,
+    SLIPWAY_S3_REGION: s3.region,
+    ...extra,
+  };
+}
+
+artifactStoreContract('S3 (MinIO)', async () => {
+  const { bucket } = testServices();
+  const prefix = `contract/${randomUUID()}`;
+  const config = loadConfig(s3Env({ SLIPWAY_ARTIFACTS: `s3://${bucket}/${prefix}` }));
+  const staging = await mkdtemp(join(tmpdir(), 'slipway-s3-staging-'));
+  const store = openArtifactStore(config, { stagingDir: staging });
+  expect(store).toBeInstanceOf(S3ArtifactStore);
+  const raw = createS3Client(config).client;
+  return {
+    store,
+    writeRaw: async (key, data) => {
+      await raw.putObject(bucket, `${prefix}/${key}`, data, data.length);
+    },
+    leftovers: () => readdir(staging),
+    cleanup: async () => {
+      const keys = (await store.list('')).map((o) => `${prefix}/${o.key}`);
+      if (keys.length > 0) await raw.removeObjects(bucket, keys);
+      await rm(staging, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('S3 failures become clear, classified errors', () => {
+  async function unusedPort(): Promise<number> {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    await new Promise((resolve) => server.close(resolve));
+    if (address === null || typeof address === 'string') throw new Error('no port');
+    return address.port;
+  }
+
+  it('names a missing bucket and says to create it (not retryable)', async () => {
+    const bucket = `missing-${randomUUID().slice(0, 8)}`;
+    const store = openArtifactStore(loadConfig(s3Env({ SLIPWAY_ARTIFACTS: `s3://${bucket}/p` })));
+    for (const call of [
+      () => store.put('x', { kind: 'report', mediaType: 'text/plain' }),
+      () => store.list(''),
+    ]) {
+      const error = await caught(call());
+      expect(error).toBeInstanceOf(S3BucketNotFoundError);
+      expect(error).toMatchObject({ type: 'S3BucketNotFound', retryable: false, bucket });
+      expect((error as Error).message).toContain(`"${bucket}"`);
+      expect((error as Error).message).toContain(testServices().s3.endpoint);
+      expect((error as Error).message).toMatch(/Create it/);
+    }
+  });
+
+  it('points at the credential variables when the keys are wrong (not retryable)', async () => {
+    const { bucket } = testServices();
+    const env = s3Env({ SLIPWAY_ARTIFACTS: `s3://${bucket}/p`, SLIPWAY_S3_SECRET_KEY: 'not-the-secret' });
+    const store = openArtifactStore(loadConfig(env));
+    const error = await caught(store.head('anything.json'));
+    expect(error).toBeInstanceOf(S3AccessDeniedError);
+    expect(error).toMatchObject({ type: 'S3AccessDenied', retryable: false });
+    expect((error as Error).message).toContain('SLIPWAY_S3_ACCESS_KEY');
+
+    const wrongUser = openArtifactStore(loadConfig({ ...env, SLIPWAY_S3_ACCESS_KEY: 'nobody' }));
+    await expect(wrongUser.getDocument('x.json')).rejects.toBeInstanceOf(S3AccessDeniedError);
+  });
+
+  it('marks an unreachable endpoint retryable and names it', async () => {
+    const endpoint = `http://127.0.0.1:${await unusedPort()}`;
+    const { bucket } = testServices();
+    const store = openArtifactStore(
+      loadConfig(s3Env({ SLIPWAY_ARTIFACTS: `s3://${bucket}/p`, SLIPWAY_S3_ENDPOINT: endpoint })),
+    );
+    const error = await caught(store.putDocument('a.json', '{}'));
+    expect(error).toBeInstanceOf(S3UnreachableError);
+    expect(error).toMatchObject({ type: 'S3Unreachable', retryable: true, code: 'ECONNREFUSED' });
+    expect((error as Error).message).toContain(endpoint);
+    expect((error as Error).message).toContain('SLIPWAY_S3_ENDPOINT');
+  });
+
+  it('refuses incomplete S3 configuration before any request', () => {
+    const { bucket } = testServices();
+    const noKeys = loadConfig({
+      SLIPWAY_ARTIFACTS: `s3://${bucket}/p`,
+      SLIPWAY_S3_ENDPOINT: 'http://127.0.0.1:1',
+    });
+    expect(() => openArtifactStore(noKeys)).toThrow(StorageConfigError);
+    expect(() => openArtifactStore(loadConfig({ SLIPWAY_ARTIFACTS: `s3://${bucket}/p` }))).toThrow(
+      /SLIPWAY_S3_ENDPOINT/,
+    );
+    const badEndpoint = loadConfig(
+      s3Env({ SLIPWAY_ARTIFACTS: `s3://${bucket}/p`, SLIPWAY_S3_ENDPOINT: '127.0.0.1:9000' }),
+    );
+    expect(() => openArtifactStore(badEndpoint)).toThrow(/http:\/\/127\.0\.0\.1:9000/);
+    expect(() => openArtifactStore(loadConfig(s3Env({ SLIPWAY_ARTIFACTS: 's3://A_bad_bucket/p' })))).toThrow(
+      StorageConfigError,
+    );
+  });
+});
+
+describe('reading arbitrary s3:// objects (data sources)', () => {
+  let connection: S3Connection;
+  const prefix = `sources/${randomUUID()}`;
+
+  beforeAll(() => {
+    connection = createS3Client(loadConfig(s3Env()));
+  });
+  afterAll(async () => {
+    await connection.client.removeObjects(testServices().bucket, [`${prefix}/fraud.csv`]);
+  });
+
+  it('opens, stats and reports missing objects by URI', async () => {
+    const { bucket } = testServices();
+    const csv = 'Time,V1,Amount,Class\n0,0.5,10.0,0\n';
+    await connection.client.putObject(bucket, `${prefix}/fraud.csv`, Buffer.from(csv), csv.length);
+    const uri = `s3://${bucket}/${prefix}/fraud.csv`;
+
+    const opened = await openS3Object(connection, uri);
+    expect(opened.bytes).toBe(csv.length);
+    expect((await readStream(opened.body)).toString()).toBe(csv);
+    expect(await statS3Object(connection, uri)).toMatchObject({ bytes: csv.length });
+
+    const missing = `s3://${bucket}/${prefix}/nope.csv`;
+    expect(await statS3Object(connection, missing)).toBeUndefined();
+    const error = await caught(openS3Object(connection, missing));
+    expect(error).toBeInstanceOf(S3ObjectNotFoundError);
+    expect(error).toMatchObject({ type: 'S3ObjectNotFound', retryable: false, uri: missing });
+    await expect(
+      openS3Object(connection, `s3://missing-${randomUUID().slice(0, 8)}/x.csv`),
+    ).rejects.toBeInstanceOf(S3BucketNotFoundError);
+    await expect(
+      statS3Object(connection, `s3://missing-${randomUUID().slice(0, 8)}/x.csv`),
+    ).rejects.toBeInstanceOf(S3BucketNotFoundError);
+  });
+});
+
+describe('local store housekeeping', () => {
+  it('sweeps temp files that a crashed writer left long ago, and keeps fresh ones', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'slipway-local-sweep-'));
+    try {
+      await mkdir(join(root, '.tmp'));
+      await writeFile(join(root, '.tmp', 'old.part'), 'half');
+      await writeFile(join(root, '.tmp', 'fresh.part'), 'half');
+      const old = new Date(Date.now() - 2 * 24 * 3600 * 1000);
+      await utimes(join(root, '.tmp', 'old.part'), old, old);
+      const store = new LocalArtifactStore(root);
+      await store.put('x', { kind: 'report', mediaType: 'text/plain' });
+      expect(await readdir(join(root, '.tmp'))).toEqual(['fresh.part']);
+      expect((await store.list('')).map((o) => o.key)).toEqual([`report/sha256/${sha256('x')}`]);
+      expect(store.location).toBe(`file://${root}`);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
