@@ -41,7 +41,11 @@ export interface ArtifactStore {
    * `ifAbsent: true` creates atomically and returns false if the key already exists, which is
    * what makes registry version numbers unique under concurrency.
    */
-  putDocument(key: string, body: Buffer | string, options?: { ifAbsent?: boolean; mediaType?: string }): Promise<boolean>;
+  putDocument(
+    key: string,
+    body: Buffer | string,
+    options?: { ifAbsent?: boolean; mediaType?: string },
+  ): Promise<boolean>;
   getDocument(key: string): Promise<Buffer | undefined>;
   deleteDocument(key: string): Promise<void>;
 }

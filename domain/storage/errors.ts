@@ -131,7 +131,7 @@ export class S3BucketNotFoundError extends StorageError {
   ) {
     super(
       `Bucket "${bucket}" does not exist on ${endpoint}. Create it (for example \`mc mb <alias>/${bucket}\`), ` +
-        'or point SLIPWAY_ARTIFACTS at an existing bucket.',
+        'or point SLIPWAY_ARTIFACTS at an existing bucket (and check that SLIPWAY_S3_ENDPOINT is the S3 server).',
       options,
     );
   }
