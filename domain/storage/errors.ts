@@ -63,6 +63,13 @@ export class ArtifactOutsideStoreError extends StorageError {
   }
 }
 
+/** A value that does not satisfy the ArtifactRef schema (a bug or a damaged history payload). */
+export class InvalidArtifactRefError extends StorageError {
+  override name = 'InvalidArtifactRefError';
+  readonly type = 'InvalidArtifactRef';
+  readonly retryable = false;
+}
+
 /** A store-relative key, extension or URI that the layout does not allow. */
 export class InvalidStoreKeyError extends StorageError {
   override name = 'InvalidStoreKeyError';

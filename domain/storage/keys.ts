@@ -1,5 +1,5 @@
-import { type ArtifactKind, artifactKinds } from './artifactRef';
-import { InvalidStoreKeyError } from './errors';
+import { type ArtifactKind, type ArtifactRef, artifactKinds, artifactRefSchema } from './artifactRef';
+import { ArtifactOutsideStoreError, InvalidArtifactRefError, InvalidStoreKeyError } from './errors';
 
 /**
  * Layout of a store (the same under a local directory and under an S3 prefix):
@@ -86,4 +86,25 @@ export function assertDocumentKey(key: string): void {
         'Use put() for artifacts and a key outside "<kind>/sha256/" for documents.',
     );
   }
+}
+
+export function assertKind(kind: string): asserts kind is ArtifactKind {
+  if (!(artifactKinds as readonly string[]).includes(kind)) {
+    throw new InvalidStoreKeyError(
+      `Unknown artifact kind "${kind}"; expected one of ${artifactKinds.join(', ')}.`,
+    );
+  }
+}
+
+/** The store-relative key of a ref, after checking the ref is well formed and belongs to `location`. */
+export function keyOfRef(location: string, ref: ArtifactRef): string {
+  const parsed = artifactRefSchema.safeParse(ref);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'ref'}: ${i.message}`).join('; ');
+    throw new InvalidArtifactRefError(`Invalid artifact reference ${JSON.stringify(ref)}: ${issues}.`);
+  }
+  if (!ref.uri.startsWith(`${location}/`)) throw new ArtifactOutsideStoreError(ref.uri, location);
+  const key = ref.uri.slice(location.length + 1);
+  assertValidKey(key);
+  return key;
 }

@@ -3,15 +3,13 @@ import { link, mkdir, open, readdir, readFile, rename, stat } from 'node:fs/prom
 import { dirname, join, resolve } from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { type ArtifactRef, artifactKinds, artifactRefSchema } from './artifactRef';
+import type { ArtifactRef } from './artifactRef';
 import type { ArtifactBody, ArtifactStore, ObjectInfo, PutOptions } from './artifactStore';
-import { bodyChunks, isSourceError, normalizeBody } from './body';
+import { bodyChunks, isSourceError, type NormalizedBody, normalizeBody } from './body';
 import {
   ArtifactNotFoundError,
-  ArtifactOutsideStoreError,
   ChecksumMismatchError,
   type Digest,
-  InvalidStoreKeyError,
   LocalStoreAccessError,
   StorageConfigError,
 } from './errors';
@@ -19,9 +17,11 @@ import { fsyncDirectory, readAll, removeQuietly, streamToFileAtomically, writeCh
 import { digestBytes, VerifyingStream } from './hashing';
 import {
   assertDocumentKey,
+  assertKind,
   assertValidKey,
   assertValidPrefix,
   contentKey,
+  keyOfRef,
   normalizeExtension,
   TEMP_DIR,
 } from './keys';
@@ -69,13 +69,19 @@ export class LocalArtifactStore implements ArtifactStore {
   }
 
   async put(body: ArtifactBody, options: PutOptions): Promise<ArtifactRef> {
-    if (!artifactKinds.includes(options.kind)) {
-      throw new InvalidStoreKeyError(
-        `Unknown artifact kind "${options.kind}"; expected one of ${artifactKinds.join(', ')}.`,
-      );
-    }
-    const extension = normalizeExtension(options.extension);
     const normalized = normalizeBody(body);
+    try {
+      return await this.putNormalized(normalized, options);
+    } catch (error) {
+      // Whatever failed, the caller's stream will not be read any further: release it.
+      if (normalized.type === 'stream' && !normalized.stream.destroyed) normalized.stream.destroy();
+      throw error;
+    }
+  }
+
+  private async putNormalized(normalized: NormalizedBody, options: PutOptions): Promise<ArtifactRef> {
+    assertKind(options.kind);
+    const extension = normalizeExtension(options.extension);
     const ref = (digest: Digest): ArtifactRef => ({
       uri: this.uriOf(contentKey(options.kind, digest.sha256, extension)),
       sha256: digest.sha256,
@@ -105,7 +111,7 @@ export class LocalArtifactStore implements ArtifactStore {
   }
 
   async get(ref: ArtifactRef): Promise<Readable> {
-    const path = this.pathOf(this.keyOfRef(ref));
+    const path = this.pathOf(keyOfRef(this.location, ref));
     let handle: Awaited<ReturnType<typeof open>>;
     try {
       handle = await open(path, 'r');
@@ -138,7 +144,7 @@ export class LocalArtifactStore implements ArtifactStore {
   }
 
   async exists(ref: ArtifactRef): Promise<boolean> {
-    return this.hasObject(this.keyOfRef(ref), ref.bytes);
+    return this.hasObject(keyOfRef(this.location, ref), ref.bytes);
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
@@ -214,14 +220,6 @@ export class LocalArtifactStore implements ArtifactStore {
 
   private pathOf(key: string): string {
     return join(this.root, ...key.split('/'));
-  }
-
-  private keyOfRef(ref: ArtifactRef): string {
-    artifactRefSchema.parse(ref);
-    if (!ref.uri.startsWith(`${this.location}/`)) throw new ArtifactOutsideStoreError(ref.uri, this.location);
-    const key = ref.uri.slice(this.location.length + 1);
-    assertValidKey(key);
-    return key;
   }
 
   private async hasObject(key: string, bytes: number): Promise<boolean> {

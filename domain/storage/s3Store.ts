@@ -1,25 +1,32 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
 import type { BucketItem } from 'minio';
-import { type ArtifactRef, artifactKinds, artifactRefSchema } from './artifactRef';
+import type { ArtifactRef } from './artifactRef';
 import type { ArtifactBody, ArtifactStore, ObjectInfo, PutOptions } from './artifactStore';
-import { bodyChunks, normalizeBody } from './body';
+import { bodyChunks, type NormalizedBody, normalizeBody } from './body';
 import {
   ArtifactNotFoundError,
-  ArtifactOutsideStoreError,
   ChecksumMismatchError,
   type Digest,
-  InvalidStoreKeyError,
   S3BucketNotFoundError,
   SourceChangedError,
 } from './errors';
 import { readAll, removeQuietly, streamToFileAtomically, writeChunksToFile } from './fileIo';
 import { digestBytes, digestFile, VerifyingStream } from './hashing';
-import { assertDocumentKey, assertValidKey, assertValidPrefix, contentKey, normalizeExtension } from './keys';
+import {
+  assertDocumentKey,
+  assertKind,
+  assertValidKey,
+  assertValidPrefix,
+  contentKey,
+  keyOfRef,
+  normalizeExtension,
+} from './keys';
 import { parseS3Uri, type S3Connection } from './s3Client';
 import { pipeClassified, type S3ErrorContext, toStorageError } from './s3Errors';
 
@@ -61,13 +68,19 @@ export class S3ArtifactStore implements ArtifactStore {
   }
 
   async put(body: ArtifactBody, options: PutOptions): Promise<ArtifactRef> {
-    if (!artifactKinds.includes(options.kind)) {
-      throw new InvalidStoreKeyError(
-        `Unknown artifact kind "${options.kind}"; expected one of ${artifactKinds.join(', ')}.`,
-      );
-    }
-    const extension = normalizeExtension(options.extension);
     const normalized = normalizeBody(body);
+    try {
+      return await this.putNormalized(normalized, options);
+    } catch (error) {
+      // Whatever failed, the caller's stream will not be read any further: release it.
+      if (normalized.type === 'stream' && !normalized.stream.destroyed) normalized.stream.destroy();
+      throw error;
+    }
+  }
+
+  private async putNormalized(normalized: NormalizedBody, options: PutOptions): Promise<ArtifactRef> {
+    assertKind(options.kind);
+    const extension = normalizeExtension(options.extension);
     await this.ensureBucket();
     const keyOf = (digest: Digest) => contentKey(options.kind, digest.sha256, extension);
     let digest: Digest;
@@ -88,6 +101,7 @@ export class S3ArtifactStore implements ArtifactStore {
       digest = await digestFile(normalized.filePath);
       await this.uploadFile(normalized.filePath, digest, keyOf(digest), options.mediaType);
     } else {
+      await mkdir(this.stagingDir, { recursive: true });
       const staged = join(this.stagingDir, `slipway-put-${randomUUID()}.part`);
       try {
         digest = await writeChunksToFile(staged, bodyChunks(normalized));
@@ -106,7 +120,7 @@ export class S3ArtifactStore implements ArtifactStore {
   }
 
   async get(ref: ArtifactRef): Promise<Readable> {
-    const key = this.keyOfRef(ref);
+    const key = keyOfRef(this.location, ref);
     await this.ensureBucket();
     let response: Readable;
     try {
@@ -132,7 +146,7 @@ export class S3ArtifactStore implements ArtifactStore {
   }
 
   async exists(ref: ArtifactRef): Promise<boolean> {
-    return (await this.head(this.keyOfRef(ref)))?.bytes === ref.bytes;
+    return (await this.head(keyOfRef(this.location, ref)))?.bytes === ref.bytes;
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
@@ -291,13 +305,5 @@ export class S3ArtifactStore implements ArtifactStore {
 
   private uriOf(key: string): string {
     return `${this.location}/${key}`;
-  }
-
-  private keyOfRef(ref: ArtifactRef): string {
-    artifactRefSchema.parse(ref);
-    if (!ref.uri.startsWith(`${this.location}/`)) throw new ArtifactOutsideStoreError(ref.uri, this.location);
-    const key = ref.uri.slice(this.location.length + 1);
-    assertValidKey(key);
-    return key;
   }
 }

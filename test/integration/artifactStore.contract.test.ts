@@ -356,6 +356,12 @@ function artifactStoreContract(name: string, open: () => Promise<Backend>) {
       expect((error as Error).message).toBe('source died halfway');
       expect(await store.list('')).toEqual(before);
       expect(await backend.leftovers()).toEqual([]);
+
+      // A put refused up front still releases the caller's stream.
+      const unread = Readable.from([Buffer.from('never read')]);
+      const refused = store.put(unread, { kind: 'report', mediaType: 'text/plain', extension: '.no/pe' });
+      await expect(refused).rejects.toBeInstanceOf(InvalidStoreKeyError);
+      expect(unread.destroyed).toBe(true);
     });
 
     it('lets exactly one of 20 concurrent ifAbsent creates win', async () => {

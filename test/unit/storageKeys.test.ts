@@ -1,11 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidStoreKeyError, StorageConfigError } from '../../domain/storage/errors';
+import {
+  ArtifactOutsideStoreError,
+  InvalidArtifactRefError,
+  InvalidStoreKeyError,
+  StorageConfigError,
+} from '../../domain/storage/errors';
 import {
   assertDocumentKey,
+  assertKind,
   assertValidKey,
   assertValidPrefix,
   contentKey,
   isContentKey,
+  keyOfRef,
   normalizeExtension,
 } from '../../domain/storage/keys';
 import { parseS3Uri } from '../../domain/storage/s3Client';
@@ -114,5 +121,49 @@ describe('parseS3Uri', () => {
       expect(() => parseS3Uri(bad)).toThrow(/s3:\/\/<bucket>\/<key>/);
     }
     expect(() => parseS3Uri('s3://models/a/../b')).toThrow(/"\." and "\.\."/);
+  });
+});
+
+describe('keyOfRef', () => {
+  const ref = {
+    uri: `s3://models/slipway/onnx/sha256/${hex}.onnx`,
+    sha256: hex,
+    bytes: 10,
+    mediaType: 'application/onnx',
+    kind: 'onnx' as const,
+  };
+
+  it('returns the store-relative key of a ref in this store', () => {
+    expect(keyOfRef('s3://models/slipway', ref)).toBe(`onnx/sha256/${hex}.onnx`);
+  });
+
+  it('rejects refs from elsewhere, including a location that is only a string prefix', () => {
+    expect(() => keyOfRef('s3://models/other', ref)).toThrow(ArtifactOutsideStoreError);
+    expect(() => keyOfRef('s3://models/slip', ref)).toThrow(
+      /not in the configured store s3:\/\/models\/slip\b/,
+    );
+  });
+
+  it('rejects malformed refs, saying which field is wrong', () => {
+    const error = (() => {
+      try {
+        keyOfRef('s3://models/slipway', { ...ref, sha256: 'XYZ', bytes: -1 });
+      } catch (e) {
+        return e as InvalidArtifactRefError;
+      }
+      throw new Error('accepted');
+    })();
+    expect(error).toBeInstanceOf(InvalidArtifactRefError);
+    expect(error).toMatchObject({ type: 'InvalidArtifactRef', retryable: false });
+    expect(error.message).toMatch(/sha256: sha256 must be 64 lowercase hex/);
+    expect(error.message).toMatch(/bytes:/);
+    expect(() => keyOfRef('s3://models/slipway', { ...ref, uri: 's3://models/slipway/../x' })).toThrow(
+      InvalidStoreKeyError,
+    );
+  });
+
+  it('knows the artifact kinds', () => {
+    expect(() => assertKind('model')).not.toThrow();
+    expect(() => assertKind('weights')).toThrow(/Unknown artifact kind "weights"; expected one of dataset/);
   });
 });
