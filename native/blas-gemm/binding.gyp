@@ -1,0 +1,26 @@
+{
+  # build.js sets SLIPWAY_BLAS_INCLUDE / SLIPWAY_BLAS_LIBS when the BLAS lives off the default paths.
+  "targets": [
+    {
+      "target_name": "blas_gemm",
+      "sources": ["src/blas_gemm.c"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags": ["-O3", "-Wall"],
+      "conditions": [
+        [
+          "OS=='mac'",
+          {
+            # Untested: no macOS machine here. Accelerate ships with the OS.
+            "defines": ["SLIPWAY_BLAS_ACCELERATE=1", "ACCELERATE_NEW_LAPACK"],
+            "libraries": ["-framework Accelerate"]
+          },
+          {
+            "defines": ["SLIPWAY_BLAS_OPENBLAS=1"],
+            "include_dirs": ["<!@(node -p \"process.env.SLIPWAY_BLAS_INCLUDE || ''\")"],
+            "libraries": ["<!@(node -p \"process.env.SLIPWAY_BLAS_LIBS || '-lopenblas'\")"]
+          }
+        ]
+      ]
+    }
+  ]
+}
