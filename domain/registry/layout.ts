@@ -1,0 +1,102 @@
+import { createHash } from 'node:crypto';
+import { InvalidModelVersionError } from './errors';
+import { assertModelName } from './modelName';
+
+/**
+ * Where the registry keeps its documents in the artifact store (the same keys under a local
+ * directory and under an S3 prefix):
+ *
+ *   registry/models/<name>/versions/<NNNNNNNN>.json   metadata of one version: the commit point.
+ *                                                     Created with putDocument(ifAbsent), never
+ *                                                     rewritten; a version exists iff this exists.
+ *   registry/models/<name>/cards/<NNNNNNNN>.md        copy of the model card for people browsing the
+ *                                                     bucket, written after the commit. Readers
+ *                                                     ignore a card whose version document is absent.
+ *   registry/models/<name>/runs/<K>/<NNNNNNNN>.json   claim markers: "the registration with idempotency
+ *                                                     key hash K tried number N", written before trying
+ *                                                     N. A claim proves nothing by itself; the version
+ *                                                     document's registration.idempotencyKey decides.
+ *   registry/models/<name>/aliases.json               reserved for aliases (issue 6). Note that the
+ *                                                     store's only atomic primitive is create-if-absent,
+ *                                                     so concurrent alias moves are safest as an
+ *                                                     append-only log allocated like versions
+ *                                                     (e.g. aliases/<NNNNNNNN>.json), with aliases.json
+ *                                                     at most a cache of its head.
+ *   model-card/sha256/<hex>.md                        the card itself, content-addressed, stored before
+ *                                                     the commit and referenced from the metadata.
+ *
+ * Versions are zero-padded to 8 digits so the store's sorted listing is numeric order.
+ * Namespaces (issue 13) will add a level, e.g. registry/namespaces/<ns>/models/<name>/...,
+ * leaving this layout as the default namespace's.
+ */
+export const REGISTRY_PREFIX = 'registry/';
+export const MODELS_PREFIX = `${REGISTRY_PREFIX}models/`;
+export const MAX_VERSION = 99_999_999;
+const VERSION_DIGITS = 8;
+
+export function assertVersionNumber(version: number): void {
+  if (!Number.isInteger(version) || version < 1 || version > MAX_VERSION) {
+    throw new InvalidModelVersionError(
+      `Invalid model version ${JSON.stringify(version)}: versions are whole numbers from 1 to ${MAX_VERSION}.`,
+    );
+  }
+}
+
+export function padVersion(version: number): string {
+  assertVersionNumber(version);
+  return String(version).padStart(VERSION_DIGITS, '0');
+}
+
+export function modelPrefix(name: string): string {
+  assertModelName(name);
+  return `${MODELS_PREFIX}${name}/`;
+}
+
+export function versionsPrefix(name: string): string {
+  return `${modelPrefix(name)}versions/`;
+}
+
+export function versionKey(name: string, version: number): string {
+  return `${versionsPrefix(name)}${padVersion(version)}.json`;
+}
+
+export function cardKey(name: string, version: number): string {
+  return `${modelPrefix(name)}cards/${padVersion(version)}.md`;
+}
+
+export function aliasesKey(name: string): string {
+  return `${modelPrefix(name)}aliases.json`;
+}
+
+/** Idempotency keys are free text (workflow IDs may hold any character), so their hash names the folder. */
+export function idempotencyKeyHash(idempotencyKey: string): string {
+  return createHash('sha256').update(idempotencyKey, 'utf8').digest('hex').slice(0, 32);
+}
+
+export function claimsPrefix(name: string, idempotencyKey: string): string {
+  return `${modelPrefix(name)}runs/${idempotencyKeyHash(idempotencyKey)}/`;
+}
+
+export function claimKey(name: string, idempotencyKey: string, version: number): string {
+  return `${claimsPrefix(name, idempotencyKey)}${padVersion(version)}.json`;
+}
+
+const VERSION_FILE = /^(\d{8})\.(json|md)$/;
+
+/** The version number in the last segment of a versions/, cards/ or runs/ key, if it has that shape. */
+export function versionOfKey(key: string, extension: 'json' | 'md' = 'json'): number | undefined {
+  const match = VERSION_FILE.exec(key.slice(key.lastIndexOf('/') + 1));
+  if (!match || match[2] !== extension) return undefined;
+  const version = Number(match[1]);
+  return version >= 1 ? version : undefined;
+}
+
+const VERSION_DOC = /^registry\/models\/([^/]+)\/versions\/(\d{8})\.json$/;
+
+/** (name, version) of a metadata document key, or undefined for any other key. */
+export function parseVersionKey(key: string): { name: string; version: number } | undefined {
+  const match = VERSION_DOC.exec(key);
+  if (!match) return undefined;
+  const version = Number(match[2]);
+  return version >= 1 ? { name: match[1], version } : undefined;
+}

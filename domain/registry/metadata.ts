@@ -1,0 +1,149 @@
+import { z } from 'zod';
+import { modelSpecSchema } from '../ml/modelSpec';
+import { type ArtifactKind, artifactRefSchema } from '../storage/artifactRef';
+import { modelNameSchema } from './modelName';
+
+/** An ArtifactRef that must be of one kind, so swapped references (scaler given as model) are caught. */
+function refOfKind(kind: ArtifactKind) {
+  return artifactRefSchema.refine((ref) => ref.kind === kind, {
+    message: `expected an artifact reference of kind "${kind}"`,
+  });
+}
+
+const fraction = z.number().min(0).max(1);
+const count = z.number().int().nonnegative();
+
+/** Evaluation on the held-out split at the registered threshold. */
+export const modelMetricsSchema = z.object({
+  tp: count,
+  fp: count,
+  tn: count,
+  fn: count,
+  precision: fraction,
+  recall: fraction,
+  /** False-positive rate: fp / (fp + tn). */
+  fpr: fraction,
+  f1: fraction,
+  rocAuc: fraction,
+  prAuc: fraction,
+});
+export type ModelMetrics = z.infer<typeof modelMetricsSchema>;
+
+export const trainingConfigSchema = z.object({
+  modelSpec: modelSpecSchema,
+  classWeights: z.object({
+    /** How the weights were chosen, as the training step names it (e.g. "inverse-frequency", "none"). */
+    mode: z.string().min(1),
+    /** Loss weight of each class; 1/count(class) on the training split in the reference pipeline. */
+    weights: z.object({ negative: z.number().nonnegative(), positive: z.number().nonnegative() }),
+  }),
+  split: z.object({
+    /** Share of rows held out for evaluation (0.25 in the reference pipeline). */
+    testFraction: z.number().gt(0).lt(1),
+    seed: z.number().int(),
+    stratified: z.boolean(),
+    trainRows: count,
+    testRows: count,
+  }),
+  /** Epochs that actually ran (early stopping may end before modelSpec.epochs). */
+  epochsRun: count,
+});
+export type TrainingConfig = z.infer<typeof trainingConfigSchema>;
+
+export const modelArtifactsSchema = z.object({
+  dataset: refOfKind('dataset'),
+  datasetSummary: refOfKind('dataset-summary'),
+  scaler: refOfKind('scaler'),
+  model: refOfKind('model'),
+  onnx: refOfKind('onnx'),
+  evaluation: refOfKind('evaluation'),
+});
+export type ModelArtifacts = z.infer<typeof modelArtifactsSchema>;
+
+export const onnxFactsSchema = z.object({
+  /** Largest |p_onnx - p_trained| over the rows compared by the export's parity gate. */
+  parity: z.object({ maxAbsDiff: z.number().nonnegative(), rowsCompared: z.number().int().min(1) }),
+  /** `base64Bytes` is what the operations platform counts against `limit`. */
+  size: z.object({ bytes: count, base64Bytes: count, limit: count }),
+});
+export type OnnxFacts = z.infer<typeof onnxFactsSchema>;
+
+/** Fields a pipeline provides; the registry adds name, version and registration. */
+const draftShape = {
+  /** Input columns in the exact order the ONNX graph expects them. */
+  features: z.array(z.string().min(1)).min(1),
+  target: z.string().min(1),
+  /** Probability at or above which a row is predicted positive. */
+  threshold: fraction,
+  metrics: modelMetricsSchema,
+  training: trainingConfigSchema,
+  /** The tfjs backend that trained the model, e.g. "wasm-blas", "wasm", "cpu", "tensorflow". */
+  backend: z.string().min(1),
+  artifacts: modelArtifactsSchema,
+  onnx: onnxFactsSchema,
+  /** Versions of the packages that shaped the result, e.g. { "@tensorflow/tfjs": "4.22.0" }. */
+  packageVersions: z.record(z.string().min(1), z.string().min(1)),
+  /** Which code produced it: a git commit, or the package version plus a hash of the sources. */
+  codeVersion: z.string().min(1),
+  workflowId: z.string().min(1),
+  runId: z.string().min(1),
+  /** ISO 8601 time, passed in by the activity (domain code reads no clocks). */
+  createdAt: z.iso.datetime({ offset: true }),
+  /** Who started the run (a user name or a service identity). */
+  createdBy: z.string().min(1),
+  /** The data source as the person gave it (a path, s3:// URI or synthetic:...). */
+  sourceUri: z.string().min(1),
+};
+
+/** Features must be distinct and may not include the target: scoring matches columns by name. */
+function checkColumns(doc: { features: string[]; target: string }, ctx: z.RefinementCtx): void {
+  const seen = new Set<string>();
+  doc.features.forEach((feature, i) => {
+    if (seen.has(feature)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['features', i],
+        message: `feature "${feature}" is listed twice`,
+      });
+    }
+    seen.add(feature);
+  });
+  if (seen.has(doc.target)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['target'],
+      message: `the target "${doc.target}" is also listed as a feature`,
+    });
+  }
+}
+
+/** What a pipeline hands the registry for one new version. */
+export const modelVersionDraftSchema = z.object(draftShape).superRefine(checkColumns);
+export type ModelVersionDraft = z.infer<typeof modelVersionDraftSchema>;
+
+/** Filled in by the registry when it commits a version. */
+export const registrationSchema = z.object({
+  /** The caller's key (e.g. workflow run ID + step) that makes a retried registration return this version. */
+  idempotencyKey: z.string().min(1),
+  /** The rendered model card, content-addressed; `cards/<version>.md` beside the metadata is a copy. */
+  modelCard: refOfKind('model-card'),
+});
+export type Registration = z.infer<typeof registrationSchema>;
+
+/** Bumped when the document changes incompatibly, so old readers fail clearly instead of guessing. */
+export const METADATA_SCHEMA_VERSION = 1;
+
+/**
+ * The metadata document of one registered version, stored at
+ * `registry/models/<name>/versions/<NNNNNNNN>.json`. Immutable once written.
+ */
+export const modelVersionMetadataSchema = z
+  .object({
+    schemaVersion: z.literal(METADATA_SCHEMA_VERSION),
+    name: modelNameSchema,
+    version: z.number().int().min(1),
+    ...draftShape,
+    registration: registrationSchema,
+  })
+  .superRefine(checkColumns);
+export type ModelVersionMetadata = z.infer<typeof modelVersionMetadataSchema>;

@@ -1,0 +1,162 @@
+import { countParameters, type ModelSpec } from '../ml/modelSpec';
+import type { ArtifactRef } from '../storage/artifactRef';
+import type { ModelVersionMetadata } from './metadata';
+
+/** What the card is rendered from: the metadata before the registry adds its registration section. */
+export type ModelCardInput = Omit<ModelVersionMetadata, 'registration' | 'schemaVersion'>;
+
+/**
+ * A short Markdown model card for one registered version. Pure and deterministic: the same
+ * metadata always gives the same bytes (no clock, no locale-dependent formatting), so the card's
+ * content address is stable and a retried registration stores nothing new.
+ */
+export function renderModelCard(meta: ModelCardInput): string {
+  const { metrics, training, onnx } = meta;
+  const split = training.split;
+  const spec = training.modelSpec;
+  const trainPercent = formatPercent(1 - split.testFraction);
+  const testPercent = formatPercent(split.testFraction);
+  const ref = `${meta.name}@${meta.version}`;
+
+  const lines = [
+    `# Model card: ${meta.name} version ${meta.version}`,
+    '',
+    'Generated from the registry metadata document, which is authoritative.',
+    '',
+    '## Intended use',
+    '',
+    `Binary classifier: from ${meta.features.length} numeric features it returns the probability that ` +
+      `${code(meta.target)} is 1 (the positive class); rows at or above the threshold ` +
+      `${formatNumber(meta.threshold)} are predicted positive. Use it on rows whose columns mean what they ` +
+      'meant in the training data; data that has drifted away from it needs a fresh evaluation before the ' +
+      'scores are trusted.',
+    '',
+    '## Data',
+    '',
+    `- Source: ${code(meta.sourceUri)}`,
+    `- Dataset sha256: ${code(meta.artifacts.dataset.sha256)}`,
+    `- Split: ${trainPercent} training (${formatInt(split.trainRows)} rows) / ${testPercent} held out ` +
+      `(${formatInt(split.testRows)} rows), seed ${split.seed}, ${split.stratified ? 'stratified' : 'not stratified'}`,
+    '',
+    '## Features and target',
+    '',
+    `- Target: ${code(meta.target)}`,
+    `- Features (${meta.features.length}, in this order): ${meta.features.map(code).join(', ')}`,
+    '',
+    `## Metrics (held-out split, threshold ${formatNumber(meta.threshold)})`,
+    '',
+    '| Metric | Value |',
+    '| --- | --- |',
+    `| True positives | ${formatInt(metrics.tp)} |`,
+    `| False positives | ${formatInt(metrics.fp)} |`,
+    `| True negatives | ${formatInt(metrics.tn)} |`,
+    `| False negatives | ${formatInt(metrics.fn)} |`,
+    `| Precision | ${formatMetric(metrics.precision)} |`,
+    `| Recall | ${formatMetric(metrics.recall)} |`,
+    `| False-positive rate | ${formatMetric(metrics.fpr)} |`,
+    `| F1 | ${formatMetric(metrics.f1)} |`,
+    `| ROC AUC | ${formatMetric(metrics.rocAuc)} |`,
+    `| PR AUC | ${formatMetric(metrics.prAuc)} |`,
+    '',
+    '## Training',
+    '',
+    `- Network: ${describeLayers(spec)} (${formatInt(countParameters(spec, meta.features.length))} parameters)`,
+    `- Optimizer: ${spec.optimizer}, learning rate ${formatNumber(spec.learningRate)}, loss ${spec.loss}, ` +
+      `batch ${formatInt(spec.batchSize)}, seed ${spec.seed}`,
+    `- Epochs: ${training.epochsRun} run of ${spec.epochs} planned`,
+    `- Class weights: ${training.classWeights.mode} (negative ${formatNumber(training.classWeights.weights.negative)}, ` +
+      `positive ${formatNumber(training.classWeights.weights.positive)})`,
+    `- Backend: ${code(meta.backend)}`,
+    '',
+    '## Lineage',
+    '',
+    '| Artifact | sha256 | Bytes | URI |',
+    '| --- | --- | --- | --- |',
+    lineageRow('Dataset', meta.artifacts.dataset),
+    lineageRow('Dataset summary', meta.artifacts.datasetSummary),
+    lineageRow('Scaler', meta.artifacts.scaler),
+    lineageRow('Trained model', meta.artifacts.model),
+    lineageRow('ONNX', meta.artifacts.onnx),
+    lineageRow('Evaluation', meta.artifacts.evaluation),
+    '',
+    `- Workflow ${code(meta.workflowId)}, run ${code(meta.runId)}`,
+    `- Code version ${code(meta.codeVersion)}`,
+    `- Created ${meta.createdAt} by ${code(meta.createdBy)}`,
+    `- Packages: ${describePackages(meta.packageVersions)}`,
+    '',
+    '## ONNX export',
+    '',
+    `- Parity with the trained model: max absolute difference ${formatSmall(onnx.parity.maxAbsDiff)} over ` +
+      `${formatInt(onnx.parity.rowsCompared)} rows`,
+    `- Size: ${formatInt(onnx.size.bytes)} bytes, ${formatInt(onnx.size.base64Bytes)} after base64 ` +
+      `(upload limit ${formatInt(onnx.size.limit)})`,
+    '',
+    '## How to score',
+    '',
+    '```sh',
+    `slipway apply ${ref} --input rows.csv --output scored.csv`,
+    '```',
+    '',
+    'The input needs the feature columns above, in any order; the output keeps every input column and adds ' +
+      `${code(`predicted(${meta.target})`)} and the probability. The ONNX file takes one float32 tensor of ` +
+      `shape [N, ${meta.features.length}] holding the raw (unscaled) features in the order above (the scaler is ` +
+      'inside the graph) and returns the probability of the positive class. To use it in the operations ' +
+      `platform, upload that file with the feature variables in this order and the target variable ${code(meta.target)}.`,
+    '',
+  ];
+  return lines.join('\n');
+}
+
+function lineageRow(label: string, ref: ArtifactRef): string {
+  return `| ${label} | ${code(ref.sha256)} | ${formatInt(ref.bytes)} | ${code(ref.uri)} |`;
+}
+
+function describeLayers(spec: ModelSpec): string {
+  return spec.layers
+    .map((layer) =>
+      layer.type === 'dense'
+        ? `Dense(${layer.units}, ${layer.activation})`
+        : `Dropout(${formatNumber(layer.rate)})`,
+    )
+    .join(' -> ');
+}
+
+function describePackages(versions: Record<string, string>): string {
+  const names = Object.keys(versions).sort();
+  if (names.length === 0) return 'not recorded';
+  return names.map((name) => `${code(name)} ${versions[name]}`).join(', ');
+}
+
+/**
+ * An inline code span that survives any content: a longer backtick fence than the text contains,
+ * and "|" escaped so a value cannot split a table row.
+ */
+function code(text: string): string {
+  const longestRun = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = '`'.repeat(longestRun + 1);
+  const padded = longestRun > 0 ? ` ${text} ` : text;
+  return `${fence}${padded.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')}${fence}`;
+}
+
+/** 284807 -> "284,807": fixed grouping, independent of the process locale. */
+export function formatInt(n: number): string {
+  const sign = n < 0 ? '-' : '';
+  return sign + String(Math.abs(Math.trunc(n))).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
+function formatMetric(x: number): string {
+  return x.toFixed(4);
+}
+
+/** Up to 6 significant digits without trailing zeros: 0.01, 0.3, 0.00000352. */
+function formatNumber(x: number): string {
+  return String(Number(x.toPrecision(6)));
+}
+
+function formatSmall(x: number): string {
+  return x === 0 ? '0' : x.toExponential(2);
+}
+
+function formatPercent(fraction: number): string {
+  return `${Number((fraction * 100).toFixed(2))} %`;
+}
