@@ -1,7 +1,7 @@
 /**
  * Training throughput of the reference network on plain WASM vs WASM with the native GEMM.
  *
- *   npx tsx bench/gemm.ts [--rows 32768] [--runs 3] [--profile]
+ *   npx tsx bench/gemm.ts [--rows 32768] [--runs 3] [--profile] [--modes wasm,wasm+native] [--threads n]
  *
  * Each run fits one epoch (batch 2048) on synthetic data; runs alternate between the two modes so
  * background load hits both alike, and the report gives medians. Results go to stdout and to
@@ -19,6 +19,7 @@ import {
   enableNativeGemm,
   loadNativeGemm,
   resetNativeGemmStats,
+  setNativeGemmThreads,
 } from '../domain/ml/nativeGemm';
 
 const N_FEATURES = 30;
@@ -56,23 +57,26 @@ async function epochSamplesPerSecond(model: tf.LayersModel, x: tf.Tensor, y: tf.
   return x.shape[0] / ((performance.now() - start) / 1000);
 }
 
-/** Kernel time by kernel name over one training batch, largest first. */
-async function profileStep(
+/** Kernel time by kernel name per training batch (mean of a few batches), largest first. */
+async function profileSteps(
   model: tf.LayersModel,
   x: tf.Tensor,
   y: tf.Tensor,
+  steps = 3,
 ): Promise<Array<[string, number]>> {
   const xb = x.slice(0, referenceModelSpec.batchSize);
   const yb = y.slice(0, referenceModelSpec.batchSize);
-  const info = await tf.profile(async () => {
-    await model.trainOnBatch(xb, yb);
-  });
-  tf.dispose([xb, yb]);
   const byName = new Map<string, number>();
-  for (const k of info.kernels) {
-    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-    byName.set(k.name, (byName.get(k.name) ?? 0) + ms);
+  for (let step = 0; step < steps; step++) {
+    const info = await tf.profile(async () => {
+      await model.trainOnBatch(xb, yb);
+    });
+    for (const k of info.kernels) {
+      const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+      byName.set(k.name, (byName.get(k.name) ?? 0) + ms / steps);
+    }
   }
+  tf.dispose([xb, yb]);
   return [...byName.entries()].sort((a, b) => b[1] - a[1]);
 }
 
@@ -96,6 +100,8 @@ async function main(): Promise<void> {
       rows: { type: 'string', default: String(16 * referenceModelSpec.batchSize) },
       runs: { type: 'string', default: '3' },
       profile: { type: 'boolean', default: false },
+      modes: { type: 'string', default: 'wasm,wasm+native' },
+      threads: { type: 'string' },
     },
   });
   const rows = Number(values.rows);
@@ -115,7 +121,14 @@ async function main(): Promise<void> {
   const y = tf.cast(tf.less(tf.randomUniform([rows, 1], 0, 1, 'float32', 8), 0.02), 'float32');
   const model = buildReferenceModel();
 
-  const modes = probe.enabled ? (['wasm', 'wasm+native'] as const) : (['wasm'] as const);
+  if (values.threads) setNativeGemmThreads(Number(values.threads));
+  const wanted = values.modes.split(',').map((m) => m.trim());
+  const modes = (['wasm', 'wasm+native'] as const).filter(
+    (m) => wanted.includes(m) && (m === 'wasm' || probe.enabled),
+  );
+  if (modes.length === 0)
+    throw new Error(`--modes ${values.modes}: nothing to run (native GEMM: ${probe.reason})`);
+  const gflopsBefore = rawSgemmGflops();
   const samples: Record<string, number[]> = { wasm: [], 'wasm+native': [] };
   const profiles: Record<string, Array<[string, number]>> = {};
   for (const mode of modes) {
@@ -125,7 +138,7 @@ async function main(): Promise<void> {
     const [xw, yw] = [x.slice(0, referenceModelSpec.batchSize), y.slice(0, referenceModelSpec.batchSize)];
     await model.fit(xw, yw, { batchSize: referenceModelSpec.batchSize, epochs: 1, verbose: 0 });
     tf.dispose([xw, yw]);
-    if (values.profile) profiles[mode] = await profileStep(model, x, y);
+    if (values.profile) profiles[mode] = await profileSteps(model, x, y);
   }
   for (let r = 0; r < runs; r++) {
     for (const mode of modes) {
@@ -141,32 +154,37 @@ async function main(): Promise<void> {
   }
   disableNativeGemm();
 
-  const wasmMedian = median(samples.wasm);
+  const wasmMedian = samples.wasm.length ? median(samples.wasm) : undefined;
   const nativeMedian = samples['wasm+native'].length ? median(samples['wasm+native']) : undefined;
   const gflops = rawSgemmGflops();
   const result = {
     when: new Date().toISOString(),
     machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, sharedCpu: true },
-    blas: native.ok ? native.info : { unavailable: native.reason },
+    blas: native.ok ? native.addon.info() : { unavailable: native.reason },
     network: 'reference (Dense 256 relu x3, dropout 0.3 x2, Dense 1 sigmoid), 30 features, batch 2048, Adam',
     rows,
     runs,
     samplesPerSecond: { wasm: samples.wasm, 'wasm+native': samples['wasm+native'] },
     median: { wasm: wasmMedian, 'wasm+native': nativeMedian },
-    speedup: nativeMedian ? nativeMedian / wasmMedian : undefined,
-    rawSgemm2048x256x256Gflops: gflops,
+    speedup: nativeMedian && wasmMedian ? nativeMedian / wasmMedian : undefined,
+    rawSgemm2048x256x256Gflops: { beforeRuns: gflopsBefore, afterRuns: gflops },
     profileMsPerBatch: values.profile ? profiles : undefined,
   };
 
   console.log(
     `\nmachine: ${result.machine.cpus} cores (${result.machine.model}), CPU shared with other work`,
   );
-  console.log(`median wasm:        ${Math.round(wasmMedian).toLocaleString('en-US')} samples/s`);
-  if (nativeMedian) {
+  if (wasmMedian)
+    console.log(`median wasm:        ${Math.round(wasmMedian).toLocaleString('en-US')} samples/s`);
+  if (nativeMedian)
     console.log(`median wasm+native: ${Math.round(nativeMedian).toLocaleString('en-US')} samples/s`);
+  if (nativeMedian && wasmMedian)
     console.log(`speedup:            ${(nativeMedian / wasmMedian).toFixed(1)}x`);
+  if (gflops && gflopsBefore) {
+    console.log(
+      `raw sgemm 2048x256x256: ${gflopsBefore.toFixed(0)} GFLOP/s before the runs, ${gflops.toFixed(0)} after`,
+    );
   }
-  if (gflops) console.log(`raw sgemm 2048x256x256: ${gflops.toFixed(0)} GFLOP/s`);
   for (const [mode, kernels] of Object.entries(profiles)) {
     const total = kernels.reduce((s, [, ms]) => s + ms, 0);
     const top = kernels
