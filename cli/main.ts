@@ -1,0 +1,31 @@
+import { Command, CommanderError } from 'commander';
+import { registerDemoCommand } from './commands/demo';
+import { registerDevCommand } from './commands/dev';
+import { registerExtractCommand } from './commands/extract';
+import { registerWorkerCommand } from './commands/worker';
+import { describeError } from './errors';
+
+const program = new Command()
+  .name('slipway')
+  .description(
+    'Durable training-to-deployment pipelines: extract, scale, train, evaluate, export to ONNX, register.\n' +
+      'With no configuration everything runs on an embedded stack (a local Temporal dev server and a\n' +
+      'local artifact folder); set SLIPWAY_TEMPORAL_ADDRESS and SLIPWAY_ARTIFACTS=s3://... for real infrastructure.',
+  )
+  .version(require('../package.json').version)
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+registerDemoCommand(program);
+registerExtractCommand(program);
+registerWorkerCommand(program);
+registerDevCommand(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof CommanderError) {
+    process.exitCode = err.exitCode;
+    return;
+  }
+  process.stderr.write(`${describeError(err)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,64 @@
+import { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { type SlipwayConfig, loadConfig } from '../config/env';
+import { ensureEmbeddedStack } from '../infra/stack';
+import { createWorkers } from '../worker/worker';
+import { log } from './output';
+
+export interface Session {
+  config: SlipwayConfig;
+  client: Client;
+  /** Stops what this command started for itself (an in-process worker); shared services stay up. */
+  close(): Promise<void>;
+}
+
+/**
+ * Everything a command needs to talk to Slipway: validated configuration, the Temporal server
+ * (started in the background when the embedded default is down), and a worker polling the task
+ * queues (this process runs one for the command's duration when none is polling).
+ */
+export async function openSession(options: { needWorker?: boolean } = {}): Promise<Session> {
+  const config = loadConfig();
+  if (config.embeddedTemporal) {
+    const stack = await ensureEmbeddedStack(config);
+    if (stack.started) log(`slipway: started the embedded Temporal dev server at ${stack.temporalAddress} (Web UI ${stack.uiUrl})`);
+  }
+  const connection = await Connection.connect({ address: config.temporalAddress }).catch((err: Error) => {
+    throw new Error(
+      `Cannot reach Temporal at ${config.temporalAddress}: ${err.message}. ` +
+        (config.embeddedTemporal
+          ? 'Run `slipway dev status` to see the embedded stack and its logs.'
+          : 'Check SLIPWAY_TEMPORAL_ADDRESS, or unset it to use the embedded dev server.'),
+    );
+  });
+  const client = new Client({ connection, namespace: config.namespace });
+
+  let stopWorker: (() => Promise<void>) | undefined;
+  if (options.needWorker !== false && !(await hasPollers(client, config))) {
+    log('slipway: no worker is polling the task queues, running one in this process');
+    const workers = await createWorkers(config, { identity: `slipway-cli-${process.pid}` });
+    const running = workers.run();
+    stopWorker = async () => {
+      workers.shutdown();
+      await running;
+    };
+  }
+  return {
+    config,
+    client,
+    async close() {
+      await stopWorker?.();
+      await connection.close();
+    },
+  };
+}
+
+async function hasPollers(client: Client, config: SlipwayConfig): Promise<boolean> {
+  // A `slipway worker` process polls both queues, so the main queue's pollers are what to look for.
+  const response = await client.workflowService.describeTaskQueue({
+    namespace: config.namespace,
+    taskQueue: { name: config.taskQueue },
+    taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+  });
+  return (response.pollers ?? []).length > 0;
+}

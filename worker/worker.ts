@@ -1,0 +1,79 @@
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { SlipwayConfig } from '../config/env';
+import { openArtifactStore } from '../domain/storage/openStore';
+import { createActivities, trainingActivityNames } from '../activities';
+import { workflowBundle } from './workflowBundle';
+
+export interface SlipwayWorkers {
+  /** Resolves when both workers have stopped (after shutdown() or a fatal error). */
+  run(): Promise<void>;
+  /** Asks both workers to finish in-flight tasks and stop. */
+  shutdown(): void;
+  connection: NativeConnection;
+}
+
+/**
+ * One process, two workers: the main queue runs workflows and light activities, the training
+ * queue runs only the heavy training step, so training capacity can be scaled (more processes,
+ * bigger machines) apart from everything else.
+ */
+export async function createWorkers(
+  config: SlipwayConfig,
+  options: { identity?: string; queues?: Array<'main' | 'training'> } = {},
+): Promise<SlipwayWorkers> {
+  const queues = options.queues ?? ['main', 'training'];
+  const connection = await NativeConnection.connect({ address: config.temporalAddress });
+  const store = openArtifactStore(config);
+  const activities = createActivities({ config, store });
+  const bundle = await workflowBundle();
+
+  const light = Object.fromEntries(
+    Object.entries(activities).filter(([name]) => !trainingActivityNames.includes(name)),
+  );
+  const heavy = Object.fromEntries(
+    Object.entries(activities).filter(([name]) => trainingActivityNames.includes(name)),
+  );
+
+  const workers: Worker[] = [];
+  if (queues.includes('main')) {
+    workers.push(
+      await Worker.create({
+        connection,
+        namespace: config.namespace,
+        taskQueue: config.taskQueue,
+        workflowBundle: bundle,
+        activities: light,
+        identity: options.identity,
+      }),
+    );
+  }
+  if (queues.includes('training') && Object.keys(heavy).length > 0) {
+    workers.push(
+      await Worker.create({
+        connection,
+        namespace: config.namespace,
+        taskQueue: config.trainingTaskQueue,
+        activities: heavy,
+        identity: options.identity,
+        // One training at a time per process: training already uses every core.
+        maxConcurrentActivityTaskExecutions: 1,
+      }),
+    );
+  }
+
+  return {
+    connection,
+    async run() {
+      try {
+        await Promise.all(workers.map((w) => w.run()));
+      } finally {
+        await connection.close();
+      }
+    },
+    shutdown() {
+      for (const w of workers) {
+        if (w.getState() === 'RUNNING') w.shutdown();
+      }
+    },
+  };
+}

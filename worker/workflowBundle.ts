@@ -1,0 +1,12 @@
+import { type WorkflowBundleWithSourceMap, bundleWorkflowCode } from '@temporalio/worker';
+
+let cached: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+/** Workflows are bundled once per process; bundling takes seconds, workers can share the result. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  cached ??= bundleWorkflowCode({
+    workflowsPath: require.resolve('../workflows'),
+    logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
+  });
+  return cached;
+}

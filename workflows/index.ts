@@ -1,0 +1,2 @@
+// The workflow bundle's entry point: every workflow the worker registers is exported here.
+export { extractDatasetWorkflow } from './extractDataset';

@@ -1,0 +1,18 @@
+import { ApplicationFailure } from '@temporalio/workflow';
+import type { z } from 'zod';
+
+/**
+ * Workflow input is validated inside the workflow too, because anyone with access to the
+ * Temporal server can start a workflow without going through the CLI. A bad input fails the
+ * run at once with a non-retryable failure that lists every problem.
+ */
+export function parseWorkflowInput<S extends z.ZodType>(schema: S, input: unknown, workflow: string): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`);
+  throw ApplicationFailure.nonRetryable(
+    `Invalid input for ${workflow}: ${problems.join('; ')}`,
+    'InvalidWorkflowInput',
+    problems,
+  );
+}
