@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs';
+import { type WriteStream, createWriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { RecordBatchFileWriter, tableFromArrays, tableFromIPC } from 'apache-arrow';
 import { datasetError } from './errors';
@@ -13,6 +13,7 @@ const BATCH_ROWS = 65_536;
 
 export class SnapshotWriter {
   private readonly writer = new RecordBatchFileWriter();
+  private readonly out: WriteStream;
   private readonly done: Promise<void>;
   private columns: Float32Array[];
   private labels: Uint8Array;
@@ -23,9 +24,9 @@ export class SnapshotWriter {
     private readonly features: string[],
     private readonly target: string,
   ) {
-    const out = createWriteStream(filePath);
-    this.writer.pipe(out);
-    this.done = finished(out);
+    this.out = createWriteStream(filePath);
+    this.writer.pipe(this.out);
+    this.done = finished(this.out);
     this.columns = features.map(() => new Float32Array(BATCH_ROWS));
     this.labels = new Uint8Array(BATCH_ROWS);
   }
@@ -56,7 +57,9 @@ export class SnapshotWriter {
 
   /** Stops writing after a failure; the caller removes the file. */
   async abort(): Promise<void> {
-    this.writer.abort();
+    // Destroying the file stream (rather than aborting the Arrow writer, whose pending reads
+    // reject unhandled) is enough: nothing more is written and the caller deletes the file.
+    this.out.destroy();
     await this.done.catch(() => undefined);
   }
 }
