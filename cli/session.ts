@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { type SlipwayConfig, loadConfig } from '../config/env';
 import { ensureEmbeddedStack } from '../infra/stack';
 import { createWorkers } from '../worker/worker';
@@ -36,6 +37,8 @@ export async function openSession(options: { needWorker?: boolean } = {}): Promi
   let stopWorker: (() => Promise<void>) | undefined;
   if (options.needWorker !== false && !(await hasPollers(client, config))) {
     log('slipway: no worker is polling the task queues, running one in this process');
+    // The command's own output matters here; the in-process worker only speaks up about problems.
+    Runtime.install({ logger: new DefaultLogger('WARN') });
     const workers = await createWorkers(config, { identity: `slipway-cli-${process.pid}` });
     const running = workers.run();
     stopWorker = async () => {

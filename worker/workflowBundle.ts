@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { type WorkflowBundleWithSourceMap, bundleWorkflowCode } from '@temporalio/worker';
 
 let cached: Promise<WorkflowBundleWithSourceMap> | undefined;
@@ -5,7 +6,7 @@ let cached: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** Workflows are bundled once per process; bundling takes seconds, workers can share the result. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   cached ??= bundleWorkflowCode({
-    workflowsPath: require.resolve('../workflows'),
+    workflowsPath: resolve(__dirname, '../workflows/index.ts'),
     logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
   });
   return cached;

@@ -16,7 +16,7 @@ export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
     .description(
-      'Run the reference job on the embedded default with no setup: start the local stack and a worker,\n' +
+      'Run the reference job on the embedded default with no setup: start the local stack and a worker, ' +
         'generate the synthetic credit-card-fraud data and snapshot it into the artifact store.',
     )
     .option('--rows <n>', 'rows of synthetic data (the reference data set has 284,807)', '284807')

@@ -1,0 +1,113 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+
+export interface ServiceProcess {
+  pid: number;
+  logFile: string;
+  child?: ChildProcess;
+}
+
+/**
+ * Starts a service in its own process group with output to a log file. `detached` lets it outlive
+ * this process (the embedded stack between commands); either way stopProcessGroup() ends it and
+ * everything it spawned.
+ */
+export function startService(command: string, args: string[], options: {
+  logFile: string;
+  env?: NodeJS.ProcessEnv;
+  outliveParent?: boolean;
+}): ServiceProcess {
+  const fd = openSync(options.logFile, 'a');
+  try {
+    const child = spawn(command, args, {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      env: { ...process.env, ...options.env },
+    });
+    if (child.pid === undefined) throw new Error(`could not start ${command}`);
+    if (options.outliveParent) child.unref();
+    return { pid: child.pid, logFile: options.logFile, child };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** SIGTERM to the whole group, then SIGKILL after a grace period, so no child is orphaned. */
+export async function stopProcessGroup(pid: number, graceMs = 10_000): Promise<void> {
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        /* already gone */
+      }
+    }
+  };
+  if (!isAlive(pid)) return;
+  signal('SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (isAlive(pid) && Date.now() < deadline) await sleep(100);
+  if (isAlive(pid)) signal('SIGKILL');
+  while (isAlive(pid)) await sleep(50);
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** The last lines of a log, to put in an error message when a service fails to start. */
+export function logTail(logFile: string, lines = 20): string {
+  try {
+    return readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log output)';
+  }
+}
+
+/** Polls `check` until it resolves true, the process dies, or the timeout passes. */
+export async function waitUntilHealthy(options: {
+  name: string;
+  service: ServiceProcess;
+  check: () => Promise<boolean>;
+  timeoutMs: number;
+}): Promise<void> {
+  const { name, service, check, timeoutMs } = options;
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isAlive(service.pid) || (service.child && service.child.exitCode !== null)) {
+      throw new Error(`${name} exited during startup. Last lines of ${service.logFile}:\n${logTail(service.logFile)}`);
+    }
+    if (await check().catch(() => false)) return;
+    await sleep(250);
+  }
+  await stopProcessGroup(service.pid);
+  throw new Error(
+    `${name} did not become healthy within ${timeoutMs / 1000} s. Last lines of ${service.logFile}:\n${logTail(service.logFile)}`,
+  );
+}
+
+/** A TCP port that was free a moment ago (the OS picks it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}

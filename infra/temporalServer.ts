@@ -1,0 +1,77 @@
+import { Connection } from '@temporalio/client';
+import { type ServiceProcess, startService, stopProcessGroup, waitUntilHealthy } from './processes';
+
+export interface TemporalDevServerOptions {
+  binary: string;
+  /** SQLite file: the server's state survives restarts. */
+  dbFile: string;
+  logFile: string;
+  port: number;
+  uiPort: number;
+  httpPort: number;
+  metricsPort: number;
+  namespace: string;
+  /** Keep running after this process exits (the embedded stack between commands). */
+  outliveParent?: boolean;
+  /** No Web UI (tests do not need it). */
+  headless?: boolean;
+}
+
+export interface TemporalDevServer {
+  address: string;
+  uiUrl: string;
+  pid: number;
+  logFile: string;
+  stop(): Promise<void>;
+}
+
+export async function isTemporalHealthy(address: string): Promise<boolean> {
+  const connection = await Connection.connect({ address, connectTimeout: 2_000 });
+  try {
+    const response = await connection.healthService.check({});
+    return response.status === 1; // SERVING
+  } finally {
+    await connection.close();
+  }
+}
+
+/** `temporal server start-dev` on loopback, waiting until its frontend answers health checks. */
+export async function startTemporalDevServer(options: TemporalDevServerOptions): Promise<TemporalDevServer> {
+  const args = [
+    'server',
+    'start-dev',
+    '--db-filename',
+    options.dbFile,
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(options.port),
+    '--http-port',
+    String(options.httpPort),
+    '--metrics-port',
+    String(options.metricsPort),
+    '--namespace',
+    options.namespace,
+    '--log-level',
+    'warn',
+    ...(options.headless ? ['--headless'] : ['--ui-port', String(options.uiPort)]),
+  ];
+  const service: ServiceProcess = startService(options.binary, args, {
+    logFile: options.logFile,
+    outliveParent: options.outliveParent,
+  });
+  const address = `127.0.0.1:${options.port}`;
+  await waitUntilHealthy({
+    name: `Temporal dev server (${address})`,
+    service,
+    check: () => isTemporalHealthy(address),
+    timeoutMs: 60_000,
+  });
+  return {
+    address,
+    uiUrl: options.headless ? '(disabled)' : `http://127.0.0.1:${options.uiPort}`,
+    pid: service.pid,
+    logFile: options.logFile,
+    stop: () => stopProcessGroup(service.pid),
+  };
+}

@@ -1,0 +1,64 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { REPO_ROOT, loadConfig } from '../../config/env';
+import { ensureMinioBinary, ensureTemporalBinary, ensureTimeSkippingServerBinary } from '../../infra/binaries';
+import { ensureBucket, startMinio } from '../../infra/minioServer';
+import { freePort } from '../../infra/processes';
+import { startTemporalDevServer } from '../../infra/temporalServer';
+import type { TestServices } from '../support/services';
+
+/**
+ * Starts the real services every integration test talks to: a Temporal dev server and a MinIO,
+ * on free ports in a scratch folder, so a test run never touches a developer's own stack.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const config = loadConfig();
+  const runDir = join(REPO_ROOT, '.slipway', 'test-runs', `${Date.now()}-${process.pid}`);
+  await mkdir(runDir, { recursive: true });
+  const [temporalBin, minioBin, timeSkippingServerPath] = await Promise.all([
+    ensureTemporalBinary(config),
+    ensureMinioBinary(config),
+    ensureTimeSkippingServerBinary(config),
+  ]);
+  const [port, httpPort, metricsPort, minioPort, consolePort] = await Promise.all(Array.from({ length: 5 }, freePort));
+  const [temporal, minio] = await Promise.all([
+    startTemporalDevServer({
+      binary: temporalBin,
+      dbFile: join(runDir, 'temporal.sqlite'),
+      logFile: join(runDir, 'temporal.log'),
+      port: port as number,
+      uiPort: 0,
+      httpPort: httpPort as number,
+      metricsPort: metricsPort as number,
+      namespace: 'default',
+      headless: true,
+    }),
+    startMinio({
+      binary: minioBin,
+      dataDir: join(runDir, 'minio-data'),
+      logFile: join(runDir, 'minio.log'),
+      port: minioPort as number,
+      consolePort: consolePort as number,
+      rootUser: 'slipway-test',
+      rootPassword: 'slipway-test-secret',
+    }),
+  ]);
+  const bucket = 'slipway-test';
+  await ensureBucket(minio, bucket);
+  const services: TestServices = {
+    temporalAddress: temporal.address,
+    namespace: 'default',
+    s3: { endpoint: minio.endpoint, accessKey: minio.accessKey, secretKey: minio.secretKey, region: 'us-east-1' },
+    bucket,
+    stateDir: runDir,
+    timeSkippingServerPath,
+  };
+  project.provide('services', services);
+  process.stderr.write(`test services: Temporal ${temporal.address}, MinIO ${minio.endpoint}; data and logs in ${runDir}\n`);
+
+  return async () => {
+    await Promise.all([temporal.stop(), minio.stop()]);
+    if (process.env.SLIPWAY_KEEP_TEST_STATE !== '1') await rm(runDir, { recursive: true, force: true });
+  };
+}
