@@ -45,7 +45,8 @@ export class SnapshotWriter {
       arrays[name] = (this.columns[j] as Float32Array).slice(0, this.filled);
     });
     arrays[this.target] = this.labels.slice(0, this.filled);
-    this.writer.write(tableFromArrays(arrays));
+    // Batches, not tables: writing a Table makes the writer finish the file after it.
+    for (const batch of tableFromArrays(arrays).batches) this.writer.write(batch);
     this.filled = 0;
   }
 

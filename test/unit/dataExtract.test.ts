@@ -76,6 +76,15 @@ describe('extractDataset on CSV files', () => {
     expect(Array.from(m.x.slice(0, 2))).toEqual([2, 1]);
   });
 
+  it('writes a synthetic source larger than one record batch and reads every row back', async () => {
+    const result = await extractDataset({ source: 'synthetic:fraud?rows=70000&seed=5', store, workDir: join(dir, 'work') });
+    const m = readSnapshot(await store.getBytes(result.snapshot), 'Class');
+    expect(m.nRows).toBe(70_000);
+    expect(m.nCols).toBe(30);
+    expect(m.y.reduce((a, b) => a + b, 0)).toBe(result.summaryDoc.classCounts.positive);
+    expect(result.summaryDoc.classCounts.positive).toBe(Math.round(70_000 * (492 / 284_807)));
+  });
+
   it('lists constant features in the summary without failing', async () => {
     const result = await extractText('constant.csv', 'a,k,Class\n1,3,0\n2,3,1\n3,3,0\n4,3,1\n');
     expect(result.summaryDoc.constantFeatures).toEqual(['k']);
