@@ -1,3 +1,5 @@
+import { gaussian, mulberry32 } from '../random';
+
 /**
  * A seeded stand-in for the public credit-card-fraud data set, which cannot be downloaded here:
  * same columns (Time, V1..V28, Amount, Class), same class balance (492 frauds in 284,807 rows,
@@ -35,34 +37,6 @@ const SHIFTED: ReadonlyArray<readonly [number, number]> = [
 const SHIFT = 1.6;
 const CAMOUFLAGED = 1 / 11;
 const TWO_DAYS = 172_792;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function gaussian(random: () => number): () => number {
-  let spare: number | undefined;
-  return () => {
-    if (spare !== undefined) {
-      const s = spare;
-      spare = undefined;
-      return s;
-    }
-    let u = 0;
-    while (u === 0) u = random();
-    const v = random();
-    const r = Math.sqrt(-2 * Math.log(u));
-    spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
-  };
-}
 
 const round = (v: number, digits: number) => {
   const f = 10 ** digits;

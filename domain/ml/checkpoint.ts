@@ -1,0 +1,75 @@
+import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
+import { TrainingInputError } from './errors';
+
+/**
+ * A training checkpoint as bytes: a 4-byte header length, a JSON header (validated on read), then
+ * the float32 data of every model weight and optimizer slot (Adam's moments and step count), so
+ * a resumed run continues exactly where the saved one stopped.
+ */
+const MAGIC = 'slipway-checkpoint-v1';
+
+const tensorEntry = z.object({ name: z.string(), shape: z.array(z.number().int().nonnegative()), length: z.number().int() });
+const headerSchema = z.object({
+  format: z.literal(MAGIC),
+  /** Epochs completed; training resumes at this epoch index. */
+  epoch: z.number().int().nonnegative(),
+  history: z.array(z.record(z.string(), z.number())),
+  weights: z.array(tensorEntry),
+  optimizer: z.array(tensorEntry),
+});
+export type CheckpointHeader = z.infer<typeof headerSchema>;
+
+export interface TrainingState {
+  epoch: number;
+  history: Array<Record<string, number>>;
+  weights: tf.Tensor[];
+  optimizer: Array<{ name: string; tensor: tf.Tensor }>;
+}
+
+export async function encodeCheckpoint(state: TrainingState): Promise<Uint8Array> {
+  const all = [...state.weights, ...state.optimizer.map((t) => t.tensor)];
+  const datas = await Promise.all(all.map((t) => t.data() as Promise<Float32Array>));
+  const header: CheckpointHeader = {
+    format: MAGIC,
+    epoch: state.epoch,
+    history: state.history,
+    weights: state.weights.map((t, i) => ({ name: `w${i}`, shape: t.shape, length: t.size })),
+    optimizer: state.optimizer.map((t) => ({ name: t.name, shape: t.tensor.shape, length: t.tensor.size })),
+  };
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const floats = datas.reduce((n, d) => n + d.length, 0);
+  const out = new Uint8Array(4 + json.length + floats * 4);
+  new DataView(out.buffer).setUint32(0, json.length, true);
+  out.set(json, 4);
+  let offset = 4 + json.length;
+  for (const d of datas) {
+    out.set(new Uint8Array(Float32Array.from(d).buffer), offset);
+    offset += d.length * 4;
+  }
+  return out;
+}
+
+export function decodeCheckpoint(bytes: Uint8Array): TrainingState {
+  const fail = (why: string) => new TrainingInputError('InvalidCheckpoint', `The training checkpoint cannot be read: ${why}.`);
+  if (bytes.length < 4) throw fail('too short');
+  const headerLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, true);
+  let header: CheckpointHeader;
+  try {
+    header = headerSchema.parse(JSON.parse(Buffer.from(bytes.subarray(4, 4 + headerLength)).toString('utf8')));
+  } catch (err) {
+    throw fail(`bad header (${(err as Error).message.slice(0, 200)})`);
+  }
+  let offset = 4 + headerLength;
+  const take = (entry: z.infer<typeof tensorEntry>) => {
+    const end = offset + entry.length * 4;
+    if (end > bytes.length) throw fail('truncated data');
+    const data = new Float32Array(bytes.slice(offset, end).buffer);
+    offset = end;
+    return tf.tensor(data, entry.shape, 'float32');
+  };
+  const weights = header.weights.map(take);
+  const optimizer = header.optimizer.map((e) => ({ name: e.name, tensor: take(e) }));
+  if (offset !== bytes.length) throw fail('trailing bytes');
+  return { epoch: header.epoch, history: header.history, weights, optimizer };
+}

@@ -1,0 +1,11 @@
+/** A problem with training inputs or settings; never retryable, since a retry would meet it again. */
+export class TrainingInputError extends Error {
+  readonly retryable = false;
+  constructor(
+    readonly type: 'SingleClass' | 'EmptySplit' | 'ShapeMismatch' | 'InvalidCheckpoint' | 'BackendUnavailable',
+    message: string,
+  ) {
+    super(message);
+    this.name = type;
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Evaluation of a binary classifier. Undefined ratios follow scikit-learn's zero_division=0:
+ * precision is 0 when nothing is predicted positive, recall 0 when there are no positives, and
+ * the AUCs are 0 when a class is missing, so a report never shows NaN.
+ */
+export interface ConfusionCounts {
+  tp: number;
+  fp: number;
+  tn: number;
+  fn: number;
+}
+
+export interface ThresholdMetrics extends ConfusionCounts {
+  threshold: number;
+  precision: number;
+  recall: number;
+  fpr: number;
+  f1: number;
+}
+
+export interface CurvePoint {
+  threshold: number;
+  x: number;
+  y: number;
+}
+
+export interface Evaluation extends ThresholdMetrics {
+  rocAuc: number;
+  prAuc: number;
+  /** ROC curve: x = false-positive rate, y = recall. */
+  roc: CurvePoint[];
+  /** Precision-recall curve: x = recall, y = precision. */
+  pr: CurvePoint[];
+  positives: number;
+  negatives: number;
+}
+
+const ratio = (a: number, b: number) => (b === 0 ? 0 : a / b);
+
+/** Predicted positive when score >= threshold. */
+export function confusionAt(labels: ArrayLike<number>, scores: ArrayLike<number>, threshold = 0.5): ThresholdMetrics {
+  let tp = 0;
+  let fp = 0;
+  let tn = 0;
+  let fn = 0;
+  for (let i = 0; i < labels.length; i++) {
+    const predicted = (scores[i] as number) >= threshold;
+    if (labels[i] === 1) predicted ? tp++ : fn++;
+    else predicted ? fp++ : tn++;
+  }
+  const precision = ratio(tp, tp + fp);
+  const recall = ratio(tp, tp + fn);
+  return { threshold, tp, fp, tn, fn, precision, recall, fpr: ratio(fp, fp + tn), f1: ratio(2 * precision * recall, precision + recall) };
+}
+
+/**
+ * ROC-AUC (ties count half, by the trapezoid over distinct thresholds) and PR-AUC as average
+ * precision (sum over distinct thresholds of (R_n - R_{n-1}) * P_n, scikit-learn's definition).
+ */
+export function rankingMetrics(labels: ArrayLike<number>, scores: ArrayLike<number>, maxCurvePoints = 200) {
+  const order = Array.from({ length: labels.length }, (_, i) => i).sort((a, b) => (scores[b] as number) - (scores[a] as number));
+  let positives = 0;
+  for (let i = 0; i < labels.length; i++) positives += labels[i] === 1 ? 1 : 0;
+  const negatives = labels.length - positives;
+  const roc: CurvePoint[] = [{ threshold: Number.POSITIVE_INFINITY, x: 0, y: 0 }];
+  const pr: CurvePoint[] = [];
+  let tp = 0;
+  let fp = 0;
+  let rocAuc = 0;
+  let prAuc = 0;
+  let prevFpr = 0;
+  let prevTpr = 0;
+  let prevRecall = 0;
+  for (let k = 0; k < order.length; ) {
+    const threshold = scores[order[k] as number] as number;
+    // Every row sharing this score crosses the threshold together.
+    while (k < order.length && scores[order[k] as number] === threshold) {
+      if (labels[order[k] as number] === 1) tp++;
+      else fp++;
+      k++;
+    }
+    const tpr = ratio(tp, positives);
+    const fpr = ratio(fp, negatives);
+    const precision = ratio(tp, tp + fp);
+    rocAuc += ((fpr - prevFpr) * (tpr + prevTpr)) / 2;
+    prAuc += (tpr - prevRecall) * precision;
+    roc.push({ threshold, x: fpr, y: tpr });
+    pr.push({ threshold, x: tpr, y: precision });
+    prevFpr = fpr;
+    prevTpr = tpr;
+    prevRecall = tpr;
+  }
+  if (positives === 0 || negatives === 0) rocAuc = 0;
+  if (positives === 0) prAuc = 0;
+  return { rocAuc, prAuc, roc: downsample(roc, maxCurvePoints), pr: downsample(pr, maxCurvePoints), positives, negatives };
+}
+
+/** Keeps at most `max` points, always the first and last, evenly spaced in between. */
+function downsample(points: CurvePoint[], max: number): CurvePoint[] {
+  if (points.length <= max) return points;
+  const out: CurvePoint[] = [];
+  for (let i = 0; i < max; i++) out.push(points[Math.round((i * (points.length - 1)) / (max - 1))] as CurvePoint);
+  return out;
+}
+
+export function evaluateScores(labels: ArrayLike<number>, scores: ArrayLike<number>, threshold = 0.5): Evaluation {
+  return { ...confusionAt(labels, scores, threshold), ...rankingMetrics(labels, scores) };
+}

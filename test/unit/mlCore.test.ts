@@ -1,0 +1,205 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../domain/random';
+import { computeClassWeights } from '../../domain/ml/classWeights';
+import { TrainingInputError } from '../../domain/ml/errors';
+import { confusionAt, evaluateScores, rankingMetrics } from '../../domain/ml/metrics';
+import { buildModel } from '../../domain/ml/modelBuilder';
+import { countParameters, modelSpecSchema, referenceModelSpec } from '../../domain/ml/modelSpec';
+import { applyStandardScaler, fitStandardScaler, scalerFromJson, scalerToJson } from '../../domain/ml/scaler';
+import { splitIndices, takeRows } from '../../domain/ml/split';
+import { trainModel } from '../../domain/ml/train';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+describe('split', () => {
+  const y = Uint8Array.from({ length: 1000 }, (_, i) => (i % 50 === 0 ? 1 : 0)); // 20 positives
+
+  it('is the same for the same seed and different for another', () => {
+    expect(splitIndices(y, { seed: 7 })).toEqual(splitIndices(y, { seed: 7 }));
+    expect(splitIndices(y, { seed: 7 }).test).not.toEqual(splitIndices(y, { seed: 8 }).test);
+  });
+
+  it('holds out 25 % with every row exactly once, and keeps the class ratio when stratified', () => {
+    const { train, test } = splitIndices(y, { seed: 1, stratify: true });
+    expect(test.length).toBe(250);
+    expect(new Set([...train, ...test]).size).toBe(1000);
+    expect(Array.from(test).filter((i) => y[i] === 1).length).toBe(5);
+  });
+
+  it('copies the chosen rows', () => {
+    const x = Float32Array.from([1, 2, 3, 4, 5, 6]);
+    expect(Array.from(takeRows(x, 2, Uint32Array.from([2, 0])))).toEqual([5, 6, 1, 2]);
+  });
+});
+
+describe('standard scaler', () => {
+  it('uses population std from the data it is fitted on, and std 1 for a constant column', () => {
+    const x = Float32Array.from([1, 5, 3, 5, 5, 5, 7, 5]); // columns: [1,3,5,7] and [5,5,5,5]
+    const s = fitStandardScaler(x, 4, 2, ['a', 'k']);
+    expect(s.mean).toEqual([4, 5]);
+    expect(s.std[0]).toBeCloseTo(Math.sqrt(5), 12);
+    expect(s.std[1]).toBe(1);
+    const t = applyStandardScaler(s, x, 2);
+    expect(t[0]).toBeCloseTo(-3 / Math.sqrt(5), 6);
+    expect(t[1]).toBe(0);
+    expect(scalerFromJson(scalerToJson(s))).toEqual(s);
+  });
+
+  it('refuses a scaler document with a zero std', () => {
+    expect(() => scalerFromJson(JSON.stringify({ kind: 'standard', features: ['a'], mean: [0], std: [0] }))).toThrow();
+  });
+});
+
+describe('class weights', () => {
+  const y = Uint8Array.from([0, 0, 0, 1]);
+  it('inverse is 1/count and balanced is n/(2*count)', () => {
+    expect(computeClassWeights(y, 'inverse')).toEqual({ negative: 1 / 3, positive: 1 });
+    expect(computeClassWeights(y, 'balanced')).toEqual({ negative: 4 / 6, positive: 2 });
+  });
+  it('one class only is a clear error, not Infinity', () => {
+    const err = (() => {
+      try {
+        computeClassWeights(Uint8Array.from([0, 0]), 'inverse');
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(TrainingInputError);
+    expect((err as TrainingInputError).type).toBe('SingleClass');
+  });
+});
+
+describe('metrics', () => {
+  it('counts a hand-made confusion matrix', () => {
+    const labels = [1, 1, 1, 0, 0, 0, 0, 0];
+    const scores = [0.9, 0.6, 0.2, 0.7, 0.1, 0.3, 0.4, 0.05];
+    const m = confusionAt(labels, scores, 0.5);
+    expect(m).toMatchObject({ tp: 2, fn: 1, fp: 1, tn: 4 });
+    expect(m.precision).toBeCloseTo(2 / 3);
+    expect(m.recall).toBeCloseTo(2 / 3);
+    expect(m.fpr).toBeCloseTo(1 / 5);
+    expect(m.f1).toBeCloseTo(2 / 3);
+  });
+
+  it('gives defined values when nothing is predicted positive or there are no positives', () => {
+    const m = evaluateScores([0, 0, 0], [0.1, 0.2, 0.3]);
+    expect([m.precision, m.recall, m.f1, m.rocAuc, m.prAuc]).toEqual([0, 0, 0, 0, 0]);
+    expect(Object.values(m).some((v) => typeof v === 'number' && Number.isNaN(v))).toBe(false);
+  });
+
+  it('ROC-AUC matches a brute-force count over all pairs, ties counted half', () => {
+    const random = mulberry32(3);
+    const labels = Array.from({ length: 300 }, () => (random() < 0.2 ? 1 : 0));
+    const scores = labels.map((l) => Math.round((random() + l * 0.4) * 20) / 20); // many ties
+    let wins = 0;
+    let pairs = 0;
+    for (let i = 0; i < labels.length; i++) {
+      for (let j = 0; j < labels.length; j++) {
+        if (labels[i] === 1 && labels[j] === 0) {
+          pairs++;
+          wins += (scores[i] as number) > (scores[j] as number) ? 1 : scores[i] === scores[j] ? 0.5 : 0;
+        }
+      }
+    }
+    expect(rankingMetrics(labels, scores).rocAuc).toBeCloseTo(wins / pairs, 10);
+  });
+
+  it('average precision matches its definition on a small case', () => {
+    // sorted: 0.9(1) 0.8(0) 0.7(1) 0.1(0): AP = 0.5*1 + 0.5*(2/3)
+    expect(rankingMetrics([1, 0, 1, 0], [0.9, 0.8, 0.7, 0.1]).prAuc).toBeCloseTo(0.5 + 1 / 3, 12);
+  });
+});
+
+describe('model spec and builder', () => {
+  it('the reference network has 139,777 parameters on 30 features', () => {
+    expect(countParameters(referenceModelSpec, 30)).toBe(139_777);
+    const model = buildModel(referenceModelSpec, 30);
+    expect(model.countParams()).toBe(139_777);
+    expect(model.layers.map((l) => l.name)).toEqual(['dense_0', 'dense_1', 'dropout_2', 'dense_3', 'dropout_4', 'dense_5']);
+    model.dispose();
+  });
+
+  it('refuses a spec whose last layer is not Dense(1, sigmoid)', () => {
+    const result = modelSpecSchema.safeParse({ layers: [{ type: 'dense', units: 4, activation: 'relu' }] });
+    expect(result.success).toBe(false);
+  });
+});
+
+describe('training', () => {
+  const spec = modelSpecSchema.parse({
+    layers: [
+      { type: 'dense', units: 8, activation: 'relu' },
+      { type: 'dropout', rate: 0.2 },
+      { type: 'dense', units: 1, activation: 'sigmoid' },
+    ],
+    batchSize: 32,
+    epochs: 4,
+    learningRate: 0.01,
+    seed: 5,
+  });
+  const random = mulberry32(11);
+  const nRows = 200;
+  const x = Float32Array.from({ length: nRows * 3 }, () => random() * 2 - 1);
+  const y = Uint8Array.from({ length: nRows }, (_, i) => ((x[i * 3] as number) + (x[i * 3 + 1] as number) > 0.5 ? 1 : 0));
+  const weights = computeClassWeights(y, 'balanced');
+
+  async function weightsAfter(run: (model: tf.LayersModel) => Promise<unknown>): Promise<number[]> {
+    const model = buildModel(spec, 3);
+    await run(model);
+    const values = model.getWeights().flatMap((w) => Array.from(w.dataSync()));
+    model.dispose();
+    return values;
+  }
+
+  it('is repeatable, and resuming from the epoch-2 checkpoint ends exactly where the uninterrupted run does', async () => {
+    const straight = await weightsAfter((model) => trainModel({ model, spec, x, y, nRows, nFeatures: 3, classWeights: weights }));
+    const again = await weightsAfter((model) => trainModel({ model, spec, x, y, nRows, nFeatures: 3, classWeights: weights }));
+    expect(again).toEqual(straight);
+
+    let saved: Uint8Array | undefined;
+    await weightsAfter((model) =>
+      trainModel({
+        model,
+        spec,
+        x,
+        y,
+        nRows,
+        nFeatures: 3,
+        classWeights: weights,
+        epochs: 2,
+        onEpoch: async (_r, checkpoint) => {
+          saved = await checkpoint();
+        },
+      }),
+    );
+    let resumedFrom = -1;
+    const resumed = await weightsAfter(async (model) => {
+      const result = await trainModel({ model, spec, x, y, nRows, nFeatures: 3, classWeights: weights, resumeFrom: saved });
+      resumedFrom = result.resumedFromEpoch;
+      expect(result.history.map((h) => h.epoch)).toEqual([1, 2, 3, 4]);
+    });
+    expect(resumedFrom).toBe(2);
+    expect(resumed).toEqual(straight);
+  });
+
+  it('learns the toy problem and reports validation figures per epoch', async () => {
+    const model = buildModel({ ...spec, epochs: 30 }, 3);
+    const result = await trainModel({
+      model,
+      spec: { ...spec, epochs: 30 },
+      x,
+      y,
+      nRows,
+      nFeatures: 3,
+      classWeights: weights,
+      validation: { x, y, nRows },
+    });
+    const last = result.history[result.history.length - 1];
+    expect(last?.valLoss).toBeLessThan(result.history[0]?.valLoss as number);
+    expect(last?.valRecall).toBeGreaterThan(0.8);
+    model.dispose();
+  });
+});
