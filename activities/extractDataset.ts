@@ -1,11 +1,10 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
-import type { SlipwayConfig } from '../config/env';
+import type { ActivityDeps } from './deps';
 import { extractDataset as extract } from '../domain/data/extract';
 import type { DatasetSummary } from '../domain/data/summary';
 import type { ArtifactRef } from '../domain/storage/artifactRef';
-import type { ArtifactStore } from '../domain/storage/artifactStore';
 import { s3SettingsFromConfig } from '../domain/storage/s3Client';
 import { withFailureMapping } from './failures';
 import { whileHeartbeating } from './heartbeat';
@@ -29,7 +28,7 @@ export interface ExtractedDataset {
   constantFeatures: string[];
 }
 
-export function extractDatasetActivity(deps: { config: SlipwayConfig; store: ArtifactStore }) {
+export function extractDatasetActivity(deps: ActivityDeps) {
   return async function extractDataset(params: ExtractDatasetParams): Promise<ExtractedDataset> {
     return withFailureMapping(() =>
       whileHeartbeating(Context.current(), async () => {

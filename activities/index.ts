@@ -1,22 +1,32 @@
-import type { SlipwayConfig } from '../config/env';
-import type { ArtifactStore } from '../domain/storage/artifactStore';
+import type { ActivityDeps } from './deps';
+import { evaluateModelActivity } from './evaluateModel';
+import { exportOnnxActivity } from './exportOnnx';
 import { extractDatasetActivity } from './extractDataset';
+import { prepareDataActivity } from './prepareData';
+import { registerModelActivity } from './registerModel';
+import { trainModelActivity } from './trainModel';
 
+export type { ActivityDeps } from './deps';
+export type { EvaluatedModel, EvaluationMetrics } from './evaluateModel';
+export type { ExportedOnnx } from './exportOnnx';
 export type { ExtractDatasetParams, ExtractedDataset } from './extractDataset';
-
-export interface ActivityDeps {
-  config: SlipwayConfig;
-  store: ArtifactStore;
-}
+export type { PreparedData } from './prepareData';
+export type { RegisteredModel } from './registerModel';
+export type { TrainedModel, TrainingHeartbeat } from './trainModel';
 
 /** Every activity, bound to its dependencies. The worker registers what this returns. */
 export function createActivities(deps: ActivityDeps) {
   return {
     extractDataset: extractDatasetActivity(deps),
+    prepareData: prepareDataActivity(deps),
+    trainModel: trainModelActivity(deps),
+    evaluateModel: evaluateModelActivity(deps),
+    exportOnnx: exportOnnxActivity(deps),
+    registerModel: registerModelActivity(deps),
   };
 }
 
 export type SlipwayActivities = ReturnType<typeof createActivities>;
 
 /** Activities that run on the training task queue instead of the main one. */
-export const trainingActivityNames: string[] = [];
+export const trainingActivityNames: string[] = ['trainModel'];

@@ -1,2 +1,3 @@
 // The workflow bundle's entry point: every workflow the worker registers is exported here.
 export { extractDatasetWorkflow } from './extractDataset';
+export { trainToDeploy } from './trainToDeploy';

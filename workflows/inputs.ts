@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { modelSpecSchema, referenceModelSpec } from '../domain/ml/modelSpec';
+import { modelNameSchema } from '../domain/registry/modelName';
 
 /** A dataset source a person can type: a path, file://, s3://bucket/key, or synthetic:fraud?rows=N&seed=S. */
 export const sourceUriSchema = z
@@ -16,3 +18,30 @@ export const extractDatasetInputSchema = z.object({
   features: z.array(columnNameSchema).min(1).optional(),
 });
 export type ExtractDatasetInput = z.input<typeof extractDatasetInputSchema>;
+
+/** Everything a training-to-deployment run can be told; every field has the reference default. */
+export const trainToDeployInputSchema = z.object({
+  source: sourceUriSchema,
+  target: columnNameSchema.default('Class'),
+  features: z.array(columnNameSchema).min(1).optional(),
+  modelName: modelNameSchema,
+  split: z
+    .object({
+      testFraction: z.number().gt(0).lt(1).default(0.25),
+      seed: z.number().int().min(0).default(42),
+      stratify: z.boolean().default(true),
+    })
+    .default({ testFraction: 0.25, seed: 42, stratify: true }),
+  spec: modelSpecSchema.default(referenceModelSpec),
+  classWeights: z.enum(['inverse', 'balanced', 'none']).default('inverse'),
+  threshold: z.number().gt(0).lt(1).default(0.5),
+  opset: z.number().int().min(13).max(21).default(13),
+  /** Upload limit of the operations platform, counted after base64. */
+  sizeLimitBytes: z.number().int().positive().default(15 * 1024 * 1024),
+  createdBy: z.string().min(1).default('unknown'),
+  /** Task queue of the training workers (SLIPWAY_TRAINING_TASK_QUEUE on the client). */
+  trainingTaskQueue: z.string().min(1).default('slipway-training'),
+  /** How long a silent training worker is trusted before the attempt moves to another one. */
+  trainingHeartbeatTimeoutSeconds: z.number().int().min(5).max(24 * 3600).default(600),
+});
+export type TrainToDeployInput = z.input<typeof trainToDeployInputSchema>;

@@ -64,7 +64,8 @@ export function decodeCheckpoint(bytes: Uint8Array): TrainingState {
   const take = (entry: z.infer<typeof tensorEntry>) => {
     const end = offset + entry.length * 4;
     if (end > bytes.length) throw fail('truncated data');
-    const data = new Float32Array(bytes.slice(offset, end).buffer);
+    // Copy: a Buffer's slice is a view into a shared pool, not a fresh, aligned buffer.
+    const data = new Float32Array(new Uint8Array(bytes.subarray(offset, end)).buffer);
     offset = end;
     return tf.tensor(data, entry.shape, 'float32');
   };
@@ -72,4 +73,12 @@ export function decodeCheckpoint(bytes: Uint8Array): TrainingState {
   const optimizer = header.optimizer.map((e) => ({ name: e.name, tensor: take(e) }));
   if (offset !== bytes.length) throw fail('trailing bytes');
   return { epoch: header.epoch, history: header.history, weights, optimizer };
+}
+
+/** Rebuilds a trained network from its spec and a checkpoint (the stored model artifact). */
+export function restoreWeights(model: tf.LayersModel, bytes: Uint8Array): number {
+  const state = decodeCheckpoint(bytes);
+  model.setWeights(state.weights);
+  tf.dispose([...state.weights, ...state.optimizer.map((o) => o.tensor)]);
+  return state.epoch;
 }

@@ -183,6 +183,13 @@ describe('training', () => {
     });
     expect(resumedFrom).toBe(2);
     expect(resumed).toEqual(straight);
+
+    // A checkpoint read back from storage arrives as a Buffer view at an odd offset: still readable.
+    const unaligned = Buffer.concat([Buffer.alloc(3), Buffer.from(saved as Uint8Array)]).subarray(3);
+    const fromBuffer = await weightsAfter((model) =>
+      trainModel({ model, spec, x, y, nRows, nFeatures: 3, classWeights: weights, resumeFrom: unaligned }),
+    );
+    expect(fromBuffer).toEqual(straight);
   });
 
   it('learns the toy problem and reports validation figures per epoch', async () => {

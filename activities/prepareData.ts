@@ -1,0 +1,50 @@
+import { Context } from '@temporalio/activity';
+import type { ArtifactRef } from '../domain/storage/artifactRef';
+import { readSnapshot } from '../domain/data/snapshot';
+import { fitStandardScaler, scalerToJson } from '../domain/ml/scaler';
+import { splitIndices } from '../domain/ml/split';
+import { encodeSplit } from '../domain/ml/splitArtifact';
+import { takeLabels, takeRows } from '../domain/ml/split';
+import type { ActivityDeps } from './deps';
+import { withFailureMapping } from './failures';
+
+export interface PrepareDataParams {
+  snapshot: ArtifactRef;
+  target: string;
+  split: { testFraction: number; seed: number; stratify: boolean };
+}
+
+export interface PreparedData {
+  split: ArtifactRef;
+  scaler: ArtifactRef;
+  trainRows: number;
+  testRows: number;
+  trainPositives: number;
+  testPositives: number;
+}
+
+/** Transform: a seeded split, and a standard scaler fitted on the training part only. */
+export function prepareDataActivity(deps: ActivityDeps) {
+  return async function prepareData(params: PrepareDataParams): Promise<PreparedData> {
+    return withFailureMapping(async () => {
+      Context.current().heartbeat();
+      const m = readSnapshot(await deps.store.getBytes(params.snapshot), params.target);
+      const split = splitIndices(m.y, params.split);
+      const trainRaw = takeRows(m.x, m.nCols, split.train);
+      const scaler = fitStandardScaler(trainRaw, split.train.length, m.nCols, m.features);
+      const count = (rows: Uint32Array) => takeLabels(m.y, rows).reduce((a, b) => a + b, 0);
+      const [splitRef, scalerRef] = await Promise.all([
+        deps.store.put(encodeSplit(split, params.split), { kind: 'split', mediaType: 'application/octet-stream', extension: '.split' }),
+        deps.store.put(scalerToJson(scaler), { kind: 'scaler', mediaType: 'application/json', extension: '.json' }),
+      ]);
+      return {
+        split: splitRef,
+        scaler: scalerRef,
+        trainRows: split.train.length,
+        testRows: split.test.length,
+        trainPositives: count(split.train),
+        testPositives: count(split.test),
+      };
+    });
+  };
+}

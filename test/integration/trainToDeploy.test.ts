@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type SlipwayConfig, loadConfig } from '../../config/env';
+import { referenceModelSpec } from '../../domain/ml/modelSpec';
+import { decodeModel } from '../../domain/onnx/onnxProto';
+import { scoreWithOnnx } from '../../domain/onnx/parity';
+import { modelVersionMetadataSchema } from '../../domain/registry/metadata';
+import { ModelRegistry } from '../../domain/registry/registry';
+import { readSnapshot } from '../../domain/data/snapshot';
+import { openArtifactStore } from '../../domain/storage/openStore';
+import type { PipelineResult } from '../../workflows/trainToDeploy';
+import { type SlipwayWorkers, createWorkers } from '../../worker/worker';
+import { testServices } from '../support/services';
+
+/** The whole pipeline on the real Temporal dev server with artifacts in the real MinIO. */
+describe('trainToDeploy end to end', () => {
+  let dir: string;
+  let config: SlipwayConfig;
+  let workers: SlipwayWorkers;
+  let running: Promise<void>;
+  let connection: Connection;
+  let client: Client;
+
+  beforeAll(async () => {
+    const services = testServices();
+    dir = await mkdtemp(join(tmpdir(), 'slipway-pipeline-it-'));
+    const queue = `pipeline-it-${randomUUID()}`;
+    config = loadConfig({
+      SLIPWAY_TEMPORAL_ADDRESS: services.temporalAddress,
+      SLIPWAY_TASK_QUEUE: queue,
+      SLIPWAY_TRAINING_TASK_QUEUE: `${queue}-training`,
+      SLIPWAY_STATE_DIR: dir,
+      SLIPWAY_ARTIFACTS: `s3://${services.bucket}/pipeline-it/${randomUUID()}`,
+      SLIPWAY_S3_ENDPOINT: services.s3.endpoint,
+      SLIPWAY_S3_ACCESS_KEY: services.s3.accessKey,
+      SLIPWAY_S3_SECRET_KEY: services.s3.secretKey,
+    });
+    workers = await createWorkers(config, { identity: 'pipeline-it' });
+    running = workers.run();
+    connection = await Connection.connect({ address: config.temporalAddress });
+    client = new Client({ connection });
+  });
+
+  afterAll(async () => {
+    workers?.shutdown();
+    await running;
+    await connection?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('takes 20,000 generated rows to a registered, parity-checked ONNX version', { timeout: 600_000 }, async () => {
+    const workflowId = `pipeline-${randomUUID()}`;
+    const result = (await client.workflow.execute('trainToDeploy', {
+      taskQueue: config.taskQueue,
+      workflowId,
+      args: [
+        {
+          source: 'synthetic:fraud?rows=20000&seed=11',
+          modelName: 'fraud-e2e',
+          spec: { ...referenceModelSpec, epochs: 3 },
+          trainingTaskQueue: config.trainingTaskQueue,
+          createdBy: 'e2e-test',
+        },
+      ],
+    })) as PipelineResult;
+
+    expect(result.steps.map((s) => s.status)).toEqual(['done', 'done', 'done', 'done', 'done', 'done']);
+    expect(result.version).toBeGreaterThanOrEqual(1);
+    expect(result.epochsRun).toBe(3);
+
+    const store = openArtifactStore(config);
+    const registry = new ModelRegistry(store);
+    const metadata = modelVersionMetadataSchema.parse(await registry.getVersion('fraud-e2e', result.version));
+    expect(metadata.workflowId).toBe(workflowId);
+    expect(metadata.backend).toBe(result.backend);
+    expect(metadata.features).toHaveLength(30);
+    expect(metadata.metrics).toMatchObject({ tp: result.metrics.tp, fp: result.metrics.fp, recall: result.metrics.recall });
+    expect(metadata.metrics.tp + metadata.metrics.fn).toBe(result.prepared.testPositives);
+    expect(metadata.onnx.parity.maxAbsDiff).toBeLessThanOrEqual(1e-5);
+    expect(metadata.onnx.parity.rowsCompared).toBe(result.prepared.testRows);
+
+    // The stored ONNX file, read back with its checksum verified, scores like the metadata says.
+    const onnxBytes = await store.getBytes(metadata.artifacts.onnx);
+    const props = Object.fromEntries(decodeModel(onnxBytes).metadataProps.map((p) => [p.key, p.value]));
+    expect(props['slipway.model_name']).toBe('fraud-e2e');
+    expect(props['slipway.dataset_sha256']).toBe(metadata.artifacts.dataset.sha256);
+    const snapshot = readSnapshot(await store.getBytes(metadata.artifacts.dataset), 'Class');
+    const scores = await scoreWithOnnx(onnxBytes, snapshot.x, snapshot.nRows, snapshot.nCols);
+    expect(scores.every((p) => p >= 0 && p <= 1)).toBe(true);
+    const card = await registry.getModelCard('fraud-e2e', result.version);
+    expect(card).toContain('fraud-e2e');
+  });
+});

@@ -1,0 +1,184 @@
+import { defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type {
+  EvaluationMetrics,
+  ExportedOnnx,
+  ExtractedDataset,
+  PreparedData,
+  RegisteredModel,
+  SlipwayActivities,
+  TrainedModel,
+} from '../activities';
+import { type TrainToDeployInput, trainToDeployInputSchema } from './inputs';
+import { parseWorkflowInput } from './validation';
+
+export const pipelineSteps = ['extract', 'transform', 'train', 'evaluate', 'export', 'register'] as const;
+export type PipelineStep = (typeof pipelineSteps)[number];
+
+export interface StepStatus {
+  step: PipelineStep;
+  status: 'pending' | 'running' | 'done' | 'failed';
+  startedAt?: number;
+  durationMs?: number;
+}
+
+export interface PipelineProgress {
+  current?: PipelineStep;
+  steps: StepStatus[];
+}
+
+export interface PipelineResult {
+  workflowId: string;
+  runId: string;
+  model: string;
+  version: number;
+  backend: string;
+  epochsRun: number;
+  resumedFromEpoch: number;
+  metrics: EvaluationMetrics;
+  dataset: ExtractedDataset;
+  prepared: PreparedData;
+  trained: Omit<TrainedModel, 'history'> & { finalLoss: number };
+  onnx: ExportedOnnx;
+  registered: RegisteredModel;
+  steps: StepStatus[];
+}
+
+export const progressQuery = defineQuery<PipelineProgress>('progress');
+
+const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 };
+const light = proxyActivities<SlipwayActivities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '5 minutes',
+  retry,
+});
+
+/**
+ * The pipeline from raw data to a registered ONNX version: ExampleGen, Transform, Trainer,
+ * Evaluator, ONNX export (parity-gated) and registration. History holds references and figures.
+ */
+export async function trainToDeploy(input: TrainToDeployInput): Promise<PipelineResult> {
+  const params = parseWorkflowInput(trainToDeployInputSchema, input, 'trainToDeploy');
+  // Training runs on its own queue, so heavy workers can scale apart from light ones.
+  const training = proxyActivities<SlipwayActivities>({
+    taskQueue: params.trainingTaskQueue,
+    startToCloseTimeout: '6 hours',
+    heartbeatTimeout: params.trainingHeartbeatTimeoutSeconds * 1000,
+    retry,
+  }).trainModel;
+  const info = workflowInfo();
+  const progress: PipelineProgress = { steps: pipelineSteps.map((step) => ({ step, status: 'pending' })) };
+  setHandler(progressQuery, () => progress);
+
+  async function step<T>(name: PipelineStep, body: () => Promise<T>): Promise<T> {
+    const status = progress.steps.find((s) => s.step === name) as StepStatus;
+    progress.current = name;
+    status.status = 'running';
+    status.startedAt = Date.now(); // workflow time: deterministic on replay
+    try {
+      const result = await body();
+      status.status = 'done';
+      return result;
+    } catch (err) {
+      status.status = 'failed';
+      throw err;
+    } finally {
+      status.durationMs = Date.now() - status.startedAt;
+    }
+  }
+
+  const dataset = await step('extract', () =>
+    light.extractDataset({ source: params.source, target: params.target, features: params.features }),
+  );
+  const prepared = await step('transform', () =>
+    light.prepareData({ snapshot: dataset.snapshot, target: params.target, split: params.split }),
+  );
+  const trained = await step('train', () =>
+    training({
+      snapshot: dataset.snapshot,
+      split: prepared.split,
+      scaler: prepared.scaler,
+      target: params.target,
+      spec: params.spec,
+      classWeightMode: params.classWeights,
+    }),
+  );
+  const modelRefs = {
+    snapshot: dataset.snapshot,
+    split: prepared.split,
+    scaler: prepared.scaler,
+    model: trained.model,
+    target: params.target,
+    spec: params.spec,
+  };
+  const evaluated = await step('evaluate', () => light.evaluateModel({ ...modelRefs, threshold: params.threshold }));
+  const onnx = await step('export', () =>
+    light.exportOnnx({
+      ...modelRefs,
+      modelName: params.modelName,
+      threshold: params.threshold,
+      datasetSha256: dataset.snapshot.sha256,
+      runId: info.runId,
+      opset: params.opset,
+      sizeLimitBytes: params.sizeLimitBytes,
+    }),
+  );
+  const { tp, fp, tn, fn, precision, recall, fpr, f1, rocAuc, prAuc } = evaluated.metrics;
+  const registered = await step('register', () =>
+    light.registerModel({
+      name: params.modelName,
+      draft: {
+        features: dataset.features,
+        target: params.target,
+        threshold: params.threshold,
+        metrics: { tp, fp, tn, fn, precision, recall, fpr, f1, rocAuc, prAuc },
+        training: {
+          modelSpec: params.spec,
+          classWeights: { mode: params.classWeights, weights: trained.classWeights },
+          split: {
+            testFraction: params.split.testFraction,
+            seed: params.split.seed,
+            stratified: params.split.stratify,
+            trainRows: prepared.trainRows,
+            testRows: prepared.testRows,
+          },
+          epochsRun: trained.epochsRun,
+        },
+        backend: trained.backend.name,
+        artifacts: {
+          dataset: dataset.snapshot,
+          datasetSummary: dataset.summary,
+          scaler: prepared.scaler,
+          model: trained.model,
+          onnx: onnx.onnx,
+          evaluation: evaluated.evaluation,
+        },
+        onnx: {
+          parity: { maxAbsDiff: onnx.parity.maxAbsDiff, rowsCompared: onnx.parity.rowsCompared },
+          size: { bytes: onnx.size.bytes, base64Bytes: onnx.size.base64Bytes, limit: onnx.size.limitBytes },
+        },
+        workflowId: info.workflowId,
+        runId: info.runId,
+        createdBy: params.createdBy,
+        sourceUri: dataset.sourceUri,
+      },
+    }),
+  );
+  progress.current = undefined;
+  const { history, ...trainedSummary } = trained;
+  return {
+    workflowId: info.workflowId,
+    runId: info.runId,
+    model: registered.name,
+    version: registered.version,
+    backend: trained.backend.name,
+    epochsRun: trained.epochsRun,
+    resumedFromEpoch: trained.resumedFromEpoch,
+    metrics: evaluated.metrics,
+    dataset,
+    prepared,
+    trained: { ...trainedSummary, finalLoss: history[history.length - 1]?.loss ?? Number.NaN },
+    onnx,
+    registered,
+    steps: progress.steps,
+  };
+}
