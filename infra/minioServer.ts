@@ -43,11 +43,20 @@ export async function startMinio(options: MinioOptions): Promise<MinioServer> {
     {
       logFile: options.logFile,
       outliveParent: options.outliveParent,
-      env: { MINIO_ROOT_USER: options.rootUser, MINIO_ROOT_PASSWORD: options.rootPassword, MINIO_BROWSER: 'off' },
+      env: {
+        MINIO_ROOT_USER: options.rootUser,
+        MINIO_ROOT_PASSWORD: options.rootPassword,
+        MINIO_BROWSER: 'off',
+      },
     },
   );
   const endpoint = `http://127.0.0.1:${options.port}`;
-  await waitUntilHealthy({ name: `MinIO (${endpoint})`, service, check: () => isMinioHealthy(endpoint), timeoutMs: 60_000 });
+  await waitUntilHealthy({
+    name: `MinIO (${endpoint})`,
+    service,
+    check: () => isMinioHealthy(endpoint),
+    timeoutMs: 60_000,
+  });
   return {
     endpoint,
     accessKey: options.rootUser,

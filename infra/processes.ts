@@ -13,11 +13,15 @@ export interface ServiceProcess {
  * this process (the embedded stack between commands); either way stopProcessGroup() ends it and
  * everything it spawned.
  */
-export function startService(command: string, args: string[], options: {
-  logFile: string;
-  env?: NodeJS.ProcessEnv;
-  outliveParent?: boolean;
-}): ServiceProcess {
+export function startService(
+  command: string,
+  args: string[],
+  options: {
+    logFile: string;
+    env?: NodeJS.ProcessEnv;
+    outliveParent?: boolean;
+  },
+): ServiceProcess {
   const fd = openSync(options.logFile, 'a');
   try {
     const child = spawn(command, args, {
@@ -36,9 +40,15 @@ export function startService(command: string, args: string[], options: {
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A zombie (exited, not yet reaped by an init that is slow or absent) answers signal 0 but is gone.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
   }
 }
 
@@ -60,7 +70,23 @@ export async function stopProcessGroup(pid: number, graceMs = 10_000): Promise<v
   const deadline = Date.now() + graceMs;
   while (isAlive(pid) && Date.now() < deadline) await sleep(100);
   if (isAlive(pid)) signal('SIGKILL');
-  while (isAlive(pid)) await sleep(50);
+  // Bounded: a pid owned by another user stays "alive" (EPERM) however long we wait.
+  const killDeadline = Date.now() + 5_000;
+  while (isAlive(pid) && Date.now() < killDeadline) await sleep(50);
+  if (isAlive(pid))
+    throw new Error(`process ${pid} is still running after SIGKILL; stop it by hand (kill -9 -${pid}).`);
+}
+
+/**
+ * The command line of a running process (Linux /proc), to tell our own service from an unrelated
+ * process that reused a recorded pid. Undefined where /proc is not available.
+ */
+export function commandLine(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  } catch {
+    return undefined;
+  }
 }
 
 export function sleep(ms: number): Promise<void> {
@@ -87,7 +113,9 @@ export async function waitUntilHealthy(options: {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (!isAlive(service.pid) || (service.child && service.child.exitCode !== null)) {
-      throw new Error(`${name} exited during startup. Last lines of ${service.logFile}:\n${logTail(service.logFile)}`);
+      throw new Error(
+        `${name} exited during startup. Last lines of ${service.logFile}:\n${logTail(service.logFile)}`,
+      );
     }
     if (await check().catch(() => false)) return;
     await sleep(250);

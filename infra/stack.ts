@@ -1,108 +1,321 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { SlipwayConfig } from '../config/env';
-import { ensureTemporalBinary } from './binaries';
-import { isAlive, stopProcessGroup } from './processes';
+import { ensureMinioBinary, ensureTemporalBinary } from './binaries';
+import { ensureBucket, isMinioHealthy, startMinio } from './minioServer';
+import { commandLine, freePort, isAlive, sleep, stopProcessGroup } from './processes';
 import { isTemporalHealthy, startTemporalDevServer } from './temporalServer';
 
 /**
- * The embedded stack: a Temporal dev server kept running in the background between commands,
- * with its SQLite database, log and a small state file in the state folder. Artifacts need no
- * server on the embedded default (they go to a local folder).
+ * The embedded stack: a Temporal dev server (and, on request, a MinIO) kept running in the
+ * background between commands, with databases, logs, pid files and a state file (stack.json) in
+ * the state folder. Artifacts need no server on the embedded default (they go to a local folder).
  */
+const minioStateSchema = z.object({
+  pid: z.number().int(),
+  binary: z.string(),
+  endpoint: z.string(),
+  port: z.number().int(),
+  consolePort: z.number().int(),
+  accessKey: z.string(),
+  secretKey: z.string(),
+  region: z.string(),
+  dataDir: z.string(),
+  logFile: z.string(),
+  pidFile: z.string(),
+});
+export type EmbeddedMinio = z.infer<typeof minioStateSchema>;
+
+// Fields added after the first version are optional so a stack started by an older checkout is still read.
 const stackStateSchema = z.object({
   temporalPid: z.number().int(),
   temporalAddress: z.string(),
   uiUrl: z.string(),
   logFile: z.string(),
   dbFile: z.string(),
+  temporalBinary: z.string().optional(),
+  temporalPort: z.number().int().optional(),
+  uiPort: z.number().int().optional(),
+  httpPort: z.number().int().optional(),
+  metricsPort: z.number().int().optional(),
+  pidFile: z.string().optional(),
+  minio: minioStateSchema.optional(),
 });
 type StackState = z.infer<typeof stackStateSchema>;
 
 export interface EmbeddedStack extends StackState {
-  /** True when this call started the server, false when it was already running. */
+  /** True when this call started the Temporal server, false when it was already running. */
   started: boolean;
+  /** True when this call started MinIO (only with `withMinio`). */
+  minioStarted: boolean;
   stateDir: string;
 }
 
-function stateFile(config: SlipwayConfig): string {
-  return join(config.stateDir, 'stack.json');
+export interface EmbeddedStackOptions {
+  /** Also run a MinIO (for trying the S3 artifact store locally); the embedded default does not need one. */
+  withMinio?: boolean;
 }
+
+export interface EmbeddedStackStatus {
+  /** Temporal is up and answering health checks. */
+  running: boolean;
+  stateDir: string;
+  stateFile: string;
+  artifacts: string;
+  database: string;
+  temporal?: StackState & { healthy: boolean };
+  minio?: EmbeddedMinio & { healthy: boolean };
+}
+
+const paths = (config: SlipwayConfig) => ({
+  state: join(config.stateDir, 'stack.json'),
+  lock: join(config.stateDir, 'stack.lock'),
+  temporalPid: join(config.stateDir, 'temporal.pid'),
+  temporalLog: join(config.stateDir, 'temporal.log'),
+  temporalDb: join(config.stateDir, 'temporal.sqlite'),
+  minioPid: join(config.stateDir, 'minio.pid'),
+  minioLog: join(config.stateDir, 'minio.log'),
+  minioData: join(config.stateDir, 'minio-data'),
+});
 
 async function readState(config: SlipwayConfig): Promise<StackState | undefined> {
   try {
-    return stackStateSchema.parse(JSON.parse(await readFile(stateFile(config), 'utf8')));
+    return stackStateSchema.parse(JSON.parse(await readFile(paths(config).state, 'utf8')));
   } catch {
     return undefined;
   }
 }
 
-/** Starts the embedded Temporal dev server unless it is already up; safe to call from every command. */
-export async function ensureEmbeddedStack(config: SlipwayConfig): Promise<EmbeddedStack> {
-  const known = await readState(config);
-  if (known && isAlive(known.temporalPid) && (await isTemporalHealthy(known.temporalAddress).catch(() => false))) {
-    return { ...known, started: false, stateDir: config.stateDir };
+async function writeState(config: SlipwayConfig, state: StackState): Promise<void> {
+  const file = paths(config).state;
+  // Write then rename, so a reader never sees half a file.
+  await writeFile(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
+  await rename(`${file}.tmp`, file);
+}
+
+/** The recorded pid is still our service, not an unrelated process that reused the number. */
+function isOurs(pid: number, marker: string): boolean {
+  if (!isAlive(pid)) return false;
+  const cmd = commandLine(pid);
+  return cmd === undefined || cmd.includes(marker);
+}
+
+/**
+ * One starter at a time per state folder: two commands launched together must not both start a
+ * server on the same port. A lock left by a dead process is taken over.
+ */
+async function withStackLock<T>(config: SlipwayConfig, fn: () => Promise<T>): Promise<T> {
+  const lock = paths(config).lock;
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    try {
+      const handle = await open(lock, 'wx');
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
+      if (!Number.isInteger(holder) || holder <= 0 || !isAlive(holder)) {
+        await rm(lock, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new Error(
+          `Process ${holder} has held ${lock} for minutes. If it is stuck, stop it, then delete ${lock}.`,
+        );
+      }
+      await sleep(200);
+    }
   }
+  try {
+    return await fn();
+  } finally {
+    await rm(lock, { force: true });
+  }
+}
+
+async function temporalHealthy(state: StackState | undefined): Promise<boolean> {
+  return (
+    state !== undefined &&
+    isOurs(state.temporalPid, 'start-dev') &&
+    (await isTemporalHealthy(state.temporalAddress).catch(() => false))
+  );
+}
+
+async function minioHealthy(state: EmbeddedMinio | undefined): Promise<boolean> {
+  return (
+    state !== undefined &&
+    isOurs(state.pid, 'minio') &&
+    (await isMinioHealthy(state.endpoint).catch(() => false))
+  );
+}
+
+async function startEmbeddedTemporal(config: SlipwayConfig): Promise<StackState> {
+  const p = paths(config);
   const port = config.env.SLIPWAY_TEMPORAL_PORT;
   if (await isTemporalHealthy(`127.0.0.1:${port}`).catch(() => false)) {
     throw new Error(
-      `Something else already serves Temporal on 127.0.0.1:${port} (not started by Slipway). Either point Slipway at it ` +
-        `with SLIPWAY_TEMPORAL_ADDRESS=127.0.0.1:${port}, or choose another port with SLIPWAY_TEMPORAL_PORT.`,
+      `Something else already serves Temporal on 127.0.0.1:${port} (not started by Slipway from ${config.stateDir}). ` +
+        `Either point Slipway at it with SLIPWAY_TEMPORAL_ADDRESS=127.0.0.1:${port}, or choose another port with SLIPWAY_TEMPORAL_PORT.`,
     );
   }
-  await mkdir(config.stateDir, { recursive: true });
   const binary = await ensureTemporalBinary(config);
-  const dbFile = join(config.stateDir, 'temporal.sqlite');
-  const logFile = join(config.stateDir, 'temporal.log');
+  // The HTTP API and metrics ports are internal: any free ones do, so they never collide.
+  const [httpPort, metricsPort] = [await freePort(), await freePort()];
+  const uiPort = config.env.SLIPWAY_TEMPORAL_UI_PORT;
   const server = await startTemporalDevServer({
     binary,
-    dbFile,
-    logFile,
+    dbFile: p.temporalDb,
+    logFile: p.temporalLog,
     port,
-    uiPort: config.env.SLIPWAY_TEMPORAL_UI_PORT,
-    httpPort: port + 10,
-    metricsPort: port + 11,
+    uiPort,
+    httpPort,
+    metricsPort,
     namespace: config.namespace,
     outliveParent: true,
   });
-  const state: StackState = {
+  await writeFile(p.temporalPid, `${server.pid}\n`);
+  return {
     temporalPid: server.pid,
     temporalAddress: server.address,
     uiUrl: server.uiUrl,
-    logFile,
-    dbFile,
+    logFile: p.temporalLog,
+    dbFile: p.temporalDb,
+    temporalBinary: binary,
+    temporalPort: port,
+    uiPort,
+    httpPort,
+    metricsPort,
+    pidFile: p.temporalPid,
   };
-  await writeFile(stateFile(config), `${JSON.stringify(state, null, 2)}\n`);
-  return { ...state, started: true, stateDir: config.stateDir };
 }
 
+async function startEmbeddedMinio(config: SlipwayConfig): Promise<EmbeddedMinio> {
+  const p = paths(config);
+  const port = config.env.SLIPWAY_MINIO_PORT;
+  const endpoint = `http://127.0.0.1:${port}`;
+  if (await isMinioHealthy(endpoint).catch(() => false)) {
+    throw new Error(
+      `Something else already serves S3 on ${endpoint} (not started by Slipway from ${config.stateDir}). ` +
+        `Either use it with SLIPWAY_S3_ENDPOINT=${endpoint}, or choose another port with SLIPWAY_MINIO_PORT.`,
+    );
+  }
+  const binary = await ensureMinioBinary(config);
+  await mkdir(p.minioData, { recursive: true });
+  const accessKey = config.env.SLIPWAY_S3_ACCESS_KEY ?? 'slipway';
+  const secretKey = config.env.SLIPWAY_S3_SECRET_KEY ?? 'slipway-local-secret';
+  const server = await startMinio({
+    binary,
+    dataDir: p.minioData,
+    logFile: p.minioLog,
+    port,
+    consolePort: config.env.SLIPWAY_MINIO_CONSOLE_PORT,
+    rootUser: accessKey,
+    rootPassword: secretKey,
+    outliveParent: true,
+  });
+  await writeFile(p.minioPid, `${server.pid}\n`);
+  const region = config.env.SLIPWAY_S3_REGION;
+  // An s3:// artifacts location on this MinIO needs its bucket before the first upload.
+  const match = /^s3:\/\/([^/]+)/.exec(config.artifactsUri);
+  if (
+    match?.[1] &&
+    (config.env.SLIPWAY_S3_ENDPOINT === undefined || config.env.SLIPWAY_S3_ENDPOINT === endpoint)
+  ) {
+    await ensureBucket(server, match[1], region);
+  }
+  return {
+    pid: server.pid,
+    binary,
+    endpoint,
+    port,
+    consolePort: config.env.SLIPWAY_MINIO_CONSOLE_PORT,
+    accessKey,
+    secretKey,
+    region,
+    dataDir: p.minioData,
+    logFile: p.minioLog,
+    pidFile: p.minioPid,
+  };
+}
+
+/**
+ * Starts the embedded Temporal dev server (and MinIO with `withMinio`) unless already up and
+ * healthy; safe to call from every command and from several commands at once. The services run
+ * detached, so they outlive the calling process until stopEmbeddedStack().
+ */
+export async function ensureEmbeddedStack(
+  config: SlipwayConfig,
+  options: EmbeddedStackOptions = {},
+): Promise<EmbeddedStack> {
+  const known = await readState(config);
+  const temporalUp = await temporalHealthy(known);
+  const minioUp = !options.withMinio || (await minioHealthy(known?.minio));
+  if (known && temporalUp && minioUp) {
+    return { ...known, started: false, minioStarted: false, stateDir: config.stateDir };
+  }
+  await mkdir(config.stateDir, { recursive: true });
+  return withStackLock(config, async () => {
+    // Another command may have started the services while this one waited for the lock.
+    const current = await readState(config);
+    let started = false;
+    let minioStarted = false;
+    let state: StackState;
+    if (current && (await temporalHealthy(current))) {
+      state = current;
+    } else {
+      if (current && isOurs(current.temporalPid, 'start-dev')) await stopProcessGroup(current.temporalPid);
+      state = { ...(await startEmbeddedTemporal(config)), minio: current?.minio };
+      started = true;
+      await writeState(config, state);
+    }
+    if (options.withMinio && !(await minioHealthy(state.minio))) {
+      if (state.minio && isOurs(state.minio.pid, 'minio')) await stopProcessGroup(state.minio.pid);
+      state = { ...state, minio: await startEmbeddedMinio(config) };
+      minioStarted = true;
+      await writeState(config, state);
+    }
+    return { ...state, started, minioStarted, stateDir: config.stateDir };
+  });
+}
+
+/**
+ * Stops every service of the embedded stack (whole process groups, SIGKILL after a grace period);
+ * databases, logs and artifacts stay on disk. Returns false when nothing was recorded as running.
+ */
 export async function stopEmbeddedStack(config: SlipwayConfig): Promise<boolean> {
+  const p = paths(config);
   const known = await readState(config);
-  if (!known) return false;
-  await stopProcessGroup(known.temporalPid);
-  await rm(stateFile(config), { force: true });
-  return true;
+  // Pid files are the fallback when stack.json was lost or never written (a crash mid-start).
+  const pidFromFile = async (file: string) =>
+    Number((await readFile(file, 'utf8').catch(() => '')).trim()) || undefined;
+  const temporalPid = known?.temporalPid ?? (await pidFromFile(p.temporalPid));
+  const minioPid = known?.minio?.pid ?? (await pidFromFile(p.minioPid));
+  const stops: Promise<void>[] = [];
+  if (temporalPid !== undefined && isOurs(temporalPid, 'start-dev'))
+    stops.push(stopProcessGroup(temporalPid));
+  if (minioPid !== undefined && isOurs(minioPid, 'minio')) stops.push(stopProcessGroup(minioPid));
+  await Promise.all(stops);
+  await Promise.all([p.state, p.temporalPid, p.minioPid].map((f) => rm(f, { force: true })));
+  return known !== undefined || stops.length > 0;
 }
 
-export async function embeddedStackStatus(config: SlipwayConfig): Promise<{
-  running: boolean;
-  stateDir: string;
-  artifacts: string;
-  temporal?: StackState & { healthy: boolean };
-  database: string;
-}> {
+/** What runs, where its data and logs are, and whether each service answers its health check. */
+export async function embeddedStackStatus(config: SlipwayConfig): Promise<EmbeddedStackStatus> {
+  const p = paths(config);
   const known = await readState(config);
-  const database = join(config.stateDir, 'temporal.sqlite');
-  if (!known) return { running: false, stateDir: config.stateDir, artifacts: config.artifactsUri, database };
-  const alive = isAlive(known.temporalPid);
-  const healthy = alive && (await isTemporalHealthy(known.temporalAddress).catch(() => false));
+  const database = existsSync(p.temporalDb) ? p.temporalDb : `${p.temporalDb} (not created yet)`;
+  const base = { stateDir: config.stateDir, stateFile: p.state, artifacts: config.artifactsUri, database };
+  if (!known) return { running: false, ...base };
+  const healthy = await temporalHealthy(known);
+  const { minio, ...temporal } = known;
   return {
     running: healthy,
-    stateDir: config.stateDir,
-    artifacts: config.artifactsUri,
-    temporal: { ...known, healthy },
-    database: existsSync(database) ? database : `${database} (not created yet)`,
+    ...base,
+    temporal: { ...temporal, healthy },
+    ...(minio ? { minio: { ...minio, healthy: await minioHealthy(minio) } } : {}),
   };
 }

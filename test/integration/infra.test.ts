@@ -1,11 +1,19 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../config/env';
-import { MissingBinaryError, ensureMinioBinary, ensureTemporalBinary } from '../../infra/binaries';
+import { loadConfig, REPO_ROOT } from '../../config/env';
+import { ensureMinioBinary, ensureTemporalBinary, MissingBinaryError } from '../../infra/binaries';
 import { isMinioHealthy } from '../../infra/minioServer';
-import { freePort, isAlive } from '../../infra/processes';
+import { freePort, isAlive, stopProcessGroup } from '../../infra/processes';
+import {
+  type EmbeddedStack,
+  embeddedStackStatus,
+  ensureEmbeddedStack,
+  stopEmbeddedStack,
+} from '../../infra/stack';
 import { isTemporalHealthy, startTemporalDevServer } from '../../infra/temporalServer';
 import { testServices } from '../support/services';
 
@@ -49,7 +57,9 @@ describe('the provisioned dev stack', () => {
     const config = loadConfig({ SLIPWAY_MINIO_BIN: '/nonexistent/minio' });
     const err = await ensureMinioBinary(config).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MissingBinaryError);
-    expect((err as Error).message).toContain('SLIPWAY_MINIO_BIN=/nonexistent/minio is not an executable file');
+    expect((err as Error).message).toContain(
+      'SLIPWAY_MINIO_BIN=/nonexistent/minio is not an executable file',
+    );
   });
 
   it('reports a service that dies at startup with the tail of its log', async () => {
@@ -68,3 +78,101 @@ describe('the provisioned dev stack', () => {
     expect((err as Error).message).toMatch(/exited during startup. Last lines of .*never\.log/);
   });
 });
+
+describe('the embedded stack (slipway dev up | down | status)', () => {
+  let stateDir: string;
+  let config: ReturnType<typeof loadConfig>;
+  beforeAll(async () => {
+    stateDir = await mkdtemp(join(tmpdir(), 'slipway-stack-'));
+    const [temporalPort, uiPort, minioPort, consolePort] = await Promise.all([
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+    ]);
+    config = loadConfig({
+      ...process.env,
+      SLIPWAY_STATE_DIR: stateDir,
+      SLIPWAY_TEMPORAL_PORT: String(temporalPort),
+      SLIPWAY_TEMPORAL_UI_PORT: String(uiPort),
+      SLIPWAY_MINIO_PORT: String(minioPort),
+      SLIPWAY_MINIO_CONSOLE_PORT: String(consolePort),
+    });
+  });
+  afterAll(async () => {
+    await stopEmbeddedStack(config);
+    await rm(stateDir, { recursive: true, force: true });
+  });
+
+  it('keeps its services running after the command that started them exits, reuses them, and stops them all', async () => {
+    // A separate short-lived process plays the CLI command: the services must outlive it.
+    const script = join(stateDir, 'up.ts');
+    await writeFile(
+      script,
+      `const { ensureEmbeddedStack } = require(${JSON.stringify(join(REPO_ROOT, 'infra', 'stack.ts'))});\n` +
+        `const { loadConfig } = require(${JSON.stringify(join(REPO_ROOT, 'config', 'env.ts'))});\n` +
+        'ensureEmbeddedStack(loadConfig(), { withMinio: true }).then((s) => console.log(JSON.stringify(s)));\n',
+    );
+    const child = spawnSync(process.execPath, ['--require', 'tsx/cjs', script], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...envOf(config) },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(child.status, child.stderr).toBe(0);
+    const up = JSON.parse(child.stdout) as EmbeddedStack;
+    expect(up.started).toBe(true);
+    expect(up.minioStarted).toBe(true);
+    expect(up.minio).toBeDefined();
+    const minio = up.minio as NonNullable<EmbeddedStack['minio']>;
+
+    // The starter is gone; its services are not.
+    expect(isAlive(up.temporalPid)).toBe(true);
+    expect(isAlive(minio.pid)).toBe(true);
+    expect(await isTemporalHealthy(up.temporalAddress)).toBe(true);
+    expect(await isMinioHealthy(minio.endpoint)).toBe(true);
+    expect(JSON.parse(await readFile(join(stateDir, 'stack.json'), 'utf8')).temporalPid).toBe(up.temporalPid);
+    expect((await readFile(join(stateDir, 'temporal.pid'), 'utf8')).trim()).toBe(String(up.temporalPid));
+
+    // A second `up` reuses what runs.
+    const again = await ensureEmbeddedStack(config, { withMinio: true });
+    expect(again.started).toBe(false);
+    expect(again.minioStarted).toBe(false);
+    expect(again.temporalPid).toBe(up.temporalPid);
+    expect(again.minio?.pid).toBe(minio.pid);
+
+    const status = await embeddedStackStatus(config);
+    expect(status.running).toBe(true);
+    expect(status.temporal?.healthy).toBe(true);
+    expect(status.minio?.healthy).toBe(true);
+
+    // `down` leaves no process and no state behind; a second `down` has nothing to do.
+    expect(await stopEmbeddedStack(config)).toBe(true);
+    expect(isAlive(up.temporalPid)).toBe(false);
+    expect(isAlive(minio.pid)).toBe(false);
+    expect(existsSync(join(stateDir, 'stack.json'))).toBe(false);
+    expect((await embeddedStackStatus(config)).running).toBe(false);
+    expect(await stopEmbeddedStack(config)).toBe(false);
+  });
+
+  it('restarts a service that died since the last command', async () => {
+    const first = await ensureEmbeddedStack(config);
+    expect(first.started).toBe(true);
+    await stopProcessGroup(first.temporalPid);
+    const second = await ensureEmbeddedStack(config);
+    expect(second.started).toBe(true);
+    expect(second.temporalPid).not.toBe(first.temporalPid);
+    expect(await isTemporalHealthy(second.temporalAddress)).toBe(true);
+    await stopEmbeddedStack(config);
+    expect(isAlive(second.temporalPid)).toBe(false);
+  });
+});
+
+/** The SLIPWAY_* variables a config was built from, to hand the same settings to a child process. */
+function envOf(config: ReturnType<typeof loadConfig>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(config.env)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k, String(v)]),
+  );
+}
