@@ -1,14 +1,48 @@
 #!/usr/bin/env bash
-# Installs the npm dependencies when node_modules is missing or older than the lockfile.
+# Installs the npm dependencies when node_modules is missing or was installed from other
+# dependency declarations than the current package.json/package-lock.json. Quiet when up to date.
 # `npm install` rather than `npm ci`: a registry mirror that serves only this platform's packages
 # makes `npm ci` refuse a lockfile listing other platforms' optional binaries; `npm install` still
 # installs exactly the pinned versions.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
-if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json || package.json -nt node_modules/.package-lock.json ]]; then
-  echo "slipway: installing npm dependencies (first run)..." >&2
+STAMP=node_modules/.slipway-deps
+
+# A fingerprint of what decides the install: the lockfile and package.json's dependency sections
+# (not its scripts, so editing a script does not trigger a reinstall). Content, not mtimes: a fresh
+# clone or a checkout changes every mtime.
+fingerprint() {
+  node -e '
+    const { createHash } = require("node:crypto");
+    const { readFileSync } = require("node:fs");
+    const p = JSON.parse(readFileSync("package.json", "utf8"));
+    const h = createHash("sha256");
+    h.update(JSON.stringify([p.dependencies, p.devDependencies, p.optionalDependencies, p.overrides]));
+    h.update(readFileSync("package-lock.json"));
+    process.stdout.write(h.digest("hex"));
+  '
+}
+
+up_to_date() {
+  [[ -f node_modules/.package-lock.json && -f "$STAMP" && "$(cat "$STAMP")" == "$(fingerprint)" ]]
+}
+
+up_to_date && exit 0
+
+install() {
+  # Checked again under the lock: another command may have installed while this one waited.
+  up_to_date && return 0
+  echo "slipway: installing npm dependencies (first run, or the lockfile changed)..." >&2
   # onnxruntime-node's installer would try to download optional GPU files; the CPU build is bundled.
   ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund --loglevel=error >&2
-  touch node_modules/.package-lock.json
+  fingerprint >"$STAMP"
+}
+
+# Two commands started together (npm test in two terminals) must not run npm install at once.
+if command -v flock >/dev/null 2>&1; then
+  mkdir -p .slipway
+  exec 9>.slipway/npm-install.lock
+  flock 9
 fi
+install
