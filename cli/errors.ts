@@ -1,5 +1,6 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import { ZodError } from 'zod';
 import { ConfigError } from '../config/env';
 
 /**
@@ -12,6 +13,10 @@ export function describeError(err: unknown): string {
     while ((cause instanceof ActivityFailure || cause instanceof WorkflowFailedError) && cause.cause) cause = cause.cause;
     if (cause instanceof ApplicationFailure) return `error (${cause.type ?? 'ApplicationFailure'}): ${cause.message}`;
     if (cause instanceof Error) return `error: ${cause.message}`;
+  }
+  if (err instanceof ZodError) {
+    const lines = err.issues.map((i) => `  ${i.path.length ? i.path.join('.') : 'input'}: ${i.message}`);
+    return `error: invalid arguments:\n${lines.join('\n')}\n(run with --help for usage)`;
   }
   if (err instanceof ConfigError) return `configuration error: ${err.message}`;
   if (err instanceof Error && typeof (err as { type?: unknown }).type === 'string') {

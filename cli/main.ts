@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerDemoCommand } from './commands/demo';
 import { registerDevCommand } from './commands/dev';
 import { registerExtractCommand } from './commands/extract';
+import { registerRunCommand } from './commands/run';
 import { registerWorkerCommand } from './commands/worker';
 import { describeError } from './errors';
 
@@ -17,6 +18,7 @@ const program = new Command()
   .exitOverride();
 
 registerDemoCommand(program);
+registerRunCommand(program);
 registerExtractCommand(program);
 registerWorkerCommand(program);
 registerDevCommand(program);

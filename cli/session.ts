@@ -38,7 +38,7 @@ export async function openSession(options: { needWorker?: boolean } = {}): Promi
   if (options.needWorker !== false && !(await hasPollers(client, config))) {
     log('slipway: no worker is polling the task queues, running one in this process');
     // The command's own output matters here; the in-process worker only speaks up about problems.
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
     const workers = await createWorkers(config, { identity: `slipway-cli-${process.pid}` });
     const running = workers.run();
     stopWorker = async () => {

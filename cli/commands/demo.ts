@@ -1,13 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import type { ExtractedDataset } from '../../activities';
+import { referenceModelSpec } from '../../domain/ml/modelSpec';
 import { printResult } from '../output';
+import { describePipeline, pipelineJson, runPipeline } from '../pipelineRun';
 import { openSession } from '../session';
-import { describeDataset } from './extract';
 
 const demoOptionsSchema = z.object({
-  rows: z.coerce.number().int().min(100).max(10_000_000),
+  rows: z.coerce.number().int().min(1000).max(10_000_000),
+  epochs: z.coerce.number().int().min(1).max(1000),
   seed: z.coerce.number().int().min(0).max(2 ** 31 - 1),
   json: z.boolean().optional(),
 });
@@ -16,29 +16,37 @@ export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
     .description(
-      'Run the reference job on the embedded default with no setup: start the local stack and a worker, ' +
-        'generate the synthetic credit-card-fraud data and snapshot it into the artifact store.',
+      'Run the reference pipeline on the embedded default with no setup: start the local stack and a worker, ' +
+        'generate the synthetic credit-card-fraud data, then extract, scale, train, evaluate, export to ONNX and register.',
     )
     .option('--rows <n>', 'rows of synthetic data (the reference data set has 284,807)', '284807')
+    .option('--epochs <n>', 'training epochs (the reference runs 50)', '50')
     .option('--seed <n>', 'generator seed', '42')
     .option('--json', 'print one JSON object on stdout')
+    .addHelpText('after', '\nA quick run: slipway demo --rows 20000 --epochs 3')
     .action(async (raw: Record<string, unknown>) => {
       const opts = demoOptionsSchema.parse(raw);
       const session = await openSession();
       try {
-        const workflowId = `demo-extract-${randomUUID()}`;
-        const dataset = (await session.client.workflow.execute('extractDatasetWorkflow', {
-          taskQueue: session.config.taskQueue,
-          workflowId,
-          args: [{ source: `synthetic:fraud?rows=${opts.rows}&seed=${opts.seed}`, target: 'Class' }],
-        })) as ExtractedDataset;
-        printResult(opts, { workflowId, artifacts: session.config.artifactsUri, temporal: session.config.temporalAddress, dataset }, () =>
+        const result = await runPipeline(
+          session,
+          {
+            source: `synthetic:fraud?rows=${opts.rows}&seed=${opts.seed}`,
+            target: 'Class',
+            modelName: 'fraud-demo',
+            spec: { ...referenceModelSpec, epochs: opts.epochs },
+            createdBy: process.env.USER ?? 'demo',
+          },
+          { live: !opts.json, workflowIdPrefix: 'demo' },
+        );
+        printResult(opts, pipelineJson(result), () =>
           [
-            `Slipway demo: extracted the synthetic reference data set (workflow ${workflowId})`,
-            describeDataset(dataset),
+            describePipeline(result),
             '',
-            `Artifacts live in ${session.config.artifactsUri}`,
-            `Temporal: ${session.config.temporalAddress}${session.config.embeddedTemporal ? ` (Web UI http://127.0.0.1:${session.config.env.SLIPWAY_TEMPORAL_UI_PORT})` : ''}`,
+            `Artifacts and the registry live in ${session.config.artifactsUri}`,
+            `Temporal: ${session.config.temporalAddress}${
+              session.config.embeddedTemporal ? ` (Web UI http://127.0.0.1:${session.config.env.SLIPWAY_TEMPORAL_UI_PORT})` : ''
+            }`,
           ].join('\n'),
         );
       } finally {

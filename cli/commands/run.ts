@@ -1,0 +1,89 @@
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { parseDatasetSource } from '../../domain/data/sourceUri';
+import { referenceModelSpec } from '../../domain/ml/modelSpec';
+import { trainToDeployInputSchema } from '../../workflows/inputs';
+import type { PipelineResult } from '../../workflows/trainToDeploy';
+import { progressQuery } from '../../workflows/trainToDeploy';
+import { printResult, table } from '../output';
+import { describePipeline, pipelineJson, runPipeline } from '../pipelineRun';
+import { openSession } from '../session';
+
+const runOptionsSchema = z.object({
+  source: z.string().min(1),
+  target: z.string().min(1),
+  model: z.string().min(1),
+  features: z.string().optional(),
+  epochs: z.coerce.number().int().min(1).max(10_000).optional(),
+  threshold: z.coerce.number().gt(0).lt(1).optional(),
+  classWeights: z.enum(['inverse', 'balanced', 'none']).optional(),
+  json: z.boolean().optional(),
+});
+
+export function registerRunCommand(program: Command): void {
+  program
+    .command('run')
+    .description('Run the training-to-deployment pipeline on a data source and register the result as a new model version.')
+    .requiredOption('--source <uri>', 'a CSV path, file://..., s3://bucket/key or synthetic:fraud?rows=N&seed=S')
+    .requiredOption('--model <name>', 'registered model name (lowercase letters, digits, ".", "_", "-")')
+    .option('--target <column>', 'the 0/1 label column', 'Class')
+    .option('--features <list>', 'comma-separated feature columns in order (default: all but the target)')
+    .option('--epochs <n>', 'training epochs (default 50, the reference)')
+    .option('--threshold <t>', 'probability at or above which a row is predicted positive (default 0.5)')
+    .option('--class-weights <mode>', 'inverse (1/count, default), balanced or none')
+    .option('--json', 'print one JSON object on stdout')
+    .addHelpText('after', '\nExample:\n  slipway run --source data/transactions.csv --target Class --model card-fraud --epochs 20')
+    .action(async (raw: Record<string, unknown>) => {
+      const opts = runOptionsSchema.parse(raw);
+      const input = trainToDeployInputSchema.parse({
+        source: parseDatasetSource(opts.source).uri,
+        target: opts.target,
+        features: opts.features?.split(',').map((f) => f.trim()),
+        modelName: opts.model,
+        spec: { ...referenceModelSpec, epochs: opts.epochs ?? referenceModelSpec.epochs },
+        threshold: opts.threshold,
+        classWeights: opts.classWeights,
+        createdBy: process.env.USER ?? 'unknown',
+      });
+      const session = await openSession();
+      try {
+        const result = await runPipeline(session, input, { live: !opts.json });
+        printResult(opts, pipelineJson(result), () => describePipeline(result));
+      } finally {
+        await session.close();
+      }
+    });
+
+  program
+    .command('status')
+    .description('Show the steps of a running or finished pipeline, and its result when done.')
+    .argument('<workflowId>', 'as printed by `slipway run` or `slipway demo`')
+    .option('--json', 'print one JSON object on stdout')
+    .action(async (workflowId: string, opts: { json?: boolean }) => {
+      const session = await openSession({ needWorker: false });
+      try {
+        const handle = session.client.workflow.getHandle(workflowId);
+        const description = await handle.describe();
+        const status = description.status.name;
+        if (status === 'COMPLETED') {
+          const result = (await handle.result()) as PipelineResult;
+          printResult(opts, { status, ...pipelineJson(result) }, () => describePipeline(result));
+          return;
+        }
+        const progress = await handle.query(progressQuery).catch(() => undefined);
+        printResult(opts, { workflowId, status, progress }, () =>
+          [
+            `${workflowId}: ${status}`,
+            progress
+              ? table(
+                  ['step', 'status', 'seconds'],
+                  progress.steps.map((s) => [s.step, s.status, s.durationMs === undefined ? '' : (s.durationMs / 1000).toFixed(1)]),
+                )
+              : '',
+          ].join('\n'),
+        );
+      } finally {
+        await session.close();
+      }
+    });
+}
