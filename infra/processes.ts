@@ -96,7 +96,8 @@ export function sleep(ms: number): Promise<void> {
 /** The last lines of a log, to put in an error message when a service fails to start. */
 export function logTail(logFile: string, lines = 20): string {
   try {
-    return readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    const text = readFileSync(logFile, 'utf8').trimEnd();
+    return text === '' ? '(the log is empty)' : text.split('\n').slice(-lines).join('\n');
   } catch {
     return '(no log output)';
   }

@@ -1,8 +1,12 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { REPO_ROOT, loadConfig } from '../../config/env';
-import { ensureMinioBinary, ensureTemporalBinary, ensureTimeSkippingServerBinary } from '../../infra/binaries';
+import { loadConfig, REPO_ROOT } from '../../config/env';
+import {
+  ensureMinioBinary,
+  ensureTemporalBinary,
+  ensureTimeSkippingServerBinary,
+} from '../../infra/binaries';
 import { ensureBucket, startMinio } from '../../infra/minioServer';
 import { freePort } from '../../infra/processes';
 import { startTemporalDevServer } from '../../infra/temporalServer';
@@ -21,8 +25,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     ensureMinioBinary(config),
     ensureTimeSkippingServerBinary(config),
   ]);
-  const [port, httpPort, metricsPort, minioPort, consolePort] = await Promise.all(Array.from({ length: 5 }, freePort));
-  const [temporal, minio] = await Promise.all([
+  const [port, httpPort, metricsPort, minioPort, consolePort] = await Promise.all(
+    Array.from({ length: 5 }, freePort),
+  );
+  const started = await Promise.allSettled([
     startTemporalDevServer({
       binary: temporalBin,
       dbFile: join(runDir, 'temporal.sqlite'),
@@ -44,21 +50,60 @@ export default async function setup(project: TestProject): Promise<() => Promise
       rootPassword: 'slipway-test-secret',
     }),
   ]);
+  const running = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  // A half-started stack must not outlive the run: stop what did start, then report what did not.
+  const stopAll = () => Promise.all(running.map((s) => s.stop()));
+  const failures = started.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
+  if (failures.length > 0) {
+    await stopAll();
+    throw new Error(
+      `Test services failed to start (logs kept in ${runDir}):\n${failures.map((e) => e.message).join('\n\n')}`,
+    );
+  }
+  const [temporal, minio] = started.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [
+    Awaited<ReturnType<typeof startTemporalDevServer>>,
+    Awaited<ReturnType<typeof startMinio>>,
+  ];
+  // Safety net for a run interrupted before teardown (Ctrl-C, a crash): the services run in their
+  // own process groups, so nothing else would stop them.
+  const killOnExit = () => {
+    for (const pid of [temporal.pid, minio.pid]) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        /* already stopped */
+      }
+    }
+  };
+  process.once('exit', killOnExit);
   const bucket = 'slipway-test';
-  await ensureBucket(minio, bucket);
+  try {
+    await ensureBucket(minio, bucket);
+  } catch (err) {
+    await stopAll();
+    throw new Error(`Could not create bucket ${bucket} on ${minio.endpoint}: ${(err as Error).message}`);
+  }
   const services: TestServices = {
     temporalAddress: temporal.address,
     namespace: 'default',
-    s3: { endpoint: minio.endpoint, accessKey: minio.accessKey, secretKey: minio.secretKey, region: 'us-east-1' },
+    s3: {
+      endpoint: minio.endpoint,
+      accessKey: minio.accessKey,
+      secretKey: minio.secretKey,
+      region: 'us-east-1',
+    },
     bucket,
     stateDir: runDir,
     timeSkippingServerPath,
   };
   project.provide('services', services);
-  process.stderr.write(`test services: Temporal ${temporal.address}, MinIO ${minio.endpoint}; data and logs in ${runDir}\n`);
+  process.stderr.write(
+    `test services: Temporal ${temporal.address}, MinIO ${minio.endpoint}; data and logs in ${runDir}\n`,
+  );
 
   return async () => {
-    await Promise.all([temporal.stop(), minio.stop()]);
+    await stopAll();
+    process.removeListener('exit', killOnExit);
     if (process.env.SLIPWAY_KEEP_TEST_STATE !== '1') await rm(runDir, { recursive: true, force: true });
   };
 }
