@@ -9,7 +9,10 @@ export function codeVersion(): string {
   const version = require('../package.json').version as string;
   let commit = 'unknown';
   try {
-    commit = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: resolve(__dirname, '..'), stdio: ['ignore', 'pipe', 'ignore'] })
+    commit = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], {
+      cwd: resolve(__dirname, '..'),
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
       .toString()
       .trim();
   } catch {

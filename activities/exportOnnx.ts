@@ -1,12 +1,12 @@
 import { Context } from '@temporalio/activity';
 import { exportToOnnx } from '../domain/onnx/exporter';
-import { type ParityReport, checkParity } from '../domain/onnx/parity';
-import { type SizeReport, assertWithinSizeLimit, onnxSizeReport } from '../domain/onnx/size';
+import { checkParity, type ParityReport } from '../domain/onnx/parity';
+import { assertWithinSizeLimit, onnxSizeReport, type SizeReport } from '../domain/onnx/size';
 import type { ArtifactRef } from '../domain/storage/artifactRef';
 import { codeVersion } from './codeVersion';
 import type { ActivityDeps } from './deps';
 import { withFailureMapping } from './failures';
-import { type ModelInputRefs, disposeModel, loadTrainedModel } from './modelInputs';
+import { disposeModel, loadTrainedModel, type ModelInputRefs } from './modelInputs';
 
 export interface ExportOnnxParams extends ModelInputRefs {
   modelName: string;
@@ -50,8 +50,19 @@ export function exportOnnxActivity(deps: ActivityDeps) {
         });
         const size = onnxSizeReport(bytes.length, params.sizeLimitBytes);
         assertWithinSizeLimit(size);
-        const parity = await checkParity({ onnxBytes: bytes, model, scaler, rawX: data.testRaw, nRows: data.nTest, nFeatures: data.nFeatures });
-        const onnx = await deps.store.put(bytes, { kind: 'onnx', mediaType: 'application/onnx', extension: '.onnx' });
+        const parity = await checkParity({
+          onnxBytes: bytes,
+          model,
+          scaler,
+          rawX: data.testRaw,
+          nRows: data.nTest,
+          nFeatures: data.nFeatures,
+        });
+        const onnx = await deps.store.put(bytes, {
+          kind: 'onnx',
+          mediaType: 'application/onnx',
+          extension: '.onnx',
+        });
         return { onnx, parity, size };
       } finally {
         disposeModel(model);

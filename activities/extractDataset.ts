@@ -1,11 +1,11 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
-import type { ActivityDeps } from './deps';
 import { extractDataset as extract } from '../domain/data/extract';
 import type { DatasetSummary } from '../domain/data/summary';
 import type { ArtifactRef } from '../domain/storage/artifactRef';
 import { s3SettingsFromConfig } from '../domain/storage/s3Client';
+import type { ActivityDeps } from './deps';
 import { withFailureMapping } from './failures';
 import { whileHeartbeating } from './heartbeat';
 

@@ -9,7 +9,11 @@ import { ApplicationFailure } from '@temporalio/common';
 export function toApplicationFailure(err: unknown): unknown {
   if (err instanceof ApplicationFailure) return err;
   if (err instanceof Error && typeof (err as { type?: unknown }).type === 'string') {
-    const { type, retryable, details } = err as Error & { type: string; retryable?: boolean; details?: unknown };
+    const { type, retryable, details } = err as Error & {
+      type: string;
+      retryable?: boolean;
+      details?: unknown;
+    };
     return ApplicationFailure.create({
       message: err.message,
       type,

@@ -1,10 +1,9 @@
 import { Context } from '@temporalio/activity';
-import type { ArtifactRef } from '../domain/storage/artifactRef';
 import { readSnapshot } from '../domain/data/snapshot';
 import { fitStandardScaler, scalerToJson } from '../domain/ml/scaler';
-import { splitIndices } from '../domain/ml/split';
+import { splitIndices, takeLabels, takeRows } from '../domain/ml/split';
 import { encodeSplit } from '../domain/ml/splitArtifact';
-import { takeLabels, takeRows } from '../domain/ml/split';
+import type { ArtifactRef } from '../domain/storage/artifactRef';
 import type { ActivityDeps } from './deps';
 import { withFailureMapping } from './failures';
 
@@ -34,8 +33,16 @@ export function prepareDataActivity(deps: ActivityDeps) {
       const scaler = fitStandardScaler(trainRaw, split.train.length, m.nCols, m.features);
       const count = (rows: Uint32Array) => takeLabels(m.y, rows).reduce((a, b) => a + b, 0);
       const [splitRef, scalerRef] = await Promise.all([
-        deps.store.put(encodeSplit(split, params.split), { kind: 'split', mediaType: 'application/octet-stream', extension: '.split' }),
-        deps.store.put(scalerToJson(scaler), { kind: 'scaler', mediaType: 'application/json', extension: '.json' }),
+        deps.store.put(encodeSplit(split, params.split), {
+          kind: 'split',
+          mediaType: 'application/octet-stream',
+          extension: '.split',
+        }),
+        deps.store.put(scalerToJson(scaler), {
+          kind: 'scaler',
+          mediaType: 'application/json',
+          extension: '.json',
+        }),
       ]);
       return {
         split: splitRef,

@@ -14,7 +14,13 @@ export interface RegisteredModel {
 
 /** The versions Slipway depends on at run time, recorded with each registered model. */
 function packageVersions(): Record<string, string> {
-  const names = ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', 'onnxruntime-node', '@temporalio/worker', 'apache-arrow'];
+  const names = [
+    '@tensorflow/tfjs',
+    '@tensorflow/tfjs-backend-wasm',
+    'onnxruntime-node',
+    '@temporalio/worker',
+    'apache-arrow',
+  ];
   const out: Record<string, string> = { node: process.versions.node };
   for (const name of names) {
     try {
@@ -40,9 +46,19 @@ export function registerModelActivity(deps: ActivityDeps) {
       const registry = new ModelRegistry(deps.store);
       const result = await registry.registerVersion(params.name, {
         idempotencyKey: `${info.workflowExecution?.workflowId}/${info.workflowExecution?.runId}`,
-        build: { ...params.draft, createdAt: new Date().toISOString(), packageVersions: packageVersions(), codeVersion: codeVersion() },
+        build: {
+          ...params.draft,
+          createdAt: new Date().toISOString(),
+          packageVersions: packageVersions(),
+          codeVersion: codeVersion(),
+        },
       });
-      return { name: params.name, version: result.metadata.version, metadataKey: result.metadataKey, created: result.created };
+      return {
+        name: params.name,
+        version: result.metadata.version,
+        metadataKey: result.metadataKey,
+        created: result.created,
+      };
     });
   };
 }

@@ -58,7 +58,8 @@ export function trainModelActivity(deps: ActivityDeps) {
       const previous = context.info.heartbeatDetails as TrainingHeartbeat | undefined;
       const resumeRef = previous?.checkpoint ? artifactRefSchema.parse(previous.checkpoint) : undefined;
       const resumeFrom = resumeRef ? await deps.store.getBytes(resumeRef) : undefined;
-      if (resumeRef) context.log.info(`resuming training after epoch ${previous?.epoch} from ${resumeRef.uri}`);
+      if (resumeRef)
+        context.log.info(`resuming training after epoch ${previous?.epoch} from ${resumeRef.uri}`);
 
       const model = buildModel(params.spec, data.nFeatures);
       let last: Uint8Array | undefined;
@@ -73,14 +74,27 @@ export function trainModelActivity(deps: ActivityDeps) {
         resumeFrom,
         async onEpoch(epoch, checkpoint) {
           last = await checkpoint();
-          const ref = await deps.store.put(last, { kind: 'checkpoint', mediaType: 'application/octet-stream', extension: '.ckpt' });
-          context.heartbeat({ epoch: epoch.epoch, epochs: epoch.epochs, loss: epoch.loss, checkpoint: ref } satisfies TrainingHeartbeat);
+          const ref = await deps.store.put(last, {
+            kind: 'checkpoint',
+            mediaType: 'application/octet-stream',
+            extension: '.ckpt',
+          });
+          context.heartbeat({
+            epoch: epoch.epoch,
+            epochs: epoch.epochs,
+            loss: epoch.loss,
+            checkpoint: ref,
+          } satisfies TrainingHeartbeat);
         },
       });
       if (!last && resumeFrom) last = resumeFrom; // every epoch was already done before the retry
       model.dispose();
       if (!last) throw new Error('training ran no epoch');
-      const modelRef = await deps.store.put(last, { kind: 'model', mediaType: 'application/vnd.slipway.checkpoint', extension: '.ckpt' });
+      const modelRef = await deps.store.put(last, {
+        kind: 'model',
+        mediaType: 'application/vnd.slipway.checkpoint',
+        extension: '.ckpt',
+      });
       return {
         model: modelRef,
         history: result.history,

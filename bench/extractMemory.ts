@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     const out = createWriteStream(csvPath);
     out.write(`${SYNTHETIC_FRAUD_COLUMNS.join(',')}\n`);
     for (const row of syntheticFraudRows({ rows, seed: 1 })) {
-      if (!out.write(`${row.join(',')}\n`)) await new Promise((r) => out.once('drain', r));
+      if (!out.write(`${row.join(',')}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
     }
     out.end();
     await finished(out);
@@ -34,9 +34,13 @@ async function main(): Promise<void> {
     const seconds = (performance.now() - started) / 1000;
     const peakRss = process.resourceUsage().maxRSS * 1024;
     console.log(`machine: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`);
-    console.log(`CSV: ${(size / 2 ** 20).toFixed(1)} MiB, ${result.summaryDoc.rows} rows x ${result.summaryDoc.features.length + 1} columns`);
+    console.log(
+      `CSV: ${(size / 2 ** 20).toFixed(1)} MiB, ${result.summaryDoc.rows} rows x ${result.summaryDoc.features.length + 1} columns`,
+    );
     console.log(`extract: ${seconds.toFixed(1)} s (${(size / 2 ** 20 / seconds).toFixed(1)} MiB/s)`);
-    console.log(`RSS before extract: ${(rssBefore / 2 ** 20).toFixed(0)} MiB; peak RSS of the process: ${(peakRss / 2 ** 20).toFixed(0)} MiB`);
+    console.log(
+      `RSS before extract: ${(rssBefore / 2 ** 20).toFixed(0)} MiB; peak RSS of the process: ${(peakRss / 2 ** 20).toFixed(0)} MiB`,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

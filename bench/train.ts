@@ -36,10 +36,18 @@ async function main(): Promise<void> {
   const y = new Uint8Array(maxRows);
   let i = 0;
   for (const row of syntheticFraudRows({ rows: maxRows, seed: 1 })) {
-    for (let j = 0; j < nCols; j++) x[i * nCols + j] = (row[j] as number) / (j === 0 ? 172_792 : j === 29 ? 100 : 1);
+    for (let j = 0; j < nCols; j++)
+      x[i * nCols + j] = (row[j] as number) / (j === 0 ? 172_792 : j === 29 ? 100 : 1);
     y[i++] = row[nCols] as number;
   }
-  const results: Array<{ backend: string; reason: string; samplesPerSecond?: number; epochs?: number[]; rows?: number; error?: string }> = [];
+  const results: Array<{
+    backend: string;
+    reason: string;
+    samplesPerSecond?: number;
+    epochs?: number[];
+    rows?: number;
+    error?: string;
+  }> = [];
   for (const name of backendNames) {
     try {
       const choice = await selectBackend({ force: name });
@@ -57,8 +65,16 @@ async function main(): Promise<void> {
       });
       model.dispose();
       const timed = run.history.slice(1).map((h) => h.samplesPerSecond); // the first epoch warms up
-      results.push({ backend: name, reason: choice.details ?? choice.reason, samplesPerSecond: median(timed), epochs: timed, rows });
-      console.error(`${name}: ${Math.round(median(timed))} samples/s (epochs: ${timed.map(Math.round).join(', ')})`);
+      results.push({
+        backend: name,
+        reason: choice.details ?? choice.reason,
+        samplesPerSecond: median(timed),
+        epochs: timed,
+        rows,
+      });
+      console.error(
+        `${name}: ${Math.round(median(timed))} samples/s (epochs: ${timed.map(Math.round).join(', ')})`,
+      );
     } catch (err) {
       results.push({ backend: name, reason: 'did not load', error: (err as Error).message.split('\n')[0] });
       console.error(`${name}: not available (${(err as Error).message.split('\n')[0]})`);
@@ -66,7 +82,9 @@ async function main(): Promise<void> {
   }
   const machine = `${cpus().length} cores (${cpus()[0]?.model.trim()}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB`;
   const wasm = results.find((r) => r.backend === 'wasm')?.samplesPerSecond;
-  console.log(`\nReference network (139,777 parameters), batch 2048, on ${machine}; tfjs ${tf.version.tfjs}\n`);
+  console.log(
+    `\nReference network (139,777 parameters), batch 2048, on ${machine}; tfjs ${tf.version.tfjs}\n`,
+  );
   console.log('| backend | samples/s (median) | vs plain WASM | timed epochs x rows |');
   console.log('| --- | ---: | ---: | --- |');
   for (const r of results) {
@@ -79,7 +97,10 @@ async function main(): Promise<void> {
   }
   const dir = join(__dirname, 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `train-${new Date().toISOString().replace(/[:.]/g, '-')}.json`), JSON.stringify({ machine, quick, results }, null, 2));
+  writeFileSync(
+    join(dir, `train-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
+    JSON.stringify({ machine, quick, results }, null, 2),
+  );
 }
 
 main().catch((err) => {

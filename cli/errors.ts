@@ -10,8 +10,10 @@ import { ConfigError } from '../config/env';
 export function describeError(err: unknown): string {
   if (err instanceof WorkflowFailedError || err instanceof ActivityFailure) {
     let cause: unknown = err.cause;
-    while ((cause instanceof ActivityFailure || cause instanceof WorkflowFailedError) && cause.cause) cause = cause.cause;
-    if (cause instanceof ApplicationFailure) return `error (${cause.type ?? 'ApplicationFailure'}): ${cause.message}`;
+    while ((cause instanceof ActivityFailure || cause instanceof WorkflowFailedError) && cause.cause)
+      cause = cause.cause;
+    if (cause instanceof ApplicationFailure)
+      return `error (${cause.type ?? 'ApplicationFailure'}): ${cause.message}`;
     if (cause instanceof Error) return `error: ${cause.message}`;
   }
   if (err instanceof ZodError) {

@@ -7,7 +7,10 @@ import { keyValueTable, table } from './output';
 import type { Session } from './session';
 
 /** The training heartbeat of a running pipeline, read from the server's pending-activity view. */
-async function trainingHeartbeat(session: Session, workflowId: string): Promise<TrainingHeartbeat | undefined> {
+async function trainingHeartbeat(
+  session: Session,
+  workflowId: string,
+): Promise<TrainingHeartbeat | undefined> {
   const description = await session.client.workflow.getHandle(workflowId).describe();
   for (const activity of description.raw.pendingActivities ?? []) {
     const payload = activity.heartbeatDetails?.payloads?.[0];
@@ -38,7 +41,12 @@ export async function runPipeline(
     return (await handle.result()) as PipelineResult;
   }
   const bars = new MultiBar(
-    { format: ' {step} [{bar}] {value}/{total} {detail}', hideCursor: true, clearOnComplete: false, stream: process.stderr },
+    {
+      format: ' {step} [{bar}] {value}/{total} {detail}',
+      hideCursor: true,
+      clearOnComplete: false,
+      stream: process.stderr,
+    },
     Presets.shades_classic,
   );
   const stepsBar = bars.create(6, 0, { step: 'steps ', detail: '' });
@@ -48,7 +56,9 @@ export async function runPipeline(
     while (!done) {
       try {
         const progress: PipelineProgress = await handle.query(progressQuery);
-        stepsBar.update(progress.steps.filter((s) => s.status === 'done').length, { detail: progress.current ?? '' });
+        stepsBar.update(progress.steps.filter((s) => s.status === 'done').length, {
+          detail: progress.current ?? '',
+        });
         const beat = await trainingHeartbeat(session, workflowId);
         if (beat) epochBar.update(beat.epoch, { detail: `loss ${beat.loss.toExponential(3)}` });
       } catch {
@@ -88,7 +98,11 @@ export function pipelineJson(result: PipelineResult) {
       base64Bytes: result.onnx.size.base64Bytes,
       maxAbsDiff: result.onnx.parity.maxAbsDiff,
     },
-    dataset: { uri: result.dataset.snapshot.uri, sha256: result.dataset.snapshot.sha256, rows: result.dataset.rows },
+    dataset: {
+      uri: result.dataset.snapshot.uri,
+      sha256: result.dataset.snapshot.sha256,
+      rows: result.dataset.rows,
+    },
     steps: result.steps.map((s) => ({ step: s.step, status: s.status, seconds: (s.durationMs ?? 0) / 1000 })),
   };
 }
@@ -105,17 +119,29 @@ export function describePipeline(result: PipelineResult): string {
     ),
     '',
     keyValueTable([
-      ['rows', `${result.dataset.rows} (${result.prepared.trainRows} train, ${result.prepared.testRows} held out)`],
+      [
+        'rows',
+        `${result.dataset.rows} (${result.prepared.trainRows} train, ${result.prepared.testRows} held out)`,
+      ],
       ['backend', result.backend],
-      ['epochs', `${result.epochsRun}${result.resumedFromEpoch ? ` (resumed after epoch ${result.resumedFromEpoch})` : ''}`],
+      [
+        'epochs',
+        `${result.epochsRun}${result.resumedFromEpoch ? ` (resumed after epoch ${result.resumedFromEpoch})` : ''}`,
+      ],
       ['confusion', `TP ${m.tp}  FP ${m.fp}  TN ${m.tn}  FN ${m.fn}`],
       ['precision', m.precision.toFixed(3)],
       ['recall', m.recall.toFixed(3)],
       ['false-positive rate', pct(m.fpr)],
       ['ROC-AUC / PR-AUC', `${m.rocAuc.toFixed(4)} / ${m.prAuc.toFixed(4)}`],
       ['ONNX', `${result.onnx.onnx.uri}`],
-      ['ONNX size', `${result.onnx.size.bytes} bytes, ${result.onnx.size.base64Bytes} after base64 (limit ${result.onnx.size.limitBytes})`],
-      ['ONNX parity', `max |difference| ${result.onnx.parity.maxAbsDiff.toExponential(2)} over ${result.onnx.parity.rowsCompared} rows`],
+      [
+        'ONNX size',
+        `${result.onnx.size.bytes} bytes, ${result.onnx.size.base64Bytes} after base64 (limit ${result.onnx.size.limitBytes})`,
+      ],
+      [
+        'ONNX parity',
+        `max |difference| ${result.onnx.parity.maxAbsDiff.toExponential(2)} over ${result.onnx.parity.rowsCompared} rows`,
+      ],
     ]),
   ].join('\n');
 }

@@ -1,7 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { type SlipwayConfig, loadConfig } from '../config/env';
+import { loadConfig, type SlipwayConfig } from '../config/env';
 import { ensureEmbeddedStack } from '../infra/stack';
 import { createWorkers } from '../worker/worker';
 import { log } from './output';
@@ -22,7 +22,10 @@ export async function openSession(options: { needWorker?: boolean } = {}): Promi
   const config = loadConfig();
   if (config.embeddedTemporal) {
     const stack = await ensureEmbeddedStack(config);
-    if (stack.started) log(`slipway: started the embedded Temporal dev server at ${stack.temporalAddress} (Web UI ${stack.uiUrl})`);
+    if (stack.started)
+      log(
+        `slipway: started the embedded Temporal dev server at ${stack.temporalAddress} (Web UI ${stack.uiUrl})`,
+      );
   }
   const connection = await Connection.connect({ address: config.temporalAddress }).catch((err: Error) => {
     throw new Error(

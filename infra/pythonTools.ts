@@ -22,15 +22,21 @@ export async function ensurePythonOnnx(binCache: string): Promise<{ python: stri
     await mkdir(binCache, { recursive: true });
     await rm(partial, { recursive: true, force: true });
     await run('python3', ['-m', 'venv', partial]);
-    await run(join(partial, 'bin', 'python'), ['-m', 'pip', 'install', '--quiet', `onnx==${PYTHON_ONNX_VERSION}`], {
-      maxBuffer: 16 * 1024 * 1024,
-    });
+    await run(
+      join(partial, 'bin', 'python'),
+      ['-m', 'pip', 'install', '--quiet', `onnx==${PYTHON_ONNX_VERSION}`],
+      {
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
     await rm(dir, { recursive: true, force: true });
     await rename(partial, dir);
     // A venv records its own path; after the rename, run it through the moved interpreter anyway.
     return { python };
   } catch (err) {
     await rm(partial, { recursive: true, force: true });
-    return { missing: `Python's onnx ${PYTHON_ONNX_VERSION} could not be installed (${(err as Error).message.split('\n')[0]})` };
+    return {
+      missing: `Python's onnx ${PYTHON_ONNX_VERSION} could not be installed (${(err as Error).message.split('\n')[0]})`,
+    };
   }
 }

@@ -1,7 +1,7 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities, trainingActivityNames } from '../activities';
 import type { SlipwayConfig } from '../config/env';
 import { openArtifactStore } from '../domain/storage/openStore';
-import { createActivities, trainingActivityNames } from '../activities';
 import { workflowBundle } from './workflowBundle';
 
 export interface SlipwayWorkers {

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { type WorkflowBundleWithSourceMap, bundleWorkflowCode } from '@temporalio/worker';
+import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 
 let cached: Promise<WorkflowBundleWithSourceMap> | undefined;
 

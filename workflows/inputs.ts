@@ -37,11 +37,20 @@ export const trainToDeployInputSchema = z.object({
   threshold: z.number().gt(0).lt(1).default(0.5),
   opset: z.number().int().min(13).max(21).default(13),
   /** Upload limit of the operations platform, counted after base64. */
-  sizeLimitBytes: z.number().int().positive().default(15 * 1024 * 1024),
+  sizeLimitBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(15 * 1024 * 1024),
   createdBy: z.string().min(1).default('unknown'),
   /** Task queue of the training workers (SLIPWAY_TRAINING_TASK_QUEUE on the client). */
   trainingTaskQueue: z.string().min(1).default('slipway-training'),
   /** How long a silent training worker is trusted before the attempt moves to another one. */
-  trainingHeartbeatTimeoutSeconds: z.number().int().min(5).max(24 * 3600).default(600),
+  trainingHeartbeatTimeoutSeconds: z
+    .number()
+    .int()
+    .min(5)
+    .max(24 * 3600)
+    .default(600),
 });
 export type TrainToDeployInput = z.input<typeof trainToDeployInputSchema>;

@@ -45,7 +45,12 @@ export interface PipelineResult {
 
 export const progressQuery = defineQuery<PipelineProgress>('progress');
 
-const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 };
+const retry = {
+  initialInterval: '1s',
+  backoffCoefficient: 2,
+  maximumInterval: '1 minute',
+  maximumAttempts: 10,
+};
 const light = proxyActivities<SlipwayActivities>({
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '5 minutes',
@@ -110,7 +115,9 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
     target: params.target,
     spec: params.spec,
   };
-  const evaluated = await step('evaluate', () => light.evaluateModel({ ...modelRefs, threshold: params.threshold }));
+  const evaluated = await step('evaluate', () =>
+    light.evaluateModel({ ...modelRefs, threshold: params.threshold }),
+  );
   const onnx = await step('export', () =>
     light.exportOnnx({
       ...modelRefs,

@@ -6,7 +6,11 @@ import type { z } from 'zod';
  * Temporal server can start a workflow without going through the CLI. A bad input fails the
  * run at once with a non-retryable failure that lists every problem.
  */
-export function parseWorkflowInput<S extends z.ZodType>(schema: S, input: unknown, workflow: string): z.output<S> {
+export function parseWorkflowInput<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  workflow: string,
+): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const problems = result.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`);

@@ -8,7 +8,11 @@ import { openSession } from '../session';
 const demoOptionsSchema = z.object({
   rows: z.coerce.number().int().min(1000).max(10_000_000),
   epochs: z.coerce.number().int().min(1).max(1000),
-  seed: z.coerce.number().int().min(0).max(2 ** 31 - 1),
+  seed: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1),
   json: z.boolean().optional(),
 });
 
@@ -45,7 +49,9 @@ export function registerDemoCommand(program: Command): void {
             '',
             `Artifacts and the registry live in ${session.config.artifactsUri}`,
             `Temporal: ${session.config.temporalAddress}${
-              session.config.embeddedTemporal ? ` (Web UI http://127.0.0.1:${session.config.env.SLIPWAY_TEMPORAL_UI_PORT})` : ''
+              session.config.embeddedTemporal
+                ? ` (Web UI http://127.0.0.1:${session.config.env.SLIPWAY_TEMPORAL_UI_PORT})`
+                : ''
             }`,
           ].join('\n'),
         );

@@ -6,7 +6,9 @@ import { printResult } from '../output';
 export function registerDevCommand(program: Command): void {
   const dev = program
     .command('dev')
-    .description('Manage the embedded stack (a local Temporal dev server kept in the background between commands).');
+    .description(
+      'Manage the embedded stack (a local Temporal dev server kept in the background between commands).',
+    );
 
   dev
     .command('up')
@@ -15,9 +17,12 @@ export function registerDevCommand(program: Command): void {
     .action(async (opts: { json?: boolean }) => {
       const config = loadConfig();
       const stack = await ensureEmbeddedStack(config);
-      printResult(opts, stack, () =>
-        `${stack.started ? 'Started' : 'Already running'}: Temporal ${stack.temporalAddress} (Web UI ${stack.uiUrl})\n` +
-        `  state and logs: ${config.stateDir}\n  artifacts: ${config.artifactsUri}`,
+      printResult(
+        opts,
+        stack,
+        () =>
+          `${stack.started ? 'Started' : 'Already running'}: Temporal ${stack.temporalAddress} (Web UI ${stack.uiUrl})\n` +
+          `  state and logs: ${config.stateDir}\n  artifacts: ${config.artifactsUri}`,
       );
     });
 

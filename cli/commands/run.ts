@@ -23,8 +23,13 @@ const runOptionsSchema = z.object({
 export function registerRunCommand(program: Command): void {
   program
     .command('run')
-    .description('Run the training-to-deployment pipeline on a data source and register the result as a new model version.')
-    .requiredOption('--source <uri>', 'a CSV path, file://..., s3://bucket/key or synthetic:fraud?rows=N&seed=S')
+    .description(
+      'Run the training-to-deployment pipeline on a data source and register the result as a new model version.',
+    )
+    .requiredOption(
+      '--source <uri>',
+      'a CSV path, file://..., s3://bucket/key or synthetic:fraud?rows=N&seed=S',
+    )
     .requiredOption('--model <name>', 'registered model name (lowercase letters, digits, ".", "_", "-")')
     .option('--target <column>', 'the 0/1 label column', 'Class')
     .option('--features <list>', 'comma-separated feature columns in order (default: all but the target)')
@@ -32,7 +37,10 @@ export function registerRunCommand(program: Command): void {
     .option('--threshold <t>', 'probability at or above which a row is predicted positive (default 0.5)')
     .option('--class-weights <mode>', 'inverse (1/count, default), balanced or none')
     .option('--json', 'print one JSON object on stdout')
-    .addHelpText('after', '\nExample:\n  slipway run --source data/transactions.csv --target Class --model card-fraud --epochs 20')
+    .addHelpText(
+      'after',
+      '\nExample:\n  slipway run --source data/transactions.csv --target Class --model card-fraud --epochs 20',
+    )
     .action(async (raw: Record<string, unknown>) => {
       const opts = runOptionsSchema.parse(raw);
       const input = trainToDeployInputSchema.parse({
@@ -77,7 +85,11 @@ export function registerRunCommand(program: Command): void {
             progress
               ? table(
                   ['step', 'status', 'seconds'],
-                  progress.steps.map((s) => [s.step, s.status, s.durationMs === undefined ? '' : (s.durationMs / 1000).toFixed(1)]),
+                  progress.steps.map((s) => [
+                    s.step,
+                    s.status,
+                    s.durationMs === undefined ? '' : (s.durationMs / 1000).toFixed(1),
+                  ]),
                 )
               : '',
           ].join('\n'),

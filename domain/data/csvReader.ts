@@ -35,10 +35,14 @@ export function planLayout(header: string[], file: string, target: string, featu
   const names = header.map((h) => h.trim());
   names.forEach((name, i) => {
     if (name === '') {
-      throw datasetError('EmptyColumnName', `${where(file, 1)}: column ${i + 1} of the header has no name. Give every column a name.`, {
-        file,
-        row: 1,
-      });
+      throw datasetError(
+        'EmptyColumnName',
+        `${where(file, 1)}: column ${i + 1} of the header has no name. Give every column a name.`,
+        {
+          file,
+          row: 1,
+        },
+      );
     }
   });
   if (names.length === 1) {
@@ -86,11 +90,15 @@ export function planLayout(header: string[], file: string, target: string, featu
     );
   }
   if (chosen.includes(target)) {
-    throw datasetError('UnknownFeature', `${where(file, 1, target)}: the target cannot also be a feature. Remove it from the feature list.`, {
-      file,
-      row: 1,
-      column: target,
-    });
+    throw datasetError(
+      'UnknownFeature',
+      `${where(file, 1, target)}: the target cannot also be a feature. Remove it from the feature list.`,
+      {
+        file,
+        row: 1,
+        column: target,
+      },
+    );
   }
   return {
     header: names,
@@ -104,11 +112,15 @@ export function planLayout(header: string[], file: string, target: string, featu
 function parseCell(raw: string, file: string, row: number, column: string, label: string): number {
   const text = raw.trim();
   if (text === '') {
-    throw datasetError('EmptyValue', `${where(file, row, column)}: the ${label} is empty. Fill or drop rows with missing values.`, {
-      file,
-      row,
-      column,
-    });
+    throw datasetError(
+      'EmptyValue',
+      `${where(file, row, column)}: the ${label} is empty. Fill or drop rows with missing values.`,
+      {
+        file,
+        row,
+        column,
+      },
+    );
   }
   if (NON_FINITE.test(text)) {
     throw datasetError(
@@ -152,7 +164,13 @@ export async function readValidatedCsv(options: {
   const { file, target } = options;
   const limits = { ...defaultCsvLimits, ...options.limits };
   const parser = options.stream.pipe(
-    parse({ bom: true, relax_column_count: true, skip_empty_lines: true, info: true, max_record_size: 16 * 1024 * 1024 }),
+    parse({
+      bom: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      info: true,
+      max_record_size: 16 * 1024 * 1024,
+    }),
   );
   options.stream.on('error', (err) => parser.destroy(err));
 
@@ -207,14 +225,19 @@ export async function readValidatedCsv(options: {
   } catch (err) {
     if (err instanceof Error && (err as { code?: string }).code?.startsWith('CSV_')) {
       const lines = (err as { lines?: number }).lines;
-      throw datasetError('MalformedCsv', `${where(file, lines)}: ${err.message}. Fix the quoting on that line.`, {
-        file,
-        row: lines,
-      });
+      throw datasetError(
+        'MalformedCsv',
+        `${where(file, lines)}: ${err.message}. Fix the quoting on that line.`,
+        {
+          file,
+          row: lines,
+        },
+      );
     }
     throw err;
   }
-  if (!layout) throw datasetError('EmptyFile', `${file} is empty: expected a header row and data rows.`, { file });
+  if (!layout)
+    throw datasetError('EmptyFile', `${file} is empty: expected a header row and data rows.`, { file });
   if (rows === 0) {
     throw datasetError('NoDataRows', `${file} has a header but no data rows.`, { file, row: 2 });
   }

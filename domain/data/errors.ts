@@ -17,7 +17,11 @@ export class DatasetError extends Error {
 
 /** "data.csv, row 12, column Amount" (only the parts that are known). */
 export function where(file: string, row?: number, column?: string): string {
-  return [file, row === undefined ? undefined : `row ${row}`, column === undefined ? undefined : `column "${column}"`]
+  return [
+    file,
+    row === undefined ? undefined : `row ${row}`,
+    column === undefined ? undefined : `column "${column}"`,
+  ]
     .filter(Boolean)
     .join(', ');
 }

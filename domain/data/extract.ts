@@ -6,14 +6,14 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import type { ArtifactRef } from '../storage/artifactRef';
 import type { ArtifactStore } from '../storage/artifactStore';
 import { HashingStream } from '../storage/hashing';
-import { type S3Settings, createS3Client, openS3Object, statS3Object } from '../storage/s3Client';
-import { SYNTHETIC_FRAUD_COLUMNS, syntheticFraudRows } from './syntheticFraud';
+import { createS3Client, openS3Object, type S3Settings, statS3Object } from '../storage/s3Client';
 import { ColumnStats } from './columnStats';
 import { type CsvLimits, defaultCsvLimits, readValidatedCsv } from './csvReader';
 import { datasetError } from './errors';
 import { SNAPSHOT_MEDIA_TYPE, SnapshotWriter } from './snapshot';
 import { type DatasetSource, parseDatasetSource } from './sourceUri';
 import { type DatasetSummary, datasetSummarySchema } from './summary';
+import { SYNTHETIC_FRAUD_COLUMNS, syntheticFraudRows } from './syntheticFraud';
 
 export interface ExtractOptions {
   source: string;
@@ -85,9 +85,13 @@ async function openSource(source: DatasetSource, limits: CsvLimits, s3?: S3Setti
     case 'file': {
       const info = await stat(source.path).catch(() => undefined);
       if (!info?.isFile()) {
-        throw datasetError('SourceNotFound', `${source.path} does not exist or is not a file. Check the path.`, {
-          file: source.path,
-        });
+        throw datasetError(
+          'SourceNotFound',
+          `${source.path} does not exist or is not a file. Check the path.`,
+          {
+            file: source.path,
+          },
+        );
       }
       if (info.size > limits.maxBytes) throw tooLarge(source.path, info.size, limits.maxBytes);
       return createReadStream(source.path);
@@ -101,7 +105,10 @@ async function openSource(source: DatasetSource, limits: CsvLimits, s3?: S3Setti
       }
       const connection = createS3Client(s3);
       const info = await statS3Object(connection, source.uri);
-      if (!info) throw datasetError('SourceNotFound', `${source.uri} does not exist. Check the bucket and key.`, { file: source.uri });
+      if (!info)
+        throw datasetError('SourceNotFound', `${source.uri} does not exist. Check the bucket and key.`, {
+          file: source.uri,
+        });
       if (info.bytes > limits.maxBytes) throw tooLarge(source.uri, info.bytes, limits.maxBytes);
       return (await openS3Object(connection, source.uri)).body;
     }

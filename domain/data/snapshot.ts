@@ -1,4 +1,4 @@
-import { type WriteStream, createWriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { RecordBatchFileWriter, tableFromArrays, tableFromIPC } from 'apache-arrow';
 import { datasetError } from './errors';
@@ -32,7 +32,8 @@ export class SnapshotWriter {
   }
 
   add(values: ArrayLike<number>, label: 0 | 1): void {
-    for (let j = 0; j < this.columns.length; j++) (this.columns[j] as Float32Array)[this.filled] = values[j] as number;
+    for (let j = 0; j < this.columns.length; j++)
+      (this.columns[j] as Float32Array)[this.filled] = values[j] as number;
     this.labels[this.filled] = label;
     this.filled++;
     if (this.filled === BATCH_ROWS) this.flush();
@@ -81,11 +82,17 @@ export function readSnapshot(bytes: Uint8Array, target: string): DatasetMatrix {
   try {
     table = tableFromIPC(bytes);
   } catch (err) {
-    throw datasetError('CorruptSnapshot', `The dataset snapshot cannot be read as Arrow IPC: ${(err as Error).message}`);
+    throw datasetError(
+      'CorruptSnapshot',
+      `The dataset snapshot cannot be read as Arrow IPC: ${(err as Error).message}`,
+    );
   }
   const names = table.schema.fields.map((f) => f.name);
   if (!names.includes(target)) {
-    throw datasetError('CorruptSnapshot', `The dataset snapshot has no target column "${target}" (columns: ${names.join(', ')}).`);
+    throw datasetError(
+      'CorruptSnapshot',
+      `The dataset snapshot has no target column "${target}" (columns: ${names.join(', ')}).`,
+    );
   }
   const features = names.filter((n) => n !== target);
   const nRows = table.numRows;

@@ -11,7 +11,12 @@ export type DatasetSource =
 const syntheticQuerySchema = z
   .object({
     rows: z.coerce.number().int().min(10).max(10_000_000).default(284_807),
-    seed: z.coerce.number().int().min(0).max(2 ** 31 - 1).default(42),
+    seed: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(42),
   })
   .strict();
 
@@ -32,14 +37,22 @@ export function parseDatasetSource(input: string, cwd = process.cwd()): DatasetS
     }
     const parsed = syntheticQuerySchema.safeParse(Object.fromEntries(new URLSearchParams(query)));
     if (!parsed.success) {
-      const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ');
+      const problems = parsed.error.issues
+        .map((i) => `${i.path.join('.') || 'query'}: ${i.message}`)
+        .join('; ');
       throw datasetError(
         'InvalidSource',
         `Invalid synthetic source "${text}": ${problems}. Example: synthetic:fraud?rows=20000&seed=7.`,
       );
     }
     const { rows, seed } = parsed.data;
-    return { kind: 'synthetic', generator: 'fraud', rows, seed, uri: `synthetic:fraud?rows=${rows}&seed=${seed}` };
+    return {
+      kind: 'synthetic',
+      generator: 'fraud',
+      rows,
+      seed,
+      uri: `synthetic:fraud?rows=${rows}&seed=${seed}`,
+    };
   }
   if (text.startsWith('s3://')) return { kind: 's3', uri: text };
   if (text.startsWith('file://')) {
@@ -52,7 +65,11 @@ export function parseDatasetSource(input: string, cwd = process.cwd()): DatasetS
       `Unsupported source "${text}": use a CSV path, file://..., s3://bucket/key or synthetic:fraud?rows=N&seed=S.`,
     );
   }
-  if (text === '') throw datasetError('InvalidSource', 'No source given: pass a CSV path, s3://bucket/key or synthetic:fraud.');
+  if (text === '')
+    throw datasetError(
+      'InvalidSource',
+      'No source given: pass a CSV path, s3://bucket/key or synthetic:fraud.',
+    );
   const path = isAbsolute(text) ? text : resolve(cwd, text);
   return { kind: 'file', path, uri: `file://${path}` };
 }

@@ -54,7 +54,10 @@ async function tryWasm(withBlas: boolean): Promise<{ ok: boolean; reason: string
 export async function selectBackend(options: { force?: string } = {}): Promise<BackendChoice> {
   const forced = options.force ?? process.env.SLIPWAY_TF_BACKEND;
   if (forced !== undefined && !(backendNames as readonly string[]).includes(forced)) {
-    throw new TrainingInputError('BackendUnavailable', `Unknown backend "${forced}": use one of ${backendNames.join(', ')}.`);
+    throw new TrainingInputError(
+      'BackendUnavailable',
+      `Unknown backend "${forced}": use one of ${backendNames.join(', ')}.`,
+    );
   }
   if (current && (!forced || current.name === forced)) return current;
   const notes: string[] = [];
@@ -79,9 +82,15 @@ export async function selectBackend(options: { force?: string } = {}): Promise<B
   for (const name of order) {
     const choice = await attempt(name);
     if (choice) {
-      current = { ...choice, reason: notes.length ? `${choice.reason} (${notes.join('; ')})` : choice.reason };
+      current = {
+        ...choice,
+        reason: notes.length ? `${choice.reason} (${notes.join('; ')})` : choice.reason,
+      };
       return current;
     }
   }
-  throw new TrainingInputError('BackendUnavailable', `The backend "${forced}" cannot be used here: ${notes.join('; ')}.`);
+  throw new TrainingInputError(
+    'BackendUnavailable',
+    `The backend "${forced}" cannot be used here: ${notes.join('; ')}.`,
+  );
 }

@@ -9,7 +9,11 @@ import { TrainingInputError } from './errors';
  */
 const MAGIC = 'slipway-checkpoint-v1';
 
-const tensorEntry = z.object({ name: z.string(), shape: z.array(z.number().int().nonnegative()), length: z.number().int() });
+const tensorEntry = z.object({
+  name: z.string(),
+  shape: z.array(z.number().int().nonnegative()),
+  length: z.number().int(),
+});
 const headerSchema = z.object({
   format: z.literal(MAGIC),
   /** Epochs completed; training resumes at this epoch index. */
@@ -51,12 +55,15 @@ export async function encodeCheckpoint(state: TrainingState): Promise<Uint8Array
 }
 
 export function decodeCheckpoint(bytes: Uint8Array): TrainingState {
-  const fail = (why: string) => new TrainingInputError('InvalidCheckpoint', `The training checkpoint cannot be read: ${why}.`);
+  const fail = (why: string) =>
+    new TrainingInputError('InvalidCheckpoint', `The training checkpoint cannot be read: ${why}.`);
   if (bytes.length < 4) throw fail('too short');
   const headerLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, true);
   let header: CheckpointHeader;
   try {
-    header = headerSchema.parse(JSON.parse(Buffer.from(bytes.subarray(4, 4 + headerLength)).toString('utf8')));
+    header = headerSchema.parse(
+      JSON.parse(Buffer.from(bytes.subarray(4, 4 + headerLength)).toString('utf8')),
+    );
   } catch (err) {
     throw fail(`bad header (${(err as Error).message.slice(0, 200)})`);
   }

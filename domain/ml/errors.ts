@@ -2,7 +2,12 @@
 export class TrainingInputError extends Error {
   readonly retryable = false;
   constructor(
-    readonly type: 'SingleClass' | 'EmptySplit' | 'ShapeMismatch' | 'InvalidCheckpoint' | 'BackendUnavailable',
+    readonly type:
+      | 'SingleClass'
+      | 'EmptySplit'
+      | 'ShapeMismatch'
+      | 'InvalidCheckpoint'
+      | 'BackendUnavailable',
     message: string,
   ) {
     super(message);

@@ -38,7 +38,11 @@ export interface Evaluation extends ThresholdMetrics {
 const ratio = (a: number, b: number) => (b === 0 ? 0 : a / b);
 
 /** Predicted positive when score >= threshold. */
-export function confusionAt(labels: ArrayLike<number>, scores: ArrayLike<number>, threshold = 0.5): ThresholdMetrics {
+export function confusionAt(
+  labels: ArrayLike<number>,
+  scores: ArrayLike<number>,
+  threshold = 0.5,
+): ThresholdMetrics {
   let tp = 0;
   let fp = 0;
   let tn = 0;
@@ -50,7 +54,17 @@ export function confusionAt(labels: ArrayLike<number>, scores: ArrayLike<number>
   }
   const precision = ratio(tp, tp + fp);
   const recall = ratio(tp, tp + fn);
-  return { threshold, tp, fp, tn, fn, precision, recall, fpr: ratio(fp, fp + tn), f1: ratio(2 * precision * recall, precision + recall) };
+  return {
+    threshold,
+    tp,
+    fp,
+    tn,
+    fn,
+    precision,
+    recall,
+    fpr: ratio(fp, fp + tn),
+    f1: ratio(2 * precision * recall, precision + recall),
+  };
 }
 
 /**
@@ -58,7 +72,9 @@ export function confusionAt(labels: ArrayLike<number>, scores: ArrayLike<number>
  * precision (sum over distinct thresholds of (R_n - R_{n-1}) * P_n, scikit-learn's definition).
  */
 export function rankingMetrics(labels: ArrayLike<number>, scores: ArrayLike<number>, maxCurvePoints = 200) {
-  const order = Array.from({ length: labels.length }, (_, i) => i).sort((a, b) => (scores[b] as number) - (scores[a] as number));
+  const order = Array.from({ length: labels.length }, (_, i) => i).sort(
+    (a, b) => (scores[b] as number) - (scores[a] as number),
+  );
   let positives = 0;
   for (let i = 0; i < labels.length; i++) positives += labels[i] === 1 ? 1 : 0;
   const negatives = labels.length - positives;
@@ -92,17 +108,29 @@ export function rankingMetrics(labels: ArrayLike<number>, scores: ArrayLike<numb
   }
   if (positives === 0 || negatives === 0) rocAuc = 0;
   if (positives === 0) prAuc = 0;
-  return { rocAuc, prAuc, roc: downsample(roc, maxCurvePoints), pr: downsample(pr, maxCurvePoints), positives, negatives };
+  return {
+    rocAuc,
+    prAuc,
+    roc: downsample(roc, maxCurvePoints),
+    pr: downsample(pr, maxCurvePoints),
+    positives,
+    negatives,
+  };
 }
 
 /** Keeps at most `max` points, always the first and last, evenly spaced in between. */
 function downsample(points: CurvePoint[], max: number): CurvePoint[] {
   if (points.length <= max) return points;
   const out: CurvePoint[] = [];
-  for (let i = 0; i < max; i++) out.push(points[Math.round((i * (points.length - 1)) / (max - 1))] as CurvePoint);
+  for (let i = 0; i < max; i++)
+    out.push(points[Math.round((i * (points.length - 1)) / (max - 1))] as CurvePoint);
   return out;
 }
 
-export function evaluateScores(labels: ArrayLike<number>, scores: ArrayLike<number>, threshold = 0.5): Evaluation {
+export function evaluateScores(
+  labels: ArrayLike<number>,
+  scores: ArrayLike<number>,
+  threshold = 0.5,
+): Evaluation {
   return { ...confusionAt(labels, scores, threshold), ...rankingMetrics(labels, scores) };
 }

@@ -23,7 +23,14 @@ export function buildModel(spec: ModelSpec, nFeatures: number): tf.Sequential {
         }),
       );
     } else {
-      model.add(tf.layers.dropout({ ...first, name: `dropout_${i}`, rate: layer.rate, seed: deriveSeed(spec.seed, i) }));
+      model.add(
+        tf.layers.dropout({
+          ...first,
+          name: `dropout_${i}`,
+          rate: layer.rate,
+          seed: deriveSeed(spec.seed, i),
+        }),
+      );
     }
   });
   return model;

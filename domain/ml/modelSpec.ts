@@ -27,17 +27,28 @@ export const modelSpecSchema = z
     optimizer: z.enum(['adam', 'sgd', 'rmsprop']).default('adam'),
     learningRate: z.number().positive().max(10).default(1e-2),
     loss: z.literal('binaryCrossentropy').default('binaryCrossentropy'),
-    batchSize: z.number().int().min(1).max(1 << 20).default(2048),
+    batchSize: z
+      .number()
+      .int()
+      .min(1)
+      .max(1 << 20)
+      .default(2048),
     epochs: z.number().int().min(1).max(10_000).default(50),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).default(42),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(42),
   })
   .superRefine((spec, ctx) => {
     const last = spec.layers[spec.layers.length - 1];
-    if (!last || last.type !== 'dense' || last.units !== 1 || last.activation !== 'sigmoid') {
+    if (last?.type !== 'dense' || last.units !== 1 || last.activation !== 'sigmoid') {
       ctx.addIssue({
         code: 'custom',
         path: ['layers', spec.layers.length - 1],
-        message: 'the last layer must be { type: "dense", units: 1, activation: "sigmoid" } for binary classification',
+        message:
+          'the last layer must be { type: "dense", units: 1, activation: "sigmoid" } for binary classification',
       });
     }
   });

@@ -4,8 +4,14 @@ import { type StandardScalerParams, standardScalerSchema } from './scalerTypes';
  * Mean and population std (ddof 0) per column, computed in float64 on the training split only.
  * A constant column gets std 1, so it becomes 0 after scaling instead of a division by zero.
  */
-export function fitStandardScaler(x: Float32Array, nRows: number, nCols: number, features: string[]): StandardScalerParams {
-  if (features.length !== nCols) throw new RangeError(`${features.length} feature names for ${nCols} columns`);
+export function fitStandardScaler(
+  x: Float32Array,
+  nRows: number,
+  nCols: number,
+  features: string[],
+): StandardScalerParams {
+  if (features.length !== nCols)
+    throw new RangeError(`${features.length} feature names for ${nCols} columns`);
   const mean = new Float64Array(nCols);
   const m2 = new Float64Array(nCols);
   for (let i = 0; i < nRows; i++) {
@@ -25,11 +31,17 @@ export function fitStandardScaler(x: Float32Array, nRows: number, nCols: number,
 }
 
 /** (x - mean) / std per column, into a new array. */
-export function applyStandardScaler(params: StandardScalerParams, x: Float32Array, nCols: number): Float32Array {
-  if (params.mean.length !== nCols) throw new RangeError(`the scaler has ${params.mean.length} columns, the data ${nCols}`);
+export function applyStandardScaler(
+  params: StandardScalerParams,
+  x: Float32Array,
+  nCols: number,
+): Float32Array {
+  if (params.mean.length !== nCols)
+    throw new RangeError(`the scaler has ${params.mean.length} columns, the data ${nCols}`);
   const out = new Float32Array(x.length);
   for (let i = 0; i < x.length; i += nCols) {
-    for (let j = 0; j < nCols; j++) out[i + j] = ((x[i + j] as number) - (params.mean[j] as number)) / (params.std[j] as number);
+    for (let j = 0; j < nCols; j++)
+      out[i + j] = ((x[i + j] as number) - (params.mean[j] as number)) / (params.std[j] as number);
   }
   return out;
 }

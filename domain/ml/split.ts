@@ -19,7 +19,8 @@ export interface Split {
 /** Seeded shuffle of row indices into train and test; the same seed gives the same split anywhere. */
 export function splitIndices(y: Uint8Array, options: Partial<SplitOptions> = {}): Split {
   const { testFraction, seed, stratify } = { ...defaultSplit, ...options };
-  if (!(testFraction > 0 && testFraction < 1)) throw new RangeError(`testFraction must be in (0, 1), got ${testFraction}`);
+  if (!(testFraction > 0 && testFraction < 1))
+    throw new RangeError(`testFraction must be in (0, 1), got ${testFraction}`);
   const random = mulberry32(seed);
   const groups: Uint32Array[] = stratify
     ? [0, 1].map((cls) => Uint32Array.from(indicesOf(y, cls)))
@@ -32,10 +33,16 @@ export function splitIndices(y: Uint8Array, options: Partial<SplitOptions> = {})
     for (let i = 0; i < group.length; i++) (i < nTest ? test : train).push(group[i] as number);
   }
   if (train.length === 0 || test.length === 0) {
-    throw new TrainingInputError('EmptySplit', `A ${testFraction} test split of ${y.length} rows leaves one side empty; use more rows.`);
+    throw new TrainingInputError(
+      'EmptySplit',
+      `A ${testFraction} test split of ${y.length} rows leaves one side empty; use more rows.`,
+    );
   }
   // Interleave the classes again so neither part is sorted by class.
-  return { train: shuffleInPlace(Uint32Array.from(train), random), test: shuffleInPlace(Uint32Array.from(test), random) };
+  return {
+    train: shuffleInPlace(Uint32Array.from(train), random),
+    test: shuffleInPlace(Uint32Array.from(test), random),
+  };
 }
 
 function indicesOf(y: Uint8Array, cls: number): number[] {

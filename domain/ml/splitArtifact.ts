@@ -16,9 +16,17 @@ const headerSchema = z.object({
 });
 export type SplitHeader = z.infer<typeof headerSchema>;
 
-export function encodeSplit(split: Split, settings: { testFraction: number; seed: number; stratify: boolean }): Buffer {
+export function encodeSplit(
+  split: Split,
+  settings: { testFraction: number; seed: number; stratify: boolean },
+): Buffer {
   const header = Buffer.from(
-    JSON.stringify({ format: 'slipway-split-v1', train: split.train.length, test: split.test.length, ...settings }),
+    JSON.stringify({
+      format: 'slipway-split-v1',
+      train: split.train.length,
+      test: split.test.length,
+      ...settings,
+    }),
   );
   const out = Buffer.alloc(4 + header.length + 4 * (split.train.length + split.test.length));
   out.writeUInt32LE(header.length, 0);
@@ -36,9 +44,13 @@ export function decodeSplit(bytes: Buffer): Split & { header: SplitHeader } {
     const length = bytes.readUInt32LE(0);
     const header = headerSchema.parse(JSON.parse(bytes.subarray(4, 4 + length).toString('utf8')));
     const start = 4 + length;
-    const copy = (from: number, count: number) => new Uint32Array(new Uint8Array(bytes.subarray(from, from + 4 * count)).buffer);
+    const copy = (from: number, count: number) =>
+      new Uint32Array(new Uint8Array(bytes.subarray(from, from + 4 * count)).buffer);
     return { header, train: copy(start, header.train), test: copy(start + 4 * header.train, header.test) };
   } catch (err) {
-    throw new TrainingInputError('InvalidCheckpoint', `The stored split cannot be read: ${(err as Error).message}`);
+    throw new TrainingInputError(
+      'InvalidCheckpoint',
+      `The stored split cannot be read: ${(err as Error).message}`,
+    );
   }
 }

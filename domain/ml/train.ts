@@ -61,16 +61,30 @@ function makeOptimizer(spec: ModelSpec): tf.Optimizer {
 function weightedBce(p: tf.Tensor, y: tf.Tensor, w: tf.Tensor): tf.Scalar {
   const pc = p.clipByValue(1e-7, 1 - 1e-7);
   const one = tf.scalar(1);
-  const loss = y.mul(pc.log()).add(one.sub(y).mul(one.sub(pc).log())).neg();
+  const loss = y
+    .mul(pc.log())
+    .add(one.sub(y).mul(one.sub(pc).log()))
+    .neg();
   return loss.mul(w).mean() as tf.Scalar;
 }
 
 /** Probabilities for rows of a row-major matrix, in batches to bound memory. */
-export async function predictProbabilities(model: tf.LayersModel, x: Float32Array, nRows: number, nFeatures: number, batch = 8192) {
+export async function predictProbabilities(
+  model: tf.LayersModel,
+  x: Float32Array,
+  nRows: number,
+  nFeatures: number,
+  batch = 8192,
+) {
   const out = new Float32Array(nRows);
   for (let start = 0; start < nRows; start += batch) {
     const end = Math.min(nRows, start + batch);
-    const p = tf.tidy(() => model.predict(tf.tensor2d(x.subarray(start * nFeatures, end * nFeatures), [end - start, nFeatures])) as tf.Tensor);
+    const p = tf.tidy(
+      () =>
+        model.predict(
+          tf.tensor2d(x.subarray(start * nFeatures, end * nFeatures), [end - start, nFeatures]),
+        ) as tf.Tensor,
+    );
     out.set(await p.data(), start);
     p.dispose();
   }
@@ -86,7 +100,10 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const { model, spec, x, y, nRows, nFeatures, classWeights } = options;
   const epochs = options.epochs ?? spec.epochs;
   if (x.length !== nRows * nFeatures || y.length !== nRows) {
-    throw new TrainingInputError('ShapeMismatch', `x has ${x.length} values and y ${y.length} for ${nRows} rows x ${nFeatures} features.`);
+    throw new TrainingInputError(
+      'ShapeMismatch',
+      `x has ${x.length} values and y ${y.length} for ${nRows} rows x ${nFeatures} features.`,
+    );
   }
   const optimizer = makeOptimizer(spec);
   const history: EpochResult[] = [];
@@ -110,7 +127,10 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
 
   for (let epoch = startEpoch; epoch < epochs; epoch++) {
     const started = performance.now();
-    const order = shuffleInPlace(Uint32Array.from({ length: nRows }, (_, i) => i), mulberry32(deriveSeed(spec.seed, 1, epoch)));
+    const order = shuffleInPlace(
+      Uint32Array.from({ length: nRows }, (_, i) => i),
+      mulberry32(deriveSeed(spec.seed, 1, epoch)),
+    );
     let lossSum = 0;
     let batches = 0;
     for (let start = 0, b = 0; start < nRows; start += batchSize, b++) {
@@ -128,20 +148,32 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
         const xb = tf.tensor2d(bx.subarray(0, n * nFeatures), [n, nFeatures]);
         const yb = tf.tensor2d(by.subarray(0, n), [n, 1]);
         const wb = tf.tensor2d(bw.subarray(0, n), [n, 1]);
-        return optimizer.minimize(() => weightedBce(model.apply(xb, { training: true }) as tf.Tensor, yb, wb), true) as tf.Scalar;
+        return optimizer.minimize(
+          () => weightedBce(model.apply(xb, { training: true }) as tf.Tensor, yb, wb),
+          true,
+        ) as tf.Scalar;
       });
       lossSum += (await loss.data())[0] as number;
       loss.dispose();
       batches++;
     }
     const seconds = (performance.now() - started) / 1000;
-    const result: EpochResult = { epoch: epoch + 1, epochs, loss: lossSum / batches, seconds, samplesPerSecond: nRows / seconds };
+    const result: EpochResult = {
+      epoch: epoch + 1,
+      epochs,
+      loss: lossSum / batches,
+      seconds,
+      samplesPerSecond: nRows / seconds,
+    };
     if (options.validation) {
       const v = options.validation;
       const p = await predictProbabilities(model, v.x, v.nRows, nFeatures);
       const valLoss = tf.tidy(() => {
         const yv = tf.tensor2d(Float32Array.from(v.y), [v.nRows, 1]);
-        const wv = tf.tensor2d(Float32Array.from(v.y, (c) => (c === 1 ? classWeights.positive : classWeights.negative)), [v.nRows, 1]);
+        const wv = tf.tensor2d(
+          Float32Array.from(v.y, (c) => (c === 1 ? classWeights.positive : classWeights.negative)),
+          [v.nRows, 1],
+        );
         return weightedBce(tf.tensor2d(p, [v.nRows, 1]), yv, wv).dataSync()[0] as number;
       });
       const m = confusionAt(v.y, p, 0.5);

@@ -2,7 +2,12 @@
 export class OnnxExportError extends Error {
   readonly retryable = false;
   constructor(
-    readonly type: 'ExportParityError' | 'ModelTooLarge' | 'OnnxStructureError' | 'UnsupportedOpset' | 'ModelSpecMismatch',
+    readonly type:
+      | 'ExportParityError'
+      | 'ModelTooLarge'
+      | 'OnnxStructureError'
+      | 'UnsupportedOpset'
+      | 'ModelSpecMismatch',
     message: string,
     readonly details?: Record<string, unknown>,
   ) {

@@ -2,7 +2,16 @@ import type * as tf from '@tensorflow/tfjs';
 import type { DenseActivation, ModelSpec } from '../ml/modelSpec';
 import type { StandardScalerParams } from '../ml/scalerTypes';
 import { OnnxExportError } from './errors';
-import { type Attribute, AttributeType, DataType, type ModelDef, type NodeDef, type TensorDef, decodeModel, encodeModel } from './onnxProto';
+import {
+  type Attribute,
+  AttributeType,
+  DataType,
+  decodeModel,
+  encodeModel,
+  type ModelDef,
+  type NodeDef,
+  type TensorDef,
+} from './onnxProto';
 import { validateOnnxModel } from './validate';
 
 export interface OnnxMetadata {
@@ -41,7 +50,12 @@ function irVersionFor(opset: number): number {
 const SELU_ALPHA = 1.6732632423543772;
 const SELU_GAMMA = 1.0507009873554805;
 
-function activationNode(activation: DenseActivation, input: string, output: string, name: string): NodeDef | undefined {
+function activationNode(
+  activation: DenseActivation,
+  input: string,
+  output: string,
+  name: string,
+): NodeDef | undefined {
   const floatAttr = (n: string, f: number): Attribute => ({ name: n, type: AttributeType.FLOAT, f });
   switch (activation) {
     case 'linear':
@@ -81,16 +95,25 @@ export function exportToOnnx(options: ExportOptions): Uint8Array {
   const { model, spec, scaler, threshold, metadata } = options;
   const opset = options.opset ?? 13;
   if (!Number.isInteger(opset) || opset < 13 || opset > 21) {
-    throw new OnnxExportError('UnsupportedOpset', `Opset ${opset} is not supported: choose an opset from 13 to 21.`);
+    throw new OnnxExportError(
+      'UnsupportedOpset',
+      `Opset ${opset} is not supported: choose an opset from 13 to 21.`,
+    );
   }
   const nFeatures = scaler.features.length;
   if (metadata.features.length !== nFeatures) {
-    throw new OnnxExportError('ModelSpecMismatch', `${metadata.features.length} feature names for a scaler over ${nFeatures} columns.`);
+    throw new OnnxExportError(
+      'ModelSpecMismatch',
+      `${metadata.features.length} feature names for a scaler over ${nFeatures} columns.`,
+    );
   }
   const denseSpecs = spec.layers.filter((l) => l.type === 'dense');
   const denseLayers = model.layers.filter((l) => l.getClassName() === 'Dense');
   if (denseSpecs.length !== denseLayers.length) {
-    throw new OnnxExportError('ModelSpecMismatch', `The spec has ${denseSpecs.length} dense layers, the model ${denseLayers.length}.`);
+    throw new OnnxExportError(
+      'ModelSpecMismatch',
+      `The spec has ${denseSpecs.length} dense layers, the model ${denseLayers.length}.`,
+    );
   }
 
   const initializer: TensorDef[] = [
@@ -110,14 +133,24 @@ export function exportToOnnx(options: ExportOptions): Uint8Array {
     initializer.push(floatTensor(`${layer.name}_kernel`, kernel.shape, kernel.dataSync()));
     initializer.push(floatTensor(`${layer.name}_bias`, bias.shape, bias.dataSync()));
     const linear = activation === 'linear' && last ? PROBABILITY_OUTPUT : `${layer.name}_linear`;
-    node.push({ name: `${layer.name}_gemm`, opType: 'Gemm', input: [previous, `${layer.name}_kernel`, `${layer.name}_bias`], output: [linear] });
+    node.push({
+      name: `${layer.name}_gemm`,
+      opType: 'Gemm',
+      input: [previous, `${layer.name}_kernel`, `${layer.name}_bias`],
+      output: [linear],
+    });
     const out = last ? PROBABILITY_OUTPUT : layer.name;
     const act = activationNode(activation, linear, out, `${layer.name}_${activation}`);
     if (act) node.push(act);
     previous = act ? out : linear;
   });
   node.push(
-    { name: 'threshold_compare', opType: 'GreaterOrEqual', input: [PROBABILITY_OUTPUT, 'threshold'], output: ['is_positive'] },
+    {
+      name: 'threshold_compare',
+      opType: 'GreaterOrEqual',
+      input: [PROBABILITY_OUTPUT, 'threshold'],
+      output: ['is_positive'],
+    },
     {
       name: 'label_cast',
       opType: 'Cast',
@@ -128,7 +161,10 @@ export function exportToOnnx(options: ExportOptions): Uint8Array {
   );
 
   const tensorType = (elemType: number, dims: Array<number | string>) => ({
-    tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } },
+    tensorType: {
+      elemType,
+      shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
+    },
   });
   const definition: ModelDef = {
     irVersion: irVersionFor(opset),
@@ -160,11 +196,19 @@ export function exportToOnnx(options: ExportOptions): Uint8Array {
   };
   const problems = validateOnnxModel(definition);
   if (problems.length > 0) {
-    throw new OnnxExportError('OnnxStructureError', `The exported graph is malformed: ${problems.join('; ')}.`, { problems });
+    throw new OnnxExportError(
+      'OnnxStructureError',
+      `The exported graph is malformed: ${problems.join('; ')}.`,
+      { problems },
+    );
   }
   const bytes = encodeModel(definition);
   // Read back what was written, so an encoding slip is caught here and not by a customer.
   const reread = validateOnnxModel(decodeModel(bytes));
-  if (reread.length > 0) throw new OnnxExportError('OnnxStructureError', `The encoded file does not read back: ${reread.join('; ')}.`);
+  if (reread.length > 0)
+    throw new OnnxExportError(
+      'OnnxStructureError',
+      `The encoded file does not read back: ${reread.join('; ')}.`,
+    );
   return bytes;
 }

@@ -14,13 +14,22 @@ export interface ParityReport {
 }
 
 /** Scores raw rows with onnxruntime, in batches to bound memory. */
-export async function scoreWithOnnx(onnxBytes: Uint8Array, rawX: Float32Array, nRows: number, nFeatures: number, batchRows = 8192) {
+export async function scoreWithOnnx(
+  onnxBytes: Uint8Array,
+  rawX: Float32Array,
+  nRows: number,
+  nFeatures: number,
+  batchRows = 8192,
+) {
   const session = await ort.InferenceSession.create(onnxBytes);
   try {
     const out = new Float32Array(nRows);
     for (let start = 0; start < nRows; start += batchRows) {
       const end = Math.min(nRows, start + batchRows);
-      const input = new ort.Tensor('float32', rawX.slice(start * nFeatures, end * nFeatures), [end - start, nFeatures]);
+      const input = new ort.Tensor('float32', rawX.slice(start * nFeatures, end * nFeatures), [
+        end - start,
+        nFeatures,
+      ]);
       const result = await session.run({ [INPUT_NAME]: input });
       out.set(result[PROBABILITY_OUTPUT]?.data as Float32Array, start);
     }
@@ -46,7 +55,12 @@ export async function checkParity(options: {
   const { onnxBytes, model, scaler, rawX, nRows, nFeatures } = options;
   const tolerance = options.tolerance ?? 1e-5;
   const fromOnnx = await scoreWithOnnx(onnxBytes, rawX, nRows, nFeatures);
-  const fromTfjs = await predictProbabilities(model, applyStandardScaler(scaler, rawX, nFeatures), nRows, nFeatures);
+  const fromTfjs = await predictProbabilities(
+    model,
+    applyStandardScaler(scaler, rawX, nFeatures),
+    nRows,
+    nFeatures,
+  );
   let maxAbsDiff = 0;
   let sum = 0;
   let worstRow = 0;

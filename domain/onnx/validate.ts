@@ -24,20 +24,27 @@ export function validateOnnxModel(model: ModelDef): string[] {
     const count = (init.dims ?? []).reduce((a, b) => a * Number(b), 1);
     const size = bytesPerElement[init.dataType];
     const length = init.rawData?.length ?? 0;
-    if (size === undefined) problems.push(`initializer "${init.name}" has unsupported data type ${init.dataType}`);
+    if (size === undefined)
+      problems.push(`initializer "${init.name}" has unsupported data type ${init.dataType}`);
     else if (length !== count * size) {
-      problems.push(`initializer "${init.name}" has ${length / size} values but dims [${(init.dims ?? []).join(', ')}] need ${count}`);
+      problems.push(
+        `initializer "${init.name}" has ${length / size} values but dims [${(init.dims ?? []).join(', ')}] need ${count}`,
+      );
     }
   }
   for (const node of graph.node ?? []) {
     for (const input of node.input ?? []) {
-      if (input !== '' && !defined.has(input)) problems.push(`node "${node.name}" (${node.opType}) reads "${input}", which is not defined before it`);
+      if (input !== '' && !defined.has(input))
+        problems.push(
+          `node "${node.name}" (${node.opType}) reads "${input}", which is not defined before it`,
+        );
     }
     for (const output of node.output ?? []) define(output, `output of node "${node.name}"`);
   }
   for (const output of graph.output ?? []) {
     if (!defined.has(output.name)) problems.push(`graph output "${output.name}" is never produced`);
-    if (!output.type?.tensorType?.elemType) problems.push(`graph output "${output.name}" has no element type`);
+    if (!output.type?.tensorType?.elemType)
+      problems.push(`graph output "${output.name}" has no element type`);
   }
   if (!model.opsetImport?.length) problems.push('the model imports no opset');
   return problems;

@@ -6,11 +6,11 @@ import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExtractedDataset } from '../../activities';
-import { type SlipwayConfig, loadConfig } from '../../config/env';
+import { loadConfig, type SlipwayConfig } from '../../config/env';
 import { readSnapshot } from '../../domain/data/snapshot';
 import { datasetSummarySchema } from '../../domain/data/summary';
 import { openArtifactStore } from '../../domain/storage/openStore';
-import { type SlipwayWorkers, createWorkers } from '../../worker/worker';
+import { createWorkers, type SlipwayWorkers } from '../../worker/worker';
 import { testServices } from '../support/services';
 
 /**
@@ -37,7 +37,10 @@ describe.each(backends)('extractDatasetWorkflow with the %s artifact store', (ba
       SLIPWAY_TASK_QUEUE: queue,
       SLIPWAY_TRAINING_TASK_QUEUE: `${queue}-training`,
       SLIPWAY_STATE_DIR: dir,
-      SLIPWAY_ARTIFACTS: backend === 's3' ? `s3://${services.bucket}/extract-it/${randomUUID()}` : `file://${join(dir, 'artifacts')}`,
+      SLIPWAY_ARTIFACTS:
+        backend === 's3'
+          ? `s3://${services.bucket}/extract-it/${randomUUID()}`
+          : `file://${join(dir, 'artifacts')}`,
       SLIPWAY_S3_ENDPOINT: services.s3.endpoint,
       SLIPWAY_S3_ACCESS_KEY: services.s3.accessKey,
       SLIPWAY_S3_SECRET_KEY: services.s3.secretKey,
@@ -70,7 +73,9 @@ describe.each(backends)('extractDatasetWorkflow with the %s artifact store', (ba
     const matrix = readSnapshot(await store.getBytes(result.snapshot), 'Class');
     expect(matrix.nRows).toBe(5000);
     expect(matrix.y.reduce((a, b) => a + b, 0)).toBe(result.classCounts.positive);
-    const summary = datasetSummarySchema.parse(JSON.parse((await store.getBytes(result.summary)).toString('utf8')));
+    const summary = datasetSummarySchema.parse(
+      JSON.parse((await store.getBytes(result.summary)).toString('utf8')),
+    );
     expect(summary.snapshotSha256).toBe(result.snapshot.sha256);
   });
 

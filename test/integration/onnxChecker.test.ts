@@ -45,7 +45,10 @@ describe('exported files pass the ONNX checker', () => {
       const data = wildData(300);
       const { model, scaler } = await trainedModel(spec, data);
       const path = join(dir, `${name}.onnx`);
-      await writeFile(path, exportToOnnx({ model, spec, scaler, threshold: 0.5, metadata: testMetadata(data.features) }));
+      await writeFile(
+        path,
+        exportToOnnx({ model, spec, scaler, threshold: 0.5, metadata: testMetadata(data.features) }),
+      );
       model.dispose();
       const { stdout } = await run(python, [
         '-c',

@@ -37,7 +37,8 @@ describe('reference training on 284,807 generated rows', () => {
     const yTest = takeLabels(y, test);
 
     // Budget: a few epochs with the native GEMM (~30k samples/s), one on plain WASM or CPU.
-    const epochs = backend.name === 'wasm-blas' || backend.name === 'tensorflow' ? Number(process.env.REF_EPOCHS ?? 5) : 1;
+    const epochs =
+      backend.name === 'wasm-blas' || backend.name === 'tensorflow' ? Number(process.env.REF_EPOCHS ?? 5) : 1;
     const spec = { ...referenceModelSpec, epochs };
     const model = buildModel(spec, nCols);
     const result = await trainModel({

@@ -4,16 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type SlipwayConfig, loadConfig } from '../../config/env';
+import { loadConfig, type SlipwayConfig } from '../../config/env';
+import { readSnapshot } from '../../domain/data/snapshot';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
 import { decodeModel } from '../../domain/onnx/onnxProto';
 import { scoreWithOnnx } from '../../domain/onnx/parity';
 import { modelVersionMetadataSchema } from '../../domain/registry/metadata';
 import { ModelRegistry } from '../../domain/registry/registry';
-import { readSnapshot } from '../../domain/data/snapshot';
 import { openArtifactStore } from '../../domain/storage/openStore';
+import { createWorkers, type SlipwayWorkers } from '../../worker/worker';
 import type { PipelineResult } from '../../workflows/trainToDeploy';
-import { type SlipwayWorkers, createWorkers } from '../../worker/worker';
 import { testServices } from '../support/services';
 
 /** The whole pipeline on the real Temporal dev server with artifacts in the real MinIO. */
@@ -52,7 +52,9 @@ describe('trainToDeploy end to end', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('takes 20,000 generated rows to a registered, parity-checked ONNX version', { timeout: 600_000 }, async () => {
+  it('takes 20,000 generated rows to a registered, parity-checked ONNX version', {
+    timeout: 600_000,
+  }, async () => {
     const workflowId = `pipeline-${randomUUID()}`;
     const result = (await client.workflow.execute('trainToDeploy', {
       taskQueue: config.taskQueue,
@@ -78,7 +80,11 @@ describe('trainToDeploy end to end', () => {
     expect(metadata.workflowId).toBe(workflowId);
     expect(metadata.backend).toBe(result.backend);
     expect(metadata.features).toHaveLength(30);
-    expect(metadata.metrics).toMatchObject({ tp: result.metrics.tp, fp: result.metrics.fp, recall: result.metrics.recall });
+    expect(metadata.metrics).toMatchObject({
+      tp: result.metrics.tp,
+      fp: result.metrics.fp,
+      recall: result.metrics.recall,
+    });
     expect(metadata.metrics.tp + metadata.metrics.fn).toBe(result.prepared.testPositives);
     expect(metadata.onnx.parity.maxAbsDiff).toBeLessThanOrEqual(1e-5);
     expect(metadata.onnx.parity.rowsCompared).toBe(result.prepared.testRows);

@@ -1,11 +1,11 @@
 import type * as tf from '@tensorflow/tfjs';
-import { mulberry32 } from '../../domain/random';
 import { computeClassWeights } from '../../domain/ml/classWeights';
 import { buildModel } from '../../domain/ml/modelBuilder';
 import { type ModelSpec, modelSpecSchema, referenceModelSpec } from '../../domain/ml/modelSpec';
 import { applyStandardScaler, fitStandardScaler } from '../../domain/ml/scaler';
 import type { StandardScalerParams } from '../../domain/ml/scalerTypes';
 import { trainModel } from '../../domain/ml/train';
+import { mulberry32 } from '../../domain/random';
 
 /** Architectures the exporter must handle: every activation, dropout, several depths and widths. */
 export const architectures: Record<string, ModelSpec> = {
@@ -42,14 +42,18 @@ export function wildData(nRows: number, seed = 9) {
   const x = new Float32Array(nRows * nFeatures);
   const y = new Uint8Array(nRows);
   for (let i = 0; i < nRows; i++) {
-    for (let j = 0; j < nFeatures; j++) x[i * nFeatures + j] = scales[j] === 0 ? 42 : (random() * 2 - 1) * (scales[j] as number);
+    for (let j = 0; j < nFeatures; j++)
+      x[i * nFeatures + j] = scales[j] === 0 ? 42 : (random() * 2 - 1) * (scales[j] as number);
     y[i] = (x[i * nFeatures + 3] as number) + (x[i * nFeatures] as number) * 500 > 0.2 ? 1 : 0;
   }
   return { x, y, nRows, nFeatures, features: ['tiny', 'huge', 'constant', 'unit', 'hundreds'] };
 }
 
 /** Builds and briefly trains a model, so its weights are not just the initial ones. */
-export async function trainedModel(spec: ModelSpec, data: ReturnType<typeof wildData>): Promise<{ model: tf.LayersModel; scaler: StandardScalerParams }> {
+export async function trainedModel(
+  spec: ModelSpec,
+  data: ReturnType<typeof wildData>,
+): Promise<{ model: tf.LayersModel; scaler: StandardScalerParams }> {
   const scaler = fitStandardScaler(data.x, data.nRows, data.nFeatures, data.features);
   const scaled = applyStandardScaler(scaler, data.x, data.nFeatures);
   const quick = { ...spec, epochs: 2, batchSize: 128 };

@@ -26,7 +26,13 @@ async function csv(name: string, text: string): Promise<string> {
 }
 
 async function extractText(name: string, text: string, target = 'Class', features?: string[]) {
-  return extractDataset({ source: await csv(name, text), target, features, store, workDir: join(dir, 'work') });
+  return extractDataset({
+    source: await csv(name, text),
+    target,
+    features,
+    store,
+    workDir: join(dir, 'work'),
+  });
 }
 
 async function expectFailure(name: string, text: string, type: string, parts: RegExp[], features?: string[]) {
@@ -70,14 +76,23 @@ describe('extractDataset on CSV files', () => {
   });
 
   it('honours an explicit feature order and handles quotes, CRLF and a BOM', async () => {
-    const result = await extractText('quoted.csv', '\ufeff"x","y",Class\r\n"1",2,0\r\n3,"4",1\r\n5,6,0\r\n7,8,1\r\n', 'Class', ['y', 'x']);
+    const result = await extractText(
+      'quoted.csv',
+      '\ufeff"x","y",Class\r\n"1",2,0\r\n3,"4",1\r\n5,6,0\r\n7,8,1\r\n',
+      'Class',
+      ['y', 'x'],
+    );
     const m = readSnapshot(await store.getBytes(result.snapshot), 'Class');
     expect(m.features).toEqual(['y', 'x']);
     expect(Array.from(m.x.slice(0, 2))).toEqual([2, 1]);
   });
 
   it('writes a synthetic source larger than one record batch and reads every row back', async () => {
-    const result = await extractDataset({ source: 'synthetic:fraud?rows=70000&seed=5', store, workDir: join(dir, 'work') });
+    const result = await extractDataset({
+      source: 'synthetic:fraud?rows=70000&seed=5',
+      store,
+      workDir: join(dir, 'work'),
+    });
     const m = readSnapshot(await store.getBytes(result.snapshot), 'Class');
     expect(m.nRows).toBe(70_000);
     expect(m.nCols).toBe(30);
@@ -95,27 +110,57 @@ describe('bad CSVs fail clearly, with file, row and column', () => {
   it('empty file', () => expectFailure('empty.csv', '', 'EmptyFile', [/empty\.csv/]));
   it('header only', () => expectFailure('header.csv', 'a,b,Class\n', 'NoDataRows', [/no data rows/]));
   it('missing target', () =>
-    expectFailure('notarget.csv', 'a,b,Label\n1,2,0\n', 'MissingTargetColumn', [/"Class"/, /Columns found: a, b, Label/, /--target/]));
+    expectFailure('notarget.csv', 'a,b,Label\n1,2,0\n', 'MissingTargetColumn', [
+      /"Class"/,
+      /Columns found: a, b, Label/,
+      /--target/,
+    ]));
   it('text in a numeric column', () =>
-    expectFailure('text.csv', 'a,b,Class\n1,2,0\n3,abc,1\n', 'NonNumericValue', [/text\.csv, row 3, column "b"/, /"abc"/]));
-  it('NaN', () => expectFailure('nan.csv', 'a,b,Class\n1,2,0\nNaN,2,1\n', 'NonFiniteValue', [/row 3, column "a"/]));
+    expectFailure('text.csv', 'a,b,Class\n1,2,0\n3,abc,1\n', 'NonNumericValue', [
+      /text\.csv, row 3, column "b"/,
+      /"abc"/,
+    ]));
+  it('NaN', () =>
+    expectFailure('nan.csv', 'a,b,Class\n1,2,0\nNaN,2,1\n', 'NonFiniteValue', [/row 3, column "a"/]));
   it('Inf', () => expectFailure('inf.csv', 'a,b,Class\n1,-inf,0\n', 'NonFiniteValue', [/row 2, column "b"/]));
   it('empty cell', () => expectFailure('hole.csv', 'a,b,Class\n1,,0\n', 'EmptyValue', [/row 2, column "b"/]));
   it('one class only', () =>
-    expectFailure('oneclass.csv', 'a,Class\n1,0\n2,0\n3,0\n', 'TooFewRowsOfClass', [/1 \(positive\) has 0 rows/, /3 negative, 0 positive/]));
+    expectFailure('oneclass.csv', 'a,Class\n1,0\n2,0\n3,0\n', 'TooFewRowsOfClass', [
+      /1 \(positive\) has 0 rows/,
+      /3 negative, 0 positive/,
+    ]));
   it('target not binary', () =>
-    expectFailure('notbinary.csv', 'a,Class\n1,0\n2,2\n', 'TargetNotBinary', [/row 3, column "Class"/, /"2"/]));
-  it('wrong delimiter', () => expectFailure('semi.csv', 'a;b;Class\n1;2;0\n', 'WrongDelimiter', [/";"-separated/, /row 1/]));
-  it('duplicate header', () => expectFailure('dup.csv', 'a,a,Class\n1,2,0\n', 'DuplicateColumn', [/column "a"/, /columns 1 and 2/]));
-  it('ragged row', () => expectFailure('ragged.csv', 'a,b,Class\n1,2,0\n1,2\n', 'RaggedRow', [/row 3/, /2 fields where the header has 3/]));
+    expectFailure('notbinary.csv', 'a,Class\n1,0\n2,2\n', 'TargetNotBinary', [
+      /row 3, column "Class"/,
+      /"2"/,
+    ]));
+  it('wrong delimiter', () =>
+    expectFailure('semi.csv', 'a;b;Class\n1;2;0\n', 'WrongDelimiter', [/";"-separated/, /row 1/]));
+  it('duplicate header', () =>
+    expectFailure('dup.csv', 'a,a,Class\n1,2,0\n', 'DuplicateColumn', [/column "a"/, /columns 1 and 2/]));
+  it('ragged row', () =>
+    expectFailure('ragged.csv', 'a,b,Class\n1,2,0\n1,2\n', 'RaggedRow', [
+      /row 3/,
+      /2 fields where the header has 3/,
+    ]));
   it('unknown feature', () =>
-    expectFailure('unknown.csv', 'a,b,Class\n1,2,0\n', 'UnknownFeature', [/"zz"/, /Columns found/], ['a', 'zz']));
+    expectFailure(
+      'unknown.csv',
+      'a,b,Class\n1,2,0\n',
+      'UnknownFeature',
+      [/"zz"/, /Columns found/],
+      ['a', 'zz'],
+    ));
   it('too many columns', async () => {
     const header = [...Array.from({ length: 10_000 }, (_, i) => `c${i}`), 'Class'].join(',');
     await expectFailure('wide.csv', `${header}\n`, 'TooManyColumns', [/10001 columns/, /limit of 2000/]);
   });
   it('missing file', async () => {
-    const err = await extractDataset({ source: join(dir, 'nope.csv'), store, workDir: join(dir, 'work') }).catch((e) => e);
+    const err = await extractDataset({
+      source: join(dir, 'nope.csv'),
+      store,
+      workDir: join(dir, 'work'),
+    }).catch((e) => e);
     expect(err).toMatchObject({ type: 'SourceNotFound' });
   });
   it('a file over the size limit', async () => {

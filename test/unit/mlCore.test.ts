@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { mulberry32 } from '../../domain/random';
 import { computeClassWeights } from '../../domain/ml/classWeights';
 import { TrainingInputError } from '../../domain/ml/errors';
 import { confusionAt, evaluateScores, rankingMetrics } from '../../domain/ml/metrics';
@@ -9,6 +8,7 @@ import { countParameters, modelSpecSchema, referenceModelSpec } from '../../doma
 import { applyStandardScaler, fitStandardScaler, scalerFromJson, scalerToJson } from '../../domain/ml/scaler';
 import { splitIndices, takeRows } from '../../domain/ml/split';
 import { trainModel } from '../../domain/ml/train';
+import { mulberry32 } from '../../domain/random';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -49,7 +49,9 @@ describe('standard scaler', () => {
   });
 
   it('refuses a scaler document with a zero std', () => {
-    expect(() => scalerFromJson(JSON.stringify({ kind: 'standard', features: ['a'], mean: [0], std: [0] }))).toThrow();
+    expect(() =>
+      scalerFromJson(JSON.stringify({ kind: 'standard', features: ['a'], mean: [0], std: [0] })),
+    ).toThrow();
   });
 });
 
@@ -118,7 +120,14 @@ describe('model spec and builder', () => {
     expect(countParameters(referenceModelSpec, 30)).toBe(139_777);
     const model = buildModel(referenceModelSpec, 30);
     expect(model.countParams()).toBe(139_777);
-    expect(model.layers.map((l) => l.name)).toEqual(['dense_0', 'dense_1', 'dropout_2', 'dense_3', 'dropout_4', 'dense_5']);
+    expect(model.layers.map((l) => l.name)).toEqual([
+      'dense_0',
+      'dense_1',
+      'dropout_2',
+      'dense_3',
+      'dropout_4',
+      'dense_5',
+    ]);
     model.dispose();
   });
 
@@ -143,7 +152,9 @@ describe('training', () => {
   const random = mulberry32(11);
   const nRows = 200;
   const x = Float32Array.from({ length: nRows * 3 }, () => random() * 2 - 1);
-  const y = Uint8Array.from({ length: nRows }, (_, i) => ((x[i * 3] as number) + (x[i * 3 + 1] as number) > 0.5 ? 1 : 0));
+  const y = Uint8Array.from({ length: nRows }, (_, i) =>
+    (x[i * 3] as number) + (x[i * 3 + 1] as number) > 0.5 ? 1 : 0,
+  );
   const weights = computeClassWeights(y, 'balanced');
 
   async function weightsAfter(run: (model: tf.LayersModel) => Promise<unknown>): Promise<number[]> {
@@ -155,8 +166,12 @@ describe('training', () => {
   }
 
   it('is repeatable, and resuming from the epoch-2 checkpoint ends exactly where the uninterrupted run does', async () => {
-    const straight = await weightsAfter((model) => trainModel({ model, spec, x, y, nRows, nFeatures: 3, classWeights: weights }));
-    const again = await weightsAfter((model) => trainModel({ model, spec, x, y, nRows, nFeatures: 3, classWeights: weights }));
+    const straight = await weightsAfter((model) =>
+      trainModel({ model, spec, x, y, nRows, nFeatures: 3, classWeights: weights }),
+    );
+    const again = await weightsAfter((model) =>
+      trainModel({ model, spec, x, y, nRows, nFeatures: 3, classWeights: weights }),
+    );
     expect(again).toEqual(straight);
 
     let saved: Uint8Array | undefined;
@@ -177,7 +192,16 @@ describe('training', () => {
     );
     let resumedFrom = -1;
     const resumed = await weightsAfter(async (model) => {
-      const result = await trainModel({ model, spec, x, y, nRows, nFeatures: 3, classWeights: weights, resumeFrom: saved });
+      const result = await trainModel({
+        model,
+        spec,
+        x,
+        y,
+        nRows,
+        nFeatures: 3,
+        classWeights: weights,
+        resumeFrom: saved,
+      });
       resumedFrom = result.resumedFromEpoch;
       expect(result.history.map((h) => h.epoch)).toEqual([1, 2, 3, 4]);
     });

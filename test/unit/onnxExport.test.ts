@@ -17,8 +17,21 @@ const data = wildData(1000);
 describe.each(Object.entries(architectures))('ONNX export of the %s network', (_name, spec) => {
   it('scores raw rows like the tfjs model within 1e-5, for N = 1000 and N = 1', async () => {
     const { model, scaler } = await trainedModel(spec, data);
-    const bytes = exportToOnnx({ model, spec, scaler, threshold: 0.5, metadata: testMetadata(data.features) });
-    const report = await checkParity({ onnxBytes: bytes, model, scaler, rawX: data.x, nRows: 1000, nFeatures: data.nFeatures });
+    const bytes = exportToOnnx({
+      model,
+      spec,
+      scaler,
+      threshold: 0.5,
+      metadata: testMetadata(data.features),
+    });
+    const report = await checkParity({
+      onnxBytes: bytes,
+      model,
+      scaler,
+      rawX: data.x,
+      nRows: 1000,
+      nFeatures: data.nFeatures,
+    });
     expect(report.rowsCompared).toBe(1000);
     expect(report.maxAbsDiff).toBeLessThanOrEqual(1e-5);
     const one = await scoreWithOnnx(bytes, data.x.subarray(0, data.nFeatures), 1, data.nFeatures);
@@ -31,7 +44,13 @@ describe('ONNX file contents', () => {
   it('declares a symbolic batch, both outputs, opset 13 and the metadata', async () => {
     const spec = architectures['tanh-shallow'] as (typeof architectures)[string];
     const { model, scaler } = await trainedModel(spec, data);
-    const bytes = exportToOnnx({ model, spec, scaler, threshold: 0.35, metadata: testMetadata(data.features) });
+    const bytes = exportToOnnx({
+      model,
+      spec,
+      scaler,
+      threshold: 0.35,
+      metadata: testMetadata(data.features),
+    });
     const decoded = decodeModel(bytes);
     expect(decoded.opsetImport[0]?.version).toBe(13);
     expect(decoded.irVersion).toBe(7);
@@ -55,11 +74,18 @@ describe('ONNX file contents', () => {
   it('accepts a higher opset and refuses one out of range', async () => {
     const spec = architectures['tanh-shallow'] as (typeof architectures)[string];
     const { model, scaler } = await trainedModel(spec, data);
-    const bytes = exportToOnnx({ model, spec, scaler, threshold: 0.5, metadata: testMetadata(data.features), opset: 17 });
+    const bytes = exportToOnnx({
+      model,
+      spec,
+      scaler,
+      threshold: 0.5,
+      metadata: testMetadata(data.features),
+      opset: 17,
+    });
     expect(decodeModel(bytes).opsetImport[0]?.version).toBe(17);
-    expect(() => exportToOnnx({ model, spec, scaler, threshold: 0.5, metadata: testMetadata(data.features), opset: 11 })).toThrow(
-      /Opset 11 is not supported/,
-    );
+    expect(() =>
+      exportToOnnx({ model, spec, scaler, threshold: 0.5, metadata: testMetadata(data.features), opset: 11 }),
+    ).toThrow(/Opset 11 is not supported/);
     model.dispose();
   });
 });
@@ -68,12 +94,25 @@ describe('the parity gate', () => {
   it('catches a file that does not match the evaluated model (one perturbed weight)', async () => {
     const spec = architectures['elu-selu-dropout'] as (typeof architectures)[string];
     const { model, scaler } = await trainedModel(spec, data);
-    const bytes = exportToOnnx({ model, spec, scaler, threshold: 0.5, metadata: testMetadata(data.features) });
+    const bytes = exportToOnnx({
+      model,
+      spec,
+      scaler,
+      threshold: 0.5,
+      metadata: testMetadata(data.features),
+    });
     const weights = model.getWeights();
     const kernel = (weights[0] as tf.Tensor).arraySync() as number[][];
     (kernel[3] as number[])[0] = ((kernel[3] as number[])[0] as number) + 0.05;
     model.setWeights([tf.tensor(kernel), ...weights.slice(1)]);
-    const err = await checkParity({ onnxBytes: bytes, model, scaler, rawX: data.x, nRows: 1000, nFeatures: 5 }).catch((e) => e);
+    const err = await checkParity({
+      onnxBytes: bytes,
+      model,
+      scaler,
+      rawX: data.x,
+      nRows: 1000,
+      nFeatures: 5,
+    }).catch((e) => e);
     expect(err).toBeInstanceOf(OnnxExportError);
     expect((err as OnnxExportError).type).toBe('ExportParityError');
     expect((err as OnnxExportError).message).toMatch(/max \|difference\| .* > 0.00001 at held-out row \d+/);
@@ -85,7 +124,9 @@ describe('structural validation', () => {
   async function decodedExport() {
     const spec = architectures['tanh-shallow'] as (typeof architectures)[string];
     const { model, scaler } = await trainedModel(spec, data);
-    const decoded = decodeModel(exportToOnnx({ model, spec, scaler, threshold: 0.5, metadata: testMetadata(data.features) }));
+    const decoded = decodeModel(
+      exportToOnnx({ model, spec, scaler, threshold: 0.5, metadata: testMetadata(data.features) }),
+    );
     model.dispose();
     return decoded;
   }
@@ -94,11 +135,16 @@ describe('structural validation', () => {
     expect(validateOnnxModel(await decodedExport())).toEqual([]);
 
     const duplicate = await decodedExport();
-    duplicate.graph.initializer.push({ ...(duplicate.graph.initializer[0] as (typeof duplicate.graph.initializer)[number]) });
+    duplicate.graph.initializer.push({
+      ...(duplicate.graph.initializer[0] as (typeof duplicate.graph.initializer)[number]),
+    });
     expect(validateOnnxModel(duplicate).join()).toMatch(/value "scaler_mean" is defined twice/);
 
     const undefinedInput = await decodedExport();
-    (undefinedInput.graph.node[1] as (typeof undefinedInput.graph.node)[number]).input = ['nowhere', 'scaler_std'];
+    (undefinedInput.graph.node[1] as (typeof undefinedInput.graph.node)[number]).input = [
+      'nowhere',
+      'scaler_std',
+    ];
     expect(validateOnnxModel(undefinedInput).join()).toMatch(/reads "nowhere", which is not defined/);
 
     const badShape = await decodedExport();
@@ -117,6 +163,8 @@ describe('size limit', () => {
     const big = onnxSizeReport(12 * 1024 * 1024);
     expect(big.base64Bytes).toBe(16 * 1024 * 1024);
     expect(big.withinLimit).toBe(false);
-    expect(() => assertWithinSizeLimit(big)).toThrow(/12582912 bytes, 16777216 after base64, over the upload limit of 15728640/);
+    expect(() => assertWithinSizeLimit(big)).toThrow(
+      /12582912 bytes, 16777216 after base64, over the upload limit of 15728640/,
+    );
   });
 });
