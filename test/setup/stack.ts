@@ -18,6 +18,7 @@ import type { TestServices } from '../support/services';
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const config = loadConfig();
+  const t0 = Date.now();
   const runDir = join(REPO_ROOT, '.slipway', 'test-runs', `${Date.now()}-${process.pid}`);
   await mkdir(runDir, { recursive: true });
   const [temporalBin, minioBin, timeSkippingServerPath] = await Promise.all([
@@ -25,6 +26,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     ensureMinioBinary(config),
     ensureTimeSkippingServerBinary(config),
   ]);
+  const t1 = Date.now();
   const [port, httpPort, metricsPort, minioPort, consolePort] = await Promise.all(
     Array.from({ length: 5 }, freePort),
   );
@@ -98,7 +100,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   };
   project.provide('services', services);
   process.stderr.write(
-    `test services: Temporal ${temporal.address}, MinIO ${minio.endpoint}; data and logs in ${runDir}\n`,
+    `test services: Temporal ${temporal.address}, MinIO ${minio.endpoint}; binaries ready in ${seconds(t1 - t0)}, ` +
+      `services up in ${seconds(Date.now() - t1)}; data and logs in ${runDir}\n`,
   );
 
   return async () => {
@@ -106,4 +109,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     process.removeListener('exit', killOnExit);
     if (process.env.SLIPWAY_KEEP_TEST_STATE !== '1') await rm(runDir, { recursive: true, force: true });
   };
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
 }
