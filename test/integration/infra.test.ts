@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, REPO_ROOT } from '../../config/env';
 import { ensureMinioBinary, ensureTemporalBinary, MissingBinaryError } from '../../infra/binaries';
@@ -51,6 +52,23 @@ describe('the provisioned dev stack', () => {
     await server.stop();
     expect(isAlive(server.pid)).toBe(false);
     expect(await isTemporalHealthy(server.address).catch(() => false)).toBe(false);
+  });
+
+  it('provides a time-skipping test server that jumps a day of workflow time at once', async () => {
+    const path = testServices().timeSkippingServerPath;
+    expect(path).toBeDefined();
+    const env = await TestWorkflowEnvironment.createTimeSkipping({
+      server: { executable: { type: 'existing-path', path: path as string } },
+    });
+    try {
+      const before = await env.currentTimeMs();
+      const started = Date.now();
+      await env.sleep('1 day');
+      expect((await env.currentTimeMs()) - before).toBeGreaterThanOrEqual(86_400_000);
+      expect(Date.now() - started).toBeLessThan(30_000);
+    } finally {
+      await env.teardown();
+    }
   });
 
   it('names the variable and the fix when an explicit binary does not exist', async () => {
