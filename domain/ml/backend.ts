@@ -15,6 +15,14 @@ export interface BackendChoice {
 
 let current: BackendChoice | undefined;
 
+/** The tfjs engine name behind each choice (wasm-blas is the wasm engine with native kernels). */
+const engineName: Record<BackendName, string> = {
+  tensorflow: 'tensorflow',
+  'wasm-blas': 'wasm',
+  wasm: 'wasm',
+  cpu: 'cpu',
+};
+
 async function tryTensorflow(): Promise<string | undefined> {
   try {
     // Optional dependency: its install downloads libtensorflow, which fails on registry-only networks.
@@ -49,7 +57,8 @@ async function tryWasm(withBlas: boolean): Promise<{ ok: boolean; reason: string
 /**
  * Picks the fastest tfjs backend that loads: tfjs-node, else WASM with the native GEMM, else
  * WASM, else the plain CPU backend. `force` (or SLIPWAY_TF_BACKEND) insists on one and fails
- * clearly when it cannot be had.
+ * clearly when it cannot be had. Idempotent: later calls return the first choice at no cost.
+ * The choice is process-wide, as tfjs' backend is.
  */
 export async function selectBackend(options: { force?: string } = {}): Promise<BackendChoice> {
   const forced = options.force ?? process.env.SLIPWAY_TF_BACKEND;
@@ -59,7 +68,9 @@ export async function selectBackend(options: { force?: string } = {}): Promise<B
       `Unknown backend "${forced}": use one of ${backendNames.join(', ')}.`,
     );
   }
-  if (current && (!forced || current.name === forced)) return current;
+  // Cheap on repeat calls, unless someone switched the tfjs backend behind our back.
+  if (current && (!forced || current.name === forced) && tf.getBackend() === engineName[current.name])
+    return current;
   const notes: string[] = [];
   const attempt = async (name: BackendName): Promise<BackendChoice | undefined> => {
     if (name === 'tensorflow') {

@@ -7,7 +7,8 @@ export class TrainingInputError extends Error {
       | 'EmptySplit'
       | 'ShapeMismatch'
       | 'InvalidCheckpoint'
-      | 'BackendUnavailable',
+      | 'BackendUnavailable'
+      | 'InvalidScores',
     message: string,
   ) {
     super(message);

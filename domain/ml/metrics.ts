@@ -1,7 +1,10 @@
+import { TrainingInputError } from './errors';
+
 /**
  * Evaluation of a binary classifier. Undefined ratios follow scikit-learn's zero_division=0:
  * precision is 0 when nothing is predicted positive, recall 0 when there are no positives, and
- * the AUCs are 0 when a class is missing, so a report never shows NaN.
+ * the AUCs are 0 when a class is missing, so a report never shows NaN. Curves are downsampled to
+ * at most 200 points (first and last kept) so they fit in a JSON report.
  */
 export interface ConfusionCounts {
   tp: number;
@@ -37,12 +40,32 @@ export interface Evaluation extends ThresholdMetrics {
 
 const ratio = (a: number, b: number) => (b === 0 ? 0 : a / b);
 
+/** Labels must be 0/1 and scores finite, one per label: a NaN score would silently corrupt the ranking. */
+function checkInputs(labels: ArrayLike<number>, scores: ArrayLike<number>): void {
+  if (labels.length !== scores.length) {
+    throw new TrainingInputError(
+      'InvalidScores',
+      `${labels.length} labels but ${scores.length} scores: evaluate one score per row.`,
+    );
+  }
+  for (let i = 0; i < labels.length; i++) {
+    if (labels[i] !== 0 && labels[i] !== 1)
+      throw new TrainingInputError('InvalidScores', `label at row ${i} is ${labels[i]}, expected 0 or 1.`);
+    if (!Number.isFinite(scores[i]))
+      throw new TrainingInputError(
+        'InvalidScores',
+        `score at row ${i} is ${scores[i]}: the model produced a non-finite output (diverged training?).`,
+      );
+  }
+}
+
 /** Predicted positive when score >= threshold. */
 export function confusionAt(
   labels: ArrayLike<number>,
   scores: ArrayLike<number>,
   threshold = 0.5,
 ): ThresholdMetrics {
+  checkInputs(labels, scores);
   let tp = 0;
   let fp = 0;
   let tn = 0;
@@ -72,6 +95,7 @@ export function confusionAt(
  * precision (sum over distinct thresholds of (R_n - R_{n-1}) * P_n, scikit-learn's definition).
  */
 export function rankingMetrics(labels: ArrayLike<number>, scores: ArrayLike<number>, maxCurvePoints = 200) {
+  checkInputs(labels, scores);
   const order = Array.from({ length: labels.length }, (_, i) => i).sort(
     (a, b) => (scores[b] as number) - (scores[a] as number),
   );

@@ -35,7 +35,11 @@ export interface TrainOptions {
   resumeFrom?: Uint8Array;
   /** Called after each epoch with the epoch's figures and a checkpoint to store. */
   onEpoch?(result: EpochResult, checkpoint: () => Promise<Uint8Array>): Promise<void> | void;
-  /** Stop when the validation loss has not improved by minDelta for `patience` epochs. */
+  /**
+   * Stop when the validation loss has not improved by minDelta for `patience` epochs (needs
+   * `validation`). Like Keras' EarlyStopping without restore_best_weights, the model keeps the
+   * weights of the last epoch run.
+   */
   earlyStopping?: { patience: number; minDelta?: number };
 }
 
@@ -44,6 +48,8 @@ export interface TrainResult {
   epochsRun: number;
   stoppedEarly: boolean;
   resumedFromEpoch: number;
+  /** The tfjs backend that ran (tf.getBackend()), for logs and model metadata. */
+  backend: string;
 }
 
 function makeOptimizer(spec: ModelSpec): tf.Optimizer {
@@ -94,7 +100,11 @@ export async function predictProbabilities(
 /**
  * Trains with a hand-written loop rather than model.fit, so every source of randomness is seeded
  * per epoch and batch (row order, dropout masks) and a checkpoint taken after epoch k resumes to
- * exactly the run that never stopped.
+ * exactly the run that never stopped. The seeds derive from (spec.seed, epoch, batch), so the
+ * checkpoint needs no RNG state: the epoch number is enough. Dropout: tfjs' Dropout layer reads
+ * its `seed` property at each call, so the loop sets a fresh derived seed on every dropout layer
+ * before each batch (a fixed seed would reuse one mask for the whole run).
+ * Exactness holds on one backend; across backends the float sums differ in the last bits.
  */
 export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const { model, spec, x, y, nRows, nFeatures, classWeights } = options;
@@ -104,6 +114,14 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       'ShapeMismatch',
       `x has ${x.length} values and y ${y.length} for ${nRows} rows x ${nFeatures} features.`,
     );
+  }
+  if (options.earlyStopping) {
+    const { patience, minDelta = 0 } = options.earlyStopping;
+    if (!options.validation || !(Number.isInteger(patience) && patience >= 1) || !(minDelta >= 0)) {
+      throw new RangeError(
+        `earlyStopping needs validation data, an integer patience >= 1 and minDelta >= 0 (got patience ${patience}, minDelta ${minDelta})`,
+      );
+    }
   }
   const optimizer = makeOptimizer(spec);
   const history: EpochResult[] = [];
@@ -124,6 +142,29 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   let best = Number.POSITIVE_INFINITY;
   let sinceBest = 0;
   let stoppedEarly = false;
+  /** Early-stopping bookkeeping; replayed over a resumed history so a resumed run stops where the whole one would. */
+  const shouldStop = (valLoss: number | undefined): boolean => {
+    if (!options.earlyStopping || valLoss === undefined) return false;
+    if (valLoss < best - (options.earlyStopping.minDelta ?? 0)) {
+      best = valLoss;
+      sinceBest = 0;
+      return false;
+    }
+    return ++sinceBest >= options.earlyStopping.patience;
+  };
+  for (const past of history) {
+    if (shouldStop(past.valLoss)) {
+      // The saved run had already decided to stop: nothing is left to train.
+      optimizer.dispose();
+      return {
+        history,
+        epochsRun: history.length,
+        stoppedEarly: true,
+        resumedFromEpoch: startEpoch,
+        backend: tf.getBackend(),
+      };
+    }
+  }
 
   for (let epoch = startEpoch; epoch < epochs; epoch++) {
     const started = performance.now();
@@ -188,16 +229,17 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
         optimizer: await optimizer.getWeights(),
       });
     await options.onEpoch?.(result, checkpoint);
-    if (options.earlyStopping && result.valLoss !== undefined) {
-      if (result.valLoss < best - (options.earlyStopping.minDelta ?? 0)) {
-        best = result.valLoss;
-        sinceBest = 0;
-      } else if (++sinceBest >= options.earlyStopping.patience) {
-        stoppedEarly = true;
-        break;
-      }
+    if (shouldStop(result.valLoss)) {
+      stoppedEarly = true;
+      break;
     }
   }
   optimizer.dispose();
-  return { history, epochsRun: history.length, stoppedEarly, resumedFromEpoch: startEpoch };
+  return {
+    history,
+    epochsRun: history.length,
+    stoppedEarly,
+    resumedFromEpoch: startEpoch,
+    backend: tf.getBackend(),
+  };
 }

@@ -109,6 +109,35 @@ describe('metrics', () => {
     expect(rankingMetrics(labels, scores).rocAuc).toBeCloseTo(wins / pairs, 10);
   });
 
+  it('average precision matches the mean precision at the rank of each positive (no ties)', () => {
+    const random = mulberry32(9);
+    const labels = Array.from({ length: 400 }, () => (random() < 0.1 ? 1 : 0));
+    const scores = labels.map((l) => random() + l * 0.5);
+    const order = scores.map((s, i) => [s, i] as const).sort((a, b) => b[0] - a[0]);
+    let tp = 0;
+    let sum = 0;
+    order.forEach(([, i], rank) => {
+      if (labels[i] === 1) sum += ++tp / (rank + 1);
+    });
+    expect(rankingMetrics(labels, scores).prAuc).toBeCloseTo(sum / tp, 10);
+  });
+
+  it('returns curves of at most 200 points from (0,0) to (1,1), and refuses bad inputs', () => {
+    const random = mulberry32(4);
+    const labels = Array.from({ length: 5000 }, (_, i) => (i % 7 === 0 ? 1 : 0));
+    const scores = labels.map(() => random());
+    const { roc, pr } = rankingMetrics(labels, scores);
+    expect(roc.length).toBeLessThanOrEqual(200);
+    expect(pr.length).toBeLessThanOrEqual(200);
+    expect([roc[0]?.x, roc[0]?.y]).toEqual([0, 0]);
+    expect([roc.at(-1)?.x, roc.at(-1)?.y]).toEqual([1, 1]);
+    expect(roc.every((p, i) => i === 0 || p.x >= (roc[i - 1]?.x as number))).toBe(true);
+    expect(pr.at(-1)?.x).toBe(1);
+    expect(() => confusionAt([1, 0], [0.5])).toThrow(/2 labels but 1 scores/);
+    expect(() => rankingMetrics([1, 0], [0.5, Number.NaN])).toThrow(/score at row 1 is NaN/);
+    expect(() => confusionAt([2, 0], [0.5, 0.1])).toThrow(/label at row 0 is 2/);
+  });
+
   it('average precision matches its definition on a small case', () => {
     // sorted: 0.9(1) 0.8(0) 0.7(1) 0.1(0): AP = 0.5*1 + 0.5*(2/3)
     expect(rankingMetrics([1, 0, 1, 0], [0.9, 0.8, 0.7, 0.1]).prAuc).toBeCloseTo(0.5 + 1 / 3, 12);
@@ -214,6 +243,45 @@ describe('training', () => {
       trainModel({ model, spec, x, y, nRows, nFeatures: 3, classWeights: weights, resumeFrom: unaligned }),
     );
     expect(fromBuffer).toEqual(straight);
+  });
+
+  it('stops early when the validation loss stops improving, and a resumed run stops at the same epoch', async () => {
+    // A minDelta no improvement can meet: epoch 1 sets the best, epochs 2 and 3 miss it, stop after 3.
+    const earlyStopping = { patience: 2, minDelta: 1e9 };
+    const common = { spec, x, y, nRows, nFeatures: 3, classWeights: weights, validation: { x, y, nRows } };
+    const whole = buildModel(spec, 3);
+    const result = await trainModel({ ...common, model: whole, epochs: 10, earlyStopping });
+    expect([result.epochsRun, result.stoppedEarly]).toEqual([3, true]);
+    expect(result.backend).toBe('cpu');
+    whole.dispose();
+
+    let saved: Uint8Array | undefined;
+    const first = buildModel(spec, 3);
+    await trainModel({
+      ...common,
+      model: first,
+      epochs: 2,
+      onEpoch: async (_r, checkpoint) => {
+        saved = await checkpoint();
+      },
+    });
+    first.dispose();
+    const second = buildModel(spec, 3);
+    const resumed = await trainModel({
+      ...common,
+      model: second,
+      epochs: 10,
+      earlyStopping,
+      resumeFrom: saved,
+    });
+    expect([resumed.epochsRun, resumed.stoppedEarly, resumed.resumedFromEpoch]).toEqual([3, true, 2]);
+    second.dispose();
+
+    const third = buildModel(spec, 3);
+    await expect(
+      trainModel({ ...common, model: third, validation: undefined, earlyStopping: { patience: 1 } }),
+    ).rejects.toThrow(/earlyStopping needs validation data/);
+    third.dispose();
   });
 
   it('learns the toy problem and reports validation figures per epoch', async () => {
