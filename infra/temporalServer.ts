@@ -1,5 +1,5 @@
 import { Connection } from '@temporalio/client';
-import { type ServiceProcess, startService, stopProcessGroup, waitUntilHealthy } from './processes';
+import { freePort, type ServiceProcess, startService, stopProcessGroup, waitUntilHealthy } from './processes';
 
 export interface TemporalDevServerOptions {
   binary: string;
@@ -8,8 +8,9 @@ export interface TemporalDevServerOptions {
   logFile: string;
   port: number;
   uiPort: number;
-  httpPort: number;
-  metricsPort: number;
+  /** Internal HTTP API and metrics ports; any free ones when omitted. */
+  httpPort?: number;
+  metricsPort?: number;
   namespace: string;
   /** Keep running after this process exits (the embedded stack between commands). */
   outliveParent?: boolean;
@@ -37,6 +38,8 @@ export async function isTemporalHealthy(address: string): Promise<boolean> {
 
 /** `temporal server start-dev` on loopback, waiting until its frontend answers health checks. */
 export async function startTemporalDevServer(options: TemporalDevServerOptions): Promise<TemporalDevServer> {
+  const httpPort = options.httpPort ?? (await freePort());
+  const metricsPort = options.metricsPort ?? (await freePort());
   const args = [
     'server',
     'start-dev',
@@ -47,9 +50,9 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
     '--port',
     String(options.port),
     '--http-port',
-    String(options.httpPort),
+    String(httpPort),
     '--metrics-port',
-    String(options.metricsPort),
+    String(metricsPort),
     '--namespace',
     options.namespace,
     '--log-level',
