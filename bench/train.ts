@@ -12,6 +12,7 @@ import { type BackendName, backendNames, selectBackend } from '../domain/ml/back
 import { computeClassWeights } from '../domain/ml/classWeights';
 import { buildModel } from '../domain/ml/modelBuilder';
 import { referenceModelSpec } from '../domain/ml/modelSpec';
+import { loadNativeGemm } from '../domain/ml/nativeGemm';
 import { trainModel } from '../domain/ml/train';
 
 const quick = process.argv.includes('--quick');
@@ -85,6 +86,12 @@ async function main(): Promise<void> {
   console.log(
     `\nReference network (139,777 parameters), batch 2048, on ${machine}; tfjs ${tf.version.tfjs}\n`,
   );
+  const blas = loadNativeGemm();
+  console.log(
+    blas.ok
+      ? `BLAS for wasm-blas: ${blas.info.config.trim()} (${blas.info.threads} threads)\n`
+      : `BLAS for wasm-blas: not available (${blas.reason})\n`,
+  );
   console.log('| backend | samples/s (median) | vs plain WASM | timed epochs x rows |');
   console.log('| --- | ---: | ---: | --- |');
   for (const r of results) {
@@ -99,7 +106,11 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   writeFileSync(
     join(dir, `train-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
-    JSON.stringify({ machine, quick, results }, null, 2),
+    JSON.stringify(
+      { machine, blas: blas.ok ? blas.info : { unavailable: blas.reason }, quick, results },
+      null,
+      2,
+    ),
   );
 }
 
