@@ -29,6 +29,16 @@ describe('split', () => {
     expect(Array.from(test).filter((i) => y[i] === 1).length).toBe(5);
   });
 
+  it('pins the split of a seed (a change here changes every held-out set), and splits unstratified too', () => {
+    const s = splitIndices(y, { seed: 42 });
+    expect(Array.from(s.test.slice(0, 6))).toEqual([756, 471, 640, 647, 244, 292]);
+    expect(Array.from(s.train.slice(0, 6))).toEqual([535, 102, 382, 513, 39, 88]);
+    const u = splitIndices(y, { seed: 42, stratify: false, testFraction: 0.2 });
+    expect([u.test.length, u.train.length]).toEqual([200, 800]);
+    expect(new Set([...u.train, ...u.test]).size).toBe(1000);
+    expect(() => splitIndices(y, { testFraction: 1 })).toThrow(/testFraction must be in \(0, 1\)/);
+  });
+
   it('copies the chosen rows', () => {
     const x = Float32Array.from([1, 2, 3, 4, 5, 6]);
     expect(Array.from(takeRows(x, 2, Uint32Array.from([2, 0])))).toEqual([5, 6, 1, 2]);
