@@ -1,24 +1,30 @@
 import type { Readable } from 'node:stream';
-import { parse } from 'csv-parse';
+import { type CsvError, parse } from 'csv-parse';
+import { z } from 'zod';
+import { parseFeatureCell, parseLabelCell } from './cells';
 import { datasetError, where } from './errors';
+import { type CsvLayout, planLayout } from './layout';
 
-export interface CsvLimits {
-  /** Largest source accepted, in bytes (counted while streaming). */
-  maxBytes: number;
-  /** Widest table accepted; a 10,000-column file is almost always a mistake (a transposed export). */
-  maxColumns: number;
-}
+export type { CsvLayout } from './layout';
+
+export const csvLimitsSchema = z.object({
+  /** Largest source accepted, in bytes (checked up front when the size is known, and while streaming). */
+  maxBytes: z.number().int().positive(),
+  /** Widest header accepted; a 10,000-column file is almost always a mistake (a transposed export). */
+  maxColumns: z.number().int().positive(),
+});
+export type CsvLimits = z.infer<typeof csvLimitsSchema>;
 
 export const defaultCsvLimits: CsvLimits = { maxBytes: 2 * 1024 ** 3, maxColumns: 2_000 };
 
-export interface CsvLayout {
-  header: string[];
-  features: string[];
-  target: string;
-  /** Position of each feature in a record, in feature order. */
-  featureIndex: number[];
-  targetIndex: number;
+/** Limits with defaults filled in; a bad value is a programming or configuration error. */
+export function resolveCsvLimits(limits?: Partial<CsvLimits>): CsvLimits {
+  return csvLimitsSchema.parse({ ...defaultCsvLimits, ...limits });
 }
+
+// One record may not exceed this many bytes: an unclosed quote would otherwise swallow the rest
+// of the file into a single field and hold it in memory.
+const MAX_RECORD_BYTES = 16 * 1024 * 1024;
 
 export interface CsvReadResult {
   layout: CsvLayout;
@@ -26,131 +32,18 @@ export interface CsvReadResult {
   classCounts: { negative: number; positive: number };
 }
 
-// A plain decimal or scientific number; Number() alone would accept '', ' ', '0x1F' and 'Infinity'.
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-const NON_FINITE = /^[+-]?(nan|inf|infinity)$/i;
-
-/** Checks the header against the target and feature list; row numbers start at 1 for the header. */
-export function planLayout(header: string[], file: string, target: string, features?: string[]): CsvLayout {
-  const names = header.map((h) => h.trim());
-  names.forEach((name, i) => {
-    if (name === '') {
-      throw datasetError(
-        'EmptyColumnName',
-        `${where(file, 1)}: column ${i + 1} of the header has no name. Give every column a name.`,
-        {
-          file,
-          row: 1,
-        },
-      );
-    }
-  });
-  if (names.length === 1) {
-    const only = names[0] ?? '';
-    const delimiter = [';', '\t', '|'].find((d) => only.includes(d));
-    if (delimiter) {
-      const shown = delimiter === '\t' ? 'tab' : `"${delimiter}"`;
-      throw datasetError(
-        'WrongDelimiter',
-        `${where(file, 1)}: the header is one column containing ${shown}, so the file looks ${shown}-separated. ` +
-          'Slipway reads comma-separated CSV: export the file with commas as separators.',
-        { file, row: 1 },
-      );
-    }
-  }
-  const seen = new Map<string, number>();
-  names.forEach((name, i) => {
-    const first = seen.get(name);
-    if (first !== undefined) {
-      throw datasetError(
-        'DuplicateColumn',
-        `${where(file, 1, name)}: the column name appears twice (columns ${first + 1} and ${i + 1}). Rename one of them.`,
-        { file, row: 1, column: name },
-      );
-    }
-    seen.set(name, i);
-  });
-  const targetIndex = seen.get(target);
-  if (targetIndex === undefined) {
-    throw datasetError(
-      'MissingTargetColumn',
-      `${where(file, 1)}: no target column "${target}". Columns found: ${names.join(', ')}. ` +
-        'Name the label column with --target.',
-      { file, row: 1, column: target },
-    );
-  }
-  const chosen = features ?? names.filter((n) => n !== target);
-  const unknown = chosen.filter((f) => !seen.has(f));
-  if (unknown.length > 0) {
-    throw datasetError(
-      'UnknownFeature',
-      `${where(file, 1)}: feature${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ')} not in the header. ` +
-        `Columns found: ${names.join(', ')}.`,
-      { file, row: 1, column: unknown[0] },
-    );
-  }
-  if (chosen.includes(target)) {
-    throw datasetError(
-      'UnknownFeature',
-      `${where(file, 1, target)}: the target cannot also be a feature. Remove it from the feature list.`,
-      {
-        file,
-        row: 1,
-        column: target,
-      },
-    );
-  }
-  return {
-    header: names,
-    features: chosen,
-    target,
-    featureIndex: chosen.map((f) => seen.get(f) as number),
-    targetIndex,
-  };
-}
-
-function parseCell(raw: string, file: string, row: number, column: string, label: string): number {
-  const text = raw.trim();
-  if (text === '') {
-    throw datasetError(
-      'EmptyValue',
-      `${where(file, row, column)}: the ${label} is empty. Fill or drop rows with missing values.`,
-      {
-        file,
-        row,
-        column,
-      },
-    );
-  }
-  if (NON_FINITE.test(text)) {
-    throw datasetError(
-      'NonFiniteValue',
-      `${where(file, row, column)}: "${text}" is not a finite number. Replace NaN and infinite values before training.`,
-      { file, row, column },
-    );
-  }
-  if (!NUMBER.test(text)) {
-    throw datasetError(
-      'NonNumericValue',
-      `${where(file, row, column)}: "${text.slice(0, 40)}" is not a number. Every feature must be numeric: encode ` +
-        'categories as numbers or leave the column out of the feature list.',
-      { file, row, column },
-    );
-  }
-  const value = Number(text);
-  if (!Number.isFinite(value)) {
-    throw datasetError('NonFiniteValue', `${where(file, row, column)}: "${text}" overflows a 64-bit float.`, {
-      file,
-      row,
-      column,
-    });
-  }
-  return value;
+interface Entry {
+  record: string[];
+  info: { lines: number; empty_lines: number };
 }
 
 /**
  * Streams a CSV, validating every cell, and hands each row to `onRow` as feature values plus a
- * 0/1 label. Memory stays flat whatever the file size: nothing is kept but the current record.
+ * 0/1 label. Memory stays flat whatever the file size: only the current record is held, and the
+ * `values` array passed to onRow is reused (copy it to keep it).
+ *
+ * Row numbers are lines as an editor shows them (header = row 1, blank lines counted); a record
+ * whose quoted field spans lines is reported at the line it starts on.
  */
 export async function readValidatedCsv(options: {
   stream: Readable;
@@ -159,36 +52,41 @@ export async function readValidatedCsv(options: {
   features?: string[];
   limits?: Partial<CsvLimits>;
   onLayout?(layout: CsvLayout): void;
-  onRow(values: Float64Array, label: 0 | 1): void;
+  onRow(values: Float64Array, label: 0 | 1, row: number): void;
 }): Promise<CsvReadResult> {
   const { file, target } = options;
-  const limits = { ...defaultCsvLimits, ...options.limits };
-  const parser = options.stream.pipe(
-    parse({
-      bom: true,
-      relax_column_count: true,
-      skip_empty_lines: true,
-      info: true,
-      max_record_size: 16 * 1024 * 1024,
-    }),
-  );
+  const limits = resolveCsvLimits(options.limits);
+  const parser = parse({
+    bom: true,
+    relax_column_count: true,
+    skip_empty_lines: true,
+    info: true,
+    max_record_size: MAX_RECORD_BYTES,
+  });
   options.stream.on('error', (err) => parser.destroy(err));
+  options.stream.pipe(parser);
 
   let layout: CsvLayout | undefined;
   let values = new Float64Array(0);
   let rows = 0;
   const counts = { negative: 0, positive: 0 };
+  // Line where the next record starts: after the previous record's last line and any blank lines.
+  let lastLine = 0;
+  let lastEmpty = 0;
   try {
-    for await (const entry of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-      const { record, info } = entry;
-      const row = info.lines;
+    for await (const { record, info } of parser as AsyncIterable<Entry>) {
+      const row = lastLine + 1 + (info.empty_lines - lastEmpty);
+      lastLine = info.lines;
+      lastEmpty = info.empty_lines;
+      // A line of spaces is as blank as an empty one (skip_empty_lines only skips truly empty lines).
+      if (record.length === 1 && (record[0] as string).trim() === '') continue;
       if (!layout) {
         if (record.length > limits.maxColumns) {
           throw datasetError(
             'TooManyColumns',
-            `${where(file, 1)}: ${record.length} columns, more than the limit of ${limits.maxColumns}. ` +
-              'Select the features you need (--features) or raise the limit.',
-            { file, row: 1 },
+            `${where(file, row)}: the header has ${record.length} columns, more than the limit of ${limits.maxColumns}. ` +
+              'Select the features you need (--features) or raise the limit (limits.maxColumns).',
+            { file, row },
           );
         }
         layout = planLayout(record, file, target, options.features);
@@ -199,47 +97,42 @@ export async function readValidatedCsv(options: {
       if (record.length !== layout.header.length) {
         throw datasetError(
           'RaggedRow',
-          `${where(file, row)}: ${record.length} fields where the header has ${layout.header.length}. ` +
-            'Check for an unquoted comma or a missing value.',
+          `${where(file, row)}: ${record.length} field${record.length === 1 ? '' : 's'} where the header has ` +
+            `${layout.header.length}. Check for an unquoted comma, a missing value or a cut-off line.`,
           { file, row },
         );
       }
-      for (let j = 0; j < layout.featureIndex.length; j++) {
-        const column = layout.features[j] as string;
-        values[j] = parseCell(record[layout.featureIndex[j] as number] as string, file, row, column, 'value');
+      const { features, featureIndex } = layout;
+      for (let j = 0; j < featureIndex.length; j++) {
+        values[j] = parseFeatureCell(record[featureIndex[j] as number] as string, {
+          file,
+          row,
+          column: features[j] as string,
+        });
       }
-      const labelValue = parseCell(record[layout.targetIndex] as string, file, row, target, 'target');
-      if (labelValue !== 0 && labelValue !== 1) {
-        throw datasetError(
-          'TargetNotBinary',
-          `${where(file, row, target)}: target value "${(record[layout.targetIndex] as string).trim()}" is not 0 or 1. ` +
-            'Slipway trains binary classifiers: map the positive class to 1 and the rest to 0.',
-          { file, row, column: target },
-        );
-      }
-      if (labelValue === 1) counts.positive++;
+      const label = parseLabelCell(record[layout.targetIndex] as string, { file, row, column: target });
+      if (label === 1) counts.positive++;
       else counts.negative++;
       rows++;
-      options.onRow(values, labelValue as 0 | 1);
+      options.onRow(values, label, row);
     }
   } catch (err) {
-    if (err instanceof Error && (err as { code?: string }).code?.startsWith('CSV_')) {
-      const lines = (err as { lines?: number }).lines;
-      throw datasetError(
-        'MalformedCsv',
-        `${where(file, lines)}: ${err.message}. Fix the quoting on that line.`,
-        {
-          file,
-          row: lines,
-        },
-      );
-    }
-    throw err;
+    const blank = (err as { empty_lines?: number }).empty_lines ?? lastEmpty;
+    throw asMalformedCsv(err, file, lastLine + 1 + (blank - lastEmpty)) ?? err;
+  } finally {
+    // Stop reading the source too (a file descriptor, an HTTP response) when we stop early.
+    parser.destroy();
+    options.stream.destroy();
   }
-  if (!layout)
+  if (!layout) {
     throw datasetError('EmptyFile', `${file} is empty: expected a header row and data rows.`, { file });
+  }
   if (rows === 0) {
-    throw datasetError('NoDataRows', `${file} has a header but no data rows.`, { file, row: 2 });
+    throw datasetError(
+      'NoDataRows',
+      `${where(file, 2)}: the file ends after the header: no data rows. Export the data with its rows.`,
+      { file, row: 2 },
+    );
   }
   for (const [name, count] of [
     ['0 (negative)', counts.negative],
@@ -249,10 +142,28 @@ export async function readValidatedCsv(options: {
       throw datasetError(
         'TooFewRowsOfClass',
         `${where(file, undefined, target)}: class ${name} has ${count} row${count === 1 ? '' : 's'} ` +
-          `(${counts.negative} negative, ${counts.positive} positive); at least 2 of each are needed to train and evaluate.`,
+          `(${counts.negative} negative, ${counts.positive} positive in ${rows} rows); at least 2 of each ` +
+          'are needed to train and evaluate. Check the target column, or use more data.',
         { file, column: target },
       );
     }
   }
   return { layout, rows, classCounts: counts };
+}
+
+/** csv-parse's own errors (CSV_*) as a MalformedCsv naming the line the bad record starts on. */
+function asMalformedCsv(err: unknown, file: string, startLine: number) {
+  const code = (err as Partial<CsvError>)?.code;
+  if (!(err instanceof Error) || typeof code !== 'string' || !code.startsWith('CSV_')) return undefined;
+  const hint =
+    code === 'CSV_MAX_RECORD_SIZE'
+      ? `a record is longer than ${MAX_RECORD_BYTES} bytes, usually because a quote is never closed`
+      : // csv-parse counts lines its own way; the row above is the one an editor shows.
+        err.message.replace(/ at line \d+/g, '').replace(/\.$/, '');
+  return datasetError(
+    'MalformedCsv',
+    `${where(file, startLine)}: the record starting here cannot be parsed: ${hint}. Fix the quoting on that line ` +
+      '(a field containing commas, quotes or line breaks must be wrapped in double quotes, with inner quotes doubled).',
+    { file, row: startLine },
+  );
 }

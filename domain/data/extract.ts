@@ -1,30 +1,47 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { ArtifactRef } from '../storage/artifactRef';
 import type { ArtifactStore } from '../storage/artifactStore';
 import { HashingStream } from '../storage/hashing';
-import { createS3Client, openS3Object, type S3Settings, statS3Object } from '../storage/s3Client';
+import type { S3Settings } from '../storage/s3Client';
 import { ColumnStats } from './columnStats';
-import { type CsvLimits, defaultCsvLimits, readValidatedCsv } from './csvReader';
-import { datasetError } from './errors';
-import { SNAPSHOT_MEDIA_TYPE, SnapshotWriter } from './snapshot';
-import { type DatasetSource, parseDatasetSource } from './sourceUri';
-import { type DatasetSummary, datasetSummarySchema } from './summary';
-import { SYNTHETIC_FRAUD_COLUMNS, syntheticFraudRows } from './syntheticFraud';
+import { type CsvLimits, readValidatedCsv, resolveCsvLimits } from './csvReader';
+import { SNAPSHOT_BATCH_ROWS, SNAPSHOT_MEDIA_TYPE, SnapshotWriter } from './snapshot';
+import { ByteLimit, openSourceStream, sourceLabel } from './sourceStream';
+import { parseDatasetSource } from './sourceUri';
+import { type DatasetSummary, serializeDatasetSummary } from './summary';
+
+const PACKAGE_VERSION: string = require('../../package.json').version;
+/** Default `createdBy`: the package version only, so summaries dedupe across commits of one release. */
+export const DEFAULT_CREATED_BY = `slipway ${PACKAGE_VERSION}`;
+
+export interface ExtractProgress {
+  rows: number;
+}
 
 export interface ExtractOptions {
+  /** A CSV path, file://..., s3://bucket/key or synthetic:fraud?rows=N&seed=S. */
   source: string;
+  /** The 0/1 label column; default "Class". */
   target?: string;
+  /** Feature columns in order; default every column but the target, in file order. */
   features?: string[];
   limits?: Partial<CsvLimits>;
   store: ArtifactStore;
-  /** Scratch folder for the snapshot before it is stored; cleaned whatever happens. */
+  /** Scratch folder for the snapshot before it is stored; its file is removed whatever happens. */
   workDir: string;
-  /** Needed only for s3:// sources. */
+  /** Endpoint and keys, needed only for s3:// sources. */
   s3?: S3Settings;
+  /** Resolves relative source paths; default process.cwd(). */
+  cwd?: string;
+  /** Recorded in the summary; default DEFAULT_CREATED_BY. Anything that varies per run breaks dedupe. */
+  createdBy?: string;
+  /** Called after every record batch (64k rows), e.g. to heartbeat. */
+  onProgress?(progress: ExtractProgress): void;
+  /** Aborts reading (the activity's cancellation signal); the error is the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface ExtractResult {
@@ -33,113 +50,41 @@ export interface ExtractResult {
   summaryDoc: DatasetSummary;
 }
 
-/** Fails the stream once more than `maxBytes` have passed, so an oversized source stops early. */
-class ByteLimit extends Transform {
-  private seen = 0;
-  constructor(
-    private readonly maxBytes: number,
-    private readonly file: string,
-  ) {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.seen += chunk.length;
-    if (this.seen > this.maxBytes) {
-      done(tooLarge(this.file, this.seen, this.maxBytes, true));
-      return;
-    }
-    done(null, chunk);
-  }
-}
-
-function tooLarge(file: string, bytes: number, max: number, atLeast = false) {
-  return datasetError(
-    'SourceTooLarge',
-    `${file} is ${atLeast ? 'at least ' : ''}${bytes} bytes, over the limit of ${max} bytes. ` +
-      'Sample the data or raise the limit (limits.maxBytes).',
-    { file },
-  );
-}
-
-/** The canonical CSV text of a synthetic source, streamed: what its sha256 is computed over. */
-function syntheticCsv(rows: number, seed: number): Readable {
-  function* lines(): Generator<string> {
-    yield `${SYNTHETIC_FRAUD_COLUMNS.join(',')}\n`;
-    let chunk: string[] = [];
-    for (const row of syntheticFraudRows({ rows, seed })) {
-      chunk.push(row.join(','));
-      if (chunk.length === 4096) {
-        yield `${chunk.join('\n')}\n`;
-        chunk = [];
-      }
-    }
-    if (chunk.length > 0) yield `${chunk.join('\n')}\n`;
-  }
-  return Readable.from(lines(), { objectMode: false });
-}
-
-async function openSource(source: DatasetSource, limits: CsvLimits, s3?: S3Settings): Promise<Readable> {
-  switch (source.kind) {
-    case 'synthetic':
-      return syntheticCsv(source.rows, source.seed);
-    case 'file': {
-      const info = await stat(source.path).catch(() => undefined);
-      if (!info?.isFile()) {
-        throw datasetError(
-          'SourceNotFound',
-          `${source.path} does not exist or is not a file. Check the path.`,
-          {
-            file: source.path,
-          },
-        );
-      }
-      if (info.size > limits.maxBytes) throw tooLarge(source.path, info.size, limits.maxBytes);
-      return createReadStream(source.path);
-    }
-    case 's3': {
-      if (!s3) {
-        throw datasetError(
-          'InvalidSource',
-          `${source.uri} is an S3 source but no S3 endpoint is configured: set SLIPWAY_S3_ENDPOINT and credentials.`,
-        );
-      }
-      const connection = createS3Client(s3);
-      const info = await statS3Object(connection, source.uri);
-      if (!info)
-        throw datasetError('SourceNotFound', `${source.uri} does not exist. Check the bucket and key.`, {
-          file: source.uri,
-        });
-      if (info.bytes > limits.maxBytes) throw tooLarge(source.uri, info.bytes, limits.maxBytes);
-      return (await openS3Object(connection, source.uri)).body;
-    }
-  }
-}
-
 /**
  * ExampleGen: reads a CSV source once, validating every cell, and writes an immutable snapshot
- * (Arrow) plus a JSON summary to the artifact store. Both are byte-identical for the same source,
- * so a retried extraction finds its objects already stored instead of writing new ones.
+ * (Arrow IPC, see snapshot.ts) plus a JSON summary to the artifact store. Both are byte-identical
+ * for the same source, so a retried extraction finds its objects already stored instead of
+ * writing new ones. Bad data throws a DatasetError (non-retryable, with a stable `type`);
+ * storage and network faults propagate as they are, to be retried.
  */
 export async function extractDataset(options: ExtractOptions): Promise<ExtractResult> {
   const target = options.target ?? 'Class';
-  const limits = { ...defaultCsvLimits, ...options.limits };
-  const source = parseDatasetSource(options.source);
-  const file = source.kind === 'file' ? source.path : source.uri;
+  const limits = resolveCsvLimits(options.limits);
+  const source = parseDatasetSource(options.source, options.cwd);
+  const file = sourceLabel(source);
 
   await mkdir(options.workDir, { recursive: true });
   const snapshotPath = join(options.workDir, `snapshot-${randomUUID()}.arrow`);
+  let raw: Readable | undefined;
+  let stopOnAbort: (() => void) | undefined;
   let writer: SnapshotWriter | undefined;
-  let stats: ColumnStats | undefined;
   try {
-    const raw = await openSource(source, limits, options.s3);
+    options.signal?.throwIfAborted();
+    raw = await openSourceStream(source, { maxBytes: limits.maxBytes, s3: options.s3 });
+    const stream = raw;
+    stopOnAbort = () => stream.destroy(options.signal?.reason);
+    options.signal?.addEventListener('abort', stopOnAbort, { once: true });
+    const limiter = new ByteLimit(limits.maxBytes, file);
     const hashing = new HashingStream();
-    const limited = raw.pipe(new ByteLimit(limits.maxBytes, file));
-    raw.on('error', (err) => limited.destroy(err));
-    limited.on('error', (err) => hashing.destroy(err));
-    const counted = limited.pipe(hashing);
+    const upstream = raw;
+    upstream.on('error', (err) => limiter.destroy(err));
+    limiter.on('error', (err) => hashing.destroy(err));
+    upstream.pipe(limiter).pipe(hashing);
 
+    let stats: ColumnStats | undefined;
+    let row32 = new Float32Array(0);
     const read = await readValidatedCsv({
-      stream: counted,
+      stream: hashing,
       file,
       target,
       features: options.features,
@@ -147,22 +92,32 @@ export async function extractDataset(options: ExtractOptions): Promise<ExtractRe
       onLayout(layout) {
         writer = new SnapshotWriter(snapshotPath, layout.features, layout.target);
         stats = new ColumnStats(layout.features.length);
+        row32 = new Float32Array(layout.features.length);
       },
       onRow(values, label) {
-        writer?.add(values, label);
-        stats?.add(values);
+        // Round once, so the summary describes exactly the values the snapshot holds.
+        row32.set(values);
+        writer?.add(row32, label);
+        stats?.add(row32);
+        if (options.onProgress && writer && writer.rows % SNAPSHOT_BATCH_ROWS === 0) {
+          options.onProgress({ rows: writer.rows });
+        }
       },
     });
-    await writer?.close();
+    if (!writer || !stats) throw new Error('extractDataset: the CSV reader returned without a header');
+    await writer.close();
+    options.onProgress?.({ rows: read.rows });
     const digest = hashing.digest();
 
     const snapshot = await options.store.put(
       { filePath: snapshotPath },
       { kind: 'dataset', mediaType: SNAPSHOT_MEDIA_TYPE, extension: '.arrow' },
     );
-    const columns = read.layout.features.map((name, j) => ({ name, ...(stats as ColumnStats).column(j) }));
-    const summaryDoc = datasetSummarySchema.parse({
+    const columnStats = stats;
+    const columns = read.layout.features.map((name, j) => ({ name, ...columnStats.column(j) }));
+    const summaryDoc: DatasetSummary = {
       formatVersion: 1,
+      createdBy: options.createdBy ?? DEFAULT_CREATED_BY,
       sourceUri: source.uri,
       sourceSha256: digest.sha256,
       sourceBytes: digest.bytes,
@@ -175,17 +130,19 @@ export async function extractDataset(options: ExtractOptions): Promise<ExtractRe
       positiveRate: read.classCounts.positive / read.rows,
       columns,
       constantFeatures: columns.filter((c) => c.min === c.max).map((c) => c.name),
-    } satisfies DatasetSummary);
-    const summary = await options.store.put(`${JSON.stringify(summaryDoc, null, 2)}\n`, {
+    };
+    const summary = await options.store.put(serializeDatasetSummary(summaryDoc), {
       kind: 'dataset-summary',
       mediaType: 'application/json',
       extension: '.json',
     });
     return { snapshot, summary, summaryDoc };
   } catch (err) {
-    await writer?.abort();
+    await (writer as SnapshotWriter | undefined)?.abort();
     throw err;
   } finally {
+    if (stopOnAbort) options.signal?.removeEventListener('abort', stopOnAbort);
+    raw?.destroy();
     await rm(snapshotPath, { force: true });
   }
 }

@@ -1,182 +1,191 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { copyFile, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatasetError } from '../../domain/data/errors';
-import { extractDataset } from '../../domain/data/extract';
+import { DEFAULT_CREATED_BY, extractDataset } from '../../domain/data/extract';
 import { readSnapshot } from '../../domain/data/snapshot';
-import { datasetSummarySchema } from '../../domain/data/summary';
+import { parseDatasetSummary } from '../../domain/data/summary';
+import { SYNTHETIC_FRAUD_COLUMNS, syntheticFraudRows } from '../../domain/data/syntheticFraud';
 import { LocalArtifactStore } from '../../domain/storage/localStore';
+
+const GOOD = resolve(__dirname, '../fixtures/csv/good');
 
 let dir: string;
 let store: LocalArtifactStore;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'slipway-data-'));
+  dir = await mkdtemp(join(tmpdir(), 'slipway-data-extract-'));
   store = new LocalArtifactStore(join(dir, 'artifacts'));
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function csv(name: string, text: string): Promise<string> {
-  const path = join(dir, name);
-  await writeFile(path, text);
-  return path;
+function extract(source: string, more: Partial<Parameters<typeof extractDataset>[0]> = {}) {
+  return extractDataset({ source, store, workDir: join(dir, 'work'), ...more });
 }
 
-async function extractText(name: string, text: string, target = 'Class', features?: string[]) {
-  return extractDataset({
-    source: await csv(name, text),
-    target,
-    features,
-    store,
-    workDir: join(dir, 'work'),
-  });
-}
+describe('extractDataset on good CSV files', () => {
+  it('round-trips a CSV through the snapshot exactly, with a summary that matches a hand computation', async () => {
+    const path = join(GOOD, 'basic.csv');
+    const result = await extract(path);
+    const m = readSnapshot(await store.getBytes(result.snapshot));
+    expect(m).toMatchObject({ features: ['a', 'b'], target: 'Class', nRows: 8, nCols: 2 });
+    expect(Array.from(m.x)).toEqual([1, 2, 2, 4, 3, 4, 4, 4, 5, 5, 6, 5, 7, 7, 8, 9]);
+    expect(Array.from(m.y)).toEqual([0, 1, 0, 1, 0, 1, 0, 1]);
 
-async function expectFailure(name: string, text: string, type: string, parts: RegExp[], features?: string[]) {
-  const err = await extractText(name, text, 'Class', features).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(DatasetError);
-  const e = err as DatasetError;
-  expect(e.type).toBe(type);
-  expect(e.retryable).toBe(false);
-  for (const part of parts) expect(e.message).toMatch(part);
-  return e;
-}
-
-const good = 'a,b,Class\n1,2.5,0\n3,-4e-1,1\n5,6,0\n7,8,1\n';
-
-describe('extractDataset on CSV files', () => {
-  it('round-trips a good CSV through the Arrow snapshot, with a summary computed by hand', async () => {
-    const result = await extractText('good.csv', good);
-    const bytes = await store.getBytes(result.snapshot);
-    const m = readSnapshot(bytes, 'Class');
-    expect(m.features).toEqual(['a', 'b']);
-    expect(m.nRows).toBe(4);
-    expect(Array.from(m.x)).toEqual([1, 2.5, 3, Math.fround(-0.4), 5, 6, 7, 8]);
-    expect(Array.from(m.y)).toEqual([0, 1, 0, 1]);
-    const summary = datasetSummarySchema.parse(JSON.parse((await store.getBytes(result.summary)).toString()));
-    expect(summary.classCounts).toEqual({ negative: 2, positive: 2 });
-    const a = summary.columns[0];
-    expect(a).toMatchObject({ name: 'a', min: 1, max: 7, mean: 4 });
-    // population std of 1,3,5,7 = sqrt(5)
-    expect(a?.std).toBeCloseTo(Math.sqrt(5), 12);
-    expect(summary.snapshotSha256).toBe(result.snapshot.sha256);
-  });
-
-  it('gives byte-identical artifacts for the same source (so a retry writes nothing new)', async () => {
-    const first = await extractText('same1.csv', good);
-    const second = await extractText('same2.csv', good);
-    expect(second.snapshot).toEqual(first.snapshot);
-    expect(second.summaryDoc.sourceSha256).toBe(first.summaryDoc.sourceSha256);
-  });
-
-  it('honours an explicit feature order and handles quotes, CRLF and a BOM', async () => {
-    const result = await extractText(
-      'quoted.csv',
-      '\ufeff"x","y",Class\r\n"1",2,0\r\n3,"4",1\r\n5,6,0\r\n7,8,1\r\n',
-      'Class',
-      ['y', 'x'],
-    );
-    const m = readSnapshot(await store.getBytes(result.snapshot), 'Class');
-    expect(m.features).toEqual(['y', 'x']);
-    expect(Array.from(m.x.slice(0, 2))).toEqual([2, 1]);
-  });
-
-  it('writes a synthetic source larger than one record batch and reads every row back', async () => {
-    const result = await extractDataset({
-      source: 'synthetic:fraud?rows=70000&seed=5',
-      store,
-      workDir: join(dir, 'work'),
+    const summary = parseDatasetSummary(await store.getBytes(result.summary));
+    expect(summary).toEqual(result.summaryDoc);
+    expect(summary).toMatchObject({
+      createdBy: DEFAULT_CREATED_BY,
+      sourceUri: pathToFileURL(path).href,
+      rows: 8,
+      target: 'Class',
+      features: ['a', 'b'],
+      classCounts: { negative: 4, positive: 4 },
+      positiveRate: 0.5,
+      constantFeatures: [],
+      snapshotSha256: result.snapshot.sha256,
+      snapshotFormat: 'arrow-ipc-file',
     });
-    const m = readSnapshot(await store.getBytes(result.snapshot), 'Class');
-    expect(m.nRows).toBe(70_000);
-    expect(m.nCols).toBe(30);
-    expect(m.y.reduce((a, b) => a + b, 0)).toBe(result.summaryDoc.classCounts.positive);
-    expect(result.summaryDoc.classCounts.positive).toBe(Math.round(70_000 * (492 / 284_807)));
+    // a = 1..8: mean 4.5, population variance (8^2 - 1) / 12 = 5.25.
+    expect(summary.columns[0]).toEqual({ name: 'a', min: 1, max: 8, mean: 4.5, std: expect.any(Number) });
+    expect(summary.columns[0]?.std).toBeCloseTo(Math.sqrt(5.25), 14);
+    // b = 2,4,4,4,5,5,7,9: mean 5, squared deviations 9+1+1+1+0+0+4+16 = 32, variance 4, std 2.
+    expect(summary.columns[1]).toEqual({ name: 'b', min: 2, max: 9, mean: 5, std: 2 });
+    expect(result.snapshot).toMatchObject({
+      kind: 'dataset',
+      mediaType: 'application/vnd.apache.arrow.file',
+    });
+    expect(result.summary).toMatchObject({ kind: 'dataset-summary', mediaType: 'application/json' });
+  });
+
+  it('hashes the source bytes exactly as read', async () => {
+    const path = join(GOOD, 'quoted-crlf-bom.csv');
+    const { readFile } = await import('node:fs/promises');
+    const raw = await readFile(path);
+    const { summaryDoc } = await extract(path);
+    expect(summaryDoc.sourceSha256).toBe(createHash('sha256').update(raw).digest('hex'));
+    expect(summaryDoc.sourceBytes).toBe(raw.length);
+  });
+
+  it('reads quotes, doubled quotes, CRLF, a BOM, blank lines, padded cells and an explicit feature order', async () => {
+    const result = await extract(join(GOOD, 'quoted-crlf-bom.csv'), { features: ['y "quoted"', 'x, raw'] });
+    const m = readSnapshot(await store.getBytes(result.snapshot));
+    expect(m.features).toEqual(['y "quoted"', 'x, raw']);
+    expect(Array.from(m.x)).toEqual([-2, 1.5, 40, 3, 0.25, 5, 6, 7]);
+    expect(Array.from(m.y)).toEqual([0, 1, 0, 1]);
+  });
+
+  it('accepts true/false (any case) and 1.0 as a binary target', async () => {
+    const result = await extract(join(GOOD, 'boolean-target.csv'), { target: 'label' });
+    const m = readSnapshot(await store.getBytes(result.snapshot));
+    expect(Array.from(m.y)).toEqual([1, 0, 1, 0, 1]);
+    expect(result.summaryDoc.classCounts).toEqual({ negative: 2, positive: 3 });
   });
 
   it('lists constant features in the summary without failing', async () => {
-    const result = await extractText('constant.csv', 'a,k,Class\n1,3,0\n2,3,1\n3,3,0\n4,3,1\n');
+    const result = await extract(join(GOOD, 'constant-column.csv'));
     expect(result.summaryDoc.constantFeatures).toEqual(['k']);
+    expect(result.summaryDoc.columns[1]).toEqual({ name: 'k', min: 3, max: 3, mean: 3, std: 0 });
+  });
+
+  it('summarises the stored float32 values, not the float64 text', async () => {
+    const path = join(dir, 'float32.csv');
+    await writeFile(path, 'a,Class\n0.1,0\n0.1,1\n0.1,0\n0.1,1\n');
+    const { summaryDoc } = await extract(path);
+    expect(summaryDoc.columns[0]).toMatchObject({ min: Math.fround(0.1), max: Math.fround(0.1), std: 0 });
+  });
+
+  it('gives byte-identical artifacts for the same bytes under any name, so a retry stores nothing new', async () => {
+    const copy = join(dir, 'copy of basic.csv');
+    await copyFile(join(GOOD, 'basic.csv'), copy);
+    const first = await extract(join(GOOD, 'basic.csv'));
+    const again = await extract(join(GOOD, 'basic.csv'));
+    const other = await extract(copy);
+    expect(again.snapshot).toEqual(first.snapshot);
+    expect(again.summary).toEqual(first.summary);
+    // Same data, another file: the snapshot dedupes; the summary differs only by its source URI.
+    expect(other.snapshot).toEqual(first.snapshot);
+    expect(other.summaryDoc.sourceUri).toBe(pathToFileURL(copy).href);
+    expect(other.summaryDoc.sourceUri).toContain('copy%20of%20basic.csv');
+    expect({ ...other.summaryDoc, sourceUri: '' }).toEqual({ ...first.summaryDoc, sourceUri: '' });
+    const snapshots = (await store.list('')).filter((o) => o.key.endsWith(first.snapshot.sha256 + '.arrow'));
+    expect(snapshots).toHaveLength(1);
+  });
+
+  it('accepts file:// URIs and relative paths (resolved against cwd)', async () => {
+    const byUri = await extract(pathToFileURL(join(GOOD, 'basic.csv')).href);
+    const byRelative = await extract('basic.csv', { cwd: GOOD });
+    expect(byRelative.summary).toEqual(byUri.summary);
+  });
+
+  it('records the createdBy it is given', async () => {
+    const { summaryDoc } = await extract(join(GOOD, 'basic.csv'), { createdBy: 'slipway 9.9.9+abc' });
+    expect(summaryDoc.createdBy).toBe('slipway 9.9.9+abc');
   });
 });
 
-describe('bad CSVs fail clearly, with file, row and column', () => {
-  it('empty file', () => expectFailure('empty.csv', '', 'EmptyFile', [/empty\.csv/]));
-  it('header only', () => expectFailure('header.csv', 'a,b,Class\n', 'NoDataRows', [/no data rows/]));
-  it('missing target', () =>
-    expectFailure('notarget.csv', 'a,b,Label\n1,2,0\n', 'MissingTargetColumn', [
-      /"Class"/,
-      /Columns found: a, b, Label/,
-      /--target/,
-    ]));
-  it('text in a numeric column', () =>
-    expectFailure('text.csv', 'a,b,Class\n1,2,0\n3,abc,1\n', 'NonNumericValue', [
-      /text\.csv, row 3, column "b"/,
-      /"abc"/,
-    ]));
-  it('NaN', () =>
-    expectFailure('nan.csv', 'a,b,Class\n1,2,0\nNaN,2,1\n', 'NonFiniteValue', [/row 3, column "a"/]));
-  it('Inf', () => expectFailure('inf.csv', 'a,b,Class\n1,-inf,0\n', 'NonFiniteValue', [/row 2, column "b"/]));
-  it('empty cell', () => expectFailure('hole.csv', 'a,b,Class\n1,,0\n', 'EmptyValue', [/row 2, column "b"/]));
-  it('one class only', () =>
-    expectFailure('oneclass.csv', 'a,Class\n1,0\n2,0\n3,0\n', 'TooFewRowsOfClass', [
-      /1 \(positive\) has 0 rows/,
-      /3 negative, 0 positive/,
-    ]));
-  it('target not binary', () =>
-    expectFailure('notbinary.csv', 'a,Class\n1,0\n2,2\n', 'TargetNotBinary', [
-      /row 3, column "Class"/,
-      /"2"/,
-    ]));
-  it('wrong delimiter', () =>
-    expectFailure('semi.csv', 'a;b;Class\n1;2;0\n', 'WrongDelimiter', [/";"-separated/, /row 1/]));
-  it('duplicate header', () =>
-    expectFailure('dup.csv', 'a,a,Class\n1,2,0\n', 'DuplicateColumn', [/column "a"/, /columns 1 and 2/]));
-  it('ragged row', () =>
-    expectFailure('ragged.csv', 'a,b,Class\n1,2,0\n1,2\n', 'RaggedRow', [
-      /row 3/,
-      /2 fields where the header has 3/,
-    ]));
-  it('unknown feature', () =>
-    expectFailure(
-      'unknown.csv',
-      'a,b,Class\n1,2,0\n',
-      'UnknownFeature',
-      [/"zz"/, /Columns found/],
-      ['a', 'zz'],
-    ));
-  it('too many columns', async () => {
-    const header = [...Array.from({ length: 10_000 }, (_, i) => `c${i}`), 'Class'].join(',');
-    await expectFailure('wide.csv', `${header}\n`, 'TooManyColumns', [/10001 columns/, /limit of 2000/]);
-  });
-  it('missing file', async () => {
-    const err = await extractDataset({
-      source: join(dir, 'nope.csv'),
-      store,
-      workDir: join(dir, 'work'),
-    }).catch((e) => e);
-    expect(err).toMatchObject({ type: 'SourceNotFound' });
-  });
-  it('a file over the size limit', async () => {
-    const err = await extractDataset({
-      source: await csv('big.csv', good),
-      store,
-      workDir: join(dir, 'work'),
-      limits: { maxBytes: 10 },
-    }).catch((e) => e);
-    expect(err).toMatchObject({ type: 'SourceTooLarge' });
+describe('extractDataset on the synthetic source', () => {
+  it('snapshots exactly the generated rows; the source hash is that of the generated CSV text', async () => {
+    const rows = [...syntheticFraudRows({ rows: 3000, seed: 3 })];
+    const csv = `${SYNTHETIC_FRAUD_COLUMNS.join(',')}\n${rows.map((r) => r.join(',')).join('\n')}\n`;
+    const result = await extract('synthetic:fraud?seed=3&rows=3000');
+    expect(result.summaryDoc.sourceUri).toBe('synthetic:fraud?rows=3000&seed=3');
+    expect(result.summaryDoc.sourceSha256).toBe(createHash('sha256').update(csv).digest('hex'));
+    const m = readSnapshot(await store.getBytes(result.snapshot));
+    expect(m.features).toEqual(SYNTHETIC_FRAUD_COLUMNS.slice(0, 30));
+    expect(m.nRows).toBe(3000);
+    expect(Array.from(m.y)).toEqual(rows.map((r) => r[30]));
+    expect(Array.from(m.x.subarray(0, 30))).toEqual(rows[0]?.slice(0, 30).map(Math.fround));
+    expect(Array.from(m.x.subarray(2999 * 30))).toEqual(rows[2999]?.slice(0, 30).map(Math.fround));
+    const positives = rows.filter((r) => r[30] === 1).length;
+    expect(result.summaryDoc.classCounts).toEqual({ negative: 3000 - positives, positive: positives });
+
+    // The same CSV as a file gives the same snapshot and the same source hash.
+    const path = join(dir, 'synthetic.csv');
+    await writeFile(path, csv);
+    const fromFile = await extract(path);
+    expect(fromFile.snapshot).toEqual(result.snapshot);
+    expect(fromFile.summaryDoc.sourceSha256).toBe(result.summaryDoc.sourceSha256);
   });
 
-  it('leaves no scratch file and no extra object behind after failures', async () => {
-    const before = (await store.list('dataset/')).length;
-    await expectFailure('late.csv', 'a,Class\n1,0\n2,1\n3,0\nx,1\n', 'NonNumericValue', [/row 5/]);
-    expect((await store.list('dataset/')).length).toBe(before);
+  it('writes more than one record batch, reporting progress per batch', async () => {
+    const progress: number[] = [];
+    const result = await extract('synthetic:fraud?rows=70000&seed=5', {
+      onProgress: (p) => progress.push(p.rows),
+    });
+    expect(progress).toEqual([65_536, 70_000]);
+    const m = readSnapshot(await store.getBytes(result.snapshot));
+    expect(m.nRows).toBe(70_000);
+    expect(m.y.reduce((a, b) => a + b, 0)).toBe(result.summaryDoc.classCounts.positive);
+  });
+});
+
+describe('failures leave nothing behind', () => {
+  it('no scratch file and no stored object after a late failure', async () => {
+    const path = join(dir, 'late.csv');
+    await writeFile(path, `a,Class\n${'1,0\n2,1\n'.repeat(40_000)}x,1\n`);
+    const before = await store.list('');
+    const err = await extract(path).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DatasetError);
+    expect(err).toMatchObject({ type: 'NonNumericValue', details: { row: 80_002, column: 'a' } });
+    expect(await store.list('')).toEqual(before);
+    expect(await readdir(join(dir, 'work'))).toEqual([]);
+  });
+
+  it('stops when the abort signal fires', async () => {
+    const controller = new AbortController();
+    const before = await store.list('');
+    const run = extract('synthetic:fraud?rows=200000&seed=9', {
+      signal: controller.signal,
+      onProgress: () => controller.abort(new Error('cancelled by test')),
+    });
+    await expect(run).rejects.toThrow('cancelled by test');
+    expect(await store.list('')).toEqual(before);
     expect(await readdir(join(dir, 'work'))).toEqual([]);
   });
 });
