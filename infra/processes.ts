@@ -1,17 +1,42 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 export interface ServiceProcess {
+  /** Leader of the service's own process group: stopProcessGroup(pid) ends everything in it. */
   pid: number;
   logFile: string;
   child?: ChildProcess;
 }
 
 /**
- * Starts a service in its own process group with output to a log file. `detached` lets it outlive
- * this process (the embedded stack between commands); either way stopProcessGroup() ends it and
- * everything it spawned.
+ * Runs the service under a small bash guard that holds a pipe from this process: when this process
+ * ends in any way (even SIGKILL, which runs no exit hook), the pipe closes and the guard stops the
+ * service, SIGKILL after 5 s. The guard exits with the service, so an early exit is still seen.
+ */
+const DIE_WITH_PARENT = `"$@" </dev/null &
+svc=$!
+exec 3<&0
+{
+  while read -r -u 3 _; do :; done
+  kill -TERM "$svc" 2>/dev/null
+  for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$svc" 2>/dev/null || exit 0; sleep 0.5; done
+  kill -KILL "$svc" 2>/dev/null
+} &
+guard=$!
+exec 0</dev/null 3<&-
+wait "$svc"
+rc=$?
+kill "$guard" 2>/dev/null
+exit "$rc"`;
+
+// The parent's ends of the guards' pipes, held for the life of this process: closing one stops its service.
+const lifelines = new Set<unknown>();
+
+/**
+ * Starts a service in its own process group with output to a log file. By default it dies with this
+ * process (tests); `outliveParent` lets it keep running after this process exits (the embedded
+ * stack between commands). Either way stopProcessGroup() ends it and everything it spawned.
  */
 export function startService(
   command: string,
@@ -24,13 +49,24 @@ export function startService(
 ): ServiceProcess {
   const fd = openSync(options.logFile, 'a');
   try {
-    const child = spawn(command, args, {
-      detached: true,
-      stdio: ['ignore', fd, fd],
-      env: { ...process.env, ...options.env },
-    });
+    const env = { ...process.env, ...options.env };
+    const child = options.outliveParent
+      ? spawn(command, args, { detached: true, stdio: ['ignore', fd, fd], env })
+      : spawn('bash', ['-c', DIE_WITH_PARENT, 'slipway-guard', command, ...args], {
+          detached: true,
+          stdio: ['pipe', fd, fd],
+          env,
+        });
     if (child.pid === undefined) throw new Error(`could not start ${command}`);
-    if (options.outliveParent) child.unref();
+    if (child.stdin) {
+      child.stdin.on('error', () => {});
+      lifelines.add(child.stdin);
+      child.on('exit', () => lifelines.delete(child.stdin));
+      // Neither the guard nor its pipe keeps this process alive; its exit is what stops the service.
+      // (stdio pipes are sockets at run time, typed as plain Writables)
+      (child.stdin as unknown as { unref(): void }).unref();
+    }
+    child.unref();
     return { pid: child.pid, logFile: options.logFile, child };
   } finally {
     closeSync(fd);
@@ -52,6 +88,37 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * True while any live (non-zombie) process belongs to process group `pgid`. Reads /proc on Linux;
+ * elsewhere asks the kernel, which also counts zombies.
+ */
+export function isGroupAlive(pgid: number): boolean {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    try {
+      process.kill(-pgid, 0);
+      return true;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited while we looked
+    }
+    // After "(comm)": state, ppid, pgrp.
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(pgrp) === pgid && state !== 'Z') return true;
+  }
+  return false;
+}
+
 /** SIGTERM to the whole group, then SIGKILL after a grace period, so no child is orphaned. */
 export async function stopProcessGroup(pid: number, graceMs = 10_000): Promise<void> {
   const signal = (sig: NodeJS.Signals) => {
@@ -65,16 +132,19 @@ export async function stopProcessGroup(pid: number, graceMs = 10_000): Promise<v
       }
     }
   };
-  if (!isAlive(pid)) return;
+  const running = () => isAlive(pid) || isGroupAlive(pid);
+  if (!running()) return;
   signal('SIGTERM');
   const deadline = Date.now() + graceMs;
-  while (isAlive(pid) && Date.now() < deadline) await sleep(100);
-  if (isAlive(pid)) signal('SIGKILL');
+  while (running() && Date.now() < deadline) await sleep(100);
+  if (running()) signal('SIGKILL');
   // Bounded: a pid owned by another user stays "alive" (EPERM) however long we wait.
   const killDeadline = Date.now() + 5_000;
-  while (isAlive(pid) && Date.now() < killDeadline) await sleep(50);
-  if (isAlive(pid))
-    throw new Error(`process ${pid} is still running after SIGKILL; stop it by hand (kill -9 -${pid}).`);
+  while (running() && Date.now() < killDeadline) await sleep(50);
+  if (running())
+    throw new Error(
+      `process group ${pid} is still running after SIGKILL; stop it by hand (kill -9 -${pid}).`,
+    );
 }
 
 /**

@@ -80,6 +80,10 @@ const paths = (config: SlipwayConfig) => ({
   minioData: join(config.stateDir, 'minio-data'),
 });
 
+function log(message: string): void {
+  process.stderr.write(`slipway: ${message}\n`);
+}
+
 async function readState(config: SlipwayConfig): Promise<StackState | undefined> {
   try {
     return stackStateSchema.parse(JSON.parse(await readFile(paths(config).state, 'utf8')));
@@ -178,6 +182,9 @@ async function startEmbeddedTemporal(config: SlipwayConfig): Promise<StackState>
     outliveParent: true,
   });
   await writeFile(p.temporalPid, `${server.pid}\n`);
+  log(
+    `Temporal dev server (pid ${server.pid}) keeps its database in ${p.temporalDb}, its log in ${p.temporalLog}`,
+  );
   return {
     temporalPid: server.pid,
     temporalAddress: server.address,
@@ -218,6 +225,7 @@ async function startEmbeddedMinio(config: SlipwayConfig): Promise<EmbeddedMinio>
     outliveParent: true,
   });
   await writeFile(p.minioPid, `${server.pid}\n`);
+  log(`MinIO (pid ${server.pid}) at ${endpoint} keeps its data in ${p.minioData}, its log in ${p.minioLog}`);
   const region = config.env.SLIPWAY_S3_REGION;
   // An s3:// artifacts location on this MinIO needs its bucket before the first upload.
   const match = /^s3:\/\/([^/]+)/.exec(config.artifactsUri);

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,8 +7,8 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, REPO_ROOT } from '../../config/env';
 import { ensureMinioBinary, ensureTemporalBinary, MissingBinaryError } from '../../infra/binaries';
-import { isMinioHealthy } from '../../infra/minioServer';
-import { freePort, isAlive, stopProcessGroup } from '../../infra/processes';
+import { isMinioHealthy, startMinio } from '../../infra/minioServer';
+import { freePort, isAlive, isGroupAlive, sleep, stopProcessGroup } from '../../infra/processes';
 import {
   type EmbeddedStack,
   embeddedStackStatus,
@@ -33,25 +33,92 @@ describe('the provisioned dev stack', () => {
     expect(await isMinioHealthy(services.s3.endpoint)).toBe(true);
   });
 
-  it('starts and stops a second Temporal dev server on free ports and leaves no process behind', async () => {
-    const binary = await ensureTemporalBinary(loadConfig());
+  it('starts and stops a second Temporal and MinIO on free ports and leaves no process behind', async () => {
+    const config = loadConfig();
+    const [temporalBin, minioBin] = await Promise.all([
+      ensureTemporalBinary(config),
+      ensureMinioBinary(config),
+    ]);
+    const [port, httpPort, metricsPort, minioPort, consolePort] = await Promise.all(
+      Array.from({ length: 5 }, freePort),
+    );
+    const [temporal, minio] = await Promise.all([
+      startTemporalDevServer({
+        binary: temporalBin,
+        dbFile: join(dir, 'second.sqlite'),
+        logFile: join(dir, 'second.log'),
+        port: port as number,
+        uiPort: 0,
+        httpPort: httpPort as number,
+        metricsPort: metricsPort as number,
+        namespace: 'default',
+        headless: true,
+      }),
+      startMinio({
+        binary: minioBin,
+        dataDir: join(dir, 'second-minio'),
+        logFile: join(dir, 'second-minio.log'),
+        port: minioPort as number,
+        consolePort: consolePort as number,
+        rootUser: 'second',
+        rootPassword: 'second-secret',
+      }),
+    ]);
+    expect(await isTemporalHealthy(temporal.address)).toBe(true);
+    expect(await isMinioHealthy(minio.endpoint)).toBe(true);
+    // Its own ports, not the setup's.
+    expect(temporal.address).not.toBe(testServices().temporalAddress);
+    expect(minio.endpoint).not.toBe(testServices().s3.endpoint);
+    expect(isGroupAlive(temporal.pid)).toBe(true);
+    expect(isGroupAlive(minio.pid)).toBe(true);
+
+    await Promise.all([temporal.stop(), minio.stop()]);
+    expect(isGroupAlive(temporal.pid)).toBe(false);
+    expect(isGroupAlive(minio.pid)).toBe(false);
+    expect(await isTemporalHealthy(temporal.address).catch(() => false)).toBe(false);
+    expect(await isMinioHealthy(minio.endpoint).catch(() => false)).toBe(false);
+    // The setup's services are untouched.
+    expect(await isTemporalHealthy(testServices().temporalAddress)).toBe(true);
+  });
+
+  it('stops a service started for tests when the process that started it is killed without warning', async () => {
+    // A separate process starts a Temporal dev server the way the test setup does, then dies by SIGKILL,
+    // which runs no exit hook and no teardown: the server must go with it.
     const [port, httpPort, metricsPort] = await Promise.all([freePort(), freePort(), freePort()]);
-    const server = await startTemporalDevServer({
-      binary,
-      dbFile: join(dir, 'second.sqlite'),
-      logFile: join(dir, 'second.log'),
-      port,
-      uiPort: 0,
-      httpPort,
-      metricsPort,
-      namespace: 'default',
-      headless: true,
+    const script = join(dir, 'starter.ts');
+    await writeFile(
+      script,
+      `const { startTemporalDevServer } = require(${JSON.stringify(join(REPO_ROOT, 'infra', 'temporalServer.ts'))});\n` +
+        `startTemporalDevServer(${JSON.stringify({
+          binary: await ensureTemporalBinary(loadConfig()),
+          dbFile: join(dir, 'orphan.sqlite'),
+          logFile: join(dir, 'orphan.log'),
+          port,
+          uiPort: 0,
+          httpPort,
+          metricsPort,
+          namespace: 'default',
+          headless: true,
+        })}).then((s) => { console.log(s.pid); setInterval(() => {}, 1000); });\n`,
+    );
+    const starter = spawn(process.execPath, ['--require', 'tsx/cjs', script], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
     });
-    expect(isAlive(server.pid)).toBe(true);
-    expect(await isTemporalHealthy(server.address)).toBe(true);
-    await server.stop();
-    expect(isAlive(server.pid)).toBe(false);
-    expect(await isTemporalHealthy(server.address).catch(() => false)).toBe(false);
+    const pid = await new Promise<number>((resolve, reject) => {
+      starter.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
+      starter.once('exit', (code) => reject(new Error(`the starter exited early (${code})`)));
+    });
+    const address = `127.0.0.1:${port}`;
+    expect(await isTemporalHealthy(address)).toBe(true);
+
+    starter.kill('SIGKILL');
+    const deadline = Date.now() + 15_000;
+    while (isGroupAlive(pid) && Date.now() < deadline) await sleep(100);
+    const left = isGroupAlive(pid);
+    if (left) await stopProcessGroup(pid);
+    expect(left).toBe(false);
+    expect(await isTemporalHealthy(address).catch(() => false)).toBe(false);
   });
 
   it('provides a time-skipping test server that jumps a day of workflow time at once', async () => {
@@ -166,8 +233,8 @@ describe('the embedded stack (slipway dev up | down | status)', () => {
 
     // `down` leaves no process and no state behind; a second `down` has nothing to do.
     expect(await stopEmbeddedStack(config)).toBe(true);
-    expect(isAlive(up.temporalPid)).toBe(false);
-    expect(isAlive(minio.pid)).toBe(false);
+    expect(isGroupAlive(up.temporalPid)).toBe(false);
+    expect(isGroupAlive(minio.pid)).toBe(false);
     expect(existsSync(join(stateDir, 'stack.json'))).toBe(false);
     expect((await embeddedStackStatus(config)).running).toBe(false);
     expect(await stopEmbeddedStack(config)).toBe(false);
@@ -182,7 +249,7 @@ describe('the embedded stack (slipway dev up | down | status)', () => {
     expect(second.temporalPid).not.toBe(first.temporalPid);
     expect(await isTemporalHealthy(second.temporalAddress)).toBe(true);
     await stopEmbeddedStack(config);
-    expect(isAlive(second.temporalPid)).toBe(false);
+    expect(isGroupAlive(second.temporalPid)).toBe(false);
   });
 });
 

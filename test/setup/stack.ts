@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { loadConfig, REPO_ROOT } from '../../config/env';
@@ -8,18 +8,21 @@ import {
   ensureTimeSkippingServerBinary,
 } from '../../infra/binaries';
 import { ensureBucket, startMinio } from '../../infra/minioServer';
-import { freePort } from '../../infra/processes';
+import { freePort, isAlive } from '../../infra/processes';
 import { startTemporalDevServer } from '../../infra/temporalServer';
 import type { TestServices } from '../support/services';
 
 /**
  * Starts the real services every integration test talks to: a Temporal dev server and a MinIO,
- * on free ports in a scratch folder, so a test run never touches a developer's own stack.
+ * on free ports in a scratch folder, so a test run never touches a developer's own stack. They die
+ * with this process even when the run is killed before teardown (see startService).
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const config = loadConfig();
   const t0 = Date.now();
-  const runDir = join(REPO_ROOT, '.slipway', 'test-runs', `${Date.now()}-${process.pid}`);
+  const runsDir = join(REPO_ROOT, '.slipway', 'test-runs');
+  await pruneKilledRuns(runsDir);
+  const runDir = join(runsDir, `${Date.now()}-${process.pid}`);
   await mkdir(runDir, { recursive: true });
   const [temporalBin, minioBin, timeSkippingServerPath] = await Promise.all([
     ensureTemporalBinary(config),
@@ -66,18 +69,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
     Awaited<ReturnType<typeof startTemporalDevServer>>,
     Awaited<ReturnType<typeof startMinio>>,
   ];
-  // Safety net for a run interrupted before teardown (Ctrl-C, a crash): the services run in their
-  // own process groups, so nothing else would stop them.
-  const killOnExit = () => {
-    for (const pid of [temporal.pid, minio.pid]) {
-      try {
-        process.kill(-pid, 'SIGKILL');
-      } catch {
-        /* already stopped */
-      }
-    }
-  };
-  process.once('exit', killOnExit);
   const bucket = 'slipway-test';
   try {
     await ensureBucket(minio, bucket);
@@ -106,9 +97,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   return async () => {
     await stopAll();
-    process.removeListener('exit', killOnExit);
     if (process.env.SLIPWAY_KEEP_TEST_STATE !== '1') await rm(runDir, { recursive: true, force: true });
   };
+}
+
+/** Scratch folders left by runs killed before their teardown (named <time>-<pid> of a dead process). */
+async function pruneKilledRuns(runsDir: string): Promise<void> {
+  for (const name of await readdir(runsDir).catch(() => [])) {
+    const pid = Number(/^\d+-(\d+)$/.exec(name)?.[1]);
+    if (pid > 0 && !isAlive(pid)) await rm(join(runsDir, name), { recursive: true, force: true });
+  }
 }
 
 function seconds(ms: number): string {
