@@ -38,8 +38,11 @@ export async function openSession(options: { needWorker?: boolean } = {}): Promi
   const client = new Client({ connection, namespace: config.namespace });
 
   let stopWorker: (() => Promise<void>) | undefined;
-  if (options.needWorker !== false && !(await hasPollers(client, config))) {
-    log('slipway: no worker is polling the task queues, running one in this process');
+  // The server lists a poller for minutes after its process has gone, so on the embedded stack
+  // (where no long-lived worker is kept yet) the command always brings its own worker.
+  const needWorker = options.needWorker !== false && (config.embeddedTemporal || !(await hasPollers(client, config)));
+  if (needWorker) {
+    log('slipway: running a worker in this process for this command');
     // The command's own output matters here; the in-process worker only speaks up about problems.
     Runtime.install({ logger: new DefaultLogger('ERROR') });
     const workers = await createWorkers(config, { identity: `slipway-cli-${process.pid}` });
