@@ -71,12 +71,13 @@ export async function extractDataset(options: ExtractOptions): Promise<ExtractRe
   try {
     options.signal?.throwIfAborted();
     raw = await openSourceStream(source, { maxBytes: limits.maxBytes, s3: options.s3 });
-    const stream = raw;
-    stopOnAbort = () => stream.destroy(options.signal?.reason);
+    const upstream = raw;
+    stopOnAbort = () => upstream.destroy(options.signal?.reason);
     options.signal?.addEventListener('abort', stopOnAbort, { once: true });
+    // Aborted while the source was opening: the event has already fired.
+    if (options.signal?.aborted) stopOnAbort();
     const limiter = new ByteLimit(limits.maxBytes, file);
     const hashing = new HashingStream();
-    const upstream = raw;
     upstream.on('error', (err) => limiter.destroy(err));
     limiter.on('error', (err) => hashing.destroy(err));
     upstream.pipe(limiter).pipe(hashing);
