@@ -10,13 +10,27 @@ import { splitIndices, takeLabels, takeRows } from '../../domain/ml/split';
 import { predictProbabilities, trainModel } from '../../domain/ml/train';
 
 /**
- * The reference network on the full-size synthetic data with inverse class weights, for as many
- * epochs as the test budget allows on the backend that loads, must reach recall >= 0.8 at a
- * false-positive rate <= 2 % on the held-out split.
+ * The reference network on the full-size synthetic data with inverse class weights must reach
+ * recall >= 0.8 at a false-positive rate <= 2 % on the held-out split.
+ *
+ * The epoch count is the same on every backend, on purpose: the backends compute the same figures
+ * (wasm and wasm-blas agree exactly after epoch 1), but the held-out FPR at threshold 0.5 moves a
+ * lot from epoch to epoch (1.4 % to 4.7 % over epochs 2-8, 12.9 % after epoch 1), so fewer
+ * epochs on a slow backend would fail the check rather than run it faster. Expect ~1 minute with
+ * the native GEMM (wasm-blas), ~8 with plain WASM and ~30 on the CPU backend, on 2 cores.
  */
+const EPOCHS = Number(process.env.REF_EPOCHS ?? 5);
+const SAMPLES_PER_SECOND: Record<string, number> = {
+  tensorflow: 20_000,
+  'wasm-blas': 20_000,
+  wasm: 2_000,
+  cpu: 600,
+};
 describe('reference training on 284,807 generated rows', () => {
-  it('reaches recall >= 0.8 at FPR <= 2 % on the held-out 25 %', { timeout: 900_000 }, async () => {
+  it('reaches recall >= 0.8 at FPR <= 2 % on the held-out 25 %', { timeout: 3_600_000 }, async () => {
     const backend = await selectBackend();
+    const minutes = (EPOCHS * 213_605) / (SAMPLES_PER_SECOND[backend.name] ?? 600) / 60;
+    console.log(`training ${EPOCHS} epochs on ${backend.name}: expect about ${Math.ceil(minutes)} min`);
     const rows = 284_807;
     const nCols = SYNTHETIC_FRAUD_COLUMNS.length - 1;
     const x = new Float32Array(rows * nCols);
@@ -36,9 +50,7 @@ describe('reference training on 284,807 generated rows', () => {
     const xTest = applyStandardScaler(scaler, takeRows(x, nCols, test), nCols);
     const yTest = takeLabels(y, test);
 
-    // Budget: a few epochs with the native GEMM (~30k samples/s), one on plain WASM or CPU.
-    const epochs =
-      backend.name === 'wasm-blas' || backend.name === 'tensorflow' ? Number(process.env.REF_EPOCHS ?? 5) : 1;
+    const epochs = EPOCHS;
     const spec = { ...referenceModelSpec, epochs };
     const model = buildModel(spec, nCols);
     const result = await trainModel({
