@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 
 export interface ServiceProcess {
   /** Leader of the service's own process group: stopProcessGroup(pid) ends everything in it. */
@@ -10,25 +11,10 @@ export interface ServiceProcess {
 }
 
 /**
- * Runs the service under a small bash guard that holds a pipe from this process: when this process
- * ends in any way (even SIGKILL, which runs no exit hook), the pipe closes and the guard stops the
- * service, SIGKILL after 5 s. The guard exits with the service, so an early exit is still seen.
+ * Runs a service under a small bash guard holding a pipe from this process, so the service dies
+ * with this process however it ends (see the script for how).
  */
-const DIE_WITH_PARENT = `"$@" </dev/null &
-svc=$!
-exec 3<&0
-{
-  while read -r -u 3 _; do :; done
-  kill -TERM "$svc" 2>/dev/null
-  for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$svc" 2>/dev/null || exit 0; sleep 0.5; done
-  kill -KILL "$svc" 2>/dev/null
-} &
-guard=$!
-exec 0</dev/null 3<&-
-wait "$svc"
-rc=$?
-kill "$guard" 2>/dev/null
-exit "$rc"`;
+const SERVICE_GUARD = join(__dirname, 'scripts', 'service-guard.sh');
 
 // The parent's ends of the guards' pipes, held for the life of this process: closing one stops its service.
 const lifelines = new Set<unknown>();
@@ -52,7 +38,7 @@ export function startService(
     const env = { ...process.env, ...options.env };
     const child = options.outliveParent
       ? spawn(command, args, { detached: true, stdio: ['ignore', fd, fd], env })
-      : spawn('bash', ['-c', DIE_WITH_PARENT, 'slipway-guard', command, ...args], {
+      : spawn('bash', [SERVICE_GUARD, command, ...args], {
           detached: true,
           stdio: ['pipe', fd, fd],
           env,
