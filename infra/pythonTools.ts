@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,34 +10,88 @@ const run = promisify(execFile);
 /** The ONNX project's own checker, pinned, for an independent opinion on exported files. */
 export const PYTHON_ONNX_VERSION = '1.19.1';
 
+/** Either a python that imports the pinned `onnx`, or why there is none. */
+export type PythonOnnx = { python: string } | { missing: string };
+
+/**
+ * The key under which a vitest global setup may `provide` the result of ensurePythonOnnx, so
+ * test files know at collection time whether to run or skip the checker tests.
+ */
+export const PYTHON_ONNX_PROVIDE_KEY = 'pythonOnnx';
+
 /**
  * A Python virtual environment with the `onnx` package, built once per machine in the binary
- * cache (outside the work tree). Returns its python, or why it cannot be had.
+ * cache (outside the work tree) and reused. Concurrent callers each build in their own scratch
+ * folder; the first to finish wins and the others use its result. Never throws: a machine
+ * without python3 or without the package index gets `{ missing: reason }`.
  */
-export async function ensurePythonOnnx(binCache: string): Promise<{ python: string } | { missing: string }> {
+export function ensurePythonOnnx(binCache: string): Promise<PythonOnnx> {
   const dir = join(binCache, `py-onnx-${PYTHON_ONNX_VERSION}`);
   const python = join(dir, 'bin', 'python');
-  if (existsSync(python)) return { python };
-  const partial = `${dir}.partial-${process.pid}`;
+  // existsSync follows the venv's symlink, so a venv whose base python is gone is rebuilt.
+  if (existsSync(python)) return Promise.resolve({ python });
+  // Callers in one process share one build.
+  let pending = building.get(dir);
+  if (!pending) {
+    pending = build(binCache, dir, python).finally(() => building.delete(dir));
+    building.set(dir, pending);
+  }
+  return pending;
+}
+
+const building = new Map<string, Promise<PythonOnnx>>();
+
+async function build(binCache: string, dir: string, python: string): Promise<PythonOnnx> {
+  const partial = `${dir}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
     await mkdir(binCache, { recursive: true });
     await rm(partial, { recursive: true, force: true });
-    await run('python3', ['-m', 'venv', partial]);
-    await run(
-      join(partial, 'bin', 'python'),
-      ['-m', 'pip', 'install', '--quiet', `onnx==${PYTHON_ONNX_VERSION}`],
-      {
-        maxBuffer: 16 * 1024 * 1024,
-      },
-    );
-    await rm(dir, { recursive: true, force: true });
-    await rename(partial, dir);
-    // A venv records its own path; after the rename, run it through the moved interpreter anyway.
+    await step('python3 -m venv', 'python3', ['-m', 'venv', partial]);
+    await step(`pip install onnx==${PYTHON_ONNX_VERSION}`, join(partial, 'bin', 'python'), [
+      '-m',
+      'pip',
+      'install',
+      '--quiet',
+      '--disable-pip-version-check',
+      '--no-input',
+      `onnx==${PYTHON_ONNX_VERSION}`,
+    ]);
+    // Prove the import works before publishing the folder.
+    await step('import onnx', join(partial, 'bin', 'python'), ['-c', 'import onnx.checker']);
+    await publish(partial, dir, python);
+    // A moved venv still works when run through its interpreter (`python -m pip`, `python -c`);
+    // only the shebangs of its console scripts name the scratch path, and nothing uses them.
     return { python };
   } catch (err) {
     await rm(partial, { recursive: true, force: true });
-    return {
-      missing: `Python's onnx ${PYTHON_ONNX_VERSION} could not be installed (${(err as Error).message.split('\n')[0]})`,
-    };
+    return { missing: `Python's onnx ${PYTHON_ONNX_VERSION} is not available: ${(err as Error).message}` };
+  }
+}
+
+async function publish(partial: string, dir: string, python: string): Promise<void> {
+  try {
+    await rename(partial, dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+    // Someone else published first: keep theirs if it works, else replace a broken leftover.
+    if (existsSync(python)) {
+      await rm(partial, { recursive: true, force: true });
+      return;
+    }
+    await rm(dir, { recursive: true, force: true });
+    await rename(partial, dir);
+  }
+}
+
+/** Runs one setup step; a failure names the step and the last line the tool printed. */
+async function step(what: string, file: string, args: string[]): Promise<void> {
+  try {
+    await run(file, args, { maxBuffer: 16 * 1024 * 1024, timeout: 15 * 60_000 });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { stderr?: string };
+    if (e.code === 'ENOENT') throw new Error(`${what}: ${file} was not found (install Python 3 with venv)`);
+    const lines = `${e.stderr ?? ''}`.trim().split('\n').filter(Boolean);
+    throw new Error(`${what} failed: ${lines[lines.length - 1] ?? e.message.split('\n')[0]}`);
   }
 }

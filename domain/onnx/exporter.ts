@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { DenseActivation, ModelSpec } from '../ml/modelSpec';
 import type { StandardScalerParams } from '../ml/scalerTypes';
+import { type DenseLayerWeights, extractDenseLayers } from './denseLayers';
 import { OnnxExportError } from './errors';
 import {
   type Attribute,
@@ -16,11 +17,16 @@ import { validateOnnxModel } from './validate';
 
 export interface OnnxMetadata {
   modelName: string;
+  /** Feature names in input column order; must be the scaler's features, in the scaler's order. */
   features: string[];
   target: string;
   producerVersion: string;
+  /** sha256 (hex) of the dataset snapshot the model was trained on. */
   datasetSha256: string;
+  /** The pipeline run that trained the model. */
   runId: string;
+  /** More key/value pairs to record (e.g. the training backend), stored as `slipway.<key>`. */
+  extra?: Record<string, string>;
 }
 
 export interface ExportOptions {
@@ -30,119 +36,102 @@ export interface ExportOptions {
   /** Rows scoring at or above it get label 1, as in evaluation. */
   threshold: number;
   metadata: OnnxMetadata;
-  /** Default 13; anything from 13 to 21 (what onnxruntime-node 1.30 runs). */
+  /** Default 13; anything from 13 to 21 (what onnxruntime-node 1.30 and onnx 1.19 both know). */
   opset?: number;
 }
 
 export const INPUT_NAME = 'features';
 export const PROBABILITY_OUTPUT = 'probability';
 export const LABEL_OUTPUT = 'label';
+/** The symbolic batch dimension of the input and both outputs. */
+export const BATCH_DIM = 'N';
+export const DEFAULT_OPSET = 13;
+export const MAX_OPSET = 21;
 
-/** The IR version each opset was released with, so older runtimes still open the file. */
-function irVersionFor(opset: number): number {
-  if (opset <= 13) return 7;
+/** The IR version each opset was released with, so runtimes of that era still open the file. */
+export function irVersionFor(opset: number): number {
+  if (opset <= 14) return 7;
   if (opset <= 18) return 8;
   if (opset <= 20) return 9;
   return 10;
-}
-
-// tfjs's SELU constants, the same as the ONNX defaults written out.
-const SELU_ALPHA = 1.6732632423543772;
-const SELU_GAMMA = 1.0507009873554805;
-
-function activationNode(
-  activation: DenseActivation,
-  input: string,
-  output: string,
-  name: string,
-): NodeDef | undefined {
-  const floatAttr = (n: string, f: number): Attribute => ({ name: n, type: AttributeType.FLOAT, f });
-  switch (activation) {
-    case 'linear':
-      return undefined;
-    case 'relu':
-      return { name, opType: 'Relu', input: [input], output: [output] };
-    case 'sigmoid':
-      return { name, opType: 'Sigmoid', input: [input], output: [output] };
-    case 'tanh':
-      return { name, opType: 'Tanh', input: [input], output: [output] };
-    case 'softplus':
-      return { name, opType: 'Softplus', input: [input], output: [output] };
-    case 'elu':
-      return { name, opType: 'Elu', input: [input], output: [output], attribute: [floatAttr('alpha', 1)] };
-    case 'selu':
-      return {
-        name,
-        opType: 'Selu',
-        input: [input],
-        output: [output],
-        attribute: [floatAttr('alpha', SELU_ALPHA), floatAttr('gamma', SELU_GAMMA)],
-      };
-  }
-}
-
-function floatTensor(name: string, dims: number[], values: ArrayLike<number>): TensorDef {
-  const data = Float32Array.from(values);
-  return { name, dims, dataType: DataType.FLOAT, rawData: new Uint8Array(data.buffer) };
 }
 
 /**
  * One self-contained ONNX graph for the operations platform: raw features in, in the declared
  * order; the scaler (Sub, Div) inside; each dense layer as Gemm plus its activation; dropout
  * gone (it is the identity at inference); `probability` [N, 1] and `label` [N, 1] out.
+ * Returns the encoded ModelProto; writing it is the caller's business, after the parity gate.
  */
 export function exportToOnnx(options: ExportOptions): Uint8Array {
   const { model, spec, scaler, threshold, metadata } = options;
-  const opset = options.opset ?? 13;
-  if (!Number.isInteger(opset) || opset < 13 || opset > 21) {
-    throw new OnnxExportError(
-      'UnsupportedOpset',
-      `Opset ${opset} is not supported: choose an opset from 13 to 21.`,
-    );
-  }
-  const nFeatures = scaler.features.length;
-  if (metadata.features.length !== nFeatures) {
-    throw new OnnxExportError(
-      'ModelSpecMismatch',
-      `${metadata.features.length} feature names for a scaler over ${nFeatures} columns.`,
-    );
-  }
-  const denseSpecs = spec.layers.filter((l) => l.type === 'dense');
-  const denseLayers = model.layers.filter((l) => l.getClassName() === 'Dense');
-  if (denseSpecs.length !== denseLayers.length) {
-    throw new OnnxExportError(
-      'ModelSpecMismatch',
-      `The spec has ${denseSpecs.length} dense layers, the model ${denseLayers.length}.`,
-    );
-  }
+  const opset = options.opset ?? DEFAULT_OPSET;
+  checkExportInputs(scaler, threshold, metadata, opset);
+  const layers = extractDenseLayers(model, spec, scaler.features.length);
+  return encodeChecked(buildOnnxModel({ layers, scaler, threshold, metadata, opset }));
+}
 
+/** Validates, encodes, and reads back what was written, so an encoding slip is caught here. */
+export function encodeChecked(definition: ModelDef): Uint8Array {
+  const problems = validateOnnxModel(definition);
+  if (problems.length > 0) {
+    throw new OnnxExportError(
+      'OnnxStructureError',
+      `The exported graph is malformed: ${problems.join('; ')}. This is a bug in the exporter; nothing was written.`,
+      { problems },
+    );
+  }
+  const bytes = encodeModel(definition);
+  const reread = validateOnnxModel(decodeModel(bytes));
+  if (reread.length > 0) {
+    throw new OnnxExportError(
+      'OnnxStructureError',
+      `The encoded file does not read back: ${reread.join('; ')}.`,
+      { problems: reread },
+    );
+  }
+  return bytes;
+}
+
+/** The ModelProto as plain data, before validation and encoding. */
+export function buildOnnxModel(input: {
+  layers: DenseLayerWeights[];
+  scaler: StandardScalerParams;
+  threshold: number;
+  metadata: OnnxMetadata;
+  opset: number;
+}): ModelDef {
+  const { layers, scaler, threshold, metadata, opset } = input;
+  const nFeatures = scaler.features.length;
   const initializer: TensorDef[] = [
     floatTensor('scaler_mean', [nFeatures], scaler.mean),
     floatTensor('scaler_std', [nFeatures], scaler.std),
     floatTensor('threshold', [], [threshold]),
   ];
+  // Sub then Div, the same two float32 operations the JS scaler does before tfjs predicts, so
+  // both paths see the same scaled values (a folded x * (1/std) would differ in the last bit).
   const node: NodeDef[] = [
     { name: 'scaler_center', opType: 'Sub', input: [INPUT_NAME, 'scaler_mean'], output: ['centered'] },
     { name: 'scaler_scale', opType: 'Div', input: ['centered', 'scaler_std'], output: ['scaled'] },
   ];
   let previous = 'scaled';
-  denseLayers.forEach((layer, i) => {
-    const [kernel, bias] = layer.getWeights() as [tf.Tensor, tf.Tensor];
-    const activation = (denseSpecs[i] as { activation: DenseActivation }).activation;
-    const last = i === denseLayers.length - 1;
-    initializer.push(floatTensor(`${layer.name}_kernel`, kernel.shape, kernel.dataSync()));
-    initializer.push(floatTensor(`${layer.name}_bias`, bias.shape, bias.dataSync()));
-    const linear = activation === 'linear' && last ? PROBABILITY_OUTPUT : `${layer.name}_linear`;
+  layers.forEach((layer, i) => {
+    const last = i === layers.length - 1;
+    const kernel = `${layer.name}_kernel`;
+    const bias = `${layer.name}_bias`;
+    initializer.push(floatTensor(kernel, [layer.inputs, layer.units], layer.kernel));
+    initializer.push(floatTensor(bias, [layer.units], layer.bias));
+    const out = last ? PROBABILITY_OUTPUT : layer.name;
+    const linear = layer.activation === 'linear' ? out : `${layer.name}_linear`;
+    // Gemm: [N, inputs] x [inputs, units] + bias broadcast over the batch.
     node.push({
       name: `${layer.name}_gemm`,
       opType: 'Gemm',
-      input: [previous, `${layer.name}_kernel`, `${layer.name}_bias`],
+      input: [previous, kernel, bias],
       output: [linear],
     });
-    const out = last ? PROBABILITY_OUTPUT : layer.name;
-    const act = activationNode(activation, linear, out, `${layer.name}_${activation}`);
+    const act = activationNode(layer.activation, linear, out, `${layer.name}_${layer.activation}`);
     if (act) node.push(act);
-    previous = act ? out : linear;
+    previous = out;
   });
   node.push(
     {
@@ -160,55 +149,162 @@ export function exportToOnnx(options: ExportOptions): Uint8Array {
     },
   );
 
-  const tensorType = (elemType: number, dims: Array<number | string>) => ({
-    tensorType: {
-      elemType,
-      shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
-    },
-  });
-  const definition: ModelDef = {
+  return {
     irVersion: irVersionFor(opset),
     producerName: 'slipway',
     producerVersion: metadata.producerVersion,
     modelVersion: 1,
-    docString: `Binary classifier for "${metadata.target}" over ${nFeatures} raw features; scaling happens inside the graph.`,
+    docString:
+      `Binary classifier for "${metadata.target}" over ${nFeatures} raw features in this order: ` +
+      `${metadata.features.join(', ')}. Scaling happens inside the graph. Outputs: probability of ` +
+      `class 1, and label = probability >= ${threshold}.`,
     opsetImport: [{ domain: '', version: opset }],
     graph: {
       name: metadata.modelName,
       node,
       initializer,
-      input: [{ name: INPUT_NAME, type: tensorType(DataType.FLOAT, ['N', nFeatures]) }],
+      input: [{ name: INPUT_NAME, type: tensorType(DataType.FLOAT, [BATCH_DIM, nFeatures]) }],
       output: [
-        { name: PROBABILITY_OUTPUT, type: tensorType(DataType.FLOAT, ['N', 1]) },
-        // int64 0/1: what the platform's apply writes into predicted(<target>).
-        { name: LABEL_OUTPUT, type: tensorType(DataType.INT64, ['N', 1]) },
+        { name: PROBABILITY_OUTPUT, type: tensorType(DataType.FLOAT, [BATCH_DIM, 1]) },
+        // int64 0/1 rather than float: a class label, like the 0/1 integers of the target column
+        // the platform compares predicted(<target>) with, and the label type ONNX classifiers use.
+        { name: LABEL_OUTPUT, type: tensorType(DataType.INT64, [BATCH_DIM, 1]) },
       ],
     },
-    metadataProps: [
-      { key: 'slipway.model_name', value: metadata.modelName },
-      { key: 'slipway.features', value: JSON.stringify(metadata.features) },
-      { key: 'slipway.target', value: metadata.target },
-      { key: 'slipway.threshold', value: String(threshold) },
-      { key: 'slipway.dataset_sha256', value: metadata.datasetSha256 },
-      { key: 'slipway.run_id', value: metadata.runId },
-      { key: 'slipway.producer', value: `slipway ${metadata.producerVersion}` },
-    ],
+    metadataProps: metadataProps(metadata, threshold),
   };
-  const problems = validateOnnxModel(definition);
-  if (problems.length > 0) {
+}
+
+function metadataProps(metadata: OnnxMetadata, threshold: number) {
+  const props: Record<string, string> = {
+    'slipway.model_name': metadata.modelName,
+    'slipway.features': JSON.stringify(metadata.features),
+    'slipway.target': metadata.target,
+    'slipway.threshold': String(threshold),
+    'slipway.dataset_sha256': metadata.datasetSha256,
+    'slipway.run_id': metadata.runId,
+    'slipway.producer': 'slipway',
+    'slipway.producer_version': metadata.producerVersion,
+    'slipway.input': `${INPUT_NAME}: float32 [${BATCH_DIM}, ${metadata.features.length}], raw (unscaled) values`,
+    'slipway.outputs': `${PROBABILITY_OUTPUT}: float32 [${BATCH_DIM}, 1]; ${LABEL_OUTPUT}: int64 [${BATCH_DIM}, 1]`,
+  };
+  for (const [key, value] of Object.entries(metadata.extra ?? {})) {
+    const full = `slipway.${key}`;
+    if (full in props) {
+      throw new OnnxExportError(
+        'InvalidExportInput',
+        `Extra metadata key "${key}" would overwrite the built-in "${full}"; choose another key.`,
+      );
+    }
+    props[full] = value;
+  }
+  return Object.entries(props).map(([key, value]) => ({ key, value }));
+}
+
+function checkExportInputs(
+  scaler: StandardScalerParams,
+  threshold: number,
+  metadata: OnnxMetadata,
+  opset: number,
+): void {
+  const bad = (message: string): never => {
+    throw new OnnxExportError('InvalidExportInput', message);
+  };
+  if (!Number.isInteger(opset) || opset < DEFAULT_OPSET || opset > MAX_OPSET) {
     throw new OnnxExportError(
-      'OnnxStructureError',
-      `The exported graph is malformed: ${problems.join('; ')}.`,
-      { problems },
+      'UnsupportedOpset',
+      `Opset ${opset} is not supported: choose an opset from ${DEFAULT_OPSET} to ${MAX_OPSET}.`,
     );
   }
-  const bytes = encodeModel(definition);
-  // Read back what was written, so an encoding slip is caught here and not by a customer.
-  const reread = validateOnnxModel(decodeModel(bytes));
-  if (reread.length > 0)
-    throw new OnnxExportError(
-      'OnnxStructureError',
-      `The encoded file does not read back: ${reread.join('; ')}.`,
-    );
-  return bytes;
+  const n = scaler.features.length;
+  if (scaler.mean.length !== n || scaler.std.length !== n) {
+    bad(`The scaler has ${n} features, ${scaler.mean.length} means and ${scaler.std.length} stds; refit it.`);
+  }
+  scaler.features.forEach((name, j) => {
+    const mean = scaler.mean[j] as number;
+    const std = scaler.std[j] as number;
+    if (!Number.isFinite(mean) || !Number.isFinite(std) || !(std > 0)) {
+      bad(
+        `The scaler's column "${name}" (index ${j}) has mean ${mean} and std ${std}; both must be finite, std > 0.`,
+      );
+    }
+  });
+  if (new Set(scaler.features).size !== n) {
+    const dup = scaler.features.find((f, i) => scaler.features.indexOf(f) !== i);
+    bad(`Feature "${dup}" appears twice; the platform maps columns by name, so names must be unique.`);
+  }
+  // The platform feeds columns in the metadata's order, the graph scales them in the scaler's:
+  // any difference would score every row with the wrong means.
+  if (metadata.features.length !== n) {
+    bad(`${metadata.features.length} feature names in the metadata for a scaler over ${n} columns.`);
+  }
+  metadata.features.forEach((name, j) => {
+    if (name !== scaler.features[j]) {
+      bad(
+        `Feature ${j} is "${name}" in the metadata but "${scaler.features[j]}" in the scaler; ` +
+          'the declared feature order must be the order the scaler was fitted in.',
+      );
+    }
+  });
+  if (!Number.isFinite(threshold) || threshold < 0 || threshold > 1) {
+    bad(`The threshold ${threshold} is not a probability; use a number from 0 to 1.`);
+  }
+  if (!metadata.modelName.trim()) bad('The model name is empty.');
+  if (!metadata.target.trim()) bad('The target name is empty.');
+  if (!/^[0-9a-f]{64}$/.test(metadata.datasetSha256)) {
+    bad(`The dataset sha256 "${metadata.datasetSha256}" is not 64 lowercase hex digits.`);
+  }
+}
+
+// tfjs's SELU constants (its scale*alpha / scale), the same as the ONNX defaults, written out
+// so no reader depends on defaults.
+const SELU_ALPHA = 1.6732632423543772;
+const SELU_GAMMA = 1.0507009873554805;
+
+function activationNode(
+  activation: DenseActivation,
+  input: string,
+  output: string,
+  name: string,
+): NodeDef | undefined {
+  const floatAttr = (n: string, f: number): Attribute => ({ name: n, type: AttributeType.FLOAT, f });
+  const unary = (opType: string, attribute?: Attribute[]): NodeDef => ({
+    name,
+    opType,
+    input: [input],
+    output: [output],
+    ...(attribute ? { attribute } : {}),
+  });
+  switch (activation) {
+    case 'linear':
+      return undefined;
+    case 'relu':
+      return unary('Relu');
+    case 'sigmoid':
+      return unary('Sigmoid');
+    case 'tanh':
+      return unary('Tanh');
+    case 'softplus':
+      return unary('Softplus');
+    case 'elu':
+      // tfjs's elu only supports alpha 1.
+      return unary('Elu', [floatAttr('alpha', 1)]);
+    case 'selu':
+      return unary('Selu', [floatAttr('alpha', SELU_ALPHA), floatAttr('gamma', SELU_GAMMA)]);
+  }
+}
+
+function floatTensor(name: string, dims: number[], values: ArrayLike<number>): TensorDef {
+  const data = Float32Array.from(values);
+  // raw_data is little-endian by the ONNX spec; so are the machines Node runs on here.
+  return { name, dims, dataType: DataType.FLOAT, rawData: new Uint8Array(data.buffer) };
+}
+
+function tensorType(elemType: number, dims: Array<number | string>) {
+  return {
+    tensorType: {
+      elemType,
+      shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
+    },
+  };
 }

@@ -15,8 +15,11 @@ const root = protobuf.Root.fromJSON({
             i: { type: 'int64', id: 3 },
             s: { type: 'bytes', id: 4 },
             t: { type: 'TensorProto', id: 5 },
+            g: { type: 'GraphProto', id: 6 },
             floats: { rule: 'repeated', type: 'float', id: 7 },
             ints: { rule: 'repeated', type: 'int64', id: 8 },
+            strings: { rule: 'repeated', type: 'bytes', id: 9 },
+            docString: { type: 'string', id: 13 },
             type: { type: 'int32', id: 20 },
           },
         },
@@ -106,11 +109,29 @@ const root = protobuf.Root.fromJSON({
 });
 
 export const ModelProto = root.lookupType('onnx.ModelProto');
+export const GraphProto = root.lookupType('onnx.GraphProto');
+export const NodeProto = root.lookupType('onnx.NodeProto');
+export const TensorProto = root.lookupType('onnx.TensorProto');
+export const AttributeProto = root.lookupType('onnx.AttributeProto');
+export const ValueInfoProto = root.lookupType('onnx.ValueInfoProto');
+export const TypeProto = root.lookupType('onnx.TypeProto');
+export const TensorShapeProto = root.lookupType('onnx.TensorShapeProto');
+export const OperatorSetIdProto = root.lookupType('onnx.OperatorSetIdProto');
+export const StringStringEntryProto = root.lookupType('onnx.StringStringEntryProto');
 
-/** TensorProto.DataType values used here. */
+/** TensorProto.DataType values used here (onnx.proto numbering). */
 export const DataType = { FLOAT: 1, INT64: 7, BOOL: 9 } as const;
-/** AttributeProto.AttributeType values used here. */
-export const AttributeType = { FLOAT: 1, INT: 2 } as const;
+/** AttributeProto.AttributeType values (onnx.proto numbering). */
+export const AttributeType = {
+  FLOAT: 1,
+  INT: 2,
+  STRING: 3,
+  TENSOR: 4,
+  GRAPH: 5,
+  FLOATS: 6,
+  INTS: 7,
+  STRINGS: 8,
+} as const;
 
 export interface Dim {
   dimValue?: number;
@@ -125,6 +146,9 @@ export interface Attribute {
   type: number;
   f?: number;
   i?: number;
+  s?: Uint8Array;
+  floats?: number[];
+  ints?: number[];
 }
 export interface NodeDef {
   name: string;
@@ -138,7 +162,11 @@ export interface TensorDef {
   name: string;
   dims: number[];
   dataType: number;
+  /** Little-endian values; what the exporter writes. */
   rawData?: Uint8Array;
+  /** The typed alternative to rawData, accepted when reading files written elsewhere. */
+  floatData?: number[];
+  int64Data?: number[];
 }
 export interface GraphDef {
   name: string;

@@ -3,27 +3,58 @@ import * as ort from 'onnxruntime-node';
 import { applyStandardScaler } from '../ml/scaler';
 import type { StandardScalerParams } from '../ml/scalerTypes';
 import { predictProbabilities } from '../ml/train';
-import { OnnxExportError } from './errors';
-import { INPUT_NAME, PROBABILITY_OUTPUT } from './exporter';
+import { ExportParityError, OnnxExportError } from './errors';
+import { INPUT_NAME, LABEL_OUTPUT, PROBABILITY_OUTPUT } from './exporter';
+
+export const DEFAULT_PARITY_TOLERANCE = 1e-5;
+/** Rows per onnxruntime call: 8192 x 30 features is 1 MiB of input, whatever the split size. */
+export const DEFAULT_PARITY_BATCH_ROWS = 8192;
 
 export interface ParityReport {
+  /** Largest |p_onnx - p_tfjs| over the rows compared. */
   maxAbsDiff: number;
   meanAbsDiff: number;
   rowsCompared: number;
+  /** The row (0-based, within the rows given) where the difference is largest. */
   worstRow: number;
+  onnxAtWorst: number;
+  tfjsAtWorst: number;
+  tolerance: number;
+  /**
+   * With a threshold: rows whose ONNX label differs from the evaluated model's (p >= threshold).
+   * Within tolerance this can only happen for probabilities a hair from the threshold.
+   */
+  labelDisagreements?: number;
 }
 
-/** Scores raw rows with onnxruntime, in batches to bound memory. */
+export interface OnnxScores {
+  probability: Float32Array;
+  label: BigInt64Array;
+}
+
+/** Probabilities of raw rows from the ONNX file (see runOnnx). */
 export async function scoreWithOnnx(
   onnxBytes: Uint8Array,
   rawX: Float32Array,
   nRows: number,
   nFeatures: number,
-  batchRows = 8192,
-) {
+  batchRows = DEFAULT_PARITY_BATCH_ROWS,
+): Promise<Float32Array> {
+  return (await runOnnx(onnxBytes, rawX, nRows, nFeatures, batchRows)).probability;
+}
+
+/** Both outputs for raw rows, with onnxruntime, in batches to bound memory; one session for all. */
+export async function runOnnx(
+  onnxBytes: Uint8Array,
+  rawX: Float32Array,
+  nRows: number,
+  nFeatures: number,
+  batchRows = DEFAULT_PARITY_BATCH_ROWS,
+): Promise<OnnxScores> {
   const session = await ort.InferenceSession.create(onnxBytes);
   try {
-    const out = new Float32Array(nRows);
+    const probability = new Float32Array(nRows);
+    const label = new BigInt64Array(nRows);
     for (let start = 0; start < nRows; start += batchRows) {
       const end = Math.min(nRows, start + batchRows);
       const input = new ort.Tensor('float32', rawX.slice(start * nFeatures, end * nFeatures), [
@@ -31,9 +62,19 @@ export async function scoreWithOnnx(
         nFeatures,
       ]);
       const result = await session.run({ [INPUT_NAME]: input });
-      out.set(result[PROBABILITY_OUTPUT]?.data as Float32Array, start);
+      const p = result[PROBABILITY_OUTPUT];
+      const l = result[LABEL_OUTPUT];
+      if (!p || !l || p.data.length !== end - start || l.data.length !== end - start) {
+        throw new OnnxExportError(
+          'OnnxStructureError',
+          `The ONNX file gave ${p?.data.length ?? 'no'} probabilities and ${l?.data.length ?? 'no'} labels ` +
+            `for ${end - start} rows; it must give one of each per row.`,
+        );
+      }
+      probability.set(p.data as Float32Array, start);
+      label.set(l.data as BigInt64Array, start);
     }
-    return out;
+    return { probability, label };
   } finally {
     await session.release();
   }
@@ -41,7 +82,9 @@ export async function scoreWithOnnx(
 
 /**
  * The parity gate: the file must give the same probabilities as the model that was evaluated,
- * on the same raw rows, within `tolerance`; otherwise the export fails and nothing is written.
+ * on the same raw rows (the held-out split), within `tolerance`. Otherwise it throws
+ * ExportParityError, and the caller writes nothing. tfjs sees the rows scaled in JS, ONNX sees
+ * them raw and scales inside the graph: the comparison covers the scaler too.
  */
 export async function checkParity(options: {
   onnxBytes: Uint8Array;
@@ -51,35 +94,98 @@ export async function checkParity(options: {
   nRows: number;
   nFeatures: number;
   tolerance?: number;
+  /** The threshold the file was exported with; when given, labels are checked as well. */
+  threshold?: number;
+  batchRows?: number;
 }): Promise<ParityReport> {
-  const { onnxBytes, model, scaler, rawX, nRows, nFeatures } = options;
-  const tolerance = options.tolerance ?? 1e-5;
-  const fromOnnx = await scoreWithOnnx(onnxBytes, rawX, nRows, nFeatures);
-  const fromTfjs = await predictProbabilities(
+  const { onnxBytes, model, scaler, rawX, nRows, nFeatures, threshold } = options;
+  const tolerance = options.tolerance ?? DEFAULT_PARITY_TOLERANCE;
+  const batchRows = options.batchRows ?? DEFAULT_PARITY_BATCH_ROWS;
+  checkParityInputs(options, tolerance, batchRows);
+
+  const onnx = await runOnnx(onnxBytes, rawX, nRows, nFeatures, batchRows);
+  const tfjs = await predictProbabilities(
     model,
     applyStandardScaler(scaler, rawX, nFeatures),
     nRows,
     nFeatures,
+    batchRows,
   );
   let maxAbsDiff = 0;
   let sum = 0;
   let worstRow = 0;
+  let labelDisagreements = 0;
   for (let i = 0; i < nRows; i++) {
-    const d = Math.abs((fromOnnx[i] as number) - (fromTfjs[i] as number));
+    const a = onnx.probability[i] as number;
+    const b = tfjs[i] as number;
+    // NaN on either side is a failure, not a difference of NaN that compares false.
+    const d = Number.isFinite(a) && Number.isFinite(b) ? Math.abs(a - b) : Number.POSITIVE_INFINITY;
     sum += d;
-    if (d > maxAbsDiff || Number.isNaN(d)) {
-      maxAbsDiff = Number.isNaN(d) ? Number.POSITIVE_INFINITY : d;
+    if (d > maxAbsDiff) {
+      maxAbsDiff = d;
       worstRow = i;
     }
+    if (threshold !== undefined) {
+      const fileLabel = onnx.label[i] as bigint;
+      if (fileLabel !== (a >= threshold ? 1n : 0n)) {
+        throw new OnnxExportError(
+          'OnnxStructureError',
+          `Row ${i}: the ONNX label ${fileLabel} does not follow its own probability ${a} at threshold ${threshold}.`,
+        );
+      }
+      if (fileLabel !== (b >= threshold ? 1n : 0n)) labelDisagreements++;
+    }
   }
-  const report = { maxAbsDiff, meanAbsDiff: nRows ? sum / nRows : 0, rowsCompared: nRows, worstRow };
+  const report: ParityReport = {
+    maxAbsDiff,
+    meanAbsDiff: sum / nRows,
+    rowsCompared: nRows,
+    worstRow,
+    onnxAtWorst: onnx.probability[worstRow] as number,
+    tfjsAtWorst: tfjs[worstRow] as number,
+    tolerance,
+    ...(threshold !== undefined ? { labelDisagreements } : {}),
+  };
   if (maxAbsDiff > tolerance) {
-    throw new OnnxExportError(
-      'ExportParityError',
+    throw new ExportParityError(
       `The ONNX file disagrees with the evaluated model: max |difference| ${maxAbsDiff.toExponential(3)} > ${tolerance} ` +
-        `at held-out row ${worstRow} (ONNX ${fromOnnx[worstRow]}, tfjs ${fromTfjs[worstRow]}). Nothing was written.`,
-      { ...report },
+        `at held-out row ${worstRow} (ONNX ${report.onnxAtWorst}, tfjs ${report.tfjsAtWorst}) over ${nRows} rows. ` +
+        'Nothing was written; this is a bug in the exporter or a model changed after evaluation.',
+      {
+        maxAbsDiff,
+        tolerance,
+        worstRow,
+        onnxValue: report.onnxAtWorst,
+        tfjsValue: report.tfjsAtWorst,
+        rowsCompared: nRows,
+      },
     );
   }
   return report;
+}
+
+function checkParityInputs(
+  options: { rawX: Float32Array; nRows: number; nFeatures: number; scaler: StandardScalerParams },
+  tolerance: number,
+  batchRows: number,
+): void {
+  const { rawX, nRows, nFeatures, scaler } = options;
+  const bad = (message: string): never => {
+    throw new OnnxExportError('ParityDataMismatch', message);
+  };
+  // A gate over no rows would pass anything.
+  if (!Number.isInteger(nRows) || nRows < 1) {
+    bad(`The parity gate needs at least one held-out row, got ${nRows}; use a larger test split.`);
+  }
+  if (nFeatures !== scaler.features.length) {
+    bad(`The held-out rows have ${nFeatures} features, the scaler ${scaler.features.length}.`);
+  }
+  if (rawX.length !== nRows * nFeatures) {
+    bad(`The held-out matrix has ${rawX.length} values, not ${nRows} rows x ${nFeatures} features.`);
+  }
+  if (!(tolerance >= 0) || !Number.isFinite(tolerance)) {
+    bad(`The parity tolerance ${tolerance} must be a finite number >= 0.`);
+  }
+  if (!Number.isInteger(batchRows) || batchRows < 1)
+    bad(`batchRows ${batchRows} must be a positive integer.`);
 }

@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
+import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { buildModel } from '../../domain/ml/modelBuilder';
+import { denseActivations, modelSpecSchema } from '../../domain/ml/modelSpec';
 import { OnnxExportError } from '../../domain/onnx/errors';
-import { exportToOnnx } from '../../domain/onnx/exporter';
+import { type ExportOptions, exportToOnnx, MAX_OPSET } from '../../domain/onnx/exporter';
 import { decodeModel } from '../../domain/onnx/onnxProto';
-import { checkParity, scoreWithOnnx } from '../../domain/onnx/parity';
-import { assertWithinSizeLimit, onnxSizeReport } from '../../domain/onnx/size';
-import { validateOnnxModel } from '../../domain/onnx/validate';
+import { checkParity, runOnnx, scoreWithOnnx } from '../../domain/onnx/parity';
 import { architectures, testMetadata, trainedModel, wildData } from '../support/onnxFixtures';
 
 beforeAll(async () => {
@@ -13,158 +14,302 @@ beforeAll(async () => {
 });
 
 const data = wildData(1000);
+const spec = (name: string) => architectures[name] as (typeof architectures)[string];
 
-describe.each(Object.entries(architectures))('ONNX export of the %s network', (_name, spec) => {
-  it('scores raw rows like the tfjs model within 1e-5, for N = 1000 and N = 1', async () => {
-    const { model, scaler } = await trainedModel(spec, data);
-    const bytes = exportToOnnx({
-      model,
-      spec,
-      scaler,
-      threshold: 0.5,
-      metadata: testMetadata(data.features),
-    });
+// Training is the slow part on the CPU backend: each architecture is trained once per file.
+// Tests below never change these models' weights (the parity tests that do train their own).
+const trained = new Map<string, ReturnType<typeof trainedModel>>();
+const trainedFor = (name: string) => {
+  if (!trained.has(name)) trained.set(name, trainedModel(spec(name), data));
+  return trained.get(name) as ReturnType<typeof trainedModel>;
+};
+async function exportOptions(name: string, extra: Partial<ExportOptions> = {}): Promise<ExportOptions> {
+  const { model, scaler } = await trainedFor(name);
+  return { model, spec: spec(name), scaler, threshold: 0.5, metadata: testMetadata(data.features), ...extra };
+}
+
+describe('the test architectures', () => {
+  it('cover every activation the builder supports, dropout, and several depths and widths', () => {
+    const dense = Object.values(architectures).flatMap((s) => s.layers.filter((l) => l.type === 'dense'));
+    expect(new Set(dense.map((l) => l.activation))).toEqual(new Set(denseActivations));
+    expect(Object.values(architectures).some((s) => s.layers.some((l) => l.type === 'dropout'))).toBe(true);
+    const depths = new Set(Object.values(architectures).map((s) => s.layers.length));
+    expect(depths.size).toBeGreaterThanOrEqual(3);
+  });
+
+  it('have data whose columns differ in scale by 1e8, with a constant column', () => {
+    const col = (j: number) =>
+      Array.from({ length: data.nRows }, (_, i) => data.x[i * data.nFeatures + j] as number);
+    const spread = (j: number) => Math.max(...col(j).map(Math.abs));
+    expect(spread(0)).toBeLessThan(1e-3);
+    expect(spread(1)).toBeGreaterThan(5e4);
+    expect(new Set(col(2)).size).toBe(1);
+  });
+});
+
+describe.each(Object.keys(architectures))('ONNX export of the %s network', (name) => {
+  it('scores raw rows like the trained tfjs model within 1e-5, for N = 1000 and N = 1', async () => {
+    const { model, scaler } = await trainedFor(name);
+    // Trained, not just initialised: the first kernel moved away from the seeded initial one.
+    const initial = buildModel(spec(name), data.nFeatures);
+    const moved = tf.tidy(
+      () =>
+        tf
+          .sub(model.getWeights()[0] as tf.Tensor, initial.getWeights()[0] as tf.Tensor)
+          .abs()
+          .max()
+          .dataSync()[0],
+    );
+    initial.dispose();
+    expect(moved).toBeGreaterThan(1e-3);
+
+    const bytes = exportToOnnx(await exportOptions(name));
     const report = await checkParity({
       onnxBytes: bytes,
       model,
       scaler,
       rawX: data.x,
       nRows: 1000,
-      nFeatures: data.nFeatures,
+      nFeatures: 5,
+      threshold: 0.5,
     });
     expect(report.rowsCompared).toBe(1000);
     expect(report.maxAbsDiff).toBeLessThanOrEqual(1e-5);
-    const one = await scoreWithOnnx(bytes, data.x.subarray(0, data.nFeatures), 1, data.nFeatures);
-    expect(one).toHaveLength(1);
-    model.dispose();
+    expect(report.tolerance).toBe(1e-5);
+    // Within 1e-5, labels can only differ for a probability within 1e-5 of the threshold.
+    expect(report.labelDisagreements).toBeLessThanOrEqual(1);
+
+    const one = await checkParity({
+      onnxBytes: bytes,
+      model,
+      scaler,
+      rawX: data.x.slice(7 * 5, 8 * 5),
+      nRows: 1,
+      nFeatures: 5,
+    });
+    expect(one.rowsCompared).toBe(1);
+    expect(one.maxAbsDiff).toBeLessThanOrEqual(1e-5);
+    // Small batches give the same scores as one big batch.
+    const all = await scoreWithOnnx(bytes, data.x, 1000, 5);
+    const batched = await scoreWithOnnx(bytes, data.x, 1000, 5, 7);
+    for (let i = 0; i < 1000; i++)
+      expect(Math.abs((batched[i] as number) - (all[i] as number))).toBeLessThan(1e-6);
+    expect(Math.abs((all[7] as number) - one.onnxAtWorst)).toBeLessThan(1e-6);
   });
 });
 
 describe('ONNX file contents', () => {
-  it('declares a symbolic batch, both outputs, opset 13 and the metadata', async () => {
-    const spec = architectures['tanh-shallow'] as (typeof architectures)[string];
-    const { model, scaler } = await trainedModel(spec, data);
-    const bytes = exportToOnnx({
-      model,
-      spec,
-      scaler,
-      threshold: 0.35,
-      metadata: testMetadata(data.features),
-    });
+  it('declares a symbolic batch, both outputs, opset 13, IR 7 and the metadata', async () => {
+    const bytes = exportToOnnx(
+      await exportOptions('elu-selu-dropout', {
+        threshold: 0.35,
+        metadata: { ...testMetadata(data.features), extra: { backend: 'cpu' } },
+      }),
+    );
     const decoded = decodeModel(bytes);
-    expect(decoded.opsetImport[0]?.version).toBe(13);
+    expect(decoded.producerName).toBe('slipway');
+    expect(decoded.producerVersion).toBe('0.1.0');
+    // The default domain '' (ai.onnx) is the proto default, so it is not on the wire.
+    expect(decoded.opsetImport.map((o) => [o.domain ?? '', o.version])).toEqual([['', 13]]);
     expect(decoded.irVersion).toBe(7);
-    expect(decoded.graph.input[0]?.type.tensorType.shape.dim).toEqual([{ dimParam: 'N' }, { dimValue: 5 }]);
-    expect(decoded.graph.output.map((o) => o.name)).toEqual(['probability', 'label']);
+    expect(decoded.graph.input.map((i) => i.name)).toEqual(['features']);
+    expect(decoded.graph.input[0]?.type.tensorType).toEqual({
+      elemType: 1,
+      shape: { dim: [{ dimParam: 'N' }, { dimValue: 5 }] },
+    });
+    expect(
+      decoded.graph.output.map((o) => [o.name, o.type.tensorType.elemType, o.type.tensorType.shape.dim]),
+    ).toEqual([
+      ['probability', 1, [{ dimParam: 'N' }, { dimValue: 1 }]],
+      ['label', 7, [{ dimParam: 'N' }, { dimValue: 1 }]],
+    ]);
+    // The scaler on the raw input, Gemm + activation per dense layer, no trace of dropout.
+    expect(decoded.graph.node.map((n) => n.opType)).toEqual([
+      'Sub',
+      'Div',
+      'Gemm',
+      'Elu',
+      'Gemm',
+      'Selu',
+      'Gemm',
+      'Sigmoid',
+      'GreaterOrEqual',
+      'Cast',
+    ]);
+    const { scaler } = await trainedFor('elu-selu-dropout');
+    const mean = decoded.graph.initializer.find((t) => t.name === 'scaler_mean');
+    expect(Array.from(new Float32Array(Uint8Array.from(mean?.rawData ?? []).buffer))).toEqual(
+      Array.from(Float32Array.from(scaler.mean)),
+    );
     const props = Object.fromEntries(decoded.metadataProps.map((p) => [p.key, p.value]));
+    expect(props).toMatchObject({
+      'slipway.model_name': 'fraud-test',
+      'slipway.target': 'Class',
+      'slipway.threshold': '0.35',
+      'slipway.dataset_sha256': 'a'.repeat(64),
+      'slipway.run_id': 'run-test',
+      'slipway.producer': 'slipway',
+      'slipway.producer_version': '0.1.0',
+      'slipway.backend': 'cpu',
+    });
     expect(JSON.parse(props['slipway.features'] as string)).toEqual(data.features);
-    expect(props['slipway.threshold']).toBe('0.35');
-    expect(props['slipway.target']).toBe('Class');
-    // label = probability >= threshold
-    const ort = await import('onnxruntime-node');
-    const session = await ort.InferenceSession.create(bytes);
-    const out = await session.run({ features: new ort.Tensor('float32', data.x.slice(0, 50 * 5), [50, 5]) });
-    const p = out.probability?.data as Float32Array;
-    const label = out.label?.data as BigInt64Array;
-    for (let i = 0; i < 50; i++) expect(Number(label[i])).toBe((p[i] as number) >= 0.35 ? 1 : 0);
-    await session.release();
-    model.dispose();
+
+    // label = probability >= threshold, as int64.
+    const out = await runOnnx(bytes, data.x, 1000, 5);
+    let positives = 0;
+    for (let i = 0; i < 1000; i++) {
+      const expected = (out.probability[i] as number) >= 0.35 ? 1n : 0n;
+      expect(out.label[i]).toBe(expected);
+      if (expected === 1n) positives++;
+    }
+    // Both labels occur, so the comparison was not trivially one-sided.
+    expect(positives).toBeGreaterThan(0);
+    expect(positives).toBeLessThan(1000);
   });
 
-  it('accepts a higher opset and refuses one out of range', async () => {
-    const spec = architectures['tanh-shallow'] as (typeof architectures)[string];
-    const { model, scaler } = await trainedModel(spec, data);
-    const bytes = exportToOnnx({
-      model,
-      spec,
-      scaler,
-      threshold: 0.5,
-      metadata: testMetadata(data.features),
-      opset: 17,
-    });
-    expect(decodeModel(bytes).opsetImport[0]?.version).toBe(17);
-    expect(() =>
-      exportToOnnx({ model, spec, scaler, threshold: 0.5, metadata: testMetadata(data.features), opset: 11 }),
-    ).toThrow(/Opset 11 is not supported/);
-    model.dispose();
+  it('accepts opsets 13 to 21 with the same scores, and refuses others', async () => {
+    const options = await exportOptions('tanh-shallow');
+    const base = await scoreWithOnnx(exportToOnnx(options), data.x, 50, 5);
+    for (let opset = 13; opset <= MAX_OPSET; opset++) {
+      const bytes = exportToOnnx({ ...options, opset });
+      expect(decodeModel(bytes).opsetImport[0]?.version).toBe(opset);
+      expect(await scoreWithOnnx(bytes, data.x, 50, 5)).toEqual(base);
+    }
+    for (const opset of [12, 22, 13.5]) {
+      expect(() => exportToOnnx({ ...options, opset })).toThrow(
+        new RegExp(`Opset ${opset} is not supported`),
+      );
+    }
   });
 });
 
-describe('the parity gate', () => {
-  it('catches a file that does not match the evaluated model (one perturbed weight)', async () => {
-    const spec = architectures['elu-selu-dropout'] as (typeof architectures)[string];
-    const { model, scaler } = await trainedModel(spec, data);
-    const bytes = exportToOnnx({
-      model,
-      spec,
-      scaler,
-      threshold: 0.5,
-      metadata: testMetadata(data.features),
-    });
-    const weights = model.getWeights();
-    const kernel = (weights[0] as tf.Tensor).arraySync() as number[][];
-    (kernel[3] as number[])[0] = ((kernel[3] as number[])[0] as number) + 0.05;
-    model.setWeights([tf.tensor(kernel), ...weights.slice(1)]);
-    const err = await checkParity({
-      onnxBytes: bytes,
-      model,
-      scaler,
-      rawX: data.x,
-      nRows: 1000,
-      nFeatures: 5,
-    }).catch((e) => e);
+function exportError(options: ExportOptions): OnnxExportError {
+  try {
+    exportToOnnx(options);
+  } catch (err) {
     expect(err).toBeInstanceOf(OnnxExportError);
-    expect((err as OnnxExportError).type).toBe('ExportParityError');
-    expect((err as OnnxExportError).message).toMatch(/max \|difference\| .* > 0.00001 at held-out row \d+/);
-    model.dispose();
-  });
-});
-
-describe('structural validation', () => {
-  async function decodedExport() {
-    const spec = architectures['tanh-shallow'] as (typeof architectures)[string];
-    const { model, scaler } = await trainedModel(spec, data);
-    const decoded = decodeModel(
-      exportToOnnx({ model, spec, scaler, threshold: 0.5, metadata: testMetadata(data.features) }),
-    );
-    model.dispose();
-    return decoded;
+    expect((err as OnnxExportError).retryable).toBe(false);
+    return err as OnnxExportError;
   }
+  throw new Error('the export was expected to fail');
+}
 
-  it('passes a sound export and names each kind of broken graph', async () => {
-    expect(validateOnnxModel(await decodedExport())).toEqual([]);
-
-    const duplicate = await decodedExport();
-    duplicate.graph.initializer.push({
-      ...(duplicate.graph.initializer[0] as (typeof duplicate.graph.initializer)[number]),
+describe('the exporter refuses bad input with a clear error', () => {
+  it('feature names that are not the scaler features in the scaler order', async () => {
+    const options = await exportOptions('tanh-shallow');
+    const swapped = ['tiny', 'constant', 'huge', 'unit', 'hundreds'];
+    const err = exportError({ ...options, metadata: { ...options.metadata, features: swapped } });
+    expect(err.type).toBe('InvalidExportInput');
+    expect(err.message).toMatch(/Feature 1 is "constant" in the metadata but "huge" in the scaler/);
+    const short = exportError({ ...options, metadata: { ...options.metadata, features: swapped.slice(1) } });
+    expect(short.message).toMatch(/4 feature names in the metadata for a scaler over 5 columns/);
+    const dup = exportError({
+      ...options,
+      scaler: { ...options.scaler, features: ['a', 'b', 'a', 'c', 'd'] },
+      metadata: { ...options.metadata, features: ['a', 'b', 'a', 'c', 'd'] },
     });
-    expect(validateOnnxModel(duplicate).join()).toMatch(/value "scaler_mean" is defined twice/);
+    expect(dup.message).toMatch(/Feature "a" appears twice/);
+  });
 
-    const undefinedInput = await decodedExport();
-    (undefinedInput.graph.node[1] as (typeof undefinedInput.graph.node)[number]).input = [
-      'nowhere',
-      'scaler_std',
-    ];
-    expect(validateOnnxModel(undefinedInput).join()).toMatch(/reads "nowhere", which is not defined/);
+  it('a threshold that is not a probability, a malformed sha256, a clashing extra key', async () => {
+    const options = await exportOptions('tanh-shallow');
+    for (const threshold of [Number.NaN, -0.1, 1.5]) {
+      expect(exportError({ ...options, threshold }).message).toMatch(/is not a probability/);
+    }
+    expect(
+      exportError({ ...options, metadata: { ...options.metadata, datasetSha256: 'abc' } }).message,
+    ).toMatch(/sha256 "abc" is not 64 lowercase hex digits/);
+    expect(
+      exportError({ ...options, metadata: { ...options.metadata, extra: { threshold: '0.9' } } }).message,
+    ).toMatch(/would overwrite the built-in "slipway.threshold"/);
+  });
 
-    const badShape = await decodedExport();
-    (badShape.graph.initializer[0] as (typeof badShape.graph.initializer)[number]).dims = [7];
-    expect(validateOnnxModel(badShape).join()).toMatch(/"scaler_mean" has 5 values but dims \[7\] need 7/);
+  it('a scaler with non-finite or zero spread', async () => {
+    const options = await exportOptions('tanh-shallow');
+    const std = [...options.scaler.std];
+    std[3] = 0;
+    expect(exportError({ ...options, scaler: { ...options.scaler, std } }).message).toMatch(
+      /column "unit" \(index 3\) has mean .* and std 0/,
+    );
+  });
 
-    const untyped = await decodedExport();
-    (untyped.graph.output[0] as { type: unknown }).type = {};
-    expect(validateOnnxModel(untyped).join()).toMatch(/graph output "probability" has no element type/);
+  it('a model that does not match its spec or the scaler', async () => {
+    const options = await exportOptions('tanh-shallow');
+    const otherActivation = modelSpecSchema.parse({
+      layers: [
+        { type: 'dense', units: 16, activation: 'relu' },
+        { type: 'dense', units: 1, activation: 'sigmoid' },
+      ],
+    });
+    const a = exportError({ ...options, spec: otherActivation });
+    expect(a.type).toBe('ModelSpecMismatch');
+    expect(a.message).toMatch(
+      /Dense layer 0 \("dense_0"\) is Dense\(16, tanh\) but the spec says Dense\(16, relu\)/,
+    );
+
+    const fewer = exportError({ ...options, spec: spec('elu-selu-dropout') });
+    expect(fewer.type).toBe('ModelSpecMismatch');
+
+    const fourFeatures = buildModel(spec('tanh-shallow'), 4);
+    const b = exportError({ ...options, model: fourFeatures });
+    expect(b.message).toMatch(
+      /"dense_0" has a \[4, 16\] kernel .* receives 5 values \(the scaler's 5 features\)/,
+    );
+    fourFeatures.dispose();
+
+    const withNorm = tf.sequential({
+      layers: [
+        tf.layers.dense({ units: 16, activation: 'tanh', inputShape: [5] }),
+        tf.layers.batchNormalization({ name: 'norm' }),
+        tf.layers.dense({ units: 1, activation: 'sigmoid' }),
+      ],
+    });
+    expect(exportError({ ...options, model: withNorm }).message).toMatch(
+      /Layer "norm" is a BatchNormalization, which the ONNX exporter does not translate/,
+    );
+    withNorm.dispose();
+  });
+
+  it('weights made non-finite by a diverged training run', async () => {
+    const model = buildModel(spec('tanh-shallow'), 5);
+    const [kernel, ...rest] = model.getWeights();
+    const values = (kernel as tf.Tensor).dataSync().slice();
+    values[2] = Number.NaN;
+    values[9] = Number.POSITIVE_INFINITY;
+    model.setWeights([tf.tensor(values, (kernel as tf.Tensor).shape), ...rest]);
+    const err = exportError({ ...(await exportOptions('tanh-shallow')), model });
+    expect(err.type).toBe('NonFiniteWeights');
+    expect(err.message).toMatch(
+      /Layer "dense_0" has 2 NaN or infinite kernel values of 80: training diverged/,
+    );
+    model.dispose();
+  });
+
+  it('a graph that fails structural validation is never encoded', async () => {
+    // A layer named like one of the exporter's own values makes a duplicate value name; the
+    // validator catches it before anything is encoded.
+    const clash = tf.sequential({
+      layers: [
+        tf.layers.dense({ name: 'scaled', units: 16, activation: 'tanh', inputShape: [5] }),
+        tf.layers.dense({ name: 'head', units: 1, activation: 'sigmoid' }),
+      ],
+    });
+    const err = exportError({ ...(await exportOptions('tanh-shallow')), model: clash });
+    expect(err.type).toBe('OnnxStructureError');
+    expect(err.message).toMatch(/value "scaled" is defined twice \(again as output of node "scaled_tanh"\)/);
+    clash.dispose();
   });
 });
 
-describe('size limit', () => {
-  it('counts base64 bytes against the limit and refuses an oversize file with both numbers', () => {
-    expect(onnxSizeReport(3)).toMatchObject({ bytes: 3, base64Bytes: 4, withinLimit: true });
-    const big = onnxSizeReport(12 * 1024 * 1024);
-    expect(big.base64Bytes).toBe(16 * 1024 * 1024);
-    expect(big.withinLimit).toBe(false);
-    expect(() => assertWithinSizeLimit(big)).toThrow(
-      /12582912 bytes, 16777216 after base64, over the upload limit of 15728640/,
-    );
+describe('onnxruntime reads the symbolic batch', () => {
+  it('runs N = 1 and N = 1000 through one session', async () => {
+    const session = await ort.InferenceSession.create(exportToOnnx(await exportOptions('reference')));
+    for (const n of [1, 1000]) {
+      const out = await session.run({ features: new ort.Tensor('float32', data.x.slice(0, n * 5), [n, 5]) });
+      expect(out.probability?.dims).toEqual([n, 1]);
+      expect(out.label?.dims).toEqual([n, 1]);
+      expect(out.label?.type).toBe('int64');
+    }
+    await session.release();
   });
 });
