@@ -1,45 +1,76 @@
 import { Context } from '@temporalio/activity';
+import { z } from 'zod';
 import { type Evaluation, evaluateScores } from '../domain/ml/metrics';
 import { predictProbabilities } from '../domain/ml/train';
 import { scaled } from '../domain/ml/trainingData';
-import type { ArtifactRef } from '../domain/storage/artifactRef';
+import { artifactRefSchema } from '../domain/storage/artifactRef';
+import { cachedStep, type StepCacheInfo } from './cachedStep';
 import type { ActivityDeps } from './deps';
 import { withFailureMapping } from './failures';
 import { disposeModel, loadTrainedModel, type ModelInputRefs } from './modelInputs';
 
 export type EvaluationMetrics = Omit<Evaluation, 'roc' | 'pr'>;
 
-export interface EvaluatedModel {
-  evaluation: ArtifactRef;
-  metrics: EvaluationMetrics;
+const evaluatedModelSchema = z.object({
+  evaluation: artifactRefSchema,
+  metrics: z.object({
+    threshold: z.number(),
+    tp: z.number(),
+    fp: z.number(),
+    tn: z.number(),
+    fn: z.number(),
+    precision: z.number(),
+    recall: z.number(),
+    fpr: z.number(),
+    f1: z.number(),
+    rocAuc: z.number(),
+    prAuc: z.number(),
+    positives: z.number(),
+    negatives: z.number(),
+  }),
+});
+export type EvaluatedModel = z.infer<typeof evaluatedModelSchema> & { cache?: StepCacheInfo };
+
+export interface EvaluateModelParams extends ModelInputRefs {
+  threshold: number;
+  cache?: boolean;
 }
 
 /** Evaluator: scores the held-out split and stores the metrics and curves. */
 export function evaluateModelActivity(deps: ActivityDeps) {
-  return async function evaluateModel(
-    params: ModelInputRefs & { threshold: number },
-  ): Promise<EvaluatedModel> {
+  return async function evaluateModel(params: EvaluateModelParams): Promise<EvaluatedModel> {
     return withFailureMapping(async () => {
       Context.current().heartbeat();
-      const { model, data, scaler } = await loadTrainedModel(deps.store, params);
-      try {
-        const scores = await predictProbabilities(
-          model,
-          scaled(scaler, data.testRaw, data.nFeatures),
-          data.nTest,
-          data.nFeatures,
-        );
-        const evaluation = evaluateScores(data.yTest, scores, params.threshold);
-        const ref = await deps.store.put(`${JSON.stringify(evaluation, null, 2)}\n`, {
-          kind: 'evaluation',
-          mediaType: 'application/json',
-          extension: '.json',
-        });
-        const { roc: _roc, pr: _pr, ...metrics } = evaluation;
-        return { evaluation: ref, metrics };
-      } finally {
-        disposeModel(model);
-      }
+      const cacheOptions = {
+        step: 'evaluate',
+        enabled: params.cache !== false,
+        inputs: [params.snapshot, params.split, params.scaler, params.model],
+        params: { target: params.target, spec: params.spec, threshold: params.threshold },
+        schema: evaluatedModelSchema,
+      };
+      return cachedStep(deps, cacheOptions, () => evaluate(params));
     });
   };
+
+  async function evaluate(params: EvaluateModelParams): Promise<EvaluatedModel> {
+    const { model, data, scaler } = await loadTrainedModel(deps.store, params);
+    try {
+      const scores = await predictProbabilities(
+        model,
+        scaled(scaler, data.testRaw, data.nFeatures),
+        data.nTest,
+        data.nFeatures,
+      );
+      const evaluation = evaluateScores(data.yTest, scores, params.threshold);
+      const ref = await deps.store.put(`${JSON.stringify(evaluation, null, 2)}\n`, {
+        kind: 'evaluation',
+        mediaType: 'application/json',
+        extension: '.json',
+      });
+      const { roc: _roc, pr: _pr, ...metrics } = evaluation;
+      return { evaluation: ref, metrics };
+    } finally {
+      disposeModel(model);
+    }
+  }
 }

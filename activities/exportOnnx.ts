@@ -1,8 +1,10 @@
 import { Context } from '@temporalio/activity';
+import { z } from 'zod';
 import { exportToOnnx } from '../domain/onnx/exporter';
-import { checkParity, type ParityReport } from '../domain/onnx/parity';
-import { assertWithinSizeLimit, onnxSizeReport, type SizeReport } from '../domain/onnx/size';
-import type { ArtifactRef } from '../domain/storage/artifactRef';
+import { checkParity } from '../domain/onnx/parity';
+import { assertWithinSizeLimit, onnxSizeReport } from '../domain/onnx/size';
+import { artifactRefSchema } from '../domain/storage/artifactRef';
+import { cachedStep, type StepCacheInfo } from './cachedStep';
 import { codeVersion } from './codeVersion';
 import type { ActivityDeps } from './deps';
 import { withFailureMapping } from './failures';
@@ -12,61 +14,91 @@ export interface ExportOnnxParams extends ModelInputRefs {
   modelName: string;
   threshold: number;
   datasetSha256: string;
+  /** Recorded in the file's metadata; not part of the cache key (a reused file names its own run). */
   runId: string;
   opset: number;
   sizeLimitBytes: number;
+  cache?: boolean;
 }
 
-export interface ExportedOnnx {
-  onnx: ArtifactRef;
-  parity: ParityReport;
-  size: SizeReport;
-}
+const exportedOnnxSchema = z.object({
+  onnx: artifactRefSchema,
+  parity: z.object({
+    maxAbsDiff: z.number(),
+    meanAbsDiff: z.number(),
+    rowsCompared: z.number(),
+    worstRow: z.number(),
+    onnxAtWorst: z.number(),
+    tfjsAtWorst: z.number(),
+    tolerance: z.number(),
+    labelDisagreements: z.number().optional(),
+  }),
+  size: z.object({
+    bytes: z.number(),
+    base64Bytes: z.number(),
+    limitBytes: z.number(),
+    withinLimit: z.boolean(),
+  }),
+});
+export type ExportedOnnx = z.infer<typeof exportedOnnxSchema> & { cache?: StepCacheInfo };
 
 /**
  * ONNX export behind two gates: the file must score the held-out rows like the evaluated model
- * (parity) and fit the upload limit; only then is it written.
+ * (parity, probabilities and labels) and fit the upload limit; only then is it written.
  */
 export function exportOnnxActivity(deps: ActivityDeps) {
   return async function exportOnnx(params: ExportOnnxParams): Promise<ExportedOnnx> {
     return withFailureMapping(async () => {
       Context.current().heartbeat();
-      const { model, data, scaler } = await loadTrainedModel(deps.store, params);
-      try {
-        const bytes = exportToOnnx({
-          model,
-          spec: params.spec,
-          scaler,
-          threshold: params.threshold,
-          opset: params.opset,
-          metadata: {
-            modelName: params.modelName,
-            features: data.features,
-            target: params.target,
-            producerVersion: codeVersion(),
-            datasetSha256: params.datasetSha256,
-            runId: params.runId,
-          },
-        });
-        const size = onnxSizeReport(bytes.length, params.sizeLimitBytes);
-        assertWithinSizeLimit(size);
-        const parity = await checkParity({
-          onnxBytes: bytes,
-          model,
-          scaler,
-          rawX: data.testRaw,
-          nRows: data.nTest,
-          nFeatures: data.nFeatures,
-        });
-        const onnx = await deps.store.put(bytes, {
-          kind: 'onnx',
-          mediaType: 'application/onnx',
-          extension: '.onnx',
-        });
-        return { onnx, parity, size };
-      } finally {
-        disposeModel(model);
-      }
+      const { runId: _runId, cache, ...keyed } = params;
+      const cacheOptions = {
+        step: 'export',
+        enabled: cache !== false,
+        inputs: [params.snapshot, params.split, params.scaler, params.model],
+        params: keyed,
+        schema: exportedOnnxSchema,
+      };
+      return cachedStep(deps, cacheOptions, () => exportModel(params));
     });
   };
+
+  async function exportModel(params: ExportOnnxParams): Promise<ExportedOnnx> {
+    const { model, data, scaler } = await loadTrainedModel(deps.store, params);
+    try {
+      const bytes = exportToOnnx({
+        model,
+        spec: params.spec,
+        scaler,
+        threshold: params.threshold,
+        opset: params.opset,
+        metadata: {
+          modelName: params.modelName,
+          features: data.features,
+          target: params.target,
+          producerVersion: codeVersion(),
+          datasetSha256: params.datasetSha256,
+          runId: params.runId,
+        },
+      });
+      const size = onnxSizeReport(bytes.length, params.sizeLimitBytes);
+      assertWithinSizeLimit(size);
+      const parity = await checkParity({
+        onnxBytes: bytes,
+        model,
+        scaler,
+        rawX: data.testRaw,
+        nRows: data.nTest,
+        nFeatures: data.nFeatures,
+        threshold: params.threshold,
+      });
+      const onnx = await deps.store.put(bytes, {
+        kind: 'onnx',
+        mediaType: 'application/onnx',
+        extension: '.onnx',
+      });
+      return { onnx, parity, size };
+    } finally {
+      disposeModel(model);
+    }
+  }
 }

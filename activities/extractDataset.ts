@@ -1,10 +1,13 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
+import { z } from 'zod';
 import { extractDataset as extract } from '../domain/data/extract';
+import { fingerprintSource } from '../domain/data/sourceFingerprint';
 import type { DatasetSummary } from '../domain/data/summary';
-import type { ArtifactRef } from '../domain/storage/artifactRef';
+import { type ArtifactRef, artifactRefSchema } from '../domain/storage/artifactRef';
 import { s3SettingsFromConfig } from '../domain/storage/s3Client';
+import { cachedStep, type StepCacheInfo } from './cachedStep';
 import type { ActivityDeps } from './deps';
 import { withFailureMapping } from './failures';
 import { whileHeartbeating } from './heartbeat';
@@ -13,35 +16,58 @@ export interface ExtractDatasetParams {
   source: string;
   target: string;
   features?: string[];
+  /** Reuse the output of an earlier extraction of the same bytes with the same settings. */
+  cache?: boolean;
 }
 
 /** What the workflow keeps: references and a few figures, never the data. */
-export interface ExtractedDataset {
-  snapshot: ArtifactRef;
-  summary: ArtifactRef;
-  sourceUri: string;
-  sourceSha256: string;
-  rows: number;
-  features: string[];
-  target: string;
-  classCounts: { negative: number; positive: number };
-  constantFeatures: string[];
-}
+export const extractedDatasetSchema = z.object({
+  snapshot: artifactRefSchema,
+  summary: artifactRefSchema,
+  sourceUri: z.string(),
+  sourceSha256: z.string(),
+  rows: z.number(),
+  features: z.array(z.string()),
+  target: z.string(),
+  classCounts: z.object({ negative: z.number(), positive: z.number() }),
+  constantFeatures: z.array(z.string()),
+});
+export type ExtractedDataset = z.infer<typeof extractedDatasetSchema> & { cache?: StepCacheInfo };
 
 export function extractDatasetActivity(deps: ActivityDeps) {
   return async function extractDataset(params: ExtractDatasetParams): Promise<ExtractedDataset> {
     return withFailureMapping(() =>
       whileHeartbeating(Context.current(), async () => {
         const s3 = deps.config.env.SLIPWAY_S3_ENDPOINT ? s3SettingsFromConfig(deps.config) : undefined;
-        const { snapshot, summary, summaryDoc } = await extract({
-          source: params.source,
-          target: params.target,
-          features: params.features,
-          store: deps.store,
-          workDir: join(tmpdir(), 'slipway-extract'),
-          s3,
-        });
-        return summarize(snapshot, summary, summaryDoc);
+        const enabled = params.cache !== false;
+        // The key covers the source's bytes, not just its name: a changed file is a miss.
+        const fingerprint = enabled ? await fingerprintSource(params.source, { s3 }) : undefined;
+        return cachedStep(
+          deps,
+          {
+            step: 'extract',
+            enabled,
+            inputs: [],
+            params: {
+              sourceUri: fingerprint?.sourceUri,
+              sourceSha256: fingerprint?.sha256,
+              target: params.target,
+              features: params.features ?? null,
+            },
+            schema: extractedDatasetSchema,
+          },
+          async () => {
+            const { snapshot, summary, summaryDoc } = await extract({
+              source: params.source,
+              target: params.target,
+              features: params.features,
+              store: deps.store,
+              workDir: join(tmpdir(), 'slipway-extract'),
+              s3,
+            });
+            return summarize(snapshot, summary, summaryDoc);
+          },
+        );
       }),
     );
   };

@@ -1,9 +1,11 @@
 import { Context } from '@temporalio/activity';
+import { z } from 'zod';
 import { readSnapshot } from '../domain/data/snapshot';
 import { fitStandardScaler, scalerToJson } from '../domain/ml/scaler';
 import { splitIndices, takeLabels, takeRows } from '../domain/ml/split';
 import { encodeSplit } from '../domain/ml/splitArtifact';
-import type { ArtifactRef } from '../domain/storage/artifactRef';
+import { type ArtifactRef, artifactRefSchema } from '../domain/storage/artifactRef';
+import { cachedStep, type StepCacheInfo } from './cachedStep';
 import type { ActivityDeps } from './deps';
 import { withFailureMapping } from './failures';
 
@@ -11,47 +13,61 @@ export interface PrepareDataParams {
   snapshot: ArtifactRef;
   target: string;
   split: { testFraction: number; seed: number; stratify: boolean };
+  cache?: boolean;
 }
 
-export interface PreparedData {
-  split: ArtifactRef;
-  scaler: ArtifactRef;
-  trainRows: number;
-  testRows: number;
-  trainPositives: number;
-  testPositives: number;
-}
+export const preparedDataSchema = z.object({
+  split: artifactRefSchema,
+  scaler: artifactRefSchema,
+  trainRows: z.number(),
+  testRows: z.number(),
+  trainPositives: z.number(),
+  testPositives: z.number(),
+});
+export type PreparedData = z.infer<typeof preparedDataSchema> & { cache?: StepCacheInfo };
 
 /** Transform: a seeded split, and a standard scaler fitted on the training part only. */
 export function prepareDataActivity(deps: ActivityDeps) {
   return async function prepareData(params: PrepareDataParams): Promise<PreparedData> {
     return withFailureMapping(async () => {
       Context.current().heartbeat();
-      const m = readSnapshot(await deps.store.getBytes(params.snapshot), params.target);
-      const split = splitIndices(m.y, params.split);
-      const trainRaw = takeRows(m.x, m.nCols, split.train);
-      const scaler = fitStandardScaler(trainRaw, split.train.length, m.nCols, m.features);
-      const count = (rows: Uint32Array) => takeLabels(m.y, rows).reduce((a, b) => a + b, 0);
-      const [splitRef, scalerRef] = await Promise.all([
-        deps.store.put(encodeSplit(split, params.split), {
-          kind: 'split',
-          mediaType: 'application/octet-stream',
-          extension: '.split',
-        }),
-        deps.store.put(scalerToJson(scaler), {
-          kind: 'scaler',
-          mediaType: 'application/json',
-          extension: '.json',
-        }),
-      ]);
-      return {
-        split: splitRef,
-        scaler: scalerRef,
-        trainRows: split.train.length,
-        testRows: split.test.length,
-        trainPositives: count(split.train),
-        testPositives: count(split.test),
+      const cacheOptions = {
+        step: 'transform',
+        enabled: params.cache !== false,
+        inputs: [params.snapshot],
+        params: { target: params.target, split: params.split },
+        schema: preparedDataSchema,
       };
+      return cachedStep(deps, cacheOptions, () => prepare(params));
     });
   };
+
+  /** Transform itself: a seeded split, and a scaler fitted on the training rows. */
+  async function prepare(params: PrepareDataParams): Promise<PreparedData> {
+    const m = readSnapshot(await deps.store.getBytes(params.snapshot), params.target);
+    const split = splitIndices(m.y, params.split);
+    const trainRaw = takeRows(m.x, m.nCols, split.train);
+    const scaler = fitStandardScaler(trainRaw, split.train.length, m.nCols, m.features);
+    const count = (rows: Uint32Array) => takeLabels(m.y, rows).reduce((a, b) => a + b, 0);
+    const [splitRef, scalerRef] = await Promise.all([
+      deps.store.put(encodeSplit(split, params.split), {
+        kind: 'split',
+        mediaType: 'application/octet-stream',
+        extension: '.split',
+      }),
+      deps.store.put(scalerToJson(scaler), {
+        kind: 'scaler',
+        mediaType: 'application/json',
+        extension: '.json',
+      }),
+    ]);
+    return {
+      split: splitRef,
+      scaler: scalerRef,
+      trainRows: split.train.length,
+      testRows: split.test.length,
+      trainPositives: count(split.train),
+      testPositives: count(split.test),
+    };
+  }
 }

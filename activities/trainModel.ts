@@ -1,13 +1,17 @@
 import { Context } from '@temporalio/activity';
-import { type BackendChoice, selectBackend } from '../domain/ml/backend';
+import { z } from 'zod';
+import { type BackendChoice, backendNames, selectBackend } from '../domain/ml/backend';
 import { type ClassWeightMode, type ClassWeights, computeClassWeights } from '../domain/ml/classWeights';
 import { buildModel } from '../domain/ml/modelBuilder';
 import type { ModelSpec } from '../domain/ml/modelSpec';
 import { scalerFromJson } from '../domain/ml/scaler';
 import { decodeSplit } from '../domain/ml/splitArtifact';
-import { type EpochResult, trainModel as train } from '../domain/ml/train';
+import { type EpochResult, trainModel as fit } from '../domain/ml/train';
 import { scaled, splitSnapshot } from '../domain/ml/trainingData';
 import { type ArtifactRef, artifactRefSchema } from '../domain/storage/artifactRef';
+import { trainingEpochSignal } from '../workflows/messages';
+import type { TrainingEpoch } from '../workflows/progress';
+import { cachedStep, type StepCacheInfo } from './cachedStep';
 import type { ActivityDeps } from './deps';
 import { withFailureMapping } from './failures';
 
@@ -18,17 +22,43 @@ export interface TrainModelParams {
   target: string;
   spec: ModelSpec;
   classWeightMode: ClassWeightMode;
+  cache?: boolean;
 }
 
-export interface TrainedModel {
+const epochResultSchema = z.object({
+  epoch: z.number(),
+  epochs: z.number(),
+  loss: z.number(),
+  valLoss: z.number().optional(),
+  valRecall: z.number().optional(),
+  valPrecision: z.number().optional(),
+  valFpr: z.number().optional(),
+  seconds: z.number(),
+  samplesPerSecond: z.number(),
+});
+
+export const trainedModelSchema = z.object({
   /** Weights of the final epoch (a checkpoint without further use for resuming). */
+  model: artifactRefSchema,
+  history: z.array(epochResultSchema),
+  epochsRun: z.number(),
+  resumedFromEpoch: z.number(),
+  backend: z.object({
+    name: z.enum(backendNames),
+    reason: z.string(),
+    details: z.string().optional(),
+  }),
+  classWeights: z.object({ negative: z.number(), positive: z.number() }),
+});
+export type TrainedModel = {
   model: ArtifactRef;
   history: EpochResult[];
   epochsRun: number;
   resumedFromEpoch: number;
   backend: BackendChoice;
   classWeights: ClassWeights;
-}
+  cache?: StepCacheInfo;
+};
 
 /** What every heartbeat carries, so a retried attempt on another worker resumes from it. */
 export interface TrainingHeartbeat {
@@ -42,67 +72,97 @@ export interface TrainingHeartbeat {
 export function trainModelActivity(deps: ActivityDeps) {
   return async function trainModel(params: TrainModelParams): Promise<TrainedModel> {
     return withFailureMapping(async () => {
-      const context = Context.current();
-      context.heartbeat();
-      const backend = await selectBackend();
-      context.log.info(`training on ${backend.name}: ${backend.reason}`);
-      const [snapshot, splitBytes, scalerBytes] = await Promise.all([
-        deps.store.getBytes(params.snapshot),
-        deps.store.getBytes(params.split),
-        deps.store.getBytes(params.scaler),
-      ]);
-      const data = splitSnapshot(snapshot, params.target, decodeSplit(splitBytes));
-      const scaler = scalerFromJson(scalerBytes.toString('utf8'));
-      const classWeights = computeClassWeights(data.yTrain, params.classWeightMode);
-
-      const previous = context.info.heartbeatDetails as TrainingHeartbeat | undefined;
-      const resumeRef = previous?.checkpoint ? artifactRefSchema.parse(previous.checkpoint) : undefined;
-      const resumeFrom = resumeRef ? await deps.store.getBytes(resumeRef) : undefined;
-      if (resumeRef)
-        context.log.info(`resuming training after epoch ${previous?.epoch} from ${resumeRef.uri}`);
-
-      const model = buildModel(params.spec, data.nFeatures);
-      let last: Uint8Array | undefined;
-      const result = await train({
-        model,
-        spec: params.spec,
-        x: scaled(scaler, data.trainRaw, data.nFeatures),
-        y: data.yTrain,
-        nRows: data.nTrain,
-        nFeatures: data.nFeatures,
-        classWeights,
-        resumeFrom,
-        async onEpoch(epoch, checkpoint) {
-          last = await checkpoint();
-          const ref = await deps.store.put(last, {
-            kind: 'checkpoint',
-            mediaType: 'application/octet-stream',
-            extension: '.ckpt',
-          });
-          context.heartbeat({
-            epoch: epoch.epoch,
-            epochs: epoch.epochs,
-            loss: epoch.loss,
-            checkpoint: ref,
-          } satisfies TrainingHeartbeat);
-        },
-      });
-      if (!last && resumeFrom) last = resumeFrom; // every epoch was already done before the retry
-      model.dispose();
-      if (!last) throw new Error('training ran no epoch');
-      const modelRef = await deps.store.put(last, {
-        kind: 'model',
-        mediaType: 'application/vnd.slipway.checkpoint',
-        extension: '.ckpt',
-      });
-      return {
-        model: modelRef,
-        history: result.history,
-        epochsRun: result.epochsRun,
-        resumedFromEpoch: result.resumedFromEpoch,
-        backend,
-        classWeights,
+      Context.current().heartbeat();
+      const cacheOptions = {
+        step: 'train',
+        enabled: params.cache !== false,
+        inputs: [params.snapshot, params.split, params.scaler],
+        params: { target: params.target, spec: params.spec, classWeightMode: params.classWeightMode },
+        schema: trainedModelSchema as z.ZodType<TrainedModel>,
       };
+      return cachedStep(deps, cacheOptions, () => train(params));
     });
   };
+
+  async function train(params: TrainModelParams): Promise<TrainedModel> {
+    const context = Context.current();
+    const backend = await selectBackend();
+    context.log.info(`training on ${backend.name}: ${backend.reason}`);
+    const [snapshot, splitBytes, scalerBytes] = await Promise.all([
+      deps.store.getBytes(params.snapshot),
+      deps.store.getBytes(params.split),
+      deps.store.getBytes(params.scaler),
+    ]);
+    const data = splitSnapshot(snapshot, params.target, decodeSplit(splitBytes));
+    const scaler = scalerFromJson(scalerBytes.toString('utf8'));
+    const classWeights = computeClassWeights(data.yTrain, params.classWeightMode);
+
+    const previous = context.info.heartbeatDetails as TrainingHeartbeat | undefined;
+    const resumeRef = previous?.checkpoint ? artifactRefSchema.parse(previous.checkpoint) : undefined;
+    const resumeFrom = resumeRef ? await deps.store.getBytes(resumeRef) : undefined;
+    if (resumeRef) context.log.info(`resuming training after epoch ${previous?.epoch} from ${resumeRef.uri}`);
+
+    const model = buildModel(params.spec, data.nFeatures);
+    let last: Uint8Array | undefined;
+    const result = await fit({
+      model,
+      spec: params.spec,
+      x: scaled(scaler, data.trainRaw, data.nFeatures),
+      y: data.yTrain,
+      nRows: data.nTrain,
+      nFeatures: data.nFeatures,
+      classWeights,
+      // The held-out split gives the per-epoch validation curve people watch; it never
+      // influences the weights (no early stopping here).
+      validation: { x: scaled(scaler, data.testRaw, data.nFeatures), y: data.yTest, nRows: data.nTest },
+      resumeFrom,
+      async onEpoch(epoch, checkpoint) {
+        last = await checkpoint();
+        const ref = await deps.store.put(last, {
+          kind: 'checkpoint',
+          mediaType: 'application/octet-stream',
+          extension: '.ckpt',
+        });
+        context.heartbeat({
+          epoch: epoch.epoch,
+          epochs: epoch.epochs,
+          loss: epoch.loss,
+          checkpoint: ref,
+        } satisfies TrainingHeartbeat);
+        await reportEpoch(context, epoch);
+      },
+    });
+    if (!last && resumeFrom) last = resumeFrom; // every epoch was already done before the retry
+    model.dispose();
+    if (!last) throw new Error('training ran no epoch');
+    const modelRef = await deps.store.put(last, {
+      kind: 'model',
+      mediaType: 'application/vnd.slipway.checkpoint',
+      extension: '.ckpt',
+    });
+    return {
+      model: modelRef,
+      history: result.history,
+      epochsRun: result.epochsRun,
+      resumedFromEpoch: result.resumedFromEpoch,
+      backend,
+      classWeights,
+    };
+  }
+}
+
+/**
+ * Tells the workflow about a finished epoch, for its progress query. Best effort: progress
+ * display is not worth failing (and retrying) an hour of training for.
+ */
+async function reportEpoch(context: Context, epoch: EpochResult): Promise<void> {
+  const execution = context.info.workflowExecution;
+  if (!execution) return; // run outside a workflow (a standalone activity)
+  const { workflowId, runId } = execution;
+  const message: TrainingEpoch = { ...epoch, attempt: context.info.attempt };
+  try {
+    await context.client.workflow.getHandle(workflowId, runId).signal(trainingEpochSignal, message);
+  } catch (err) {
+    context.log.warn(`could not report epoch ${epoch.epoch} to the workflow: ${(err as Error).message}`);
+  }
 }

@@ -1,25 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { MultiBar, Presets } from 'cli-progress';
-import type { TrainingHeartbeat } from '../activities';
 import type { TrainToDeployInput } from '../workflows/inputs';
-import { type PipelineProgress, type PipelineResult, progressQuery } from '../workflows/trainToDeploy';
+import {
+  type PipelineProgress,
+  type PipelineResult,
+  progressQuery,
+  type TrainingEpoch,
+} from '../workflows/trainToDeploy';
 import { keyValueTable, table } from './output';
 import type { Session } from './session';
-
-/** The training heartbeat of a running pipeline, read from the server's pending-activity view. */
-async function trainingHeartbeat(
-  session: Session,
-  workflowId: string,
-): Promise<TrainingHeartbeat | undefined> {
-  const description = await session.client.workflow.getHandle(workflowId).describe();
-  for (const activity of description.raw.pendingActivities ?? []) {
-    const payload = activity.heartbeatDetails?.payloads?.[0];
-    if (activity.activityType?.name === 'trainModel' && payload?.data) {
-      return JSON.parse(Buffer.from(payload.data).toString('utf8')) as TrainingHeartbeat;
-    }
-  }
-  return undefined;
-}
 
 /**
  * Starts trainToDeploy and waits for it. With `live`, shows the steps and a progress bar over
@@ -59,8 +48,8 @@ export async function runPipeline(
         stepsBar.update(progress.steps.filter((s) => s.status === 'done').length, {
           detail: progress.current ?? '',
         });
-        const beat = await trainingHeartbeat(session, workflowId);
-        if (beat) epochBar.update(beat.epoch, { detail: `loss ${beat.loss.toExponential(3)}` });
+        const last = progress.training.epochs.at(-1);
+        if (last) epochBar.update(last.epoch, { detail: describeEpoch(last) });
       } catch {
         // the workflow may finish between two polls
       }
@@ -78,6 +67,16 @@ export async function runPipeline(
     await poll;
     bars.stop();
   }
+}
+
+/** One line about an epoch: training loss and the held-out figures people watch. */
+export function describeEpoch(e: TrainingEpoch): string {
+  const parts = [`loss ${e.loss.toExponential(3)}`];
+  if (e.valLoss !== undefined) parts.push(`val loss ${e.valLoss.toExponential(3)}`);
+  if (e.valRecall !== undefined) parts.push(`recall ${e.valRecall.toFixed(3)}`);
+  if (e.valFpr !== undefined) parts.push(`FPR ${(100 * e.valFpr).toFixed(2)} %`);
+  parts.push(`${Math.round(e.samplesPerSecond)} samples/s`);
+  return parts.join(', ');
 }
 
 /** The JSON a script gets from `demo --json` and `run --json`. */
@@ -103,7 +102,12 @@ export function pipelineJson(result: PipelineResult) {
       sha256: result.dataset.snapshot.sha256,
       rows: result.dataset.rows,
     },
-    steps: result.steps.map((s) => ({ step: s.step, status: s.status, seconds: (s.durationMs ?? 0) / 1000 })),
+    steps: result.steps.map((s) => ({
+      step: s.step,
+      status: s.status,
+      seconds: (s.durationMs ?? 0) / 1000,
+      cache: s.cache,
+    })),
   };
 }
 
@@ -113,10 +117,7 @@ export function describePipeline(result: PipelineResult): string {
   return [
     `Registered ${result.model} version ${result.version} (workflow ${result.workflowId})`,
     '',
-    table(
-      ['step', 'status', 'seconds'],
-      result.steps.map((s) => [s.step, s.status, ((s.durationMs ?? 0) / 1000).toFixed(1)]),
-    ),
+    stepsTable(result.steps),
     '',
     keyValueTable([
       [
@@ -144,4 +145,17 @@ export function describePipeline(result: PipelineResult): string {
       ],
     ]),
   ].join('\n');
+}
+
+/** The step list as a table: status, duration and whether the outputs came from the cache. */
+export function stepsTable(steps: PipelineProgress['steps']): string {
+  return table(
+    ['step', 'status', 'seconds', 'cache'],
+    steps.map((s) => [
+      s.step,
+      s.status,
+      s.durationMs === undefined ? '' : (s.durationMs / 1000).toFixed(1),
+      s.cache === 'hit' ? 'reused' : (s.cache ?? ''),
+    ]),
+  );
 }

@@ -40,7 +40,8 @@ export async function openSession(options: { needWorker?: boolean } = {}): Promi
   let stopWorker: (() => Promise<void>) | undefined;
   // The server lists a poller for minutes after its process has gone, so on the embedded stack
   // (where no long-lived worker is kept yet) the command always brings its own worker.
-  const needWorker = options.needWorker !== false && (config.embeddedTemporal || !(await hasPollers(client, config)));
+  const needWorker =
+    options.needWorker !== false && (config.embeddedTemporal || !(await hasPollers(client, config)));
   if (needWorker) {
     log('slipway: running a worker in this process for this command');
     // The command's own output matters here; the in-process worker only speaks up about problems.

@@ -43,6 +43,8 @@ export const trainToDeployInputSchema = z.object({
     .positive()
     .default(15 * 1024 * 1024),
   createdBy: z.string().min(1).default('unknown'),
+  /** Reuse the outputs of earlier steps with the same code, inputs and settings. */
+  cache: z.boolean().default(true),
   /** Task queue of the training workers (SLIPWAY_TRAINING_TASK_QUEUE on the client). */
   trainingTaskQueue: z.string().min(1).default('slipway-training'),
   /** How long a silent training worker is trusted before the attempt moves to another one. */

@@ -1,4 +1,4 @@
-import { defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type {
   EvaluationMetrics,
   ExportedOnnx,
@@ -9,22 +9,13 @@ import type {
   TrainedModel,
 } from '../activities';
 import { type TrainToDeployInput, trainToDeployInputSchema } from './inputs';
+import { progressQuery, trainingEpochSignal } from './messages';
+import { type PipelineProgress, type PipelineStep, pipelineSteps, type StepStatus } from './progress';
 import { parseWorkflowInput } from './validation';
 
-export const pipelineSteps = ['extract', 'transform', 'train', 'evaluate', 'export', 'register'] as const;
-export type PipelineStep = (typeof pipelineSteps)[number];
-
-export interface StepStatus {
-  step: PipelineStep;
-  status: 'pending' | 'running' | 'done' | 'failed';
-  startedAt?: number;
-  durationMs?: number;
-}
-
-export interface PipelineProgress {
-  current?: PipelineStep;
-  steps: StepStatus[];
-}
+export { progressQuery } from './messages';
+export type { PipelineProgress, PipelineStep, StepStatus, TrainingEpoch } from './progress';
+export { pipelineSteps } from './progress';
 
 export interface PipelineResult {
   workflowId: string;
@@ -42,8 +33,6 @@ export interface PipelineResult {
   registered: RegisteredModel;
   steps: StepStatus[];
 }
-
-export const progressQuery = defineQuery<PipelineProgress>('progress');
 
 const retry = {
   initialInterval: '1s',
@@ -71,8 +60,18 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
     retry,
   }).trainModel;
   const info = workflowInfo();
-  const progress: PipelineProgress = { steps: pipelineSteps.map((step) => ({ step, status: 'pending' })) };
+  const progress: PipelineProgress = {
+    steps: pipelineSteps.map((step) => ({ step, status: 'pending' })),
+    training: { epochs: [] },
+  };
   setHandler(progressQuery, () => progress);
+  setHandler(trainingEpochSignal, (epoch) => {
+    // A resumed attempt reports from its checkpoint on; an epoch seen twice keeps the latest.
+    const epochs = progress.training.epochs.filter((e) => e.epoch < epoch.epoch);
+    epochs.push(epoch);
+    progress.training.epochs = epochs;
+  });
+  const cache = params.cache;
 
   async function step<T>(name: PipelineStep, body: () => Promise<T>): Promise<T> {
     const status = progress.steps.find((s) => s.step === name) as StepStatus;
@@ -82,6 +81,7 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
     try {
       const result = await body();
       status.status = 'done';
+      status.cache = (result as { cache?: { status: StepStatus['cache'] } }).cache?.status;
       return result;
     } catch (err) {
       status.status = 'failed';
@@ -92,10 +92,10 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
   }
 
   const dataset = await step('extract', () =>
-    light.extractDataset({ source: params.source, target: params.target, features: params.features }),
+    light.extractDataset({ source: params.source, target: params.target, features: params.features, cache }),
   );
   const prepared = await step('transform', () =>
-    light.prepareData({ snapshot: dataset.snapshot, target: params.target, split: params.split }),
+    light.prepareData({ snapshot: dataset.snapshot, target: params.target, split: params.split, cache }),
   );
   const trained = await step('train', () =>
     training({
@@ -105,8 +105,13 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
       target: params.target,
       spec: params.spec,
       classWeightMode: params.classWeights,
+      cache,
     }),
   );
+  progress.training.resumedFromEpoch = trained.resumedFromEpoch;
+  if (trained.cache?.status === 'hit') {
+    progress.training.epochs = trained.history.map((e) => ({ ...e, attempt: 0 }));
+  }
   const modelRefs = {
     snapshot: dataset.snapshot,
     split: prepared.split,
@@ -116,7 +121,7 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
     spec: params.spec,
   };
   const evaluated = await step('evaluate', () =>
-    light.evaluateModel({ ...modelRefs, threshold: params.threshold }),
+    light.evaluateModel({ ...modelRefs, threshold: params.threshold, cache }),
   );
   const onnx = await step('export', () =>
     light.exportOnnx({
@@ -127,6 +132,7 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
       runId: info.runId,
       opset: params.opset,
       sizeLimitBytes: params.sizeLimitBytes,
+      cache,
     }),
   );
   const { tp, fp, tn, fn, precision, recall, fpr, f1, rocAuc, prAuc } = evaluated.metrics;

@@ -13,6 +13,7 @@ const demoOptionsSchema = z.object({
     .int()
     .min(0)
     .max(2 ** 31 - 1),
+  cache: z.boolean().default(true),
   json: z.boolean().optional(),
 });
 
@@ -26,6 +27,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--rows <n>', 'rows of synthetic data (the reference data set has 284,807)', '284807')
     .option('--epochs <n>', 'training epochs (the reference runs 50)', '50')
     .option('--seed <n>', 'generator seed', '42')
+    .option('--no-cache', 'run every step even when an earlier run computed the same outputs')
     .option('--json', 'print one JSON object on stdout')
     .addHelpText('after', '\nA quick run: slipway demo --rows 20000 --epochs 3')
     .action(async (raw: Record<string, unknown>) => {
@@ -40,6 +42,7 @@ export function registerDemoCommand(program: Command): void {
             modelName: 'fraud-demo',
             spec: { ...referenceModelSpec, epochs: opts.epochs },
             createdBy: process.env.USER ?? 'demo',
+            cache: opts.cache,
           },
           { live: !opts.json, workflowIdPrefix: 'demo' },
         );

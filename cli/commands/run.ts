@@ -5,8 +5,8 @@ import { referenceModelSpec } from '../../domain/ml/modelSpec';
 import { trainToDeployInputSchema } from '../../workflows/inputs';
 import type { PipelineResult } from '../../workflows/trainToDeploy';
 import { progressQuery } from '../../workflows/trainToDeploy';
-import { printResult, table } from '../output';
-import { describePipeline, pipelineJson, runPipeline } from '../pipelineRun';
+import { printResult } from '../output';
+import { describeEpoch, describePipeline, pipelineJson, runPipeline, stepsTable } from '../pipelineRun';
 import { openSession } from '../session';
 
 const runOptionsSchema = z.object({
@@ -17,6 +17,7 @@ const runOptionsSchema = z.object({
   epochs: z.coerce.number().int().min(1).max(10_000).optional(),
   threshold: z.coerce.number().gt(0).lt(1).optional(),
   classWeights: z.enum(['inverse', 'balanced', 'none']).optional(),
+  cache: z.boolean().default(true),
   json: z.boolean().optional(),
 });
 
@@ -36,6 +37,7 @@ export function registerRunCommand(program: Command): void {
     .option('--epochs <n>', 'training epochs (default 50, the reference)')
     .option('--threshold <t>', 'probability at or above which a row is predicted positive (default 0.5)')
     .option('--class-weights <mode>', 'inverse (1/count, default), balanced or none')
+    .option('--no-cache', 'run every step even when an earlier run computed the same outputs')
     .option('--json', 'print one JSON object on stdout')
     .addHelpText(
       'after',
@@ -52,6 +54,7 @@ export function registerRunCommand(program: Command): void {
         threshold: opts.threshold,
         classWeights: opts.classWeights,
         createdBy: process.env.USER ?? 'unknown',
+        cache: opts.cache,
       });
       const session = await openSession();
       try {
@@ -79,21 +82,15 @@ export function registerRunCommand(program: Command): void {
           return;
         }
         const progress = await handle.query(progressQuery).catch(() => undefined);
-        printResult(opts, { workflowId, status, progress }, () =>
-          [
-            `${workflowId}: ${status}`,
-            progress
-              ? table(
-                  ['step', 'status', 'seconds'],
-                  progress.steps.map((s) => [
-                    s.step,
-                    s.status,
-                    s.durationMs === undefined ? '' : (s.durationMs / 1000).toFixed(1),
-                  ]),
-                )
-              : '',
-          ].join('\n'),
-        );
+        printResult(opts, { workflowId, status, progress }, () => {
+          if (!progress) return `${workflowId}: ${status}`;
+          const last = progress.training.epochs.at(-1);
+          return [
+            `${workflowId}: ${status}${progress.current ? `, running ${progress.current}` : ''}`,
+            stepsTable(progress.steps),
+            last ? `\ntraining: epoch ${last.epoch}/${last.epochs}, ${describeEpoch(last)}` : '',
+          ].join('\n');
+        });
       } finally {
         await session.close();
       }

@@ -105,7 +105,7 @@ export function buildOnnxModel(input: {
   const initializer: TensorDef[] = [
     floatTensor('scaler_mean', [nFeatures], scaler.mean),
     floatTensor('scaler_std', [nFeatures], scaler.std),
-    floatTensor('threshold', [], [threshold]),
+    floatTensor('threshold', [], [float32AtLeast(threshold)]),
   ];
   // Sub then Div, the same two float32 operations the JS scaler does before tfjs predicts, so
   // both paths see the same scaled values (a folded x * (1/std) would differ in the last bit).
@@ -307,4 +307,18 @@ function tensorType(elemType: number, dims: Array<number | string>) {
       shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
     },
   };
+}
+
+/**
+ * The smallest float32 that is >= t. The graph compares float32 probabilities, and for any
+ * float32 p, `p >= float32AtLeast(t)` holds exactly when `p >= t` does; rounding t to the
+ * nearest float32 instead could label a probability just below t as positive.
+ */
+export function float32AtLeast(t: number): number {
+  const f = Math.fround(t);
+  if (f >= t) return f;
+  const bits = new Float32Array([f]);
+  const asInt = new Int32Array(bits.buffer);
+  asInt[0] = (asInt[0] as number) + (f >= 0 ? 1 : -1);
+  return bits[0] as number;
 }

@@ -13,7 +13,7 @@ import { modelVersionMetadataSchema } from '../../domain/registry/metadata';
 import { ModelRegistry } from '../../domain/registry/registry';
 import { openArtifactStore } from '../../domain/storage/openStore';
 import { createWorkers, type SlipwayWorkers } from '../../worker/worker';
-import type { PipelineResult } from '../../workflows/trainToDeploy';
+import { type PipelineResult, progressQuery } from '../../workflows/trainToDeploy';
 import { testServices } from '../support/services';
 
 /** The whole pipeline on the real Temporal dev server with artifacts in the real MinIO. */
@@ -99,5 +99,69 @@ describe('trainToDeploy end to end', () => {
     expect(scores.every((p) => p >= 0 && p <= 1)).toBe(true);
     const card = await registry.getModelCard('fraud-e2e', result.version);
     expect(card).toContain('fraud-e2e');
+
+    // Epoch-level progress, as `slipway status` shows it: one entry per epoch, with held-out figures.
+    const progress = await client.workflow.getHandle(workflowId).query(progressQuery);
+    expect(progress.training.epochs.map((e) => e.epoch)).toEqual([1, 2, 3]);
+    for (const epoch of progress.training.epochs) {
+      expect(epoch.loss).toBeGreaterThan(0);
+      expect(epoch.valRecall).toBeGreaterThanOrEqual(0);
+      expect(epoch.valFpr).toBeLessThan(1);
+      expect(epoch.attempt).toBe(1);
+    }
+    expect(progress.steps.every((s) => s.status === 'done' && s.durationMs !== undefined)).toBe(true);
+  });
+
+  it('reuses cached steps when the same pipeline runs again on unchanged data, unless told not to', {
+    timeout: 600_000,
+  }, async () => {
+    const run = async (cache: boolean) =>
+      (await client.workflow.execute('trainToDeploy', {
+        taskQueue: config.taskQueue,
+        workflowId: `pipeline-cache-${randomUUID()}`,
+        args: [
+          {
+            source: 'synthetic:fraud?rows=20000&seed=23',
+            modelName: 'fraud-cache',
+            spec: { ...referenceModelSpec, epochs: 5 },
+            trainingTaskQueue: config.trainingTaskQueue,
+            cache,
+          },
+        ],
+      })) as PipelineResult;
+    const cached = ['extract', 'transform', 'train', 'evaluate', 'export'];
+    const seconds = (r: PipelineResult) =>
+      r.steps.filter((s) => cached.includes(s.step)).reduce((sum, s) => sum + (s.durationMs ?? 0), 0) / 1000;
+
+    const first = await run(true);
+    const second = await run(true);
+    const statuses = (r: PipelineResult) => Object.fromEntries(r.steps.map((s) => [s.step, s.cache]));
+    expect(statuses(first)).toMatchObject({
+      extract: 'miss',
+      transform: 'miss',
+      train: 'miss',
+      export: 'miss',
+    });
+    expect(statuses(second)).toMatchObject({
+      extract: 'hit',
+      transform: 'hit',
+      train: 'hit',
+      evaluate: 'hit',
+      export: 'hit',
+    });
+    // The reused outputs are the very same artifacts, and the run still registers its own version.
+    expect(second.trained.model.sha256).toBe(first.trained.model.sha256);
+    expect(second.onnx.onnx.sha256).toBe(first.onnx.onnx.sha256);
+    expect(second.trained.cache?.reusedFrom?.workflowId).toBe(first.workflowId);
+    expect(second.version).toBe(first.version + 1);
+    expect(second.metrics).toEqual(first.metrics);
+    console.log(
+      `step cache: cacheable steps took ${seconds(first).toFixed(1)} s, then ${seconds(second).toFixed(1)} s`,
+    );
+    expect(seconds(second)).toBeLessThan(seconds(first) / 3);
+
+    const uncached = await run(false);
+    expect(new Set(uncached.steps.slice(0, 5).map((s) => s.cache))).toEqual(new Set(['off']));
+    expect(uncached.epochsRun).toBe(5);
   });
 });

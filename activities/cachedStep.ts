@@ -1,0 +1,57 @@
+import { Context } from '@temporalio/activity';
+import type { z } from 'zod';
+import { StepCache, stepCacheKey } from '../domain/cache/stepCache';
+import type { ArtifactRef } from '../domain/storage/artifactRef';
+import { codeVersion } from './codeVersion';
+import type { ActivityDeps } from './deps';
+
+/** What a step says about the cache, so progress and metadata show which outputs were reused. */
+export interface StepCacheInfo {
+  /** `off` when the run was started with caching disabled. */
+  status: 'hit' | 'miss' | 'off';
+  key?: string;
+  /** The execution whose outputs a hit reuses. */
+  reusedFrom?: { workflowId?: string; runId?: string; recordedAt?: string };
+}
+
+export interface CachedStepOptions<T> {
+  step: string;
+  enabled: boolean;
+  inputs: readonly ArtifactRef[];
+  params: unknown;
+  schema: z.ZodType<T>;
+}
+
+/**
+ * Runs `compute` unless an earlier successful execution with the same code version, input
+ * artifacts and parameters recorded its output, in which case that output is returned. A cache
+ * problem (unreadable entry, missing artifact) only ever means "run the step".
+ */
+export async function cachedStep<T extends object>(
+  deps: ActivityDeps,
+  options: CachedStepOptions<T>,
+  compute: () => Promise<T>,
+): Promise<T & { cache: StepCacheInfo }> {
+  if (!options.enabled) return { ...(await compute()), cache: { status: 'off' } };
+  const context = Context.current();
+  const cache = new StepCache(deps.store);
+  const key = stepCacheKey({
+    step: options.step,
+    codeVersion: codeVersion(),
+    inputs: options.inputs,
+    params: options.params,
+  });
+  const found = await cache.lookup(options.step, key, options.schema);
+  if (found.hit) {
+    context.log.info(`${options.step}: reusing cached outputs (key ${key.slice(0, 12)})`);
+    return { ...found.output, cache: { status: 'hit', key, reusedFrom: found.origin } };
+  }
+  context.log.info(`${options.step}: cache miss (${found.reason}); running the step`);
+  const output = await compute();
+  const { workflowId, runId } = context.info.workflowExecution ?? {};
+  await cache.record(options.step, key, output, {
+    origin: { workflowId, runId, recordedAt: new Date().toISOString() },
+    schema: options.schema,
+  });
+  return { ...output, cache: { status: 'miss', key } };
+}

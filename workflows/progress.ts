@@ -1,0 +1,35 @@
+import type { StepCacheInfo } from '../activities/cachedStep';
+
+export const pipelineSteps = ['extract', 'transform', 'train', 'evaluate', 'export', 'register'] as const;
+export type PipelineStep = (typeof pipelineSteps)[number];
+
+export interface StepStatus {
+  step: PipelineStep;
+  status: 'pending' | 'running' | 'done' | 'failed';
+  startedAt?: number;
+  durationMs?: number;
+  /** hit: outputs reused from an earlier run; miss: computed and recorded; off: caching disabled. */
+  cache?: StepCacheInfo['status'];
+}
+
+/** One epoch's figures, as the training activity reports them (validation = held-out split). */
+export interface TrainingEpoch {
+  epoch: number;
+  epochs: number;
+  loss: number;
+  valLoss?: number;
+  valRecall?: number;
+  valPrecision?: number;
+  valFpr?: number;
+  seconds: number;
+  samplesPerSecond: number;
+  /** The activity attempt that ran the epoch: a retried one resumes from a checkpoint. */
+  attempt: number;
+}
+
+/** What the progress query returns: figures and references only, never data. */
+export interface PipelineProgress {
+  current?: PipelineStep;
+  steps: StepStatus[];
+  training: { epochs: TrainingEpoch[]; resumedFromEpoch?: number };
+}
