@@ -5,7 +5,7 @@ import { checkParity } from '../domain/onnx/parity';
 import { assertWithinSizeLimit, onnxSizeReport } from '../domain/onnx/size';
 import { artifactRefSchema } from '../domain/storage/artifactRef';
 import { cachedStep, type StepCacheInfo } from './cachedStep';
-import { codeVersion } from './codeVersion';
+import { codeVersion } from '../config/codeVersion';
 import type { ActivityDeps } from './deps';
 import { withFailureMapping } from './failures';
 import { disposeModel, loadTrainedModel, type ModelInputRefs } from './modelInputs';

@@ -20,11 +20,15 @@ export interface Session {
  */
 export async function openSession(options: { needWorker?: boolean } = {}): Promise<Session> {
   const config = loadConfig();
+  const wantWorker = options.needWorker !== false;
   if (config.embeddedTemporal) {
-    const stack = await ensureEmbeddedStack(config);
+    // On the embedded stack the worker lives in the background too, so a pipeline keeps going
+    // (and can wait for an approval) after this command has exited.
+    const stack = await ensureEmbeddedStack(config, { withWorker: wantWorker });
     if (stack.started)
       log(
-        `slipway: started the embedded Temporal dev server at ${stack.temporalAddress} (Web UI ${stack.uiUrl})`,
+        `slipway: the embedded stack was down; started Temporal at ${stack.temporalAddress} (Web UI ${stack.uiUrl}). ` +
+          'It keeps running in the background: `slipway dev status` shows it, `slipway dev down` stops it.',
       );
   }
   const connection = await Connection.connect({ address: config.temporalAddress }).catch((err: Error) => {
@@ -38,10 +42,8 @@ export async function openSession(options: { needWorker?: boolean } = {}): Promi
   const client = new Client({ connection, namespace: config.namespace });
 
   let stopWorker: (() => Promise<void>) | undefined;
-  // The server lists a poller for minutes after its process has gone, so on the embedded stack
-  // (where no long-lived worker is kept yet) the command always brings its own worker.
-  const needWorker =
-    options.needWorker !== false && (config.embeddedTemporal || !(await hasPollers(client, config)));
+  // Elsewhere workers are someone else's to run; with none polling, this command brings one.
+  const needWorker = wantWorker && !config.embeddedTemporal && !(await hasPollers(client, config));
   if (needWorker) {
     log('slipway: running a worker in this process for this command');
     // The command's own output matters here; the in-process worker only speaks up about problems.

@@ -3,6 +3,12 @@ import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { SlipwayConfig } from '../config/env';
+import {
+  type BackgroundWorker,
+  backgroundWorkerStatus,
+  ensureBackgroundWorker,
+  stopBackgroundWorker,
+} from './backgroundWorker';
 import { ensureMinioBinary, ensureTemporalBinary } from './binaries';
 import { ensureBucket, isMinioHealthy, startMinio } from './minioServer';
 import { commandLine, freePort, isAlive, sleep, stopProcessGroup } from './processes';
@@ -50,12 +56,19 @@ export interface EmbeddedStack extends StackState {
   started: boolean;
   /** True when this call started MinIO (only with `withMinio`). */
   minioStarted: boolean;
+  /** The background worker (only with `withWorker`), and whether this call (re)started it. */
+  worker?: BackgroundWorker & { started: boolean; replaced: boolean };
   stateDir: string;
 }
 
 export interface EmbeddedStackOptions {
   /** Also run a MinIO (for trying the S3 artifact store locally); the embedded default does not need one. */
   withMinio?: boolean;
+  /**
+   * Also keep a background worker polling (started, or replaced when it runs other code or
+   * settings), so pipelines progress between commands and while they wait for a person.
+   */
+  withWorker?: boolean;
 }
 
 export interface EmbeddedStackStatus {
@@ -67,6 +80,7 @@ export interface EmbeddedStackStatus {
   database: string;
   temporal?: StackState & { healthy: boolean };
   minio?: EmbeddedMinio & { healthy: boolean };
+  worker?: BackgroundWorker & { running: boolean; current: boolean };
 }
 
 const paths = (config: SlipwayConfig) => ({
@@ -262,8 +276,16 @@ export async function ensureEmbeddedStack(
   const known = await readState(config);
   const temporalUp = await temporalHealthy(known);
   const minioUp = !options.withMinio || (await minioHealthy(known?.minio));
-  if (known && temporalUp && minioUp) {
-    return { ...known, started: false, minioStarted: false, stateDir: config.stateDir };
+  const workerUp = !options.withWorker || (await backgroundWorkerStatus(config)).current;
+  if (known && temporalUp && minioUp && workerUp) {
+    const worker = options.withWorker ? (await backgroundWorkerStatus(config)).worker : undefined;
+    return {
+      ...known,
+      started: false,
+      minioStarted: false,
+      ...(worker ? { worker: { ...worker, started: false, replaced: false } } : {}),
+      stateDir: config.stateDir,
+    };
   }
   await mkdir(config.stateDir, { recursive: true });
   return withStackLock(config, async () => {
@@ -286,7 +308,17 @@ export async function ensureEmbeddedStack(
       minioStarted = true;
       await writeState(config, state);
     }
-    return { ...state, started, minioStarted, stateDir: config.stateDir };
+    let worker: EmbeddedStack['worker'];
+    if (options.withWorker) {
+      const ensured = await ensureBackgroundWorker(config);
+      worker = { ...ensured.worker, started: ensured.started, replaced: ensured.replaced };
+      if (ensured.started)
+        log(
+          `${ensured.replaced ? 'replaced the background worker (it ran other code or settings)' : 'started a background worker'} ` +
+            `(pid ${ensured.worker.pid}, log ${ensured.worker.logFile})`,
+        );
+    }
+    return { ...state, started, minioStarted, ...(worker ? { worker } : {}), stateDir: config.stateDir };
   });
 }
 
@@ -302,13 +334,15 @@ export async function stopEmbeddedStack(config: SlipwayConfig): Promise<boolean>
     Number((await readFile(file, 'utf8').catch(() => '')).trim()) || undefined;
   const temporalPid = known?.temporalPid ?? (await pidFromFile(p.temporalPid));
   const minioPid = known?.minio?.pid ?? (await pidFromFile(p.minioPid));
+  // The worker first, so it can finish its current task while the server is still there.
+  const workerStopped = await stopBackgroundWorker(config);
   const stops: Promise<void>[] = [];
   if (temporalPid !== undefined && isOurs(temporalPid, 'start-dev'))
     stops.push(stopProcessGroup(temporalPid));
   if (minioPid !== undefined && isOurs(minioPid, 'minio')) stops.push(stopProcessGroup(minioPid));
   await Promise.all(stops);
   await Promise.all([p.state, p.temporalPid, p.minioPid].map((f) => rm(f, { force: true })));
-  return known !== undefined || stops.length > 0;
+  return known !== undefined || stops.length > 0 || workerStopped;
 }
 
 /** What runs, where its data and logs are, and whether each service answers its health check. */
@@ -317,7 +351,11 @@ export async function embeddedStackStatus(config: SlipwayConfig): Promise<Embedd
   const known = await readState(config);
   const database = existsSync(p.temporalDb) ? p.temporalDb : `${p.temporalDb} (not created yet)`;
   const base = { stateDir: config.stateDir, stateFile: p.state, artifacts: config.artifactsUri, database };
-  if (!known) return { running: false, ...base };
+  const workerStatus = await backgroundWorkerStatus(config);
+  const worker = workerStatus.worker
+    ? { worker: { ...workerStatus.worker, running: workerStatus.running, current: workerStatus.current } }
+    : {};
+  if (!known) return { running: false, ...base, ...worker };
   const healthy = await temporalHealthy(known);
   const { minio, ...temporal } = known;
   return {
@@ -325,5 +363,6 @@ export async function embeddedStackStatus(config: SlipwayConfig): Promise<Embedd
     ...base,
     temporal: { ...temporal, healthy },
     ...(minio ? { minio: { ...minio, healthy: await minioHealthy(minio) } } : {}),
+    ...worker,
   };
 }
