@@ -1,8 +1,8 @@
 import { Context } from '@temporalio/activity';
 import type { z } from 'zod';
+import { codeVersion } from '../config/codeVersion';
 import { StepCache, stepCacheKey } from '../domain/cache/stepCache';
 import type { ArtifactRef } from '../domain/storage/artifactRef';
-import { codeVersion } from '../config/codeVersion';
 import type { ActivityDeps } from './deps';
 
 /** What a step says about the cache, so progress and metadata show which outputs were reused. */

@@ -1,11 +1,11 @@
 import { Context } from '@temporalio/activity';
 import { z } from 'zod';
+import { codeVersion } from '../config/codeVersion';
 import { exportToOnnx } from '../domain/onnx/exporter';
 import { checkParity } from '../domain/onnx/parity';
 import { assertWithinSizeLimit, onnxSizeReport } from '../domain/onnx/size';
 import { artifactRefSchema } from '../domain/storage/artifactRef';
 import { cachedStep, type StepCacheInfo } from './cachedStep';
-import { codeVersion } from '../config/codeVersion';
 import type { ActivityDeps } from './deps';
 import { withFailureMapping } from './failures';
 import { disposeModel, loadTrainedModel, type ModelInputRefs } from './modelInputs';

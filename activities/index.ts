@@ -1,16 +1,20 @@
 import type { ActivityDeps } from './deps';
+import { evaluateGateActivity } from './evaluateGate';
 import { evaluateModelActivity } from './evaluateModel';
 import { exportOnnxActivity } from './exportOnnx';
 import { extractDatasetActivity } from './extractDataset';
 import { prepareDataActivity } from './prepareData';
+import { promoteModelActivity, recordReviewActivity } from './promoteModel';
 import { registerModelActivity } from './registerModel';
 import { trainModelActivity } from './trainModel';
 
 export type { ActivityDeps } from './deps';
+export type { GateDecision } from './evaluateGate';
 export type { EvaluatedModel, EvaluationMetrics } from './evaluateModel';
 export type { ExportedOnnx } from './exportOnnx';
 export type { ExtractDatasetParams, ExtractedDataset } from './extractDataset';
 export type { PreparedData } from './prepareData';
+export type { Promotion } from './promoteModel';
 export type { RegisteredModel } from './registerModel';
 export type { TrainedModel, TrainingHeartbeat } from './trainModel';
 
@@ -22,7 +26,10 @@ export function createActivities(deps: ActivityDeps) {
     trainModel: trainModelActivity(deps),
     evaluateModel: evaluateModelActivity(deps),
     exportOnnx: exportOnnxActivity(deps),
+    evaluateGate: evaluateGateActivity(deps),
     registerModel: registerModelActivity(deps),
+    recordReview: recordReviewActivity(deps),
+    promoteModel: promoteModelActivity(deps),
   };
 }
 

@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
+import { codeVersion } from '../config/codeVersion';
 import type { ModelVersionDraft } from '../domain/registry/metadata';
 import { ModelRegistry } from '../domain/registry/registry';
-import { codeVersion } from '../config/codeVersion';
 import type { ActivityDeps } from './deps';
 import { withFailureMapping } from './failures';
 

@@ -1,4 +1,4 @@
-import { WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { ZodError } from 'zod';
 import { ConfigError } from '../config/env';
@@ -15,6 +15,11 @@ export function describeError(err: unknown): string {
     if (cause instanceof ApplicationFailure)
       return `error (${cause.type ?? 'ApplicationFailure'}): ${cause.message}`;
     if (cause instanceof Error) return `error: ${cause.message}`;
+  }
+  if (err instanceof WorkflowUpdateFailedError) {
+    // A validator's refusal: its message already says why and what to do.
+    const cause = err.cause instanceof Error ? err.cause.message : err.message;
+    return `refused: ${cause}`;
   }
   if (err instanceof ZodError) {
     const lines = err.issues.map((i) => `  ${i.path.length ? i.path.join('.') : 'input'}: ${i.message}`);

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerDemoCommand } from './commands/demo';
 import { registerDevCommand } from './commands/dev';
 import { registerExtractCommand } from './commands/extract';
+import { registerReviewCommands } from './commands/review';
 import { registerRunCommand } from './commands/run';
 import { registerWorkerCommand } from './commands/worker';
 import { describeError } from './errors';
@@ -19,6 +20,7 @@ const program = new Command()
 
 registerDemoCommand(program);
 registerRunCommand(program);
+registerReviewCommands(program);
 registerExtractCommand(program);
 registerWorkerCommand(program);
 registerDevCommand(program);

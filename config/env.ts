@@ -1,4 +1,4 @@
-import { homedir } from 'node:os';
+import { homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 
@@ -41,6 +41,11 @@ export const envSchema = z.object({
   SLIPWAY_MINIO_BIN: optionalText,
   SLIPWAY_MINIO_PORT: port.default(9000),
   SLIPWAY_MINIO_CONSOLE_PORT: port.default(9001),
+  /**
+   * Who runs the commands: recorded as the starter of runs, and the approver's default name.
+   * Unset means the operating-system user.
+   */
+  SLIPWAY_USER: optionalText,
   /** Force a tfjs backend: tensorflow | wasm-blas | wasm | cpu. Unset picks the fastest that loads. */
   SLIPWAY_TF_BACKEND: optionalText,
 });
@@ -58,6 +63,8 @@ export interface SlipwayConfig {
   taskQueue: string;
   trainingTaskQueue: string;
   artifactsUri: string;
+  /** SLIPWAY_USER, else the operating-system user name. */
+  identity: string;
 }
 
 export class ConfigError extends Error {
@@ -92,5 +99,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): SlipwayConf
     taskQueue: env.SLIPWAY_TASK_QUEUE,
     trainingTaskQueue: env.SLIPWAY_TRAINING_TASK_QUEUE,
     artifactsUri,
+    identity: env.SLIPWAY_USER ?? osUser(),
   };
+}
+
+function osUser(): string {
+  try {
+    return userInfo().username || 'unknown';
+  } catch {
+    return process.env.USER ?? 'unknown'; // no passwd entry for this uid (some containers)
+  }
 }

@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { metricGateSettingsSchema } from '../domain/gates/metricGate';
 import { modelSpecSchema, referenceModelSpec } from '../domain/ml/modelSpec';
+import { aliasNameSchema } from '../domain/registry/aliasName';
 import { modelNameSchema } from '../domain/registry/modelName';
 
 /** A dataset source a person can type: a path, file://, s3://bucket/key, or synthetic:fraud?rows=N&seed=S. */
@@ -18,6 +20,38 @@ export const extractDatasetInputSchema = z.object({
   features: z.array(columnNameSchema).min(1).optional(),
 });
 export type ExtractDatasetInput = z.input<typeof extractDatasetInputSchema>;
+
+/** Whether a blessed version waits for a person, who may decide, and for how long. */
+export const reviewSettingsSchema = z
+  .object({
+    required: z.boolean().default(false),
+    /** The allow-list; the person who started the run is never their own reviewer. */
+    approvers: z.array(z.string().trim().min(1)).default([]),
+    /** Silence past this counts as a rejection ("timed out"). Default 7 days. */
+    timeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(365 * 24 * 3600)
+      .default(7 * 24 * 3600),
+  })
+  .refine((r) => !r.required || r.approvers.length > 0, {
+    message: 'a review needs at least one approver: list them in gate.review.approvers (--approvers a,b)',
+    path: ['approvers'],
+  });
+
+/** What stands between a trained version and the alias operations use. */
+export const gateSettingsSchema = z.object({
+  metric: metricGateSettingsSchema.default({
+    thresholds: {},
+    champion: { keyMetric: 'prAuc', maxRegression: 0.01 },
+  }),
+  review: reviewSettingsSchema.default({ required: false, approvers: [], timeoutSeconds: 7 * 24 * 3600 }),
+  /** Move the alias when the gates pass; false registers the version and stops there. */
+  promote: z.boolean().default(true),
+  alias: aliasNameSchema.default('production'),
+});
+export type GateSettingsInput = z.input<typeof gateSettingsSchema>;
 
 /** Everything a training-to-deployment run can be told; every field has the reference default. */
 export const trainToDeployInputSchema = z.object({
@@ -45,6 +79,12 @@ export const trainToDeployInputSchema = z.object({
   createdBy: z.string().min(1).default('unknown'),
   /** Reuse the outputs of earlier steps with the same code, inputs and settings. */
   cache: z.boolean().default(true),
+  gate: gateSettingsSchema.default({
+    metric: { thresholds: {}, champion: { keyMetric: 'prAuc', maxRegression: 0.01 } },
+    review: { required: false, approvers: [], timeoutSeconds: 7 * 24 * 3600 },
+    promote: true,
+    alias: 'production',
+  }),
   /** Task queue of the training workers (SLIPWAY_TRAINING_TASK_QUEUE on the client). */
   trainingTaskQueue: z.string().min(1).default('slipway-training'),
   /** How long a silent training worker is trusted before the attempt moves to another one. */

@@ -1,11 +1,22 @@
 import type { StepCacheInfo } from '../activities/cachedStep';
 
-export const pipelineSteps = ['extract', 'transform', 'train', 'evaluate', 'export', 'register'] as const;
+export const pipelineSteps = [
+  'extract',
+  'transform',
+  'train',
+  'evaluate',
+  'export',
+  'gate',
+  'register',
+  'review',
+  'promote',
+] as const;
 export type PipelineStep = (typeof pipelineSteps)[number];
 
 export interface StepStatus {
   step: PipelineStep;
-  status: 'pending' | 'running' | 'done' | 'failed';
+  /** skipped: not needed by this run (no review asked for, or the gate blocked the version). */
+  status: 'pending' | 'running' | 'done' | 'failed' | 'skipped';
   startedAt?: number;
   durationMs?: number;
   /** hit: outputs reused from an earlier run; miss: computed and recorded; off: caching disabled. */
@@ -32,4 +43,15 @@ export interface PipelineProgress {
   current?: PipelineStep;
   steps: StepStatus[];
   training: { epochs: TrainingEpoch[]; resumedFromEpoch?: number };
+  /** Present while the run waits for a person to approve or reject it. */
+  review?: PendingReview;
+}
+
+export interface PendingReview {
+  model: string;
+  version: number;
+  approvers: string[];
+  requestedBy: string;
+  /** Workflow time (ms since the epoch) after which silence counts as a rejection. */
+  deadline: number;
 }

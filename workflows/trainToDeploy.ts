@@ -8,6 +8,9 @@ import type {
   SlipwayActivities,
   TrainedModel,
 } from '../activities';
+import type { GateDecision } from '../activities/evaluateGate';
+import type { Promotion } from '../activities/promoteModel';
+import { type ReviewDecision, reviewGate } from './approval';
 import { type TrainToDeployInput, trainToDeployInputSchema } from './inputs';
 import { progressQuery, trainingEpochSignal } from './messages';
 import { type PipelineProgress, type PipelineStep, pipelineSteps, type StepStatus } from './progress';
@@ -31,6 +34,15 @@ export interface PipelineResult {
   trained: Omit<TrainedModel, 'history'> & { finalLoss: number };
   onnx: ExportedOnnx;
   registered: RegisteredModel;
+  gate: GateDecision;
+  /**
+   * promoted: the alias now points at this version; blocked: the metric gate said no;
+   * rejected / timed-out: the review said no, or nobody answered in time; registered: promotion
+   * was not asked for; superseded: the alias moved while this run waited, so it was left alone.
+   */
+  outcome: 'promoted' | 'blocked' | 'rejected' | 'timed-out' | 'registered' | 'superseded';
+  review?: ReviewDecision;
+  promotion?: Promotion;
   steps: StepStatus[];
 }
 
@@ -72,6 +84,8 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
     progress.training.epochs = epochs;
   });
   const cache = params.cache;
+  // Registered now, so an approval sent too early is refused with a reason instead of buffered.
+  const review = reviewGate();
 
   async function step<T>(name: PipelineStep, body: () => Promise<T>): Promise<T> {
     const status = progress.steps.find((s) => s.step === name) as StepStatus;
@@ -136,6 +150,16 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
     }),
   );
   const { tp, fp, tn, fn, precision, recall, fpr, f1, rocAuc, prAuc } = evaluated.metrics;
+  const metrics = { tp, fp, tn, fn, precision, recall, fpr, f1, rocAuc, prAuc };
+  const gate = await step('gate', () =>
+    light.evaluateGate({
+      modelName: params.modelName,
+      alias: params.gate.alias,
+      settings: params.gate.metric,
+      candidate: metrics,
+      heldOut: { snapshot: dataset.snapshot, split: prepared.split, target: params.target },
+    }),
+  );
   const registered = await step('register', () =>
     light.registerModel({
       name: params.modelName,
@@ -143,7 +167,8 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
         features: dataset.features,
         target: params.target,
         threshold: params.threshold,
-        metrics: { tp, fp, tn, fn, precision, recall, fpr, f1, rocAuc, prAuc },
+        metrics,
+        gate: gate.decision,
         training: {
           modelSpec: params.spec,
           classWeights: { mode: params.classWeights, weights: trained.classWeights },
@@ -176,6 +201,7 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
       },
     }),
   );
+  const promotion = await reviewAndPromote(registered.version);
   progress.current = undefined;
   const { history, ...trainedSummary } = trained;
   return {
@@ -192,6 +218,89 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
     trained: { ...trainedSummary, finalLoss: history[history.length - 1]?.loss ?? Number.NaN },
     onnx,
     registered,
+    gate: gate.decision,
+    ...promotion,
     steps: progress.steps,
   };
+
+  /**
+   * After registration: a blessed version is promoted, after a person's approval where the gate
+   * settings ask for one. Every decision is recorded with the version before the alias moves.
+   */
+  async function reviewAndPromote(
+    version: number,
+  ): Promise<Pick<PipelineResult, 'outcome' | 'review' | 'promotion'>> {
+    const skip = (...names: PipelineStep[]) => {
+      for (const name of names)
+        (progress.steps.find((s) => s.step === name) as StepStatus).status = 'skipped';
+    };
+    if (!gate.decision.blessed) {
+      review.close(`the metric gate blocked version ${version}`);
+      skip('review', 'promote');
+      return { outcome: 'blocked' };
+    }
+    if (!params.gate.promote) {
+      review.close('this run registers without promoting (gate.promote is false)');
+      skip('review', 'promote');
+      return { outcome: 'registered' };
+    }
+    let decision: ReviewDecision | undefined;
+    if (params.gate.review.required) {
+      decision = await step('review', async () => {
+        progress.review = {
+          model: params.modelName,
+          version,
+          approvers: params.gate.review.approvers,
+          requestedBy: params.createdBy,
+          deadline: Date.now() + params.gate.review.timeoutSeconds * 1000,
+        };
+        try {
+          return await review.wait({
+            model: params.modelName,
+            version,
+            approvers: params.gate.review.approvers,
+            requestedBy: params.createdBy,
+            timeoutMs: params.gate.review.timeoutSeconds * 1000,
+          });
+        } finally {
+          progress.review = undefined;
+        }
+      });
+      await light.recordReview({
+        name: params.modelName,
+        version,
+        decision: decision.decision,
+        approver: decision.approver,
+        reason: decision.reason,
+        timedOut: decision.timedOut,
+        workflowId: info.workflowId,
+        runId: info.runId,
+      });
+      if (decision.decision === 'rejected') {
+        skip('promote');
+        return { outcome: decision.timedOut ? 'timed-out' : 'rejected', review: decision };
+      }
+    } else {
+      review.close('this run promotes without review (gate.review.required is false)');
+      skip('review');
+    }
+    const promoted = await step('promote', () =>
+      light.promoteModel({
+        name: params.modelName,
+        version,
+        alias: params.gate.alias,
+        // The champion the gate compared with: if the alias moved since, this version was not
+        // judged against what it would replace, and is not promoted.
+        expectedCurrent: gate.decision.champion?.version ?? null,
+        actor: decision?.approver ?? params.createdBy,
+        reason: decision ? `approved: ${decision.reason}` : 'passed the metric gate',
+        idempotencyKey: `${info.workflowId}/${info.runId}/promote`,
+      }),
+    );
+    return {
+      outcome: promoted.promoted ? 'promoted' : 'superseded',
+      ...(decision ? { review: decision } : {}),
+      promotion: promoted,
+    };
+  }
 }

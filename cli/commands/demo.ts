@@ -41,7 +41,7 @@ export function registerDemoCommand(program: Command): void {
             target: 'Class',
             modelName: 'fraud-demo',
             spec: { ...referenceModelSpec, epochs: opts.epochs },
-            createdBy: process.env.USER ?? 'demo',
+            createdBy: session.config.identity,
             cache: opts.cache,
           },
           { live: !opts.json, workflowIdPrefix: 'demo' },

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { loadConfig } from '../../config/env';
 import { parseDatasetSource } from '../../domain/data/sourceUri';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
 import { trainToDeployInputSchema } from '../../workflows/inputs';
@@ -53,7 +54,7 @@ export function registerRunCommand(program: Command): void {
         spec: { ...referenceModelSpec, epochs: opts.epochs ?? referenceModelSpec.epochs },
         threshold: opts.threshold,
         classWeights: opts.classWeights,
-        createdBy: process.env.USER ?? 'unknown',
+        createdBy: loadConfig().identity,
         cache: opts.cache,
       });
       const session = await openSession();

@@ -122,3 +122,24 @@ export function describeVersions(versions: readonly number[]): string {
   flush();
   return `${versions.length === 1 ? 'version' : 'versions'} ${parts.join(', ')}`;
 }
+
+/** An alias name the registry does not allow. */
+export class InvalidAliasError extends RegistryError {
+  override name = 'InvalidAliasError';
+  readonly type = 'InvalidAlias';
+  readonly retryable = false;
+}
+
+/** The alias no longer points where the caller last saw it (someone else moved it meanwhile). */
+export class AliasConflictError extends RegistryError {
+  override name = 'AliasConflictError';
+  readonly type = 'AliasConflict';
+  readonly retryable = false;
+}
+
+/** A rollback asked of an alias that has no earlier version to go back to. */
+export class NothingToRollBackError extends RegistryError {
+  override name = 'NothingToRollBackError';
+  readonly type = 'NothingToRollBack';
+  readonly retryable = false;
+}

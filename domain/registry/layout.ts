@@ -16,12 +16,13 @@ import { assertModelName } from './modelName';
  *                                                     key hash K tried number N", written before trying
  *                                                     N. A claim proves nothing by itself; the version
  *                                                     document's registration.idempotencyKey decides.
- *   registry/models/<name>/aliases.json               reserved for aliases (issue 6). Note that the
- *                                                     store's only atomic primitive is create-if-absent,
- *                                                     so concurrent alias moves are safest as an
- *                                                     append-only log allocated like versions
- *                                                     (e.g. aliases/<NNNNNNNN>.json), with aliases.json
- *                                                     at most a cache of its head.
+ *   registry/models/<name>/reviews/<NNNNNNNN>.json    a person's decision on the version (or the deadline's),
+ *                                                     created ifAbsent: one decision per version.
+ *   registry/models/<name>/aliases/<NNNNNNNN>.json    the alias log: one entry per move of any alias
+ *                                                     (promote, rollback, set), numbered like versions
+ *                                                     and created ifAbsent, never rewritten. Where an
+ *                                                     alias points is the replay of its entries (see
+ *                                                     aliases.ts), so two concurrent moves both land.
  *   model-card/sha256/<hex>.md                        the card itself, content-addressed, stored before
  *                                                     the commit and referenced from the metadata.
  *
@@ -64,8 +65,16 @@ export function cardKey(name: string, version: number): string {
   return `${modelPrefix(name)}cards/${padVersion(version)}.md`;
 }
 
-export function aliasesKey(name: string): string {
-  return `${modelPrefix(name)}aliases.json`;
+export function reviewKey(name: string, version: number): string {
+  return `${modelPrefix(name)}reviews/${padVersion(version)}.json`;
+}
+
+export function aliasLogPrefix(name: string): string {
+  return `${modelPrefix(name)}aliases/`;
+}
+
+export function aliasEntryKey(name: string, seq: number): string {
+  return `${aliasLogPrefix(name)}${padVersion(seq)}.json`;
 }
 
 /** Idempotency keys are free text (workflow IDs may hold any character), so their hash names the folder. */

@@ -68,6 +68,29 @@ export const onnxFactsSchema = z.object({
 });
 export type OnnxFacts = z.infer<typeof onnxFactsSchema>;
 
+/** The metric gate's verdict on the version (see domain/gates/metricGate.ts), each check with its figures. */
+export const gateDecisionSchema = z.object({
+  blessed: z.boolean(),
+  checks: z.array(
+    z.object({
+      check: z.string().min(1),
+      passed: z.boolean(),
+      actual: z.number().optional(),
+      limit: z.number().optional(),
+      message: z.string(),
+    }),
+  ),
+  /** The version behind the alias when the gate ran, and its figures on the same held-out rows. */
+  champion: z
+    .object({
+      version: z.number().int().min(1),
+      comparable: z.boolean(),
+      metrics: z.record(z.string(), z.number()).optional(),
+    })
+    .optional(),
+});
+export type GateDecisionRecord = z.infer<typeof gateDecisionSchema>;
+
 /** Fields a pipeline provides; the registry adds name, version and registration. */
 const draftShape = {
   /** Input columns in the exact order the ONNX graph expects them. */
@@ -76,6 +99,8 @@ const draftShape = {
   /** Probability at or above which a row is predicted positive. */
   threshold: fraction,
   metrics: modelMetricsSchema,
+  /** Absent for versions registered before gates existed. */
+  gate: gateDecisionSchema.optional(),
   training: trainingConfigSchema,
   /** The tfjs backend that trained the model, e.g. "wasm-blas", "wasm", "cpu", "tensorflow". */
   backend: z.string().min(1),

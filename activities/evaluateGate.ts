@@ -1,0 +1,78 @@
+import { Context } from '@temporalio/activity';
+import { readSnapshot } from '../domain/data/snapshot';
+import { evaluateChampion } from '../domain/gates/championEvaluation';
+import {
+  evaluateMetricGate,
+  type GateDecision,
+  type GateMetrics,
+  type MetricGateSettings,
+} from '../domain/gates/metricGate';
+import { takeLabels, takeRows } from '../domain/ml/split';
+import { decodeSplit } from '../domain/ml/splitArtifact';
+import { ModelAliases } from '../domain/registry/aliases';
+import { ModelNotFoundError } from '../domain/registry/errors';
+import { ModelRegistry } from '../domain/registry/registry';
+import type { ArtifactRef } from '../domain/storage/artifactRef';
+import type { ActivityDeps } from './deps';
+import { withFailureMapping } from './failures';
+
+export type { GateDecision } from '../domain/gates/metricGate';
+
+export interface EvaluateGateParams {
+  modelName: string;
+  /** The alias whose version is the champion (normally "production"). */
+  alias: string;
+  settings: MetricGateSettings;
+  candidate: GateMetrics;
+  heldOut: { snapshot: ArtifactRef; split: ArtifactRef; target: string };
+}
+
+/**
+ * Evaluator's blessing: checks the candidate's figures against the model's thresholds and against
+ * the champion, which is scored here on the candidate's own held-out rows.
+ */
+export function evaluateGateActivity(deps: ActivityDeps) {
+  return async function evaluateGate(params: EvaluateGateParams): Promise<{ decision: GateDecision }> {
+    return withFailureMapping(async () => {
+      Context.current().heartbeat();
+      const registry = new ModelRegistry(deps.store);
+      const championVersion = await new ModelAliases(registry)
+        .resolve(params.modelName, params.alias)
+        .catch((err: unknown) => {
+          if (err instanceof ModelNotFoundError) return undefined;
+          throw err;
+        });
+      if (championVersion === undefined) {
+        return { decision: evaluateMetricGate({ settings: params.settings, candidate: params.candidate }) };
+      }
+      const champion = await registry.getVersion(params.modelName, championVersion);
+      const [onnxBytes, snapshotBytes, splitBytes] = await Promise.all([
+        deps.store.getBytes(champion.artifacts.onnx),
+        deps.store.getBytes(params.heldOut.snapshot),
+        deps.store.getBytes(params.heldOut.split),
+      ]);
+      const data = readSnapshot(snapshotBytes, params.heldOut.target);
+      const { test } = decodeSplit(splitBytes);
+      const scored = await evaluateChampion({
+        onnxBytes,
+        championFeatures: champion.features,
+        threshold: champion.threshold,
+        heldOut: {
+          raw: takeRows(data.x, data.nCols, test),
+          labels: takeLabels(data.y, test),
+          nRows: test.length,
+          features: data.features,
+        },
+      });
+      return {
+        decision: evaluateMetricGate({
+          settings: params.settings,
+          candidate: params.candidate,
+          champion: scored.comparable
+            ? { version: championVersion, metrics: scored.metrics }
+            : { version: championVersion, notComparable: scored.why },
+        }),
+      };
+    });
+  };
+}

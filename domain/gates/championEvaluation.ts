@@ -1,0 +1,47 @@
+import { type Evaluation, evaluateScores } from '../ml/metrics';
+import { scoreWithOnnx } from '../onnx/parity';
+
+export interface HeldOutData {
+  /** Raw (unscaled) rows, row-major, columns in `features` order. */
+  raw: Float32Array;
+  labels: Uint8Array;
+  nRows: number;
+  features: string[];
+}
+
+export type ChampionEvaluation =
+  | { comparable: true; metrics: Omit<Evaluation, 'roc' | 'pr'> }
+  | { comparable: false; why: string };
+
+/**
+ * Scores the champion's ONNX file on the challenger's held-out rows, so both are judged on the
+ * same data (TFX's Evaluator does the same with its baseline model). The file takes raw features
+ * (its scaler is inside the graph) in its own order, which is looked up by name; a champion that
+ * needs a column this data does not have cannot be compared, and says which.
+ */
+export async function evaluateChampion(options: {
+  onnxBytes: Uint8Array;
+  championFeatures: string[];
+  threshold: number;
+  heldOut: HeldOutData;
+}): Promise<ChampionEvaluation> {
+  const { heldOut, championFeatures } = options;
+  const index = new Map(heldOut.features.map((name, j) => [name, j]));
+  const missing = championFeatures.filter((f) => !index.has(f));
+  if (missing.length > 0) {
+    return {
+      comparable: false,
+      why: `the champion needs ${missing.length === 1 ? 'a column' : 'columns'} this data lacks: ${missing.join(', ')}`,
+    };
+  }
+  const columns = championFeatures.map((f) => index.get(f) as number);
+  const nIn = heldOut.features.length;
+  const nOut = columns.length;
+  const x = new Float32Array(heldOut.nRows * nOut);
+  for (let i = 0; i < heldOut.nRows; i++) {
+    for (let j = 0; j < nOut; j++) x[i * nOut + j] = heldOut.raw[i * nIn + (columns[j] as number)] as number;
+  }
+  const scores = await scoreWithOnnx(options.onnxBytes, x, heldOut.nRows, nOut);
+  const { roc: _roc, pr: _pr, ...metrics } = evaluateScores(heldOut.labels, scores, options.threshold);
+  return { comparable: true, metrics };
+}

@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { CorruptRegistryDocumentError } from './errors';
+import { reviewKey } from './layout';
+import type { ModelRegistry } from './registry';
+
+/** A person's decision on one version, kept beside its metadata (which is immutable). */
+export const reviewRecordSchema = z.object({
+  name: z.string(),
+  version: z.number().int().min(1),
+  decision: z.enum(['approved', 'rejected']),
+  approver: z.string().min(1),
+  reason: z.string(),
+  /** True when nobody decided before the deadline, which counts as a rejection. */
+  timedOut: z.boolean(),
+  /** ISO time, passed in by the caller. */
+  at: z.string(),
+  workflowId: z.string(),
+  runId: z.string(),
+});
+export type ReviewRecord = z.infer<typeof reviewRecordSchema>;
+
+/**
+ * Records the decision once. A retried write of the same decision is a no-op; a different one
+ * for a version already decided is refused, since a decision is never rewritten.
+ */
+export async function recordReview(
+  registry: ModelRegistry,
+  record: ReviewRecord,
+): Promise<{ record: ReviewRecord; created: boolean }> {
+  const parsed = reviewRecordSchema.parse(record);
+  await registry.getVersion(parsed.name, parsed.version);
+  const key = reviewKey(parsed.name, parsed.version);
+  const created = await registry.store.putDocument(key, `${JSON.stringify(parsed, null, 2)}\n`, {
+    ifAbsent: true,
+    mediaType: 'application/json',
+  });
+  if (created) return { record: parsed, created };
+  const existing = (await readReview(registry, parsed.name, parsed.version)) as ReviewRecord;
+  if (existing.runId !== parsed.runId || existing.decision !== parsed.decision) {
+    throw new CorruptRegistryDocumentError(
+      key,
+      registry.store.location,
+      `version ${parsed.version} was already ${existing.decision} by ${existing.approver} in run ${existing.runId}`,
+    );
+  }
+  return { record: existing, created: false };
+}
+
+export async function readReview(
+  registry: ModelRegistry,
+  name: string,
+  version: number,
+): Promise<ReviewRecord | undefined> {
+  const key = reviewKey(name, version);
+  const raw = await registry.store.getDocument(key);
+  if (raw === undefined) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(raw.toString('utf8'));
+  } catch {
+    json = undefined;
+  }
+  const parsed = reviewRecordSchema.safeParse(json);
+  if (!parsed.success)
+    throw new CorruptRegistryDocumentError(key, registry.store.location, 'it is not a review record');
+  return parsed.data;
+}
