@@ -11,6 +11,7 @@ import {
   auditRecordHash,
   type DecodeProblem,
   decodeAuditRecord,
+  formatIssues,
   GENESIS_HASH,
   serializeAuditRecord,
 } from './record';
@@ -79,9 +80,7 @@ export class AuditLog {
   async append(entry: AuditEntry): Promise<AppendResult> {
     const parsed = auditEntrySchema.safeParse(entry);
     if (!parsed.success) {
-      const issues = parsed.error.issues
-        .map((i) => `${i.path.join('.') || '(entry)'}: ${i.message}`)
-        .join('; ');
+      const issues = formatIssues(parsed.error);
       throw new InvalidAuditEntryError(`Cannot append to the audit log: the entry is invalid: ${issues}.`);
     }
     const fields = parsed.data;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { type ZodError, z } from 'zod';
 import { canonicalJson } from '../cache/canonicalJson';
 import { modelNameSchema } from '../registry/modelName';
 import { artifactRefSchema } from '../storage/artifactRef';
@@ -126,9 +126,7 @@ export function decodeAuditRecord(bytes: Buffer, seq: number): DecodedRecord {
   }
   const parsed = auditRecordSchema.safeParse(json);
   if (!parsed.success) {
-    const issues = parsed.error.issues
-      .map((issue) => `${issue.path.join('.') || '(record)'}: ${issue.message}`)
-      .join('; ');
+    const issues = formatIssues(parsed.error);
     return { ok: false, problem: 'unparseable', detail: `it is not a valid audit record (${issues})` };
   }
   const record = parsed.data;
@@ -159,4 +157,9 @@ export function decodeAuditRecord(bytes: Buffer, seq: number): DecodedRecord {
     };
   }
   return { ok: true, record };
+}
+
+/** zod issues as one line: `path: message; path: message`. */
+export function formatIssues(error: ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.') || '(record)'}: ${i.message}`).join('; ');
 }

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type { ZodError, z } from 'zod';
 import { canonicalJson, NonCanonicalValueError } from '../cache/canonicalJson';
 import type { ArtifactStore } from '../storage/artifactStore';
 import { sha256Hex } from '../storage/hashing';
@@ -198,7 +198,7 @@ export class LineageStore {
     };
     const parsed = executionSchema.safeParse(candidate);
     if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+      const issues = formatIssues(parsed.error);
       throw new InvalidLineageRecordError(`Invalid lineage execution for step "${request.step}": ${issues}.`);
     }
     return parsed.data;
@@ -257,7 +257,7 @@ export class LineageStore {
     };
     const parsed = modelContextSchema.safeParse(context);
     if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+      const issues = formatIssues(parsed.error);
       throw new InvalidLineageRecordError(`Invalid registered model version: ${issues}.`);
     }
     await this.create(modelExecutionKey(execution.id, registered.name, registered.version), context);
@@ -285,9 +285,7 @@ export class LineageStore {
     }
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
-      const issues = parsed.error.issues
-        .map((i) => `${i.path.join('.') || '(document)'}: ${i.message}`)
-        .join('; ');
+      const issues = formatIssues(parsed.error);
       throw new CorruptLineageDocumentError(key, this.store.location, issues);
     }
     return parsed.data;
@@ -308,7 +306,7 @@ function checkArtifacts(
     // Only the fields lineage keeps: an ArtifactRef passes as it is, and extra fields do not leak in.
     const parsed = artifactInputSchema.safeParse(artifact);
     if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+      const issues = formatIssues(parsed.error);
       throw new InvalidLineageRecordError(`Invalid artifact for ${field}.${role}: ${issues}.`);
     }
     return [role, parsed.data];
@@ -317,4 +315,8 @@ function checkArtifacts(
 
 function serialize(document: unknown): string {
   return `${JSON.stringify(document, null, 2)}\n`;
+}
+
+function formatIssues(error: ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.') || '(document)'}: ${i.message}`).join('; ');
 }
