@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerDemoCommand } from './commands/demo';
 import { registerDevCommand } from './commands/dev';
 import { registerExtractCommand } from './commands/extract';
+import { registerModelsCommands } from './commands/models';
 import { registerReviewCommands } from './commands/review';
 import { registerRunCommand } from './commands/run';
 import { registerWorkerCommand } from './commands/worker';
@@ -21,6 +22,7 @@ const program = new Command()
 registerDemoCommand(program);
 registerRunCommand(program);
 registerReviewCommands(program);
+registerModelsCommands(program);
 registerExtractCommand(program);
 registerWorkerCommand(program);
 registerDevCommand(program);

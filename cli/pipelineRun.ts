@@ -4,21 +4,30 @@ import type { TrainToDeployInput } from '../workflows/inputs';
 import {
   type PipelineProgress,
   type PipelineResult,
+  pipelineSteps,
   progressQuery,
   type TrainingEpoch,
 } from '../workflows/trainToDeploy';
 import { keyValueTable, table } from './output';
 import type { Session } from './session';
 
+/** A run that stopped to wait for a person: the command returns, the workflow waits on. */
+export interface AwaitingReview {
+  awaitingReview: true;
+  workflowId: string;
+  progress: PipelineProgress;
+}
+
 /**
- * Starts trainToDeploy and waits for it. With `live`, shows the steps and a progress bar over
- * epochs on stderr while it runs (stdout stays clean for --json).
+ * Starts trainToDeploy and follows it until it ends, or (unless `waitForReview`) until it waits
+ * for a person. With `live`, shows the steps and a progress bar over epochs on stderr while it
+ * runs (stdout stays clean for --json).
  */
 export async function runPipeline(
   session: Session,
   input: TrainToDeployInput,
-  options: { live: boolean; workflowIdPrefix?: string },
-): Promise<PipelineResult> {
+  options: { live: boolean; workflowIdPrefix?: string; waitForReview?: boolean },
+): Promise<PipelineResult | AwaitingReview> {
   const workflowId = `${options.workflowIdPrefix ?? 'train'}-${input.modelName}-${randomUUID().slice(0, 8)}`;
   const handle = await session.client.workflow.start('trainToDeploy', {
     taskQueue: session.config.taskQueue,
@@ -26,47 +35,64 @@ export async function runPipeline(
     args: [{ ...input, trainingTaskQueue: session.config.trainingTaskQueue }],
   });
   process.stderr.write(`slipway: started ${workflowId}\n`);
-  if (!options.live || !process.stderr.isTTY) {
-    return (await handle.result()) as PipelineResult;
-  }
-  const bars = new MultiBar(
-    {
-      format: ' {step} [{bar}] {value}/{total} {detail}',
-      hideCursor: true,
-      clearOnComplete: false,
-      stream: process.stderr,
-    },
-    Presets.shades_classic,
-  );
-  const stepsBar = bars.create(6, 0, { step: 'steps ', detail: '' });
-  const epochBar = bars.create(input.spec?.epochs ?? 50, 0, { step: 'epochs', detail: '' });
-  let done = false;
-  const poll = (async () => {
-    while (!done) {
-      try {
-        const progress: PipelineProgress = await handle.query(progressQuery);
-        stepsBar.update(progress.steps.filter((s) => s.status === 'done').length, {
-          detail: progress.current ?? '',
-        });
-        const last = progress.training.epochs.at(-1);
-        if (last) epochBar.update(last.epoch, { detail: describeEpoch(last) });
-      } catch {
-        // the workflow may finish between two polls
-      }
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  })();
+  const live = options.live && process.stderr.isTTY;
+  const bars = live
+    ? new MultiBar(
+        {
+          format: ' {step} [{bar}] {value}/{total} {detail}',
+          hideCursor: true,
+          clearOnComplete: false,
+          stream: process.stderr,
+        },
+        Presets.shades_classic,
+      )
+    : undefined;
+  const stepsBar = bars?.create(pipelineSteps.length, 0, { step: 'steps ', detail: '' });
+  const epochBar = bars?.create(input.spec?.epochs ?? 50, 0, { step: 'epochs', detail: '' });
+  let finished = false;
+  const result = handle.result().finally(() => {
+    finished = true;
+  }) as Promise<PipelineResult>;
   try {
-    const result = (await handle.result()) as PipelineResult;
-    stepsBar.update(6, { detail: 'done' });
-    epochBar.setTotal(result.epochsRun);
-    epochBar.update(result.epochsRun);
-    return result;
+    for (;;) {
+      const outcome = await Promise.race([
+        result,
+        new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000)),
+      ]);
+      if (outcome) {
+        stepsBar?.update(pipelineSteps.length, { detail: outcome.outcome });
+        epochBar?.setTotal(outcome.epochsRun);
+        epochBar?.update(outcome.epochsRun);
+        return outcome;
+      }
+      const progress = await handle.query(progressQuery).catch(() => undefined);
+      if (!progress || finished) continue;
+      const ended = progress.steps.filter((s) => s.status === 'done' || s.status === 'skipped').length;
+      stepsBar?.update(ended, { detail: progress.current ?? '' });
+      const last = progress.training.epochs.at(-1);
+      if (last) epochBar?.update(last.epoch, { detail: describeEpoch(last) });
+      if (progress.review && !options.waitForReview) {
+        stepsBar?.update(ended, { detail: 'waiting for review' });
+        return { awaitingReview: true, workflowId, progress };
+      }
+    }
   } finally {
-    done = true;
-    await poll;
-    bars.stop();
+    bars?.stop();
   }
+}
+
+/** What to tell a person when a run waits for review. */
+export function describeAwaitingReview(waiting: AwaitingReview): string {
+  const review = waiting.progress.review;
+  if (!review) return `${waiting.workflowId} waits for review.`;
+  return [
+    `${review.model} version ${review.version} passed the metric gate and waits for review by one of: ${review.approvers.join(', ')}`,
+    `(not ${review.requestedBy}, who started it), until ${new Date(review.deadline).toISOString()}.`,
+    '',
+    `  slipway approve ${waiting.workflowId} --as <name> --reason "<why>"`,
+    `  slipway reject ${waiting.workflowId} --as <name> --reason "<why>"`,
+    `  slipway status ${waiting.workflowId}`,
+  ].join('\n');
 }
 
 /** One line about an epoch: training loss and the held-out figures people watch. */
@@ -87,6 +113,10 @@ export function pipelineJson(result: PipelineResult) {
     runId: result.runId,
     model: result.model,
     version: result.version,
+    outcome: result.outcome,
+    gate: result.gate,
+    ...(result.review ? { review: result.review } : {}),
+    ...(result.promotion ? { promotion: result.promotion } : {}),
     backend: result.backend,
     epochsRun: result.epochsRun,
     metrics: { tp, fp, tn, fn, precision, recall, fpr, f1, rocAuc, prAuc },
@@ -115,7 +145,7 @@ export function describePipeline(result: PipelineResult): string {
   const m = result.metrics;
   const pct = (v: number) => `${(100 * v).toFixed(2)} %`;
   return [
-    `Registered ${result.model} version ${result.version} (workflow ${result.workflowId})`,
+    `Registered ${result.model} version ${result.version} (workflow ${result.workflowId}): ${describeOutcome(result)}`,
     '',
     stepsTable(result.steps),
     '',
@@ -134,6 +164,10 @@ export function describePipeline(result: PipelineResult): string {
       ['recall', m.recall.toFixed(3)],
       ['false-positive rate', pct(m.fpr)],
       ['ROC-AUC / PR-AUC', `${m.rocAuc.toFixed(4)} / ${m.prAuc.toFixed(4)}`],
+      ...result.gate.checks.map((c): [string, string] => [
+        c.passed ? 'gate: passed' : 'gate: FAILED',
+        c.message,
+      ]),
       ['ONNX', `${result.onnx.onnx.uri}`],
       [
         'ONNX size',
@@ -158,4 +192,23 @@ export function stepsTable(steps: PipelineProgress['steps']): string {
       s.cache === 'hit' ? 'reused' : (s.cache ?? ''),
     ]),
   );
+}
+
+/** One line on what happened to the version after registration. */
+export function describeOutcome(result: PipelineResult): string {
+  const alias = result.promotion?.alias ?? 'production';
+  switch (result.outcome) {
+    case 'promoted':
+      return `promoted to ${alias}${result.promotion?.previous ? ` (replacing v${result.promotion.previous}; \`slipway rollback ${result.model}\` undoes it)` : ''}`;
+    case 'blocked':
+      return 'blocked by the metric gate; production did not move';
+    case 'rejected':
+      return `rejected by ${result.review?.approver} (${result.review?.reason}); production did not move`;
+    case 'timed-out':
+      return 'nobody reviewed it before the deadline, which counts as a rejection; production did not move';
+    case 'registered':
+      return 'registered only (promotion was not asked for)';
+    case 'superseded':
+      return `not promoted: ${result.promotion?.note ?? `${alias} moved while this run waited`}`;
+  }
 }

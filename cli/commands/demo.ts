@@ -46,6 +46,8 @@ export function registerDemoCommand(program: Command): void {
           },
           { live: !opts.json, workflowIdPrefix: 'demo' },
         );
+        if ('awaitingReview' in result)
+          throw new Error('the demo asks for no review, yet its run waits for one');
         printResult(opts, pipelineJson(result), () =>
           [
             describePipeline(result),

@@ -6,8 +6,16 @@ import { referenceModelSpec } from '../../domain/ml/modelSpec';
 import { trainToDeployInputSchema } from '../../workflows/inputs';
 import type { PipelineResult } from '../../workflows/trainToDeploy';
 import { progressQuery } from '../../workflows/trainToDeploy';
+import { addGateOptions, type GateFlags, gateSettingsFromFlags } from '../gateOptions';
 import { printResult } from '../output';
-import { describeEpoch, describePipeline, pipelineJson, runPipeline, stepsTable } from '../pipelineRun';
+import {
+  describeAwaitingReview,
+  describeEpoch,
+  describePipeline,
+  pipelineJson,
+  runPipeline,
+  stepsTable,
+} from '../pipelineRun';
 import { openSession } from '../session';
 
 const runOptionsSchema = z.object({
@@ -19,11 +27,12 @@ const runOptionsSchema = z.object({
   threshold: z.coerce.number().gt(0).lt(1).optional(),
   classWeights: z.enum(['inverse', 'balanced', 'none']).optional(),
   cache: z.boolean().default(true),
+  wait: z.boolean().optional(),
   json: z.boolean().optional(),
 });
 
 export function registerRunCommand(program: Command): void {
-  program
+  const command = program
     .command('run')
     .description(
       'Run the training-to-deployment pipeline on a data source and register the result as a new model version.',
@@ -39,7 +48,12 @@ export function registerRunCommand(program: Command): void {
     .option('--threshold <t>', 'probability at or above which a row is predicted positive (default 0.5)')
     .option('--class-weights <mode>', 'inverse (1/count, default), balanced or none')
     .option('--no-cache', 'run every step even when an earlier run computed the same outputs')
-    .option('--json', 'print one JSON object on stdout')
+    .option(
+      '--wait',
+      'with a review, keep waiting for the decision instead of returning when the review starts',
+    )
+    .option('--json', 'print one JSON object on stdout');
+  addGateOptions(command)
     .addHelpText(
       'after',
       '\nExample:\n  slipway run --source data/transactions.csv --target Class --model card-fraud --epochs 20',
@@ -56,10 +70,15 @@ export function registerRunCommand(program: Command): void {
         classWeights: opts.classWeights,
         createdBy: loadConfig().identity,
         cache: opts.cache,
+        gate: gateSettingsFromFlags(raw as GateFlags),
       });
       const session = await openSession();
       try {
-        const result = await runPipeline(session, input, { live: !opts.json });
+        const result = await runPipeline(session, input, { live: !opts.json, waitForReview: opts.wait });
+        if ('awaitingReview' in result) {
+          printResult(opts, result, () => describeAwaitingReview(result));
+          return;
+        }
         printResult(opts, pipelineJson(result), () => describePipeline(result));
       } finally {
         await session.close();
@@ -90,6 +109,9 @@ export function registerRunCommand(program: Command): void {
             `${workflowId}: ${status}${progress.current ? `, running ${progress.current}` : ''}`,
             stepsTable(progress.steps),
             last ? `\ntraining: epoch ${last.epoch}/${last.epochs}, ${describeEpoch(last)}` : '',
+            progress.review
+              ? `\n${describeAwaitingReview({ awaitingReview: true, workflowId, progress })}`
+              : '',
           ].join('\n');
         });
       } finally {
