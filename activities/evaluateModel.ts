@@ -4,10 +4,11 @@ import { type Evaluation, evaluateScores } from '../domain/ml/metrics';
 import { predictProbabilities } from '../domain/ml/train';
 import { scaled } from '../domain/ml/trainingData';
 import { artifactRefSchema } from '../domain/storage/artifactRef';
-import { cachedStep, type StepCacheInfo } from './cachedStep';
+import type { StepCacheInfo } from './cachedStep';
 import type { ActivityDeps } from './deps';
 import { withFailureMapping } from './failures';
 import { disposeModel, loadTrainedModel, type ModelInputRefs } from './modelInputs';
+import { recordedStep } from './recordedStep';
 
 export type EvaluationMetrics = Omit<Evaluation, 'roc' | 'pr'>;
 
@@ -41,14 +42,19 @@ export function evaluateModelActivity(deps: ActivityDeps) {
   return async function evaluateModel(params: EvaluateModelParams): Promise<EvaluatedModel> {
     return withFailureMapping(async () => {
       Context.current().heartbeat();
-      const cacheOptions = {
+      const step = {
         step: 'evaluate',
-        enabled: params.cache !== false,
-        inputs: [params.snapshot, params.split, params.scaler, params.model],
+        inputs: {
+          snapshot: params.snapshot,
+          split: params.split,
+          scaler: params.scaler,
+          model: params.model,
+        },
         params: { target: params.target, spec: params.spec, threshold: params.threshold },
-        schema: evaluatedModelSchema,
+        outputs: (r: EvaluatedModel) => ({ evaluation: r.evaluation }),
+        cache: { enabled: params.cache !== false, schema: evaluatedModelSchema },
       };
-      return cachedStep(deps, cacheOptions, () => evaluate(params));
+      return recordedStep(deps, step, () => evaluate(params));
     });
   };
 

@@ -5,10 +5,11 @@ import { exportToOnnx } from '../domain/onnx/exporter';
 import { checkParity } from '../domain/onnx/parity';
 import { assertWithinSizeLimit, onnxSizeReport } from '../domain/onnx/size';
 import { artifactRefSchema } from '../domain/storage/artifactRef';
-import { cachedStep, type StepCacheInfo } from './cachedStep';
+import type { StepCacheInfo } from './cachedStep';
 import type { ActivityDeps } from './deps';
 import { withFailureMapping } from './failures';
 import { disposeModel, loadTrainedModel, type ModelInputRefs } from './modelInputs';
+import { recordedStep } from './recordedStep';
 
 export interface ExportOnnxParams extends ModelInputRefs {
   modelName: string;
@@ -50,15 +51,15 @@ export function exportOnnxActivity(deps: ActivityDeps) {
   return async function exportOnnx(params: ExportOnnxParams): Promise<ExportedOnnx> {
     return withFailureMapping(async () => {
       Context.current().heartbeat();
-      const { runId: _runId, cache, ...keyed } = params;
-      const cacheOptions = {
+      const { runId: _runId, cache, snapshot, split, scaler, model, ...keyed } = params;
+      const step = {
         step: 'export',
-        enabled: cache !== false,
-        inputs: [params.snapshot, params.split, params.scaler, params.model],
+        inputs: { snapshot, split, scaler, model },
         params: keyed,
-        schema: exportedOnnxSchema,
+        outputs: (r: ExportedOnnx) => ({ onnx: r.onnx }),
+        cache: { enabled: cache !== false, schema: exportedOnnxSchema },
       };
-      return cachedStep(deps, cacheOptions, () => exportModel(params));
+      return recordedStep(deps, step, () => exportModel(params));
     });
   };
 

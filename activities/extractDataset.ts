@@ -7,10 +7,11 @@ import { fingerprintSource } from '../domain/data/sourceFingerprint';
 import type { DatasetSummary } from '../domain/data/summary';
 import { type ArtifactRef, artifactRefSchema } from '../domain/storage/artifactRef';
 import { s3SettingsFromConfig } from '../domain/storage/s3Client';
-import { cachedStep, type StepCacheInfo } from './cachedStep';
+import type { StepCacheInfo } from './cachedStep';
 import type { ActivityDeps } from './deps';
 import { withFailureMapping } from './failures';
 import { whileHeartbeating } from './heartbeat';
+import { recordedStep } from './recordedStep';
 
 export interface ExtractDatasetParams {
   source: string;
@@ -26,6 +27,7 @@ export const extractedDatasetSchema = z.object({
   summary: artifactRefSchema,
   sourceUri: z.string(),
   sourceSha256: z.string(),
+  sourceBytes: z.number(),
   rows: z.number(),
   features: z.array(z.string()),
   target: z.string(),
@@ -42,19 +44,22 @@ export function extractDatasetActivity(deps: ActivityDeps) {
         const enabled = params.cache !== false;
         // The key covers the source's bytes, not just its name: a changed file is a miss.
         const fingerprint = enabled ? await fingerprintSource(params.source, { s3 }) : undefined;
-        return cachedStep(
+        return recordedStep(
           deps,
           {
             step: 'extract',
-            enabled,
-            inputs: [],
+            inputs: {},
             params: {
               sourceUri: fingerprint?.sourceUri,
               sourceSha256: fingerprint?.sha256,
               target: params.target,
               features: params.features ?? null,
             },
-            schema: extractedDatasetSchema,
+            outputs: (r) => ({ snapshot: r.snapshot, summary: r.summary }),
+            resultInputs: (r) => ({
+              source: { uri: r.sourceUri, sha256: r.sourceSha256, bytes: r.sourceBytes, kind: 'source' },
+            }),
+            cache: { enabled, schema: extractedDatasetSchema },
           },
           async () => {
             const { snapshot, summary, summaryDoc } = await extract({
@@ -79,6 +84,7 @@ function summarize(snapshot: ArtifactRef, summary: ArtifactRef, doc: DatasetSumm
     summary,
     sourceUri: doc.sourceUri,
     sourceSha256: doc.sourceSha256,
+    sourceBytes: doc.sourceBytes,
     rows: doc.rows,
     features: doc.features,
     target: doc.target,

@@ -5,9 +5,10 @@ import { fitStandardScaler, scalerToJson } from '../domain/ml/scaler';
 import { splitIndices, takeLabels, takeRows } from '../domain/ml/split';
 import { encodeSplit } from '../domain/ml/splitArtifact';
 import { type ArtifactRef, artifactRefSchema } from '../domain/storage/artifactRef';
-import { cachedStep, type StepCacheInfo } from './cachedStep';
+import type { StepCacheInfo } from './cachedStep';
 import type { ActivityDeps } from './deps';
 import { withFailureMapping } from './failures';
+import { recordedStep } from './recordedStep';
 
 export interface PrepareDataParams {
   snapshot: ArtifactRef;
@@ -31,14 +32,14 @@ export function prepareDataActivity(deps: ActivityDeps) {
   return async function prepareData(params: PrepareDataParams): Promise<PreparedData> {
     return withFailureMapping(async () => {
       Context.current().heartbeat();
-      const cacheOptions = {
+      const step = {
         step: 'transform',
-        enabled: params.cache !== false,
-        inputs: [params.snapshot],
+        inputs: { snapshot: params.snapshot },
         params: { target: params.target, split: params.split },
-        schema: preparedDataSchema,
+        outputs: (r: PreparedData) => ({ split: r.split, scaler: r.scaler }),
+        cache: { enabled: params.cache !== false, schema: preparedDataSchema },
       };
-      return cachedStep(deps, cacheOptions, () => prepare(params));
+      return recordedStep(deps, step, () => prepare(params));
     });
   };
 

@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import { AuditLog } from '../domain/audit/auditLog';
 import { ModelAliases } from '../domain/registry/aliases';
 import { AliasConflictError } from '../domain/registry/errors';
 import { ModelRegistry } from '../domain/registry/registry';
@@ -43,6 +44,16 @@ export function promoteModelActivity(deps: ActivityDeps) {
           expectedCurrent: params.expectedCurrent,
           idempotencyKey: params.idempotencyKey,
         });
+        await new AuditLog(deps.store).append({
+          type: 'promotion',
+          model: params.name,
+          version: params.version,
+          actor: params.actor,
+          reason: params.reason,
+          at: entry.at,
+          details: { alias: params.alias, from: entry.previous, to: params.version, aliasLogSeq: entry.seq },
+          idempotencyKey: `${params.idempotencyKey}/audit`,
+        });
         return { promoted: true, alias: params.alias, version: params.version, previous: entry.previous };
       } catch (err) {
         if (!(err instanceof AliasConflictError)) throw err;
@@ -73,9 +84,19 @@ export interface RecordReviewParams {
 export function recordReviewActivity(deps: ActivityDeps) {
   return async function recordReview(params: RecordReviewParams): Promise<{ created: boolean }> {
     return withFailureMapping(async () => {
-      const { created } = await writeReview(new ModelRegistry(deps.store), {
+      const { record, created } = await writeReview(new ModelRegistry(deps.store), {
         ...params,
         at: new Date().toISOString(),
+      });
+      await new AuditLog(deps.store).append({
+        type: params.decision === 'approved' ? 'approval' : 'rejection',
+        model: params.name,
+        version: params.version,
+        actor: params.approver,
+        reason: params.reason,
+        at: record.at,
+        details: { timedOut: params.timedOut, workflowId: params.workflowId, runId: params.runId },
+        idempotencyKey: `${params.workflowId}/${params.runId}/review`,
       });
       return { created };
     });

@@ -1,9 +1,11 @@
 import { Context } from '@temporalio/activity';
 import { codeVersion } from '../config/codeVersion';
+import { AuditLog } from '../domain/audit/auditLog';
 import type { ModelVersionDraft } from '../domain/registry/metadata';
 import { ModelRegistry } from '../domain/registry/registry';
 import type { ActivityDeps } from './deps';
 import { withFailureMapping } from './failures';
+import { recordStepLineage } from './lineageRecorder';
 
 export interface RegisteredModel {
   name: string;
@@ -43,9 +45,11 @@ export function registerModelActivity(deps: ActivityDeps) {
   }): Promise<RegisteredModel> {
     return withFailureMapping(async () => {
       const info = Context.current().info;
+      const startedAt = new Date().toISOString();
       const registry = new ModelRegistry(deps.store);
+      const runKey = `${info.workflowExecution?.workflowId}/${info.workflowExecution?.runId}`;
       const result = await registry.registerVersion(params.name, {
-        idempotencyKey: `${info.workflowExecution?.workflowId}/${info.workflowExecution?.runId}`,
+        idempotencyKey: runKey,
         build: {
           ...params.draft,
           createdAt: new Date().toISOString(),
@@ -53,6 +57,53 @@ export function registerModelActivity(deps: ActivityDeps) {
           codeVersion: codeVersion(),
         },
       });
+      const { metadata } = result;
+      const artifacts = params.draft.artifacts;
+      await recordStepLineage(deps, {
+        step: 'register',
+        params: { name: params.name },
+        inputs: { ...artifacts },
+        outputs: { modelCard: metadata.registration.modelCard },
+        startedAt,
+        outcome: 'succeeded',
+        registered: { name: params.name, version: metadata.version },
+      });
+      // Audit: the registration, then the gate's verdict on it (the gate ran before a version existed).
+      const audit = new AuditLog(deps.store);
+      const at = new Date().toISOString();
+      await audit.append({
+        type: 'registration',
+        model: params.name,
+        version: metadata.version,
+        actor: params.draft.createdBy,
+        at,
+        details: {
+          workflowId: params.draft.workflowId,
+          runId: params.draft.runId,
+          sourceUri: params.draft.sourceUri,
+        },
+        artifacts: [
+          artifacts.dataset,
+          artifacts.onnx,
+          artifacts.model,
+          artifacts.evaluation,
+          metadata.registration.modelCard,
+        ],
+        idempotencyKey: `${runKey}/register`,
+      });
+      if (params.draft.gate) {
+        await audit.append({
+          type: 'gate-decision',
+          model: params.name,
+          version: metadata.version,
+          actor: 'slipway (metric gate)',
+          reason: params.draft.gate.blessed ? 'blessed' : 'blocked',
+          at,
+          details: params.draft.gate,
+          artifacts: [artifacts.evaluation],
+          idempotencyKey: `${runKey}/gate`,
+        });
+      }
       return {
         name: params.name,
         version: result.metadata.version,

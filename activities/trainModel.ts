@@ -11,9 +11,10 @@ import { scaled, splitSnapshot } from '../domain/ml/trainingData';
 import { type ArtifactRef, artifactRefSchema } from '../domain/storage/artifactRef';
 import { trainingEpochSignal } from '../workflows/messages';
 import type { TrainingEpoch } from '../workflows/progress';
-import { cachedStep, type StepCacheInfo } from './cachedStep';
+import type { StepCacheInfo } from './cachedStep';
 import type { ActivityDeps } from './deps';
 import { withFailureMapping } from './failures';
+import { recordedStep } from './recordedStep';
 
 export interface TrainModelParams {
   snapshot: ArtifactRef;
@@ -73,14 +74,14 @@ export function trainModelActivity(deps: ActivityDeps) {
   return async function trainModel(params: TrainModelParams): Promise<TrainedModel> {
     return withFailureMapping(async () => {
       Context.current().heartbeat();
-      const cacheOptions = {
+      const step = {
         step: 'train',
-        enabled: params.cache !== false,
-        inputs: [params.snapshot, params.split, params.scaler],
+        inputs: { snapshot: params.snapshot, split: params.split, scaler: params.scaler },
         params: { target: params.target, spec: params.spec, classWeightMode: params.classWeightMode },
-        schema: trainedModelSchema as z.ZodType<TrainedModel>,
+        outputs: (r: TrainedModel) => ({ model: r.model }),
+        cache: { enabled: params.cache !== false, schema: trainedModelSchema as z.ZodType<TrainedModel> },
       };
-      return cachedStep(deps, cacheOptions, () => train(params));
+      return recordedStep(deps, step, () => train(params));
     });
   };
 

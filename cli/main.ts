@@ -1,7 +1,9 @@
 import { Command, CommanderError } from 'commander';
+import { registerAuditCommand } from './commands/audit';
 import { registerDemoCommand } from './commands/demo';
 import { registerDevCommand } from './commands/dev';
 import { registerExtractCommand } from './commands/extract';
+import { registerLineageCommand } from './commands/lineage';
 import { registerModelsCommands } from './commands/models';
 import { registerReviewCommands } from './commands/review';
 import { registerRunCommand } from './commands/run';
@@ -23,6 +25,8 @@ registerDemoCommand(program);
 registerRunCommand(program);
 registerReviewCommands(program);
 registerModelsCommands(program);
+registerLineageCommand(program);
+registerAuditCommand(program);
 registerExtractCommand(program);
 registerWorkerCommand(program);
 registerDevCommand(program);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/env';
+import { AuditLog } from '../../domain/audit/auditLog';
 import { ModelAliases } from '../../domain/registry/aliases';
 import { ModelRegistry } from '../../domain/registry/registry';
 import { readReview } from '../../domain/registry/reviews';
@@ -93,11 +94,22 @@ export function registerModelsCommands(program: Command): void {
     .requiredOption('--reason <text>', 'why; recorded in the alias log and the audit log')
     .option('--json', 'print one JSON object on stdout')
     .action(async (model: string, opts: { alias: string; as?: string; reason: string; json?: boolean }) => {
-      const { config, aliases } = openRegistry();
+      const { config, registry, aliases } = openRegistry();
+      const actor = opts.as ?? config.identity;
       const { entry } = await aliases.rollback(model, opts.alias, {
-        actor: opts.as ?? config.identity,
+        actor,
         reason: opts.reason,
         at: new Date().toISOString(),
+      });
+      await new AuditLog(registry.store).append({
+        type: 'rollback',
+        model,
+        version: entry.version,
+        actor,
+        reason: opts.reason,
+        at: entry.at,
+        details: { alias: opts.alias, from: entry.previous, to: entry.version, aliasLogSeq: entry.seq },
+        idempotencyKey: `alias-log/${model}/${entry.seq}`,
       });
       printResult(
         opts,

@@ -5,13 +5,20 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type SlipwayConfig } from '../../config/env';
+import { AuditLog } from '../../domain/audit/auditLog';
+import { verifyAuditLog } from '../../domain/audit/verify';
 import { readSnapshot } from '../../domain/data/snapshot';
+import { fingerprintSource } from '../../domain/data/sourceFingerprint';
+import { modelVersions, sourceArtifacts } from '../../domain/lineage/graph';
+import { downstreamLineage, upstreamLineage } from '../../domain/lineage/query';
+import { renderLineage } from '../../domain/lineage/render';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
 import { decodeModel } from '../../domain/onnx/onnxProto';
 import { scoreWithOnnx } from '../../domain/onnx/parity';
 import { modelVersionMetadataSchema } from '../../domain/registry/metadata';
 import { ModelRegistry } from '../../domain/registry/registry';
 import { openArtifactStore } from '../../domain/storage/openStore';
+import { createS3Client, parseS3Uri } from '../../domain/storage/s3Client';
 import { createWorkers, type SlipwayWorkers } from '../../worker/worker';
 import { type PipelineResult, progressQuery } from '../../workflows/trainToDeploy';
 import { testServices } from '../support/services';
@@ -176,5 +183,35 @@ describe('trainToDeploy end to end', () => {
     const uncached = await run(false);
     expect(new Set(uncached.steps.slice(0, 5).map((s) => s.cache))).toEqual(new Set(['off']));
     expect(uncached.epochsRun).toBe(5);
+
+    // Lineage: the newest version leads back to the exact bytes of its source...
+    const store = openArtifactStore(config);
+    const source = await fingerprintSource('synthetic:fraud?rows=20000&seed=23');
+    const upstream = await upstreamLineage(store, 'fraud-cache', uncached.version);
+    const roots = sourceArtifacts(upstream);
+    expect(roots.map((r) => ({ uri: r.uri, sha256: r.sha256, bytes: r.bytes }))).toEqual([
+      { uri: source.sourceUri, sha256: source.sha256, bytes: source.bytes },
+    ]);
+    expect(renderLineage(upstream, 'text')).toContain(source.sha256);
+    // ...and the source leads forward to every version trained from it, cache hits included.
+    const downstream = await downstreamLineage(store, { uri: source.sourceUri });
+    expect(modelVersions(downstream)).toEqual(
+      [first, second, uncached].map((r) => ({ name: 'fraud-cache', version: r.version })),
+    );
+
+    // Audit: every registration, gate decision and promotion is chained, and holds until a byte moves.
+    const audit = await verifyAuditLog(store);
+    expect(audit.ok, JSON.stringify(audit.problems)).toBe(true);
+    const types = (await new AuditLog(store).entries({ model: 'fraud-cache' })).map((e) => e.record?.type);
+    expect(types.filter((t) => t === 'registration')).toHaveLength(3);
+    expect(types.filter((t) => t === 'promotion')).toHaveLength(3);
+    const onnx = parseS3Uri(uncached.onnx.onnx.uri);
+    const raw = createS3Client(config).client;
+    const bytes = await store.getBytes(uncached.onnx.onnx);
+    bytes[100] = (bytes[100] as number) ^ 1;
+    await raw.putObject(onnx.bucket, onnx.key, bytes);
+    const tampered = await verifyAuditLog(store);
+    expect(tampered.ok).toBe(false);
+    expect(tampered.firstBroken?.problem).toBe('artifact-mismatch');
   });
 });
