@@ -3,6 +3,7 @@ import { temporal } from '@temporalio/proto';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfig, type SlipwayConfig } from '../config/env';
 import { ensureEmbeddedStack } from '../infra/stack';
+import { dataConverterFor } from '../worker/encryptionCodec';
 import { createWorkers } from '../worker/worker';
 import { log } from './output';
 
@@ -39,7 +40,11 @@ export async function openSession(options: { needWorker?: boolean } = {}): Promi
           : 'Check SLIPWAY_TEMPORAL_ADDRESS, or unset it to use the embedded dev server.'),
     );
   });
-  const client = new Client({ connection, namespace: config.namespace });
+  const client = new Client({
+    connection,
+    namespace: config.namespace,
+    dataConverter: dataConverterFor(config.env.SLIPWAY_PAYLOAD_KEYS),
+  });
 
   let stopWorker: (() => Promise<void>) | undefined;
   // Elsewhere workers are someone else's to run; with none polling, this command brings one.

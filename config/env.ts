@@ -42,6 +42,11 @@ export const envSchema = z.object({
   SLIPWAY_MINIO_PORT: port.default(9000),
   SLIPWAY_MINIO_CONSOLE_PORT: port.default(9001),
   /**
+   * Encrypt workflow payloads at rest in Temporal (AES-256-GCM): `id:base64key[,id:base64key]`,
+   * the first encrypts, all decrypt. Unset: payloads are stored as plain JSON.
+   */
+  SLIPWAY_PAYLOAD_KEYS: optionalText,
+  /**
    * Who runs the commands: recorded as the starter of runs, and the approver's default name.
    * Unset means the operating-system user.
    */

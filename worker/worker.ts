@@ -2,6 +2,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, trainingActivityNames } from '../activities';
 import type { SlipwayConfig } from '../config/env';
 import { openArtifactStore } from '../domain/storage/openStore';
+import { dataConverterFor } from './encryptionCodec';
 import { workflowBundle } from './workflowBundle';
 
 export interface SlipwayWorkers {
@@ -26,6 +27,7 @@ export async function createWorkers(
   const store = openArtifactStore(config);
   const activities = createActivities({ config, store });
   const bundle = await workflowBundle();
+  const dataConverter = dataConverterFor(config.env.SLIPWAY_PAYLOAD_KEYS);
 
   const light = Object.fromEntries(
     Object.entries(activities).filter(([name]) => !trainingActivityNames.includes(name)),
@@ -43,6 +45,7 @@ export async function createWorkers(
         taskQueue: config.taskQueue,
         workflowBundle: bundle,
         activities: light,
+        dataConverter,
         identity: options.identity,
       }),
     );
@@ -54,6 +57,7 @@ export async function createWorkers(
         namespace: config.namespace,
         taskQueue: config.trainingTaskQueue,
         activities: heavy,
+        dataConverter,
         identity: options.identity,
         // One training at a time per process: training already uses every core.
         maxConcurrentActivityTaskExecutions: 1,
