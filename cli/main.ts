@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerApplyCommands } from './commands/apply';
 import { registerAuditCommand } from './commands/audit';
 import { registerDemoCommand } from './commands/demo';
 import { registerDevCommand } from './commands/dev';
@@ -25,6 +26,7 @@ registerDemoCommand(program);
 registerRunCommand(program);
 registerReviewCommands(program);
 registerModelsCommands(program);
+registerApplyCommands(program);
 registerLineageCommand(program);
 registerAuditCommand(program);
 registerExtractCommand(program);

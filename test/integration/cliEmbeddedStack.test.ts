@@ -1,8 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syntheticCsvStream } from '../../domain/data/sourceStream';
 import { freePort, isAlive, isGroupAlive } from '../../infra/processes';
 
 const SLIPWAY = resolve(__dirname, '../../bin/slipway');
@@ -78,6 +81,19 @@ describe('slipway commands on the embedded stack', () => {
     expect(again.status, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/started a background worker/);
     expect(JSON.parse(again.stdout).version).toBe(2);
+
+    // Scoring a file and packaging the model need no worker: they read the registry directly.
+    const csv = join(stateDir, 'to-score.csv');
+    await pipeline(syntheticCsvStream(1500, 99), createWriteStream(csv));
+    const scored = json(['apply', 'cli-stack', '--input', csv, '--output', join(stateDir, 'scored.csv')]);
+    expect(scored).toMatchObject({ model: 'cli-stack', version: 2, rowsScored: 1500 });
+    const header = (await readFile(join(stateDir, 'scored.csv'), 'utf8')).split('\n', 1)[0];
+    expect(header).toMatch(/^Time,V1,.*,Amount,Class,predicted\(Class\),probability\(Class\)$/);
+    const pkg = json(['export', 'mltk', 'cli-stack@production', '--out', join(stateDir, 'mltk')]);
+    expect(pkg.files.mlmodel).toMatch(/__mlspl_cli-stack\.mlmodel$/);
+    const missing = slipway(['apply', 'cli-stack@7', '--input', csv, '--output', join(stateDir, 'x.csv')]);
+    expect(missing.status).not.toBe(0);
+    expect(missing.stderr).toMatch(/version 7/);
 
     const newWorker = json(['dev', 'status']).worker;
     expect(newWorker.running).toBe(true);

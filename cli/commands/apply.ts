@@ -1,0 +1,104 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/env';
+import { writeMltkPackage } from '../../domain/export/mltkPackage';
+import { ModelRegistry } from '../../domain/registry/registry';
+import { scoreCsv } from '../../domain/scoring/scoreCsv';
+import { openArtifactStore } from '../../domain/storage/openStore';
+import { resolveModelRef } from '../modelRef';
+import { log, printResult } from '../output';
+
+async function loadModel(ref: string) {
+  const registry = new ModelRegistry(openArtifactStore(loadConfig()));
+  const { name, version, via } = await resolveModelRef(registry, ref);
+  const metadata = await registry.getVersion(name, version);
+  const onnx = await registry.store.getBytes(metadata.artifacts.onnx); // checksum-verified
+  return { name, version, via, metadata, onnx };
+}
+
+export function registerApplyCommands(program: Command): void {
+  program
+    .command('apply')
+    .description(
+      'Score a CSV with a registered model (onnxruntime), as the operations platform does: columns are matched by ' +
+        'feature name, every input column is kept, predicted(<target>) and probability(<target>) are added.',
+    )
+    .argument('<model>', '<model>, <model>@<version> or <model>@<alias> (a bare name means production)')
+    .requiredOption(
+      '--input <file>',
+      "CSV with a header row holding the model's features (any order, extra columns kept)",
+    )
+    .requiredOption('--output <file>', 'where to write the scored CSV (written whole or not at all)')
+    .option(
+      '--threshold <t>',
+      'probability at or above which predicted is 1 (default: the registered threshold)',
+    )
+    .option('--output-name <name>', 'which model output holds the probability (multi-output models)')
+    .option('--json', 'print one JSON object on stdout')
+    .action(
+      async (
+        ref: string,
+        opts: { input: string; output: string; threshold?: string; outputName?: string; json?: boolean },
+      ) => {
+        const threshold = opts.threshold === undefined ? undefined : Number(opts.threshold);
+        if (threshold !== undefined && !(threshold >= 0 && threshold <= 1)) {
+          throw new Error(`--threshold ${opts.threshold} is not a probability: give a number from 0 to 1.`);
+        }
+        const model = await loadModel(ref);
+        log(`slipway: scoring with ${model.name} v${model.version}${model.via ? ` (${model.via})` : ''}`);
+        const result = await scoreCsv({
+          inputPath: resolve(opts.input),
+          outputPath: resolve(opts.output),
+          onnx: model.onnx,
+          features: model.metadata.features,
+          target: model.metadata.target,
+          threshold: threshold ?? model.metadata.threshold,
+          outputName: opts.outputName,
+        });
+        const summary = {
+          model: model.name,
+          version: model.version,
+          output: resolve(opts.output),
+          ...result,
+        };
+        printResult(
+          opts,
+          summary,
+          () =>
+            `Scored ${result.rowsScored} rows with ${model.name} v${model.version} in ${result.seconds.toFixed(1)} s ` +
+            `(${Math.round(result.rowsScored / Math.max(result.seconds, 1e-9))} rows/s): ${result.positives} predicted positive.\n` +
+            `Wrote ${summary.output} with ${result.columns.predicted} and ${result.columns.probability}.`,
+        );
+      },
+    );
+
+  const exportCommand = program.command('export').description('Package a model version for another system.');
+  exportCommand
+    .command('mltk')
+    .description(
+      'Write the .onnx file, the __mlspl_<name>.mlmodel lookup and UPLOAD.txt (name, features, target) for the operations platform.',
+    )
+    .argument('<model>', '<model>@<version> or <model>@<alias>')
+    .requiredOption('--out <dir>', 'folder to write into (created if needed)')
+    .option('--algo <name>', 'algorithm name recorded in the .mlmodel (default ONNXModel)')
+    .option('--json', 'print one JSON object on stdout')
+    .action(async (ref: string, opts: { out: string; algo?: string; json?: boolean }) => {
+      const model = await loadModel(ref);
+      const pkg = await writeMltkPackage({
+        outDir: resolve(opts.out),
+        modelName: model.name,
+        onnx: model.onnx,
+        features: model.metadata.features,
+        target: model.metadata.target,
+        sizeLimitBytes: model.metadata.onnx.size.limit,
+        algoName: opts.algo,
+      });
+      printResult(
+        opts,
+        { model: model.name, version: model.version, ...pkg },
+        () =>
+          `Packaged ${model.name} v${model.version} in ${pkg.dir}:\n  ${pkg.files.onnx}\n  ${pkg.files.mlmodel}\n  ${pkg.files.uploadNotes}\n` +
+          `(${pkg.size.base64Bytes} bytes after base64, limit ${pkg.size.limitBytes})`,
+      );
+    });
+}
