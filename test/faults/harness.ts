@@ -1,0 +1,241 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { loadConfig, type SlipwayConfig } from '../../config/env';
+import { verifyAuditLog } from '../../domain/audit/verify';
+import { sourceArtifacts } from '../../domain/lineage/graph';
+import { upstreamLineage } from '../../domain/lineage/query';
+import { referenceModelSpec } from '../../domain/ml/modelSpec';
+import { ModelRegistry } from '../../domain/registry/registry';
+import type { ArtifactStore } from '../../domain/storage/artifactStore';
+import { openArtifactStore } from '../../domain/storage/openStore';
+import { ensureMinioBinary, ensureTemporalBinary } from '../../infra/binaries';
+import { ensureBucket, type MinioServer, startMinio } from '../../infra/minioServer';
+import { freePort, stopProcessGroup } from '../../infra/processes';
+import { startTemporalDevServer, type TemporalDevServer } from '../../infra/temporalServer';
+import type { PipelineResult } from '../../workflows/trainToDeploy';
+
+const SLIPWAY = resolve(__dirname, '../../bin/slipway');
+const BUCKET = 'faults';
+
+export interface FaultReport {
+  fault: string;
+  trials: number;
+  completed: number;
+  artifactsVerified: number;
+  dataLost: number;
+  notes: string[];
+}
+
+/**
+ * A Slipway installation of its own, whose services the fault scenarios may stop and restart:
+ * a Temporal dev server with a persistent database, a MinIO, and two worker processes.
+ */
+export class FaultLab {
+  private temporal!: TemporalDevServer;
+  private minio!: MinioServer;
+  private readonly workers = new Map<string, ChildProcess>();
+  private ports!: { temporal: number; minio: number; console: number };
+  config!: SlipwayConfig;
+  client!: Client;
+  store!: ArtifactStore;
+  private connection!: Connection;
+
+  constructor(private readonly dir: string) {}
+
+  async start(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const [temporal, minio, console] = await Promise.all([freePort(), freePort(), freePort()]);
+    this.ports = { temporal, minio, console };
+    await Promise.all([this.startTemporal(), this.startMinio()]);
+    await ensureBucket(this.minio, BUCKET, 'us-east-1');
+    this.config = loadConfig({
+      SLIPWAY_TEMPORAL_ADDRESS: `127.0.0.1:${temporal}`,
+      SLIPWAY_TASK_QUEUE: `faults-${randomUUID()}`,
+      SLIPWAY_TRAINING_TASK_QUEUE: `faults-training-${randomUUID()}`,
+      SLIPWAY_STATE_DIR: this.dir,
+      SLIPWAY_ARTIFACTS: `s3://${BUCKET}/${randomUUID()}`,
+      SLIPWAY_S3_ENDPOINT: this.minio.endpoint,
+      SLIPWAY_S3_ACCESS_KEY: this.minio.accessKey,
+      SLIPWAY_S3_SECRET_KEY: this.minio.secretKey,
+    });
+    this.store = openArtifactStore(this.config);
+    this.connection = await Connection.connect({ address: this.config.temporalAddress });
+    this.client = new Client({ connection: this.connection });
+    this.startWorker('w1');
+    this.startWorker('w2');
+  }
+
+  async stop(): Promise<void> {
+    for (const name of [...this.workers.keys()]) await this.killWorker(name, 'SIGTERM');
+    await this.connection?.close().catch(() => {});
+    await Promise.all([this.temporal?.stop(), this.minio?.stop()]);
+  }
+
+  private async startTemporal(): Promise<void> {
+    this.temporal = await startTemporalDevServer({
+      binary: await ensureTemporalBinary(loadConfig()),
+      dbFile: join(this.dir, 'temporal.sqlite'),
+      logFile: join(this.dir, 'temporal.log'),
+      port: this.ports.temporal,
+      uiPort: 0,
+      namespace: 'default',
+      headless: true,
+    });
+  }
+
+  private async startMinio(): Promise<void> {
+    this.minio = await startMinio({
+      binary: await ensureMinioBinary(loadConfig()),
+      dataDir: join(this.dir, 'minio-data'),
+      logFile: join(this.dir, 'minio.log'),
+      port: this.ports.minio,
+      consolePort: this.ports.console,
+      rootUser: 'faults',
+      rootPassword: 'faults-secret-key',
+    });
+  }
+
+  /** A `slipway worker` process polling both queues, in its own process group. */
+  startWorker(name: string): void {
+    const env = Object.fromEntries(
+      Object.entries(this.config.env)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, String(v)]),
+    );
+    const child = spawn(SLIPWAY, ['worker', '--identity', `faults-${name}`], {
+      env: { ...process.env, ...env },
+      stdio: 'ignore',
+      detached: true,
+    });
+    this.workers.set(name, child);
+  }
+
+  async killWorker(name: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.workers.get(name);
+    this.workers.delete(name);
+    if (child?.pid === undefined) return;
+    if (signal === 'SIGKILL') {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {}
+    }
+    await stopProcessGroup(child.pid, 15_000);
+  }
+
+  async restartTemporal(downMs: number): Promise<void> {
+    await this.temporal.stop();
+    await new Promise((r) => setTimeout(r, downMs));
+    await this.startTemporal();
+  }
+
+  async restartMinio(downMs: number): Promise<void> {
+    await this.minio.stop();
+    await new Promise((r) => setTimeout(r, downMs));
+    await this.startMinio();
+  }
+
+  startPipeline(
+    model: string,
+    seed: number,
+    options: { rows?: number; epochs?: number } = {},
+  ): Promise<WorkflowHandle> {
+    return this.client.workflow.start('trainToDeploy', {
+      taskQueue: this.config.taskQueue,
+      workflowId: `faults-${model}-${randomUUID().slice(0, 8)}`,
+      args: [
+        {
+          source: `synthetic:fraud?rows=${options.rows ?? 3000}&seed=${seed}`,
+          modelName: model,
+          spec: { ...referenceModelSpec, epochs: options.epochs ?? 2 },
+          trainingTaskQueue: this.config.trainingTaskQueue,
+          trainingHeartbeatTimeoutSeconds: 5,
+          cache: false,
+          createdBy: 'faults',
+        },
+      ],
+    });
+  }
+
+  /** Waits until a run's training has a checkpoint on the server; returns the worker running it. */
+  async waitForTraining(handle: WorkflowHandle, timeoutMs = 180_000): Promise<string | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const description = await handle.describe().catch(() => undefined);
+      const training = description?.raw.pendingActivities?.find((a) => a.activityType?.name === 'trainModel');
+      if (training?.heartbeatDetails?.payloads?.[0]?.data?.length) {
+        return training.lastWorkerIdentity?.replace(/^faults-/, '') ?? undefined;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`${handle.workflowId} did not reach a training checkpoint in time`);
+  }
+
+  /**
+   * What "nothing lost" means here: every result's version is unique; every artifact its metadata
+   * names reads back with its checksum; every content-addressed object in the store hashes to its
+   * name (nothing half-written); lineage reaches the source; the audit chain is intact.
+   */
+  async verify(
+    fault: string,
+    results: PipelineResult[],
+    trials: number,
+    notes: string[] = [],
+  ): Promise<FaultReport> {
+    const registry = new ModelRegistry(this.store);
+    let artifactsVerified = 0;
+    let dataLost = 0;
+    const seen = new Set<string>();
+    for (const result of results) {
+      const id = `${result.model}@${result.version}`;
+      if (seen.has(id)) {
+        dataLost++;
+        notes.push(`version ${id} registered twice`);
+      }
+      seen.add(id);
+      const metadata = await registry.getVersion(result.model, result.version);
+      for (const ref of [...Object.values(metadata.artifacts), metadata.registration.modelCard]) {
+        await this.store.getBytes(ref).then(
+          () => artifactsVerified++,
+          (err: Error) => {
+            dataLost++;
+            notes.push(`${id}: ${ref.kind} unreadable: ${err.message}`);
+          },
+        );
+      }
+      const sources = sourceArtifacts(await upstreamLineage(this.store, result.model, result.version));
+      if (sources.length !== 1 || sources[0]?.sha256 !== result.dataset.sourceSha256) {
+        dataLost++;
+        notes.push(`${id}: lineage does not reach its source`);
+      }
+    }
+    for (const object of await this.store.list('')) {
+      const named = /\/sha256\/([0-9a-f]{64})\.[a-z]+$/.exec(object.key)?.[1];
+      if (!named) continue;
+      const bytes = await this.store.getDocument(object.key);
+      if (!bytes || createHash('sha256').update(bytes).digest('hex') !== named) {
+        dataLost++;
+        notes.push(`half-written or corrupt object ${object.key}`);
+      }
+    }
+    const audit = await verifyAuditLog(this.store, { checkArtifacts: false });
+    if (!audit.ok) {
+      dataLost++;
+      notes.push(`audit chain broken: ${audit.firstBroken?.detail}`);
+    }
+    return { fault, trials, completed: results.length, artifactsVerified, dataLost, notes };
+  }
+}
+
+export function reportTable(reports: FaultReport[]): string {
+  const rows = reports.map(
+    (r) => `| ${r.fault} | ${r.trials} | ${r.completed} | ${r.artifactsVerified} | ${r.dataLost} |`,
+  );
+  return [
+    '| fault | trials | completed | artifacts verified | data lost |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    ...rows,
+  ].join('\n');
+}
