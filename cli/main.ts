@@ -14,8 +14,9 @@ import { describeError } from './errors';
 const program = new Command()
   .name('slipway')
   .description(
-    'Durable training-to-deployment pipelines: extract, scale, train, evaluate, export to ONNX, register. ' +
-      'With no configuration everything runs on an embedded stack (a local Temporal dev server and a local ' +
+    'Durable training-to-deployment pipelines: extract, scale, train, evaluate, export to ONNX, gate, register, ' +
+      'review and promote, with lineage and an audit log. ' +
+      'With no configuration everything runs on an embedded stack (a local Temporal dev server, a background worker and a local ' +
       'artifact folder); set SLIPWAY_TEMPORAL_ADDRESS and SLIPWAY_ARTIFACTS=s3://... for real infrastructure.',
   )
   .version(require('../package.json').version)

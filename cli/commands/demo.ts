@@ -22,7 +22,7 @@ export function registerDemoCommand(program: Command): void {
     .command('demo')
     .description(
       'Run the reference pipeline on the embedded default with no setup: start the local stack and a worker, ' +
-        'generate the synthetic credit-card-fraud data, then extract, scale, train, evaluate, export to ONNX and register.',
+        'generate the synthetic credit-card-fraud data, then extract, scale, train, evaluate, export to ONNX, gate, register and promote.',
     )
     .option('--rows <n>', 'rows of synthetic data (the reference data set has 284,807)', '284807')
     .option('--epochs <n>', 'training epochs (the reference runs 50)', '50')
