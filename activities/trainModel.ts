@@ -86,6 +86,24 @@ export function trainModelActivity(deps: ActivityDeps) {
   };
 
   async function train(params: TrainModelParams): Promise<TrainedModel> {
+    // Heartbeat between epochs too (data loading, a slow epoch on a busy machine), re-sending the
+    // last checkpoint: a bare heartbeat() would clear the details a retry resumes from.
+    const context = Context.current();
+    let lastBeat: TrainingHeartbeat | undefined;
+    const keepAlive = setInterval(() => context.heartbeat(lastBeat), 2_000);
+    try {
+      return await trainWithHeartbeats(params, (beat) => {
+        lastBeat = beat;
+      });
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  async function trainWithHeartbeats(
+    params: TrainModelParams,
+    setBeat: (beat: TrainingHeartbeat | undefined) => void,
+  ): Promise<TrainedModel> {
     const context = Context.current();
     const backend = await selectBackend();
     context.log.info(`training on ${backend.name}: ${backend.reason}`);
@@ -105,6 +123,7 @@ export function trainModelActivity(deps: ActivityDeps) {
 
     const model = buildModel(params.spec, data.nFeatures);
     let last: Uint8Array | undefined;
+    setBeat(previous?.checkpoint ? previous : undefined);
     const result = await fit({
       model,
       spec: params.spec,
@@ -124,12 +143,9 @@ export function trainModelActivity(deps: ActivityDeps) {
           mediaType: 'application/octet-stream',
           extension: '.ckpt',
         });
-        context.heartbeat({
-          epoch: epoch.epoch,
-          epochs: epoch.epochs,
-          loss: epoch.loss,
-          checkpoint: ref,
-        } satisfies TrainingHeartbeat);
+        const beat = { epoch: epoch.epoch, epochs: epoch.epochs, loss: epoch.loss, checkpoint: ref };
+        setBeat(beat);
+        context.heartbeat(beat);
         await reportEpoch(context, epoch);
       },
     });

@@ -151,7 +151,7 @@ export class FaultLab {
           modelName: model,
           spec: { ...referenceModelSpec, epochs: options.epochs ?? 2 },
           trainingTaskQueue: this.config.trainingTaskQueue,
-          trainingHeartbeatTimeoutSeconds: 5,
+          trainingHeartbeatTimeoutSeconds: 10,
           cache: false,
           createdBy: 'faults',
         },
