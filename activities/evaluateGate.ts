@@ -18,6 +18,12 @@ import { withFailureMapping } from './failures';
 
 export type { GateDecision } from '../domain/gates/metricGate';
 
+export interface GateResult {
+  decision: GateDecision;
+  /** The champion scored on this run's held-out rows (metrics and curves), when it could be. */
+  championEvaluation?: ArtifactRef;
+}
+
 export interface EvaluateGateParams {
   modelName: string;
   /** The alias whose version is the champion (normally "production"). */
@@ -32,7 +38,7 @@ export interface EvaluateGateParams {
  * the champion, which is scored here on the candidate's own held-out rows.
  */
 export function evaluateGateActivity(deps: ActivityDeps) {
-  return async function evaluateGate(params: EvaluateGateParams): Promise<{ decision: GateDecision }> {
+  return async function evaluateGate(params: EvaluateGateParams): Promise<GateResult> {
     return withFailureMapping(async () => {
       Context.current().heartbeat();
       const registry = new ModelRegistry(deps.store);
@@ -64,7 +70,16 @@ export function evaluateGateActivity(deps: ActivityDeps) {
           features: data.features,
         },
       });
+      // The champion's curves on these rows, for the report to overlay.
+      const championEvaluation = scored.comparable
+        ? await deps.store.put(`${JSON.stringify(scored.evaluation)}\n`, {
+            kind: 'evaluation',
+            mediaType: 'application/json',
+            extension: '.json',
+          })
+        : undefined;
       return {
+        ...(championEvaluation ? { championEvaluation } : {}),
         decision: evaluateMetricGate({
           settings: params.settings,
           candidate: params.candidate,

@@ -6,6 +6,7 @@ import { extractDatasetActivity } from './extractDataset';
 import { prepareDataActivity } from './prepareData';
 import { promoteModelActivity, recordReviewActivity } from './promoteModel';
 import { registerModelActivity } from './registerModel';
+import { renderReportActivity } from './renderReport';
 import { trainModelActivity } from './trainModel';
 
 export type { ActivityDeps } from './deps';
@@ -27,6 +28,7 @@ export function createActivities(deps: ActivityDeps) {
     evaluateModel: evaluateModelActivity(deps),
     exportOnnx: exportOnnxActivity(deps),
     evaluateGate: evaluateGateActivity(deps),
+    renderReport: renderReportActivity(deps),
     registerModel: registerModelActivity(deps),
     recordReview: recordReviewActivity(deps),
     promoteModel: promoteModelActivity(deps),

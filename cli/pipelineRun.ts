@@ -120,6 +120,7 @@ export function pipelineJson(result: PipelineResult) {
     backend: result.backend,
     epochsRun: result.epochsRun,
     metrics: { tp, fp, tn, fn, precision, recall, fpr, f1, rocAuc, prAuc },
+    report: { uri: result.report.uri, sha256: result.report.sha256 },
     onnx: {
       uri: result.onnx.onnx.uri,
       sha256: result.onnx.onnx.sha256,
@@ -168,6 +169,7 @@ export function describePipeline(result: PipelineResult): string {
         c.passed ? 'gate: passed' : 'gate: FAILED',
         c.message,
       ]),
+      ['report', result.report.uri],
       ['ONNX', `${result.onnx.onnx.uri}`],
       [
         'ONNX size',

@@ -7,6 +7,7 @@ export const pipelineSteps = [
   'evaluate',
   'export',
   'gate',
+  'report',
   'register',
   'review',
   'promote',

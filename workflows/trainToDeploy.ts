@@ -10,6 +10,7 @@ import type {
 } from '../activities';
 import type { GateDecision } from '../activities/evaluateGate';
 import type { Promotion } from '../activities/promoteModel';
+import type { ArtifactRef } from '../domain/storage/artifactRef';
 import { type ReviewDecision, reviewGate } from './approval';
 import { type TrainToDeployInput, trainToDeployInputSchema } from './inputs';
 import { progressQuery, trainingEpochSignal } from './messages';
@@ -35,6 +36,8 @@ export interface PipelineResult {
   onnx: ExportedOnnx;
   registered: RegisteredModel;
   gate: GateDecision;
+  /** The HTML evaluation report of this run. */
+  report: ArtifactRef;
   /**
    * promoted: the alias now points at this version; blocked: the metric gate said no;
    * rejected / timed-out: the review said no, or nobody answered in time; registered: promotion
@@ -160,6 +163,24 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
       heldOut: { snapshot: dataset.snapshot, split: prepared.split, target: params.target },
     }),
   );
+  const { report } = await step('report', () =>
+    light.renderReport({
+      model: params.modelName,
+      backend: trained.backend.name,
+      evaluation: evaluated.evaluation,
+      history: trained.history,
+      balance: {
+        trainRows: prepared.trainRows,
+        trainPositives: prepared.trainPositives,
+        testRows: prepared.testRows,
+        testPositives: prepared.testPositives,
+      },
+      gate: gate.decision,
+      ...(gate.decision.champion && gate.championEvaluation
+        ? { champion: { version: gate.decision.champion.version, evaluation: gate.championEvaluation } }
+        : {}),
+    }),
+  );
   const registered = await step('register', () =>
     light.registerModel({
       name: params.modelName,
@@ -189,6 +210,7 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
           model: trained.model,
           onnx: onnx.onnx,
           evaluation: evaluated.evaluation,
+          report,
         },
         onnx: {
           parity: { maxAbsDiff: onnx.parity.maxAbsDiff, rowsCompared: onnx.parity.rowsCompared },
@@ -219,6 +241,7 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
     onnx,
     registered,
     gate: gate.decision,
+    report,
     ...promotion,
     steps: progress.steps,
   };

@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/env';
@@ -71,6 +72,25 @@ export function registerApplyCommands(program: Command): void {
         );
       },
     );
+
+  program
+    .command('report')
+    .description(
+      'Write the evaluation report (self-contained HTML: curves, confusion matrix, training) of a model version.',
+    )
+    .argument('<model>', '<model>, <model>@<version> or <model>@<alias>')
+    .requiredOption('--out <file>', 'where to write the .html file')
+    .action(async (ref: string, opts: { out: string }) => {
+      const model = await loadModel(ref);
+      const report = model.metadata.artifacts.report;
+      if (!report) {
+        throw new Error(
+          `${model.name} v${model.version} was registered before reports existed; run the pipeline again for one.`,
+        );
+      }
+      await writeFile(resolve(opts.out), await openArtifactStore(loadConfig()).getBytes(report));
+      process.stdout.write(`Wrote the report of ${model.name} v${model.version} to ${resolve(opts.out)}\n`);
+    });
 
   const exportCommand = program.command('export').description('Package a model version for another system.');
   exportCommand

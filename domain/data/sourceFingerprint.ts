@@ -1,5 +1,5 @@
-import type { S3Settings } from '../storage/s3Client';
 import { type Digest, digestStream } from '../storage/hashing';
+import type { S3Settings } from '../storage/s3Client';
 import { type CsvLimits, resolveCsvLimits } from './csvReader';
 import { ByteLimit, openSourceStream, sourceLabel } from './sourceStream';
 import { parseDatasetSource } from './sourceUri';

@@ -10,7 +10,7 @@ export interface HeldOutData {
 }
 
 export type ChampionEvaluation =
-  | { comparable: true; metrics: Omit<Evaluation, 'roc' | 'pr'> }
+  | { comparable: true; metrics: Omit<Evaluation, 'roc' | 'pr'>; evaluation: Evaluation }
   | { comparable: false; why: string };
 
 /**
@@ -42,6 +42,7 @@ export async function evaluateChampion(options: {
     for (let j = 0; j < nOut; j++) x[i * nOut + j] = heldOut.raw[i * nIn + (columns[j] as number)] as number;
   }
   const scores = await scoreWithOnnx(options.onnxBytes, x, heldOut.nRows, nOut);
-  const { roc: _roc, pr: _pr, ...metrics } = evaluateScores(heldOut.labels, scores, options.threshold);
-  return { comparable: true, metrics };
+  const evaluation = evaluateScores(heldOut.labels, scores, options.threshold);
+  const { roc: _roc, pr: _pr, ...metrics } = evaluation;
+  return { comparable: true, metrics, evaluation };
 }

@@ -57,6 +57,8 @@ export const modelArtifactsSchema = z.object({
   model: refOfKind('model'),
   onnx: refOfKind('onnx'),
   evaluation: refOfKind('evaluation'),
+  /** The HTML evaluation report (absent for versions registered before reports existed). */
+  report: refOfKind('report').optional(),
 });
 export type ModelArtifacts = z.infer<typeof modelArtifactsSchema>;
 

@@ -146,6 +146,10 @@ describe('promotion gates, review and aliases', () => {
     expect(worse.steps.find((s) => s.step === 'review')?.status).toBe('skipped');
     const stored = await registry.getVersion(model, 2);
     expect(stored.gate?.blessed).toBe(false);
+    // Its report overlays the champion's curves, scored on the same rows, and shows the failed check.
+    const report = (await registry.store.getBytes(worse.report)).toString('utf8');
+    expect(report).toContain('data-series="champion v1"');
+    expect(report).toContain('Metric gate: <span class="no">blocked</span>');
     expect(await aliases.resolve(model, 'production')).toBe(1);
 
     // 3. A good version rejected by a person does not move production.

@@ -84,6 +84,7 @@ describe('trainToDeploy end to end', () => {
       evaluate: 'done',
       export: 'done',
       gate: 'done',
+      report: 'done',
       register: 'done',
       review: 'skipped', // no review asked for
       promote: 'done',
@@ -117,6 +118,12 @@ describe('trainToDeploy end to end', () => {
     const snapshot = readSnapshot(await store.getBytes(metadata.artifacts.dataset), 'Class');
     const scores = await scoreWithOnnx(onnxBytes, snapshot.x, snapshot.nRows, snapshot.nCols);
     expect(scores.every((p) => p >= 0 && p <= 1)).toBe(true);
+    // The evaluation report: one self-contained page with every chart, the threshold marked.
+    const html = (await store.getBytes(metadata.artifacts.report ?? result.report)).toString('utf8');
+    for (const chart of ['pr', 'roc', 'confusion', 'training', 'balance']) expect(html).toContain(`data-chart="${chart}"`);
+    expect(html.match(/data-marker="threshold"/g)).toHaveLength(2);
+    expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
+    expect(metadata.artifacts.report?.sha256).toBe(result.report.sha256);
     const card = await registry.getModelCard('fraud-e2e', result.version);
     expect(card).toContain('fraud-e2e');
 

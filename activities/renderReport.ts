@@ -1,0 +1,65 @@
+import { Context } from '@temporalio/activity';
+import type { GateDecision } from '../domain/gates/metricGate';
+import type { Evaluation } from '../domain/ml/metrics';
+import type { EpochResult } from '../domain/ml/train';
+import { renderEvaluationReport } from '../domain/report/evaluationReport';
+import type { ArtifactRef } from '../domain/storage/artifactRef';
+import type { ActivityDeps } from './deps';
+import { withFailureMapping } from './failures';
+import { recordStepLineage } from './lineageRecorder';
+
+export interface RenderReportParams {
+  model: string;
+  backend: string;
+  evaluation: ArtifactRef;
+  history: EpochResult[];
+  balance: { trainRows: number; trainPositives: number; testRows: number; testPositives: number };
+  gate: GateDecision;
+  champion?: { version: number; evaluation: ArtifactRef };
+}
+
+/** The evaluation report: one self-contained HTML page stored beside the metrics. */
+export function renderReportActivity(deps: ActivityDeps) {
+  return async function renderReport(params: RenderReportParams): Promise<{ report: ArtifactRef }> {
+    return withFailureMapping(async () => {
+      const context = Context.current();
+      const startedAt = new Date().toISOString();
+      const read = async (ref: ArtifactRef) =>
+        JSON.parse((await deps.store.getBytes(ref)).toString('utf8')) as Evaluation;
+      const html = renderEvaluationReport({
+        model: params.model,
+        workflowId: context.info.workflowExecution?.workflowId ?? 'standalone',
+        createdAt: startedAt,
+        backend: params.backend,
+        evaluation: await read(params.evaluation),
+        history: params.history,
+        balance: params.balance,
+        gate: params.gate,
+        ...(params.champion
+          ? {
+              champion: {
+                version: params.champion.version,
+                evaluation: await read(params.champion.evaluation),
+              },
+            }
+          : {}),
+      });
+      const report = await deps.store.put(html, {
+        kind: 'report',
+        mediaType: 'text/html; charset=utf-8',
+        extension: '.html',
+      });
+      await recordStepLineage(deps, {
+        step: 'report',
+        params: { model: params.model },
+        // Only this run's evaluation: linking the champion's would route this version's lineage
+        // through the champion's training data, which did not train it.
+        inputs: { evaluation: params.evaluation },
+        outputs: { report },
+        startedAt,
+        outcome: 'succeeded',
+      });
+      return { report };
+    });
+  };
+}

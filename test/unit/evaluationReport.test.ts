@@ -1,0 +1,74 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { evaluateMetricGate, metricGateSettingsSchema } from '../../domain/gates/metricGate';
+import { evaluateScores } from '../../domain/ml/metrics';
+import { mulberry32 } from '../../domain/random';
+import { renderEvaluationReport } from '../../domain/report/evaluationReport';
+
+/** Scores that separate the classes partly, so the curves have a shape. */
+function scored(n: number, seed: number, skill: number) {
+  const random = mulberry32(seed);
+  const labels = new Uint8Array(n);
+  const scores = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    labels[i] = random() < 0.05 ? 1 : 0;
+    scores[i] = Math.min(1, random() * 0.7 + (labels[i] ? skill * 0.5 : 0));
+  }
+  return evaluateScores(labels, scores, 0.5);
+}
+
+const history = Array.from({ length: 5 }, (_, i) => ({
+  epoch: i + 1,
+  epochs: 5,
+  loss: 0.5 / (i + 1),
+  valLoss: 0.6 / (i + 1),
+  valRecall: 0.6 + 0.05 * i,
+  valFpr: 0.02 - 0.003 * i,
+  seconds: 1,
+  samplesPerSecond: 30_000,
+}));
+
+const base = {
+  model: 'fraud-<script>alert(1)</script>',
+  workflowId: 'run-1',
+  createdAt: '2026-11-22T12:00:00.000Z',
+  backend: 'wasm-blas',
+  evaluation: scored(4000, 1, 0.6),
+  history,
+  balance: { trainRows: 12_000, trainPositives: 600, testRows: 4000, testPositives: 200 },
+};
+
+describe('evaluation report', () => {
+  it('draws every chart, marks the threshold on PR and ROC, and needs nothing from the network', () => {
+    const html = renderEvaluationReport(base);
+    for (const chart of ['pr', 'roc', 'confusion', 'training', 'balance']) {
+      expect(html.match(new RegExp(`<svg [^>]*data-chart="${chart}"`, 'g'))).toHaveLength(1);
+    }
+    expect(html.match(/data-marker="threshold"/g)).toHaveLength(2);
+    expect(html).toContain('data-series="held-out recall"');
+    expect(html).not.toMatch(/<script|<link|src=|https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
+  });
+
+  it('escapes what it did not write itself', () => {
+    const html = renderEvaluationReport(base);
+    expect(html).not.toContain('<script>alert(1)</script>');
+    expect(html).toContain('fraud-&lt;script&gt;alert(1)&lt;/script&gt;');
+  });
+
+  it('overlays the champion only when there is one, and shows the gate verdict', async () => {
+    expect(renderEvaluationReport(base)).not.toContain('champion v');
+    const champion = { version: 3, evaluation: scored(4000, 1, 0.8) };
+    const gate = evaluateMetricGate({
+      settings: metricGateSettingsSchema.parse({}),
+      candidate: base.evaluation,
+      champion: { version: 3, metrics: champion.evaluation },
+    });
+    const html = renderEvaluationReport({ ...base, model: 'fraud-demo', champion, gate });
+    expect(html.match(/data-series="champion v3"/g)).toHaveLength(2); // PR and ROC
+    expect(html).toContain('Metric gate: <span class="no">blocked</span>');
+    // For people: the rendered fixture, to open in a browser (test-output/ is not committed).
+    await mkdir(join(__dirname, '..', '..', 'test-output'), { recursive: true });
+    await writeFile(join(__dirname, '..', '..', 'test-output', 'report-fixture.html'), html);
+  });
+});
