@@ -1,192 +1,260 @@
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { parse } from 'csv-parse';
-import { stringify } from 'csv-stringify';
-import * as ort from 'onnxruntime-node';
+import { type CsvError, type Options as ParseOptions, parse } from 'csv-parse';
+import { stringify } from 'csv-stringify/sync';
 import { parseFeatureCell } from '../data/cells';
 import { datasetError, where } from '../data/errors';
+import { openBinaryScorer } from './binaryScorer';
+import { type AddedColumns, addedColumns, matchFeatureColumns } from './columns';
 import { ScoringError } from './errors';
 
+/** Rows per onnxruntime call: 4096 x 30 features is 480 KiB of input, and one output chunk. */
+export const DEFAULT_SCORING_BATCH_ROWS = 4096;
+// One record may not exceed this: an unclosed quote would otherwise swallow the rest of the file
+// into a single field held in memory (the same bound domain/data uses).
+const MAX_RECORD_BYTES = 16 * 1024 * 1024;
+
 export interface ScoreCsvOptions {
-  inputPath: string;
-  /** Written whole or not at all: rows go to a temporary file renamed into place at the end. */
-  outputPath: string;
+  /**
+   * A CSV path, or a stream of CSV bytes. A stream is consumed, and destroyed if scoring stops
+   * early; name it in messages with `inputName`.
+   */
+  input?: string | Readable;
+  /** The same as a path given as `input` (the first callers' spelling). */
+  inputPath?: string;
+  /**
+   * A path: written whole or not at all (rows go to a temporary file beside it, renamed into
+   * place at the end; on failure it is removed). A stream: ended when done, destroyed with the
+   * error on failure, so a consumer such as an upload can discard what it received.
+   */
+  output?: string | Writable;
+  /** The same as a path given as `output`. */
+  outputPath?: string;
+  /** What to call a stream input in messages (default "input"). */
+  inputName?: string;
+  /** ONNX bytes, e.g. from ArtifactStore.getBytes of a version's ONNX artifact. */
   onnx: Uint8Array;
-  /** The model's input columns in the order its graph expects them. */
+  /** The model's input columns in the order its graph expects them (the version's metadata). */
   features: string[];
   target: string;
+  /** predicted is 1 when the probability is >= threshold (the rule the exported label follows). */
   threshold: number;
-  /** Which graph output holds the probability; default "probability" if present, else the first. */
+  /** Which model output holds the probability; see openBinaryScorer for the default. */
   outputName?: string;
+  /** Name of the probability column; default `probability(<target>)`. */
+  probabilityColumn?: string;
   batchRows?: number;
+  /** Aborting stops reading and writing; the call rejects with an AbortError, leaving no output. */
+  signal?: AbortSignal;
+  /** Called after each batch with the rows scored so far (heartbeats, progress bars). */
   onProgress?(rowsScored: number): void;
 }
 
 export interface ScoreCsvResult {
   rowsScored: number;
+  /** Rows with predicted = 1. */
   positives: number;
+  durationMs: number;
+  /** durationMs / 1000. */
   seconds: number;
+  /** The model output the probabilities came from. */
   outputName: string;
-  columns: { predicted: string; probability: string };
+  columns: AddedColumns;
 }
 
-type Entry = { record: string[]; info: { lines: number; empty_lines: number } };
+/** A parsed record and the line it starts on as an editor numbers them (header = 1). */
+interface Entry {
+  cells: string[];
+  row: number;
+}
 
 /**
  * Scores a CSV with an ONNX model the way the operations platform's `apply` does: columns are
- * matched by feature name (their order in the file does not matter, extra columns pass through),
- * and every input row is written back with `predicted(<target>)` and `probability(<target>)`
- * appended. Streams in bounded batches with backpressure, so files larger than memory work.
+ * matched by feature name (their order in the file does not matter), and every input row is
+ * written back unchanged, every column kept, with `predicted(<target>)` (0/1) and the
+ * probability appended. It streams: csv-parse in, the model in batches of `batchRows`,
+ * csv-stringify out, with backpressure from the output, so memory stays bounded by one batch
+ * whatever the file size. A bad cell stops it with a DatasetError naming the row (as an editor
+ * numbers lines, header = 1) and the column.
  */
 export async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult> {
   const started = performance.now();
-  const batchRows = options.batchRows ?? 4096;
-  const file = options.inputPath;
-  const session = await ort.InferenceSession.create(options.onnx);
-  const outputName = pickOutput(session, options.outputName);
-  const inputName = session.inputNames[0] as string;
-  const tmp = join(
-    dirname(options.outputPath),
-    `.${basename(options.outputPath)}.${randomUUID().slice(0, 8)}.tmp`,
-  );
-  const input = createReadStream(file);
-  const parser = input.pipe(
-    parse({ bom: true, relax_column_count: true, skip_empty_lines: true, info: true }),
-  );
-  input.on('error', (err) => parser.destroy(err));
-  const out = stringify();
-  // pipeline() owns the error handling of both ends: a full disk fails the scoring, not the process.
-  const written = pipeline(out, createWriteStream(tmp));
-  written.catch(() => {}); // observed below; a failure before then must not be "unhandled"
+  const input = options.input ?? options.inputPath;
+  const output = options.output ?? options.outputPath;
+  const batchRows = options.batchRows ?? DEFAULT_SCORING_BATCH_ROWS;
+  checkOptions(options, input, output, batchRows);
+  const file = typeof input === 'string' ? input : (options.inputName ?? 'input');
+  if (typeof input === 'string') await checkInputFile(input);
+  if (typeof output === 'string') await checkOutputPath(output);
+  options.signal?.throwIfAborted();
 
-  const nF = options.features.length;
-  let columns: number[] | undefined;
-  let header: string[] = [];
-  let rows: string[][] = [];
-  let x = new Float32Array(batchRows * nF);
-  let scored = 0;
-  let positives = 0;
-  const names = { predicted: `predicted(${options.target})`, probability: `probability(${options.target})` };
+  const added = addedColumns(options.target, options.probabilityColumn);
+  const { features, threshold } = options;
+  const nF = features.length;
+  const scorer = await openBinaryScorer(options.onnx, nF, options.outputName);
+  const counts = { rows: 0, positives: 0 };
+  // Line where the next record starts: after the previous record's last line and any blank lines.
+  const at = { lastLine: 0, lastEmpty: 0 };
 
-  const flush = async () => {
-    if (rows.length === 0) return;
-    const n = rows.length;
-    const tensor = new ort.Tensor('float32', x.subarray(0, n * nF), [n, nF]);
-    const result = await session.run({ [inputName]: tensor }, [outputName]);
-    const probs = (result[outputName] as ort.Tensor).data as Float32Array;
-    const perRow = probs.length / n; // a [n, 2] class-probability output: take the positive class
-    for (let i = 0; i < n; i++) {
-      const p = probs[i * perRow + (perRow - 1)] as number;
-      const label = p >= options.threshold ? 1 : 0;
-      positives += label;
-      if (!out.write([...(rows[i] as string[]), String(label), String(p)])) await once(out, 'drain');
-    }
-    scored += n;
-    options.onProgress?.(scored);
-    rows = [];
-    x = new Float32Array(batchRows * nF);
-  };
+  async function* scoreRecords(entries: AsyncIterable<Entry>): AsyncGenerator<string> {
+    let columns: number[] | undefined;
+    let width = 0;
+    let batch: string[][] = [];
+    const x = new Float32Array(batchRows * nF);
+    const scoreBatch = async (): Promise<string> => {
+      const p = await scorer.score(x, batch.length);
+      for (let i = 0; i < batch.length; i++) {
+        const probability = p[i] as number;
+        const label = probability >= threshold ? 1 : 0;
+        counts.positives += label;
+        (batch[i] as string[]).push(String(label), String(probability));
+      }
+      counts.rows += batch.length;
+      options.onProgress?.(counts.rows);
+      const text = stringify(batch);
+      batch = [];
+      return text;
+    };
 
-  try {
-    let lastLine = 0;
-    let lastEmpty = 0;
-    for await (const { record, info } of parser as AsyncIterable<Entry>) {
-      const row = lastLine + 1 + (info.empty_lines - lastEmpty);
-      lastLine = info.lines;
-      lastEmpty = info.empty_lines;
+    for await (const { cells: record, row } of entries) {
+      // A line of spaces is as blank as an empty one (skip_empty_lines only skips truly empty lines).
+      if (record.length === 1 && (record[0] as string).trim() === '') continue;
       if (!columns) {
-        header = record;
-        columns = matchColumns(header, options.features, file, names);
-        out.write([...header, names.predicted, names.probability]);
+        columns = matchFeatureColumns(record, features, file, added);
+        width = record.length;
+        yield stringify([[...record, added.predicted, added.probability]]);
         continue;
       }
-      if (record.length !== header.length) {
+      if (record.length !== width) {
         throw datasetError(
           'RaggedRow',
-          `${where(file, row)}: ${record.length} fields where the header has ${header.length}. ` +
-            'Check for an unquoted comma or a cut-off line.',
+          `${where(file, row)}: ${record.length} field${record.length === 1 ? '' : 's'} where the header has ` +
+            `${width}. Check for an unquoted comma, a missing value or a cut-off line.`,
           { file, row },
         );
       }
-      const base = rows.length * nF;
+      const base = batch.length * nF;
       for (let j = 0; j < nF; j++) {
         x[base + j] = parseFeatureCell(record[columns[j] as number] as string, {
           file,
           row,
-          column: options.features[j] as string,
+          column: features[j] as string,
         });
       }
-      rows.push(record);
-      if (rows.length === batchRows) await flush();
+      batch.push(record);
+      if (batch.length === batchRows) yield await scoreBatch();
     }
     if (!columns) throw datasetError('EmptyFile', `${file} is empty: expected a header row.`, { file });
-    await flush();
-    out.end();
-    await written;
-    await rename(tmp, options.outputPath);
-  } catch (error) {
-    out.destroy();
-    input.destroy();
-    await written.catch(() => {});
-    await rm(tmp, { force: true });
-    throw error;
-  } finally {
-    await session.release();
+    if (batch.length > 0) yield await scoreBatch();
   }
+
+  const tmp =
+    typeof output === 'string'
+      ? join(dirname(output), `.${basename(output)}.${randomUUID().slice(0, 8)}.tmp`)
+      : undefined;
+  const parserOptions: ParseOptions<Entry, string[]> = {
+    bom: true,
+    relax_column_count: true,
+    skip_empty_lines: true,
+    max_record_size: MAX_RECORD_BYTES,
+    // Runs as the parser reads, ahead of scoring, so `at` is current when the parser fails.
+    on_record: (cells, info) => {
+      const row = at.lastLine + 1 + (info.empty_lines - at.lastEmpty);
+      at.lastLine = info.lines;
+      at.lastEmpty = info.empty_lines;
+      return { cells, row };
+    },
+  };
+  try {
+    await pipeline(
+      typeof input === 'string' ? createReadStream(input) : (input as Readable),
+      // csv-parse types on_record only for the columns form; the stream yields Entry objects.
+      parse(parserOptions as unknown as ParseOptions),
+      scoreRecords,
+      tmp ? createWriteStream(tmp, { flags: 'wx' }) : (output as Writable),
+      { signal: options.signal },
+    );
+    if (tmp) await rename(tmp, output as string);
+  } catch (error) {
+    if (tmp) await rm(tmp, { force: true });
+    throw asMalformedCsv(error, file, at) ?? error;
+  } finally {
+    await scorer.release();
+  }
+  const durationMs = performance.now() - started;
   return {
-    rowsScored: scored,
-    positives,
-    seconds: (performance.now() - started) / 1000,
-    outputName,
-    columns: names,
+    rowsScored: counts.rows,
+    positives: counts.positives,
+    durationMs,
+    seconds: durationMs / 1000,
+    outputName: scorer.outputName,
+    columns: added,
   };
 }
 
-function pickOutput(session: ort.InferenceSession, wanted: string | undefined): string {
-  const outputs = session.outputNames;
-  if (wanted !== undefined) {
-    if (!outputs.includes(wanted)) {
-      throw new ScoringError(
-        'UnknownModelOutput',
-        `The model has no output "${wanted}"; its outputs are ${outputs.join(', ')}. Pick one with --output-name.`,
-      );
-    }
-    return wanted;
-  }
-  return outputs.includes('probability') ? 'probability' : (outputs[0] as string);
+function checkOptions(options: ScoreCsvOptions, input: unknown, output: unknown, batchRows: number): void {
+  const bad = (message: string): never => {
+    throw new ScoringError('InvalidScoringOptions', message);
+  };
+  if (input === undefined) bad('No input: give a CSV path or stream.');
+  if (output === undefined) bad('No output: give a path or stream to write the scored CSV to.');
+  const { features, threshold, target } = options;
+  if (features.length === 0) bad('The feature list is empty; the model version records its features.');
+  const repeated = features.find((f, i) => features.indexOf(f) !== i);
+  if (repeated !== undefined) bad(`The feature "${repeated}" is listed twice.`);
+  if (!target.trim()) bad('The target name is empty.');
+  if (!(threshold >= 0 && threshold <= 1))
+    bad(`The threshold ${threshold} is not a probability: use 0 to 1.`);
+  if (!Number.isInteger(batchRows) || batchRows < 1) bad(`batchRows ${batchRows} is not a positive integer.`);
 }
 
-/** Header index of each feature, by name; a missing one is an error naming all of them. */
-function matchColumns(
-  header: string[],
-  features: string[],
-  file: string,
-  added: { predicted: string; probability: string },
-): number[] {
-  const index = new Map<string, number>();
-  header.forEach((name, i) => {
-    if (!index.has(name.trim())) index.set(name.trim(), i);
+async function checkInputFile(path: string): Promise<void> {
+  const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') {
+      throw datasetError('SourceNotFound', `${path} does not exist. Check the --input path.`, { file: path });
+    }
+    throw error;
   });
-  const missing = features.filter((f) => !index.has(f));
-  if (missing.length > 0) {
+  if (!info.isFile()) {
+    throw datasetError('SourceNotFound', `${path} is not a file (a folder?). Give the CSV file itself.`, {
+      file: path,
+    });
+  }
+}
+
+async function checkOutputPath(path: string): Promise<void> {
+  const folder = await stat(dirname(path)).catch(() => undefined);
+  if (!folder?.isDirectory()) {
     throw new ScoringError(
-      'MissingFeatureColumn',
-      `${file} lacks the model's feature${missing.length === 1 ? '' : 's'} ${missing.join(', ')}. ` +
-        `The model needs ${features.join(', ')}; the file has ${header.join(', ')}. ` +
-        'Column order does not matter, names must match exactly.',
+      'OutputFolderMissing',
+      `Cannot write ${path}: the folder ${dirname(path)} does not exist. Create it first.`,
     );
   }
-  for (const name of [added.predicted, added.probability]) {
-    if (index.has(name)) {
-      throw new ScoringError(
-        'OutputColumnClash',
-        `${file} already has a column "${name}", which scoring adds. Rename or drop it first (it may be an earlier output).`,
-      );
-    }
+  const existing = await stat(path).catch(() => undefined);
+  if (existing?.isDirectory()) {
+    throw new ScoringError('InvalidScoringOptions', `The output ${path} is a folder; give a file path.`);
   }
-  return features.map((f) => index.get(f) as number);
+}
+
+/** csv-parse's own errors (CSV_*) as a MalformedCsv naming the line the bad record starts on. */
+function asMalformedCsv(error: unknown, file: string, at: { lastLine: number; lastEmpty: number }) {
+  const code = (error as Partial<CsvError>)?.code;
+  if (!(error instanceof Error) || typeof code !== 'string' || !code.startsWith('CSV_')) return undefined;
+  const blank = (error as { empty_lines?: number }).empty_lines ?? at.lastEmpty;
+  const row = at.lastLine + 1 + (blank - at.lastEmpty);
+  const hint =
+    code === 'CSV_MAX_RECORD_SIZE'
+      ? `a record is longer than ${MAX_RECORD_BYTES} bytes, usually because a quote is never closed`
+      : // csv-parse counts lines its own way; the row above is the one an editor shows.
+        error.message.replace(/ at line \d+/g, '').replace(/\.$/, '');
+  return datasetError(
+    'MalformedCsv',
+    `${where(file, row)}: the record starting here cannot be parsed: ${hint}. Fix the quoting on that line ` +
+      '(a field containing commas, quotes or line breaks must be wrapped in double quotes, with inner quotes doubled).',
+    { file, row },
+  );
 }

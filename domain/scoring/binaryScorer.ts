@@ -1,0 +1,139 @@
+import * as ort from 'onnxruntime-node';
+import { PROBABILITY_OUTPUT } from '../onnx/exporter';
+import { ScoringError } from './errors';
+
+/** One onnxruntime session that turns rows of raw features into positive-class probabilities. */
+export interface BinaryScorer {
+  readonly inputName: string;
+  readonly outputName: string;
+  /** Probability of class 1 for each of `nRows` rows in `x` (row-major, nRows x nFeatures). */
+  score(x: Float32Array, nRows: number): Promise<Float32Array>;
+  release(): Promise<void>;
+}
+
+/**
+ * Opens `onnx` for scoring rows of `nFeatures` raw values, refusing up front a model that cannot
+ * do that: it must take one float tensor [N, nFeatures] (Slipway's exports fold the scaler into
+ * the graph, so raw values are what it expects) and the chosen output must be float
+ * probabilities, [N], [N, 1] or [N, 2] (class 0, class 1: the shape converters of other
+ * libraries give classifiers).
+ *
+ * The output is `outputName` when given; otherwise "probability" (what Slipway's exporter
+ * writes) when the model has it, else the model's first float output. A label output (int64)
+ * is never picked by default: apply derives the label from the probability and the threshold.
+ */
+export async function openBinaryScorer(
+  onnx: Uint8Array,
+  nFeatures: number,
+  outputName?: string,
+): Promise<BinaryScorer> {
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(onnx);
+  } catch (error) {
+    throw new ScoringError(
+      'InvalidModel',
+      `onnxruntime cannot open the model (${onnx.length} bytes): ${(error as Error).message}. ` +
+        'Check that the artifact is an ONNX file.',
+    );
+  }
+  try {
+    const inputName = checkInput(session, nFeatures);
+    const output = pickOutput(session, outputName);
+    return {
+      inputName,
+      outputName: output,
+      async score(x, nRows) {
+        const tensor = new ort.Tensor('float32', x.subarray(0, nRows * nFeatures), [nRows, nFeatures]);
+        const result = await session.run({ [inputName]: tensor }, [output]);
+        return positiveClass(result[output] as ort.Tensor, nRows, output);
+      },
+      release: () => session.release(),
+    };
+  } catch (error) {
+    await session.release();
+    throw error;
+  }
+}
+
+function describe(meta: ort.InferenceSession.ValueMetadata): string {
+  return meta.isTensor
+    ? `${meta.name}: ${meta.type} [${meta.shape.join(', ')}]`
+    : `${meta.name}: not a tensor`;
+}
+
+function checkInput(session: ort.InferenceSession, nFeatures: number): string {
+  const inputs = session.inputMetadata;
+  const mismatch = (problem: string) =>
+    new ScoringError(
+      'ModelInputMismatch',
+      `The model ${problem}; apply feeds one float32 tensor [N, ${nFeatures}] of raw feature values ` +
+        `in the declared feature order. Its inputs: ${inputs.map(describe).join('; ')}.`,
+    );
+  if (inputs.length !== 1) throw mismatch(`has ${inputs.length} inputs`);
+  const input = inputs[0] as ort.InferenceSession.ValueMetadata;
+  if (!input.isTensor || input.type !== 'float32') throw mismatch('does not take float32 values');
+  const width = input.shape[1];
+  if (input.shape.length !== 2 || (typeof width === 'number' && width !== nFeatures)) {
+    throw mismatch(`expects input shape [${input.shape.join(', ')}], not ${nFeatures} features per row`);
+  }
+  return input.name;
+}
+
+function pickOutput(session: ort.InferenceSession, wanted: string | undefined): string {
+  const outputs = session.outputMetadata;
+  const listed = outputs.map(describe).join('; ');
+  let chosen: ort.InferenceSession.ValueMetadata | undefined;
+  if (wanted !== undefined) {
+    chosen = outputs.find((o) => o.name === wanted);
+    if (!chosen) {
+      throw new ScoringError(
+        'UnknownModelOutput',
+        `The model has no output "${wanted}". Its outputs: ${listed}. Pick one of those names.`,
+        { wanted, outputs: outputs.map((o) => o.name) },
+      );
+    }
+  } else {
+    chosen =
+      outputs.find((o) => o.name === PROBABILITY_OUTPUT && o.isTensor && o.type === 'float32') ??
+      outputs.find((o) => o.isTensor && o.type === 'float32');
+    if (!chosen) {
+      throw new ScoringError(
+        'UnsupportedModelOutput',
+        `The model has no float32 tensor output to read probabilities from. Its outputs: ${listed}.`,
+      );
+    }
+  }
+  if (!chosen.isTensor || chosen.type !== 'float32') {
+    throw new ScoringError(
+      'UnsupportedModelOutput',
+      `Output ${describe(chosen)} is not float32 probabilities. Its outputs: ${listed}. ` +
+        'Pick the probability output by name (apply derives the label from it and the threshold).',
+    );
+  }
+  const width = chosen.shape[1];
+  if (chosen.shape.length > 2 || (typeof width === 'number' && width !== 1 && width !== 2)) {
+    throw new ScoringError(
+      'UnsupportedModelOutput',
+      `Output ${describe(chosen)} is not the probability of a binary classifier ([N], [N, 1] or [N, 2]).`,
+    );
+  }
+  return chosen.name;
+}
+
+/** The class-1 column of a [N], [N, 1] or [N, 2] float output. */
+function positiveClass(tensor: ort.Tensor, nRows: number, name: string): Float32Array {
+  const data = tensor.data as Float32Array;
+  const perRow = data.length / nRows;
+  if (perRow === 1) return data;
+  if (perRow === 2) {
+    const positive = new Float32Array(nRows);
+    for (let i = 0; i < nRows; i++) positive[i] = data[2 * i + 1] as number;
+    return positive;
+  }
+  throw new ScoringError(
+    'UnsupportedModelOutput',
+    `Output "${name}" gave ${data.length} values for ${nRows} rows (shape [${tensor.dims.join(', ')}]); ` +
+      'a binary classifier gives 1 or 2 per row.',
+  );
+}
