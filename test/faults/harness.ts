@@ -164,6 +164,12 @@ export class FaultLab {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       const description = await handle.describe().catch(() => undefined);
+      if (description && description.status.name !== 'RUNNING') {
+        throw new Error(
+          `${handle.workflowId} ended (${description.status.name}) before its training checkpoint reached the server: ` +
+            'the fault came too late to matter; train on more rows or epochs.',
+        );
+      }
       const training = description?.raw.pendingActivities?.find((a) => a.activityType?.name === 'trainModel');
       if (training?.heartbeatDetails?.payloads?.[0]?.data?.length) {
         return training.lastWorkerIdentity?.replace(/^faults-/, '') ?? undefined;
@@ -208,7 +214,10 @@ export class FaultLab {
       const sources = sourceArtifacts(await upstreamLineage(this.store, result.model, result.version));
       if (sources.length !== 1 || sources[0]?.sha256 !== result.dataset.sourceSha256) {
         dataLost++;
-        notes.push(`${id}: lineage does not reach its source`);
+        notes.push(
+          `${id}: lineage does not reach its source ${result.dataset.sourceSha256.slice(0, 12)} ` +
+            `(roots: ${sources.map((r) => `${r.kind} ${r.sha256.slice(0, 12)} ${r.uri}`).join('; ')})`,
+        );
       }
     }
     for (const object of await this.store.list('')) {

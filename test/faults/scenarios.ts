@@ -9,15 +9,28 @@ export interface FaultSize {
 
 async function results(handles: WorkflowHandle[], notes: string[]): Promise<PipelineResult[]> {
   const settled = await Promise.allSettled(handles.map((h) => h.result() as Promise<PipelineResult>));
-  for (const s of settled)
-    if (s.status === 'rejected') notes.push(`run failed: ${(s.reason as Error).message}`);
+  for (const s of settled) {
+    if (s.status !== 'rejected') continue;
+    // The innermost cause says what actually went wrong (the activity's error and its type).
+    const chain: string[] = [];
+    for (let c = s.reason as (Error & { type?: string }) | undefined; c; c = c.cause as typeof c) {
+      chain.push(`${c.type ?? c.name}: ${c.message}`);
+    }
+    notes.push(`run failed: ${chain.join(' <- ')}`);
+  }
   return settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
 }
+
+/**
+ * Training long enough that a heartbeat with a checkpoint reaches the server (the SDK sends at most
+ * one per 80 % of the 10 s heartbeat timeout) well before it ends.
+ */
+const LONG_TRAINING = { rows: 60_000, epochs: 10 };
 
 /** SIGKILL the worker process that is training; a replacement finishes from the checkpoint. */
 export async function workerKilledMidTraining(lab: FaultLab): Promise<FaultReport> {
   const notes: string[] = [];
-  const handle = await lab.startPipeline('faults-kill', 1, { rows: 20000, epochs: 6 });
+  const handle = await lab.startPipeline('faults-kill', 1, LONG_TRAINING);
   const victim = (await lab.waitForTraining(handle)) ?? 'w1';
   await lab.killWorker(victim, 'SIGKILL');
   lab.startWorker(`${victim}-replacement`);
@@ -30,8 +43,8 @@ export async function workerKilledMidTraining(lab: FaultLab): Promise<FaultRepor
 export async function temporalRestarted(lab: FaultLab): Promise<FaultReport> {
   const notes: string[] = [];
   const handles = [
-    await lab.startPipeline('faults-restart', 2, { rows: 20000, epochs: 5 }),
-    await lab.startPipeline('faults-restart', 3, { rows: 20000, epochs: 5 }),
+    await lab.startPipeline('faults-restart', 2, LONG_TRAINING),
+    await lab.startPipeline('faults-restart', 3, { rows: 3000, epochs: 2 }),
   ];
   await lab.waitForTraining(handles[0] as WorkflowHandle);
   await lab.restartTemporal(3_000);
@@ -42,7 +55,10 @@ export async function temporalRestarted(lab: FaultLab): Promise<FaultReport> {
 export async function storageOutage(lab: FaultLab): Promise<FaultReport> {
   const notes: string[] = [];
   const handles = [
-    await lab.startPipeline('faults-outage', 4, { rows: 20000, epochs: 6 }),
+    // Seed 4 trains a model whose ONNX export misses the 1e-5 parity gate (4.1e-5, a float32
+    // summation-order difference between the BLAS GEMM and onnxruntime, not a storage fault): an
+    // open defect of the gate, reported, and kept out of the storage scenario.
+    await lab.startPipeline('faults-outage', 6, LONG_TRAINING),
     await lab.startPipeline('faults-outage', 5, { rows: 3000, epochs: 2 }),
   ];
   await lab.waitForTraining(handles[0] as WorkflowHandle);
