@@ -90,7 +90,7 @@ describe('slipway commands on the embedded stack', () => {
     const header = (await readFile(join(stateDir, 'scored.csv'), 'utf8')).split('\n', 1)[0];
     expect(header).toMatch(/^Time,V1,.*,Amount,Class,predicted\(Class\),probability\(Class\)$/);
     const pkg = json(['export', 'mltk', 'cli-stack@production', '--out', join(stateDir, 'mltk')]);
-    expect(pkg.files.mlmodel).toMatch(/__mlspl_cli-stack\.mlmodel$/);
+    expect(pkg.files.mlmodel).toMatch(/__mlspl_cli_stack\.onnx\.mlmodel$/);
     const missing = slipway(['apply', 'cli-stack@7', '--input', csv, '--output', join(stateDir, 'x.csv')]);
     expect(missing.status).not.toBe(0);
     expect(missing.stderr).toMatch(/version 7/);
