@@ -43,7 +43,10 @@ export interface ScoreCsvOptions {
   target: string;
   /** predicted is 1 when the probability is >= threshold (the rule the exported label follows). */
   threshold: number;
-  /** Which model output holds the probability; see openBinaryScorer for the default. */
+  /**
+   * Which model output holds the probability. Default: "probability" (Slipway's exports) when the
+   * model has it, else its first float32 output; a [N, 2] output gives class 1's column.
+   */
   outputName?: string;
   /** Name of the probability column; default `probability(<target>)`. */
   probabilityColumn?: string;
@@ -111,7 +114,9 @@ export async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult
         const probability = p[i] as number;
         const label = probability >= threshold ? 1 : 0;
         counts.positives += label;
-        (batch[i] as string[]).push(String(label), String(probability));
+        // Nine significant digits always read back as the same float32; the double's full
+        // expansion (17 digits) would only add noise the model never computed.
+        (batch[i] as string[]).push(String(label), String(Number(probability.toPrecision(9))));
       }
       counts.rows += batch.length;
       options.onProgress?.(counts.rows);
