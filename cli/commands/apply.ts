@@ -96,11 +96,11 @@ export function registerApplyCommands(program: Command): void {
   exportCommand
     .command('mltk')
     .description(
-      'Write the .onnx file, the __mlspl_<name>.mlmodel lookup and UPLOAD.txt (name, features, target) for the operations platform.',
+      'Write the .onnx file, the __mlspl_<name>.onnx.mlmodel lookup and UPLOAD.txt (name, features, target) for the operations platform.',
     )
     .argument('<model>', '<model>@<version> or <model>@<alias>')
     .requiredOption('--out <dir>', 'folder to write into (created if needed)')
-    .option('--algo <name>', 'algorithm name recorded in the .mlmodel (default ONNXModel)')
+    .option('--algo <name>', 'algorithm name recorded in the .mlmodel (default onnx)')
     .option('--json', 'print one JSON object on stdout')
     .action(async (ref: string, opts: { out: string; algo?: string; json?: boolean }) => {
       const model = await loadModel(ref);

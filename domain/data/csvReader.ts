@@ -152,7 +152,7 @@ export async function readValidatedCsv(options: {
 }
 
 /** csv-parse's own errors (CSV_*) as a MalformedCsv naming the line the bad record starts on. */
-function asMalformedCsv(err: unknown, file: string, startLine: number) {
+export function asMalformedCsv(err: unknown, file: string, startLine: number) {
   const code = (err as Partial<CsvError>)?.code;
   if (!(err instanceof Error) || typeof code !== 'string' || !code.startsWith('CSV_')) return undefined;
   const hint =

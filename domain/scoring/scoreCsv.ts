@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { type CsvError, type Options as ParseOptions, parse } from 'csv-parse';
 import { stringify } from 'csv-stringify/sync';
 import { parseFeatureCell } from '../data/cells';
+import { asMalformedCsv } from '../data/csvReader';
 import { datasetError, where } from '../data/errors';
 import { openBinaryScorer } from './binaryScorer';
 import { type AddedColumns, addedColumns, matchFeatureColumns } from './columns';
@@ -186,7 +187,8 @@ export async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult
     if (tmp) await rename(tmp, output as string);
   } catch (error) {
     if (tmp) await rm(tmp, { force: true });
-    throw asMalformedCsv(error, file, at) ?? error;
+    const blank = (error as { empty_lines?: number }).empty_lines ?? at.lastEmpty;
+    throw asMalformedCsv(error, file, at.lastLine + 1 + (blank - at.lastEmpty)) ?? error;
   } finally {
     await scorer.release();
   }
@@ -243,23 +245,4 @@ async function checkOutputPath(path: string): Promise<void> {
   if (existing?.isDirectory()) {
     throw new ScoringError('InvalidScoringOptions', `The output ${path} is a folder; give a file path.`);
   }
-}
-
-/** csv-parse's own errors (CSV_*) as a MalformedCsv naming the line the bad record starts on. */
-function asMalformedCsv(error: unknown, file: string, at: { lastLine: number; lastEmpty: number }) {
-  const code = (error as Partial<CsvError>)?.code;
-  if (!(error instanceof Error) || typeof code !== 'string' || !code.startsWith('CSV_')) return undefined;
-  const blank = (error as { empty_lines?: number }).empty_lines ?? at.lastEmpty;
-  const row = at.lastLine + 1 + (blank - at.lastEmpty);
-  const hint =
-    code === 'CSV_MAX_RECORD_SIZE'
-      ? `a record is longer than ${MAX_RECORD_BYTES} bytes, usually because a quote is never closed`
-      : // csv-parse counts lines its own way; the row above is the one an editor shows.
-        error.message.replace(/ at line \d+/g, '').replace(/\.$/, '');
-  return datasetError(
-    'MalformedCsv',
-    `${where(file, row)}: the record starting here cannot be parsed: ${hint}. Fix the quoting on that line ` +
-      '(a field containing commas, quotes or line breaks must be wrapped in double quotes, with inner quotes doubled).',
-    { file, row },
-  );
 }
