@@ -67,8 +67,11 @@ describe('model aliases on S3 (MinIO)', () => {
 
   it('compare-and-set: of two promotions expecting the same champion, exactly one wins', async () => {
     const current = (await aliases.resolve('fraud', 'production')) ?? null;
+    // Two versions other than the current one: a move to the current version changes nothing,
+    // so a second move expecting it would rightly still succeed.
+    const [first, second] = [1, 2, 3, 4].filter((v) => v !== current);
     const outcomes = await Promise.allSettled(
-      [2, 3].map((version) =>
+      [first as number, second as number].map((version) =>
         aliases.move('fraud', 'production', {
           version,
           actor: 'pipeline',
