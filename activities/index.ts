@@ -3,6 +3,7 @@ import { evaluateGateActivity } from './evaluateGate';
 import { evaluateModelActivity } from './evaluateModel';
 import { exportOnnxActivity } from './exportOnnx';
 import { extractDatasetActivity } from './extractDataset';
+import { fingerprintSourceActivity, lastTrainedSourceActivity } from './fingerprintSource';
 import { prepareDataActivity } from './prepareData';
 import { promoteModelActivity, recordReviewActivity } from './promoteModel';
 import { registerModelActivity } from './registerModel';
@@ -22,6 +23,8 @@ export type { TrainedModel, TrainingHeartbeat } from './trainModel';
 /** Every activity, bound to its dependencies. The worker registers what this returns. */
 export function createActivities(deps: ActivityDeps) {
   return {
+    fingerprintSource: fingerprintSourceActivity(deps),
+    lastTrainedSource: lastTrainedSourceActivity(deps),
     extractDataset: extractDatasetActivity(deps),
     prepareData: prepareDataActivity(deps),
     trainModel: trainModelActivity(deps),

@@ -8,6 +8,7 @@ import { registerLineageCommand } from './commands/lineage';
 import { registerModelsCommands } from './commands/models';
 import { registerReviewCommands } from './commands/review';
 import { registerRunCommand } from './commands/run';
+import { registerScheduleCommand } from './commands/schedule';
 import { registerWorkerCommand } from './commands/worker';
 import { describeError } from './errors';
 
@@ -26,6 +27,7 @@ const program = new Command()
 registerDemoCommand(program);
 registerRunCommand(program);
 registerReviewCommands(program);
+registerScheduleCommand(program);
 registerModelsCommands(program);
 registerApplyCommands(program);
 registerLineageCommand(program);

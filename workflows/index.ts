@@ -1,3 +1,4 @@
 // The workflow bundle's entry point: every workflow the worker registers is exported here.
 export { extractDatasetWorkflow } from './extractDataset';
+export { scheduledRetrain } from './scheduledRetrain';
 export { trainToDeploy } from './trainToDeploy';

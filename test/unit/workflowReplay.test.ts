@@ -1,9 +1,10 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import { workflowBundle } from '../../worker/workflowBundle';
+import { replayWorkflowId } from '../fixtures/histories/record';
 
 /**
  * Replays recorded histories through today's workflow code. A change that would make running
@@ -20,8 +21,13 @@ describe('workflow determinism', () => {
 
   it.each(files)('replays %s without a nondeterminism error', async (file) => {
     const history = historyFromJSON(JSON.parse(readFileSync(join(dir, file), 'utf8')));
-    const workflowType = history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name ?? '';
-    await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, `replay-${file}`);
+    const workflowType =
+      history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name ?? '';
+    await Worker.runReplayHistory(
+      { workflowBundle: await workflowBundle() },
+      history,
+      replayWorkflowId(file),
+    );
     expect(workflowType.length).toBeGreaterThan(0);
   });
 });

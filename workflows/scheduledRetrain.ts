@@ -1,0 +1,68 @@
+import { ApplicationFailure, executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { z } from 'zod';
+import type { SlipwayActivities } from '../activities';
+import { trainToDeployInputSchema } from './inputs';
+import type { PipelineResult } from './trainToDeploy';
+import { parseWorkflowInput } from './validation';
+
+export const scheduledRetrainInputSchema = z.object({
+  scheduleId: z.string().min(1),
+  /** The pipeline to run, as `slipway run` would start it (its gates included). */
+  pipeline: trainToDeployInputSchema,
+});
+export type ScheduledRetrainInput = z.input<typeof scheduledRetrainInputSchema>;
+
+export interface ScheduledRetrainResult {
+  outcome: PipelineResult['outcome'] | 'skipped';
+  reason?: string;
+  model: string;
+  sourceSha256: string;
+  version?: number;
+  pipelineWorkflowId?: string;
+}
+
+const light = proxyActivities<SlipwayActivities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
+});
+
+/**
+ * What a schedule starts: fingerprint the source, stop with "skipped: unchanged data" when the
+ * newest version of the model was trained on these very bytes, else run the whole pipeline (same
+ * gates as a manual run) as a child workflow. A failed pipeline fails this run too, so the
+ * schedule's recent actions show it as failed.
+ */
+export async function scheduledRetrain(input: ScheduledRetrainInput): Promise<ScheduledRetrainResult> {
+  const params = parseWorkflowInput(scheduledRetrainInputSchema, input, 'scheduledRetrain');
+  const model = params.pipeline.modelName;
+  const source = await light.fingerprintSource({ source: params.pipeline.source });
+  const last = await light.lastTrainedSource({ modelName: model });
+  if (last && last.sourceSha256 === source.sha256) {
+    return {
+      outcome: 'skipped',
+      reason: `unchanged data: version ${last.version} was trained on these bytes`,
+      model,
+      sourceSha256: source.sha256,
+    };
+  }
+  const pipelineWorkflowId = `${workflowInfo().workflowId}-pipeline`;
+  try {
+    const result = await executeChild<(i: unknown) => Promise<PipelineResult>>('trainToDeploy', {
+      workflowId: pipelineWorkflowId,
+      args: [params.pipeline],
+    });
+    return {
+      outcome: result.outcome,
+      model,
+      sourceSha256: source.sha256,
+      version: result.version,
+      pipelineWorkflowId,
+    };
+  } catch (err) {
+    throw ApplicationFailure.nonRetryable(
+      `The scheduled pipeline ${pipelineWorkflowId} failed: ${(err as Error).message}`,
+      'ScheduledPipelineFailed',
+    );
+  }
+}
