@@ -88,18 +88,10 @@ export async function ensureBackgroundWorker(
   if (status.running && status.worker) await stopProcessGroup(status.worker.pid);
   const p = paths(config);
   const root = resolve(__dirname, '..');
+  // The same entry point a person types (bin/slipway execs node in place, so the pid stays ours).
   const service = startService(
-    process.execPath,
-    [
-      '--require',
-      join(root, 'node_modules/tsx/dist/preflight.cjs'),
-      '--import',
-      `file://${join(root, 'node_modules/tsx/dist/loader.mjs')}`,
-      join(root, 'cli/main.ts'),
-      'worker',
-      '--identity',
-      `${IDENTITY_MARKER}@${config.stateDir}`,
-    ],
+    join(root, 'bin', 'slipway'),
+    ['worker', '--identity', `${IDENTITY_MARKER}@${config.stateDir}`],
     {
       logFile: p.log,
       outliveParent: true,

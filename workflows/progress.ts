@@ -1,4 +1,5 @@
 import type { StepCacheInfo } from '../activities/cachedStep';
+import type { EpochResult } from '../domain/ml/train';
 
 export const pipelineSteps = [
   'extract',
@@ -24,20 +25,11 @@ export interface StepStatus {
   cache?: StepCacheInfo['status'];
 }
 
-/** One epoch's figures, as the training activity reports them (validation = held-out split). */
-export interface TrainingEpoch {
-  epoch: number;
-  epochs: number;
-  loss: number;
-  valLoss?: number;
-  valRecall?: number;
-  valPrecision?: number;
-  valFpr?: number;
-  seconds: number;
-  samplesPerSecond: number;
-  /** The activity attempt that ran the epoch: a retried one resumes from a checkpoint. */
-  attempt: number;
-}
+/**
+ * One epoch's figures as the training activity reports them (validation = held-out split), with
+ * the activity attempt that ran it: a retried attempt resumes from a checkpoint.
+ */
+export type TrainingEpoch = EpochResult & { attempt: number };
 
 /** What the progress query returns: figures and references only, never data. */
 export interface PipelineProgress {

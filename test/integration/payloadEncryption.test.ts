@@ -1,15 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, type SlipwayConfig } from '../../config/env';
+import { type SlipwayConfig } from '../../config/env';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
 import { dataConverterFor, ENCRYPTED_ENCODING } from '../../worker/encryptionCodec';
-import { createWorkers, type SlipwayWorkers } from '../../worker/worker';
 import type { PipelineResult } from '../../workflows/trainToDeploy';
+import { type PipelineWorld, startPipelineWorld } from '../support/pipelineWorld';
 import { testServices } from '../support/services';
 
 /**
@@ -18,39 +15,17 @@ import { testServices } from '../support/services';
  * no history ever holds the storage credentials.
  */
 describe('payload encryption and secrets', () => {
-  let dir: string;
+  let world: PipelineWorld;
   let config: SlipwayConfig;
-  let workers: SlipwayWorkers;
-  let running: Promise<void>;
   let connection: Connection;
   const keys = `k1:${randomBytes(32).toString('base64')}`;
 
   beforeAll(async () => {
-    const services = testServices();
-    dir = await mkdtemp(join(tmpdir(), 'slipway-codec-it-'));
-    const queue = `codec-it-${randomUUID()}`;
-    config = loadConfig({
-      SLIPWAY_TEMPORAL_ADDRESS: services.temporalAddress,
-      SLIPWAY_TASK_QUEUE: queue,
-      SLIPWAY_TRAINING_TASK_QUEUE: `${queue}-training`,
-      SLIPWAY_STATE_DIR: dir,
-      SLIPWAY_ARTIFACTS: `s3://${services.bucket}/codec-it/${randomUUID()}`,
-      SLIPWAY_S3_ENDPOINT: services.s3.endpoint,
-      SLIPWAY_S3_ACCESS_KEY: services.s3.accessKey,
-      SLIPWAY_S3_SECRET_KEY: services.s3.secretKey,
-      SLIPWAY_PAYLOAD_KEYS: keys,
-    });
-    workers = await createWorkers(config, { identity: 'codec-it' });
-    running = workers.run();
-    connection = await Connection.connect({ address: config.temporalAddress });
+    world = await startPipelineWorld('codec-it', { env: { SLIPWAY_PAYLOAD_KEYS: keys } });
+    ({ config, connection } = world);
   });
 
-  afterAll(async () => {
-    workers?.shutdown();
-    await running;
-    await connection?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => world?.close());
 
   it('keeps the input, results and progress unreadable without the key', { timeout: 300_000 }, async () => {
     const marker = `codec-marker-${randomUUID()}`;

@@ -1,64 +1,37 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { Client, type WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, type SlipwayConfig } from '../../config/env';
+import { type SlipwayConfig } from '../../config/env';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
 import { ModelAliases } from '../../domain/registry/aliases';
 import { ModelRegistry } from '../../domain/registry/registry';
 import { readReview } from '../../domain/registry/reviews';
 import { openArtifactStore } from '../../domain/storage/openStore';
-import { createWorkers, type SlipwayWorkers } from '../../worker/worker';
 import { approveUpdate, rejectUpdate } from '../../workflows/approval';
 import type { TrainToDeployInput } from '../../workflows/inputs';
 import { type PipelineResult, progressQuery } from '../../workflows/trainToDeploy';
-import { testServices } from '../support/services';
+import { type PipelineWorld, startPipelineWorld } from '../support/pipelineWorld';
 
 /**
  * Issue 6's story on the real stack: the metric gate, a person's review with its refusals and
  * deadline, promotion to production, and rollback.
  */
 describe('promotion gates, review and aliases', () => {
-  let dir: string;
+  let world: PipelineWorld;
   let config: SlipwayConfig;
-  let workers: SlipwayWorkers;
-  let running: Promise<void>;
-  let connection: Connection;
   let client: Client;
   let aliases: ModelAliases;
   let registry: ModelRegistry;
   const model = 'fraud-gated';
 
   beforeAll(async () => {
-    const services = testServices();
-    dir = await mkdtemp(join(tmpdir(), 'slipway-gates-it-'));
-    const queue = `gates-it-${randomUUID()}`;
-    config = loadConfig({
-      SLIPWAY_TEMPORAL_ADDRESS: services.temporalAddress,
-      SLIPWAY_TASK_QUEUE: queue,
-      SLIPWAY_TRAINING_TASK_QUEUE: `${queue}-training`,
-      SLIPWAY_STATE_DIR: dir,
-      SLIPWAY_ARTIFACTS: `s3://${services.bucket}/gates-it/${randomUUID()}`,
-      SLIPWAY_S3_ENDPOINT: services.s3.endpoint,
-      SLIPWAY_S3_ACCESS_KEY: services.s3.accessKey,
-      SLIPWAY_S3_SECRET_KEY: services.s3.secretKey,
-    });
-    workers = await createWorkers(config, { identity: 'gates-it' });
-    running = workers.run();
-    connection = await Connection.connect({ address: config.temporalAddress });
-    client = new Client({ connection });
+    world = await startPipelineWorld('gates-it');
+    ({ config, client } = world);
     registry = new ModelRegistry(openArtifactStore(config));
     aliases = new ModelAliases(registry);
   });
 
-  afterAll(async () => {
-    workers?.shutdown();
-    await running;
-    await connection?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => world?.close());
 
   const good = { ...referenceModelSpec, epochs: 8 };
   // Same architecture, a learning rate too small to learn anything in one epoch: clearly worse.

@@ -1,43 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { Client, Connection, ScheduleOverlapPolicy } from '@temporalio/client';
+import { Client, ScheduleOverlapPolicy } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, type SlipwayConfig } from '../../config/env';
+import { type SlipwayConfig } from '../../config/env';
 import { syntheticCsvStream } from '../../domain/data/sourceStream';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
-import { createWorkers, type SlipwayWorkers } from '../../worker/worker';
 import type { ScheduledRetrainResult } from '../../workflows/scheduledRetrain';
-import { testServices } from '../support/services';
+import { type PipelineWorld, startPipelineWorld } from '../support/pipelineWorld';
 
 /** Scheduled retraining on the real dev server: runs, skips on unchanged data, pause, trigger. */
 describe('scheduled retraining', () => {
+  let world: PipelineWorld;
   let dir: string;
   let config: SlipwayConfig;
-  let workers: SlipwayWorkers;
-  let running: Promise<void>;
-  let connection: Connection;
   let client: Client;
   const scheduleId = `retrain-it-${randomUUID().slice(0, 8)}`;
 
   beforeAll(async () => {
-    const services = testServices();
-    dir = await mkdtemp(join(tmpdir(), 'slipway-schedule-it-'));
-    const queue = `schedule-it-${randomUUID()}`;
-    config = loadConfig({
-      SLIPWAY_TEMPORAL_ADDRESS: services.temporalAddress,
-      SLIPWAY_TASK_QUEUE: queue,
-      SLIPWAY_TRAINING_TASK_QUEUE: `${queue}-training`,
-      SLIPWAY_STATE_DIR: dir,
-      SLIPWAY_ARTIFACTS: `file://${join(dir, 'artifacts')}`,
-    });
-    workers = await createWorkers(config, { identity: 'schedule-it' });
-    running = workers.run();
-    connection = await Connection.connect({ address: config.temporalAddress });
-    client = new Client({ connection });
+    world = await startPipelineWorld('schedule-it', { artifacts: 'file' });
+    ({ dir, config, client } = world);
   });
 
   afterAll(async () => {
@@ -45,10 +28,7 @@ describe('scheduled retraining', () => {
       .getHandle(scheduleId)
       .delete()
       .catch(() => {});
-    workers?.shutdown();
-    await running;
-    await connection?.close();
-    await rm(dir, { recursive: true, force: true });
+    await world?.close();
   });
 
   const source = () => join(dir, 'transactions.csv');

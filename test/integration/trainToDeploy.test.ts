@@ -1,10 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, type SlipwayConfig } from '../../config/env';
+import { type SlipwayConfig } from '../../config/env';
 import { AuditLog } from '../../domain/audit/auditLog';
 import { verifyAuditLog } from '../../domain/audit/verify';
 import { readSnapshot } from '../../domain/data/snapshot';
@@ -19,45 +16,21 @@ import { modelVersionMetadataSchema } from '../../domain/registry/metadata';
 import { ModelRegistry } from '../../domain/registry/registry';
 import { openArtifactStore } from '../../domain/storage/openStore';
 import { createS3Client, parseS3Uri } from '../../domain/storage/s3Client';
-import { createWorkers, type SlipwayWorkers } from '../../worker/worker';
 import { type PipelineResult, progressQuery } from '../../workflows/trainToDeploy';
-import { testServices } from '../support/services';
+import { type PipelineWorld, startPipelineWorld } from '../support/pipelineWorld';
 
 /** The whole pipeline on the real Temporal dev server with artifacts in the real MinIO. */
 describe('trainToDeploy end to end', () => {
-  let dir: string;
+  let world: PipelineWorld;
   let config: SlipwayConfig;
-  let workers: SlipwayWorkers;
-  let running: Promise<void>;
-  let connection: Connection;
   let client: Client;
 
   beforeAll(async () => {
-    const services = testServices();
-    dir = await mkdtemp(join(tmpdir(), 'slipway-pipeline-it-'));
-    const queue = `pipeline-it-${randomUUID()}`;
-    config = loadConfig({
-      SLIPWAY_TEMPORAL_ADDRESS: services.temporalAddress,
-      SLIPWAY_TASK_QUEUE: queue,
-      SLIPWAY_TRAINING_TASK_QUEUE: `${queue}-training`,
-      SLIPWAY_STATE_DIR: dir,
-      SLIPWAY_ARTIFACTS: `s3://${services.bucket}/pipeline-it/${randomUUID()}`,
-      SLIPWAY_S3_ENDPOINT: services.s3.endpoint,
-      SLIPWAY_S3_ACCESS_KEY: services.s3.accessKey,
-      SLIPWAY_S3_SECRET_KEY: services.s3.secretKey,
-    });
-    workers = await createWorkers(config, { identity: 'pipeline-it' });
-    running = workers.run();
-    connection = await Connection.connect({ address: config.temporalAddress });
-    client = new Client({ connection });
+    world = await startPipelineWorld('pipeline-it');
+    ({ config, client } = world);
   });
 
-  afterAll(async () => {
-    workers?.shutdown();
-    await running;
-    await connection?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => world?.close());
 
   it('takes 20,000 generated rows to a registered, parity-checked ONNX version', {
     timeout: 600_000,
@@ -120,7 +93,8 @@ describe('trainToDeploy end to end', () => {
     expect(scores.every((p) => p >= 0 && p <= 1)).toBe(true);
     // The evaluation report: one self-contained page with every chart, the threshold marked.
     const html = (await store.getBytes(metadata.artifacts.report ?? result.report)).toString('utf8');
-    for (const chart of ['pr', 'roc', 'confusion', 'training', 'balance']) expect(html).toContain(`data-chart="${chart}"`);
+    for (const chart of ['pr', 'roc', 'confusion', 'training', 'balance'])
+      expect(html).toContain(`data-chart="${chart}"`);
     expect(html.match(/data-marker="threshold"/g)).toHaveLength(2);
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
     expect(metadata.artifacts.report?.sha256).toBe(result.report.sha256);

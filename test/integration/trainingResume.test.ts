@@ -1,17 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { resolve } from 'node:path';
+import { Client, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrainingHeartbeat } from '../../activities';
-import { loadConfig, type SlipwayConfig } from '../../config/env';
+import { type SlipwayConfig } from '../../config/env';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
-import { createWorkers, type SlipwayWorkers } from '../../worker/worker';
 import { type PipelineResult, progressQuery } from '../../workflows/trainToDeploy';
-import { testServices } from '../support/services';
+import { type PipelineWorld, startPipelineWorld } from '../support/pipelineWorld';
 
 const SLIPWAY = resolve(__dirname, '../../bin/slipway');
 
@@ -20,43 +17,21 @@ const SLIPWAY = resolve(__dirname, '../../bin/slipway');
  * in the middle of training; a second one must finish the same run from the last checkpoint.
  */
 describe('training survives a killed worker', () => {
-  let dir: string;
+  let world: PipelineWorld;
   let env: Record<string, string>;
   let config: SlipwayConfig;
-  let mainWorkers: SlipwayWorkers;
-  let running: Promise<void>;
-  let connection: Connection;
   let client: Client;
   const children: ChildProcess[] = [];
 
   beforeAll(async () => {
-    const services = testServices();
-    dir = await mkdtemp(join(tmpdir(), 'slipway-resume-it-'));
-    const queue = `resume-it-${randomUUID()}`;
-    env = {
-      SLIPWAY_TEMPORAL_ADDRESS: services.temporalAddress,
-      SLIPWAY_TASK_QUEUE: queue,
-      SLIPWAY_TRAINING_TASK_QUEUE: `${queue}-training`,
-      SLIPWAY_STATE_DIR: dir,
-      SLIPWAY_ARTIFACTS: `s3://${services.bucket}/resume-it/${randomUUID()}`,
-      SLIPWAY_S3_ENDPOINT: services.s3.endpoint,
-      SLIPWAY_S3_ACCESS_KEY: services.s3.accessKey,
-      SLIPWAY_S3_SECRET_KEY: services.s3.secretKey,
-    };
-    config = loadConfig(env);
     // Workflows and light steps run here; training only in the child processes.
-    mainWorkers = await createWorkers(config, { identity: 'resume-it-main', queues: ['main'] });
-    running = mainWorkers.run();
-    connection = await Connection.connect({ address: config.temporalAddress });
-    client = new Client({ connection });
+    world = await startPipelineWorld('resume-it', { queues: ['main'] });
+    ({ env, config, client } = world);
   });
 
   afterAll(async () => {
     for (const child of children) killGroup(child, 'SIGKILL');
-    mainWorkers?.shutdown();
-    await running;
-    await connection?.close();
-    await rm(dir, { recursive: true, force: true });
+    await world?.close();
   });
 
   function startTrainingWorker(identity: string): ChildProcess {
