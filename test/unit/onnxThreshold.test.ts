@@ -13,15 +13,12 @@ describe('float32AtLeast (the threshold stored in the ONNX graph)', () => {
     expect(float32AtLeast(0.25)).toBe(0.25);
   });
 
-  it.each([0.1, 0.3, 0.7, 0.9, 1e-6, 0.999999, 0.123456789])(
-    'is the smallest float32 not below %s',
-    (t) => {
-      const f = float32AtLeast(t);
-      expect(Math.fround(f)).toBe(f);
-      expect(f).toBeGreaterThanOrEqual(t);
-      expect(previousFloat32(f)).toBeLessThan(t);
-    },
-  );
+  it.each([0.1, 0.3, 0.7, 0.9, 1e-6, 0.999999, 0.123456789])('is the smallest float32 not below %s', (t) => {
+    const f = float32AtLeast(t);
+    expect(Math.fround(f)).toBe(f);
+    expect(f).toBeGreaterThanOrEqual(t);
+    expect(previousFloat32(f)).toBeLessThan(t);
+  });
 
   it('rounds up where nearest rounding would go down (0.7 rounds down to float32)', () => {
     expect(Math.fround(0.7)).toBeLessThan(0.7);
