@@ -26,12 +26,14 @@ const exportedOnnxSchema = z.object({
   onnx: artifactRefSchema,
   parity: z.object({
     maxAbsDiff: z.number(),
+    worstAllowanceUsed: z.number(),
     meanAbsDiff: z.number(),
     rowsCompared: z.number(),
     worstRow: z.number(),
     onnxAtWorst: z.number(),
     tfjsAtWorst: z.number(),
     tolerance: z.number(),
+    relativeTolerance: z.number(),
     labelDisagreements: z.number().optional(),
   }),
   size: z.object({

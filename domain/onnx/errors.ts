@@ -28,6 +28,7 @@ export class OnnxExportError extends Error {
 export interface ParityFailure {
   maxAbsDiff: number;
   tolerance: number;
+  relativeTolerance: number;
   /** Index into the rows compared (the held-out split), 0-based. */
   worstRow: number;
   onnxValue: number;

@@ -6,20 +6,32 @@ import { predictProbabilities } from '../ml/train';
 import { ExportParityError, OnnxExportError } from './errors';
 import { INPUT_NAME, LABEL_OUTPUT, PROBABILITY_OUTPUT } from './exporter';
 
+/**
+ * A row passes when |p_onnx - p_tfjs| <= tolerance + relativeTolerance * p_tfjs (numpy's allclose).
+ * 1e-5 absolute alone (issue 4's first figure) rejected legitimate models: onnxruntime and the
+ * BLAS GEMM that trained the model sum 256-wide float32 dot products in different orders, and on a
+ * model with large activations that moved a probability near 0.5 by 4.4e-5 (a logit difference of
+ * 1.8e-4). The relative part allows such a logit difference (about 2e-4) at any probability, and
+ * still catches a 1e-3 change of the last bias (2.5e-4 near 0.5) or any wrong scaler or weight.
+ */
 export const DEFAULT_PARITY_TOLERANCE = 1e-5;
+export const DEFAULT_PARITY_RELATIVE_TOLERANCE = 1e-4;
 /** Rows per onnxruntime call: 8192 x 30 features is 1 MiB of input, whatever the split size. */
 export const DEFAULT_PARITY_BATCH_ROWS = 8192;
 
 export interface ParityReport {
   /** Largest |p_onnx - p_tfjs| over the rows compared. */
   maxAbsDiff: number;
+  /** Largest share of its row's allowance a difference used: above 1 fails the gate. */
+  worstAllowanceUsed: number;
   meanAbsDiff: number;
   rowsCompared: number;
-  /** The row (0-based, within the rows given) where the difference is largest. */
+  /** The row (0-based, within the rows given) that used most of its allowance. */
   worstRow: number;
   onnxAtWorst: number;
   tfjsAtWorst: number;
   tolerance: number;
+  relativeTolerance: number;
   /**
    * With a threshold: rows whose ONNX label differs from the evaluated model's (p >= threshold).
    * Within tolerance this can only happen for probabilities a hair from the threshold.
@@ -94,14 +106,17 @@ export async function checkParity(options: {
   nRows: number;
   nFeatures: number;
   tolerance?: number;
+  relativeTolerance?: number;
   /** The threshold the file was exported with; when given, labels are checked as well. */
   threshold?: number;
   batchRows?: number;
 }): Promise<ParityReport> {
   const { onnxBytes, model, scaler, rawX, nRows, nFeatures, threshold } = options;
   const tolerance = options.tolerance ?? DEFAULT_PARITY_TOLERANCE;
+  const relativeTolerance = options.relativeTolerance ?? DEFAULT_PARITY_RELATIVE_TOLERANCE;
   const batchRows = options.batchRows ?? DEFAULT_PARITY_BATCH_ROWS;
   checkParityInputs(options, tolerance, batchRows);
+  checkParityInputs(options, relativeTolerance, batchRows);
 
   const onnx = await runOnnx(onnxBytes, rawX, nRows, nFeatures, batchRows);
   const tfjs = await predictProbabilities(
@@ -112,6 +127,7 @@ export async function checkParity(options: {
     batchRows,
   );
   let maxAbsDiff = 0;
+  let worstAllowanceUsed = 0;
   let sum = 0;
   let worstRow = 0;
   let labelDisagreements = 0;
@@ -121,8 +137,10 @@ export async function checkParity(options: {
     // NaN on either side is a failure, not a difference of NaN that compares false.
     const d = Number.isFinite(a) && Number.isFinite(b) ? Math.abs(a - b) : Number.POSITIVE_INFINITY;
     sum += d;
-    if (d > maxAbsDiff) {
-      maxAbsDiff = d;
+    maxAbsDiff = Math.max(maxAbsDiff, d);
+    const used = d === 0 || !Number.isFinite(d) ? d : d / (tolerance + relativeTolerance * Math.abs(b));
+    if (used > worstAllowanceUsed) {
+      worstAllowanceUsed = used;
       worstRow = i;
     }
     if (threshold !== undefined) {
@@ -138,22 +156,28 @@ export async function checkParity(options: {
   }
   const report: ParityReport = {
     maxAbsDiff,
+    worstAllowanceUsed,
     meanAbsDiff: sum / nRows,
     rowsCompared: nRows,
     worstRow,
     onnxAtWorst: onnx.probability[worstRow] as number,
     tfjsAtWorst: tfjs[worstRow] as number,
     tolerance,
+    relativeTolerance,
     ...(threshold !== undefined ? { labelDisagreements } : {}),
   };
-  if (maxAbsDiff > tolerance) {
+  if (worstAllowanceUsed > 1) {
+    const worstDiff = Math.abs(report.onnxAtWorst - report.tfjsAtWorst);
     throw new ExportParityError(
-      `The ONNX file disagrees with the evaluated model: max |difference| ${maxAbsDiff.toExponential(3)} > ${tolerance} ` +
-        `at held-out row ${worstRow} (ONNX ${report.onnxAtWorst}, tfjs ${report.tfjsAtWorst}) over ${nRows} rows. ` +
+      `The ONNX file disagrees with the evaluated model at held-out row ${worstRow} of ${nRows}: ` +
+        `ONNX ${report.onnxAtWorst}, tfjs ${report.tfjsAtWorst}, |difference| ${worstDiff.toExponential(3)} > ` +
+        `${tolerance} + ${relativeTolerance} x ${Math.abs(report.tfjsAtWorst).toPrecision(4)} ` +
+        `(max |difference| over all rows ${maxAbsDiff.toExponential(3)}). ` +
         'Nothing was written; this is a bug in the exporter or a model changed after evaluation.',
       {
         maxAbsDiff,
         tolerance,
+        relativeTolerance,
         worstRow,
         onnxValue: report.onnxAtWorst,
         tfjsValue: report.tfjsAtWorst,

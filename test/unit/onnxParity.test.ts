@@ -55,11 +55,13 @@ describe('the parity gate', () => {
       checkParity({ onnxBytes: bytes, model, scaler, rawX: data.x, nRows: 1000, nFeatures: 5 }),
     );
     const f = err.failure;
-    expect(f.maxAbsDiff).toBeGreaterThan(1e-5);
     expect(f.rowsCompared).toBe(1000);
-    expect(Math.abs(f.onnxValue - f.tfjsValue)).toBeCloseTo(f.maxAbsDiff, 7);
-    expect(err.message).toContain(`max |difference| ${f.maxAbsDiff.toExponential(3)} > 0.00001`);
-    expect(err.message).toContain(`at held-out row ${f.worstRow} (ONNX ${f.onnxValue}, tfjs ${f.tfjsValue})`);
+    const worstDiff = Math.abs(f.onnxValue - f.tfjsValue);
+    expect(worstDiff).toBeGreaterThan(1e-5 + 1e-4 * Math.abs(f.tfjsValue));
+    expect(f.maxAbsDiff).toBeGreaterThanOrEqual(worstDiff);
+    expect(err.message).toContain(`at held-out row ${f.worstRow} of 1000: ONNX ${f.onnxValue}, tfjs ${f.tfjsValue}`);
+    expect(err.message).toContain(`|difference| ${worstDiff.toExponential(3)} > 0.00001 + 0.0001 x`);
+    expect(err.message).toContain(`max |difference| over all rows ${f.maxAbsDiff.toExponential(3)}`);
     expect(err.message).toContain('Nothing was written');
     expect(err.details).toMatchObject({ maxAbsDiff: f.maxAbsDiff, worstRow: f.worstRow });
     model.dispose();
@@ -81,6 +83,12 @@ describe('the parity gate', () => {
     expect(loose.tolerance).toBe(0.5);
 
     await parityError(gate(perturbInitializer(bytes, 'dense_3_bias', 0, 1e-3)));
+    // A logit shift the size of a float32 summation-order difference between two runtimes
+    // (1.5e-4; 1.8e-4 was seen on a legitimate 60k-row model) is not a broken file.
+    const roundoff = await gate(perturbInitializer(bytes, 'dense_3_bias', 0, 1.5e-4));
+    expect(roundoff.worstAllowanceUsed).toBeLessThan(1);
+    // ... although it moves probabilities near 0.5 by more than the 1e-5 absolute gate alone allowed.
+    expect(roundoff.maxAbsDiff).toBeGreaterThan(1e-5);
     // A 0.1 % error in the std of the 1e5-scale column: the scaler is inside the comparison.
     const hugeStd = scaler.std[1] as number;
     await parityError(gate(perturbInitializer(bytes, 'scaler_std', 1, hugeStd * 1e-3)));
