@@ -59,7 +59,9 @@ describe('the parity gate', () => {
     const worstDiff = Math.abs(f.onnxValue - f.tfjsValue);
     expect(worstDiff).toBeGreaterThan(1e-5 + 1e-4 * Math.abs(f.tfjsValue));
     expect(f.maxAbsDiff).toBeGreaterThanOrEqual(worstDiff);
-    expect(err.message).toContain(`at held-out row ${f.worstRow} of 1000: ONNX ${f.onnxValue}, tfjs ${f.tfjsValue}`);
+    expect(err.message).toContain(
+      `at held-out row ${f.worstRow} of 1000: ONNX ${f.onnxValue}, tfjs ${f.tfjsValue}`,
+    );
     expect(err.message).toContain(`|difference| ${worstDiff.toExponential(3)} > 0.00001 + 0.0001 x`);
     expect(err.message).toContain(`max |difference| over all rows ${f.maxAbsDiff.toExponential(3)}`);
     expect(err.message).toContain('Nothing was written');
