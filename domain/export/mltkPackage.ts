@@ -8,7 +8,7 @@ import {
   onnxSizeReport,
   type SizeReport,
 } from '../onnx/size';
-import { assertModelName } from '../registry/modelName';
+import { assertModelName, parseModelName } from '../registry/modelName';
 
 /** What the operations platform needs to take an ONNX model, as a folder a person can upload. */
 export interface MltkPackageOptions {
@@ -54,9 +54,12 @@ export interface MltkPackage {
 export const DEFAULT_ALGO_NAME = 'onnx';
 const PLATFORM_NAME = /^[A-Za-z0-9_]{1,128}$/;
 
-/** The Slipway model name as the platform accepts it: "." and "-" become "_". */
+/**
+ * The Slipway model name as the platform accepts it: "." and "-" become "_". A namespace is left
+ * out: on the platform it is the app the model is uploaded into, not part of the model's name.
+ */
 export function platformModelName(modelName: string): string {
-  return modelName.replace(/[.-]/g, '_');
+  return parseModelName(modelName).model.replace(/[.-]/g, '_');
 }
 
 /**

@@ -1,6 +1,6 @@
 import { canonicalJson } from '../cache/canonicalJson';
 import { padVersion } from '../registry/layout';
-import { assertModelName } from '../registry/modelName';
+import { modelPath } from '../registry/modelName';
 import { sha256Hex } from '../storage/hashing';
 
 /**
@@ -87,15 +87,15 @@ export function uriIndexKey(uri: string, sha256: string): string {
 }
 
 export function modelContextKey(name: string, version: number): string {
-  assertModelName(name);
-  return `${LINEAGE_PREFIX}models/${name}/${padVersion(version)}.json`;
+  return `${LINEAGE_PREFIX}${modelPath(name)}/${padVersion(version)}.json`;
 }
 
 export function modelExecutionsPrefix(id: string): string {
   return `${LINEAGE_PREFIX}model-executions/${id}/`;
 }
 
+/** `<name>@<version>.json`; a namespaced name adds a folder, which the listing parses back. */
 export function modelExecutionKey(id: string, name: string, version: number): string {
-  assertModelName(name);
+  modelPath(name);
   return `${modelExecutionsPrefix(id)}${name}@${padVersion(version)}.json`;
 }

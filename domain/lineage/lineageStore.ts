@@ -1,5 +1,6 @@
 import type { ZodError, z } from 'zod';
 import { canonicalJson, NonCanonicalValueError } from '../cache/canonicalJson';
+import { modelNameProblem } from '../registry/modelName';
 import type { ArtifactStore } from '../storage/artifactStore';
 import { sha256Hex } from '../storage/hashing';
 import { CorruptLineageDocumentError, InvalidLineageRecordError } from './errors';
@@ -152,11 +153,12 @@ export class LineageStore {
 
   /** Model versions an execution registered. */
   async modelsRegisteredBy(id: string): Promise<{ name: string; version: number }[]> {
-    const keys = await this.store.list(modelExecutionsPrefix(id));
+    const prefix = modelExecutionsPrefix(id);
+    const keys = await this.store.list(prefix);
     return keys
-      .map(({ key }) => /\/([^/@]+)@(\d{8})\.json$/.exec(key))
-      .filter((m) => m !== null)
-      .map((m) => ({ name: m[1], version: Number(m[2]) }));
+      .map(({ key }) => /^([^@]+)@(\d{8})\.json$/.exec(key.slice(prefix.length)))
+      .filter((m) => m !== null && modelNameProblem(m[1] as string) === undefined)
+      .map((m) => ({ name: m?.[1] as string, version: Number(m?.[2]) }));
   }
 
   private buildExecution(request: RecordExecutionRequest): Execution {

@@ -20,7 +20,7 @@ export class InvalidModelNameError extends RegistryError {
     super(
       `Invalid model name ${JSON.stringify(modelName)}: ${problem}. Model names are 1-128 characters of ` +
         'lowercase letters, digits, ".", "_" and "-", starting with a letter or digit (for example "fraud" or ' +
-        '"card-fraud_v2").',
+        '"card-fraud_v2"), optionally after a namespace and one "/" (for example "risk/card-fraud").',
     );
   }
 }

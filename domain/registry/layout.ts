@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { InvalidModelVersionError } from './errors';
-import { assertModelName } from './modelName';
+import { modelNameOfPath, modelPath } from './modelName';
 
 /**
  * Where the registry keeps its documents in the artifact store (the same keys under a local
@@ -27,8 +27,8 @@ import { assertModelName } from './modelName';
  *                                                     the commit and referenced from the metadata.
  *
  * Versions are zero-padded to 8 digits so the store's sorted listing is numeric order.
- * Namespaces (issue 13) will add a level, e.g. registry/namespaces/<ns>/models/<name>/...,
- * leaving this layout as the default namespace's.
+ * A model in a namespace (`<ns>/<model>`) keeps the same documents under
+ * registry/namespaces/<ns>/models/<model>/ (see modelPath); this layout is the default namespace's.
  */
 export const REGISTRY_PREFIX = 'registry/';
 export const MODELS_PREFIX = `${REGISTRY_PREFIX}models/`;
@@ -49,8 +49,7 @@ export function padVersion(version: number): string {
 }
 
 export function modelPrefix(name: string): string {
-  assertModelName(name);
-  return `${MODELS_PREFIX}${name}/`;
+  return `${REGISTRY_PREFIX}${modelPath(name)}/`;
 }
 
 export function versionsPrefix(name: string): string {
@@ -100,12 +99,13 @@ export function versionOfKey(key: string, extension: 'json' | 'md' = 'json'): nu
   return version >= 1 ? version : undefined;
 }
 
-const VERSION_DOC = /^registry\/models\/([^/]+)\/versions\/(\d{8})\.json$/;
+const VERSION_DOC = /^registry\/((?:namespaces\/[^/]+\/)?models\/[^/]+)\/versions\/(\d{8})\.json$/;
 
 /** (name, version) of a metadata document key, or undefined for any other key. */
 export function parseVersionKey(key: string): { name: string; version: number } | undefined {
   const match = VERSION_DOC.exec(key);
-  if (!match) return undefined;
+  const name = match ? modelNameOfPath(match[1] as string) : undefined;
+  if (!match || name === undefined) return undefined;
   const version = Number(match[2]);
-  return version >= 1 ? { name: match[1], version } : undefined;
+  return version >= 1 ? { name, version } : undefined;
 }

@@ -13,8 +13,8 @@ import {
   claimKey,
   claimsPrefix,
   MAX_VERSION,
-  MODELS_PREFIX,
   parseVersionKey,
+  REGISTRY_PREFIX,
   versionKey,
   versionOfKey,
   versionsPrefix,
@@ -27,7 +27,7 @@ import {
   modelVersionMetadataSchema,
 } from './metadata';
 import { renderModelCard } from './modelCard';
-import { assertModelName, modelNameProblem } from './modelName';
+import { assertModelName } from './modelName';
 
 /** The draft of a new version, or a function that builds it once the version number is known. */
 export type DraftSource =
@@ -182,9 +182,9 @@ export class ModelRegistry {
   /** Names of models with at least one committed version, sorted. */
   async listModels(): Promise<string[]> {
     const names = new Set<string>();
-    for (const { key } of await this.store.list(MODELS_PREFIX)) {
+    for (const { key } of await this.store.list(REGISTRY_PREFIX)) {
       const parsed = parseVersionKey(key);
-      if (parsed && modelNameProblem(parsed.name) === undefined) names.add(parsed.name);
+      if (parsed) names.add(parsed.name);
     }
     return [...names].sort();
   }

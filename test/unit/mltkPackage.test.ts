@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DEFAULT_ALGO_NAME,
   type MltkPackageOptions,
+  platformModelName,
   writeMltkPackage,
 } from '../../domain/export/mltkPackage';
 import { modelSpecSchema } from '../../domain/ml/modelSpec';
@@ -55,6 +56,8 @@ describe('writeMltkPackage (slipway export mltk)', () => {
     const outDir = join(root, 'nested', 'package');
     const pkg = await writeMltkPackage(options({ outDir }));
     expect(pkg.platformModelName).toBe('card_fraud_v2');
+    // The namespace is the platform app it goes into, not part of the file names.
+    expect(platformModelName('risk/card-fraud.v2')).toBe('card_fraud_v2');
     expect((await readdir(outDir)).sort()).toEqual([
       'UPLOAD.txt',
       '__mlspl_card_fraud_v2.onnx.mlmodel',
@@ -131,7 +134,7 @@ describe('writeMltkPackage (slipway export mltk)', () => {
   it('refuses unsafe names and fields the upload form cannot take, writing nothing', async () => {
     const before = await tree();
     const cases: Array<[Partial<MltkPackageOptions>, string, RegExp]> = [
-      [{ modelName: '../escape' }, 'InvalidModelName', /contains "\/"/],
+      [{ modelName: '../escape' }, 'InvalidModelName', /must start with a lowercase letter or a digit/],
       [{ modelName: 'Fraud' }, 'InvalidModelName', /uppercase/],
       [{ platformModelName: 'bad name' }, 'InvalidExportInput', /letters, digits and "_"/],
       [{ features: ['V1', 'a,b'] }, 'InvalidExportInput', /"a,b" is empty or contains a comma/],

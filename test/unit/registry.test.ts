@@ -333,9 +333,13 @@ describe('a crash at any point never leaves a half-registered version, and the r
 
 describe('names and lookups', () => {
   it.each([
-    ['../etc', /contains "\/"/],
+    ['../etc', /its namespace must start with a lowercase letter or a digit/],
     ['..', /must start with a lowercase letter or a digit/],
-    ['a/b', /contains "\/"/],
+    ['a/b/c', /more than one "\/"/],
+    ['risk/../etc', /more than one "\/"/],
+    ['risk/', /its model part is empty/],
+    ['/fraud', /its namespace is empty/],
+    ['Risk/fraud', /namespace contains uppercase letters \(use "risk"\)/],
     ['Fraud', /uppercase letters \(use "fraud"\)/],
     ['', /it is empty/],
     ['x'.repeat(129), /129 characters long/],
@@ -354,7 +358,7 @@ describe('names and lookups', () => {
     ).toBeInstanceOf(InvalidModelNameError);
   });
 
-  it.each(['fraud', 'card-fraud_v2', '0day', 'a.b', 'x'.repeat(128)])(
+  it.each(['fraud', 'card-fraud_v2', '0day', 'a.b', 'x'.repeat(128), 'risk/fraud', 'models/versions'])(
     'accepts the model name %j',
     async (name) => {
       const draft = makeDraft(await storeArtifacts(store));
@@ -363,6 +367,19 @@ describe('names and lookups', () => {
       expect(await registry.listModels()).toEqual([name]);
     },
   );
+
+  it('keeps a namespaced model apart from a default-namespace model of the same name', async () => {
+    const draft = makeDraft(await storeArtifacts(store));
+    await registry.registerVersion('fraud', { idempotencyKey: 'a', build: draft });
+    await registry.registerVersion('risk/fraud', { idempotencyKey: 'b', build: draft });
+    await registry.registerVersion('risk/fraud', { idempotencyKey: 'c', build: draft });
+    // A namespace named like a model cannot reach into that model's folder.
+    await registry.registerVersion('fraud/versions', { idempotencyKey: 'd', build: draft });
+    expect(await registry.listModels()).toEqual(['fraud', 'fraud/versions', 'risk/fraud']);
+    expect(await registry.listVersions('fraud')).toEqual([1]);
+    expect(await registry.listVersions('risk/fraud')).toEqual([1, 2]);
+    expect(versionKey('risk/fraud', 2)).toBe('registry/namespaces/risk/models/fraud/versions/00000002.json');
+  });
 
   it('says which models exist when a model is unknown', async () => {
     expect((await caught(registry.latestVersion('fraud'))).message).toMatch(
