@@ -30,7 +30,8 @@ export interface EvaluateGateParams {
   alias: string;
   settings: MetricGateSettings;
   candidate: GateMetrics;
-  heldOut: { snapshot: ArtifactRef; split: ArtifactRef; target: string };
+  /** The rows both are judged on: the split's test rows, or every row when there is no split (an import's evaluation data). */
+  heldOut: { snapshot: ArtifactRef; split?: ArtifactRef; target: string };
 }
 
 /**
@@ -55,13 +56,16 @@ export function evaluateGateActivity(deps: ActivityDeps) {
       const [onnxBytes, snapshotBytes, splitBytes] = await Promise.all([
         deps.store.getBytes(champion.artifacts.onnx),
         deps.store.getBytes(params.heldOut.snapshot),
-        deps.store.getBytes(params.heldOut.split),
+        params.heldOut.split ? deps.store.getBytes(params.heldOut.split) : undefined,
       ]);
       const data = readSnapshot(snapshotBytes, params.heldOut.target);
-      const { test } = decodeSplit(splitBytes);
+      const test = splitBytes
+        ? decodeSplit(splitBytes).test
+        : Uint32Array.from({ length: data.nRows }, (_, i) => i);
       const scored = await evaluateChampion({
         onnxBytes,
         championFeatures: champion.features,
+        championOutput: champion.imported?.outputName,
         threshold: champion.threshold,
         heldOut: {
           raw: takeRows(data.x, data.nCols, test),

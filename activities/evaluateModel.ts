@@ -12,7 +12,7 @@ import { recordedStep } from './recordedStep';
 
 export type EvaluationMetrics = Omit<Evaluation, 'roc' | 'pr'>;
 
-const evaluatedModelSchema = z.object({
+export const evaluatedModelSchema = z.object({
   evaluation: artifactRefSchema,
   metrics: z.object({
     threshold: z.number(),

@@ -35,7 +35,8 @@ export function lastTrainedSourceActivity(deps: ActivityDeps) {
         if (err instanceof ModelNotFoundError) return undefined;
         throw err;
       });
-      if (!latest) return undefined;
+      // An imported newest version was not trained on any source: retraining is not a repeat of it.
+      if (!latest?.artifacts.datasetSummary) return undefined;
       const summary = JSON.parse(
         (await deps.store.getBytes(latest.artifacts.datasetSummary)).toString('utf8'),
       );

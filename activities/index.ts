@@ -4,6 +4,7 @@ import { evaluateModelActivity } from './evaluateModel';
 import { exportOnnxActivity } from './exportOnnx';
 import { extractDatasetActivity } from './extractDataset';
 import { fingerprintSourceActivity, lastTrainedSourceActivity } from './fingerprintSource';
+import { evaluateImportedActivity, importOnnxActivity } from './importOnnx';
 import { prepareDataActivity } from './prepareData';
 import { promoteModelActivity, recordReviewActivity } from './promoteModel';
 import { registerModelActivity } from './registerModel';
@@ -15,6 +16,7 @@ export type { GateDecision } from './evaluateGate';
 export type { EvaluatedModel, EvaluationMetrics } from './evaluateModel';
 export type { ExportedOnnx } from './exportOnnx';
 export type { ExtractDatasetParams, ExtractedDataset } from './extractDataset';
+export type { ImportedOnnx } from './importOnnx';
 export type { PreparedData } from './prepareData';
 export type { Promotion } from './promoteModel';
 export type { RegisteredModel } from './registerModel';
@@ -35,6 +37,8 @@ export function createActivities(deps: ActivityDeps) {
     registerModel: registerModelActivity(deps),
     recordReview: recordReviewActivity(deps),
     promoteModel: promoteModelActivity(deps),
+    importOnnx: importOnnxActivity(deps),
+    evaluateImported: evaluateImportedActivity(deps),
   };
 }
 

@@ -1,8 +1,9 @@
 import { Context } from '@temporalio/activity';
 import { codeVersion } from '../config/codeVersion';
 import { AuditLog } from '../domain/audit/auditLog';
-import type { ModelVersionDraft } from '../domain/registry/metadata';
+import type { ModelArtifacts, ModelVersionDraft } from '../domain/registry/metadata';
 import { ModelRegistry } from '../domain/registry/registry';
+import type { ArtifactRef } from '../domain/storage/artifactRef';
 import type { ActivityDeps } from './deps';
 import { withFailureMapping } from './failures';
 import { recordStepLineage } from './lineageRecorder';
@@ -58,7 +59,7 @@ export function registerModelActivity(deps: ActivityDeps) {
         },
       });
       const { metadata } = result;
-      const artifacts = params.draft.artifacts;
+      const artifacts = definedEntries(params.draft.artifacts);
       await recordStepLineage(deps, {
         step: 'register',
         params: { name: params.name },
@@ -83,10 +84,7 @@ export function registerModelActivity(deps: ActivityDeps) {
           sourceUri: params.draft.sourceUri,
         },
         artifacts: [
-          artifacts.dataset,
-          artifacts.onnx,
-          artifacts.model,
-          artifacts.evaluation,
+          ...[artifacts.dataset, artifacts.onnx, artifacts.model, artifacts.evaluation].filter(isDefined),
           metadata.registration.modelCard,
         ],
         idempotencyKey: `${runKey}/register`,
@@ -100,7 +98,7 @@ export function registerModelActivity(deps: ActivityDeps) {
           reason: params.draft.gate.blessed ? 'blessed' : 'blocked',
           at,
           details: params.draft.gate,
-          artifacts: [artifacts.evaluation],
+          artifacts: [artifacts.evaluation].filter(isDefined),
           idempotencyKey: `${runKey}/gate`,
         });
       }
@@ -112,4 +110,13 @@ export function registerModelActivity(deps: ActivityDeps) {
       };
     });
   };
+}
+
+function isDefined<T>(value: T | undefined): value is T {
+  return value !== undefined;
+}
+
+/** The artifacts a version has (an imported one has fewer), as lineage inputs by role. */
+function definedEntries(artifacts: ModelArtifacts): Partial<Record<keyof ModelArtifacts, ArtifactRef>> {
+  return Object.fromEntries(Object.entries(artifacts).filter(([, ref]) => ref !== undefined));
 }

@@ -13,7 +13,17 @@ export const pipelineSteps = [
   'review',
   'promote',
 ] as const;
-export type PipelineStep = (typeof pipelineSteps)[number];
+/** The steps of importModel: a file trained elsewhere, evaluated when labelled data is given. */
+export const importSteps = [
+  'import',
+  'extract',
+  'evaluate',
+  'gate',
+  'register',
+  'review',
+  'promote',
+] as const;
+export type PipelineStep = (typeof pipelineSteps)[number] | (typeof importSteps)[number];
 
 export interface StepStatus {
   step: PipelineStep;

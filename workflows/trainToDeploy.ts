@@ -9,19 +9,19 @@ import type {
   TrainedModel,
 } from '../activities';
 import type { GateDecision } from '../activities/evaluateGate';
-import type { Promotion } from '../activities/promoteModel';
 import type { ArtifactRef } from '../domain/storage/artifactRef';
-import { type ReviewDecision, reviewGate } from './approval';
+import { reviewGate } from './approval';
 import { type TrainToDeployInput, trainToDeployInputSchema } from './inputs';
 import { progressQuery, trainingEpochSignal } from './messages';
-import { type PipelineProgress, type PipelineStep, pipelineSteps, type StepStatus } from './progress';
+import { type PipelineProgress, pipelineSteps, type StepStatus } from './progress';
+import { activityRetry, light, type ReleaseOutcome, reviewAndPromote, stepTracker } from './release';
 import { parseWorkflowInput } from './validation';
 
 export { progressQuery } from './messages';
 export type { PipelineProgress, PipelineStep, StepStatus, TrainingEpoch } from './progress';
 export { pipelineSteps } from './progress';
 
-export interface PipelineResult {
+export interface PipelineResult extends ReleaseOutcome {
   workflowId: string;
   runId: string;
   model: string;
@@ -38,28 +38,8 @@ export interface PipelineResult {
   gate: GateDecision;
   /** The HTML evaluation report of this run. */
   report: ArtifactRef;
-  /**
-   * promoted: the alias now points at this version; blocked: the metric gate said no;
-   * rejected / timed-out: the review said no, or nobody answered in time; registered: promotion
-   * was not asked for; superseded: the alias moved while this run waited, so it was left alone.
-   */
-  outcome: 'promoted' | 'blocked' | 'rejected' | 'timed-out' | 'registered' | 'superseded';
-  review?: ReviewDecision;
-  promotion?: Promotion;
   steps: StepStatus[];
 }
-
-const retry = {
-  initialInterval: '1s',
-  backoffCoefficient: 2,
-  maximumInterval: '1 minute',
-  maximumAttempts: 10,
-};
-const light = proxyActivities<SlipwayActivities>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '5 minutes',
-  retry,
-});
 
 /**
  * The pipeline from raw data to a registered ONNX version: ExampleGen, Transform, Trainer,
@@ -72,7 +52,7 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
     taskQueue: params.trainingTaskQueue,
     startToCloseTimeout: '6 hours',
     heartbeatTimeout: params.trainingHeartbeatTimeoutSeconds * 1000,
-    retry,
+    retry: activityRetry,
   }).trainModel;
   const info = workflowInfo();
   const progress: PipelineProgress = {
@@ -90,23 +70,7 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
   // Registered now, so an approval sent too early is refused with a reason instead of buffered.
   const review = reviewGate();
 
-  async function step<T>(name: PipelineStep, body: () => Promise<T>): Promise<T> {
-    const status = progress.steps.find((s) => s.step === name) as StepStatus;
-    progress.current = name;
-    status.status = 'running';
-    status.startedAt = Date.now(); // workflow time: deterministic on replay
-    try {
-      const result = await body();
-      status.status = 'done';
-      status.cache = (result as { cache?: { status: StepStatus['cache'] } }).cache?.status;
-      return result;
-    } catch (err) {
-      status.status = 'failed';
-      throw err;
-    } finally {
-      status.durationMs = Date.now() - status.startedAt;
-    }
-  }
+  const step = stepTracker(progress);
 
   const dataset = await step('extract', () =>
     light.extractDataset({ source: params.source, target: params.target, features: params.features, cache }),
@@ -223,7 +187,20 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
       },
     }),
   );
-  const promotion = await reviewAndPromote(registered.version);
+  const promotion = await reviewAndPromote(
+    {
+      progress,
+      step,
+      review,
+      modelName: params.modelName,
+      createdBy: params.createdBy,
+      gateSettings: params.gate,
+      gate: gate.decision,
+      workflowId: info.workflowId,
+      runId: info.runId,
+    },
+    registered.version,
+  );
   progress.current = undefined;
   const { history, ...trainedSummary } = trained;
   return {
@@ -245,85 +222,4 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
     ...promotion,
     steps: progress.steps,
   };
-
-  /**
-   * After registration: a blessed version is promoted, after a person's approval where the gate
-   * settings ask for one. Every decision is recorded with the version before the alias moves.
-   */
-  async function reviewAndPromote(
-    version: number,
-  ): Promise<Pick<PipelineResult, 'outcome' | 'review' | 'promotion'>> {
-    const skip = (...names: PipelineStep[]) => {
-      for (const name of names)
-        (progress.steps.find((s) => s.step === name) as StepStatus).status = 'skipped';
-    };
-    if (!gate.decision.blessed) {
-      review.close(`the metric gate blocked version ${version}`);
-      skip('review', 'promote');
-      return { outcome: 'blocked' };
-    }
-    if (!params.gate.promote) {
-      review.close('this run registers without promoting (gate.promote is false)');
-      skip('review', 'promote');
-      return { outcome: 'registered' };
-    }
-    let decision: ReviewDecision | undefined;
-    if (params.gate.review.required) {
-      decision = await step('review', async () => {
-        progress.review = {
-          model: params.modelName,
-          version,
-          approvers: params.gate.review.approvers,
-          requestedBy: params.createdBy,
-          deadline: Date.now() + params.gate.review.timeoutSeconds * 1000,
-        };
-        try {
-          return await review.wait({
-            model: params.modelName,
-            version,
-            approvers: params.gate.review.approvers,
-            requestedBy: params.createdBy,
-            timeoutMs: params.gate.review.timeoutSeconds * 1000,
-          });
-        } finally {
-          progress.review = undefined;
-        }
-      });
-      await light.recordReview({
-        name: params.modelName,
-        version,
-        decision: decision.decision,
-        approver: decision.approver,
-        reason: decision.reason,
-        timedOut: decision.timedOut,
-        workflowId: info.workflowId,
-        runId: info.runId,
-      });
-      if (decision.decision === 'rejected') {
-        skip('promote');
-        return { outcome: decision.timedOut ? 'timed-out' : 'rejected', review: decision };
-      }
-    } else {
-      review.close('this run promotes without review (gate.review.required is false)');
-      skip('review');
-    }
-    const promoted = await step('promote', () =>
-      light.promoteModel({
-        name: params.modelName,
-        version,
-        alias: params.gate.alias,
-        // The champion the gate compared with: if the alias moved since, this version was not
-        // judged against what it would replace, and is not promoted.
-        expectedCurrent: gate.decision.champion?.version ?? null,
-        actor: decision?.approver ?? params.createdBy,
-        reason: decision ? `approved: ${decision.reason}` : 'passed the metric gate',
-        idempotencyKey: `${info.workflowId}/${info.runId}/promote`,
-      }),
-    );
-    return {
-      outcome: promoted.promoted ? 'promoted' : 'superseded',
-      ...(decision ? { review: decision } : {}),
-      promotion: promoted,
-    };
-  }
 }

@@ -1,5 +1,5 @@
 import { type Evaluation, evaluateScores } from '../ml/metrics';
-import { scoreWithOnnx } from '../onnx/parity';
+import { scoreMatrix } from '../scoring/binaryScorer';
 
 export interface HeldOutData {
   /** Raw (unscaled) rows, row-major, columns in `features` order. */
@@ -22,6 +22,8 @@ export type ChampionEvaluation =
 export async function evaluateChampion(options: {
   onnxBytes: Uint8Array;
   championFeatures: string[];
+  /** The output an imported champion is scored from; Slipway's own exports need none. */
+  championOutput?: string;
   threshold: number;
   heldOut: HeldOutData;
 }): Promise<ChampionEvaluation> {
@@ -41,7 +43,9 @@ export async function evaluateChampion(options: {
   for (let i = 0; i < heldOut.nRows; i++) {
     for (let j = 0; j < nOut; j++) x[i * nOut + j] = heldOut.raw[i * nIn + (columns[j] as number)] as number;
   }
-  const scores = await scoreWithOnnx(options.onnxBytes, x, heldOut.nRows, nOut);
+  const scores = await scoreMatrix(options.onnxBytes, x, heldOut.nRows, nOut, {
+    outputName: options.championOutput,
+  });
   const evaluation = evaluateScores(heldOut.labels, scores, options.threshold);
   const { roc: _roc, pr: _pr, ...metrics } = evaluation;
   return { comparable: true, metrics, evaluation };

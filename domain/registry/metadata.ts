@@ -50,21 +50,24 @@ export const trainingConfigSchema = z.object({
 });
 export type TrainingConfig = z.infer<typeof trainingConfigSchema>;
 
+/** A trained version has every artifact; an imported one has its ONNX file, and an evaluation if it was given data. */
 export const modelArtifactsSchema = z.object({
-  dataset: refOfKind('dataset'),
-  datasetSummary: refOfKind('dataset-summary'),
-  scaler: refOfKind('scaler'),
-  model: refOfKind('model'),
+  dataset: refOfKind('dataset').optional(),
+  datasetSummary: refOfKind('dataset-summary').optional(),
+  scaler: refOfKind('scaler').optional(),
+  model: refOfKind('model').optional(),
   onnx: refOfKind('onnx'),
-  evaluation: refOfKind('evaluation'),
+  evaluation: refOfKind('evaluation').optional(),
   /** The HTML evaluation report (absent for versions registered before reports existed). */
   report: refOfKind('report').optional(),
 });
 export type ModelArtifacts = z.infer<typeof modelArtifactsSchema>;
 
 export const onnxFactsSchema = z.object({
-  /** Largest |p_onnx - p_trained| over the rows compared by the export's parity gate. */
-  parity: z.object({ maxAbsDiff: z.number().nonnegative(), rowsCompared: z.number().int().min(1) }),
+  /** Largest |p_onnx - p_trained| over the rows compared by the export's parity gate (trained versions). */
+  parity: z
+    .object({ maxAbsDiff: z.number().nonnegative(), rowsCompared: z.number().int().min(1) })
+    .optional(),
   /** `base64Bytes` is what the operations platform counts against `limit`. */
   size: z.object({ bytes: count, base64Bytes: count, limit: count }),
 });
@@ -93,6 +96,25 @@ export const gateDecisionSchema = z.object({
 });
 export type GateDecisionRecord = z.infer<typeof gateDecisionSchema>;
 
+/** Where an imported version came from and how it is called (its own input and output names). */
+export const importFactsSchema = z.object({
+  /** The URI or path the file was imported from, as the person gave it. */
+  originUri: z.string().min(1),
+  /** sha256 of the file's bytes as read from the origin (the stored ONNX artifact has the same). */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  importedBy: z.string().min(1),
+  importedAt: z.iso.datetime({ offset: true }),
+  inputName: z.string().min(1),
+  /** The output `apply` reads: the one named at import, or the file's first. */
+  outputName: z.string().min(1),
+  outputs: z.array(z.string().min(1)).min(1),
+  opset: z.number().int().min(1),
+  producer: z.string().optional(),
+  /** The labelled data it was evaluated on, when `--eval` was given. */
+  evaluationSourceUri: z.string().min(1).optional(),
+});
+export type ImportFacts = z.infer<typeof importFactsSchema>;
+
 /** Fields a pipeline provides; the registry adds name, version and registration. */
 const draftShape = {
   /** Input columns in the exact order the ONNX graph expects them. */
@@ -100,11 +122,14 @@ const draftShape = {
   target: z.string().min(1),
   /** Probability at or above which a row is predicted positive. */
   threshold: fraction,
-  metrics: modelMetricsSchema,
+  /** Absent for an imported version that was given no labelled data ("not evaluated"). */
+  metrics: modelMetricsSchema.optional(),
   /** Absent for versions registered before gates existed. */
   gate: gateDecisionSchema.optional(),
-  training: trainingConfigSchema,
-  /** The tfjs backend that trained the model, e.g. "wasm-blas", "wasm", "cpu", "tensorflow". */
+  /** How Slipway trained it; absent for an imported version, which has `imported` instead. */
+  training: trainingConfigSchema.optional(),
+  imported: importFactsSchema.optional(),
+  /** The tfjs backend that trained the model, e.g. "wasm-blas", "wasm", "cpu"; "imported" for an import. */
   backend: z.string().min(1),
   artifacts: modelArtifactsSchema,
   onnx: onnxFactsSchema,
@@ -122,8 +147,21 @@ const draftShape = {
   sourceUri: z.string().min(1),
 };
 
-/** Features must be distinct and may not include the target: scoring matches columns by name. */
-function checkColumns(doc: { features: string[]; target: string }, ctx: z.RefinementCtx): void {
+/**
+ * Features must be distinct and may not include the target: scoring matches columns by name. A
+ * version is either trained here (training facts) or imported (import facts), never neither.
+ */
+function checkColumns(
+  doc: { features: string[]; target: string; training?: unknown; imported?: unknown },
+  ctx: z.RefinementCtx,
+): void {
+  if ((doc.training === undefined) === (doc.imported === undefined)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['training'],
+      message: 'a version has either training facts (trained here) or import facts (imported), exactly one',
+    });
+  }
   const seen = new Set<string>();
   doc.features.forEach((feature, i) => {
     if (seen.has(feature)) {

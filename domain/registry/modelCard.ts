@@ -1,6 +1,6 @@
 import { countParameters, type ModelSpec } from '../ml/modelSpec';
 import type { ArtifactRef } from '../storage/artifactRef';
-import type { ModelVersionMetadata } from './metadata';
+import type { ModelArtifacts, ModelVersionMetadata, TrainingConfig } from './metadata';
 
 /** What the card is rendered from: the metadata before the registry adds its registration section. */
 export type ModelCardInput = Omit<ModelVersionMetadata, 'registration' | 'schemaVersion'>;
@@ -11,13 +11,7 @@ export type ModelCardInput = Omit<ModelVersionMetadata, 'registration' | 'schema
  * content address is stable and a retried registration stores nothing new.
  */
 export function renderModelCard(meta: ModelCardInput): string {
-  const { metrics, training, onnx } = meta;
-  const split = training.split;
-  const spec = training.modelSpec;
-  const trainPercent = formatPercent(1 - split.testFraction);
-  const testPercent = formatPercent(split.testFraction);
   const ref = `${meta.name}@${meta.version}`;
-
   const lines = [
     `# Model card: ${meta.name} version ${meta.version}`,
     '',
@@ -31,19 +25,101 @@ export function renderModelCard(meta: ModelCardInput): string {
       'meant in the training data; data that has drifted away from it needs a fresh evaluation before the ' +
       'scores are trusted.',
     '',
-    '## Data',
-    '',
-    `- Source: ${code(meta.sourceUri)}`,
-    `- Dataset sha256: ${code(meta.artifacts.dataset.sha256)}`,
-    `- Split: ${trainPercent} training (${formatInt(split.trainRows)} rows) / ${testPercent} held out ` +
-      `(${formatInt(split.testRows)} rows), seed ${split.seed}, ${split.stratified ? 'stratified' : 'not stratified'}`,
-    '',
+    ...dataSection(meta),
     '## Features and target',
     '',
     `- Target: ${code(meta.target)}`,
     `- Features (${meta.features.length}, in this order): ${meta.features.map(code).join(', ')}`,
     '',
-    `## Metrics (held-out split, threshold ${formatNumber(meta.threshold)})`,
+    ...metricsSection(meta),
+    ...(meta.training ? trainingSection(meta, meta.training) : []),
+    '## Lineage',
+    '',
+    '| Artifact | sha256 | Bytes | URI |',
+    '| --- | --- | --- | --- |',
+    ...lineageRows(meta.artifacts),
+    '',
+    `- Workflow ${code(meta.workflowId)}, run ${code(meta.runId)}`,
+    `- Code version ${code(meta.codeVersion)}`,
+    `- Created ${meta.createdAt} by ${code(meta.createdBy)}`,
+    `- Packages: ${describePackages(meta.packageVersions)}`,
+    '',
+    meta.imported ? '## ONNX file' : '## ONNX export',
+    '',
+    ...(meta.onnx.parity
+      ? [
+          `- Parity with the trained model: max absolute difference ${formatSmall(meta.onnx.parity.maxAbsDiff)} over ` +
+            `${formatInt(meta.onnx.parity.rowsCompared)} rows`,
+        ]
+      : []),
+    ...(meta.imported
+      ? [
+          `- Input ${code(meta.imported.inputName)}; outputs ${meta.imported.outputs.map(code).join(', ')} ` +
+            `(scored: ${code(meta.imported.outputName)}); opset ${meta.imported.opset}` +
+            (meta.imported.producer ? `; produced by ${code(meta.imported.producer)}` : ''),
+        ]
+      : []),
+    `- Size: ${formatInt(meta.onnx.size.bytes)} bytes, ${formatInt(meta.onnx.size.base64Bytes)} after base64 ` +
+      `(upload limit ${formatInt(meta.onnx.size.limit)})`,
+    '',
+    '## How to score',
+    '',
+    '```sh',
+    `slipway apply ${ref} --input rows.csv --output scored.csv`,
+    '```',
+    '',
+    'The input needs the feature columns above, in any order; the output keeps every input column and adds ' +
+      `${code(`predicted(${meta.target})`)} and the probability. The ONNX file takes one float32 tensor of ` +
+      `shape [N, ${meta.features.length}] holding the features in the order above ` +
+      (meta.imported
+        ? '(raw values, unless its authors documented a preprocessing step outside the file) '
+        : '(raw, unscaled: the scaler is inside the graph) ') +
+      'and returns the probability of the positive class. To use it in the operations ' +
+      `platform, upload that file with the feature variables in this order and the target variable ${code(meta.target)}.`,
+    '',
+  ];
+  return lines.join('\n');
+}
+
+function dataSection(meta: ModelCardInput): string[] {
+  if (meta.imported) {
+    const imported = meta.imported;
+    return [
+      '## Origin',
+      '',
+      `- Imported from ${code(imported.originUri)} (sha256 ${code(imported.sha256)})`,
+      `- Imported ${imported.importedAt} by ${code(imported.importedBy)}; trained outside Slipway`,
+      imported.evaluationSourceUri
+        ? `- Evaluated here on ${code(imported.evaluationSourceUri)}`
+        : '- Not evaluated here: no labelled data was given, so a person approved it without metrics',
+      '',
+    ];
+  }
+  const split = meta.training?.split;
+  return [
+    '## Data',
+    '',
+    `- Source: ${code(meta.sourceUri)}`,
+    ...(meta.artifacts.dataset ? [`- Dataset sha256: ${code(meta.artifacts.dataset.sha256)}`] : []),
+    ...(split
+      ? [
+          `- Split: ${formatPercent(1 - split.testFraction)} training (${formatInt(split.trainRows)} rows) / ` +
+            `${formatPercent(split.testFraction)} held out (${formatInt(split.testRows)} rows), seed ${split.seed}, ` +
+            `${split.stratified ? 'stratified' : 'not stratified'}`,
+        ]
+      : []),
+    '',
+  ];
+}
+
+function metricsSection(meta: ModelCardInput): string[] {
+  const { metrics } = meta;
+  if (!metrics) {
+    return ['## Metrics', '', 'Not evaluated: no labelled data was given for this version.', ''];
+  }
+  const where = meta.imported ? 'the evaluation data' : 'held-out split';
+  return [
+    `## Metrics (${where}, threshold ${formatNumber(meta.threshold)})`,
     '',
     '| Metric | Value |',
     '| --- | --- |',
@@ -58,6 +134,12 @@ export function renderModelCard(meta: ModelCardInput): string {
     `| ROC AUC | ${formatMetric(metrics.rocAuc)} |`,
     `| PR AUC | ${formatMetric(metrics.prAuc)} |`,
     '',
+  ];
+}
+
+function trainingSection(meta: ModelCardInput, training: TrainingConfig): string[] {
+  const spec = training.modelSpec;
+  return [
     '## Training',
     '',
     `- Network: ${describeLayers(spec)} (${formatInt(countParameters(spec, meta.features.length))} parameters)`,
@@ -68,43 +150,23 @@ export function renderModelCard(meta: ModelCardInput): string {
       `positive ${formatNumber(training.classWeights.weights.positive)})`,
     `- Backend: ${code(meta.backend)}`,
     '',
-    '## Lineage',
-    '',
-    '| Artifact | sha256 | Bytes | URI |',
-    '| --- | --- | --- | --- |',
-    lineageRow('Dataset', meta.artifacts.dataset),
-    lineageRow('Dataset summary', meta.artifacts.datasetSummary),
-    lineageRow('Scaler', meta.artifacts.scaler),
-    lineageRow('Trained model', meta.artifacts.model),
-    lineageRow('ONNX', meta.artifacts.onnx),
-    lineageRow('Evaluation', meta.artifacts.evaluation),
-    '',
-    `- Workflow ${code(meta.workflowId)}, run ${code(meta.runId)}`,
-    `- Code version ${code(meta.codeVersion)}`,
-    `- Created ${meta.createdAt} by ${code(meta.createdBy)}`,
-    `- Packages: ${describePackages(meta.packageVersions)}`,
-    '',
-    '## ONNX export',
-    '',
-    `- Parity with the trained model: max absolute difference ${formatSmall(onnx.parity.maxAbsDiff)} over ` +
-      `${formatInt(onnx.parity.rowsCompared)} rows`,
-    `- Size: ${formatInt(onnx.size.bytes)} bytes, ${formatInt(onnx.size.base64Bytes)} after base64 ` +
-      `(upload limit ${formatInt(onnx.size.limit)})`,
-    '',
-    '## How to score',
-    '',
-    '```sh',
-    `slipway apply ${ref} --input rows.csv --output scored.csv`,
-    '```',
-    '',
-    'The input needs the feature columns above, in any order; the output keeps every input column and adds ' +
-      `${code(`predicted(${meta.target})`)} and the probability. The ONNX file takes one float32 tensor of ` +
-      `shape [N, ${meta.features.length}] holding the raw (unscaled) features in the order above (the scaler is ` +
-      'inside the graph) and returns the probability of the positive class. To use it in the operations ' +
-      `platform, upload that file with the feature variables in this order and the target variable ${code(meta.target)}.`,
-    '',
   ];
-  return lines.join('\n');
+}
+
+const ARTIFACT_LABELS: Array<[keyof ModelArtifacts, string]> = [
+  ['dataset', 'Dataset'],
+  ['datasetSummary', 'Dataset summary'],
+  ['scaler', 'Scaler'],
+  ['model', 'Trained model'],
+  ['onnx', 'ONNX'],
+  ['evaluation', 'Evaluation'],
+];
+
+function lineageRows(artifacts: ModelArtifacts): string[] {
+  return ARTIFACT_LABELS.flatMap(([key, label]) => {
+    const ref = artifacts[key];
+    return ref ? [lineageRow(label, ref)] : [];
+  });
 }
 
 function lineageRow(label: string, ref: ArtifactRef): string {

@@ -137,3 +137,25 @@ function positiveClass(tensor: ort.Tensor, nRows: number, name: string): Float32
       'a binary classifier gives 1 or 2 per row.',
   );
 }
+
+/** Scores a whole row-major matrix in batches (bounded input tensors), one session for all. */
+export async function scoreMatrix(
+  onnx: Uint8Array,
+  x: Float32Array,
+  nRows: number,
+  nFeatures: number,
+  options: { outputName?: string; batchRows?: number } = {},
+): Promise<Float32Array> {
+  const batchRows = options.batchRows ?? 8192;
+  const scorer = await openBinaryScorer(onnx, nFeatures, options.outputName);
+  try {
+    const scores = new Float32Array(nRows);
+    for (let start = 0; start < nRows; start += batchRows) {
+      const end = Math.min(nRows, start + batchRows);
+      scores.set(await scorer.score(x.subarray(start * nFeatures, end * nFeatures), end - start), start);
+    }
+    return scores;
+  } finally {
+    await scorer.release();
+  }
+}

@@ -79,16 +79,18 @@ describe('trainToDeploy end to end', () => {
       fp: result.metrics.fp,
       recall: result.metrics.recall,
     });
-    expect(metadata.metrics.tp + metadata.metrics.fn).toBe(result.prepared.testPositives);
-    expect(metadata.onnx.parity.maxAbsDiff).toBeLessThanOrEqual(1e-5);
-    expect(metadata.onnx.parity.rowsCompared).toBe(result.prepared.testRows);
+    expect((metadata.metrics?.tp ?? 0) + (metadata.metrics?.fn ?? 0)).toBe(result.prepared.testPositives);
+    expect(metadata.onnx.parity?.maxAbsDiff).toBeLessThanOrEqual(1e-5);
+    expect(metadata.onnx.parity?.rowsCompared).toBe(result.prepared.testRows);
 
     // The stored ONNX file, read back with its checksum verified, scores like the metadata says.
     const onnxBytes = await store.getBytes(metadata.artifacts.onnx);
     const props = Object.fromEntries(decodeModel(onnxBytes).metadataProps.map((p) => [p.key, p.value]));
     expect(props['slipway.model_name']).toBe('fraud-e2e');
-    expect(props['slipway.dataset_sha256']).toBe(metadata.artifacts.dataset.sha256);
-    const snapshot = readSnapshot(await store.getBytes(metadata.artifacts.dataset), 'Class');
+    const dataset = metadata.artifacts.dataset;
+    if (!dataset) throw new Error('a trained version records its dataset');
+    expect(props['slipway.dataset_sha256']).toBe(dataset.sha256);
+    const snapshot = readSnapshot(await store.getBytes(dataset), 'Class');
     const scores = await scoreWithOnnx(onnxBytes, snapshot.x, snapshot.nRows, snapshot.nCols);
     expect(scores.every((p) => p >= 0 && p <= 1)).toBe(true);
     // The evaluation report: one self-contained page with every chart, the threshold marked.

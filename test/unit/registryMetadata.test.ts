@@ -12,6 +12,7 @@ import {
 } from '../../domain/registry/metadata';
 import { formatInt, renderModelCard } from '../../domain/registry/modelCard';
 import { modelNameSchema } from '../../domain/registry/modelName';
+import type { ArtifactRef } from '../../domain/storage/artifactRef';
 import { LocalArtifactStore } from '../../domain/storage/localStore';
 import { FEATURES, makeDraft, storeArtifacts } from './registryFixtures';
 
@@ -72,7 +73,7 @@ describe('modelVersionMetadataSchema', () => {
   it('refuses swapped artifact references, duplicate features, the target as a feature and a bad time', () => {
     const result = modelVersionDraftSchema.safeParse(
       makeDraft(
-        { ...artifacts, scaler: artifacts.model, onnx: artifacts.dataset },
+        { ...artifacts, scaler: artifacts.model, onnx: artifacts.dataset as ArtifactRef },
         { features: ['V1', 'Class', 'V1'], createdAt: 'yesterday' },
       ),
     );
@@ -92,7 +93,10 @@ describe('modelVersionMetadataSchema', () => {
       metrics: { ...draft.metrics, recall: 1.2, tp: -1 },
       training: {
         ...draft.training,
-        modelSpec: { ...draft.training.modelSpec, layers: [{ type: 'dense', units: 2, activation: 'relu' }] },
+        modelSpec: {
+          ...draft.training?.modelSpec,
+          layers: [{ type: 'dense', units: 2, activation: 'relu' }],
+        },
       },
     });
     const paths = issuesOf(result).map((i) => i.split(':')[0]);

@@ -1,0 +1,154 @@
+import { Context } from '@temporalio/activity';
+import { z } from 'zod';
+import { readSnapshot } from '../domain/data/snapshot';
+import { checkImportedOnnx } from '../domain/importing/checkImportedOnnx';
+import { OnnxImportError } from '../domain/importing/errors';
+import { readOnnxSource } from '../domain/importing/readOnnxSource';
+import { evaluateScores } from '../domain/ml/metrics';
+import { importFactsSchema } from '../domain/registry/metadata';
+import { scoreMatrix } from '../domain/scoring/binaryScorer';
+import { type ArtifactRef, artifactRefSchema } from '../domain/storage/artifactRef';
+import { s3SettingsFromConfig } from '../domain/storage/s3Client';
+import type { ActivityDeps } from './deps';
+import { type EvaluatedModel, evaluatedModelSchema } from './evaluateModel';
+import { withFailureMapping } from './failures';
+import { recordedStep } from './recordedStep';
+
+export interface ImportOnnxParams {
+  /** Path, file:// or s3:// URI of the .onnx file. */
+  source: string;
+  features: string[];
+  outputName?: string;
+  opsetMin?: number;
+  sizeLimitBytes: number;
+  importedBy: string;
+}
+
+const importedOnnxSchema = z.object({
+  onnx: artifactRefSchema,
+  origin: z.object({ uri: z.string(), sha256: z.string(), bytes: z.number(), readAt: z.string() }),
+  facts: importFactsSchema.pick({
+    inputName: true,
+    outputName: true,
+    outputs: true,
+    opset: true,
+    producer: true,
+  }),
+  size: z.object({
+    bytes: z.number(),
+    base64Bytes: z.number(),
+    limitBytes: z.number(),
+    withinLimit: z.boolean(),
+  }),
+});
+export type ImportedOnnx = z.infer<typeof importedOnnxSchema>;
+
+/**
+ * The import step: reads the file from where it was handed over, checks it (see
+ * checkImportedOnnx) and only then stores it, content-addressed. Lineage records the origin URI
+ * and the sha256 of the bytes read as the step's input, so a version traces back to the file.
+ */
+export function importOnnxActivity(deps: ActivityDeps) {
+  return async function importOnnx(params: ImportOnnxParams): Promise<ImportedOnnx> {
+    return withFailureMapping(async () => {
+      Context.current().heartbeat();
+      const { source, ...settings } = params;
+      const step = {
+        step: 'import',
+        inputs: {},
+        params: { source, ...settings },
+        outputs: (r: ImportedOnnx) => ({ onnx: r.onnx }),
+        resultInputs: (r: ImportedOnnx) => ({
+          file: {
+            uri: r.origin.uri,
+            sha256: r.origin.sha256,
+            bytes: r.origin.bytes,
+            kind: 'source' as const,
+          },
+        }),
+        // The origin may change under the same URI; every import reads it afresh.
+        cache: { enabled: false, schema: importedOnnxSchema },
+      };
+      return recordedStep(deps, step, () => importFile(params));
+    });
+  };
+
+  async function importFile(params: ImportOnnxParams): Promise<ImportedOnnx> {
+    const readAt = new Date().toISOString();
+    const file = await readOnnxSource(params.source, {
+      // Only a memory bound: the upload limit is checked next, with a message about the model.
+      maxBytes: Math.max(64 * 1024 * 1024, params.sizeLimitBytes * 4),
+      s3: deps.config.env.SLIPWAY_S3_ENDPOINT ? s3SettingsFromConfig(deps.config) : undefined,
+    });
+    const facts = await checkImportedOnnx(file.bytes, {
+      features: params.features,
+      outputName: params.outputName,
+      opsetMin: params.opsetMin,
+      sizeLimitBytes: params.sizeLimitBytes,
+    });
+    const onnx = await deps.store.put(file.bytes, {
+      kind: 'onnx',
+      mediaType: 'application/onnx',
+      extension: '.onnx',
+    });
+    const { size, irVersion: _ir, ...named } = facts;
+    return {
+      onnx,
+      origin: { uri: file.uri, sha256: file.sha256, bytes: file.bytes.length, readAt },
+      facts: named,
+      size,
+    };
+  }
+}
+
+export interface EvaluateImportedParams {
+  onnx: ArtifactRef;
+  outputName: string;
+  /** The evaluation data, extracted with the model's features in order and its target. */
+  snapshot: ArtifactRef;
+  target: string;
+  features: string[];
+  threshold: number;
+  cache?: boolean;
+}
+
+/** Evaluator for an imported file: scores every row of the labelled data given with --eval. */
+export function evaluateImportedActivity(deps: ActivityDeps) {
+  return async function evaluateImported(params: EvaluateImportedParams): Promise<EvaluatedModel> {
+    return withFailureMapping(async () => {
+      Context.current().heartbeat();
+      const step = {
+        step: 'evaluate',
+        inputs: { snapshot: params.snapshot, onnx: params.onnx },
+        params: { target: params.target, outputName: params.outputName, threshold: params.threshold },
+        outputs: (r: EvaluatedModel) => ({ evaluation: r.evaluation }),
+        cache: { enabled: params.cache !== false, schema: evaluatedModelSchema },
+      };
+      return recordedStep(deps, step, async () => {
+        const [onnxBytes, snapshotBytes] = await Promise.all([
+          deps.store.getBytes(params.onnx),
+          deps.store.getBytes(params.snapshot),
+        ]);
+        const data = readSnapshot(snapshotBytes, params.target);
+        if (data.features.join('\n') !== params.features.join('\n')) {
+          throw new OnnxImportError(
+            'InvalidImportInput',
+            `The evaluation data's columns (${data.features.join(', ')}) are not the model's features in order ` +
+              `(${params.features.join(', ')}).`,
+          );
+        }
+        const scores = await scoreMatrix(onnxBytes, data.x, data.nRows, data.nCols, {
+          outputName: params.outputName,
+        });
+        const evaluation = evaluateScores(data.y, scores, params.threshold);
+        const ref = await deps.store.put(`${JSON.stringify(evaluation, null, 2)}\n`, {
+          kind: 'evaluation',
+          mediaType: 'application/json',
+          extension: '.json',
+        });
+        const { roc: _roc, pr: _pr, ...metrics } = evaluation;
+        return { evaluation: ref, metrics };
+      });
+    });
+  };
+}

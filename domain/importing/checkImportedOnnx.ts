@@ -1,0 +1,221 @@
+import * as ort from 'onnxruntime-node';
+import { decodeModel, type ModelDef } from '../onnx/onnxProto';
+import { onnxSizeReport, type SizeReport } from '../onnx/size';
+import { openBinaryScorer } from '../scoring/binaryScorer';
+import { ScoringError } from '../scoring/errors';
+import { OnnxImportError } from './errors';
+
+export interface ImportCheckOptions {
+  /** The feature columns the file is said to take, in its input's order. */
+  features: string[];
+  /** The output `apply` reads; default the file's first output. */
+  outputName?: string;
+  /** The lowest default-domain opset accepted (an operations platform may need a recent one). */
+  opsetMin?: number;
+  /** Upload limit of the operations platform, counted after base64. */
+  sizeLimitBytes: number;
+}
+
+/** What the checks learned about the file: how to call it, and what it is. */
+export interface ImportedOnnxFacts {
+  inputName: string;
+  outputName: string;
+  outputs: string[];
+  opset: number;
+  irVersion: number;
+  producer?: string;
+  size: SizeReport;
+}
+
+const PROBE_ROWS = 4;
+
+/**
+ * Checks an ONNX file trained elsewhere before anything is registered, in the order that gives
+ * the most useful message first: it fits the upload limit after base64; it parses; its opset is
+ * one this runtime supports (and at least `opsetMin`); onnxruntime loads it; it takes exactly one
+ * float input whose second dimension is the number of features; and on a few rows it returns one
+ * numeric value per row (or two: the class-0/class-1 pair) from the chosen output.
+ */
+export async function checkImportedOnnx(
+  bytes: Uint8Array,
+  options: ImportCheckOptions,
+): Promise<ImportedOnnxFacts> {
+  const { features, sizeLimitBytes } = options;
+  if (features.length === 0 || new Set(features).size !== features.length) {
+    throw new OnnxImportError(
+      'InvalidImportInput',
+      `The feature list must name each input column once, in the file's input order; got ${JSON.stringify(features)}.`,
+    );
+  }
+  const size = onnxSizeReport(bytes.length, sizeLimitBytes);
+  if (!size.withinLimit) {
+    throw new OnnxImportError(
+      'ModelTooLarge',
+      `The file is ${size.bytes} bytes, ${size.base64Bytes} after base64, over the upload limit of ` +
+        `${size.limitBytes} bytes (${(size.limitBytes / 1024 / 1024).toFixed(2)} MiB) that the operations ` +
+        'platform counts after base64. Ask its authors for a smaller model, or raise the limit ' +
+        '(--size-limit) if the platform allows it. Nothing was registered.',
+      { ...size },
+    );
+  }
+  const model = parse(bytes);
+  const opset = defaultOpset(model);
+  if (options.opsetMin !== undefined && opset < options.opsetMin) {
+    throw new OnnxImportError(
+      'UnsupportedOpset',
+      `The file uses opset ${opset}, below the required minimum ${options.opsetMin} (--opset-min). ` +
+        'Convert it to a newer opset (for example with onnx.version_converter) or lower --opset-min.',
+      { opset, opsetMin: options.opsetMin },
+    );
+  }
+  const session = await load(bytes, opset);
+  let facts: Pick<ImportedOnnxFacts, 'inputName' | 'outputs'>;
+  try {
+    facts = checkSignature(session, features.length);
+  } finally {
+    await session.release();
+  }
+  const outputName = options.outputName ?? (facts.outputs[0] as string);
+  await probe(bytes, features.length, outputName);
+  return {
+    ...facts,
+    outputName,
+    opset,
+    irVersion: model.irVersion,
+    ...(model.producerName
+      ? { producer: `${model.producerName} ${model.producerVersion ?? ''}`.trim() }
+      : {}),
+    size,
+  };
+}
+
+function parse(bytes: Uint8Array): ModelDef {
+  let model: ModelDef;
+  try {
+    model = decodeModel(bytes);
+  } catch (error) {
+    throw new OnnxImportError(
+      'UnparseableOnnx',
+      `The file is not an ONNX model: it does not parse as an ONNX ModelProto (${(error as Error).message}). ` +
+        'Check that it is the .onnx file itself, not a zip, a pickle or a framework checkpoint.',
+    );
+  }
+  if (!model.graph || (model.graph.node ?? []).length === 0 || (model.opsetImport ?? []).length === 0) {
+    throw new OnnxImportError(
+      'UnparseableOnnx',
+      'The file is not an ONNX model: it has no graph nodes or no opset. Check that it is the .onnx file itself.',
+    );
+  }
+  return model;
+}
+
+function defaultOpset(model: ModelDef): number {
+  const entry = model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx');
+  if (!entry) {
+    throw new OnnxImportError(
+      'UnsupportedOpset',
+      `The file imports no default-domain (ai.onnx) opset, only ${model.opsetImport.map((o) => o.domain).join(', ')}; ` +
+        'Slipway scores standard ONNX operators only.',
+    );
+  }
+  return Number(entry.version);
+}
+
+async function load(bytes: Uint8Array, opset: number): Promise<ort.InferenceSession> {
+  try {
+    return await ort.InferenceSession.create(bytes);
+  } catch (error) {
+    const message = (error as Error).message;
+    if (/opset/i.test(message)) {
+      throw new OnnxImportError(
+        'UnsupportedOpset',
+        `The file uses opset ${opset}, which onnxruntime ${ort.env.versions.common} does not support ` +
+          `(${firstLine(message)}). Export it again with a released opset (13 to 21 are safe everywhere).`,
+        { opset },
+      );
+    }
+    throw new OnnxImportError(
+      'OnnxLoadFailed',
+      `onnxruntime ${ort.env.versions.common} cannot load the file: ${firstLine(message)}. ` +
+        'Check that it runs with onnxruntime where it was made.',
+    );
+  }
+}
+
+function firstLine(message: string): string {
+  // onnxruntime prefixes its source location; the sentence after it is what a person needs.
+  return (message.split('\n')[0] ?? message).replace(/^\/\S+:\d+ [^ ]+\([^)]*\)[^ ]* /, '').slice(0, 400);
+}
+
+function describe(meta: ort.InferenceSession.ValueMetadata): string {
+  return meta.isTensor
+    ? `${meta.name} (${meta.type} [${meta.shape.join(', ')}])`
+    : `${meta.name} (not a tensor)`;
+}
+
+function checkSignature(
+  session: ort.InferenceSession,
+  nFeatures: number,
+): Pick<ImportedOnnxFacts, 'inputName' | 'outputs'> {
+  const inputs = session.inputMetadata;
+  const listed = inputs.map(describe).join(', ');
+  if (inputs.length !== 1) {
+    throw new OnnxImportError(
+      'ModelInputMismatch',
+      `The file has ${inputs.length} inputs (${listed}); Slipway feeds exactly one float tensor [N, features].`,
+    );
+  }
+  const input = inputs[0] as ort.InferenceSession.ValueMetadata;
+  if (!input.isTensor || input.type !== 'float32') {
+    throw new OnnxImportError(
+      'ModelInputMismatch',
+      `The file's input ${describe(input)} does not take float32 values; Slipway feeds float32 features.`,
+    );
+  }
+  const width = input.shape[1];
+  if (input.shape.length !== 2 || (typeof width === 'number' && width !== nFeatures)) {
+    throw new OnnxImportError(
+      'FeatureCountMismatch',
+      `The file's input ${describe(input)} takes ${input.shape.length === 2 ? width : `shape [${input.shape.join(', ')}]`} ` +
+        `features per row, but ${nFeatures} features were given (--features). List exactly the columns the ` +
+        'model was trained on, in its input order.',
+      { inputShape: input.shape, features: nFeatures },
+    );
+  }
+  return { inputName: input.name, outputs: session.outputMetadata.map((o) => o.name) };
+}
+
+/** Scores a few rows through the scorer `apply` uses, so what is registered is what apply can run. */
+async function probe(bytes: Uint8Array, nFeatures: number, outputName: string): Promise<void> {
+  try {
+    const scorer = await openBinaryScorer(bytes, nFeatures, outputName);
+    try {
+      const scores = await scorer.score(new Float32Array(PROBE_ROWS * nFeatures), PROBE_ROWS);
+      if (scores.length !== PROBE_ROWS || !scores.every((s) => Number.isFinite(s))) {
+        throw new OnnxImportError(
+          'UnsupportedModelOutput',
+          `Output "${outputName}" gave ${scores.length} values for ${PROBE_ROWS} rows of zeros, not one finite number per row.`,
+        );
+      }
+    } finally {
+      await scorer.release();
+    }
+  } catch (error) {
+    if (error instanceof OnnxImportError) throw error;
+    if (error instanceof ScoringError) {
+      if (error.type === 'ModelInputMismatch') {
+        throw new OnnxImportError('FeatureCountMismatch', error.message, error.details);
+      }
+      throw new OnnxImportError(
+        'UnsupportedModelOutput',
+        `${error.message} (--output-name picks another output)`,
+        error.details,
+      );
+    }
+    throw new OnnxImportError(
+      'OnnxLoadFailed',
+      `The file loads, but running it on ${PROBE_ROWS} rows of ${nFeatures} zeros failed: ` +
+        `${firstLine((error as Error).message)}. Check --features against the columns it was trained on.`,
+    );
+  }
+}

@@ -1,0 +1,25 @@
+export type OnnxImportErrorType =
+  | 'UnparseableOnnx'
+  | 'OnnxLoadFailed'
+  | 'UnsupportedOpset'
+  | 'FeatureCountMismatch'
+  | 'ModelInputMismatch'
+  | 'UnsupportedModelOutput'
+  | 'ModelTooLarge'
+  | 'InvalidImportInput';
+
+/**
+ * Why a file handed over from elsewhere cannot be imported. Never retryable: the same bytes fail
+ * the same way. Raised before anything is stored or registered.
+ */
+export class OnnxImportError extends Error {
+  readonly retryable = false;
+  constructor(
+    readonly type: OnnxImportErrorType,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'OnnxImportError';
+  }
+}

@@ -1,0 +1,146 @@
+import { proxyActivities } from '@temporalio/workflow';
+import type { z } from 'zod';
+import type { SlipwayActivities } from '../activities';
+import type { GateDecision } from '../activities/evaluateGate';
+import type { Promotion } from '../activities/promoteModel';
+import type { ReviewDecision, reviewGate } from './approval';
+import type { gateSettingsSchema } from './inputs';
+import type { PipelineProgress, PipelineStep, StepStatus } from './progress';
+
+const retry = {
+  initialInterval: '1s',
+  backoffCoefficient: 2,
+  maximumInterval: '1 minute',
+  maximumAttempts: 10,
+};
+
+/** The activities of the main task queue, as every pipeline workflow calls them. */
+export const light = proxyActivities<SlipwayActivities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '5 minutes',
+  retry,
+});
+export { retry as activityRetry };
+
+/**
+ * promoted: the alias now points at this version; blocked: the metric gate said no;
+ * rejected / timed-out: the review said no, or nobody answered in time; registered: promotion
+ * was not asked for; superseded: the alias moved while this run waited, so it was left alone.
+ */
+export interface ReleaseOutcome {
+  outcome: 'promoted' | 'blocked' | 'rejected' | 'timed-out' | 'registered' | 'superseded';
+  review?: ReviewDecision;
+  promotion?: Promotion;
+}
+
+/** Runs a step body and keeps its status, timing and cache use in the progress the query returns. */
+export function stepTracker(progress: PipelineProgress) {
+  return async function step<T>(name: PipelineStep, body: () => Promise<T>): Promise<T> {
+    const status = progress.steps.find((s) => s.step === name) as StepStatus;
+    progress.current = name;
+    status.status = 'running';
+    status.startedAt = Date.now(); // workflow time: deterministic on replay
+    try {
+      const result = await body();
+      status.status = 'done';
+      status.cache = (result as { cache?: { status: StepStatus['cache'] } }).cache?.status;
+      return result;
+    } catch (err) {
+      status.status = 'failed';
+      throw err;
+    } finally {
+      status.durationMs = Date.now() - status.startedAt;
+    }
+  };
+}
+
+export interface ReleaseContext {
+  progress: PipelineProgress;
+  step: ReturnType<typeof stepTracker>;
+  review: ReturnType<typeof reviewGate>;
+  modelName: string;
+  createdBy: string;
+  gateSettings: z.output<typeof gateSettingsSchema>;
+  gate: GateDecision;
+  workflowId: string;
+  runId: string;
+}
+
+/**
+ * After registration: a blessed version is promoted, after a person's approval where the gate
+ * settings ask for one. Every decision is recorded with the version before the alias moves.
+ */
+export async function reviewAndPromote(ctx: ReleaseContext, version: number): Promise<ReleaseOutcome> {
+  const { progress, step, review, gateSettings: settings } = ctx;
+  const skip = (...names: PipelineStep[]) => {
+    for (const name of names) (progress.steps.find((s) => s.step === name) as StepStatus).status = 'skipped';
+  };
+  if (!ctx.gate.blessed) {
+    review.close(`the metric gate blocked version ${version}`);
+    skip('review', 'promote');
+    return { outcome: 'blocked' };
+  }
+  if (!settings.promote) {
+    review.close('this run registers without promoting (gate.promote is false)');
+    skip('review', 'promote');
+    return { outcome: 'registered' };
+  }
+  let decision: ReviewDecision | undefined;
+  if (settings.review.required) {
+    decision = await step('review', async () => {
+      progress.review = {
+        model: ctx.modelName,
+        version,
+        approvers: settings.review.approvers,
+        requestedBy: ctx.createdBy,
+        deadline: Date.now() + settings.review.timeoutSeconds * 1000,
+      };
+      try {
+        return await review.wait({
+          model: ctx.modelName,
+          version,
+          approvers: settings.review.approvers,
+          requestedBy: ctx.createdBy,
+          timeoutMs: settings.review.timeoutSeconds * 1000,
+        });
+      } finally {
+        progress.review = undefined;
+      }
+    });
+    await light.recordReview({
+      name: ctx.modelName,
+      version,
+      decision: decision.decision,
+      approver: decision.approver,
+      reason: decision.reason,
+      timedOut: decision.timedOut,
+      workflowId: ctx.workflowId,
+      runId: ctx.runId,
+    });
+    if (decision.decision === 'rejected') {
+      skip('promote');
+      return { outcome: decision.timedOut ? 'timed-out' : 'rejected', review: decision };
+    }
+  } else {
+    review.close('this run promotes without review (gate.review.required is false)');
+    skip('review');
+  }
+  const promoted = await step('promote', () =>
+    light.promoteModel({
+      name: ctx.modelName,
+      version,
+      alias: settings.alias,
+      // The champion the gate compared with: if the alias moved since, this version was not
+      // judged against what it would replace, and is not promoted.
+      expectedCurrent: ctx.gate.champion?.version ?? null,
+      actor: decision?.approver ?? ctx.createdBy,
+      reason: decision ? `approved: ${decision.reason}` : 'passed the metric gate',
+      idempotencyKey: `${ctx.workflowId}/${ctx.runId}/promote`,
+    }),
+  );
+  return {
+    outcome: promoted.promoted ? 'promoted' : 'superseded',
+    ...(decision ? { review: decision } : {}),
+    promotion: promoted,
+  };
+}
