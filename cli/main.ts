@@ -4,6 +4,7 @@ import { registerAuditCommand } from './commands/audit';
 import { registerDemoCommand } from './commands/demo';
 import { registerDevCommand } from './commands/dev';
 import { registerExtractCommand } from './commands/extract';
+import { registerImportCommand } from './commands/import';
 import { registerLineageCommand } from './commands/lineage';
 import { registerModelsCommands } from './commands/models';
 import { registerReviewCommands } from './commands/review';
@@ -26,6 +27,7 @@ const program = new Command()
 
 registerDemoCommand(program);
 registerRunCommand(program);
+registerImportCommand(program);
 registerReviewCommands(program);
 registerScheduleCommand(program);
 registerModelsCommands(program);

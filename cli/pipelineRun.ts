@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { MultiBar, Presets } from 'cli-progress';
 import type { TrainToDeployInput } from '../workflows/inputs';
+import type { ReleaseOutcome } from '../workflows/release';
 import {
   type PipelineProgress,
   type PipelineResult,
@@ -197,7 +198,7 @@ export function stepsTable(steps: PipelineProgress['steps']): string {
 }
 
 /** One line on what happened to the version after registration. */
-export function describeOutcome(result: PipelineResult): string {
+export function describeOutcome(result: ReleaseOutcome & { model: string }): string {
   const alias = result.promotion?.alias ?? 'production';
   switch (result.outcome) {
     case 'promoted':

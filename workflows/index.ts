@@ -1,4 +1,5 @@
 // The workflow bundle's entry point: every workflow the worker registers is exported here.
 export { extractDatasetWorkflow } from './extractDataset';
+export { importModel } from './importModel';
 export { scheduledRetrain } from './scheduledRetrain';
 export { trainToDeploy } from './trainToDeploy';

@@ -96,3 +96,54 @@ export const trainToDeployInputSchema = z.object({
     .default(600),
 });
 export type TrainToDeployInput = z.input<typeof trainToDeployInputSchema>;
+
+/** Everything an import can be told: the file, what it takes and gives, and the same gates as a trained model. */
+export const importModelInputSchema = z
+  .object({
+    /** Path (absolute), file:// or s3:// URI of the .onnx file. */
+    source: sourceUriSchema,
+    modelName: modelNameSchema,
+    /** The input columns in the file's input order. */
+    features: z.array(columnNameSchema).min(1),
+    target: columnNameSchema,
+    threshold: z.number().gt(0).lt(1).default(0.5),
+    /** The output apply reads; default the file's first. */
+    outputName: z.string().min(1).optional(),
+    opsetMin: z.number().int().min(1).optional(),
+    sizeLimitBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(15 * 1024 * 1024),
+    /** Labelled data (same sources as training) to evaluate the file on; feeds the metric gate. */
+    evaluation: sourceUriSchema.optional(),
+    createdBy: z.string().min(1).default('unknown'),
+    cache: z.boolean().default(true),
+    gate: gateSettingsSchema.default({
+      metric: { thresholds: {}, champion: { keyMetric: 'prAuc', maxRegression: 0.01 } },
+      review: { required: false, approvers: [], timeoutSeconds: 7 * 24 * 3600 },
+      promote: true,
+      alias: 'production',
+    }),
+  })
+  .superRefine((input, ctx) => {
+    if (input.evaluation !== undefined) return;
+    // Without data there are no metrics to gate on, so a person has to look at it.
+    if (input.gate.promote && !input.gate.review.required) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gate', 'review'],
+        message:
+          'an import without evaluation data (--eval) is promoted only after a person approves it: ' +
+          'give --approvers, or --eval <labelled CSV> to let the metric gate judge it, or --no-promote',
+      });
+    }
+    if (Object.keys(input.gate.metric.thresholds ?? {}).length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gate', 'metric', 'thresholds'],
+        message: 'metric thresholds need evaluation data: give --eval <labelled CSV> or drop the thresholds',
+      });
+    }
+  });
+export type ImportModelInput = z.input<typeof importModelInputSchema>;

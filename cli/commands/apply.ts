@@ -54,7 +54,7 @@ export function registerApplyCommands(program: Command): void {
           features: model.metadata.features,
           target: model.metadata.target,
           threshold: threshold ?? model.metadata.threshold,
-          outputName: opts.outputName,
+          outputName: opts.outputName ?? model.metadata.imported?.outputName,
         });
         const summary = {
           model: model.name,

@@ -18,7 +18,7 @@ export interface PendingRun {
 export async function pendingReviews(client: Client): Promise<PendingRun[]> {
   const found: PendingRun[] = [];
   for await (const run of client.workflow.list({
-    query: "WorkflowType = 'trainToDeploy' AND ExecutionStatus = 'Running'",
+    query: "(WorkflowType = 'trainToDeploy' OR WorkflowType = 'importModel') AND ExecutionStatus = 'Running'",
   })) {
     const progress: PipelineProgress | undefined = await client.workflow
       .getHandle(run.workflowId, run.runId)

@@ -145,3 +145,21 @@ export function evaluateMetricGate(input: {
   }
   return { blessed: checks.every((c) => c.passed), checks, ...(champion ? { champion } : {}) };
 }
+
+/**
+ * The gate's verdict on a version that came with no labelled data (an import without --eval):
+ * nothing to measure, so nothing blocks it here, and the record says so; the workflow requires a
+ * person's approval instead.
+ */
+export function notEvaluatedGate(): GateDecision {
+  return {
+    blessed: true,
+    checks: [
+      {
+        check: 'evaluation',
+        passed: true,
+        message: 'not evaluated: no labelled data was given, so a person must approve it',
+      },
+    ],
+  };
+}

@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { loadConfig } from '../../config/env';
+import { parseDatasetSource } from '../../domain/data/sourceUri';
+import type { ImportResult } from '../../workflows/importModel';
+import { type ImportModelInput, importModelInputSchema } from '../../workflows/inputs';
+import { progressQuery } from '../../workflows/messages';
+import { addGateOptions, type GateFlags, gateSettingsFromFlags } from '../gateOptions';
+import { keyValueTable, printResult } from '../output';
+import { type AwaitingReview, describeAwaitingReview, describeOutcome, stepsTable } from '../pipelineRun';
+import { openSession, type Session } from '../session';
+
+const importOptionsSchema = z.object({
+  model: z.string().min(1),
+  features: z.string().min(1),
+  target: z.string().min(1),
+  threshold: z.coerce.number().gt(0).lt(1).optional(),
+  outputName: z.string().min(1).optional(),
+  opsetMin: z.coerce.number().int().min(1).optional(),
+  sizeLimit: z.coerce.number().int().positive().optional(),
+  eval: z.string().min(1).optional(),
+  cache: z.boolean().default(true),
+  wait: z.boolean().optional(),
+  json: z.boolean().optional(),
+});
+
+export function registerImportCommand(program: Command): void {
+  const importCommand = program
+    .command('import')
+    .description(
+      'Bring a model trained elsewhere into the registry, with the same gates, review and lineage.',
+    );
+  const onnx = importCommand
+    .command('onnx')
+    .description(
+      'Import an ONNX file as a new model version. The file is checked before anything is registered: it parses, ' +
+        'loads in onnxruntime, uses a supported opset, takes one float input [N, <number of features>], gives a ' +
+        'number per row and fits the upload limit after base64. With --eval it is scored on labelled data and ' +
+        'judged by the metric gate; without, the gate records "not evaluated" and a person must approve it.',
+    )
+    .argument('<file>', 'path, file://... or s3://bucket/key of the .onnx file')
+    .requiredOption('--model <name>', 'model name, optionally <namespace>/<model>')
+    .requiredOption('--features <list>', "comma-separated input columns, in the file's input order")
+    .requiredOption('--target <column>', 'the 0/1 label the model predicts')
+    .option('--threshold <t>', 'probability at or above which a row is predicted positive (default 0.5)')
+    .option('--output-name <name>', "the output apply reads (default: the file's first output)")
+    .option('--opset-min <n>', 'refuse files whose opset is older than this')
+    .option('--size-limit <bytes>', 'upload limit counted after base64 (default 15 MiB)')
+    .option('--eval <uri>', 'labelled CSV (path, s3:// or synthetic:...) to evaluate the file on')
+    .option('--no-cache', 'evaluate again even when an earlier run did the same')
+    .option('--wait', 'with a review, keep waiting for the decision instead of returning when it starts')
+    .option('--json', 'print one JSON object on stdout');
+  addGateOptions(onnx)
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  slipway import onnx nn_botnet.onnx --model secops/botnet --target botnet \\\n' +
+        '    --features avgBytes,avgDuration,numFlows,sumBytes,uniqueDstIp,uniqueDstPort,uniqueProtocols \\\n' +
+        '    --approvers alice,bob\n' +
+        '  slipway import onnx s3://handover/nn_botnet.onnx --model secops/botnet --target botnet --features ... \\\n' +
+        '    --eval s3://handover/netflow-labelled.csv --min-recall 0.8',
+    )
+    .action(async (file: string, raw: Record<string, unknown>) => {
+      const opts = importOptionsSchema.parse(raw);
+      const input = importModelInputSchema.parse({
+        source: parseDatasetSource(file).uri,
+        modelName: opts.model,
+        features: opts.features.split(',').map((f) => f.trim()),
+        target: opts.target,
+        threshold: opts.threshold,
+        outputName: opts.outputName,
+        opsetMin: opts.opsetMin,
+        sizeLimitBytes: opts.sizeLimit,
+        evaluation: opts.eval === undefined ? undefined : parseDatasetSource(opts.eval).uri,
+        createdBy: loadConfig().identity,
+        cache: opts.cache,
+        gate: gateSettingsFromFlags(raw as GateFlags),
+      } satisfies ImportModelInput);
+      const session = await openSession();
+      try {
+        const result = await followImport(session, input, opts.wait === true);
+        if ('awaitingReview' in result) {
+          printResult(opts, result, () => describeAwaitingReview(result));
+          return;
+        }
+        printResult(opts, importJson(result), () => describeImport(result));
+      } finally {
+        await session.close();
+      }
+    });
+}
+
+/** Starts importModel and waits for its result, or (unless `waitForReview`) for its review to start. */
+async function followImport(
+  session: Session,
+  input: ImportModelInput,
+  waitForReview: boolean,
+): Promise<ImportResult | AwaitingReview> {
+  const workflowId = `import-${input.modelName.replace('/', '.')}-${randomUUID().slice(0, 8)}`;
+  const handle = await session.client.workflow.start('importModel', {
+    taskQueue: session.config.taskQueue,
+    workflowId,
+    args: [input],
+  });
+  process.stderr.write(`slipway: started ${workflowId}\n`);
+  const result = handle.result() as Promise<ImportResult>;
+  for (;;) {
+    const done = await Promise.race([
+      result,
+      new Promise<undefined>((r) => setTimeout(() => r(undefined), 500)),
+    ]);
+    if (done) return done;
+    const progress = await handle.query(progressQuery).catch(() => undefined);
+    if (progress?.review && !waitForReview) return { awaitingReview: true, workflowId, progress };
+  }
+}
+
+function importJson(result: ImportResult) {
+  return {
+    workflowId: result.workflowId,
+    model: result.model,
+    version: result.version,
+    outcome: result.outcome,
+    origin: result.imported.origin,
+    onnx: { uri: result.imported.onnx.uri, sha256: result.imported.onnx.sha256 },
+    facts: result.imported.facts,
+    metrics: result.evaluation?.metrics,
+    gate: result.gate,
+    review: result.review,
+    promotion: result.promotion,
+  };
+}
+
+function describeImport(result: ImportResult): string {
+  const m = result.evaluation?.metrics;
+  return [
+    `${result.model} version ${result.version} imported from ${result.imported.origin.uri}`,
+    '',
+    keyValueTable([
+      ['sha256', result.imported.origin.sha256],
+      ['input', result.imported.facts.inputName],
+      [
+        'scored output',
+        `${result.imported.facts.outputName} (of ${result.imported.facts.outputs.join(', ')})`,
+      ],
+      ['opset', result.imported.facts.opset],
+      [
+        'evaluation',
+        m
+          ? `recall ${m.recall.toFixed(3)}, precision ${m.precision.toFixed(3)}, FPR ${(m.fpr * 100).toFixed(2)} %, PR-AUC ${m.prAuc.toFixed(3)}`
+          : 'not evaluated (no --eval data)',
+      ],
+      ['gate', result.gate.checks.map((c) => c.message).join('; ')],
+      ['outcome', describeOutcome(result)],
+    ]),
+    '',
+    stepsTable(result.steps),
+  ].join('\n');
+}

@@ -1,0 +1,174 @@
+import { setHandler, workflowInfo } from '@temporalio/workflow';
+import type { ExtractedDataset, ImportedOnnx, RegisteredModel } from '../activities';
+import type { GateDecision } from '../activities/evaluateGate';
+import type { EvaluatedModel } from '../activities/evaluateModel';
+import { notEvaluatedGate } from '../domain/gates/metricGate';
+import { reviewGate } from './approval';
+import { type ImportModelInput, importModelInputSchema } from './inputs';
+import { progressQuery } from './messages';
+import { importSteps, type PipelineProgress, type StepStatus } from './progress';
+import { light, type ReleaseOutcome, reviewAndPromote, stepTracker } from './release';
+import { parseWorkflowInput } from './validation';
+
+export interface ImportResult extends ReleaseOutcome {
+  workflowId: string;
+  runId: string;
+  model: string;
+  version: number;
+  imported: ImportedOnnx;
+  /** Present when evaluation data was given. */
+  evaluation?: { dataset: ExtractedDataset; metrics: EvaluatedModel['metrics'] };
+  gate: GateDecision;
+  registered: RegisteredModel;
+  steps: StepStatus[];
+}
+
+/**
+ * Bring your own model: a file trained elsewhere goes through the same registry, gates, review,
+ * promotion, lineage and audit trail as one Slipway trained. Nothing is registered unless the
+ * file passes the import checks; without evaluation data the metric gate records "not
+ * evaluated" and a person must approve.
+ */
+export async function importModel(input: ImportModelInput): Promise<ImportResult> {
+  const params = parseWorkflowInput(importModelInputSchema, input, 'importModel');
+  const info = workflowInfo();
+  const progress: PipelineProgress = {
+    steps: importSteps.map((step) => ({ step, status: 'pending' })),
+    training: { epochs: [] },
+  };
+  setHandler(progressQuery, () => progress);
+  const review = reviewGate();
+  const step = stepTracker(progress);
+  const skip = (...names: StepStatus['step'][]) => {
+    for (const name of names) (progress.steps.find((s) => s.step === name) as StepStatus).status = 'skipped';
+  };
+
+  const imported = await step('import', () =>
+    light.importOnnx({
+      source: params.source,
+      features: params.features,
+      outputName: params.outputName,
+      opsetMin: params.opsetMin,
+      sizeLimitBytes: params.sizeLimitBytes,
+      importedBy: params.createdBy,
+    }),
+  );
+  const outputName = imported.facts.outputName;
+
+  let evaluation: ImportResult['evaluation'];
+  let evaluated: EvaluatedModel | undefined;
+  let gate: GateDecision;
+  if (params.evaluation !== undefined) {
+    const dataset = await step('extract', () =>
+      light.extractDataset({
+        source: params.evaluation as string,
+        target: params.target,
+        features: params.features,
+        cache: params.cache,
+      }),
+    );
+    evaluated = await step('evaluate', () =>
+      light.evaluateImported({
+        onnx: imported.onnx,
+        outputName,
+        snapshot: dataset.snapshot,
+        target: params.target,
+        features: params.features,
+        threshold: params.threshold,
+        cache: params.cache,
+      }),
+    );
+    evaluation = { dataset, metrics: evaluated.metrics };
+    const candidate = withoutCounts(evaluated.metrics);
+    gate = (
+      await step('gate', () =>
+        light.evaluateGate({
+          modelName: params.modelName,
+          alias: params.gate.alias,
+          settings: params.gate.metric,
+          candidate,
+          heldOut: { snapshot: dataset.snapshot, target: params.target },
+        }),
+      )
+    ).decision;
+  } else {
+    skip('extract', 'evaluate');
+    gate = await step('gate', async () => notEvaluatedGate());
+  }
+
+  const registered = await step('register', () =>
+    light.registerModel({
+      name: params.modelName,
+      draft: {
+        features: params.features,
+        target: params.target,
+        threshold: params.threshold,
+        ...(evaluated ? { metrics: withoutCounts(evaluated.metrics) } : {}),
+        gate,
+        imported: {
+          originUri: imported.origin.uri,
+          sha256: imported.origin.sha256,
+          importedBy: params.createdBy,
+          importedAt: imported.origin.readAt,
+          ...imported.facts,
+          ...(evaluation ? { evaluationSourceUri: evaluation.dataset.sourceUri } : {}),
+        },
+        backend: 'imported',
+        artifacts: {
+          onnx: imported.onnx,
+          ...(evaluation && evaluated
+            ? {
+                dataset: evaluation.dataset.snapshot,
+                datasetSummary: evaluation.dataset.summary,
+                evaluation: evaluated.evaluation,
+              }
+            : {}),
+        },
+        onnx: {
+          size: {
+            bytes: imported.size.bytes,
+            base64Bytes: imported.size.base64Bytes,
+            limit: imported.size.limitBytes,
+          },
+        },
+        workflowId: info.workflowId,
+        runId: info.runId,
+        createdBy: params.createdBy,
+        sourceUri: imported.origin.uri,
+      },
+    }),
+  );
+  const release = await reviewAndPromote(
+    {
+      progress,
+      step,
+      review,
+      modelName: params.modelName,
+      createdBy: params.createdBy,
+      gateSettings: params.gate,
+      gate,
+      workflowId: info.workflowId,
+      runId: info.runId,
+    },
+    registered.version,
+  );
+  progress.current = undefined;
+  return {
+    workflowId: info.workflowId,
+    runId: info.runId,
+    model: registered.name,
+    version: registered.version,
+    imported,
+    ...(evaluation ? { evaluation } : {}),
+    gate,
+    registered,
+    ...release,
+    steps: progress.steps,
+  };
+}
+
+/** The registry's metric fields (the evaluation also carries threshold and class counts). */
+function withoutCounts(metrics: EvaluatedModel['metrics']) {
+  const { tp, fp, tn, fn, precision, recall, fpr, f1, rocAuc, prAuc } = metrics;
+  return { tp, fp, tn, fn, precision, recall, fpr, f1, rocAuc, prAuc };
+}
