@@ -89,6 +89,19 @@ export function registerModelActivity(deps: ActivityDeps) {
         ],
         idempotencyKey: `${runKey}/register`,
       });
+      if (params.draft.imported) {
+        const imported = params.draft.imported;
+        await audit.append({
+          type: 'import',
+          model: params.name,
+          version: metadata.version,
+          actor: imported.importedBy,
+          at: imported.importedAt,
+          details: { originUri: imported.originUri, sha256: imported.sha256, outputName: imported.outputName },
+          artifacts: [artifacts.onnx].filter(isDefined),
+          idempotencyKey: `${runKey}/import`,
+        });
+      }
       if (params.draft.gate) {
         await audit.append({
           type: 'gate-decision',

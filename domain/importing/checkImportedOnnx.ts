@@ -144,7 +144,7 @@ async function load(bytes: Uint8Array, opset: number): Promise<ort.InferenceSess
 
 function firstLine(message: string): string {
   // onnxruntime prefixes its source location; the sentence after it is what a person needs.
-  return (message.split('\n')[0] ?? message).replace(/^\/\S+:\d+ [^ ]+\([^)]*\)[^ ]* /, '').slice(0, 400);
+  return (message.split('\n')[0] ?? message).replace(/^\/\S+:\d+ .*?\)\s+(?=[A-Z])/, '').slice(0, 600);
 }
 
 function describe(meta: ort.InferenceSession.ValueMetadata): string {

@@ -34,6 +34,8 @@ export interface ArtifactNode {
   mediaType?: string;
   /** Where the walk met it (the same bytes may live at several URIs). */
   uri: string;
+  /** Other URIs the walk met the same bytes at, e.g. an imported file's origin beside its stored copy. */
+  alsoAt?: string[];
 }
 
 export type LineageNode = ModelNode | ExecutionNode | ArtifactNode;

@@ -62,7 +62,10 @@ export async function upstreamLineage(
         ? artifactNodeId(event.artifactSha256)
         : graph.add(await artifactNode(lineage, event.artifactSha256, event.uri)).id;
       graph.link(artifact, executionNodeId(execution.id), event.role);
-      if (known) continue;
+      if (known) {
+        graph.noteUri(artifact, event.uri);
+        continue;
+      }
       const producer = await chooseProducer(lineage, event.artifactSha256, execution);
       if (!producer) continue;
       if (!graph.has(executionNodeId(producer.execution.id))) {
@@ -268,6 +271,13 @@ class GraphBuilder {
   add<T extends LineageNode>(node: T): T {
     if (!this.nodes.has(node.id)) this.nodes.set(node.id, node);
     return node;
+  }
+
+  /** Keeps a further URI of an artifact already in the graph. */
+  noteUri(id: string, uri: string): void {
+    const node = this.nodes.get(id);
+    if (node?.type !== 'artifact' || node.uri === uri || node.alsoAt?.includes(uri)) return;
+    node.alsoAt = [...(node.alsoAt ?? []), uri];
   }
 
   link(from: string, to: string, role: string): void {

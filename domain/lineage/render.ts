@@ -105,7 +105,13 @@ function executionFacts(node: ExecutionNode): string[] {
 }
 
 function artifactFacts(node: ArtifactNode): string[] {
-  return [node.kind, `sha256:${node.sha256}`, `(${node.bytes} bytes)`, node.uri];
+  return [
+    node.kind,
+    `sha256:${node.sha256}`,
+    `(${node.bytes} bytes)`,
+    node.uri,
+    ...(node.alsoAt ?? []).map((uri) => `also at ${uri}`),
+  ];
 }
 
 /** Graphviz: artifacts as notes, executions as rounded boxes, model versions as double octagons. */
@@ -156,7 +162,12 @@ function diagramLines(node: LineageNode): string[] {
         `code ${node.codeVersion}`,
       ];
     case 'artifact':
-      return [`${node.kind} (${node.bytes} bytes)`, `sha256:${node.sha256}`, node.uri];
+      return [
+        `${node.kind} (${node.bytes} bytes)`,
+        `sha256:${node.sha256}`,
+        node.uri,
+        ...(node.alsoAt ?? []),
+      ];
   }
 }
 
