@@ -1,11 +1,13 @@
 import { Context } from '@temporalio/activity';
 import { z } from 'zod';
+import { ModelAccess } from '../domain/access/modelAccess';
 import { readSnapshot } from '../domain/data/snapshot';
 import { checkImportedOnnx } from '../domain/importing/checkImportedOnnx';
 import { OnnxImportError } from '../domain/importing/errors';
 import { readOnnxSource } from '../domain/importing/readOnnxSource';
 import { evaluateScores } from '../domain/ml/metrics';
 import { importFactsSchema } from '../domain/registry/metadata';
+import { ModelRegistry } from '../domain/registry/registry';
 import { scoreMatrix } from '../domain/scoring/binaryScorer';
 import { type ArtifactRef, artifactRefSchema } from '../domain/storage/artifactRef';
 import { s3SettingsFromConfig } from '../domain/storage/s3Client';
@@ -17,6 +19,7 @@ import { recordedStep } from './recordedStep';
 export interface ImportOnnxParams {
   /** Path, file:// or s3:// URI of the .onnx file. */
   source: string;
+  modelName: string;
   features: string[];
   outputName?: string;
   opsetMin?: number;
@@ -74,6 +77,8 @@ export function importOnnxActivity(deps: ActivityDeps) {
   };
 
   async function importFile(params: ImportOnnxParams): Promise<ImportedOnnx> {
+    // Checked here too: a workflow started without the CLI meets the same rule.
+    await new ModelAccess(new ModelRegistry(deps.store)).assertCanImport(params.modelName, params.importedBy);
     const readAt = new Date().toISOString();
     const file = await readOnnxSource(params.source, {
       // Only a memory bound: the upload limit is checked next, with a message about the model.

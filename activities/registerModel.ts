@@ -97,7 +97,11 @@ export function registerModelActivity(deps: ActivityDeps) {
           version: metadata.version,
           actor: imported.importedBy,
           at: imported.importedAt,
-          details: { originUri: imported.originUri, sha256: imported.sha256, outputName: imported.outputName },
+          details: {
+            originUri: imported.originUri,
+            sha256: imported.sha256,
+            outputName: imported.outputName,
+          },
           artifacts: [artifacts.onnx].filter(isDefined),
           idempotencyKey: `${runKey}/import`,
         });

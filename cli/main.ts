@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerAccessCommands } from './commands/access';
 import { registerApplyCommands } from './commands/apply';
 import { registerAuditCommand } from './commands/audit';
 import { registerDemoCommand } from './commands/demo';
@@ -31,6 +32,7 @@ registerImportCommand(program);
 registerReviewCommands(program);
 registerScheduleCommand(program);
 registerModelsCommands(program);
+registerAccessCommands(program);
 registerApplyCommands(program);
 registerLineageCommand(program);
 registerAuditCommand(program);

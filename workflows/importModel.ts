@@ -46,6 +46,7 @@ export async function importModel(input: ImportModelInput): Promise<ImportResult
   const imported = await step('import', () =>
     light.importOnnx({
       source: params.source,
+      modelName: params.modelName,
       features: params.features,
       outputName: params.outputName,
       opsetMin: params.opsetMin,

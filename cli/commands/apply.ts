@@ -10,8 +10,9 @@ import { resolveModelRef } from '../modelRef';
 import { log, printResult } from '../output';
 
 async function loadModel(ref: string) {
-  const registry = new ModelRegistry(openArtifactStore(loadConfig()));
-  const { name, version, via } = await resolveModelRef(registry, ref);
+  const config = loadConfig();
+  const registry = new ModelRegistry(openArtifactStore(config));
+  const { name, version, via } = await resolveModelRef(registry, ref, config.identity);
   const metadata = await registry.getVersion(name, version);
   const onnx = await registry.store.getBytes(metadata.artifacts.onnx); // checksum-verified
   return { name, version, via, metadata, onnx };

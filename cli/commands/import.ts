@@ -2,11 +2,19 @@ import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { loadConfig } from '../../config/env';
+import { ModelAccess } from '../../domain/access/modelAccess';
 import { parseDatasetSource } from '../../domain/data/sourceUri';
+import { ModelRegistry } from '../../domain/registry/registry';
+import { openArtifactStore } from '../../domain/storage/openStore';
 import type { ImportResult } from '../../workflows/importModel';
 import { type ImportModelInput, importModelInputSchema } from '../../workflows/inputs';
 import { progressQuery } from '../../workflows/messages';
-import { addGateOptions, type GateFlags, gateSettingsFromFlags } from '../gateOptions';
+import {
+  addGateOptions,
+  type GateFlags,
+  gateSettingsFromFlags,
+  withNamespaceApprovers,
+} from '../gateOptions';
 import { keyValueTable, printResult } from '../output';
 import { type AwaitingReview, describeAwaitingReview, describeOutcome, stepsTable } from '../pipelineRun';
 import { openSession, type Session } from '../session';
@@ -63,6 +71,16 @@ export function registerImportCommand(program: Command): void {
     )
     .action(async (file: string, raw: Record<string, unknown>) => {
       const opts = importOptionsSchema.parse(raw);
+      const config = loadConfig();
+      // Who may import and approve here is the namespace's call; ask before starting anything.
+      const access = new ModelAccess(new ModelRegistry(openArtifactStore(config)));
+      await access.assertCanImport(opts.model, config.identity);
+      const gate = await withNamespaceApprovers(
+        access,
+        opts.model,
+        gateSettingsFromFlags(raw as GateFlags),
+        opts.eval === undefined,
+      );
       const input = importModelInputSchema.parse({
         source: parseDatasetSource(file).uri,
         modelName: opts.model,
@@ -73,9 +91,9 @@ export function registerImportCommand(program: Command): void {
         opsetMin: opts.opsetMin,
         sizeLimitBytes: opts.sizeLimit,
         evaluation: opts.eval === undefined ? undefined : parseDatasetSource(opts.eval).uri,
-        createdBy: loadConfig().identity,
+        createdBy: config.identity,
         cache: opts.cache,
-        gate: gateSettingsFromFlags(raw as GateFlags),
+        gate,
       } satisfies ImportModelInput);
       const session = await openSession();
       try {

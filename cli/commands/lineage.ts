@@ -33,7 +33,8 @@ export function registerLineageCommand(program: Command): void {
           'Give either a model (slipway lineage <model>@<version>) or --downstream <sha256|uri>, not both.',
         );
       }
-      const store = openArtifactStore(loadConfig());
+      const config = loadConfig();
+      const store = openArtifactStore(config);
       let graph: Awaited<ReturnType<typeof upstreamLineage>>;
       if (opts.downstream !== undefined) {
         const target = opts.downstream.trim();
@@ -42,7 +43,11 @@ export function registerLineageCommand(program: Command): void {
           /^[0-9a-f]{64}$/.test(target) ? { sha256: target } : { uri: parseDatasetSource(target).uri },
         );
       } else {
-        const { name, version } = await resolveModelRef(new ModelRegistry(store), model as string);
+        const { name, version } = await resolveModelRef(
+          new ModelRegistry(store),
+          model as string,
+          config.identity,
+        );
         graph = await upstreamLineage(store, name, version);
       }
       process.stdout.write(`${renderLineage(graph, format).trimEnd()}\n`);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/env';
+import { ModelAccess } from '../../domain/access/modelAccess';
 import { AuditLog } from '../../domain/audit/auditLog';
 import { ModelAliases } from '../../domain/registry/aliases';
 import { ModelRegistry } from '../../domain/registry/registry';
@@ -10,7 +11,7 @@ import { printResult, table } from '../output';
 function openRegistry() {
   const config = loadConfig();
   const registry = new ModelRegistry(openArtifactStore(config));
-  return { config, registry, aliases: new ModelAliases(registry) };
+  return { config, registry, aliases: new ModelAliases(registry), access: new ModelAccess(registry) };
 }
 
 const pct = (v: number) => `${(100 * v).toFixed(2)} %`;
@@ -24,10 +25,12 @@ export function registerModelsCommands(program: Command): void {
     .argument('[name]', 'a model name; omit to list every model')
     .option('--json', 'print one JSON object on stdout')
     .action(async (name: string | undefined, opts: { json?: boolean }) => {
-      const { registry, aliases } = openRegistry();
+      const { config, registry, aliases, access } = openRegistry();
       if (name === undefined) {
+        // Only what this person may see (see `slipway share`).
+        const visible = await access.visibleTo(await registry.listModels(), config.identity);
         const models = await Promise.all(
-          (await registry.listModels()).map(async (model) => ({
+          visible.map(async (model) => ({
             model,
             versions: (await registry.listVersions(model)).length,
             aliases: await aliases.aliasesOf(model),
@@ -49,6 +52,7 @@ export function registerModelsCommands(program: Command): void {
         );
         return;
       }
+      await access.assertCanUse(name, config.identity);
       const current = await aliases.aliasesOf(name);
       const versions = await Promise.all(
         (await registry.listVersions(name)).map(async (version) => {

@@ -1,12 +1,20 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { loadConfig } from '../../config/env';
+import { ModelAccess } from '../../domain/access/modelAccess';
 import { parseDatasetSource } from '../../domain/data/sourceUri';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
+import { ModelRegistry } from '../../domain/registry/registry';
+import { openArtifactStore } from '../../domain/storage/openStore';
 import { trainToDeployInputSchema } from '../../workflows/inputs';
 import type { PipelineResult } from '../../workflows/trainToDeploy';
 import { progressQuery } from '../../workflows/trainToDeploy';
-import { addGateOptions, type GateFlags, gateSettingsFromFlags } from '../gateOptions';
+import {
+  addGateOptions,
+  type GateFlags,
+  gateSettingsFromFlags,
+  withNamespaceApprovers,
+} from '../gateOptions';
 import { printResult } from '../output';
 import {
   describeAwaitingReview,
@@ -60,6 +68,9 @@ export function registerRunCommand(program: Command): void {
     )
     .action(async (raw: Record<string, unknown>) => {
       const opts = runOptionsSchema.parse(raw);
+      const config = loadConfig();
+      const access = new ModelAccess(new ModelRegistry(openArtifactStore(config)));
+      const gate = await withNamespaceApprovers(access, opts.model, gateSettingsFromFlags(raw as GateFlags));
       const input = trainToDeployInputSchema.parse({
         source: parseDatasetSource(opts.source).uri,
         target: opts.target,
@@ -68,9 +79,9 @@ export function registerRunCommand(program: Command): void {
         spec: { ...referenceModelSpec, epochs: opts.epochs ?? referenceModelSpec.epochs },
         threshold: opts.threshold,
         classWeights: opts.classWeights,
-        createdBy: loadConfig().identity,
+        createdBy: config.identity,
         cache: opts.cache,
-        gate: gateSettingsFromFlags(raw as GateFlags),
+        gate,
       });
       const session = await openSession();
       try {

@@ -14,6 +14,7 @@ export const auditRecordTypes = [
   'schedule-change',
   'visibility-change',
   'import',
+  'namespace-change',
 ] as const;
 export type AuditRecordType = (typeof auditRecordTypes)[number];
 
@@ -56,7 +57,7 @@ function checkSubject(
   entry: { type: AuditRecordType; model?: string; version?: number },
   ctx: z.RefinementCtx,
 ) {
-  if (entry.type !== 'schedule-change' && entry.model === undefined) {
+  if (entry.type !== 'schedule-change' && entry.type !== 'namespace-change' && entry.model === undefined) {
     ctx.addIssue({ code: 'custom', path: ['model'], message: `a ${entry.type} record must name the model` });
   }
   if (VERSIONED.has(entry.type) && entry.version === undefined) {

@@ -109,3 +109,13 @@ export function parseVersionKey(key: string): { name: string; version: number } 
   const version = Number(match[2]);
   return version >= 1 ? { name, version } : undefined;
 }
+
+/** Who may see a model (domain/access): rewritten when an admin changes it, each change audited. */
+export function sharingKey(name: string): string {
+  return `${modelPrefix(name)}sharing.json`;
+}
+
+/** A namespace's policy: beside its models, never inside one. */
+export function namespacePolicyKey(namespace: string): string {
+  return `${REGISTRY_PREFIX}namespaces/${namespace}/policy.json`;
+}

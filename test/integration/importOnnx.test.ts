@@ -1,7 +1,5 @@
-import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../domain/audit/auditLog';
@@ -9,17 +7,9 @@ import { ModelNotFoundError } from '../../domain/registry/errors';
 import { ModelRegistry } from '../../domain/registry/registry';
 import type { ArtifactStore } from '../../domain/storage/artifactStore';
 import { openArtifactStore } from '../../domain/storage/openStore';
+import { type CliResult, slipwayAs } from '../support/cli';
 import { BOTNET_FEATURES, botnetProbability, externalBotnetOnnx, netflowCsv } from '../support/externalOnnx';
 import { type PipelineWorld, startPipelineWorld } from '../support/pipelineWorld';
-
-const SLIPWAY = resolve(__dirname, '../../bin/slipway');
-const run = promisify(execFile);
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 describe('slipway import onnx: a model trained elsewhere, through the same gates', () => {
   let world: PipelineWorld;
@@ -27,24 +17,7 @@ describe('slipway import onnx: a model trained elsewhere, through the same gates
   let registry: ModelRegistry;
   const file = (name: string) => join(world.dir, name);
 
-  /** The real CLI in a child process, as a person named `user` (SLIPWAY_USER), on this world's services. */
-  async function slipway(user: string, ...args: string[]): Promise<CliResult> {
-    try {
-      const { stdout, stderr } = await run(SLIPWAY, args, {
-        env: { ...process.env, ...world.env, SLIPWAY_USER: user },
-        maxBuffer: 16 * 1024 * 1024,
-        timeout: 120_000,
-      });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const failed = error as { code?: number; stdout: string; stderr: string };
-      return {
-        code: typeof failed.code === 'number' ? failed.code : 1,
-        stdout: failed.stdout,
-        stderr: failed.stderr,
-      };
-    }
-  }
+  const slipway = (user: string, ...args: string[]) => slipwayAs(user, world.env, args);
 
   const features = BOTNET_FEATURES.join(',');
   const importArgs = (path: string, ...more: string[]) => [

@@ -1,0 +1,219 @@
+import { AuditLog } from '../audit/auditLog';
+import { ModelNotFoundError } from '../registry/errors';
+import { namespacePolicyKey, sharingKey } from '../registry/layout';
+import { DEFAULT_NAMESPACE, modelNameProblem, parseModelName } from '../registry/modelName';
+import type { ModelRegistry } from '../registry/registry';
+import { AccessError } from './errors';
+import {
+  defaultVisibility,
+  type NamespacePolicy,
+  namespacePeople,
+  namespacePolicySchema,
+  type Sharing,
+  sharingSchema,
+  type Visibility,
+} from './policy';
+
+const JSON_TYPE = 'application/json';
+
+export interface EffectiveSharing {
+  visibility: Visibility;
+  owner: string;
+  /** False when no one has set it: the namespace's default applies. */
+  explicit: boolean;
+}
+
+/**
+ * Namespaces, visibility and who may do what, kept beside the registry's documents. Identity is
+ * whoever the configuration says the caller is (SLIPWAY_USER); every change is audited.
+ */
+export class ModelAccess {
+  private readonly audit: AuditLog;
+
+  constructor(private readonly registry: ModelRegistry) {
+    this.audit = new AuditLog(registry.store);
+  }
+
+  async policy(namespace: string): Promise<NamespacePolicy | undefined> {
+    const bytes = await this.registry.store.getDocument(namespacePolicyKey(namespace));
+    return bytes ? namespacePolicySchema.parse(JSON.parse(bytes.toString('utf8'))) : undefined;
+  }
+
+  /** Creates or changes a namespace's policy: anyone may create one, only its admins change it. */
+  async setPolicy(
+    namespace: string,
+    settings: Pick<NamespacePolicy, 'admins' | 'members' | 'importers' | 'approvers'>,
+    actor: string,
+    at: string,
+  ): Promise<NamespacePolicy> {
+    const problem = modelNameProblem(`${namespace}/x`);
+    if (problem !== undefined || namespace === DEFAULT_NAMESPACE) {
+      throw new AccessError(
+        'InvalidAccessSettings',
+        namespace === DEFAULT_NAMESPACE
+          ? 'The default namespace (models named without "<namespace>/") is open to everyone and has no policy; ' +
+              'put a team\'s models under "<team>/<model>" and set that namespace\'s policy.'
+          : `Invalid namespace "${namespace}": ${problem?.replace('its namespace', 'it')}.`,
+      );
+    }
+    const current = await this.policy(namespace);
+    if (current && !current.admins.includes(actor)) {
+      throw new AccessError(
+        'AccessDenied',
+        `${actor} may not change the policy of namespace ${namespace}: only its admins may ` +
+          `(${current.admins.join(', ')}). You are ${actor} (SLIPWAY_USER).`,
+      );
+    }
+    const policy = namespacePolicySchema.parse({ namespace, ...settings, updatedBy: actor, updatedAt: at });
+    await this.registry.store.putDocument(
+      namespacePolicyKey(namespace),
+      `${JSON.stringify(policy, null, 2)}\n`,
+      {
+        mediaType: JSON_TYPE,
+      },
+    );
+    await this.audit.append({
+      type: 'namespace-change',
+      actor,
+      at,
+      details: { namespace, previous: current ?? null, policy },
+    });
+    return policy;
+  }
+
+  async sharing(name: string): Promise<EffectiveSharing> {
+    const bytes = await this.registry.store.getDocument(sharingKey(name));
+    if (bytes) {
+      const stored = sharingSchema.parse(JSON.parse(bytes.toString('utf8')));
+      return { visibility: stored.visibility, owner: stored.owner, explicit: true };
+    }
+    const first = await this.registry.getVersion(name, (await this.registry.listVersions(name))[0] as number);
+    return {
+      visibility: defaultVisibility(parseModelName(name).namespace),
+      owner: first.imported?.importedBy ?? first.createdBy,
+      explicit: false,
+    };
+  }
+
+  /** Why `user` may not use the model (see, score, export, trace), or undefined when they may. */
+  async whyNotUse(name: string, user: string): Promise<string | undefined> {
+    const { namespace } = parseModelName(name);
+    const sharing = await this.sharing(name);
+    if (sharing.visibility === 'global') return undefined;
+    const policy = await this.policy(namespace);
+    const admins = policy?.admins ?? [];
+    if (user === sharing.owner || admins.includes(user)) return undefined;
+    if (sharing.visibility === 'namespace') {
+      if (!policy || namespacePeople(policy).has(user)) return undefined;
+      return (
+        `${name} is shared within namespace ${namespace} only, and ${user} is not in it ` +
+        `(admins: ${admins.join(', ')}; members: ${policy.members.join(', ') || 'none'}). ` +
+        `Ask an admin of ${namespace} to add you (slipway namespace set) or to share it globally ` +
+        `(slipway share ${name} --visibility global).`
+      );
+    }
+    return (
+      `${name} is private to its owner ${sharing.owner}` +
+      (admins.length ? ` (and the admins of ${namespace}: ${admins.join(', ')})` : '') +
+      `. Ask them to share it (slipway share ${name} --visibility namespace|global).`
+    );
+  }
+
+  async assertCanUse(name: string, user: string): Promise<void> {
+    const why = await this.whyNotUse(name, user);
+    if (why !== undefined) {
+      throw new AccessError(
+        'AccessDenied',
+        `${user} may not use ${name}: ${why} You are ${user} (SLIPWAY_USER).`,
+      );
+    }
+  }
+
+  /** Models `user` may use, of those given. */
+  async visibleTo(names: string[], user: string): Promise<string[]> {
+    const allowed = await Promise.all(names.map(async (n) => (await this.whyNotUse(n, user)) === undefined));
+    return names.filter((_, i) => allowed[i]);
+  }
+
+  /** Admins of the namespace change visibility; in the default namespace, the owner does. */
+  async setVisibility(name: string, visibility: Visibility, actor: string, at: string): Promise<Sharing> {
+    const { namespace } = parseModelName(name);
+    const current = await this.sharing(name);
+    const policy = await this.policy(namespace);
+    const deciders = policy ? policy.admins : [current.owner];
+    if (!deciders.includes(actor)) {
+      throw new AccessError(
+        'AccessDenied',
+        `${actor} may not change who sees ${name}: ` +
+          (policy
+            ? `only the admins of ${namespace} may (${policy.admins.join(', ')})`
+            : `only its owner ${current.owner} may`) +
+          `. You are ${actor} (SLIPWAY_USER).`,
+      );
+    }
+    const sharing = sharingSchema.parse({
+      visibility,
+      owner: current.owner,
+      changedBy: actor,
+      changedAt: at,
+    });
+    await this.registry.store.putDocument(sharingKey(name), `${JSON.stringify(sharing, null, 2)}\n`, {
+      mediaType: JSON_TYPE,
+    });
+    await this.audit.append({
+      type: 'visibility-change',
+      model: name,
+      actor,
+      at,
+      details: { from: current.visibility, to: visibility, owner: current.owner },
+    });
+    return sharing;
+  }
+
+  /** Importing into a namespace with a policy takes an importer (default: its admins). */
+  async assertCanImport(name: string, user: string): Promise<void> {
+    const { namespace } = parseModelName(name);
+    const policy = await this.policy(namespace);
+    if (!policy) return;
+    const importers = policy.importers ?? policy.admins;
+    if (!importers.includes(user)) {
+      throw new AccessError(
+        'AccessDenied',
+        `${user} may not import models into namespace ${namespace}: its importers are ${importers.join(', ')}. ` +
+          `Ask an admin of ${namespace} to add you (slipway namespace set ${namespace} --importers ...). ` +
+          `You are ${user} (SLIPWAY_USER).`,
+      );
+    }
+  }
+
+  /**
+   * The review allow-list for a run of `name`: the namespace's approvers when its policy lists
+   * them (a run may name fewer, never others); otherwise what the run asked for.
+   */
+  async approversFor(name: string, requested: string[]): Promise<string[]> {
+    const { namespace } = parseModelName(name);
+    const allowed = (await this.policy(namespace))?.approvers;
+    if (!allowed) return requested;
+    if (requested.length === 0) return allowed;
+    const strangers = requested.filter((r) => !allowed.includes(r));
+    if (strangers.length > 0) {
+      throw new AccessError(
+        'AccessDenied',
+        `${strangers.join(', ')} may not approve models in namespace ${namespace}: its approvers are ` +
+          `${allowed.join(', ')}. Name only those, or ask an admin of ${namespace} to add them.`,
+      );
+    }
+    return requested;
+  }
+
+  /** Whether a model exists at all (access questions about a missing model are not-found errors). */
+  async exists(name: string): Promise<boolean> {
+    return this.registry.listVersions(name).then(
+      () => true,
+      (err: unknown) => {
+        if (err instanceof ModelNotFoundError) return false;
+        throw err;
+      },
+    );
+  }
+}
