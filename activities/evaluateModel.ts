@@ -4,6 +4,7 @@ import { type Evaluation, evaluateScores } from '../domain/ml/metrics';
 import { predictProbabilities } from '../domain/ml/train';
 import { scaled } from '../domain/ml/trainingData';
 import { artifactRefSchema } from '../domain/storage/artifactRef';
+import type { ArtifactStore } from '../domain/storage/artifactStore';
 import type { StepCacheInfo } from './cachedStep';
 import type { ActivityDeps } from './deps';
 import { withFailureMapping } from './failures';
@@ -67,16 +68,20 @@ export function evaluateModelActivity(deps: ActivityDeps) {
         data.nTest,
         data.nFeatures,
       );
-      const evaluation = evaluateScores(data.yTest, scores, params.threshold);
-      const ref = await deps.store.put(`${JSON.stringify(evaluation, null, 2)}\n`, {
-        kind: 'evaluation',
-        mediaType: 'application/json',
-        extension: '.json',
-      });
-      const { roc: _roc, pr: _pr, ...metrics } = evaluation;
-      return { evaluation: ref, metrics };
+      return storeEvaluation(deps.store, evaluateScores(data.yTest, scores, params.threshold));
     } finally {
       disposeModel(model);
     }
   }
+}
+
+/** Stores an evaluation (metrics and curves) and returns its reference with the metrics alone. */
+export async function storeEvaluation(store: ArtifactStore, evaluation: Evaluation): Promise<EvaluatedModel> {
+  const ref = await store.put(`${JSON.stringify(evaluation, null, 2)}\n`, {
+    kind: 'evaluation',
+    mediaType: 'application/json',
+    extension: '.json',
+  });
+  const { roc: _roc, pr: _pr, ...metrics } = evaluation;
+  return { evaluation: ref, metrics };
 }

@@ -12,7 +12,7 @@ import { scoreMatrix } from '../domain/scoring/binaryScorer';
 import { type ArtifactRef, artifactRefSchema } from '../domain/storage/artifactRef';
 import { s3SettingsFromConfig } from '../domain/storage/s3Client';
 import type { ActivityDeps } from './deps';
-import { type EvaluatedModel, evaluatedModelSchema } from './evaluateModel';
+import { type EvaluatedModel, evaluatedModelSchema, storeEvaluation } from './evaluateModel';
 import { withFailureMapping } from './failures';
 import { recordedStep } from './recordedStep';
 
@@ -145,14 +145,7 @@ export function evaluateImportedActivity(deps: ActivityDeps) {
         const scores = await scoreMatrix(onnxBytes, data.x, data.nRows, data.nCols, {
           outputName: params.outputName,
         });
-        const evaluation = evaluateScores(data.y, scores, params.threshold);
-        const ref = await deps.store.put(`${JSON.stringify(evaluation, null, 2)}\n`, {
-          kind: 'evaluation',
-          mediaType: 'application/json',
-          extension: '.json',
-        });
-        const { roc: _roc, pr: _pr, ...metrics } = evaluation;
-        return { evaluation: ref, metrics };
+        return storeEvaluation(deps.store, evaluateScores(data.y, scores, params.threshold));
       });
     });
   };

@@ -53,6 +53,14 @@ export const gateSettingsSchema = z.object({
 });
 export type GateSettingsInput = z.input<typeof gateSettingsSchema>;
 
+/** The gates of a run that names none: the champion comparison, no review, promote to production. */
+const DEFAULT_GATE_SETTINGS = {
+  metric: { thresholds: {}, champion: { keyMetric: 'prAuc' as const, maxRegression: 0.01 } },
+  review: { required: false, approvers: [], timeoutSeconds: 7 * 24 * 3600 },
+  promote: true,
+  alias: 'production',
+};
+
 /** Everything a training-to-deployment run can be told; every field has the reference default. */
 export const trainToDeployInputSchema = z.object({
   source: sourceUriSchema,
@@ -79,12 +87,7 @@ export const trainToDeployInputSchema = z.object({
   createdBy: z.string().min(1).default('unknown'),
   /** Reuse the outputs of earlier steps with the same code, inputs and settings. */
   cache: z.boolean().default(true),
-  gate: gateSettingsSchema.default({
-    metric: { thresholds: {}, champion: { keyMetric: 'prAuc', maxRegression: 0.01 } },
-    review: { required: false, approvers: [], timeoutSeconds: 7 * 24 * 3600 },
-    promote: true,
-    alias: 'production',
-  }),
+  gate: gateSettingsSchema.default(DEFAULT_GATE_SETTINGS),
   /** Task queue of the training workers (SLIPWAY_TRAINING_TASK_QUEUE on the client). */
   trainingTaskQueue: z.string().min(1).default('slipway-training'),
   /** How long a silent training worker is trusted before the attempt moves to another one. */
@@ -119,12 +122,7 @@ export const importModelInputSchema = z
     evaluation: sourceUriSchema.optional(),
     createdBy: z.string().min(1).default('unknown'),
     cache: z.boolean().default(true),
-    gate: gateSettingsSchema.default({
-      metric: { thresholds: {}, champion: { keyMetric: 'prAuc', maxRegression: 0.01 } },
-      review: { required: false, approvers: [], timeoutSeconds: 7 * 24 * 3600 },
-      promote: true,
-      alias: 'production',
-    }),
+    gate: gateSettingsSchema.default(DEFAULT_GATE_SETTINGS),
   })
   .superRefine((input, ctx) => {
     if (input.evaluation !== undefined) return;
