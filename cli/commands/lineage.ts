@@ -1,9 +1,12 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/env';
+import { ModelAccess } from '../../domain/access/modelAccess';
 import { parseDatasetSource } from '../../domain/data/sourceUri';
+import type { LineageGraph } from '../../domain/lineage/graph';
 import { downstreamLineage, upstreamLineage } from '../../domain/lineage/query';
 import { type LineageFormat, lineageFormats, renderLineage } from '../../domain/lineage/render';
 import { ModelRegistry } from '../../domain/registry/registry';
+import type { ArtifactStore } from '../../domain/storage/artifactStore';
 import { openArtifactStore } from '../../domain/storage/openStore';
 import { resolveModelRef } from '../modelRef';
 
@@ -50,6 +53,27 @@ export function registerLineageCommand(program: Command): void {
         );
         graph = await upstreamLineage(store, name, version);
       }
+      if (opts.downstream !== undefined) graph = await withoutHiddenModels(graph, store, config.identity);
       process.stdout.write(`${renderLineage(graph, format).trimEnd()}\n`);
     });
+}
+
+/** A downstream answer without the model versions this person may not see (see `slipway share`). */
+async function withoutHiddenModels(
+  graph: LineageGraph,
+  store: ArtifactStore,
+  user: string,
+): Promise<LineageGraph> {
+  const access = new ModelAccess(new ModelRegistry(store));
+  const names = [...new Set(graph.nodes.flatMap((n) => (n.type === 'model' ? [n.name] : [])))];
+  const visible = new Set(await access.visibleTo(names, user));
+  const hidden = new Set(
+    graph.nodes.filter((n) => n.type === 'model' && !visible.has(n.name)).map((n) => n.id),
+  );
+  if (hidden.size === 0) return graph;
+  return {
+    ...graph,
+    nodes: graph.nodes.filter((n) => !hidden.has(n.id)),
+    edges: graph.edges.filter((e) => !hidden.has(e.from) && !hidden.has(e.to)),
+  };
 }

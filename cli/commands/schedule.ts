@@ -1,13 +1,21 @@
 import { type Client, ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/env';
+import { ModelAccess } from '../../domain/access/modelAccess';
 import { AuditLog } from '../../domain/audit/auditLog';
 import { parseDatasetSource } from '../../domain/data/sourceUri';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
+import { ModelRegistry } from '../../domain/registry/registry';
 import { openArtifactStore } from '../../domain/storage/openStore';
 import { trainToDeployInputSchema } from '../../workflows/inputs';
 import type { ScheduledRetrainInput, ScheduledRetrainResult } from '../../workflows/scheduledRetrain';
-import { addGateOptions, type GateFlags, gateSettingsFromFlags, parseDurationSeconds } from '../gateOptions';
+import {
+  addGateOptions,
+  type GateFlags,
+  gateSettingsFromFlags,
+  parseDurationSeconds,
+  withNamespaceApprovers,
+} from '../gateOptions';
 import { printResult, table } from '../output';
 import { openSession } from '../session';
 
@@ -75,7 +83,8 @@ export function registerScheduleCommand(program: Command): void {
       throw new Error('Give exactly one of --cron "<expr>" or --every <duration>.');
     const scheduleId = (raw.id as string | undefined) ?? `retrain-${model}`;
     const epochs = raw.epochs === undefined ? referenceModelSpec.epochs : Number(raw.epochs);
-    const gate = gateSettingsFromFlags(raw as GateFlags);
+    const access = new ModelAccess(new ModelRegistry(openArtifactStore(loadConfig())));
+    const gate = await withNamespaceApprovers(access, model, gateSettingsFromFlags(raw as GateFlags));
     const pipeline = trainToDeployInputSchema.parse({
       source: parseDatasetSource(raw.source as string).uri,
       target: raw.target,

@@ -83,6 +83,10 @@ describe('namespaces and visibility', () => {
       expect(result.stderr).toContain('mallory may not use secops/botnet');
     }
     expect(JSON.parse((await as('mallory', 'models', '--json')).stdout).models).toEqual([]);
+    const downstream = (user: string) =>
+      as(user, 'lineage', '--downstream', `file://${file('nn_botnet.onnx')}`, '--format', 'json');
+    expect((await downstream('dave')).stdout).toContain('model:secops/botnet@1');
+    expect((await downstream('mallory')).stdout).not.toContain('secops/botnet');
 
     // Only an admin changes visibility; global makes it usable everywhere.
     const memberShares = await as('carol', 'share', 'secops/botnet', '--visibility', 'global');
