@@ -65,22 +65,41 @@ async function writeCsv(path: string, rows: number): Promise<void> {
   await finished(out);
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      rows: { type: 'string', default: '71202' },
-      batch: { type: 'string', default: String(DEFAULT_SCORING_BATCH_ROWS) },
-    },
-  });
-  const rows = Number(values.rows);
-  const batchRows = Number(values.batch);
-  if (!Number.isInteger(rows) || rows < 4) throw new Error(`--rows ${values.rows}: give a whole number >= 4`);
+export interface ApplyReport {
+  machine: string;
+  loadAverageAtEnd: number;
+  model: string;
+  rows: number;
+  batchRows: number;
+  inputMiB: number;
+  outputMiB: number;
+  seconds: number;
+  rowsPerSecond: number;
+  inputMiBPerSecond: number;
+  positives: number;
+  modelOnlySeconds: number;
+  modelOnlyRowsPerSecond: number;
+  rssBeforeMiB: number;
+  peakRssWhileScoringMiB: number;
+  peakRssOfProcessMiB: number;
+}
 
+/**
+ * Writes a `rows`-row CSV, scores it into another CSV as `slipway apply` does, then scores the
+ * same rows in memory with the model alone. `onnx` defaults to the untrained reference network.
+ */
+export async function measureApply(options: {
+  rows: number;
+  batchRows?: number;
+  onnx?: Uint8Array;
+}): Promise<ApplyReport> {
+  const { rows, batchRows = DEFAULT_SCORING_BATCH_ROWS } = options;
+  if (!Number.isInteger(rows) || rows < 4) throw new Error(`--rows ${rows}: give a whole number >= 4`);
   const dir = await mkdtemp(join(tmpdir(), 'slipway-bench-apply-'));
   try {
     const input = join(dir, 'input.csv');
     const output = join(dir, 'scored.csv');
-    const onnx = referenceOnnx();
+    const onnx = options.onnx ?? referenceOnnx();
     await writeCsv(input, rows);
     const inputBytes = (await stat(input)).size;
 
@@ -108,9 +127,9 @@ async function main(): Promise<void> {
     const modelStarted = performance.now();
     await scoreWithOnnx(onnx, x, rows, FEATURES.length, batchRows);
     const modelSeconds = (performance.now() - modelStarted) / 1000;
-    const report = {
+    return {
       machine: `${cpus().length} cores (${cpus()[0]?.model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GiB`,
-      loadAverageAtEnd: loadavg()[0],
+      loadAverageAtEnd: loadavg()[0] ?? 0,
       model: `reference spec, ${countParameters(referenceModelSpec, FEATURES.length)} parameters, ONNX ${onnx.length} bytes`,
       rows: result.rowsScored,
       batchRows,
@@ -126,38 +145,49 @@ async function main(): Promise<void> {
       peakRssWhileScoringMiB: mib(peakRss),
       peakRssOfProcessMiB: mib(process.resourceUsage().maxRSS * 1024),
     };
-    console.log(
-      `machine: ${report.machine}; load average ${report.loadAverageAtEnd.toFixed(2)} (shared CPU)`,
-    );
-    console.log(`model: ${report.model}`);
-    console.log(
-      `input: ${rows.toLocaleString('en-US')} rows, ${report.inputMiB.toFixed(1)} MiB -> output ` +
-        `${report.outputMiB.toFixed(1)} MiB (batches of ${batchRows})`,
-    );
-    console.log(
-      `apply: ${report.seconds.toFixed(2)} s, ${Math.round(report.rowsPerSecond).toLocaleString('en-US')} rows/s, ` +
-        `${report.inputMiBPerSecond.toFixed(1)} MiB/s of input; ${result.positives} predicted positive (random weights: the count means nothing)`,
-    );
-    console.log(
-      `model alone (onnxruntime on in-memory rows): ${modelSeconds.toFixed(2)} s, ` +
-        `${Math.round(report.modelOnlyRowsPerSecond).toLocaleString('en-US')} rows/s`,
-    );
-    console.log(
-      `RSS: ${report.rssBeforeMiB.toFixed(0)} MiB before scoring, peak ${report.peakRssWhileScoringMiB.toFixed(0)} MiB ` +
-        `while scoring; peak of the process ${report.peakRssOfProcessMiB.toFixed(0)} MiB`,
-    );
-    const results = join(__dirname, 'results');
-    mkdirSync(results, { recursive: true });
-    writeFileSync(
-      join(results, `apply-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
-      `${JSON.stringify(report, null, 2)}\n`,
-    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      rows: { type: 'string', default: '71202' },
+      batch: { type: 'string', default: String(DEFAULT_SCORING_BATCH_ROWS) },
+    },
+  });
+  const report = await measureApply({ rows: Number(values.rows), batchRows: Number(values.batch) });
+  const { rows, batchRows } = report;
+  console.log(`machine: ${report.machine}; load average ${report.loadAverageAtEnd.toFixed(2)} (shared CPU)`);
+  console.log(`model: ${report.model}`);
+  console.log(
+    `input: ${rows.toLocaleString('en-US')} rows, ${report.inputMiB.toFixed(1)} MiB -> output ` +
+      `${report.outputMiB.toFixed(1)} MiB (batches of ${batchRows})`,
+  );
+  console.log(
+    `apply: ${report.seconds.toFixed(2)} s, ${Math.round(report.rowsPerSecond).toLocaleString('en-US')} rows/s, ` +
+      `${report.inputMiBPerSecond.toFixed(1)} MiB/s of input; ${report.positives} predicted positive (random weights: the count means nothing)`,
+  );
+  console.log(
+    `model alone (onnxruntime on in-memory rows): ${report.modelOnlySeconds.toFixed(2)} s, ` +
+      `${Math.round(report.modelOnlyRowsPerSecond).toLocaleString('en-US')} rows/s`,
+  );
+  console.log(
+    `RSS: ${report.rssBeforeMiB.toFixed(0)} MiB before scoring, peak ${report.peakRssWhileScoringMiB.toFixed(0)} MiB ` +
+      `while scoring; peak of the process ${report.peakRssOfProcessMiB.toFixed(0)} MiB`,
+  );
+  const results = join(__dirname, 'results');
+  mkdirSync(results, { recursive: true });
+  writeFileSync(
+    join(results, `apply-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
+    `${JSON.stringify(report, null, 2)}\n`,
+  );
+}
+
+// Run as a script, not when bench/run.ts imports measureApply.
+if (require.main === module)
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });

@@ -14,6 +14,7 @@ import { buildModel } from '../domain/ml/modelBuilder';
 import { referenceModelSpec } from '../domain/ml/modelSpec';
 import { loadNativeGemm } from '../domain/ml/nativeGemm';
 import { trainModel } from '../domain/ml/train';
+import { median } from './lib/stats';
 
 const quick = process.argv.includes('--quick');
 // Rows per epoch and timed epochs per backend, sized so slow backends still finish in minutes.
@@ -22,12 +23,6 @@ const plan: Record<BackendName, { rows: number; epochs: number }> = {
   'wasm-blas': { rows: 65_536, epochs: quick ? 2 : 5 },
   wasm: { rows: 16_384, epochs: quick ? 2 : 3 },
   cpu: { rows: 4_096, epochs: quick ? 2 : 3 },
-};
-
-const median = (values: number[]) => {
-  const s = [...values].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
 
 async function main(): Promise<void> {

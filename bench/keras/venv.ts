@@ -1,0 +1,17 @@
+import { join } from 'node:path';
+import { ensurePythonVenv, type PythonOnnx } from '../../infra/pythonTools';
+
+/** Keras 3 comes with this TensorFlow; the CPU-only wheel, as a data scientist's laptop would run it. */
+export const TENSORFLOW_CPU_VERSION = '2.21.0';
+
+/**
+ * The project-local virtual environment the Keras side of the bench runs in
+ * (bench/keras/.venv/, ignored by git), built on first use from the package index.
+ */
+export function ensureKerasVenv(): Promise<PythonOnnx> {
+  return ensurePythonVenv({
+    dir: join(__dirname, '.venv', `tensorflow-cpu-${TENSORFLOW_CPU_VERSION}`),
+    packages: [`tensorflow-cpu==${TENSORFLOW_CPU_VERSION}`],
+    probe: 'import keras, tensorflow; print(tensorflow.__version__, keras.__version__)',
+  });
+}

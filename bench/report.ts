@@ -1,0 +1,294 @@
+import type { Evaluation } from '../domain/ml/metrics';
+import { referenceModelSpec } from '../domain/ml/modelSpec';
+import type { ApplyReport } from './applyCsv';
+import type { ArtifactIoReport } from './artifactIo';
+import type { KerasReport } from './keras/runKeras';
+import { inferenceFlopsPerSample, trainingFlopsPerSample } from './lib/flops';
+import type { Machine } from './lib/machine';
+import type { BenchDataMeta } from './lib/referenceData';
+import { median } from './lib/stats';
+import type { OrchestrationReport } from './orchestration';
+import type { SlipwayTrainerReport } from './slipwayTrainer';
+
+export type Section<T> =
+  | { ok: true; value: T; seconds: number }
+  | { ok: false; error: string; seconds: number };
+
+export interface BenchReport {
+  mode: 'quick' | 'full';
+  startedAt: string;
+  seconds: number;
+  machine: Machine & { loadAverageAtEnd: number };
+  data: BenchDataMeta;
+  plan: Record<string, unknown>;
+  backends: Array<{ name: string; result: Section<SlipwayTrainerReport> }>;
+  keras: Section<KerasReport | { unavailable: string }>;
+  quality: Section<{ slipway: Evaluation; keras?: Evaluation }>;
+  onnxInference: Section<{ seconds: number[]; rowsPerSecond: number }>;
+  apply: Array<Section<ApplyReport>>;
+  orchestration: Section<OrchestrationReport>;
+  artifactIo: Array<Section<ArtifactIoReport>>;
+}
+
+/** PR-AUC may drop this much before the Slipway model counts as worse: the metric gate's default. */
+const PR_AUC_TOLERANCE = 0.01;
+
+const int = (v: number) => Math.round(v).toLocaleString('en-US');
+const fixed = (v: number, digits: number) => v.toFixed(digits);
+const pct = (v: number) => `${(100 * v).toFixed(2)} %`;
+const row = (cells: Array<string | number>) => `| ${cells.join(' | ')} |`;
+const table = (head: string[], align: string[], rows: Array<Array<string | number>>) =>
+  [row(head), row(align), ...rows.map(row)].join('\n');
+
+/** Samples/s of the timed epochs: every epoch after the first, which traces graphs and warms caches. */
+export function timedSpeeds(epochs: Array<{ seconds: number }>, rows: number): number[] {
+  return epochs.slice(1).map((e) => rows / e.seconds);
+}
+
+/** The bench's markdown: what ran where, then one small table per question. */
+export function renderMarkdown(r: BenchReport): string {
+  const m = r.machine;
+  const d = r.data;
+  const flops = trainingFlopsPerSample(referenceModelSpec, d.nFeatures);
+  const forwardFlops = inferenceFlopsPerSample(referenceModelSpec, d.nFeatures);
+  const primary = r.backends.find((b) => b.result.ok && b.result.value.predictSeconds);
+  const primaryValue = primary?.result.ok ? primary.result.value : undefined;
+  const keras = r.keras.ok && !('unavailable' in r.keras.value) ? r.keras.value : undefined;
+  const kerasSpeed = keras ? median(timedSpeeds(keras.epochs, d.trainRows)) : undefined;
+  const out: string[] = [];
+
+  out.push(`# Slipway benchmarks (${r.mode} mode, ${r.startedAt.slice(0, 10)})`, '');
+  out.push(
+    `Machine: ${m.cores} cores (${m.cpuModel}, ${m.ghz.toFixed(2)} GHz, ${m.vector}${m.fma ? '+fma' : ''}), ` +
+      `${m.memoryGiB} GiB, Node ${m.node}. Shared with other work while this ran: load average ` +
+      `${m.loadAverageAtStart.toFixed(2)} at the start, ${m.loadAverageAtEnd.toFixed(2)} at the end, so ` +
+      'figures are noisy. Run took ' +
+      `${(r.seconds / 60).toFixed(1)} min.`,
+  );
+  out.push(
+    `Slipway backend: ${primaryValue ? `**${primaryValue.backend}** (${primaryValue.reason}${primaryValue.details ? `; ${primaryValue.details}, ${primaryValue.blasThreads} threads` : ''})` : 'none trained'}. ` +
+      `Keras: ${keras ? `**Keras ${keras.keras} on TensorFlow ${keras.tensorflow} CPU** (default threading, jit_compile ${keras.jitCompile})` : r.keras.ok && 'unavailable' in r.keras.value ? `skipped: ${r.keras.value.unavailable}` : `failed: ${r.keras.ok ? '' : r.keras.error}`}.`,
+  );
+  out.push(
+    `Data: ${d.source}, stratified 75/25 split: ${int(d.trainRows)} training rows (${d.trainPositives} frauds), ` +
+      `${int(d.testRows)} held out (${d.testPositives} frauds); both trainers read the same scaled float32 files. ` +
+      `Reference network (Dense 256 relu x3, dropout 0.3 after the 2nd and 3rd, sigmoid; 139,777 parameters), ` +
+      `Adam lr ${d.learningRate}, batch ${d.batchSize}, class weights 1/count, ${d.epochs} epochs.`,
+    '',
+  );
+
+  out.push('## Training throughput', '');
+  const trainRows: Array<Array<string | number>> = [];
+  for (const b of r.backends) {
+    if (!b.result.ok) {
+      // The child's message ends with why: keep that part.
+      const why = b.result.error.replace(/^.*cannot be used here: /, '').slice(0, 160);
+      trainRows.push([`Slipway, ${b.name}`, 'did not load', '', '', '', '', why]);
+      continue;
+    }
+    const v = b.result.value;
+    const speed = median(timedSpeeds(v.epochs, v.rows));
+    trainRows.push([
+      `Slipway, ${b.name}`,
+      `${int(v.rows)} x ${v.epochs.length - 1}`,
+      int(speed),
+      kerasSpeed ? `${fixed(speed / kerasSpeed, 2)}x` : 'n/a',
+      fixed((speed * flops) / 1e9, 1),
+      pct((speed * flops) / 1e9 / m.peakGflops),
+      v.predictSeconds ? 'full-size run, also scored below' : 'first rows of the training split',
+    ]);
+  }
+  if (keras && kerasSpeed) {
+    trainRows.push([
+      'Keras, TensorFlow CPU',
+      `${int(d.trainRows)} x ${keras.epochs.length - 1}`,
+      int(kerasSpeed),
+      '1.00x',
+      fixed((kerasSpeed * flops) / 1e9, 1),
+      pct((kerasSpeed * flops) / 1e9 / m.peakGflops),
+      `intra-op threads ${keras.intraOpThreads || 'default (all cores)'}`,
+    ]);
+  }
+  out.push(
+    table(
+      ['trainer', 'rows x timed epochs', 'samples/s (median)', 'vs Keras', 'GFLOP/s', 'of peak', 'note'],
+      ['---', '---:', '---:', '---:', '---:', '---:', '---'],
+      trainRows,
+    ),
+    '',
+  );
+  out.push(
+    `Median over the timed epochs; the first epoch of every run is a warm-up and not counted. ` +
+      `GFLOP/s = samples/s x ${int(flops)} FLOP per sample (forward x·W, weight gradient and input gradient ` +
+      `of each dense layer, 2·in·out each; the first layer has no input gradient; biases, activations and ` +
+      `the optimizer left out). Peak = ${m.peakFormula} = ${fixed(m.peakGflops, 1)} GFLOP/s.`,
+    '',
+  );
+
+  out.push(
+    `## Model quality on the ${int(d.testRows)} held-out rows (threshold 0.5, same ${d.epochs} epochs)`,
+    '',
+  );
+  if (r.quality.ok) {
+    const q = r.quality.value;
+    const line = (name: string, e: Evaluation, seconds?: number) => [
+      name,
+      fixed(e.recall, 3),
+      pct(e.fpr),
+      fixed(e.precision, 3),
+      fixed(e.prAuc, 3),
+      fixed(e.rocAuc, 4),
+      seconds === undefined ? '' : int(seconds),
+    ];
+    const rows = [line(`Slipway (${primaryValue?.backend})`, q.slipway, primaryValue?.trainSeconds)];
+    if (q.keras) rows.push(line('Keras', q.keras, keras?.trainSeconds));
+    out.push(
+      table(
+        ['model', 'recall', 'FPR', 'precision', 'PR-AUC', 'ROC-AUC', 'training s'],
+        ['---', '---:', '---:', '---:', '---:', '---:', '---:'],
+        rows,
+      ),
+      '',
+    );
+    if (q.keras) {
+      const dPr = q.slipway.prAuc - q.keras.prAuc;
+      out.push(
+        `Slipway - Keras: recall ${signed(q.slipway.recall - q.keras.recall, 3)}, FPR ${signed(100 * (q.slipway.fpr - q.keras.fpr), 2)} points, ` +
+          `PR-AUC ${signed(dPr, 3)}: ${dPr >= -PR_AUC_TOLERANCE ? 'on par' : '**worse**'} (worse means PR-AUC lower by more than ${PR_AUC_TOLERANCE}, the metric gate's default). ` +
+          'Different seeds and float orders, so single runs differ by a few hundredths either way.',
+        '',
+      );
+    }
+  } else out.push(`failed: ${r.quality.error}`, '');
+
+  out.push(`## Inference`, '');
+  const inference: Array<Array<string | number>> = [];
+  const kerasPredict = keras ? d.testRows / median(keras.predictSeconds) : undefined;
+  const vsKeras = (v: number) => (kerasPredict ? `${fixed(v / kerasPredict, 2)}x` : 'n/a');
+  const gf = (v: number) => fixed((v * forwardFlops) / 1e9, 1);
+  if (r.onnxInference.ok) {
+    const v = r.onnxInference.value.rowsPerSecond;
+    inference.push([
+      'onnxruntime-node, held-out split in memory',
+      int(d.testRows),
+      int(v),
+      vsKeras(v),
+      gf(v),
+    ]);
+  } else inference.push(['onnxruntime-node', '', `failed: ${r.onnxInference.error}`, '', '']);
+  if (primaryValue?.predictSeconds) {
+    const v = d.testRows / median(primaryValue.predictSeconds);
+    inference.push([`tfjs predict (${primaryValue.backend})`, int(d.testRows), int(v), vsKeras(v), gf(v)]);
+  }
+  if (kerasPredict)
+    inference.push(['Keras predict', int(d.testRows), int(kerasPredict), '1.00x', gf(kerasPredict)]);
+  for (const a of r.apply) {
+    if (!a.ok) {
+      inference.push(['slipway apply', '', `failed: ${a.error}`, '', '']);
+      continue;
+    }
+    const v = a.value;
+    inference.push([
+      `\`slipway apply\` CSV in, CSV out (${fixed(v.inputMiB, 0)} MiB in)`,
+      int(v.rows),
+      int(v.rowsPerSecond),
+      vsKeras(v.rowsPerSecond),
+      '',
+    ]);
+  }
+  out.push(
+    table(
+      ['what', 'rows', 'rows/s', 'vs Keras predict', 'GFLOP/s'],
+      ['---', '---:', '---:', '---:', '---:'],
+      inference,
+    ),
+    '',
+  );
+  out.push(
+    `Medians of ${d.predictRepeats} runs after a warm-up, batches of ${d.predictBatch} rows. onnxruntime includes ` +
+      `creating its session each run (as the pipeline's parity check and \`apply\` do); \`apply\` is one run per size ` +
+      `and includes parsing and writing the CSV. GFLOP/s = rows/s x ${int(forwardFlops)} FLOP (forward matrix multiplies).`,
+    '',
+  );
+
+  out.push('## Orchestration overhead', '');
+  if (r.orchestration.ok) {
+    const o = r.orchestration.value;
+    const first = o.runs[0];
+    out.push(
+      table(
+        [
+          'pipeline',
+          'steps (activities)',
+          'wall s',
+          'in activities s',
+          'overhead s',
+          'overhead per activity ms',
+        ],
+        ['---', '---:', '---:', '---:', '---:', '---:'],
+        [
+          [
+            `trainToDeploy, ${o.source}, ${o.epochs} epochs, median of ${o.runs.length}`,
+            first ? `${first.steps} (${first.activities})` : '',
+            fixed(o.medianWallSeconds, 2),
+            fixed(median(o.runs.map((x) => x.activitySeconds)), 2),
+            fixed(o.medianOverheadSeconds, 2),
+            first ? int((1000 * o.medianOverheadSeconds) / first.activities) : '',
+          ],
+        ],
+      ),
+      '',
+      `Real Temporal dev server (SQLite) and in-process workers, artifacts in a local folder, step cache off, after ` +
+        `one warm-up run. Overhead = wall time the client waits minus the sum of each activity's Started-to-Completed time ` +
+        'in the workflow history.',
+      '',
+    );
+  } else out.push(`failed: ${r.orchestration.error}`, '');
+
+  out.push('## Artifact store I/O', '');
+  out.push(
+    table(
+      ['store', 'object', 'write MB/s', 'read MB/s'],
+      ['---', '---:', '---:', '---:'],
+      r.artifactIo.map((a) =>
+        a.ok
+          ? [
+              a.value.store,
+              `${int(a.value.bytes / 1e6)} MB`,
+              int(a.value.medianWriteMBps),
+              int(a.value.medianReadMBps),
+            ]
+          : ['', '', `failed: ${a.error}`, ''],
+      ),
+    ),
+    '',
+    'Through the ArtifactStore the activities use: a put hashes (sha256) and writes, a read verifies the sha256. ' +
+      'Fresh random bytes each run, median of the runs; MB = 10^6 bytes; MinIO on the same machine; local reads may come from the page cache.',
+    '',
+  );
+
+  out.push('## Memory', '');
+  const mem: Array<Array<string | number>> = [];
+  if (primaryValue)
+    mem.push([
+      `Slipway training process (${primaryValue.backend}), ${int(primaryValue.rows)} rows`,
+      int(primaryValue.maxRssMiB),
+    ]);
+  if (keras) mem.push([`Keras training process, ${int(d.trainRows)} rows`, int(keras.maxRssMiB)]);
+  for (const a of r.apply)
+    if (a.ok)
+      mem.push([
+        `\`slipway apply\`, ${int(a.value.rows)} rows (while scoring)`,
+        int(a.value.peakRssWhileScoringMiB),
+      ]);
+  out.push(
+    table(['process', 'peak RSS MiB'], ['---', '---:'], mem),
+    '',
+    "Training: the peak RSS of the process that runs domain/ml/train.ts (what the worker's train activity calls) at full size, " +
+      'read when training ends; Keras: the same for its Python process.',
+    '',
+  );
+  return `${out.join('\n')}\n`;
+}
+
+const signed = (v: number, digits: number) => `${v >= 0 ? '+' : ''}${v.toFixed(digits)}`;
