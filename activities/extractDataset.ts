@@ -41,9 +41,11 @@ export function extractDatasetActivity(deps: ActivityDeps) {
     return withFailureMapping(() =>
       whileHeartbeating(Context.current(), async () => {
         const s3 = deps.config.env.SLIPWAY_S3_ENDPOINT ? s3SettingsFromConfig(deps.config) : undefined;
+        const maxBytes = deps.config.env.SLIPWAY_MAX_SOURCE_BYTES;
+        const limits = maxBytes ? { maxBytes } : undefined;
         const enabled = params.cache !== false;
         // The key covers the source's bytes, not just its name: a changed file is a miss.
-        const fingerprint = enabled ? await fingerprintSource(params.source, { s3 }) : undefined;
+        const fingerprint = enabled ? await fingerprintSource(params.source, { s3, limits }) : undefined;
         return recordedStep(
           deps,
           {
@@ -69,6 +71,7 @@ export function extractDatasetActivity(deps: ActivityDeps) {
               store: deps.store,
               workDir: join(tmpdir(), 'slipway-extract'),
               s3,
+              limits,
             });
             return summarize(snapshot, summary, summaryDoc);
           },

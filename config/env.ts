@@ -51,6 +51,8 @@ export const envSchema = z.object({
    * Unset means the operating-system user.
    */
   SLIPWAY_USER: optionalText,
+  /** Largest data source extraction reads, in bytes (default 2 GiB): bigger files are refused up front. */
+  SLIPWAY_MAX_SOURCE_BYTES: z.coerce.number().int().positive().optional(),
   /** Force a tfjs backend: tensorflow | wasm-blas | wasm | cpu. Unset picks the fastest that loads. */
   SLIPWAY_TF_BACKEND: optionalText,
 });
