@@ -133,17 +133,12 @@ describe('slipway import onnx: a model trained elsewhere, through the same gates
   });
 
   it('evaluates an import on labelled data and lets the metric gate and the champion decide', async () => {
-    const result = await slipway(
-      'carol',
-      ...importArgs(
-        file('nn_botnet.onnx'),
-        '--eval',
-        file('netflow-eval.csv'),
-        '--min-recall',
-        '0.6',
-        '--json',
-      ),
-    );
+    // Handed over through object storage this time: both the file and the labelled data.
+    await store.putDocument('handover/nn_botnet.onnx', await readFile(file('nn_botnet.onnx')));
+    await store.putDocument('handover/netflow-eval.csv', await readFile(file('netflow-eval.csv')));
+    const handover = `${world.env.SLIPWAY_ARTIFACTS}/handover`;
+    const args = importArgs(`${handover}/nn_botnet.onnx`, '--eval', `${handover}/netflow-eval.csv`);
+    const result = await slipway('carol', ...args, '--min-recall', '0.6', '--json');
     expect(result.code, result.stderr).toBe(0);
     const out = JSON.parse(result.stdout);
     expect(out.version).toBe(2);
@@ -154,7 +149,8 @@ describe('slipway import onnx: a model trained elsewhere, through the same gates
     expect(out.outcome).toBe('promoted');
     const v2 = await registry.getVersion('secops/botnet', 2);
     expect(v2.metrics?.recall).toBe(out.metrics.recall);
-    expect(v2.imported?.evaluationSourceUri).toBe(`file://${file('netflow-eval.csv')}`);
+    expect(v2.imported?.originUri).toBe(`${handover}/nn_botnet.onnx`);
+    expect(v2.imported?.evaluationSourceUri).toBe(`${handover}/netflow-eval.csv`);
     expect(v2.artifacts.evaluation).toBeDefined();
   });
 
