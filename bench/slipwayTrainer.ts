@@ -64,6 +64,12 @@ async function main(): Promise<void> {
     nRows: rows,
     nFeatures: n,
     classWeights: meta.classWeights,
+    // Progress on stderr (bench/run.ts passes it through): a full-size run takes minutes.
+    onEpoch: (e) => {
+      process.stderr.write(
+        `epoch ${e.epoch}/${e.epochs}: ${Math.round(e.samplesPerSecond)} samples/s, loss ${e.loss.toExponential(3)}\n`,
+      );
+    },
   });
   const trainSeconds = secondsSince(started);
   const blas = loadNativeGemm();

@@ -35,9 +35,12 @@ class EpochTimer(keras.callbacks.Callback):
         self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        self.epochs.append(
-            {"seconds": time.perf_counter() - self._start, "loss": float((logs or {}).get("loss", float("nan")))}
-        )
+        seconds = time.perf_counter() - self._start
+        loss = float((logs or {}).get("loss", float("nan")))
+        self.epochs.append({"seconds": seconds, "loss": loss})
+        # Progress on stderr (bench/run.ts passes it through); stdout carries only the JSON result.
+        total = self.params.get("epochs")
+        print(f"epoch {epoch + 1}/{total}: {seconds:.2f} s, loss {loss:.3e}", file=sys.stderr, flush=True)
 
 
 def build(n_features, dropout, seed):
