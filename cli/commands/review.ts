@@ -1,43 +1,8 @@
-import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Command } from 'commander';
-import { approveUpdate, type ReviewDecision, rejectUpdate } from '../../workflows/approval';
-import { type PipelineProgress, progressQuery } from '../../workflows/trainToDeploy';
+import type { ReviewDecision } from '../../workflows/approval';
 import { printResult, table } from '../output';
+import { decideReview, pendingReviews } from '../reviewActions';
 import { openSession } from '../session';
-
-export interface PendingRun {
-  workflowId: string;
-  model: string;
-  version: number;
-  requestedBy: string;
-  approvers: string[];
-  deadline: string;
-}
-
-/** Runs that wait for a person: running trainToDeploy workflows whose progress says so. */
-export async function pendingReviews(client: Client): Promise<PendingRun[]> {
-  const found: PendingRun[] = [];
-  for await (const run of client.workflow.list({
-    query: "(WorkflowType = 'trainToDeploy' OR WorkflowType = 'importModel') AND ExecutionStatus = 'Running'",
-  })) {
-    const progress: PipelineProgress | undefined = await client.workflow
-      .getHandle(run.workflowId, run.runId)
-      .query(progressQuery)
-      .catch(() => undefined);
-    const review = progress?.review;
-    if (review) {
-      found.push({
-        workflowId: run.workflowId,
-        model: review.model,
-        version: review.version,
-        requestedBy: review.requestedBy,
-        approvers: review.approvers,
-        deadline: new Date(review.deadline).toISOString(),
-      });
-    }
-  }
-  return found.sort((a, b) => a.deadline.localeCompare(b.deadline));
-}
 
 export function registerReviewCommands(program: Command): void {
   program
@@ -47,7 +12,7 @@ export function registerReviewCommands(program: Command): void {
     .action(async (opts: { json?: boolean }) => {
       const session = await openSession({ needWorker: false });
       try {
-        const pending = await pendingReviews(session.client);
+        const pending = await pendingReviews(session.client, { taskQueue: session.config.taskQueue });
         printResult(opts, { pending }, () =>
           pending.length === 0
             ? 'Nothing waits for review.'
@@ -84,16 +49,10 @@ export function registerReviewCommands(program: Command): void {
         const session = await openSession({ needWorker: false });
         try {
           const approver = opts.as ?? session.config.identity;
-          const handle = session.client.workflow.getHandle(workflowId);
-          const result: ReviewDecision = await handle
-            .executeUpdate(decision === 'approve' ? approveUpdate : rejectUpdate, {
-              args: [{ approver, reason: opts.reason }],
-            })
-            .catch((err: unknown) => {
-              if (err instanceof WorkflowNotFoundError)
-                throw new Error(`No workflow ${workflowId}: check the ID with \`slipway pending\`.`);
-              throw err;
-            });
+          const result: ReviewDecision = await decideReview(session.client, workflowId, decision, {
+            approver,
+            reason: opts.reason,
+          });
           printResult(
             opts,
             { workflowId, ...result },

@@ -1,0 +1,225 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../config/env';
+import { type RunningConsole, startConsole } from '../../console/server';
+import { referenceModelSpec } from '../../domain/ml/modelSpec';
+import type { TrainToDeployInput } from '../../workflows/inputs';
+import { type PipelineResult, progressQuery } from '../../workflows/trainToDeploy';
+import { type PipelineWorld, startPipelineWorld } from '../support/pipelineWorld';
+
+/** Debian's chromium (infra/scripts/test.sh installs it where it can), driven by playwright-core. */
+const CHROMIUM = process.env.SLIPWAY_CHROMIUM ?? '/usr/bin/chromium';
+const SHOTS = join(REPO_ROOT, 'test-output', 'console');
+const TEMPORAL_UI = 'http://127.0.0.1:8233';
+
+/**
+ * Issue 11's console in a real headless Chromium, over a Slipway of its own on the real Temporal
+ * and MinIO: a real pipeline run waits for review; the console (acting as alice, from
+ * SLIPWAY_USER) shows it, the workflow's validator refuses an empty reason and, on a run alice
+ * started herself, four eyes; alice's approval promotes the version, the alias moves and the audit
+ * log records it; the version page shows the report with every chart drawn and the lineage graph.
+ */
+describe('slipway console in a browser', () => {
+  let world: PipelineWorld;
+  let console_: RunningConsole;
+  let browser: Browser;
+  let page: Page;
+  // A namespaced name: the "/" must survive every link (percent-encoded into one path segment).
+  const model = 'console-team/fraud';
+  const encoded = encodeURIComponent(model);
+
+  beforeAll(async () => {
+    world = await startPipelineWorld('console-br', { env: { SLIPWAY_USER: 'alice' } });
+    console_ = await startConsole({
+      config: world.config,
+      client: world.client,
+      host: '127.0.0.1',
+      port: 0,
+      temporalUi: TEMPORAL_UI,
+    });
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await mkdir(SHOTS, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await console_?.close();
+    await world?.close();
+  });
+
+  function start(createdBy: string): Promise<WorkflowHandle> {
+    const input: TrainToDeployInput = {
+      // Small and quick, like promotionGates: the console is under test here, not the model.
+      source: 'synthetic:fraud?rows=8000&seed=11',
+      modelName: model,
+      spec: { ...referenceModelSpec, epochs: 3 },
+      createdBy,
+      trainingTaskQueue: world.config.trainingTaskQueue,
+      gate: { review: { required: true, approvers: ['alice', 'bob'], timeoutSeconds: 900 } },
+    };
+    return world.client.workflow.start('trainToDeploy', {
+      taskQueue: world.config.taskQueue,
+      workflowId: `console-${randomUUID()}`,
+      args: [input],
+    });
+  }
+
+  async function waitForReview(handle: WorkflowHandle) {
+    for (;;) {
+      const progress = await handle.query(progressQuery);
+      if (progress.review) return progress.review;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  /** Clicks a button of the run's row on the pending page and returns what the page then says. */
+  async function decide(workflowId: string, action: 'Approve' | 'Reject', reason: string) {
+    const row = page.locator(`tr[data-workflow-id="${workflowId}"]`);
+    await row.getByRole('textbox').fill(reason);
+    await row.getByRole('button', { name: action }).click();
+    const outcome = row.locator('[data-outcome]:is([data-result="ok"],[data-result="error"])');
+    await outcome.waitFor();
+    return { result: await outcome.getAttribute('data-result'), text: (await outcome.textContent()) ?? '' };
+  }
+
+  it('approves a pending run, shows the alias move, the audit entry, the report and the lineage, and refusals', {
+    timeout: 240_000,
+  }, async () => {
+    const t0 = Date.now();
+    const first = await start('carol');
+    expect(await waitForReview(first)).toMatchObject({ model, version: 1, requestedBy: 'carol' });
+    const trainedIn = Date.now() - t0;
+
+    // The pending page lists the run, with a link to it in the Temporal Web UI.
+    await page.goto(`${console_.url}/pending`);
+    expect(await page.locator('[data-identity]').textContent()).toBe('alice');
+    const row = page.locator(`tr[data-workflow-id="${first.workflowId}"]`);
+    await expect.poll(() => row.count()).toBe(1);
+    expect(
+      await row
+        .locator(`a[href^="${TEMPORAL_UI}/namespaces/default/workflows/${first.workflowId}/"]`)
+        .count(),
+    ).toBe(1);
+    await page.screenshot({ path: join(SHOTS, 'pending.png'), fullPage: true });
+
+    // An empty reason: the workflow's validator refuses, and the page shows its words.
+    const empty = await decide(first.workflowId, 'Approve', '   ');
+    expect(empty.result).toBe('error');
+    expect(empty.text).toMatch(/^Refused: Give a reason/);
+
+    // alice approves: the same Update as `slipway approve`, as SLIPWAY_USER.
+    const approved = await decide(first.workflowId, 'Approve', 'curves look right');
+    expect(approved).toEqual({
+      result: 'ok',
+      text: expect.stringMatching(/^approved by alice: curves look right/),
+    });
+    const result = (await first.result()) as PipelineResult;
+    expect(result.outcome).toBe('promoted');
+    expect(result.review).toMatchObject({ approver: 'alice', reason: 'curves look right' });
+
+    // The alias moved: on the models list, the model page (version row and alias log).
+    await page.goto(console_.url);
+    expect(await page.locator(`tr[data-model="${model}"]`).textContent()).toContain('production → v1');
+    await page.locator(`tr[data-model="${model}"] a`).first().click();
+    expect(new URL(page.url()).pathname).toBe(`/models/${encoded}`);
+    expect(await page.locator('tr[data-version="1"] [data-alias="production"]').count()).toBe(1);
+    expect(await page.locator('[data-table="alias-log"] tbody tr').first().textContent()).toMatch(
+      /production\s*promote: none → v1/,
+    );
+    await page.screenshot({ path: join(SHOTS, 'model.png'), fullPage: true });
+
+    // The audit log has alice's approval, with her reason, and the promotion after it.
+    await page.goto(`${console_.url}/audit`);
+    const approval = page.locator('tr[data-type="approval"]', { hasText: `${model}@1` });
+    expect(await approval.count()).toBe(1);
+    expect(await approval.textContent()).toMatch(/alice.*curves look right/s);
+    const approvalSeq = Number(await approval.getAttribute('data-seq'));
+    const promotion = page.locator('tr[data-type="promotion"]', { hasText: `${model}@1` });
+    expect(Number(await promotion.getAttribute('data-seq'))).toBeGreaterThan(approvalSeq);
+    await page.screenshot({ path: join(SHOTS, 'audit.png'), fullPage: true });
+
+    // The version page: the stored report, framed, with every chart drawn; the lineage graph.
+    await page.goto(`${console_.url}/models/${encoded}/versions/1`);
+    expect(await page.locator('h1').textContent()).toContain(`${model} v1`);
+    expect(await page.locator('[data-review="approved"]').textContent()).toContain('alice');
+    expect(await page.locator('[data-card]').textContent()).toContain(model);
+    const report = page.frameLocator('iframe[data-report]');
+    await report.locator('svg[data-chart="balance"]').waitFor();
+    const charts = await report.locator('svg[data-chart]').evaluateAll((svgs) =>
+      svgs.map((svg) => {
+        const box = svg.getBoundingClientRect();
+        const lines = [...svg.querySelectorAll('path[data-series]')].map((p) =>
+          (p as unknown as { getTotalLength(): number }).getTotalLength(),
+        );
+        const bars = [...svg.querySelectorAll('rect')].filter((r) => r.getBoundingClientRect().width > 0);
+        return {
+          chart: svg.getAttribute('data-chart'),
+          width: box.width,
+          height: box.height,
+          lines,
+          bars: bars.length,
+        };
+      }),
+    );
+    expect(charts.map((c) => c.chart).sort()).toEqual(['balance', 'confusion', 'pr', 'roc', 'training']);
+    for (const c of charts) {
+      expect(c.width, `${c.chart} is laid out`).toBeGreaterThan(200);
+      expect(c.height, `${c.chart} is laid out`).toBeGreaterThan(100);
+    }
+    // Every curve is a drawn line of some length, not an empty path; the matrix and bars have cells.
+    for (const c of charts.filter((c) => ['pr', 'roc', 'training'].includes(c.chart ?? ''))) {
+      expect(c.lines.length, `${c.chart} has curves`).toBeGreaterThan(0);
+      for (const length of c.lines) expect(length, `a curve of ${c.chart}`).toBeGreaterThan(10);
+    }
+    expect(charts.find((c) => c.chart === 'confusion')?.bars).toBe(4);
+    expect(charts.find((c) => c.chart === 'balance')?.bars).toBeGreaterThanOrEqual(3);
+    const graph = page.locator('[data-lineage] svg');
+    const kinds = await graph
+      .locator('g.node')
+      .evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-node-type')));
+    expect(kinds.filter((k) => k === 'model')).toHaveLength(1);
+    expect(kinds.filter((k) => k === 'execution').length).toBeGreaterThanOrEqual(5);
+    expect(await graph.locator('g.model').textContent()).toContain(`${model}@1`);
+    expect(await graph.locator('g.edge').count()).toBeGreaterThanOrEqual(kinds.length - 1);
+    expect(
+      await page
+        .locator(`a[href^="${TEMPORAL_UI}/namespaces/default/workflows/${first.workflowId}/"]`)
+        .count(),
+    ).toBe(1);
+    await page.screenshot({ path: join(SHOTS, 'version.png'), fullPage: true });
+    await page.goto(`${console_.url}/models/${encoded}/versions/1/report`);
+    expect(await page.locator('svg[data-chart]').count()).toBe(5);
+    await page.screenshot({ path: join(SHOTS, 'report.png'), fullPage: true });
+
+    // A run alice started herself: her approval is refused (four eyes), and the page says why.
+    const own = await start('alice');
+    await waitForReview(own);
+    await page.goto(`${console_.url}/pending`);
+    await expect.poll(() => page.locator(`tr[data-workflow-id="${own.workflowId}"]`).count()).toBe(1);
+    const refused = await decide(own.workflowId, 'Approve', 'looks fine to me');
+    expect(refused.result).toBe('error');
+    expect(refused.text).toBe(
+      'Refused: alice started this run, so alice cannot review it: a second person on the allow-list must (four eyes).',
+    );
+    await page.screenshot({ path: join(SHOTS, 'refused.png'), fullPage: true });
+
+    // A decision sent from another site is refused before it reaches Temporal.
+    const forged = await fetch(`${console_.url}/api/runs/${encodeURIComponent(own.workflowId)}/approve`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'http://evil.example' },
+      body: JSON.stringify({ reason: 'sure' }),
+    });
+    expect(forged.status).toBe(403);
+    expect(((await forged.json()) as { error: string }).error).toMatch(/Cross-site request refused/);
+    expect((await own.query(progressQuery)).review).toBeDefined(); // still waiting: nothing was decided
+    await own.terminate('console test done');
+    console.log(
+      `console: first run reached review in ${(trainedIn / 1000).toFixed(1)} s; whole browser test ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    );
+  });
+});
