@@ -20,7 +20,13 @@ export function describeDataset(d: ExtractedDataset): string {
       'class counts',
       `${d.classCounts.negative} negative, ${d.classCounts.positive} positive (${((100 * d.classCounts.positive) / d.rows).toFixed(3)} %)`,
     ],
-    ['constant features', d.constantFeatures.length > 0 ? d.constantFeatures.join(', ') : 'none'],
+    [
+      'constant features',
+      d.constantFeatures.length > 0
+        ? `${d.constantFeatures.join(', ')} (the same value in every row: nothing to learn from; ` +
+          'leave them out with --features)'
+        : 'none',
+    ],
     [
       'snapshot',
       `${d.snapshot.uri} (${d.snapshot.bytes} bytes, sha256 ${d.snapshot.sha256.slice(0, 16)}...)`,

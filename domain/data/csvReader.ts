@@ -85,7 +85,9 @@ export async function readValidatedCsv(options: {
           throw datasetError(
             'TooManyColumns',
             `${where(file, row)}: the header has ${record.length} columns, more than the limit of ${limits.maxColumns}. ` +
-              'Select the features you need (--features) or raise the limit (limits.maxColumns).',
+              // --features does not help here: the limit guards reading the header itself.
+              'A file this wide is usually transposed (one row per feature) or an export of the wrong table: ' +
+              'check the export, and keep only the columns the model needs.',
             { file, row },
           );
         }
@@ -125,7 +127,11 @@ export async function readValidatedCsv(options: {
     options.stream.destroy();
   }
   if (!layout) {
-    throw datasetError('EmptyFile', `${file} is empty: expected a header row and data rows.`, { file });
+    throw datasetError(
+      'EmptyFile',
+      `${file} is empty: expected a header row and data rows. Check that the export finished and that this is the right file.`,
+      { file },
+    );
   }
   if (rows === 0) {
     throw datasetError(

@@ -65,7 +65,7 @@ export function sourceTooLarge(file: string, bytes: number, max: number, atLeast
   return datasetError(
     'SourceTooLarge',
     `${file} is ${atLeast ? 'at least ' : ''}${bytes} bytes, over the limit of ${max} bytes. ` +
-      'Sample the data or raise the limit (limits.maxBytes).',
+      'Sample the data, or raise the limit with SLIPWAY_MAX_SOURCE_BYTES on the workers.',
     { file },
   );
 }

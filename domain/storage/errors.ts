@@ -131,14 +131,19 @@ export class S3BucketNotFoundError extends StorageError {
   override name = 'S3BucketNotFoundError';
   readonly type = 'S3BucketNotFound';
   readonly retryable = false;
+  /** `source`: the s3:// URI a person gave (a data set, a model file), when it is not the artifact store. */
   constructor(
     readonly bucket: string,
     readonly endpoint: string,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { source?: string },
   ) {
     super(
-      `Bucket "${bucket}" does not exist on ${endpoint}. Create it (for example \`mc mb <alias>/${bucket}\`), ` +
-        'or point SLIPWAY_ARTIFACTS at an existing bucket (and check that SLIPWAY_S3_ENDPOINT is the S3 server).',
+      options?.source
+        ? // The bucket came from the URI the person typed, so that is what to fix, not SLIPWAY_ARTIFACTS.
+          `${options.source}: bucket "${bucket}" does not exist on ${endpoint}. Check the bucket name in the URI ` +
+            '(and that SLIPWAY_S3_ENDPOINT is the S3 server that holds it).'
+        : `Bucket "${bucket}" does not exist on ${endpoint}. Create it (for example \`mc mb <alias>/${bucket}\`), ` +
+            'or point SLIPWAY_ARTIFACTS at an existing bucket (and check that SLIPWAY_S3_ENDPOINT is the S3 server).',
       options,
     );
   }

@@ -150,7 +150,7 @@ export async function statS3Object(
     // HEAD answers carry no body, so a missing key and a missing bucket both read "NotFound".
     if ((error as { code?: string }).code === 'NotFound') {
       const bucketExists = await connection.client.bucketExists(bucket).catch(() => true);
-      if (!bucketExists) throw new S3BucketNotFoundError(bucket, connection.endpoint);
+      if (!bucketExists) throw new S3BucketNotFoundError(bucket, connection.endpoint, { source: uri });
       return undefined;
     }
     throw toStorageError(error, { endpoint: connection.endpoint, bucket, uri });
