@@ -28,6 +28,9 @@ export async function createWorkers(
   const activities = createActivities({ config, store });
   const bundle = await workflowBundle();
   const dataConverter = dataConverterFor(config.env.SLIPWAY_PAYLOAD_KEYS);
+  // Left out when not given: an explicit `identity: undefined` replaces the SDK's pid@host default
+  // and the native worker refuses it, so `slipway worker` without --identity could not start.
+  const identity = options.identity === undefined ? {} : { identity: options.identity };
 
   const light = Object.fromEntries(
     Object.entries(activities).filter(([name]) => !trainingActivityNames.includes(name)),
@@ -46,7 +49,7 @@ export async function createWorkers(
         workflowBundle: bundle,
         activities: light,
         dataConverter,
-        identity: options.identity,
+        ...identity,
       }),
     );
   }
@@ -58,7 +61,7 @@ export async function createWorkers(
         taskQueue: config.trainingTaskQueue,
         activities: heavy,
         dataConverter,
-        identity: options.identity,
+        ...identity,
         // One training at a time per process: training already uses every core.
         maxConcurrentActivityTaskExecutions: 1,
       }),
