@@ -20,9 +20,9 @@ export interface PendingRun {
 export type ReviewAction = 'approve' | 'reject';
 
 /** No run waits at that ID (wrong ID, or the run finished): says which, and where to look instead. */
-export class ReviewRunNotFoundError extends Error {
-  override name = 'ReviewRunNotFound';
-  readonly type = 'ReviewRunNotFound';
+export class RunNotWaitingError extends Error {
+  override name = 'RunNotWaiting';
+  readonly type = 'RunNotWaiting';
 }
 
 /**
@@ -81,20 +81,20 @@ export async function decideReview(
 }
 
 /** Why nothing at `workflowId` can take a decision: no such run, or it finished (and how it was decided). */
-async function notWaiting(client: Client, workflowId: string): Promise<ReviewRunNotFoundError> {
+async function notWaiting(client: Client, workflowId: string): Promise<RunNotWaitingError> {
   const handle = client.workflow.getHandle(workflowId);
   const status = await handle.describe().then(
     (d) => d.status.name,
     () => undefined,
   );
   if (status === undefined || status === 'RUNNING')
-    return new ReviewRunNotFoundError(`No workflow ${workflowId}: check the ID with \`slipway pending\`.`);
+    return new RunNotWaitingError(`No workflow ${workflowId}: check the ID with \`slipway pending\`.`);
   const result = (await handle.result().catch(() => undefined)) as Partial<PipelineResult> | undefined;
   const review = result?.review;
   const decided = review
     ? `: version ${result?.version} of ${result?.model} was already ${review.decision} by ${review.approver} (${review.reason})`
     : '';
-  return new ReviewRunNotFoundError(
+  return new RunNotWaitingError(
     `Run ${workflowId} has finished (${status.toLowerCase()})${decided}. Nothing there waits for a decision; ` +
       '`slipway pending` lists the runs that do.',
   );

@@ -17,8 +17,8 @@ table.facts th{text-align:left;color:#59636e;font-weight:normal;padding-right:1r
 .badge.ok,.ok{color:#1a7f37}.badge.no,.no{color:#d1242f}.badge.alias{color:#8250df}
 .muted{color:#59636e}.error{color:#d1242f;font-weight:600}
 ul.checks{padding-left:1.2rem}pre{background:#f6f8fa;padding:.8rem;overflow:auto;border-radius:6px;white-space:pre-wrap}
-iframe.report{width:100%;height:1500px;border:1px solid #d1d9e0;border-radius:6px}
-.graph{overflow:auto;border:1px solid #d1d9e0;border-radius:6px;background:#fff}
+iframe.report{width:100%;height:1180px;border:1px solid #d1d9e0;border-radius:6px}
+.graph{overflow:auto;text-align:center;border:1px solid #d1d9e0;border-radius:6px;background:#fff}
 svg.lineage text{font:11px system-ui,sans-serif;fill:#1f2328}svg.lineage .head{font-weight:600}
 svg.lineage .edge path{fill:none;stroke:#8c959f;stroke-width:1.3}svg.lineage .edge text{fill:#59636e;font-size:10px}
 svg.lineage marker path{fill:#8c959f}

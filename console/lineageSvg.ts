@@ -3,42 +3,45 @@ import { escapeXml } from '../domain/report/svgCharts';
 
 const BOX_W = 210;
 const BOX_H = 58;
-const COL_GAP = 80;
-const ROW_GAP = 22;
+const H_GAP = 30;
+const V_GAP = 46;
 const MARGIN = 16;
 const LINE_CHARS = 32;
 
 /**
  * A lineage graph as an inline SVG, drawn server-side with a simple layered layout (no script, no
- * layout library): each node's column is its longest distance from a source, so data flows left to
- * right and every edge points forward; within a column nodes are ordered by the mean row of what
- * feeds them, which keeps a pipeline's chain mostly straight. Full details are in each node's
- * <title> (shown on hover); the box shows a short form.
+ * layout library): each node's row is its longest distance from a source, so data flows top to
+ * bottom (a pipeline is a long chain; down the page it fits, across it would not) and every edge
+ * points down; within a row nodes are ordered by the mean position of what feeds them, which keeps
+ * the chain mostly straight, and each row is centred. Full details are in each node's <title>
+ * (shown on hover); the box shows a short form.
  */
 export function renderLineageSvg(graph: LineageGraph): string {
-  const columns = layerNodes(graph);
+  const layers = layerNodes(graph);
+  const widest = Math.max(1, ...layers.map((l) => l.length));
+  const rowWidth = (n: number) => n * BOX_W + Math.max(0, n - 1) * H_GAP;
   const position = new Map<string, { x: number; y: number }>();
-  columns.forEach((column, c) => {
-    column.forEach((node, r) => {
-      position.set(node.id, { x: MARGIN + c * (BOX_W + COL_GAP), y: MARGIN + r * (BOX_H + ROW_GAP) });
+  layers.forEach((layer, r) => {
+    const offset = (rowWidth(widest) - rowWidth(layer.length)) / 2;
+    layer.forEach((node, i) => {
+      position.set(node.id, { x: MARGIN + offset + i * (BOX_W + H_GAP), y: MARGIN + r * (BOX_H + V_GAP) });
     });
   });
-  const rows = Math.max(1, ...columns.map((c) => c.length));
-  const width = MARGIN * 2 + columns.length * BOX_W + Math.max(0, columns.length - 1) * COL_GAP;
-  const height = MARGIN * 2 + rows * BOX_H + (rows - 1) * ROW_GAP;
+  const width = MARGIN * 2 + rowWidth(widest);
+  const height = MARGIN * 2 + layers.length * BOX_H + Math.max(0, layers.length - 1) * V_GAP;
 
   const edges = graph.edges.flatMap((edge) => {
     const from = position.get(edge.from);
     const to = position.get(edge.to);
     if (!from || !to) return [];
-    const x1 = from.x + BOX_W;
-    const y1 = from.y + BOX_H / 2;
-    const x2 = to.x;
-    const y2 = to.y + BOX_H / 2;
-    const bend = Math.max(30, (x2 - x1) / 2);
+    const x1 = from.x + BOX_W / 2;
+    const y1 = from.y + BOX_H;
+    const x2 = to.x + BOX_W / 2;
+    const y2 = to.y;
+    const bend = Math.max(20, (y2 - y1) / 2);
     return [
-      `<g class="edge"><path d="M${x1},${y1} C${x1 + bend},${y1} ${x2 - bend},${y2} ${x2},${y2}" marker-end="url(#arrow)"/>` +
-        `<text x="${(x1 + x2) / 2}" y="${(y1 + y2) / 2 - 4}" text-anchor="middle">${escapeXml(edge.role)}</text></g>`,
+      `<g class="edge"><path d="M${x1},${y1} C${x1},${y1 + bend} ${x2},${y2 - bend} ${x2},${y2}" marker-end="url(#arrow)"/>` +
+        `<text x="${(x1 + x2) / 2 + 6}" y="${(y1 + y2) / 2 + 4}">${escapeXml(edge.role)}</text></g>`,
     ];
   });
   const nodes = graph.nodes.flatMap((node) => {
@@ -66,7 +69,7 @@ export function renderLineageSvg(graph: LineageGraph): string {
   );
 }
 
-/** Columns of nodes: longest-path layering, then one barycentre pass per column. */
+/** Rows of nodes: longest-path layering, then one barycentre pass per row. */
 function layerNodes(graph: LineageGraph): LineageNode[][] {
   const incoming = new Map<string, string[]>(graph.nodes.map((n) => [n.id, []]));
   const outgoing = new Map<string, string[]>(graph.nodes.map((n) => [n.id, []]));
@@ -76,37 +79,37 @@ function layerNodes(graph: LineageGraph): LineageNode[][] {
     outgoing.get(e.from)?.push(e.to);
   }
   // Kahn's order; lineage is acyclic, but a damaged store must not hang the page, so anything
-  // left over (a cycle) simply stays in column 0.
-  const layer = new Map<string, number>(graph.nodes.map((n) => [n.id, 0]));
+  // left over (a cycle) simply stays in row 0.
+  const depth = new Map<string, number>(graph.nodes.map((n) => [n.id, 0]));
   const waiting = new Map([...incoming].map(([id, from]) => [id, from.length]));
   const ready = graph.nodes.filter((n) => waiting.get(n.id) === 0).map((n) => n.id);
   while (ready.length > 0) {
     const id = ready.shift() as string;
     for (const next of outgoing.get(id) ?? []) {
-      layer.set(next, Math.max(layer.get(next) ?? 0, (layer.get(id) ?? 0) + 1));
+      depth.set(next, Math.max(depth.get(next) ?? 0, (depth.get(id) ?? 0) + 1));
       const left = (waiting.get(next) ?? 1) - 1;
       waiting.set(next, left);
       if (left === 0) ready.push(next);
     }
   }
-  const columns: LineageNode[][] = [];
+  const layers: LineageNode[][] = [];
   for (const node of graph.nodes) {
-    const c = layer.get(node.id) ?? 0;
-    while (columns.length <= c) columns.push([]);
-    columns[c]?.push(node);
+    const d = depth.get(node.id) ?? 0;
+    while (layers.length <= d) layers.push([]);
+    layers[d]?.push(node);
   }
-  const row = new Map<string, number>();
-  columns.forEach((column, c) => {
-    if (c > 0) {
+  const slot = new Map<string, number>();
+  layers.forEach((layer, d) => {
+    if (d > 0) {
       const centre = (n: LineageNode) => {
-        const rows = (incoming.get(n.id) ?? []).map((p) => row.get(p)).filter((r) => r !== undefined);
-        return rows.length === 0 ? Number.POSITIVE_INFINITY : rows.reduce((a, b) => a + b, 0) / rows.length;
+        const fed = (incoming.get(n.id) ?? []).map((p) => slot.get(p)).filter((i) => i !== undefined);
+        return fed.length === 0 ? Number.POSITIVE_INFINITY : fed.reduce((a, b) => a + b, 0) / fed.length;
       };
-      column.sort((a, b) => centre(a) - centre(b));
+      layer.sort((a, b) => centre(a) - centre(b));
     }
-    column.forEach((n, r) => row.set(n.id, r));
+    layer.forEach((n, i) => slot.set(n.id, i));
   });
-  return columns;
+  return layers;
 }
 
 function boxLines(node: LineageNode): string[] {
@@ -118,7 +121,8 @@ function boxLines(node: LineageNode): string[] {
         node.registeredAt.slice(0, 19).replace('T', ' '),
       ];
     case 'execution':
-      return [node.step, `attempt ${node.attempt}, ${node.outcome}`, node.workflowId];
+      // The run is the same for most boxes (it is in the title); how long the step took is not.
+      return [node.step, `attempt ${node.attempt}, ${node.outcome}`, took(node.startedAt, node.endedAt)];
     case 'artifact':
       return [node.kind, `sha256:${node.sha256.slice(0, 12)}…`, `${node.bytes} bytes`];
   }
@@ -147,3 +151,9 @@ function titleOf(node: LineageNode): string {
 }
 
 const clip = (text: string) => (text.length > LINE_CHARS ? `${text.slice(0, LINE_CHARS - 1)}…` : text);
+
+function took(startedAt: string, endedAt: string | undefined): string {
+  if (endedAt === undefined) return `started ${startedAt.slice(0, 19).replace('T', ' ')}`;
+  const seconds = (Date.parse(endedAt) - Date.parse(startedAt)) / 1000;
+  return Number.isFinite(seconds) ? `took ${seconds.toFixed(1)} s` : `ended ${endedAt}`;
+}

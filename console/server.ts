@@ -4,7 +4,7 @@ import type { Client } from '@temporalio/client';
 import { type Context, Hono } from 'hono';
 import { describeError } from '../cli/errors';
 import { log } from '../cli/output';
-import { decideReview, ReviewRunNotFoundError, refusalReason } from '../cli/reviewActions';
+import { decideReview, RunNotWaitingError, refusalReason } from '../cli/reviewActions';
 import type { SlipwayConfig } from '../config/env';
 import { AccessError } from '../domain/access/errors';
 import { RegistryError } from '../domain/registry/errors';
@@ -149,7 +149,7 @@ export function createConsoleApp(options: ConsoleOptions, hosts: () => Set<strin
     } catch (err) {
       const refused = refusalReason(err);
       if (refused !== undefined) return c.json({ error: refused }, 409);
-      if (err instanceof ReviewRunNotFoundError) return c.json({ error: err.message }, 404);
+      if (err instanceof RunNotWaitingError) return c.json({ error: err.message }, 404);
       throw err;
     }
   });

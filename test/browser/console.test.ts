@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -33,6 +35,11 @@ describe('slipway console in a browser', () => {
   const encoded = encodeURIComponent(model);
 
   beforeAll(async () => {
+    if (!existsSync(CHROMIUM))
+      throw new Error(
+        `No chromium at ${CHROMIUM}: install Debian's (apt-get install chromium; npm test does it as root) ` +
+          'or point SLIPWAY_CHROMIUM at one.',
+      );
     world = await startPipelineWorld('console-br', { env: { SLIPWAY_USER: 'alice' } });
     console_ = await startConsole({
       config: world.config,
@@ -112,15 +119,14 @@ describe('slipway console in a browser', () => {
     expect(empty.result).toBe('error');
     expect(empty.text).toMatch(/^Refused: Give a reason/);
 
-    // alice approves: the same Update as `slipway approve`, as SLIPWAY_USER.
-    const approved = await decide(first.workflowId, 'Approve', 'curves look right');
-    expect(approved).toEqual({
-      result: 'ok',
-      text: expect.stringMatching(/^approved by alice: curves look right/),
-    });
+    // alice approves: the same Update as `slipway approve`, as SLIPWAY_USER. The reason carries
+    // markup: every page must show it as text, never as elements.
+    const reason = 'curves look right <em>& recall</em>';
+    const approved = await decide(first.workflowId, 'Approve', reason);
+    expect(approved).toEqual({ result: 'ok', text: expect.stringContaining(`approved by alice: ${reason}`) });
     const result = (await first.result()) as PipelineResult;
     expect(result.outcome).toBe('promoted');
-    expect(result.review).toMatchObject({ approver: 'alice', reason: 'curves look right' });
+    expect(result.review).toMatchObject({ approver: 'alice', reason });
 
     // The alias moved: on the models list, the model page (version row and alias log).
     await page.goto(console_.url);
@@ -137,7 +143,9 @@ describe('slipway console in a browser', () => {
     await page.goto(`${console_.url}/audit`);
     const approval = page.locator('tr[data-type="approval"]', { hasText: `${model}@1` });
     expect(await approval.count()).toBe(1);
-    expect(await approval.textContent()).toMatch(/alice.*curves look right/s);
+    expect(await approval.locator('td').nth(4).textContent()).toBe('alice');
+    expect(await approval.locator('td').nth(5).textContent()).toBe(reason);
+    expect(await page.locator('main em').count()).toBe(0);
     const approvalSeq = Number(await approval.getAttribute('data-seq'));
     const promotion = page.locator('tr[data-type="promotion"]', { hasText: `${model}@1` });
     expect(Number(await promotion.getAttribute('data-seq'))).toBeGreaterThan(approvalSeq);
@@ -146,7 +154,8 @@ describe('slipway console in a browser', () => {
     // The version page: the stored report, framed, with every chart drawn; the lineage graph.
     await page.goto(`${console_.url}/models/${encoded}/versions/1`);
     expect(await page.locator('h1').textContent()).toContain(`${model} v1`);
-    expect(await page.locator('[data-review="approved"]').textContent()).toContain('alice');
+    expect(await page.locator('[data-review="approved"]').textContent()).toContain(`alice at`);
+    expect(await page.locator('[data-review="approved"]').textContent()).toContain(reason);
     expect(await page.locator('[data-card]').textContent()).toContain(model);
     const report = page.frameLocator('iframe[data-report]');
     await report.locator('svg[data-chart="balance"]').waitFor();
@@ -192,6 +201,7 @@ describe('slipway console in a browser', () => {
         .count(),
     ).toBe(1);
     await page.screenshot({ path: join(SHOTS, 'version.png'), fullPage: true });
+    await graph.screenshot({ path: join(SHOTS, 'lineage.png') });
     await page.goto(`${console_.url}/models/${encoded}/versions/1/report`);
     expect(await page.locator('svg[data-chart]').count()).toBe(5);
     await page.screenshot({ path: join(SHOTS, 'report.png'), fullPage: true });
@@ -221,5 +231,53 @@ describe('slipway console in a browser', () => {
     console.log(
       `console: first run reached review in ${(trainedIn / 1000).toFixed(1)} s; whole browser test ${((Date.now() - t0) / 1000).toFixed(1)} s`,
     );
+  });
+
+  it('refuses requests from elsewhere and explains missing pages', async () => {
+    const url = new URL(console_.url);
+    // A page elsewhere that rebinds its DNS name to 127.0.0.1 sends its own name as Host.
+    const rebound = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: '/pending',
+          headers: { host: `evil.example:${url.port}` },
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (chunk) => {
+            body += chunk;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    expect(rebound.status).toBe(421);
+    expect(rebound.body).toContain('the request was addressed to \\"evil.example');
+
+    const post = (headers: Record<string, string>, body = JSON.stringify({ reason: 'ok' })) =>
+      fetch(`${console_.url}/api/runs/no-such-run/approve`, { method: 'POST', headers, body });
+    const noOrigin = await post({ 'content-type': 'application/json' });
+    expect(noOrigin.status).toBe(403);
+    expect(await noOrigin.text()).toContain('a client that sent no Origin');
+    const form = await post(
+      { 'content-type': 'application/x-www-form-urlencoded', origin: console_.url },
+      'reason=ok',
+    );
+    expect(form.status).toBe(415);
+    const unknown = await post({ 'content-type': 'application/json', origin: console_.url });
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { error: string }).error).toMatch(
+      /^No workflow no-such-run: check the ID/,
+    );
+
+    // A missing model says so, naming what does exist; a namespaced name arrives whole.
+    const missing = await page.goto(`${console_.url}/models/${encodeURIComponent('other-team/nothing')}`);
+    expect(missing?.status()).toBe(404);
+    expect(await page.locator('[data-error]').textContent()).toContain('other-team/nothing');
+    await page.screenshot({ path: join(SHOTS, 'not-found.png') });
   });
 });
