@@ -23,6 +23,13 @@ export type ReviewAction = 'approve' | 'reject';
 export class RunNotWaitingError extends Error {
   override name = 'RunNotWaiting';
   readonly type = 'RunNotWaiting';
+  constructor(
+    message: string,
+    /** True when the run exists and has finished; false when there is no run by that ID. */
+    readonly finished: boolean,
+  ) {
+    super(message);
+  }
 }
 
 /**
@@ -88,7 +95,7 @@ async function notWaiting(client: Client, workflowId: string): Promise<RunNotWai
     () => undefined,
   );
   if (status === undefined || status === 'RUNNING')
-    return new RunNotWaitingError(`No workflow ${workflowId}: check the ID with \`slipway pending\`.`);
+    return new RunNotWaitingError(`No workflow ${workflowId}: check the ID with \`slipway pending\`.`, false);
   const result = (await handle.result().catch(() => undefined)) as Partial<PipelineResult> | undefined;
   const review = result?.review;
   const decided = review
@@ -97,6 +104,7 @@ async function notWaiting(client: Client, workflowId: string): Promise<RunNotWai
   return new RunNotWaitingError(
     `Run ${workflowId} has finished (${status.toLowerCase()})${decided}. Nothing there waits for a decision; ` +
       '`slipway pending` lists the runs that do.',
+    true,
   );
 }
 

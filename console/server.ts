@@ -149,7 +149,8 @@ export function createConsoleApp(options: ConsoleOptions, hosts: () => Set<strin
     } catch (err) {
       const refused = refusalReason(err);
       if (refused !== undefined) return c.json({ error: refused }, 409);
-      if (err instanceof RunNotWaitingError) return c.json({ error: err.message }, 404);
+      // A finished run refuses a decision like the validator does; an unknown ID is simply not there.
+      if (err instanceof RunNotWaitingError) return c.json({ error: err.message }, err.finished ? 409 : 404);
       throw err;
     }
   });

@@ -85,8 +85,8 @@ describe('slipway console in a browser', () => {
   }
 
   /** Clicks a button of the run's row on the pending page and returns what the page then says. */
-  async function decide(workflowId: string, action: 'Approve' | 'Reject', reason: string) {
-    const row = page.locator(`tr[data-workflow-id="${workflowId}"]`);
+  async function decide(workflowId: string, action: 'Approve' | 'Reject', reason: string, on: Page = page) {
+    const row = on.locator(`tr[data-workflow-id="${workflowId}"]`);
     await row.getByRole('textbox').fill(reason);
     await row.getByRole('button', { name: action }).click();
     const outcome = row.locator('[data-outcome]:is([data-result="ok"],[data-result="error"])');
@@ -119,6 +119,9 @@ describe('slipway console in a browser', () => {
     expect(empty.result).toBe('error');
     expect(empty.text).toMatch(/^Refused: Give a reason/);
 
+    const stale = await browser.newPage();
+    await stale.goto(`${console_.url}/pending`);
+
     // alice approves: the same Update as `slipway approve`, as SLIPWAY_USER. The reason carries
     // markup: every page must show it as text, never as elements.
     const reason = 'curves look right <em>& recall</em>';
@@ -127,6 +130,11 @@ describe('slipway console in a browser', () => {
     const result = (await first.result()) as PipelineResult;
     expect(result.outcome).toBe('promoted');
     expect(result.review).toMatchObject({ approver: 'alice', reason });
+    // A page opened before the decision still offers the buttons: its decision is refused.
+    const again = await decide(first.workflowId, 'Reject', 'changed my mind', stale);
+    expect(again.result).toBe('error');
+    expect(again.text).toMatch(/^Refused: .*already approved by alice/);
+    await stale.close();
 
     // The alias moved: on the models list, the model page (version row and alias log).
     await page.goto(console_.url);
@@ -217,6 +225,26 @@ describe('slipway console in a browser', () => {
       'Refused: alice started this run, so alice cannot review it: a second person on the allow-list must (four eyes).',
     );
     await page.screenshot({ path: join(SHOTS, 'refused.png'), fullPage: true });
+
+    // Someone off the allow-list (a console run as mallory) is refused with the allow-list.
+    const mallory = await startConsole({
+      config: { ...world.config, identity: 'mallory' },
+      client: world.client,
+      host: '127.0.0.1',
+      port: 0,
+    });
+    try {
+      await page.goto(`${mallory.url}/pending`);
+      expect(await page.locator('[data-identity]').textContent()).toBe('mallory');
+      const stranger = await decide(own.workflowId, 'Approve', 'let me');
+      expect(stranger.text).toBe(
+        'Refused: mallory may not review console-team/fraud: the allow-list is alice, bob. ' +
+          'Ask one of them, or change the approvers in the gate settings.',
+      );
+      await page.screenshot({ path: join(SHOTS, 'refused-stranger.png'), fullPage: true });
+    } finally {
+      await mallory.close();
+    }
 
     // A decision sent from another site is refused before it reaches Temporal.
     const forged = await fetch(`${console_.url}/api/runs/${encodeURIComponent(own.workflowId)}/approve`, {
