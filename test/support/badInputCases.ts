@@ -380,7 +380,7 @@ export const badInputCases: BadInputCase[] = [
     id: 'config-payload-keys',
     area: 'configuration',
     input: 'SLIPWAY_PAYLOAD_KEYS that is not id:base64key',
-    entry: 'SLIPWAY_PAYLOAD_KEYS=secret slipway pending',
+    entry: 'SLIPWAY_PAYLOAD_KEYS=not-a-key slipway pending',
     run: { kind: 'cli', env: () => ({ SLIPWAY_PAYLOAD_KEYS: 'not-a-key' }), args: () => ['pending'] },
     problem: ['SLIPWAY_PAYLOAD_KEYS must be a comma-separated list of id:key'],
     hint: 'openssl rand -base64 32',

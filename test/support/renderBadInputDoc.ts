@@ -7,8 +7,9 @@ export const BAD_INPUT_DOC = resolve(__dirname, '../../docs/bad-input-matrix.md'
 
 /** Text as a Markdown code span that survives backticks and table pipes inside it. */
 function code(text: string): string {
-  const fence = text.includes('`') ? '``' : '`';
-  return `${fence}${text.replace(/\|/g, '\\|')}${fence}`;
+  const escaped = text.replace(/\|/g, '\\|');
+  // Inner backticks need a longer fence, padded so one at either end does not join it.
+  return text.includes('`') ? `\`\` ${escaped} \`\`` : `\`${escaped}\``;
 }
 
 function cell(text: string): string {
@@ -20,7 +21,7 @@ function refusedAt(c: BadInputCase): string {
   if (c.outcome === 'warned') return 'accepted, with a warning';
   if (c.reaches?.activity) return `${c.reaches.activity} activity of ${c.reaches.workflow}, attempt 1 only`;
   if (c.reaches) return `${c.reaches.workflow} input validation, before any activity`;
-  if (c.area === 'approval') return "the run's update validator (no decision recorded)";
+  if (c.area === 'approval') return "the run's review: no decision recorded, nothing started";
   return 'the command, before any workflow starts';
 }
 
