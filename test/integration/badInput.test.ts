@@ -36,7 +36,7 @@ const FIXTURES = resolve(__dirname, '../fixtures/csv/bad');
 describe('bad input matrix', () => {
   let world: PipelineWorld;
   let store: ArtifactStore;
-  let limited: { workers: SlipwayWorkers; running: Promise<void> };
+  const extraWorkers: Array<{ workers: SlipwayWorkers; running: Promise<void> }> = [];
   let ctx: BadInputContext;
   let waiting: WorkflowHandle;
   const timings: Array<{ id: string; seconds: number }> = [];
@@ -45,15 +45,18 @@ describe('bad input matrix', () => {
     world = await startPipelineWorld('bad-input');
     store = openArtifactStore(world.config);
     const { client, config } = world;
-    // A second worker whose source-size limit is tiny, for the "over the limit" row.
-    const limitedQueue = `${config.taskQueue}-limited`;
-    const limitedConfig = loadConfig({
-      ...world.env,
-      SLIPWAY_TASK_QUEUE: limitedQueue,
-      SLIPWAY_MAX_SOURCE_BYTES: '64',
-    });
-    const workers = await createWorkers(limitedConfig, { identity: 'bad-input-limited', queues: ['main'] });
-    limited = { workers, running: workers.run() };
+    // Workers of their own for the rows about a worker's settings: a tiny size limit, a wrong secret.
+    const extraQueue = async (name: string, settings: Record<string, string>) => {
+      const queue = `${config.taskQueue}-${name}`;
+      const extra = loadConfig({ ...world.env, ...settings, SLIPWAY_TASK_QUEUE: queue });
+      const workers = await createWorkers(extra, { identity: `bad-input-${name}`, queues: ['main'] });
+      extraWorkers.push({ workers, running: workers.run() });
+      return queue;
+    };
+    const queues = {
+      smallLimit: await extraQueue('small-limit', { SLIPWAY_MAX_SOURCE_BYTES: '64' }),
+      wrongSecret: await extraQueue('wrong-secret', { SLIPWAY_S3_SECRET_KEY: 'wrong-secret-f00dfeed' }),
+    };
 
     // A production version to score with, and reviews in each state the approval rows need.
     const base: TrainToDeployInput = {
@@ -105,14 +108,14 @@ describe('bad input matrix', () => {
         endpoint: world.env.SLIPWAY_S3_ENDPOINT as string,
         bucket: world.env.SLIPWAY_ARTIFACTS as string,
       },
-      limitedQueue,
+      queues,
     };
   }, 600_000);
 
   afterAll(async () => {
     await waiting?.terminate('bad-input test finished').catch(() => undefined);
-    limited?.workers.shutdown();
-    await limited?.running;
+    for (const extra of extraWorkers) extra.workers.shutdown();
+    await Promise.all(extraWorkers.map((extra) => extra.running));
     await world?.close();
     if (timings.length > 0) {
       const slowest = [...timings].sort((a, b) => b.seconds - a.seconds).slice(0, 3);
@@ -174,7 +177,9 @@ describe('bad input matrix', () => {
 
   /** Workflows this world's queues started at or after `since`. */
   async function workflowsSince(since: Date) {
-    const queues = [world.config.taskQueue, ctx.limitedQueue].map((q) => `TaskQueue = '${q}'`).join(' OR ');
+    const queues = [world.config.taskQueue, ...Object.values(ctx.queues)]
+      .map((q) => `TaskQueue = '${q}'`)
+      .join(' OR ');
     const found = [];
     for await (const wf of world.client.workflow.list({
       query: `(${queues}) AND StartTime >= '${since.toISOString()}'`,

@@ -46,8 +46,11 @@ export interface BadInputContext {
   s3: { endpoint: string; bucket: string };
   /** A path under `dir` that does not exist. */
   missing(name: string): string;
-  /** Task queue of a worker started with SLIPWAY_MAX_SOURCE_BYTES=64 (the limit is the worker's). */
-  limitedQueue: string;
+  /**
+   * Task queues of workers configured differently from the rest (limits and credentials are the
+   * worker's): SLIPWAY_MAX_SOURCE_BYTES=64, and a wrong SLIPWAY_S3_SECRET_KEY.
+   */
+  queues: { smallLimit: string; wrongSecret: string };
 }
 
 /** Through `bin/slipway` in a child process, with the test world's environment plus `env`. */
@@ -290,7 +293,7 @@ export const badInputCases: BadInputCase[] = [
     run: {
       kind: 'cli',
       args: async (ctx) => ['extract', await ctx.write('big.csv', wideCsv(40)), '--target', 'Class'],
-      env: (ctx) => ({ SLIPWAY_TASK_QUEUE: ctx.limitedQueue }),
+      env: (ctx) => ({ SLIPWAY_TASK_QUEUE: ctx.queues.smallLimit }),
     },
   },
   csvCase(
@@ -366,6 +369,20 @@ export const badInputCases: BadInputCase[] = [
     },
     problem: ['S3AccessDenied', 'refused access to bucket'],
     hint: 'Check SLIPWAY_S3_ACCESS_KEY and SLIPWAY_S3_SECRET_KEY',
+  },
+  {
+    id: 'config-worker-wrong-secret',
+    area: 'configuration',
+    input: 'a worker whose SLIPWAY_S3_SECRET_KEY is wrong',
+    entry: 'slipway run ... (served by a worker started with a wrong SLIPWAY_S3_SECRET_KEY)',
+    run: {
+      kind: 'cli',
+      env: (ctx) => ({ SLIPWAY_TASK_QUEUE: ctx.queues.wrongSecret }),
+      args: (ctx) => runArgs(ctx),
+    },
+    problem: ['S3AccessDenied', 'refused access to bucket'],
+    hint: 'Check SLIPWAY_S3_ACCESS_KEY and SLIPWAY_S3_SECRET_KEY',
+    reaches: { workflow: 'trainToDeploy', activity: 'extractDataset' },
   },
   {
     id: 'config-temporal-unreachable',
