@@ -2,14 +2,9 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { loadConfig, REPO_ROOT } from '../../config/env';
-import {
-  ensureMinioBinary,
-  ensureTemporalBinary,
-  ensureTimeSkippingServerBinary,
-} from '../../infra/binaries';
-import { ensureBucket, startMinio } from '../../infra/minioServer';
-import { freePort, isAlive } from '../../infra/processes';
-import { startTemporalDevServer } from '../../infra/temporalServer';
+import { ensureTimeSkippingServerBinary } from '../../infra/binaries';
+import { startPrivateServices } from '../../infra/privateServices';
+import { isAlive } from '../../infra/processes';
 import type { TestServices } from '../support/services';
 
 /**
@@ -24,58 +19,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await pruneKilledRuns(runsDir);
   const runDir = join(runsDir, `${Date.now()}-${process.pid}`);
   await mkdir(runDir, { recursive: true });
-  const [temporalBin, minioBin, timeSkippingServerPath] = await Promise.all([
-    ensureTemporalBinary(config),
-    ensureMinioBinary(config),
-    ensureTimeSkippingServerBinary(config),
-  ]);
-  const t1 = Date.now();
-  const [port, httpPort, metricsPort, minioPort, consolePort] = await Promise.all(
-    Array.from({ length: 5 }, freePort),
-  );
-  const started = await Promise.allSettled([
-    startTemporalDevServer({
-      binary: temporalBin,
-      dbFile: join(runDir, 'temporal.sqlite'),
-      logFile: join(runDir, 'temporal.log'),
-      port: port as number,
-      uiPort: 0,
-      httpPort: httpPort as number,
-      metricsPort: metricsPort as number,
-      namespace: 'default',
-      headless: true,
-    }),
-    startMinio({
-      binary: minioBin,
-      dataDir: join(runDir, 'minio-data'),
-      logFile: join(runDir, 'minio.log'),
-      port: minioPort as number,
-      consolePort: consolePort as number,
-      rootUser: 'slipway-test',
-      rootPassword: 'slipway-test-secret',
-    }),
-  ]);
-  const running = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-  // A half-started stack must not outlive the run: stop what did start, then report what did not.
-  const stopAll = () => Promise.all(running.map((s) => s.stop()));
-  const failures = started.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
-  if (failures.length > 0) {
-    await stopAll();
-    throw new Error(
-      `Test services failed to start (logs kept in ${runDir}):\n${failures.map((e) => e.message).join('\n\n')}`,
-    );
-  }
-  const [temporal, minio] = started.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [
-    Awaited<ReturnType<typeof startTemporalDevServer>>,
-    Awaited<ReturnType<typeof startMinio>>,
-  ];
-  const bucket = 'slipway-test';
-  try {
-    await ensureBucket(minio, bucket);
-  } catch (err) {
-    await stopAll();
-    throw new Error(`Could not create bucket ${bucket} on ${minio.endpoint}: ${(err as Error).message}`);
-  }
+  const timeSkippingServerPath = await ensureTimeSkippingServerBinary(config);
+  const {
+    temporal,
+    minio,
+    bucket,
+    stop: stopAll,
+  } = await startPrivateServices(config, {
+    dir: runDir,
+    name: 'slipway-test',
+  });
   const services: TestServices = {
     temporalAddress: temporal.address,
     namespace: 'default',
@@ -91,8 +44,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   };
   project.provide('services', services);
   process.stderr.write(
-    `test services: Temporal ${temporal.address}, MinIO ${minio.endpoint}; binaries ready in ${seconds(t1 - t0)}, ` +
-      `services up in ${seconds(Date.now() - t1)}; data and logs in ${runDir}\n`,
+    `test services: Temporal ${temporal.address}, MinIO ${minio.endpoint}; up in ${seconds(Date.now() - t0)} ` +
+      `(binaries included); data and logs in ${runDir}\n`,
   );
 
   return async () => {
