@@ -98,7 +98,9 @@ export function registerModelsCommands(program: Command): void {
     .requiredOption('--reason <text>', 'why; recorded in the alias log and the audit log')
     .option('--json', 'print one JSON object on stdout')
     .action(async (model: string, opts: { alias: string; as?: string; reason: string; json?: boolean }) => {
-      const { config, registry, aliases } = openRegistry();
+      const { config, registry, aliases, access } = openRegistry();
+      // Checked as the configured identity: --as names who acts, it does not grant rights.
+      await access.assertCanMoveAliases(model, config.identity);
       const actor = opts.as ?? config.identity;
       const { entry } = await aliases.rollback(model, opts.alias, {
         actor,

@@ -1,5 +1,4 @@
 import { AuditLog } from '../audit/auditLog';
-import { ModelNotFoundError } from '../registry/errors';
 import { namespacePolicyKey, sharingKey } from '../registry/layout';
 import { DEFAULT_NAMESPACE, modelNameProblem, parseModelName } from '../registry/modelName';
 import type { ModelRegistry } from '../registry/registry';
@@ -170,6 +169,20 @@ export class ModelAccess {
     return sharing;
   }
 
+  /** Moving a team's aliases by hand (rollback) is for the namespace's admins, when it has a policy. */
+  async assertCanMoveAliases(name: string, user: string): Promise<void> {
+    await this.assertCanUse(name, user);
+    const { namespace } = parseModelName(name);
+    const policy = await this.policy(namespace);
+    if (policy && !policy.admins.includes(user)) {
+      throw new AccessError(
+        'AccessDenied',
+        `${user} may not move the aliases of ${name} by hand: only the admins of ${namespace} may ` +
+          `(${policy.admins.join(', ')}). You are ${user} (SLIPWAY_USER).`,
+      );
+    }
+  }
+
   /** Importing into a namespace with a policy takes an importer (default: its admins). */
   async assertCanImport(name: string, user: string): Promise<void> {
     const { namespace } = parseModelName(name);
@@ -204,16 +217,5 @@ export class ModelAccess {
       );
     }
     return requested;
-  }
-
-  /** Whether a model exists at all (access questions about a missing model are not-found errors). */
-  async exists(name: string): Promise<boolean> {
-    return this.registry.listVersions(name).then(
-      () => true,
-      (err: unknown) => {
-        if (err instanceof ModelNotFoundError) return false;
-        throw err;
-      },
-    );
   }
 }

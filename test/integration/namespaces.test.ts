@@ -88,6 +88,12 @@ describe('namespaces and visibility', () => {
     expect((await downstream('dave')).stdout).toContain('model:secops/botnet@1');
     expect((await downstream('mallory')).stdout).not.toContain('secops/botnet');
 
+    const memberRollback = await as('dave', 'rollback', 'secops/botnet', '--reason', 'try', '--as', 'erin');
+    expect(memberRollback.code).toBe(1);
+    expect(memberRollback.stderr).toMatch(
+      /dave may not move the aliases of secops\/botnet by hand: only the admins of secops may \(erin\)/,
+    );
+
     // Only an admin changes visibility; global makes it usable everywhere.
     const memberShares = await as('carol', 'share', 'secops/botnet', '--visibility', 'global');
     expect(memberShares.code).toBe(1);
