@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/env';
+import { ModelAccess } from '../../domain/access/modelAccess';
 import { AuditLog } from '../../domain/audit/auditLog';
 import { formatAuditLog, formatVerifyResult } from '../../domain/audit/render';
 import { verifyAuditLog } from '../../domain/audit/verify';
+import { ModelRegistry } from '../../domain/registry/registry';
 import { openArtifactStore } from '../../domain/storage/openStore';
 import { printResult } from '../output';
 
@@ -24,10 +26,16 @@ export function registerAuditCommand(program: Command): void {
       if (last !== undefined && !(Number.isInteger(last) && last > 0)) {
         throw new Error(`--last ${opts.last}: give a whole number of records, e.g. --last 20.`);
       }
-      const entries = await new AuditLog(openArtifactStore(loadConfig())).entries({
-        model: opts.model,
-        last,
-      });
+      const config = loadConfig();
+      const store = openArtifactStore(config);
+      const access = new ModelAccess(new ModelRegistry(store));
+      if (opts.model !== undefined) await access.assertCanUse(opts.model, config.identity);
+      const all = await new AuditLog(store).entries({ model: opts.model });
+      // Records about models this person may not see are left out (see `slipway share`).
+      const models = [...new Set(all.flatMap((e) => (e.record?.model ? [e.record.model] : [])))];
+      const visible = new Set(await access.visibleTo(models, config.identity));
+      const shown = all.filter((e) => e.record?.model === undefined || visible.has(e.record.model));
+      const entries = last === undefined ? shown : shown.slice(-last);
       printResult(opts, { entries }, () => formatAuditLog(entries));
     });
 

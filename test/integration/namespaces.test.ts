@@ -83,6 +83,15 @@ describe('namespaces and visibility', () => {
       expect(result.stderr).toContain('mallory may not use secops/botnet');
     }
     expect(JSON.parse((await as('mallory', 'models', '--json')).stdout).models).toEqual([]);
+    const auditFor = async (user: string) =>
+      JSON.parse((await as(user, 'audit', 'log', '--json')).stdout).entries.map(
+        (e: { record?: { model?: string } }) => e.record?.model,
+      );
+    expect(await auditFor('dave')).toContain('secops/botnet');
+    expect(await auditFor('mallory')).not.toContain('secops/botnet');
+    expect((await as('mallory', 'audit', 'log', '--model', 'secops/botnet')).stderr).toContain(
+      'mallory may not use secops/botnet',
+    );
     const downstream = (user: string) =>
       as(user, 'lineage', '--downstream', `file://${file('nn_botnet.onnx')}`, '--format', 'json');
     expect((await downstream('dave')).stdout).toContain('model:secops/botnet@1');
