@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { PACKAGE_VERSION } from '../config/repoRoot';
 import { registerAccessCommands } from './commands/access';
 import { registerApplyCommands } from './commands/apply';
 import { registerAuditCommand } from './commands/audit';
@@ -23,7 +24,7 @@ const program = new Command()
       'With no configuration everything runs on an embedded stack (a local Temporal dev server, a background worker and a local ' +
       'artifact folder); set SLIPWAY_TEMPORAL_ADDRESS and SLIPWAY_ARTIFACTS=s3://... for real infrastructure.',
   )
-  .version(require('../package.json').version)
+  .version(PACKAGE_VERSION)
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 

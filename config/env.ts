@@ -1,9 +1,10 @@
 import { homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { REPO_ROOT } from './repoRoot';
 
-/** The repository root, so the default state folder is the same from any working directory. */
-export const REPO_ROOT = resolve(__dirname, '..');
+// The repository root, so the default state folder is the same from any working directory.
+export { REPO_ROOT } from './repoRoot';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const optionalText = z

@@ -1,8 +1,9 @@
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { codeVersion } from '../config/codeVersion';
 import type { SlipwayConfig } from '../config/env';
+import { REPO_ROOT } from '../config/repoRoot';
 import { commandLine, isAlive, logTail, startService, stopProcessGroup, waitUntilHealthy } from './processes';
 
 /**
@@ -87,10 +88,9 @@ export async function ensureBackgroundWorker(
   }
   if (status.running && status.worker) await stopProcessGroup(status.worker.pid);
   const p = paths(config);
-  const root = resolve(__dirname, '..');
   // The same entry point a person types (bin/slipway execs node in place, so the pid stays ours).
   const service = startService(
-    join(root, 'bin', 'slipway'),
+    join(REPO_ROOT, 'bin', 'slipway'),
     ['worker', '--identity', `${IDENTITY_MARKER}@${config.stateDir}`],
     {
       logFile: p.log,

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { REPO_ROOT } from '../config/repoRoot';
 
 export interface ServiceProcess {
   /** Leader of the service's own process group: stopProcessGroup(pid) ends everything in it. */
@@ -14,7 +15,7 @@ export interface ServiceProcess {
  * Runs a service under a small bash guard holding a pipe from this process, so the service dies
  * with this process however it ends (see the script for how).
  */
-const SERVICE_GUARD = join(__dirname, 'scripts', 'service-guard.sh');
+const SERVICE_GUARD = join(REPO_ROOT, 'infra', 'scripts', 'service-guard.sh');
 
 // The parent's ends of the guards' pipes, held for the life of this process: closing one stops its service.
 const lifelines = new Set<unknown>();

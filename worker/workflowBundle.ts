@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { extname, resolve } from 'node:path';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 
 let cached: Promise<WorkflowBundleWithSourceMap> | undefined;
@@ -6,7 +6,8 @@ let cached: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** Workflows are bundled once per process; bundling takes seconds, workers can share the result. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   cached ??= bundleWorkflowCode({
-    workflowsPath: resolve(__dirname, '../workflows/index.ts'),
+    // The workflows beside this file: TypeScript under tests and tsx, JavaScript in a dist/ build.
+    workflowsPath: resolve(__dirname, `../workflows/index${extname(__filename)}`),
     logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
   });
   return cached;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { PACKAGE_VERSION } from '../../config/repoRoot';
 import type { ArtifactRef } from '../storage/artifactRef';
 import type { ArtifactStore } from '../storage/artifactStore';
 import { HashingStream } from '../storage/hashing';
@@ -13,7 +14,6 @@ import { ByteLimit, openSourceStream, sourceLabel } from './sourceStream';
 import { parseDatasetSource } from './sourceUri';
 import { type DatasetSummary, serializeDatasetSummary } from './summary';
 
-const PACKAGE_VERSION: string = require('../../package.json').version;
 /** Default `createdBy`: the package version only, so summaries dedupe across commits of one release. */
 export const DEFAULT_CREATED_BY = `slipway ${PACKAGE_VERSION}`;
 

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { resolve } from 'node:path';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { REPO_ROOT } from '../../config/repoRoot';
 
 /**
  * Native GEMM for tfjs's WASM backend. The WASM matrix multiply is ~100x slower than the machine's
@@ -12,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
  * Anything these kernels do not cover runs the original WASM kernel.
  */
 
-export const ADDON_PATH = resolve(__dirname, '../../native/blas-gemm/build/Release/blas_gemm.node');
+export const ADDON_PATH = join(REPO_ROOT, 'native/blas-gemm/build/Release/blas_gemm.node');
 const HOW_TO_BUILD =
   'install the system BLAS headers (`apt-get install libopenblas-dev`), then run `npm run build:native`';
 

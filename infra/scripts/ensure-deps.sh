@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs the npm dependencies when node_modules is missing or was installed from other
-# dependency declarations than the current package.json/package-lock.json. Quiet when up to date.
-# `npm install` rather than `npm ci`: a registry mirror that serves only this platform's packages
-# makes `npm ci` refuse a lockfile listing other platforms' optional binaries; `npm install` still
-# installs exactly the pinned versions.
+# dependency declarations than the current package.json/package-lock.json, then compiles the CLI
+# ahead of time (infra/scripts/build.cjs). Quiet when up to date.
+# `npm ci`: exactly the lockfile, which it never rewrites, so a fresh clone stays clean. The lockfile
+# records every platform's optional binaries (@biomejs/cli-*, @esbuild/*, @swc/core-*), which
+# `npm ci` requires; a lockfile out of step with package.json is refused: run `npm install` to
+# update it after editing package.json's dependencies.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
@@ -35,8 +37,10 @@ install() {
   up_to_date && return 0
   echo "slipway: installing npm dependencies (first run, or the lockfile changed)..." >&2
   # onnxruntime-node's installer would try to download optional GPU files; the CPU build is bundled.
-  ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund --loglevel=error >&2
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error >&2
   fingerprint >"$STAMP"
+  # The first command after an install then starts from a build (bin/slipway rebuilds when stale).
+  node infra/scripts/build.cjs >/dev/null
 }
 
 # Two commands started together (npm test in two terminals) must not run npm install at once.
