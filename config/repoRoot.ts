@@ -9,7 +9,9 @@ import { dirname, join } from 'node:path';
 export const REPO_ROOT = findRoot(__dirname);
 
 /** The version in package.json. */
-export const PACKAGE_VERSION: string = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).version;
+export const PACKAGE_VERSION: string = JSON.parse(
+  readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'),
+).version;
 
 function findRoot(from: string): string {
   for (let dir = from; ; dir = dirname(dir)) {
