@@ -14,7 +14,6 @@ import { registerReviewCommands } from './commands/review';
 import { registerRunCommand } from './commands/run';
 import { registerScheduleCommand } from './commands/schedule';
 import { registerWorkerCommand } from './commands/worker';
-import { describeError } from './errors';
 
 const program = new Command()
   .name('slipway')
@@ -43,11 +42,13 @@ registerExtractCommand(program);
 registerWorkerCommand(program);
 registerDevCommand(program);
 
-program.parseAsync(process.argv).catch((err: unknown) => {
+program.parseAsync(process.argv).catch(async (err: unknown) => {
   if (err instanceof CommanderError) {
     process.exitCode = err.exitCode;
     return;
   }
+  // Loaded on failure only: it knows the Temporal SDK's error classes, a slow module to load.
+  const { describeError } = await import('./errors.js');
   process.stderr.write(`${describeError(err)}\n`);
   process.exitCode = 1;
 });

@@ -1,14 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { MultiBar, Presets } from 'cli-progress';
 import type { TrainToDeployInput } from '../workflows/inputs';
+import { pipelineSteps } from '../workflows/progress';
 import type { ReleaseOutcome } from '../workflows/release';
-import {
-  type PipelineProgress,
-  type PipelineResult,
-  pipelineSteps,
-  progressQuery,
-  type TrainingEpoch,
-} from '../workflows/trainToDeploy';
+import type { PipelineProgress, PipelineResult, TrainingEpoch } from '../workflows/trainToDeploy';
 import { keyValueTable, table } from './output';
 import type { Session } from './session';
 
@@ -29,6 +23,9 @@ export async function runPipeline(
   input: TrainToDeployInput,
   options: { live: boolean; workflowIdPrefix?: string; waitForReview?: boolean },
 ): Promise<PipelineResult | AwaitingReview> {
+  // Loaded when a run is followed, not at start: the workflow SDK (for the query) and the progress bars.
+  const { progressQuery } = await import('../workflows/messages.js');
+  const { MultiBar, Presets } = await import('cli-progress');
   const workflowId = `${options.workflowIdPrefix ?? 'train'}-${input.modelName}-${randomUUID().slice(0, 8)}`;
   const handle = await session.client.workflow.start('trainToDeploy', {
     taskQueue: session.config.taskQueue,

@@ -1,10 +1,5 @@
-import { Client, Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 import { loadConfig, type SlipwayConfig } from '../config/env';
-import { ensureEmbeddedStack } from '../infra/stack';
-import { dataConverterFor } from '../worker/encryptionCodec';
-import { createWorkers } from '../worker/worker';
 import { log } from './output';
 
 export interface Session {
@@ -21,6 +16,12 @@ export interface Session {
  */
 export async function openSession(options: { needWorker?: boolean } = {}): Promise<Session> {
   const config = loadConfig();
+  // Loaded here rather than at the top, so that the commands that never open a session (and
+  // `--help`) start without loading the Temporal SDK; the worker and its ML modules load only when
+  // this command runs a worker itself.
+  const { Client, Connection } = await import('@temporalio/client');
+  const { ensureEmbeddedStack } = await import('../infra/stack.js');
+  const { dataConverterFor } = await import('../worker/encryptionCodec.js');
   const wantWorker = options.needWorker !== false;
   if (config.embeddedTemporal) {
     // On the embedded stack the worker lives in the background too, so a pipeline keeps going
@@ -51,6 +52,8 @@ export async function openSession(options: { needWorker?: boolean } = {}): Promi
   const needWorker = wantWorker && !config.embeddedTemporal && !(await hasPollers(client, config));
   if (needWorker) {
     log('slipway: running a worker in this process for this command');
+    const { DefaultLogger, Runtime } = await import('@temporalio/worker');
+    const { createWorkers } = await import('../worker/worker.js');
     // The command's own output matters here; the in-process worker only speaks up about problems.
     Runtime.install({ logger: new DefaultLogger('ERROR') });
     const workers = await createWorkers(config, { identity: `slipway-cli-${process.pid}` });
@@ -71,6 +74,7 @@ export async function openSession(options: { needWorker?: boolean } = {}): Promi
 }
 
 async function hasPollers(client: Client, config: SlipwayConfig): Promise<boolean> {
+  const { temporal } = await import('@temporalio/proto');
   // A `slipway worker` process polls both queues, so the main queue's pollers are what to look for.
   const response = await client.workflowService.describeTaskQueue({
     namespace: config.namespace,

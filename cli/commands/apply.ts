@@ -2,9 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/env';
-import { writeMltkPackage } from '../../domain/export/mltkPackage';
 import { ModelRegistry } from '../../domain/registry/registry';
-import { scoreCsv } from '../../domain/scoring/scoreCsv';
 import { openArtifactStore } from '../../domain/storage/openStore';
 import { resolveModelRef } from '../modelRef';
 import { log, printResult } from '../output';
@@ -48,6 +46,8 @@ export function registerApplyCommands(program: Command): void {
         }
         const model = await loadModel(ref);
         log(`slipway: scoring with ${model.name} v${model.version}${model.via ? ` (${model.via})` : ''}`);
+        // Loaded by this command only: CSV parsing and the ONNX runtime.
+        const { scoreCsv } = await import('../../domain/scoring/scoreCsv.js');
         const result = await scoreCsv({
           inputPath: resolve(opts.input),
           outputPath: resolve(opts.output),
@@ -105,6 +105,8 @@ export function registerApplyCommands(program: Command): void {
     .option('--json', 'print one JSON object on stdout')
     .action(async (ref: string, opts: { out: string; algo?: string; json?: boolean }) => {
       const model = await loadModel(ref);
+      // Loaded by this command only (it brings the ONNX protobuf code).
+      const { writeMltkPackage } = await import('../../domain/export/mltkPackage.js');
       const pkg = await writeMltkPackage({
         outDir: resolve(opts.out),
         modelName: model.name,

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { startConsole } from '../../console/server';
 import { log } from '../output';
 import { openSession } from '../session';
 
@@ -39,6 +38,8 @@ export function registerConsoleCommand(program: Command): void {
           `--temporal-ui ${opts.temporalUi} is not an address: give http://host:port or https://host.`,
         );
       const session = await openSession({ needWorker: false });
+      // Loaded by this command only: the web server and the pages.
+      const { startConsole } = await import('../../console/server.js');
       const temporalUi =
         opts.temporalUi ??
         (session.config.embeddedTemporal

@@ -1,13 +1,10 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/env';
-import {
-  type EmbeddedStackStatus,
-  embeddedStackStatus,
-  ensureEmbeddedStack,
-  stopEmbeddedStack,
-} from '../../infra/stack';
+import type { EmbeddedStackStatus } from '../../infra/stack';
 import { printResult } from '../output';
 
+// infra/stack is imported inside the actions: it loads the Temporal client and minio, which the
+// other commands (and --help) need not wait for.
 export function registerDevCommand(program: Command): void {
   const dev = program
     .command('dev')
@@ -24,6 +21,7 @@ export function registerDevCommand(program: Command): void {
     .action(async (opts: { json?: boolean }) => {
       const config = loadConfig();
       if (!config.embeddedTemporal) throw notEmbedded();
+      const { ensureEmbeddedStack } = await import('../../infra/stack.js');
       const stack = await ensureEmbeddedStack(config, { withWorker: true });
       printResult(
         opts,
@@ -41,6 +39,7 @@ export function registerDevCommand(program: Command): void {
     .action(async () => {
       const config = loadConfig();
       if (!config.embeddedTemporal) throw notEmbedded();
+      const { stopEmbeddedStack } = await import('../../infra/stack.js');
       await stopEmbeddedStack(config);
       process.stdout.write(`Stopped. Data kept in ${config.stateDir}\n`);
     });
@@ -51,6 +50,7 @@ export function registerDevCommand(program: Command): void {
     .option('--json', 'print one JSON object on stdout')
     .action(async (opts: { json?: boolean }) => {
       const config = loadConfig();
+      const { embeddedStackStatus } = await import('../../infra/stack.js');
       const status = await embeddedStackStatus(config);
       printResult(opts, status, () => describeStatus(status));
     });

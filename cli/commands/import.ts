@@ -8,7 +8,6 @@ import { ModelRegistry } from '../../domain/registry/registry';
 import { openArtifactStore } from '../../domain/storage/openStore';
 import type { ImportResult } from '../../workflows/importModel';
 import { type ImportModelInput, importModelInputSchema } from '../../workflows/inputs';
-import { progressQuery } from '../../workflows/messages';
 import {
   addGateOptions,
   type GateFlags,
@@ -129,6 +128,7 @@ async function followImport(
       new Promise<undefined>((r) => setTimeout(() => r(undefined), 500)),
     ]);
     if (done) return done;
+    const { progressQuery } = await import('../../workflows/messages.js');
     const progress = await handle.query(progressQuery).catch(() => undefined);
     if (progress?.review && !waitForReview) return { awaitingReview: true, workflowId, progress };
   }

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import type { ReviewDecision } from '../../workflows/approval';
 import { printResult, table } from '../output';
-import { decideReview, pendingReviews } from '../reviewActions';
 import { openSession } from '../session';
 
 export function registerReviewCommands(program: Command): void {
@@ -12,6 +11,7 @@ export function registerReviewCommands(program: Command): void {
     .action(async (opts: { json?: boolean }) => {
       const session = await openSession({ needWorker: false });
       try {
+        const { pendingReviews } = await import('../reviewActions.js');
         const pending = await pendingReviews(session.client, { taskQueue: session.config.taskQueue });
         printResult(opts, { pending }, () =>
           pending.length === 0
@@ -49,6 +49,7 @@ export function registerReviewCommands(program: Command): void {
         const session = await openSession({ needWorker: false });
         try {
           const approver = opts.as ?? session.config.identity;
+          const { decideReview } = await import('../reviewActions.js');
           const result: ReviewDecision = await decideReview(session.client, workflowId, decision, {
             approver,
             reason: opts.reason,

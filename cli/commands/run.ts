@@ -8,7 +8,6 @@ import { ModelRegistry } from '../../domain/registry/registry';
 import { openArtifactStore } from '../../domain/storage/openStore';
 import { trainToDeployInputSchema } from '../../workflows/inputs';
 import type { PipelineResult } from '../../workflows/trainToDeploy';
-import { progressQuery } from '../../workflows/trainToDeploy';
 import {
   addGateOptions,
   type GateFlags,
@@ -112,6 +111,7 @@ export function registerRunCommand(program: Command): void {
           printResult(opts, { status, ...pipelineJson(result) }, () => describePipeline(result));
           return;
         }
+        const { progressQuery } = await import('../../workflows/messages.js');
         const progress = await handle.query(progressQuery).catch(() => undefined);
         printResult(opts, { workflowId, status, progress }, () => {
           if (!progress) return `${workflowId}: ${status}`;

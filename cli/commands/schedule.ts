@@ -1,4 +1,4 @@
-import { type Client, ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/env';
 import { ModelAccess } from '../../domain/access/modelAccess';
@@ -21,6 +21,8 @@ import { openSession } from '../session';
 
 async function withSchedules<T>(body: (client: Client, taskQueue: string) => Promise<T>): Promise<T> {
   const session = await openSession();
+  // After openSession, which loads the Temporal client (the SDK is not loaded for `--help`).
+  const { ScheduleNotFoundError } = await import('@temporalio/client');
   try {
     return await body(session.client, session.config.taskQueue);
   } catch (err) {
@@ -113,7 +115,7 @@ export function registerScheduleCommand(program: Command): void {
           args: [{ scheduleId, pipeline } satisfies ScheduledRetrainInput],
         },
         policies: {
-          overlap: ScheduleOverlapPolicy.SKIP,
+          overlap: (await import('@temporalio/client')).ScheduleOverlapPolicy.SKIP,
           catchupWindow: seconds(raw.catchupWindow, '--catchup-window'),
         },
         state: { paused: Boolean(raw.paused), note: `retrain ${model} from ${pipeline.source}` },
@@ -232,7 +234,7 @@ export function registerScheduleCommand(program: Command): void {
           const handle = client.schedule.getHandle(scheduleId);
           if (name === 'pause') await handle.pause(`paused by ${loadConfig().identity}`);
           else if (name === 'unpause') await handle.unpause(`unpaused by ${loadConfig().identity}`);
-          else if (name === 'trigger') await handle.trigger(ScheduleOverlapPolicy.ALLOW_ALL);
+          else if (name === 'trigger') await handle.trigger((await import('@temporalio/client')).ScheduleOverlapPolicy.ALLOW_ALL);
           else await handle.delete();
           await auditScheduleChange(scheduleId, name === 'trigger' ? 'triggered' : `${name}d`);
           process.stdout.write(`${scheduleId}: ${name === 'trigger' ? 'triggered' : `${name}d`}\n`);

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/env';
-import { createWorkers } from '../../worker/worker';
 import { log } from '../output';
 
 export function registerWorkerCommand(program: Command): void {
@@ -17,6 +16,8 @@ export function registerWorkerCommand(program: Command): void {
       if (unknown.length > 0)
         throw new Error(`Unknown queue ${unknown.join(', ')}: use main, training or main,training.`);
       const config = loadConfig();
+      // Loaded by this command only: the worker brings the Temporal SDK, tfjs and onnxruntime.
+      const { createWorkers } = await import('../../worker/worker.js');
       const workers = await createWorkers(config, {
         identity: opts.identity,
         queues: queues as Array<'main' | 'training'>,

@@ -1,4 +1,4 @@
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import { PROBABILITY_OUTPUT } from '../onnx/exporter';
 import { ScoringError } from './errors';
 
@@ -27,9 +27,12 @@ export async function openBinaryScorer(
   nFeatures: number,
   outputName?: string,
 ): Promise<BinaryScorer> {
+  // Loaded on first use: the native runtime takes a noticeable time to load, and commands that
+  // never score (most of them) should not pay for it.
+  const runtime = require('onnxruntime-node') as typeof ort;
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(onnx);
+    session = await runtime.InferenceSession.create(onnx);
   } catch (error) {
     throw new ScoringError(
       'InvalidModel',
@@ -44,7 +47,7 @@ export async function openBinaryScorer(
       inputName,
       outputName: output,
       async score(x, nRows) {
-        const tensor = new ort.Tensor('float32', x.subarray(0, nRows * nFeatures), [nRows, nFeatures]);
+        const tensor = new runtime.Tensor('float32', x.subarray(0, nRows * nFeatures), [nRows, nFeatures]);
         const result = await session.run({ [inputName]: tensor }, [output]);
         return positiveClass(result[output] as ort.Tensor, nRows, output);
       },

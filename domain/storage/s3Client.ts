@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { PassThrough, type Readable } from 'node:stream';
-import { Client } from 'minio';
+import type { Client } from 'minio';
 import type { SlipwayConfig } from '../../config/env';
 import { S3BucketNotFoundError, StorageConfigError } from './errors';
 import { pipeClassified, toStorageError } from './s3Errors';
@@ -77,7 +77,10 @@ export function createS3Client(
   }
   const url = parseEndpoint(settings.endpoint);
   const secure = url.protocol === 'https:';
-  const client = new Client({
+  // Loaded here, not at the top: the minio package takes a noticeable time to load and most
+  // commands (and the local-folder store) never talk to S3.
+  const { Client: MinioClient } = require('minio') as typeof import('minio');
+  const client = new MinioClient({
     endPoint: url.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: url.port === '' ? undefined : Number(url.port),
     useSSL: secure,

@@ -11,19 +11,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 STAMP=node_modules/.slipway-deps
 
-# A fingerprint of what decides the install: the lockfile and package.json's dependency sections
-# (not its scripts, so editing a script does not trigger a reinstall). Content, not mtimes: a fresh
-# clone or a checkout changes every mtime.
+# A fingerprint of what decides the install (package.json's dependency sections and the lockfile).
 fingerprint() {
-  node -e '
-    const { createHash } = require("node:crypto");
-    const { readFileSync } = require("node:fs");
-    const p = JSON.parse(readFileSync("package.json", "utf8"));
-    const h = createHash("sha256");
-    h.update(JSON.stringify([p.dependencies, p.devDependencies, p.optionalDependencies, p.overrides]));
-    h.update(readFileSync("package-lock.json"));
-    process.stdout.write(h.digest("hex"));
-  '
+  node infra/scripts/deps.cjs fingerprint
 }
 
 up_to_date() {
