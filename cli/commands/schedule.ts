@@ -234,7 +234,8 @@ export function registerScheduleCommand(program: Command): void {
           const handle = client.schedule.getHandle(scheduleId);
           if (name === 'pause') await handle.pause(`paused by ${loadConfig().identity}`);
           else if (name === 'unpause') await handle.unpause(`unpaused by ${loadConfig().identity}`);
-          else if (name === 'trigger') await handle.trigger((await import('@temporalio/client')).ScheduleOverlapPolicy.ALLOW_ALL);
+          else if (name === 'trigger')
+            await handle.trigger((await import('@temporalio/client')).ScheduleOverlapPolicy.ALLOW_ALL);
           else await handle.delete();
           await auditScheduleChange(scheduleId, name === 'trigger' ? 'triggered' : `${name}d`);
           process.stdout.write(`${scheduleId}: ${name === 'trigger' ? 'triggered' : `${name}d`}\n`);
