@@ -1,4 +1,3 @@
-import { Client } from 'minio';
 import { type ServiceProcess, startService, stopProcessGroup, waitUntilHealthy } from './processes';
 
 export interface MinioOptions {
@@ -74,6 +73,8 @@ export async function ensureBucket(
   region = 'us-east-1',
 ): Promise<void> {
   const url = new URL(server.endpoint);
+  // Loaded here: every command that checks the embedded stack imports this file, few make buckets.
+  const { Client } = await import('minio');
   const client = new Client({
     endPoint: url.hostname,
     port: Number(url.port),
