@@ -1,19 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { PACKAGE_VERSION } from '../config/repoRoot';
-import { registerAccessCommands } from './commands/access';
-import { registerApplyCommands } from './commands/apply';
-import { registerAuditCommand } from './commands/audit';
-import { registerConsoleCommand } from './commands/console';
-import { registerDemoCommand } from './commands/demo';
-import { registerDevCommand } from './commands/dev';
-import { registerExtractCommand } from './commands/extract';
-import { registerImportCommand } from './commands/import';
-import { registerLineageCommand } from './commands/lineage';
-import { registerModelsCommands } from './commands/models';
-import { registerReviewCommands } from './commands/review';
-import { registerRunCommand } from './commands/run';
-import { registerScheduleCommand } from './commands/schedule';
-import { registerWorkerCommand } from './commands/worker';
+import { modulesFor } from './commandModules';
 
 const program = new Command()
   .name('slipway')
@@ -27,22 +14,14 @@ const program = new Command()
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-registerDemoCommand(program);
-registerRunCommand(program);
-registerImportCommand(program);
-registerReviewCommands(program);
-registerScheduleCommand(program);
-registerModelsCommands(program);
-registerAccessCommands(program);
-registerApplyCommands(program);
-registerLineageCommand(program);
-registerAuditCommand(program);
-registerConsoleCommand(program);
-registerExtractCommand(program);
-registerWorkerCommand(program);
-registerDevCommand(program);
+async function main(): Promise<void> {
+  // Only the module of the command being run is loaded (all of them for --help): see commandModules.
+  const registers = await Promise.all(modulesFor(process.argv.slice(2)).map((m) => m.load()));
+  for (const register of registers) register(program);
+  await program.parseAsync(process.argv);
+}
 
-program.parseAsync(process.argv).catch(async (err: unknown) => {
+main().catch(async (err: unknown) => {
   if (err instanceof CommanderError) {
     process.exitCode = err.exitCode;
     return;
