@@ -10,6 +10,7 @@ import type { PipelineResult } from '../workflows/trainToDeploy';
 import { median, secondsSince } from './lib/stats';
 
 export interface OrchestrationRun {
+  workflowId: string;
   wallSeconds: number;
   activitySeconds: number;
   overheadSeconds: number;
@@ -26,6 +27,8 @@ export interface OrchestrationReport {
   runs: OrchestrationRun[];
   medianOverheadSeconds: number;
   medianWallSeconds: number;
+  /** The last run's workflow id (finished, kept on the server: the CLI start-up timing asks about it). */
+  lastWorkflowId: string;
 }
 
 let quietRuntime = false;
@@ -98,6 +101,7 @@ export async function measureOrchestration(options: {
         activities++;
       }
       return {
+        workflowId,
         wallSeconds,
         activitySeconds: activityMs / 1000,
         overheadSeconds: wallSeconds - activityMs / 1000,
@@ -116,6 +120,7 @@ export async function measureOrchestration(options: {
       runs,
       medianOverheadSeconds: median(runs.map((r) => r.overheadSeconds)),
       medianWallSeconds: median(runs.map((r) => r.wallSeconds)),
+      lastWorkflowId: (runs.at(-1) ?? warmUp).workflowId,
     };
   } finally {
     workers.shutdown();

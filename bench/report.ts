@@ -2,6 +2,7 @@ import type { Evaluation } from '../domain/ml/metrics';
 import { referenceModelSpec } from '../domain/ml/modelSpec';
 import type { ApplyReport } from './applyCsv';
 import type { ArtifactIoReport } from './artifactIo';
+import type { CliStartupReport } from './cliStartup';
 import type { KerasReport } from './keras/runKeras';
 import { inferenceFlopsPerSample, trainingFlopsPerSample } from './lib/flops';
 import type { Machine } from './lib/machine';
@@ -27,6 +28,7 @@ export interface BenchReport {
   onnxInference: Section<{ seconds: number[]; rowsPerSecond: number }>;
   apply: Array<Section<ApplyReport>>;
   orchestration: Section<OrchestrationReport>;
+  cliStartup: Section<CliStartupReport>;
   artifactIo: Array<Section<ArtifactIoReport>>;
 }
 
@@ -244,6 +246,29 @@ export function renderMarkdown(r: BenchReport): string {
       '',
     );
   } else out.push(`failed: ${r.orchestration.error}`, '');
+
+  out.push('## CLI start-up', '');
+  if (r.cliStartup.ok) {
+    const c = r.cliStartup.value;
+    out.push(
+      table(
+        ['command', `median s of ${c.runs}`, 'runs s', 'target s', 'met'],
+        ['---', '---:', '---:', '---:', '---'],
+        c.timings.map((t) => [
+          `\`${t.command}\``,
+          fixed(t.medianSeconds, 2),
+          t.seconds.map((s) => fixed(s, 2)).join(', '),
+          fixed(t.targetSeconds, 1),
+          t.medianSeconds <= t.targetSeconds ? 'yes' : 'no',
+        ]),
+      ),
+      '',
+      'Wall time of `bin/slipway` from start to exit, a fresh process each run, through the dependency check, the ' +
+        "build check and the compiled CLI; `status` asks the bench's Temporal server about the last orchestration " +
+        'run (finished). Sensitive to machine load: read it with the load average above.',
+      '',
+    );
+  } else out.push(`failed: ${r.cliStartup.error}`, '');
 
   out.push('## Artifact store I/O', '');
   out.push(

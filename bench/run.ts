@@ -24,6 +24,7 @@ import { LocalArtifactStore } from '../domain/storage/localStore';
 import { openArtifactStore } from '../domain/storage/openStore';
 import { measureApply } from './applyCsv';
 import { measureArtifactIo } from './artifactIo';
+import { measureCliStartup } from './cliStartup';
 import { runKeras } from './keras/runKeras';
 import { runJsonChild, tsxCommand } from './lib/child';
 import { describeMachine } from './lib/machine';
@@ -55,6 +56,7 @@ const plan = {
   orchestrationRuns: quick ? 1 : 3,
   orchestrationRows: 5_000,
   orchestrationEpochs: 2,
+  cliRuns: 5,
   objectBytes: quick ? 16e6 : 100e6,
   ioRuns: quick ? 2 : 3,
 };
@@ -151,6 +153,7 @@ async function main(): Promise<void> {
     const services = await section('start Temporal and MinIO', startBenchServices);
     let orchestration: BenchReport['orchestration'];
     let artifactIo: BenchReport['artifactIo'] = [];
+    let cliStartup: BenchReport['cliStartup'] | undefined;
     try {
       orchestration = await section('orchestration overhead', async () => {
         if (!services.ok) throw new Error(`services did not start: ${services.error}`);
@@ -160,6 +163,16 @@ async function main(): Promise<void> {
           runs: plan.orchestrationRuns,
           rows: plan.orchestrationRows,
           epochs: plan.orchestrationEpochs,
+        });
+      });
+      cliStartup = await section('CLI start-up', async () => {
+        if (!services.ok) throw new Error(`services did not start: ${services.error}`);
+        if (!orchestration.ok) throw new Error('no pipeline run to ask about: orchestration failed');
+        return measureCliStartup({
+          temporalAddress: services.value.temporal.address,
+          workflowId: orchestration.value.lastWorkflowId,
+          artifacts: `file://${join(services.value.dir, 'pipeline', 'artifacts')}`,
+          runs: plan.cliRuns,
         });
       });
       const io = { bytes: plan.objectBytes, runs: plan.ioRuns };
@@ -201,6 +214,7 @@ async function main(): Promise<void> {
       onnxInference,
       apply,
       orchestration,
+      cliStartup: cliStartup ?? { ok: false, error: 'not measured', seconds: 0 },
       artifactIo,
     };
     const markdown = renderMarkdown(report);
@@ -223,6 +237,7 @@ async function main(): Promise<void> {
       ...(onnxInference.ok ? [] : ['onnxruntime scoring']),
       ...apply.filter((a) => !a.ok).map(() => 'apply'),
       ...(orchestration.ok ? [] : ['orchestration']),
+      ...(report.cliStartup.ok ? [] : ['CLI start-up']),
       ...artifactIo.filter((a) => !a.ok).map(() => 'artifact I/O'),
     ];
     if (failed.length > 0) {

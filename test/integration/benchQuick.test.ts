@@ -35,6 +35,7 @@ describe('npm run bench -- --quick', () => {
       report.quality,
       report.onnxInference,
       report.orchestration,
+      report.cliStartup,
       ...report.apply,
       ...report.artifactIo,
       ...report.backends
