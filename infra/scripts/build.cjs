@@ -90,7 +90,13 @@ function ensureBuild() {
 }
 
 function pruneOldBuilds(current) {
-  const builds = readdirSync(DIST, { withFileTypes: true })
+  const entries = readdirSync(DIST, { withFileTypes: true });
+  // A build interrupted half-way (the process was killed) leaves its temporary folder behind.
+  for (const e of entries.filter((e) => e.name.startsWith('.tmp-'))) {
+    const path = join(DIST, e.name);
+    if (Date.now() - statSync(path).mtimeMs > 3600_000) rmSync(path, { recursive: true, force: true });
+  }
+  const builds = entries
     .filter((e) => e.isDirectory() && !e.name.startsWith('.') && join(DIST, e.name) !== current)
     .map((e) => ({ path: join(DIST, e.name), used: statSync(join(DIST, e.name)).mtimeMs }))
     .sort((a, b) => b.used - a.used);
