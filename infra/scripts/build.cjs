@@ -73,7 +73,7 @@ function ensureBuild() {
       format: 'cjs',
       platform: 'node',
       target: 'node20',
-      // Stack traces name the TypeScript lines (bin/slipway turns source maps on).
+      // Stack traces can name the TypeScript lines (cli.cjs turns source maps on for the worker).
       sourcemap: 'linked',
       logLevel: 'error',
     });
