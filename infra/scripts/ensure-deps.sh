@@ -33,7 +33,7 @@ install() {
   node infra/scripts/build.cjs >/dev/null
 }
 
-# Two commands started together (npm test in two terminals) must not run npm install at once.
+# Two commands started together (npm test in two terminals) must not install at once.
 if command -v flock >/dev/null 2>&1; then
   mkdir -p .slipway
   exec 9>.slipway/npm-install.lock
