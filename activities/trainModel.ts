@@ -1,13 +1,10 @@
 import { Context } from '@temporalio/activity';
 import { z } from 'zod';
-import { type BackendChoice, backendNames, selectBackend } from '../domain/ml/backend';
-import { type ClassWeightMode, type ClassWeights, computeClassWeights } from '../domain/ml/classWeights';
-import { buildModel } from '../domain/ml/modelBuilder';
+import { type BackendChoice, backendNames } from '../domain/ml/backend';
+import type { ClassWeightMode, ClassWeights } from '../domain/ml/classWeights';
 import type { ModelSpec } from '../domain/ml/modelSpec';
-import { scalerFromJson } from '../domain/ml/scaler';
-import { decodeSplit } from '../domain/ml/splitArtifact';
-import { type EpochResult, trainModel as fit } from '../domain/ml/train';
-import { scaled, splitSnapshot } from '../domain/ml/trainingData';
+import type { EpochResult } from '../domain/ml/train';
+import { trainInThread } from '../domain/ml/trainInThread';
 import { type ArtifactRef, artifactRefSchema } from '../domain/storage/artifactRef';
 import { trainingEpochSignal } from '../workflows/messages';
 import type { TrainingEpoch } from '../workflows/progress';
@@ -69,7 +66,10 @@ export interface TrainingHeartbeat {
   checkpoint: ArtifactRef;
 }
 
-/** Trainer: class-weighted training that heartbeats each epoch with a stored checkpoint. */
+/**
+ * Trainer: class-weighted training in a worker thread (domain/ml/trainInThread.ts), heartbeating
+ * each epoch with a stored checkpoint and reporting the epoch to the workflow.
+ */
 export function trainModelActivity(deps: ActivityDeps) {
   return async function trainModel(params: TrainModelParams): Promise<TrainedModel> {
     return withFailureMapping(async () => {
@@ -86,85 +86,73 @@ export function trainModelActivity(deps: ActivityDeps) {
   };
 
   async function train(params: TrainModelParams): Promise<TrainedModel> {
-    // Heartbeat between epochs too (data loading, a slow epoch on a busy machine), re-sending the
-    // last checkpoint: a bare heartbeat() would clear the details a retry resumes from.
     const context = Context.current();
-    let lastBeat: TrainingHeartbeat | undefined;
+    const previous = context.info.heartbeatDetails as TrainingHeartbeat | undefined;
+    const resumeRef = previous?.checkpoint ? artifactRefSchema.parse(previous.checkpoint) : undefined;
+    // Heartbeat between epochs too (data loading, a slow epoch on a busy machine), re-sending the
+    // last checkpoint: a bare heartbeat() would clear the details a retry resumes from. Training
+    // runs in its own thread, so this timer (and every query and workflow task) keeps its pace.
+    let lastBeat: TrainingHeartbeat | undefined = resumeRef ? previous : undefined;
     const keepAlive = setInterval(() => context.heartbeat(lastBeat), 2_000);
     try {
-      return await trainWithHeartbeats(params, (beat) => {
-        lastBeat = beat;
+      const [snapshot, split, scaler, resumeFrom] = await Promise.all([
+        deps.store.getBytes(params.snapshot),
+        deps.store.getBytes(params.split),
+        deps.store.getBytes(params.scaler),
+        resumeRef ? deps.store.getBytes(resumeRef) : undefined,
+      ]);
+      if (resumeRef)
+        context.log.info(`resuming training after epoch ${previous?.epoch} from ${resumeRef.uri}`);
+
+      let last: Uint8Array | undefined;
+      const result = await trainInThread(
+        {
+          snapshot,
+          split,
+          scaler,
+          resumeFrom,
+          target: params.target,
+          spec: params.spec,
+          classWeightMode: params.classWeightMode,
+          backend: deps.config.env.SLIPWAY_TF_BACKEND,
+        },
+        {
+          // Cancellation, a heartbeat timeout noticed here, or worker shutdown: stop the batch at once.
+          signal: context.cancellationSignal,
+          onStart({ backend }) {
+            context.log.info(`training on ${backend.name}: ${backend.reason}`);
+          },
+          async onEpoch(epoch, checkpoint) {
+            last = checkpoint;
+            const ref = await deps.store.put(checkpoint, {
+              kind: 'checkpoint',
+              mediaType: 'application/octet-stream',
+              extension: '.ckpt',
+            });
+            lastBeat = { epoch: epoch.epoch, epochs: epoch.epochs, loss: epoch.loss, checkpoint: ref };
+            context.heartbeat(lastBeat);
+            await reportEpoch(context, epoch);
+          },
+        },
+      );
+      if (!last && resumeFrom) last = resumeFrom; // every epoch was already done before the retry
+      if (!last) throw new Error('training ran no epoch');
+      const modelRef = await deps.store.put(last, {
+        kind: 'model',
+        mediaType: 'application/vnd.slipway.checkpoint',
+        extension: '.ckpt',
       });
+      return {
+        model: modelRef,
+        history: result.history,
+        epochsRun: result.epochsRun,
+        resumedFromEpoch: result.resumedFromEpoch,
+        backend: result.backend,
+        classWeights: result.classWeights,
+      };
     } finally {
       clearInterval(keepAlive);
     }
-  }
-
-  async function trainWithHeartbeats(
-    params: TrainModelParams,
-    setBeat: (beat: TrainingHeartbeat | undefined) => void,
-  ): Promise<TrainedModel> {
-    const context = Context.current();
-    const backend = await selectBackend();
-    context.log.info(`training on ${backend.name}: ${backend.reason}`);
-    const [snapshot, splitBytes, scalerBytes] = await Promise.all([
-      deps.store.getBytes(params.snapshot),
-      deps.store.getBytes(params.split),
-      deps.store.getBytes(params.scaler),
-    ]);
-    const data = splitSnapshot(snapshot, params.target, decodeSplit(splitBytes));
-    const scaler = scalerFromJson(scalerBytes.toString('utf8'));
-    const classWeights = computeClassWeights(data.yTrain, params.classWeightMode);
-
-    const previous = context.info.heartbeatDetails as TrainingHeartbeat | undefined;
-    const resumeRef = previous?.checkpoint ? artifactRefSchema.parse(previous.checkpoint) : undefined;
-    const resumeFrom = resumeRef ? await deps.store.getBytes(resumeRef) : undefined;
-    if (resumeRef) context.log.info(`resuming training after epoch ${previous?.epoch} from ${resumeRef.uri}`);
-
-    const model = buildModel(params.spec, data.nFeatures);
-    let last: Uint8Array | undefined;
-    setBeat(previous?.checkpoint ? previous : undefined);
-    const result = await fit({
-      model,
-      spec: params.spec,
-      x: scaled(scaler, data.trainRaw, data.nFeatures),
-      y: data.yTrain,
-      nRows: data.nTrain,
-      nFeatures: data.nFeatures,
-      classWeights,
-      // The held-out split gives the per-epoch validation curve people watch; it never
-      // influences the weights (no early stopping here).
-      validation: { x: scaled(scaler, data.testRaw, data.nFeatures), y: data.yTest, nRows: data.nTest },
-      resumeFrom,
-      async onEpoch(epoch, checkpoint) {
-        last = await checkpoint();
-        const ref = await deps.store.put(last, {
-          kind: 'checkpoint',
-          mediaType: 'application/octet-stream',
-          extension: '.ckpt',
-        });
-        const beat = { epoch: epoch.epoch, epochs: epoch.epochs, loss: epoch.loss, checkpoint: ref };
-        setBeat(beat);
-        context.heartbeat(beat);
-        await reportEpoch(context, epoch);
-      },
-    });
-    if (!last && resumeFrom) last = resumeFrom; // every epoch was already done before the retry
-    model.dispose();
-    if (!last) throw new Error('training ran no epoch');
-    const modelRef = await deps.store.put(last, {
-      kind: 'model',
-      mediaType: 'application/vnd.slipway.checkpoint',
-      extension: '.ckpt',
-    });
-    return {
-      model: modelRef,
-      history: result.history,
-      epochsRun: result.epochsRun,
-      resumedFromEpoch: result.resumedFromEpoch,
-      backend,
-      classWeights,
-    };
   }
 }
 

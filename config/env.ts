@@ -54,6 +54,12 @@ export const envSchema = z.object({
   SLIPWAY_USER: optionalText,
   /** Largest data source extraction reads, in bytes (default 2 GiB): bigger files are refused up front. */
   SLIPWAY_MAX_SOURCE_BYTES: z.coerce.number().int().positive().optional(),
+  /**
+   * Trainings one worker process runs at once, each in its own thread with its own copy of the
+   * data and of tfjs. 1 by default: one training already keeps the cores busy, and memory grows
+   * with every extra one; raise it on a machine with cores and memory to spare.
+   */
+  SLIPWAY_TRAINING_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   /** Force a tfjs backend: tensorflow | wasm-blas | wasm | cpu. Unset picks the fastest that loads. */
   SLIPWAY_TF_BACKEND: optionalText,
 });
@@ -70,6 +76,8 @@ export interface SlipwayConfig {
   namespace: string;
   taskQueue: string;
   trainingTaskQueue: string;
+  /** SLIPWAY_TRAINING_CONCURRENCY: trainings (threads) per worker process. */
+  trainingConcurrency: number;
   artifactsUri: string;
   /** SLIPWAY_USER, else the operating-system user name. */
   identity: string;
@@ -106,6 +114,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): SlipwayConf
     namespace: env.SLIPWAY_TEMPORAL_NAMESPACE,
     taskQueue: env.SLIPWAY_TASK_QUEUE,
     trainingTaskQueue: env.SLIPWAY_TRAINING_TASK_QUEUE,
+    trainingConcurrency: env.SLIPWAY_TRAINING_CONCURRENCY,
     artifactsUri,
     identity: env.SLIPWAY_USER ?? osUser(),
   };

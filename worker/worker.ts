@@ -62,8 +62,10 @@ export async function createWorkers(
         activities: heavy,
         dataConverter,
         ...identity,
-        // One training at a time per process: training already uses every core.
-        maxConcurrentActivityTaskExecutions: 1,
+        // Each training runs in its own thread (domain/ml/trainInThread.ts), so this is how many
+        // train in parallel, each with its own data and tfjs: one by default, as one already keeps
+        // the cores busy; SLIPWAY_TRAINING_CONCURRENCY raises it where memory and cores allow.
+        maxConcurrentActivityTaskExecutions: config.trainingConcurrency,
       }),
     );
   }
