@@ -26,10 +26,14 @@ export async function openBinaryScorer(
   onnx: Uint8Array,
   nFeatures: number,
   outputName?: string,
+  options: { intraOpThreads?: number } = {},
 ): Promise<BinaryScorer> {
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(onnx);
+    session = await ort.InferenceSession.create(
+      onnx,
+      options.intraOpThreads === undefined ? {} : { intraOpNumThreads: options.intraOpThreads },
+    );
   } catch (error) {
     throw new ScoringError(
       'InvalidModel',
