@@ -218,11 +218,12 @@ class LineScanner {
       values[j] = value;
     }
     let label: 0 | 1 = 0;
-    if (target) label = labelBytes(buf, starts[target.index] as number, ends[target.index] as number, {
-      file,
-      row,
-      column: target.name,
-    });
+    if (target)
+      label = labelBytes(buf, starts[target.index] as number, ends[target.index] as number, {
+        file,
+        row,
+        column: target.name,
+      });
     this.result.rows++;
     this.result.fastRows++;
     const source = this.source;
