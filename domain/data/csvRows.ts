@@ -2,7 +2,12 @@ import { Readable } from 'node:stream';
 import { type CsvError, type Options as ParseOptions, parse } from 'csv-parse';
 import { type CellPlace, parseFeatureCell, parseLabelCell } from './cells';
 import { datasetError, where } from './errors';
-import { parseDecimalBytes } from './numberBytes';
+import * as numberBytes from './numberBytes';
+
+// Bound once: an imported name compiled to CommonJS is a getter call at every use, which in
+// the per-cell loop below cost more than reading the number.
+const scanDecimal = numberBytes.scanDecimal;
+const scanned = numberBytes.scanned;
 
 // One record may not exceed this many bytes: an unclosed quote would otherwise swallow the rest
 // of the file into a single field and hold it in memory.
@@ -136,6 +141,8 @@ class LineScanner {
   pos = 0;
   /** What the header asked for, once it is read. */
   plan: RowPlan | undefined;
+  /** For each field of a record, which feature value it is, or -1. */
+  private slots = new Int32Array(0);
   private fieldStart = new Int32Array(0);
   private fieldEnd = new Int32Array(0);
   private values = new Float64Array(0);
@@ -171,59 +178,81 @@ class LineScanner {
 
   /** One line: false if it is not plain, else true or the consumer's promise. */
   private line1(buf: Buffer, start: number, end: number): boolean | Promise<void> {
-    const plan = this.plan;
-    const width = plan ? plan.width : 0;
-    const starts = this.fieldStart;
-    const ends = this.fieldEnd;
-    let fields = 0;
-    let fieldAt = start;
-    let blank = true;
-    for (let i = start; i < end; i++) {
-      const c = buf[i] as number;
-      if (c === 44) {
-        if (fields < width) {
-          starts[fields] = fieldAt;
-          ends[fields] = i;
-        }
-        fields++;
-        fieldAt = i + 1;
-        blank = false;
-      } else if (REFUSED[c] === 1) return false;
-      else if (blank && c !== 32 && c !== 9) blank = false;
-    }
     // An empty line, or one of spaces: csv-parse skips the first, the readers the second.
-    if (blank) return true;
-    if (fields < width) {
-      starts[fields] = fieldAt;
-      ends[fields] = end;
+    if (start === end) return true;
+    const first = buf[start] as number;
+    if (first === 32 || first === 9) {
+      let i = start;
+      while (i < end && (buf[i] === 32 || buf[i] === 9)) i++;
+      if (i === end) return true;
     }
-    fields++;
-    const row = this.line;
-    const { file } = this.options;
+    const plan = this.plan;
     if (!plan) {
-      this.header(buf.toString('latin1', start, end).split(','), row);
+      for (let i = start; i < end; i++) if (REFUSED[buf[i] as number] === 1) return false;
+      this.header(buf.toString('latin1', start, end).split(','), this.line);
       return true;
     }
+    // One pass over the line: fields are delimited, and feature fields read as numbers on the
+    // way (scanDecimal); a field that is not a plain number gets NaN and is read from its text
+    // below, once the field count is known to be right (a ragged row is reported first).
+    const { width } = plan;
+    const slots = this.slots;
+    const starts = this.fieldStart;
+    const ends = this.fieldEnd;
+    const values = this.values;
+    let fields = 0;
+    let i = start;
+    for (;;) {
+      const fieldAt = i;
+      const slot = fields < width ? (slots[fields] as number) : -1;
+      if (slot >= 0) {
+        let value = scanDecimal(buf, i, end);
+        i = scanned.end;
+        if (i < end && buf[i] !== 44) {
+          value = Number.NaN;
+          for (; i < end; i++) {
+            const c = buf[i] as number;
+            if (c === 44) break;
+            if (REFUSED[c] === 1) return false;
+          }
+        }
+        values[slot] = value;
+      } else {
+        for (; i < end; i++) {
+          const c = buf[i] as number;
+          if (c === 44) break;
+          if (REFUSED[c] === 1) return false;
+        }
+      }
+      if (fields < width) {
+        starts[fields] = fieldAt;
+        ends[fields] = i;
+      }
+      fields++;
+      if (i >= end) break;
+      i++;
+    }
+    const row = this.line;
+    const { file } = this.options;
     if (fields !== width) throw raggedRow(file, row, fields, width);
     const { featureIndex, features, target } = plan;
-    const values = this.values;
     for (let j = 0; j < featureIndex.length; j++) {
+      if (values[j] === values[j]) continue;
       const k = featureIndex[j] as number;
-      const a = starts[k] as number;
-      const b = ends[k] as number;
-      let value = parseDecimalBytes(buf, a, b);
-      if (value !== value) {
-        value = parseFeatureCell(buf.toString('latin1', a, b), { file, row, column: features[j] as string });
-      }
-      values[j] = value;
+      values[j] = parseFeatureCell(buf.toString('latin1', starts[k] as number, ends[k] as number), {
+        file,
+        row,
+        column: features[j] as string,
+      });
     }
     let label: 0 | 1 = 0;
-    if (target)
+    if (target) {
       label = labelBytes(buf, starts[target.index] as number, ends[target.index] as number, {
         file,
         row,
         column: target.name,
       });
+    }
     this.result.rows++;
     this.result.fastRows++;
     const source = this.source;
@@ -237,6 +266,10 @@ class LineScanner {
     const plan = this.options.onHeader(cells, row);
     this.result.header = true;
     this.plan = plan;
+    this.slots = new Int32Array(plan.width).fill(-1);
+    plan.featureIndex.forEach((k, j) => {
+      this.slots[k] = j;
+    });
     this.fieldStart = new Int32Array(plan.width);
     this.fieldEnd = new Int32Array(plan.width);
     this.values = new Float64Array(plan.featureIndex.length);

@@ -3,6 +3,9 @@ const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
 const SPACE = 32;
 const TAB = 9;
 
+/** Where the last scanDecimal stopped: the first byte after the number and its trailing spaces. */
+export const scanned = { end: 0 };
+
 /**
  * The number a cell's bytes spell, read straight from the buffer, or NaN when this fast reading
  * cannot vouch for the result; the caller then hands the cell's text to the general parser
@@ -17,12 +20,20 @@ const TAB = 9;
  * Anything else (17 digits, 1e-30, "0x1F", "NaN", "", text) returns NaN.
  */
 export function parseDecimalBytes(buf: Uint8Array, start: number, end: number): number {
+  const value = scanDecimal(buf, start, end);
+  return scanned.end === end ? value : Number.NaN;
+}
+
+/**
+ * parseDecimalBytes for a cell whose end is not known yet: reads a number from `start`, stopping
+ * at the first byte that cannot continue it (or at `end`), and leaves that position in
+ * `scanned.end`. The cell is the number only if a separator or the line's end is there.
+ */
+export function scanDecimal(buf: Uint8Array, start: number, end: number): number {
   let i = start;
-  let stop = end;
-  while (i < stop && (buf[i] === SPACE || buf[i] === TAB)) i++;
-  while (stop > i && (buf[stop - 1] === SPACE || buf[stop - 1] === TAB)) stop--;
+  while (i < end && (buf[i] === SPACE || buf[i] === TAB)) i++;
   let negative = false;
-  if (i < stop) {
+  if (i < end) {
     const c = buf[i] as number;
     if (c === 45) {
       negative = true;
@@ -33,15 +44,15 @@ export function parseDecimalBytes(buf: Uint8Array, start: number, end: number): 
   let significant = 0;
   let digits = 0;
   let exponent = 0;
-  for (; i < stop; i++) {
+  for (; i < end; i++) {
     const d = (buf[i] as number) - 48;
     if (d < 0 || d > 9) break;
     if (significant > 0 || d !== 0) significant++;
     mantissa = mantissa * 10 + d;
     digits++;
   }
-  if (i < stop && buf[i] === 46) {
-    for (i++; i < stop; i++) {
+  if (i < end && buf[i] === 46) {
+    for (i++; i < end; i++) {
       const d = (buf[i] as number) - 48;
       if (d < 0 || d > 9) break;
       if (significant > 0 || d !== 0) significant++;
@@ -50,31 +61,27 @@ export function parseDecimalBytes(buf: Uint8Array, start: number, end: number): 
       exponent--;
     }
   }
-  if (digits === 0) return Number.NaN;
-  if (i < stop && ((buf[i] as number) | 32) === 101) {
+  let ok = digits > 0;
+  if (ok && i < end && ((buf[i] as number) | 32) === 101) {
     i++;
     let sign = 1;
-    if (i < stop && (buf[i] === 45 || buf[i] === 43)) sign = buf[i++] === 45 ? -1 : 1;
+    if (i < end && (buf[i] === 45 || buf[i] === 43)) sign = buf[i++] === 45 ? -1 : 1;
     let e = 0;
     let eDigits = 0;
-    for (; i < stop; i++) {
+    for (; i < end; i++) {
       const d = (buf[i] as number) - 48;
       if (d < 0 || d > 9) break;
       e = e * 10 + d;
       eDigits++;
     }
-    if (eDigits === 0 || eDigits > 4) return Number.NaN;
+    if (eDigits === 0 || eDigits > 4) ok = false;
     exponent += sign * e;
   }
-  if (i !== stop || significant > 15) return Number.NaN;
-  let value: number;
-  if (exponent === 0) value = mantissa;
-  else if (exponent > 0) {
-    if (exponent > 22) return Number.NaN;
-    value = mantissa * (POW10[exponent] as number);
-  } else {
-    if (exponent < -22) return Number.NaN;
-    value = mantissa / (POW10[-exponent] as number);
-  }
+  while (i < end && (buf[i] === SPACE || buf[i] === TAB)) i++;
+  scanned.end = i;
+  if (!ok || significant > 15 || exponent > 22 || exponent < -22) return Number.NaN;
+  let value = mantissa;
+  if (exponent > 0) value = mantissa * (POW10[exponent] as number);
+  else if (exponent < 0) value = mantissa / (POW10[-exponent] as number);
   return negative ? -value : value;
 }

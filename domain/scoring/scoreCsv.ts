@@ -6,11 +6,11 @@ import type { Readable, Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import { type CsvParserChoice, readCsvRows } from '../data/csvRows';
 import { datasetError } from '../data/errors';
-import { openBinaryScorer } from './binaryScorer';
 import { type AddedColumns, addedColumns, matchFeatureColumns } from './columns';
 import { ScoringError } from './errors';
 import { OutputSink } from './outputSink';
 import { ScoringBatch } from './scoringBatch';
+import { openThreadedScorer } from './threadedScorer';
 
 /**
  * Rows per onnxruntime call, chosen by measurement (bench/applyCsv.ts --sweep): large enough
@@ -113,7 +113,7 @@ export async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult
   const added = addedColumns(options.target, options.probabilityColumn);
   const { features, threshold } = options;
   const nF = features.length;
-  const scorer = await openBinaryScorer(options.onnx, nF, options.outputName, {
+  const scorer = await openThreadedScorer(options.onnx, nF, options.outputName, {
     intraOpThreads: options.intraOpThreads ?? DEFAULT_SCORING_THREADS,
   });
   const counts = { rows: 0, positives: 0 };
