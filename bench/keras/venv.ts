@@ -14,6 +14,7 @@ export function ensureKerasVenv(): Promise<PythonOnnx> {
   return ensurePythonVenv({
     dir: join(__dirname, '.venv', `tensorflow-cpu-${TENSORFLOW_CPU_VERSION}-pandas-${PANDAS_VERSION}`),
     packages: [`tensorflow-cpu==${TENSORFLOW_CPU_VERSION}`, `pandas==${PANDAS_VERSION}`],
-    probe: 'import keras, tensorflow, pandas; print(tensorflow.__version__, keras.__version__, pandas.__version__)',
+    probe:
+      'import keras, tensorflow, pandas; print(tensorflow.__version__, keras.__version__, pandas.__version__)',
   });
 }

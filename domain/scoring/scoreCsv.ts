@@ -6,6 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import { type CsvParserChoice, readCsvRows } from '../data/csvRows';
 import { datasetError } from '../data/errors';
+import { type BinaryScorer, openBinaryScorer } from './binaryScorer';
 import { type AddedColumns, addedColumns, matchFeatureColumns } from './columns';
 import { ScoringError } from './errors';
 import { OutputSink } from './outputSink';
@@ -113,9 +114,13 @@ export async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult
   const added = addedColumns(options.target, options.probabilityColumn);
   const { features, threshold } = options;
   const nF = features.length;
-  const scorer = await openThreadedScorer(options.onnx, nF, options.outputName, {
-    intraOpThreads: options.intraOpThreads ?? DEFAULT_SCORING_THREADS,
-  });
+  const threads = { intraOpThreads: options.intraOpThreads ?? DEFAULT_SCORING_THREADS };
+  // Checks the model (its errors come before any output) and scores a file of one batch; the
+  // scoring thread starts only for a file of more, where overlapping pays for starting it.
+  const scorer = await openBinaryScorer(options.onnx, nF, options.outputName, threads);
+  let threaded: BinaryScorer | undefined;
+  const scorerFor = (last: boolean): BinaryScorer =>
+    last && !threaded ? scorer : (threaded ??= openThreadedScorer(options.onnx, nF, scorer, threads));
   const counts = { rows: 0, positives: 0 };
   const tmp =
     typeof output === 'string'
@@ -133,19 +138,19 @@ export async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult
   let filling: ScoringBatch = batches[0];
   // The batch being scored and written, if any; its buffers are reused once it settles.
   let inFlight: Promise<void> = Promise.resolve();
-  const scoreAndWrite = async (batch: ScoringBatch): Promise<void> => {
-    const probabilities = await scorer.score(batch.x, batch.rows);
+  const scoreAndWrite = async (batch: ScoringBatch, last: boolean): Promise<void> => {
+    const probabilities = await scorerFor(last).score(batch.x, batch.rows);
     const bytes = batch.render(probabilities, threshold, counts);
     counts.rows += batch.rows;
     batch.clear();
     options.onProgress?.(counts.rows);
     await sink.write(bytes);
   };
-  const submit = async (): Promise<void> => {
+  const submit = async (last: boolean): Promise<void> => {
     const batch = filling;
     await inFlight;
     signal?.throwIfAborted();
-    inFlight = scoreAndWrite(batch);
+    inFlight = scoreAndWrite(batch, last);
     // Its failure is seen when it is next awaited; until then it must not count as unhandled.
     inFlight.catch(() => undefined);
     filling = batch === batches[0] ? batches[1] : batches[0];
@@ -163,11 +168,11 @@ export async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult
       },
       onRow(values, _label, _row, row) {
         filling.add(values, row);
-        if (filling.rows === batchRows) return submit();
+        if (filling.rows === batchRows) return submit(false);
       },
     });
     if (!read.header) throw datasetError('EmptyFile', `${file} is empty: expected a header row.`, { file });
-    if (filling.rows > 0) await submit();
+    if (filling.rows > 0) await submit(true);
     await inFlight;
     signal?.throwIfAborted();
     await sink.end();
@@ -181,6 +186,7 @@ export async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult
   } finally {
     signal?.removeEventListener('abort', stopOnAbort);
     source.destroy();
+    await threaded?.release();
     await scorer.release();
   }
   const durationMs = performance.now() - started;

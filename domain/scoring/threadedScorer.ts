@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { type BinaryScorer, openBinaryScorer, positiveClass } from './binaryScorer';
+import { type BinaryScorer, positiveClass } from './binaryScorer';
 
 interface Reply {
   id: number;
@@ -15,17 +15,15 @@ interface Reply {
  * reading and writing for as long as the model runs. With the model on its own thread, a batch
  * is scored while the next one is read, and the slower of the two sets the pace.
  *
- * The model is first opened on the calling thread, which checks it and picks its input and
- * output exactly as openBinaryScorer does (same errors), then released.
+ * `checked` is the same model opened on the calling thread by openBinaryScorer, which has
+ * checked it and picked its input and output (with its errors); the thread uses those names.
  */
-export async function openThreadedScorer(
+export function openThreadedScorer(
   onnx: Uint8Array,
   nFeatures: number,
-  outputName: string | undefined,
+  checked: Pick<BinaryScorer, 'inputName' | 'outputName'>,
   options: { intraOpThreads?: number } = {},
-): Promise<BinaryScorer> {
-  const checked = await openBinaryScorer(onnx, nFeatures, outputName);
-  await checked.release();
+): BinaryScorer {
   const { inputName } = checked;
   const output = checked.outputName;
   const worker = new Worker(join(__dirname, 'scoringWorker.cjs'), {
