@@ -1,6 +1,7 @@
 // Exact powers of ten: every 10^k with k <= 22 is a float64 without rounding.
 const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
 const SPACE = 32;
+const MAX_EXACT = 2 ** 53 - 1;
 const TAB = 9;
 
 /** Where the last scanDecimal stopped: the first byte after the number and its trailing spaces. */
@@ -14,7 +15,7 @@ export const scanned = { end: 0 };
  *
  * Handled: what cells.ts accepts as a number (optional sign, digits with an optional point,
  * an optional exponent; spaces and tabs around it), when the result is exact by construction:
- * at most 15 significant digits (an integer below 2^53, so exact in float64) scaled by 10^k with
+ * digits that make an integer below 2^53 (so exact in float64; 15 digits always do) scaled by 10^k with
  * |k| <= 22 (also exact). One multiplication or division of two exact values is correctly
  * rounded by IEEE 754, and so is Number(): both give the same float64 (Clinger's fast path).
  * Anything else (17 digits, 1e-30, "0x1F", "NaN", "", text) returns NaN.
@@ -41,13 +42,11 @@ export function scanDecimal(buf: Uint8Array, start: number, end: number): number
     } else if (c === 43) i++;
   }
   let mantissa = 0;
-  let significant = 0;
   let digits = 0;
   let exponent = 0;
   for (; i < end; i++) {
     const d = (buf[i] as number) - 48;
     if (d < 0 || d > 9) break;
-    if (significant > 0 || d !== 0) significant++;
     mantissa = mantissa * 10 + d;
     digits++;
   }
@@ -55,7 +54,6 @@ export function scanDecimal(buf: Uint8Array, start: number, end: number): number
     for (i++; i < end; i++) {
       const d = (buf[i] as number) - 48;
       if (d < 0 || d > 9) break;
-      if (significant > 0 || d !== 0) significant++;
       mantissa = mantissa * 10 + d;
       digits++;
       exponent--;
@@ -79,7 +77,8 @@ export function scanDecimal(buf: Uint8Array, start: number, end: number): number
   }
   while (i < end && (buf[i] === SPACE || buf[i] === TAB)) i++;
   scanned.end = i;
-  if (!ok || significant > 15 || exponent > 22 || exponent < -22) return Number.NaN;
+  // Below 2^53 at the end means every step of mantissa * 10 + d was an exact integer.
+  if (!ok || mantissa > MAX_EXACT || exponent > 22 || exponent < -22) return Number.NaN;
   let value = mantissa;
   if (exponent > 0) value = mantissa * (POW10[exponent] as number);
   else if (exponent < 0) value = mantissa / (POW10[-exponent] as number);
