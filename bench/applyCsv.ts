@@ -28,6 +28,7 @@ import { exportToOnnx } from '../domain/onnx/exporter';
 import { scoreWithOnnx } from '../domain/onnx/parity';
 import { DEFAULT_SCORING_BATCH_ROWS, DEFAULT_SCORING_THREADS, scoreCsv } from '../domain/scoring/scoreCsv';
 import { type PandasApplyReport, runPandasApply } from './keras/runPandas';
+import { runJsonChild, tsxCommand } from './lib/child';
 import { writePeerModel } from './lib/onnxWeights';
 
 const FEATURES = SYNTHETIC_FRAUD_COLUMNS.slice(0, -1);
@@ -61,15 +62,10 @@ function referenceOnnx(): Uint8Array {
   }
 }
 
+/** The input CSV, written by a child process: generating it here would raise the RSS measured. */
 async function writeCsv(path: string, rows: number): Promise<void> {
-  const out = createWriteStream(path);
-  out.write(`${SYNTHETIC_FRAUD_COLUMNS.join(',')}\n`);
-  for (const row of syntheticFraudRows({ rows, seed: 1 })) {
-    if (!out.write(`${row.join(',')}\n`))
-      await new Promise<void>((resolve) => out.once('drain', () => resolve()));
-  }
-  out.end();
-  await finished(out);
+  const [command, args] = tsxCommand(join(__dirname, 'lib', 'writeFraudCsv.ts'), [path, String(rows), '1']);
+  await runJsonChild<{ bytes: number }>('write CSV', command, args, { timeoutSeconds: 1800 });
 }
 
 export interface ApplyReport {
