@@ -4,24 +4,31 @@
  * speed does not depend on the weights) through onnxruntime, and written to another CSV.
  * Reports rows/s, MiB/s and peak RSS.
  *
- *   npx tsx bench/applyCsv.ts [--rows 71202] [--batch 4096]
+ *   npx tsx bench/applyCsv.ts [--rows 71202] [--batch 8192[,16384]] [--threads 1[,2]] [--peer]
  *
+ * Comma lists measure each combination (how the default batch size and thread count were
+ * chosen); --peer also runs pandas read_csv + Keras predict + to_csv on the same file.
  * The default is the reference held-out split (25 % of 284,807 rows). Results also go to
  * bench/results/apply-<date>.json.
  */
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { finished } from 'node:stream/promises';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { SYNTHETIC_FRAUD_COLUMNS, syntheticFraudRows } from '../domain/data/syntheticFraud';
 import { buildModel } from '../domain/ml/modelBuilder';
 import { countParameters, referenceModelSpec } from '../domain/ml/modelSpec';
 import { fitStandardScaler } from '../domain/ml/scaler';
 import { exportToOnnx } from '../domain/onnx/exporter';
 import { scoreWithOnnx } from '../domain/onnx/parity';
-import { DEFAULT_SCORING_BATCH_ROWS, scoreCsv } from '../domain/scoring/scoreCsv';
+import { DEFAULT_SCORING_BATCH_ROWS, DEFAULT_SCORING_THREADS, scoreCsv } from '../domain/scoring/scoreCsv';
+import { type PandasApplyReport, runPandasApply } from './keras/runPandas';
+import { runJsonChild, tsxCommand } from './lib/child';
+import { writePeerModel } from './lib/onnxWeights';
 
 const FEATURES = SYNTHETIC_FRAUD_COLUMNS.slice(0, -1);
 const mib = (bytes: number) => bytes / 2 ** 20;
@@ -54,46 +61,94 @@ function referenceOnnx(): Uint8Array {
   }
 }
 
+/** The input CSV, written by a child process: generating it here would raise the RSS measured. */
 async function writeCsv(path: string, rows: number): Promise<void> {
-  const out = createWriteStream(path);
-  out.write(`${SYNTHETIC_FRAUD_COLUMNS.join(',')}\n`);
-  for (const row of syntheticFraudRows({ rows, seed: 1 })) {
-    if (!out.write(`${row.join(',')}\n`))
-      await new Promise<void>((resolve) => out.once('drain', () => resolve()));
-  }
-  out.end();
-  await finished(out);
+  const [command, args] = tsxCommand(join(__dirname, 'lib', 'writeFraudCsv.ts'), [path, String(rows), '1']);
+  await runJsonChild<{ bytes: number }>('write CSV', command, args, { timeoutSeconds: 1800 });
 }
 
 export interface ApplyReport {
   machine: string;
+  loadAverageAtStart: number;
   loadAverageAtEnd: number;
   model: string;
   rows: number;
   batchRows: number;
+  intraOpThreads: number;
   inputMiB: number;
   outputMiB: number;
   seconds: number;
   rowsPerSecond: number;
   inputMiBPerSecond: number;
+  /** CPU time of the whole process (main thread, scoring thread, I/O) while applying. */
+  cpuSeconds: number;
   positives: number;
   modelOnlySeconds: number;
   modelOnlyRowsPerSecond: number;
   rssBeforeMiB: number;
+  /** Peak RSS of the process while scoring (VmHWM reset before; else sampled after each batch). */
   peakRssWhileScoringMiB: number;
+  peakRssMethod: 'VmHWM' | 'sampled';
   peakRssOfProcessMiB: number;
+  /** pandas read_csv + Keras predict + to_csv on the same file, when asked for. */
+  peer?: PeerReport | { error: string };
+}
+
+export interface PeerReport extends PandasApplyReport {
+  rowsPerSecond: number;
+  /** Largest |p_keras - p_apply| over the first 1,000 rows: both run the same weights. */
+  maxAbsDifference: number;
+}
+
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
+/** Resets the kernel's peak-RSS mark (Linux), so VmHWM afterwards is the peak of what follows. */
+function resetPeakRss(): boolean {
+  try {
+    writeFileSync('/proc/self/clear_refs', '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function peakRssBytes(): number | undefined {
+  try {
+    const kib = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    return kib === undefined ? undefined : Number(kib) * 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The probability column of the first `n` data lines of an apply output. */
+async function firstProbabilities(path: string, n: number): Promise<number[]> {
+  const values: number[] = [];
+  const lines = createInterface({ input: createReadStream(path) });
+  for await (const line of lines) {
+    if (values.length === n + 1) break;
+    values.push(Number(line.slice(line.lastIndexOf(',') + 1)));
+  }
+  lines.close();
+  return values.slice(1);
 }
 
 /**
  * Writes a `rows`-row CSV, scores it into another CSV as `slipway apply` does, then scores the
- * same rows in memory with the model alone. `onnx` defaults to the untrained reference network.
+ * same rows in memory with the model alone; with `peer`, also runs pandas + Keras on the same
+ * file. `onnx` defaults to the untrained reference network.
  */
 export async function measureApply(options: {
   rows: number;
   batchRows?: number;
+  intraOpThreads?: number;
   onnx?: Uint8Array;
+  peer?: boolean;
 }): Promise<ApplyReport> {
-  const { rows, batchRows = DEFAULT_SCORING_BATCH_ROWS } = options;
+  const { rows, batchRows = DEFAULT_SCORING_BATCH_ROWS, intraOpThreads = DEFAULT_SCORING_THREADS } = options;
   if (!Number.isInteger(rows) || rows < 4) throw new Error(`--rows ${rows}: give a whole number >= 4`);
   const dir = await mkdtemp(join(tmpdir(), 'slipway-bench-apply-'));
   try {
@@ -102,9 +157,14 @@ export async function measureApply(options: {
     const onnx = options.onnx ?? referenceOnnx();
     await writeCsv(input, rows);
     const inputBytes = (await stat(input)).size;
+    const loadAverageAtStart = loadavg()[0] ?? 0;
 
+    // Collect what writing the input left behind, so the peak below is scoring's, whatever the size.
+    collectGarbage();
     const rssBefore = process.memoryUsage().rss;
-    let peakRss = rssBefore;
+    const exact = resetPeakRss();
+    let sampledPeak = rssBefore;
+    const cpuBefore = process.cpuUsage();
     const result = await scoreCsv({
       input,
       output,
@@ -113,11 +173,33 @@ export async function measureApply(options: {
       target: 'Class',
       threshold: 0.5,
       batchRows,
+      intraOpThreads,
       onProgress: () => {
-        peakRss = Math.max(peakRss, process.memoryUsage().rss);
+        sampledPeak = Math.max(sampledPeak, process.memoryUsage().rss);
       },
     });
+    const cpu = process.cpuUsage(cpuBefore);
+    const hwm = exact ? peakRssBytes() : undefined;
     const outputBytes = (await stat(output)).size;
+
+    let peer: ApplyReport['peer'];
+    if (options.peer) {
+      try {
+        writePeerModel(onnx, dir, { features: [...FEATURES], target: 'Class', threshold: 0.5 });
+        const report = await runPandasApply(dir, input, join(dir, 'peer.csv'));
+        const ours = await firstProbabilities(output, 1000);
+        const theirs = new Float32Array(new Uint8Array(readFileSync(join(dir, 'peer_proba.f32'))).buffer);
+        const maxAbsDifference = ours.reduce(
+          (m, p, i) => Math.max(m, Math.abs(p - (theirs[i] as number))),
+          0,
+        );
+        peer = { ...report, rowsPerSecond: report.rows / report.seconds, maxAbsDifference };
+      } catch (err) {
+        peer = { error: (err as Error).message };
+      } finally {
+        await rm(join(dir, 'peer.csv'), { force: true });
+      }
+    }
 
     // The model alone on the same rows, already in memory: what CSV handling adds is the rest.
     const x = new Float32Array(rows * FEATURES.length);
@@ -129,45 +211,69 @@ export async function measureApply(options: {
     const modelSeconds = (performance.now() - modelStarted) / 1000;
     return {
       machine: `${cpus().length} cores (${cpus()[0]?.model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GiB`,
+      loadAverageAtStart,
       loadAverageAtEnd: loadavg()[0] ?? 0,
       model: `reference spec, ${countParameters(referenceModelSpec, FEATURES.length)} parameters, ONNX ${onnx.length} bytes`,
       rows: result.rowsScored,
       batchRows,
+      intraOpThreads,
       inputMiB: mib(inputBytes),
       outputMiB: mib(outputBytes),
       seconds: result.seconds,
       rowsPerSecond: result.rowsScored / result.seconds,
       inputMiBPerSecond: mib(inputBytes) / result.seconds,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
       positives: result.positives,
       modelOnlySeconds: modelSeconds,
       modelOnlyRowsPerSecond: rows / modelSeconds,
       rssBeforeMiB: mib(rssBefore),
-      peakRssWhileScoringMiB: mib(peakRss),
+      peakRssWhileScoringMiB: mib(hwm ?? sampledPeak),
+      peakRssMethod: hwm === undefined ? 'sampled' : 'VmHWM',
       peakRssOfProcessMiB: mib(process.resourceUsage().maxRSS * 1024),
+      peer,
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
+const list = (text: string) => text.split(',').map(Number);
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       rows: { type: 'string', default: '71202' },
       batch: { type: 'string', default: String(DEFAULT_SCORING_BATCH_ROWS) },
+      threads: { type: 'string', default: String(DEFAULT_SCORING_THREADS) },
+      peer: { type: 'boolean', default: false },
     },
   });
-  const report = await measureApply({ rows: Number(values.rows), batchRows: Number(values.batch) });
+  // Comma lists measure every combination, e.g. --batch 4096,8192,16384 --threads 1,2.
+  for (const batchRows of list(values.batch))
+    for (const intraOpThreads of list(values.threads)) {
+      const report = await measureApply({
+        rows: Number(values.rows),
+        batchRows,
+        intraOpThreads,
+        peer: values.peer,
+      });
+      print(report);
+    }
+}
+
+function print(report: ApplyReport): void {
   const { rows, batchRows } = report;
-  console.log(`machine: ${report.machine}; load average ${report.loadAverageAtEnd.toFixed(2)} (shared CPU)`);
+  console.log(
+    `machine: ${report.machine}; load average ${report.loadAverageAtStart.toFixed(2)} -> ${report.loadAverageAtEnd.toFixed(2)} (shared CPU)`,
+  );
   console.log(`model: ${report.model}`);
   console.log(
     `input: ${rows.toLocaleString('en-US')} rows, ${report.inputMiB.toFixed(1)} MiB -> output ` +
-      `${report.outputMiB.toFixed(1)} MiB (batches of ${batchRows})`,
+      `${report.outputMiB.toFixed(1)} MiB (batches of ${batchRows}, ${report.intraOpThreads} onnxruntime thread(s))`,
   );
   console.log(
     `apply: ${report.seconds.toFixed(2)} s, ${Math.round(report.rowsPerSecond).toLocaleString('en-US')} rows/s, ` +
-      `${report.inputMiBPerSecond.toFixed(1)} MiB/s of input; ${report.positives} predicted positive (random weights: the count means nothing)`,
+      `${report.inputMiBPerSecond.toFixed(1)} MiB/s of input, ${report.cpuSeconds.toFixed(1)} CPU s; ${report.positives} predicted positive`,
   );
   console.log(
     `model alone (onnxruntime on in-memory rows): ${report.modelOnlySeconds.toFixed(2)} s, ` +
@@ -175,8 +281,17 @@ async function main(): Promise<void> {
   );
   console.log(
     `RSS: ${report.rssBeforeMiB.toFixed(0)} MiB before scoring, peak ${report.peakRssWhileScoringMiB.toFixed(0)} MiB ` +
-      `while scoring; peak of the process ${report.peakRssOfProcessMiB.toFixed(0)} MiB`,
+      `while scoring (${report.peakRssMethod}); peak of the process ${report.peakRssOfProcessMiB.toFixed(0)} MiB`,
   );
+  const peer = report.peer;
+  if (peer && 'error' in peer) console.log(`pandas + Keras: failed: ${peer.error}`);
+  else if (peer)
+    console.log(
+      `pandas + Keras: ${peer.seconds.toFixed(2)} s (read_csv ${peer.readSeconds.toFixed(2)}, predict ` +
+        `${peer.predictSeconds.toFixed(2)}, to_csv ${peer.writeSeconds.toFixed(2)}), ${Math.round(peer.rowsPerSecond).toLocaleString('en-US')} rows/s, ` +
+        `${peer.cpuSeconds.toFixed(1)} CPU s, peak RSS ${peer.maxRssMiB.toFixed(0)} MiB; apply is ` +
+        `${(report.rowsPerSecond / peer.rowsPerSecond).toFixed(2)}x; max |p difference| ${peer.maxAbsDifference.toExponential(1)}`,
+    );
   const results = join(__dirname, 'results');
   mkdirSync(results, { recursive: true });
   writeFileSync(

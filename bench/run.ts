@@ -2,7 +2,8 @@
  * `npm run bench`: Slipway against Keras on one machine, in one run (issue 10). Training
  * throughput per tfjs backend and for Keras (TensorFlow CPU) on the identical generated data,
  * split, class weights and architecture; held-out quality of both runs; inference rows/s
- * (onnxruntime-node, tfjs predict, Keras predict, `slipway apply` CSV to CSV); orchestration
+ * (onnxruntime-node, tfjs predict, Keras predict, `slipway apply` CSV to CSV beside pandas
+ * read_csv + Keras predict + to_csv); extraction rows/s beside pandas read_csv; orchestration
  * overhead of a full pipeline on Temporal; artifact store MB/s to MinIO and to a local folder;
  * peak RSS of full-size training. Prints markdown tables, writes bench/results/bench-<date>.json
  * and, in full mode, bench/RESULTS.md.
@@ -25,6 +26,7 @@ import { openArtifactStore } from '../domain/storage/openStore';
 import { measureApply } from './applyCsv';
 import { measureArtifactIo } from './artifactIo';
 import { measureCliStartup } from './cliStartup';
+import { measureExtract } from './extractSpeed';
 import { runKeras } from './keras/runKeras';
 import { runJsonChild, tsxCommand } from './lib/child';
 import { describeMachine } from './lib/machine';
@@ -53,6 +55,8 @@ const plan = {
   },
   predictRepeats: quick ? 3 : 5,
   applyRows: quick ? [71_202] : [71_202, 1_000_000],
+  // The reference file's size; the general path (csv-parse for every line) only in full mode.
+  extractRows: quick ? 60_000 : 284_807,
   orchestrationRuns: quick ? 1 : 3,
   orchestrationRows: 5_000,
   orchestrationEpochs: 2,
@@ -147,8 +151,13 @@ async function main(): Promise<void> {
     });
     const apply: BenchReport['apply'] = [];
     for (const rows of plan.applyRows) {
-      apply.push(await section(`slipway apply, ${rows} rows`, () => measureApply({ rows, onnx })));
+      // The pandas + Keras peer on the largest file, in the same run.
+      const peer = rows === plan.applyRows[plan.applyRows.length - 1];
+      apply.push(await section(`slipway apply, ${rows} rows`, () => measureApply({ rows, onnx, peer })));
     }
+    const extract = await section(`extraction, ${plan.extractRows} rows`, () =>
+      measureExtract({ rows: plan.extractRows, general: !quick, pandas: true }),
+    );
 
     const services = await section('start Temporal and MinIO', startBenchServices);
     let orchestration: BenchReport['orchestration'];
@@ -213,6 +222,7 @@ async function main(): Promise<void> {
       quality,
       onnxInference,
       apply,
+      extract,
       orchestration,
       cliStartup: cliStartup ?? { ok: false, error: 'not measured', seconds: 0 },
       artifactIo,
@@ -236,6 +246,10 @@ async function main(): Promise<void> {
       ...(quality.ok ? [] : ['quality']),
       ...(onnxInference.ok ? [] : ['onnxruntime scoring']),
       ...apply.filter((a) => !a.ok).map(() => 'apply'),
+      ...apply
+        .filter((a) => a.ok && a.value.peer && 'error' in a.value.peer)
+        .map(() => 'pandas + Keras peer'),
+      ...(extract.ok ? [] : ['extraction']),
       ...(orchestration.ok ? [] : ['orchestration']),
       ...(report.cliStartup.ok ? [] : ['CLI start-up']),
       ...artifactIo.filter((a) => !a.ok).map(() => 'artifact I/O'),

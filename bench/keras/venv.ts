@@ -3,6 +3,8 @@ import { ensurePythonVenv, type PythonOnnx } from '../../infra/pythonTools';
 
 /** Keras 3 comes with this TensorFlow; the CPU-only wheel, as a data scientist's laptop would run it. */
 export const TENSORFLOW_CPU_VERSION = '2.21.0';
+/** pandas for the apply peer (read_csv + predict + to_csv), pinned like the rest. */
+export const PANDAS_VERSION = '3.1.1';
 
 /**
  * The project-local virtual environment the Keras side of the bench runs in
@@ -10,8 +12,9 @@ export const TENSORFLOW_CPU_VERSION = '2.21.0';
  */
 export function ensureKerasVenv(): Promise<PythonOnnx> {
   return ensurePythonVenv({
-    dir: join(__dirname, '.venv', `tensorflow-cpu-${TENSORFLOW_CPU_VERSION}`),
-    packages: [`tensorflow-cpu==${TENSORFLOW_CPU_VERSION}`],
-    probe: 'import keras, tensorflow; print(tensorflow.__version__, keras.__version__)',
+    dir: join(__dirname, '.venv', `tensorflow-cpu-${TENSORFLOW_CPU_VERSION}-pandas-${PANDAS_VERSION}`),
+    packages: [`tensorflow-cpu==${TENSORFLOW_CPU_VERSION}`, `pandas==${PANDAS_VERSION}`],
+    probe:
+      'import keras, tensorflow, pandas; print(tensorflow.__version__, keras.__version__, pandas.__version__)',
   });
 }

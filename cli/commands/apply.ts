@@ -34,11 +34,22 @@ export function registerApplyCommands(program: Command): void {
       'probability at or above which predicted is 1 (default: the registered threshold)',
     )
     .option('--output-name <name>', 'which model output holds the probability (multi-output models)')
+    .option(
+      '--general-csv',
+      'read every line with the general CSV parser instead of the fast reader for plain numeric CSV (same output, slower)',
+    )
     .option('--json', 'print one JSON object on stdout')
     .action(
       async (
         ref: string,
-        opts: { input: string; output: string; threshold?: string; outputName?: string; json?: boolean },
+        opts: {
+          input: string;
+          output: string;
+          threshold?: string;
+          outputName?: string;
+          generalCsv?: boolean;
+          json?: boolean;
+        },
       ) => {
         const threshold = opts.threshold === undefined ? undefined : Number(opts.threshold);
         if (threshold !== undefined && !(threshold >= 0 && threshold <= 1)) {
@@ -56,6 +67,7 @@ export function registerApplyCommands(program: Command): void {
           target: model.metadata.target,
           threshold: threshold ?? model.metadata.threshold,
           outputName: opts.outputName ?? model.metadata.imported?.outputName,
+          parser: opts.generalCsv ? 'general' : 'auto',
         });
         const summary = {
           model: model.name,

@@ -9,6 +9,7 @@ import { HashingStream } from '../storage/hashing';
 import type { S3Settings } from '../storage/s3Client';
 import { ColumnStats } from './columnStats';
 import { type CsvLimits, readValidatedCsv, resolveCsvLimits } from './csvReader';
+import type { CsvParserChoice } from './csvRows';
 import { SNAPSHOT_BATCH_ROWS, SNAPSHOT_MEDIA_TYPE, SnapshotWriter } from './snapshot';
 import { ByteLimit, openSourceStream, sourceLabel } from './sourceStream';
 import { parseDatasetSource } from './sourceUri';
@@ -40,6 +41,11 @@ export interface ExtractOptions {
   createdBy?: string;
   /** Called after every record batch (64k rows), e.g. to heartbeat. */
   onProgress?(progress: ExtractProgress): void;
+  /**
+   * 'general' reads every line with csv-parse instead of the byte scanner (same snapshot, slower):
+   * the reference the fast path is tested against. Default 'auto'.
+   */
+  parser?: CsvParserChoice;
   /** Aborts reading (the activity's cancellation signal); the error is the signal's reason. */
   signal?: AbortSignal;
 }
@@ -90,6 +96,7 @@ export async function extractDataset(options: ExtractOptions): Promise<ExtractRe
       target,
       features: options.features,
       limits,
+      parser: options.parser,
       onLayout(layout) {
         writer = new SnapshotWriter(snapshotPath, layout.features, layout.target);
         stats = new ColumnStats(layout.features.length);

@@ -26,13 +26,17 @@ export async function openBinaryScorer(
   onnx: Uint8Array,
   nFeatures: number,
   outputName?: string,
+  options: { intraOpThreads?: number } = {},
 ): Promise<BinaryScorer> {
   // Loaded on first use: the native runtime takes a noticeable time to load, and commands that
   // never score (most of them) should not pay for it.
   const runtime = require('onnxruntime-node') as typeof ort;
   let session: ort.InferenceSession;
   try {
-    session = await runtime.InferenceSession.create(onnx);
+    session = await runtime.InferenceSession.create(
+      onnx,
+      options.intraOpThreads === undefined ? {} : { intraOpNumThreads: options.intraOpThreads },
+    );
   } catch (error) {
     throw new ScoringError(
       'InvalidModel',
@@ -49,7 +53,8 @@ export async function openBinaryScorer(
       async score(x, nRows) {
         const tensor = new runtime.Tensor('float32', x.subarray(0, nRows * nFeatures), [nRows, nFeatures]);
         const result = await session.run({ [inputName]: tensor }, [output]);
-        return positiveClass(result[output] as ort.Tensor, nRows, output);
+        const scores = result[output] as ort.Tensor;
+        return positiveClass(scores.data as Float32Array, scores.dims, nRows, output);
       },
       release: () => session.release(),
     };
@@ -125,8 +130,12 @@ function pickOutput(session: ort.InferenceSession, wanted: string | undefined): 
 }
 
 /** The class-1 column of a [N], [N, 1] or [N, 2] float output. */
-function positiveClass(tensor: ort.Tensor, nRows: number, name: string): Float32Array {
-  const data = tensor.data as Float32Array;
+export function positiveClass(
+  data: Float32Array,
+  dims: readonly number[],
+  nRows: number,
+  name: string,
+): Float32Array {
   const perRow = data.length / nRows;
   if (perRow === 1) return data;
   if (perRow === 2) {
@@ -136,7 +145,7 @@ function positiveClass(tensor: ort.Tensor, nRows: number, name: string): Float32
   }
   throw new ScoringError(
     'UnsupportedModelOutput',
-    `Output "${name}" gave ${data.length} values for ${nRows} rows (shape [${tensor.dims.join(', ')}]); ` +
+    `Output "${name}" gave ${data.length} values for ${nRows} rows (shape [${dims.join(', ')}]); ` +
       'a binary classifier gives 1 or 2 per row.',
   );
 }

@@ -3,21 +3,28 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { type CsvError, type Options as ParseOptions, parse } from 'csv-parse';
 import { stringify } from 'csv-stringify/sync';
-import { parseFeatureCell } from '../data/cells';
-import { asMalformedCsv } from '../data/csvReader';
-import { datasetError, where } from '../data/errors';
-import { openBinaryScorer } from './binaryScorer';
+import { type CsvParserChoice, readCsvRows } from '../data/csvRows';
+import { datasetError } from '../data/errors';
+import { type BinaryScorer, openBinaryScorer } from './binaryScorer';
 import { type AddedColumns, addedColumns, matchFeatureColumns } from './columns';
 import { ScoringError } from './errors';
+import { OutputSink } from './outputSink';
+import { ScoringBatch } from './scoringBatch';
+import { openThreadedScorer } from './threadedScorer';
 
-/** Rows per onnxruntime call: 4096 x 30 features is 480 KiB of input, and one output chunk. */
-export const DEFAULT_SCORING_BATCH_ROWS = 4096;
-// One record may not exceed this: an unclosed quote would otherwise swallow the rest of the file
-// into a single field held in memory (the same bound domain/data uses).
-const MAX_RECORD_BYTES = 16 * 1024 * 1024;
+/**
+ * Rows per onnxruntime call, chosen by measurement (bench/applyCsv.ts --sweep): large enough
+ * that each call's fixed cost is small, small enough that two batches (8,192 x 30 float32 plus
+ * their text, about 6 MiB) keep memory flat and the first output comes early.
+ */
+export const DEFAULT_SCORING_BATCH_ROWS = 8192;
+/**
+ * onnxruntime intra-op threads, chosen by measurement: the main thread reads the next batch
+ * while the model scores the current one, so one model thread per spare core.
+ */
+export const DEFAULT_SCORING_THREADS = 1;
+const READ_CHUNK_BYTES = 256 * 1024;
 
 export interface ScoreCsvOptions {
   /**
@@ -52,6 +59,14 @@ export interface ScoreCsvOptions {
   /** Name of the probability column; default `probability(<target>)`. */
   probabilityColumn?: string;
   batchRows?: number;
+  /** onnxruntime intra-op threads; default DEFAULT_SCORING_THREADS. */
+  intraOpThreads?: number;
+  /**
+   * 'auto' (default): plain numeric lines are read by the byte scanner and written back byte
+   * for byte, anything else by csv-parse and csv-stringify. 'general': csv-parse for every line
+   * (the same output, slower): the reference the fast path is tested against.
+   */
+  parser?: CsvParserChoice;
   /** Aborting stops reading and writing; the call rejects with an AbortError, leaving no output. */
   signal?: AbortSignal;
   /** Called after each batch with the rows scored so far (heartbeats, progress bars). */
@@ -70,20 +85,19 @@ export interface ScoreCsvResult {
   columns: AddedColumns;
 }
 
-/** A parsed record and the line it starts on as an editor numbers them (header = 1). */
-interface Entry {
-  cells: string[];
-  row: number;
-}
-
 /**
  * Scores a CSV with an ONNX model the way the operations platform's `apply` does: columns are
  * matched by feature name (their order in the file does not matter), and every input row is
  * written back unchanged, every column kept, with `predicted(<target>)` (0/1) and the
- * probability appended. It streams: csv-parse in, the model in batches of `batchRows`,
- * csv-stringify out, with backpressure from the output, so memory stays bounded by one batch
- * whatever the file size. A bad cell stops it with a DatasetError naming the row (as an editor
+ * probability appended. A bad cell stops it with a DatasetError naming the row (as an editor
  * numbers lines, header = 1) and the column.
+ *
+ * It streams, with reading, scoring and writing overlapped so the slowest sets the pace: rows
+ * are read (domain/data/csvRows.ts: a byte scanner for plain numeric CSV, csv-parse otherwise)
+ * into one batch while onnxruntime scores the previous one on its own threads; a scored batch
+ * is written as the input lines' own bytes plus the two new fields (a record csv-parse read is
+ * written as csv-stringify writes it), and the next batch is not sent to the model until the
+ * output has taken the previous one (backpressure). Memory is two batches, whatever the file size.
  */
 export async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult> {
   const started = performance.now();
@@ -94,102 +108,85 @@ export async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult
   const file = typeof input === 'string' ? input : (options.inputName ?? 'input');
   if (typeof input === 'string') await checkInputFile(input);
   if (typeof output === 'string') await checkOutputPath(output);
-  options.signal?.throwIfAborted();
+  const { signal } = options;
+  signal?.throwIfAborted();
 
   const added = addedColumns(options.target, options.probabilityColumn);
   const { features, threshold } = options;
   const nF = features.length;
-  const scorer = await openBinaryScorer(options.onnx, nF, options.outputName);
+  const threads = { intraOpThreads: options.intraOpThreads ?? DEFAULT_SCORING_THREADS };
+  // Checks the model (its errors come before any output) and scores a file of one batch; the
+  // scoring thread starts only for a file of more, where overlapping pays for starting it.
+  const scorer = await openBinaryScorer(options.onnx, nF, options.outputName, threads);
+  let threaded: BinaryScorer | undefined;
+  const scorerFor = (last: boolean): BinaryScorer =>
+    last && !threaded ? scorer : (threaded ??= openThreadedScorer(options.onnx, nF, scorer, threads));
   const counts = { rows: 0, positives: 0 };
-  // Line where the next record starts: after the previous record's last line and any blank lines.
-  const at = { lastLine: 0, lastEmpty: 0 };
-
-  async function* scoreRecords(entries: AsyncIterable<Entry>): AsyncGenerator<string> {
-    let columns: number[] | undefined;
-    let width = 0;
-    let batch: string[][] = [];
-    const x = new Float32Array(batchRows * nF);
-    const scoreBatch = async (): Promise<string> => {
-      const p = await scorer.score(x, batch.length);
-      for (let i = 0; i < batch.length; i++) {
-        const probability = p[i] as number;
-        const label = probability >= threshold ? 1 : 0;
-        counts.positives += label;
-        // Nine significant digits always read back as the same float32; the double's full
-        // expansion (17 digits) would only add noise the model never computed.
-        (batch[i] as string[]).push(String(label), String(Number(probability.toPrecision(9))));
-      }
-      counts.rows += batch.length;
-      options.onProgress?.(counts.rows);
-      const text = stringify(batch);
-      batch = [];
-      return text;
-    };
-
-    for await (const { cells: record, row } of entries) {
-      // A line of spaces is as blank as an empty one (skip_empty_lines only skips truly empty lines).
-      if (record.length === 1 && (record[0] as string).trim() === '') continue;
-      if (!columns) {
-        columns = matchFeatureColumns(record, features, file, added);
-        width = record.length;
-        yield stringify([[...record, added.predicted, added.probability]]);
-        continue;
-      }
-      if (record.length !== width) {
-        throw datasetError(
-          'RaggedRow',
-          `${where(file, row)}: ${record.length} field${record.length === 1 ? '' : 's'} where the header has ` +
-            `${width}. Check for an unquoted comma, a missing value or a cut-off line.`,
-          { file, row },
-        );
-      }
-      const base = batch.length * nF;
-      for (let j = 0; j < nF; j++) {
-        x[base + j] = parseFeatureCell(record[columns[j] as number] as string, {
-          file,
-          row,
-          column: features[j] as string,
-        });
-      }
-      batch.push(record);
-      if (batch.length === batchRows) yield await scoreBatch();
-    }
-    if (!columns) throw datasetError('EmptyFile', `${file} is empty: expected a header row.`, { file });
-    if (batch.length > 0) yield await scoreBatch();
-  }
-
   const tmp =
     typeof output === 'string'
       ? join(dirname(output), `.${basename(output)}.${randomUUID().slice(0, 8)}.tmp`)
       : undefined;
-  const parserOptions: ParseOptions<Entry, string[]> = {
-    bom: true,
-    relax_column_count: true,
-    skip_empty_lines: true,
-    max_record_size: MAX_RECORD_BYTES,
-    // Runs as the parser reads, ahead of scoring, so `at` is current when the parser fails.
-    on_record: (cells, info) => {
-      const row = at.lastLine + 1 + (info.empty_lines - at.lastEmpty);
-      at.lastLine = info.lines;
-      at.lastEmpty = info.empty_lines;
-      return { cells, row };
-    },
+  const source: Readable =
+    typeof input === 'string'
+      ? createReadStream(input, { highWaterMark: READ_CHUNK_BYTES })
+      : (input as Readable);
+  const sink = new OutputSink(tmp ? createWriteStream(tmp, { flags: 'wx' }) : (output as Writable));
+  const stopOnAbort = () => source.destroy(signal?.reason);
+  signal?.addEventListener('abort', stopOnAbort, { once: true });
+
+  const batches = [new ScoringBatch(batchRows, nF), new ScoringBatch(batchRows, nF)] as const;
+  let filling: ScoringBatch = batches[0];
+  // The batch being scored and written, if any; its buffers are reused once it settles.
+  let inFlight: Promise<void> = Promise.resolve();
+  const scoreAndWrite = async (batch: ScoringBatch, last: boolean): Promise<void> => {
+    const probabilities = await scorerFor(last).score(batch.x, batch.rows);
+    const bytes = batch.render(probabilities, threshold, counts);
+    counts.rows += batch.rows;
+    batch.clear();
+    options.onProgress?.(counts.rows);
+    await sink.write(bytes);
   };
+  const submit = async (last: boolean): Promise<void> => {
+    const batch = filling;
+    await inFlight;
+    signal?.throwIfAborted();
+    inFlight = scoreAndWrite(batch, last);
+    // Its failure is seen when it is next awaited; until then it must not count as unhandled.
+    inFlight.catch(() => undefined);
+    filling = batch === batches[0] ? batches[1] : batches[0];
+  };
+
   try {
-    await pipeline(
-      typeof input === 'string' ? createReadStream(input) : (input as Readable),
-      // csv-parse types on_record only for the columns form; the stream yields Entry objects.
-      parse(parserOptions as unknown as ParseOptions),
-      scoreRecords,
-      tmp ? createWriteStream(tmp, { flags: 'wx' }) : (output as Writable),
-      { signal: options.signal },
-    );
+    const read = await readCsvRows({
+      stream: source,
+      file,
+      parser: options.parser,
+      onHeader(cells) {
+        const columns = matchFeatureColumns(cells, features, file, added);
+        sink.writeNow(Buffer.from(stringify([[...cells, added.predicted, added.probability]])));
+        return { width: cells.length, featureIndex: columns, features };
+      },
+      onRow(values, _label, _row, row) {
+        filling.add(values, row);
+        if (filling.rows === batchRows) return submit(false);
+      },
+    });
+    if (!read.header) throw datasetError('EmptyFile', `${file} is empty: expected a header row.`, { file });
+    if (filling.rows > 0) await submit(true);
+    await inFlight;
+    signal?.throwIfAborted();
+    await sink.end();
     if (tmp) await rename(tmp, output as string);
   } catch (error) {
+    // Never release the session while it still runs a batch.
+    await inFlight.catch(() => undefined);
+    await sink.destroy(error as Error);
     if (tmp) await rm(tmp, { force: true });
-    const blank = (error as { empty_lines?: number }).empty_lines ?? at.lastEmpty;
-    throw asMalformedCsv(error, file, at.lastLine + 1 + (blank - at.lastEmpty)) ?? error;
+    throw error;
   } finally {
+    signal?.removeEventListener('abort', stopOnAbort);
+    source.destroy();
+    await threaded?.release();
     await scorer.release();
   }
   const durationMs = performance.now() - started;

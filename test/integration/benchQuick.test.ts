@@ -36,6 +36,7 @@ describe('npm run bench -- --quick', () => {
       report.onnxInference,
       report.orchestration,
       report.cliStartup,
+      report.extract,
       ...report.apply,
       ...report.artifactIo,
       ...report.backends
@@ -45,5 +46,8 @@ describe('npm run bench -- --quick', () => {
     for (const section of sections)
       expect(section, JSON.stringify(section).slice(0, 300)).toMatchObject({ ok: true });
     expect(report.keras.value.unavailable).toBeUndefined();
+    // The pandas + Keras peer ran beside apply, on the same file and weights.
+    expect(report.apply.at(-1).value.peer).toMatchObject({ rowsPerSecond: expect.any(Number) });
+    expect(report.apply.at(-1).value.peer.maxAbsDifference).toBeLessThan(1e-4);
   }, 900_000);
 });

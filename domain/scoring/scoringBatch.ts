@@ -1,0 +1,83 @@
+import { stringify } from 'csv-stringify/sync';
+import type { RowSource } from '../data/csvRows';
+
+// The most an appended ",<0|1>,<probability>\n" takes: the probability's shortest form of nine
+// significant digits is at most 15 characters ("-1.23456789e-45").
+const SUFFIX_BYTES = 32;
+
+/**
+ * One batch of rows on its way through the model: their feature values (float32, the model's
+ * input) and their text as it will be written back, the input line's own bytes for a plain line
+ * and csv-stringify's rendering for a record csv-parse read (what the general path writes).
+ * Reused batch after batch, so reading allocates nothing per row.
+ */
+export class ScoringBatch {
+  rows = 0;
+  readonly x: Float32Array;
+  private text: Buffer;
+  private used = 0;
+  private readonly ends: Int32Array;
+
+  constructor(
+    readonly capacity: number,
+    private readonly nFeatures: number,
+  ) {
+    this.x = new Float32Array(capacity * nFeatures);
+    this.ends = new Int32Array(capacity);
+    this.text = Buffer.allocUnsafe(capacity * 256);
+  }
+
+  add(values: Float64Array, source: RowSource): void {
+    this.x.set(values, this.rows * this.nFeatures);
+    if (source.buffer) {
+      const length = source.end - source.start;
+      this.reserve(length);
+      source.buffer.copy(this.text, this.used, source.start, source.end);
+      this.used += length;
+    } else {
+      // The record as the general path writes it, without its line break (the new fields follow).
+      const line = stringify([source.record as string[]]);
+      const length = Buffer.byteLength(line) - 1;
+      this.reserve(length + 1);
+      this.used += this.text.write(line, this.used, length + 1, 'utf8') - 1;
+    }
+    this.ends[this.rows++] = this.used;
+  }
+
+  /**
+   * The batch's output lines: each row's text, then the label (probability >= threshold) and the
+   * probability to nine significant digits (which always read back as the same float32; the
+   * double's full expansion would only add noise the model never computed).
+   */
+  render(probabilities: Float32Array, threshold: number, counts: { positives: number }): Buffer {
+    const out = Buffer.allocUnsafe(this.used + this.rows * SUFFIX_BYTES);
+    let o = 0;
+    let from = 0;
+    for (let i = 0; i < this.rows; i++) {
+      const to = this.ends[i] as number;
+      o += this.text.copy(out, o, from, to);
+      from = to;
+      const probability = probabilities[i] as number;
+      const label = probability >= threshold ? 1 : 0;
+      counts.positives += label;
+      out[o++] = 44;
+      out[o++] = 48 + label;
+      out[o++] = 44;
+      o += out.write(String(Number(probability.toPrecision(9))), o, 'latin1');
+      out[o++] = 10;
+    }
+    return out.subarray(0, o);
+  }
+
+  clear(): void {
+    this.rows = 0;
+    this.used = 0;
+  }
+
+  private reserve(bytes: number): void {
+    if (this.used + bytes <= this.text.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(2 * this.text.length, this.used + bytes));
+    this.text.copy(grown, 0, 0, this.used);
+    this.text = grown;
+  }
+}
