@@ -47,7 +47,51 @@ export interface NativeGemmAddon {
   ): void;
   info(): BlasInfo;
   setThreads(n: number): void;
+  /** The fused trainer (native/blas-gemm/src/trainer.c); absent from builds older than it. */
+  createTrainer?(
+    nInputs: number,
+    kinds: Int32Array,
+    units: Int32Array,
+    activations: Int32Array,
+    rates: Float64Array,
+    optimizer: number,
+    learningRate: number,
+    maxBatch: number,
+  ): NativeTrainerHandle;
+  trainBatch(
+    trainer: NativeTrainerHandle,
+    weights: Float32Array,
+    slot1: Float32Array,
+    slot2: Float32Array,
+    x: Float32Array,
+    y: Uint8Array,
+    order: Uint32Array,
+    start: number,
+    n: number,
+    weightNegative: number,
+    weightPositive: number,
+    step: number,
+    seeds: Uint32Array | null,
+  ): number;
+  lossAndGradient(
+    trainer: NativeTrainerHandle,
+    weights: Float32Array,
+    x: Float32Array,
+    y: Uint8Array,
+    order: Uint32Array,
+    start: number,
+    n: number,
+    weightNegative: number,
+    weightPositive: number,
+    seeds: Uint32Array | null,
+    gradient: Float32Array,
+  ): number;
+  predict(trainer: NativeTrainerHandle, weights: Float32Array, x: Float32Array, out: Float32Array): void;
+  parameterCount(trainer: NativeTrainerHandle): number;
 }
+
+/** An opaque trainer (shape and scratch buffers; weights stay with the caller). */
+export type NativeTrainerHandle = { readonly __nativeTrainer: unique symbol };
 
 export type NativeGemmLoad =
   | { ok: true; addon: NativeGemmAddon; info: BlasInfo }
