@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -14,7 +14,23 @@ import * as tf from '@tensorflow/tfjs';
 
 export const ADDON_PATH = resolve(__dirname, '../../native/blas-gemm/build/Release/blas_gemm.node');
 const HOW_TO_BUILD =
-  'install the system BLAS headers (`apt-get install libopenblas-dev`), then run `npm run build:native`';
+  'run `npm run build:native` (it provisions OpenBLAS with pip when the system has no usable BLAS; native/blas-gemm/build.log says what failed)';
+
+/**
+ * What native/blas-gemm/build.js learnt about the BLAS it built against. `coretype` is set when
+ * that OpenBLAS would run an older kernel than the CPU supports: OpenBLAS reads OPENBLAS_CORETYPE
+ * once, when the library loads, so it goes into the environment before the addon is loaded.
+ */
+function applyBuildRecord(): void {
+  try {
+    const rec = JSON.parse(readFileSync(resolve(ADDON_PATH, '../../blas.json'), 'utf8')) as {
+      coretype?: string;
+    };
+    if (rec.coretype && !process.env.OPENBLAS_CORETYPE) process.env.OPENBLAS_CORETYPE = rec.coretype;
+  } catch {
+    // no record (an older build): nothing to apply
+  }
+}
 
 export interface BlasInfo {
   /** 'openblas', 'accelerate' or 'cblas' (whichever the addon was linked against). */
@@ -119,6 +135,7 @@ export function loadNativeGemm(): NativeGemmLoad {
     return loadResult;
   }
   try {
+    applyBuildRecord();
     const addon = createRequire(__filename)(ADDON_PATH) as NativeGemmAddon;
     loadResult = { ok: true, addon, info: addon.info() };
   } catch (err) {

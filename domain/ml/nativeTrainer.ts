@@ -238,7 +238,7 @@ export async function trainNative(options: TrainOptions, addon: TrainerAddon): P
     // Hand the weights back to the tfjs model: export, evaluation and the parity gate read it.
     const tensors = splitWeights(net, weights).map((w) => tf.tensor(w.data, w.shape, 'float32'));
     model.setWeights(tensors);
-    tf.dispose([...tensors, ...modelWeights]);
+    tf.dispose(tensors);
     return {
       history,
       epochsRun: history.length,
