@@ -6,7 +6,7 @@
       "target_name": "blas_gemm",
       "sources": ["src/blas_gemm.c", "src/trainer.c"],
       "defines": ["NAPI_VERSION=8"],
-      "cflags": ["-O3", "-Wall"],
+      "cflags": ["-O3", "-Wall", "-fno-math-errno", "-ffp-contract=off"],
       "conditions": [
         [
           "OS=='mac'",

@@ -58,17 +58,42 @@ typedef struct {
 
 /* ---- counter-based dropout masks ---------------------------------------------------------- */
 
-/* splitmix64's finaliser: a bijective mix, so (seed, index) pairs never share a draw. */
-static inline uint64_t mix64(uint64_t z) {
-  z += 0x9e3779b97f4a7c15ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
+/*
+ * murmur3's 32-bit finaliser, a bijective mix. The draw for element j under seed s is
+ * fmix32((j * golden) ^ s): distinct elements get distinct draws, and different seeds (already
+ * well mixed by deriveSeed) give unrelated masks. 32-bit integer work, so the loop vectorises.
+ */
+static inline uint32_t fmix32(uint32_t h) {
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  h ^= h >> 16;
+  return h;
 }
 
-/* Uniform in [0, 1) with 24 bits, exact in float32. seed is derived per (run seed, epoch, batch, layer). */
-static inline float uniform01(uint32_t seed, uint32_t index) {
-  return (float)(mix64(((uint64_t)seed << 32) | index) >> 40) * (1.0f / 16777216.0f);
+/* Hot loops get AVX2 and AVX-512 clones picked at load time (glibc ifunc); -ffp-contract=off in
+   binding.gyp keeps every clone's results bit-identical to the baseline's. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+#define HOT __attribute__((target_clones("default", "avx2", "arch=skylake-avx512")))
+#else
+#define HOT
+#endif
+
+/* Dropout forward: mask[j] = 1/keep where the uniform draw u_j >= rate, else 0; out = in * mask.
+   u_j has 24 bits, exact in float32. */
+HOT static void dropout_forward(const float* in, float* out, float* mask, size_t count, uint32_t seed, float rate,
+                                float scale) {
+  for (size_t j = 0; j < count; j++) {
+    const float u = (float)(fmix32((uint32_t)j * 0x9e3779b9u ^ seed) >> 8) * (1.0f / 16777216.0f);
+    const float m = u >= rate ? scale : 0.0f;
+    mask[j] = m;
+    out[j] = in[j] * m;
+  }
+}
+
+HOT static void multiply_in_place(float* d, const float* m, size_t count) {
+  for (size_t j = 0; j < count; j++) d[j] *= m[j];
 }
 
 /* ---- activations, as tfjs computes them ------------------------------------------------- */
@@ -121,6 +146,68 @@ static inline float act_derivative(int act, float y, float z) {
 
 /* ---- the step ------------------------------------------------------------------------------ */
 
+/* z += bias (per column), a = act(z); z and a may be the same buffer. One loop per activation,
+   so the common ones (relu, linear) vectorise. */
+HOT static void bias_activation(int act, float* z, float* a, const float* b, int n, int out) {
+  for (int r = 0; r < n; r++) {
+    float* zr = z + (size_t)r * out;
+    float* ar = a + (size_t)r * out;
+    switch (act) {
+      case ACT_RELU:
+        for (int c = 0; c < out; c++) {
+          const float v = zr[c] + b[c];
+          zr[c] = v;
+          ar[c] = v < 0.0f ? 0.0f : v;
+        }
+        break;
+      case ACT_LINEAR:
+        for (int c = 0; c < out; c++) {
+          const float v = zr[c] + b[c];
+          zr[c] = v;
+          ar[c] = v;
+        }
+        break;
+      default:
+        for (int c = 0; c < out; c++) {
+          const float v = zr[c] + b[c];
+          zr[c] = v;
+          ar[c] = act_forward(act, v);
+        }
+    }
+  }
+}
+
+/* d *= act'(z), from the output a (or z where tfjs's gradient uses the input). */
+HOT static void activation_backward(int act, float* d, const float* a, const float* z, size_t count) {
+  switch (act) {
+    case ACT_LINEAR:
+      return;
+    case ACT_RELU:
+      for (size_t j = 0; j < count; j++) d[j] = a[j] > 0.0f ? d[j] : 0.0f;
+      return;
+    case ACT_SIGMOID:
+      for (size_t j = 0; j < count; j++) d[j] *= a[j] * (1.0f - a[j]);
+      return;
+    case ACT_TANH:
+      for (size_t j = 0; j < count; j++) d[j] *= 1.0f - a[j] * a[j];
+      return;
+    case ACT_ELU:
+      for (size_t j = 0; j < count; j++) d[j] *= a[j] >= 0.0f ? 1.0f : a[j] + 1.0f;
+      return;
+    default:
+      for (size_t j = 0; j < count; j++) d[j] *= act_derivative(act, a[j], z[j]);
+  }
+}
+
+/* Column sums of d [n, out] into g [out]. */
+HOT static void column_sums(const float* d, float* g, int n, int out) {
+  memset(g, 0, sizeof(float) * (size_t)out);
+  for (int r = 0; r < n; r++) {
+    const float* dr = d + (size_t)r * out;
+    for (int c = 0; c < out; c++) g[c] += dr[c];
+  }
+}
+
 static void forward(Trainer* t, const float* w, const float* input, int n, const uint32_t* seeds) {
   const float* cur = input;
   int dropout_index = 0;
@@ -130,29 +217,13 @@ static void forward(Trainer* t, const float* w, const float* input, int n, const
       float* z = L->z ? L->z : L->a;
       BLAS_SGEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, L->out, L->in, 1.0f, cur, L->in, w + L->w_off,
                  L->out, 0.0f, z, L->out);
-      const float* b = w + L->b_off;
-      for (int r = 0; r < n; r++) {
-        float* zr = z + (size_t)r * L->out;
-        float* ar = L->a + (size_t)r * L->out;
-        for (int c = 0; c < L->out; c++) {
-          const float v = zr[c] + b[c];
-          zr[c] = v;
-          ar[c] = act_forward(L->act, v);
-        }
-      }
+      bias_activation(L->act, z, L->a, w + L->b_off, n, L->out);
       L->y = L->a;
     } else {
       if (seeds != NULL && L->rate > 0.0f) {
         /* tfjs: x * floor(u + keep) / keep, i.e. kept where u >= rate, scaled by 1/keep. */
         const float keep = 1.0f - L->rate;
-        const float scale = 1.0f / keep;
-        const uint32_t seed = seeds[dropout_index];
-        const size_t count = (size_t)n * L->out;
-        for (size_t j = 0; j < count; j++) {
-          const float m = uniform01(seed, (uint32_t)j) >= L->rate ? scale : 0.0f;
-          L->mask[j] = m;
-          L->a[j] = cur[j] * m;
-        }
+        dropout_forward(cur, L->a, L->mask, (size_t)n * L->out, seeds[dropout_index], L->rate, 1.0f / keep);
         L->y = L->a;
       } else {
         L->y = cur;
@@ -194,20 +265,11 @@ static double backward(Trainer* t, const float* w, const float* input, int n, co
     const float* in = i == 0 ? input : t->layers[i - 1].y;
     if (L->kind == KIND_DENSE) {
       const size_t count = (size_t)n * L->out;
-      if (!d_is_dz) {
-        if (L->act != ACT_LINEAR) {
-          for (size_t j = 0; j < count; j++) D[j] *= act_derivative(L->act, L->a[j], L->z ? L->z[j] : 0.0f);
-        }
-      }
+      if (!d_is_dz) activation_backward(L->act, D, L->a, L->z, count);
       d_is_dz = 0;
       BLAS_SGEMM(CblasRowMajor, CblasTrans, CblasNoTrans, L->in, L->out, n, 1.0f, in, L->in, D, L->out, 0.0f,
                  t->grad + L->w_off, L->out);
-      float* gb = t->grad + L->b_off;
-      memset(gb, 0, sizeof(float) * (size_t)L->out);
-      for (int r = 0; r < n; r++) {
-        const float* dr = D + (size_t)r * L->out;
-        for (int c = 0; c < L->out; c++) gb[c] += dr[c];
-      }
+      column_sums(D, t->grad + L->b_off, n, L->out);
       if (i > t->first_dense) {
         BLAS_SGEMM(CblasRowMajor, CblasNoTrans, CblasTrans, n, L->in, L->out, 1.0f, D, L->out, w + L->w_off, L->out,
                    0.0f, D2, L->in);
@@ -216,8 +278,7 @@ static double backward(Trainer* t, const float* w, const float* input, int n, co
         D2 = s;
       }
     } else if (i > t->first_dense && training && L->rate > 0.0f) {
-      const size_t count = (size_t)n * L->out;
-      for (size_t j = 0; j < count; j++) D[j] *= L->mask[j];
+      multiply_in_place(D, L->mask, (size_t)n * L->out);
     }
     if (i <= t->first_dense) break;
   }
@@ -225,7 +286,7 @@ static double backward(Trainer* t, const float* w, const float* input, int n, co
 }
 
 /* tfjs's update formulas, in its operation order; step is 1-based. */
-static void apply_update(Trainer* t, float* w, float* s1, float* s2, double step) {
+HOT static void apply_update(Trainer* t, float* w, float* s1, float* s2, double step) {
   const size_t count = t->n_params;
   const float* g = t->grad;
   if (t->optimizer == OPT_SGD) {
