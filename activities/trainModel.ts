@@ -106,7 +106,9 @@ export function trainModelActivity(deps: ActivityDeps) {
   ): Promise<TrainedModel> {
     const context = Context.current();
     const backend = await selectBackend();
-    context.log.info(`training on ${backend.name}: ${backend.reason}`);
+    context.log.info(
+      `training on ${backend.name}: ${backend.reason}${backend.details ? `; ${backend.details}` : ''}`,
+    );
     const [snapshot, splitBytes, scalerBytes] = await Promise.all([
       deps.store.getBytes(params.snapshot),
       deps.store.getBytes(params.split),
