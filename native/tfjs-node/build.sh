@@ -65,9 +65,11 @@ printf '{\n  "tf-lib": "file://%s/lib/libtensorflow_cc.so.2"\n}\n' "$CACHE" >"$P
 NODE_DIR="${npm_config_nodedir:-$(node -p 'require("path").resolve(process.execPath, "../..")')}"
 [[ -f "$NODE_DIR/include/node/node_api.h" ]] || NODE_DIR=/usr
 NODE_GYP="$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")/node_modules/node-gyp/bin/node-gyp.js"
-(cd "$PKG" && npm_config_nodedir="$NODE_DIR" node "$NODE_GYP" rebuild --nodedir="$NODE_DIR" \
-  --napi_build_version=8 >"$ROOT/native/tfjs-node/build.log" 2>&1) \
-  || { echo "slipway: tfjs-node build failed; see native/tfjs-node/build.log" >&2; exit 1; }
+# The variables node-pre-gyp would pass (its binding.gyp copies the result to module_path).
 mkdir -p "$PKG/lib/napi-v8"
-cp "$PKG/build/Release/tfjs_binding.node" "$PKG/lib/napi-v8/"
+(cd "$PKG" && npm_config_nodedir="$NODE_DIR" node "$NODE_GYP" rebuild --nodedir="$NODE_DIR" \
+  --module_name=tfjs_binding --module_path="$PKG/lib/napi-v8" --napi_build_version=8 \
+  >"$ROOT/native/tfjs-node/build.log" 2>&1) \
+  || { echo "slipway: tfjs-node build failed; see native/tfjs-node/build.log" >&2; exit 1; }
+[[ -f "$PKG/lib/napi-v8/tfjs_binding.node" ]] || cp "$PKG/build/Release/tfjs_binding.node" "$PKG/lib/napi-v8/"
 node -e 'const tf = require("@tensorflow/tfjs-node"); console.log(`slipway: tfjs-node ${tf.version["tfjs-node"]} built over TensorFlow ${tf.version["tfjs-core"] ? "'"$TF_VERSION"'" : ""}; SLIPWAY_TF_BACKEND=tensorflow uses it`)'
