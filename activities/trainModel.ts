@@ -120,7 +120,9 @@ export function trainModelActivity(deps: ActivityDeps) {
           // Cancellation, a heartbeat timeout noticed here, or worker shutdown: stop the batch at once.
           signal: context.cancellationSignal,
           onStart({ backend }) {
-            context.log.info(`training on ${backend.name}: ${backend.reason}`);
+            context.log.info(
+              `training on ${backend.name}: ${backend.reason}${backend.details ? `; ${backend.details}` : ''}`,
+            );
           },
           async onEpoch(epoch, checkpoint) {
             last = checkpoint;

@@ -21,6 +21,7 @@ import {
   resetNativeGemmStats,
   setNativeGemmThreads,
 } from '../domain/ml/nativeGemm';
+import { rawSgemmGflops } from './lib/sgemm';
 
 const N_FEATURES = 30;
 
@@ -78,20 +79,6 @@ async function profileSteps(
   }
   tf.dispose([xb, yb]);
   return [...byName.entries()].sort((a, b) => b[1] - a[1]);
-}
-
-function rawSgemmGflops(): number | undefined {
-  const loaded = loadNativeGemm();
-  if (!loaded.ok) return undefined;
-  const [m, n, k] = [2048, 256, 256];
-  const heap = new Float32Array(m * k + k * n + m * n).map(() => Math.random() - 0.5);
-  const offsets = new Float64Array([0, m * k, m * k + k * n]);
-  const call = () => loaded.addon.gemm(heap, m, n, k, false, false, offsets, null, 0, 0, 0, 0, null, 0, 0);
-  for (let i = 0; i < 5; i++) call();
-  const reps = 50;
-  const start = performance.now();
-  for (let i = 0; i < reps; i++) call();
-  return (2 * m * n * k * reps) / ((performance.now() - start) / 1000) / 1e9;
 }
 
 async function main(): Promise<void> {

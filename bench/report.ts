@@ -70,7 +70,7 @@ export function renderMarkdown(r: BenchReport): string {
       `${(r.seconds / 60).toFixed(1)} min.`,
   );
   out.push(
-    `Slipway backend: ${primaryValue ? `**${primaryValue.backend}** (${primaryValue.reason}${primaryValue.details ? `; ${primaryValue.details}, ${primaryValue.blasThreads} threads` : ''})` : 'none trained'}. ` +
+    `Slipway backend: ${primaryValue ? `**${primaryValue.backend}** (${primaryValue.reason}${primaryValue.details ? `; ${primaryValue.details}` : ''})` : 'none trained'}. ` +
       `Keras: ${keras ? `**Keras ${keras.keras} on TensorFlow ${keras.tensorflow} CPU** (default threading, jit_compile ${keras.jitCompile})` : r.keras.ok && 'unavailable' in r.keras.value ? `skipped: ${r.keras.value.unavailable}` : `failed: ${r.keras.ok ? '' : r.keras.error}`}.`,
   );
   out.push(
@@ -87,7 +87,7 @@ export function renderMarkdown(r: BenchReport): string {
     if (!b.result.ok) {
       // The child's message ends with why: keep that part.
       const why = b.result.error.replace(/^.*cannot be used here: /, '').slice(0, 160);
-      trainRows.push([`Slipway, ${b.name}`, 'did not load', '', '', '', '', why]);
+      trainRows.push([`Slipway, ${b.name}`, 'did not load', '', '', '', '', '', why]);
       continue;
     }
     const v = b.result.value;
@@ -99,6 +99,7 @@ export function renderMarkdown(r: BenchReport): string {
       kerasSpeed ? `${fixed(speed / kerasSpeed, 2)}x` : 'n/a',
       fixed((speed * flops) / 1e9, 1),
       pct((speed * flops) / 1e9 / m.peakGflops),
+      v.sgemmGflops ? `${pct((speed * flops) / 1e9 / v.sgemmGflops)} of ${fixed(v.sgemmGflops, 1)}` : '',
       v.predictSeconds ? 'full-size run, also scored below' : 'first rows of the training split',
     ]);
   }
@@ -110,13 +111,23 @@ export function renderMarkdown(r: BenchReport): string {
       '1.00x',
       fixed((kerasSpeed * flops) / 1e9, 1),
       pct((kerasSpeed * flops) / 1e9 / m.peakGflops),
+      '',
       `intra-op threads ${keras.intraOpThreads || 'default (all cores)'}`,
     ]);
   }
   out.push(
     table(
-      ['trainer', 'rows x timed epochs', 'samples/s (median)', 'vs Keras', 'GFLOP/s', 'of peak', 'note'],
-      ['---', '---:', '---:', '---:', '---:', '---:', '---'],
+      [
+        'trainer',
+        'rows x timed epochs',
+        'samples/s (median)',
+        'vs Keras',
+        'GFLOP/s',
+        'of peak',
+        'of sgemm GFLOP/s',
+        'note',
+      ],
+      ['---', '---:', '---:', '---:', '---:', '---:', '---:', '---'],
       trainRows,
     ),
     '',
@@ -125,7 +136,8 @@ export function renderMarkdown(r: BenchReport): string {
     `Median over the timed epochs; the first epoch of every run is a warm-up and not counted. ` +
       `GFLOP/s = samples/s x ${int(flops)} FLOP per sample (forward x·W, weight gradient and input gradient ` +
       `of each dense layer, 2·in·out each; the first layer has no input gradient; biases, activations and ` +
-      `the optimizer left out). Peak = ${m.peakFormula} = ${fixed(m.peakGflops, 1)} GFLOP/s.`,
+      `the optimizer left out). Peak = ${m.peakFormula} = ${fixed(m.peakGflops, 1)} GFLOP/s. ` +
+      `sgemm GFLOP/s: the BLAS's own rate on a [2048 x 256] x [256 x 256] GEMM with the trainer's threads, measured in the same process just before it trained.`,
     '',
   );
 

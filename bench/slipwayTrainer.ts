@@ -17,6 +17,7 @@ import { loadNativeGemm } from '../domain/ml/nativeGemm';
 import { predictProbabilities, trainModel } from '../domain/ml/train';
 import { exportToOnnx } from '../domain/onnx/exporter';
 import { FEATURES, readFloat32, readMeta, readUint8 } from './lib/referenceData';
+import { rawSgemmGflops } from './lib/sgemm';
 import { secondsSince } from './lib/stats';
 
 export interface SlipwayTrainerReport {
@@ -24,6 +25,8 @@ export interface SlipwayTrainerReport {
   reason: string;
   details?: string;
   blasThreads?: number;
+  /** The BLAS's sgemm GFLOP/s on the largest layer's GEMM, measured in this process before training. */
+  sgemmGflops?: number;
   rows: number;
   epochs: Array<{ seconds: number; samplesPerSecond: number; loss: number }>;
   trainSeconds: number;
@@ -55,6 +58,8 @@ async function main(): Promise<void> {
   const y = readUint8(dir, 'y_train.u8').subarray(0, rows);
   const spec = { ...referenceModelSpec, epochs };
   const model = buildModel(spec, n);
+  const usesBlas = choice.name === 'native' || choice.name === 'wasm-blas';
+  const sgemmGflops = usesBlas ? rawSgemmGflops() : undefined;
   const started = performance.now();
   const run = await trainModel({
     model,
@@ -77,7 +82,8 @@ async function main(): Promise<void> {
     backend: choice.name,
     reason: choice.reason,
     details: choice.details,
-    blasThreads: choice.name === 'wasm-blas' && blas.ok ? blas.info.threads : undefined,
+    blasThreads: usesBlas && blas.ok ? blas.info.threads : undefined,
+    sgemmGflops,
     rows,
     epochs: run.history.map((h) => ({
       seconds: h.seconds,

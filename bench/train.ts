@@ -19,6 +19,7 @@ import { median } from './lib/stats';
 const quick = process.argv.includes('--quick');
 // Rows per epoch and timed epochs per backend, sized so slow backends still finish in minutes.
 const plan: Record<BackendName, { rows: number; epochs: number }> = {
+  native: { rows: 65_536, epochs: quick ? 2 : 5 },
   tensorflow: { rows: 65_536, epochs: quick ? 2 : 5 },
   'wasm-blas': { rows: 65_536, epochs: quick ? 2 : 5 },
   wasm: { rows: 16_384, epochs: quick ? 2 : 3 },

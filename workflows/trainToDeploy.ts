@@ -167,6 +167,7 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
           epochsRun: trained.epochsRun,
         },
         backend: trained.backend.name,
+        backendDetails: trained.backend.details,
         artifacts: {
           dataset: dataset.snapshot,
           datasetSummary: dataset.summary,

@@ -1,27 +1,47 @@
 import * as tf from '@tensorflow/tfjs';
 import { TrainingInputError } from './errors';
-import { disableNativeGemm, enableNativeGemm, loadNativeGemm } from './nativeGemm';
+import { disableNativeGemm, enableNativeGemm, loadNativeGemm, type NativeGemmAddon } from './nativeGemm';
+import { chooseBlasThreads, loadNativeTrainer } from './nativeTrainer';
 
-export const backendNames = ['tensorflow', 'wasm-blas', 'wasm', 'cpu'] as const;
+/** Fastest first: the order selectBackend tries them in. */
+export const backendNames = ['native', 'tensorflow', 'wasm-blas', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof backendNames)[number];
 
 export interface BackendChoice {
   name: BackendName;
   /** Why this one: what loaded, what did not and why. Goes to logs and model metadata. */
   reason: string;
-  /** e.g. the BLAS library behind wasm-blas. */
+  /** e.g. the BLAS library behind native and wasm-blas, its kernel and threads. */
   details?: string;
 }
 
 let current: BackendChoice | undefined;
+/** The tfjs engine that was active when `current` was chosen. */
+let currentEngine: string | undefined;
 
-/** The tfjs engine name behind each choice (wasm-blas is the wasm engine with native kernels). */
-const engineName: Record<BackendName, string> = {
+/** The backend chosen in this process, if any (train.ts runs the native trainer when it is `native`). */
+export function currentBackend(): BackendChoice | undefined {
+  return current;
+}
+
+/**
+ * The tfjs engine behind each choice (wasm-blas is the wasm engine with native kernels). The
+ * native trainer still needs a tfjs engine to build models and for export: the fastest of
+ * wasm-blas, wasm and cpu that loads.
+ */
+const engineName: Record<Exclude<BackendName, 'native'>, string> = {
   tensorflow: 'tensorflow',
   'wasm-blas': 'wasm',
   wasm: 'wasm',
   cpu: 'cpu',
 };
+
+/** "OpenBLAS 0.3.34 ... SkylakeX MAX_THREADS=64; kernel SkylakeX; 2 threads": build, kernel, threads. */
+export function describeBlas(addon: NativeGemmAddon): string {
+  const threads = chooseBlasThreads(addon);
+  const info = addon.info();
+  return `${info.config.trim()}; kernel ${info.core ?? 'unknown'}; ${threads} thread${threads === 1 ? '' : 's'}`;
+}
 
 async function tryTensorflow(): Promise<string | undefined> {
   try {
@@ -45,7 +65,7 @@ async function tryWasm(withBlas: boolean): Promise<{ ok: boolean; reason: string
     const native = enableNativeGemm();
     if (!native.enabled) return { ok: false, reason: native.reason };
     const loaded = loadNativeGemm();
-    details = loaded.ok ? loaded.info.config.trim() : undefined;
+    details = loaded.ok ? describeBlas(loaded.addon) : undefined;
   } else {
     disableNativeGemm();
   }
@@ -69,10 +89,22 @@ export async function selectBackend(options: { force?: string } = {}): Promise<B
     );
   }
   // Cheap on repeat calls, unless someone switched the tfjs backend behind our back.
-  if (current && (!forced || current.name === forced) && tf.getBackend() === engineName[current.name])
-    return current;
+  if (current && (!forced || current.name === forced) && tf.getBackend() === currentEngine) return current;
   const notes: string[] = [];
   const attempt = async (name: BackendName): Promise<BackendChoice | undefined> => {
+    if (name === 'native') {
+      const native = loadNativeTrainer();
+      if (!native.ok) {
+        notes.push(`native trainer unavailable (${native.reason})`);
+        return undefined;
+      }
+      // The tfjs engine for model building, export and scoring (not training).
+      if (!(await tryWasm(true)).ok && !(await tryWasm(false)).ok) {
+        await tf.setBackend('cpu');
+        await tf.ready();
+      }
+      return { name, reason: 'the fused native trainer over the BLAS', details: describeBlas(native.addon) };
+    }
     if (name === 'tensorflow') {
       const problem = await tryTensorflow();
       if (!problem) return { name, reason: 'tfjs-node (native TensorFlow)' };
@@ -97,6 +129,7 @@ export async function selectBackend(options: { force?: string } = {}): Promise<B
         ...choice,
         reason: notes.length ? `${choice.reason} (${notes.join('; ')})` : choice.reason,
       };
+      currentEngine = tf.getBackend();
       return current;
     }
   }

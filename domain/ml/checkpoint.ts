@@ -32,14 +32,38 @@ export interface TrainingState {
 }
 
 export async function encodeCheckpoint(state: TrainingState): Promise<Uint8Array> {
-  const all = [...state.weights, ...state.optimizer.map((t) => t.tensor)];
-  const datas = await Promise.all(all.map((t) => t.data() as Promise<Float32Array>));
+  const read = (t: tf.Tensor) => t.data() as Promise<Float32Array>;
+  return encodeCheckpointArrays({
+    epoch: state.epoch,
+    history: state.history,
+    weights: await Promise.all(state.weights.map(async (t) => ({ shape: t.shape, data: await read(t) }))),
+    optimizer: await Promise.all(
+      state.optimizer.map(async (o) => ({ name: o.name, shape: o.tensor.shape, data: await read(o.tensor) })),
+    ),
+  });
+}
+
+/** A weight or optimiser slot as plain data (the native trainer's form; no tfjs backend needed). */
+export interface ArrayEntry {
+  name?: string;
+  shape: number[];
+  data: Float32Array | Int32Array;
+}
+
+/** The same bytes as encodeCheckpoint, from plain arrays. */
+export function encodeCheckpointArrays(state: {
+  epoch: number;
+  history: Array<Record<string, number>>;
+  weights: ArrayEntry[];
+  optimizer: Array<ArrayEntry & { name: string }>;
+}): Uint8Array {
+  const datas = [...state.weights, ...state.optimizer].map((e) => e.data);
   const header: CheckpointHeader = {
     format: MAGIC,
     epoch: state.epoch,
     history: state.history,
-    weights: state.weights.map((t, i) => ({ name: `w${i}`, shape: t.shape, length: t.size })),
-    optimizer: state.optimizer.map((t) => ({ name: t.name, shape: t.tensor.shape, length: t.tensor.size })),
+    weights: state.weights.map((e, i) => ({ name: `w${i}`, shape: e.shape, length: e.data.length })),
+    optimizer: state.optimizer.map((e) => ({ name: e.name, shape: e.shape, length: e.data.length })),
   };
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const floats = datas.reduce((n, d) => n + d.length, 0);
@@ -55,6 +79,22 @@ export async function encodeCheckpoint(state: TrainingState): Promise<Uint8Array
 }
 
 export function decodeCheckpoint(bytes: Uint8Array): TrainingState {
+  const state = decodeCheckpointArrays(bytes);
+  return {
+    epoch: state.epoch,
+    history: state.history,
+    weights: state.weights.map((e) => tf.tensor(e.data, e.shape, 'float32')),
+    optimizer: state.optimizer.map((e) => ({ name: e.name, tensor: tf.tensor(e.data, e.shape, 'float32') })),
+  };
+}
+
+/** decodeCheckpoint without tfjs: every weight and optimiser slot as a Float32Array. */
+export function decodeCheckpointArrays(bytes: Uint8Array): {
+  epoch: number;
+  history: Array<Record<string, number>>;
+  weights: Array<{ shape: number[]; data: Float32Array }>;
+  optimizer: Array<{ name: string; shape: number[]; data: Float32Array }>;
+} {
   const fail = (why: string) =>
     new TrainingInputError('InvalidCheckpoint', `The training checkpoint cannot be read: ${why}.`);
   if (bytes.length < 4) throw fail('too short');
@@ -71,13 +111,15 @@ export function decodeCheckpoint(bytes: Uint8Array): TrainingState {
   const take = (entry: z.infer<typeof tensorEntry>) => {
     const end = offset + entry.length * 4;
     if (end > bytes.length) throw fail('truncated data');
+    if (entry.shape.reduce((p, d) => p * d, 1) !== entry.length)
+      throw fail(`${entry.name} has the wrong length`);
     // Copy: a Buffer's slice is a view into a shared pool, not a fresh, aligned buffer.
     const data = new Float32Array(new Uint8Array(bytes.subarray(offset, end)).buffer);
     offset = end;
-    return tf.tensor(data, entry.shape, 'float32');
+    return data;
   };
-  const weights = header.weights.map(take);
-  const optimizer = header.optimizer.map((e) => ({ name: e.name, tensor: take(e) }));
+  const weights = header.weights.map((e) => ({ shape: e.shape, data: take(e) }));
+  const optimizer = header.optimizer.map((e) => ({ name: e.name, shape: e.shape, data: take(e) }));
   if (offset !== bytes.length) throw fail('trailing bytes');
   return { epoch: header.epoch, history: header.history, weights, optimizer };
 }

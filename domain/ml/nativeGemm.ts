@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -15,7 +15,23 @@ import { REPO_ROOT } from '../../config/repoRoot';
 
 export const ADDON_PATH = join(REPO_ROOT, 'native/blas-gemm/build/Release/blas_gemm.node');
 const HOW_TO_BUILD =
-  'install the system BLAS headers (`apt-get install libopenblas-dev`), then run `npm run build:native`';
+  'run `npm run build:native` (it provisions OpenBLAS with pip when the system has no usable BLAS; native/blas-gemm/build.log says what failed)';
+
+/**
+ * What native/blas-gemm/build.js learnt about the BLAS it built against. `coretype` is set when
+ * that OpenBLAS would run an older kernel than the CPU supports: OpenBLAS reads OPENBLAS_CORETYPE
+ * once, when the library loads, so it goes into the environment before the addon is loaded.
+ */
+function applyBuildRecord(): void {
+  try {
+    const rec = JSON.parse(readFileSync(resolve(ADDON_PATH, '../../blas.json'), 'utf8')) as {
+      coretype?: string;
+    };
+    if (rec.coretype && !process.env.OPENBLAS_CORETYPE) process.env.OPENBLAS_CORETYPE = rec.coretype;
+  } catch {
+    // no record (an older build): nothing to apply
+  }
+}
 
 export interface BlasInfo {
   /** 'openblas', 'accelerate' or 'cblas' (whichever the addon was linked against). */
@@ -48,7 +64,51 @@ export interface NativeGemmAddon {
   ): void;
   info(): BlasInfo;
   setThreads(n: number): void;
+  /** The fused trainer (native/blas-gemm/src/trainer.c); absent from builds older than it. */
+  createTrainer?(
+    nInputs: number,
+    kinds: Int32Array,
+    units: Int32Array,
+    activations: Int32Array,
+    rates: Float64Array,
+    optimizer: number,
+    learningRate: number,
+    maxBatch: number,
+  ): NativeTrainerHandle;
+  trainBatch(
+    trainer: NativeTrainerHandle,
+    weights: Float32Array,
+    slot1: Float32Array,
+    slot2: Float32Array,
+    x: Float32Array,
+    y: Uint8Array,
+    order: Uint32Array,
+    start: number,
+    n: number,
+    weightNegative: number,
+    weightPositive: number,
+    step: number,
+    seeds: Uint32Array | null,
+  ): number;
+  lossAndGradient(
+    trainer: NativeTrainerHandle,
+    weights: Float32Array,
+    x: Float32Array,
+    y: Uint8Array,
+    order: Uint32Array,
+    start: number,
+    n: number,
+    weightNegative: number,
+    weightPositive: number,
+    seeds: Uint32Array | null,
+    gradient: Float32Array,
+  ): number;
+  predict(trainer: NativeTrainerHandle, weights: Float32Array, x: Float32Array, out: Float32Array): void;
+  parameterCount(trainer: NativeTrainerHandle): number;
 }
+
+/** An opaque trainer (shape and scratch buffers; weights stay with the caller). */
+export type NativeTrainerHandle = { readonly __nativeTrainer: unique symbol };
 
 export type NativeGemmLoad =
   | { ok: true; addon: NativeGemmAddon; info: BlasInfo }
@@ -76,6 +136,7 @@ export function loadNativeGemm(): NativeGemmLoad {
     return loadResult;
   }
   try {
+    applyBuildRecord();
     const addon = createRequire(__filename)(ADDON_PATH) as NativeGemmAddon;
     loadResult = { ok: true, addon, info: addon.info() };
   } catch (err) {

@@ -1,10 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { deriveSeed, mulberry32, shuffleInPlace } from '../random';
+import { currentBackend } from './backend';
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint';
 import type { ClassWeights } from './classWeights';
 import { TrainingInputError } from './errors';
 import { confusionAt } from './metrics';
 import type { ModelSpec } from './modelSpec';
+import { loadNativeTrainer, trainNative } from './nativeTrainer';
+import { earlyStopper } from './trainingLoop';
 
 export interface EpochResult {
   /** 1-based. */
@@ -48,7 +51,7 @@ export interface TrainResult {
   epochsRun: number;
   stoppedEarly: boolean;
   resumedFromEpoch: number;
-  /** The tfjs backend that ran (tf.getBackend()), for logs and model metadata. */
+  /** What ran: 'native' (the fused native trainer) or the tfjs backend (tf.getBackend()). */
   backend: string;
 }
 
@@ -105,8 +108,12 @@ export async function predictProbabilities(
  * its `seed` property at each call, so the loop sets a fresh derived seed on every dropout layer
  * before each batch (a fixed seed would reuse one mask for the whole run).
  * Exactness holds on one backend; across backends the float sums differ in the last bits.
+ * When the selected backend is `native` (backend.ts), the fused native trainer runs the same loop
+ * (nativeTrainer.ts); `engine` insists on one or the other.
  */
-export async function trainModel(options: TrainOptions): Promise<TrainResult> {
+export async function trainModel(
+  options: TrainOptions & { engine?: 'native' | 'tfjs' },
+): Promise<TrainResult> {
   const { model, spec, x, y, nRows, nFeatures, classWeights } = options;
   const epochs = options.epochs ?? spec.epochs;
   if (x.length !== nRows * nFeatures || y.length !== nRows) {
@@ -122,6 +129,13 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
         `earlyStopping needs validation data, an integer patience >= 1 and minDelta >= 0 (got patience ${patience}, minDelta ${minDelta})`,
       );
     }
+  }
+  const engine = options.engine ?? (currentBackend()?.name === 'native' ? 'native' : 'tfjs');
+  if (engine === 'native') {
+    const native = loadNativeTrainer();
+    if (!native.ok)
+      throw new TrainingInputError('BackendUnavailable', `The native trainer cannot run: ${native.reason}.`);
+    return trainNative(options, native.addon);
   }
   const optimizer = makeOptimizer(spec);
   const history: EpochResult[] = [];
@@ -139,21 +153,10 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const bx = new Float32Array(batchSize * nFeatures);
   const by = new Float32Array(batchSize);
   const bw = new Float32Array(batchSize);
-  let best = Number.POSITIVE_INFINITY;
-  let sinceBest = 0;
+  const stopper = earlyStopper(options.earlyStopping);
   let stoppedEarly = false;
-  /** Early-stopping bookkeeping; replayed over a resumed history so a resumed run stops where the whole one would. */
-  const shouldStop = (valLoss: number | undefined): boolean => {
-    if (!options.earlyStopping || valLoss === undefined) return false;
-    if (valLoss < best - (options.earlyStopping.minDelta ?? 0)) {
-      best = valLoss;
-      sinceBest = 0;
-      return false;
-    }
-    return ++sinceBest >= options.earlyStopping.patience;
-  };
   for (const past of history) {
-    if (shouldStop(past.valLoss)) {
+    if (stopper.shouldStop(past.valLoss)) {
       // The saved run had already decided to stop: nothing is left to train.
       optimizer.dispose();
       return {
@@ -229,7 +232,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
         optimizer: await optimizer.getWeights(),
       });
     await options.onEpoch?.(result, checkpoint);
-    if (shouldStop(result.valLoss)) {
+    if (stopper.shouldStop(result.valLoss)) {
       stoppedEarly = true;
       break;
     }

@@ -129,8 +129,10 @@ const draftShape = {
   /** How Slipway trained it; absent for an imported version, which has `imported` instead. */
   training: trainingConfigSchema.optional(),
   imported: importFactsSchema.optional(),
-  /** The tfjs backend that trained the model, e.g. "wasm-blas", "wasm", "cpu"; "imported" for an import. */
+  /** The backend that trained the model, e.g. "native", "wasm-blas", "wasm", "cpu"; "imported" for an import. */
   backend: z.string().min(1),
+  /** For BLAS backends: the BLAS build, the kernel it ran and its threads. */
+  backendDetails: z.string().optional(),
   artifacts: modelArtifactsSchema,
   onnx: onnxFactsSchema,
   /** Versions of the packages that shaped the result, e.g. { "@tensorflow/tfjs": "4.22.0" }. */

@@ -148,7 +148,7 @@ function trainingSection(meta: ModelCardInput, training: TrainingConfig): string
     `- Epochs: ${training.epochsRun} run of ${spec.epochs} planned`,
     `- Class weights: ${training.classWeights.mode} (negative ${formatNumber(training.classWeights.weights.negative)}, ` +
       `positive ${formatNumber(training.classWeights.weights.positive)})`,
-    `- Backend: ${code(meta.backend)}`,
+    `- Backend: ${code(meta.backend)}${meta.backendDetails ? ` (${meta.backendDetails})` : ''}`,
     '',
   ];
 }

@@ -1,11 +1,12 @@
 {
-  # build.js sets SLIPWAY_BLAS_INCLUDE / SLIPWAY_BLAS_LIBS when the BLAS lives off the default paths.
+  # build.js sets SLIPWAY_BLAS_INCLUDE / SLIPWAY_BLAS_LIBS when the BLAS lives off the default paths,
+  # and SLIPWAY_BLAS_DEFINES (e.g. SLIPWAY_BLAS_PREFIX=scipy_) for the OpenBLAS it provisions itself.
   "targets": [
     {
       "target_name": "blas_gemm",
-      "sources": ["src/blas_gemm.c"],
+      "sources": ["src/blas_gemm.c", "src/trainer.c"],
       "defines": ["NAPI_VERSION=8"],
-      "cflags": ["-O3", "-Wall"],
+      "cflags": ["-O3", "-Wall", "-fno-math-errno", "-ffp-contract=off"],
       "conditions": [
         [
           "OS=='mac'",
@@ -15,7 +16,7 @@
             "libraries": ["-framework Accelerate"]
           },
           {
-            "defines": ["SLIPWAY_BLAS_OPENBLAS=1"],
+            "defines": ["SLIPWAY_BLAS_OPENBLAS=1", "<!@(node -p \"process.env.SLIPWAY_BLAS_DEFINES || ''\")"],
             "include_dirs": ["<!@(node -p \"process.env.SLIPWAY_BLAS_INCLUDE || ''\")"],
             "libraries": ["<!@(node -p \"process.env.SLIPWAY_BLAS_LIBS || '-lopenblas'\")"]
           }

@@ -19,11 +19,13 @@ import { predictProbabilities, trainModel } from '../../domain/ml/train';
  * The backends agree exactly after epoch 1 but drift apart later through float summation order:
  * after 5 epochs wasm-blas gave recall 0.902 / FPR 1.40 % and plain WASM recall 0.911 / FPR
  * 2.005 % (just over the line). The verdict is therefore sensitive to the backend; the cause is
- * the boundary noise of Adam at lr 1e-2 under ~580:1 class weights. Expect ~1 minute
- * with the native GEMM (wasm-blas), ~9-12 with plain WASM and ~30 on the CPU backend, on 2 cores.
+ * the boundary noise of Adam at lr 1e-2 under ~580:1 class weights. Expect under a minute on the
+ * native trainer (2.3 min on 2 cores shared with a load average of 20), ~1 minute with the native
+ * GEMM (wasm-blas), ~9-12 with plain WASM and ~30 on the CPU backend, on 2 cores.
  */
 const EPOCHS = Number(process.env.REF_EPOCHS ?? 5);
 const SAMPLES_PER_SECOND: Record<string, number> = {
+  native: 60_000,
   tensorflow: 20_000,
   'wasm-blas': 20_000,
   wasm: 2_000,

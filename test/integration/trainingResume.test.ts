@@ -89,6 +89,7 @@ describe('training survives a killed worker', () => {
     const result = (await handle.result()) as PipelineResult;
 
     expect(result.epochsRun).toBe(epochs);
+    expect(result.backend).toBe('native'); // the default path: the install builds the native trainer
     expect(result.resumedFromEpoch).toBeGreaterThanOrEqual(checkpointed);
     expect(result.resumedFromEpoch).toBeLessThan(epochs);
 

@@ -37,6 +37,13 @@ describe('backend selection', () => {
     }
   });
 
+  it('offers the native trainer first, naming the BLAS build, its kernel and threads', async () => {
+    const choice = await selectBackend({ force: 'native' });
+    expect(choice.name).toBe('native');
+    expect(choice.details).toMatch(/; kernel \S+; [12] threads?$/);
+    expect(['wasm', 'cpu']).toContain(tf.getBackend()); // the tfjs engine for building and export
+  });
+
   it('without tfjs-node installed, forcing tensorflow fails with the reason; an unknown name is refused', async () => {
     let hasTfjsNode = true;
     try {

@@ -12,11 +12,8 @@
 
 #include <node_api.h>
 
-#if defined(SLIPWAY_BLAS_ACCELERATE)
-#include <Accelerate/Accelerate.h>
-#else
-#include <cblas.h>
-#endif
+#include "blas.h"
+#include "trainer.h"
 
 /* Must match tfjs-backend-wasm's FusableActivation enum, which nativeGemm.ts mirrors. */
 enum Activation {
@@ -185,7 +182,7 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
       /* BLAS rejects a zero leading dimension; an empty sum is zero. */
       memset(c, 0, (size_t)c_extent * sizeof(float));
     } else {
-      cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (int)m,
+      BLAS_SGEMM(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (int)m,
                   (int)n, (int)k, 1.0f, heap + (size_t)o[0], lda, heap + (size_t)o[1], ldb, 0.0f, c, (int)n);
     }
     if (bias_off == NULL && act == ACT_LINEAR) continue;
@@ -223,9 +220,9 @@ static napi_value blas_info(napi_env env, napi_callback_info info) {
   napi_create_int32(env, 0, &threads);
 #elif defined(SLIPWAY_BLAS_OPENBLAS)
   set_string(env, obj, "blas", "openblas");
-  set_string(env, obj, "config", openblas_get_config());
-  set_string(env, obj, "core", openblas_get_corename());
-  napi_create_int32(env, openblas_get_num_threads(), &threads);
+  set_string(env, obj, "config", BLAS_GET_CONFIG());
+  set_string(env, obj, "core", BLAS_GET_CORENAME());
+  napi_create_int32(env, BLAS_GET_NUM_THREADS(), &threads);
 #else
   set_string(env, obj, "blas", "cblas");
   set_string(env, obj, "config", "generic CBLAS");
@@ -245,19 +242,22 @@ static napi_value set_threads(napi_env env, napi_callback_info info) {
     return throw_error(env, "setThreads expects an integer between 1 and 1024");
   }
 #if defined(SLIPWAY_BLAS_OPENBLAS)
-  openblas_set_num_threads((int)n);
+  BLAS_SET_NUM_THREADS((int)n);
 #endif
   return NULL;
 }
 
-static napi_value init(napi_env env, napi_value exports) {
+/*
+ * NAPI_MODULE_INIT: the addon may be loaded by several threads (Node worker_threads) at once. It
+ * keeps no process-global state of its own; every trainer lives in its own handle.
+ */
+NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"gemm", NULL, gemm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"info", NULL, blas_info, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  trainer_register(env, exports);
   return exports;
 }
-
-NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,9 @@
+#ifndef SLIPWAY_TRAINER_H
+#define SLIPWAY_TRAINER_H
+
+#include <node_api.h>
+
+/* Adds createTrainer, trainBatch, lossAndGradient and predict to the addon's exports. */
+void trainer_register(napi_env env, napi_value exports);
+
+#endif
