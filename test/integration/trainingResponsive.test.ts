@@ -4,6 +4,7 @@ import { type Client, WorkflowFailedError, type WorkflowHandle } from '@temporal
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SlipwayConfig } from '../../config/env';
+import { backendNames } from '../../domain/ml/backend';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
 import { runningTrainingThreads } from '../../domain/ml/trainInThread';
 import { progressQuery } from '../../workflows/trainToDeploy';
@@ -164,7 +165,7 @@ describe('a worker that trains stays responsive', () => {
       expect(cause).toBeInstanceOf(ApplicationFailure);
       expect(cause.type).toBe('BackendUnavailable');
       expect(cause.nonRetryable).toBe(true);
-      expect(cause.message).toBe('Unknown backend "abacus": use one of tensorflow, wasm-blas, wasm, cpu.');
+      expect(cause.message).toBe(`Unknown backend "abacus": use one of ${backendNames.join(', ')}.`);
       expect(await trainingAttempts(handle)).toEqual([1]);
     } finally {
       await bad.close();
