@@ -67,7 +67,7 @@ export function failureOf(err: unknown): RunFailure {
     if (wrappers(e)) {
       if (e instanceof ActivityFailure) step = stepOfActivity[e.activityType] ?? e.activityType;
       if (e instanceof ChildWorkflowFailure) {
-        where = e.execution.workflowId;
+        where = e.execution.workflowId ?? undefined;
         step = undefined; // the parent's own steps do not say where the child failed
       }
       capture = true;
