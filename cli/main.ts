@@ -13,7 +13,8 @@ import { registerReviewCommands } from './commands/review';
 import { registerRunCommand } from './commands/run';
 import { registerScheduleCommand } from './commands/schedule';
 import { registerWorkerCommand } from './commands/worker';
-import { describeError } from './errors';
+import { describeError, exitCodeForError } from './errors';
+import { EXIT, exitCodeHelp } from './exitCodes';
 
 const program = new Command()
   .name('slipway')
@@ -25,6 +26,7 @@ const program = new Command()
   )
   .version(require('../package.json').version)
   .showHelpAfterError('(run with --help for usage)')
+  .addHelpText('after', `\n${exitCodeHelp()}`)
   .exitOverride();
 
 registerDemoCommand(program);
@@ -44,9 +46,10 @@ registerDevCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) {
-    process.exitCode = err.exitCode;
+    // --help and --version end with 0; a wrong option or argument is bad input.
+    process.exitCode = err.exitCode === 0 ? 0 : EXIT.badInput;
     return;
   }
   process.stderr.write(`${describeError(err)}\n`);
-  process.exitCode = 1;
+  process.exitCode = exitCodeForError(err);
 });

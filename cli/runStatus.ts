@@ -1,4 +1,4 @@
-import { type Client, type WorkflowHandle, WorkflowFailedError } from '@temporalio/client';
+import { type Client, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import {
   ActivityFailure,
   ApplicationFailure,
@@ -151,7 +151,12 @@ export async function runView(client: Client, workflowId: string, runId?: string
   if (status === 'COMPLETED') {
     const result = await handle.result();
     const outcome = outcomeOfResult(result);
-    return { ...base, outcome, exitCode: exitCodeFor(outcome === 'skipped' ? 'registered' : outcome), result };
+    return {
+      ...base,
+      outcome,
+      exitCode: exitCodeFor(outcome === 'skipped' ? 'registered' : outcome),
+      result,
+    };
   }
   if (status === 'CANCELLED') {
     return {
@@ -161,11 +166,17 @@ export async function runView(client: Client, workflowId: string, runId?: string
       cancellation: await cancellationOf(client, handle).catch(() => ({})),
     };
   }
-  let failure = failureOf(await handle.result().then(() => undefined, (err: unknown) => err));
+  let failure = failureOf(
+    await handle.result().then(
+      () => undefined,
+      (err: unknown) => err,
+    ),
+  );
   // Runs of a schedule started before the failure chain was kept name their pipeline only.
   if (failure.type === 'ScheduledPipelineFailed' && !failure.workflowId) {
     const child = await runView(client, `${workflowId}-pipeline`).catch(() => undefined);
-    if (child?.failure) failure = { ...child.failure, workflowId: child.failure.workflowId ?? child.workflowId };
+    if (child?.failure)
+      failure = { ...child.failure, workflowId: child.failure.workflowId ?? child.workflowId };
   }
   return { ...base, outcome: 'failed', exitCode: exitCodeFor('failed'), failure };
 }

@@ -15,6 +15,7 @@ import {
   gateSettingsFromFlags,
   withNamespaceApprovers,
 } from '../gateOptions';
+import { numberOption } from '../numberOption';
 import { keyValueTable, printResult } from '../output';
 import { type AwaitingReview, describeAwaitingReview, describeOutcome, stepsTable } from '../pipelineRun';
 import { openSession, type Session } from '../session';
@@ -23,10 +24,10 @@ const importOptionsSchema = z.object({
   model: z.string().min(1),
   features: z.string().min(1),
   target: z.string().min(1),
-  threshold: z.coerce.number().gt(0).lt(1).optional(),
+  threshold: z.number().gt(0).lt(1).optional(),
   outputName: z.string().min(1).optional(),
-  opsetMin: z.coerce.number().int().min(1).optional(),
-  sizeLimit: z.coerce.number().int().positive().optional(),
+  opsetMin: z.number().int().min(1).optional(),
+  sizeLimit: z.number().int().positive().optional(),
   eval: z.string().min(1).optional(),
   cache: z.boolean().default(true),
   wait: z.boolean().optional(),
@@ -51,10 +52,22 @@ export function registerImportCommand(program: Command): void {
     .requiredOption('--model <name>', 'model name, optionally <namespace>/<model>')
     .requiredOption('--features <list>', "comma-separated input columns, in the file's input order")
     .requiredOption('--target <column>', 'the 0/1 label the model predicts')
-    .option('--threshold <t>', 'probability at or above which a row is predicted positive (default 0.5)')
+    .option(
+      '--threshold <t>',
+      'probability at or above which a row is predicted positive (default 0.5)',
+      numberOption('--threshold', { above: 0, below: 1 }),
+    )
     .option('--output-name <name>', "the output apply reads (default: the file's first output)")
-    .option('--opset-min <n>', 'refuse files whose opset is older than this')
-    .option('--size-limit <bytes>', 'upload limit counted after base64 (default 15 MiB)')
+    .option(
+      '--opset-min <n>',
+      'refuse files whose opset is older than this',
+      numberOption('--opset-min', { integer: true, min: 1 }),
+    )
+    .option(
+      '--size-limit <bytes>',
+      'upload limit counted after base64 (default 15 MiB)',
+      numberOption('--size-limit', { integer: true, min: 1 }),
+    )
     .option('--eval <uri>', 'labelled CSV (path, s3:// or synthetic:...) to evaluate the file on')
     .option('--no-cache', 'evaluate again even when an earlier run did the same')
     .option('--wait', 'with a review, keep waiting for the decision instead of returning when it starts')

@@ -15,6 +15,7 @@ import {
   gateSettingsFromFlags,
   withNamespaceApprovers,
 } from '../gateOptions';
+import { numberOption } from '../numberOption';
 import { printResult } from '../output';
 import {
   describeAwaitingReview,
@@ -31,8 +32,8 @@ const runOptionsSchema = z.object({
   target: z.string().min(1),
   model: z.string().min(1),
   features: z.string().optional(),
-  epochs: z.coerce.number().int().min(1).max(10_000).optional(),
-  threshold: z.coerce.number().gt(0).lt(1).optional(),
+  epochs: z.number().int().min(1).max(10_000).optional(),
+  threshold: z.number().gt(0).lt(1).optional(),
   classWeights: z.enum(['inverse', 'balanced', 'none']).optional(),
   cache: z.boolean().default(true),
   wait: z.boolean().optional(),
@@ -52,8 +53,16 @@ export function registerRunCommand(program: Command): void {
     .requiredOption('--model <name>', 'registered model name (lowercase letters, digits, ".", "_", "-")')
     .option('--target <column>', 'the 0/1 label column', 'Class')
     .option('--features <list>', 'comma-separated feature columns in order (default: all but the target)')
-    .option('--epochs <n>', 'training epochs (default 50, the reference)')
-    .option('--threshold <t>', 'probability at or above which a row is predicted positive (default 0.5)')
+    .option(
+      '--epochs <n>',
+      'training epochs (default 50, the reference)',
+      numberOption('--epochs', { integer: true, min: 1, max: 10_000 }),
+    )
+    .option(
+      '--threshold <t>',
+      'probability at or above which a row is predicted positive (default 0.5)',
+      numberOption('--threshold', { above: 0, below: 1 }),
+    )
     .option('--class-weights <mode>', 'inverse (1/count, default), balanced or none')
     .option('--no-cache', 'run every step even when an earlier run computed the same outputs')
     .option(

@@ -9,6 +9,7 @@ import { ModelRegistry } from '../../domain/registry/registry';
 import { openArtifactStore } from '../../domain/storage/openStore';
 import { trainToDeployInputSchema } from '../../workflows/inputs';
 import type { ScheduledRetrainInput, ScheduledRetrainResult } from '../../workflows/scheduledRetrain';
+import { UsageError } from '../errors';
 import {
   addGateOptions,
   type GateFlags,
@@ -16,6 +17,7 @@ import {
   parseDurationSeconds,
   withNamespaceApprovers,
 } from '../gateOptions';
+import { numberOption } from '../numberOption';
 import { printResult, table } from '../output';
 import { openSession } from '../session';
 
@@ -76,13 +78,17 @@ export function registerScheduleCommand(program: Command): void {
     )
     .option('--id <scheduleId>', 'schedule ID (default retrain-<model>)')
     .option('--target <column>', 'the 0/1 label column', 'Class')
-    .option('--epochs <n>', 'training epochs (default 50)')
+    .option(
+      '--epochs <n>',
+      'training epochs (default 50)',
+      numberOption('--epochs', { integer: true, min: 1, max: 10_000 }),
+    )
     .option('--paused', 'create it paused');
   addGateOptions(create).action(async (model: string, raw: Record<string, string | boolean | undefined>) => {
     if (Boolean(raw.cron) === Boolean(raw.every))
-      throw new Error('Give exactly one of --cron "<expr>" or --every <duration>.');
+      throw new UsageError('Give exactly one of --cron "<expr>" or --every <duration>.');
     const scheduleId = (raw.id as string | undefined) ?? `retrain-${model}`;
-    const epochs = raw.epochs === undefined ? referenceModelSpec.epochs : Number(raw.epochs);
+    const epochs = raw.epochs === undefined ? referenceModelSpec.epochs : Number(raw.epochs); // parsed by numberOption
     const access = new ModelAccess(new ModelRegistry(openArtifactStore(loadConfig())));
     const gate = await withNamespaceApprovers(access, model, gateSettingsFromFlags(raw as GateFlags));
     const pipeline = trainToDeployInputSchema.parse({
