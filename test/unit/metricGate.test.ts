@@ -64,14 +64,19 @@ describe('metric gate', () => {
     const ratio = d.checks.find((c) => c.check === 'baseline.likelihoodRatio');
     expect(ratio).toMatchObject({ passed: false, limit: 10 });
     expect(ratio?.actual).toBeCloseTo(1 / 0.16, 2);
-    expect(ratio?.message).toMatch(/recall \/ false-positive rate 1\.0000 \/ 0\.1600 = 6\.2 < 10 \(too many false alarms/);
+    expect(ratio?.message).toMatch(
+      /recall \/ false-positive rate 1\.0000 \/ 0\.1600 = 6\.2 < 10 \(too many false alarms/,
+    );
     // The ranking alone would have passed: the threshold check is what catches it.
     expect(d.checks.find((c) => c.check === 'baseline.prAuc')?.passed).toBe(true);
   });
 
   it('blocks the trivial scorers themselves: constant, random flags, all negative', () => {
     // A constant score: PR-AUC is the positive rate; at any threshold it flags every row or none.
-    const allPositive = evaluateMetricGate({ settings: settings(), candidate: scorer(123, 71_079, positiveRate) });
+    const allPositive = evaluateMetricGate({
+      settings: settings(),
+      candidate: scorer(123, 71_079, positiveRate),
+    });
     expect(allPositive.blessed).toBe(false);
     expect(allPositive.checks.filter((c) => !c.passed).map((c) => c.check)).toEqual([
       'baseline.prAuc',
@@ -106,7 +111,10 @@ describe('metric gate', () => {
 
   it('leaves the baseline out when the team set thresholds, and keeps it when a champion exists', () => {
     const fpr16 = scorer(123, Math.round(0.16 * 71_079), 0.6);
-    const own = evaluateMetricGate({ settings: settings({ thresholds: { minRecall: 0.9 } }), candidate: fpr16 });
+    const own = evaluateMetricGate({
+      settings: settings({ thresholds: { minRecall: 0.9 } }),
+      candidate: fpr16,
+    });
     expect(own.blessed).toBe(true);
     expect(own.checks.map((c) => c.check)).toEqual(['minRecall', 'champion.prAuc']);
     const weakChampion = { version: 1, metrics: { ...fpr16, prAuc: 0.6 } };
