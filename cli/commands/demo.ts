@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
+import { exitWith } from '../exitCodes';
 import { numberOption } from '../numberOption';
 import { printResult } from '../output';
 import { describePipeline, pipelineJson, runPipeline } from '../pipelineRun';
+import { reportRunFailure } from '../runEnd';
 import { openSession } from '../session';
 
 const demoOptionsSchema = z.object({
@@ -49,6 +51,7 @@ export function registerDemoCommand(program: Command): void {
     .action(async (raw: Record<string, unknown>) => {
       const opts = demoOptionsSchema.parse(raw);
       const session = await openSession();
+      let workflowId: string | undefined;
       try {
         const result = await runPipeline(
           session,
@@ -60,7 +63,13 @@ export function registerDemoCommand(program: Command): void {
             createdBy: session.config.identity,
             cache: opts.cache,
           },
-          { live: !opts.json, workflowIdPrefix: 'demo' },
+          {
+            live: !opts.json,
+            workflowIdPrefix: 'demo',
+            onStart: (id) => {
+              workflowId = id;
+            },
+          },
         );
         if ('awaitingReview' in result)
           throw new Error('the demo asks for no review, yet its run waits for one');
@@ -76,6 +85,10 @@ export function registerDemoCommand(program: Command): void {
             }`,
           ].join('\n'),
         );
+        exitWith(result.outcome);
+      } catch (err) {
+        if (workflowId === undefined) throw err;
+        await reportRunFailure(session, workflowId, err, opts);
       } finally {
         await session.close();
       }

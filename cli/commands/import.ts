@@ -8,7 +8,8 @@ import { ModelRegistry } from '../../domain/registry/registry';
 import { openArtifactStore } from '../../domain/storage/openStore';
 import type { ImportResult } from '../../workflows/importModel';
 import { type ImportModelInput, importModelInputSchema } from '../../workflows/inputs';
-import { progressQuery } from '../../workflows/messages';
+import { exitCodeFor, exitWith } from '../exitCodes';
+import { type AwaitingReview, followRun } from '../followRun';
 import {
   addGateOptions,
   type GateFlags,
@@ -17,7 +18,8 @@ import {
 } from '../gateOptions';
 import { numberOption } from '../numberOption';
 import { keyValueTable, printResult } from '../output';
-import { type AwaitingReview, describeAwaitingReview, describeOutcome, stepsTable } from '../pipelineRun';
+import { describeAwaitingReview, describeOutcome, stepsTable } from '../pipelineRun';
+import { awaitingReviewJson, reportRunFailure } from '../runEnd';
 import { openSession, type Session } from '../session';
 
 const importOptionsSchema = z.object({
@@ -109,24 +111,35 @@ export function registerImportCommand(program: Command): void {
         gate,
       } satisfies ImportModelInput);
       const session = await openSession();
+      let workflowId: string | undefined;
       try {
-        const result = await followImport(session, input, opts.wait === true);
+        const result = await followImport(session, input, {
+          live: !opts.json,
+          waitForReview: opts.wait === true,
+          onStart: (id) => {
+            workflowId = id;
+          },
+        });
         if ('awaitingReview' in result) {
-          printResult(opts, result, () => describeAwaitingReview(result));
+          printResult(opts, awaitingReviewJson(result), () => describeAwaitingReview(result));
           return;
         }
         printResult(opts, importJson(result), () => describeImport(result));
+        exitWith(result.outcome);
+      } catch (err) {
+        if (workflowId === undefined) throw err;
+        await reportRunFailure(session, workflowId, err, opts);
       } finally {
         await session.close();
       }
     });
 }
 
-/** Starts importModel and waits for its result, or (unless `waitForReview`) for its review to start. */
+/** Starts importModel and follows it to its result, or (unless `waitForReview`) to its review. */
 async function followImport(
   session: Session,
   input: ImportModelInput,
-  waitForReview: boolean,
+  options: { live: boolean; waitForReview: boolean; onStart(workflowId: string): void },
 ): Promise<ImportResult | AwaitingReview> {
   const workflowId = `import-${input.modelName.replace('/', '.')}-${randomUUID().slice(0, 8)}`;
   const handle = await session.client.workflow.start('importModel', {
@@ -135,24 +148,21 @@ async function followImport(
     args: [input],
   });
   process.stderr.write(`slipway: started ${workflowId}\n`);
-  const result = handle.result() as Promise<ImportResult>;
-  for (;;) {
-    const done = await Promise.race([
-      result,
-      new Promise<undefined>((r) => setTimeout(() => r(undefined), 500)),
-    ]);
-    if (done) return done;
-    const progress = await handle.query(progressQuery).catch(() => undefined);
-    if (progress?.review && !waitForReview) return { awaitingReview: true, workflowId, progress };
-  }
+  options.onStart(workflowId);
+  return followRun<ImportResult>(session, handle, {
+    live: options.live,
+    waitForReview: options.waitForReview,
+    pollMs: 500,
+  });
 }
 
-function importJson(result: ImportResult) {
+export function importJson(result: ImportResult) {
   return {
     workflowId: result.workflowId,
     model: result.model,
     version: result.version,
     outcome: result.outcome,
+    exitCode: exitCodeFor(result.outcome),
     origin: result.imported.origin,
     onnx: { uri: result.imported.onnx.uri, sha256: result.imported.onnx.sha256 },
     facts: result.imported.facts,
@@ -163,7 +173,7 @@ function importJson(result: ImportResult) {
   };
 }
 
-function describeImport(result: ImportResult): string {
+export function describeImport(result: ImportResult): string {
   const m = result.evaluation?.metrics;
   return [
     `${result.model} version ${result.version} imported from ${result.imported.origin.uri}`,

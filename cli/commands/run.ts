@@ -9,6 +9,7 @@ import { openArtifactStore } from '../../domain/storage/openStore';
 import { trainToDeployInputSchema } from '../../workflows/inputs';
 import type { PipelineResult } from '../../workflows/trainToDeploy';
 import { progressQuery } from '../../workflows/trainToDeploy';
+import { exitWith } from '../exitCodes';
 import {
   addGateOptions,
   type GateFlags,
@@ -25,7 +26,9 @@ import {
   runPipeline,
   stepsTable,
 } from '../pipelineRun';
+import { awaitingReviewJson, reportRunFailure } from '../runEnd';
 import { openSession } from '../session';
+import { showStatus } from './status';
 
 const runOptionsSchema = z.object({
   source: z.string().min(1),
@@ -93,13 +96,24 @@ export function registerRunCommand(program: Command): void {
         gate,
       });
       const session = await openSession();
+      let workflowId: string | undefined;
       try {
-        const result = await runPipeline(session, input, { live: !opts.json, waitForReview: opts.wait });
+        const result = await runPipeline(session, input, {
+          live: !opts.json,
+          waitForReview: opts.wait,
+          onStart: (id) => {
+            workflowId = id;
+          },
+        });
         if ('awaitingReview' in result) {
-          printResult(opts, result, () => describeAwaitingReview(result));
+          printResult(opts, awaitingReviewJson(result), () => describeAwaitingReview(result));
           return;
         }
         printResult(opts, pipelineJson(result), () => describePipeline(result));
+        exitWith(result.outcome);
+      } catch (err) {
+        if (workflowId === undefined) throw err;
+        await reportRunFailure(session, workflowId, err, opts);
       } finally {
         await session.close();
       }
@@ -107,35 +121,14 @@ export function registerRunCommand(program: Command): void {
 
   program
     .command('status')
-    .description('Show the steps of a running or finished pipeline, and its result when done.')
-    .argument('<workflowId>', 'as printed by `slipway run` or `slipway demo`')
+    .description(
+      'Show how a run stands (trained, imported or scheduled): its steps, its result when done, and when it failed ' +
+        'or was cancelled, why (the error type, message and step, or who cancelled it and why).',
+    )
+    .argument(
+      '<workflowId>',
+      'as printed by `slipway run`, `demo` or `import`, or listed by `schedule describe`',
+    )
     .option('--json', 'print one JSON object on stdout')
-    .action(async (workflowId: string, opts: { json?: boolean }) => {
-      const session = await openSession({ needWorker: false });
-      try {
-        const handle = session.client.workflow.getHandle(workflowId);
-        const description = await handle.describe();
-        const status = description.status.name;
-        if (status === 'COMPLETED') {
-          const result = (await handle.result()) as PipelineResult;
-          printResult(opts, { status, ...pipelineJson(result) }, () => describePipeline(result));
-          return;
-        }
-        const progress = await handle.query(progressQuery).catch(() => undefined);
-        printResult(opts, { workflowId, status, progress }, () => {
-          if (!progress) return `${workflowId}: ${status}`;
-          const last = progress.training.epochs.at(-1);
-          return [
-            `${workflowId}: ${status}${progress.current ? `, running ${progress.current}` : ''}`,
-            stepsTable(progress.steps),
-            last ? `\ntraining: epoch ${last.epoch}/${last.epochs}, ${describeEpoch(last)}` : '',
-            progress.review
-              ? `\n${describeAwaitingReview({ awaitingReview: true, workflowId, progress })}`
-              : '',
-          ].join('\n');
-        });
-      } finally {
-        await session.close();
-      }
-    });
+    .action((workflowId: string, opts: { json?: boolean }) => showStatus(workflowId, opts));
 }
