@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerAccessCommands } from './commands/access';
 import { registerApplyCommands } from './commands/apply';
 import { registerAuditCommand } from './commands/audit';
+import { registerCancelCommand } from './commands/cancel';
 import { registerConsoleCommand } from './commands/console';
 import { registerDemoCommand } from './commands/demo';
 import { registerDevCommand } from './commands/dev';
@@ -31,6 +32,7 @@ const program = new Command()
 
 registerDemoCommand(program);
 registerRunCommand(program);
+registerCancelCommand(program);
 registerImportCommand(program);
 registerReviewCommands(program);
 registerScheduleCommand(program);

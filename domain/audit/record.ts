@@ -15,6 +15,8 @@ export const auditRecordTypes = [
   'visibility-change',
   'import',
   'namespace-change',
+  /** A run stopped by `slipway cancel`: who, why, which run (details.workflowId). */
+  'cancellation',
 ] as const;
 export type AuditRecordType = (typeof auditRecordTypes)[number];
 
