@@ -19,6 +19,7 @@ import {
 } from '../gateOptions';
 import { numberOption } from '../numberOption';
 import { printResult, table } from '../output';
+import { describeCancellation, describeFailure, runView } from '../runStatus';
 import { openSession } from '../session';
 
 async function withSchedules<T>(body: (client: Client, taskQueue: string) => Promise<T>): Promise<T> {
@@ -181,19 +182,28 @@ export function registerScheduleCommand(program: Command): void {
         const args = (d.action as { args?: ScheduledRetrainInput[] }).args?.[0];
         const recent = await Promise.all(
           d.info.recentActions.map(async (a) => {
-            const handle = client.workflow.getHandle(
+            const view = await runView(
+              client,
               a.action.workflow.workflowId,
               a.action.workflow.firstExecutionRunId,
             );
-            const status = (await handle.describe()).status.name;
-            let outcome: string = status === 'RUNNING' ? 'running' : status.toLowerCase();
-            let detail = '';
-            if (status === 'COMPLETED') {
-              const r = (await handle.result()) as ScheduledRetrainResult;
-              outcome = r.outcome === 'blocked' ? 'blocked by the gate' : r.outcome;
-              detail = r.version ? `v${r.version}` : (r.reason ?? '');
-            }
-            return { at: a.takenAt.toISOString(), workflowId: a.action.workflow.workflowId, outcome, detail };
+            const r = view.result as ScheduledRetrainResult | undefined;
+            const outcome = view.outcome === 'blocked' ? 'blocked by the gate' : view.outcome;
+            const detail = view.failure
+              ? describeFailure(view.failure)
+              : view.cancellation
+                ? describeCancellation(view.cancellation)
+                : r?.version
+                  ? `v${r.version}`
+                  : (r?.reason ?? '');
+            return {
+              at: a.takenAt.toISOString(),
+              workflowId: a.action.workflow.workflowId,
+              outcome,
+              detail,
+              ...(view.failure ? { failure: view.failure } : {}),
+              ...(view.cancellation ? { cancellation: view.cancellation } : {}),
+            };
           }),
         );
         const review = args?.pipeline.gate?.review;
@@ -216,8 +226,17 @@ export function registerScheduleCommand(program: Command): void {
               ? 'No runs yet.'
               : table(
                   ['taken at', 'workflow', 'outcome', ''],
-                  recent.map((r) => [r.at, r.workflowId, r.outcome, r.detail]),
+                  recent.map((r) => [
+                    r.at,
+                    r.workflowId,
+                    r.outcome,
+                    r.failure
+                      ? `${r.failure.type}${r.failure.step ? ` in ${r.failure.step}` : ''}`
+                      : r.detail,
+                  ]),
                 ),
+            // The whole cause of each failed run, below the table: messages are long.
+            ...recent.flatMap((r) => (r.failure ? [`\n${r.workflowId} failed: ${r.detail}`] : [])),
           ].join('\n'),
         );
       }),
