@@ -3,10 +3,12 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/env';
 import { ModelAccess } from '../../domain/access/modelAccess';
 import { AuditLog } from '../../domain/audit/auditLog';
+import { checkSourceHeader } from '../../domain/data/sourceHeader';
 import { parseDatasetSource } from '../../domain/data/sourceUri';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
 import { ModelRegistry } from '../../domain/registry/registry';
 import { openArtifactStore } from '../../domain/storage/openStore';
+import { s3SettingsFromConfig } from '../../domain/storage/s3Client';
 import { trainToDeployInputSchema } from '../../workflows/inputs';
 import type { ScheduledRetrainInput, ScheduledRetrainResult } from '../../workflows/scheduledRetrain';
 import { UsageError } from '../errors';
@@ -79,6 +81,7 @@ export function registerScheduleCommand(program: Command): void {
     )
     .option('--id <scheduleId>', 'schedule ID (default retrain-<model>)')
     .option('--target <column>', 'the 0/1 label column', 'Class')
+    .option('--features <list>', 'comma-separated feature columns in order (default: all but the target)')
     .option(
       '--epochs <n>',
       'training epochs (default 50)',
@@ -90,11 +93,22 @@ export function registerScheduleCommand(program: Command): void {
       throw new UsageError('Give exactly one of --cron "<expr>" or --every <duration>.');
     const scheduleId = (raw.id as string | undefined) ?? `retrain-${model}`;
     const epochs = raw.epochs === undefined ? referenceModelSpec.epochs : Number(raw.epochs); // parsed by numberOption
-    const access = new ModelAccess(new ModelRegistry(openArtifactStore(loadConfig())));
+    const config = loadConfig();
+    const access = new ModelAccess(new ModelRegistry(openArtifactStore(config)));
     const gate = await withNamespaceApprovers(access, model, gateSettingsFromFlags(raw as GateFlags));
+    const source = parseDatasetSource(raw.source as string);
+    const features = (raw.features as string | undefined)?.split(',').map((f) => f.trim());
+    // Every run would fail on a wrong column: refuse it now, with the message extraction gives.
+    await checkSourceHeader({
+      source,
+      target: raw.target as string,
+      features,
+      s3: config.env.SLIPWAY_S3_ENDPOINT ? s3SettingsFromConfig(config) : undefined,
+    });
     const pipeline = trainToDeployInputSchema.parse({
-      source: parseDatasetSource(raw.source as string).uri,
+      source: source.uri,
       target: raw.target,
+      features,
       modelName: model,
       spec: { ...referenceModelSpec, epochs },
       createdBy: `schedule:${scheduleId}`,
