@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { ADDON_PATH } from './nativeAddonPath';
 
 /**
  * Native GEMM for tfjs's WASM backend. The WASM matrix multiply is ~100x slower than the machine's
@@ -12,7 +13,8 @@ import * as tf from '@tensorflow/tfjs';
  * Anything these kernels do not cover runs the original WASM kernel.
  */
 
-export const ADDON_PATH = resolve(__dirname, '../../native/blas-gemm/build/Release/blas_gemm.node');
+export { ADDON_PATH };
+
 const HOW_TO_BUILD =
   'install the system BLAS headers (`apt-get install libopenblas-dev`), then run `npm run build:native`';
 

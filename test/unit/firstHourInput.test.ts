@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nativeAddonIdentity } from '../../infra/backgroundWorker';
 import { UsageError } from '../../cli/errors';
 import { parseNumberOption } from '../../cli/numberOption';
 import { closestName, didYouMean } from '../../domain/data/didYouMean';
@@ -112,5 +113,22 @@ describe('checking a source header before scheduling', () => {
       target: 'Class',
     });
     expect(layout.features).toHaveLength(30);
+  });
+});
+
+describe('the background worker fingerprint', () => {
+  it('changes when the native addon is rebuilt, so the worker is replaced', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'slipway-addon-'));
+    try {
+      const file = join(dir, 'blas_gemm.node');
+      expect(nativeAddonIdentity(file)).toBe('none');
+      await writeFile(file, 'first build');
+      const first = nativeAddonIdentity(file);
+      await new Promise((r) => setTimeout(r, 20));
+      await writeFile(file, 'second build!');
+      expect(nativeAddonIdentity(file)).not.toBe(first);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
