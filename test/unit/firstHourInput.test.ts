@@ -2,7 +2,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nativeAddonIdentity } from '../../infra/backgroundWorker';
 import { UsageError } from '../../cli/errors';
 import { parseNumberOption } from '../../cli/numberOption';
 import { closestName, didYouMean } from '../../domain/data/didYouMean';
@@ -11,6 +10,7 @@ import { planLayout } from '../../domain/data/layout';
 import { checkSourceHeader } from '../../domain/data/sourceHeader';
 import { parseDatasetSource } from '../../domain/data/sourceUri';
 import { addedColumns, matchFeatureColumns } from '../../domain/scoring/columns';
+import { nativeAddonIdentity } from '../../infra/backgroundWorker';
 
 /** The small input checks a new user meets first (issue 20): numbers, column names, headers. */
 describe('numeric options', () => {
