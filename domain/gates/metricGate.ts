@@ -255,3 +255,11 @@ export function notEvaluatedGate(): GateDecision {
     ],
   };
 }
+
+/** Why the gate blocked a version: the messages of the checks it failed, for lists and tooltips. */
+export function blockedBy(checks: ReadonlyArray<{ passed: boolean; message: string }>): string {
+  return checks
+    .filter((c) => !c.passed)
+    .map((c) => c.message)
+    .join('; ');
+}
