@@ -51,7 +51,10 @@ export function registerCancelCommand(program: Command): void {
         const model = await modelOf(session, workflowId);
         const registry = new ModelRegistry(openArtifactStore(session.config));
         // Checked as the configured identity, as a rollback is: --as names who acts.
-        if (model) await new ModelAccess(registry).assertCanUse(model, session.config.identity);
+        // A model with no version yet belongs to nobody else: there is nothing to check.
+        const known = model ? await registry.listVersions(model).catch(() => []) : [];
+        if (model && known.length > 0)
+          await new ModelAccess(registry).assertCanUse(model, session.config.identity);
         await session.client.workflowService.requestCancelWorkflowExecution({
           namespace: session.config.namespace,
           workflowExecution: { workflowId, runId: before.runId },
