@@ -51,9 +51,10 @@ export function exitCodeForError(err: unknown): number {
   if (err instanceof WorkflowFailedError) return EXIT.failed;
   if (err instanceof ZodError || err instanceof ConfigError || err instanceof UsageError)
     return EXIT.badInput;
-  // Domain errors carry a type and say whether retrying could help; one that cannot is bad input.
+  // Domain errors carry a type and say whether retrying could help; one that cannot is bad input,
+  // except a refusal for want of rights (the input was fine; the person may not do it).
   const typed = err as { type?: unknown; retryable?: unknown };
   if (err instanceof Error && typeof typed.type === 'string' && typed.retryable === false)
-    return EXIT.badInput;
+    return typed.type === 'AccessDenied' ? EXIT.failed : EXIT.badInput;
   return EXIT.failed;
 }

@@ -6,7 +6,7 @@
 export const EXIT = {
   /** Promoted, registered as asked (--no-promote), or handed to review (without --wait). */
   ok: 0,
-  /** The run failed (its cause is printed), or the command hit an unexpected error. */
+  /** The run failed (its cause is printed), the command was refused (not permitted), or an unexpected error. */
   failed: 1,
   /** Refused before anything started: wrong arguments, options, files or configuration. */
   badInput: 2,
@@ -59,7 +59,10 @@ export function exitCodeFor(outcome: RunOutcome): number {
 /** The table for `--help` and the README. */
 export const exitCodeTable: ReadonlyArray<readonly [number, string]> = [
   [EXIT.ok, 'promoted, registered as asked (--no-promote), or waiting for review (without --wait)'],
-  [EXIT.failed, 'the run failed (the cause, its type and the step are printed), or an unexpected error'],
+  [
+    EXIT.failed,
+    'the run failed (its cause, type and step are printed), a refusal (not permitted), or an unexpected error',
+  ],
   [EXIT.badInput, 'bad input: refused before anything started (arguments, files, configuration)'],
   [EXIT.blocked, 'blocked by the metric gate (registered, not promoted)'],
   [EXIT.rejected, 'rejected in review, or the review timed out (registered, not promoted)'],

@@ -2,7 +2,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { exitCodeFor } from './exitCodes';
 import type { AwaitingReview } from './followRun';
 import { type OutputOptions, printResult } from './output';
-import { describeCancellation, describeFailure, type RunView, runView } from './runStatus';
+import { describeCancellation, type RunView, runView } from './runStatus';
 import type { Session } from './session';
 
 /**
@@ -47,7 +47,7 @@ export function describeRunEnd(view: RunView): string {
     const where = [step ? `in ${step}` : '', workflowId ? `(in ${workflowId})` : ''].filter(Boolean);
     return [
       `${view.workflowId} failed${where.length ? ` ${where.join(' ')}` : ''}`,
-      `  cause: ${describeFailure(rest)}`,
+      `error (${rest.type}): ${rest.message}`,
     ].join('\n');
   }
   return `${view.workflowId}: ${view.status.toLowerCase()}`;
