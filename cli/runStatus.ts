@@ -7,6 +7,7 @@ import {
   TerminatedFailure,
   TimeoutFailure,
 } from '@temporalio/common';
+import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import { progressQuery } from '../workflows/messages';
 import { type PipelineProgress, stepOfActivity } from '../workflows/progress';
 import { exitCodeFor, type RunOutcome } from './exitCodes';
@@ -179,6 +180,48 @@ export async function runView(client: Client, workflowId: string, runId?: string
       failure = { ...child.failure, workflowId: child.failure.workflowId ?? child.workflowId };
   }
   return { ...base, outcome: 'failed', exitCode: exitCodeFor('failed'), failure };
+}
+
+/** The model a run works on, from its input (every Slipway workflow names it), or undefined. */
+export async function modelOfRun(
+  client: Client,
+  workflowId: string,
+  runId?: string,
+): Promise<string | undefined> {
+  const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+  const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+  const input = (await decodeFromPayloadsAtIndex(
+    client.options.loadedDataConverter,
+    0,
+    started?.input?.payloads,
+  ).catch(() => undefined)) as { modelName?: string; pipeline?: { modelName?: string } } | undefined;
+  return input?.modelName ?? input?.pipeline?.modelName;
+}
+
+/**
+ * The newest runs of this Slipway (its task queue) that did not finish well: failed, cancelled,
+ * terminated or timed out, each with its cause and the model it was for.
+ */
+export async function stoppedRuns(
+  client: Client,
+  taskQueue: string,
+  limit = 10,
+): Promise<Array<RunView & { model?: string; startedAt: string }>> {
+  const query =
+    `TaskQueue = '${taskQueue.replace(/'/g, "\\'")}' AND ExecutionStatus != 'Running' ` +
+    "AND ExecutionStatus != 'Completed' AND ExecutionStatus != 'ContinuedAsNew'";
+  const found: Array<{ workflowId: string; runId: string; startedAt: string }> = [];
+  for await (const run of client.workflow.list({ query })) {
+    found.push({ workflowId: run.workflowId, runId: run.runId, startedAt: run.startTime.toISOString() });
+    if (found.length >= limit) break;
+  }
+  return Promise.all(
+    found.map(async (r) => ({
+      ...(await runView(client, r.workflowId, r.runId)),
+      model: await modelOfRun(client, r.workflowId, r.runId).catch(() => undefined),
+      startedAt: r.startedAt,
+    })),
+  );
 }
 
 /** The progress query, or undefined when no worker answers it within a few seconds. */

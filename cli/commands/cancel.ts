@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import type { Command } from 'commander';
 import { ModelAccess } from '../../domain/access/modelAccess';
 import { AuditLog } from '../../domain/audit/auditLog';
@@ -9,7 +8,7 @@ import { openArtifactStore } from '../../domain/storage/openStore';
 import { UsageError } from '../errors';
 import { printResult } from '../output';
 import { runEndJson } from '../runEnd';
-import { describeCancellation, type RunView, runView } from '../runStatus';
+import { describeCancellation, modelOfRun, type RunView, runView } from '../runStatus';
 import { openSession, type Session } from '../session';
 
 /**
@@ -48,7 +47,7 @@ export function registerCancelCommand(program: Command): void {
           );
         }
         const actor = opts.as ?? session.config.identity;
-        const model = await modelOf(session, workflowId);
+        const model = await modelOfRun(session.client, workflowId);
         const registry = new ModelRegistry(openArtifactStore(session.config));
         // Checked as the configured identity, as a rollback is: --as names who acts.
         // A model with no version yet belongs to nobody else: there is nothing to check.
@@ -83,18 +82,6 @@ export function registerCancelCommand(program: Command): void {
         await session.close();
       }
     });
-}
-
-/** The model a run works on, from its input (any Slipway workflow names it), or undefined. */
-async function modelOf(session: Session, workflowId: string): Promise<string | undefined> {
-  const history = await session.client.workflow.getHandle(workflowId).fetchHistory();
-  const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
-  const input = (await decodeFromPayloadsAtIndex(
-    session.client.options.loadedDataConverter,
-    0,
-    started?.input?.payloads,
-  ).catch(() => undefined)) as { modelName?: string; pipeline?: { modelName?: string } } | undefined;
-  return input?.modelName ?? input?.pipeline?.modelName;
 }
 
 async function waitUntilClosed(session: Session, workflowId: string, timeoutMs: number): Promise<RunView> {

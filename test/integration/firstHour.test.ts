@@ -161,7 +161,7 @@ describe('the first hour of a new user', () => {
       expect(status.code).toBe(EXIT.failed);
       expect(status.stdout).toMatch(/failed in extract/);
       expect(status.stdout).toMatch(
-        /error \(MissingTargetColumn\): .*transactions\.csv, row 1: no target column "Class"/
+        /error \(MissingTargetColumn\): .*transactions\.csv, row 1: no target column "Class"/,
       );
       const asJson = json(await cli(['status', id, '--json']));
       expect(asJson).toMatchObject({ status: 'FAILED', outcome: 'failed', exitCode: EXIT.failed });
