@@ -1,4 +1,4 @@
-import { Context } from '@temporalio/activity';
+import { CancelledFailure, Context } from '@temporalio/activity';
 import { z } from 'zod';
 import { type BackendChoice, backendNames, selectBackend } from '../domain/ml/backend';
 import { type ClassWeightMode, type ClassWeights, computeClassWeights } from '../domain/ml/classWeights';
@@ -124,7 +124,7 @@ export function trainModelActivity(deps: ActivityDeps) {
     const model = buildModel(params.spec, data.nFeatures);
     let last: Uint8Array | undefined;
     setBeat(previous?.checkpoint ? previous : undefined);
-    const result = await fit({
+    const result = await fitOrDispose(model, {
       model,
       spec: params.spec,
       x: scaled(scaler, data.trainRaw, data.nFeatures),
@@ -137,6 +137,9 @@ export function trainModelActivity(deps: ActivityDeps) {
       validation: { x: scaled(scaler, data.testRaw, data.nFeatures), y: data.yTest, nRows: data.nTest },
       resumeFrom,
       async onEpoch(epoch, checkpoint) {
+        // A cancelled run (`slipway cancel`) stops training at the next epoch; the heartbeat
+        // of the one before delivered the cancellation.
+        if (context.cancellationSignal.aborted) throw cancelledTraining(context, epoch.epoch);
         last = await checkpoint();
         const ref = await deps.store.put(last, {
           kind: 'checkpoint',
@@ -150,7 +153,6 @@ export function trainModelActivity(deps: ActivityDeps) {
       },
     });
     if (!last && resumeFrom) last = resumeFrom; // every epoch was already done before the retry
-    model.dispose();
     if (!last) throw new Error('training ran no epoch');
     const modelRef = await deps.store.put(last, {
       kind: 'model',
@@ -166,6 +168,22 @@ export function trainModelActivity(deps: ActivityDeps) {
       classWeights,
     };
   }
+}
+
+/** Trains, and frees the model's tensors whether training ends, fails or is cancelled. */
+async function fitOrDispose(model: { dispose(): void }, options: Parameters<typeof fit>[0]) {
+  try {
+    return await fit(options);
+  } finally {
+    model.dispose();
+  }
+}
+
+function cancelledTraining(context: Context, epoch: number): Error {
+  const reason = context.cancellationSignal.reason;
+  return reason instanceof Error
+    ? reason
+    : new CancelledFailure(`training cancelled after epoch ${epoch - 1}`);
 }
 
 /**
