@@ -63,11 +63,16 @@ export function registerCancelCommand(program: Command): void {
         });
         await new AuditLog(registry.store).append({
           type: 'cancellation',
-          ...(model ? { model } : {}),
+          ...(model && known.length > 0 ? { model } : {}),
           actor,
           reason,
           at: new Date().toISOString(),
-          details: { workflowId, runId: before.runId, workflowType: before.workflowType },
+          details: {
+            workflowId,
+            runId: before.runId,
+            workflowType: before.workflowType,
+            ...(model ? { modelName: model } : {}),
+          },
           idempotencyKey: `${workflowId}/${before.runId}/cancel`,
         });
         const after = await waitUntilClosed(session, workflowId, 60_000);
