@@ -699,7 +699,7 @@ export const badInputCases: BadInputCase[] = [
       args: (ctx) => [...applyArgs(ctx, ctx.model, ctx.scoringCsv), '--threshold', '2'],
       output: (ctx) => `${ctx.dir}/scored-${ctx.model.replace(/[^a-z0-9]/g, '_')}.csv`,
     },
-    problem: ['--threshold 2 is not a probability'],
-    hint: 'give a number from 0 to 1',
+    problem: ['--threshold must be at most 1, got 2'],
+    hint: '--help',
   },
 ];
