@@ -3,8 +3,8 @@ import { readSnapshot } from '../domain/data/snapshot';
 import { evaluateChampion } from '../domain/gates/championEvaluation';
 import {
   evaluateMetricGate,
+  type GateCandidate,
   type GateDecision,
-  type GateMetrics,
   type MetricGateSettings,
 } from '../domain/gates/metricGate';
 import { takeLabels, takeRows } from '../domain/ml/split';
@@ -29,7 +29,7 @@ export interface EvaluateGateParams {
   /** The alias whose version is the champion (normally "production"). */
   alias: string;
   settings: MetricGateSettings;
-  candidate: GateMetrics;
+  candidate: GateCandidate;
   /** The rows both are judged on: the split's test rows, or every row when there is no split (an import's evaluation data). */
   heldOut: { snapshot: ArtifactRef; split?: ArtifactRef; target: string };
 }

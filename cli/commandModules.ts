@@ -18,6 +18,7 @@ export interface CommandModule {
 export const commandModules: readonly CommandModule[] = [
   { commands: ['demo'], load: async () => (await import('./commands/demo.js')).registerDemoCommand },
   { commands: ['run', 'status'], load: async () => (await import('./commands/run.js')).registerRunCommand },
+  { commands: ['cancel'], load: async () => (await import('./commands/cancel.js')).registerCancelCommand },
   { commands: ['import'], load: async () => (await import('./commands/import.js')).registerImportCommand },
   {
     commands: ['pending', 'approve', 'reject'],

@@ -2,6 +2,15 @@ import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/clie
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { ZodError } from 'zod';
 import { ConfigError } from '../config/env';
+import { EXIT } from './exitCodes';
+
+/**
+ * Wrong arguments or options, found by the command before it starts anything (exit code 2, see
+ * cli/exitCodes.ts). The message says what is wrong and what to give instead.
+ */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
 
 /**
  * A failure as a person wants to read it: the innermost cause that says what went wrong, with its
@@ -26,9 +35,26 @@ export function describeError(err: unknown): string {
     return `error: invalid arguments:\n${lines.join('\n')}\n(run with --help for usage)`;
   }
   if (err instanceof ConfigError) return `configuration error: ${err.message}`;
+  if (err instanceof UsageError) return `error: ${err.message}\n(run with --help for usage)`;
   if (err instanceof Error && typeof (err as { type?: unknown }).type === 'string') {
     return `error (${(err as Error & { type: string }).type}): ${err.message}`;
   }
   if (err instanceof Error) return `error: ${err.message}`;
   return `error: ${String(err)}`;
+}
+
+/**
+ * The exit code for an error that ended a command: bad input (arguments, configuration, a file or
+ * name the command refused before starting anything) or a failure (see cli/exitCodes.ts).
+ */
+export function exitCodeForError(err: unknown): number {
+  if (err instanceof WorkflowFailedError) return EXIT.failed;
+  if (err instanceof ZodError || err instanceof ConfigError || err instanceof UsageError)
+    return EXIT.badInput;
+  // Domain errors carry a type and say whether retrying could help; one that cannot is bad input,
+  // except a refusal for want of rights (the input was fine; the person may not do it).
+  const typed = err as { type?: unknown; retryable?: unknown };
+  if (err instanceof Error && typeof typed.type === 'string' && typed.retryable === false)
+    return typed.type === 'AccessDenied' ? EXIT.failed : EXIT.badInput;
+  return EXIT.failed;
 }

@@ -2,12 +2,14 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { ModelAccess } from '../domain/access/modelAccess';
 import { type GateSettingsInput, gateSettingsSchema } from '../workflows/inputs';
+import { UsageError } from './errors';
+import { parseNumberOption } from './numberOption';
 
 /** "90", "90s", "15m", "2h", "7d" -> seconds. */
 export function parseDurationSeconds(text: string, option: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*([smhd]?)$/.exec(text.trim());
   if (!match) {
-    throw new Error(
+    throw new UsageError(
       `${option} "${text}" is not a duration: use a number of seconds or e.g. 90s, 15m, 2h, 7d.`,
     );
   }
@@ -63,17 +65,15 @@ export function gateSettingsFromFlags(flags: GateFlags): GateSettingsInput {
     try {
       base = JSON.parse(readFileSync(flags.gate, 'utf8'));
     } catch (err) {
-      throw new Error(`--gate ${flags.gate}: ${(err as Error).message}. Give a JSON file of gate settings.`);
+      throw new UsageError(
+        `--gate ${flags.gate}: ${(err as Error).message}. Give a JSON file of gate settings.`,
+      );
     }
   }
   const metric = { ...((base.metric as object) ?? {}) } as Record<string, Record<string, unknown>>;
   const thresholds = { ...(metric.thresholds ?? {}) };
-  const number = (value: string | undefined, flag: string) => {
-    if (value === undefined) return undefined;
-    const n = Number(value);
-    if (!Number.isFinite(n)) throw new Error(`${flag} "${value}" is not a number.`);
-    return n;
-  };
+  const number = (value: string | undefined, flag: string) =>
+    value === undefined ? undefined : parseNumberOption(value, flag, { min: 0, max: 1 });
   const set = (key: string, value: number | undefined) => {
     if (value !== undefined) thresholds[key] = value;
   };

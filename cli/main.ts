@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { PACKAGE_VERSION } from '../config/repoRoot';
 import { modulesFor } from './commandModules';
+import { EXIT, exitCodeHelp } from './exitCodes';
 
 const program = new Command()
   .name('slipway')
@@ -12,6 +13,7 @@ const program = new Command()
   )
   .version(PACKAGE_VERSION)
   .showHelpAfterError('(run with --help for usage)')
+  .addHelpText('after', `\n${exitCodeHelp()}`)
   .exitOverride();
 
 async function main(): Promise<void> {
@@ -23,11 +25,12 @@ async function main(): Promise<void> {
 
 main().catch(async (err: unknown) => {
   if (err instanceof CommanderError) {
-    process.exitCode = err.exitCode;
+    // --help and --version end with 0; a wrong option or argument is bad input.
+    process.exitCode = err.exitCode === 0 ? 0 : EXIT.badInput;
     return;
   }
   // Loaded on failure only: it knows the Temporal SDK's error classes, a slow module to load.
-  const { describeError } = await import('./errors.js');
+  const { describeError, exitCodeForError } = await import('./errors.js');
   process.stderr.write(`${describeError(err)}\n`);
-  process.exitCode = 1;
+  process.exitCode = exitCodeForError(err);
 });

@@ -1,31 +1,31 @@
 import { randomUUID } from 'node:crypto';
 import type { TrainToDeployInput } from '../workflows/inputs';
-import { pipelineSteps } from '../workflows/progress';
 import type { ReleaseOutcome } from '../workflows/release';
-import type { PipelineProgress, PipelineResult, TrainingEpoch } from '../workflows/trainToDeploy';
+import type { PipelineProgress, PipelineResult } from '../workflows/trainToDeploy';
+import { exitCodeFor } from './exitCodes';
+import { type AwaitingReview, describeEpoch, followRun } from './followRun';
 import { keyValueTable, table } from './output';
 import type { Session } from './session';
 
-/** A run that stopped to wait for a person: the command returns, the workflow waits on. */
-export interface AwaitingReview {
-  awaitingReview: true;
-  workflowId: string;
-  progress: PipelineProgress;
-}
+export type { AwaitingReview } from './followRun';
+export { describeEpoch } from './followRun';
 
 /**
  * Starts trainToDeploy and follows it until it ends, or (unless `waitForReview`) until it waits
- * for a person. With `live`, shows the steps and a progress bar over epochs on stderr while it
- * runs (stdout stays clean for --json).
+ * for a person. With `live`, shows its progress on stderr while it runs (stdout stays clean for
+ * --json): bars on a terminal, a line per step and per epoch otherwise.
  */
 export async function runPipeline(
   session: Session,
   input: TrainToDeployInput,
-  options: { live: boolean; workflowIdPrefix?: string; waitForReview?: boolean },
+  options: {
+    live: boolean;
+    workflowIdPrefix?: string;
+    waitForReview?: boolean;
+    /** Told the workflow ID once the run has started (to report its failure by ID). */
+    onStart?(workflowId: string): void;
+  },
 ): Promise<PipelineResult | AwaitingReview> {
-  // Loaded when a run is followed, not at start: the workflow SDK (for the query) and the progress bars.
-  const { progressQuery } = await import('../workflows/messages.js');
-  const { MultiBar, Presets } = await import('cli-progress');
   const workflowId = `${options.workflowIdPrefix ?? 'train'}-${input.modelName}-${randomUUID().slice(0, 8)}`;
   const handle = await session.client.workflow.start('trainToDeploy', {
     taskQueue: session.config.taskQueue,
@@ -33,50 +33,12 @@ export async function runPipeline(
     args: [{ ...input, trainingTaskQueue: session.config.trainingTaskQueue }],
   });
   process.stderr.write(`slipway: started ${workflowId}\n`);
-  const live = options.live && process.stderr.isTTY;
-  const bars = live
-    ? new MultiBar(
-        {
-          format: ' {step} [{bar}] {value}/{total} {detail}',
-          hideCursor: true,
-          clearOnComplete: false,
-          stream: process.stderr,
-        },
-        Presets.shades_classic,
-      )
-    : undefined;
-  const stepsBar = bars?.create(pipelineSteps.length, 0, { step: 'steps ', detail: '' });
-  const epochBar = bars?.create(input.spec?.epochs ?? 50, 0, { step: 'epochs', detail: '' });
-  let finished = false;
-  const result = handle.result().finally(() => {
-    finished = true;
-  }) as Promise<PipelineResult>;
-  try {
-    for (;;) {
-      const outcome = await Promise.race([
-        result,
-        new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000)),
-      ]);
-      if (outcome) {
-        stepsBar?.update(pipelineSteps.length, { detail: outcome.outcome });
-        epochBar?.setTotal(outcome.epochsRun);
-        epochBar?.update(outcome.epochsRun);
-        return outcome;
-      }
-      const progress = await handle.query(progressQuery).catch(() => undefined);
-      if (!progress || finished) continue;
-      const ended = progress.steps.filter((s) => s.status === 'done' || s.status === 'skipped').length;
-      stepsBar?.update(ended, { detail: progress.current ?? '' });
-      const last = progress.training.epochs.at(-1);
-      if (last) epochBar?.update(last.epoch, { detail: describeEpoch(last) });
-      if (progress.review && !options.waitForReview) {
-        stepsBar?.update(ended, { detail: 'waiting for review' });
-        return { awaitingReview: true, workflowId, progress };
-      }
-    }
-  } finally {
-    bars?.stop();
-  }
+  options.onStart?.(workflowId);
+  return followRun<PipelineResult>(session, handle, {
+    live: options.live,
+    epochs: input.spec?.epochs ?? 50,
+    waitForReview: options.waitForReview,
+  });
 }
 
 /** What to tell a person when a run waits for review. */
@@ -93,16 +55,6 @@ export function describeAwaitingReview(waiting: AwaitingReview): string {
   ].join('\n');
 }
 
-/** One line about an epoch: training loss and the held-out figures people watch. */
-export function describeEpoch(e: TrainingEpoch): string {
-  const parts = [`loss ${e.loss.toExponential(3)}`];
-  if (e.valLoss !== undefined) parts.push(`val loss ${e.valLoss.toExponential(3)}`);
-  if (e.valRecall !== undefined) parts.push(`recall ${e.valRecall.toFixed(3)}`);
-  if (e.valFpr !== undefined) parts.push(`FPR ${(100 * e.valFpr).toFixed(2)} %`);
-  parts.push(`${Math.round(e.samplesPerSecond)} samples/s`);
-  return parts.join(', ');
-}
-
 /** The JSON a script gets from `demo --json` and `run --json`. */
 export function pipelineJson(result: PipelineResult) {
   const { tp, fp, tn, fn, precision, recall, fpr, f1, rocAuc, prAuc } = result.metrics;
@@ -112,6 +64,7 @@ export function pipelineJson(result: PipelineResult) {
     model: result.model,
     version: result.version,
     outcome: result.outcome,
+    exitCode: exitCodeFor(result.outcome),
     gate: result.gate,
     ...(result.review ? { review: result.review } : {}),
     ...(result.promotion ? { promotion: result.promotion } : {}),

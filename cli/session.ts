@@ -5,6 +5,8 @@ import { log } from './output';
 export interface Session {
   config: SlipwayConfig;
   client: Client;
+  /** True when this process runs the only worker (no other was polling): runs stop with it. */
+  runsWorker: boolean;
   /** Stops what this command started for itself (an in-process worker); shared services stay up. */
   close(): Promise<void>;
 }
@@ -66,6 +68,7 @@ export async function openSession(options: { needWorker?: boolean } = {}): Promi
   return {
     config,
     client,
+    runsWorker: needWorker,
     async close() {
       await stopWorker?.();
       await connection.close();

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { type PendingRun, pendingReviews } from '../cli/reviewActions';
+import { stoppedRuns } from '../cli/runStatus';
 import type { SlipwayConfig } from '../config/env';
 import { ModelAccess } from '../domain/access/modelAccess';
 import { AuditLog, type AuditLogEntry } from '../domain/audit/auditLog';
@@ -10,6 +11,8 @@ import type { ModelVersionMetadata } from '../domain/registry/metadata';
 import { ModelRegistry } from '../domain/registry/registry';
 import { type ReviewRecord, readReview } from '../domain/registry/reviews';
 import { openArtifactStore } from '../domain/storage/openStore';
+
+export type StoppedRun = Awaited<ReturnType<typeof stoppedRuns>>[number];
 
 export interface ModelSummary {
   model: string;
@@ -100,6 +103,25 @@ export class ConsoleData {
   /** Runs of this Slipway (its task queue) waiting for a person. */
   pending(): Promise<PendingRun[]> {
     return pendingReviews(this.client, { taskQueue: this.config.taskQueue });
+  }
+
+  /**
+   * The newest runs that failed or were cancelled, with their cause, leaving out runs of models
+   * this person may not see (a model with no version yet hides nothing).
+   */
+  async stoppedRuns(): Promise<StoppedRun[]> {
+    const runs = await stoppedRuns(this.client, this.config.taskQueue);
+    const allowed = await Promise.all(
+      runs.map((r) =>
+        r.model === undefined
+          ? true
+          : this.access.whyNotUse(r.model, this.identity).then(
+              (why) => why === undefined,
+              () => true,
+            ),
+      ),
+    );
+    return runs.filter((_, i) => allowed[i]);
   }
 
   /**

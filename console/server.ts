@@ -10,12 +10,12 @@ import { AccessError } from '../domain/access/errors';
 import { RegistryError } from '../domain/registry/errors';
 import { CONSOLE_CSS, CONSOLE_JS } from './assets';
 import { ConsoleData } from './data';
-import type { Html } from './html';
+import { type Html, html } from './html';
 import { temporalUiLinks } from './links';
 import { auditPage } from './pages/audit';
 import { errorPage, layout, type PageFrame } from './pages/layout';
 import { modelPage, modelsPage } from './pages/models';
-import { pendingPage } from './pages/pending';
+import { pendingPage, stoppedRunsSection } from './pages/pending';
 import { versionPage } from './pages/version';
 import { allowedHosts, sameOriginGuard } from './sameOrigin';
 
@@ -123,7 +123,7 @@ export function createConsoleApp(options: ConsoleOptions, hosts: () => Set<strin
     page(
       c,
       { title: 'Pending review', active: 'pending' },
-      pendingPage(await data.pending(), identity, temporal),
+      html`${pendingPage(await data.pending(), identity, temporal)}${stoppedRunsSection(await data.stoppedRuns(), temporal)}`,
     ),
   );
   app.get('/audit', async (c) => {

@@ -1,9 +1,11 @@
+import { statSync } from 'node:fs';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { codeVersion } from '../config/codeVersion';
 import type { SlipwayConfig } from '../config/env';
 import { REPO_ROOT } from '../config/repoRoot';
+import { ADDON_PATH } from '../domain/ml/nativeAddonPath';
 import { commandLine, isAlive, logTail, startService, stopProcessGroup, waitUntilHealthy } from './processes';
 
 /**
@@ -19,6 +21,11 @@ const workerStateSchema = z.object({
   logFile: z.string(),
   /** The code it runs: a checkout that moved on needs a fresh worker. */
   codeVersion: z.string(),
+  /**
+   * The native GEMM addon it loaded (size and modification time, or "none"): `npm run
+   * build:native` changes no tracked file, yet the worker must pick up the new build.
+   */
+  nativeAddon: z.string().default('unknown'),
   /** What it connects to: a command with other settings must not rely on it. */
   temporalAddress: z.string(),
   namespace: z.string(),
@@ -41,9 +48,20 @@ const paths = (config: SlipwayConfig) => ({
   log: join(config.stateDir, 'worker.log'),
 });
 
+/** Identity of the addon file the worker would load now: a rebuilt one differs. */
+export function nativeAddonIdentity(path = ADDON_PATH): string {
+  try {
+    const info = statSync(path);
+    return `${info.size}:${Math.round(info.mtimeMs)}`;
+  } catch {
+    return 'none';
+  }
+}
+
 function settingsOf(config: SlipwayConfig) {
   return {
     codeVersion: codeVersion(),
+    nativeAddon: nativeAddonIdentity(),
     temporalAddress: config.temporalAddress,
     namespace: config.namespace,
     taskQueue: config.taskQueue,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { metricGateSettingsSchema } from '../domain/gates/metricGate';
+import { DEFAULT_METRIC_GATE_SETTINGS, metricGateSettingsSchema } from '../domain/gates/metricGate';
 import { modelSpecSchema, referenceModelSpec } from '../domain/ml/modelSpec';
 import { aliasNameSchema } from '../domain/registry/aliasName';
 import { modelNameSchema } from '../domain/registry/modelName';
@@ -42,10 +42,7 @@ export const reviewSettingsSchema = z
 
 /** What stands between a trained version and the alias operations use. */
 export const gateSettingsSchema = z.object({
-  metric: metricGateSettingsSchema.default({
-    thresholds: {},
-    champion: { keyMetric: 'prAuc', maxRegression: 0.01 },
-  }),
+  metric: metricGateSettingsSchema.default(DEFAULT_METRIC_GATE_SETTINGS),
   review: reviewSettingsSchema.default({ required: false, approvers: [], timeoutSeconds: 7 * 24 * 3600 }),
   /** Move the alias when the gates pass; false registers the version and stops there. */
   promote: z.boolean().default(true),
@@ -55,7 +52,7 @@ export type GateSettingsInput = z.input<typeof gateSettingsSchema>;
 
 /** The gates of a run that names none: the champion comparison, no review, promote to production. */
 const DEFAULT_GATE_SETTINGS = {
-  metric: { thresholds: {}, champion: { keyMetric: 'prAuc' as const, maxRegression: 0.01 } },
+  metric: DEFAULT_METRIC_GATE_SETTINGS,
   review: { required: false, approvers: [], timeoutSeconds: 7 * 24 * 3600 },
   promote: true,
   alias: 'production',

@@ -58,3 +58,25 @@ export interface PendingReview {
   /** Workflow time (ms since the epoch) after which silence counts as a rejection. */
   deadline: number;
 }
+
+/**
+ * The step each activity runs in, so a failure's cause (which names the activity) can say the
+ * step a person sees in `slipway status`. The scheduled run's own activities come before its
+ * pipeline starts.
+ */
+export const stepOfActivity: Readonly<Record<string, PipelineStep | 'fingerprint'>> = {
+  fingerprintSource: 'fingerprint',
+  lastTrainedSource: 'fingerprint',
+  extractDataset: 'extract',
+  prepareData: 'transform',
+  trainModel: 'train',
+  evaluateModel: 'evaluate',
+  evaluateImported: 'evaluate',
+  exportOnnx: 'export',
+  evaluateGate: 'gate',
+  renderReport: 'report',
+  registerModel: 'register',
+  recordReview: 'review',
+  promoteModel: 'promote',
+  importOnnx: 'import',
+};

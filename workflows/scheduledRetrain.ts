@@ -1,4 +1,12 @@
-import { ApplicationFailure, executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  executeChild,
+  isCancellation,
+  patched,
+  proxyActivities,
+  rootCause,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { z } from 'zod';
 import type { SlipwayActivities } from '../activities';
 import { trainToDeployInputSchema } from './inputs';
@@ -60,6 +68,18 @@ export async function scheduledRetrain(input: ScheduledRetrainInput): Promise<Sc
       pipelineWorkflowId,
     };
   } catch (err) {
+    // A cancelled run (`slipway cancel`) ends cancelled, not failed.
+    if (isCancellation(err)) throw err;
+    if (patched('scheduled-failure-cause')) {
+      // The pipeline's own failure stays in the chain, so `schedule describe` and `status` can
+      // show what went wrong (type, message, step) without opening the child run.
+      throw ApplicationFailure.create({
+        message: `The scheduled pipeline ${pipelineWorkflowId} failed: ${rootCause(err)}`,
+        type: 'ScheduledPipelineFailed',
+        nonRetryable: true,
+        cause: err as Error,
+      });
+    }
     throw ApplicationFailure.nonRetryable(
       `The scheduled pipeline ${pipelineWorkflowId} failed: ${(err as Error).message}`,
       'ScheduledPipelineFailed',

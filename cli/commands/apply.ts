@@ -5,6 +5,7 @@ import { loadConfig } from '../../config/env';
 import { ModelRegistry } from '../../domain/registry/registry';
 import { openArtifactStore } from '../../domain/storage/openStore';
 import { resolveModelRef } from '../modelRef';
+import { parseNumberOption } from '../numberOption';
 import { log, printResult } from '../output';
 
 async function loadModel(ref: string) {
@@ -51,10 +52,10 @@ export function registerApplyCommands(program: Command): void {
           json?: boolean;
         },
       ) => {
-        const threshold = opts.threshold === undefined ? undefined : Number(opts.threshold);
-        if (threshold !== undefined && !(threshold >= 0 && threshold <= 1)) {
-          throw new Error(`--threshold ${opts.threshold} is not a probability: give a number from 0 to 1.`);
-        }
+        const threshold =
+          opts.threshold === undefined
+            ? undefined
+            : parseNumberOption(opts.threshold, '--threshold', { min: 0, max: 1 });
         const model = await loadModel(ref);
         log(`slipway: scoring with ${model.name} v${model.version}${model.via ? ` (${model.via})` : ''}`);
         // Loaded by this command only: CSV parsing and the ONNX runtime.

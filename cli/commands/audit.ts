@@ -6,6 +6,7 @@ import { formatAuditLog, formatVerifyResult } from '../../domain/audit/render';
 import { verifyAuditLog } from '../../domain/audit/verify';
 import { ModelRegistry } from '../../domain/registry/registry';
 import { openArtifactStore } from '../../domain/storage/openStore';
+import { parseNumberOption } from '../numberOption';
 import { printResult } from '../output';
 
 export function registerAuditCommand(program: Command): void {
@@ -22,10 +23,10 @@ export function registerAuditCommand(program: Command): void {
     .option('--last <n>', 'only the newest n records')
     .option('--json', 'print one JSON object on stdout')
     .action(async (opts: { model?: string; last?: string; json?: boolean }) => {
-      const last = opts.last === undefined ? undefined : Number(opts.last);
-      if (last !== undefined && !(Number.isInteger(last) && last > 0)) {
-        throw new Error(`--last ${opts.last}: give a whole number of records, e.g. --last 20.`);
-      }
+      const last =
+        opts.last === undefined
+          ? undefined
+          : parseNumberOption(opts.last, '--last', { integer: true, min: 1 });
       const config = loadConfig();
       const store = openArtifactStore(config);
       const access = new ModelAccess(new ModelRegistry(store));

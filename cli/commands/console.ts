@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { parseNumberOption } from '../numberOption';
 import { log } from '../output';
 import { openSession } from '../session';
 
@@ -28,11 +29,7 @@ export function registerConsoleCommand(program: Command): void {
         '  slipway console --temporal-ui https://temporal.example.internal',
     )
     .action(async (opts: { port: string; host: string; temporalUi?: string }) => {
-      const port = Number(opts.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535)
-        throw new Error(
-          `--port ${opts.port} is not a port: give a whole number from 0 to 65535, e.g. --port 4600.`,
-        );
+      const port = parseNumberOption(opts.port, '--port', { integer: true, min: 0, max: 65535 });
       if (opts.temporalUi !== undefined && !/^https?:\/\//.test(opts.temporalUi))
         throw new Error(
           `--temporal-ui ${opts.temporalUi} is not an address: give http://host:port or https://host.`,

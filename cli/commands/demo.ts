@@ -1,14 +1,17 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
+import { exitWith } from '../exitCodes';
+import { numberOption } from '../numberOption';
 import { printResult } from '../output';
 import { describePipeline, pipelineJson, runPipeline } from '../pipelineRun';
+import { reportRunFailure } from '../runEnd';
 import { openSession } from '../session';
 
 const demoOptionsSchema = z.object({
-  rows: z.coerce.number().int().min(1000).max(10_000_000),
-  epochs: z.coerce.number().int().min(1).max(1000),
-  seed: z.coerce
+  rows: z.number().int().min(1000).max(10_000_000),
+  epochs: z.number().int().min(1).max(1000),
+  seed: z
     .number()
     .int()
     .min(0)
@@ -24,15 +27,31 @@ export function registerDemoCommand(program: Command): void {
       'Run the reference pipeline on the embedded default with no setup: start the local stack and a worker, ' +
         'generate the synthetic credit-card-fraud data, then extract, scale, train, evaluate, export to ONNX, gate, register and promote.',
     )
-    .option('--rows <n>', 'rows of synthetic data (the reference data set has 284,807)', '284807')
-    .option('--epochs <n>', 'training epochs (the reference runs 50)', '50')
-    .option('--seed <n>', 'generator seed', '42')
+    .option(
+      '--rows <n>',
+      'rows of synthetic data (the reference data set has 284,807)',
+      numberOption('--rows', { integer: true, min: 1000, max: 10_000_000 }),
+      284_807,
+    )
+    .option(
+      '--epochs <n>',
+      'training epochs (the reference runs 50)',
+      numberOption('--epochs', { integer: true, min: 1, max: 1000 }),
+      50,
+    )
+    .option(
+      '--seed <n>',
+      'generator seed',
+      numberOption('--seed', { integer: true, min: 0, max: 2 ** 31 - 1 }),
+      42,
+    )
     .option('--no-cache', 'run every step even when an earlier run computed the same outputs')
     .option('--json', 'print one JSON object on stdout')
     .addHelpText('after', '\nA quick run: slipway demo --rows 20000 --epochs 3')
     .action(async (raw: Record<string, unknown>) => {
       const opts = demoOptionsSchema.parse(raw);
       const session = await openSession();
+      let workflowId: string | undefined;
       try {
         const result = await runPipeline(
           session,
@@ -44,7 +63,13 @@ export function registerDemoCommand(program: Command): void {
             createdBy: session.config.identity,
             cache: opts.cache,
           },
-          { live: !opts.json, workflowIdPrefix: 'demo' },
+          {
+            live: !opts.json,
+            workflowIdPrefix: 'demo',
+            onStart: (id) => {
+              workflowId = id;
+            },
+          },
         );
         if ('awaitingReview' in result)
           throw new Error('the demo asks for no review, yet its run waits for one');
@@ -60,6 +85,10 @@ export function registerDemoCommand(program: Command): void {
             }`,
           ].join('\n'),
         );
+        exitWith(result.outcome);
+      } catch (err) {
+        if (workflowId === undefined) throw err;
+        await reportRunFailure(session, workflowId, err, opts);
       } finally {
         await session.close();
       }

@@ -8,24 +8,28 @@ import { ModelRegistry } from '../../domain/registry/registry';
 import { openArtifactStore } from '../../domain/storage/openStore';
 import type { ImportResult } from '../../workflows/importModel';
 import { type ImportModelInput, importModelInputSchema } from '../../workflows/inputs';
+import { exitCodeFor, exitWith } from '../exitCodes';
+import { type AwaitingReview, followRun } from '../followRun';
 import {
   addGateOptions,
   type GateFlags,
   gateSettingsFromFlags,
   withNamespaceApprovers,
 } from '../gateOptions';
+import { numberOption } from '../numberOption';
 import { keyValueTable, printResult } from '../output';
-import { type AwaitingReview, describeAwaitingReview, describeOutcome, stepsTable } from '../pipelineRun';
+import { describeAwaitingReview, describeOutcome, stepsTable } from '../pipelineRun';
+import { awaitingReviewJson, reportRunFailure } from '../runEnd';
 import { openSession, type Session } from '../session';
 
 const importOptionsSchema = z.object({
   model: z.string().min(1),
   features: z.string().min(1),
   target: z.string().min(1),
-  threshold: z.coerce.number().gt(0).lt(1).optional(),
+  threshold: z.number().gt(0).lt(1).optional(),
   outputName: z.string().min(1).optional(),
-  opsetMin: z.coerce.number().int().min(1).optional(),
-  sizeLimit: z.coerce.number().int().positive().optional(),
+  opsetMin: z.number().int().min(1).optional(),
+  sizeLimit: z.number().int().positive().optional(),
   eval: z.string().min(1).optional(),
   cache: z.boolean().default(true),
   wait: z.boolean().optional(),
@@ -50,10 +54,22 @@ export function registerImportCommand(program: Command): void {
     .requiredOption('--model <name>', 'model name, optionally <namespace>/<model>')
     .requiredOption('--features <list>', "comma-separated input columns, in the file's input order")
     .requiredOption('--target <column>', 'the 0/1 label the model predicts')
-    .option('--threshold <t>', 'probability at or above which a row is predicted positive (default 0.5)')
+    .option(
+      '--threshold <t>',
+      'probability at or above which a row is predicted positive (default 0.5)',
+      numberOption('--threshold', { above: 0, below: 1 }),
+    )
     .option('--output-name <name>', "the output apply reads (default: the file's first output)")
-    .option('--opset-min <n>', 'refuse files whose opset is older than this')
-    .option('--size-limit <bytes>', 'upload limit counted after base64 (default 15 MiB)')
+    .option(
+      '--opset-min <n>',
+      'refuse files whose opset is older than this',
+      numberOption('--opset-min', { integer: true, min: 1 }),
+    )
+    .option(
+      '--size-limit <bytes>',
+      'upload limit counted after base64 (default 15 MiB)',
+      numberOption('--size-limit', { integer: true, min: 1 }),
+    )
     .option('--eval <uri>', 'labelled CSV (path, s3:// or synthetic:...) to evaluate the file on')
     .option('--no-cache', 'evaluate again even when an earlier run did the same')
     .option('--wait', 'with a review, keep waiting for the decision instead of returning when it starts')
@@ -95,24 +111,35 @@ export function registerImportCommand(program: Command): void {
         gate,
       } satisfies ImportModelInput);
       const session = await openSession();
+      let workflowId: string | undefined;
       try {
-        const result = await followImport(session, input, opts.wait === true);
+        const result = await followImport(session, input, {
+          live: !opts.json,
+          waitForReview: opts.wait === true,
+          onStart: (id) => {
+            workflowId = id;
+          },
+        });
         if ('awaitingReview' in result) {
-          printResult(opts, result, () => describeAwaitingReview(result));
+          printResult(opts, awaitingReviewJson(result), () => describeAwaitingReview(result));
           return;
         }
         printResult(opts, importJson(result), () => describeImport(result));
+        exitWith(result.outcome);
+      } catch (err) {
+        if (workflowId === undefined) throw err;
+        await reportRunFailure(session, workflowId, err, opts);
       } finally {
         await session.close();
       }
     });
 }
 
-/** Starts importModel and waits for its result, or (unless `waitForReview`) for its review to start. */
+/** Starts importModel and follows it to its result, or (unless `waitForReview`) to its review. */
 async function followImport(
   session: Session,
   input: ImportModelInput,
-  waitForReview: boolean,
+  options: { live: boolean; waitForReview: boolean; onStart(workflowId: string): void },
 ): Promise<ImportResult | AwaitingReview> {
   const workflowId = `import-${input.modelName.replace('/', '.')}-${randomUUID().slice(0, 8)}`;
   const handle = await session.client.workflow.start('importModel', {
@@ -121,25 +148,21 @@ async function followImport(
     args: [input],
   });
   process.stderr.write(`slipway: started ${workflowId}\n`);
-  const result = handle.result() as Promise<ImportResult>;
-  for (;;) {
-    const done = await Promise.race([
-      result,
-      new Promise<undefined>((r) => setTimeout(() => r(undefined), 500)),
-    ]);
-    if (done) return done;
-    const { progressQuery } = await import('../../workflows/messages.js');
-    const progress = await handle.query(progressQuery).catch(() => undefined);
-    if (progress?.review && !waitForReview) return { awaitingReview: true, workflowId, progress };
-  }
+  options.onStart(workflowId);
+  return followRun<ImportResult>(session, handle, {
+    live: options.live,
+    waitForReview: options.waitForReview,
+    pollMs: 500,
+  });
 }
 
-function importJson(result: ImportResult) {
+export function importJson(result: ImportResult) {
   return {
     workflowId: result.workflowId,
     model: result.model,
     version: result.version,
     outcome: result.outcome,
+    exitCode: exitCodeFor(result.outcome),
     origin: result.imported.origin,
     onnx: { uri: result.imported.onnx.uri, sha256: result.imported.onnx.sha256 },
     facts: result.imported.facts,
@@ -150,7 +173,7 @@ function importJson(result: ImportResult) {
   };
 }
 
-function describeImport(result: ImportResult): string {
+export function describeImport(result: ImportResult): string {
   const m = result.evaluation?.metrics;
   return [
     `${result.model} version ${result.version} imported from ${result.imported.origin.uri}`,

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/env';
 import { ModelAccess } from '../../domain/access/modelAccess';
 import { AuditLog } from '../../domain/audit/auditLog';
+import { blockedBy } from '../../domain/gates/metricGate';
 import { ModelAliases } from '../../domain/registry/aliases';
 import { ModelRegistry } from '../../domain/registry/registry';
 import { readReview } from '../../domain/registry/reviews';
@@ -72,20 +73,26 @@ export function registerModelsCommands(program: Command): void {
         }),
       );
       printResult(opts, { model: name, aliases: current, versions }, () =>
-        table(
-          ['version', 'created', 'by', 'recall', 'FPR', 'PR-AUC', 'gate', 'review', 'aliases'],
-          versions.map((v) => [
-            `v${v.version}`,
-            v.createdAt.slice(0, 19).replace('T', ' '),
-            v.createdBy,
-            v.metrics ? v.metrics.recall.toFixed(3) : 'not evaluated',
-            v.metrics ? pct(v.metrics.fpr) : '-',
-            v.metrics ? v.metrics.prAuc.toFixed(3) : '-',
-            v.gate === undefined ? '-' : v.gate.blessed ? 'passed' : 'blocked',
-            v.review ? `${v.review.decision} by ${v.review.approver}` : '-',
-            v.aliases.join(', '),
-          ]),
-        ),
+        [
+          table(
+            ['version', 'created', 'by', 'recall', 'FPR', 'PR-AUC', 'gate', 'review', 'aliases'],
+            versions.map((v) => [
+              `v${v.version}`,
+              v.createdAt.slice(0, 19).replace('T', ' '),
+              v.createdBy,
+              v.metrics ? v.metrics.recall.toFixed(3) : 'not evaluated',
+              v.metrics ? pct(v.metrics.fpr) : '-',
+              v.metrics ? v.metrics.prAuc.toFixed(3) : '-',
+              v.gate === undefined ? '-' : v.gate.blessed ? 'passed' : 'blocked',
+              v.review ? `${v.review.decision} by ${v.review.approver}` : '-',
+              v.aliases.join(', '),
+            ]),
+          ),
+          // Why each blocked version was blocked: the checks it failed, with their figures.
+          ...versions.flatMap((v) =>
+            v.gate && !v.gate.blessed ? [`v${v.version} blocked: ${blockedBy(v.gate.checks)}`] : [],
+          ),
+        ].join('\n'),
       );
     });
 

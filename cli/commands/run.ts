@@ -8,12 +8,15 @@ import { ModelRegistry } from '../../domain/registry/registry';
 import { openArtifactStore } from '../../domain/storage/openStore';
 import { trainToDeployInputSchema } from '../../workflows/inputs';
 import type { PipelineResult } from '../../workflows/trainToDeploy';
+import { progressQuery } from '../../workflows/trainToDeploy';
+import { exitWith } from '../exitCodes';
 import {
   addGateOptions,
   type GateFlags,
   gateSettingsFromFlags,
   withNamespaceApprovers,
 } from '../gateOptions';
+import { numberOption } from '../numberOption';
 import { printResult } from '../output';
 import {
   describeAwaitingReview,
@@ -23,15 +26,17 @@ import {
   runPipeline,
   stepsTable,
 } from '../pipelineRun';
+import { awaitingReviewJson, reportRunFailure } from '../runEnd';
 import { openSession } from '../session';
+import { showStatus } from './status';
 
 const runOptionsSchema = z.object({
   source: z.string().min(1),
   target: z.string().min(1),
   model: z.string().min(1),
   features: z.string().optional(),
-  epochs: z.coerce.number().int().min(1).max(10_000).optional(),
-  threshold: z.coerce.number().gt(0).lt(1).optional(),
+  epochs: z.number().int().min(1).max(10_000).optional(),
+  threshold: z.number().gt(0).lt(1).optional(),
   classWeights: z.enum(['inverse', 'balanced', 'none']).optional(),
   cache: z.boolean().default(true),
   wait: z.boolean().optional(),
@@ -51,8 +56,16 @@ export function registerRunCommand(program: Command): void {
     .requiredOption('--model <name>', 'registered model name (lowercase letters, digits, ".", "_", "-")')
     .option('--target <column>', 'the 0/1 label column', 'Class')
     .option('--features <list>', 'comma-separated feature columns in order (default: all but the target)')
-    .option('--epochs <n>', 'training epochs (default 50, the reference)')
-    .option('--threshold <t>', 'probability at or above which a row is predicted positive (default 0.5)')
+    .option(
+      '--epochs <n>',
+      'training epochs (default 50, the reference)',
+      numberOption('--epochs', { integer: true, min: 1, max: 10_000 }),
+    )
+    .option(
+      '--threshold <t>',
+      'probability at or above which a row is predicted positive (default 0.5)',
+      numberOption('--threshold', { above: 0, below: 1 }),
+    )
     .option('--class-weights <mode>', 'inverse (1/count, default), balanced or none')
     .option('--no-cache', 'run every step even when an earlier run computed the same outputs')
     .option(
@@ -83,13 +96,24 @@ export function registerRunCommand(program: Command): void {
         gate,
       });
       const session = await openSession();
+      let workflowId: string | undefined;
       try {
-        const result = await runPipeline(session, input, { live: !opts.json, waitForReview: opts.wait });
+        const result = await runPipeline(session, input, {
+          live: !opts.json,
+          waitForReview: opts.wait,
+          onStart: (id) => {
+            workflowId = id;
+          },
+        });
         if ('awaitingReview' in result) {
-          printResult(opts, result, () => describeAwaitingReview(result));
+          printResult(opts, awaitingReviewJson(result), () => describeAwaitingReview(result));
           return;
         }
         printResult(opts, pipelineJson(result), () => describePipeline(result));
+        exitWith(result.outcome);
+      } catch (err) {
+        if (workflowId === undefined) throw err;
+        await reportRunFailure(session, workflowId, err, opts);
       } finally {
         await session.close();
       }
@@ -97,36 +121,14 @@ export function registerRunCommand(program: Command): void {
 
   program
     .command('status')
-    .description('Show the steps of a running or finished pipeline, and its result when done.')
-    .argument('<workflowId>', 'as printed by `slipway run` or `slipway demo`')
+    .description(
+      'Show how a run stands (trained, imported or scheduled): its steps, its result when done, and when it failed ' +
+        'or was cancelled, why (the error type, message and step, or who cancelled it and why).',
+    )
+    .argument(
+      '<workflowId>',
+      'as printed by `slipway run`, `demo` or `import`, or listed by `schedule describe`',
+    )
     .option('--json', 'print one JSON object on stdout')
-    .action(async (workflowId: string, opts: { json?: boolean }) => {
-      const session = await openSession({ needWorker: false });
-      try {
-        const handle = session.client.workflow.getHandle(workflowId);
-        const description = await handle.describe();
-        const status = description.status.name;
-        if (status === 'COMPLETED') {
-          const result = (await handle.result()) as PipelineResult;
-          printResult(opts, { status, ...pipelineJson(result) }, () => describePipeline(result));
-          return;
-        }
-        const { progressQuery } = await import('../../workflows/messages.js');
-        const progress = await handle.query(progressQuery).catch(() => undefined);
-        printResult(opts, { workflowId, status, progress }, () => {
-          if (!progress) return `${workflowId}: ${status}`;
-          const last = progress.training.epochs.at(-1);
-          return [
-            `${workflowId}: ${status}${progress.current ? `, running ${progress.current}` : ''}`,
-            stepsTable(progress.steps),
-            last ? `\ntraining: epoch ${last.epoch}/${last.epochs}, ${describeEpoch(last)}` : '',
-            progress.review
-              ? `\n${describeAwaitingReview({ awaitingReview: true, workflowId, progress })}`
-              : '',
-          ].join('\n');
-        });
-      } finally {
-        await session.close();
-      }
-    });
+    .action((workflowId: string, opts: { json?: boolean }) => showStatus(workflowId, opts));
 }

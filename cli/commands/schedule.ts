@@ -3,12 +3,15 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/env';
 import { ModelAccess } from '../../domain/access/modelAccess';
 import { AuditLog } from '../../domain/audit/auditLog';
+import { checkSourceHeader } from '../../domain/data/sourceHeader';
 import { parseDatasetSource } from '../../domain/data/sourceUri';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
 import { ModelRegistry } from '../../domain/registry/registry';
 import { openArtifactStore } from '../../domain/storage/openStore';
+import { s3SettingsFromConfig } from '../../domain/storage/s3Client';
 import { trainToDeployInputSchema } from '../../workflows/inputs';
 import type { ScheduledRetrainInput, ScheduledRetrainResult } from '../../workflows/scheduledRetrain';
+import { UsageError } from '../errors';
 import {
   addGateOptions,
   type GateFlags,
@@ -16,7 +19,9 @@ import {
   parseDurationSeconds,
   withNamespaceApprovers,
 } from '../gateOptions';
+import { numberOption } from '../numberOption';
 import { printResult, table } from '../output';
+import { describeCancellation, describeFailure, runView } from '../runStatus';
 import { openSession } from '../session';
 
 async function withSchedules<T>(body: (client: Client, taskQueue: string) => Promise<T>): Promise<T> {
@@ -78,18 +83,34 @@ export function registerScheduleCommand(program: Command): void {
     )
     .option('--id <scheduleId>', 'schedule ID (default retrain-<model>)')
     .option('--target <column>', 'the 0/1 label column', 'Class')
-    .option('--epochs <n>', 'training epochs (default 50)')
+    .option('--features <list>', 'comma-separated feature columns in order (default: all but the target)')
+    .option(
+      '--epochs <n>',
+      'training epochs (default 50)',
+      numberOption('--epochs', { integer: true, min: 1, max: 10_000 }),
+    )
     .option('--paused', 'create it paused');
   addGateOptions(create).action(async (model: string, raw: Record<string, string | boolean | undefined>) => {
     if (Boolean(raw.cron) === Boolean(raw.every))
-      throw new Error('Give exactly one of --cron "<expr>" or --every <duration>.');
+      throw new UsageError('Give exactly one of --cron "<expr>" or --every <duration>.');
     const scheduleId = (raw.id as string | undefined) ?? `retrain-${model}`;
-    const epochs = raw.epochs === undefined ? referenceModelSpec.epochs : Number(raw.epochs);
-    const access = new ModelAccess(new ModelRegistry(openArtifactStore(loadConfig())));
+    const epochs = raw.epochs === undefined ? referenceModelSpec.epochs : Number(raw.epochs); // parsed by numberOption
+    const config = loadConfig();
+    const access = new ModelAccess(new ModelRegistry(openArtifactStore(config)));
     const gate = await withNamespaceApprovers(access, model, gateSettingsFromFlags(raw as GateFlags));
+    const source = parseDatasetSource(raw.source as string);
+    const features = (raw.features as string | undefined)?.split(',').map((f) => f.trim());
+    // Every run would fail on a wrong column: refuse it now, with the message extraction gives.
+    await checkSourceHeader({
+      source,
+      target: raw.target as string,
+      features,
+      s3: config.env.SLIPWAY_S3_ENDPOINT ? s3SettingsFromConfig(config) : undefined,
+    });
     const pipeline = trainToDeployInputSchema.parse({
-      source: parseDatasetSource(raw.source as string).uri,
+      source: source.uri,
       target: raw.target,
+      features,
       modelName: model,
       spec: { ...referenceModelSpec, epochs },
       createdBy: `schedule:${scheduleId}`,
@@ -177,19 +198,28 @@ export function registerScheduleCommand(program: Command): void {
         const args = (d.action as { args?: ScheduledRetrainInput[] }).args?.[0];
         const recent = await Promise.all(
           d.info.recentActions.map(async (a) => {
-            const handle = client.workflow.getHandle(
+            const view = await runView(
+              client,
               a.action.workflow.workflowId,
               a.action.workflow.firstExecutionRunId,
             );
-            const status = (await handle.describe()).status.name;
-            let outcome: string = status === 'RUNNING' ? 'running' : status.toLowerCase();
-            let detail = '';
-            if (status === 'COMPLETED') {
-              const r = (await handle.result()) as ScheduledRetrainResult;
-              outcome = r.outcome === 'blocked' ? 'blocked by the gate' : r.outcome;
-              detail = r.version ? `v${r.version}` : (r.reason ?? '');
-            }
-            return { at: a.takenAt.toISOString(), workflowId: a.action.workflow.workflowId, outcome, detail };
+            const r = view.result as ScheduledRetrainResult | undefined;
+            const outcome = view.outcome === 'blocked' ? 'blocked by the gate' : view.outcome;
+            const detail = view.failure
+              ? describeFailure(view.failure)
+              : view.cancellation
+                ? describeCancellation(view.cancellation)
+                : r?.version
+                  ? `v${r.version}`
+                  : (r?.reason ?? '');
+            return {
+              at: a.takenAt.toISOString(),
+              workflowId: a.action.workflow.workflowId,
+              outcome,
+              detail,
+              ...(view.failure ? { failure: view.failure } : {}),
+              ...(view.cancellation ? { cancellation: view.cancellation } : {}),
+            };
           }),
         );
         const review = args?.pipeline.gate?.review;
@@ -212,8 +242,17 @@ export function registerScheduleCommand(program: Command): void {
               ? 'No runs yet.'
               : table(
                   ['taken at', 'workflow', 'outcome', ''],
-                  recent.map((r) => [r.at, r.workflowId, r.outcome, r.detail]),
+                  recent.map((r) => [
+                    r.at,
+                    r.workflowId,
+                    r.outcome,
+                    r.failure
+                      ? `${r.failure.type}${r.failure.step ? ` in ${r.failure.step}` : ''}`
+                      : r.detail,
+                  ]),
                 ),
+            // The whole cause of each failed run, below the table: messages are long.
+            ...recent.flatMap((r) => (r.failure ? [`\n${r.workflowId} failed: ${r.detail}`] : [])),
           ].join('\n'),
         );
       }),

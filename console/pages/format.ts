@@ -1,3 +1,4 @@
+import { blockedBy } from '../../domain/gates/metricGate';
 import type { ModelVersionMetadata } from '../../domain/registry/metadata';
 import { type Html, html } from '../html';
 
@@ -15,7 +16,7 @@ export function gateBadge(metadata: ModelVersionMetadata): Html {
   if (metadata.gate === undefined) return html`<span class="muted">-</span>`;
   return metadata.gate.blessed
     ? html`<span class="badge ok">passed</span>`
-    : html`<span class="badge no">blocked</span>`;
+    : html`<span class="badge no" title="${blockedBy(metadata.gate.checks)}">blocked</span>`;
 }
 
 export function aliasBadges(aliases: readonly string[]): Html {

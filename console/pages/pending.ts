@@ -1,4 +1,6 @@
 import type { PendingRun } from '../../cli/reviewActions';
+import { describeCancellation, describeFailure } from '../../cli/runStatus';
+import type { StoppedRun } from '../data';
 import { type Html, html } from '../html';
 import { links, type TemporalUiLinks } from '../links';
 import { maybeLink, when } from './format';
@@ -31,5 +33,19 @@ ${runs.map((run) => {
 ${hint === undefined ? '' : html`<p class="muted hint">${hint}</p>`}
 <p class="outcome" role="status" aria-live="polite" data-outcome></p></form></td></tr>`;
 })}
+</tbody></table>`;
+}
+
+/** Runs that did not finish well, newest first: what failed (type, step, message) or who cancelled and why. */
+export function stoppedRunsSection(runs: StoppedRun[], temporal: TemporalUiLinks): Html {
+  if (runs.length === 0) return html``;
+  return html`<h2>Runs that did not finish</h2>
+<table class="list" data-table="stopped"><thead><tr><th>run</th><th>model</th><th>started</th><th>outcome</th><th>cause</th></tr></thead><tbody>
+${runs.map(
+  (run) => html`<tr data-workflow-id="${run.workflowId}">
+<td>${maybeLink(temporal.run(run.workflowId, run.runId), run.workflowId, 'open the run in the Temporal Web UI')}</td>
+<td>${run.model ?? '-'}</td><td>${when(run.startedAt)}</td><td>${run.outcome}</td>
+<td>${run.failure ? describeFailure(run.failure) : run.cancellation ? describeCancellation(run.cancellation) : run.status.toLowerCase()}</td></tr>`,
+)}
 </tbody></table>`;
 }

@@ -15,6 +15,8 @@ export const auditRecordTypes = [
   'visibility-change',
   'import',
   'namespace-change',
+  /** A run stopped by `slipway cancel`: who, why, which run (details.workflowId). */
+  'cancellation',
 ] as const;
 export type AuditRecordType = (typeof auditRecordTypes)[number];
 
@@ -57,7 +59,10 @@ function checkSubject(
   entry: { type: AuditRecordType; model?: string; version?: number },
   ctx: z.RefinementCtx,
 ) {
-  if (entry.type !== 'schedule-change' && entry.type !== 'namespace-change' && entry.model === undefined) {
+  // A cancellation names its model only once the model has a version (before that nobody owns it,
+  // and the record names the run and the model in its details).
+  const modelOptional = ['schedule-change', 'namespace-change', 'cancellation'].includes(entry.type);
+  if (!modelOptional && entry.model === undefined) {
     ctx.addIssue({ code: 'custom', path: ['model'], message: `a ${entry.type} record must name the model` });
   }
   if (VERSIONED.has(entry.type) && entry.version === undefined) {

@@ -1,3 +1,4 @@
+import { didYouMean } from './didYouMean';
 import { datasetError, where } from './errors';
 
 /** Which columns of a CSV are read, in which order. */
@@ -77,8 +78,8 @@ export function planLayout(header: string[], file: string, target: string, featu
     }
     throw datasetError(
       'MissingTargetColumn',
-      `${where(file, 1)}: no target column "${target}". Columns found: ${list(names)}. ` +
-        'Name the 0/1 label column with --target.',
+      `${where(file, 1)}: no target column "${target}".${didYouMean([target], names)} Columns found: ${list(names)}. ` +
+        'Name the 0/1 label column with --target (names match exactly, case included).',
       { file, row: 1, column: target },
     );
   }
@@ -96,7 +97,7 @@ export function planLayout(header: string[], file: string, target: string, featu
     throw datasetError(
       'UnknownFeature',
       `${where(file, 1)}: feature${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ')} ` +
-        `not in the header. Columns found: ${list(names)}.`,
+        `not in the header.${didYouMean(unknown, names)} Columns found: ${list(names)}.`,
       { file, row: 1, column: unknown[0] },
     );
   }

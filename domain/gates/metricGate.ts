@@ -5,6 +5,18 @@ import { z } from 'zod';
  * meets every absolute threshold set for its model and is not worse than the current champion
  * (the version behind the production alias, scored on the same held-out rows) by more than a
  * margin on one key metric. Every check is recorded with its figures, passed or not.
+ *
+ * With no absolute thresholds set, the baseline stands in for them, so no version worse than a
+ * trivial scorer is ever promoted by default (a champion that is itself weak does not lower it):
+ * - ranking: its PR-AUC must beat the constant scorer's, which is the positive rate p, by a tenth
+ *   of the way to a perfect ranking: PR-AUC >= p + 0.1 * (1 - p);
+ * - at its threshold: its positive likelihood ratio, recall / false-positive rate, must be at
+ *   least 10. A flagged row then has at least ten times the base odds of being a positive (the
+ *   threshold rule of thumb for "strong evidence"). A scorer that flags rows at random has 1 and
+ *   "predict all negative" flags nothing (recall 0), so both fail; so does any version with a
+ *   false-positive rate above 10 %, whatever its recall.
+ * Setting any threshold (--min-recall, --max-fpr, ...) replaces the baseline with the team's own
+ * limits; `baseline` in the gate settings changes its margins.
  */
 export const gateMetricNames = ['recall', 'precision', 'fpr', 'f1', 'rocAuc', 'prAuc'] as const;
 export type GateMetric = (typeof gateMetricNames)[number];
@@ -20,6 +32,9 @@ const lowerIsBetter: Record<GateMetric, boolean> = {
 };
 
 const fraction = z.number().min(0).max(1);
+
+/** The baseline's margins (see above), documented in the README's "Promotion gates". */
+export const BASELINE_DEFAULTS = { prAucMargin: 0.1, minLikelihoodRatio: 10 } as const;
 
 export const metricGateSettingsSchema = z.object({
   /** Absolute limits; an unset one is not checked. */
@@ -42,11 +57,29 @@ export const metricGateSettingsSchema = z.object({
     })
     .strict()
     .default({ keyMetric: 'prAuc', maxRegression: 0.01 }),
+  /** The default bar when no thresholds are set: beat the trivial scorers by these margins. */
+  baseline: z
+    .object({
+      /** Share of the way from the constant scorer's PR-AUC (the positive rate) to 1. */
+      prAucMargin: fraction.default(BASELINE_DEFAULTS.prAucMargin),
+      /** Lowest recall / false-positive rate at the decision threshold. */
+      minLikelihoodRatio: z.number().min(1).default(BASELINE_DEFAULTS.minLikelihoodRatio),
+    })
+    .strict()
+    .default({ ...BASELINE_DEFAULTS }),
 });
 export type MetricGateSettings = z.infer<typeof metricGateSettingsSchema>;
+/** The settings of a run that names none: the champion comparison and the baseline. */
+export const DEFAULT_METRIC_GATE_SETTINGS: MetricGateSettings = {
+  thresholds: {},
+  champion: { keyMetric: 'prAuc', maxRegression: 0.01 },
+  baseline: { ...BASELINE_DEFAULTS },
+};
 export type MetricGateSettingsInput = z.input<typeof metricGateSettingsSchema>;
 
 export type GateMetrics = Record<GateMetric, number>;
+/** A version's figures with the confusion counts they come from (the baseline needs the positive rate). */
+export type GateCandidate = GateMetrics & { tp: number; fp: number; tn: number; fn: number };
 
 export interface GateCheck {
   /** e.g. "minRecall" or "champion.prAuc". */
@@ -87,7 +120,7 @@ const show = (v: number) => v.toFixed(4);
 
 export function evaluateMetricGate(input: {
   settings: MetricGateSettings;
-  candidate: GateMetrics;
+  candidate: GateCandidate;
   /** Absent when the alias points nowhere yet (the first version of a model). */
   champion?: { version: number; metrics: GateMetrics } | { version: number; notComparable: string };
 }): GateDecision {
@@ -108,6 +141,9 @@ export function evaluateMetricGate(input: {
       message: `${label} ${show(actual)} ${relation} ${show(limit)}${passed ? '' : ` (needs ${need} ${show(limit)})`}`,
     });
   }
+
+  const thresholdsSet = thresholdChecks.some(({ key }) => settings.thresholds[key] !== undefined);
+  if (!thresholdsSet) checks.push(...baselineChecks(candidate, settings.baseline));
 
   const { keyMetric, maxRegression } = settings.champion;
   const check = `champion.${keyMetric}`;
@@ -147,6 +183,62 @@ export function evaluateMetricGate(input: {
 }
 
 /**
+ * The baseline: better than the constant scorer at ranking, and at the threshold better than
+ * flagging rows at random or flagging none (see the top of this file).
+ */
+export function baselineChecks(
+  candidate: GateCandidate,
+  baseline: MetricGateSettings['baseline'],
+): GateCheck[] {
+  const positives = candidate.tp + candidate.fn;
+  const rows = positives + candidate.fp + candidate.tn;
+  if (positives === 0 || rows === positives) {
+    return [
+      {
+        check: 'baseline',
+        passed: false,
+        message:
+          `the held-out rows hold ${positives === 0 ? 'no positives' : 'no negatives'}, so nothing shows the version ` +
+          'beats a trivial scorer: evaluate on data with both classes, or set thresholds of your own',
+      },
+    ];
+  }
+  const p = positives / rows;
+  const prAucLimit = p + baseline.prAucMargin * (1 - p);
+  const prAucPassed = candidate.prAuc >= prAucLimit;
+  const margin = `${Math.round(100 * baseline.prAucMargin)} % of the way to 1`;
+  const { recall, fpr } = candidate;
+  const ratio = recall === 0 ? 0 : fpr === 0 ? Number.POSITIVE_INFINITY : recall / fpr;
+  const ratioPassed = ratio >= baseline.minLikelihoodRatio;
+  const shownRatio = Number.isFinite(ratio) ? ratio.toFixed(1) : 'unbounded (no false positives)';
+  return [
+    {
+      check: 'baseline.prAuc',
+      passed: prAucPassed,
+      actual: candidate.prAuc,
+      limit: prAucLimit,
+      message:
+        `PR-AUC ${show(candidate.prAuc)} ${prAucPassed ? '>=' : '<'} ${show(prAucLimit)}: the constant scorer's ` +
+        `${show(p)} (the positive rate) plus ${margin}${prAucPassed ? '' : ' (no better than a trivial scorer at ranking)'}`,
+    },
+    {
+      check: 'baseline.likelihoodRatio',
+      passed: ratioPassed,
+      ...(Number.isFinite(ratio) ? { actual: ratio } : {}),
+      limit: baseline.minLikelihoodRatio,
+      message:
+        recall === 0
+          ? 'recall 0 at the threshold: it flags no positive row, no better than predicting all negative'
+          : `recall / false-positive rate ${show(recall)} / ${show(fpr)} = ${shownRatio} ` +
+            `${ratioPassed ? '>=' : '<'} ${baseline.minLikelihoodRatio}` +
+            (ratioPassed
+              ? ''
+              : ` (too many false alarms for what it finds: a flagged row is only ${shownRatio}x as likely to be positive, in odds, as any row)`),
+    },
+  ];
+}
+
+/**
  * The gate's verdict on a version that came with no labelled data (an import without --eval):
  * nothing to measure, so nothing blocks it here, and the record says so; the workflow requires a
  * person's approval instead.
@@ -162,4 +254,12 @@ export function notEvaluatedGate(): GateDecision {
       },
     ],
   };
+}
+
+/** Why the gate blocked a version: the messages of the checks it failed, for lists and tooltips. */
+export function blockedBy(checks: ReadonlyArray<{ passed: boolean; message: string }>): string {
+  return checks
+    .filter((c) => !c.passed)
+    .map((c) => c.message)
+    .join('; ');
 }

@@ -3,15 +3,18 @@ import {
   type ExecutionNode,
   type LineageGraph,
   type LineageNode,
+  type ModelNode,
   modelVersions,
 } from './graph';
 
-export const lineageFormats = ['text', 'json', 'dot', 'mermaid'] as const;
+export const lineageFormats = ['text', 'tree', 'json', 'dot', 'mermaid'] as const;
 export type LineageFormat = (typeof lineageFormats)[number];
 
 export function renderLineage(graph: LineageGraph, format: LineageFormat): string {
   switch (format) {
     case 'text':
+      return graph.direction === 'downstream' ? renderDownstreamSummary(graph) : renderText(graph);
+    case 'tree':
       return renderText(graph);
     case 'json':
       return `${JSON.stringify(graph, null, 2)}\n`;
@@ -20,6 +23,33 @@ export function renderLineage(graph: LineageGraph, format: LineageFormat): strin
     case 'mermaid':
       return renderMermaid(graph);
   }
+}
+
+/**
+ * A downstream answer for people: what it started from, then one line per model version built
+ * from it (when it was registered, by which run). The tree of every step and artifact in between
+ * grows with each run, so it is `--format tree`.
+ */
+export function renderDownstreamSummary(graph: LineageGraph): string {
+  const byId = new Map(graph.nodes.map((n) => [n.id, n]));
+  const roots = graph.roots.map((id) => byId.get(id)).filter((n): n is LineageNode => n !== undefined);
+  const models = graph.nodes
+    .filter((n): n is ModelNode => n.type === 'model')
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.version - b.version));
+  const lines = roots.map((n) => `From ${nodeText(n, undefined)}`);
+  lines.push(`Model versions built from it: ${models.length === 0 ? 'none' : models.length}`);
+  for (const m of models) {
+    const run = graph.edges
+      .filter((e) => e.to === m.id)
+      .map((e) => byId.get(e.from))
+      .find((n): n is ExecutionNode => n?.type === 'execution');
+    lines.push(
+      `  ${m.name}@${m.version}  registered ${m.registeredAt}${run ? `  by run ${run.workflowId}` : ''}`,
+    );
+  }
+  if (models.length > 0)
+    lines.push('(--format tree shows every step and artifact in between; json, dot or mermaid the graph)');
+  return `${lines.join('\n')}\n`;
 }
 
 /**

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { REPO_ROOT } from '../../config/repoRoot';
+import { ADDON_PATH } from './nativeAddonPath';
 
 /**
  * Native GEMM for tfjs's WASM backend. The WASM matrix multiply is ~100x slower than the machine's
@@ -13,7 +13,8 @@ import { REPO_ROOT } from '../../config/repoRoot';
  * Anything these kernels do not cover runs the original WASM kernel.
  */
 
-export const ADDON_PATH = join(REPO_ROOT, 'native/blas-gemm/build/Release/blas_gemm.node');
+export { ADDON_PATH };
+
 const HOW_TO_BUILD =
   'run `npm run build:native` (it provisions OpenBLAS with pip when the system has no usable BLAS; native/blas-gemm/build.log says what failed)';
 

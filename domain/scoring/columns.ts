@@ -1,3 +1,4 @@
+import { didYouMean } from '../data/didYouMean';
 import { datasetError, where } from '../data/errors';
 import { ScoringError } from './errors';
 
@@ -47,7 +48,8 @@ export function matchFeatureColumns(
   if (missing.length > 0) {
     throw new ScoringError(
       'MissingFeatureColumn',
-      `${file} lacks the model's feature${missing.length === 1 ? '' : 's'} ${missing.join(', ')}. ` +
+      `${file} lacks the model's feature${missing.length === 1 ? '' : 's'} ${missing.join(', ')}.` +
+        `${didYouMean(missing, [...index.keys()])} ` +
         `The model needs ${features.join(', ')}; the file has ${header.join(', ')}. ` +
         'Column order does not matter, but names must match exactly (case included).',
       { missing, header },

@@ -62,7 +62,9 @@ describe('bad input matrix', () => {
     const base: TrainToDeployInput = {
       source: 'synthetic:fraud?rows=4000&seed=3',
       modelName: MODEL,
-      spec: { ...referenceModelSpec, epochs: 1 },
+      // Two epochs: one leaves this tiny model no better than a trivial scorer, which the default
+      // gate (rightly) does not promote.
+      spec: { ...referenceModelSpec, epochs: 2 },
       createdBy: 'carol',
       trainingTaskQueue: config.trainingTaskQueue,
     };

@@ -2,6 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT } from '../../cli/exitCodes';
 import { AuditLog } from '../../domain/audit/auditLog';
 import { ModelNotFoundError } from '../../domain/registry/errors';
 import { ModelRegistry } from '../../domain/registry/registry';
@@ -248,7 +249,7 @@ describe('slipway import onnx: a model trained elsewhere, through the same gates
       'carol',
       ...importArgs(file('nn_botnet.onnx'), '--model', 'secops/unjudged'),
     );
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(EXIT.badInput);
     expect(result.stderr).toMatch(
       /without evaluation data \(--eval\) is promoted only after a person approves it/,
     );

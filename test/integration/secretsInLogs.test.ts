@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT } from '../../cli/exitCodes';
 import { loadConfig } from '../../config/env';
 import { ensureMinioBinary } from '../../infra/binaries';
 import { ensureBucket, type MinioServer, startMinio } from '../../infra/minioServer';
@@ -115,7 +116,7 @@ describe('secrets in worker logs', () => {
       '--model',
       'secrets-check',
       '--epochs',
-      '1',
+      '2', // one epoch leaves it no better than a trivial scorer: the default gate would block it
       '--json',
     ]);
     expect(good.code, good.stderr).toBe(0);
@@ -135,9 +136,14 @@ describe('secrets in worker logs', () => {
     expect(missing.stderr).toMatch(/s3:\/\/artifacts\/no\/such\.csv does not exist/);
     const missingId = /started (\S+)/.exec(missing.stderr)?.[1] as string;
 
-    for (const id of [goodId, badId, missingId]) {
-      expect((await cli(['status', id])).code).toBe(0);
-      expect((await cli(['status', id, '--json'])).code).toBe(0);
+    // status exits with the code of the run's outcome: promoted, failed, failed.
+    for (const [id, code] of [
+      [goodId, EXIT.ok],
+      [badId, EXIT.failed],
+      [missingId, EXIT.failed],
+    ] as const) {
+      expect((await cli(['status', id])).code).toBe(code);
+      expect((await cli(['status', id, '--json'])).code).toBe(code);
     }
 
     // The worker really logged the failing activity (so the search below looks at a real failure).

@@ -419,7 +419,16 @@ export const badInputCases: BadInputCase[] = [
     input: '--epochs 0',
     entry: 'slipway run ... --epochs 0',
     run: { kind: 'cli', args: (ctx) => [...runArgs(ctx).slice(0, -1), '0'] },
-    problem: ['invalid arguments', 'epochs: Too small: expected number to be >=1'],
+    problem: ['--epochs must be at least 1, got 0'],
+    hint: '--help',
+  },
+  {
+    id: 'cli-epochs-text',
+    area: 'CLI arguments',
+    input: '--epochs abc',
+    entry: 'slipway run ... --epochs abc',
+    run: { kind: 'cli', args: (ctx) => [...runArgs(ctx).slice(0, -1), 'abc'] },
+    problem: ['--epochs must be a whole number, got "abc"'],
     hint: '--help',
   },
   {
@@ -428,7 +437,7 @@ export const badInputCases: BadInputCase[] = [
     input: '--threshold 1.5',
     entry: 'slipway run ... --threshold 1.5',
     run: { kind: 'cli', args: (ctx) => runArgs(ctx, '--threshold', '1.5') },
-    problem: ['invalid arguments', 'threshold: Too big: expected number to be <1'],
+    problem: ['--threshold must be less than 1, got 1.5'],
     hint: '--help',
   },
   {
@@ -690,7 +699,7 @@ export const badInputCases: BadInputCase[] = [
       args: (ctx) => [...applyArgs(ctx, ctx.model, ctx.scoringCsv), '--threshold', '2'],
       output: (ctx) => `${ctx.dir}/scored-${ctx.model.replace(/[^a-z0-9]/g, '_')}.csv`,
     },
-    problem: ['--threshold 2 is not a probability'],
-    hint: 'give a number from 0 to 1',
+    problem: ['--threshold must be at most 1, got 2'],
+    hint: '--help',
   },
 ];

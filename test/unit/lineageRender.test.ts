@@ -123,6 +123,19 @@ describe('text', () => {
     );
   });
 
+  it('summarises a downstream answer in a line per model version by default', () => {
+    expect(renderLineage(downstream, 'text')).toBe(
+      [
+        `From ${SRC_LINE}`,
+        'Model versions built from it: 1',
+        '  fraud@3  registered 2026-02-14T10:05:30.000Z  by run train-fraud',
+        '(--format tree shows every step and artifact in between; json, dot or mermaid the graph)',
+        '',
+      ].join('\n'),
+    );
+    expect(renderLineage(downstream, 'tree')).toBe(renderText(downstream));
+  });
+
   it('says so when a downstream question found no model version', () => {
     const lonely: LineageGraph = {
       direction: 'downstream',
@@ -208,7 +221,7 @@ describe('diagrams', () => {
 describe('json', () => {
   it('is the graph itself, and every format is offered', () => {
     expect(JSON.parse(renderLineage(upstream, 'json'))).toEqual(upstream);
-    expect(lineageFormats).toEqual(['text', 'json', 'dot', 'mermaid']);
+    expect(lineageFormats).toEqual(['text', 'tree', 'json', 'dot', 'mermaid']);
     for (const format of lineageFormats) expect(renderLineage(upstream, format).endsWith('\n')).toBe(true);
   });
 });

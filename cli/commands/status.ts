@@ -1,0 +1,82 @@
+import type { ImportResult } from '../../workflows/importModel';
+import type { ScheduledRetrainResult } from '../../workflows/scheduledRetrain';
+import type { PipelineResult } from '../../workflows/trainToDeploy';
+import { printResult } from '../output';
+import {
+  describeAwaitingReview,
+  describeEpoch,
+  describePipeline,
+  pipelineJson,
+  stepsTable,
+} from '../pipelineRun';
+import { describeRunEnd, runEndJson } from '../runEnd';
+import { queryProgress, type RunView, runView } from '../runStatus';
+import { openSession } from '../session';
+import { describeImport, importJson } from './import';
+
+/**
+ * `slipway status <id>`: how a run stands, whatever started it. A finished run shows its result;
+ * a failed or cancelled one its cause; a running one its steps and last epoch. The exit code is
+ * the run's outcome (see cli/exitCodes.ts), 0 while it runs.
+ */
+export async function showStatus(workflowId: string, opts: { json?: boolean }): Promise<void> {
+  const session = await openSession({ needWorker: false });
+  try {
+    const view = await runView(session.client, workflowId);
+    process.exitCode = view.exitCode;
+    if (view.status === 'COMPLETED') {
+      printCompleted(view, opts);
+      return;
+    }
+    const handle = session.client.workflow.getHandle(workflowId, view.runId);
+    const progress = await queryProgress(handle);
+    const json = { ...runEndJson(view), workflowType: view.workflowType, progress };
+    printResult(opts, json, () => {
+      const last = progress?.training.epochs.at(-1);
+      const running = view.status === 'RUNNING';
+      return [
+        running
+          ? `${workflowId}: ${view.status}${progress?.current ? `, running ${progress.current}` : ''}`
+          : describeRunEnd(view),
+        progress ? `\n${stepsTable(progress.steps)}` : '',
+        last && running ? `\ntraining: epoch ${last.epoch}/${last.epochs}, ${describeEpoch(last)}` : '',
+        progress?.review ? `\n${describeAwaitingReview({ awaitingReview: true, workflowId, progress })}` : '',
+      ]
+        .filter(Boolean)
+        .join('\n');
+    });
+  } finally {
+    await session.close();
+  }
+}
+
+function printCompleted(view: RunView, opts: { json?: boolean }): void {
+  const common = { status: view.status, exitCode: view.exitCode };
+  switch (view.workflowType) {
+    case 'trainToDeploy': {
+      const result = view.result as PipelineResult;
+      printResult(opts, { ...pipelineJson(result), ...common }, () => describePipeline(result));
+      return;
+    }
+    case 'importModel': {
+      const result = view.result as ImportResult;
+      printResult(opts, { ...importJson(result), ...common }, () => describeImport(result));
+      return;
+    }
+    case 'scheduledRetrain': {
+      const result = view.result as ScheduledRetrainResult;
+      printResult(opts, { workflowId: view.workflowId, ...result, ...common }, () =>
+        result.outcome === 'skipped'
+          ? `${view.workflowId}: skipped (${result.reason})`
+          : `${view.workflowId}: ${result.outcome}, ${result.model} v${result.version} (pipeline ${result.pipelineWorkflowId}: \`slipway status ${result.pipelineWorkflowId}\` shows it)`,
+      );
+      return;
+    }
+    default:
+      printResult(
+        opts,
+        { workflowId: view.workflowId, ...common, result: view.result },
+        () => `${view.workflowId}: ${view.status}\n${JSON.stringify(view.result, null, 2)}`,
+      );
+  }
+}

@@ -1,0 +1,238 @@
+import { type Client, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancelledFailure,
+  ChildWorkflowFailure,
+  TerminatedFailure,
+  TimeoutFailure,
+} from '@temporalio/common';
+import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
+import { progressQuery } from '../workflows/messages';
+import { type PipelineProgress, stepOfActivity } from '../workflows/progress';
+import { exitCodeFor, type RunOutcome } from './exitCodes';
+
+/**
+ * How any Slipway run (trained, imported or scheduled) stands, read the same way by `slipway
+ * status`, `schedule describe`, `cancel` and the console: its outcome, and for a run that did not
+ * end well, why (the error's type and message and the step it failed in) or who cancelled it and
+ * why. The cause comes from Temporal's close event (the result's failure chain), so it is there
+ * for every finished run without asking a worker.
+ */
+export interface RunFailure {
+  /** The error's type, e.g. MissingTargetColumn (a Temporal timeout: Timeout). */
+  type: string;
+  message: string;
+  /** The pipeline step it failed in (extract, train, ...), when an activity failed. */
+  step?: string;
+  /** Where it happened when that is another run: a scheduled run's pipeline. */
+  workflowId?: string;
+}
+
+export interface RunCancellation {
+  reason?: string;
+  /** Who asked (the identity `slipway cancel` sends), or the run that cancelled this one. */
+  by?: string;
+}
+
+export interface RunView {
+  workflowId: string;
+  runId?: string;
+  workflowType: string;
+  /** Temporal's status: RUNNING, COMPLETED, FAILED, CANCELED, TERMINATED, TIMED_OUT... */
+  status: string;
+  outcome: RunOutcome | 'skipped';
+  exitCode: number;
+  failure?: RunFailure;
+  cancellation?: RunCancellation;
+  /** The workflow's result, when it completed. */
+  result?: unknown;
+}
+
+const wrappers = (e: unknown) =>
+  e instanceof WorkflowFailedError || e instanceof ActivityFailure || e instanceof ChildWorkflowFailure;
+
+/**
+ * The cause of a failed run from its failure chain: the error raised where the work happened
+ * (the first ApplicationFailure under the innermost activity or child run), the step of that
+ * activity, and the child run it happened in.
+ */
+export function failureOf(err: unknown): RunFailure {
+  let step: string | undefined;
+  let where: string | undefined;
+  let cause: ApplicationFailure | undefined;
+  let capture = true;
+  let last: unknown = err;
+  for (let e: unknown = err; e instanceof Error; e = (e as Error & { cause?: unknown }).cause) {
+    last = e;
+    if (wrappers(e)) {
+      if (e instanceof ActivityFailure) step = stepOfActivity[e.activityType] ?? e.activityType;
+      if (e instanceof ChildWorkflowFailure) {
+        where = e.execution.workflowId ?? undefined;
+        step = undefined; // the parent's own steps do not say where the child failed
+      }
+      capture = true;
+      continue;
+    }
+    if (e instanceof ApplicationFailure && capture) {
+      cause = e;
+      capture = false;
+    }
+  }
+  const base = { ...(step ? { step } : {}), ...(where ? { workflowId: where } : {}) };
+  if (cause) return { type: cause.type ?? 'ApplicationFailure', message: cause.message, ...base };
+  if (last instanceof TimeoutFailure)
+    return { type: 'Timeout', message: `timed out (${String(last.timeoutType)})`, ...base };
+  if (last instanceof TerminatedFailure)
+    return { type: 'Terminated', message: last.message || 'terminated', ...base };
+  if (last instanceof CancelledFailure) return { type: 'Cancelled', message: last.message, ...base };
+  const message = last instanceof Error ? last.message : String(last);
+  return { type: last instanceof Error ? last.name : 'Error', message, ...base };
+}
+
+/** One line: "MissingTargetColumn in extract: data.csv, row 1: no target column ...". */
+export function describeFailure(failure: RunFailure): string {
+  const where = [
+    failure.step ? `in ${failure.step}` : '',
+    failure.workflowId ? `of ${failure.workflowId}` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+  return `${failure.type}${where ? ` ${where}` : ''}: ${failure.message}`;
+}
+
+export function describeCancellation(c: RunCancellation): string {
+  return `cancelled${c.by ? ` by ${c.by}` : ''}${c.reason ? `: ${c.reason}` : ''}`;
+}
+
+/** Who asked to cancel a run and why, from its history's cancel-request event. */
+async function cancellationOf(client: Client, handle: WorkflowHandle): Promise<RunCancellation> {
+  const history = await handle.fetchHistory();
+  const event = history.events?.find((e) => e.workflowExecutionCancelRequestedEventAttributes);
+  const attributes = event?.workflowExecutionCancelRequestedEventAttributes;
+  const parent = attributes?.externalWorkflowExecution?.workflowId;
+  if (parent) {
+    // A scheduled run's pipeline is cancelled by its parent: the reason is the parent's.
+    const up = await cancellationOf(client, client.workflow.getHandle(parent)).catch(() => undefined);
+    return { by: `${parent}${up?.by ? ` (${up.by})` : ''}`, ...(up?.reason ? { reason: up.reason } : {}) };
+  }
+  return {
+    ...(attributes?.identity ? { by: attributes.identity } : {}),
+    ...(attributes?.cause ? { reason: attributes.cause } : {}),
+  };
+}
+
+/** The outcome a finished workflow's result states (trainToDeploy, importModel, scheduledRetrain). */
+function outcomeOfResult(result: unknown): RunOutcome | 'skipped' {
+  const outcome = (result as { outcome?: string } | undefined)?.outcome;
+  switch (outcome) {
+    case 'promoted':
+    case 'registered':
+    case 'blocked':
+    case 'rejected':
+    case 'timed-out':
+    case 'superseded':
+    case 'skipped':
+      return outcome;
+    default:
+      return 'registered'; // a workflow with no release outcome (extraction) did what it was asked
+  }
+}
+
+export async function runView(client: Client, workflowId: string, runId?: string): Promise<RunView> {
+  const handle = client.workflow.getHandle(workflowId, runId);
+  const description = await handle.describe();
+  const status = description.status.name;
+  const base = { workflowId, runId: description.runId, workflowType: description.type, status };
+  if (status === 'RUNNING' || status === 'CONTINUED_AS_NEW') {
+    const progress = await queryProgress(handle);
+    const outcome: RunOutcome = progress?.review ? 'awaiting-review' : 'running';
+    return { ...base, outcome, exitCode: exitCodeFor(outcome) };
+  }
+  if (status === 'COMPLETED') {
+    const result = await handle.result();
+    const outcome = outcomeOfResult(result);
+    return {
+      ...base,
+      outcome,
+      exitCode: exitCodeFor(outcome === 'skipped' ? 'registered' : outcome),
+      result,
+    };
+  }
+  if (status === 'CANCELLED') {
+    return {
+      ...base,
+      outcome: 'cancelled',
+      exitCode: exitCodeFor('cancelled'),
+      cancellation: await cancellationOf(client, handle).catch(() => ({})),
+    };
+  }
+  let failure = failureOf(
+    await handle.result().then(
+      () => undefined,
+      (err: unknown) => err,
+    ),
+  );
+  // Runs of a schedule started before the failure chain was kept name their pipeline only.
+  if (failure.type === 'ScheduledPipelineFailed' && !failure.workflowId) {
+    const child = await runView(client, `${workflowId}-pipeline`).catch(() => undefined);
+    if (child?.failure)
+      failure = { ...child.failure, workflowId: child.failure.workflowId ?? child.workflowId };
+  }
+  return { ...base, outcome: 'failed', exitCode: exitCodeFor('failed'), failure };
+}
+
+/** The model a run works on, from its input (every Slipway workflow names it), or undefined. */
+export async function modelOfRun(
+  client: Client,
+  workflowId: string,
+  runId?: string,
+): Promise<string | undefined> {
+  const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+  const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+  const input = (await decodeFromPayloadsAtIndex(
+    client.options.loadedDataConverter,
+    0,
+    started?.input?.payloads,
+  ).catch(() => undefined)) as { modelName?: string; pipeline?: { modelName?: string } } | undefined;
+  return input?.modelName ?? input?.pipeline?.modelName;
+}
+
+/**
+ * The newest runs of this Slipway (its task queue) that did not finish well: failed, cancelled,
+ * terminated or timed out, each with its cause and the model it was for.
+ */
+export async function stoppedRuns(
+  client: Client,
+  taskQueue: string,
+  limit = 10,
+): Promise<Array<RunView & { model?: string; startedAt: string }>> {
+  const query =
+    `TaskQueue = '${taskQueue.replace(/'/g, "\\'")}' AND ExecutionStatus != 'Running' ` +
+    "AND ExecutionStatus != 'Completed' AND ExecutionStatus != 'ContinuedAsNew'";
+  const found: Array<{ workflowId: string; runId: string; startedAt: string }> = [];
+  for await (const run of client.workflow.list({ query })) {
+    found.push({ workflowId: run.workflowId, runId: run.runId, startedAt: run.startTime.toISOString() });
+    if (found.length >= limit) break;
+  }
+  return Promise.all(
+    found.map(async (r) => ({
+      ...(await runView(client, r.workflowId, r.runId)),
+      model: await modelOfRun(client, r.workflowId, r.runId).catch(() => undefined),
+      startedAt: r.startedAt,
+    })),
+  );
+}
+
+/** The progress query, or undefined when no worker answers it within a few seconds. */
+export async function queryProgress(handle: WorkflowHandle): Promise<PipelineProgress | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((r) => {
+    timer = setTimeout(() => r(undefined), 5000);
+  });
+  try {
+    return await Promise.race([handle.query(progressQuery).catch(() => undefined), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
