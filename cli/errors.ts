@@ -3,14 +3,9 @@ import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { ZodError } from 'zod';
 import { ConfigError } from '../config/env';
 import { EXIT } from './exitCodes';
+import { UsageError } from './usageError';
 
-/**
- * Wrong arguments or options, found by the command before it starts anything (exit code 2, see
- * cli/exitCodes.ts). The message says what is wrong and what to give instead.
- */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+export { UsageError };
 
 /**
  * A failure as a person wants to read it: the innermost cause that says what went wrong, with its

@@ -1,5 +1,5 @@
 import type { WorkflowHandle } from '@temporalio/client';
-import { MultiBar, Presets } from 'cli-progress';
+import type { MultiBar } from 'cli-progress';
 import type { PipelineProgress, StepStatus, TrainingEpoch } from '../workflows/progress';
 import { EXIT } from './exitCodes';
 import { queryProgress } from './runStatus';
@@ -102,7 +102,9 @@ function progressDisplay(epochs: number | undefined): ProgressDisplay {
 }
 
 function barDisplay(epochs: number | undefined): ProgressDisplay {
-  const bars = new MultiBar(
+  // Loaded only when bars are drawn (a terminal): a module every command would otherwise load.
+  const { MultiBar: Bars, Presets } = require('cli-progress') as typeof import('cli-progress');
+  const bars = new Bars(
     {
       format: ' {step} [{bar}] {value}/{total} {detail}',
       hideCursor: true,

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { ModelAccess } from '../domain/access/modelAccess';
 import { type GateSettingsInput, gateSettingsSchema } from '../workflows/inputs';
-import { UsageError } from './errors';
 import { parseNumberOption } from './numberOption';
+import { UsageError } from './usageError';
 
 /** "90", "90s", "15m", "2h", "7d" -> seconds. */
 export function parseDurationSeconds(text: string, option: string): number {

@@ -1,4 +1,4 @@
-import { UsageError } from './errors';
+import { UsageError } from './usageError';
 
 /** What a numeric option accepts. Bounds are inclusive unless named `above`/`below`. */
 export interface NumberRule {

@@ -1,4 +1,3 @@
-import { WorkflowFailedError } from '@temporalio/client';
 import { exitCodeFor } from './exitCodes';
 import type { AwaitingReview } from './followRun';
 import { type OutputOptions, printResult } from './output';
@@ -16,7 +15,13 @@ export async function reportRunFailure(
   err: unknown,
   opts: OutputOptions,
 ): Promise<void> {
-  if (!(err instanceof WorkflowFailedError)) throw err;
+  if (
+    !(
+      err instanceof
+      (require('@temporalio/client') as typeof import('@temporalio/client')).WorkflowFailedError
+    )
+  )
+    throw err;
   const view = await runView(session.client, workflowId);
   process.exitCode = view.exitCode;
   if (opts.json) {

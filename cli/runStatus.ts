@@ -1,4 +1,4 @@
-import { type Client, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import {
   ActivityFailure,
   ApplicationFailure,
@@ -7,10 +7,12 @@ import {
   TerminatedFailure,
   TimeoutFailure,
 } from '@temporalio/common';
-import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import { progressQuery } from '../workflows/messages';
 import { type PipelineProgress, stepOfActivity } from '../workflows/progress';
 import { exitCodeFor, type RunOutcome } from './exitCodes';
+
+/** The Temporal client SDK, loaded when first needed: it is slow to load and `--help` needs none of it. */
+const temporalClient = () => require('@temporalio/client') as typeof import('@temporalio/client');
 
 /**
  * How any Slipway run (trained, imported or scheduled) stands, read the same way by `slipway
@@ -50,7 +52,9 @@ export interface RunView {
 }
 
 const wrappers = (e: unknown) =>
-  e instanceof WorkflowFailedError || e instanceof ActivityFailure || e instanceof ChildWorkflowFailure;
+  e instanceof temporalClient().WorkflowFailedError ||
+  e instanceof ActivityFailure ||
+  e instanceof ChildWorkflowFailure;
 
 /**
  * The cause of a failed run from its failure chain: the error raised where the work happened
@@ -190,6 +194,9 @@ export async function modelOfRun(
 ): Promise<string | undefined> {
   const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
   const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+  // Loaded here, not at the top: it loads the Temporal protobufs, which `--help` should not wait for.
+  const { decodeFromPayloadsAtIndex } =
+    require('@temporalio/common/lib/internal-non-workflow') as typeof import('@temporalio/common/lib/internal-non-workflow');
   const input = (await decodeFromPayloadsAtIndex(
     client.options.loadedDataConverter,
     0,

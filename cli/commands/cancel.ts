@@ -1,15 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { ModelAccess } from '../../domain/access/modelAccess';
 import { AuditLog } from '../../domain/audit/auditLog';
 import { ModelRegistry } from '../../domain/registry/registry';
 import { openArtifactStore } from '../../domain/storage/openStore';
-import { UsageError } from '../errors';
 import { printResult } from '../output';
 import { runEndJson } from '../runEnd';
 import { describeCancellation, modelOfRun, type RunView, runView } from '../runStatus';
 import { openSession, type Session } from '../session';
+import { UsageError } from '../usageError';
 
 /**
  * `slipway cancel <id> --reason "..."`: asks Temporal to cancel a run (the reason travels with the
@@ -37,7 +36,10 @@ export function registerCancelCommand(program: Command): void {
       const session = await openSession({ needWorker: false });
       try {
         const before = await runView(session.client, workflowId).catch((err: unknown) => {
-          if (err instanceof WorkflowNotFoundError)
+          if (
+            err instanceof
+            (require('@temporalio/client') as typeof import('@temporalio/client')).WorkflowNotFoundError
+          )
             throw new UsageError(`No run ${workflowId}: check the ID (\`slipway status <id>\`).`);
           throw err;
         });

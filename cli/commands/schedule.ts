@@ -11,7 +11,6 @@ import { openArtifactStore } from '../../domain/storage/openStore';
 import { s3SettingsFromConfig } from '../../domain/storage/s3Client';
 import { trainToDeployInputSchema } from '../../workflows/inputs';
 import type { ScheduledRetrainInput, ScheduledRetrainResult } from '../../workflows/scheduledRetrain';
-import { UsageError } from '../errors';
 import {
   addGateOptions,
   type GateFlags,
@@ -23,6 +22,7 @@ import { numberOption } from '../numberOption';
 import { printResult, table } from '../output';
 import { describeCancellation, describeFailure, runView } from '../runStatus';
 import { openSession } from '../session';
+import { UsageError } from '../usageError';
 
 async function withSchedules<T>(body: (client: Client, taskQueue: string) => Promise<T>): Promise<T> {
   const session = await openSession();
