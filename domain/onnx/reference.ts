@@ -85,7 +85,33 @@ export interface ReferenceScores {
   logitBound: Float64Array;
 }
 
-/** Float64 forward pass of raw rows with the float32 rounding bound, row by row. */
+/** Per-layer scratch for one row: exact values, rigorous forward bounds, local rounding bounds. */
+interface LayerScratch {
+  /** Exact inputs of the layer and the rigorous bound on their float32 error. */
+  a: Float64Array;
+  e: Float64Array;
+  /** Exact pre-activations, their rigorous forward bound, and the local rounding bound of each. */
+  z: Float64Array;
+  eZ: Float64Array;
+  rZ: Float64Array;
+  /** Evaluation error bound of each activation (0 for relu and linear). */
+  rF: Float64Array;
+  prop: Float64Array;
+}
+
+/**
+ * Float64 forward pass of raw rows with the float32 rounding bound, row by row. Two bounds are
+ * computed and the smaller is used, both times SAFETY_FACTOR:
+ * - forward: the layer-by-layer worst case above, errors propagated through |W| (no cancellation
+ *   between terms); strictly rigorous, but it grows like the product of the layers' |W| row sums,
+ *   which is far too loose for deep or wide networks;
+ * - sensitivity: the worst case of every local rounding error (the gamma_{n+1} sum|w a| + |b| of
+ *   each pre-activation, each activation's evaluation error, each scaled input's) weighted by the
+ *   exact derivative of the logit with respect to it (one backward pass), plus, for every unit,
+ *   |d logit / d output| x (largest - smallest slope of its activation over its forward bound) x
+ *   that bound: what linearising at the exact point can miss, at a relu kink or a curved sigmoid.
+ *   Rigorous to first order; the safety factor covers the second-order remainder.
+ */
 export function referenceScores(
   network: DenseNetwork,
   rawX: ArrayLike<number>,
@@ -102,28 +128,82 @@ export function referenceScores(
   }
   const logit = new Float64Array(nRows);
   const logitBound = new Float64Array(nRows);
+  const scratch: LayerScratch[] = layers.map((l) => ({
+    a: new Float64Array(l.inputs),
+    e: new Float64Array(l.inputs),
+    z: new Float64Array(l.units),
+    eZ: new Float64Array(l.units),
+    rZ: new Float64Array(l.units),
+    rF: new Float64Array(l.units),
+    prop: new Float64Array(l.units),
+  }));
   const widest = Math.max(nFeatures, ...layers.map((l) => l.units));
-  const buffers = {
-    a: new Float64Array(widest),
-    e: new Float64Array(widest),
-    z: new Float64Array(widest),
-    abs: new Float64Array(widest),
-    prop: new Float64Array(widest),
-  };
+  const g = new Float64Array(widest);
+  const h = new Float64Array(widest);
   for (let r = 0; r < nRows; r++) {
-    let { a, e } = buffers;
-    scaleRow(network.scaling, rawX, r * nFeatures, nFeatures, a, e);
-    let next = { a: buffers.z, e: buffers.abs };
-    for (const layer of layers) {
-      denseLayer(layer, a, e, next.a, next.e, buffers.prop, layer === last);
-      [a, next.a] = [next.a, a];
-      [e, next.e] = [next.e, e];
-    }
-    // The last layer was left as its pre-activation: the logit and its bound.
-    logit[r] = a[0] as number;
-    logitBound[r] = SAFETY_FACTOR * (e[0] as number);
+    const first = scratch[0] as LayerScratch;
+    scaleRow(network.scaling, rawX, r * nFeatures, nFeatures, first.a, first.e);
+    layers.forEach((layer, l) => {
+      const s = scratch[l] as LayerScratch;
+      const next = scratch[l + 1];
+      denseLayer(layer, s);
+      if (next) {
+        for (let i = 0; i < layer.units; i++) {
+          const z = s.z[i] as number;
+          const value = activate(layer.activation, z);
+          const eZ = s.eZ[i] as number;
+          const rF = evaluationError(layer.activation, Math.abs(value) + maxSlope(layer.activation, z - eZ, z + eZ) * eZ);
+          next.a[i] = value;
+          next.e[i] = maxSlope(layer.activation, z - eZ, z + eZ) * eZ + rF;
+          s.rF[i] = rF;
+        }
+      }
+    });
+    const out = scratch[layers.length - 1] as LayerScratch;
+    logit[r] = out.z[0] as number;
+    const forward = out.eZ[0] as number;
+    logitBound[r] = SAFETY_FACTOR * Math.min(forward, sensitivityBound(layers, scratch, g, h));
   }
   return { logit, logitBound };
+}
+
+/** The backward pass: sum of |d logit / d site| x local bound over all rounding sites. */
+function sensitivityBound(
+  layers: ReferenceLayer[],
+  scratch: LayerScratch[],
+  g: Float64Array,
+  h: Float64Array,
+): number {
+  let bound = 0;
+  g[0] = 1; // d logit / d (the output pre-activation)
+  for (let l = layers.length - 1; l >= 0; l--) {
+    const layer = layers[l] as ReferenceLayer;
+    const s = scratch[l] as LayerScratch;
+    const { inputs, units, kernel } = layer;
+    for (let i = 0; i < units; i++) bound += Math.abs(g[i] as number) * (s.rZ[i] as number);
+    for (let j = 0; j < inputs; j++) {
+      const row = j * units;
+      let sum = 0;
+      for (let i = 0; i < units; i++) sum += (kernel[row + i] as number) * (g[i] as number);
+      h[j] = sum;
+    }
+    if (l === 0) {
+      for (let j = 0; j < inputs; j++) bound += Math.abs(h[j] as number) * (s.e[j] as number);
+      break;
+    }
+    const below = layers[l - 1] as ReferenceLayer;
+    const b = scratch[l - 1] as LayerScratch;
+    for (let j = 0; j < inputs; j++) {
+      const z = b.z[j] as number;
+      const eZ = b.eZ[j] as number;
+      const hj = Math.abs(h[j] as number);
+      const spread =
+        maxSlope(below.activation, z - eZ, z + eZ) - minSlope(below.activation, z - eZ, z + eZ);
+      bound += hj * ((b.rF[j] as number) + spread * eZ);
+      g[j] = (h[j] as number) * slope(below.activation, z);
+    }
+  }
+  return bound;
 }
 
 function scaleRow(
@@ -149,24 +229,17 @@ function scaleRow(
 }
 
 /**
- * One layer: from inputs `a` (exact) known to within `e`, the exact outputs and their bounds.
- * `preActivation` leaves the outputs as pre-activations (the logit of the last layer).
+ * One layer's pre-activations from its inputs `s.a`, known to within `s.e`: the exact values, the
+ * rigorous forward bound and the local rounding bound of each.
  */
-function denseLayer(
-  layer: ReferenceLayer,
-  a: Float64Array,
-  e: Float64Array,
-  outA: Float64Array,
-  outE: Float64Array,
-  prop: Float64Array,
-  preActivation: boolean,
-): void {
+function denseLayer(layer: ReferenceLayer, s: LayerScratch): void {
   const { inputs, units, kernel, bias } = layer;
+  const { a, e, z, eZ, rZ, prop } = s;
   const g = gamma(inputs + 1);
   for (let i = 0; i < units; i++) {
     const b = bias[i] as number;
-    outA[i] = b;
-    outE[i] = Math.abs(b);
+    z[i] = b;
+    rZ[i] = Math.abs(b);
     prop[i] = 0;
   }
   for (let j = 0; j < inputs; j++) {
@@ -178,20 +251,15 @@ function denseLayer(
     for (let i = 0; i < units; i++) {
       const w = kernel[row + i] as number;
       const absW = Math.abs(w);
-      outA[i] = (outA[i] as number) + w * aj;
-      outE[i] = (outE[i] as number) + absW * absA;
+      z[i] = (z[i] as number) + w * aj;
+      rZ[i] = (rZ[i] as number) + absW * absA;
       prop[i] = (prop[i] as number) + absW * ej;
     }
   }
   for (let i = 0; i < units; i++) {
-    const z = outA[i] as number;
-    const bound = (1 + 2 * g) * (prop[i] as number) + g * (outE[i] as number) + TINY;
-    if (preActivation) {
-      outE[i] = bound;
-    } else {
-      outA[i] = activate(layer.activation, z);
-      outE[i] = activationError(layer.activation, z, bound, outA[i] as number);
-    }
+    const local = g * (rZ[i] as number) + TINY;
+    eZ[i] = (1 + 2 * g) * (prop[i] as number) + local;
+    rZ[i] = local;
   }
 }
 
@@ -247,10 +315,35 @@ export function maxSlope(activation: DenseActivation, lo: number, hi: number): n
   }
 }
 
-function activationError(activation: DenseActivation, z: number, bound: number, value: number): number {
-  const propagated = maxSlope(activation, z - bound, z + bound) * bound;
-  if (activation === 'relu' || activation === 'linear') return propagated;
-  return propagated + C_EVAL * UNIT_ROUNDOFF * (Math.abs(value) + propagated) + ETA_EVAL;
+/** Bound on an activation's own float32 evaluation error at a value of magnitude `magnitude`. */
+function evaluationError(activation: DenseActivation, magnitude: number): number {
+  if (activation === 'relu' || activation === 'linear') return 0;
+  return C_EVAL * UNIT_ROUNDOFF * magnitude + ETA_EVAL;
+}
+
+/** f'(z) at the exact point (the right-hand slope at a kink). */
+export function slope(activation: DenseActivation, z: number): number {
+  return maxSlope(activation, z, z);
+}
+
+/** Smallest |f'| on [lo, hi]. */
+export function minSlope(activation: DenseActivation, lo: number, hi: number): number {
+  switch (activation) {
+    case 'linear':
+      return 1;
+    case 'relu':
+      return lo > 0 ? 1 : 0;
+    case 'sigmoid':
+    case 'tanh':
+      // Both slopes fall away from 0 symmetrically: the smaller is at the end farther from 0.
+      return Math.min(maxSlope(activation, lo, lo), maxSlope(activation, hi, hi));
+    case 'elu':
+      return lo >= 0 ? 1 : Math.exp(lo);
+    case 'selu':
+      return lo >= 0 ? SELU_SCALE : Math.min(SELU_SCALE, SELU_SCALE * SELU_ALPHA * Math.exp(lo));
+    case 'softplus':
+      return sigmoid(lo);
+  }
 }
 
 /**
