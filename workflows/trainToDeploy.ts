@@ -177,7 +177,12 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
           report,
         },
         onnx: {
-          parity: { maxAbsDiff: onnx.parity.maxAbsDiff, rowsCompared: onnx.parity.rowsCompared },
+          parity: {
+            maxAbsDiff: onnx.parity.maxAbsDiff,
+            rowsCompared: onnx.parity.rowsCompared,
+            onnxBoundUsed: onnx.parity.onnx.boundUsed,
+            trainerBoundUsed: onnx.parity.trainer.boundUsed,
+          },
           size: { bytes: onnx.size.bytes, base64Bytes: onnx.size.base64Bytes, limit: onnx.size.limitBytes },
         },
         workflowId: info.workflowId,

@@ -12,7 +12,8 @@ import type { DenseActivation } from '../ml/modelSpec';
  *   |s^ - s| <= gamma_4 (|x - mean| + |mean|) / std
  * - each pre-activation z_i = sum_j w_ij a_j + b_i over n inputs, with inputs known to within e_j:
  *   |z^_i - z_i| <= (1 + 2 gamma_{n+1}) sum_j |w_ij| e_j + gamma_{n+1} (sum_j |w_ij a_j| + |b_i|)
- *   (gamma_{n+1}: the worst case of n+1 float32 additions in any order, with or without FMA)
+ *   (gamma_{n+1}: the worst case of n+1 float32 additions in any order, with or without FMA; n
+ *   counts only the inputs that are not exactly 0 in every engine)
  * - each activation f: |f^(z^) - f(z)| <= max|f'| over [z - E, z + E] * E + its evaluation error,
  *   C_EVAL u |f| + ETA_EVAL for the transcendental ones (relu and linear are exact). The local
  *   slope is what keeps the bound useful: a unit that is dead on both sides of its bound adds no
@@ -85,6 +86,8 @@ export interface ReferenceScores {
   logitBound: Float64Array;
 }
 
+type TypedLayer = ReferenceLayer & { kernel: Float64Array; bias: Float64Array };
+
 /** Per-layer scratch for one row: exact values, rigorous forward bounds, local rounding bounds. */
 interface LayerScratch {
   /** Exact inputs of the layer and the rigorous bound on their float32 error. */
@@ -140,10 +143,16 @@ export function referenceScores(
   const widest = Math.max(nFeatures, ...layers.map((l) => l.units));
   const g = new Float64Array(widest);
   const h = new Float64Array(widest);
+  // One array type in the hot loops, whatever the caller passed (number[] or Float32Array).
+  const typed = layers.map((l) => ({
+    ...l,
+    kernel: Float64Array.from(l.kernel),
+    bias: Float64Array.from(l.bias),
+  }));
   for (let r = 0; r < nRows; r++) {
     const first = scratch[0] as LayerScratch;
     scaleRow(network.scaling, rawX, r * nFeatures, nFeatures, first.a, first.e);
-    layers.forEach((layer, l) => {
+    typed.forEach((layer, l) => {
       const s = scratch[l] as LayerScratch;
       const next = scratch[l + 1];
       denseLayer(layer, s);
@@ -162,14 +171,14 @@ export function referenceScores(
     const out = scratch[layers.length - 1] as LayerScratch;
     logit[r] = out.z[0] as number;
     const forward = out.eZ[0] as number;
-    logitBound[r] = SAFETY_FACTOR * Math.min(forward, sensitivityBound(layers, scratch, g, h));
+    logitBound[r] = SAFETY_FACTOR * Math.min(forward, sensitivityBound(typed, scratch, g, h));
   }
   return { logit, logitBound };
 }
 
 /** The backward pass: sum of |d logit / d site| x local bound over all rounding sites. */
 function sensitivityBound(
-  layers: ReferenceLayer[],
+  layers: TypedLayer[],
   scratch: LayerScratch[],
   g: Float64Array,
   h: Float64Array,
@@ -177,7 +186,7 @@ function sensitivityBound(
   let bound = 0;
   g[0] = 1; // d logit / d (the output pre-activation)
   for (let l = layers.length - 1; l >= 0; l--) {
-    const layer = layers[l] as ReferenceLayer;
+    const layer = layers[l] as TypedLayer;
     const s = scratch[l] as LayerScratch;
     const { inputs, units, kernel } = layer;
     for (let i = 0; i < units; i++) bound += Math.abs(g[i] as number) * (s.rZ[i] as number);
@@ -191,7 +200,7 @@ function sensitivityBound(
       for (let j = 0; j < inputs; j++) bound += Math.abs(h[j] as number) * (s.e[j] as number);
       break;
     }
-    const below = layers[l - 1] as ReferenceLayer;
+    const below = layers[l - 1] as TypedLayer;
     const b = scratch[l - 1] as LayerScratch;
     for (let j = 0; j < inputs; j++) {
       const z = b.z[j] as number;
@@ -232,10 +241,14 @@ function scaleRow(
  * One layer's pre-activations from its inputs `s.a`, known to within `s.e`: the exact values, the
  * rigorous forward bound and the local rounding bound of each.
  */
-function denseLayer(layer: ReferenceLayer, s: LayerScratch): void {
+function denseLayer(layer: TypedLayer, s: LayerScratch): void {
   const { inputs, units, kernel, bias } = layer;
   const { a, e, z, eZ, rZ, prop } = s;
-  const g = gamma(inputs + 1);
+  // Terms that are exactly zero in every engine (an input that is 0 with no error, such as a dead
+  // relu unit) add nothing and round nothing: only the others count in gamma.
+  let terms = 1;
+  for (let j = 0; j < inputs; j++) if (a[j] !== 0 || e[j] !== 0) terms++;
+  const g = gamma(terms);
   for (let i = 0; i < units; i++) {
     const b = bias[i] as number;
     z[i] = b;

@@ -64,9 +64,18 @@ export const modelArtifactsSchema = z.object({
 export type ModelArtifacts = z.infer<typeof modelArtifactsSchema>;
 
 export const onnxFactsSchema = z.object({
-  /** Largest |p_onnx - p_trained| over the rows compared by the export's parity gate (trained versions). */
+  /**
+   * The export's parity gate (trained versions): largest |p_onnx - p_trained| over the rows
+   * compared, and each engine's largest error against the exact (float64) model as a fraction of
+   * its float32 rounding bound (absent on versions registered before the bound existed).
+   */
   parity: z
-    .object({ maxAbsDiff: z.number().nonnegative(), rowsCompared: z.number().int().min(1) })
+    .object({
+      maxAbsDiff: z.number().nonnegative(),
+      rowsCompared: z.number().int().min(1),
+      onnxBoundUsed: z.number().nonnegative().optional(),
+      trainerBoundUsed: z.number().nonnegative().optional(),
+    })
     .optional(),
   /** `base64Bytes` is what the operations platform counts against `limit`. */
   size: z.object({ bytes: count, base64Bytes: count, limit: count }),

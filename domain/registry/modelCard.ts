@@ -49,7 +49,11 @@ export function renderModelCard(meta: ModelCardInput): string {
     ...(meta.onnx.parity
       ? [
           `- Parity with the trained model: max absolute difference ${formatSmall(meta.onnx.parity.maxAbsDiff)} over ` +
-            `${formatInt(meta.onnx.parity.rowsCompared)} rows`,
+            `${formatInt(meta.onnx.parity.rowsCompared)} rows` +
+            (meta.onnx.parity.onnxBoundUsed !== undefined && meta.onnx.parity.trainerBoundUsed !== undefined
+              ? `; worst error against the exact model ${formatPercent(meta.onnx.parity.onnxBoundUsed)} of its ` +
+                `float32 rounding bound (onnxruntime), ${formatPercent(meta.onnx.parity.trainerBoundUsed)} (trainer)`
+              : ''),
         ]
       : []),
     ...(meta.imported
