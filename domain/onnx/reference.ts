@@ -161,7 +161,10 @@ export function referenceScores(
           const z = s.z[i] as number;
           const value = activate(layer.activation, z);
           const eZ = s.eZ[i] as number;
-          const rF = evaluationError(layer.activation, Math.abs(value) + maxSlope(layer.activation, z - eZ, z + eZ) * eZ);
+          const rF = evaluationError(
+            layer.activation,
+            Math.abs(value) + maxSlope(layer.activation, z - eZ, z + eZ) * eZ,
+          );
           next.a[i] = value;
           next.e[i] = maxSlope(layer.activation, z - eZ, z + eZ) * eZ + rF;
           s.rF[i] = rF;
@@ -206,8 +209,7 @@ function sensitivityBound(
       const z = b.z[j] as number;
       const eZ = b.eZ[j] as number;
       const hj = Math.abs(h[j] as number);
-      const spread =
-        maxSlope(below.activation, z - eZ, z + eZ) - minSlope(below.activation, z - eZ, z + eZ);
+      const spread = maxSlope(below.activation, z - eZ, z + eZ) - minSlope(below.activation, z - eZ, z + eZ);
       bound += hj * ((b.rF[j] as number) + spread * eZ);
       g[j] = (h[j] as number) * slope(below.activation, z);
     }

@@ -47,7 +47,9 @@ export function randomCase(
     widths = Array.from({ length: depth }, (_, l) =>
       l === depth - 1 ? 1 : random() < 1 / 16 ? maxWidth : Math.max(1, logUniformInt(maxWidth)),
     );
-  } while (widths.reduce((sum, w, l) => sum + w * (l === 0 ? nFeatures : (widths[l - 1] as number)), 0) > maxWeights);
+  } while (
+    widths.reduce((sum, w, l) => sum + w * (l === 0 ? nFeatures : (widths[l - 1] as number)), 0) > maxWeights
+  );
   const layers: DenseLayerWeights[] = [];
   let inputs = nFeatures;
   for (let l = 0; l < depth; l++) {
@@ -85,7 +87,8 @@ export function float32Forward(
   const transposed = layers.map((layer) => {
     const t = new Float32Array(layer.inputs * layer.units);
     for (let j = 0; j < layer.inputs; j++)
-      for (let i = 0; i < layer.units; i++) t[i * layer.inputs + j] = layer.kernel[j * layer.units + i] as number;
+      for (let i = 0; i < layer.units; i++)
+        t[i * layer.inputs + j] = layer.kernel[j * layer.units + i] as number;
     return t;
   });
   for (let r = 0; r < c.nRows; r++) {
@@ -134,13 +137,15 @@ export function exactActivationsAndGradients(
     const pre: Float64Array[] = [];
     let a = new Float64Array(c.nFeatures);
     for (let j = 0; j < c.nFeatures; j++)
-      a[j] = ((c.x[r * c.nFeatures + j] as number) - (c.scaler.mean[j] as number)) / (c.scaler.std[j] as number);
+      a[j] =
+        ((c.x[r * c.nFeatures + j] as number) - (c.scaler.mean[j] as number)) / (c.scaler.std[j] as number);
     for (const layer of c.layers) {
       acts.push(a);
       const z = new Float64Array(layer.units);
       for (let i = 0; i < layer.units; i++) {
         let s = layer.bias[i] as number;
-        for (let j = 0; j < layer.inputs; j++) s += (layer.kernel[j * layer.units + i] as number) * (a[j] as number);
+        for (let j = 0; j < layer.inputs; j++)
+          s += (layer.kernel[j * layer.units + i] as number) * (a[j] as number);
         z[i] = s;
       }
       pre.push(z);
@@ -157,7 +162,8 @@ export function exactActivationsAndGradients(
       const gBelow = new Float64Array(layer.inputs);
       for (let j = 0; j < layer.inputs; j++) {
         let s = 0;
-        for (let i = 0; i < layer.units; i++) s += (layer.kernel[j * layer.units + i] as number) * (g[i] as number);
+        for (let i = 0; i < layer.units; i++)
+          s += (layer.kernel[j * layer.units + i] as number) * (g[i] as number);
         gBelow[j] = s * derivative(below.activation, zBelow[j] as number);
       }
       g = gBelow;
@@ -176,7 +182,11 @@ function derivative(activation: DenseActivation, z: number): number {
 }
 
 /** Exact (float64) logits of raw rows, without bounds: what a faulty export computes. */
-export function exactLogits(c: RandomCase, layers: DenseLayerWeights[], scaler: StandardScalerParams): Float64Array {
+export function exactLogits(
+  c: RandomCase,
+  layers: DenseLayerWeights[],
+  scaler: StandardScalerParams,
+): Float64Array {
   const out = new Float64Array(c.nRows);
   const kernels = layers.map((l) => Float64Array.from(l.kernel));
   for (let r = 0; r < c.nRows; r++) {
@@ -219,7 +229,9 @@ export function sideBySide(models: ModelDef[]): ModelDef {
           output: n.output.map((v) => rename(k, v)),
         })),
       ),
-      initializer: models.flatMap((m, k) => m.graph.initializer.map((t) => ({ ...t, name: rename(k, t.name) }))),
+      initializer: models.flatMap((m, k) =>
+        m.graph.initializer.map((t) => ({ ...t, name: rename(k, t.name) })),
+      ),
       output: models.flatMap((m, k) => m.graph.output.map((o) => ({ ...o, name: rename(k, o.name) }))),
     },
   };

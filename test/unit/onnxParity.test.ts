@@ -70,7 +70,9 @@ describe('the parity gate', () => {
     expect(f.rowsCompared).toBe(1000);
     expect(f.boundUsed).toBeGreaterThan(1);
     expect(err.message).toContain(`disagree at held-out row ${f.worstRow} of 1000`);
-    expect(err.message).toContain(`onnxruntime gives probability ${f.onnxValue} and the trained model ${f.tfjsValue}`);
+    expect(err.message).toContain(
+      `onnxruntime gives probability ${f.onnxValue} and the trained model ${f.tfjsValue}`,
+    );
     expect(err.message).toContain(`${f.boundUsed.toExponential(3)} x both float32 rounding bounds together`);
     expect(err.details).toMatchObject({ worstRow: f.worstRow, engine: 'both' });
     model.dispose();
@@ -79,7 +81,16 @@ describe('the parity gate', () => {
   it('catches a broken file: a perturbed kernel weight, a perturbed bias, a perturbed scaler', async () => {
     const { model, scaler, bytes, layers } = await exported();
     const gate = (onnxBytes: Uint8Array) =>
-      checkParity({ onnxBytes, layers, model, scaler, rawX: data.x, nRows: 1000, nFeatures: 5, threshold: 0.5 });
+      checkParity({
+        onnxBytes,
+        layers,
+        model,
+        scaler,
+        rawX: data.x,
+        nRows: 1000,
+        nFeatures: 5,
+        threshold: 0.5,
+      });
     // The untouched file passes, so each failure below is the perturbation's doing.
     const clean = await gate(bytes);
     expect(clean.onnx.boundUsed).toBeLessThan(1);
@@ -92,7 +103,9 @@ describe('the parity gate', () => {
     expect(kernel.message).toMatch(
       /^The ONNX file leaves its float32 bound of the exact model at held-out row \d+ of 1000: onnxruntime gives probability/,
     );
-    expect(kernel.message).toContain(`x its float32 rounding bound ${kernel.failure.logitBound.toExponential(3)}`);
+    expect(kernel.message).toContain(
+      `x its float32 rounding bound ${kernel.failure.logitBound.toExponential(3)}`,
+    );
 
     // The last bias shifts every logit by the same amount: refused when the shift is well above
     // the largest bound, let through when it is a fraction of the smallest (a rounding-size change).
@@ -109,7 +122,9 @@ describe('the parity gate', () => {
     const hugeStd = scaler.std[1] as number;
     await parityError(gate(perturbInitializer(bytes, 'scaler_std', 1, Math.fround(hugeStd * 1e-3))));
     const hugeMean = scaler.mean[1] as number;
-    await parityError(gate(perturbInitializer(bytes, 'scaler_mean', 1, Math.fround(hugeStd * 1e-3 + hugeMean * 1e-3))));
+    await parityError(
+      gate(perturbInitializer(bytes, 'scaler_mean', 1, Math.fround(hugeStd * 1e-3 + hugeMean * 1e-3))),
+    );
     model.dispose();
   });
 
@@ -122,14 +137,18 @@ describe('the parity gate', () => {
     );
     expect(err.failure.worstRow).toBe(3);
     expect(err.failure.boundUsed).toBe(Number.POSITIVE_INFINITY);
-    expect(err.message).toMatch(/onnxruntime gives probability NaN .* the exact \(float64\) model gives no finite value/);
+    expect(err.message).toMatch(
+      /onnxruntime gives probability NaN .* the exact \(float64\) model gives no finite value/,
+    );
     model.dispose();
   });
 
   it('refuses to pass over no rows or a matrix of the wrong size', async () => {
     const { model, scaler, bytes, layers } = await exported();
     const run = (rawX: Float32Array, nRows: number, nFeatures = 5) =>
-      checkParity({ onnxBytes: bytes, layers, model, scaler, rawX, nRows, nFeatures }).catch((e: unknown) => e);
+      checkParity({ onnxBytes: bytes, layers, model, scaler, rawX, nRows, nFeatures }).catch(
+        (e: unknown) => e,
+      );
     const empty = (await run(new Float32Array(0), 0)) as OnnxExportError;
     expect(empty.type).toBe('ParityDataMismatch');
     expect(empty.message).toMatch(/needs at least one held-out row, got 0/);

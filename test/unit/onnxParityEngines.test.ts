@@ -46,7 +46,10 @@ describe.each(Object.keys(architectures))('the parity gate on the %s network', (
       data.nRows,
       data.nFeatures,
     );
-    const reversed = float32Forward({ layers, scaler, x: data.x, nRows: data.nRows, nFeatures: data.nFeatures }, 'reverse');
+    const reversed = float32Forward(
+      { layers, scaler, x: data.x, nRows: data.nRows, nFeatures: data.nFeatures },
+      'reverse',
+    );
     const worst = { onnx: 0, tfjs: 0, reversed: 0 };
     let distinct = 0;
     let first: Float32Array | undefined;

@@ -66,7 +66,8 @@ function inputGradients(c: RandomCase, g: Float64Array[][], r: number): Float64A
   const gr = g[r]?.[0] as Float64Array;
   for (let j = 0; j < layer.inputs; j++) {
     let s = 0;
-    for (let i = 0; i < layer.units; i++) s += (layer.kernel[j * layer.units + i] as number) * (gr[i] as number);
+    for (let i = 0; i < layer.units; i++)
+      s += (layer.kernel[j * layer.units + i] as number) * (gr[i] as number);
     out[j] = s;
   }
   return out;
@@ -83,7 +84,11 @@ function aimFault(
   random: () => number,
 ): Fault | undefined {
   const { inputs, gradients } = exact;
-  const layers = c.layers.map((l) => ({ ...l, kernel: Float32Array.from(l.kernel), bias: Float32Array.from(l.bias) }));
+  const layers = c.layers.map((l) => ({
+    ...l,
+    kernel: Float32Array.from(l.kernel),
+    bias: Float32Array.from(l.bias),
+  }));
   const scaler = { ...c.scaler, mean: [...c.scaler.mean], std: [...c.scaler.std] };
   let best = { score: -1, l: 0, i: 0, j: 0 };
   const consider = (score: number, l: number, i: number, j: number) => {
@@ -100,7 +105,12 @@ function aimFault(
           if (kind === 'bias') consider(gi * Math.abs(layer.bias[i] as number), l, i, 0);
           else
             for (let j = 0; j < layer.inputs; j++)
-              consider(gi * Math.abs((a[j] as number) * (layer.kernel[j * layer.units + i] as number)), l, i, j);
+              consider(
+                gi * Math.abs((a[j] as number) * (layer.kernel[j * layer.units + i] as number)),
+                l,
+                i,
+                j,
+              );
         }
       });
     } else if (kind === 'mean' || kind === 'std') {
@@ -249,7 +259,13 @@ async function scoreSideBySide(
 ): Promise<Array<{ probability: Float32Array; label: BigInt64Array }>> {
   const model = sideBySide(
     variants.map((v) =>
-      buildOnnxModel({ layers: v.layers, scaler: v.scaler, threshold: 0.5, metadata: metadata(v.scaler.features), opset: 13 }),
+      buildOnnxModel({
+        layers: v.layers,
+        scaler: v.scaler,
+        threshold: 0.5,
+        metadata: metadata(v.scaler.features),
+        opset: 13,
+      }),
     ),
   );
   const session = await ort.InferenceSession.create(encodeChecked(model), { intraOpNumThreads: 1 });
