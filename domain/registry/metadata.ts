@@ -121,6 +121,22 @@ export const importFactsSchema = z.object({
   producer: z.string().optional(),
   /** The labelled data it was evaluated on, when `--eval` was given. */
   evaluationSourceUri: z.string().min(1).optional(),
+  /**
+   * onnxruntime's output against the exact (float64) evaluation of the file's dense layers on
+   * seeded rows, as the worst share of the float32 rounding bound; or why it was not checked.
+   * Absent on versions imported before the check existed.
+   */
+  referenceCheck: z
+    .discriminatedUnion('checked', [
+      z.object({
+        checked: z.literal(true),
+        rows: z.number().int().min(1),
+        denseLayers: z.number().int().min(1),
+        worstBoundUsed: z.number().nonnegative(),
+      }),
+      z.object({ checked: z.literal(false), reason: z.string().min(1) }),
+    ])
+    .optional(),
 });
 export type ImportFacts = z.infer<typeof importFactsSchema>;
 
