@@ -180,8 +180,9 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
           parity: {
             maxAbsDiff: onnx.parity.maxAbsDiff,
             rowsCompared: onnx.parity.rowsCompared,
-            onnxBoundUsed: onnx.parity.onnx.boundUsed,
-            trainerBoundUsed: onnx.parity.trainer.boundUsed,
+            // Runs recorded before the exact-arithmetic gate carry no bound shares (replay).
+            onnxBoundUsed: onnx.parity.onnx?.boundUsed,
+            trainerBoundUsed: onnx.parity.trainer?.boundUsed,
           },
           size: { bytes: onnx.size.bytes, base64Bytes: onnx.size.base64Bytes, limit: onnx.size.limitBytes },
         },
