@@ -84,6 +84,7 @@ export function exportOnnxActivity(deps: ActivityDeps) {
         nRows: data.nTest,
         nFeatures: data.nFeatures,
         threshold: params.threshold,
+        onProgress: () => Context.current().heartbeat(),
       });
       const onnx = await deps.store.put(bytes, {
         kind: 'onnx',
