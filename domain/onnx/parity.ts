@@ -127,8 +127,11 @@ export async function checkParity(options: {
   });
 }
 
-/** Rows per chunk of the reference pass: the event loop gets a turn between chunks. */
-const REFERENCE_CHUNK_ROWS = 512;
+/**
+ * Weights x rows per chunk of the reference pass (about 10 ms of one idle core): the event loop
+ * gets a turn between chunks, so a training activity in the same worker keeps its heartbeats.
+ */
+const REFERENCE_CHUNK_WORK = 2_000_000;
 
 /**
  * The reference pass costs about five float64 operations per weight and row (2,000 rows of the
@@ -145,8 +148,10 @@ async function referenceInChunks(
 ): Promise<ReferenceScores> {
   const logit = new Float64Array(nRows);
   const logitBound = new Float64Array(nRows);
-  for (let start = 0; start < nRows; start += REFERENCE_CHUNK_ROWS) {
-    const end = Math.min(nRows, start + REFERENCE_CHUNK_ROWS);
+  const weights = network.layers.reduce((sum, l) => sum + l.inputs * l.units, 0);
+  const chunkRows = Math.max(1, Math.floor(REFERENCE_CHUNK_WORK / Math.max(1, weights)));
+  for (let start = 0; start < nRows; start += chunkRows) {
+    const end = Math.min(nRows, start + chunkRows);
     const part = referenceScores(
       network,
       rawX.subarray(start * nFeatures, end * nFeatures),
