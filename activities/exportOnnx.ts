@@ -1,8 +1,9 @@
 import { Context } from '@temporalio/activity';
 import { z } from 'zod';
 import { codeVersion } from '../config/codeVersion';
-import { exportToOnnx } from '../domain/onnx/exporter';
+import { exportDenseModel } from '../domain/onnx/exporter';
 import { checkParity } from '../domain/onnx/parity';
+import { parityReportSchema } from '../domain/onnx/parityReportSchema';
 import { assertWithinSizeLimit, onnxSizeReport } from '../domain/onnx/size';
 import { artifactRefSchema } from '../domain/storage/artifactRef';
 import type { StepCacheInfo } from './cachedStep';
@@ -24,18 +25,7 @@ export interface ExportOnnxParams extends ModelInputRefs {
 
 const exportedOnnxSchema = z.object({
   onnx: artifactRefSchema,
-  parity: z.object({
-    maxAbsDiff: z.number(),
-    worstAllowanceUsed: z.number(),
-    meanAbsDiff: z.number(),
-    rowsCompared: z.number(),
-    worstRow: z.number(),
-    onnxAtWorst: z.number(),
-    tfjsAtWorst: z.number(),
-    tolerance: z.number(),
-    relativeTolerance: z.number(),
-    labelDisagreements: z.number().optional(),
-  }),
+  parity: parityReportSchema,
   size: z.object({
     bytes: z.number(),
     base64Bytes: z.number(),
@@ -68,7 +58,7 @@ export function exportOnnxActivity(deps: ActivityDeps) {
   async function exportModel(params: ExportOnnxParams): Promise<ExportedOnnx> {
     const { model, data, scaler } = await loadTrainedModel(deps.store, params);
     try {
-      const bytes = exportToOnnx({
+      const { bytes, layers } = exportDenseModel({
         model,
         spec: params.spec,
         scaler,
@@ -87,12 +77,14 @@ export function exportOnnxActivity(deps: ActivityDeps) {
       assertWithinSizeLimit(size);
       const parity = await checkParity({
         onnxBytes: bytes,
+        layers,
         model,
         scaler,
         rawX: data.testRaw,
         nRows: data.nTest,
         nFeatures: data.nFeatures,
         threshold: params.threshold,
+        onProgress: () => Context.current().heartbeat(),
       });
       const onnx = await deps.store.put(bytes, {
         kind: 'onnx',

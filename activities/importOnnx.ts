@@ -36,6 +36,7 @@ const importedOnnxSchema = z.object({
     outputs: true,
     opset: true,
     producer: true,
+    referenceCheck: true,
   }),
   size: z.object({
     bytes: z.number(),

@@ -78,6 +78,8 @@ export function pipelineJson(result: PipelineResult) {
       bytes: result.onnx.size.bytes,
       base64Bytes: result.onnx.size.base64Bytes,
       maxAbsDiff: result.onnx.parity.maxAbsDiff,
+      onnxBoundUsed: result.onnx.parity.onnx?.boundUsed,
+      trainerBoundUsed: result.onnx.parity.trainer?.boundUsed,
     },
     dataset: {
       uri: result.dataset.snapshot.uri,
@@ -128,7 +130,11 @@ export function describePipeline(result: PipelineResult): string {
       ],
       [
         'ONNX parity',
-        `max |difference| ${result.onnx.parity.maxAbsDiff.toExponential(2)} over ${result.onnx.parity.rowsCompared} rows`,
+        `max |difference| ${result.onnx.parity.maxAbsDiff.toExponential(2)} over ${result.onnx.parity.rowsCompared} rows` +
+          (result.onnx.parity.onnx && result.onnx.parity.trainer
+            ? `; worst error ${(100 * result.onnx.parity.onnx.boundUsed).toFixed(2)} % of its float32 bound ` +
+              `(onnxruntime), ${(100 * result.onnx.parity.trainer.boundUsed).toFixed(2)} % (trainer)`
+            : ''),
       ],
     ]),
   ].join('\n');

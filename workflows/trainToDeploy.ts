@@ -178,7 +178,13 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
           report,
         },
         onnx: {
-          parity: { maxAbsDiff: onnx.parity.maxAbsDiff, rowsCompared: onnx.parity.rowsCompared },
+          parity: {
+            maxAbsDiff: onnx.parity.maxAbsDiff,
+            rowsCompared: onnx.parity.rowsCompared,
+            // Runs recorded before the exact-arithmetic gate carry no bound shares (replay).
+            onnxBoundUsed: onnx.parity.onnx?.boundUsed,
+            trainerBoundUsed: onnx.parity.trainer?.boundUsed,
+          },
           size: { bytes: onnx.size.bytes, base64Bytes: onnx.size.base64Bytes, limit: onnx.size.limitBytes },
         },
         workflowId: info.workflowId,

@@ -1,8 +1,11 @@
 import * as ort from 'onnxruntime-node';
 import { decodeModel, type ModelDef } from '../onnx/onnxProto';
+import { boundUsed, type InputScaling, logitOf, referenceScores } from '../onnx/reference';
 import { onnxSizeReport, type SizeReport } from '../onnx/size';
+import { gaussian, mulberry32 } from '../random';
 import { openBinaryScorer } from '../scoring/binaryScorer';
 import { ScoringError } from '../scoring/errors';
+import { readDenseGraph } from './denseGraph';
 import { OnnxImportError } from './errors';
 
 export interface ImportCheckOptions {
@@ -25,16 +28,31 @@ export interface ImportedOnnxFacts {
   irVersion: number;
   producer?: string;
   size: SizeReport;
+  /** onnxruntime's output on seeded rows against the exact evaluation of the graph, when it is dense. */
+  referenceCheck: ReferenceCheck;
 }
 
+/**
+ * The reference check: `checked` with the worst share of the float32 bound onnxruntime used, or
+ * not checked and why (the graph is not of the dense family the reference evaluates).
+ */
+export type ReferenceCheck =
+  | { checked: true; rows: number; denseLayers: number; worstBoundUsed: number }
+  | { checked: false; reason: string };
+
 const PROBE_ROWS = 4;
+/** Seeded rows for the reference check: around the file's own scaler when it has one. */
+const REFERENCE_ROWS = 64;
 
 /**
  * Checks an ONNX file trained elsewhere before anything is registered, in the order that gives
  * the most useful message first: it fits the upload limit after base64; it parses; its opset is
  * one this runtime supports (and at least `opsetMin`); onnxruntime loads it; it takes exactly one
  * float input whose second dimension is the number of features; and on a few rows it returns one
- * numeric value per row (or two: the class-0/class-1 pair) from the chosen output.
+ * numeric value per row (or two: the class-0/class-1 pair) from the chosen output. Where the graph
+ * is a dense network (see readDenseGraph), onnxruntime's output on seeded rows must also lie
+ * within the float32 rounding bound of the exact (float64) evaluation of that network, as in the
+ * export's parity gate; otherwise that check is skipped and the result says why.
  */
 export async function checkImportedOnnx(
   bytes: Uint8Array,
@@ -77,9 +95,11 @@ export async function checkImportedOnnx(
   }
   const outputName = options.outputName ?? (facts.outputs[0] as string);
   await probe(bytes, features.length, outputName);
+  const referenceCheck = await checkAgainstReference(bytes, model, features.length, outputName);
   return {
     ...facts,
     outputName,
+    referenceCheck,
     opset,
     irVersion: model.irVersion,
     ...(model.producerName
@@ -218,4 +238,73 @@ async function probe(bytes: Uint8Array, nFeatures: number, outputName: string): 
         `${firstLine((error as Error).message)}. Check --features against the columns it was trained on.`,
     );
   }
+}
+
+async function checkAgainstReference(
+  bytes: Uint8Array,
+  model: ModelDef,
+  nFeatures: number,
+  outputName: string,
+): Promise<ReferenceCheck> {
+  const reading = readDenseGraph(model, outputName, nFeatures);
+  if ('reason' in reading)
+    return { checked: false, reason: `not a dense network the reference reads: ${reading.reason}` };
+  const { network } = reading;
+  const x = referenceRows(network.scaling, nFeatures);
+  const scorer = await openBinaryScorer(bytes, nFeatures, outputName);
+  let scores: Float32Array;
+  try {
+    scores = await scorer.score(x, REFERENCE_ROWS);
+  } finally {
+    await scorer.release();
+  }
+  const reference = referenceScores(network, x, REFERENCE_ROWS, nFeatures);
+  let worst = { used: 0, row: 0 };
+  for (let r = 0; r < REFERENCE_ROWS; r++) {
+    const used = boundUsed(
+      scores[r] as number,
+      reference.logit[r] as number,
+      reference.logitBound[r] as number,
+    );
+    if (!(used <= worst.used)) worst = { used, row: r };
+  }
+  if (worst.used > 1) {
+    const r = worst.row;
+    const z = reference.logit[r] as number;
+    const p = scores[r] as number;
+    throw new OnnxImportError(
+      'ReferenceMismatch',
+      `onnxruntime's output "${outputName}" leaves the float32 rounding bound of the exact evaluation of the ` +
+        `file's own dense layers at seeded probe row ${r}: it gives ${p} (logit ${logitOf(p).toPrecision(7)}), ` +
+        `the exact logit is ${z.toPrecision(7)}, off by ${worst.used.toExponential(3)} x the bound ` +
+        `${(reference.logitBound[r] as number).toExponential(3)}. The graph is not computed as it is written; ` +
+        'check the file with the onnxruntime it was made for. Nothing was registered.',
+      { row: r, boundUsed: worst.used, exactLogit: z, probability: p },
+    );
+  }
+  return {
+    checked: true,
+    rows: REFERENCE_ROWS,
+    denseLayers: network.layers.length,
+    worstBoundUsed: worst.used,
+  };
+}
+
+/** Seeded rows a unit or two around the file's scaler centre (raw N(0, 1) values without one). */
+function referenceRows(scaling: InputScaling | undefined, nFeatures: number): Float32Array {
+  const normal = gaussian(mulberry32(30));
+  const x = new Float32Array(REFERENCE_ROWS * nFeatures);
+  for (let r = 0; r < REFERENCE_ROWS; r++) {
+    for (let j = 0; j < nFeatures; j++) {
+      const center = (scaling?.center?.[j] as number | undefined) ?? 0;
+      const spread = scaling?.divisor
+        ? Math.abs(scaling.divisor[j] as number)
+        : scaling?.multiplier
+          ? 1 / Math.abs(scaling.multiplier[j] as number)
+          : 1;
+      // Row 0 is all zeros, a row a broken constant often shows on.
+      x[r * nFeatures + j] = r === 0 ? 0 : center + spread * 1.5 * normal();
+    }
+  }
+  return x;
 }

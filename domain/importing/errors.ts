@@ -6,7 +6,8 @@ export type OnnxImportErrorType =
   | 'ModelInputMismatch'
   | 'UnsupportedModelOutput'
   | 'ModelTooLarge'
-  | 'InvalidImportInput';
+  | 'InvalidImportInput'
+  | 'ReferenceMismatch';
 
 /**
  * Why a file handed over from elsewhere cannot be imported. Never retryable: the same bytes fail

@@ -24,16 +24,25 @@ export class OnnxExportError extends Error {
   }
 }
 
+/** Which engine the gate found wrong: onnxruntime alone, or the two engines against each other. */
+export type ParityEngine = 'onnxruntime' | 'both';
+
 /** The figures behind a failed parity gate, so a caller can report them without parsing text. */
 export interface ParityFailure {
-  maxAbsDiff: number;
-  tolerance: number;
-  relativeTolerance: number;
+  engine: ParityEngine;
+  /** `bound`: a logit left its float32 bound; `label`: a label differs where it may not. */
+  check: 'bound' | 'label';
   /** Index into the rows compared (the held-out split), 0-based. */
   worstRow: number;
+  /** The error at that row as a fraction of what was allowed (above 1 fails). */
+  boundUsed: number;
+  /** The exact (float64) logit at that row, and the float32 rounding bound around it. */
+  exactLogit: number;
+  logitBound: number;
   onnxValue: number;
   tfjsValue: number;
   rowsCompared: number;
+  maxAbsDiff: number;
 }
 
 /** The file does not score like the model that was evaluated; it must not be shipped. */

@@ -63,11 +63,19 @@ export function irVersionFor(opset: number): number {
  * Returns the encoded ModelProto; writing it is the caller's business, after the parity gate.
  */
 export function exportToOnnx(options: ExportOptions): Uint8Array {
+  return exportDenseModel(options).bytes;
+}
+
+/** The encoded file and the layers it was written from, which the parity gate's reference reads. */
+export function exportDenseModel(options: ExportOptions): {
+  bytes: Uint8Array;
+  layers: DenseLayerWeights[];
+} {
   const { model, spec, scaler, threshold, metadata } = options;
   const opset = options.opset ?? DEFAULT_OPSET;
   checkExportInputs(scaler, threshold, metadata, opset);
   const layers = extractDenseLayers(model, spec, scaler.features.length);
-  return encodeChecked(buildOnnxModel({ layers, scaler, threshold, metadata, opset }));
+  return { bytes: encodeChecked(buildOnnxModel({ layers, scaler, threshold, metadata, opset })), layers };
 }
 
 /** Validates, encodes, and reads back what was written, so an encoding slip is caught here. */

@@ -64,9 +64,18 @@ export const modelArtifactsSchema = z.object({
 export type ModelArtifacts = z.infer<typeof modelArtifactsSchema>;
 
 export const onnxFactsSchema = z.object({
-  /** Largest |p_onnx - p_trained| over the rows compared by the export's parity gate (trained versions). */
+  /**
+   * The export's parity gate (trained versions): largest |p_onnx - p_trained| over the rows
+   * compared, and each engine's largest error against the exact (float64) model as a fraction of
+   * its float32 rounding bound (absent on versions registered before the bound existed).
+   */
   parity: z
-    .object({ maxAbsDiff: z.number().nonnegative(), rowsCompared: z.number().int().min(1) })
+    .object({
+      maxAbsDiff: z.number().nonnegative(),
+      rowsCompared: z.number().int().min(1),
+      onnxBoundUsed: z.number().nonnegative().optional(),
+      trainerBoundUsed: z.number().nonnegative().optional(),
+    })
     .optional(),
   /** `base64Bytes` is what the operations platform counts against `limit`. */
   size: z.object({ bytes: count, base64Bytes: count, limit: count }),
@@ -112,6 +121,22 @@ export const importFactsSchema = z.object({
   producer: z.string().optional(),
   /** The labelled data it was evaluated on, when `--eval` was given. */
   evaluationSourceUri: z.string().min(1).optional(),
+  /**
+   * onnxruntime's output against the exact (float64) evaluation of the file's dense layers on
+   * seeded rows, as the worst share of the float32 rounding bound; or why it was not checked.
+   * Absent on versions imported before the check existed.
+   */
+  referenceCheck: z
+    .discriminatedUnion('checked', [
+      z.object({
+        checked: z.literal(true),
+        rows: z.number().int().min(1),
+        denseLayers: z.number().int().min(1),
+        worstBoundUsed: z.number().nonnegative(),
+      }),
+      z.object({ checked: z.literal(false), reason: z.string().min(1) }),
+    ])
+    .optional(),
 });
 export type ImportFacts = z.infer<typeof importFactsSchema>;
 

@@ -49,7 +49,11 @@ export function renderModelCard(meta: ModelCardInput): string {
     ...(meta.onnx.parity
       ? [
           `- Parity with the trained model: max absolute difference ${formatSmall(meta.onnx.parity.maxAbsDiff)} over ` +
-            `${formatInt(meta.onnx.parity.rowsCompared)} rows`,
+            `${formatInt(meta.onnx.parity.rowsCompared)} rows` +
+            (meta.onnx.parity.onnxBoundUsed !== undefined && meta.onnx.parity.trainerBoundUsed !== undefined
+              ? `; worst error against the exact model ${formatPercent(meta.onnx.parity.onnxBoundUsed)} of its ` +
+                `float32 rounding bound (onnxruntime), ${formatPercent(meta.onnx.parity.trainerBoundUsed)} (trainer)`
+              : ''),
         ]
       : []),
     ...(meta.imported
@@ -57,6 +61,15 @@ export function renderModelCard(meta: ModelCardInput): string {
           `- Input ${code(meta.imported.inputName)}; outputs ${meta.imported.outputs.map(code).join(', ')} ` +
             `(scored: ${code(meta.imported.outputName)}); opset ${meta.imported.opset}` +
             (meta.imported.producer ? `; produced by ${code(meta.imported.producer)}` : ''),
+          ...(meta.imported.referenceCheck
+            ? [
+                meta.imported.referenceCheck.checked
+                  ? `- Checked against the exact evaluation of its ${meta.imported.referenceCheck.denseLayers} dense layers ` +
+                    `on ${meta.imported.referenceCheck.rows} seeded rows: onnxruntime's worst error is ` +
+                    `${formatPercent(meta.imported.referenceCheck.worstBoundUsed)} of its float32 rounding bound`
+                  : `- Not checked against an exact evaluation: ${meta.imported.referenceCheck.reason}`,
+              ]
+            : []),
         ]
       : []),
     `- Size: ${formatInt(meta.onnx.size.bytes)} bytes, ${formatInt(meta.onnx.size.base64Bytes)} after base64 ` +

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildModel } from '../../domain/ml/modelBuilder';
 import { denseActivations, modelSpecSchema } from '../../domain/ml/modelSpec';
 import { OnnxExportError } from '../../domain/onnx/errors';
-import { type ExportOptions, exportToOnnx, MAX_OPSET } from '../../domain/onnx/exporter';
+import { type ExportOptions, exportDenseModel, exportToOnnx, MAX_OPSET } from '../../domain/onnx/exporter';
 import { decodeModel } from '../../domain/onnx/onnxProto';
 import { checkParity, runOnnx, scoreWithOnnx } from '../../domain/onnx/parity';
 import { architectures, testMetadata, trainedModel, wildData } from '../support/onnxFixtures';
@@ -48,7 +48,7 @@ describe('the test architectures', () => {
 });
 
 describe.each(Object.keys(architectures))('ONNX export of the %s network', (name) => {
-  it('scores raw rows like the trained tfjs model within 1e-5, for N = 1000 and N = 1', async () => {
+  it('scores raw rows like the exact model within the float32 bound, as tfjs does, for N = 1000 and N = 1', async () => {
     const { model, scaler } = await trainedFor(name);
     // Trained, not just initialised: the first kernel moved away from the seeded initial one.
     const initial = buildModel(spec(name), data.nFeatures);
@@ -63,9 +63,10 @@ describe.each(Object.keys(architectures))('ONNX export of the %s network', (name
     initial.dispose();
     expect(moved).toBeGreaterThan(1e-3);
 
-    const bytes = exportToOnnx(await exportOptions(name));
+    const { bytes, layers } = exportDenseModel(await exportOptions(name));
     const report = await checkParity({
       onnxBytes: bytes,
+      layers,
       model,
       scaler,
       rawX: data.x,
@@ -74,9 +75,9 @@ describe.each(Object.keys(architectures))('ONNX export of the %s network', (name
       threshold: 0.5,
     });
     expect(report.rowsCompared).toBe(1000);
-    expect(report.maxAbsDiff).toBeLessThanOrEqual(1e-5);
-    expect(report.tolerance).toBe(1e-5);
-    // Within 1e-5, labels can only differ for a probability within 1e-5 of the threshold.
+    expect(report.onnx.boundUsed).toBeLessThan(1);
+    expect(report.trainer.boundUsed).toBeLessThan(1);
+    // Labels can only differ for an exact probability within the bound of the threshold.
     expect(report.labelDisagreements).toBeLessThanOrEqual(1);
 
     // Not a trivial pass: enough rows are away from the saturated ends, where the sigmoid
@@ -86,6 +87,7 @@ describe.each(Object.keys(architectures))('ONNX export of the %s network', (name
 
     const one = await checkParity({
       onnxBytes: bytes,
+      layers,
       model,
       scaler,
       rawX: data.x.slice(7 * 5, 8 * 5),
@@ -93,13 +95,14 @@ describe.each(Object.keys(architectures))('ONNX export of the %s network', (name
       nFeatures: 5,
     });
     expect(one.rowsCompared).toBe(1);
-    expect(one.maxAbsDiff).toBeLessThanOrEqual(1e-5);
+    expect(one.onnx.boundUsed).toBeLessThan(1);
     // Small batches give the same scores as one big batch.
     const all = scores;
     const batched = await scoreWithOnnx(bytes, data.x, 1000, 5, 7);
     for (let i = 0; i < 1000; i++)
       expect(Math.abs((batched[i] as number) - (all[i] as number))).toBeLessThan(1e-6);
-    expect(Math.abs((all[7] as number) - one.onnxAtWorst)).toBeLessThan(1e-6);
+    const row7 = await scoreWithOnnx(bytes, data.x.slice(7 * 5, 8 * 5), 1, 5);
+    expect(Math.abs((all[7] as number) - (row7[0] as number))).toBeLessThan(1e-6);
   });
 });
 
