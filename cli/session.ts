@@ -77,7 +77,8 @@ export async function openSession(options: { needWorker?: boolean } = {}): Promi
 }
 
 async function hasPollers(client: Client, config: SlipwayConfig): Promise<boolean> {
-  const { temporal } = await import('@temporalio/proto');
+  // require, not import(): the protobuf root is a CommonJS export whose namespaces import() hides.
+  const { temporal } = require('@temporalio/proto') as typeof import('@temporalio/proto');
   // A `slipway worker` process polls both queues, so the main queue's pollers are what to look for.
   const response = await client.workflowService.describeTaskQueue({
     namespace: config.namespace,
