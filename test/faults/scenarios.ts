@@ -23,9 +23,11 @@ async function results(handles: WorkflowHandle[], notes: string[]): Promise<Pipe
 
 /**
  * Training long enough that a heartbeat with a checkpoint reaches the server (the SDK sends at most
- * one per 80 % of the 10 s heartbeat timeout) well before it ends.
+ * one per 80 % of the 10 s heartbeat timeout) well before it ends. Sized for the native trainer
+ * (2.25 million samples: about half a minute on 2 cores), which finished 60,000 rows x 10 epochs
+ * before any checkpoint reached the server.
  */
-const LONG_TRAINING = { rows: 60_000, epochs: 10 };
+const LONG_TRAINING = { rows: 100_000, epochs: 30 };
 
 /** SIGKILL the worker process that is training; a replacement finishes from the checkpoint. */
 export async function workerKilledMidTraining(lab: FaultLab): Promise<FaultReport> {

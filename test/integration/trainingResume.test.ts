@@ -53,7 +53,9 @@ describe('training survives a killed worker', () => {
   }
 
   it('resumes from the last checkpoint, not from epoch 0', { timeout: 600_000 }, async () => {
-    const epochs = 8;
+    // Long enough on the native trainer (about a second an epoch here) for checkpoints to reach the
+    // server well before the end: 40,000 rows x 8 epochs finished first.
+    const epochs = 30;
     const workflowId = `resume-${randomUUID()}`;
     const first = startTrainingWorker('doomed-trainer');
     const handle = await client.workflow.start('trainToDeploy', {
@@ -61,7 +63,7 @@ describe('training survives a killed worker', () => {
       workflowId,
       args: [
         {
-          source: 'synthetic:fraud?rows=40000&seed=5',
+          source: 'synthetic:fraud?rows=100000&seed=5',
           modelName: 'fraud-resume',
           spec: { ...referenceModelSpec, epochs },
           trainingTaskQueue: config.trainingTaskQueue,
