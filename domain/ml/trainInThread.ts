@@ -102,7 +102,11 @@ export function trainInThread(
           options.onStart?.({ backend: message.backend, classWeights: message.classWeights });
           return;
         case 'epoch':
-          handled = handled.then(() => options.onEpoch?.(message.epoch, message.checkpoint));
+          handled = handled.then(async () => {
+            await options.onEpoch?.(message.epoch, message.checkpoint);
+            // The thread waits for this before its next epoch (see trainingThread.ts).
+            if (!settled) worker.postMessage({ kind: 'ack' });
+          });
           handled.catch((error) => settle({ error }));
           return;
         case 'done':
