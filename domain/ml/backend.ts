@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { TrainingInputError } from './errors';
 import { disableNativeGemm, enableNativeGemm, loadNativeGemm, type NativeGemmAddon } from './nativeGemm';
-import { chooseBlasThreads, loadNativeTrainer } from './nativeTrainer';
+import { chooseBlasThreads, describeTrainerThreads, loadNativeTrainer } from './nativeTrainer';
 
 /** Fastest first: the order selectBackend tries them in. */
 export const backendNames = ['native', 'tensorflow', 'wasm-blas', 'wasm', 'cpu'] as const;
@@ -37,11 +37,12 @@ const engineName: Record<Exclude<BackendName, 'native'>, string> = {
 };
 
 /** "OpenBLAS 0.3.34 ... SkylakeX MAX_THREADS=64; kernel SkylakeX; 2 threads": build, kernel, threads. */
-export function describeBlas(addon: NativeGemmAddon): string {
-  const threads = chooseBlasThreads(addon);
+export function describeBlas(addon: NativeGemmAddon, threads = describeThreads(chooseBlasThreads(addon))): string {
   const info = addon.info();
-  return `${info.config.trim()}; kernel ${info.core ?? 'unknown'}; ${threads} thread${threads === 1 ? '' : 's'}`;
+  return `${info.config.trim()}; kernel ${info.core ?? 'unknown'}; ${threads}`;
 }
+
+const describeThreads = (n: number) => `${n} thread${n === 1 ? '' : 's'}`;
 
 async function tryTensorflow(): Promise<string | undefined> {
   try {
@@ -103,7 +104,7 @@ export async function selectBackend(options: { force?: string } = {}): Promise<B
         await tf.setBackend('cpu');
         await tf.ready();
       }
-      return { name, reason: 'the fused native trainer over the BLAS', details: describeBlas(native.addon) };
+      return { name, reason: 'the fused native trainer over the BLAS', details: describeBlas(native.addon, describeTrainerThreads(native.addon)) };
     }
     if (name === 'tensorflow') {
       const problem = await tryTensorflow();

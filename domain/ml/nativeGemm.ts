@@ -106,6 +106,8 @@ export interface NativeGemmAddon {
   ): number;
   predict(trainer: NativeTrainerHandle, weights: Float32Array, x: Float32Array, out: Float32Array): void;
   parameterCount(trainer: NativeTrainerHandle): number;
+  /** Runs each batch's two fixed halves on 1 thread or 2 (same results either way). */
+  setTrainerThreads(trainer: NativeTrainerHandle, threads: 1 | 2): void;
 }
 
 /** An opaque trainer (shape and scratch buffers; weights stay with the caller). */

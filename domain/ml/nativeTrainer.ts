@@ -3,7 +3,7 @@ import { deriveSeed, mulberry32, shuffleInPlace } from '../random';
 import { decodeCheckpointArrays, encodeCheckpointArrays } from './checkpoint';
 import { TrainingInputError } from './errors';
 import { confusionAt } from './metrics';
-import type { DenseActivation, ModelSpec } from './modelSpec';
+import { type DenseActivation, type ModelSpec, referenceModelSpec } from './modelSpec';
 import { loadNativeGemm, type NativeGemmAddon, type NativeTrainerHandle } from './nativeGemm';
 import type { EpochResult, TrainOptions, TrainResult } from './train';
 import { earlyStopper, weightedBceMean } from './trainingLoop';
@@ -137,15 +137,16 @@ export function splitWeights(
 }
 
 /**
- * How many BLAS threads to use, by measurement: a GEMM the size of the reference network's hidden
- * layers at batch size ([2048 x 256] x [256 x 256]), timed alternately with 1 and 2 threads,
- * median of several. SLIPWAY_BLAS_THREADS overrides. Shared cores make the answer depend on the moment;
- * it is taken once per process.
+ * How many BLAS threads tfjs's matrix multiplies use on the wasm-blas backend, by measurement: a
+ * GEMM the size of the reference network's hidden layers at batch size ([2048 x 256] x
+ * [256 x 256]), timed alternately with 1 and 2 threads, median of several. SLIPWAY_BLAS_THREADS
+ * overrides. Shared cores make the answer depend on the moment; it is taken once per process.
+ * (The native trainer uses its cores itself, see chooseTrainerThreads, and keeps the BLAS on one.)
  */
 let chosenThreads: number | undefined;
 export function chooseBlasThreads(addon: NativeGemmAddon): number {
-  const forced = Number(process.env.SLIPWAY_BLAS_THREADS);
-  if (Number.isInteger(forced) && forced >= 1) {
+  const forced = forcedCount('SLIPWAY_BLAS_THREADS');
+  if (forced !== undefined) {
     addon.setThreads(forced);
     return forced;
   }
@@ -155,25 +156,79 @@ export function chooseBlasThreads(addon: NativeGemmAddon): number {
   const n = 256;
   const heap = new Float32Array(m * k + k * n + m * n).fill(0.5);
   const offsets = new Float64Array([0, m * k, m * k + k * n]);
-  const time = (threads: number) => {
+  // Medians, and two threads must win by 1.5x: OpenBLAS's threads wait for each other at every
+  // call, so on cores other work keeps busy a second thread often costs more than it brings (seen
+  // here: a lucky moment chose 2 threads, and training then ran at a quarter of the sgemm rate).
+  chosenThreads = pickByTiming(1.5, (threads) => {
     addon.setThreads(threads);
-    const t0 = performance.now();
     addon.gemm(heap, m, n, k, false, false, offsets, null, 0, 0, 0, 0, null, 0, 0);
+  });
+  addon.setThreads(chosenThreads);
+  return chosenThreads;
+}
+
+/** A positive integer from the environment variable, or undefined when unset or not one. */
+function forcedCount(name: string): number | undefined {
+  const value = Number(process.env[name]);
+  return Number.isInteger(value) && value >= 1 ? value : undefined;
+}
+
+/**
+ * Times `run(1)` and `run(2)` alternately (after one warm-up of each), 7 times each, and answers 2
+ * when its median beats 1's by `factor`, else 1.
+ */
+function pickByTiming(factor: number, run: (threads: 1 | 2) => void): 1 | 2 {
+  const time = (threads: 1 | 2) => {
+    const t0 = performance.now();
+    run(threads);
     return performance.now() - t0;
   };
+  time(2);
+  time(1);
   const times: Record<1 | 2, number[]> = { 1: [], 2: [] };
-  time(2); // warm-up: starts the BLAS thread pool
   for (let r = 0; r < 7; r++) {
     times[1].push(time(1));
     times[2].push(time(2));
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
-  // Medians, and two threads must win by 1.5x: OpenBLAS's threads wait for each other at every
-  // call, so on cores other work keeps busy a second thread often costs more than it brings (seen
-  // here: a lucky moment chose 2 threads, and training then ran at a quarter of the sgemm rate).
-  chosenThreads = median(times[2]) < median(times[1]) / 1.5 ? 2 : 1;
-  addon.setThreads(chosenThreads);
-  return chosenThreads;
+  return median(times[2]) < median(times[1]) / factor ? 2 : 1;
+}
+
+/**
+ * How many threads the native trainer runs a batch's two halves on (its results are the same bits
+ * either way), by measurement: the reference network's forward and backward pass on one batch of
+ * 2048 random rows, timed alternately on 1 and 2 threads, median of several; 2 when it is at least
+ * 10 % faster. Taken once per process; SLIPWAY_TRAINER_THREADS (1 or 2) overrides.
+ */
+let chosenTrainerThreads: 1 | 2 | undefined;
+export function chooseTrainerThreads(addon: TrainerAddon): 1 | 2 {
+  const forced = forcedCount('SLIPWAY_TRAINER_THREADS');
+  if (forced !== undefined) return forced >= 2 ? 2 : 1;
+  if (chosenTrainerThreads !== undefined) return chosenTrainerThreads;
+  const rows = 2048;
+  const nInputs = 30;
+  const spec = referenceModelSpec;
+  const net = createNativeNetwork(addon, spec, nInputs, rows);
+  const random = mulberry32(7);
+  const x = Float32Array.from({ length: rows * nInputs }, () => random() * 2 - 1);
+  const y = Uint8Array.from({ length: rows }, (_, i) => (i % 64 === 0 ? 1 : 0));
+  const weights = Float32Array.from({ length: net.nParams }, () => (random() - 0.5) * 0.1);
+  const gradient = new Float32Array(net.nParams);
+  const order = Uint32Array.from({ length: rows }, (_, i) => i);
+  const seeds = dropoutSeeds(spec, 0, 0);
+  addon.setThreads(1);
+  chosenTrainerThreads = pickByTiming(1.1, (threads) => {
+    addon.setTrainerThreads(net.handle, threads);
+    addon.lossAndGradient(net.handle, weights, x, y, order, 0, rows, 1, 1, seeds, gradient);
+  });
+  return chosenTrainerThreads;
+}
+
+/** "2 trainer threads, 1 BLAS thread each": how the native trainer uses the cores. */
+export function describeTrainerThreads(addon: TrainerAddon): string {
+  const threads = chooseTrainerThreads(addon);
+  const blas = forcedCount('SLIPWAY_BLAS_THREADS') ?? 1;
+  return `${threads} trainer thread${threads === 1 ? '' : 's'}, ${blas} BLAS thread${blas === 1 ? '' : 's'} each`;
 }
 
 function optimizerSlots(
@@ -252,7 +307,8 @@ export async function trainNative(options: TrainOptions, addon: TrainerAddon): P
   };
   for (const past of history) if (stopper.shouldStop(past.valLoss)) return finish(true);
 
-  chooseBlasThreads(addon);
+  addon.setThreads(forcedCount('SLIPWAY_BLAS_THREADS') ?? 1);
+  addon.setTrainerThreads(net.handle, chooseTrainerThreads(addon));
   const validation = options.validation;
   const valProbabilities = validation ? new Float32Array(validation.nRows) : undefined;
   const valWeights = validation

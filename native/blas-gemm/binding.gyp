@@ -6,7 +6,8 @@
       "target_name": "blas_gemm",
       "sources": ["src/blas_gemm.c", "src/trainer.c"],
       "defines": ["NAPI_VERSION=8"],
-      "cflags": ["-O3", "-Wall", "-fno-math-errno", "-ffp-contract=off"],
+      "cflags": ["-O3", "-Wall", "-fno-math-errno", "-ffp-contract=off", "-pthread"],
+      "ldflags": ["-pthread"],
       "conditions": [
         [
           "OS=='mac'",

@@ -290,4 +290,39 @@ describe('native trainer: determinism', () => {
     chooseBlasThreads(addon);
     expect(fingerprint(two[3] as Uint8Array)).toEqual(fingerprint(one[3] as Uint8Array));
   });
+
+  it('gives the same bits with the batch halves on 1 thread and on 2', async () => {
+    const saved = process.env.SLIPWAY_TRAINER_THREADS;
+    try {
+      process.env.SLIPWAY_TRAINER_THREADS = '1';
+      const one = await train();
+      process.env.SLIPWAY_TRAINER_THREADS = '2';
+      const two = await train();
+      expect(fingerprint(two[3] as Uint8Array)).toEqual(fingerprint(one[3] as Uint8Array));
+    } finally {
+      if (saved === undefined) delete process.env.SLIPWAY_TRAINER_THREADS;
+      else process.env.SLIPWAY_TRAINER_THREADS = saved;
+    }
+  });
+
+  it('predicts a batch of odd size the same on 1 thread and on 2, row by row', () => {
+    const net = createNativeNetwork(addon, s, d.features, 64);
+    const weights = Float32Array.from({ length: net.nParams }, (_, i) => Math.sin(i) * 0.3);
+    const rows = 101; // two odd halves and a partial last batch of maxBatch 64
+    const x = d.x.subarray(0, rows * d.features);
+    const probabilities = (threads: 1 | 2) => {
+      addon.setTrainerThreads(net.handle, threads);
+      const out = new Float32Array(rows);
+      addon.predict(net.handle, weights, x, out);
+      return out;
+    };
+    const one = probabilities(1);
+    expect(probabilities(2)).toEqual(one);
+    // Each row alone (a batch of one, so no halves): the same value, within float rounding.
+    for (const r of [0, 50, 51, 63, 64, 100]) {
+      const single = new Float32Array(1);
+      addon.predict(net.handle, weights, x.subarray(r * d.features, (r + 1) * d.features), single);
+      expect(Math.abs((single[0] as number) - (one[r] as number))).toBeLessThan(1e-6);
+    }
+  });
 });

@@ -11,10 +11,19 @@
  * slot1/slot2 the same length (Adam m and v; RMSProp mean square and momentum; unused by SGD).
  * A trainer handle holds only its shape and scratch buffers, so each thread (worker_threads) can
  * have its own, and the addon keeps no global state.
+ *
+ * Two cores: every batch is cut into SHARDS fixed halves of rows; each shard runs forward and
+ * backward on its own scratch with a single-threaded sgemm, and the shard gradients are added in
+ * shard order. The cut does not depend on how many threads run the shards, so a run gives the same
+ * bits on 1 thread or 2 (setTrainerThreads), and the thread count can be chosen by measurement
+ * without changing the model. Splitting the batch, rather than asking the BLAS for threads, also
+ * splits the elementwise work (activations, dropout, loss) and avoids the BLAS's per-call thread
+ * hand-off, which on a [2048 x 256] x [256 x 256] GEMM costs as much as the second core brings.
  */
 #include "trainer.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,24 +46,41 @@ typedef struct {
   int act;
   float rate;
   size_t w_off, b_off; /* dense: kernel and bias offsets in the weight vector */
-  float* z;            /* pre-activation, kept only where the gradient needs it (selu, softplus) */
-  float* a;            /* own output buffer [max_batch, out] */
-  float* mask;         /* dropout: 0 or 1/keep per element */
-  const float* y;      /* this step's output (a, or the input when a dropout is a no-op) */
 } Layer;
 
+/* One shard's activations and scratch, per layer; sized for a shard's rows. */
 typedef struct {
-  int n_layers, n_inputs, max_batch, max_width, optimizer, first_dense;
+  float* z;       /* pre-activation, kept only where the gradient needs it (selu, softplus) */
+  float* a;       /* own output buffer [shard rows, out] */
+  float* mask;    /* dropout: 0 or 1/keep per element */
+  const float* y; /* this step's output (a, or the input when a dropout is a no-op) */
+} LayerState;
+
+typedef struct {
+  LayerState* states; /* one per layer */
+  float* grad;        /* this shard's gradient of every weight [n_params] */
+  float* d0;          /* backward scratch [shard rows, max_width], two of them */
+  float* d1;
+} Shard;
+
+/* Fixed, so results never depend on the thread count (see the top of the file). */
+#define SHARDS 2
+
+typedef struct {
+  int n_layers, n_inputs, max_batch, max_width, optimizer, first_dense, threads;
   float lr;
   size_t n_params;
   Layer* layers;
+  Shard shards[SHARDS];
   float* xb;   /* gathered batch rows [max_batch, n_inputs] */
-  float* grad; /* gradient of every weight [n_params] */
-  float* d0;   /* backward scratch [max_batch, max_width], two of them */
-  float* d1;
+  float* grad; /* gradient of every weight [n_params]: the shards' sum */
   uint8_t* labels; /* the batch's labels and class weights [max_batch] */
   float* sample_w;
 } Trainer;
+
+/* Rows of a batch of n that shard k takes: shard 0 the first ceil(n / 2), shard 1 the rest. */
+static inline int shard_rows(int n, int k) { return k == 0 ? (n + 1) / 2 : n / 2; }
+static inline int shard_first_row(int n, int k) { return k == 0 ? 0 : (n + 1) / 2; }
 
 /* ---- counter-based dropout masks ---------------------------------------------------------- */
 
@@ -82,10 +108,11 @@ static inline uint32_t fmix32(uint32_t h) {
 
 /* Dropout forward: mask[j] = 1/keep where the uniform draw u_j >= rate, else 0; out = in * mask.
    u_j has 24 bits, exact in float32. */
-HOT static void dropout_forward(const float* in, float* out, float* mask, size_t count, uint32_t seed, float rate,
-                                float scale) {
+HOT static void dropout_forward(const float* in, float* out, float* mask, size_t count, size_t base, uint32_t seed,
+                                float rate, float scale) {
   for (size_t j = 0; j < count; j++) {
-    const float u = (float)(fmix32((uint32_t)j * 0x9e3779b9u ^ seed) >> 8) * (1.0f / 16777216.0f);
+    /* base: the shard's first element in the whole batch, so a mask does not depend on the cut */
+    const float u = (float)(fmix32((uint32_t)(base + j) * 0x9e3779b9u ^ seed) >> 8) * (1.0f / 16777216.0f);
     const float m = u >= rate ? scale : 0.0f;
     mask[j] = m;
     out[j] = in[j] * m;
@@ -208,45 +235,51 @@ HOT static void column_sums(const float* d, float* g, int n, int out) {
   }
 }
 
-static void forward(Trainer* t, const float* w, const float* input, int n, const uint32_t* seeds) {
+/* Forward pass of n rows through shard S; row0 is the first row's index in the whole batch (for
+   the dropout masks). */
+static void forward(const Trainer* t, Shard* S, const float* w, const float* input, int n, int row0,
+                    const uint32_t* seeds) {
   const float* cur = input;
   int dropout_index = 0;
   for (int i = 0; i < t->n_layers; i++) {
-    Layer* L = &t->layers[i];
+    const Layer* L = &t->layers[i];
+    LayerState* st = &S->states[i];
     if (L->kind == KIND_DENSE) {
-      float* z = L->z ? L->z : L->a;
+      float* z = st->z ? st->z : st->a;
       BLAS_SGEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, L->out, L->in, 1.0f, cur, L->in, w + L->w_off,
                  L->out, 0.0f, z, L->out);
-      bias_activation(L->act, z, L->a, w + L->b_off, n, L->out);
-      L->y = L->a;
+      bias_activation(L->act, z, st->a, w + L->b_off, n, L->out);
+      st->y = st->a;
     } else {
       if (seeds != NULL && L->rate > 0.0f) {
         /* tfjs: x * floor(u + keep) / keep, i.e. kept where u >= rate, scaled by 1/keep. */
         const float keep = 1.0f - L->rate;
-        dropout_forward(cur, L->a, L->mask, (size_t)n * L->out, seeds[dropout_index], L->rate, 1.0f / keep);
-        L->y = L->a;
+        dropout_forward(cur, st->a, st->mask, (size_t)n * L->out, (size_t)row0 * L->out, seeds[dropout_index],
+                        L->rate, 1.0f / keep);
+        st->y = st->a;
       } else {
-        L->y = cur;
+        st->y = cur;
       }
       dropout_index++;
     }
-    cur = L->y;
+    cur = st->y;
   }
 }
 
 /*
- * Loss and gradient of a forward pass already run. tfjs's weightedBce: p clipped to
+ * Loss and gradient of a forward pass already run on shard S (n of the batch's n_total rows), into
+ * S->grad. Returns the sum of the rows' weighted losses. tfjs's weightedBce: p clipped to
  * [1e-7, 1 - 1e-7], loss_i = -(y log p + (1 - y) log(1 - p)), mean of loss_i * w_i over the batch.
  * Its gradient: zero where the clip is active, then through the sigmoid as dy * p * (1 - p).
  */
-static double backward(Trainer* t, const float* w, const float* input, int n, const uint8_t* labels,
-                       const float* weights, int training) {
-  const Layer* last = &t->layers[t->n_layers - 1];
+static double backward(const Trainer* t, Shard* S, const float* w, const float* input, int n, int n_total,
+                       const uint8_t* labels, const float* weights, int training) {
+  const LayerState* last = &S->states[t->n_layers - 1];
   const float lo = 1e-7f, hi = 1.0f - 1e-7f;
-  const float inv_n = 1.0f / (float)n;
+  const float inv_n = 1.0f / (float)n_total;
   double loss = 0.0;
-  float* D = t->d0;
-  float* D2 = t->d1;
+  float* D = S->d0;
+  float* D2 = S->d1;
   for (int r = 0; r < n; r++) {
     const float p = last->a[r];
     const float y = labels[r] ? 1.0f : 0.0f;
@@ -261,15 +294,16 @@ static double backward(Trainer* t, const float* w, const float* input, int n, co
   /* D holds d loss / d z of the last (sigmoid) layer. */
   int d_is_dz = 1;
   for (int i = t->n_layers - 1; i >= 0; i--) {
-    Layer* L = &t->layers[i];
-    const float* in = i == 0 ? input : t->layers[i - 1].y;
+    const Layer* L = &t->layers[i];
+    const LayerState* st = &S->states[i];
+    const float* in = i == 0 ? input : S->states[i - 1].y;
     if (L->kind == KIND_DENSE) {
       const size_t count = (size_t)n * L->out;
-      if (!d_is_dz) activation_backward(L->act, D, L->a, L->z, count);
+      if (!d_is_dz) activation_backward(L->act, D, st->a, st->z, count);
       d_is_dz = 0;
       BLAS_SGEMM(CblasRowMajor, CblasTrans, CblasNoTrans, L->in, L->out, n, 1.0f, in, L->in, D, L->out, 0.0f,
-                 t->grad + L->w_off, L->out);
-      column_sums(D, t->grad + L->b_off, n, L->out);
+                 S->grad + L->w_off, L->out);
+      column_sums(D, S->grad + L->b_off, n, L->out);
       if (i > t->first_dense) {
         BLAS_SGEMM(CblasRowMajor, CblasNoTrans, CblasTrans, n, L->in, L->out, 1.0f, D, L->out, w + L->w_off, L->out,
                    0.0f, D2, L->in);
@@ -278,9 +312,70 @@ static double backward(Trainer* t, const float* w, const float* input, int n, co
         D2 = s;
       }
     } else if (i > t->first_dense && training && L->rate > 0.0f) {
-      multiply_in_place(D, L->mask, (size_t)n * L->out);
+      multiply_in_place(D, st->mask, (size_t)n * L->out);
     }
     if (i <= t->first_dense) break;
+  }
+  return loss;
+}
+
+/* ---- running the shards ------------------------------------------------------------------- */
+
+typedef struct {
+  const Trainer* t;
+  Shard* shard;
+  const float* w;
+  const float* x; /* the whole batch's rows (training) or the rows to predict */
+  const uint32_t* seeds;
+  int n_total, row0, rows, backward; /* backward: 0 forward only, 1 forward and backward */
+  double loss;
+} ShardJob;
+
+static void run_shard(ShardJob* j) {
+  const Trainer* t = j->t;
+  const float* in = j->x + (size_t)j->row0 * t->n_inputs;
+  forward(t, j->shard, j->w, in, j->rows, j->row0, j->seeds);
+  if (j->backward)
+    j->loss = backward(t, j->shard, j->w, in, j->rows, j->n_total, t->labels + j->row0, t->sample_w + j->row0,
+                       j->seeds != NULL);
+}
+
+static void* run_shard_thread(void* arg) {
+  run_shard((ShardJob*)arg);
+  return NULL;
+}
+
+/* Runs both shards' jobs: on a second thread and this one when the trainer has 2 threads (and the
+   second thread could be started), else one after the other. Either way the same arithmetic. */
+static void run_shards(const Trainer* t, ShardJob* jobs, int count) {
+  pthread_t other;
+  int started = 0;
+  if (t->threads > 1 && count > 1) started = pthread_create(&other, NULL, run_shard_thread, &jobs[1]) == 0;
+  run_shard(&jobs[0]);
+  if (started)
+    pthread_join(other, NULL);
+  else
+    for (int k = 1; k < count; k++) run_shard(&jobs[k]);
+}
+
+/* Forward and backward over the gathered batch of n rows; the gradient lands in t->grad.
+   Returns the batch's mean loss. */
+static double loss_and_grad(Trainer* t, const float* w, int n, const uint32_t* seeds) {
+  ShardJob jobs[SHARDS];
+  int count = 0;
+  for (int k = 0; k < SHARDS; k++) {
+    const int rows = shard_rows(n, k);
+    if (rows == 0) continue;
+    jobs[count++] = (ShardJob){t, &t->shards[k], w, t->xb, seeds, n, shard_first_row(n, k), rows, 1, 0.0};
+  }
+  run_shards(t, jobs, count);
+  double loss = 0.0;
+  memcpy(t->grad, t->shards[0].grad, sizeof(float) * t->n_params);
+  loss += jobs[0].loss;
+  for (int k = 1; k < count; k++) {
+    const float* g = jobs[k].shard->grad;
+    for (size_t j = 0; j < t->n_params; j++) t->grad[j] += g[j];
+    loss += jobs[k].loss;
   }
   return loss / (double)n;
 }
@@ -349,20 +444,26 @@ static int int_arg(napi_env env, napi_value v, int64_t lo, int64_t hi, int64_t* 
   return 1;
 }
 
-static void trainer_free(Trainer* t) {
-  if (!t) return;
-  if (t->layers) {
-    for (int i = 0; i < t->n_layers; i++) {
-      free(t->layers[i].z);
-      free(t->layers[i].a);
-      free(t->layers[i].mask);
+static void shard_free(Shard* S, int n_layers) {
+  if (S->states) {
+    for (int i = 0; i < n_layers; i++) {
+      free(S->states[i].z);
+      free(S->states[i].a);
+      free(S->states[i].mask);
     }
   }
+  free(S->states);
+  free(S->grad);
+  free(S->d0);
+  free(S->d1);
+}
+
+static void trainer_free(Trainer* t) {
+  if (!t) return;
+  for (int k = 0; k < SHARDS; k++) shard_free(&t->shards[k], t->n_layers);
   free(t->layers);
   free(t->xb);
   free(t->grad);
-  free(t->d0);
-  free(t->d1);
   free(t->labels);
   free(t->sample_w);
   free(t);
@@ -375,6 +476,25 @@ static void finalize_trainer(napi_env env, void* data, void* hint) {
 }
 
 static float* alloc_floats(size_t count) { return (float*)calloc(count ? count : 1, sizeof(float)); }
+
+/* A shard's buffers for up to `rows` rows; 0 when out of memory. */
+static int shard_alloc(Shard* S, const Trainer* t, int rows) {
+  S->states = (LayerState*)calloc((size_t)t->n_layers, sizeof(LayerState));
+  if (!S->states) return 0;
+  for (int i = 0; i < t->n_layers; i++) {
+    const Layer* L = &t->layers[i];
+    LayerState* st = &S->states[i];
+    const size_t cells = (size_t)rows * L->out;
+    st->a = alloc_floats(cells);
+    if (!st->a) return 0;
+    if (L->kind == KIND_DENSE && act_needs_z(L->act) && !(st->z = alloc_floats(cells))) return 0;
+    if (L->kind == KIND_DROPOUT && !(st->mask = alloc_floats(cells))) return 0;
+  }
+  S->grad = alloc_floats(t->n_params);
+  S->d0 = alloc_floats((size_t)rows * t->max_width);
+  S->d1 = alloc_floats((size_t)rows * t->max_width);
+  return S->grad && S->d0 && S->d1;
+}
 
 /*
  * createTrainer(nInputs, kinds Int32Array, units Int32Array, activations Int32Array,
@@ -444,12 +564,6 @@ static napi_value create_trainer(napi_env env, napi_callback_info info) {
     if (problem) break;
     width = L->out;
     if (width > max_width) max_width = width;
-    const size_t cells = (size_t)max_batch * L->out;
-    L->a = alloc_floats(cells);
-    if (L->kind == KIND_DENSE && act_needs_z(L->act)) L->z = alloc_floats(cells);
-    if (L->kind == KIND_DROPOUT) L->mask = alloc_floats(cells);
-    if (!L->a || (L->kind == KIND_DENSE && act_needs_z(L->act) && !L->z) || (L->kind == KIND_DROPOUT && !L->mask))
-      problem = "out of memory";
   }
   const Layer* last = &t->layers[nk - 1];
   if (!problem && (last->kind != KIND_DENSE || last->out != 1 || last->act != ACT_SIGMOID))
@@ -459,11 +573,12 @@ static napi_value create_trainer(napi_env env, napi_callback_info info) {
     t->max_width = max_width;
     t->xb = alloc_floats((size_t)max_batch * n_inputs);
     t->grad = alloc_floats(offset);
-    t->d0 = alloc_floats((size_t)max_batch * max_width);
-    t->d1 = alloc_floats((size_t)max_batch * max_width);
     t->labels = (uint8_t*)calloc((size_t)max_batch, 1);
     t->sample_w = alloc_floats((size_t)max_batch);
-    if (!t->xb || !t->grad || !t->d0 || !t->d1 || !t->labels || !t->sample_w) problem = "out of memory";
+    t->threads = 1;
+    if (!t->xb || !t->grad || !t->labels || !t->sample_w) problem = "out of memory";
+    for (int k = 0; k < SHARDS && !problem; k++)
+      if (!shard_alloc(&t->shards[k], t, shard_rows(max_batch, 0))) problem = "out of memory";
   }
   if (problem) {
     trainer_free(t);
@@ -572,8 +687,7 @@ static napi_value train_batch(napi_env env, napi_callback_info info) {
     return fail(env, "step must be an integer >= 1");
   const uint32_t* seeds;
   if ((problem = get_seeds(env, t, argv[12], &seeds))) return fail(env, problem);
-  forward(t, w, t->xb, n, seeds);
-  const double loss = backward(t, w, t->xb, n, t->labels, t->sample_w, seeds != NULL);
+  const double loss = loss_and_grad(t, w, n, seeds);
   apply_update(t, w, s1, s2, step);
   return number(env, loss);
 }
@@ -597,8 +711,7 @@ static napi_value loss_and_gradient(napi_env env, napi_callback_info info) {
   if (problem) return fail(env, problem);
   const uint32_t* seeds;
   if ((problem = get_seeds(env, t, argv[9], &seeds))) return fail(env, problem);
-  forward(t, w, t->xb, n, seeds);
-  const double loss = backward(t, w, t->xb, n, t->labels, t->sample_w, seeds != NULL);
+  const double loss = loss_and_grad(t, w, n, seeds);
   memcpy(g, t->grad, sizeof(float) * t->n_params);
   return number(env, loss);
 }
@@ -620,12 +733,34 @@ static napi_value predict(napi_env env, napi_callback_info info) {
     return fail(env, "x must be a Float32Array of nRows x nInputs and out a Float32Array of nRows");
   const float* x = (const float*)x_p;
   float* out = (float*)out_p;
-  const Layer* last = &t->layers[t->n_layers - 1];
+  const int last = t->n_layers - 1;
   for (size_t start = 0; start < out_len; start += (size_t)t->max_batch) {
     const int n = (int)(out_len - start < (size_t)t->max_batch ? out_len - start : (size_t)t->max_batch);
-    forward(t, w, x + start * (size_t)t->n_inputs, n, NULL);
-    memcpy(out + start, last->a, sizeof(float) * (size_t)n);
+    ShardJob jobs[SHARDS];
+    int count = 0;
+    for (int k = 0; k < SHARDS; k++) {
+      const int rows = shard_rows(n, k);
+      if (rows == 0) continue;
+      jobs[count++] = (ShardJob){t, &t->shards[k], w, x + start * (size_t)t->n_inputs, NULL, n,
+                                 shard_first_row(n, k), rows, 0, 0.0};
+    }
+    run_shards(t, jobs, count);
+    for (int k = 0; k < count; k++)
+      memcpy(out + start + jobs[k].row0, jobs[k].shard->states[last].a, sizeof(float) * (size_t)jobs[k].rows);
   }
+  return NULL;
+}
+
+/* setTrainerThreads(trainer, 1 | 2): run the batch's two shards one after the other or at once. */
+static napi_value set_trainer_threads(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  Trainer* t = argc == 2 ? get_trainer(env, argv[0]) : NULL;
+  int64_t threads;
+  if (!t || !int_arg(env, argv[1], 1, SHARDS, &threads))
+    return fail(env, "setTrainerThreads expects a trainer handle and 1 or 2 threads");
+  t->threads = (int)threads;
   return NULL;
 }
 
@@ -646,6 +781,7 @@ void trainer_register(napi_env env, napi_value exports) {
       {"lossAndGradient", NULL, loss_and_gradient, NULL, NULL, NULL, napi_enumerable, NULL},
       {"predict", NULL, predict, NULL, NULL, NULL, napi_enumerable, NULL},
       {"parameterCount", NULL, parameter_count, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setTrainerThreads", NULL, set_trainer_threads, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
 }

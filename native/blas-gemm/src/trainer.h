@@ -3,7 +3,7 @@
 
 #include <node_api.h>
 
-/* Adds createTrainer, trainBatch, lossAndGradient and predict to the addon's exports. */
+/* Adds createTrainer, trainBatch, lossAndGradient, predict, parameterCount and setTrainerThreads to the addon's exports. */
 void trainer_register(napi_env env, napi_value exports);
 
 #endif
