@@ -37,7 +37,10 @@ const engineName: Record<Exclude<BackendName, 'native'>, string> = {
 };
 
 /** "OpenBLAS 0.3.34 ... SkylakeX MAX_THREADS=64; kernel SkylakeX; 2 threads": build, kernel, threads. */
-export function describeBlas(addon: NativeGemmAddon, threads = describeThreads(chooseBlasThreads(addon))): string {
+export function describeBlas(
+  addon: NativeGemmAddon,
+  threads = describeThreads(chooseBlasThreads(addon)),
+): string {
   const info = addon.info();
   return `${info.config.trim()}; kernel ${info.core ?? 'unknown'}; ${threads}`;
 }
@@ -104,7 +107,11 @@ export async function selectBackend(options: { force?: string } = {}): Promise<B
         await tf.setBackend('cpu');
         await tf.ready();
       }
-      return { name, reason: 'the fused native trainer over the BLAS', details: describeBlas(native.addon, describeTrainerThreads(native.addon)) };
+      return {
+        name,
+        reason: 'the fused native trainer over the BLAS',
+        details: describeBlas(native.addon, describeTrainerThreads(native.addon)),
+      };
     }
     if (name === 'tensorflow') {
       const problem = await tryTensorflow();
