@@ -34,6 +34,7 @@ import { readFloat32, readUint8, writeReferenceData } from './lib/referenceData'
 import { startBenchServices } from './lib/services';
 import { median, secondsSince } from './lib/stats';
 import { measureOrchestration } from './orchestration';
+import { measureQualitySpread } from './qualitySpread';
 import { type BenchReport, renderMarkdown, type Section } from './report';
 import type { SlipwayTrainerReport } from './slipwayTrainer';
 
@@ -54,6 +55,8 @@ const plan = {
     cpu: { rows: quick ? 2_048 : 4_096, epochs: quick ? 2 : 4 },
   },
   predictRepeats: quick ? 3 : 5,
+  // Seeds besides the main run's (42) for the quality spread, each trained by Slipway and Keras.
+  qualitySeeds: quick ? [1, 2, 3, 4] : [1, 2],
   applyRows: quick ? [71_202] : [71_202, 1_000_000],
   // The reference file's size; the general path (csv-parse for every line) only in full mode.
   extractRows: quick ? 60_000 : 284_807,
@@ -134,6 +137,19 @@ async function main(): Promise<void> {
           ? evaluateScores(yTest, readFloat32(dataDir, 'keras_test_proba.f32'))
           : undefined;
       return { slipway, keras: kerasEval };
+    });
+
+    const qualitySpread = await section('quality over seeds', async () => {
+      if (!primary || !quality.ok) throw new Error('no main run to compare with');
+      const q = quality.value;
+      return measureQualitySpread({
+        dataDir,
+        backend: primary.backend,
+        main: { seed: referenceModelSpec.seed, slipwayPrAuc: q.slipway.prAuc, kerasPrAuc: q.keras?.prAuc },
+        otherSeeds: plan.qualitySeeds,
+        withKeras: q.keras !== undefined,
+        timeoutSeconds: 4 * 3600,
+      });
     });
 
     const onnx = primary ? new Uint8Array(readFileSync(join(dataDir, 'slipway.onnx'))) : undefined;
@@ -220,6 +236,7 @@ async function main(): Promise<void> {
       backends,
       keras,
       quality,
+      qualitySpread,
       onnxInference,
       apply,
       extract,
@@ -244,6 +261,7 @@ async function main(): Promise<void> {
       ...(primary ? [] : ['Slipway training']),
       ...(keras.ok ? [] : ['Keras']),
       ...(quality.ok ? [] : ['quality']),
+      ...(qualitySpread.ok ? [] : ['quality over seeds']),
       ...(onnxInference.ok ? [] : ['onnxruntime scoring']),
       ...apply.filter((a) => !a.ok).map(() => 'apply'),
       ...apply

@@ -6,6 +6,10 @@
  * writes their probabilities and the ONNX export next to the data. Prints one JSON line on stdout.
  *
  *   npx tsx bench/slipwayTrainer.ts --data <dir> --backend wasm-blas [--rows N] [--epochs E] [--evaluate]
+ *   npx tsx bench/slipwayTrainer.ts --data <dir> --backend native --seed 7 --score-to <file>
+ *
+ * --seed trains with another model seed (initial weights, row order, dropout); --score-to writes
+ * the held-out probabilities to <file> without timing them (bench/qualitySpread.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +18,7 @@ import { selectBackend } from '../domain/ml/backend';
 import { buildModel } from '../domain/ml/modelBuilder';
 import { referenceModelSpec } from '../domain/ml/modelSpec';
 import { loadNativeGemm } from '../domain/ml/nativeGemm';
+import { chooseTrainerThreads, loadNativeTrainer } from '../domain/ml/nativeTrainer';
 import { predictProbabilities, trainModel } from '../domain/ml/train';
 import { exportToOnnx } from '../domain/onnx/exporter';
 import { FEATURES, readFloat32, readMeta, readUint8 } from './lib/referenceData';
@@ -42,6 +47,8 @@ async function main(): Promise<void> {
       rows: { type: 'string' },
       epochs: { type: 'string' },
       evaluate: { type: 'boolean', default: false },
+      seed: { type: 'string' },
+      'score-to': { type: 'string' },
     },
   });
   if (!values.data || !values.backend)
@@ -56,10 +63,14 @@ async function main(): Promise<void> {
   const epochs = Number(values.epochs ?? meta.epochs);
   const x = readFloat32(dir, 'x_train.f32').subarray(0, rows * n);
   const y = readUint8(dir, 'y_train.u8').subarray(0, rows);
-  const spec = { ...referenceModelSpec, epochs };
+  const spec = { ...referenceModelSpec, epochs, seed: Number(values.seed ?? referenceModelSpec.seed) };
   const model = buildModel(spec, n);
   const usesBlas = choice.name === 'native' || choice.name === 'wasm-blas';
-  const sgemmGflops = usesBlas ? rawSgemmGflops() : undefined;
+  // The native trainer keeps the BLAS on one thread and runs one multiply per trainer thread.
+  const native = choice.name === 'native' ? loadNativeTrainer() : undefined;
+  const trainerThreads = native?.ok ? chooseTrainerThreads(native.addon) : undefined;
+  if (native?.ok) native.addon.setThreads(1);
+  const sgemmGflops = usesBlas ? rawSgemmGflops(trainerThreads ?? 1) : undefined;
   const started = performance.now();
   const run = await trainModel({
     model,
@@ -94,6 +105,17 @@ async function main(): Promise<void> {
     // Peak of the whole process, training included; read before scoring adds its own buffers.
     maxRssMiB: process.resourceUsage().maxRSS / 1024,
   };
+  const scoreTo = values['score-to'];
+  if (scoreTo) {
+    const p = await predictProbabilities(
+      model,
+      readFloat32(dir, 'x_test.f32'),
+      meta.testRows,
+      n,
+      meta.predictBatch,
+    );
+    writeFileSync(scoreTo, new Uint8Array(p.buffer, p.byteOffset, p.byteLength));
+  }
   if (values.evaluate) {
     const xTest = readFloat32(dir, 'x_test.f32');
     let p = await predictProbabilities(model, xTest, meta.testRows, n, meta.predictBatch); // warm-up

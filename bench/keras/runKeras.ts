@@ -24,10 +24,13 @@ export interface KerasReport {
 export async function runKeras(
   dataDir: string,
   timeoutSeconds: number,
+  seed?: number,
 ): Promise<KerasReport | { unavailable: string }> {
   const venv = await ensureKerasVenv();
   if ('missing' in venv) return { unavailable: `Keras could not be installed: ${venv.missing}` };
-  return runJsonChild<KerasReport>('keras', venv.python, [join(__dirname, 'train_keras.py'), dataDir], {
-    timeoutSeconds,
-  });
+  const args = [join(__dirname, 'train_keras.py'), dataDir, ...(seed === undefined ? [] : [String(seed)])];
+  return runJsonChild<KerasReport>('keras', venv.python, args, { timeoutSeconds });
 }
+
+/** Where train_keras.py writes the held-out probabilities of the run with `seed` (runKeras's third argument). */
+export const kerasSeedProbabilities = (seed: number) => `keras_test_proba_seed${seed}.f32`;

@@ -59,11 +59,17 @@ def build(n_features, dropout, seed):
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: train_keras.py <data folder written by bench/run.ts>")
+    if len(sys.argv) not in (2, 3):
+        sys.exit("usage: train_keras.py <data folder written by bench/run.ts> [seed]")
     folder = sys.argv[1]
     with open(os.path.join(folder, "meta.json")) as f:
         meta = json.load(f)
+    # With a seed: another seed's run for the quality spread, scored once, predict not timed.
+    proba_file = "keras_test_proba.f32"
+    if len(sys.argv) == 3:
+        meta["seed"] = int(sys.argv[2])
+        meta["predictRepeats"] = 0
+        proba_file = "keras_test_proba_seed%d.f32" % meta["seed"]
     n = meta["nFeatures"]
     x_train = np.fromfile(os.path.join(folder, "x_train.f32"), dtype=np.float32).reshape(-1, n)
     y_train = np.fromfile(os.path.join(folder, "y_train.u8"), dtype=np.uint8).astype(np.float32)
@@ -97,7 +103,7 @@ def main():
         t0 = time.perf_counter()
         proba = model.predict(x_test, batch_size=batch, verbose=0).reshape(-1)
         predict_seconds.append(time.perf_counter() - t0)
-    proba.astype(np.float32).tofile(os.path.join(folder, "keras_test_proba.f32"))
+    proba.astype(np.float32).tofile(os.path.join(folder, proba_file))
 
     print(
         json.dumps(

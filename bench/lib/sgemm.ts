@@ -2,10 +2,11 @@ import { loadNativeGemm } from '../../domain/ml/nativeGemm';
 
 /**
  * The BLAS's own sgemm rate on the reference network's largest GEMM ([2048 x 256] x [256 x 256]),
- * with the threads currently set: the ceiling a trainer over this BLAS could approach. Undefined
- * when the native addon is not built.
+ * with the threads currently set, times `cores`: the ceiling a trainer over this BLAS could
+ * approach. The native trainer runs one single-threaded sgemm per core at once, so for it this is
+ * the one-thread rate times its trainer threads. Undefined when the native addon is not built.
  */
-export function rawSgemmGflops(): number | undefined {
+export function rawSgemmGflops(cores = 1): number | undefined {
   const loaded = loadNativeGemm();
   if (!loaded.ok) return undefined;
   const [m, n, k] = [2048, 256, 256];
@@ -16,5 +17,5 @@ export function rawSgemmGflops(): number | undefined {
   const reps = 50;
   const start = performance.now();
   for (let i = 0; i < reps; i++) call();
-  return (2 * m * n * k * reps) / ((performance.now() - start) / 1000) / 1e9;
+  return (cores * (2 * m * n * k * reps)) / ((performance.now() - start) / 1000) / 1e9;
 }

@@ -1,12 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
-import { deriveSeed, mulberry32, shuffleInPlace } from '../random';
+import { deriveSeed, mulberry32 } from '../random';
 import { decodeCheckpointArrays, encodeCheckpointArrays } from './checkpoint';
 import { TrainingInputError } from './errors';
-import { confusionAt } from './metrics';
 import { type DenseActivation, type ModelSpec, referenceModelSpec } from './modelSpec';
 import { loadNativeGemm, type NativeGemmAddon, type NativeTrainerHandle } from './nativeGemm';
 import type { EpochResult, TrainOptions, TrainResult } from './train';
-import { earlyStopper, weightedBceMean } from './trainingLoop';
+import { earlyStopper, epochFigures, epochOrder, validationFigures } from './trainingLoop';
 
 /**
  * Training on the fused native trainer (native/blas-gemm/src/trainer.c): one addon call per batch
@@ -311,15 +310,9 @@ export async function trainNative(options: TrainOptions, addon: TrainerAddon): P
   addon.setTrainerThreads(net.handle, chooseTrainerThreads(addon));
   const validation = options.validation;
   const valProbabilities = validation ? new Float32Array(validation.nRows) : undefined;
-  const valWeights = validation
-    ? Float32Array.from(validation.y, (c) => (c === 1 ? classWeights.positive : classWeights.negative))
-    : undefined;
   for (let epoch = startEpoch; epoch < epochs; epoch++) {
     const started = performance.now();
-    const order = shuffleInPlace(
-      Uint32Array.from({ length: nRows }, (_, i) => i),
-      mulberry32(deriveSeed(spec.seed, 1, epoch)),
-    );
+    const order = epochOrder(spec.seed, epoch, nRows);
     let lossSum = 0;
     let batches = 0;
     let yielded = performance.now();
@@ -349,19 +342,10 @@ export async function trainNative(options: TrainOptions, addon: TrainerAddon): P
       );
       batches++;
     }
-    const seconds = (performance.now() - started) / 1000;
-    const result: EpochResult = {
-      epoch: epoch + 1,
-      epochs,
-      loss: lossSum / batches,
-      seconds,
-      samplesPerSecond: nRows / seconds,
-    };
-    if (validation && valProbabilities && valWeights) {
+    const result: EpochResult = epochFigures(epoch, epochs, lossSum, batches, nRows, started);
+    if (validation && valProbabilities) {
       addon.predict(net.handle, weights, validation.x, valProbabilities);
-      const valLoss = weightedBceMean(valProbabilities, validation.y, valWeights);
-      const m = confusionAt(validation.y, valProbabilities, 0.5);
-      Object.assign(result, { valLoss, valRecall: m.recall, valPrecision: m.precision, valFpr: m.fpr });
+      Object.assign(result, validationFigures(valProbabilities, validation.y, classWeights));
     }
     history.push(result);
     const done = epoch + 1;

@@ -1,13 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import { deriveSeed, mulberry32, shuffleInPlace } from '../random';
+import { deriveSeed } from '../random';
 import { currentBackend } from './backend';
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint';
 import type { ClassWeights } from './classWeights';
 import { TrainingInputError } from './errors';
-import { confusionAt } from './metrics';
 import type { ModelSpec } from './modelSpec';
 import { loadNativeTrainer, trainNative } from './nativeTrainer';
-import { earlyStopper } from './trainingLoop';
+import { earlyStopper, epochFigures, epochOrder, validationFigures } from './trainingLoop';
 
 export interface EpochResult {
   /** 1-based. */
@@ -171,10 +170,7 @@ export async function trainModel(
 
   for (let epoch = startEpoch; epoch < epochs; epoch++) {
     const started = performance.now();
-    const order = shuffleInPlace(
-      Uint32Array.from({ length: nRows }, (_, i) => i),
-      mulberry32(deriveSeed(spec.seed, 1, epoch)),
-    );
+    const order = epochOrder(spec.seed, epoch, nRows);
     let lossSum = 0;
     let batches = 0;
     for (let start = 0, b = 0; start < nRows; start += batchSize, b++) {
@@ -201,27 +197,11 @@ export async function trainModel(
       loss.dispose();
       batches++;
     }
-    const seconds = (performance.now() - started) / 1000;
-    const result: EpochResult = {
-      epoch: epoch + 1,
-      epochs,
-      loss: lossSum / batches,
-      seconds,
-      samplesPerSecond: nRows / seconds,
-    };
+    const result: EpochResult = epochFigures(epoch, epochs, lossSum, batches, nRows, started);
     if (options.validation) {
       const v = options.validation;
       const p = await predictProbabilities(model, v.x, v.nRows, nFeatures);
-      const valLoss = tf.tidy(() => {
-        const yv = tf.tensor2d(Float32Array.from(v.y), [v.nRows, 1]);
-        const wv = tf.tensor2d(
-          Float32Array.from(v.y, (c) => (c === 1 ? classWeights.positive : classWeights.negative)),
-          [v.nRows, 1],
-        );
-        return weightedBce(tf.tensor2d(p, [v.nRows, 1]), yv, wv).dataSync()[0] as number;
-      });
-      const m = confusionAt(v.y, p, 0.5);
-      Object.assign(result, { valLoss, valRecall: m.recall, valPrecision: m.precision, valFpr: m.fpr });
+      Object.assign(result, validationFigures(p, v.y, classWeights));
     }
     history.push(result);
     const checkpoint = async () =>

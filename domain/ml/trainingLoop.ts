@@ -1,4 +1,35 @@
 /** Pieces both trainers (tfjs in train.ts, native in nativeTrainer.ts) share, so they cannot drift. */
+import { deriveSeed, mulberry32, shuffleInPlace } from '../random';
+import type { ClassWeights } from './classWeights';
+import { confusionAt } from './metrics';
+
+/** The row order of epoch `epoch` (0-based): the same on both trainers, so either resumes the other. */
+export function epochOrder(seed: number, epoch: number, nRows: number): Uint32Array {
+  return shuffleInPlace(
+    Uint32Array.from({ length: nRows }, (_, i) => i),
+    mulberry32(deriveSeed(seed, 1, epoch)),
+  );
+}
+
+/** One epoch's figures: its mean batch loss and its speed. */
+export function epochFigures(
+  epoch: number,
+  epochs: number,
+  lossSum: number,
+  batches: number,
+  nRows: number,
+  started: number,
+) {
+  const seconds = (performance.now() - started) / 1000;
+  return { epoch: epoch + 1, epochs, loss: lossSum / batches, seconds, samplesPerSecond: nRows / seconds };
+}
+
+/** Validation figures from the held-out rows' probabilities: class-weighted loss and the confusion at 0.5. */
+export function validationFigures(p: Float32Array, y: Uint8Array, classWeights: ClassWeights) {
+  const w = Float32Array.from(y, (c) => (c === 1 ? classWeights.positive : classWeights.negative));
+  const m = confusionAt(y, p, 0.5);
+  return { valLoss: weightedBceMean(p, y, w), valRecall: m.recall, valPrecision: m.precision, valFpr: m.fpr };
+}
 
 /**
  * Early-stopping bookkeeping: stop when the validation loss has not improved by minDelta for
