@@ -4,6 +4,7 @@ import { currentBackend } from './backend';
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint';
 import type { ClassWeights } from './classWeights';
 import { TrainingInputError } from './errors';
+import { KerasAdamOptimizer } from './kerasAdam';
 import type { ModelSpec } from './modelSpec';
 import { loadNativeTrainer, trainNative } from './nativeTrainer';
 import { earlyStopper, epochFigures, epochOrder, validationFigures } from './trainingLoop';
@@ -57,7 +58,7 @@ export interface TrainResult {
 function makeOptimizer(spec: ModelSpec): tf.Optimizer {
   switch (spec.optimizer) {
     case 'adam':
-      return tf.train.adam(spec.learningRate);
+      return new KerasAdamOptimizer(spec.learningRate);
     case 'sgd':
       return tf.train.sgd(spec.learningRate);
     case 'rmsprop':

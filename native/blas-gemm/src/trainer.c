@@ -401,8 +401,11 @@ HOT static void apply_update(Trainer* t, float* w, float* s1, float* s2, double 
     }
     return;
   }
-  /* Adam, beta1 0.9, beta2 0.999. tfjs keeps beta^t as a float32 variable multiplied once per
-     step, so the same product is formed here from the step count (resumes land on the same bits). */
+  /* Adam, beta1 0.9, beta2 0.999, as Keras computes it (domain/ml/kerasAdam.ts says why, and is
+     the tfjs twin in the same operation order): alpha = lr sqrt(1 - beta2^t) / (1 - beta1^t),
+     w -= m alpha / (sqrt(v) + epsilon). beta^t is formed as tfjs keeps it, a float32 variable
+     multiplied once per step, so the same product is formed here from the step count (resumes
+     land on the same bits). */
   const float beta1 = 0.9f, beta2 = 0.999f;
   const float one_minus_b1 = (float)(1.0 - 0.9), one_minus_b2 = (float)(1.0 - 0.999);
   float acc1 = beta1, acc2 = beta2;
@@ -410,13 +413,14 @@ HOT static void apply_update(Trainer* t, float* w, float* s1, float* s2, double 
     acc1 *= beta1;
     acc2 *= beta2;
   }
-  const float c1 = 1.0f - acc1, c2 = 1.0f - acc2, neg_lr = -t->lr;
+  const float c1 = 1.0f - acc1, c2 = 1.0f - acc2;
+  const float alpha = (t->lr * sqrtf(c2)) / c1;
   for (size_t j = 0; j < count; j++) {
     const float m = s1[j] * beta1 + g[j] * one_minus_b1;
     const float v = s2[j] * beta2 + (g[j] * g[j]) * one_minus_b2;
     s1[j] = m;
     s2[j] = v;
-    w[j] = ((m / c1) / (sqrtf(v / c2) + TF_EPSILON)) * neg_lr + w[j];
+    w[j] = w[j] - (m * alpha) / (sqrtf(v) + TF_EPSILON);
   }
 }
 
