@@ -45,7 +45,7 @@ describe('KerasAdamOptimizer', () => {
     // tfjs's own Adam lands elsewhere on the tiny gradients: the test can tell the two apart.
     const t = tf.variable(tf.tensor1d(w0), true, 'tfjsAdamW');
     const tfjs = tf.train.adam(0.01);
-    for (const g of grads) tfjs.applyGradients({ [t.name]: tf.tensor1d(g) });
+    for (const g of grads) tfjs.applyGradients([{ name: t.name, tensor: tf.tensor1d(g) }]);
     expect(Math.abs((t.dataSync()[0] as number) - (want[0] as number))).toBeGreaterThan(1e-3);
     optimizer.dispose();
     tfjs.dispose();
