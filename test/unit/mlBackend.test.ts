@@ -40,7 +40,7 @@ describe('backend selection', () => {
   it('offers the native trainer first, naming the BLAS build, its kernel and threads', async () => {
     const choice = await selectBackend({ force: 'native' });
     expect(choice.name).toBe('native');
-    expect(choice.details).toMatch(/; kernel \S+; [12] threads?$/);
+    expect(choice.details).toMatch(/; kernel \S+; [12] trainer threads?, 1 BLAS thread each$/);
     expect(['wasm', 'cpu']).toContain(tf.getBackend()); // the tfjs engine for building and export
   });
 
