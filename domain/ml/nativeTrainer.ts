@@ -174,7 +174,8 @@ function forcedCount(name: string): number | undefined {
 
 /**
  * Times `run(1)` and `run(2)` alternately (after one warm-up of each), 7 times each, and answers 2
- * when its median beats 1's by `factor`, else 1.
+ * when its median is below 1's divided by `factor` (factor > 1: 2 must win by that much; factor < 1:
+ * 2 may even be somewhat slower), else 1.
  */
 function pickByTiming(factor: number, run: (threads: 1 | 2) => void): 1 | 2 {
   const time = (threads: 1 | 2) => {
@@ -196,8 +197,12 @@ function pickByTiming(factor: number, run: (threads: 1 | 2) => void): 1 | 2 {
 /**
  * How many threads the native trainer runs a batch's two halves on (its results are the same bits
  * either way), by measurement: the reference network's forward and backward pass on one batch of
- * 2048 random rows, timed alternately on 1 and 2 threads, median of several; 2 when it is at least
- * 10 % faster. Taken once per process; SLIPWAY_TRAINER_THREADS (1 or 2) overrides.
+ * 2048 random rows, timed alternately on 1 and 2 threads, median of several. Two unless they are
+ * slower than one (one core only, or both busy): when another process holds one core, the half on
+ * it runs at half speed and the batch takes about what one thread on the free core would, so two
+ * threads lose little on a busy machine and win about 1.9x on a quiet one (seen here: a quiet 2-core
+ * Xeon measured 26 ms against 14 ms). Taken once per process; SLIPWAY_TRAINER_THREADS (1 or 2)
+ * overrides.
  */
 let chosenTrainerThreads: 1 | 2 | undefined;
 export function chooseTrainerThreads(addon: TrainerAddon): 1 | 2 {
@@ -216,7 +221,7 @@ export function chooseTrainerThreads(addon: TrainerAddon): 1 | 2 {
   const order = Uint32Array.from({ length: rows }, (_, i) => i);
   const seeds = dropoutSeeds(spec, 0, 0);
   addon.setThreads(1);
-  chosenTrainerThreads = pickByTiming(1.1, (threads) => {
+  chosenTrainerThreads = pickByTiming(1 / 1.1, (threads) => {
     addon.setTrainerThreads(net.handle, threads);
     addon.lossAndGradient(net.handle, weights, x, y, order, 0, rows, 1, 1, seeds, gradient);
   });
