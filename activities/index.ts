@@ -6,7 +6,12 @@ import { extractDatasetActivity } from './extractDataset';
 import { fingerprintSourceActivity, lastTrainedSourceActivity } from './fingerprintSource';
 import { evaluateImportedActivity, importOnnxActivity } from './importOnnx';
 import { prepareDataActivity } from './prepareData';
-import { promoteModelActivity, recordReviewActivity } from './promoteModel';
+import {
+  promoteModelActivity,
+  recordChangeActivity,
+  recordReviewActivity,
+  rollbackModelActivity,
+} from './promoteModel';
 import { registerModelActivity } from './registerModel';
 import { renderReportActivity } from './renderReport';
 import { trainModelActivity } from './trainModel';
@@ -37,6 +42,8 @@ export function createActivities(deps: ActivityDeps) {
     registerModel: registerModelActivity(deps),
     recordReview: recordReviewActivity(deps),
     promoteModel: promoteModelActivity(deps),
+    rollbackModel: rollbackModelActivity(deps),
+    recordChange: recordChangeActivity(deps),
     importOnnx: importOnnxActivity(deps),
     evaluateImported: evaluateImportedActivity(deps),
   };

@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { AuditLog } from '../domain/audit/auditLog';
-import { ModelAliases } from '../domain/registry/aliases';
+import type { AuditEntry } from '../domain/audit/record';
+import { type AliasEntry, ModelAliases } from '../domain/registry/aliases';
 import { AliasConflictError } from '../domain/registry/errors';
 import { ModelRegistry } from '../domain/registry/registry';
 import { recordReview as writeReview } from '../domain/registry/reviews';
@@ -44,16 +45,7 @@ export function promoteModelActivity(deps: ActivityDeps) {
           expectedCurrent: params.expectedCurrent,
           idempotencyKey: params.idempotencyKey,
         });
-        await new AuditLog(deps.store).append({
-          type: 'promotion',
-          model: params.name,
-          version: params.version,
-          actor: params.actor,
-          reason: params.reason,
-          at: entry.at,
-          details: { alias: params.alias, from: entry.previous, to: params.version, aliasLogSeq: entry.seq },
-          idempotencyKey: `${params.idempotencyKey}/audit`,
-        });
+        await auditAliasMove(deps, 'promotion', params.name, entry, `${params.idempotencyKey}/audit`);
         return { promoted: true, alias: params.alias, version: params.version, previous: entry.previous };
       } catch (err) {
         if (!(err instanceof AliasConflictError)) throw err;
@@ -65,6 +57,74 @@ export function promoteModelActivity(deps: ActivityDeps) {
           note: err.message,
         };
       }
+    });
+  };
+}
+
+export interface RollbackModelParams {
+  name: string;
+  alias: string;
+  actor: string;
+  reason: string;
+  /** Makes a retried attempt move the alias once. */
+  idempotencyKey: string;
+}
+
+/**
+ * Moves an alias back to the version its current one replaced (`slipway rollback`): the same
+ * compare-and-set on the alias log, and the same audit record shape, as a promotion.
+ */
+export function rollbackModelActivity(deps: ActivityDeps) {
+  return async function rollbackModel(params: RollbackModelParams): Promise<AliasEntry> {
+    return withFailureMapping(async () => {
+      Context.current().heartbeat();
+      const { entry } = await new ModelAliases(new ModelRegistry(deps.store)).rollback(
+        params.name,
+        params.alias,
+        {
+          actor: params.actor,
+          reason: params.reason,
+          at: new Date().toISOString(),
+          idempotencyKey: params.idempotencyKey,
+        },
+      );
+      await auditAliasMove(deps, 'rollback', params.name, entry, `alias-log/${params.name}/${entry.seq}`);
+      return entry;
+    });
+  };
+}
+
+/** The audit record of an alias move: who moved which alias from which version to which, and why. */
+async function auditAliasMove(
+  deps: ActivityDeps,
+  type: 'promotion' | 'rollback',
+  model: string,
+  entry: AliasEntry,
+  idempotencyKey: string,
+): Promise<void> {
+  await new AuditLog(deps.store).append({
+    type,
+    model,
+    version: entry.version,
+    actor: entry.actor,
+    reason: entry.reason,
+    at: entry.at,
+    details: { alias: entry.alias, from: entry.previous, to: entry.version, aliasLogSeq: entry.seq },
+    idempotencyKey,
+  });
+}
+
+/**
+ * Records a change people make outside a pipeline run (a schedule changed, a run cancelled) in the
+ * audit log, from a worker like every other record.
+ */
+export function recordChangeActivity(deps: ActivityDeps) {
+  return async function recordChange(
+    entry: AuditEntry & { type: 'schedule-change' | 'cancellation' },
+  ): Promise<{ seq: number }> {
+    return withFailureMapping(async () => {
+      const { record } = await new AuditLog(deps.store).append(entry);
+      return { seq: record.seq };
     });
   };
 }

@@ -2,11 +2,11 @@ import { setHandler, workflowInfo } from '@temporalio/workflow';
 import type { ExtractedDataset, ImportedOnnx, RegisteredModel } from '../activities';
 import type { GateDecision } from '../activities/evaluateGate';
 import type { EvaluatedModel } from '../activities/evaluateModel';
+import { type ImportModelInput, importModelInputSchema } from '../contracts/inputs';
+import { progressQuery } from '../contracts/messages';
+import { importSteps, type PipelineProgress, type StepStatus } from '../contracts/progress';
 import { notEvaluatedGate } from '../domain/gates/metricGate';
 import { reviewGate } from './approval';
-import { type ImportModelInput, importModelInputSchema } from './inputs';
-import { progressQuery } from './messages';
-import { importSteps, type PipelineProgress, type StepStatus } from './progress';
 import { light, type ReleaseOutcome, reviewAndPromote, stepTracker } from './release';
 import { parseWorkflowInput } from './validation';
 

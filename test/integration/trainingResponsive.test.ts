@@ -4,10 +4,10 @@ import { type Client, WorkflowFailedError, type WorkflowHandle } from '@temporal
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SlipwayConfig } from '../../config/env';
+import { progressQuery } from '../../contracts/messages';
 import { backendNames } from '../../domain/ml/backend';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
 import { runningTrainingThreads } from '../../domain/ml/trainInThread';
-import { progressQuery } from '../../workflows/trainToDeploy';
 import { slipwayAs } from '../support/cli';
 import { type PipelineWorld, startPipelineWorld } from '../support/pipelineWorld';
 

@@ -97,6 +97,14 @@ export const trainToDeployInputSchema = z.object({
 });
 export type TrainToDeployInput = z.input<typeof trainToDeployInputSchema>;
 
+/** What a schedule starts: the pipeline to run when its source has changed. */
+export const scheduledRetrainInputSchema = z.object({
+  scheduleId: z.string().min(1),
+  /** The pipeline to run, as `slipway run` would start it (its gates included). */
+  pipeline: trainToDeployInputSchema,
+});
+export type ScheduledRetrainInput = z.input<typeof scheduledRetrainInputSchema>;
+
 /** Everything an import can be told: the file, what it takes and gives, and the same gates as a trained model. */
 export const importModelInputSchema = z
   .object({
@@ -142,3 +150,12 @@ export const importModelInputSchema = z
     }
   });
 export type ImportModelInput = z.input<typeof importModelInputSchema>;
+
+/** `slipway rollback`: move an alias back to the version its current one replaced. */
+export const rollbackInputSchema = z.object({
+  modelName: modelNameSchema,
+  alias: aliasNameSchema.default('production'),
+  actor: z.string().trim().min(1),
+  reason: z.string().trim().min(1, 'a rollback needs a reason; it goes into the alias log and the audit log'),
+});
+export type RollbackInput = z.input<typeof rollbackInputSchema>;
