@@ -3,12 +3,9 @@ import { ZodError } from 'zod';
 import { describeError as describeAnyError } from '../application/describeError';
 import { ConfigError } from '../config/env';
 import { EXIT } from './exitCodes';
-import { UsageError } from './usageError';
+import { RefusedError, UsageError } from './usageError';
 
 export { UsageError };
-
-/** A request the server refused (a review rule), in the CLI's words: printed as "refused: ...". */
-export class RefusedError extends Error {}
 
 /** describeError (application/describeError.ts), with the CLI's own errors in its own words. */
 export function describeError(err: unknown): string {

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { rollback } from '../../application/changes';
 import { listModels, modelVersions } from '../../application/models';
 import { openWorkspace } from '../../application/workspace';
 import { blockedBy } from '../../domain/gates/metricGate';
@@ -83,6 +82,8 @@ export function registerModelsCommands(program: Command): void {
       const ws = openWorkspace();
       const session = await openSession();
       try {
+        // Loaded here: it loads the Temporal SDK, which `slipway models` does without.
+        const { rollback } = await import('../../application/changes.js');
         const entry = await rollback(ws, session, {
           model,
           alias: opts.alias,

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import type { ReviewDecision } from '../../contracts/review';
-import { RefusedError } from '../errors';
 import { printResult, table } from '../output';
 import { openSession } from '../session';
+import { RefusedError } from '../usageError';
 
 /** The review rules whose remedy is a flag of this command, said in its terms. */
 const flagHints: Record<string, string> = {
