@@ -2,7 +2,7 @@ import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@
 import { progressQuery } from '../contracts/messages';
 import type { PipelineProgress } from '../contracts/progress';
 import { approveUpdate, type ReviewDecision, rejectUpdate } from '../contracts/review';
-import type { PipelineResult } from '../workflows/trainToDeploy';
+import type { PipelineResult } from './results';
 
 /**
  * What people do about runs waiting for review, shared by the CLI (`slipway pending | approve |

@@ -1,7 +1,7 @@
 import type { ScheduleDescription, ScheduleOptions } from '@temporalio/client';
 import type { ScheduledRetrainInput } from '../contracts/inputs';
-import type { ScheduledRetrainResult } from '../workflows/scheduledRetrain';
 import { auditChange } from './changes';
+import type { ScheduledRetrainResult } from './results';
 import { type RunView, runView } from './runs';
 import type { TemporalAccess } from './temporal';
 

@@ -1,8 +1,7 @@
+import type { PipelineResult, ReleaseOutcome } from '../application/results';
 import { startPipeline } from '../application/start';
 import type { TrainToDeployInput } from '../contracts/inputs';
 import type { PipelineProgress } from '../contracts/progress';
-import type { ReleaseOutcome } from '../workflows/release';
-import type { PipelineResult } from '../workflows/trainToDeploy';
 import { exitCodeFor } from './exitCodes';
 import { type AwaitingReview, describeEpoch, followRun } from './followRun';
 import { keyValueTable, table } from './output';

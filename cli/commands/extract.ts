@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { ExtractedDataset } from '../../activities';
+import type { ExtractedDataset } from '../../application/results';
 import { extractDataset } from '../../application/start';
 import { extractDatasetInputSchema } from '../../contracts/inputs';
 import { parseDatasetSource } from '../../domain/data/sourceUri';

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { assertCanImport, gateForModel } from '../../application/access';
+import type { ImportResult } from '../../application/results';
 import { startImport } from '../../application/start';
 import { openWorkspace } from '../../application/workspace';
 import { type ImportModelInput, importModelInputSchema } from '../../contracts/inputs';
 import { parseDatasetSource } from '../../domain/data/sourceUri';
-import type { ImportResult } from '../../workflows/importModel';
 import { exitCodeFor, exitWith } from '../exitCodes';
 import { type AwaitingReview, followRun } from '../followRun';
 import { addGateOptions, type GateFlags, gateSettingsFromFlags } from '../gateOptions';

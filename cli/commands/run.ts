@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { gateForModel } from '../../application/access';
+import type { PipelineResult } from '../../application/results';
 import { openWorkspace } from '../../application/workspace';
 import { trainToDeployInputSchema } from '../../contracts/inputs';
 import { progressQuery } from '../../contracts/messages';
 import { parseDatasetSource } from '../../domain/data/sourceUri';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
-import type { PipelineResult } from '../../workflows/trainToDeploy';
 import { exitWith } from '../exitCodes';
 import { addGateOptions, type GateFlags, gateSettingsFromFlags } from '../gateOptions';
 import { numberOption } from '../numberOption';

@@ -1,7 +1,5 @@
+import type { ImportResult, PipelineResult, ScheduledRetrainResult } from '../../application/results';
 import { queryProgress, type RunView, runView } from '../../application/runs';
-import type { ImportResult } from '../../workflows/importModel';
-import type { ScheduledRetrainResult } from '../../workflows/scheduledRetrain';
-import type { PipelineResult } from '../../workflows/trainToDeploy';
 import { exitCodeFor } from '../exitCodes';
 import { printResult } from '../output';
 import {
