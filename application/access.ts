@@ -1,6 +1,6 @@
 import { type GateSettingsInput, gateSettingsSchema } from '../contracts/inputs';
 import type { NamespacePolicy, Sharing, Visibility } from '../domain/access/policy';
-import { reviewForNamespace } from '../domain/access/reviewRules';
+import { reviewForNamespace } from '../domain/review/rules';
 import type { Workspace } from './workspace';
 
 /** A namespace's policy, or undefined when it has none. */
@@ -24,7 +24,7 @@ export function shareModel(ws: Workspace, model: string, visibility: Visibility)
 
 /**
  * The gate settings a run of `model` starts with: its review checked against the namespace's
- * approvers (domain/access/reviewRules), the one place that rule is applied before a run starts.
+ * approvers (domain/review/rules), the one place that rule is applied before a run starts.
  */
 export async function gateForModel(
   ws: Workspace,

@@ -2,7 +2,7 @@ import type { LineageGraph } from '../domain/lineage/graph';
 import { upstreamLineage } from '../domain/lineage/query';
 import type { AliasEntry } from '../domain/registry/aliases';
 import type { ModelVersionMetadata } from '../domain/registry/metadata';
-import { type ReviewRecord, readReview } from '../domain/registry/reviews';
+import { type ReviewRecord, readReview } from '../domain/review/records';
 import type { Workspace } from './workspace';
 
 export interface ModelSummary {

@@ -112,7 +112,7 @@ async function notWaiting(client: Client, workflowId: string): Promise<RunNotWai
 
 /**
  * The validator's refusal when an Update was refused: its words (why, and what to do) and the rule
- * that refused (domain/access/reviewRules: ReviewNeedsReason...), so an adapter can add its own hint.
+ * that refused (domain/review/rules: ReviewNeedsReason...), so an adapter can add its own hint.
  */
 export function reviewRefusal(err: unknown): { kind?: string; message: string } | undefined {
   if (!(err instanceof WorkflowUpdateFailedError)) return undefined;

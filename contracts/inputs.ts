@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_METRIC_GATE_SETTINGS, metricGateSettingsSchema } from '../domain/gates/metricGate';
+import { DEFAULT_METRIC_GATE_SETTINGS, metricGateSettingsSchema } from '../domain/gate/metricGate';
 import { modelSpecSchema, referenceModelSpec } from '../domain/ml/modelSpec';
 import { aliasNameSchema } from '../domain/registry/aliasName';
 import { modelNameSchema } from '../domain/registry/modelName';

@@ -1,5 +1,5 @@
 import { defineUpdate } from '@temporalio/workflow';
-import type { ReviewRequest } from '../domain/access/reviewRules';
+import type { ReviewRequest } from '../domain/review/rules';
 
 export interface ReviewDecision {
   decision: 'approved' | 'rejected';

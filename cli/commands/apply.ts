@@ -111,7 +111,7 @@ export function registerApplyCommands(program: Command): void {
     .action(async (ref: string, opts: { out: string; algo?: string; json?: boolean }) => {
       const model = await loadModel(ref);
       // Loaded by this command only (it brings the ONNX protobuf code).
-      const { writeMltkPackage } = await import('../../domain/export/mltkPackage.js');
+      const { writeMltkPackage } = await import('../../domain/mltk/mltkPackage.js');
       const pkg = await writeMltkPackage({
         outDir: resolve(opts.out),
         modelName: model.name,

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { listModels, modelVersions } from '../../application/models';
 import { openWorkspace } from '../../application/workspace';
-import { blockedBy } from '../../domain/gates/metricGate';
+import { blockedBy } from '../../domain/gate/metricGate';
 import { printResult, table } from '../output';
 import { openSession } from '../session';
 

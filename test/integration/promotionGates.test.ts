@@ -8,7 +8,7 @@ import { approveUpdate, rejectUpdate } from '../../contracts/review';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
 import { ModelAliases } from '../../domain/registry/aliases';
 import { ModelRegistry } from '../../domain/registry/registry';
-import { readReview } from '../../domain/registry/reviews';
+import { readReview } from '../../domain/review/records';
 import { openArtifactStore } from '../../domain/storage/openStore';
 import type { PipelineResult } from '../../workflows/trainToDeploy';
 import { type PipelineWorld, startPipelineWorld } from '../support/pipelineWorld';

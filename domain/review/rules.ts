@@ -1,4 +1,4 @@
-import type { ModelAccess } from './modelAccess';
+import type { ModelAccess } from '../access/modelAccess';
 
 /** What a person sends to approve or reject a version that waits for review. */
 export interface ReviewRequest {

@@ -1,11 +1,11 @@
 import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
 import { approveUpdate, DEADLINE_APPROVER, type ReviewDecision, rejectUpdate } from '../contracts/review';
-import { type ReviewPolicy, type ReviewRequest, reviewRefusal } from '../domain/access/reviewRules';
+import { type ReviewPolicy, type ReviewRequest, reviewRefusal } from '../domain/review/rules';
 
 /**
  * Registers the approve/reject Updates at the start of a run (so an early one is refused at once
  * rather than buffered), and later waits for one, or for the deadline. The validators refuse,
- * before anything is written to history, what the review rules refuse (domain/access/reviewRules);
+ * before anything is written to history, what the review rules refuse (domain/review/rules);
  * the failure's type names the rule, so each client can phrase its own hint.
  */
 export function reviewGate() {

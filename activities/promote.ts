@@ -1,10 +1,8 @@
 import { Context } from '@temporalio/activity';
 import { AuditLog } from '../domain/audit/auditLog';
-import type { AuditEntry } from '../domain/audit/record';
 import { type AliasEntry, ModelAliases } from '../domain/registry/aliases';
 import { AliasConflictError } from '../domain/registry/errors';
 import { ModelRegistry } from '../domain/registry/registry';
-import { recordReview as writeReview } from '../domain/registry/reviews';
 import type { ActivityDeps } from './deps';
 import { withFailureMapping } from './failures';
 
@@ -112,53 +110,4 @@ async function auditAliasMove(
     details: { alias: entry.alias, from: entry.previous, to: entry.version, aliasLogSeq: entry.seq },
     idempotencyKey,
   });
-}
-
-/**
- * Records a change people make outside a pipeline run (a schedule changed, a run cancelled) in the
- * audit log, from a worker like every other record.
- */
-export function recordChangeActivity(deps: ActivityDeps) {
-  return async function recordChange(
-    entry: AuditEntry & { type: 'schedule-change' | 'cancellation' },
-  ): Promise<{ seq: number }> {
-    return withFailureMapping(async () => {
-      const { record } = await new AuditLog(deps.store).append(entry);
-      return { seq: record.seq };
-    });
-  };
-}
-
-export interface RecordReviewParams {
-  name: string;
-  version: number;
-  decision: 'approved' | 'rejected';
-  approver: string;
-  reason: string;
-  timedOut: boolean;
-  workflowId: string;
-  runId: string;
-}
-
-/** Keeps a person's decision (or the deadline's) beside the version it is about. */
-export function recordReviewActivity(deps: ActivityDeps) {
-  return async function recordReview(params: RecordReviewParams): Promise<{ created: boolean }> {
-    return withFailureMapping(async () => {
-      const { record, created } = await writeReview(new ModelRegistry(deps.store), {
-        ...params,
-        at: new Date().toISOString(),
-      });
-      await new AuditLog(deps.store).append({
-        type: params.decision === 'approved' ? 'approval' : 'rejection',
-        model: params.name,
-        version: params.version,
-        actor: params.approver,
-        reason: params.reason,
-        at: record.at,
-        details: { timedOut: params.timedOut, workflowId: params.workflowId, runId: params.runId },
-        idempotencyKey: `${params.workflowId}/${params.runId}/review`,
-      });
-      return { created };
-    });
-  };
 }
