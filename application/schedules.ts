@@ -1,9 +1,13 @@
 import type { ScheduleDescription, ScheduleOptions } from '@temporalio/client';
 import type { ScheduledRetrainInput } from '../contracts/inputs';
+import { checkSourceHeader } from '../domain/data/sourceHeader';
+import type { DatasetSource } from '../domain/data/sourceUri';
+import { s3SettingsFromConfig } from '../domain/storage/s3Client';
 import { auditChange } from './changes';
 import type { ScheduledRetrainResult } from './results';
 import { type RunView, runView } from './runs';
 import type { TemporalAccess } from './temporal';
+import type { Workspace } from './workspace';
 
 /**
  * Retraining on a schedule (Temporal Schedules): each change is made on the server and then
@@ -25,6 +29,20 @@ async function recordScheduleChange(
     reason: change,
     at: new Date().toISOString(),
     details: { scheduleId, change, ...details },
+  });
+}
+
+/**
+ * Refuses now, with the message extraction would give, a source whose header lacks the target or a
+ * feature: every run of the schedule would fail on it.
+ */
+export async function checkScheduledSource(
+  ws: Workspace,
+  request: { source: DatasetSource; target: string; features?: string[] },
+): Promise<void> {
+  await checkSourceHeader({
+    ...request,
+    s3: ws.config.env.SLIPWAY_S3_ENDPOINT ? s3SettingsFromConfig(ws.config) : undefined,
   });
 }
 

@@ -3,6 +3,7 @@ import { gateForModel } from '../../application/access';
 import { describeCancellation, describeFailure } from '../../application/runs';
 import {
   changeSchedule,
+  checkScheduledSource,
   createSchedule,
   describeSchedule,
   listSchedules,
@@ -11,10 +12,8 @@ import {
 import type { TemporalAccess } from '../../application/temporal';
 import { openWorkspace } from '../../application/workspace';
 import { type ScheduledRetrainInput, trainToDeployInputSchema } from '../../contracts/inputs';
-import { checkSourceHeader } from '../../domain/data/sourceHeader';
 import { parseDatasetSource } from '../../domain/data/sourceUri';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
-import { s3SettingsFromConfig } from '../../domain/storage/s3Client';
 import { addGateOptions, type GateFlags, gateSettingsFromFlags, parseDurationSeconds } from '../gateOptions';
 import { numberOption } from '../numberOption';
 import { printResult, table } from '../output';
@@ -80,13 +79,7 @@ export function registerScheduleCommand(program: Command): void {
     const gate = await gateForModel(ws, model, gateSettingsFromFlags(raw as GateFlags));
     const source = parseDatasetSource(raw.source as string);
     const features = (raw.features as string | undefined)?.split(',').map((f) => f.trim());
-    // Every run would fail on a wrong column: refuse it now, with the message extraction gives.
-    await checkSourceHeader({
-      source,
-      target: raw.target as string,
-      features,
-      s3: ws.config.env.SLIPWAY_S3_ENDPOINT ? s3SettingsFromConfig(ws.config) : undefined,
-    });
+    await checkScheduledSource(ws, { source, target: raw.target as string, features });
     const pipeline = trainToDeployInputSchema.parse({
       source: source.uri,
       target: raw.target,
