@@ -9,14 +9,16 @@ import type { Workspace } from './workspace';
 /**
  * Moves an alias (default production) back to the version its current one replaced, through the
  * rollbackAlias workflow (the alias log and the audit log are written by an activity). Checked as
- * the configured identity first: `actor` names who acts, it does not grant rights.
+ * the configured identity first, before Temporal is even connected to (`connect`): `actor` names
+ * who acts, it does not grant rights.
  */
 export async function rollback(
   ws: Workspace,
-  temporal: TemporalAccess,
+  connect: () => Promise<TemporalAccess>,
   request: { model: string; alias: string; actor: string; reason: string },
 ): Promise<AliasEntry> {
   await ws.access.assertCanMoveAliases(request.model, ws.identity);
+  const temporal = await connect();
   return temporal.client.workflow
     .execute<typeof rollbackAlias>('rollbackAlias', {
       taskQueue: temporal.config.taskQueue,

@@ -3,7 +3,7 @@ import { listModels, modelVersions } from '../../application/models';
 import { openWorkspace } from '../../application/workspace';
 import { blockedBy } from '../../domain/gate/metricGate';
 import { printResult, table } from '../output';
-import { openSession } from '../session';
+import { openSession, type Session } from '../session';
 
 const pct = (v: number) => `${(100 * v).toFixed(2)} %`;
 
@@ -80,11 +80,11 @@ export function registerModelsCommands(program: Command): void {
     .option('--json', 'print one JSON object on stdout')
     .action(async (model: string, opts: { alias: string; as?: string; reason: string; json?: boolean }) => {
       const ws = openWorkspace();
-      const session = await openSession();
+      let session: Session | undefined;
       try {
         // Loaded here: it loads the Temporal SDK, which `slipway models` does without.
         const { rollback } = await import('../../application/changes.js');
-        const entry = await rollback(ws, session, {
+        const entry = await rollback(ws, async () => (session = await openSession()), {
           model,
           alias: opts.alias,
           actor: opts.as ?? ws.identity,
@@ -97,7 +97,7 @@ export function registerModelsCommands(program: Command): void {
             `${model}: ${opts.alias} moved back from v${entry.previous} to v${entry.version} (${entry.reason})`,
         );
       } finally {
-        await session.close();
+        await session?.close();
       }
     });
 }
