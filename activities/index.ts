@@ -1,3 +1,4 @@
+import { setNamespacePolicyActivity, setVisibilityActivity } from './access';
 import { recordChangeActivity } from './audit';
 import type { ActivityDeps } from './deps';
 import { evaluateModelActivity } from './evaluate';
@@ -45,6 +46,8 @@ export function createActivities(deps: ActivityDeps) {
     promoteModel: promoteModelActivity(deps),
     rollbackModel: rollbackModelActivity(deps),
     recordChange: recordChangeActivity(deps),
+    setNamespacePolicy: setNamespacePolicyActivity(deps),
+    setVisibility: setVisibilityActivity(deps),
     importOnnx: importOnnxActivity(deps),
     evaluateImported: evaluateImportedActivity(deps),
   };

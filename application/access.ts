@@ -1,25 +1,11 @@
 import { type GateSettingsInput, gateSettingsSchema } from '../contracts/inputs';
-import type { NamespacePolicy, Sharing, Visibility } from '../domain/access/policy';
+import type { NamespacePolicy } from '../domain/access/policy';
 import { reviewForNamespace } from '../domain/review/rules';
 import type { Workspace } from './workspace';
 
 /** A namespace's policy, or undefined when it has none. */
 export function namespacePolicy(ws: Workspace, namespace: string): Promise<NamespacePolicy | undefined> {
   return ws.access.policy(namespace);
-}
-
-/** Creates or changes a namespace's policy, as this person (its admins only; audited). */
-export function setNamespacePolicy(
-  ws: Workspace,
-  namespace: string,
-  people: { admins: string[]; members: string[]; importers?: string[]; approvers?: string[] },
-): Promise<NamespacePolicy> {
-  return ws.access.setPolicy(namespace, people, ws.identity, new Date().toISOString());
-}
-
-/** Sets who may see and use a model, as this person (namespace admins decide; audited). */
-export function shareModel(ws: Workspace, model: string, visibility: Visibility): Promise<Sharing> {
-  return ws.access.setVisibility(model, visibility, ws.identity, new Date().toISOString());
 }
 
 /**

@@ -1,10 +1,39 @@
 import { randomUUID } from 'node:crypto';
+import {
+  type NamespacePolicyChangeInput,
+  namespacePolicyChangeInputSchema,
+  visibilityChangeInputSchema,
+} from '../contracts/inputs';
+import type { NamespacePolicy, Sharing, Visibility } from '../domain/access/policy';
 import type { AuditEntry } from '../domain/audit/record';
 import type { AliasEntry } from '../domain/registry/aliases';
-import type { recordChange, rollbackAlias } from '../workflows/manualChanges';
+import type {
+  changeNamespacePolicy,
+  changeVisibility,
+  recordChange,
+  rollbackAlias,
+} from '../workflows/manualChanges';
 import { modelOfRun } from './runs';
 import type { TemporalAccess } from './temporal';
 import type { Workspace } from './workspace';
+
+/**
+ * Runs one of the workflows of changes made by hand (workflows/manualChanges.ts) to its end; the
+ * domain's refusal inside it comes back as the typed error it was raised as.
+ */
+async function executeChange<T>(
+  temporal: TemporalAccess,
+  idPrefix: string,
+  execute: (options: { taskQueue: string; workflowId: string }) => Promise<T>,
+): Promise<T> {
+  const options = {
+    taskQueue: temporal.config.taskQueue,
+    workflowId: `${idPrefix.replace('/', '.')}-${randomUUID().slice(0, 8)}`,
+  };
+  return execute(options).catch((err: unknown) => {
+    throw refusalOf(err) ?? err;
+  });
+}
 
 /**
  * Moves an alias (default production) back to the version its current one replaced, through the
@@ -19,17 +48,52 @@ export async function rollback(
 ): Promise<AliasEntry> {
   await ws.access.assertCanMoveAliases(request.model, ws.identity);
   const temporal = await connect();
-  return temporal.client.workflow
-    .execute<typeof rollbackAlias>('rollbackAlias', {
-      taskQueue: temporal.config.taskQueue,
-      workflowId: `rollback-${request.model.replace('/', '.')}-${randomUUID().slice(0, 8)}`,
-      args: [
-        { modelName: request.model, alias: request.alias, actor: request.actor, reason: request.reason },
-      ],
-    })
-    .catch((err: unknown) => {
-      throw refusalOf(err) ?? err;
-    });
+  const input = {
+    modelName: request.model,
+    alias: request.alias,
+    actor: request.actor,
+    reason: request.reason,
+  };
+  return executeChange(temporal, `rollback-${request.model}`, (options) =>
+    temporal.client.workflow.execute<typeof rollbackAlias>('rollbackAlias', { ...options, args: [input] }),
+  );
+}
+
+/**
+ * Creates or changes a namespace's policy, as this person (its admins only), through the
+ * changeNamespacePolicy workflow. Settings that cannot be are refused before anything starts.
+ */
+export async function setNamespacePolicy(
+  ws: Workspace,
+  connect: () => Promise<TemporalAccess>,
+  namespace: string,
+  people: NamespacePolicyChangeInput['people'],
+): Promise<NamespacePolicy> {
+  const input = namespacePolicyChangeInputSchema.parse({ namespace, people, actor: ws.identity });
+  const temporal = await connect();
+  return executeChange(temporal, `namespace-${namespace}`, (options) =>
+    temporal.client.workflow.execute<typeof changeNamespacePolicy>('changeNamespacePolicy', {
+      ...options,
+      args: [input],
+    }),
+  );
+}
+
+/** Sets who may see and use a model, as this person (namespace admins decide), through changeVisibility. */
+export async function shareModel(
+  ws: Workspace,
+  connect: () => Promise<TemporalAccess>,
+  model: string,
+  visibility: Visibility,
+): Promise<Sharing> {
+  const input = visibilityChangeInputSchema.parse({ model, visibility, actor: ws.identity });
+  const temporal = await connect();
+  return executeChange(temporal, `share-${model}`, (options) =>
+    temporal.client.workflow.execute<typeof changeVisibility>('changeVisibility', {
+      ...options,
+      args: [input],
+    }),
+  );
 }
 
 /**
@@ -55,11 +119,9 @@ export async function auditChange(
   temporal: TemporalAccess,
   entry: AuditEntry & { type: 'schedule-change' | 'cancellation' },
 ): Promise<void> {
-  await temporal.client.workflow.execute<typeof recordChange>('recordChange', {
-    taskQueue: temporal.config.taskQueue,
-    workflowId: `audit-${entry.type}-${randomUUID().slice(0, 8)}`,
-    args: [entry],
-  });
+  await executeChange(temporal, `audit-${entry.type}`, (options) =>
+    temporal.client.workflow.execute<typeof recordChange>('recordChange', { ...options, args: [entry] }),
+  );
 }
 
 /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { namespacePolicySchema, visibilities } from '../domain/access/policy';
 import { DEFAULT_METRIC_GATE_SETTINGS, metricGateSettingsSchema } from '../domain/gate/metricGate';
 import { modelSpecSchema, referenceModelSpec } from '../domain/ml/modelSpec';
 import { aliasNameSchema } from '../domain/registry/aliasName';
@@ -159,3 +160,19 @@ export const rollbackInputSchema = z.object({
   reason: z.string().trim().min(1, 'a rollback needs a reason; it goes into the alias log and the audit log'),
 });
 export type RollbackInput = z.input<typeof rollbackInputSchema>;
+
+/** `slipway namespace set`: the people of a namespace's policy, set by `actor`. */
+export const namespacePolicyChangeInputSchema = z.object({
+  namespace: z.string().trim().min(1),
+  people: namespacePolicySchema.pick({ admins: true, members: true, importers: true, approvers: true }),
+  actor: z.string().trim().min(1),
+});
+export type NamespacePolicyChangeInput = z.input<typeof namespacePolicyChangeInputSchema>;
+
+/** `slipway share`: a model's visibility, set by `actor`. */
+export const visibilityChangeInputSchema = z.object({
+  model: modelNameSchema,
+  visibility: z.enum(visibilities),
+  actor: z.string().trim().min(1),
+});
+export type VisibilityChangeInput = z.input<typeof visibilityChangeInputSchema>;

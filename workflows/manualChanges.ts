@@ -1,12 +1,21 @@
 import { workflowInfo } from '@temporalio/workflow';
-import { type RollbackInput, rollbackInputSchema } from '../contracts/inputs';
+import {
+  type NamespacePolicyChangeInput,
+  namespacePolicyChangeInputSchema,
+  type RollbackInput,
+  rollbackInputSchema,
+  type VisibilityChangeInput,
+  visibilityChangeInputSchema,
+} from '../contracts/inputs';
+import type { NamespacePolicy, Sharing } from '../domain/access/policy';
 import type { AliasEntry } from '../domain/registry/aliases';
 import { light } from './release';
 import { parseWorkflowInput } from './validation';
 
 /**
  * Changes people make by hand, outside a pipeline run. Each is a workflow of one activity, so the
- * alias log and the audit log are written by workers only, with the same retries as a promotion.
+ * alias log, the access settings and the audit log are written by workers only, with the same
+ * retries as a promotion (each activity appends its audit record once, by an idempotency key).
  */
 
 /** `slipway rollback`: the alias goes back to the version its current one replaced. */
@@ -26,4 +35,16 @@ export async function recordChange(
   entry: Parameters<typeof light.recordChange>[0],
 ): Promise<{ seq: number }> {
   return light.recordChange(entry);
+}
+
+/** `slipway namespace set`: a namespace's policy, created or changed by one of its admins. */
+export async function changeNamespacePolicy(input: NamespacePolicyChangeInput): Promise<NamespacePolicy> {
+  const params = parseWorkflowInput(namespacePolicyChangeInputSchema, input, 'changeNamespacePolicy');
+  return light.setNamespacePolicy({ ...params, idempotencyKey: `${workflowInfo().workflowId}/policy` });
+}
+
+/** `slipway share`: who may see and use a model. */
+export async function changeVisibility(input: VisibilityChangeInput): Promise<Sharing> {
+  const params = parseWorkflowInput(visibilityChangeInputSchema, input, 'changeVisibility');
+  return light.setVisibility({ ...params, idempotencyKey: `${workflowInfo().workflowId}/visibility` });
 }

@@ -1,8 +1,12 @@
 import type { Command } from 'commander';
-import { namespacePolicy, setNamespacePolicy, shareModel } from '../../application/access';
+import { namespacePolicy } from '../../application/access';
 import { openWorkspace } from '../../application/workspace';
 import { type Visibility, visibilities } from '../../domain/access/policy';
 import { keyValueTable, printResult } from '../output';
+import { withLazySession } from '../session';
+
+/** The changes' module, loaded when a change is made (it loads the Temporal SDK). */
+const changes = () => import('../../application/changes.js');
 
 const list = (text: string | undefined) =>
   text === undefined
@@ -34,12 +38,15 @@ export function registerAccessCommands(program: Command): void {
     )
     .action(async (ns: string, opts: Record<string, string | boolean | undefined>) => {
       const ws = openWorkspace();
-      const policy = await setNamespacePolicy(ws, ns, {
-        admins: list(opts.admins as string) ?? [],
-        members: list(opts.members as string | undefined) ?? [],
-        importers: list(opts.importers as string | undefined),
-        approvers: list(opts.approvers as string | undefined),
-      });
+      const { setNamespacePolicy } = await changes();
+      const policy = await withLazySession((connect) =>
+        setNamespacePolicy(ws, connect, ns, {
+          admins: list(opts.admins as string) ?? [],
+          members: list(opts.members as string | undefined) ?? [],
+          importers: list(opts.importers as string | undefined),
+          approvers: list(opts.approvers as string | undefined),
+        }),
+      );
       printResult(
         opts,
         policy,
@@ -74,7 +81,10 @@ export function registerAccessCommands(program: Command): void {
       if (!(visibilities as readonly string[]).includes(opts.visibility)) {
         throw new Error(`--visibility ${opts.visibility} is not one of ${visibilities.join(', ')}.`);
       }
-      const sharing = await shareModel(openWorkspace(), model, opts.visibility as Visibility);
+      const { shareModel } = await changes();
+      const sharing = await withLazySession((connect) =>
+        shareModel(openWorkspace(), connect, model, opts.visibility as Visibility),
+      );
       printResult(
         opts,
         { model, ...sharing },

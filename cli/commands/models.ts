@@ -3,7 +3,7 @@ import { listModels, modelVersions } from '../../application/models';
 import { openWorkspace } from '../../application/workspace';
 import { blockedBy } from '../../domain/gate/metricGate';
 import { printResult, table } from '../output';
-import { openSession, type Session } from '../session';
+import { withLazySession } from '../session';
 
 const pct = (v: number) => `${(100 * v).toFixed(2)} %`;
 
@@ -80,24 +80,21 @@ export function registerModelsCommands(program: Command): void {
     .option('--json', 'print one JSON object on stdout')
     .action(async (model: string, opts: { alias: string; as?: string; reason: string; json?: boolean }) => {
       const ws = openWorkspace();
-      let session: Session | undefined;
-      try {
-        // Loaded here: it loads the Temporal SDK, which `slipway models` does without.
-        const { rollback } = await import('../../application/changes.js');
-        const entry = await rollback(ws, async () => (session = await openSession()), {
+      // Loaded here: it loads the Temporal SDK, which `slipway models` does without.
+      const { rollback } = await import('../../application/changes.js');
+      const entry = await withLazySession((connect) =>
+        rollback(ws, connect, {
           model,
           alias: opts.alias,
           actor: opts.as ?? ws.identity,
           reason: opts.reason,
-        });
-        printResult(
-          opts,
-          entry,
-          () =>
-            `${model}: ${opts.alias} moved back from v${entry.previous} to v${entry.version} (${entry.reason})`,
-        );
-      } finally {
-        await session?.close();
-      }
+        }),
+      );
+      printResult(
+        opts,
+        entry,
+        () =>
+          `${model}: ${opts.alias} moved back from v${entry.previous} to v${entry.version} (${entry.reason})`,
+      );
     });
 }
