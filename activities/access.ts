@@ -4,6 +4,17 @@ import { ModelRegistry } from '../domain/registry/registry';
 import type { ActivityDeps } from './deps';
 import { withFailureMapping } from './failures';
 
+/** An access change made now, by `params.actor`, audited once per idempotency key. */
+function accessChange<P extends { actor: string; idempotencyKey: string }, R>(
+  deps: ActivityDeps,
+  change: (access: ModelAccess, params: P, at: string) => Promise<R>,
+) {
+  return (params: P): Promise<R> =>
+    withFailureMapping(() =>
+      change(new ModelAccess(new ModelRegistry(deps.store)), params, new Date().toISOString()),
+    );
+}
+
 export interface SetNamespacePolicyParams {
   namespace: string;
   people: Pick<NamespacePolicy, 'admins' | 'members' | 'importers' | 'approvers'>;
@@ -11,20 +22,13 @@ export interface SetNamespacePolicyParams {
   idempotencyKey: string;
 }
 
-/** Creates or changes a namespace's policy (its admins only), audited. */
-export function setNamespacePolicyActivity(deps: ActivityDeps) {
-  return async function setNamespacePolicy(params: SetNamespacePolicyParams): Promise<NamespacePolicy> {
-    return withFailureMapping(() =>
-      new ModelAccess(new ModelRegistry(deps.store)).setPolicy(
-        params.namespace,
-        params.people,
-        params.actor,
-        new Date().toISOString(),
-        params.idempotencyKey,
-      ),
-    );
-  };
-}
+/** Creates or changes a namespace's policy (its admins only). */
+export const setNamespacePolicyActivity = (deps: ActivityDeps) =>
+  accessChange(
+    deps,
+    (access, p: SetNamespacePolicyParams, at): Promise<NamespacePolicy> =>
+      access.setPolicy(p.namespace, p.people, p.actor, at, p.idempotencyKey),
+  );
 
 export interface SetVisibilityParams {
   model: string;
@@ -33,17 +37,10 @@ export interface SetVisibilityParams {
   idempotencyKey: string;
 }
 
-/** Sets who may see and use a model (namespace admins decide), audited. */
-export function setVisibilityActivity(deps: ActivityDeps) {
-  return async function setVisibility(params: SetVisibilityParams): Promise<Sharing> {
-    return withFailureMapping(() =>
-      new ModelAccess(new ModelRegistry(deps.store)).setVisibility(
-        params.model,
-        params.visibility,
-        params.actor,
-        new Date().toISOString(),
-        params.idempotencyKey,
-      ),
-    );
-  };
-}
+/** Sets who may see and use a model (namespace admins decide). */
+export const setVisibilityActivity = (deps: ActivityDeps) =>
+  accessChange(
+    deps,
+    (access, p: SetVisibilityParams, at): Promise<Sharing> =>
+      access.setVisibility(p.model, p.visibility, p.actor, at, p.idempotencyKey),
+  );
