@@ -176,3 +176,12 @@ export const visibilityChangeInputSchema = z.object({
   actor: z.string().trim().min(1),
 });
 export type VisibilityChangeInput = z.input<typeof visibilityChangeInputSchema>;
+
+/**
+ * The audit record of a change made outside any workflow's own steps (a schedule changed, a run
+ * cancelled); the audit log checks the rest of the record. Other record types are written only by
+ * the steps they record.
+ */
+export const recordedChangeInputSchema = z
+  .object({ type: z.enum(['schedule-change', 'cancellation']) })
+  .loose();

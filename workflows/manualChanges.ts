@@ -3,6 +3,7 @@ import {
   type NamespacePolicyChangeInput,
   namespacePolicyChangeInputSchema,
   type RollbackInput,
+  recordedChangeInputSchema,
   rollbackInputSchema,
   type VisibilityChangeInput,
   visibilityChangeInputSchema,
@@ -34,6 +35,7 @@ export async function rollbackAlias(input: RollbackInput): Promise<AliasEntry> {
 export async function recordChange(
   entry: Parameters<typeof light.recordChange>[0],
 ): Promise<{ seq: number }> {
+  parseWorkflowInput(recordedChangeInputSchema, entry, 'recordChange');
   return light.recordChange(entry);
 }
 
