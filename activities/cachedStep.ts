@@ -1,18 +1,10 @@
 import { Context } from '@temporalio/activity';
 import type { z } from 'zod';
 import { codeVersion } from '../config/codeVersion';
+import type { StepCacheInfo } from '../contracts/progress';
 import { StepCache, stepCacheKey } from '../domain/cache/stepCache';
 import type { ArtifactRef } from '../domain/storage/artifactRef';
 import type { ActivityDeps } from './deps';
-
-/** What a step says about the cache, so progress and metadata show which outputs were reused. */
-export interface StepCacheInfo {
-  /** `off` when the run was started with caching disabled. */
-  status: 'hit' | 'miss' | 'off';
-  key?: string;
-  /** The execution whose outputs a hit reuses. */
-  reusedFrom?: { workflowId?: string; runId?: string; recordedAt?: string };
-}
 
 export interface CachedStepOptions<T> {
   step: string;

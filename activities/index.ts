@@ -1,28 +1,35 @@
+import { setNamespacePolicyActivity, setVisibilityActivity } from './access';
+import { recordChangeActivity } from './audit';
 import type { ActivityDeps } from './deps';
-import { evaluateGateActivity } from './evaluateGate';
-import { evaluateModelActivity } from './evaluateModel';
-import { exportOnnxActivity } from './exportOnnx';
-import { extractDatasetActivity } from './extractDataset';
+import { evaluateModelActivity } from './evaluate';
+import { exportOnnxActivity } from './export';
+import { extractDatasetActivity } from './extract';
 import { fingerprintSourceActivity, lastTrainedSourceActivity } from './fingerprintSource';
-import { evaluateImportedActivity, importOnnxActivity } from './importOnnx';
-import { prepareDataActivity } from './prepareData';
-import { promoteModelActivity, recordReviewActivity } from './promoteModel';
-import { registerModelActivity } from './registerModel';
-import { renderReportActivity } from './renderReport';
-import { trainModelActivity } from './trainModel';
+import { evaluateGateActivity } from './gate';
+import { evaluateImportedActivity, importOnnxActivity } from './import';
+import { promoteModelActivity, rollbackModelActivity } from './promote';
+import { registerModelActivity } from './register';
+import { renderReportActivity } from './report';
+import { recordReviewActivity } from './review';
+import { trainModelActivity } from './train';
+import { prepareDataActivity } from './transform';
 
 export type { ActivityDeps } from './deps';
-export type { GateDecision } from './evaluateGate';
-export type { EvaluatedModel, EvaluationMetrics } from './evaluateModel';
-export type { ExportedOnnx } from './exportOnnx';
-export type { ExtractDatasetParams, ExtractedDataset } from './extractDataset';
-export type { ImportedOnnx } from './importOnnx';
-export type { PreparedData } from './prepareData';
-export type { Promotion } from './promoteModel';
-export type { RegisteredModel } from './registerModel';
-export type { TrainedModel, TrainingHeartbeat } from './trainModel';
+export type { EvaluatedModel, EvaluationMetrics } from './evaluate';
+export type { ExportedOnnx } from './export';
+export type { ExtractDatasetParams, ExtractedDataset } from './extract';
+export type { GateDecision } from './gate';
+export type { ImportedOnnx } from './import';
+export type { Promotion } from './promote';
+export type { RegisteredModel } from './register';
+export type { TrainedModel, TrainingHeartbeat } from './train';
+export type { PreparedData } from './transform';
 
-/** Every activity, bound to its dependencies. The worker registers what this returns. */
+/**
+ * Every activity, bound to its dependencies. The worker registers what this returns. Files are
+ * named after the pipeline's steps; the activity names are the ones recorded in workflow
+ * histories (transform runs `prepareData`, train `trainModel`...), so they stay as they are.
+ */
 export function createActivities(deps: ActivityDeps) {
   return {
     fingerprintSource: fingerprintSourceActivity(deps),
@@ -37,6 +44,10 @@ export function createActivities(deps: ActivityDeps) {
     registerModel: registerModelActivity(deps),
     recordReview: recordReviewActivity(deps),
     promoteModel: promoteModelActivity(deps),
+    rollbackModel: rollbackModelActivity(deps),
+    recordChange: recordChangeActivity(deps),
+    setNamespacePolicy: setNamespacePolicyActivity(deps),
+    setVisibility: setVisibilityActivity(deps),
     importOnnx: importOnnxActivity(deps),
     evaluateImported: evaluateImportedActivity(deps),
   };

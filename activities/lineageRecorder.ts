@@ -1,9 +1,9 @@
 import { hostname } from 'node:os';
 import { Context } from '@temporalio/activity';
 import { codeVersion } from '../config/codeVersion';
+import type { StepCacheInfo } from '../contracts/progress';
 import { LineageStore } from '../domain/lineage/lineageStore';
 import type { ArtifactInput, ExecutionOutcome } from '../domain/lineage/schema';
-import type { StepCacheInfo } from './cachedStep';
 import type { ActivityDeps } from './deps';
 
 /** Which worker ran an attempt, as lineage records it. */

@@ -1,7 +1,8 @@
 import type { z } from 'zod';
+import type { StepCacheInfo } from '../contracts/progress';
 import type { ArtifactInput } from '../domain/lineage/schema';
 import type { ArtifactRef } from '../domain/storage/artifactRef';
-import { cachedStep, type StepCacheInfo } from './cachedStep';
+import { cachedStep } from './cachedStep';
 import type { ActivityDeps } from './deps';
 import { recordStepLineage } from './lineageRecorder';
 

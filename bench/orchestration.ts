@@ -6,7 +6,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../config/env';
 import { referenceModelSpec } from '../domain/ml/modelSpec';
 import { createWorkers } from '../worker/worker';
-import type { PipelineResult } from '../workflows/trainToDeploy';
+import type { trainToDeploy } from '../workflows/trainToDeploy';
 import { median, secondsSince } from './lib/stats';
 
 export interface OrchestrationRun {
@@ -69,7 +69,7 @@ export async function measureOrchestration(options: {
     const runOnce = async (i: number): Promise<OrchestrationRun> => {
       const workflowId = `bench-overhead-${i}-${randomUUID()}`;
       const started = performance.now();
-      const result = (await client.workflow.execute('trainToDeploy', {
+      const result = await client.workflow.execute<typeof trainToDeploy>('trainToDeploy', {
         taskQueue: config.taskQueue,
         workflowId,
         args: [
@@ -82,7 +82,7 @@ export async function measureOrchestration(options: {
             cache: false,
           },
         ],
-      })) as PipelineResult;
+      });
       const wallSeconds = secondsSince(started);
       const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
       const startedAt = new Map<string, number>();

@@ -1,3 +1,5 @@
+import type { RunOutcome } from '../application/runs';
+
 /**
  * The exit codes of `slipway`, in one place: the README's table and `slipway --help` are written
  * from `exitCodeTable`, and every command that follows a run ends with `exitCodeFor(outcome)`.
@@ -22,21 +24,10 @@ export const EXIT = {
   interrupted: 130,
 } as const;
 
-/** Every way a command that follows a run can end. */
-export type RunOutcome =
-  | 'promoted'
-  | 'registered'
-  | 'awaiting-review'
-  | 'blocked'
-  | 'rejected'
-  | 'timed-out'
-  | 'superseded'
-  | 'failed'
-  | 'cancelled'
-  | 'running';
-
-export function exitCodeFor(outcome: RunOutcome): number {
+/** The exit code of a run's outcome ("skipped": a scheduled run with nothing to do, as registered). */
+export function exitCodeFor(outcome: RunOutcome | 'skipped'): number {
   switch (outcome) {
+    case 'skipped':
     case 'promoted':
     case 'registered':
     case 'awaiting-review':

@@ -1,8 +1,8 @@
-import type { WorkflowHandle } from '@temporalio/client';
+import type { Workflow, WorkflowHandle, WorkflowResultType } from '@temporalio/client';
 import type { MultiBar } from 'cli-progress';
-import type { PipelineProgress, StepStatus, TrainingEpoch } from '../workflows/progress';
+import { queryProgress } from '../application/runs';
+import type { PipelineProgress, StepStatus, TrainingEpoch } from '../contracts/progress';
 import { EXIT } from './exitCodes';
-import { queryProgress } from './runStatus';
 import type { Session } from './session';
 
 /** A run that stopped to wait for a person: the command returns, the workflow waits on. */
@@ -28,11 +28,11 @@ export interface FollowOptions {
  * or (unless `waitForReview`) until it waits for a person. Ctrl-C stops following, not the run:
  * it says so, how to follow it again and how to cancel it, and exits 130.
  */
-export async function followRun<T>(
+export async function followRun<W extends Workflow>(
   session: Session,
-  handle: WorkflowHandle,
+  handle: WorkflowHandle<W>,
   options: FollowOptions,
-): Promise<T | AwaitingReview> {
+): Promise<WorkflowResultType<W> | AwaitingReview> {
   const workflowId = handle.workflowId;
   const display = options.live ? progressDisplay(options.epochs) : undefined;
   const onInterrupt = () => {
@@ -45,7 +45,7 @@ export async function followRun<T>(
   let finished = false;
   const result = handle.result().finally(() => {
     finished = true;
-  }) as Promise<T>;
+  });
   try {
     for (;;) {
       let timer: NodeJS.Timeout | undefined;

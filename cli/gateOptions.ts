@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { ModelAccess } from '../domain/access/modelAccess';
-import { type GateSettingsInput, gateSettingsSchema } from '../workflows/inputs';
+import { type GateSettingsInput, gateSettingsSchema } from '../contracts/inputs';
 import { parseNumberOption } from './numberOption';
 import { UsageError } from './usageError';
 
@@ -106,22 +105,4 @@ export function gateSettingsFromFlags(flags: GateFlags): GateSettingsInput {
     ...(flags.promote === false ? { promote: false } : {}),
   };
   return gateSettingsSchema.parse(settings);
-}
-
-/**
- * The review settings of a run of `model`, checked against its namespace's approvers: a run may
- * name only them, and when it names nobody but needs a review, they are the allow-list. With
- * `reviewByDefault` (an import without evaluation data) a namespace with approvers always gets a review.
- */
-export async function withNamespaceApprovers(
-  access: ModelAccess,
-  model: string,
-  gate: GateSettingsInput,
-  reviewByDefault = false,
-): Promise<GateSettingsInput> {
-  const requested = gate.review?.approvers ?? [];
-  const approvers = await access.approversFor(model, requested);
-  const required = gate.review?.required === true || (reviewByDefault && approvers.length > 0);
-  if (!required || approvers.length === 0) return gate;
-  return gateSettingsSchema.parse({ ...gate, review: { ...gate.review, required: true, approvers } });
 }

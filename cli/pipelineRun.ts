@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import type { TrainToDeployInput } from '../workflows/inputs';
-import type { ReleaseOutcome } from '../workflows/release';
-import type { PipelineProgress, PipelineResult } from '../workflows/trainToDeploy';
+import type { PipelineResult, ReleaseOutcome } from '../application/results';
+import { startPipeline } from '../application/start';
+import type { TrainToDeployInput } from '../contracts/inputs';
+import type { PipelineProgress } from '../contracts/progress';
 import { exitCodeFor } from './exitCodes';
 import { type AwaitingReview, describeEpoch, followRun } from './followRun';
 import { keyValueTable, table } from './output';
@@ -26,15 +26,11 @@ export async function runPipeline(
     onStart?(workflowId: string): void;
   },
 ): Promise<PipelineResult | AwaitingReview> {
-  const workflowId = `${options.workflowIdPrefix ?? 'train'}-${input.modelName}-${randomUUID().slice(0, 8)}`;
-  const handle = await session.client.workflow.start('trainToDeploy', {
-    taskQueue: session.config.taskQueue,
-    workflowId,
-    args: [{ ...input, trainingTaskQueue: session.config.trainingTaskQueue }],
-  });
+  const handle = await startPipeline(session, input, options.workflowIdPrefix);
+  const { workflowId } = handle;
   process.stderr.write(`slipway: started ${workflowId}\n`);
   options.onStart?.(workflowId);
-  return followRun<PipelineResult>(session, handle, {
+  return followRun(session, handle, {
     live: options.live,
     epochs: input.spec?.epochs ?? 50,
     waitForReview: options.waitForReview,

@@ -1,7 +1,7 @@
+import { describeCancellation, type RunView, runView } from '../application/runs';
 import { exitCodeFor } from './exitCodes';
 import type { AwaitingReview } from './followRun';
 import { type OutputOptions, printResult } from './output';
-import { describeCancellation, type RunView, runView } from './runStatus';
 import type { Session } from './session';
 
 /**
@@ -23,7 +23,7 @@ export async function reportRunFailure(
   )
     throw err;
   const view = await runView(session.client, workflowId);
-  process.exitCode = view.exitCode;
+  process.exitCode = exitCodeFor(view.outcome);
   if (opts.json) {
     printResult(opts, runEndJson(view), () => '');
     return;
@@ -38,7 +38,7 @@ export function runEndJson(view: RunView) {
     runId: view.runId,
     status: view.status,
     outcome: view.outcome,
-    exitCode: view.exitCode,
+    exitCode: exitCodeFor(view.outcome),
     ...(view.failure ? { failure: view.failure } : {}),
     ...(view.cancellation ? { cancellation: view.cancellation } : {}),
   };

@@ -87,3 +87,19 @@ async function hasPollers(client: Client, config: SlipwayConfig): Promise<boolea
   });
   return (response.pollers ?? []).length > 0;
 }
+
+/**
+ * Runs `body` with `connect`, which opens a session the first time it is called, and closes that
+ * session afterwards: a command whose checks refuse before `connect` never loads the Temporal SDK.
+ */
+export async function withLazySession<T>(body: (connect: () => Promise<Session>) => Promise<T>): Promise<T> {
+  let session: Session | undefined;
+  try {
+    return await body(async () => {
+      session ??= await openSession();
+      return session;
+    });
+  } finally {
+    await session?.close();
+  }
+}

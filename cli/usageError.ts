@@ -6,3 +6,11 @@
 export class UsageError extends Error {
   override name = 'UsageError';
 }
+
+/**
+ * A request the server refused (a review rule), said in the CLI's terms: printed as "refused: ...",
+ * exit code 1 (the input was well-formed; the rule says no).
+ */
+export class RefusedError extends Error {
+  override name = 'RefusedError';
+}

@@ -2,9 +2,8 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Client } from '@temporalio/client';
 import { type Context, Hono } from 'hono';
-import { describeError } from '../cli/errors';
-import { log } from '../cli/output';
-import { decideReview, RunNotWaitingError, refusalReason } from '../cli/reviewActions';
+import { describeError } from '../application/describeError';
+import { decideReview, RunNotWaitingError, reviewRefusal } from '../application/reviews';
 import type { SlipwayConfig } from '../config/env';
 import { AccessError } from '../domain/access/errors';
 import { RegistryError } from '../domain/registry/errors';
@@ -18,6 +17,9 @@ import { modelPage, modelsPage } from './pages/models';
 import { pendingPage, stoppedRunsSection } from './pages/pending';
 import { versionPage } from './pages/version';
 import { allowedHosts, sameOriginGuard } from './sameOrigin';
+
+/** The console's own log lines go to stderr, beside its requests' errors. */
+const log = (message: string) => process.stderr.write(`${message}\n`);
 
 export interface ConsoleOptions {
   config: SlipwayConfig;
@@ -147,8 +149,8 @@ export function createConsoleApp(options: ConsoleOptions, hosts: () => Set<strin
       log(`slipway console: ${workflowId} ${decision.decision} by ${decision.approver} (${decision.reason})`);
       return c.json({ workflowId, ...decision });
     } catch (err) {
-      const refused = refusalReason(err);
-      if (refused !== undefined) return c.json({ error: refused }, 409);
+      const refused = reviewRefusal(err);
+      if (refused !== undefined) return c.json({ error: refused.message }, 409);
       // A finished run refuses a decision like the validator does; an unknown ID is simply not there.
       if (err instanceof RunNotWaitingError) return c.json({ error: err.message }, err.finished ? 409 : 404);
       throw err;

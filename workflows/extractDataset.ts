@@ -1,6 +1,6 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { ExtractedDataset, SlipwayActivities } from '../activities';
-import { type ExtractDatasetInput, extractDatasetInputSchema } from './inputs';
+import { type ExtractDatasetInput, extractDatasetInputSchema } from '../contracts/inputs';
 import { parseWorkflowInput } from './validation';
 
 const { extractDataset } = proxyActivities<SlipwayActivities>({

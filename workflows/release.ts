@@ -1,11 +1,12 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { z } from 'zod';
 import type { SlipwayActivities } from '../activities';
-import type { GateDecision } from '../activities/evaluateGate';
-import type { Promotion } from '../activities/promoteModel';
-import type { ReviewDecision, reviewGate } from './approval';
-import type { gateSettingsSchema } from './inputs';
-import type { PipelineProgress, PipelineStep, StepStatus } from './progress';
+import type { GateDecision } from '../activities/gate';
+import type { Promotion } from '../activities/promote';
+import type { gateSettingsSchema } from '../contracts/inputs';
+import type { PipelineProgress, PipelineStep, StepStatus } from '../contracts/progress';
+import type { ReviewDecision } from '../contracts/review';
+import type { reviewGate } from './review';
 
 const retry = {
   initialInterval: '1s',

@@ -7,18 +7,10 @@ import {
   rootCause,
   workflowInfo,
 } from '@temporalio/workflow';
-import { z } from 'zod';
 import type { SlipwayActivities } from '../activities';
-import { trainToDeployInputSchema } from './inputs';
-import type { PipelineResult } from './trainToDeploy';
+import { type ScheduledRetrainInput, scheduledRetrainInputSchema } from '../contracts/inputs';
+import { type PipelineResult, trainToDeploy } from './trainToDeploy';
 import { parseWorkflowInput } from './validation';
-
-export const scheduledRetrainInputSchema = z.object({
-  scheduleId: z.string().min(1),
-  /** The pipeline to run, as `slipway run` would start it (its gates included). */
-  pipeline: trainToDeployInputSchema,
-});
-export type ScheduledRetrainInput = z.input<typeof scheduledRetrainInputSchema>;
 
 export interface ScheduledRetrainResult {
   outcome: PipelineResult['outcome'] | 'skipped';
@@ -56,7 +48,7 @@ export async function scheduledRetrain(input: ScheduledRetrainInput): Promise<Sc
   }
   const pipelineWorkflowId = `${workflowInfo().workflowId}-pipeline`;
   try {
-    const result = await executeChild<(i: unknown) => Promise<PipelineResult>>('trainToDeploy', {
+    const result = await executeChild(trainToDeploy, {
       workflowId: pipelineWorkflowId,
       args: [params.pipeline],
     });

@@ -8,18 +8,14 @@ import type {
   SlipwayActivities,
   TrainedModel,
 } from '../activities';
-import type { GateDecision } from '../activities/evaluateGate';
+import type { GateDecision } from '../activities/gate';
+import { type TrainToDeployInput, trainToDeployInputSchema } from '../contracts/inputs';
+import { progressQuery, trainingEpochSignal } from '../contracts/messages';
+import { type PipelineProgress, pipelineSteps, type StepStatus } from '../contracts/progress';
 import type { ArtifactRef } from '../domain/storage/artifactRef';
-import { reviewGate } from './approval';
-import { type TrainToDeployInput, trainToDeployInputSchema } from './inputs';
-import { progressQuery, trainingEpochSignal } from './messages';
-import { type PipelineProgress, pipelineSteps, type StepStatus } from './progress';
 import { activityRetry, light, type ReleaseOutcome, reviewAndPromote, stepTracker } from './release';
+import { reviewGate } from './review';
 import { parseWorkflowInput } from './validation';
-
-export { progressQuery } from './messages';
-export type { PipelineProgress, PipelineStep, StepStatus, TrainingEpoch } from './progress';
-export { pipelineSteps } from './progress';
 
 export interface PipelineResult extends ReleaseOutcome {
   workflowId: string;

@@ -1,15 +1,12 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/env';
-import { ModelAccess } from '../../domain/access/modelAccess';
+import { namespacePolicy } from '../../application/access';
+import { openWorkspace } from '../../application/workspace';
 import { type Visibility, visibilities } from '../../domain/access/policy';
-import { ModelRegistry } from '../../domain/registry/registry';
-import { openArtifactStore } from '../../domain/storage/openStore';
 import { keyValueTable, printResult } from '../output';
+import { withLazySession } from '../session';
 
-function openAccess() {
-  const config = loadConfig();
-  return { config, access: new ModelAccess(new ModelRegistry(openArtifactStore(config))) };
-}
+/** The changes' module, loaded when a change is made (it loads the Temporal SDK). */
+const changes = () => import('../../application/changes.js');
 
 const list = (text: string | undefined) =>
   text === undefined
@@ -40,22 +37,20 @@ export function registerAccessCommands(program: Command): void {
       '\nExample:\n  slipway namespace set secops --admins erin --members carol,dave --approvers alice',
     )
     .action(async (ns: string, opts: Record<string, string | boolean | undefined>) => {
-      const { config, access } = openAccess();
-      const policy = await access.setPolicy(
-        ns,
-        {
+      const ws = openWorkspace();
+      const { setNamespacePolicy } = await changes();
+      const policy = await withLazySession((connect) =>
+        setNamespacePolicy(ws, connect, ns, {
           admins: list(opts.admins as string) ?? [],
           members: list(opts.members as string | undefined) ?? [],
           importers: list(opts.importers as string | undefined),
           approvers: list(opts.approvers as string | undefined),
-        },
-        config.identity,
-        new Date().toISOString(),
+        }),
       );
       printResult(
         opts,
         policy,
-        () => `namespace ${ns} updated by ${config.identity}\n\n${describePolicy(policy)}`,
+        () => `namespace ${ns} updated by ${ws.identity}\n\n${describePolicy(policy)}`,
       );
     });
   namespace
@@ -64,8 +59,7 @@ export function registerAccessCommands(program: Command): void {
     .argument('<namespace>')
     .option('--json', 'print one JSON object on stdout')
     .action(async (ns: string, opts: { json?: boolean }) => {
-      const { access } = openAccess();
-      const policy = await access.policy(ns);
+      const policy = await namespacePolicy(openWorkspace(), ns);
       printResult(opts, policy ?? { namespace: ns, policy: null }, () =>
         policy
           ? describePolicy(policy)
@@ -87,12 +81,9 @@ export function registerAccessCommands(program: Command): void {
       if (!(visibilities as readonly string[]).includes(opts.visibility)) {
         throw new Error(`--visibility ${opts.visibility} is not one of ${visibilities.join(', ')}.`);
       }
-      const { config, access } = openAccess();
-      const sharing = await access.setVisibility(
-        model,
-        opts.visibility as Visibility,
-        config.identity,
-        new Date().toISOString(),
+      const { shareModel } = await changes();
+      const sharing = await withLazySession((connect) =>
+        shareModel(openWorkspace(), connect, model, opts.visibility as Visibility),
       );
       printResult(
         opts,

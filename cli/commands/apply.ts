@@ -1,21 +1,12 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/env';
-import { ModelRegistry } from '../../domain/registry/registry';
-import { openArtifactStore } from '../../domain/storage/openStore';
-import { resolveModelRef } from '../modelRef';
+import { loadModelVersion, resolveModelRef, versionReport } from '../../application/models';
+import { openWorkspace } from '../../application/workspace';
 import { parseNumberOption } from '../numberOption';
 import { log, printResult } from '../output';
 
-async function loadModel(ref: string) {
-  const config = loadConfig();
-  const registry = new ModelRegistry(openArtifactStore(config));
-  const { name, version, via } = await resolveModelRef(registry, ref, config.identity);
-  const metadata = await registry.getVersion(name, version);
-  const onnx = await registry.store.getBytes(metadata.artifacts.onnx); // checksum-verified
-  return { name, version, via, metadata, onnx };
-}
+const loadModel = (ref: string) => loadModelVersion(openWorkspace(), ref);
 
 export function registerApplyCommands(program: Command): void {
   program
@@ -95,14 +86,15 @@ export function registerApplyCommands(program: Command): void {
     .argument('<model>', '<model>, <model>@<version> or <model>@<alias>')
     .requiredOption('--out <file>', 'where to write the .html file')
     .action(async (ref: string, opts: { out: string }) => {
-      const model = await loadModel(ref);
-      const report = model.metadata.artifacts.report;
+      const ws = openWorkspace();
+      const model = await resolveModelRef(ws, ref);
+      const report = await versionReport(ws, model.name, model.version);
       if (!report) {
         throw new Error(
           `${model.name} v${model.version} was registered before reports existed; run the pipeline again for one.`,
         );
       }
-      await writeFile(resolve(opts.out), await openArtifactStore(loadConfig()).getBytes(report));
+      await writeFile(resolve(opts.out), report);
       process.stdout.write(`Wrote the report of ${model.name} v${model.version} to ${resolve(opts.out)}\n`);
     });
 
@@ -119,7 +111,7 @@ export function registerApplyCommands(program: Command): void {
     .action(async (ref: string, opts: { out: string; algo?: string; json?: boolean }) => {
       const model = await loadModel(ref);
       // Loaded by this command only (it brings the ONNX protobuf code).
-      const { writeMltkPackage } = await import('../../domain/export/mltkPackage.js');
+      const { writeMltkPackage } = await import('../../domain/mltk/mltkPackage.js');
       const pkg = await writeMltkPackage({
         outDir: resolve(opts.out),
         modelName: model.name,

@@ -1,11 +1,7 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/env';
-import { ModelAccess } from '../../domain/access/modelAccess';
-import { AuditLog } from '../../domain/audit/auditLog';
+import { readAuditLog, verifyAudit } from '../../application/audit';
+import { openWorkspace } from '../../application/workspace';
 import { formatAuditLog, formatVerifyResult } from '../../domain/audit/render';
-import { verifyAuditLog } from '../../domain/audit/verify';
-import { ModelRegistry } from '../../domain/registry/registry';
-import { openArtifactStore } from '../../domain/storage/openStore';
 import { parseNumberOption } from '../numberOption';
 import { printResult } from '../output';
 
@@ -27,16 +23,8 @@ export function registerAuditCommand(program: Command): void {
         opts.last === undefined
           ? undefined
           : parseNumberOption(opts.last, '--last', { integer: true, min: 1 });
-      const config = loadConfig();
-      const store = openArtifactStore(config);
-      const access = new ModelAccess(new ModelRegistry(store));
-      if (opts.model !== undefined) await access.assertCanUse(opts.model, config.identity);
-      const all = await new AuditLog(store).entries({ model: opts.model });
       // Records about models this person may not see are left out (see `slipway share`).
-      const models = [...new Set(all.flatMap((e) => (e.record?.model ? [e.record.model] : [])))];
-      const visible = new Set(await access.visibleTo(models, config.identity));
-      const shown = all.filter((e) => e.record?.model === undefined || visible.has(e.record.model));
-      const entries = last === undefined ? shown : shown.slice(-last);
+      const entries = await readAuditLog(openWorkspace(), { model: opts.model, last });
       printResult(opts, { entries }, () => formatAuditLog(entries));
     });
 
@@ -59,7 +47,7 @@ export function registerAuditCommand(program: Command): void {
           throw new Error('--expect-head takes <seq>:<sha256>, as `slipway audit verify` prints it.');
         expectedHead = { seq: Number(match[1]), hash: match[2] as string };
       }
-      const result = await verifyAuditLog(openArtifactStore(loadConfig()), {
+      const result = await verifyAudit(openWorkspace(), {
         checkArtifacts: opts.artifacts,
         expectedHead,
       });

@@ -1,12 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
-import { ModelAccess } from '../../domain/access/modelAccess';
-import { AuditLog } from '../../domain/audit/auditLog';
-import { ModelRegistry } from '../../domain/registry/registry';
-import { openArtifactStore } from '../../domain/storage/openStore';
+import { cancelRun } from '../../application/changes';
+import { describeCancellation, type RunView, runView } from '../../application/runs';
+import { openWorkspace } from '../../application/workspace';
 import { printResult } from '../output';
 import { runEndJson } from '../runEnd';
-import { describeCancellation, modelOfRun, type RunView, runView } from '../runStatus';
 import { openSession, type Session } from '../session';
 import { UsageError } from '../usageError';
 
@@ -33,7 +30,8 @@ export function registerCancelCommand(program: Command): void {
       const reason = opts.reason.trim();
       if (reason === '')
         throw new UsageError('Give a reason with --reason "<text>"; it goes into the audit log.');
-      const session = await openSession({ needWorker: false });
+      // A worker records the cancellation in the audit log (see application/changes.ts).
+      const session = await openSession();
       try {
         const before = await runView(session.client, workflowId).catch((err: unknown) => {
           if (
@@ -48,34 +46,9 @@ export function registerCancelCommand(program: Command): void {
             `${workflowId} is not running (${before.outcome}): there is nothing to cancel. \`slipway status ${workflowId}\` shows how it ended.`,
           );
         }
-        const actor = opts.as ?? session.config.identity;
-        const model = await modelOfRun(session.client, workflowId);
-        const registry = new ModelRegistry(openArtifactStore(session.config));
-        // Checked as the configured identity, as a rollback is: --as names who acts.
-        // A model with no version yet belongs to nobody else: there is nothing to check.
-        const known = model ? await registry.listVersions(model).catch(() => []) : [];
-        if (model && known.length > 0)
-          await new ModelAccess(registry).assertCanUse(model, session.config.identity);
-        await session.client.workflowService.requestCancelWorkflowExecution({
-          namespace: session.config.namespace,
-          workflowExecution: { workflowId, runId: before.runId },
-          identity: actor,
-          requestId: randomUUID(),
+        await cancelRun(openWorkspace(session.config), session, before, {
+          actor: opts.as ?? session.config.identity,
           reason,
-        });
-        await new AuditLog(registry.store).append({
-          type: 'cancellation',
-          ...(model && known.length > 0 ? { model } : {}),
-          actor,
-          reason,
-          at: new Date().toISOString(),
-          details: {
-            workflowId,
-            runId: before.runId,
-            workflowType: before.workflowType,
-            ...(model ? { modelName: model } : {}),
-          },
-          idempotencyKey: `${workflowId}/${before.runId}/cancel`,
         });
         const after = await waitUntilClosed(session, workflowId, 60_000);
         printResult(opts, runEndJson(after), () =>

@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
-import type { ExtractedDataset } from '../../activities';
+import type { ExtractedDataset } from '../../application/results';
+import { extractDataset } from '../../application/start';
+import { extractDatasetInputSchema } from '../../contracts/inputs';
 import { parseDatasetSource } from '../../domain/data/sourceUri';
-import { extractDatasetInputSchema } from '../../workflows/inputs';
 import { keyValueTable, printResult } from '../output';
 import { openSession } from '../session';
 
@@ -61,13 +61,7 @@ export function registerExtractCommand(program: Command): void {
       });
       const session = await openSession();
       try {
-        const workflowId = `extract-${randomUUID()}`;
-        const result = await session.client.workflow.execute('extractDatasetWorkflow', {
-          taskQueue: session.config.taskQueue,
-          workflowId,
-          args: [input],
-        });
-        const dataset = result as ExtractedDataset;
+        const { workflowId, dataset } = await extractDataset(session, input);
         printResult(
           opts,
           { workflowId, ...dataset },

@@ -1,21 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { loadConfig } from '../../config/env';
-import { ModelAccess } from '../../domain/access/modelAccess';
+import { assertCanImport, gateForModel } from '../../application/access';
+import type { ImportResult } from '../../application/results';
+import { startImport } from '../../application/start';
+import { openWorkspace } from '../../application/workspace';
+import { type ImportModelInput, importModelInputSchema } from '../../contracts/inputs';
 import { parseDatasetSource } from '../../domain/data/sourceUri';
-import { ModelRegistry } from '../../domain/registry/registry';
-import { openArtifactStore } from '../../domain/storage/openStore';
-import type { ImportResult } from '../../workflows/importModel';
-import { type ImportModelInput, importModelInputSchema } from '../../workflows/inputs';
 import { exitCodeFor, exitWith } from '../exitCodes';
 import { type AwaitingReview, followRun } from '../followRun';
-import {
-  addGateOptions,
-  type GateFlags,
-  gateSettingsFromFlags,
-  withNamespaceApprovers,
-} from '../gateOptions';
+import { addGateOptions, type GateFlags, gateSettingsFromFlags } from '../gateOptions';
 import { numberOption } from '../numberOption';
 import { keyValueTable, printResult } from '../output';
 import { describeAwaitingReview, describeOutcome, stepsTable } from '../pipelineRun';
@@ -86,12 +79,11 @@ export function registerImportCommand(program: Command): void {
     )
     .action(async (file: string, raw: Record<string, unknown>) => {
       const opts = importOptionsSchema.parse(raw);
-      const config = loadConfig();
+      const ws = openWorkspace();
       // Who may import and approve here is the namespace's call; ask before starting anything.
-      const access = new ModelAccess(new ModelRegistry(openArtifactStore(config)));
-      await access.assertCanImport(opts.model, config.identity);
-      const gate = await withNamespaceApprovers(
-        access,
+      await assertCanImport(ws, opts.model);
+      const gate = await gateForModel(
+        ws,
         opts.model,
         gateSettingsFromFlags(raw as GateFlags),
         opts.eval === undefined,
@@ -106,7 +98,7 @@ export function registerImportCommand(program: Command): void {
         opsetMin: opts.opsetMin,
         sizeLimitBytes: opts.sizeLimit,
         evaluation: opts.eval === undefined ? undefined : parseDatasetSource(opts.eval).uri,
-        createdBy: config.identity,
+        createdBy: ws.identity,
         cache: opts.cache,
         gate,
       } satisfies ImportModelInput);
@@ -141,15 +133,10 @@ async function followImport(
   input: ImportModelInput,
   options: { live: boolean; waitForReview: boolean; onStart(workflowId: string): void },
 ): Promise<ImportResult | AwaitingReview> {
-  const workflowId = `import-${input.modelName.replace('/', '.')}-${randomUUID().slice(0, 8)}`;
-  const handle = await session.client.workflow.start('importModel', {
-    taskQueue: session.config.taskQueue,
-    workflowId,
-    args: [input],
-  });
-  process.stderr.write(`slipway: started ${workflowId}\n`);
-  options.onStart(workflowId);
-  return followRun<ImportResult>(session, handle, {
+  const handle = await startImport(session, input);
+  process.stderr.write(`slipway: started ${handle.workflowId}\n`);
+  options.onStart(handle.workflowId);
+  return followRun(session, handle, {
     live: options.live,
     waitForReview: options.waitForReview,
     pollMs: 500,

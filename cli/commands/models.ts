@@ -1,19 +1,9 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/env';
-import { ModelAccess } from '../../domain/access/modelAccess';
-import { AuditLog } from '../../domain/audit/auditLog';
-import { blockedBy } from '../../domain/gates/metricGate';
-import { ModelAliases } from '../../domain/registry/aliases';
-import { ModelRegistry } from '../../domain/registry/registry';
-import { readReview } from '../../domain/registry/reviews';
-import { openArtifactStore } from '../../domain/storage/openStore';
+import { listModels, modelVersions } from '../../application/models';
+import { openWorkspace } from '../../application/workspace';
+import { blockedBy } from '../../domain/gate/metricGate';
 import { printResult, table } from '../output';
-
-function openRegistry() {
-  const config = loadConfig();
-  const registry = new ModelRegistry(openArtifactStore(config));
-  return { config, registry, aliases: new ModelAliases(registry), access: new ModelAccess(registry) };
-}
+import { withLazySession } from '../session';
 
 const pct = (v: number) => `${(100 * v).toFixed(2)} %`;
 
@@ -26,17 +16,10 @@ export function registerModelsCommands(program: Command): void {
     .argument('[name]', 'a model name; omit to list every model')
     .option('--json', 'print one JSON object on stdout')
     .action(async (name: string | undefined, opts: { json?: boolean }) => {
-      const { config, registry, aliases, access } = openRegistry();
+      const ws = openWorkspace();
       if (name === undefined) {
         // Only what this person may see (see `slipway share`).
-        const visible = await access.visibleTo(await registry.listModels(), config.identity);
-        const models = await Promise.all(
-          visible.map(async (model) => ({
-            model,
-            versions: (await registry.listVersions(model)).length,
-            aliases: await aliases.aliasesOf(model),
-          })),
-        );
+        const models = await listModels(ws);
         printResult(opts, { models }, () =>
           models.length === 0
             ? 'No models registered yet: `slipway demo` or `slipway run` registers one.'
@@ -53,25 +36,16 @@ export function registerModelsCommands(program: Command): void {
         );
         return;
       }
-      await access.assertCanUse(name, config.identity);
-      const current = await aliases.aliasesOf(name);
-      const versions = await Promise.all(
-        (await registry.listVersions(name)).map(async (version) => {
-          const m = await registry.getVersion(name, version);
-          const review = await readReview(registry, name, version);
-          return {
-            version,
-            createdAt: m.createdAt,
-            createdBy: m.createdBy,
-            metrics: m.metrics,
-            gate: m.gate,
-            review,
-            aliases: Object.entries(current)
-              .filter(([, v]) => v === version)
-              .map(([a]) => a),
-          };
-        }),
-      );
+      const { aliases: current, versions: rows } = await modelVersions(ws, name);
+      const versions = rows.map(({ version, metadata: m, review, aliases }) => ({
+        version,
+        createdAt: m.createdAt,
+        createdBy: m.createdBy,
+        metrics: m.metrics,
+        gate: m.gate,
+        review,
+        aliases,
+      }));
       printResult(opts, { model: name, aliases: current, versions }, () =>
         [
           table(
@@ -105,25 +79,17 @@ export function registerModelsCommands(program: Command): void {
     .requiredOption('--reason <text>', 'why; recorded in the alias log and the audit log')
     .option('--json', 'print one JSON object on stdout')
     .action(async (model: string, opts: { alias: string; as?: string; reason: string; json?: boolean }) => {
-      const { config, registry, aliases, access } = openRegistry();
-      // Checked as the configured identity: --as names who acts, it does not grant rights.
-      await access.assertCanMoveAliases(model, config.identity);
-      const actor = opts.as ?? config.identity;
-      const { entry } = await aliases.rollback(model, opts.alias, {
-        actor,
-        reason: opts.reason,
-        at: new Date().toISOString(),
-      });
-      await new AuditLog(registry.store).append({
-        type: 'rollback',
-        model,
-        version: entry.version,
-        actor,
-        reason: opts.reason,
-        at: entry.at,
-        details: { alias: opts.alias, from: entry.previous, to: entry.version, aliasLogSeq: entry.seq },
-        idempotencyKey: `alias-log/${model}/${entry.seq}`,
-      });
+      const ws = openWorkspace();
+      // Loaded here: it loads the Temporal SDK, which `slipway models` does without.
+      const { rollback } = await import('../../application/changes.js');
+      const entry = await withLazySession((connect) =>
+        rollback(ws, connect, {
+          model,
+          alias: opts.alias,
+          actor: opts.as ?? ws.identity,
+          reason: opts.reason,
+        }),
+      );
       printResult(
         opts,
         entry,

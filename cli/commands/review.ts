@@ -1,7 +1,14 @@
 import type { Command } from 'commander';
-import type { ReviewDecision } from '../../workflows/approval';
+import type { ReviewDecision } from '../../contracts/review';
 import { printResult, table } from '../output';
 import { openSession } from '../session';
+import { RefusedError } from '../usageError';
+
+/** The review rules whose remedy is a flag of this command, said in its terms. */
+const flagHints: Record<string, string> = {
+  ReviewNeedsApprover: 'Say who decides: pass --as <name>.',
+  ReviewNeedsReason: 'Give a reason with --reason "<text>"; it goes into the audit log.',
+};
 
 export function registerReviewCommands(program: Command): void {
   program
@@ -11,7 +18,7 @@ export function registerReviewCommands(program: Command): void {
     .action(async (opts: { json?: boolean }) => {
       const session = await openSession({ needWorker: false });
       try {
-        const { pendingReviews } = await import('../reviewActions.js');
+        const { pendingReviews } = await import('../../application/reviews.js');
         const pending = await pendingReviews(session.client, { taskQueue: session.config.taskQueue });
         printResult(opts, { pending }, () =>
           pending.length === 0
@@ -49,10 +56,14 @@ export function registerReviewCommands(program: Command): void {
         const session = await openSession({ needWorker: false });
         try {
           const approver = opts.as ?? session.config.identity;
-          const { decideReview } = await import('../reviewActions.js');
+          const { decideReview, reviewRefusal } = await import('../../application/reviews.js');
           const result: ReviewDecision = await decideReview(session.client, workflowId, decision, {
             approver,
             reason: opts.reason,
+          }).catch((err: unknown) => {
+            const refusal = reviewRefusal(err);
+            if (refusal === undefined) throw err;
+            throw new RefusedError((refusal.kind && flagHints[refusal.kind]) ?? refusal.message);
           });
           printResult(
             opts,

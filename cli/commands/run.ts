@@ -1,21 +1,14 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { loadConfig } from '../../config/env';
-import { ModelAccess } from '../../domain/access/modelAccess';
+import { gateForModel } from '../../application/access';
+import type { PipelineResult } from '../../application/results';
+import { openWorkspace } from '../../application/workspace';
+import { trainToDeployInputSchema } from '../../contracts/inputs';
+import { progressQuery } from '../../contracts/messages';
 import { parseDatasetSource } from '../../domain/data/sourceUri';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
-import { ModelRegistry } from '../../domain/registry/registry';
-import { openArtifactStore } from '../../domain/storage/openStore';
-import { trainToDeployInputSchema } from '../../workflows/inputs';
-import type { PipelineResult } from '../../workflows/trainToDeploy';
-import { progressQuery } from '../../workflows/trainToDeploy';
 import { exitWith } from '../exitCodes';
-import {
-  addGateOptions,
-  type GateFlags,
-  gateSettingsFromFlags,
-  withNamespaceApprovers,
-} from '../gateOptions';
+import { addGateOptions, type GateFlags, gateSettingsFromFlags } from '../gateOptions';
 import { numberOption } from '../numberOption';
 import { printResult } from '../output';
 import {
@@ -80,9 +73,8 @@ export function registerRunCommand(program: Command): void {
     )
     .action(async (raw: Record<string, unknown>) => {
       const opts = runOptionsSchema.parse(raw);
-      const config = loadConfig();
-      const access = new ModelAccess(new ModelRegistry(openArtifactStore(config)));
-      const gate = await withNamespaceApprovers(access, opts.model, gateSettingsFromFlags(raw as GateFlags));
+      const ws = openWorkspace();
+      const gate = await gateForModel(ws, opts.model, gateSettingsFromFlags(raw as GateFlags));
       const input = trainToDeployInputSchema.parse({
         source: parseDatasetSource(opts.source).uri,
         target: opts.target,
@@ -91,7 +83,7 @@ export function registerRunCommand(program: Command): void {
         spec: { ...referenceModelSpec, epochs: opts.epochs ?? referenceModelSpec.epochs },
         threshold: opts.threshold,
         classWeights: opts.classWeights,
-        createdBy: config.identity,
+        createdBy: ws.identity,
         cache: opts.cache,
         gate,
       });

@@ -1,35 +1,31 @@
-import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/env';
-import { ModelAccess } from '../../domain/access/modelAccess';
-import { AuditLog } from '../../domain/audit/auditLog';
-import { checkSourceHeader } from '../../domain/data/sourceHeader';
+import { gateForModel } from '../../application/access';
+import { describeCancellation, describeFailure } from '../../application/runs';
+import {
+  changeSchedule,
+  checkScheduledSource,
+  createSchedule,
+  describeSchedule,
+  listSchedules,
+  type ScheduleChange,
+} from '../../application/schedules';
+import type { TemporalAccess } from '../../application/temporal';
+import { openWorkspace } from '../../application/workspace';
+import { type ScheduledRetrainInput, trainToDeployInputSchema } from '../../contracts/inputs';
 import { parseDatasetSource } from '../../domain/data/sourceUri';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
-import { ModelRegistry } from '../../domain/registry/registry';
-import { openArtifactStore } from '../../domain/storage/openStore';
-import { s3SettingsFromConfig } from '../../domain/storage/s3Client';
-import { trainToDeployInputSchema } from '../../workflows/inputs';
-import type { ScheduledRetrainInput, ScheduledRetrainResult } from '../../workflows/scheduledRetrain';
-import {
-  addGateOptions,
-  type GateFlags,
-  gateSettingsFromFlags,
-  parseDurationSeconds,
-  withNamespaceApprovers,
-} from '../gateOptions';
+import { addGateOptions, type GateFlags, gateSettingsFromFlags, parseDurationSeconds } from '../gateOptions';
 import { numberOption } from '../numberOption';
 import { printResult, table } from '../output';
-import { describeCancellation, describeFailure, runView } from '../runStatus';
 import { openSession } from '../session';
 import { UsageError } from '../usageError';
 
-async function withSchedules<T>(body: (client: Client, taskQueue: string) => Promise<T>): Promise<T> {
+async function withSchedules<T>(body: (temporal: TemporalAccess) => Promise<T>): Promise<T> {
   const session = await openSession();
   // After openSession, which loads the Temporal client (the SDK is not loaded for `--help`).
   const { ScheduleNotFoundError } = await import('@temporalio/client');
   try {
-    return await body(session.client, session.config.taskQueue);
+    return await body(session);
   } catch (err) {
     if (err instanceof ScheduleNotFoundError) {
       throw new Error(`No schedule ${err.scheduleId}: \`slipway schedule list\` shows the ones that exist.`);
@@ -38,22 +34,6 @@ async function withSchedules<T>(body: (client: Client, taskQueue: string) => Pro
   } finally {
     await session.close();
   }
-}
-
-/** Schedule changes go into the audit log like every other decision about a model. */
-async function auditScheduleChange(
-  scheduleId: string,
-  change: string,
-  details: Record<string, unknown> = {},
-) {
-  const config = loadConfig();
-  await new AuditLog(openArtifactStore(config)).append({
-    type: 'schedule-change',
-    actor: config.identity,
-    reason: change,
-    at: new Date().toISOString(),
-    details: { scheduleId, change, ...details },
-  });
 }
 
 export function registerScheduleCommand(program: Command): void {
@@ -95,18 +75,11 @@ export function registerScheduleCommand(program: Command): void {
       throw new UsageError('Give exactly one of --cron "<expr>" or --every <duration>.');
     const scheduleId = (raw.id as string | undefined) ?? `retrain-${model}`;
     const epochs = raw.epochs === undefined ? referenceModelSpec.epochs : Number(raw.epochs); // parsed by numberOption
-    const config = loadConfig();
-    const access = new ModelAccess(new ModelRegistry(openArtifactStore(config)));
-    const gate = await withNamespaceApprovers(access, model, gateSettingsFromFlags(raw as GateFlags));
+    const ws = openWorkspace();
+    const gate = await gateForModel(ws, model, gateSettingsFromFlags(raw as GateFlags));
     const source = parseDatasetSource(raw.source as string);
     const features = (raw.features as string | undefined)?.split(',').map((f) => f.trim());
-    // Every run would fail on a wrong column: refuse it now, with the message extraction gives.
-    await checkSourceHeader({
-      source,
-      target: raw.target as string,
-      features,
-      s3: config.env.SLIPWAY_S3_ENDPOINT ? s3SettingsFromConfig(config) : undefined,
-    });
+    await checkScheduledSource(ws, { source, target: raw.target as string, features });
     const pipeline = trainToDeployInputSchema.parse({
       source: source.uri,
       target: raw.target,
@@ -115,12 +88,12 @@ export function registerScheduleCommand(program: Command): void {
       spec: { ...referenceModelSpec, epochs },
       createdBy: `schedule:${scheduleId}`,
       gate,
-      trainingTaskQueue: loadConfig().trainingTaskQueue,
+      trainingTaskQueue: ws.config.trainingTaskQueue,
     });
     const seconds = (v: unknown, flag: string) =>
       v ? parseDurationSeconds(String(v), flag) * 1000 : undefined;
-    await withSchedules(async (client, taskQueue) => {
-      await client.schedule.create({
+    await withSchedules((temporal) =>
+      createSchedule(temporal, {
         scheduleId,
         spec: {
           ...(raw.cron
@@ -128,26 +101,13 @@ export function registerScheduleCommand(program: Command): void {
             : { intervals: [{ every: seconds(raw.every, '--every') as number }] }),
           ...(raw.jitter ? { jitter: seconds(raw.jitter, '--jitter') } : {}),
         },
-        action: {
-          type: 'startWorkflow',
-          workflowType: 'scheduledRetrain',
-          taskQueue,
-          workflowId: `${scheduleId}-run`,
-          args: [{ scheduleId, pipeline } satisfies ScheduledRetrainInput],
-        },
-        policies: {
-          overlap: (await import('@temporalio/client')).ScheduleOverlapPolicy.SKIP,
-          catchupWindow: seconds(raw.catchupWindow, '--catchup-window'),
-        },
-        state: { paused: Boolean(raw.paused), note: `retrain ${model} from ${pipeline.source}` },
-      });
-    });
-    await auditScheduleChange(scheduleId, 'created', {
-      model,
-      cron: raw.cron,
-      every: raw.every,
-      review: gate.review?.required ?? false,
-    });
+        catchupWindowMs: seconds(raw.catchupWindow, '--catchup-window'),
+        paused: Boolean(raw.paused),
+        note: `retrain ${model} from ${pipeline.source}`,
+        input: { scheduleId, pipeline } satisfies ScheduledRetrainInput,
+        details: { model, cron: raw.cron, every: raw.every, review: gate.review?.required ?? false },
+      }),
+    );
     process.stdout.write(
       `Created ${scheduleId}: retrains ${model} ${raw.cron ? `on "${raw.cron}"` : `every ${raw.every}`}; ` +
         `${gate.review?.required ? `a blessed version waits for review by ${gate.review.approvers?.join(', ')}` : 'a blessed version is promoted automatically'}.\n`,
@@ -159,16 +119,8 @@ export function registerScheduleCommand(program: Command): void {
     .description('List schedules.')
     .option('--json', 'print one JSON object on stdout')
     .action((opts: { json?: boolean }) =>
-      withSchedules(async (client) => {
-        const schedules: Array<{ scheduleId: string; paused: boolean; next?: string; note?: string }> = [];
-        for await (const s of client.schedule.list()) {
-          schedules.push({
-            scheduleId: s.scheduleId,
-            paused: s.state.paused,
-            next: s.info.nextActionTimes[0]?.toISOString(),
-            note: s.state.note,
-          });
-        }
+      withSchedules(async (temporal) => {
+        const schedules = await listSchedules(temporal);
         printResult(opts, { schedules }, () =>
           schedules.length === 0
             ? 'No schedules: `slipway schedule create <model> --every 1d --source ...` makes one.'
@@ -193,35 +145,26 @@ export function registerScheduleCommand(program: Command): void {
     .argument('<scheduleId>')
     .option('--json', 'print one JSON object on stdout')
     .action((scheduleId: string, opts: { json?: boolean }) =>
-      withSchedules(async (client) => {
-        const d = await client.schedule.getHandle(scheduleId).describe();
-        const args = (d.action as { args?: ScheduledRetrainInput[] }).args?.[0];
-        const recent = await Promise.all(
-          d.info.recentActions.map(async (a) => {
-            const view = await runView(
-              client,
-              a.action.workflow.workflowId,
-              a.action.workflow.firstExecutionRunId,
-            );
-            const r = view.result as ScheduledRetrainResult | undefined;
-            const outcome = view.outcome === 'blocked' ? 'blocked by the gate' : view.outcome;
-            const detail = view.failure
-              ? describeFailure(view.failure)
-              : view.cancellation
-                ? describeCancellation(view.cancellation)
-                : r?.version
-                  ? `v${r.version}`
-                  : (r?.reason ?? '');
-            return {
-              at: a.takenAt.toISOString(),
-              workflowId: a.action.workflow.workflowId,
-              outcome,
-              detail,
-              ...(view.failure ? { failure: view.failure } : {}),
-              ...(view.cancellation ? { cancellation: view.cancellation } : {}),
-            };
-          }),
-        );
+      withSchedules(async (temporal) => {
+        const { description: d, input: args, recent: runs } = await describeSchedule(temporal, scheduleId);
+        const recent = runs.map(({ at, view, result: r }) => {
+          const outcome = view.outcome === 'blocked' ? 'blocked by the gate' : view.outcome;
+          const detail = view.failure
+            ? describeFailure(view.failure)
+            : view.cancellation
+              ? describeCancellation(view.cancellation)
+              : r?.version
+                ? `v${r.version}`
+                : (r?.reason ?? '');
+          return {
+            at,
+            workflowId: view.workflowId,
+            outcome,
+            detail,
+            ...(view.failure ? { failure: view.failure } : {}),
+            ...(view.cancellation ? { cancellation: view.cancellation } : {}),
+          };
+        });
         const review = args?.pipeline.gate?.review;
         const out = {
           scheduleId,
@@ -269,15 +212,9 @@ export function registerScheduleCommand(program: Command): void {
       .description(description)
       .argument('<scheduleId>')
       .action((scheduleId: string) =>
-        withSchedules(async (client) => {
-          const handle = client.schedule.getHandle(scheduleId);
-          if (name === 'pause') await handle.pause(`paused by ${loadConfig().identity}`);
-          else if (name === 'unpause') await handle.unpause(`unpaused by ${loadConfig().identity}`);
-          else if (name === 'trigger')
-            await handle.trigger((await import('@temporalio/client')).ScheduleOverlapPolicy.ALLOW_ALL);
-          else await handle.delete();
-          await auditScheduleChange(scheduleId, name === 'trigger' ? 'triggered' : `${name}d`);
-          process.stdout.write(`${scheduleId}: ${name === 'trigger' ? 'triggered' : `${name}d`}\n`);
+        withSchedules(async (temporal) => {
+          const recorded = await changeSchedule(temporal, scheduleId, name satisfies ScheduleChange);
+          process.stdout.write(`${scheduleId}: ${recorded}\n`);
         }),
       );
   }

@@ -1,6 +1,6 @@
-import type { ImportResult } from '../../workflows/importModel';
-import type { ScheduledRetrainResult } from '../../workflows/scheduledRetrain';
-import type { PipelineResult } from '../../workflows/trainToDeploy';
+import type { ImportResult, PipelineResult, ScheduledRetrainResult } from '../../application/results';
+import { queryProgress, type RunView, runView } from '../../application/runs';
+import { exitCodeFor } from '../exitCodes';
 import { printResult } from '../output';
 import {
   describeAwaitingReview,
@@ -10,7 +10,6 @@ import {
   stepsTable,
 } from '../pipelineRun';
 import { describeRunEnd, runEndJson } from '../runEnd';
-import { queryProgress, type RunView, runView } from '../runStatus';
 import { openSession } from '../session';
 import { describeImport, importJson } from './import';
 
@@ -23,7 +22,7 @@ export async function showStatus(workflowId: string, opts: { json?: boolean }): 
   const session = await openSession({ needWorker: false });
   try {
     const view = await runView(session.client, workflowId);
-    process.exitCode = view.exitCode;
+    process.exitCode = exitCodeFor(view.outcome);
     if (view.status === 'COMPLETED') {
       printCompleted(view, opts);
       return;
@@ -51,7 +50,7 @@ export async function showStatus(workflowId: string, opts: { json?: boolean }): 
 }
 
 function printCompleted(view: RunView, opts: { json?: boolean }): void {
-  const common = { status: view.status, exitCode: view.exitCode };
+  const common = { status: view.status, exitCode: exitCodeFor(view.outcome) };
   switch (view.workflowType) {
     case 'trainToDeploy': {
       const result = view.result as PipelineResult;

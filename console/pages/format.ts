@@ -1,4 +1,4 @@
-import { blockedBy } from '../../domain/gates/metricGate';
+import { blockedBy } from '../../domain/gate/metricGate';
 import type { ModelVersionMetadata } from '../../domain/registry/metadata';
 import { type Html, html } from '../html';
 

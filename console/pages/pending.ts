@@ -1,5 +1,5 @@
-import type { PendingRun } from '../../cli/reviewActions';
-import { describeCancellation, describeFailure } from '../../cli/runStatus';
+import type { PendingRun } from '../../application/reviews';
+import { describeCancellation, describeFailure } from '../../application/runs';
 import type { StoppedRun } from '../data';
 import { type Html, html } from '../html';
 import { links, type TemporalUiLinks } from '../links';

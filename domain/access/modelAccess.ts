@@ -44,6 +44,8 @@ export class ModelAccess {
     settings: Pick<NamespacePolicy, 'admins' | 'members' | 'importers' | 'approvers'>,
     actor: string,
     at: string,
+    /** Makes a retried call append its audit record once. */
+    idempotencyKey?: string,
   ): Promise<NamespacePolicy> {
     const problem = modelNameProblem(`${namespace}/x`);
     if (problem !== undefined || namespace === DEFAULT_NAMESPACE) {
@@ -76,6 +78,7 @@ export class ModelAccess {
       actor,
       at,
       details: { namespace, previous: current ?? null, policy },
+      idempotencyKey,
     });
     return policy;
   }
@@ -135,7 +138,14 @@ export class ModelAccess {
   }
 
   /** Admins of the namespace change visibility; in the default namespace, the owner does. */
-  async setVisibility(name: string, visibility: Visibility, actor: string, at: string): Promise<Sharing> {
+  async setVisibility(
+    name: string,
+    visibility: Visibility,
+    actor: string,
+    at: string,
+    /** Makes a retried call append its audit record once. */
+    idempotencyKey?: string,
+  ): Promise<Sharing> {
     const { namespace } = parseModelName(name);
     const current = await this.sharing(name);
     const policy = await this.policy(namespace);
@@ -165,6 +175,7 @@ export class ModelAccess {
       actor,
       at,
       details: { from: current.visibility, to: visibility, owner: current.owner },
+      idempotencyKey,
     });
     return sharing;
   }

@@ -82,7 +82,7 @@ export const onnxFactsSchema = z.object({
 });
 export type OnnxFacts = z.infer<typeof onnxFactsSchema>;
 
-/** The metric gate's verdict on the version (see domain/gates/metricGate.ts), each check with its figures. */
+/** The metric gate's verdict on the version (see domain/gate/metricGate.ts), each check with its figures. */
 export const gateDecisionSchema = z.object({
   blessed: z.boolean(),
   checks: z.array(

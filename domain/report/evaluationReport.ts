@@ -1,4 +1,4 @@
-import type { GateDecision } from '../gates/metricGate';
+import type { GateDecision } from '../gate/metricGate';
 import type { CurvePoint, Evaluation } from '../ml/metrics';
 import type { EpochResult } from '../ml/train';
 import { classBalance, confusionMatrix, escapeXml, lineChart, type Series } from './svgCharts';

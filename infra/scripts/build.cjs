@@ -18,7 +18,18 @@ const { join, relative } = require('node:path');
 const ROOT = join(__dirname, '..', '..');
 const DIST = join(ROOT, 'dist');
 /** What the CLI, the worker and the console run (tests and the bench run from source through vitest and tsx). */
-const SOURCE_DIRS = ['activities', 'cli', 'config', 'console', 'domain', 'infra', 'worker', 'workflows'];
+const SOURCE_DIRS = [
+  'activities',
+  'application',
+  'cli',
+  'config',
+  'console',
+  'contracts',
+  'domain',
+  'infra',
+  'worker',
+  'workflows',
+];
 /** Builds kept besides the current one, newest first: a long-running worker may still load from one. */
 const KEEP_OLD_BUILDS = 4;
 

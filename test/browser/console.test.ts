@@ -8,9 +8,10 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../config/env';
 import { type RunningConsole, startConsole } from '../../console/server';
+import type { TrainToDeployInput } from '../../contracts/inputs';
+import { progressQuery } from '../../contracts/messages';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
-import type { TrainToDeployInput } from '../../workflows/inputs';
-import { type PipelineResult, progressQuery } from '../../workflows/trainToDeploy';
+import type { PipelineResult } from '../../workflows/trainToDeploy';
 import { type PipelineWorld, startPipelineWorld } from '../support/pipelineWorld';
 
 /** Debian's chromium (infra/scripts/test.sh installs it where it can), driven by playwright-core. */

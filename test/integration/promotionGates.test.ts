@@ -2,14 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { Client, type WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SlipwayConfig } from '../../config/env';
+import type { TrainToDeployInput } from '../../contracts/inputs';
+import { progressQuery } from '../../contracts/messages';
+import { approveUpdate, rejectUpdate } from '../../contracts/review';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
 import { ModelAliases } from '../../domain/registry/aliases';
 import { ModelRegistry } from '../../domain/registry/registry';
-import { readReview } from '../../domain/registry/reviews';
+import { readReview } from '../../domain/review/records';
 import { openArtifactStore } from '../../domain/storage/openStore';
-import { approveUpdate, rejectUpdate } from '../../workflows/approval';
-import type { TrainToDeployInput } from '../../workflows/inputs';
-import { type PipelineResult, progressQuery } from '../../workflows/trainToDeploy';
+import type { PipelineResult } from '../../workflows/trainToDeploy';
 import { type PipelineWorld, startPipelineWorld } from '../support/pipelineWorld';
 
 /**

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SlipwayConfig } from '../../config/env';
+import { progressQuery } from '../../contracts/messages';
 import { AuditLog } from '../../domain/audit/auditLog';
 import { verifyAuditLog } from '../../domain/audit/verify';
 import { readSnapshot } from '../../domain/data/snapshot';
@@ -16,7 +17,7 @@ import { modelVersionMetadataSchema } from '../../domain/registry/metadata';
 import { ModelRegistry } from '../../domain/registry/registry';
 import { openArtifactStore } from '../../domain/storage/openStore';
 import { createS3Client, parseS3Uri } from '../../domain/storage/s3Client';
-import { type PipelineResult, progressQuery } from '../../workflows/trainToDeploy';
+import type { PipelineResult } from '../../workflows/trainToDeploy';
 import { type PipelineWorld, startPipelineWorld } from '../support/pipelineWorld';
 
 /** The whole pipeline on the real Temporal dev server with artifacts in the real MinIO. */

@@ -3,10 +3,10 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { progressQuery } from '../../contracts/messages';
 import { backendNames } from '../../domain/ml/backend';
 import { type ModelSpec, referenceModelSpec } from '../../domain/ml/modelSpec';
 import { runningTrainingThreads } from '../../domain/ml/trainInThread';
-import { progressQuery } from '../../workflows/trainToDeploy';
 import { slipwayAs } from '../support/cli';
 import { type PipelineWorld, startPipelineWorld } from '../support/pipelineWorld';
 

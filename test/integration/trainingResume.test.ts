@@ -6,8 +6,9 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrainingHeartbeat } from '../../activities';
 import { type SlipwayConfig } from '../../config/env';
+import { progressQuery } from '../../contracts/messages';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
-import { type PipelineResult, progressQuery } from '../../workflows/trainToDeploy';
+import type { PipelineResult } from '../../workflows/trainToDeploy';
 import { type PipelineWorld, startPipelineWorld } from '../support/pipelineWorld';
 
 const SLIPWAY = resolve(__dirname, '../../bin/slipway');

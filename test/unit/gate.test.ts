@@ -3,7 +3,7 @@ import {
   evaluateMetricGate,
   type GateCandidate,
   metricGateSettingsSchema,
-} from '../../domain/gates/metricGate';
+} from '../../domain/gate/metricGate';
 
 /** The reference run's held-out figures: 71,202 rows, 123 positives. */
 const metrics = (over: Partial<GateCandidate> = {}): GateCandidate => ({

@@ -1,14 +1,13 @@
 import { Context } from '@temporalio/activity';
 import { z } from 'zod';
+import { trainingEpochSignal } from '../contracts/messages';
+import type { StepCacheInfo, TrainingEpoch } from '../contracts/progress';
 import { type BackendChoice, backendNames } from '../domain/ml/backend';
 import type { ClassWeightMode, ClassWeights } from '../domain/ml/classWeights';
 import type { ModelSpec } from '../domain/ml/modelSpec';
 import type { EpochResult } from '../domain/ml/train';
 import { trainInThread } from '../domain/ml/trainInThread';
 import { type ArtifactRef, artifactRefSchema } from '../domain/storage/artifactRef';
-import { trainingEpochSignal } from '../workflows/messages';
-import type { TrainingEpoch } from '../workflows/progress';
-import type { StepCacheInfo } from './cachedStep';
 import type { ActivityDeps } from './deps';
 import { withFailureMapping } from './failures';
 import { recordedStep } from './recordedStep';

@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import type { GateDecision } from '../domain/gates/metricGate';
+import type { GateDecision } from '../domain/gate/metricGate';
 import type { Evaluation } from '../domain/ml/metrics';
 import type { EpochResult } from '../domain/ml/train';
 import { renderEvaluationReport } from '../domain/report/evaluationReport';

@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { modelSpecSchema } from '../../domain/ml/modelSpec';
 import {
   DEFAULT_ALGO_NAME,
   type MltkPackageOptions,
   platformModelName,
   writeMltkPackage,
-} from '../../domain/export/mltkPackage';
-import { modelSpecSchema } from '../../domain/ml/modelSpec';
+} from '../../domain/mltk/mltkPackage';
 import { base64Length } from '../../domain/onnx/size';
 import { FRAUD_FEATURES, untrainedFraudOnnx } from '../support/scoringFixtures';
 

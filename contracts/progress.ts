@@ -1,4 +1,3 @@
-import type { StepCacheInfo } from '../activities/cachedStep';
 import type { EpochResult } from '../domain/ml/train';
 
 export const pipelineSteps = [
@@ -23,6 +22,15 @@ export const importSteps = [
   'review',
   'promote',
 ] as const;
+/** What a step says about the cache, so progress and metadata show which outputs were reused. */
+export interface StepCacheInfo {
+  /** `off` when the run was started with caching disabled. */
+  status: 'hit' | 'miss' | 'off';
+  key?: string;
+  /** The execution whose outputs a hit reuses. */
+  reusedFrom?: { workflowId?: string; runId?: string; recordedAt?: string };
+}
+
 export type PipelineStep = (typeof pipelineSteps)[number] | (typeof importSteps)[number];
 
 export interface StepStatus {
@@ -78,5 +86,6 @@ export const stepOfActivity: Readonly<Record<string, PipelineStep | 'fingerprint
   registerModel: 'register',
   recordReview: 'review',
   promoteModel: 'promote',
+  rollbackModel: 'promote',
   importOnnx: 'import',
 };

@@ -1,6 +1,8 @@
 import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { approveUpdate, type ReviewDecision, rejectUpdate } from '../workflows/approval';
-import { type PipelineProgress, type PipelineResult, progressQuery } from '../workflows/trainToDeploy';
+import { progressQuery } from '../contracts/messages';
+import type { PipelineProgress } from '../contracts/progress';
+import { approveUpdate, type ReviewDecision, rejectUpdate } from '../contracts/review';
+import type { PipelineResult } from './results';
 
 /**
  * What people do about runs waiting for review, shared by the CLI (`slipway pending | approve |
@@ -108,8 +110,13 @@ async function notWaiting(client: Client, workflowId: string): Promise<RunNotWai
   );
 }
 
-/** The validator's own words when an Update was refused (they say why and what to do), else undefined. */
-export function refusalReason(err: unknown): string | undefined {
+/**
+ * The validator's refusal when an Update was refused: its words (why, and what to do) and the rule
+ * that refused (domain/review/rules: ReviewNeedsReason...), so an adapter can add its own hint.
+ */
+export function reviewRefusal(err: unknown): { kind?: string; message: string } | undefined {
   if (!(err instanceof WorkflowUpdateFailedError)) return undefined;
-  return err.cause instanceof Error ? err.cause.message : err.message;
+  const cause = err.cause as (Error & { type?: unknown }) | undefined;
+  if (!(cause instanceof Error)) return { message: err.message };
+  return { ...(typeof cause.type === 'string' ? { kind: cause.type } : {}), message: cause.message };
 }

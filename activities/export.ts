@@ -1,12 +1,12 @@
 import { Context } from '@temporalio/activity';
 import { z } from 'zod';
 import { codeVersion } from '../config/codeVersion';
+import type { StepCacheInfo } from '../contracts/progress';
 import { exportDenseModel } from '../domain/onnx/exporter';
 import { checkParity } from '../domain/onnx/parity';
 import { parityReportSchema } from '../domain/onnx/parityReportSchema';
 import { assertWithinSizeLimit, onnxSizeReport } from '../domain/onnx/size';
 import { artifactRefSchema } from '../domain/storage/artifactRef';
-import type { StepCacheInfo } from './cachedStep';
 import type { ActivityDeps } from './deps';
 import { withFailureMapping } from './failures';
 import { disposeModel, loadTrainedModel, type ModelInputRefs } from './modelInputs';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { CorruptRegistryDocumentError } from './errors';
-import { reviewKey } from './layout';
-import type { ModelRegistry } from './registry';
+import { CorruptRegistryDocumentError } from '../registry/errors';
+import { reviewKey } from '../registry/layout';
+import type { ModelRegistry } from '../registry/registry';
 
 /** A person's decision on one version, kept beside its metadata (which is immutable). */
 export const reviewRecordSchema = z.object({

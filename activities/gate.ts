@@ -1,12 +1,12 @@
 import { Context } from '@temporalio/activity';
 import { readSnapshot } from '../domain/data/snapshot';
-import { evaluateChampion } from '../domain/gates/championEvaluation';
+import { evaluateChampion } from '../domain/gate/championEvaluation';
 import {
   evaluateMetricGate,
   type GateCandidate,
   type GateDecision,
   type MetricGateSettings,
-} from '../domain/gates/metricGate';
+} from '../domain/gate/metricGate';
 import { takeLabels, takeRows } from '../domain/ml/split';
 import { decodeSplit } from '../domain/ml/splitArtifact';
 import { ModelAliases } from '../domain/registry/aliases';
@@ -16,7 +16,7 @@ import type { ArtifactRef } from '../domain/storage/artifactRef';
 import type { ActivityDeps } from './deps';
 import { withFailureMapping } from './failures';
 
-export type { GateDecision } from '../domain/gates/metricGate';
+export type { GateDecision } from '../domain/gate/metricGate';
 
 export interface GateResult {
   decision: GateDecision;

@@ -7,9 +7,21 @@ import {
   TerminatedFailure,
   TimeoutFailure,
 } from '@temporalio/common';
-import { progressQuery } from '../workflows/messages';
-import { type PipelineProgress, stepOfActivity } from '../workflows/progress';
-import { exitCodeFor, type RunOutcome } from './exitCodes';
+import { progressQuery } from '../contracts/messages';
+import { type PipelineProgress, stepOfActivity } from '../contracts/progress';
+
+/** Every way a run can end, or stand: `slipway status`, the exit codes and the console name it. */
+export type RunOutcome =
+  | 'promoted'
+  | 'registered'
+  | 'awaiting-review'
+  | 'blocked'
+  | 'rejected'
+  | 'timed-out'
+  | 'superseded'
+  | 'failed'
+  | 'cancelled'
+  | 'running';
 
 /** The Temporal client SDK, loaded when first needed: it is slow to load and `--help` needs none of it. */
 const temporalClient = () => require('@temporalio/client') as typeof import('@temporalio/client');
@@ -44,7 +56,6 @@ export interface RunView {
   /** Temporal's status: RUNNING, COMPLETED, FAILED, CANCELED, TERMINATED, TIMED_OUT... */
   status: string;
   outcome: RunOutcome | 'skipped';
-  exitCode: number;
   failure?: RunFailure;
   cancellation?: RunCancellation;
   /** The workflow's result, when it completed. */
@@ -151,23 +162,17 @@ export async function runView(client: Client, workflowId: string, runId?: string
   if (status === 'RUNNING' || status === 'CONTINUED_AS_NEW') {
     const progress = await queryProgress(handle);
     const outcome: RunOutcome = progress?.review ? 'awaiting-review' : 'running';
-    return { ...base, outcome, exitCode: exitCodeFor(outcome) };
+    return { ...base, outcome };
   }
   if (status === 'COMPLETED') {
     const result = await handle.result();
     const outcome = outcomeOfResult(result);
-    return {
-      ...base,
-      outcome,
-      exitCode: exitCodeFor(outcome === 'skipped' ? 'registered' : outcome),
-      result,
-    };
+    return { ...base, outcome, result };
   }
   if (status === 'CANCELLED') {
     return {
       ...base,
       outcome: 'cancelled',
-      exitCode: exitCodeFor('cancelled'),
       cancellation: await cancellationOf(client, handle).catch(() => ({})),
     };
   }
@@ -183,7 +188,7 @@ export async function runView(client: Client, workflowId: string, runId?: string
     if (child?.failure)
       failure = { ...child.failure, workflowId: child.failure.workflowId ?? child.workflowId };
   }
-  return { ...base, outcome: 'failed', exitCode: exitCodeFor('failed'), failure };
+  return { ...base, outcome: 'failed', failure };
 }
 
 /** The model a run works on, from its input (every Slipway workflow names it), or undefined. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkImportedOnnx } from '../../domain/importing/checkImportedOnnx';
-import { readDenseGraph } from '../../domain/importing/denseGraph';
+import { checkImportedOnnx } from '../../domain/import/checkImportedOnnx';
+import { readDenseGraph } from '../../domain/import/denseGraph';
 import { buildOnnxModel, encodeChecked } from '../../domain/onnx/exporter';
 import { DataType, decodeModel, encodeModel, type TensorDef } from '../../domain/onnx/onnxProto';
 import { BOTNET_FEATURES, externalBotnetOnnx } from '../support/externalOnnx';

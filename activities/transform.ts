@@ -1,11 +1,11 @@
 import { Context } from '@temporalio/activity';
 import { z } from 'zod';
+import type { StepCacheInfo } from '../contracts/progress';
 import { readSnapshot } from '../domain/data/snapshot';
 import { fitStandardScaler, scalerToJson } from '../domain/ml/scaler';
 import { splitIndices, takeLabels, takeRows } from '../domain/ml/split';
 import { encodeSplit } from '../domain/ml/splitArtifact';
 import { type ArtifactRef, artifactRefSchema } from '../domain/storage/artifactRef';
-import type { StepCacheInfo } from './cachedStep';
 import type { ActivityDeps } from './deps';
 import { withFailureMapping } from './failures';
 import { recordedStep } from './recordedStep';

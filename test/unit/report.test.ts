@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { evaluateMetricGate, metricGateSettingsSchema } from '../../domain/gates/metricGate';
+import { evaluateMetricGate, metricGateSettingsSchema } from '../../domain/gate/metricGate';
 import { evaluateScores } from '../../domain/ml/metrics';
 import { mulberry32 } from '../../domain/random';
 import { renderEvaluationReport } from '../../domain/report/evaluationReport';

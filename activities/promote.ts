@@ -1,9 +1,8 @@
 import { Context } from '@temporalio/activity';
 import { AuditLog } from '../domain/audit/auditLog';
-import { ModelAliases } from '../domain/registry/aliases';
+import { type AliasEntry, ModelAliases } from '../domain/registry/aliases';
 import { AliasConflictError } from '../domain/registry/errors';
 import { ModelRegistry } from '../domain/registry/registry';
-import { recordReview as writeReview } from '../domain/registry/reviews';
 import type { ActivityDeps } from './deps';
 import { withFailureMapping } from './failures';
 
@@ -44,16 +43,7 @@ export function promoteModelActivity(deps: ActivityDeps) {
           expectedCurrent: params.expectedCurrent,
           idempotencyKey: params.idempotencyKey,
         });
-        await new AuditLog(deps.store).append({
-          type: 'promotion',
-          model: params.name,
-          version: params.version,
-          actor: params.actor,
-          reason: params.reason,
-          at: entry.at,
-          details: { alias: params.alias, from: entry.previous, to: params.version, aliasLogSeq: entry.seq },
-          idempotencyKey: `${params.idempotencyKey}/audit`,
-        });
+        await auditAliasMove(deps, 'promotion', params.name, entry, `${params.idempotencyKey}/audit`);
         return { promoted: true, alias: params.alias, version: params.version, previous: entry.previous };
       } catch (err) {
         if (!(err instanceof AliasConflictError)) throw err;
@@ -69,36 +59,55 @@ export function promoteModelActivity(deps: ActivityDeps) {
   };
 }
 
-export interface RecordReviewParams {
+export interface RollbackModelParams {
   name: string;
-  version: number;
-  decision: 'approved' | 'rejected';
-  approver: string;
+  alias: string;
+  actor: string;
   reason: string;
-  timedOut: boolean;
-  workflowId: string;
-  runId: string;
+  /** Makes a retried attempt move the alias once. */
+  idempotencyKey: string;
 }
 
-/** Keeps a person's decision (or the deadline's) beside the version it is about. */
-export function recordReviewActivity(deps: ActivityDeps) {
-  return async function recordReview(params: RecordReviewParams): Promise<{ created: boolean }> {
+/**
+ * Moves an alias back to the version its current one replaced (`slipway rollback`): the same
+ * compare-and-set on the alias log, and the same audit record shape, as a promotion.
+ */
+export function rollbackModelActivity(deps: ActivityDeps) {
+  return async function rollbackModel(params: RollbackModelParams): Promise<AliasEntry> {
     return withFailureMapping(async () => {
-      const { record, created } = await writeReview(new ModelRegistry(deps.store), {
-        ...params,
-        at: new Date().toISOString(),
-      });
-      await new AuditLog(deps.store).append({
-        type: params.decision === 'approved' ? 'approval' : 'rejection',
-        model: params.name,
-        version: params.version,
-        actor: params.approver,
-        reason: params.reason,
-        at: record.at,
-        details: { timedOut: params.timedOut, workflowId: params.workflowId, runId: params.runId },
-        idempotencyKey: `${params.workflowId}/${params.runId}/review`,
-      });
-      return { created };
+      Context.current().heartbeat();
+      const { entry } = await new ModelAliases(new ModelRegistry(deps.store)).rollback(
+        params.name,
+        params.alias,
+        {
+          actor: params.actor,
+          reason: params.reason,
+          at: new Date().toISOString(),
+          idempotencyKey: params.idempotencyKey,
+        },
+      );
+      await auditAliasMove(deps, 'rollback', params.name, entry, `alias-log/${params.name}/${entry.seq}`);
+      return entry;
     });
   };
+}
+
+/** The audit record of an alias move: who moved which alias from which version to which, and why. */
+async function auditAliasMove(
+  deps: ActivityDeps,
+  type: 'promotion' | 'rollback',
+  model: string,
+  entry: AliasEntry,
+  idempotencyKey: string,
+): Promise<void> {
+  await new AuditLog(deps.store).append({
+    type,
+    model,
+    version: entry.version,
+    actor: entry.actor,
+    reason: entry.reason,
+    at: entry.at,
+    details: { alias: entry.alias, from: entry.previous, to: entry.version, aliasLogSeq: entry.seq },
+    idempotencyKey,
+  });
 }

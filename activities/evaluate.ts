@@ -1,11 +1,11 @@
 import { Context } from '@temporalio/activity';
 import { z } from 'zod';
+import type { StepCacheInfo } from '../contracts/progress';
 import { type Evaluation, evaluateScores } from '../domain/ml/metrics';
 import { predictProbabilities } from '../domain/ml/train';
 import { scaled } from '../domain/ml/trainingData';
 import { artifactRefSchema } from '../domain/storage/artifactRef';
 import type { ArtifactStore } from '../domain/storage/artifactStore';
-import type { StepCacheInfo } from './cachedStep';
 import type { ActivityDeps } from './deps';
 import { withFailureMapping } from './failures';
 import { disposeModel, loadTrainedModel, type ModelInputRefs } from './modelInputs';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { DEFAULT_METRIC_GATE_SETTINGS, metricGateSettingsSchema } from '../domain/gates/metricGate';
+import { namespacePolicySchema, visibilities } from '../domain/access/policy';
+import { DEFAULT_METRIC_GATE_SETTINGS, metricGateSettingsSchema } from '../domain/gate/metricGate';
 import { modelSpecSchema, referenceModelSpec } from '../domain/ml/modelSpec';
 import { aliasNameSchema } from '../domain/registry/aliasName';
 import { modelNameSchema } from '../domain/registry/modelName';
@@ -97,6 +98,14 @@ export const trainToDeployInputSchema = z.object({
 });
 export type TrainToDeployInput = z.input<typeof trainToDeployInputSchema>;
 
+/** What a schedule starts: the pipeline to run when its source has changed. */
+export const scheduledRetrainInputSchema = z.object({
+  scheduleId: z.string().min(1),
+  /** The pipeline to run, as `slipway run` would start it (its gates included). */
+  pipeline: trainToDeployInputSchema,
+});
+export type ScheduledRetrainInput = z.input<typeof scheduledRetrainInputSchema>;
+
 /** Everything an import can be told: the file, what it takes and gives, and the same gates as a trained model. */
 export const importModelInputSchema = z
   .object({
@@ -142,3 +151,37 @@ export const importModelInputSchema = z
     }
   });
 export type ImportModelInput = z.input<typeof importModelInputSchema>;
+
+/** `slipway rollback`: move an alias back to the version its current one replaced. */
+export const rollbackInputSchema = z.object({
+  modelName: modelNameSchema,
+  alias: aliasNameSchema.default('production'),
+  actor: z.string().trim().min(1),
+  reason: z.string().trim().min(1, 'a rollback needs a reason; it goes into the alias log and the audit log'),
+});
+export type RollbackInput = z.input<typeof rollbackInputSchema>;
+
+/** `slipway namespace set`: the people of a namespace's policy, set by `actor`. */
+export const namespacePolicyChangeInputSchema = z.object({
+  namespace: z.string().trim().min(1),
+  people: namespacePolicySchema.pick({ admins: true, members: true, importers: true, approvers: true }),
+  actor: z.string().trim().min(1),
+});
+export type NamespacePolicyChangeInput = z.input<typeof namespacePolicyChangeInputSchema>;
+
+/** `slipway share`: a model's visibility, set by `actor`. */
+export const visibilityChangeInputSchema = z.object({
+  model: modelNameSchema,
+  visibility: z.enum(visibilities),
+  actor: z.string().trim().min(1),
+});
+export type VisibilityChangeInput = z.input<typeof visibilityChangeInputSchema>;
+
+/**
+ * The audit record of a change made outside any workflow's own steps (a schedule changed, a run
+ * cancelled); the audit log checks the rest of the record. Other record types are written only by
+ * the steps they record.
+ */
+export const recordedChangeInputSchema = z
+  .object({ type: z.enum(['schedule-change', 'cancellation']) })
+  .loose();

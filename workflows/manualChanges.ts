@@ -1,0 +1,52 @@
+import { workflowInfo } from '@temporalio/workflow';
+import {
+  type NamespacePolicyChangeInput,
+  namespacePolicyChangeInputSchema,
+  type RollbackInput,
+  recordedChangeInputSchema,
+  rollbackInputSchema,
+  type VisibilityChangeInput,
+  visibilityChangeInputSchema,
+} from '../contracts/inputs';
+import type { NamespacePolicy, Sharing } from '../domain/access/policy';
+import type { AliasEntry } from '../domain/registry/aliases';
+import { light } from './release';
+import { parseWorkflowInput } from './validation';
+
+/**
+ * Changes people make by hand, outside a pipeline run. Each is a workflow of one activity, so the
+ * alias log, the access settings and the audit log are written by workers only, with the same
+ * retries as a promotion (each activity appends its audit record once, by an idempotency key).
+ */
+
+/** `slipway rollback`: the alias goes back to the version its current one replaced. */
+export async function rollbackAlias(input: RollbackInput): Promise<AliasEntry> {
+  const params = parseWorkflowInput(rollbackInputSchema, input, 'rollbackAlias');
+  return light.rollbackModel({
+    name: params.modelName,
+    alias: params.alias,
+    actor: params.actor,
+    reason: params.reason,
+    idempotencyKey: `${workflowInfo().workflowId}/rollback`,
+  });
+}
+
+/** A schedule changed or a run cancelled: one audit record. */
+export async function recordChange(
+  entry: Parameters<typeof light.recordChange>[0],
+): Promise<{ seq: number }> {
+  parseWorkflowInput(recordedChangeInputSchema, entry, 'recordChange');
+  return light.recordChange(entry);
+}
+
+/** `slipway namespace set`: a namespace's policy, created or changed by one of its admins. */
+export async function changeNamespacePolicy(input: NamespacePolicyChangeInput): Promise<NamespacePolicy> {
+  const params = parseWorkflowInput(namespacePolicyChangeInputSchema, input, 'changeNamespacePolicy');
+  return light.setNamespacePolicy({ ...params, idempotencyKey: `${workflowInfo().workflowId}/policy` });
+}
+
+/** `slipway share`: who may see and use a model. */
+export async function changeVisibility(input: VisibilityChangeInput): Promise<Sharing> {
+  const params = parseWorkflowInput(visibilityChangeInputSchema, input, 'changeVisibility');
+  return light.setVisibility({ ...params, idempotencyKey: `${workflowInfo().workflowId}/visibility` });
+}
