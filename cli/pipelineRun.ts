@@ -3,7 +3,7 @@ import type { TrainToDeployInput } from '../workflows/inputs';
 import type { ReleaseOutcome } from '../workflows/release';
 import type { PipelineProgress, PipelineResult } from '../workflows/trainToDeploy';
 import { exitCodeFor } from './exitCodes';
-import { type AwaitingReview, describeEpoch, followRun } from './followRun';
+import { type AwaitingReview, followRun } from './followRun';
 import { keyValueTable, table } from './output';
 import type { Session } from './session';
 

@@ -7,8 +7,6 @@ import { referenceModelSpec } from '../../domain/ml/modelSpec';
 import { ModelRegistry } from '../../domain/registry/registry';
 import { openArtifactStore } from '../../domain/storage/openStore';
 import { trainToDeployInputSchema } from '../../workflows/inputs';
-import type { PipelineResult } from '../../workflows/trainToDeploy';
-import { progressQuery } from '../../workflows/trainToDeploy';
 import { exitWith } from '../exitCodes';
 import {
   addGateOptions,
@@ -18,14 +16,7 @@ import {
 } from '../gateOptions';
 import { numberOption } from '../numberOption';
 import { printResult } from '../output';
-import {
-  describeAwaitingReview,
-  describeEpoch,
-  describePipeline,
-  pipelineJson,
-  runPipeline,
-  stepsTable,
-} from '../pipelineRun';
+import { describeAwaitingReview, describePipeline, pipelineJson, runPipeline } from '../pipelineRun';
 import { awaitingReviewJson, reportRunFailure } from '../runEnd';
 import { openSession } from '../session';
 import { showStatus } from './status';

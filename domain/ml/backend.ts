@@ -24,18 +24,6 @@ export function currentBackend(): BackendChoice | undefined {
   return current;
 }
 
-/**
- * The tfjs engine behind each choice (wasm-blas is the wasm engine with native kernels). The
- * native trainer still needs a tfjs engine to build models and for export: the fastest of
- * wasm-blas, wasm and cpu that loads.
- */
-const engineName: Record<Exclude<BackendName, 'native'>, string> = {
-  tensorflow: 'tensorflow',
-  'wasm-blas': 'wasm',
-  wasm: 'wasm',
-  cpu: 'cpu',
-};
-
 /** "OpenBLAS 0.3.34 ... SkylakeX MAX_THREADS=64; kernel SkylakeX; 2 threads": build, kernel, threads. */
 export function describeBlas(addon: NativeGemmAddon): string {
   const threads = chooseBlasThreads(addon);

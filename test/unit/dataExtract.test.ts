@@ -113,7 +113,7 @@ describe('extractDataset on good CSV files', () => {
     expect(other.summaryDoc.sourceUri).toBe(pathToFileURL(copy).href);
     expect(other.summaryDoc.sourceUri).toContain('copy%20of%20basic.csv');
     expect({ ...other.summaryDoc, sourceUri: '' }).toEqual({ ...first.summaryDoc, sourceUri: '' });
-    const snapshots = (await store.list('')).filter((o) => o.key.endsWith(first.snapshot.sha256 + '.arrow'));
+    const snapshots = (await store.list('')).filter((o) => o.key.endsWith(`${first.snapshot.sha256}.arrow`));
     expect(snapshots).toHaveLength(1);
   });
 

@@ -17,7 +17,7 @@ import { renderText } from '../../domain/lineage/render';
 import { ModelAliases } from '../../domain/registry/aliases';
 import { ModelRegistry } from '../../domain/registry/registry';
 import { LocalArtifactStore } from '../../domain/storage/localStore';
-import { type RecordedRun, recordRun } from './lineageFixtures';
+import { recordRun } from './lineageFixtures';
 import { makeDraft } from './registryFixtures';
 
 let dir: string;

@@ -52,7 +52,10 @@ export async function recordRun(store: ArtifactStore, options: RunOptions): Prom
   const { workflowId, runId } = options;
   // Times move forward through a run, the same for the same run, so a repeat is a true repeat.
   let clock = Date.parse('2026-02-14T10:00:00.000Z');
-  const tick = () => new Date((clock += 1000)).toISOString();
+  const tick = () => {
+    clock += 1000;
+    return new Date(clock).toISOString();
+  };
   const base = { workflowId, runId, codeVersion: CODE, worker: 'test-host:4242' };
   const put = (kind: ArtifactKind, text: string): Promise<ArtifactRef> =>
     store.put(text, { kind, mediaType: 'application/octet-stream', extension: '.bin' });

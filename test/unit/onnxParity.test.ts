@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ExportParityError, OnnxExportError } from '../../domain/onnx/errors';
+import { ExportParityError, type OnnxExportError } from '../../domain/onnx/errors';
 import { encodeChecked, exportDenseModel } from '../../domain/onnx/exporter';
 import { decodeModel } from '../../domain/onnx/onnxProto';
 import { checkParity, exportedNetwork } from '../../domain/onnx/parity';
