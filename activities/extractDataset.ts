@@ -7,19 +7,15 @@ import { fingerprintSource } from '../domain/data/sourceFingerprint';
 import type { DatasetSummary } from '../domain/data/summary';
 import { type ArtifactRef, artifactRefSchema } from '../domain/storage/artifactRef';
 import { s3SettingsFromConfig } from '../domain/storage/s3Client';
+import type { extractDatasetInputSchema } from '../workflows/inputs';
 import type { StepCacheInfo } from './cachedStep';
 import type { ActivityDeps } from './deps';
 import { withFailureMapping } from './failures';
 import { whileHeartbeating } from './heartbeat';
 import { recordedStep } from './recordedStep';
 
-export interface ExtractDatasetParams {
-  source: string;
-  target: string;
-  features?: string[];
-  /** Reuse the output of an earlier extraction of the same bytes with the same settings. */
-  cache?: boolean;
-}
+/** The workflow's parsed input, plus: reuse an earlier extraction of the same bytes with the same settings. */
+export type ExtractDatasetParams = z.output<typeof extractDatasetInputSchema> & { cache?: boolean };
 
 /** What the workflow keeps: references and a few figures, never the data. */
 export const extractedDatasetSchema = z.object({

@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { z } from 'zod';
-import { type BackendChoice, backendNames } from '../domain/ml/backend';
-import type { ClassWeightMode, ClassWeights } from '../domain/ml/classWeights';
+import { backendNames } from '../domain/ml/backend';
+import type { ClassWeightMode } from '../domain/ml/classWeights';
 import type { ModelSpec } from '../domain/ml/modelSpec';
 import type { EpochResult } from '../domain/ml/train';
 import { trainInThread } from '../domain/ml/trainInThread';
@@ -48,15 +48,7 @@ export const trainedModelSchema = z.object({
   }),
   classWeights: z.object({ negative: z.number(), positive: z.number() }),
 });
-export type TrainedModel = {
-  model: ArtifactRef;
-  history: EpochResult[];
-  epochsRun: number;
-  resumedFromEpoch: number;
-  backend: BackendChoice;
-  classWeights: ClassWeights;
-  cache?: StepCacheInfo;
-};
+export type TrainedModel = z.infer<typeof trainedModelSchema> & { cache?: StepCacheInfo };
 
 /** What every heartbeat carries, so a retried attempt on another worker resumes from it. */
 export interface TrainingHeartbeat {
@@ -79,7 +71,7 @@ export function trainModelActivity(deps: ActivityDeps) {
         inputs: { snapshot: params.snapshot, split: params.split, scaler: params.scaler },
         params: { target: params.target, spec: params.spec, classWeightMode: params.classWeightMode },
         outputs: (r: TrainedModel) => ({ model: r.model }),
-        cache: { enabled: params.cache !== false, schema: trainedModelSchema as z.ZodType<TrainedModel> },
+        cache: { enabled: params.cache !== false, schema: trainedModelSchema },
       };
       return recordedStep(deps, step, () => train(params));
     });

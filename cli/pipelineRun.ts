@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { modelMetricsOf } from '../domain/ml/metrics';
 import type { TrainToDeployInput } from '../workflows/inputs';
 import type { ReleaseOutcome } from '../workflows/release';
 import type { PipelineProgress, PipelineResult } from '../workflows/trainToDeploy';
@@ -57,7 +58,6 @@ export function describeAwaitingReview(waiting: AwaitingReview): string {
 
 /** The JSON a script gets from `demo --json` and `run --json`. */
 export function pipelineJson(result: PipelineResult) {
-  const { tp, fp, tn, fn, precision, recall, fpr, f1, rocAuc, prAuc } = result.metrics;
   return {
     workflowId: result.workflowId,
     runId: result.runId,
@@ -70,7 +70,7 @@ export function pipelineJson(result: PipelineResult) {
     ...(result.promotion ? { promotion: result.promotion } : {}),
     backend: result.backend,
     epochsRun: result.epochsRun,
-    metrics: { tp, fp, tn, fn, precision, recall, fpr, f1, rocAuc, prAuc },
+    metrics: modelMetricsOf(result.metrics),
     report: { uri: result.report.uri, sha256: result.report.sha256 },
     onnx: {
       uri: result.onnx.onnx.uri,

@@ -3,6 +3,7 @@ import type { ExtractedDataset, ImportedOnnx, RegisteredModel } from '../activit
 import type { GateDecision } from '../activities/evaluateGate';
 import type { EvaluatedModel } from '../activities/evaluateModel';
 import { notEvaluatedGate } from '../domain/gates/metricGate';
+import { modelMetricsOf } from '../domain/ml/metrics';
 import { reviewGate } from './approval';
 import { type ImportModelInput, importModelInputSchema } from './inputs';
 import { progressQuery } from './messages';
@@ -80,7 +81,7 @@ export async function importModel(input: ImportModelInput): Promise<ImportResult
       }),
     );
     evaluation = { dataset, metrics: evaluated.metrics };
-    const candidate = withoutCounts(evaluated.metrics);
+    const candidate = modelMetricsOf(evaluated.metrics);
     gate = (
       await step('gate', () =>
         light.evaluateGate({
@@ -104,7 +105,7 @@ export async function importModel(input: ImportModelInput): Promise<ImportResult
         features: params.features,
         target: params.target,
         threshold: params.threshold,
-        ...(evaluated ? { metrics: withoutCounts(evaluated.metrics) } : {}),
+        ...(evaluated ? { metrics: modelMetricsOf(evaluated.metrics) } : {}),
         gate,
         imported: {
           originUri: imported.origin.uri,
@@ -166,10 +167,4 @@ export async function importModel(input: ImportModelInput): Promise<ImportResult
     ...release,
     steps: progress.steps,
   };
-}
-
-/** The registry's metric fields (the evaluation also carries threshold and class counts). */
-function withoutCounts(metrics: EvaluatedModel['metrics']) {
-  const { tp, fp, tn, fn, precision, recall, fpr, f1, rocAuc, prAuc } = metrics;
-  return { tp, fp, tn, fn, precision, recall, fpr, f1, rocAuc, prAuc };
 }

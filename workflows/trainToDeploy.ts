@@ -9,6 +9,7 @@ import type {
   TrainedModel,
 } from '../activities';
 import type { GateDecision } from '../activities/evaluateGate';
+import { modelMetricsOf } from '../domain/ml/metrics';
 import type { ArtifactRef } from '../domain/storage/artifactRef';
 import { reviewGate } from './approval';
 import { type TrainToDeployInput, trainToDeployInputSchema } from './inputs';
@@ -116,8 +117,7 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
       cache,
     }),
   );
-  const { tp, fp, tn, fn, precision, recall, fpr, f1, rocAuc, prAuc } = evaluated.metrics;
-  const metrics = { tp, fp, tn, fn, precision, recall, fpr, f1, rocAuc, prAuc };
+  const metrics = modelMetricsOf(evaluated.metrics);
   const gate = await step('gate', () =>
     light.evaluateGate({
       modelName: params.modelName,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import type { ExtractedDataset } from '../../activities';
 import { parseDatasetSource } from '../../domain/data/sourceUri';
+import { DEFAULT_TARGET_COLUMN } from '../../domain/data/targetColumn';
 import { extractDatasetInputSchema } from '../../workflows/inputs';
 import { keyValueTable, printResult } from '../output';
 import { openSession } from '../session';
@@ -42,7 +43,7 @@ export function registerExtractCommand(program: Command): void {
       'Validate a CSV source and snapshot it into object storage (the ExampleGen step on its own).',
     )
     .argument('<source>', 'a CSV path, file://..., s3://bucket/key or synthetic:fraud?rows=N&seed=S')
-    .option('--target <column>', 'the 0/1 label column', 'Class')
+    .option('--target <column>', 'the 0/1 label column', DEFAULT_TARGET_COLUMN)
     .option(
       '--features <list>',
       'comma-separated feature columns in order (default: every column but the target)',

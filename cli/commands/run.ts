@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { loadConfig } from '../../config/env';
 import { ModelAccess } from '../../domain/access/modelAccess';
 import { parseDatasetSource } from '../../domain/data/sourceUri';
+import { DEFAULT_TARGET_COLUMN } from '../../domain/data/targetColumn';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
 import { ModelRegistry } from '../../domain/registry/registry';
 import { openArtifactStore } from '../../domain/storage/openStore';
@@ -45,7 +46,7 @@ export function registerRunCommand(program: Command): void {
       'a CSV path, file://..., s3://bucket/key or synthetic:fraud?rows=N&seed=S',
     )
     .requiredOption('--model <name>', 'registered model name (lowercase letters, digits, ".", "_", "-")')
-    .option('--target <column>', 'the 0/1 label column', 'Class')
+    .option('--target <column>', 'the 0/1 label column', DEFAULT_TARGET_COLUMN)
     .option('--features <list>', 'comma-separated feature columns in order (default: all but the target)')
     .option(
       '--epochs <n>',

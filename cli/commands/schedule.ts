@@ -5,6 +5,7 @@ import { ModelAccess } from '../../domain/access/modelAccess';
 import { AuditLog } from '../../domain/audit/auditLog';
 import { checkSourceHeader } from '../../domain/data/sourceHeader';
 import { parseDatasetSource } from '../../domain/data/sourceUri';
+import { DEFAULT_TARGET_COLUMN } from '../../domain/data/targetColumn';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
 import { ModelRegistry } from '../../domain/registry/registry';
 import { openArtifactStore } from '../../domain/storage/openStore';
@@ -82,7 +83,7 @@ export function registerScheduleCommand(program: Command): void {
       '1h',
     )
     .option('--id <scheduleId>', 'schedule ID (default retrain-<model>)')
-    .option('--target <column>', 'the 0/1 label column', 'Class')
+    .option('--target <column>', 'the 0/1 label column', DEFAULT_TARGET_COLUMN)
     .option('--features <list>', 'comma-separated feature columns in order (default: all but the target)')
     .option(
       '--epochs <n>',

@@ -1,4 +1,5 @@
 import { gaussian, mulberry32 } from '../random';
+import { DEFAULT_TARGET_COLUMN } from './targetColumn';
 
 /**
  * A seeded stand-in for the public credit-card-fraud data set, which cannot be downloaded here:
@@ -19,7 +20,7 @@ export const SYNTHETIC_FRAUD_COLUMNS: readonly string[] = [
   'Time',
   ...Array.from({ length: 28 }, (_, i) => `V${i + 1}`),
   'Amount',
-  'Class',
+  DEFAULT_TARGET_COLUMN,
 ];
 
 /** Frauds per row in the reference data set. */

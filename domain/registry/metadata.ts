@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { modelMetricsSchema } from '../ml/metrics';
 import { modelSpecSchema } from '../ml/modelSpec';
 import { type ArtifactKind, artifactRefSchema } from '../storage/artifactRef';
 import { modelNameSchema } from './modelName';
@@ -12,22 +13,6 @@ function refOfKind(kind: ArtifactKind) {
 
 const fraction = z.number().min(0).max(1);
 const count = z.number().int().nonnegative();
-
-/** Evaluation on the held-out split at the registered threshold. */
-export const modelMetricsSchema = z.object({
-  tp: count,
-  fp: count,
-  tn: count,
-  fn: count,
-  precision: fraction,
-  recall: fraction,
-  /** False-positive rate: fp / (fp + tn). */
-  fpr: fraction,
-  f1: fraction,
-  rocAuc: fraction,
-  prAuc: fraction,
-});
-export type ModelMetrics = z.infer<typeof modelMetricsSchema>;
 
 export const trainingConfigSchema = z.object({
   modelSpec: modelSpecSchema,
