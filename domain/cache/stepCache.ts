@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { DomainError, errorKind } from '../errors';
 import { type ArtifactRef, artifactRefSchema } from '../storage/artifactRef';
 import type { ArtifactStore } from '../storage/artifactStore';
 import { ArtifactOutsideStoreError, InvalidArtifactRefError } from '../storage/errors';
@@ -23,11 +24,9 @@ const KEY = /^[0-9a-f]{64}$/;
 const KEY_FORMAT = 1;
 const ENTRY_SCHEMA_VERSION = 1;
 
-export class StepCacheError extends Error {
-  override name = 'StepCacheError';
-  readonly type = 'InvalidStepCacheKey';
-  readonly retryable = false;
-}
+export class StepCacheError extends errorKind(DomainError, 'InvalidStepCacheKey', {
+  name: 'StepCacheError',
+}) {}
 
 export interface StepCacheKeyInput {
   /** The step's name, e.g. "fitScaler"; one folder of the cache. */

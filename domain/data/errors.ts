@@ -1,3 +1,5 @@
+import { TypedError } from '../errors';
+
 /**
  * Everything that can be wrong with a data set. Each error names the problem (a stable `type`),
  * where it is (file, row as an editor shows it with the header on row 1, column), and what to do.
@@ -60,17 +62,7 @@ export interface DatasetErrorDetails {
   column?: string;
 }
 
-export class DatasetError extends Error {
-  readonly retryable = false;
-  constructor(
-    readonly type: DatasetErrorType,
-    message: string,
-    readonly details?: DatasetErrorDetails,
-  ) {
-    super(message);
-    this.name = type;
-  }
-}
+export class DatasetError extends TypedError<DatasetErrorType, DatasetErrorDetails> {}
 
 export function isDatasetError(err: unknown): err is DatasetError {
   return err instanceof DatasetError;
