@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { NonCanonicalValueError } from '../cache/canonicalJson';
 import type { ArtifactStore } from '../storage/artifactStore';
+import { formatIssues } from '../storage/jsonDocument';
 import { AuditContentionError, AuditLogCorruptError, InvalidAuditEntryError } from './errors';
 import { claimKey, claimsPrefix, HEAD_KEY, MAX_SEQ, RECORDS_PREFIX, recordKey, seqOfKey } from './layout';
 import {
@@ -11,7 +12,6 @@ import {
   auditRecordHash,
   type DecodeProblem,
   decodeAuditRecord,
-  formatIssues,
   GENESIS_HASH,
   serializeAuditRecord,
 } from './record';
@@ -80,7 +80,7 @@ export class AuditLog {
   async append(entry: AuditEntry): Promise<AppendResult> {
     const parsed = auditEntrySchema.safeParse(entry);
     if (!parsed.success) {
-      const issues = formatIssues(parsed.error);
+      const issues = formatIssues(parsed.error, '(record)');
       throw new InvalidAuditEntryError(`Cannot append to the audit log: the entry is invalid: ${issues}.`);
     }
     const fields = parsed.data;

@@ -1,8 +1,9 @@
-import { type ZodError, z } from 'zod';
+import { z } from 'zod';
 import { canonicalJson } from '../cache/canonicalJson';
 import { modelNameSchema } from '../registry/modelName';
 import { artifactRefSchema } from '../storage/artifactRef';
 import { sha256Hex } from '../storage/hashing';
+import { formatIssues } from '../storage/jsonDocument';
 
 export const auditRecordTypes = [
   'registration',
@@ -132,7 +133,7 @@ export function decodeAuditRecord(bytes: Buffer, seq: number): DecodedRecord {
   }
   const parsed = auditRecordSchema.safeParse(json);
   if (!parsed.success) {
-    const issues = formatIssues(parsed.error);
+    const issues = formatIssues(parsed.error, '(record)');
     return { ok: false, problem: 'unparseable', detail: `it is not a valid audit record (${issues})` };
   }
   const record = parsed.data;
@@ -163,9 +164,4 @@ export function decodeAuditRecord(bytes: Buffer, seq: number): DecodedRecord {
     };
   }
   return { ok: true, record };
-}
-
-/** zod issues as one line: `path: message; path: message`. */
-export function formatIssues(error: ZodError): string {
-  return error.issues.map((i) => `${i.path.join('.') || '(record)'}: ${i.message}`).join('; ');
 }

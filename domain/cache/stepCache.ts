@@ -4,6 +4,7 @@ import { DomainError, errorKind } from '../errors';
 import { type ArtifactRef, artifactRefSchema } from '../storage/artifactRef';
 import type { ArtifactStore } from '../storage/artifactStore';
 import { ArtifactOutsideStoreError, InvalidArtifactRefError } from '../storage/errors';
+import { serializeDocument } from '../storage/jsonDocument';
 import { canonicalJson } from './canonicalJson';
 
 /**
@@ -126,7 +127,7 @@ export class StepCache {
   ): Promise<RecordOutcome> {
     const entryKey = stepCacheEntryKey(step, key);
     const entry = { schemaVersion: ENTRY_SCHEMA_VERSION, step, key, origin: options.origin, output };
-    const body = `${JSON.stringify(entry, null, 2)}\n`;
+    const body = serializeDocument(entry);
     const putOptions = { mediaType: 'application/json' };
     if (await this.store.putDocument(entryKey, body, { ...putOptions, ifAbsent: true })) return 'created';
     const existing = await this.store.getDocument(entryKey);

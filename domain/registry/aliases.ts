@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ArtifactStore } from '../storage/artifactStore';
+import { serializeDocument } from '../storage/jsonDocument';
 import { aliasNameSchema, assertAliasName } from './aliasName';
 import {
   AliasConflictError,
@@ -170,14 +171,10 @@ export class ModelAliases {
         ...next(replay(log).get(alias) ?? []),
         ...(idempotencyKey ? { idempotencyKey } : {}),
       });
-      const created = await this.store.putDocument(
-        aliasEntryKey(name, seq),
-        `${JSON.stringify(entry, null, 2)}\n`,
-        {
-          ifAbsent: true,
-          mediaType: 'application/json',
-        },
-      );
+      const created = await this.store.putDocument(aliasEntryKey(name, seq), serializeDocument(entry), {
+        ifAbsent: true,
+        mediaType: 'application/json',
+      });
       if (created) return { entry, created: true };
     }
     throw new RegistryContentionError(

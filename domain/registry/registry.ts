@@ -1,5 +1,5 @@
-import type { ZodError } from 'zod';
 import type { ArtifactStore } from '../storage/artifactStore';
+import { formatIssues, readJsonDocument, serializeDocument } from '../storage/jsonDocument';
 import {
   CorruptRegistryDocumentError,
   InvalidModelVersionMetadataError,
@@ -135,7 +135,7 @@ export class ModelRegistry {
         { mediaType: JSON_TYPE },
       );
       const metadataKey = versionKey(name, candidate);
-      const created = await this.store.putDocument(metadataKey, serialize(metadata), {
+      const created = await this.store.putDocument(metadataKey, serializeDocument(metadata), {
         ifAbsent: true,
         mediaType: JSON_TYPE,
       });
@@ -225,30 +225,14 @@ export class ModelRegistry {
   /** A committed version's metadata, validated; undefined when that version was never committed. */
   private async readVersion(name: string, version: number): Promise<ModelVersionMetadata | undefined> {
     const key = versionKey(name, version);
-    const raw = await this.store.getDocument(key);
-    if (raw === undefined) return undefined;
-    let json: unknown;
-    try {
-      json = JSON.parse(raw.toString('utf8'));
-    } catch (error) {
-      throw new CorruptRegistryDocumentError(
-        key,
-        this.store.location,
-        `it is not JSON (${(error as Error).message})`,
+    const corrupt = (problem: string) => new CorruptRegistryDocumentError(key, this.store.location, problem);
+    const metadata = await readJsonDocument(this.store, key, modelVersionMetadataSchema, corrupt);
+    if (metadata && (metadata.name !== name || metadata.version !== version)) {
+      throw corrupt(
+        `it describes ${metadata.name} version ${metadata.version}, not ${name} version ${version}`,
       );
     }
-    const parsed = modelVersionMetadataSchema.safeParse(json);
-    if (!parsed.success) {
-      throw new CorruptRegistryDocumentError(key, this.store.location, formatIssues(parsed.error));
-    }
-    if (parsed.data.name !== name || parsed.data.version !== version) {
-      throw new CorruptRegistryDocumentError(
-        key,
-        this.store.location,
-        `it describes ${parsed.data.name} version ${parsed.data.version}, not ${name} version ${version}`,
-      );
-    }
-    return parsed.data;
+    return metadata;
   }
 
   private async resolveDraft(name: string, version: number, build: DraftSource): Promise<ModelVersionDraft> {
@@ -275,12 +259,4 @@ export class ModelRegistry {
   private async modelNotFound(name: string): Promise<ModelNotFoundError> {
     return new ModelNotFoundError(name, this.store.location, await this.listModels());
   }
-}
-
-function serialize(metadata: ModelVersionMetadata): string {
-  return `${JSON.stringify(metadata, null, 2)}\n`;
-}
-
-function formatIssues(error: ZodError): string {
-  return error.issues.map((issue) => `${issue.path.join('.') || '(document)'}: ${issue.message}`).join('; ');
 }
