@@ -1,4 +1,3 @@
-import { Context } from '@temporalio/activity';
 import { z } from 'zod';
 import {
   type Evaluation,
@@ -12,7 +11,7 @@ import { artifactRefSchema } from '../domain/storage/artifactRef';
 import type { ArtifactStore } from '../domain/storage/artifactStore';
 import type { StepCacheInfo } from './cachedStep';
 import type { ActivityDeps } from './deps';
-import { withFailureMapping } from './failures';
+import { heartbeating } from './heartbeat';
 import { disposeModel, loadTrainedModel, type ModelInputRefs } from './modelInputs';
 import { recordedStep } from './recordedStep';
 
@@ -32,8 +31,7 @@ export interface EvaluateModelParams extends ModelInputRefs {
 /** Evaluator: scores the held-out split and stores the metrics and curves. */
 export function evaluateModelActivity(deps: ActivityDeps) {
   return async function evaluateModel(params: EvaluateModelParams): Promise<EvaluatedModel> {
-    return withFailureMapping(async () => {
-      Context.current().heartbeat();
+    return heartbeating(async () => {
       const step = {
         step: 'evaluate',
         inputs: {

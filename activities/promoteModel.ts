@@ -1,4 +1,3 @@
-import { Context } from '@temporalio/activity';
 import { AuditLog } from '../domain/audit/auditLog';
 import { ModelAliases } from '../domain/registry/aliases';
 import { AliasConflictError } from '../domain/registry/errors';
@@ -6,6 +5,7 @@ import { ModelRegistry } from '../domain/registry/registry';
 import { recordReview as writeReview } from '../domain/registry/reviews';
 import type { ActivityDeps } from './deps';
 import { withFailureMapping } from './failures';
+import { heartbeating } from './heartbeat';
 
 export interface PromoteModelParams {
   name: string;
@@ -31,8 +31,7 @@ export interface Promotion {
 /** Pusher, second half: moves the alias to the new version, unless it moved since the gate ran. */
 export function promoteModelActivity(deps: ActivityDeps) {
   return async function promoteModel(params: PromoteModelParams): Promise<Promotion> {
-    return withFailureMapping(async () => {
-      Context.current().heartbeat();
+    return heartbeating(async () => {
       const aliases = new ModelAliases(new ModelRegistry(deps.store));
       try {
         const { entry } = await aliases.move(params.name, params.alias, {

@@ -6,21 +6,14 @@ import type { Promotion } from '../activities/promoteModel';
 import type { ReviewDecision, reviewGate } from './approval';
 import type { gateSettingsSchema } from './inputs';
 import type { PipelineProgress, PipelineStep, StepStatus } from './progress';
-
-const retry = {
-  initialInterval: '1s',
-  backoffCoefficient: 2,
-  maximumInterval: '1 minute',
-  maximumAttempts: 10,
-};
+import { activityRetry } from './retryPolicy';
 
 /** The activities of the main task queue, as every pipeline workflow calls them. */
 export const light = proxyActivities<SlipwayActivities>({
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '5 minutes',
-  retry,
+  retry: activityRetry,
 });
-export { retry as activityRetry };
 
 /**
  * promoted: the alias now points at this version; blocked: the metric gate said no;

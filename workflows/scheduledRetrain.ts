@@ -10,6 +10,7 @@ import {
 import { z } from 'zod';
 import type { SlipwayActivities } from '../activities';
 import { trainToDeployInputSchema } from './inputs';
+import { activityRetry } from './retryPolicy';
 import type { PipelineResult } from './trainToDeploy';
 import { parseWorkflowInput } from './validation';
 
@@ -32,7 +33,7 @@ export interface ScheduledRetrainResult {
 const light = proxyActivities<SlipwayActivities>({
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
+  retry: activityRetry,
 });
 
 /**

@@ -15,7 +15,8 @@ import { reviewGate } from './approval';
 import { type TrainToDeployInput, trainToDeployInputSchema } from './inputs';
 import { progressQuery, trainingEpochSignal } from './messages';
 import { type PipelineProgress, pipelineSteps, type StepStatus } from './progress';
-import { activityRetry, light, type ReleaseOutcome, reviewAndPromote, stepTracker } from './release';
+import { light, type ReleaseOutcome, reviewAndPromote, stepTracker } from './release';
+import { activityRetry } from './retryPolicy';
 import { parseWorkflowInput } from './validation';
 
 export { progressQuery } from './messages';
