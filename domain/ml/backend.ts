@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { envNow } from '../../config/env';
 import { TrainingInputError } from './errors';
 import { disableNativeGemm, enableNativeGemm, loadNativeGemm, type NativeGemmAddon } from './nativeGemm';
 import { chooseBlasThreads, loadNativeTrainer } from './nativeTrainer';
@@ -69,7 +70,7 @@ async function tryWasm(withBlas: boolean): Promise<{ ok: boolean; reason: string
  * The choice is process-wide, as tfjs' backend is.
  */
 export async function selectBackend(options: { force?: string } = {}): Promise<BackendChoice> {
-  const forced = options.force ?? process.env.SLIPWAY_TF_BACKEND;
+  const forced = options.force ?? envNow.tfBackend();
   if (forced !== undefined && !(backendNames as readonly string[]).includes(forced)) {
     throw new TrainingInputError(
       'BackendUnavailable',

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { envNow } from '../../config/env';
 import { deriveSeed, mulberry32, shuffleInPlace } from '../random';
 import { decodeCheckpointArrays, encodeCheckpointArrays } from './checkpoint';
 import { TrainingInputError } from './errors';
@@ -144,8 +145,8 @@ export function splitWeights(
  */
 let chosenThreads: number | undefined;
 export function chooseBlasThreads(addon: NativeGemmAddon): number {
-  const forced = Number(process.env.SLIPWAY_BLAS_THREADS);
-  if (Number.isInteger(forced) && forced >= 1) {
+  const forced = envNow.blasThreads();
+  if (forced !== undefined) {
     addon.setThreads(forced);
     return forced;
   }
