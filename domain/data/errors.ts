@@ -64,10 +64,6 @@ export interface DatasetErrorDetails {
 
 export class DatasetError extends TypedError<DatasetErrorType, DatasetErrorDetails> {}
 
-export function isDatasetError(err: unknown): err is DatasetError {
-  return err instanceof DatasetError;
-}
-
 /** "data.csv, row 12, column "Amount"" (only the parts that are known). */
 export function where(file: string, row?: number, column?: string): string {
   return [

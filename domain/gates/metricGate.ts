@@ -70,9 +70,6 @@ export const metricGateSettingsSchema = z.object({
     .prefault({}),
 });
 export type MetricGateSettings = z.infer<typeof metricGateSettingsSchema>;
-/** The settings of a run that names none: the champion comparison and the baseline. */
-export const DEFAULT_METRIC_GATE_SETTINGS: MetricGateSettings = metricGateSettingsSchema.parse({});
-export type MetricGateSettingsInput = z.input<typeof metricGateSettingsSchema>;
 
 export type GateMetrics = Pick<ModelMetrics, GateMetric>;
 /** A version's figures with the confusion counts they come from (the baseline needs the positive rate). */

@@ -14,7 +14,6 @@ const fraction = z.number().min(0).max(1);
 const count = z.number().int().nonnegative();
 
 export const confusionCountsSchema = z.object({ tp: count, fp: count, tn: count, fn: count });
-export type ConfusionCounts = z.infer<typeof confusionCountsSchema>;
 
 const rates = {
   precision: fraction,

@@ -12,7 +12,7 @@ import { type DenseNetwork, type ReferenceScores, referenceScores } from './refe
 /** Rows per onnxruntime call: 8192 x 30 features is 1 MiB of input, whatever the split size. */
 export const DEFAULT_PARITY_BATCH_ROWS = 8192;
 
-export type { EngineFit, ParityReport } from './parityVerdict';
+export type { ParityReport } from './parityVerdict';
 
 export interface OnnxScores {
   probability: Float32Array;

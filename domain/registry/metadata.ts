@@ -65,7 +65,6 @@ export const onnxFactsSchema = z.object({
   /** `base64Bytes` is what the operations platform counts against `limit`. */
   size: z.object({ bytes: count, base64Bytes: count, limit: count }),
 });
-export type OnnxFacts = z.infer<typeof onnxFactsSchema>;
 
 /** The metric gate's verdict on the version (see domain/gates/metricGate.ts), each check with its figures. */
 export const gateDecisionSchema = z.object({
@@ -88,7 +87,6 @@ export const gateDecisionSchema = z.object({
     })
     .optional(),
 });
-export type GateDecisionRecord = z.infer<typeof gateDecisionSchema>;
 
 /** Where an imported version came from and how it is called (its own input and output names). */
 export const importFactsSchema = z.object({
@@ -123,7 +121,6 @@ export const importFactsSchema = z.object({
     ])
     .optional(),
 });
-export type ImportFacts = z.infer<typeof importFactsSchema>;
 
 /** Fields a pipeline provides; the registry adds name, version and registration. */
 const draftShape = {
@@ -205,7 +202,6 @@ export const registrationSchema = z.object({
   /** The rendered model card, content-addressed; `cards/<version>.md` beside the metadata is a copy. */
   modelCard: refOfKind('model-card'),
 });
-export type Registration = z.infer<typeof registrationSchema>;
 
 /** Bumped when the document changes incompatibly, so old readers fail clearly instead of guessing. */
 export const METADATA_SCHEMA_VERSION = 1;
