@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../domain/audit/auditLog';
 import { AuditLogCorruptError, InvalidAuditEntryError } from '../../domain/audit/errors';
 import { HEAD_KEY, recordKey } from '../../domain/audit/layout';
@@ -16,20 +15,17 @@ import {
 import { verifyAuditLog } from '../../domain/audit/verify';
 import { canonicalJson } from '../../domain/cache/canonicalJson';
 import type { ArtifactRef } from '../../domain/storage/artifactRef';
-import { LocalArtifactStore } from '../../domain/storage/localStore';
+import type { LocalArtifactStore } from '../../domain/storage/localStore';
+import { useTempStore } from '../support/tempStore';
 
 let root: string;
 let store: LocalArtifactStore;
 let log: AuditLog;
 
-beforeEach(async () => {
-  root = await mkdtemp(join(tmpdir(), 'slipway-audit-'));
-  store = new LocalArtifactStore(root);
+const temp = useTempStore('slipway-audit-');
+beforeEach(() => {
+  ({ root, store } = temp);
   log = new AuditLog(store);
-});
-
-afterEach(async () => {
-  await rm(root, { recursive: true, force: true });
 });
 
 const pathOf = (key: string) => join(root, ...key.split('/'));

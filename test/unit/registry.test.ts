@@ -1,8 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
   CorruptRegistryDocumentError,
   InvalidModelNameError,
@@ -16,21 +13,17 @@ import { renderModelCard } from '../../domain/registry/modelCard';
 import { ModelRegistry } from '../../domain/registry/registry';
 import type { ArtifactRef } from '../../domain/storage/artifactRef';
 import type { ArtifactBody, ArtifactStore, ObjectInfo, PutOptions } from '../../domain/storage/artifactStore';
-import { LocalArtifactStore } from '../../domain/storage/localStore';
+import type { LocalArtifactStore } from '../../domain/storage/localStore';
+import { useTempStore } from '../support/tempStore';
 import { makeDraft, storeArtifacts } from './registryFixtures';
 
-let root: string;
 let store: LocalArtifactStore;
 let registry: ModelRegistry;
 
-beforeEach(async () => {
-  root = await mkdtemp(join(tmpdir(), 'slipway-registry-'));
-  store = new LocalArtifactStore(root);
+const temp = useTempStore('slipway-registry-');
+beforeEach(() => {
+  ({ store } = temp);
   registry = new ModelRegistry(store);
-});
-
-afterEach(async () => {
-  await rm(root, { recursive: true, force: true });
 });
 
 async function caught(promise: Promise<unknown>): Promise<Error & { type?: string; retryable?: boolean }> {
