@@ -16,6 +16,7 @@ import { verifyAuditLog } from '../../domain/audit/verify';
 import { canonicalJson } from '../../domain/cache/canonicalJson';
 import type { ArtifactRef } from '../../domain/storage/artifactRef';
 import type { LocalArtifactStore } from '../../domain/storage/localStore';
+import { rejectionOf } from '../support/rejection';
 import { useTempStore } from '../support/tempStore';
 
 let root: string;
@@ -77,15 +78,6 @@ async function threeRecords(): Promise<{ onnx: ArtifactRef; model: ArtifactRef; 
   return { onnx, model, records };
 }
 
-async function caught(promise: Promise<unknown>): Promise<Error & { type?: string; retryable?: boolean }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & { type?: string; retryable?: boolean };
-  }
-  throw new Error('expected a rejection, got success');
-}
-
 describe('appending', () => {
   it('numbers records from 1 and chains each onto the hash of the one before', async () => {
     const { records } = await threeRecords();
@@ -145,7 +137,7 @@ describe('appending', () => {
     await threeRecords();
     await writeFile(pathOf(HEAD_KEY), '{"seq":2,');
     await writeFile(pathOf(recordKey(3)), 'not json');
-    const error = await caught(log.append(entry()));
+    const error = await rejectionOf(log.append(entry()));
     expect(error).toBeInstanceOf(AuditLogCorruptError);
     expect(error.message).toContain('audit/records/0000000003.json');
     expect(error.message).toContain('slipway audit verify');
@@ -160,7 +152,7 @@ describe('appending', () => {
     ['an unknown field', { approver: 'x' } as Partial<AuditEntry>, 'approver'],
     ['an unknown type', { type: 'deletion' } as unknown as Partial<AuditEntry>, 'type'],
   ])('rejects an entry with %s', async (_what, overrides, field) => {
-    const error = await caught(log.append(entry(overrides)));
+    const error = await rejectionOf(log.append(entry(overrides)));
     expect(error).toBeInstanceOf(InvalidAuditEntryError);
     expect(error.message).toContain(field);
     expect(error.type).toBe('InvalidAuditEntry');
@@ -168,7 +160,7 @@ describe('appending', () => {
   });
 
   it('rejects details JSON cannot hold faithfully', async () => {
-    const error = await caught(log.append(entry({ details: { recall: Number.NaN } })));
+    const error = await rejectionOf(log.append(entry({ details: { recall: Number.NaN } })));
     expect(error).toBeInstanceOf(InvalidAuditEntryError);
     expect(error.message).toContain('$.details.recall');
   });
