@@ -21,16 +21,17 @@ export const auditRecordTypes = [
 ] as const;
 export type AuditRecordType = (typeof auditRecordTypes)[number];
 
-/** Types about one model version: they must name the model and the version. */
-const VERSIONED: ReadonlySet<AuditRecordType> = new Set([
-  'registration',
-  'gate-decision',
-  'approval',
-  'rejection',
-  'promotion',
-  'rollback',
-  'import',
-]);
+/** Types about a schedule, a namespace or a run rather than one model version. */
+const UNVERSIONED: readonly AuditRecordType[] = [
+  'schedule-change',
+  'visibility-change',
+  'namespace-change',
+  'cancellation',
+];
+/** Types about one model version (all the others): they must name the model and the version. */
+const VERSIONED: ReadonlySet<AuditRecordType> = new Set(
+  auditRecordTypes.filter((t) => !UNVERSIONED.includes(t)),
+);
 
 /** prevHash of record 1: there is no record before it. */
 export const GENESIS_HASH = '0'.repeat(64);

@@ -26,8 +26,8 @@ export const SYNTHETIC_FRAUD_COLUMNS: readonly string[] = [
 /** Frauds per row in the reference data set. */
 export const REFERENCE_POSITIVE_RATE = 492 / 284_807;
 
-// Columns (1-based V index) that carry the fraud shift, with the sign of the shift.
-const SHIFTED: ReadonlyArray<readonly [number, number]> = [
+/** Columns (1-based V index) that carry the fraud shift, with the sign of the shift. */
+export const SHIFTED: ReadonlyArray<readonly [number, number]> = [
   [1, -1],
   [3, -1],
   [4, 1],

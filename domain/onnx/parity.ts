@@ -20,15 +20,8 @@ export interface OnnxScores {
 }
 
 /** Probabilities of raw rows from the ONNX file (see runOnnx). */
-export async function scoreWithOnnx(
-  onnxBytes: Uint8Array,
-  rawX: Float32Array,
-  nRows: number,
-  nFeatures: number,
-  batchRows = DEFAULT_PARITY_BATCH_ROWS,
-  sessionOptions?: ort.InferenceSession.SessionOptions,
-): Promise<Float32Array> {
-  return (await runOnnx(onnxBytes, rawX, nRows, nFeatures, batchRows, sessionOptions)).probability;
+export async function scoreWithOnnx(...args: Parameters<typeof runOnnx>): Promise<Float32Array> {
+  return (await runOnnx(...args)).probability;
 }
 
 /**
