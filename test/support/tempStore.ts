@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { LocalArtifactStore } from '../../domain/storage/localStore';
 
 export interface TempStore {
@@ -12,15 +12,17 @@ export interface TempStore {
 }
 
 /**
- * A fresh local artifact store in its own temp folder for each test of the calling file, removed
- * after the test. Register it before the file's own beforeEach hooks, which then find it filled in.
+ * A local artifact store in its own temp folder, fresh for each test of the calling file (or, with
+ * `perFile`, one for the whole file), removed afterwards. Register it before the file's own hooks,
+ * which then find it filled in.
  */
-export function useTempStore(prefix: string, sub?: string): TempStore {
+export function useTempStore(prefix: string, sub?: string, options: { perFile?: boolean } = {}): TempStore {
   const temp = {} as TempStore;
-  beforeEach(async () => {
+  const [before, after] = options.perFile ? [beforeAll, afterAll] : [beforeEach, afterEach];
+  before(async () => {
     temp.root = await mkdtemp(join(tmpdir(), prefix));
     temp.store = new LocalArtifactStore(sub === undefined ? temp.root : join(temp.root, sub));
   });
-  afterEach(() => rm(temp.root, { recursive: true, force: true }));
+  after(() => rm(temp.root, { recursive: true, force: true }));
   return temp;
 }
