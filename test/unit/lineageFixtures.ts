@@ -100,17 +100,21 @@ export async function recordRun(store: ArtifactStore, options: RunOptions): Prom
 
   const trainInputs = { snapshot, split, scaler };
   let attempt = 1;
+  // One attempt of the train step; its outcome (and outputs or error) are added by the caller.
+  const trainAttempt = () => ({
+    ...base,
+    step: 'train',
+    attempt,
+    params: { epochs: 5 },
+    startedAt: tick(),
+    endedAt: tick(),
+    inputs: trainInputs,
+  });
   if (options.trainRetried) {
     await lineage.recordExecution({
-      ...base,
-      step: 'train',
-      attempt,
-      params: { epochs: 5 },
-      startedAt: tick(),
-      endedAt: tick(),
+      ...trainAttempt(),
       outcome: 'failed',
       error: { type: 'HeartbeatTimeout', message: 'the worker stopped heartbeating' },
-      inputs: trainInputs,
     });
     attempt++;
   }
@@ -119,14 +123,8 @@ export async function recordRun(store: ArtifactStore, options: RunOptions): Prom
     `weights from ${snapshot.sha256} ${split.sha256} ${scaler.sha256} ${runId}`,
   );
   await lineage.recordExecution({
-    ...base,
-    step: 'train',
-    attempt,
-    params: { epochs: 5 },
-    startedAt: tick(),
-    endedAt: tick(),
+    ...trainAttempt(),
     outcome: 'succeeded',
-    inputs: trainInputs,
     outputs: { model },
   });
 
