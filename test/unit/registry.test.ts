@@ -16,7 +16,7 @@ import type { ArtifactBody, ArtifactStore, ObjectInfo, PutOptions } from '../../
 import type { LocalArtifactStore } from '../../domain/storage/localStore';
 import { rejectionOf } from '../support/rejection';
 import { useTempStore } from '../support/tempStore';
-import { makeDraft, storeArtifacts } from './registryFixtures';
+import { makeDraft, registerAtOnce, storeArtifacts } from './registryFixtures';
 
 let store: LocalArtifactStore;
 let registry: ModelRegistry;
@@ -49,15 +49,12 @@ describe('version allocation', () => {
 
   it('gives 20 concurrent registrations of one model the versions 1..20, each exactly once', async () => {
     const artifacts = await storeArtifacts(store);
-    const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) =>
-        registry.registerVersion('fraud', {
-          idempotencyKey: `run-${i}`,
-          build: (version) => makeDraft(artifacts, { workflowId: `wf-${i}`, runId: `run-for-v${version}` }),
-        }),
-      ),
+    const { results, versions } = await registerAtOnce(
+      registry,
+      20,
+      (i) => `run-${i}`,
+      (i, version) => makeDraft(artifacts, { workflowId: `wf-${i}`, runId: `run-for-v${version}` }),
     );
-    const versions = results.map((r) => r.metadata.version).sort((a, b) => a - b);
     expect(versions).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(results.every((r) => r.created)).toBe(true);
     expect(await registry.listVersions('fraud')).toEqual(versions);
