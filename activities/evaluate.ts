@@ -1,35 +1,25 @@
-import { Context } from '@temporalio/activity';
 import { z } from 'zod';
 import type { StepCacheInfo } from '../contracts/progress';
-import { type Evaluation, evaluateScores } from '../domain/ml/metrics';
+import {
+  type Evaluation,
+  type EvaluationMetrics,
+  evaluateScores,
+  evaluationMetricsSchema,
+} from '../domain/ml/metrics';
 import { predictProbabilities } from '../domain/ml/train';
 import { scaled } from '../domain/ml/trainingData';
 import { artifactRefSchema } from '../domain/storage/artifactRef';
 import type { ArtifactStore } from '../domain/storage/artifactStore';
 import type { ActivityDeps } from './deps';
-import { withFailureMapping } from './failures';
+import { heartbeating } from './heartbeat';
 import { disposeModel, loadTrainedModel, type ModelInputRefs } from './modelInputs';
 import { recordedStep } from './recordedStep';
 
-export type EvaluationMetrics = Omit<Evaluation, 'roc' | 'pr'>;
+export type { EvaluationMetrics };
 
 export const evaluatedModelSchema = z.object({
   evaluation: artifactRefSchema,
-  metrics: z.object({
-    threshold: z.number(),
-    tp: z.number(),
-    fp: z.number(),
-    tn: z.number(),
-    fn: z.number(),
-    precision: z.number(),
-    recall: z.number(),
-    fpr: z.number(),
-    f1: z.number(),
-    rocAuc: z.number(),
-    prAuc: z.number(),
-    positives: z.number(),
-    negatives: z.number(),
-  }),
+  metrics: evaluationMetricsSchema,
 });
 export type EvaluatedModel = z.infer<typeof evaluatedModelSchema> & { cache?: StepCacheInfo };
 
@@ -41,8 +31,7 @@ export interface EvaluateModelParams extends ModelInputRefs {
 /** Evaluator: scores the held-out split and stores the metrics and curves. */
 export function evaluateModelActivity(deps: ActivityDeps) {
   return async function evaluateModel(params: EvaluateModelParams): Promise<EvaluatedModel> {
-    return withFailureMapping(async () => {
-      Context.current().heartbeat();
+    return heartbeating(async () => {
       const step = {
         step: 'evaluate',
         inputs: {

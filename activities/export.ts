@@ -8,7 +8,7 @@ import { parityReportSchema } from '../domain/onnx/parityReportSchema';
 import { assertWithinSizeLimit, onnxSizeReport } from '../domain/onnx/size';
 import { artifactRefSchema } from '../domain/storage/artifactRef';
 import type { ActivityDeps } from './deps';
-import { withFailureMapping } from './failures';
+import { heartbeating } from './heartbeat';
 import { disposeModel, loadTrainedModel, type ModelInputRefs } from './modelInputs';
 import { recordedStep } from './recordedStep';
 
@@ -41,8 +41,7 @@ export type ExportedOnnx = z.infer<typeof exportedOnnxSchema> & { cache?: StepCa
  */
 export function exportOnnxActivity(deps: ActivityDeps) {
   return async function exportOnnx(params: ExportOnnxParams): Promise<ExportedOnnx> {
-    return withFailureMapping(async () => {
-      Context.current().heartbeat();
+    return heartbeating(async () => {
       const { runId: _runId, cache, snapshot, split, scaler, model, ...keyed } = params;
       const step = {
         step: 'export',

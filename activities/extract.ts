@@ -1,7 +1,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Context } from '@temporalio/activity';
 import { z } from 'zod';
+import type { extractDatasetInputSchema } from '../contracts/inputs';
 import type { StepCacheInfo } from '../contracts/progress';
 import { extractDataset as extract } from '../domain/data/extract';
 import { fingerprintSource } from '../domain/data/sourceFingerprint';
@@ -9,17 +9,11 @@ import type { DatasetSummary } from '../domain/data/summary';
 import { type ArtifactRef, artifactRefSchema } from '../domain/storage/artifactRef';
 import { s3SettingsFromConfig } from '../domain/storage/s3Client';
 import type { ActivityDeps } from './deps';
-import { withFailureMapping } from './failures';
-import { whileHeartbeating } from './heartbeat';
+import { heartbeating } from './heartbeat';
 import { recordedStep } from './recordedStep';
 
-export interface ExtractDatasetParams {
-  source: string;
-  target: string;
-  features?: string[];
-  /** Reuse the output of an earlier extraction of the same bytes with the same settings. */
-  cache?: boolean;
-}
+/** The workflow's parsed input, plus: reuse an earlier extraction of the same bytes with the same settings. */
+export type ExtractDatasetParams = z.output<typeof extractDatasetInputSchema> & { cache?: boolean };
 
 /** What the workflow keeps: references and a few figures, never the data. */
 export const extractedDatasetSchema = z.object({
@@ -38,46 +32,44 @@ export type ExtractedDataset = z.infer<typeof extractedDatasetSchema> & { cache?
 
 export function extractDatasetActivity(deps: ActivityDeps) {
   return async function extractDataset(params: ExtractDatasetParams): Promise<ExtractedDataset> {
-    return withFailureMapping(() =>
-      whileHeartbeating(Context.current(), async () => {
-        const s3 = deps.config.env.SLIPWAY_S3_ENDPOINT ? s3SettingsFromConfig(deps.config) : undefined;
-        const maxBytes = deps.config.env.SLIPWAY_MAX_SOURCE_BYTES;
-        const limits = maxBytes ? { maxBytes } : undefined;
-        const enabled = params.cache !== false;
-        // The key covers the source's bytes, not just its name: a changed file is a miss.
-        const fingerprint = enabled ? await fingerprintSource(params.source, { s3, limits }) : undefined;
-        return recordedStep(
-          deps,
-          {
-            step: 'extract',
-            inputs: {},
-            params: {
-              sourceUri: fingerprint?.sourceUri,
-              sourceSha256: fingerprint?.sha256,
-              target: params.target,
-              features: params.features ?? null,
-            },
-            outputs: (r) => ({ snapshot: r.snapshot, summary: r.summary }),
-            resultInputs: (r) => ({
-              source: { uri: r.sourceUri, sha256: r.sourceSha256, bytes: r.sourceBytes, kind: 'source' },
-            }),
-            cache: { enabled, schema: extractedDatasetSchema },
+    return heartbeating(async () => {
+      const s3 = deps.config.env.SLIPWAY_S3_ENDPOINT ? s3SettingsFromConfig(deps.config) : undefined;
+      const maxBytes = deps.config.env.SLIPWAY_MAX_SOURCE_BYTES;
+      const limits = maxBytes ? { maxBytes } : undefined;
+      const enabled = params.cache !== false;
+      // The key covers the source's bytes, not just its name: a changed file is a miss.
+      const fingerprint = enabled ? await fingerprintSource(params.source, { s3, limits }) : undefined;
+      return recordedStep(
+        deps,
+        {
+          step: 'extract',
+          inputs: {},
+          params: {
+            sourceUri: fingerprint?.sourceUri,
+            sourceSha256: fingerprint?.sha256,
+            target: params.target,
+            features: params.features ?? null,
           },
-          async () => {
-            const { snapshot, summary, summaryDoc } = await extract({
-              source: params.source,
-              target: params.target,
-              features: params.features,
-              store: deps.store,
-              workDir: join(tmpdir(), 'slipway-extract'),
-              s3,
-              limits,
-            });
-            return summarize(snapshot, summary, summaryDoc);
-          },
-        );
-      }),
-    );
+          outputs: (r) => ({ snapshot: r.snapshot, summary: r.summary }),
+          resultInputs: (r) => ({
+            source: { uri: r.sourceUri, sha256: r.sourceSha256, bytes: r.sourceBytes, kind: 'source' },
+          }),
+          cache: { enabled, schema: extractedDatasetSchema },
+        },
+        async () => {
+          const { snapshot, summary, summaryDoc } = await extract({
+            source: params.source,
+            target: params.target,
+            features: params.features,
+            store: deps.store,
+            workDir: join(tmpdir(), 'slipway-extract'),
+            s3,
+            limits,
+          });
+          return summarize(snapshot, summary, summaryDoc);
+        },
+      );
+    });
   };
 }
 

@@ -1,21 +1,18 @@
-import { Context } from '@temporalio/activity';
 import { fingerprintSource as fingerprint, type SourceFingerprint } from '../domain/data/sourceFingerprint';
 import { ModelNotFoundError } from '../domain/registry/errors';
 import { ModelRegistry } from '../domain/registry/registry';
 import { s3SettingsFromConfig } from '../domain/storage/s3Client';
 import type { ActivityDeps } from './deps';
 import { withFailureMapping } from './failures';
-import { whileHeartbeating } from './heartbeat';
+import { heartbeating } from './heartbeat';
 
 /** The sha256 of a source's raw bytes, read once (the same figure extraction records). */
 export function fingerprintSourceActivity(deps: ActivityDeps) {
   return async function fingerprintSource(params: { source: string }): Promise<SourceFingerprint> {
-    return withFailureMapping(() =>
-      whileHeartbeating(Context.current(), () =>
-        fingerprint(params.source, {
-          s3: deps.config.env.SLIPWAY_S3_ENDPOINT ? s3SettingsFromConfig(deps.config) : undefined,
-        }),
-      ),
+    return heartbeating(() =>
+      fingerprint(params.source, {
+        s3: deps.config.env.SLIPWAY_S3_ENDPOINT ? s3SettingsFromConfig(deps.config) : undefined,
+      }),
     );
   };
 }

@@ -1,4 +1,3 @@
-import { Context } from '@temporalio/activity';
 import { readSnapshot } from '../domain/data/snapshot';
 import { evaluateChampion } from '../domain/gate/championEvaluation';
 import {
@@ -14,7 +13,7 @@ import { ModelNotFoundError } from '../domain/registry/errors';
 import { ModelRegistry } from '../domain/registry/registry';
 import type { ArtifactRef } from '../domain/storage/artifactRef';
 import type { ActivityDeps } from './deps';
-import { withFailureMapping } from './failures';
+import { heartbeating } from './heartbeat';
 
 export type { GateDecision } from '../domain/gate/metricGate';
 
@@ -40,8 +39,7 @@ export interface EvaluateGateParams {
  */
 export function evaluateGateActivity(deps: ActivityDeps) {
   return async function evaluateGate(params: EvaluateGateParams): Promise<GateResult> {
-    return withFailureMapping(async () => {
-      Context.current().heartbeat();
+    return heartbeating(async () => {
       const registry = new ModelRegistry(deps.store);
       const championVersion = await new ModelAliases(registry)
         .resolve(params.modelName, params.alias)

@@ -1,18 +1,23 @@
-import type { Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
+import { withFailureMapping } from './failures';
 
 /**
- * Keeps an activity visibly alive while a long domain call runs, so a lost worker is noticed
- * within the heartbeat timeout instead of the (much longer) start-to-close timeout.
+ * The one way a long activity runs its body: it heartbeats at once and every `everyMs` while the
+ * body runs, so a lost worker is noticed within the heartbeat timeout instead of the (much longer)
+ * start-to-close timeout, and domain errors are translated on the way out (withFailureMapping).
+ * `details` is what each heartbeat carries: a retry resumes from the last one, so an activity that
+ * resumes must always send them (a bare heartbeat would clear them).
  */
-export async function whileHeartbeating<T>(
-  context: Context,
+export async function heartbeating<T>(
   body: () => Promise<T>,
-  everyMs = 5_000,
+  options: { everyMs?: number; details?: () => unknown } = {},
 ): Promise<T> {
-  context.heartbeat();
-  const timer = setInterval(() => context.heartbeat(), everyMs);
+  const context = Context.current();
+  const beat = () => context.heartbeat(options.details?.());
+  beat();
+  const timer = setInterval(beat, options.everyMs ?? 5_000);
   try {
-    return await body();
+    return await withFailureMapping(body);
   } finally {
     clearInterval(timer);
   }

@@ -1,4 +1,3 @@
-import { Context } from '@temporalio/activity';
 import { z } from 'zod';
 import { ModelAccess } from '../domain/access/modelAccess';
 import { readSnapshot } from '../domain/data/snapshot';
@@ -13,7 +12,7 @@ import { type ArtifactRef, artifactRefSchema } from '../domain/storage/artifactR
 import { s3SettingsFromConfig } from '../domain/storage/s3Client';
 import type { ActivityDeps } from './deps';
 import { type EvaluatedModel, evaluatedModelSchema, storeEvaluation } from './evaluate';
-import { withFailureMapping } from './failures';
+import { heartbeating } from './heartbeat';
 import { recordedStep } from './recordedStep';
 
 export interface ImportOnnxParams {
@@ -54,8 +53,7 @@ export type ImportedOnnx = z.infer<typeof importedOnnxSchema>;
  */
 export function importOnnxActivity(deps: ActivityDeps) {
   return async function importOnnx(params: ImportOnnxParams): Promise<ImportedOnnx> {
-    return withFailureMapping(async () => {
-      Context.current().heartbeat();
+    return heartbeating(async () => {
       const { source, ...settings } = params;
       const step = {
         step: 'import',
@@ -121,8 +119,7 @@ export interface EvaluateImportedParams {
 /** Evaluator for an imported file: scores every row of the labelled data given with --eval. */
 export function evaluateImportedActivity(deps: ActivityDeps) {
   return async function evaluateImported(params: EvaluateImportedParams): Promise<EvaluatedModel> {
-    return withFailureMapping(async () => {
-      Context.current().heartbeat();
+    return heartbeating(async () => {
       const step = {
         step: 'evaluate',
         inputs: { snapshot: params.snapshot, onnx: params.onnx },

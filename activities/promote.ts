@@ -1,10 +1,9 @@
-import { Context } from '@temporalio/activity';
 import { AuditLog } from '../domain/audit/auditLog';
 import { type AliasEntry, ModelAliases } from '../domain/registry/aliases';
 import { AliasConflictError } from '../domain/registry/errors';
 import { ModelRegistry } from '../domain/registry/registry';
 import type { ActivityDeps } from './deps';
-import { withFailureMapping } from './failures';
+import { heartbeating } from './heartbeat';
 
 export interface PromoteModelParams {
   name: string;
@@ -30,8 +29,7 @@ export interface Promotion {
 /** Pusher, second half: moves the alias to the new version, unless it moved since the gate ran. */
 export function promoteModelActivity(deps: ActivityDeps) {
   return async function promoteModel(params: PromoteModelParams): Promise<Promotion> {
-    return withFailureMapping(async () => {
-      Context.current().heartbeat();
+    return heartbeating(async () => {
       const aliases = new ModelAliases(new ModelRegistry(deps.store));
       try {
         const { entry } = await aliases.move(params.name, params.alias, {
@@ -74,8 +72,7 @@ export interface RollbackModelParams {
  */
 export function rollbackModelActivity(deps: ActivityDeps) {
   return async function rollbackModel(params: RollbackModelParams): Promise<AliasEntry> {
-    return withFailureMapping(async () => {
-      Context.current().heartbeat();
+    return heartbeating(async () => {
       const { entry } = await new ModelAliases(new ModelRegistry(deps.store)).rollback(
         params.name,
         params.alias,

@@ -2,14 +2,14 @@ import { Context } from '@temporalio/activity';
 import { z } from 'zod';
 import { trainingEpochSignal } from '../contracts/messages';
 import type { StepCacheInfo, TrainingEpoch } from '../contracts/progress';
-import { type BackendChoice, backendNames } from '../domain/ml/backend';
-import type { ClassWeightMode, ClassWeights } from '../domain/ml/classWeights';
+import { backendNames } from '../domain/ml/backend';
+import type { ClassWeightMode } from '../domain/ml/classWeights';
 import type { ModelSpec } from '../domain/ml/modelSpec';
 import type { EpochResult } from '../domain/ml/train';
 import { trainInThread } from '../domain/ml/trainInThread';
 import { type ArtifactRef, artifactRefSchema } from '../domain/storage/artifactRef';
 import type { ActivityDeps } from './deps';
-import { withFailureMapping } from './failures';
+import { heartbeating } from './heartbeat';
 import { recordedStep } from './recordedStep';
 
 export interface TrainModelParams {
@@ -47,15 +47,7 @@ export const trainedModelSchema = z.object({
   }),
   classWeights: z.object({ negative: z.number(), positive: z.number() }),
 });
-export type TrainedModel = {
-  model: ArtifactRef;
-  history: EpochResult[];
-  epochsRun: number;
-  resumedFromEpoch: number;
-  backend: BackendChoice;
-  classWeights: ClassWeights;
-  cache?: StepCacheInfo;
-};
+export type TrainedModel = z.infer<typeof trainedModelSchema> & { cache?: StepCacheInfo };
 
 /** What every heartbeat carries, so a retried attempt on another worker resumes from it. */
 export interface TrainingHeartbeat {
@@ -71,89 +63,86 @@ export interface TrainingHeartbeat {
  */
 export function trainModelActivity(deps: ActivityDeps) {
   return async function trainModel(params: TrainModelParams): Promise<TrainedModel> {
-    return withFailureMapping(async () => {
-      Context.current().heartbeat();
-      const step = {
-        step: 'train',
-        inputs: { snapshot: params.snapshot, split: params.split, scaler: params.scaler },
-        params: { target: params.target, spec: params.spec, classWeightMode: params.classWeightMode },
-        outputs: (r: TrainedModel) => ({ model: r.model }),
-        cache: { enabled: params.cache !== false, schema: trainedModelSchema as z.ZodType<TrainedModel> },
-      };
-      return recordedStep(deps, step, () => train(params));
-    });
-  };
-
-  async function train(params: TrainModelParams): Promise<TrainedModel> {
-    const context = Context.current();
-    const previous = context.info.heartbeatDetails as TrainingHeartbeat | undefined;
-    const resumeRef = previous?.checkpoint ? artifactRefSchema.parse(previous.checkpoint) : undefined;
     // Heartbeat between epochs too (data loading, a slow epoch on a busy machine), re-sending the
     // last checkpoint: a bare heartbeat() would clear the details a retry resumes from. Training
     // runs in its own thread, so this timer (and every query and workflow task) keeps its pace.
-    let lastBeat: TrainingHeartbeat | undefined = resumeRef ? previous : undefined;
-    const keepAlive = setInterval(() => context.heartbeat(lastBeat), 2_000);
-    try {
-      const [snapshot, split, scaler, resumeFrom] = await Promise.all([
-        deps.store.getBytes(params.snapshot),
-        deps.store.getBytes(params.split),
-        deps.store.getBytes(params.scaler),
-        resumeRef ? deps.store.getBytes(resumeRef) : undefined,
-      ]);
-      if (resumeRef)
-        context.log.info(`resuming training after epoch ${previous?.epoch} from ${resumeRef.uri}`);
+    const beat: { last?: TrainingHeartbeat } = {};
+    return heartbeating(
+      async () => {
+        const step = {
+          step: 'train',
+          inputs: { snapshot: params.snapshot, split: params.split, scaler: params.scaler },
+          params: { target: params.target, spec: params.spec, classWeightMode: params.classWeightMode },
+          outputs: (r: TrainedModel) => ({ model: r.model }),
+          cache: { enabled: params.cache !== false, schema: trainedModelSchema },
+        };
+        return recordedStep(deps, step, () => train(params, beat));
+      },
+      { everyMs: 2_000, details: () => beat.last },
+    );
+  };
 
-      let last: Uint8Array | undefined;
-      const result = await trainInThread(
-        {
-          snapshot,
-          split,
-          scaler,
-          resumeFrom,
-          target: params.target,
-          spec: params.spec,
-          classWeightMode: params.classWeightMode,
-          backend: deps.config.env.SLIPWAY_TF_BACKEND,
+  async function train(params: TrainModelParams, beat: { last?: TrainingHeartbeat }): Promise<TrainedModel> {
+    const context = Context.current();
+    const previous = context.info.heartbeatDetails as TrainingHeartbeat | undefined;
+    const resumeRef = previous?.checkpoint ? artifactRefSchema.parse(previous.checkpoint) : undefined;
+    beat.last = resumeRef ? previous : undefined;
+    const [snapshot, split, scaler, resumeFrom] = await Promise.all([
+      deps.store.getBytes(params.snapshot),
+      deps.store.getBytes(params.split),
+      deps.store.getBytes(params.scaler),
+      resumeRef ? deps.store.getBytes(resumeRef) : undefined,
+    ]);
+    if (resumeRef) context.log.info(`resuming training after epoch ${previous?.epoch} from ${resumeRef.uri}`);
+
+    let last: Uint8Array | undefined;
+    const result = await trainInThread(
+      {
+        snapshot,
+        split,
+        scaler,
+        resumeFrom,
+        target: params.target,
+        spec: params.spec,
+        classWeightMode: params.classWeightMode,
+        backend: deps.config.env.SLIPWAY_TF_BACKEND,
+      },
+      {
+        // Cancellation, a heartbeat timeout noticed here, or worker shutdown: stop the batch at once.
+        signal: context.cancellationSignal,
+        onStart({ backend }) {
+          context.log.info(
+            `training on ${backend.name}: ${backend.reason}${backend.details ? `; ${backend.details}` : ''}`,
+          );
         },
-        {
-          // Cancellation, a heartbeat timeout noticed here, or worker shutdown: stop the batch at once.
-          signal: context.cancellationSignal,
-          onStart({ backend }) {
-            context.log.info(
-              `training on ${backend.name}: ${backend.reason}${backend.details ? `; ${backend.details}` : ''}`,
-            );
-          },
-          async onEpoch(epoch, checkpoint) {
-            last = checkpoint;
-            const ref = await deps.store.put(checkpoint, {
-              kind: 'checkpoint',
-              mediaType: 'application/octet-stream',
-              extension: '.ckpt',
-            });
-            lastBeat = { epoch: epoch.epoch, epochs: epoch.epochs, loss: epoch.loss, checkpoint: ref };
-            context.heartbeat(lastBeat);
-            await reportEpoch(context, epoch);
-          },
+        async onEpoch(epoch, checkpoint) {
+          last = checkpoint;
+          const ref = await deps.store.put(checkpoint, {
+            kind: 'checkpoint',
+            mediaType: 'application/octet-stream',
+            extension: '.ckpt',
+          });
+          beat.last = { epoch: epoch.epoch, epochs: epoch.epochs, loss: epoch.loss, checkpoint: ref };
+          context.heartbeat(beat.last);
+          await reportEpoch(context, epoch);
         },
-      );
-      if (!last && resumeFrom) last = resumeFrom; // every epoch was already done before the retry
-      if (!last) throw new Error('training ran no epoch');
-      const modelRef = await deps.store.put(last, {
-        kind: 'model',
-        mediaType: 'application/vnd.slipway.checkpoint',
-        extension: '.ckpt',
-      });
-      return {
-        model: modelRef,
-        history: result.history,
-        epochsRun: result.epochsRun,
-        resumedFromEpoch: result.resumedFromEpoch,
-        backend: result.backend,
-        classWeights: result.classWeights,
-      };
-    } finally {
-      clearInterval(keepAlive);
-    }
+      },
+    );
+    if (!last && resumeFrom) last = resumeFrom; // every epoch was already done before the retry
+    if (!last) throw new Error('training ran no epoch');
+    const modelRef = await deps.store.put(last, {
+      kind: 'model',
+      mediaType: 'application/vnd.slipway.checkpoint',
+      extension: '.ckpt',
+    });
+    return {
+      model: modelRef,
+      history: result.history,
+      epochsRun: result.epochsRun,
+      resumedFromEpoch: result.resumedFromEpoch,
+      backend: result.backend,
+      classWeights: result.classWeights,
+    };
   }
 }
 

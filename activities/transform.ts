@@ -1,4 +1,3 @@
-import { Context } from '@temporalio/activity';
 import { z } from 'zod';
 import type { StepCacheInfo } from '../contracts/progress';
 import { readSnapshot } from '../domain/data/snapshot';
@@ -7,7 +6,7 @@ import { splitIndices, takeLabels, takeRows } from '../domain/ml/split';
 import { encodeSplit } from '../domain/ml/splitArtifact';
 import { type ArtifactRef, artifactRefSchema } from '../domain/storage/artifactRef';
 import type { ActivityDeps } from './deps';
-import { withFailureMapping } from './failures';
+import { heartbeating } from './heartbeat';
 import { recordedStep } from './recordedStep';
 
 export interface PrepareDataParams {
@@ -30,8 +29,7 @@ export type PreparedData = z.infer<typeof preparedDataSchema> & { cache?: StepCa
 /** Transform: a seeded split, and a standard scaler fitted on the training part only. */
 export function prepareDataActivity(deps: ActivityDeps) {
   return async function prepareData(params: PrepareDataParams): Promise<PreparedData> {
-    return withFailureMapping(async () => {
-      Context.current().heartbeat();
+    return heartbeating(async () => {
       const step = {
         step: 'transform',
         inputs: { snapshot: params.snapshot },

@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { SYNTHETIC_FRAUD_COLUMNS, syntheticFraudRows } from '../domain/data/syntheticFraud';
+import { DEFAULT_TARGET_COLUMN } from '../domain/data/targetColumn';
 import { buildModel } from '../domain/ml/modelBuilder';
 import { countParameters, referenceModelSpec } from '../domain/ml/modelSpec';
 import { fitStandardScaler } from '../domain/ml/scaler';
@@ -50,7 +51,7 @@ function referenceOnnx(): Uint8Array {
       metadata: {
         modelName: 'bench-apply',
         features: [...FEATURES],
-        target: 'Class',
+        target: DEFAULT_TARGET_COLUMN,
         producerVersion: '0.0.0',
         datasetSha256: '0'.repeat(64),
         runId: 'bench',
@@ -170,7 +171,7 @@ export async function measureApply(options: {
       output,
       onnx,
       features: [...FEATURES],
-      target: 'Class',
+      target: DEFAULT_TARGET_COLUMN,
       threshold: 0.5,
       batchRows,
       intraOpThreads,
@@ -185,7 +186,7 @@ export async function measureApply(options: {
     let peer: ApplyReport['peer'];
     if (options.peer) {
       try {
-        writePeerModel(onnx, dir, { features: [...FEATURES], target: 'Class', threshold: 0.5 });
+        writePeerModel(onnx, dir, { features: [...FEATURES], target: DEFAULT_TARGET_COLUMN, threshold: 0.5 });
         const report = await runPandasApply(dir, input, join(dir, 'peer.csv'));
         const ours = await firstProbabilities(output, 1000);
         const theirs = new Float32Array(new Uint8Array(readFileSync(join(dir, 'peer_proba.f32'))).buffer);

@@ -1,29 +1,16 @@
-/**
- * Peak memory of extracting a large CSV: the extraction streams, so a ~150 MB file should need
- * a small, flat amount of memory, not several GB. `npx tsx bench/extractMemory.ts [rows]`.
- */
-import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { finished } from 'node:stream/promises';
 import { extractDataset } from '../domain/data/extract';
-import { SYNTHETIC_FRAUD_COLUMNS, syntheticFraudRows } from '../domain/data/syntheticFraud';
 import { LocalArtifactStore } from '../domain/storage/localStore';
+import { writeFraudCsv } from './lib/writeFraudCsv';
 
 async function main(): Promise<void> {
   const rows = Number(process.argv[2] ?? 550_000);
   const dir = await mkdtemp(join(tmpdir(), 'slipway-bench-extract-'));
   try {
     const csvPath = join(dir, 'big.csv');
-    const out = createWriteStream(csvPath);
-    out.write(`${SYNTHETIC_FRAUD_COLUMNS.join(',')}\n`);
-    for (const row of syntheticFraudRows({ rows, seed: 1 })) {
-      if (!out.write(`${row.join(',')}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
-    }
-    out.end();
-    await finished(out);
-    const size = (await stat(csvPath)).size;
+    const size = await writeFraudCsv(csvPath, rows, 1);
     const rssBefore = process.memoryUsage().rss;
     const started = performance.now();
     const result = await extractDataset({

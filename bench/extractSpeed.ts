@@ -1,22 +1,12 @@
-/**
- * Extraction throughput (issue 19): a synthetic fraud CSV on disk is read, validated and written
- * to an Arrow snapshot as `slipway extract` does, through the byte scanner (the default) and,
- * optionally, through csv-parse for every line (the general path, which must give the same
- * snapshot bytes); pandas read_csv on the same file beside it.
- *
- *   npx tsx bench/extractSpeed.ts [--rows 284807] [--general] [--pandas]
- */
-import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { finished } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import type { CsvParserChoice } from '../domain/data/csvRows';
 import { extractDataset } from '../domain/data/extract';
-import { SYNTHETIC_FRAUD_COLUMNS, syntheticFraudRows } from '../domain/data/syntheticFraud';
 import { LocalArtifactStore } from '../domain/storage/localStore';
 import { type PandasReadReport, runPandasRead } from './keras/runPandas';
+import { writeFraudCsv } from './lib/writeFraudCsv';
 
 export interface ExtractRun {
   parser: CsvParserChoice;
@@ -46,14 +36,7 @@ export async function measureExtract(options: {
   const dir = await mkdtemp(join(tmpdir(), 'slipway-bench-extract-'));
   try {
     const csvPath = join(dir, 'input.csv');
-    const out = createWriteStream(csvPath);
-    out.write(`${SYNTHETIC_FRAUD_COLUMNS.join(',')}\n`);
-    for (const row of syntheticFraudRows({ rows, seed: 1 })) {
-      if (!out.write(`${row.join(',')}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
-    }
-    out.end();
-    await finished(out);
-    const inputBytes = (await stat(csvPath)).size;
+    const inputBytes = await writeFraudCsv(csvPath, rows, 1);
     const loadAverageAtStart = loadavg()[0] ?? 0;
     const store = new LocalArtifactStore(join(dir, 'artifacts'));
     const runs: ExtractRun[] = [];

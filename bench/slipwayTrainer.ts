@@ -14,6 +14,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DEFAULT_TARGET_COLUMN } from '../domain/data/targetColumn';
 import { selectBackend } from '../domain/ml/backend';
 import { buildModel } from '../domain/ml/modelBuilder';
 import { referenceModelSpec } from '../domain/ml/modelSpec';
@@ -134,7 +135,7 @@ async function main(): Promise<void> {
       metadata: {
         modelName: 'bench',
         features: [...FEATURES],
-        target: 'Class',
+        target: DEFAULT_TARGET_COLUMN,
         producerVersion: '0.0.0',
         datasetSha256: '0'.repeat(64),
         runId: 'bench',

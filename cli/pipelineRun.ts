@@ -2,8 +2,9 @@ import type { PipelineResult, ReleaseOutcome } from '../application/results';
 import { startPipeline } from '../application/start';
 import type { TrainToDeployInput } from '../contracts/inputs';
 import type { PipelineProgress } from '../contracts/progress';
+import { modelMetricsOf } from '../domain/ml/metrics';
 import { exitCodeFor } from './exitCodes';
-import { type AwaitingReview, describeEpoch, followRun } from './followRun';
+import { type AwaitingReview, followRun } from './followRun';
 import { keyValueTable, table } from './output';
 import type { Session } from './session';
 
@@ -53,7 +54,6 @@ export function describeAwaitingReview(waiting: AwaitingReview): string {
 
 /** The JSON a script gets from `demo --json` and `run --json`. */
 export function pipelineJson(result: PipelineResult) {
-  const { tp, fp, tn, fn, precision, recall, fpr, f1, rocAuc, prAuc } = result.metrics;
   return {
     workflowId: result.workflowId,
     runId: result.runId,
@@ -66,7 +66,7 @@ export function pipelineJson(result: PipelineResult) {
     ...(result.promotion ? { promotion: result.promotion } : {}),
     backend: result.backend,
     epochsRun: result.epochsRun,
-    metrics: { tp, fp, tn, fn, precision, recall, fpr, f1, rocAuc, prAuc },
+    metrics: modelMetricsOf(result.metrics),
     report: { uri: result.report.uri, sha256: result.report.sha256 },
     onnx: {
       uri: result.onnx.onnx.uri,

@@ -62,9 +62,48 @@ export const envSchema = z.object({
   SLIPWAY_TRAINING_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   /** Force a tfjs backend: tensorflow | wasm-blas | wasm | cpu. Unset picks the fastest that loads. */
   SLIPWAY_TF_BACKEND: optionalText,
+  /**
+   * `off` (or 0, false, no): neither build (at install, native/blas-gemm/build.js reads it there)
+   * nor use the native BLAS addon, training on tfjs; anything else is `auto`.
+   */
+  SLIPWAY_NATIVE_GEMM: z
+    .string()
+    .optional()
+    .transform((v) =>
+      ['off', '0', 'false', 'no'].includes((v ?? '').trim().toLowerCase()) ? 'off' : 'auto',
+    ),
+  /** BLAS threads per multiply; unset (or not a whole number from 1) means 1 for the native trainer, measured for wasm-blas. */
+  SLIPWAY_BLAS_THREADS: z
+    .string()
+    .optional()
+    .transform((v) => {
+      const n = Number(v);
+      return v !== undefined && Number.isInteger(n) && n >= 1 ? n : undefined;
+    }),
+  /** Threads for the native trainer's two batch halves (1 or 2); unset means measured at start-up. */
+  SLIPWAY_TRAINER_THREADS: z
+    .string()
+    .optional()
+    .transform((v) => (v === '1' ? 1 : v === '2' ? 2 : undefined)),
 });
 
 export type SlipwayEnv = z.infer<typeof envSchema>;
+
+/**
+ * Settings read where they take effect (the native addon's loader, a training thread) rather than
+ * once at start-up, each from the environment now and through its schema above: the --help path
+ * loads nothing for them, and a value set later (a test, a thread) is still heard.
+ */
+export const envNow = {
+  nativeGemm: (source: NodeJS.ProcessEnv = process.env) =>
+    envSchema.shape.SLIPWAY_NATIVE_GEMM.parse(source.SLIPWAY_NATIVE_GEMM),
+  blasThreads: (source: NodeJS.ProcessEnv = process.env) =>
+    envSchema.shape.SLIPWAY_BLAS_THREADS.parse(source.SLIPWAY_BLAS_THREADS),
+  trainerThreads: (source: NodeJS.ProcessEnv = process.env) =>
+    envSchema.shape.SLIPWAY_TRAINER_THREADS.parse(source.SLIPWAY_TRAINER_THREADS),
+  tfBackend: (source: NodeJS.ProcessEnv = process.env) =>
+    envSchema.shape.SLIPWAY_TF_BACKEND.parse(source.SLIPWAY_TF_BACKEND),
+};
 
 export interface SlipwayConfig {
   env: SlipwayEnv;

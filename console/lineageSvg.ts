@@ -107,7 +107,9 @@ function layerNodes(graph: LineageGraph): LineageNode[][] {
       };
       layer.sort((a, b) => centre(a) - centre(b));
     }
-    layer.forEach((n, i) => slot.set(n.id, i));
+    layer.forEach((n, i) => {
+      slot.set(n.id, i);
+    });
   });
   return layers;
 }

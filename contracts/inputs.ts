@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { namespacePolicySchema, visibilities } from '../domain/access/policy';
-import { DEFAULT_METRIC_GATE_SETTINGS, metricGateSettingsSchema } from '../domain/gate/metricGate';
+import { DEFAULT_TARGET_COLUMN } from '../domain/data/targetColumn';
+import { metricGateSettingsSchema } from '../domain/gate/metricGate';
 import { modelSpecSchema, referenceModelSpec } from '../domain/ml/modelSpec';
+import { DEFAULT_SIZE_LIMIT_BYTES } from '../domain/onnx/size';
 import { aliasNameSchema } from '../domain/registry/aliasName';
 import { modelNameSchema } from '../domain/registry/modelName';
 
@@ -16,11 +18,14 @@ export const columnNameSchema = z.string().trim().min(1).max(256);
 
 export const extractDatasetInputSchema = z.object({
   source: sourceUriSchema,
-  target: columnNameSchema.default('Class'),
+  target: columnNameSchema.default(DEFAULT_TARGET_COLUMN),
   /** Feature columns in order; omitted means every column but the target, in file order. */
   features: z.array(columnNameSchema).min(1).optional(),
 });
 export type ExtractDatasetInput = z.input<typeof extractDatasetInputSchema>;
+
+/** Upload limit of the operations platform, counted after base64. */
+const sizeLimitBytesSchema = z.number().int().positive().default(DEFAULT_SIZE_LIMIT_BYTES);
 
 /** Whether a blessed version waits for a person, who may decide, and for how long. */
 export const reviewSettingsSchema = z
@@ -43,27 +48,16 @@ export const reviewSettingsSchema = z
 
 /** What stands between a trained version and the alias operations use. */
 export const gateSettingsSchema = z.object({
-  metric: metricGateSettingsSchema.default(DEFAULT_METRIC_GATE_SETTINGS),
-  review: reviewSettingsSchema.default({ required: false, approvers: [], timeoutSeconds: 7 * 24 * 3600 }),
+  metric: metricGateSettingsSchema.prefault({}),
+  review: reviewSettingsSchema.prefault({}),
   /** Move the alias when the gates pass; false registers the version and stops there. */
   promote: z.boolean().default(true),
   alias: aliasNameSchema.default('production'),
 });
 export type GateSettingsInput = z.input<typeof gateSettingsSchema>;
 
-/** The gates of a run that names none: the champion comparison, no review, promote to production. */
-const DEFAULT_GATE_SETTINGS = {
-  metric: DEFAULT_METRIC_GATE_SETTINGS,
-  review: { required: false, approvers: [], timeoutSeconds: 7 * 24 * 3600 },
-  promote: true,
-  alias: 'production',
-};
-
 /** Everything a training-to-deployment run can be told; every field has the reference default. */
-export const trainToDeployInputSchema = z.object({
-  source: sourceUriSchema,
-  target: columnNameSchema.default('Class'),
-  features: z.array(columnNameSchema).min(1).optional(),
+export const trainToDeployInputSchema = extractDatasetInputSchema.extend({
   modelName: modelNameSchema,
   split: z
     .object({
@@ -76,16 +70,11 @@ export const trainToDeployInputSchema = z.object({
   classWeights: z.enum(['inverse', 'balanced', 'none']).default('inverse'),
   threshold: z.number().gt(0).lt(1).default(0.5),
   opset: z.number().int().min(13).max(21).default(13),
-  /** Upload limit of the operations platform, counted after base64. */
-  sizeLimitBytes: z
-    .number()
-    .int()
-    .positive()
-    .default(15 * 1024 * 1024),
+  sizeLimitBytes: sizeLimitBytesSchema,
   createdBy: z.string().min(1).default('unknown'),
   /** Reuse the outputs of earlier steps with the same code, inputs and settings. */
   cache: z.boolean().default(true),
-  gate: gateSettingsSchema.default(DEFAULT_GATE_SETTINGS),
+  gate: gateSettingsSchema.prefault({}),
   /** Task queue of the training workers (SLIPWAY_TRAINING_TASK_QUEUE on the client). */
   trainingTaskQueue: z.string().min(1).default('slipway-training'),
   /** How long a silent training worker is trusted before the attempt moves to another one. */
@@ -119,16 +108,12 @@ export const importModelInputSchema = z
     /** The output apply reads; default the file's first. */
     outputName: z.string().min(1).optional(),
     opsetMin: z.number().int().min(1).optional(),
-    sizeLimitBytes: z
-      .number()
-      .int()
-      .positive()
-      .default(15 * 1024 * 1024),
+    sizeLimitBytes: sizeLimitBytesSchema,
     /** Labelled data (same sources as training) to evaluate the file on; feeds the metric gate. */
     evaluation: sourceUriSchema.optional(),
     createdBy: z.string().min(1).default('unknown'),
     cache: z.boolean().default(true),
-    gate: gateSettingsSchema.default(DEFAULT_GATE_SETTINGS),
+    gate: gateSettingsSchema.prefault({}),
   })
   .superRefine((input, ctx) => {
     if (input.evaluation !== undefined) return;

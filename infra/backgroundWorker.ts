@@ -6,7 +6,7 @@ import { codeVersion } from '../config/codeVersion';
 import type { SlipwayConfig } from '../config/env';
 import { REPO_ROOT } from '../config/repoRoot';
 import { ADDON_PATH } from '../domain/ml/nativeAddonPath';
-import { commandLine, isAlive, logTail, startService, stopProcessGroup, waitUntilHealthy } from './processes';
+import { commandLine, isAlive, startService, stopProcessGroup, waitUntilHealthy } from './processes';
 
 /**
  * The embedded stack's worker: a detached `slipway worker` process that keeps polling between
@@ -152,8 +152,4 @@ export async function stopBackgroundWorker(config: SlipwayConfig): Promise<boole
   if (running) await stopProcessGroup(worker.pid, 30_000);
   await rm(paths(config).state, { force: true });
   return running;
-}
-
-export function backgroundWorkerLogTail(config: SlipwayConfig): string {
-  return logTail(paths(config).log);
 }

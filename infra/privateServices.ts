@@ -3,7 +3,7 @@ import type { SlipwayConfig } from '../config/env';
 import { ensureMinioBinary, ensureTemporalBinary } from './binaries';
 import { ensureBucket, type MinioServer, startMinio } from './minioServer';
 import { freePort } from './processes';
-import { startTemporalDevServer, type TemporalDevServer } from './temporalServer';
+import { headlessDevServer, startTemporalDevServer, type TemporalDevServer } from './temporalServer';
 
 export interface PrivateServices {
   temporal: TemporalDevServer;
@@ -29,17 +29,13 @@ export async function startPrivateServices(
     Array.from({ length: 5 }, freePort),
   );
   const started = await Promise.allSettled([
-    startTemporalDevServer({
-      binary: temporalBin,
-      dbFile: join(options.dir, 'temporal.sqlite'),
-      logFile: join(options.dir, 'temporal.log'),
-      port: port as number,
-      uiPort: 0,
-      httpPort: httpPort as number,
-      metricsPort: metricsPort as number,
-      namespace: 'default',
-      headless: true,
-    }),
+    startTemporalDevServer(
+      headlessDevServer(temporalBin, options.dir, 'temporal', {
+        port: port as number,
+        httpPort: httpPort as number,
+        metricsPort: metricsPort as number,
+      }),
+    ),
     startMinio({
       binary: minioBin,
       dataDir: join(options.dir, 'minio-data'),

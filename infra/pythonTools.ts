@@ -14,12 +14,6 @@ export const PYTHON_ONNX_VERSION = '1.19.1';
 export type PythonOnnx = { python: string } | { missing: string };
 
 /**
- * The key under which a vitest global setup may `provide` the result of ensurePythonOnnx, so
- * test files know at collection time whether to run or skip the checker tests.
- */
-export const PYTHON_ONNX_PROVIDE_KEY = 'pythonOnnx';
-
-/**
  * A Python virtual environment with the `onnx` package, built once per machine in the binary
  * cache (outside the work tree) and reused. Never throws: a machine without python3 or without
  * the package index gets `{ missing: reason }`.

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { freePort, type ServiceProcess, startService, stopProcessGroup, waitUntilHealthy } from './processes';
 
@@ -16,6 +17,26 @@ export interface TemporalDevServerOptions {
   outliveParent?: boolean;
   /** No Web UI (tests do not need it). */
   headless?: boolean;
+}
+
+/** A headless dev server of the default namespace on given ports, keeping `<dir>/<name>.sqlite` and `.log`. */
+export function headlessDevServer(
+  binary: string,
+  dir: string,
+  name: string,
+  ports: { port: number; httpPort: number; metricsPort: number },
+): TemporalDevServerOptions {
+  return {
+    binary,
+    dbFile: join(dir, `${name}.sqlite`),
+    logFile: join(dir, `${name}.log`),
+    port: ports.port,
+    uiPort: 0,
+    httpPort: ports.httpPort,
+    metricsPort: ports.metricsPort,
+    namespace: 'default',
+    headless: true,
+  };
 }
 
 export interface TemporalDevServer {

@@ -1,12 +1,13 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { ExtractedDataset, SlipwayActivities } from '../activities';
 import { type ExtractDatasetInput, extractDatasetInputSchema } from '../contracts/inputs';
+import { activityRetry } from './retryPolicy';
 import { parseWorkflowInput } from './validation';
 
 const { extractDataset } = proxyActivities<SlipwayActivities>({
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
+  retry: activityRetry,
 });
 
 /** ExampleGen on its own: snapshot a source into object storage and return references to it. */

@@ -6,6 +6,7 @@ import { type ImportModelInput, importModelInputSchema } from '../contracts/inpu
 import { progressQuery } from '../contracts/messages';
 import { importSteps, type PipelineProgress, type StepStatus } from '../contracts/progress';
 import { notEvaluatedGate } from '../domain/gate/metricGate';
+import { modelMetricsOf } from '../domain/ml/metrics';
 import { light, type ReleaseOutcome, reviewAndPromote, stepTracker } from './release';
 import { reviewGate } from './review';
 import { parseWorkflowInput } from './validation';
@@ -80,7 +81,7 @@ export async function importModel(input: ImportModelInput): Promise<ImportResult
       }),
     );
     evaluation = { dataset, metrics: evaluated.metrics };
-    const candidate = withoutCounts(evaluated.metrics);
+    const candidate = modelMetricsOf(evaluated.metrics);
     gate = (
       await step('gate', () =>
         light.evaluateGate({
@@ -104,7 +105,7 @@ export async function importModel(input: ImportModelInput): Promise<ImportResult
         features: params.features,
         target: params.target,
         threshold: params.threshold,
-        ...(evaluated ? { metrics: withoutCounts(evaluated.metrics) } : {}),
+        ...(evaluated ? { metrics: modelMetricsOf(evaluated.metrics) } : {}),
         gate,
         imported: {
           originUri: imported.origin.uri,
@@ -166,10 +167,4 @@ export async function importModel(input: ImportModelInput): Promise<ImportResult
     ...release,
     steps: progress.steps,
   };
-}
-
-/** The registry's metric fields (the evaluation also carries threshold and class counts). */
-function withoutCounts(metrics: EvaluatedModel['metrics']) {
-  const { tp, fp, tn, fn, precision, recall, fpr, f1, rocAuc, prAuc } = metrics;
-  return { tp, fp, tn, fn, precision, recall, fpr, f1, rocAuc, prAuc };
 }

@@ -6,22 +6,15 @@ import type { Promotion } from '../activities/promote';
 import type { gateSettingsSchema } from '../contracts/inputs';
 import type { PipelineProgress, PipelineStep, StepStatus } from '../contracts/progress';
 import type { ReviewDecision } from '../contracts/review';
+import { activityRetry } from './retryPolicy';
 import type { reviewGate } from './review';
-
-const retry = {
-  initialInterval: '1s',
-  backoffCoefficient: 2,
-  maximumInterval: '1 minute',
-  maximumAttempts: 10,
-};
 
 /** The activities of the main task queue, as every pipeline workflow calls them. */
 export const light = proxyActivities<SlipwayActivities>({
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '5 minutes',
-  retry,
+  retry: activityRetry,
 });
-export { retry as activityRetry };
 
 /**
  * promoted: the alias now points at this version; blocked: the metric gate said no;

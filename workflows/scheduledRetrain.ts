@@ -9,6 +9,7 @@ import {
 } from '@temporalio/workflow';
 import type { SlipwayActivities } from '../activities';
 import { type ScheduledRetrainInput, scheduledRetrainInputSchema } from '../contracts/inputs';
+import { activityRetry } from './retryPolicy';
 import { type PipelineResult, trainToDeploy } from './trainToDeploy';
 import { parseWorkflowInput } from './validation';
 
@@ -24,7 +25,7 @@ export interface ScheduledRetrainResult {
 const light = proxyActivities<SlipwayActivities>({
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
+  retry: activityRetry,
 });
 
 /**

@@ -12,8 +12,10 @@ import type { GateDecision } from '../activities/gate';
 import { type TrainToDeployInput, trainToDeployInputSchema } from '../contracts/inputs';
 import { progressQuery, trainingEpochSignal } from '../contracts/messages';
 import { type PipelineProgress, pipelineSteps, type StepStatus } from '../contracts/progress';
+import { modelMetricsOf } from '../domain/ml/metrics';
 import type { ArtifactRef } from '../domain/storage/artifactRef';
-import { activityRetry, light, type ReleaseOutcome, reviewAndPromote, stepTracker } from './release';
+import { light, type ReleaseOutcome, reviewAndPromote, stepTracker } from './release';
+import { activityRetry } from './retryPolicy';
 import { reviewGate } from './review';
 import { parseWorkflowInput } from './validation';
 
@@ -112,8 +114,7 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
       cache,
     }),
   );
-  const { tp, fp, tn, fn, precision, recall, fpr, f1, rocAuc, prAuc } = evaluated.metrics;
-  const metrics = { tp, fp, tn, fn, precision, recall, fpr, f1, rocAuc, prAuc };
+  const metrics = modelMetricsOf(evaluated.metrics);
   const gate = await step('gate', () =>
     light.evaluateGate({
       modelName: params.modelName,

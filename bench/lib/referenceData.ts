@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SYNTHETIC_FRAUD_COLUMNS, syntheticFraudRows } from '../../domain/data/syntheticFraud';
+import { DEFAULT_TARGET_COLUMN } from '../../domain/data/targetColumn';
 import { type ClassWeights, computeClassWeights } from '../../domain/ml/classWeights';
 import { type ModelSpec, referenceModelSpec } from '../../domain/ml/modelSpec';
 import { applyStandardScaler, fitStandardScaler } from '../../domain/ml/scaler';
@@ -53,8 +54,8 @@ export function writeReferenceData(
     y[i++] = row[n] as number;
   }
   const parts = splitSnapshot(
-    { features: [...FEATURES], target: 'Class', x, y, nRows: options.rows, nCols: n },
-    'Class',
+    { features: [...FEATURES], target: DEFAULT_TARGET_COLUMN, x, y, nRows: options.rows, nCols: n },
+    DEFAULT_TARGET_COLUMN,
     splitIndices(y, defaultSplit),
   );
   const scaler = fitStandardScaler(parts.trainRaw, parts.nTrain, n, [...FEATURES]);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { DEFAULT_TARGET_COLUMN } from '../../domain/data/targetColumn';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
 import { exitWith } from '../exitCodes';
 import { numberOption } from '../numberOption';
@@ -57,7 +58,7 @@ export function registerDemoCommand(program: Command): void {
           session,
           {
             source: `synthetic:fraud?rows=${opts.rows}&seed=${opts.seed}`,
-            target: 'Class',
+            target: DEFAULT_TARGET_COLUMN,
             modelName: 'fraud-demo',
             spec: { ...referenceModelSpec, epochs: opts.epochs },
             createdBy: session.config.identity,

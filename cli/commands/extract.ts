@@ -3,6 +3,7 @@ import type { ExtractedDataset } from '../../application/results';
 import { extractDataset } from '../../application/start';
 import { extractDatasetInputSchema } from '../../contracts/inputs';
 import { parseDatasetSource } from '../../domain/data/sourceUri';
+import { DEFAULT_TARGET_COLUMN } from '../../domain/data/targetColumn';
 import { keyValueTable, printResult } from '../output';
 import { openSession } from '../session';
 
@@ -42,7 +43,7 @@ export function registerExtractCommand(program: Command): void {
       'Validate a CSV source and snapshot it into object storage (the ExampleGen step on its own).',
     )
     .argument('<source>', 'a CSV path, file://..., s3://bucket/key or synthetic:fraud?rows=N&seed=S')
-    .option('--target <column>', 'the 0/1 label column', 'Class')
+    .option('--target <column>', 'the 0/1 label column', DEFAULT_TARGET_COLUMN)
     .option(
       '--features <list>',
       'comma-separated feature columns in order (default: every column but the target)',

@@ -1,24 +1,16 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { gateForModel } from '../../application/access';
-import type { PipelineResult } from '../../application/results';
 import { openWorkspace } from '../../application/workspace';
 import { trainToDeployInputSchema } from '../../contracts/inputs';
-import { progressQuery } from '../../contracts/messages';
 import { parseDatasetSource } from '../../domain/data/sourceUri';
+import { DEFAULT_TARGET_COLUMN } from '../../domain/data/targetColumn';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
 import { exitWith } from '../exitCodes';
 import { addGateOptions, type GateFlags, gateSettingsFromFlags } from '../gateOptions';
 import { numberOption } from '../numberOption';
 import { printResult } from '../output';
-import {
-  describeAwaitingReview,
-  describeEpoch,
-  describePipeline,
-  pipelineJson,
-  runPipeline,
-  stepsTable,
-} from '../pipelineRun';
+import { describeAwaitingReview, describePipeline, pipelineJson, runPipeline } from '../pipelineRun';
 import { awaitingReviewJson, reportRunFailure } from '../runEnd';
 import { openSession } from '../session';
 import { showStatus } from './status';
@@ -47,7 +39,7 @@ export function registerRunCommand(program: Command): void {
       'a CSV path, file://..., s3://bucket/key or synthetic:fraud?rows=N&seed=S',
     )
     .requiredOption('--model <name>', 'registered model name (lowercase letters, digits, ".", "_", "-")')
-    .option('--target <column>', 'the 0/1 label column', 'Class')
+    .option('--target <column>', 'the 0/1 label column', DEFAULT_TARGET_COLUMN)
     .option('--features <list>', 'comma-separated feature columns in order (default: all but the target)')
     .option(
       '--epochs <n>',

@@ -13,6 +13,7 @@ import type { TemporalAccess } from '../../application/temporal';
 import { openWorkspace } from '../../application/workspace';
 import { type ScheduledRetrainInput, trainToDeployInputSchema } from '../../contracts/inputs';
 import { parseDatasetSource } from '../../domain/data/sourceUri';
+import { DEFAULT_TARGET_COLUMN } from '../../domain/data/targetColumn';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
 import { addGateOptions, type GateFlags, gateSettingsFromFlags, parseDurationSeconds } from '../gateOptions';
 import { numberOption } from '../numberOption';
@@ -62,7 +63,7 @@ export function registerScheduleCommand(program: Command): void {
       '1h',
     )
     .option('--id <scheduleId>', 'schedule ID (default retrain-<model>)')
-    .option('--target <column>', 'the 0/1 label column', 'Class')
+    .option('--target <column>', 'the 0/1 label column', DEFAULT_TARGET_COLUMN)
     .option('--features <list>', 'comma-separated feature columns in order (default: all but the target)')
     .option(
       '--epochs <n>',

@@ -2,6 +2,7 @@ import { AuditLog } from '../audit/auditLog';
 import { namespacePolicyKey, sharingKey } from '../registry/layout';
 import { DEFAULT_NAMESPACE, modelNameProblem, parseModelName } from '../registry/modelName';
 import type { ModelRegistry } from '../registry/registry';
+import { serializeDocument } from '../storage/jsonDocument';
 import { AccessError } from './errors';
 import {
   defaultVisibility,
@@ -66,13 +67,9 @@ export class ModelAccess {
       );
     }
     const policy = namespacePolicySchema.parse({ namespace, ...settings, updatedBy: actor, updatedAt: at });
-    await this.registry.store.putDocument(
-      namespacePolicyKey(namespace),
-      `${JSON.stringify(policy, null, 2)}\n`,
-      {
-        mediaType: JSON_TYPE,
-      },
-    );
+    await this.registry.store.putDocument(namespacePolicyKey(namespace), serializeDocument(policy), {
+      mediaType: JSON_TYPE,
+    });
     await this.audit.append({
       type: 'namespace-change',
       actor,
@@ -166,7 +163,7 @@ export class ModelAccess {
       changedBy: actor,
       changedAt: at,
     });
-    await this.registry.store.putDocument(sharingKey(name), `${JSON.stringify(sharing, null, 2)}\n`, {
+    await this.registry.store.putDocument(sharingKey(name), serializeDocument(sharing), {
       mediaType: JSON_TYPE,
     });
     await this.audit.append({

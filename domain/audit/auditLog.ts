@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { NonCanonicalValueError } from '../cache/canonicalJson';
 import type { ArtifactStore } from '../storage/artifactStore';
+import { formatIssues } from '../storage/jsonDocument';
+import { allocateNumbered } from '../storage/numberedLog';
 import { AuditContentionError, AuditLogCorruptError, InvalidAuditEntryError } from './errors';
 import { claimKey, claimsPrefix, HEAD_KEY, MAX_SEQ, RECORDS_PREFIX, recordKey, seqOfKey } from './layout';
 import {
@@ -11,7 +13,6 @@ import {
   auditRecordHash,
   type DecodeProblem,
   decodeAuditRecord,
-  formatIssues,
   GENESIS_HASH,
   serializeAuditRecord,
 } from './record';
@@ -80,7 +81,7 @@ export class AuditLog {
   async append(entry: AuditEntry): Promise<AppendResult> {
     const parsed = auditEntrySchema.safeParse(entry);
     if (!parsed.success) {
-      const issues = formatIssues(parsed.error);
+      const issues = formatIssues(parsed.error, '(record)');
       throw new InvalidAuditEntryError(`Cannot append to the audit log: the entry is invalid: ${issues}.`);
     }
     const fields = parsed.data;
@@ -91,50 +92,55 @@ export class AuditLog {
       const earlier = await this.findByIdempotencyKey(idempotencyKey);
       if (earlier) return { record: earlier, created: false };
     }
-    for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
-      const seq = previous.seq + 1;
-      if (seq > MAX_SEQ) {
-        throw new AuditLogCorruptError(
-          recordKey(MAX_SEQ),
-          this.store.location,
-          'is the last number the layout allows',
-        );
-      }
-      const record = sealRecord({
-        schemaVersion: AUDIT_SCHEMA_VERSION,
-        seq,
-        ...fields,
-        prevHash: previous.hash,
-      });
-      if (idempotencyKey !== undefined) {
-        await this.store.putDocument(
-          claimKey(idempotencyKey, seq),
-          `${JSON.stringify({ idempotencyKey, seq })}\n`,
-          {
-            mediaType: JSON_TYPE,
-          },
-        );
-      }
-      const created = await this.store.putDocument(recordKey(seq), serializeAuditRecord(record), {
-        ifAbsent: true,
-        mediaType: JSON_TYPE,
-      });
-      if (created) {
-        await this.advanceHead({ seq, hash: record.hash });
-        return { record, created: true };
-      }
-      const winner = await this.recordToChainOnto(seq);
-      // Gone between the failed create and the read (deleted by hand): try the same number again.
-      if (winner === undefined) continue;
-      if (idempotencyKey !== undefined && winner.idempotencyKey === idempotencyKey) {
-        return { record: winner, created: false };
-      }
-      previous = { seq, hash: winner.hash };
-    }
-    throw new AuditContentionError(
-      `Could not append to the audit log at ${this.store.location}: ${this.maxAttempts} sequence numbers in a ` +
-        'row were taken by appends running at the same time. The append will be retried.',
-    );
+    return allocateNumbered<AppendResult>({
+      maxAttempts: this.maxAttempts,
+      attempt: async () => {
+        const seq = previous.seq + 1;
+        if (seq > MAX_SEQ) {
+          throw new AuditLogCorruptError(
+            recordKey(MAX_SEQ),
+            this.store.location,
+            'is the last number the layout allows',
+          );
+        }
+        const record = sealRecord({
+          schemaVersion: AUDIT_SCHEMA_VERSION,
+          seq,
+          ...fields,
+          prevHash: previous.hash,
+        });
+        if (idempotencyKey !== undefined) {
+          await this.store.putDocument(
+            claimKey(idempotencyKey, seq),
+            `${JSON.stringify({ idempotencyKey, seq })}\n`,
+            {
+              mediaType: JSON_TYPE,
+            },
+          );
+        }
+        const created = await this.store.putDocument(recordKey(seq), serializeAuditRecord(record), {
+          ifAbsent: true,
+          mediaType: JSON_TYPE,
+        });
+        if (created) {
+          await this.advanceHead({ seq, hash: record.hash });
+          return { won: { record, created: true } };
+        }
+        const winner = await this.recordToChainOnto(seq);
+        // Gone between the failed create and the read (deleted by hand): try the same number again.
+        if (winner === undefined) return 'lost';
+        if (idempotencyKey !== undefined && winner.idempotencyKey === idempotencyKey) {
+          return { won: { record: winner, created: false } };
+        }
+        previous = { seq, hash: winner.hash };
+        return 'lost';
+      },
+      contention: () =>
+        new AuditContentionError(
+          `Could not append to the audit log at ${this.store.location}: ${this.maxAttempts} sequence numbers in a ` +
+            'row were taken by appends running at the same time. The append will be retried.',
+        ),
+    });
   }
 
   /**

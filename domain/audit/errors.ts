@@ -1,28 +1,20 @@
+import { DomainError, errorKind } from '../errors';
+
 /**
  * Audit log errors. Each has a stable `type` (activities turn it into an ApplicationFailure type)
  * and a `retryable` flag: only contention that outlasted the append loop is worth retrying;
  * a bad entry or a damaged log needs a person.
  */
-export abstract class AuditError extends Error {
-  abstract readonly type: string;
-  abstract readonly retryable: boolean;
-}
+export abstract class AuditError extends DomainError {}
 
 /** The entry to append is not a valid audit record (missing actor, bad time, non-JSON details...). */
-export class InvalidAuditEntryError extends AuditError {
-  override name = 'InvalidAuditEntryError';
-  readonly type = 'InvalidAuditEntry';
-  readonly retryable = false;
-}
+export class InvalidAuditEntryError extends errorKind(AuditError, 'InvalidAuditEntry') {}
 
 /**
  * The record an append must chain onto cannot be read as an audit record, so no honest prevHash
  * exists. Appending stops rather than forking the chain; `slipway audit verify` says what is wrong.
  */
-export class AuditLogCorruptError extends AuditError {
-  override name = 'AuditLogCorruptError';
-  readonly type = 'AuditLogCorrupt';
-  readonly retryable = false;
+export class AuditLogCorruptError extends errorKind(AuditError, 'AuditLogCorrupt') {
   constructor(
     readonly key: string,
     readonly location: string,
@@ -36,8 +28,4 @@ export class AuditLogCorruptError extends AuditError {
 }
 
 /** Every sequence number tried was taken by concurrent appends; the append is worth retrying. */
-export class AuditContentionError extends AuditError {
-  override name = 'AuditContentionError';
-  readonly type = 'AuditContention';
-  readonly retryable = true;
-}
+export class AuditContentionError extends errorKind(AuditError, 'AuditContention', { retryable: true }) {}

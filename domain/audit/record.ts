@@ -1,8 +1,9 @@
-import { type ZodError, z } from 'zod';
+import { z } from 'zod';
 import { canonicalJson } from '../cache/canonicalJson';
 import { modelNameSchema } from '../registry/modelName';
 import { artifactRefSchema } from '../storage/artifactRef';
 import { sha256Hex } from '../storage/hashing';
+import { formatIssues } from '../storage/jsonDocument';
 
 export const auditRecordTypes = [
   'registration',
@@ -20,16 +21,17 @@ export const auditRecordTypes = [
 ] as const;
 export type AuditRecordType = (typeof auditRecordTypes)[number];
 
-/** Types about one model version: they must name the model and the version. */
-const VERSIONED: ReadonlySet<AuditRecordType> = new Set([
-  'registration',
-  'gate-decision',
-  'approval',
-  'rejection',
-  'promotion',
-  'rollback',
-  'import',
-]);
+/** Types about a schedule, a namespace or a run rather than one model version. */
+const UNVERSIONED: readonly AuditRecordType[] = [
+  'schedule-change',
+  'visibility-change',
+  'namespace-change',
+  'cancellation',
+];
+/** Types about one model version (all the others): they must name the model and the version. */
+const VERSIONED: ReadonlySet<AuditRecordType> = new Set(
+  auditRecordTypes.filter((t) => !UNVERSIONED.includes(t)),
+);
 
 /** prevHash of record 1: there is no record before it. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -132,7 +134,7 @@ export function decodeAuditRecord(bytes: Buffer, seq: number): DecodedRecord {
   }
   const parsed = auditRecordSchema.safeParse(json);
   if (!parsed.success) {
-    const issues = formatIssues(parsed.error);
+    const issues = formatIssues(parsed.error, '(record)');
     return { ok: false, problem: 'unparseable', detail: `it is not a valid audit record (${issues})` };
   }
   const record = parsed.data;
@@ -163,9 +165,4 @@ export function decodeAuditRecord(bytes: Buffer, seq: number): DecodedRecord {
     };
   }
   return { ok: true, record };
-}
-
-/** zod issues as one line: `path: message; path: message`. */
-export function formatIssues(error: ZodError): string {
-  return error.issues.map((i) => `${i.path.join('.') || '(record)'}: ${i.message}`).join('; ');
 }

@@ -1,3 +1,4 @@
+import { DomainError, errorKind } from '../errors';
 /**
  * JSON with object keys sorted (by UTF-16 code units, as RFC 8785 does) and no whitespace, so equal
  * values give equal text whatever order their keys were built in. Numbers use JavaScript's
@@ -8,11 +9,7 @@
  * input would return a wrong hit. `undefined` object properties are omitted, as JSON.stringify
  * does, so `{ a: undefined }` and `{}` are the same parameters.
  */
-export class NonCanonicalValueError extends Error {
-  override name = 'NonCanonicalValueError';
-  readonly type = 'NonCanonicalValue';
-  readonly retryable = false;
-}
+export class NonCanonicalValueError extends errorKind(DomainError, 'NonCanonicalValue') {}
 
 export function canonicalJson(value: unknown): string {
   return write(value, '$', new Set());

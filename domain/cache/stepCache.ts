@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { DomainError, errorKind } from '../errors';
 import { type ArtifactRef, artifactRefSchema } from '../storage/artifactRef';
 import type { ArtifactStore } from '../storage/artifactStore';
 import { ArtifactOutsideStoreError, InvalidArtifactRefError } from '../storage/errors';
+import { serializeDocument } from '../storage/jsonDocument';
 import { canonicalJson } from './canonicalJson';
 
 /**
@@ -23,11 +25,9 @@ const KEY = /^[0-9a-f]{64}$/;
 const KEY_FORMAT = 1;
 const ENTRY_SCHEMA_VERSION = 1;
 
-export class StepCacheError extends Error {
-  override name = 'StepCacheError';
-  readonly type = 'InvalidStepCacheKey';
-  readonly retryable = false;
-}
+export class StepCacheError extends errorKind(DomainError, 'InvalidStepCacheKey', {
+  name: 'StepCacheError',
+}) {}
 
 export interface StepCacheKeyInput {
   /** The step's name, e.g. "fitScaler"; one folder of the cache. */
@@ -127,7 +127,7 @@ export class StepCache {
   ): Promise<RecordOutcome> {
     const entryKey = stepCacheEntryKey(step, key);
     const entry = { schemaVersion: ENTRY_SCHEMA_VERSION, step, key, origin: options.origin, output };
-    const body = `${JSON.stringify(entry, null, 2)}\n`;
+    const body = serializeDocument(entry);
     const putOptions = { mediaType: 'application/json' };
     if (await this.store.putDocument(entryKey, body, { ...putOptions, ifAbsent: true })) return 'created';
     const existing = await this.store.getDocument(entryKey);

@@ -114,5 +114,3 @@ export async function readValidatedCsv(options: {
   }
   return { layout, rows, classCounts: counts, fastRows: read.fastRows };
 }
-
-export { asMalformedCsv } from './csvRows';

@@ -1,3 +1,5 @@
+import { TypedError } from '../errors';
+
 /**
  * Everything that can be wrong with a data set. Each error names the problem (a stable `type`),
  * where it is (file, row as an editor shows it with the header on row 1, column), and what to do.
@@ -60,21 +62,7 @@ export interface DatasetErrorDetails {
   column?: string;
 }
 
-export class DatasetError extends Error {
-  readonly retryable = false;
-  constructor(
-    readonly type: DatasetErrorType,
-    message: string,
-    readonly details?: DatasetErrorDetails,
-  ) {
-    super(message);
-    this.name = type;
-  }
-}
-
-export function isDatasetError(err: unknown): err is DatasetError {
-  return err instanceof DatasetError;
-}
+export class DatasetError extends TypedError<DatasetErrorType, DatasetErrorDetails> {}
 
 /** "data.csv, row 12, column "Amount"" (only the parts that are known). */
 export function where(file: string, row?: number, column?: string): string {

@@ -14,6 +14,7 @@ import { SNAPSHOT_BATCH_ROWS, SNAPSHOT_MEDIA_TYPE, SnapshotWriter } from './snap
 import { ByteLimit, openSourceStream, sourceLabel } from './sourceStream';
 import { parseDatasetSource } from './sourceUri';
 import { type DatasetSummary, serializeDatasetSummary } from './summary';
+import { DEFAULT_TARGET_COLUMN } from './targetColumn';
 
 /** Default `createdBy`: the package version only, so summaries dedupe across commits of one release. */
 export const DEFAULT_CREATED_BY = `slipway ${PACKAGE_VERSION}`;
@@ -64,7 +65,7 @@ export interface ExtractResult {
  * storage and network faults propagate as they are, to be retried.
  */
 export async function extractDataset(options: ExtractOptions): Promise<ExtractResult> {
-  const target = options.target ?? 'Class';
+  const target = options.target ?? DEFAULT_TARGET_COLUMN;
   const limits = resolveCsvLimits(options.limits);
   const source = parseDatasetSource(options.source, options.cwd);
   const file = sourceLabel(source);

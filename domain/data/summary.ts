@@ -10,7 +10,6 @@ export const columnSummarySchema = z.object({
   /** Population standard deviation (ddof 0). */
   std: z.number().nonnegative(),
 });
-export type ColumnSummary = z.infer<typeof columnSummarySchema>;
 
 /**
  * The JSON document stored beside every dataset snapshot. No timestamps and no host names: the

@@ -1,4 +1,5 @@
 import { gaussian, mulberry32 } from '../random';
+import { DEFAULT_TARGET_COLUMN } from './targetColumn';
 
 /**
  * A seeded stand-in for the public credit-card-fraud data set, which cannot be downloaded here:
@@ -19,14 +20,14 @@ export const SYNTHETIC_FRAUD_COLUMNS: readonly string[] = [
   'Time',
   ...Array.from({ length: 28 }, (_, i) => `V${i + 1}`),
   'Amount',
-  'Class',
+  DEFAULT_TARGET_COLUMN,
 ];
 
 /** Frauds per row in the reference data set. */
 export const REFERENCE_POSITIVE_RATE = 492 / 284_807;
 
-// Columns (1-based V index) that carry the fraud shift, with the sign of the shift.
-const SHIFTED: ReadonlyArray<readonly [number, number]> = [
+/** Columns (1-based V index) that carry the fraud shift, with the sign of the shift. */
+export const SHIFTED: ReadonlyArray<readonly [number, number]> = [
   [1, -1],
   [3, -1],
   [4, 1],

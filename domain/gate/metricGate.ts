@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ModelMetrics } from '../ml/metrics';
 
 /**
  * The metric gate, in the spirit of TFX's Evaluator "blessing": a new version is blessed when it
@@ -56,7 +57,7 @@ export const metricGateSettingsSchema = z.object({
       maxRegression: z.number().min(0).max(1).default(0.01),
     })
     .strict()
-    .default({ keyMetric: 'prAuc', maxRegression: 0.01 }),
+    .prefault({}),
   /** The default bar when no thresholds are set: beat the trivial scorers by these margins. */
   baseline: z
     .object({
@@ -66,20 +67,13 @@ export const metricGateSettingsSchema = z.object({
       minLikelihoodRatio: z.number().min(1).default(BASELINE_DEFAULTS.minLikelihoodRatio),
     })
     .strict()
-    .default({ ...BASELINE_DEFAULTS }),
+    .prefault({}),
 });
 export type MetricGateSettings = z.infer<typeof metricGateSettingsSchema>;
-/** The settings of a run that names none: the champion comparison and the baseline. */
-export const DEFAULT_METRIC_GATE_SETTINGS: MetricGateSettings = {
-  thresholds: {},
-  champion: { keyMetric: 'prAuc', maxRegression: 0.01 },
-  baseline: { ...BASELINE_DEFAULTS },
-};
-export type MetricGateSettingsInput = z.input<typeof metricGateSettingsSchema>;
 
-export type GateMetrics = Record<GateMetric, number>;
+export type GateMetrics = Pick<ModelMetrics, GateMetric>;
 /** A version's figures with the confusion counts they come from (the baseline needs the positive rate). */
-export type GateCandidate = GateMetrics & { tp: number; fp: number; tn: number; fn: number };
+export type GateCandidate = ModelMetrics;
 
 export interface GateCheck {
   /** e.g. "minRecall" or "champion.prAuc". */

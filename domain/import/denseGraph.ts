@@ -104,7 +104,7 @@ function readLinear(
     }
     const weights = constant(constants, node.input[1]);
     const bias = node.input[2] ? constant(constants, node.input[2]) : undefined;
-    if (!weights || weights.dims.length !== 2 || (node.input[2] && !bias)) {
+    if (weights?.dims.length !== 2 || (node.input[2] && !bias)) {
       return { reason: `its Gemm node "${node.name}" does not take a constant 2-D weight and bias` };
     }
     return layerOf(node, weights, bias, Number(transB) === 1, node.input[0] as string);
@@ -126,7 +126,7 @@ function readLinear(
     };
   }
   const weights = constant(constants, matmul.input[1]);
-  if (!weights || weights.dims.length !== 2) {
+  if (weights?.dims.length !== 2) {
     return { reason: `its MatMul node "${matmul.name}" does not multiply by a constant 2-D weight` };
   }
   return layerOf(matmul, weights, bias, false, matmul.input[0] as string);

@@ -1,3 +1,5 @@
+import { TypedError } from '../errors';
+
 export type OnnxImportErrorType =
   | 'UnparseableOnnx'
   | 'OnnxLoadFailed'
@@ -13,14 +15,8 @@ export type OnnxImportErrorType =
  * Why a file handed over from elsewhere cannot be imported. Never retryable: the same bytes fail
  * the same way. Raised before anything is stored or registered.
  */
-export class OnnxImportError extends Error {
-  readonly retryable = false;
-  constructor(
-    readonly type: OnnxImportErrorType,
-    message: string,
-    readonly details?: Record<string, unknown>,
-  ) {
-    super(message);
-    this.name = 'OnnxImportError';
+export class OnnxImportError extends TypedError<OnnxImportErrorType> {
+  constructor(type: OnnxImportErrorType, message: string, details?: Record<string, unknown>) {
+    super(type, message, details, 'OnnxImportError');
   }
 }

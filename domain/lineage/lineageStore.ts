@@ -1,8 +1,9 @@
-import type { ZodError, z } from 'zod';
+import type { z } from 'zod';
 import { canonicalJson, NonCanonicalValueError } from '../cache/canonicalJson';
 import { modelNameProblem } from '../registry/modelName';
 import type { ArtifactStore } from '../storage/artifactStore';
 import { sha256Hex } from '../storage/hashing';
+import { formatIssues, readJsonDocument, serializeDocument } from '../storage/jsonDocument';
 import { CorruptLineageDocumentError, InvalidLineageRecordError } from './errors';
 import {
   artifactKey,
@@ -241,7 +242,7 @@ export class LineageStore {
       const existing = await this.read(key, executionSchema).catch(() => undefined);
       if (existing !== undefined && existing.outcome !== 'running') return;
     }
-    await this.store.putDocument(key, serialize(execution), { mediaType: JSON_TYPE });
+    await this.store.putDocument(key, serializeDocument(execution), { mediaType: JSON_TYPE });
   }
 
   private async recordModelVersion(
@@ -269,28 +270,16 @@ export class LineageStore {
   }
 
   private async create(key: string, document: unknown): Promise<void> {
-    await this.store.putDocument(key, serialize(document), { ifAbsent: true, mediaType: JSON_TYPE });
+    await this.store.putDocument(key, serializeDocument(document), { ifAbsent: true, mediaType: JSON_TYPE });
   }
 
-  private async read<T>(key: string, schema: z.ZodType<T>): Promise<T | undefined> {
-    const raw = await this.store.getDocument(key);
-    if (raw === undefined) return undefined;
-    let json: unknown;
-    try {
-      json = JSON.parse(raw.toString('utf8'));
-    } catch (error) {
-      throw new CorruptLineageDocumentError(
-        key,
-        this.store.location,
-        `it is not JSON (${(error as Error).message})`,
-      );
-    }
-    const parsed = schema.safeParse(json);
-    if (!parsed.success) {
-      const issues = formatIssues(parsed.error);
-      throw new CorruptLineageDocumentError(key, this.store.location, issues);
-    }
-    return parsed.data;
+  private read<T>(key: string, schema: z.ZodType<T>): Promise<T | undefined> {
+    return readJsonDocument(
+      this.store,
+      key,
+      schema,
+      (problem) => new CorruptLineageDocumentError(key, this.store.location, problem),
+    );
   }
 }
 
@@ -313,12 +302,4 @@ function checkArtifacts(
     }
     return [role, parsed.data];
   });
-}
-
-function serialize(document: unknown): string {
-  return `${JSON.stringify(document, null, 2)}\n`;
-}
-
-function formatIssues(error: ZodError): string {
-  return error.issues.map((i) => `${i.path.join('.') || '(document)'}: ${i.message}`).join('; ');
 }

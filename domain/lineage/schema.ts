@@ -96,7 +96,6 @@ export const runContextSchema = z.object({
   workflowId: z.string().min(1),
   runId: z.string().min(1),
 });
-export type RunContext = z.infer<typeof runContextSchema>;
 
 export const modelContextSchema = z.object({
   schemaVersion: z.literal(LINEAGE_SCHEMA_VERSION),

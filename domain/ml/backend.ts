@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { envNow } from '../../config/env';
 import { TrainingInputError } from './errors';
 import { disableNativeGemm, enableNativeGemm, loadNativeGemm, type NativeGemmAddon } from './nativeGemm';
 import { chooseBlasThreads, describeTrainerThreads, loadNativeTrainer } from './nativeTrainer';
@@ -23,18 +24,6 @@ let currentEngine: string | undefined;
 export function currentBackend(): BackendChoice | undefined {
   return current;
 }
-
-/**
- * The tfjs engine behind each choice (wasm-blas is the wasm engine with native kernels). The
- * native trainer still needs a tfjs engine to build models and for export: the fastest of
- * wasm-blas, wasm and cpu that loads.
- */
-const engineName: Record<Exclude<BackendName, 'native'>, string> = {
-  tensorflow: 'tensorflow',
-  'wasm-blas': 'wasm',
-  wasm: 'wasm',
-  cpu: 'cpu',
-};
 
 /** "OpenBLAS 0.3.34 ... SkylakeX MAX_THREADS=64; kernel SkylakeX; 2 threads": build, kernel, threads. */
 export function describeBlas(
@@ -85,7 +74,7 @@ async function tryWasm(withBlas: boolean): Promise<{ ok: boolean; reason: string
  * The choice is process-wide, as tfjs' backend is.
  */
 export async function selectBackend(options: { force?: string } = {}): Promise<BackendChoice> {
-  const forced = options.force ?? process.env.SLIPWAY_TF_BACKEND;
+  const forced = options.force ?? envNow.tfBackend();
   if (forced !== undefined && !(backendNames as readonly string[]).includes(forced)) {
     throw new TrainingInputError(
       'BackendUnavailable',

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { TrainingInputError } from './errors';
 
 /**
@@ -5,37 +6,58 @@ import { TrainingInputError } from './errors';
  * precision is 0 when nothing is predicted positive, recall 0 when there are no positives, and
  * the AUCs are 0 when a class is missing, so a report never shows NaN. Curves are downsampled to
  * at most 200 points (first and last kept) so they fit in a JSON report.
+ *
+ * The metric fields are declared here once; the registry's metrics, the evaluation step's result
+ * and the gate's candidate are derived from these schemas.
  */
-export interface ConfusionCounts {
-  tp: number;
-  fp: number;
-  tn: number;
-  fn: number;
-}
+const fraction = z.number().min(0).max(1);
+const count = z.number().int().nonnegative();
 
-export interface ThresholdMetrics extends ConfusionCounts {
-  threshold: number;
-  precision: number;
-  recall: number;
-  fpr: number;
-  f1: number;
-}
+export const confusionCountsSchema = z.object({ tp: count, fp: count, tn: count, fn: count });
 
-export interface CurvePoint {
-  threshold: number;
-  x: number;
-  y: number;
-}
+const rates = {
+  precision: fraction,
+  recall: fraction,
+  /** False-positive rate: fp / (fp + tn). */
+  fpr: fraction,
+  f1: fraction,
+};
+const aucs = { rocAuc: fraction, prAuc: fraction };
 
-export interface Evaluation extends ThresholdMetrics {
-  rocAuc: number;
-  prAuc: number;
+export const thresholdMetricsSchema = confusionCountsSchema.extend({ threshold: z.number(), ...rates });
+export type ThresholdMetrics = z.infer<typeof thresholdMetricsSchema>;
+
+/** What a model version is registered with: counts, rates and AUCs on the held-out split at its threshold. */
+export const modelMetricsSchema = confusionCountsSchema.extend({ ...rates, ...aucs });
+export type ModelMetrics = z.infer<typeof modelMetricsSchema>;
+
+/** An evaluation without its curves: what the evaluation step returns to the workflow. */
+export const evaluationMetricsSchema = thresholdMetricsSchema.extend({
+  ...aucs,
+  positives: count,
+  negatives: count,
+});
+export type EvaluationMetrics = z.infer<typeof evaluationMetricsSchema>;
+
+export const curvePointSchema = z.object({ threshold: z.number(), x: z.number(), y: z.number() });
+export type CurvePoint = z.infer<typeof curvePointSchema>;
+
+export const evaluationSchema = evaluationMetricsSchema.extend({
   /** ROC curve: x = false-positive rate, y = recall. */
-  roc: CurvePoint[];
+  roc: z.array(curvePointSchema),
   /** Precision-recall curve: x = recall, y = precision. */
-  pr: CurvePoint[];
-  positives: number;
-  negatives: number;
+  pr: z.array(curvePointSchema),
+});
+export type Evaluation = z.infer<typeof evaluationSchema>;
+
+const modelMetricKeys = modelMetricsSchema.keyof().options;
+
+/**
+ * The registered metrics out of a fuller evaluation: the schema's fields, in its order. Picks
+ * without validating, so workflow code can call it (the registry validates when it stores them).
+ */
+export function modelMetricsOf(metrics: ModelMetrics): ModelMetrics {
+  return Object.fromEntries(modelMetricKeys.map((key) => [key, metrics[key]])) as ModelMetrics;
 }
 
 const ratio = (a: number, b: number) => (b === 0 ? 0 : a / b);

@@ -54,7 +54,6 @@ export const modelSpecSchema = z
   });
 
 export type ModelSpec = z.infer<typeof modelSpecSchema>;
-export type LayerSpec = z.infer<typeof layerSchema>;
 
 /** The reference network of the credit-card-fraud notebook: 139,777 parameters on 30 features. */
 export const referenceModelSpec: ModelSpec = modelSpecSchema.parse({

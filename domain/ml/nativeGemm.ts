@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { envNow } from '../../config/env';
 import { ADDON_PATH } from './nativeAddonPath';
 
 /**
@@ -121,8 +122,7 @@ let loadResult: NativeGemmLoad | undefined;
 
 /** SLIPWAY_NATIVE_GEMM=off turns the native path off without rebuilding (any other value: auto). */
 export function nativeGemmDisabledByEnv(env: NodeJS.ProcessEnv = process.env): boolean {
-  const mode = (env.SLIPWAY_NATIVE_GEMM ?? '').trim().toLowerCase();
-  return ['off', '0', 'false', 'no'].includes(mode);
+  return envNow.nativeGemm(env) === 'off';
 }
 
 /** Loads the addon once; the result says why when it cannot be used. */

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { envNow } from '../../config/env';
 import { deriveSeed, mulberry32 } from '../random';
 import { decodeCheckpointArrays, encodeCheckpointArrays } from './checkpoint';
 import { TrainingInputError } from './errors';
@@ -144,7 +145,7 @@ export function splitWeights(
  */
 let chosenThreads: number | undefined;
 export function chooseBlasThreads(addon: NativeGemmAddon): number {
-  const forced = forcedCount('SLIPWAY_BLAS_THREADS');
+  const forced = envNow.blasThreads();
   if (forced !== undefined) {
     addon.setThreads(forced);
     return forced;
@@ -164,12 +165,6 @@ export function chooseBlasThreads(addon: NativeGemmAddon): number {
   });
   addon.setThreads(chosenThreads);
   return chosenThreads;
-}
-
-/** A positive integer from the environment variable, or undefined when unset or not one. */
-function forcedCount(name: string): number | undefined {
-  const value = Number(process.env[name]);
-  return Number.isInteger(value) && value >= 1 ? value : undefined;
 }
 
 /**
@@ -206,8 +201,8 @@ function pickByTiming(factor: number, run: (threads: 1 | 2) => void): 1 | 2 {
  */
 let chosenTrainerThreads: 1 | 2 | undefined;
 export function chooseTrainerThreads(addon: TrainerAddon): 1 | 2 {
-  const forced = forcedCount('SLIPWAY_TRAINER_THREADS');
-  if (forced !== undefined) return forced >= 2 ? 2 : 1;
+  const forced = envNow.trainerThreads();
+  if (forced !== undefined) return forced;
   if (chosenTrainerThreads !== undefined) return chosenTrainerThreads;
   const rows = 2048;
   const nInputs = 30;
@@ -231,7 +226,7 @@ export function chooseTrainerThreads(addon: TrainerAddon): 1 | 2 {
 /** "2 trainer threads, 1 BLAS thread each": how the native trainer uses the cores. */
 export function describeTrainerThreads(addon: TrainerAddon): string {
   const threads = chooseTrainerThreads(addon);
-  const blas = forcedCount('SLIPWAY_BLAS_THREADS') ?? 1;
+  const blas = envNow.blasThreads() ?? 1;
   return `${threads} trainer thread${threads === 1 ? '' : 's'}, ${blas} BLAS thread${blas === 1 ? '' : 's'} each`;
 }
 
@@ -311,7 +306,7 @@ export async function trainNative(options: TrainOptions, addon: TrainerAddon): P
   };
   for (const past of history) if (stopper.shouldStop(past.valLoss)) return finish(true);
 
-  addon.setThreads(forcedCount('SLIPWAY_BLAS_THREADS') ?? 1);
+  addon.setThreads(envNow.blasThreads() ?? 1);
   addon.setTrainerThreads(net.handle, chooseTrainerThreads(addon));
   const validation = options.validation;
   const valProbabilities = validation ? new Float32Array(validation.nRows) : undefined;

@@ -91,7 +91,7 @@ export function extractDenseLayers(
     );
   }
   const last = out[out.length - 1];
-  if (!last || last.units !== 1 || last.activation !== 'sigmoid') {
+  if (last?.units !== 1 || last.activation !== 'sigmoid') {
     throw new OnnxExportError(
       'ModelSpecMismatch',
       `The last dense layer must be Dense(1, sigmoid) so the output is a probability; it is ` +

@@ -1,3 +1,5 @@
+import { TypedError } from '../errors';
+
 export type OnnxExportErrorType =
   | 'ExportParityError'
   | 'ModelTooLarge'
@@ -12,17 +14,7 @@ export type OnnxExportErrorType =
  * Problems that stop an export. None is retryable: the same inputs give the same file, so a
  * retry would fail the same way. `type` is stable; activities turn it into the failure type.
  */
-export class OnnxExportError extends Error {
-  readonly retryable = false;
-  constructor(
-    readonly type: OnnxExportErrorType,
-    message: string,
-    readonly details?: Record<string, unknown>,
-  ) {
-    super(message);
-    this.name = type;
-  }
-}
+export class OnnxExportError extends TypedError<OnnxExportErrorType> {}
 
 /** Which engine the gate found wrong: onnxruntime alone, or the two engines against each other. */
 export type ParityEngine = 'onnxruntime' | 'both';

@@ -12,7 +12,7 @@ import { type DenseNetwork, type ReferenceScores, referenceScores } from './refe
 /** Rows per onnxruntime call: 8192 x 30 features is 1 MiB of input, whatever the split size. */
 export const DEFAULT_PARITY_BATCH_ROWS = 8192;
 
-export type { EngineFit, ParityReport } from './parityVerdict';
+export type { ParityReport } from './parityVerdict';
 
 export interface OnnxScores {
   probability: Float32Array;
@@ -20,15 +20,8 @@ export interface OnnxScores {
 }
 
 /** Probabilities of raw rows from the ONNX file (see runOnnx). */
-export async function scoreWithOnnx(
-  onnxBytes: Uint8Array,
-  rawX: Float32Array,
-  nRows: number,
-  nFeatures: number,
-  batchRows = DEFAULT_PARITY_BATCH_ROWS,
-  sessionOptions?: ort.InferenceSession.SessionOptions,
-): Promise<Float32Array> {
-  return (await runOnnx(onnxBytes, rawX, nRows, nFeatures, batchRows, sessionOptions)).probability;
+export async function scoreWithOnnx(...args: Parameters<typeof runOnnx>): Promise<Float32Array> {
+  return (await runOnnx(...args)).probability;
 }
 
 /**

@@ -123,7 +123,7 @@ export function referenceScores(
 ): ReferenceScores {
   const { layers } = network;
   const last = layers[layers.length - 1];
-  if (!last || last.units !== 1 || last.activation !== 'sigmoid') {
+  if (last?.units !== 1 || last.activation !== 'sigmoid') {
     throw new RangeError('the reference needs a network ending in Dense(1, sigmoid)');
   }
   if ((layers[0] as ReferenceLayer).inputs !== nFeatures) {

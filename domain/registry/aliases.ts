@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import type { ArtifactStore } from '../storage/artifactStore';
+import { serializeDocument } from '../storage/jsonDocument';
+import { allocateNumbered } from '../storage/numberedLog';
 import { aliasNameSchema, assertAliasName } from './aliasName';
 import {
   AliasConflictError,
@@ -159,31 +161,31 @@ export class ModelAliases {
     idempotencyKey: string | undefined,
     next: (stack: number[]) => Omit<AliasEntry, 'seq' | 'idempotencyKey'>,
   ): Promise<AliasMove> {
-    for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
-      const log = await this.history(name);
-      const earlier = idempotencyKey ? log.find((e) => e.idempotencyKey === idempotencyKey) : undefined;
-      if (earlier) return { entry: earlier, created: false };
-      const seq = (log.at(-1)?.seq ?? 0) + 1;
-      if (seq > MAX_VERSION) throw new RegistryContentionError(`The alias log of ${name} is full.`);
-      const entry = aliasEntrySchema.parse({
-        seq,
-        ...next(replay(log).get(alias) ?? []),
-        ...(idempotencyKey ? { idempotencyKey } : {}),
-      });
-      const created = await this.store.putDocument(
-        aliasEntryKey(name, seq),
-        `${JSON.stringify(entry, null, 2)}\n`,
-        {
+    return allocateNumbered<AliasMove>({
+      maxAttempts: this.maxAttempts,
+      attempt: async () => {
+        const log = await this.history(name);
+        const earlier = idempotencyKey ? log.find((e) => e.idempotencyKey === idempotencyKey) : undefined;
+        if (earlier) return { won: { entry: earlier, created: false } };
+        const seq = (log.at(-1)?.seq ?? 0) + 1;
+        if (seq > MAX_VERSION) throw new RegistryContentionError(`The alias log of ${name} is full.`);
+        const entry = aliasEntrySchema.parse({
+          seq,
+          ...next(replay(log).get(alias) ?? []),
+          ...(idempotencyKey ? { idempotencyKey } : {}),
+        });
+        const created = await this.store.putDocument(aliasEntryKey(name, seq), serializeDocument(entry), {
           ifAbsent: true,
           mediaType: 'application/json',
-        },
-      );
-      if (created) return { entry, created: true };
-    }
-    throw new RegistryContentionError(
-      `Could not move ${alias} of ${name}: ${this.maxAttempts} log numbers in a row were taken by concurrent moves. ` +
-        'The attempt will be retried.',
-    );
+        });
+        return created ? { won: { entry, created: true } } : 'lost';
+      },
+      contention: () =>
+        new RegistryContentionError(
+          `Could not move ${alias} of ${name}: ${this.maxAttempts} log numbers in a row were taken by concurrent ` +
+            'moves. The attempt will be retried.',
+        ),
+    });
   }
 
   private async readEntry(name: string, seq: number): Promise<AliasEntry | undefined> {

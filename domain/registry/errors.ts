@@ -1,18 +1,14 @@
+import { DomainError, errorKind } from '../errors';
+
 /**
  * Registry errors. Each has a stable `type` (activities turn it into an ApplicationFailure type)
  * and a `retryable` flag: only contention that outlasted the allocation loop is worth retrying;
  * everything else needs a person (a wrong name, a version that does not exist, a damaged document).
  */
-export abstract class RegistryError extends Error {
-  abstract readonly type: string;
-  abstract readonly retryable: boolean;
-}
+export abstract class RegistryError extends DomainError {}
 
 /** A model name the registry layout does not allow. */
-export class InvalidModelNameError extends RegistryError {
-  override name = 'InvalidModelNameError';
-  readonly type = 'InvalidModelName';
-  readonly retryable = false;
+export class InvalidModelNameError extends errorKind(RegistryError, 'InvalidModelName') {
   constructor(
     readonly modelName: string,
     problem: string,
@@ -26,17 +22,10 @@ export class InvalidModelNameError extends RegistryError {
 }
 
 /** A version number that cannot exist (not a positive integer, or past the layout's 8 digits). */
-export class InvalidModelVersionError extends RegistryError {
-  override name = 'InvalidModelVersionError';
-  readonly type = 'InvalidModelVersion';
-  readonly retryable = false;
-}
+export class InvalidModelVersionError extends errorKind(RegistryError, 'InvalidModelVersion') {}
 
 /** No version of this model has been registered. */
-export class ModelNotFoundError extends RegistryError {
-  override name = 'ModelNotFoundError';
-  readonly type = 'ModelNotFound';
-  readonly retryable = false;
+export class ModelNotFoundError extends errorKind(RegistryError, 'ModelNotFound') {
   constructor(
     readonly modelName: string,
     readonly location: string,
@@ -54,10 +43,7 @@ export class ModelNotFoundError extends RegistryError {
 }
 
 /** The model exists but not at this version. */
-export class ModelVersionNotFoundError extends RegistryError {
-  override name = 'ModelVersionNotFoundError';
-  readonly type = 'ModelVersionNotFound';
-  readonly retryable = false;
+export class ModelVersionNotFoundError extends errorKind(RegistryError, 'ModelVersionNotFound') {
   constructor(
     readonly modelName: string,
     readonly version: number,
@@ -72,10 +58,7 @@ export class ModelVersionNotFoundError extends RegistryError {
 }
 
 /** A registry document read back does not parse or does not satisfy its schema. */
-export class CorruptRegistryDocumentError extends RegistryError {
-  override name = 'CorruptRegistryDocumentError';
-  readonly type = 'CorruptRegistryDocument';
-  readonly retryable = false;
+export class CorruptRegistryDocumentError extends errorKind(RegistryError, 'CorruptRegistryDocument') {
   constructor(
     readonly key: string,
     readonly location: string,
@@ -89,18 +72,15 @@ export class CorruptRegistryDocumentError extends RegistryError {
 }
 
 /** What a pipeline asked to register does not satisfy the metadata schema (a bug in the caller). */
-export class InvalidModelVersionMetadataError extends RegistryError {
-  override name = 'InvalidModelVersionMetadataError';
-  readonly type = 'InvalidModelVersionMetadata';
-  readonly retryable = false;
-}
+export class InvalidModelVersionMetadataError extends errorKind(
+  RegistryError,
+  'InvalidModelVersionMetadata',
+) {}
 
 /** So many pipelines registered versions at once that this one never won a number; try again. */
-export class RegistryContentionError extends RegistryError {
-  override name = 'RegistryContentionError';
-  readonly type = 'RegistryContention';
-  readonly retryable = true;
-}
+export class RegistryContentionError extends errorKind(RegistryError, 'RegistryContention', {
+  retryable: true,
+}) {}
 
 /** "versions 1..3, 5" or "version 4" for messages; `versions` sorted ascending. */
 export function describeVersions(versions: readonly number[]): string {
@@ -124,22 +104,10 @@ export function describeVersions(versions: readonly number[]): string {
 }
 
 /** An alias name the registry does not allow. */
-export class InvalidAliasError extends RegistryError {
-  override name = 'InvalidAliasError';
-  readonly type = 'InvalidAlias';
-  readonly retryable = false;
-}
+export class InvalidAliasError extends errorKind(RegistryError, 'InvalidAlias') {}
 
 /** The alias no longer points where the caller last saw it (someone else moved it meanwhile). */
-export class AliasConflictError extends RegistryError {
-  override name = 'AliasConflictError';
-  readonly type = 'AliasConflict';
-  readonly retryable = false;
-}
+export class AliasConflictError extends errorKind(RegistryError, 'AliasConflict') {}
 
 /** A rollback asked of an alias that has no earlier version to go back to. */
-export class NothingToRollBackError extends RegistryError {
-  override name = 'NothingToRollBackError';
-  readonly type = 'NothingToRollBack';
-  readonly retryable = false;
-}
+export class NothingToRollBackError extends errorKind(RegistryError, 'NothingToRollBack') {}

@@ -31,7 +31,6 @@ import { modelNameOfPath, modelPath } from './modelName';
  * registry/namespaces/<ns>/models/<model>/ (see modelPath); this layout is the default namespace's.
  */
 export const REGISTRY_PREFIX = 'registry/';
-export const MODELS_PREFIX = `${REGISTRY_PREFIX}models/`;
 export const MAX_VERSION = 99_999_999;
 const VERSION_DIGITS = 8;
 

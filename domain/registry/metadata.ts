@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { modelMetricsSchema } from '../ml/metrics';
 import { modelSpecSchema } from '../ml/modelSpec';
 import { type ArtifactKind, artifactRefSchema } from '../storage/artifactRef';
 import { modelNameSchema } from './modelName';
@@ -12,22 +13,6 @@ function refOfKind(kind: ArtifactKind) {
 
 const fraction = z.number().min(0).max(1);
 const count = z.number().int().nonnegative();
-
-/** Evaluation on the held-out split at the registered threshold. */
-export const modelMetricsSchema = z.object({
-  tp: count,
-  fp: count,
-  tn: count,
-  fn: count,
-  precision: fraction,
-  recall: fraction,
-  /** False-positive rate: fp / (fp + tn). */
-  fpr: fraction,
-  f1: fraction,
-  rocAuc: fraction,
-  prAuc: fraction,
-});
-export type ModelMetrics = z.infer<typeof modelMetricsSchema>;
 
 export const trainingConfigSchema = z.object({
   modelSpec: modelSpecSchema,
@@ -80,7 +65,6 @@ export const onnxFactsSchema = z.object({
   /** `base64Bytes` is what the operations platform counts against `limit`. */
   size: z.object({ bytes: count, base64Bytes: count, limit: count }),
 });
-export type OnnxFacts = z.infer<typeof onnxFactsSchema>;
 
 /** The metric gate's verdict on the version (see domain/gate/metricGate.ts), each check with its figures. */
 export const gateDecisionSchema = z.object({
@@ -103,7 +87,6 @@ export const gateDecisionSchema = z.object({
     })
     .optional(),
 });
-export type GateDecisionRecord = z.infer<typeof gateDecisionSchema>;
 
 /** Where an imported version came from and how it is called (its own input and output names). */
 export const importFactsSchema = z.object({
@@ -138,7 +121,6 @@ export const importFactsSchema = z.object({
     ])
     .optional(),
 });
-export type ImportFacts = z.infer<typeof importFactsSchema>;
 
 /** Fields a pipeline provides; the registry adds name, version and registration. */
 const draftShape = {
@@ -220,7 +202,6 @@ export const registrationSchema = z.object({
   /** The rendered model card, content-addressed; `cards/<version>.md` beside the metadata is a copy. */
   modelCard: refOfKind('model-card'),
 });
-export type Registration = z.infer<typeof registrationSchema>;
 
 /** Bumped when the document changes incompatibly, so old readers fail clearly instead of guessing. */
 export const METADATA_SCHEMA_VERSION = 1;

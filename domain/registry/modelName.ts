@@ -1,22 +1,6 @@
 import { z } from 'zod';
 import { InvalidModelNameError } from './errors';
 
-/**
- * A model name is `<model>` or `<namespace>/<model>` (issue 13: a model belongs to a team or app).
- * Each part becomes one segment of registry keys (and a directory on the local store), so each is
- * restricted to what is safe everywhere:
- *
- * - lowercase only: S3 keys are case-sensitive but the default file systems of macOS and Windows
- *   are not, so "Fraud" and "fraud" would be two models on one backend and one on another;
- * - at most one "/", the namespace separator: never "..", never a path;
- * - no "@": `slipway apply <model>@<version|alias>` uses it as the separator;
- * - starts with a letter or digit, so no part is "..", hidden, or looks like a CLI flag.
- *
- * A name without a namespace is in the default namespace and keeps the layout it always had.
- * The operations platform's own model names allow only letters, digits and "_"; the MLTK export
- * maps "." and "-" when it names the uploaded model.
- */
-export const MODEL_NAME_PATTERN = /^(?:[a-z0-9][a-z0-9._-]{0,63}\/)?[a-z0-9][a-z0-9._-]{0,127}$/;
 export const DEFAULT_NAMESPACE = 'default';
 
 export interface QualifiedModelName {

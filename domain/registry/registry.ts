@@ -1,5 +1,6 @@
-import type { ZodError } from 'zod';
 import type { ArtifactStore } from '../storage/artifactStore';
+import { formatIssues, readJsonDocument, serializeDocument } from '../storage/jsonDocument';
+import { allocateNumbered } from '../storage/numberedLog';
 import {
   CorruptRegistryDocumentError,
   InvalidModelVersionMetadataError,
@@ -108,51 +109,58 @@ export class ModelRegistry {
     const earlier = await this.findByIdempotencyKey(name, idempotencyKey);
     if (earlier) return this.alreadyRegistered(earlier);
 
-    let candidate = (taken[taken.length - 1] ?? 0) + 1;
-    for (let attempt = 0; attempt < this.maxAttempts; attempt++, candidate++) {
-      if (candidate > MAX_VERSION) {
-        throw new InvalidModelVersionMetadataError(
-          `Model "${name}" has reached the last version number (${MAX_VERSION}); register under a new name.`,
-        );
-      }
-      const draft = await this.resolveDraft(name, candidate, request.build);
-      const cardText = renderModelCard({ name, version: candidate, ...draft });
-      const modelCard = await this.store.put(cardText, {
-        kind: 'model-card',
-        mediaType: MARKDOWN_TYPE,
-        extension: '.md',
-      });
-      const metadata = modelVersionMetadataSchema.parse({
-        schemaVersion: METADATA_SCHEMA_VERSION,
-        name,
-        version: candidate,
-        ...draft,
-        registration: { idempotencyKey, modelCard },
-      });
-      await this.store.putDocument(
-        claimKey(name, idempotencyKey, candidate),
-        `${JSON.stringify({ idempotencyKey, version: candidate })}\n`,
-        { mediaType: JSON_TYPE },
-      );
-      const metadataKey = versionKey(name, candidate);
-      const created = await this.store.putDocument(metadataKey, serialize(metadata), {
-        ifAbsent: true,
-        mediaType: JSON_TYPE,
-      });
-      if (created) {
-        await this.store.putDocument(cardKey(name, candidate), cardText, {
-          ifAbsent: true,
+    let next = (taken[taken.length - 1] ?? 0) + 1;
+    return allocateNumbered({
+      maxAttempts: this.maxAttempts,
+      attempt: async () => {
+        const candidate = next++;
+        if (candidate > MAX_VERSION) {
+          throw new InvalidModelVersionMetadataError(
+            `Model "${name}" has reached the last version number (${MAX_VERSION}); register under a new name.`,
+          );
+        }
+        const draft = await this.resolveDraft(name, candidate, request.build);
+        const cardText = renderModelCard({ name, version: candidate, ...draft });
+        const modelCard = await this.store.put(cardText, {
+          kind: 'model-card',
           mediaType: MARKDOWN_TYPE,
+          extension: '.md',
         });
-        return { metadata, created: true, metadataKey };
-      }
-      const winner = await this.readVersion(name, candidate);
-      if (winner?.registration.idempotencyKey === idempotencyKey) return this.alreadyRegistered(winner);
-    }
-    throw new RegistryContentionError(
-      `Could not register a version of "${name}": ${this.maxAttempts} version numbers in a row were taken by ` +
-        'other registrations running at the same time. The attempt will be retried.',
-    );
+        const metadata = modelVersionMetadataSchema.parse({
+          schemaVersion: METADATA_SCHEMA_VERSION,
+          name,
+          version: candidate,
+          ...draft,
+          registration: { idempotencyKey, modelCard },
+        });
+        await this.store.putDocument(
+          claimKey(name, idempotencyKey, candidate),
+          `${JSON.stringify({ idempotencyKey, version: candidate })}\n`,
+          { mediaType: JSON_TYPE },
+        );
+        const metadataKey = versionKey(name, candidate);
+        const created = await this.store.putDocument(metadataKey, serializeDocument(metadata), {
+          ifAbsent: true,
+          mediaType: JSON_TYPE,
+        });
+        if (created) {
+          await this.store.putDocument(cardKey(name, candidate), cardText, {
+            ifAbsent: true,
+            mediaType: MARKDOWN_TYPE,
+          });
+          return { won: { metadata, created: true, metadataKey } };
+        }
+        const winner = await this.readVersion(name, candidate);
+        if (winner?.registration.idempotencyKey === idempotencyKey)
+          return { won: await this.alreadyRegistered(winner) };
+        return 'lost';
+      },
+      contention: () =>
+        new RegistryContentionError(
+          `Could not register a version of "${name}": ${this.maxAttempts} version numbers in a row were taken by ` +
+            'other registrations running at the same time. The attempt will be retried.',
+        ),
+    });
   }
 
   /** The metadata of one version; ModelNotFound or ModelVersionNotFound (naming what exists) otherwise. */
@@ -225,30 +233,14 @@ export class ModelRegistry {
   /** A committed version's metadata, validated; undefined when that version was never committed. */
   private async readVersion(name: string, version: number): Promise<ModelVersionMetadata | undefined> {
     const key = versionKey(name, version);
-    const raw = await this.store.getDocument(key);
-    if (raw === undefined) return undefined;
-    let json: unknown;
-    try {
-      json = JSON.parse(raw.toString('utf8'));
-    } catch (error) {
-      throw new CorruptRegistryDocumentError(
-        key,
-        this.store.location,
-        `it is not JSON (${(error as Error).message})`,
+    const corrupt = (problem: string) => new CorruptRegistryDocumentError(key, this.store.location, problem);
+    const metadata = await readJsonDocument(this.store, key, modelVersionMetadataSchema, corrupt);
+    if (metadata && (metadata.name !== name || metadata.version !== version)) {
+      throw corrupt(
+        `it describes ${metadata.name} version ${metadata.version}, not ${name} version ${version}`,
       );
     }
-    const parsed = modelVersionMetadataSchema.safeParse(json);
-    if (!parsed.success) {
-      throw new CorruptRegistryDocumentError(key, this.store.location, formatIssues(parsed.error));
-    }
-    if (parsed.data.name !== name || parsed.data.version !== version) {
-      throw new CorruptRegistryDocumentError(
-        key,
-        this.store.location,
-        `it describes ${parsed.data.name} version ${parsed.data.version}, not ${name} version ${version}`,
-      );
-    }
-    return parsed.data;
+    return metadata;
   }
 
   private async resolveDraft(name: string, version: number, build: DraftSource): Promise<ModelVersionDraft> {
@@ -275,12 +267,4 @@ export class ModelRegistry {
   private async modelNotFound(name: string): Promise<ModelNotFoundError> {
     return new ModelNotFoundError(name, this.store.location, await this.listModels());
   }
-}
-
-function serialize(metadata: ModelVersionMetadata): string {
-  return `${JSON.stringify(metadata, null, 2)}\n`;
-}
-
-function formatIssues(error: ZodError): string {
-  return error.issues.map((issue) => `${issue.path.join('.') || '(document)'}: ${issue.message}`).join('; ');
 }

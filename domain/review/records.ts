@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CorruptRegistryDocumentError } from '../registry/errors';
 import { reviewKey } from '../registry/layout';
 import type { ModelRegistry } from '../registry/registry';
+import { readJsonDocument, serializeDocument } from '../storage/jsonDocument';
 
 /** A person's decision on one version, kept beside its metadata (which is immutable). */
 export const reviewRecordSchema = z.object({
@@ -30,7 +31,7 @@ export async function recordReview(
   const parsed = reviewRecordSchema.parse(record);
   await registry.getVersion(parsed.name, parsed.version);
   const key = reviewKey(parsed.name, parsed.version);
-  const created = await registry.store.putDocument(key, `${JSON.stringify(parsed, null, 2)}\n`, {
+  const created = await registry.store.putDocument(key, serializeDocument(parsed), {
     ifAbsent: true,
     mediaType: 'application/json',
   });
@@ -52,16 +53,11 @@ export async function readReview(
   version: number,
 ): Promise<ReviewRecord | undefined> {
   const key = reviewKey(name, version);
-  const raw = await registry.store.getDocument(key);
-  if (raw === undefined) return undefined;
-  let json: unknown;
-  try {
-    json = JSON.parse(raw.toString('utf8'));
-  } catch {
-    json = undefined;
-  }
-  const parsed = reviewRecordSchema.safeParse(json);
-  if (!parsed.success)
-    throw new CorruptRegistryDocumentError(key, registry.store.location, 'it is not a review record');
-  return parsed.data;
+  // Whatever is wrong with it, the person needs to know only that it is not a review record.
+  return readJsonDocument(
+    registry.store,
+    key,
+    reviewRecordSchema,
+    () => new CorruptRegistryDocumentError(key, registry.store.location, 'it is not a review record'),
+  );
 }

@@ -1,12 +1,11 @@
+import { DomainError, errorKind } from '../errors';
+
 /**
  * Storage errors. Each has a stable `type` (activities turn it into an ApplicationFailure type)
  * and a `retryable` flag: faults that go away on their own (network, 5xx, a restarting server)
  * are retryable; faults that need a person (missing bucket, bad credentials, corrupt bytes) are not.
  */
-export abstract class StorageError extends Error {
-  abstract readonly type: string;
-  abstract readonly retryable: boolean;
-}
+export abstract class StorageError extends DomainError {}
 
 export interface Digest {
   sha256: string;
@@ -14,10 +13,7 @@ export interface Digest {
 }
 
 /** The bytes read back do not match the reference: the stored object was changed or damaged. */
-export class ChecksumMismatchError extends StorageError {
-  override name = 'ChecksumMismatchError';
-  readonly type = 'ChecksumMismatch';
-  readonly retryable = false;
+export class ChecksumMismatchError extends errorKind(StorageError, 'ChecksumMismatch') {
   /** `found.sha256` is undefined when the size alone already proved the mismatch. */
   constructor(
     readonly uri: string,
@@ -35,10 +31,7 @@ export class ChecksumMismatchError extends StorageError {
 }
 
 /** The reference points at an object that is not in the store. */
-export class ArtifactNotFoundError extends StorageError {
-  override name = 'ArtifactNotFoundError';
-  readonly type = 'ArtifactNotFound';
-  readonly retryable = false;
+export class ArtifactNotFoundError extends errorKind(StorageError, 'ArtifactNotFound') {
   constructor(readonly uri: string) {
     super(
       `Artifact ${uri} does not exist. It was deleted, or the reference comes from another store ` +
@@ -48,10 +41,7 @@ export class ArtifactNotFoundError extends StorageError {
 }
 
 /** The reference's URI is not inside this store's location. */
-export class ArtifactOutsideStoreError extends StorageError {
-  override name = 'ArtifactOutsideStoreError';
-  readonly type = 'ArtifactOutsideStore';
-  readonly retryable = false;
+export class ArtifactOutsideStoreError extends errorKind(StorageError, 'ArtifactOutsideStore') {
   constructor(
     readonly uri: string,
     readonly location: string,
@@ -64,31 +54,21 @@ export class ArtifactOutsideStoreError extends StorageError {
 }
 
 /** A value that does not satisfy the ArtifactRef schema (a bug or a damaged history payload). */
-export class InvalidArtifactRefError extends StorageError {
-  override name = 'InvalidArtifactRefError';
-  readonly type = 'InvalidArtifactRef';
-  readonly retryable = false;
-}
+export class InvalidArtifactRefError extends errorKind(StorageError, 'InvalidArtifactRef') {}
 
 /** A store-relative key, extension or URI that the layout does not allow. */
-export class InvalidStoreKeyError extends StorageError {
-  override name = 'InvalidStoreKeyError';
-  readonly type = 'InvalidStoreKey';
-  readonly retryable = false;
-}
+export class InvalidStoreKeyError extends errorKind(StorageError, 'InvalidStoreKey') {}
 
 /** s3:// or file:// location that cannot be used, or S3 settings that are missing. */
-export class StorageConfigError extends StorageError {
-  override name = 'StorageConfigError';
-  readonly type = 'StorageConfigInvalid';
-  readonly retryable = false;
-}
+export class StorageConfigError extends errorKind(StorageError, 'StorageConfigInvalid', {
+  name: 'StorageConfigError',
+}) {}
 
 /** The file being stored changed between hashing and upload, so its key would lie about its bytes. */
-export class SourceChangedError extends StorageError {
-  override name = 'SourceChangedError';
-  readonly type = 'SourceChangedDuringPut';
-  readonly retryable = true;
+export class SourceChangedError extends errorKind(StorageError, 'SourceChangedDuringPut', {
+  name: 'SourceChangedError',
+  retryable: true,
+}) {
   constructor(
     readonly source: string,
     readonly expected: Digest,
@@ -102,10 +82,7 @@ export class SourceChangedError extends StorageError {
 }
 
 /** The local artifact directory cannot be written (permissions, read-only or full file system). */
-export class LocalStoreAccessError extends StorageError {
-  override name = 'LocalStoreAccessError';
-  readonly type = 'LocalStoreAccess';
-  readonly retryable = false;
+export class LocalStoreAccessError extends errorKind(StorageError, 'LocalStoreAccess') {
   constructor(
     readonly path: string,
     readonly code: string,
@@ -127,10 +104,7 @@ export class LocalStoreAccessError extends StorageError {
 }
 
 /** The bucket named in SLIPWAY_ARTIFACTS (or a source URI) does not exist on the server. */
-export class S3BucketNotFoundError extends StorageError {
-  override name = 'S3BucketNotFoundError';
-  readonly type = 'S3BucketNotFound';
-  readonly retryable = false;
+export class S3BucketNotFoundError extends errorKind(StorageError, 'S3BucketNotFound') {
   /** `source`: the s3:// URI a person gave (a data set, a model file), when it is not the artifact store. */
   constructor(
     readonly bucket: string,
@@ -150,10 +124,7 @@ export class S3BucketNotFoundError extends StorageError {
 }
 
 /** The server rejected the credentials, or they may not use this bucket. */
-export class S3AccessDeniedError extends StorageError {
-  override name = 'S3AccessDeniedError';
-  readonly type = 'S3AccessDenied';
-  readonly retryable = false;
+export class S3AccessDeniedError extends errorKind(StorageError, 'S3AccessDenied') {
   constructor(
     readonly endpoint: string,
     readonly bucket: string,
@@ -169,10 +140,7 @@ export class S3AccessDeniedError extends StorageError {
 }
 
 /** The object named by an s3:// URI (for example a data source) does not exist. */
-export class S3ObjectNotFoundError extends StorageError {
-  override name = 'S3ObjectNotFoundError';
-  readonly type = 'S3ObjectNotFound';
-  readonly retryable = false;
+export class S3ObjectNotFoundError extends errorKind(StorageError, 'S3ObjectNotFound') {
   constructor(
     readonly uri: string,
     readonly endpoint: string,
@@ -183,13 +151,11 @@ export class S3ObjectNotFoundError extends StorageError {
 }
 
 /** The endpoint cannot be reached: refused, reset, timed out, or its host name does not resolve. */
-export class S3UnreachableError extends StorageError {
-  override name = 'S3UnreachableError';
-  readonly type = 'S3Unreachable';
+export class S3UnreachableError extends errorKind(StorageError, 'S3Unreachable') {
   constructor(
     readonly endpoint: string,
     readonly code: string,
-    readonly retryable: boolean,
+    override readonly retryable: boolean,
     options?: ErrorOptions,
   ) {
     super(
@@ -201,10 +167,10 @@ export class S3UnreachableError extends StorageError {
 }
 
 /** The server answered with a transient failure (5xx, throttling, timeout): worth retrying. */
-export class S3ServerError extends StorageError {
-  override name = 'S3ServerError';
-  readonly type = 'S3ServerError';
-  readonly retryable = true;
+export class S3ServerError extends errorKind(StorageError, 'S3ServerError', {
+  name: 'S3ServerError',
+  retryable: true,
+}) {
   constructor(
     readonly endpoint: string,
     readonly code: string,
@@ -219,10 +185,7 @@ export class S3ServerError extends StorageError {
 }
 
 /** Any other request the server rejected; retrying the same request will not help. */
-export class S3RequestError extends StorageError {
-  override name = 'S3RequestError';
-  readonly type = 'S3RequestRejected';
-  readonly retryable = false;
+export class S3RequestError extends errorKind(StorageError, 'S3RequestRejected', { name: 'S3RequestError' }) {
   constructor(
     readonly endpoint: string,
     readonly code: string,

@@ -4,8 +4,9 @@ import { dirname, join, resolve } from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ArtifactRef } from './artifactRef';
-import type { ArtifactBody, ArtifactStore, ObjectInfo, PutOptions } from './artifactStore';
-import { bodyChunks, isSourceError, type NormalizedBody, normalizeBody } from './body';
+import type { ObjectInfo, PutOptions } from './artifactStore';
+import { bodyChunks, isSourceError, type NormalizedBody } from './body';
+import { byKey, ContentAddressedStore } from './contentStore';
 import {
   ArtifactNotFoundError,
   ChecksumMismatchError,
@@ -13,18 +14,9 @@ import {
   LocalStoreAccessError,
   StorageConfigError,
 } from './errors';
-import { fsyncDirectory, readAll, removeQuietly, streamToFileAtomically, writeChunksToFile } from './fileIo';
+import { fsyncDirectory, removeQuietly, writeChunksToFile } from './fileIo';
 import { digestBytes, VerifyingStream } from './hashing';
-import {
-  assertDocumentKey,
-  assertKind,
-  assertValidKey,
-  assertValidPrefix,
-  contentKey,
-  keyOfRef,
-  normalizeExtension,
-  TEMP_DIR,
-} from './keys';
+import { assertDocumentKey, assertValidKey, assertValidPrefix, contentKey, keyOfRef, TEMP_DIR } from './keys';
 
 export interface LocalStoreOptions {
   /** Temp files older than this (left by a crashed process) are removed on the first write. */
@@ -40,7 +32,7 @@ const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLI
  * first, is fsynced, then linked or renamed into place, so a reader never sees a partial file
  * and a crash leaves at most a temp file that a later write sweeps away.
  */
-export class LocalArtifactStore implements ArtifactStore {
+export class LocalArtifactStore extends ContentAddressedStore {
   readonly location: string;
   readonly root: string;
   private readonly tempDir: string;
@@ -48,6 +40,7 @@ export class LocalArtifactStore implements ArtifactStore {
   private tempReady: Promise<void> | undefined;
 
   constructor(rootDir: string, options: LocalStoreOptions = {}) {
+    super();
     this.root = resolve(rootDir);
     this.location = pathToFileURL(this.root).href.replace(/\/+$/, '');
     this.tempDir = join(this.root, TEMP_DIR);
@@ -68,20 +61,11 @@ export class LocalArtifactStore implements ArtifactStore {
     return new LocalArtifactStore(path, options);
   }
 
-  async put(body: ArtifactBody, options: PutOptions): Promise<ArtifactRef> {
-    const normalized = normalizeBody(body);
-    try {
-      return await this.putNormalized(normalized, options);
-    } catch (error) {
-      // Whatever failed, the caller's stream will not be read any further: release it.
-      if (normalized.type === 'stream' && !normalized.stream.destroyed) normalized.stream.destroy();
-      throw error;
-    }
-  }
-
-  private async putNormalized(normalized: NormalizedBody, options: PutOptions): Promise<ArtifactRef> {
-    assertKind(options.kind);
-    const extension = normalizeExtension(options.extension);
+  protected async putNormalized(
+    normalized: NormalizedBody,
+    options: PutOptions,
+    extension: string,
+  ): Promise<ArtifactRef> {
     const ref = (digest: Digest): ArtifactRef => ({
       uri: this.uriOf(contentKey(options.kind, digest.sha256, extension)),
       sha256: digest.sha256,
@@ -135,14 +119,6 @@ export class LocalArtifactStore implements ArtifactStore {
     });
   }
 
-  async getBytes(ref: ArtifactRef): Promise<Buffer> {
-    return readAll(await this.get(ref));
-  }
-
-  async getToFile(ref: ArtifactRef, filePath: string): Promise<string> {
-    return streamToFileAtomically(await this.get(ref), filePath);
-  }
-
   async exists(ref: ArtifactRef): Promise<boolean> {
     return this.hasObject(keyOfRef(this.location, ref), ref.bytes);
   }
@@ -163,16 +139,14 @@ export class LocalArtifactStore implements ArtifactStore {
     const baseKey = slash === -1 ? '' : prefix.slice(0, slash);
     const found: ObjectInfo[] = [];
     await this.walk(baseKey, prefix, found);
-    return found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return found.sort(byKey);
   }
 
-  async putDocument(
+  protected async writeDocument(
     key: string,
-    body: Buffer | string,
-    options: { ifAbsent?: boolean; mediaType?: string } = {},
+    data: Buffer,
+    options: { ifAbsent?: boolean; mediaType?: string },
   ): Promise<boolean> {
-    assertDocumentKey(key);
-    const data = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     const finalPath = this.pathOf(key);
     const temp = await this.newTempPath();
     try {

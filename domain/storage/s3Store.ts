@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
 import type { BucketItem } from 'minio';
 import type { ArtifactRef } from './artifactRef';
-import type { ArtifactBody, ArtifactStore, ObjectInfo, PutOptions } from './artifactStore';
-import { bodyChunks, type NormalizedBody, normalizeBody } from './body';
+import type { ObjectInfo, PutOptions } from './artifactStore';
+import { bodyChunks, type NormalizedBody } from './body';
+import { byKey, ContentAddressedStore } from './contentStore';
 import {
   ArtifactNotFoundError,
   ChecksumMismatchError,
@@ -16,17 +17,9 @@ import {
   S3BucketNotFoundError,
   SourceChangedError,
 } from './errors';
-import { readAll, removeQuietly, streamToFileAtomically, writeChunksToFile } from './fileIo';
+import { readAll, removeQuietly, writeChunksToFile } from './fileIo';
 import { digestBytes, digestFile, VerifyingStream } from './hashing';
-import {
-  assertDocumentKey,
-  assertKind,
-  assertValidKey,
-  assertValidPrefix,
-  contentKey,
-  keyOfRef,
-  normalizeExtension,
-} from './keys';
+import { assertDocumentKey, assertValidKey, assertValidPrefix, contentKey, keyOfRef } from './keys';
 import { parseS3Uri, type S3Connection } from './s3Client';
 import { pipeClassified, type S3ErrorContext, toStorageError } from './s3Errors';
 
@@ -46,7 +39,7 @@ const CONDITIONAL_CONFLICT_RETRIES = 5;
  * S3: readers see the whole object or none. An object already at the key with the same size is
  * the same bytes and is not uploaded again.
  */
-export class S3ArtifactStore implements ArtifactStore {
+export class S3ArtifactStore extends ContentAddressedStore {
   readonly location: string;
   readonly bucket: string;
   /** Key prefix inside the bucket, "" or "some/prefix" (no trailing slash). */
@@ -59,6 +52,7 @@ export class S3ArtifactStore implements ArtifactStore {
     location: string,
     options: S3StoreOptions = {},
   ) {
+    super();
     const { bucket, key } = parseS3Uri(location);
     if (key !== '') assertValidKey(key);
     this.bucket = bucket;
@@ -67,20 +61,11 @@ export class S3ArtifactStore implements ArtifactStore {
     this.stagingDir = options.stagingDir ?? tmpdir();
   }
 
-  async put(body: ArtifactBody, options: PutOptions): Promise<ArtifactRef> {
-    const normalized = normalizeBody(body);
-    try {
-      return await this.putNormalized(normalized, options);
-    } catch (error) {
-      // Whatever failed, the caller's stream will not be read any further: release it.
-      if (normalized.type === 'stream' && !normalized.stream.destroyed) normalized.stream.destroy();
-      throw error;
-    }
-  }
-
-  private async putNormalized(normalized: NormalizedBody, options: PutOptions): Promise<ArtifactRef> {
-    assertKind(options.kind);
-    const extension = normalizeExtension(options.extension);
+  protected async putNormalized(
+    normalized: NormalizedBody,
+    options: PutOptions,
+    extension: string,
+  ): Promise<ArtifactRef> {
     await this.ensureBucket();
     const keyOf = (digest: Digest) => contentKey(options.kind, digest.sha256, extension);
     let digest: Digest;
@@ -137,14 +122,6 @@ export class S3ArtifactStore implements ArtifactStore {
     return pipeClassified(response, new VerifyingStream(ref.uri, ref), this.context(key));
   }
 
-  async getBytes(ref: ArtifactRef): Promise<Buffer> {
-    return readAll(await this.get(ref));
-  }
-
-  async getToFile(ref: ArtifactRef, filePath: string): Promise<string> {
-    return streamToFileAtomically(await this.get(ref), filePath);
-  }
-
   async exists(ref: ArtifactRef): Promise<boolean> {
     return (await this.head(keyOfRef(this.location, ref)))?.bytes === ref.bytes;
   }
@@ -177,17 +154,15 @@ export class S3ArtifactStore implements ArtifactStore {
     return items
       .filter((item) => item.name !== undefined)
       .map((item) => ({ key: (item.name as string).slice(strip), bytes: item.size }))
-      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      .sort(byKey);
   }
 
-  async putDocument(
+  protected async writeDocument(
     key: string,
-    body: Buffer | string,
-    options: { ifAbsent?: boolean; mediaType?: string } = {},
+    data: Buffer,
+    options: { ifAbsent?: boolean; mediaType?: string },
   ): Promise<boolean> {
-    assertDocumentKey(key);
     await this.ensureBucket();
-    const data = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     const headers: Record<string, string> = {
       'Content-Type': options.mediaType ?? 'application/octet-stream',
     };

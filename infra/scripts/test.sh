@@ -14,6 +14,8 @@ if [[ ! -x "${SLIPWAY_CHROMIUM:-/usr/bin/chromium}" ]] && command -v apt-get >/d
     || echo "slipway: could not install chromium; the browser tests will fail to launch it" >&2
 fi
 bash infra/scripts/ensure-deps.sh
+# The linter first: it takes a second and fails before minutes of services and training do.
+node_modules/.bin/biome check . >&2
 # node_modules may predate the native trainer: build the addon now if it (or its BLAS record, which
 # builds with the trainer write) is missing. Never fails; the tests then say what is missing.
 [[ -f native/blas-gemm/build/Release/blas_gemm.node && -f native/blas-gemm/build/blas.json ]] \

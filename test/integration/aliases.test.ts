@@ -49,7 +49,9 @@ describe('model aliases on S3 (MinIO)', () => {
     expect(log.map((e) => e.seq)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
     expect(new Set(log.map((e) => e.actor))).toEqual(new Set(moves.map((m) => m.actor)));
     // Linearizable: every entry's "previous" is exactly what the entry before it set.
-    log.forEach((entry, i) => expect(entry.previous).toBe(i === 0 ? null : log[i - 1]?.version));
+    log.forEach((entry, i) => {
+      expect(entry.previous).toBe(i === 0 ? null : log[i - 1]?.version);
+    });
     expect(await aliases.resolve('fraud', 'production')).toBe(log.at(-1)?.version);
 
     // A retried move (same idempotency key) is not applied twice.

@@ -27,6 +27,7 @@ import { LocalArtifactStore } from '../../domain/storage/localStore';
 import { openArtifactStore } from '../../domain/storage/openStore';
 import { createS3Client, openS3Object, type S3Connection, statS3Object } from '../../domain/storage/s3Client';
 import { S3ArtifactStore } from '../../domain/storage/s3Store';
+import { rejectionOf } from '../support/rejection';
 import { testServices } from '../support/services';
 
 /** One backend under test, with the back doors the contract needs to damage and inspect it. */
@@ -47,15 +48,6 @@ async function readStream(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk);
   return Buffer.concat(chunks);
-}
-
-async function caught(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection, got success');
 }
 
 /** A stream of `total` random bytes in 1 MiB chunks, hashing what it emits. */
@@ -265,7 +257,7 @@ function artifactStoreContract(name: string, open: () => Promise<Backend>) {
       damaged[150_000] ^= 0xff;
       await backend.writeRaw(keyOf(store, ref), damaged);
 
-      const error = await caught(readStream(await store.get(ref)));
+      const error = await rejectionOf(readStream(await store.get(ref)));
       expect(error).toBeInstanceOf(ChecksumMismatchError);
       expect(error).toMatchObject({
         type: 'ChecksumMismatch',
@@ -289,11 +281,11 @@ function artifactStoreContract(name: string, open: () => Promise<Backend>) {
       const data = randomBytes(100_000);
       const ref = await store.put(data, { kind: 'evaluation', mediaType: 'application/octet-stream' });
       await backend.writeRaw(keyOf(store, ref), data.subarray(0, 99_000));
-      const short = await caught(store.getBytes(ref));
+      const short = await rejectionOf(store.getBytes(ref));
       expect(short).toBeInstanceOf(ChecksumMismatchError);
       expect(short).toMatchObject({ found: { bytes: 99_000 } });
       await backend.writeRaw(keyOf(store, ref), Buffer.concat([data, Buffer.from('extra')]));
-      expect(await caught(store.getBytes(ref))).toBeInstanceOf(ChecksumMismatchError);
+      expect(await rejectionOf(store.getBytes(ref))).toBeInstanceOf(ChecksumMismatchError);
       expect(await store.exists(ref)).toBe(false);
       // Putting the right bytes again repairs the damaged copy.
       expect(await store.put(data, { kind: 'evaluation', mediaType: 'application/octet-stream' })).toEqual(
@@ -311,7 +303,7 @@ function artifactStoreContract(name: string, open: () => Promise<Backend>) {
         mediaType: 'application/json',
         kind: 'split',
       };
-      const notFound = await caught(store.get(missing));
+      const notFound = await rejectionOf(store.get(missing));
       expect(notFound).toBeInstanceOf(ArtifactNotFoundError);
       expect(notFound).toMatchObject({ type: 'ArtifactNotFound', retryable: false, uri: missing.uri });
       expect(await store.exists(missing)).toBe(false);
@@ -350,7 +342,7 @@ function artifactStoreContract(name: string, open: () => Promise<Backend>) {
 
     it('leaves nothing visible when the body fails halfway', async () => {
       const before = await store.list('');
-      const error = await caught(
+      const error = await rejectionOf(
         store.put(failingStream(3 * MiB), { kind: 'checkpoint', mediaType: 'application/octet-stream' }),
       );
       expect((error as Error).message).toBe('source died halfway');
@@ -444,7 +436,7 @@ describe('S3 failures become clear, classified errors', () => {
       () => store.put('x', { kind: 'report', mediaType: 'text/plain' }),
       () => store.list(''),
     ]) {
-      const error = await caught(call());
+      const error = await rejectionOf(call());
       expect(error).toBeInstanceOf(S3BucketNotFoundError);
       expect(error).toMatchObject({ type: 'S3BucketNotFound', retryable: false, bucket });
       expect((error as Error).message).toContain(`"${bucket}"`);
@@ -457,7 +449,7 @@ describe('S3 failures become clear, classified errors', () => {
     const { bucket } = testServices();
     const env = s3Env({ SLIPWAY_ARTIFACTS: `s3://${bucket}/p`, SLIPWAY_S3_SECRET_KEY: 'not-the-secret' });
     const store = openArtifactStore(loadConfig(env));
-    const error = await caught(store.head('anything.json'));
+    const error = await rejectionOf(store.head('anything.json'));
     expect(error).toBeInstanceOf(S3AccessDeniedError);
     expect(error).toMatchObject({ type: 'S3AccessDenied', retryable: false });
     expect((error as Error).message).toContain('SLIPWAY_S3_ACCESS_KEY');
@@ -472,7 +464,7 @@ describe('S3 failures become clear, classified errors', () => {
     const store = openArtifactStore(
       loadConfig(s3Env({ SLIPWAY_ARTIFACTS: `s3://${bucket}/p`, SLIPWAY_S3_ENDPOINT: endpoint })),
     );
-    const error = await caught(store.putDocument('a.json', '{}'));
+    const error = await rejectionOf(store.putDocument('a.json', '{}'));
     expect(error).toBeInstanceOf(S3UnreachableError);
     expect(error).toMatchObject({ type: 'S3Unreachable', retryable: true, code: 'ECONNREFUSED' });
     expect((error as Error).message).toContain(endpoint);
@@ -523,7 +515,7 @@ describe('reading arbitrary s3:// objects (data sources)', () => {
 
     const missing = `s3://${bucket}/${prefix}/nope.csv`;
     expect(await statS3Object(connection, missing)).toBeUndefined();
-    const error = await caught(openS3Object(connection, missing));
+    const error = await rejectionOf(openS3Object(connection, missing));
     expect(error).toBeInstanceOf(S3ObjectNotFoundError);
     expect(error).toMatchObject({ type: 'S3ObjectNotFound', retryable: false, uri: missing });
     await expect(

@@ -14,7 +14,7 @@ import { approveUpdate } from '../../contracts/review';
 import { syntheticCsvStream } from '../../domain/data/sourceStream';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
 import { ModelRegistry } from '../../domain/registry/registry';
-import { type ArtifactStore } from '../../domain/storage/artifactStore';
+import type { ArtifactStore } from '../../domain/storage/artifactStore';
 import { openArtifactStore } from '../../domain/storage/openStore';
 import type { SlipwayWorkers } from '../../worker/worker';
 import { createWorkers } from '../../worker/worker';

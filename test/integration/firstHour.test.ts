@@ -35,32 +35,12 @@ describe('the first hour of a new user', () => {
 
     const csv = join(world.dir, 'labelled.csv');
     await writeFile(csv, 'Time,V1,Amount,IsFraud\n1,0.5,10,0\n2,0.1,20,1\n');
-    const typo = await cli([
-      'schedule',
-      'create',
-      'fh',
-      '--source',
-      csv,
-      '--every',
-      '1d',
-      '--target',
-      'isfraud',
-    ]);
+    const scheduleCreate = (...more: string[]) =>
+      cli(['schedule', 'create', 'fh', '--source', csv, '--every', '1d', ...more]);
+    const typo = await scheduleCreate('--target', 'isfraud');
     expect(typo.code).toBe(EXIT.badInput);
     expect(typo.stderr).toMatch(/no target column "isfraud"\. Did you mean "IsFraud"\?/);
-    const feature = await cli([
-      'schedule',
-      'create',
-      'fh',
-      '--source',
-      csv,
-      '--every',
-      '1d',
-      '--target',
-      'IsFraud',
-      '--features',
-      'V1,amount',
-    ]);
+    const feature = await scheduleCreate('--target', 'IsFraud', '--features', 'V1,amount');
     expect(feature.code).toBe(EXIT.badInput);
     expect(feature.stderr).toMatch(/feature "amount" not in the header\. Did you mean "Amount"\?/);
     // Nothing was created by either refusal.

@@ -15,7 +15,7 @@ import {
   ensureEmbeddedStack,
   stopEmbeddedStack,
 } from '../../infra/stack';
-import { isTemporalHealthy, startTemporalDevServer } from '../../infra/temporalServer';
+import { headlessDevServer, isTemporalHealthy, startTemporalDevServer } from '../../infra/temporalServer';
 import { testServices } from '../support/services';
 
 describe('the provisioned dev stack', () => {
@@ -43,17 +43,13 @@ describe('the provisioned dev stack', () => {
       Array.from({ length: 5 }, freePort),
     );
     const [temporal, minio] = await Promise.all([
-      startTemporalDevServer({
-        binary: temporalBin,
-        dbFile: join(dir, 'second.sqlite'),
-        logFile: join(dir, 'second.log'),
-        port: port as number,
-        uiPort: 0,
-        httpPort: httpPort as number,
-        metricsPort: metricsPort as number,
-        namespace: 'default',
-        headless: true,
-      }),
+      startTemporalDevServer(
+        headlessDevServer(temporalBin, dir, 'second', {
+          port: port as number,
+          httpPort: httpPort as number,
+          metricsPort: metricsPort as number,
+        }),
+      ),
       startMinio({
         binary: minioBin,
         dataDir: join(dir, 'second-minio'),
@@ -89,17 +85,13 @@ describe('the provisioned dev stack', () => {
     await writeFile(
       script,
       `const { startTemporalDevServer } = require(${JSON.stringify(join(REPO_ROOT, 'infra', 'temporalServer.ts'))});\n` +
-        `startTemporalDevServer(${JSON.stringify({
-          binary: await ensureTemporalBinary(loadConfig()),
-          dbFile: join(dir, 'orphan.sqlite'),
-          logFile: join(dir, 'orphan.log'),
-          port,
-          uiPort: 0,
-          httpPort,
-          metricsPort,
-          namespace: 'default',
-          headless: true,
-        })}).then((s) => { console.log(s.pid); setInterval(() => {}, 1000); });\n`,
+        `startTemporalDevServer(${JSON.stringify(
+          headlessDevServer(await ensureTemporalBinary(loadConfig()), dir, 'orphan', {
+            port,
+            httpPort,
+            metricsPort,
+          }),
+        )}).then((s) => { console.log(s.pid); setInterval(() => {}, 1000); });\n`,
     );
     const starter = spawn(process.execPath, ['--require', 'tsx/cjs', script], {
       cwd: REPO_ROOT,
@@ -149,17 +141,9 @@ describe('the provisioned dev stack', () => {
 
   it('reports a service that dies at startup with the tail of its log', async () => {
     const [port, httpPort, metricsPort] = await Promise.all([freePort(), freePort(), freePort()]);
-    const err = await startTemporalDevServer({
-      binary: '/bin/false',
-      dbFile: join(dir, 'never.sqlite'),
-      logFile: join(dir, 'never.log'),
-      port,
-      uiPort: 0,
-      httpPort,
-      metricsPort,
-      namespace: 'default',
-      headless: true,
-    }).catch((e: unknown) => e);
+    const err = await startTemporalDevServer(
+      headlessDevServer('/bin/false', dir, 'never', { port, httpPort, metricsPort }),
+    ).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/exited during startup. Last lines of .*never\.log/);
   });
 });

@@ -12,13 +12,6 @@ import { decodeModel, encodeModel } from '../../domain/onnx/onnxProto';
 import { ensurePythonOnnx, PYTHON_ONNX_VERSION, type PythonOnnx } from '../../infra/pythonTools';
 import { architectures, testMetadata, trainedModel, wildData } from '../support/onnxFixtures';
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    /** Set by a global setup that ran ensurePythonOnnx; otherwise this file runs it itself. */
-    pythonOnnx?: PythonOnnx;
-  }
-}
-
 /** Runs the checker; prints "ok <opset> <ir>" or the checker's error. */
 const CHECK = `
 import sys, onnx

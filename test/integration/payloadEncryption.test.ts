@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
+import { Client, type Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type SlipwayConfig } from '../../config/env';
+import type { SlipwayConfig } from '../../config/env';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
 import { dataConverterFor, ENCRYPTED_ENCODING } from '../../worker/encryptionCodec';
 import type { PipelineResult } from '../../workflows/trainToDeploy';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Client, type WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type SlipwayConfig } from '../../config/env';
+import type { SlipwayConfig } from '../../config/env';
 import type { TrainToDeployInput } from '../../contracts/inputs';
 import { progressQuery } from '../../contracts/messages';
 import { approveUpdate, rejectUpdate } from '../../contracts/review';

@@ -11,7 +11,7 @@ import { openArtifactStore } from '../../domain/storage/openStore';
 import { createS3Client } from '../../domain/storage/s3Client';
 import { S3ArtifactStore } from '../../domain/storage/s3Store';
 import { testServices } from '../support/services';
-import { makeDraft, storeArtifacts } from '../unit/registryFixtures';
+import { makeDraft, registerAtOnce, storeArtifacts } from '../unit/registryFixtures';
 
 /** The registry on the real MinIO, where S3 conditional writes (If-None-Match) carry the concurrency. */
 describe('model registry on S3 (MinIO)', () => {
@@ -47,15 +47,12 @@ describe('model registry on S3 (MinIO)', () => {
   it('gives 20 concurrent registrations of one model the versions 1..20, each exactly once', async () => {
     const registry = new ModelRegistry(store);
     const artifacts = await storeArtifacts(store);
-    const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) =>
-        registry.registerVersion('fraud', {
-          idempotencyKey: `wf-${i}/run/register`,
-          build: (version) => makeDraft(artifacts, { runId: `run-for-v${version}` }),
-        }),
-      ),
+    const { results, versions } = await registerAtOnce(
+      registry,
+      20,
+      (i) => `wf-${i}/run/register`,
+      (_, version) => makeDraft(artifacts, { runId: `run-for-v${version}` }),
     );
-    const versions = results.map((r) => r.metadata.version).sort((a, b) => a - b);
     expect(versions).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(results.every((r) => r.created)).toBe(true);
     expect(await registry.listVersions('fraud')).toEqual(versions);

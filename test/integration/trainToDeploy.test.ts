@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type SlipwayConfig } from '../../config/env';
+import type { SlipwayConfig } from '../../config/env';
 import { progressQuery } from '../../contracts/messages';
 import { AuditLog } from '../../domain/audit/auditLog';
 import { verifyAuditLog } from '../../domain/audit/verify';

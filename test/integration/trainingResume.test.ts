@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
-import { Client, type WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrainingHeartbeat } from '../../activities';
-import { type SlipwayConfig } from '../../config/env';
+import type { SlipwayConfig } from '../../config/env';
 import { progressQuery } from '../../contracts/messages';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
 import type { PipelineResult } from '../../workflows/trainToDeploy';

@@ -5,6 +5,8 @@ import { type ModelSpec, modelSpecSchema, referenceModelSpec } from '../../domai
 import { applyStandardScaler, fitStandardScaler } from '../../domain/ml/scaler';
 import type { StandardScalerParams } from '../../domain/ml/scalerTypes';
 import { trainModel } from '../../domain/ml/train';
+import { exportDenseModel } from '../../domain/onnx/exporter';
+import { checkParity } from '../../domain/onnx/parity';
 import { mulberry32 } from '../../domain/random';
 
 /** Architectures the exporter must handle: every activation, dropout, several depths and widths. */
@@ -78,3 +80,38 @@ export const testMetadata = (features: string[]) => ({
   datasetSha256: 'a'.repeat(64),
   runId: 'run-test',
 });
+
+type WildData = ReturnType<typeof wildData>;
+
+/** A network of `spec` trained on `data` and exported at threshold 0.5 with the test metadata. */
+export async function exportedModel(spec: ModelSpec, data: WildData) {
+  const { model, scaler } = await trainedModel(spec, data);
+  const { bytes, layers } = exportDenseModel({
+    model,
+    spec,
+    scaler,
+    threshold: 0.5,
+    metadata: testMetadata(data.features),
+  });
+  return { model, scaler, bytes, layers };
+}
+
+/** The parity gate over every row of `data`: the exported file's bytes, or changed ones in their place. */
+export function parityOnAllRows(
+  exported: Awaited<ReturnType<typeof exportedModel>>,
+  data: WildData,
+  options: { onnxBytes?: Uint8Array; threshold?: number } = {},
+) {
+  const { model, scaler, layers } = exported;
+  const { onnxBytes = exported.bytes, threshold } = options;
+  return checkParity({
+    onnxBytes,
+    layers,
+    model,
+    scaler,
+    rawX: data.x,
+    nRows: data.nRows,
+    nFeatures: data.nFeatures,
+    ...(threshold === undefined ? {} : { threshold }),
+  });
+}

@@ -1,4 +1,5 @@
 import { inject } from 'vitest';
+import type { PythonOnnx } from '../../infra/pythonTools';
 
 /**
  * The real services the global setup (test/setup/stack.ts) started for this test run.
@@ -25,6 +26,8 @@ export interface TestServices {
 declare module 'vitest' {
   export interface ProvidedContext {
     services: TestServices;
+    /** Set by a global setup that ran ensurePythonOnnx; otherwise onnxChecker.test.ts runs it itself. */
+    pythonOnnx?: PythonOnnx;
   }
 }
 

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../domain/audit/auditLog';
 import { AuditLogCorruptError, InvalidAuditEntryError } from '../../domain/audit/errors';
 import { HEAD_KEY, recordKey } from '../../domain/audit/layout';
@@ -16,20 +15,18 @@ import {
 import { verifyAuditLog } from '../../domain/audit/verify';
 import { canonicalJson } from '../../domain/cache/canonicalJson';
 import type { ArtifactRef } from '../../domain/storage/artifactRef';
-import { LocalArtifactStore } from '../../domain/storage/localStore';
+import type { LocalArtifactStore } from '../../domain/storage/localStore';
+import { rejectionOf } from '../support/rejection';
+import { useTempStore } from '../support/tempStore';
 
 let root: string;
 let store: LocalArtifactStore;
 let log: AuditLog;
 
-beforeEach(async () => {
-  root = await mkdtemp(join(tmpdir(), 'slipway-audit-'));
-  store = new LocalArtifactStore(root);
+const temp = useTempStore('slipway-audit-');
+beforeEach(() => {
+  ({ root, store } = temp);
   log = new AuditLog(store);
-});
-
-afterEach(async () => {
-  await rm(root, { recursive: true, force: true });
 });
 
 const pathOf = (key: string) => join(root, ...key.split('/'));
@@ -79,15 +76,6 @@ async function threeRecords(): Promise<{ onnx: ArtifactRef; model: ArtifactRef; 
     (await log.append(entry())).record,
   ];
   return { onnx, model, records };
-}
-
-async function caught(promise: Promise<unknown>): Promise<Error & { type?: string; retryable?: boolean }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & { type?: string; retryable?: boolean };
-  }
-  throw new Error('expected a rejection, got success');
 }
 
 describe('appending', () => {
@@ -149,7 +137,7 @@ describe('appending', () => {
     await threeRecords();
     await writeFile(pathOf(HEAD_KEY), '{"seq":2,');
     await writeFile(pathOf(recordKey(3)), 'not json');
-    const error = await caught(log.append(entry()));
+    const error = await rejectionOf(log.append(entry()));
     expect(error).toBeInstanceOf(AuditLogCorruptError);
     expect(error.message).toContain('audit/records/0000000003.json');
     expect(error.message).toContain('slipway audit verify');
@@ -164,7 +152,7 @@ describe('appending', () => {
     ['an unknown field', { approver: 'x' } as Partial<AuditEntry>, 'approver'],
     ['an unknown type', { type: 'deletion' } as unknown as Partial<AuditEntry>, 'type'],
   ])('rejects an entry with %s', async (_what, overrides, field) => {
-    const error = await caught(log.append(entry(overrides)));
+    const error = await rejectionOf(log.append(entry(overrides)));
     expect(error).toBeInstanceOf(InvalidAuditEntryError);
     expect(error.message).toContain(field);
     expect(error.type).toBe('InvalidAuditEntry');
@@ -172,7 +160,7 @@ describe('appending', () => {
   });
 
   it('rejects details JSON cannot hold faithfully', async () => {
-    const error = await caught(log.append(entry({ details: { recall: Number.NaN } })));
+    const error = await rejectionOf(log.append(entry({ details: { recall: Number.NaN } })));
     expect(error).toBeInstanceOf(InvalidAuditEntryError);
     expect(error.message).toContain('$.details.recall');
   });

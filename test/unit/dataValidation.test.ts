@@ -1,10 +1,10 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DatasetError, type DatasetErrorType } from '../../domain/data/errors';
 import { extractDataset } from '../../domain/data/extract';
-import { LocalArtifactStore } from '../../domain/storage/localStore';
+import type { LocalArtifactStore } from '../../domain/storage/localStore';
+import { useTempStore } from '../support/tempStore';
 
 /** Every bad-CSV fixture fails with its stable type, not retryable, naming file, row and column. */
 const FIXTURES = resolve(__dirname, '../fixtures/csv');
@@ -12,12 +12,9 @@ const FIXTURES = resolve(__dirname, '../fixtures/csv');
 let dir: string;
 let store: LocalArtifactStore;
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'slipway-data-validation-'));
-  store = new LocalArtifactStore(join(dir, 'artifacts'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+const temp = useTempStore('slipway-data-validation-', 'artifacts', { perFile: true });
+beforeAll(() => {
+  ({ root: dir, store } = temp);
 });
 
 async function failure(

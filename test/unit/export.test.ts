@@ -7,7 +7,13 @@ import { OnnxExportError } from '../../domain/onnx/errors';
 import { type ExportOptions, exportDenseModel, exportToOnnx, MAX_OPSET } from '../../domain/onnx/exporter';
 import { decodeModel } from '../../domain/onnx/onnxProto';
 import { checkParity, runOnnx, scoreWithOnnx } from '../../domain/onnx/parity';
-import { architectures, testMetadata, trainedModel, wildData } from '../support/onnxFixtures';
+import {
+  architectures,
+  parityOnAllRows,
+  testMetadata,
+  trainedModel,
+  wildData,
+} from '../support/onnxFixtures';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -64,16 +70,7 @@ describe.each(Object.keys(architectures))('ONNX export of the %s network', (name
     expect(moved).toBeGreaterThan(1e-3);
 
     const { bytes, layers } = exportDenseModel(await exportOptions(name));
-    const report = await checkParity({
-      onnxBytes: bytes,
-      layers,
-      model,
-      scaler,
-      rawX: data.x,
-      nRows: 1000,
-      nFeatures: 5,
-      threshold: 0.5,
-    });
+    const report = await parityOnAllRows({ model, scaler, bytes, layers }, data, { threshold: 0.5 });
     expect(report.rowsCompared).toBe(1000);
     expect(report.onnx.boundUsed).toBeLessThan(1);
     expect(report.trainer.boundUsed).toBeLessThan(1);

@@ -1,27 +1,24 @@
 import { createHash } from 'node:crypto';
-import { copyFile, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, readdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DatasetError } from '../../domain/data/errors';
 import { DEFAULT_CREATED_BY, extractDataset } from '../../domain/data/extract';
 import { readSnapshot } from '../../domain/data/snapshot';
 import { parseDatasetSummary } from '../../domain/data/summary';
 import { SYNTHETIC_FRAUD_COLUMNS, syntheticFraudRows } from '../../domain/data/syntheticFraud';
-import { LocalArtifactStore } from '../../domain/storage/localStore';
+import type { LocalArtifactStore } from '../../domain/storage/localStore';
+import { useTempStore } from '../support/tempStore';
 
 const GOOD = resolve(__dirname, '../fixtures/csv/good');
 
 let dir: string;
 let store: LocalArtifactStore;
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'slipway-data-extract-'));
-  store = new LocalArtifactStore(join(dir, 'artifacts'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+const temp = useTempStore('slipway-data-extract-', 'artifacts', { perFile: true });
+beforeAll(() => {
+  ({ root: dir, store } = temp);
 });
 
 function extract(source: string, more: Partial<Parameters<typeof extractDataset>[0]> = {}) {
@@ -113,7 +110,7 @@ describe('extractDataset on good CSV files', () => {
     expect(other.summaryDoc.sourceUri).toBe(pathToFileURL(copy).href);
     expect(other.summaryDoc.sourceUri).toContain('copy%20of%20basic.csv');
     expect({ ...other.summaryDoc, sourceUri: '' }).toEqual({ ...first.summaryDoc, sourceUri: '' });
-    const snapshots = (await store.list('')).filter((o) => o.key.endsWith(first.snapshot.sha256 + '.arrow'));
+    const snapshots = (await store.list('')).filter((o) => o.key.endsWith(`${first.snapshot.sha256}.arrow`));
     expect(snapshots).toHaveLength(1);
   });
 

@@ -41,7 +41,9 @@ describe('KerasAdamOptimizer', () => {
     for (const g of grads) optimizer.applyGradients({ [w.name]: tf.tensor1d(g) });
     const got = Array.from(w.dataSync());
     const want = kerasAdam(w0, grads, 0.01);
-    got.forEach((value, j) => expect(Math.abs(value - (want[j] as number))).toBeLessThan(1e-6));
+    got.forEach((value, j) => {
+      expect(Math.abs(value - (want[j] as number))).toBeLessThan(1e-6);
+    });
     // tfjs's own Adam lands elsewhere on the tiny gradients: the test can tell the two apart.
     const t = tf.variable(tf.tensor1d(w0), true, 'tfjsAdamW');
     const tfjs = tf.train.adam(0.01);

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { InvalidLineageRecordError, LineageNotFoundError } from '../../domain/lineage/errors';
 import {
   type ArtifactNode,
@@ -16,22 +15,19 @@ import { downstreamLineage, upstreamLineage } from '../../domain/lineage/query';
 import { renderText } from '../../domain/lineage/render';
 import { ModelAliases } from '../../domain/registry/aliases';
 import { ModelRegistry } from '../../domain/registry/registry';
-import { LocalArtifactStore } from '../../domain/storage/localStore';
-import { type RecordedRun, recordRun } from './lineageFixtures';
+import type { LocalArtifactStore } from '../../domain/storage/localStore';
+import { useTempStore } from '../support/tempStore';
+import { recordRun } from './lineageFixtures';
 import { makeDraft } from './registryFixtures';
 
 let dir: string;
 let store: LocalArtifactStore;
 let registry: ModelRegistry;
 
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'slipway-lineage-'));
-  store = new LocalArtifactStore(join(dir, 'artifacts'));
+const temp = useTempStore('slipway-lineage-', 'artifacts');
+beforeEach(() => {
+  ({ root: dir, store } = temp);
   registry = new ModelRegistry(store);
-});
-
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
 });
 
 /** A small credit-card-shaped CSV; `salt` changes the bytes (and so the snapshot). */

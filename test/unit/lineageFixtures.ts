@@ -52,7 +52,10 @@ export async function recordRun(store: ArtifactStore, options: RunOptions): Prom
   const { workflowId, runId } = options;
   // Times move forward through a run, the same for the same run, so a repeat is a true repeat.
   let clock = Date.parse('2026-02-14T10:00:00.000Z');
-  const tick = () => new Date((clock += 1000)).toISOString();
+  const tick = () => {
+    clock += 1000;
+    return new Date(clock).toISOString();
+  };
   const base = { workflowId, runId, codeVersion: CODE, worker: 'test-host:4242' };
   const put = (kind: ArtifactKind, text: string): Promise<ArtifactRef> =>
     store.put(text, { kind, mediaType: 'application/octet-stream', extension: '.bin' });
@@ -97,17 +100,21 @@ export async function recordRun(store: ArtifactStore, options: RunOptions): Prom
 
   const trainInputs = { snapshot, split, scaler };
   let attempt = 1;
+  // One attempt of the train step; its outcome (and outputs or error) are added by the caller.
+  const trainAttempt = () => ({
+    ...base,
+    step: 'train',
+    attempt,
+    params: { epochs: 5 },
+    startedAt: tick(),
+    endedAt: tick(),
+    inputs: trainInputs,
+  });
   if (options.trainRetried) {
     await lineage.recordExecution({
-      ...base,
-      step: 'train',
-      attempt,
-      params: { epochs: 5 },
-      startedAt: tick(),
-      endedAt: tick(),
+      ...trainAttempt(),
       outcome: 'failed',
       error: { type: 'HeartbeatTimeout', message: 'the worker stopped heartbeating' },
-      inputs: trainInputs,
     });
     attempt++;
   }
@@ -116,14 +123,8 @@ export async function recordRun(store: ArtifactStore, options: RunOptions): Prom
     `weights from ${snapshot.sha256} ${split.sha256} ${scaler.sha256} ${runId}`,
   );
   await lineage.recordExecution({
-    ...base,
-    step: 'train',
-    attempt,
-    params: { epochs: 5 },
-    startedAt: tick(),
-    endedAt: tick(),
+    ...trainAttempt(),
     outcome: 'succeeded',
-    inputs: trainInputs,
     outputs: { model },
   });
 

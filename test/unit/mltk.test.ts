@@ -13,16 +13,8 @@ import {
   writeMltkPackage,
 } from '../../domain/mltk/mltkPackage';
 import { base64Length } from '../../domain/onnx/size';
+import { rejectionOf } from '../support/rejection';
 import { FRAUD_FEATURES, untrainedFraudOnnx } from '../support/scoringFixtures';
-
-async function failure(promise: Promise<unknown>): Promise<Error & Record<string, unknown>> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & Record<string, unknown>;
-  }
-  throw new Error('expected a failure');
-}
 
 describe('writeMltkPackage (slipway export mltk)', () => {
   let root: string;
@@ -120,7 +112,7 @@ describe('writeMltkPackage (slipway export mltk)', () => {
     const encoded = base64Length(onnx.length);
     const outDir = join(root, 'limit');
     const before = await tree();
-    const error = await failure(writeMltkPackage(options({ outDir, sizeLimitBytes: encoded - 1 })));
+    const error = await rejectionOf(writeMltkPackage(options({ outDir, sizeLimitBytes: encoded - 1 })));
     expect(error.type).toBe('ModelTooLarge');
     expect(error.message).toMatch(new RegExp(`${onnx.length} bytes, ${encoded} after base64`));
     expect(await tree()).toEqual(before);
@@ -144,14 +136,14 @@ describe('writeMltkPackage (slipway export mltk)', () => {
       [{ onnx: new Uint8Array() }, 'InvalidExportInput', /ONNX file is empty/],
     ];
     for (const [extra, type, message] of cases) {
-      const error = await failure(writeMltkPackage(options({ outDir: join(root, 'refused'), ...extra })));
+      const error = await rejectionOf(writeMltkPackage(options({ outDir: join(root, 'refused'), ...extra })));
       expect(error.type).toBe(type);
       expect(error.message).toMatch(message);
       expect(error.retryable).toBe(false);
     }
     const file = join(root, 'a-file');
     await writeFile(file, 'x');
-    expect(await failure(writeMltkPackage(options({ outDir: file })))).toMatchObject({
+    expect(await rejectionOf(writeMltkPackage(options({ outDir: file })))).toMatchObject({
       type: 'InvalidExportInput',
       message: expect.stringMatching(/is a file/),
     });

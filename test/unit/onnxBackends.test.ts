@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type BackendName, selectBackend } from '../../domain/ml/backend';
-import { exportDenseModel } from '../../domain/onnx/exporter';
-import { checkParity } from '../../domain/onnx/parity';
-import { architectures, testMetadata, trainedModel, wildData } from '../support/onnxFixtures';
+import { architectures, exportedModel, parityOnAllRows, wildData } from '../support/onnxFixtures';
 
 /**
  * The pipeline trains and evaluates on the fastest backend that loads (wasm with native GEMM,
@@ -23,23 +21,9 @@ describe.each(['wasm-blas', 'wasm'] as BackendName[])(
         ctx.skip(`${backend} is not available: ${(err as Error).message}`);
         return;
       }
-      const { model, scaler } = await trainedModel(spec, data);
-      const { bytes, layers } = exportDenseModel({
-        model,
-        spec,
-        scaler,
-        threshold: 0.5,
-        metadata: testMetadata(data.features),
-      });
-      const report = await checkParity({
-        onnxBytes: bytes,
-        layers,
-        model,
-        scaler,
-        rawX: data.x,
-        nRows: 1000,
-        nFeatures: 5,
-      });
+      const exported = await exportedModel(spec, data);
+      const { model } = exported;
+      const report = await parityOnAllRows(exported, data);
       expect(report.onnx.boundUsed).toBeLessThan(1);
       expect(report.trainer.boundUsed).toBeLessThan(1);
       model.dispose();

@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ExportParityError, OnnxExportError } from '../../domain/onnx/errors';
-import { encodeChecked, exportDenseModel } from '../../domain/onnx/exporter';
+import { ExportParityError, type OnnxExportError } from '../../domain/onnx/errors';
+import { encodeChecked } from '../../domain/onnx/exporter';
 import { decodeModel } from '../../domain/onnx/onnxProto';
 import { checkParity, exportedNetwork } from '../../domain/onnx/parity';
 import { judgeParity } from '../../domain/onnx/parityVerdict';
 import { referenceScores, SAFETY_FACTOR, sigmoid } from '../../domain/onnx/reference';
-import { architectures, testMetadata, trainedModel, wildData } from '../support/onnxFixtures';
+import { architectures, exportedModel, parityOnAllRows, wildData } from '../support/onnxFixtures';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -16,15 +16,7 @@ const data = wildData(1000);
 const spec = architectures['elu-selu-dropout'] as (typeof architectures)[string];
 
 async function exported() {
-  const { model, scaler } = await trainedModel(spec, data);
-  const { bytes, layers } = exportDenseModel({
-    model,
-    spec,
-    scaler,
-    threshold: 0.5,
-    metadata: testMetadata(data.features),
-  });
-  return { model, scaler, bytes, layers };
+  return exportedModel(spec, data);
 }
 
 async function parityError(run: Promise<unknown>): Promise<ExportParityError> {
@@ -79,18 +71,9 @@ describe('the parity gate', () => {
   });
 
   it('catches a broken file: a perturbed kernel weight, a perturbed bias, a perturbed scaler', async () => {
-    const { model, scaler, bytes, layers } = await exported();
-    const gate = (onnxBytes: Uint8Array) =>
-      checkParity({
-        onnxBytes,
-        layers,
-        model,
-        scaler,
-        rawX: data.x,
-        nRows: 1000,
-        nFeatures: 5,
-        threshold: 0.5,
-      });
+    const file = await exported();
+    const { model, bytes, layers, scaler } = file;
+    const gate = (onnxBytes: Uint8Array) => parityOnAllRows(file, data, { onnxBytes, threshold: 0.5 });
     // The untouched file passes, so each failure below is the perturbation's doing.
     const clean = await gate(bytes);
     expect(clean.onnx.boundUsed).toBeLessThan(1);

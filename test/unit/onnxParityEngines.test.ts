@@ -3,11 +3,10 @@ import type * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { applyStandardScaler } from '../../domain/ml/scaler';
 import { predictProbabilities } from '../../domain/ml/train';
-import { exportDenseModel } from '../../domain/onnx/exporter';
 import { exportedNetwork, runOnnx } from '../../domain/onnx/parity';
 import { judgeParity } from '../../domain/onnx/parityVerdict';
 import { referenceScores } from '../../domain/onnx/reference';
-import { architectures, testMetadata, trainedModel, wildData } from '../support/onnxFixtures';
+import { architectures, exportedModel, wildData } from '../support/onnxFixtures';
 import { float32Forward } from '../support/randomDense';
 
 beforeAll(async () => {
@@ -31,14 +30,7 @@ const sessionVariants: ort.InferenceSession.SessionOptions[] = [1, 2, 4].flatMap
 describe.each(Object.keys(architectures))('the parity gate on the %s network', (name) => {
   it('refuses no engine that sums in another order', async () => {
     const spec = architectures[name] as (typeof architectures)[string];
-    const { model, scaler } = await trainedModel(spec, data);
-    const { bytes, layers } = exportDenseModel({
-      model,
-      spec,
-      scaler,
-      threshold: 0.5,
-      metadata: testMetadata(data.features),
-    });
+    const { model, scaler, bytes, layers } = await exportedModel(spec, data);
     const reference = referenceScores(exportedNetwork(layers, scaler), data.x, data.nRows, data.nFeatures);
     const tfjs = await predictProbabilities(
       model,

@@ -45,9 +45,9 @@ describe('structural validation', () => {
     const bytes = encodeChecked(model);
     expect(validateOnnxModel(decodeModel(bytes))).toEqual([]);
     // By hand: scaled = ((3, 18, 108) - mean) / std = (1, 2, 1); hidden = relu(scaled @ K0 + b0).
-    const scaled = [1, 2, 1];
-    const h0 = Math.max(0, scaled[0]! * 1 + scaled[1]! * 0.5 + scaled[2]! * -0.25 + 0.1);
-    const h1 = Math.max(0, scaled[0]! * -1 + scaled[1]! * 2 + scaled[2]! * 0 - 0.2);
+    const [s0, s1, s2] = [1, 2, 1];
+    const h0 = Math.max(0, s0 * 1 + s1 * 0.5 + s2 * -0.25 + 0.1);
+    const h1 = Math.max(0, s0 * -1 + s1 * 2 + s2 * 0 - 0.2);
     const p = 1 / (1 + Math.exp(-(h0 * 1.5 + h1 * -0.75 + 0.05)));
     const out = await runOnnx(bytes, Float32Array.of(3, 18, 108), 1, 3);
     expect(out.probability[0]).toBeCloseTo(p, 6);

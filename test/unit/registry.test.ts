@@ -1,8 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
   CorruptRegistryDocumentError,
   InvalidModelNameError,
@@ -16,31 +13,19 @@ import { renderModelCard } from '../../domain/registry/modelCard';
 import { ModelRegistry } from '../../domain/registry/registry';
 import type { ArtifactRef } from '../../domain/storage/artifactRef';
 import type { ArtifactBody, ArtifactStore, ObjectInfo, PutOptions } from '../../domain/storage/artifactStore';
-import { LocalArtifactStore } from '../../domain/storage/localStore';
-import { makeDraft, storeArtifacts } from './registryFixtures';
+import type { LocalArtifactStore } from '../../domain/storage/localStore';
+import { rejectionOf } from '../support/rejection';
+import { useTempStore } from '../support/tempStore';
+import { makeDraft, registerAtOnce, storeArtifacts } from './registryFixtures';
 
-let root: string;
 let store: LocalArtifactStore;
 let registry: ModelRegistry;
 
-beforeEach(async () => {
-  root = await mkdtemp(join(tmpdir(), 'slipway-registry-'));
-  store = new LocalArtifactStore(root);
+const temp = useTempStore('slipway-registry-');
+beforeEach(() => {
+  ({ store } = temp);
   registry = new ModelRegistry(store);
 });
-
-afterEach(async () => {
-  await rm(root, { recursive: true, force: true });
-});
-
-async function caught(promise: Promise<unknown>): Promise<Error & { type?: string; retryable?: boolean }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & { type?: string; retryable?: boolean };
-  }
-  throw new Error('expected a rejection, got success');
-}
 
 describe('version allocation', () => {
   it('numbers versions 1, 2, 3 and reads them back exactly as registered', async () => {
@@ -64,15 +49,12 @@ describe('version allocation', () => {
 
   it('gives 20 concurrent registrations of one model the versions 1..20, each exactly once', async () => {
     const artifacts = await storeArtifacts(store);
-    const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) =>
-        registry.registerVersion('fraud', {
-          idempotencyKey: `run-${i}`,
-          build: (version) => makeDraft(artifacts, { workflowId: `wf-${i}`, runId: `run-for-v${version}` }),
-        }),
-      ),
+    const { results, versions } = await registerAtOnce(
+      registry,
+      20,
+      (i) => `run-${i}`,
+      (i, version) => makeDraft(artifacts, { workflowId: `wf-${i}`, runId: `run-for-v${version}` }),
     );
-    const versions = results.map((r) => r.metadata.version).sort((a, b) => a - b);
     expect(versions).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(results.every((r) => r.created)).toBe(true);
     expect(await registry.listVersions('fraud')).toEqual(versions);
@@ -106,7 +88,7 @@ describe('version allocation', () => {
     });
     expect(seen).toEqual([1]);
 
-    const bad = await caught(
+    const bad = await rejectionOf(
       registry.registerVersion('fraud', {
         idempotencyKey: 'k2',
         build: makeDraft(artifacts, { features: ['V1', 'V1'], threshold: 2 }),
@@ -167,7 +149,7 @@ describe('idempotency', () => {
 
   it('refuses an empty idempotency key', async () => {
     const draft = makeDraft(await storeArtifacts(store));
-    const error = await caught(registry.registerVersion('fraud', { idempotencyKey: '', build: draft }));
+    const error = await rejectionOf(registry.registerVersion('fraud', { idempotencyKey: '', build: draft }));
     expect(error).toBeInstanceOf(InvalidModelVersionMetadataError);
     expect(error.message).toMatch(/idempotency key/);
   });
@@ -282,7 +264,7 @@ describe('a crash at any point never leaves a half-registered version, and the r
         expect(await registry.getModelCard('fraud', 1)).toContain('# Model card: fraud version 1');
       } else {
         expect(await registry.listModels()).toEqual([]);
-        expect(await caught(registry.listVersions('fraud'))).toBeInstanceOf(ModelNotFoundError);
+        expect(await rejectionOf(registry.listVersions('fraud'))).toBeInstanceOf(ModelNotFoundError);
       }
 
       // The retried activity: same key, healthy store.
@@ -322,7 +304,7 @@ describe('a crash at any point never leaves a half-registered version, and the r
     expect(await registry.listVersions('fraud')).toEqual([1]);
     expect((await registry.latestVersion('fraud')).version).toBe(1);
     expect(await registry.listModels()).toEqual(['fraud']);
-    const missing = await caught(registry.getVersion('fraud', 2));
+    const missing = await rejectionOf(registry.getVersion('fraud', 2));
     expect(missing).toBeInstanceOf(ModelVersionNotFoundError);
     // And the next registration takes 2, as if the stray card were not there.
     const next = await registry.registerVersion('fraud', { idempotencyKey: 'two', build: draft });
@@ -347,14 +329,14 @@ describe('names and lookups', () => {
     ['fraud@2', /contains "@"/],
     ['fraud model', /contains " "/],
   ])('refuses the model name %j', async (name, why) => {
-    const error = await caught(registry.listVersions(name));
+    const error = await rejectionOf(registry.listVersions(name));
     expect(error).toBeInstanceOf(InvalidModelNameError);
     expect(error.type).toBe('InvalidModelName');
     expect(error.retryable).toBe(false);
     expect(error.message).toMatch(why);
     const draft = makeDraft(await storeArtifacts(store));
     expect(
-      await caught(registry.registerVersion(name, { idempotencyKey: 'k', build: draft })),
+      await rejectionOf(registry.registerVersion(name, { idempotencyKey: 'k', build: draft })),
     ).toBeInstanceOf(InvalidModelNameError);
   });
 
@@ -382,13 +364,13 @@ describe('names and lookups', () => {
   });
 
   it('says which models exist when a model is unknown', async () => {
-    expect((await caught(registry.latestVersion('fraud'))).message).toMatch(
+    expect((await rejectionOf(registry.latestVersion('fraud'))).message).toMatch(
       /No model "fraud" in the registry at file:\/\/.*\(the registry is empty\)/,
     );
     const draft = makeDraft(await storeArtifacts(store));
     await registry.registerVersion('churn', { idempotencyKey: 'k', build: draft });
     await registry.registerVersion('fraud-v2', { idempotencyKey: 'k', build: draft });
-    const error = await caught(registry.getVersion('fraud', 1));
+    const error = await rejectionOf(registry.getVersion('fraud', 1));
     expect(error).toBeInstanceOf(ModelNotFoundError);
     expect(error.type).toBe('ModelNotFound');
     expect(error.retryable).toBe(false);
@@ -399,13 +381,13 @@ describe('names and lookups', () => {
     const draft = makeDraft(await storeArtifacts(store));
     for (const key of ['a', 'b', 'c'])
       await registry.registerVersion('fraud', { idempotencyKey: key, build: draft });
-    const error = await caught(registry.getVersion('fraud', 7));
+    const error = await rejectionOf(registry.getVersion('fraud', 7));
     expect(error).toBeInstanceOf(ModelVersionNotFoundError);
     expect(error.type).toBe('ModelVersionNotFound');
     expect(error.message).toBe(
       'Model "fraud" has no version 7; versions 1..3 exist. Pick one of those, or use the latest (3).',
     );
-    const zero = await caught(registry.getVersion('fraud', 0));
+    const zero = await rejectionOf(registry.getVersion('fraud', 0));
     expect(zero).toBeInstanceOf(InvalidModelVersionError);
     expect(zero.message).toMatch(/whole numbers from 1/);
   });
@@ -420,16 +402,16 @@ describe('names and lookups', () => {
     );
     await store.putDocument(versionKey('fraud', 4), JSON.stringify(metadata));
 
-    const notJson = await caught(registry.getVersion('fraud', 2));
+    const notJson = await rejectionOf(registry.getVersion('fraud', 2));
     expect(notJson).toBeInstanceOf(CorruptRegistryDocumentError);
     expect(notJson.type).toBe('CorruptRegistryDocument');
     expect(notJson.message).toContain(
       'registry/models/fraud/versions/00000002.json is damaged: it is not JSON',
     );
-    expect((await caught(registry.getVersion('fraud', 3))).message).toMatch(
+    expect((await rejectionOf(registry.getVersion('fraud', 3))).message).toMatch(
       /00000003\.json is damaged: threshold:/,
     );
-    expect((await caught(registry.latestVersion('fraud'))).message).toMatch(
+    expect((await rejectionOf(registry.latestVersion('fraud'))).message).toMatch(
       /00000004\.json is damaged: it describes fraud version 1, not fraud version 4/,
     );
   });

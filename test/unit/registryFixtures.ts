@@ -1,5 +1,6 @@
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
 import type { ModelVersionDraft } from '../../domain/registry/metadata';
+import type { ModelRegistry } from '../../domain/registry/registry';
 import type { ArtifactKind, ArtifactRef } from '../../domain/storage/artifactRef';
 import type { ArtifactStore } from '../../domain/storage/artifactStore';
 
@@ -64,4 +65,25 @@ export function makeDraft(
     sourceUri: 'synthetic:fraud?rows=284807&seed=7',
     ...overrides,
   };
+}
+
+/**
+ * `count` registrations of one model at once, the i-th with `keyFor(i)` and a draft built for the
+ * number it is given; returns them with the version numbers they won, ascending.
+ */
+export async function registerAtOnce(
+  registry: ModelRegistry,
+  count: number,
+  keyFor: (i: number) => string,
+  draftFor: (i: number, version: number) => ModelVersionDraft,
+) {
+  const results = await Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      registry.registerVersion('fraud', {
+        idempotencyKey: keyFor(i),
+        build: (version) => draftFor(i, version),
+      }),
+    ),
+  );
+  return { results, versions: results.map((r) => r.metadata.version).sort((a, b) => a - b) };
 }

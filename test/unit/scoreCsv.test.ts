@@ -19,6 +19,7 @@ import { runOnnx } from '../../domain/onnx/parity';
 import { ScoringError } from '../../domain/scoring/errors';
 import { type ScoreCsvOptions, scoreCsv } from '../../domain/scoring/scoreCsv';
 import { testMetadata, trainedModel, wildData } from '../support/onnxFixtures';
+import { rejectionOf } from '../support/rejection';
 import {
   countingSink,
   FRAUD_FEATURES,
@@ -35,16 +36,6 @@ const spec = modelSpecSchema.parse({
 
 const significantDigits = (text: string) =>
   text.replace(/e.*$/, '').replace(/\D/g, '').replace(/^0+/, '').length;
-
-/** Where a promise's rejection can be inspected field by field. */
-async function failure(promise: Promise<unknown>): Promise<Error & Record<string, unknown>> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & Record<string, unknown>;
-  }
-  throw new Error('expected a failure');
-}
 
 describe('scoreCsv (slipway apply)', () => {
   let dir: string;
@@ -180,7 +171,7 @@ describe('scoreCsv (slipway apply)', () => {
   it('names every missing feature and the header, and writes nothing', async () => {
     const input = await writeInput('missing.csv', ['unit', 'tiny', 'constant']);
     const output = join(dir, 'never.csv');
-    const error = await failure(scoreCsv(base({ input, output })));
+    const error = await rejectionOf(scoreCsv(base({ input, output })));
     expect(error).toBeInstanceOf(ScoringError);
     expect(error.type).toBe('MissingFeatureColumn');
     expect(error.details).toEqual({
@@ -200,7 +191,7 @@ describe('scoreCsv (slipway apply)', () => {
     // Row 151 as an editor shows it (header = 1), well after the first batches were written.
     lines[150] = lines[150]?.replace(/^row-149,[^,]+/, 'row-149,oops') ?? '';
     await writeFile(input, lines.join('\n'));
-    let error = await failure(scoreCsv(base({ input, output, batchRows: 32 })));
+    let error = await rejectionOf(scoreCsv(base({ input, output, batchRows: 32 })));
     expect(error).toBeInstanceOf(DatasetError);
     expect(error).toMatchObject({
       type: 'NonNumericValue',
@@ -211,7 +202,7 @@ describe('scoreCsv (slipway apply)', () => {
 
     lines[150] = lines[150]?.replace(/^row-149,oops,[^,]+/, 'row-149,1,') ?? '';
     await writeFile(input, lines.join('\n'));
-    error = await failure(scoreCsv(base({ input, output, batchRows: 32 })));
+    error = await rejectionOf(scoreCsv(base({ input, output, batchRows: 32 })));
     expect(error).toMatchObject({ type: 'EmptyValue', details: { row: 151, column: 'huge' } });
     expect(existsSync(output)).toBe(false);
     expect(await leftovers()).toEqual([]);
@@ -221,13 +212,13 @@ describe('scoreCsv (slipway apply)', () => {
     const output = join(dir, 'kept.csv');
     await writeFile(output, 'earlier output\n');
     const ragged = `${csvText(features, 100).trimEnd()}\nrow-x,1,2\n`;
-    const error = await failure(
+    const error = await rejectionOf(
       scoreCsv(base({ input: Readable.from([ragged]), output, inputName: 'upload.csv' })),
     );
     expect(error).toMatchObject({ type: 'RaggedRow', details: { file: 'upload.csv', row: 102 } });
     expect(await readFile(output, 'utf8')).toBe('earlier output\n');
     const unclosed = `${csvText(features, 10).trimEnd()}\nrow-y,1,2,3,4,5,"open\n`;
-    expect(await failure(scoreCsv(base({ input: Readable.from([unclosed]), output })))).toMatchObject({
+    expect(await rejectionOf(scoreCsv(base({ input: Readable.from([unclosed]), output })))).toMatchObject({
       type: 'MalformedCsv',
       details: { row: 12 },
     });
@@ -241,7 +232,7 @@ describe('scoreCsv (slipway apply)', () => {
   it('stops when aborted, leaving no output', async () => {
     const output = join(dir, 'aborted.csv');
     const controller = new AbortController();
-    const error = await failure(
+    const error = await rejectionOf(
       scoreCsv(
         base({
           input: await writeInput('abort.csv', features),
@@ -277,14 +268,14 @@ describe('scoreCsv (slipway apply)', () => {
       [{ input: join(dir, 'absent.csv') }, 'SourceNotFound', /absent\.csv does not exist/],
     ];
     for (const [extra, type, message] of cases) {
-      const error = await failure(scoreCsv(base({ input, output, ...extra })));
+      const error = await rejectionOf(scoreCsv(base({ input, output, ...extra })));
       expect(error.type).toBe(type);
       expect(error.message).toMatch(message);
       expect(error.retryable).toBe(false);
     }
     expect(existsSync(output)).toBe(false);
     const clash = Readable.from([`${features.join(',')},predicted(Class)\n1,2,3,4,5,0\n`]);
-    expect(await failure(scoreCsv(base({ input: clash, output })))).toMatchObject({
+    expect(await rejectionOf(scoreCsv(base({ input: clash, output })))).toMatchObject({
       type: 'OutputColumnClash',
     });
   });
@@ -339,15 +330,17 @@ describe('scoreCsv (slipway apply)', () => {
     expect(firstFloat.p).toEqual(plain.p);
 
     const output = join(dir, 'never-multi.csv');
-    expect(await failure(scoreCsv(base({ input, output, onnx: multi, outputName: 'scores' })))).toMatchObject(
-      {
-        type: 'UnknownModelOutput',
-        message: expect.stringMatching(
-          /no output "scores".*label: int64 \[N, 1\]; class_probabilities: float32 \[N, 2\]/,
-        ),
-      },
-    );
-    expect(await failure(scoreCsv(base({ input, output, onnx: multi, outputName: 'label' })))).toMatchObject({
+    expect(
+      await rejectionOf(scoreCsv(base({ input, output, onnx: multi, outputName: 'scores' }))),
+    ).toMatchObject({
+      type: 'UnknownModelOutput',
+      message: expect.stringMatching(
+        /no output "scores".*label: int64 \[N, 1\]; class_probabilities: float32 \[N, 2\]/,
+      ),
+    });
+    expect(
+      await rejectionOf(scoreCsv(base({ input, output, onnx: multi, outputName: 'label' }))),
+    ).toMatchObject({
       type: 'UnsupportedModelOutput',
     });
   });

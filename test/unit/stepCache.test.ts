@@ -1,8 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { canonicalJson, NonCanonicalValueError } from '../../domain/cache/canonicalJson';
 import {
@@ -13,26 +11,22 @@ import {
   stepCacheKey,
 } from '../../domain/cache/stepCache';
 import { type ArtifactRef, artifactRefSchema } from '../../domain/storage/artifactRef';
-import { LocalArtifactStore } from '../../domain/storage/localStore';
+import type { LocalArtifactStore } from '../../domain/storage/localStore';
+import { useTempStore } from '../support/tempStore';
 
-let root: string;
 let store: LocalArtifactStore;
 let cache: StepCache;
 let dataset: ArtifactRef;
 
+const temp = useTempStore('slipway-cache-');
 beforeEach(async () => {
-  root = await mkdtemp(join(tmpdir(), 'slipway-cache-'));
-  store = new LocalArtifactStore(root);
+  ({ store } = temp);
   cache = new StepCache(store);
   dataset = await store.put('Time,V1,Class\n0,1.5,0\n', {
     kind: 'dataset',
     mediaType: 'text/csv',
     extension: '.csv',
   });
-});
-
-afterEach(async () => {
-  await rm(root, { recursive: true, force: true });
 });
 
 const scalerOutput = z.object({

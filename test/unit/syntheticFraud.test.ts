@@ -1,22 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   REFERENCE_POSITIVE_RATE,
+  SHIFTED,
   SYNTHETIC_FRAUD_COLUMNS,
   syntheticFraudRows,
   syntheticPositiveCount,
 } from '../../domain/data/syntheticFraud';
-
-// The fraud signal lives along this direction (the generator's shifted V columns and signs).
-const SHIFTED: Array<[number, number]> = [
-  [1, -1],
-  [3, -1],
-  [4, 1],
-  [7, -1],
-  [10, -1],
-  [11, 1],
-  [12, -1],
-  [17, -1],
-];
 
 describe('synthetic fraud generator', () => {
   it('has the credit-card-fraud columns, Class last', () => {

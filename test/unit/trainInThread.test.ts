@@ -13,6 +13,7 @@ import { encodeSplit } from '../../domain/ml/splitArtifact';
 import type { EpochResult } from '../../domain/ml/train';
 import { runningTrainingThreads, trainInThread } from '../../domain/ml/trainInThread';
 import { runTrainingJob, type TrainingJob } from '../../domain/ml/trainingJob';
+import { rejectionOf } from '../support/rejection';
 
 const spec = modelSpecSchema.parse({
   layers: [
@@ -71,15 +72,6 @@ function job(extra: Partial<TrainingJob> = {}): TrainingJob {
   };
 }
 
-async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
-
 describe('training in a worker thread', () => {
   it('trains exactly as in this thread, reports every epoch with its checkpoint, and resumes from one', async () => {
     const here: Array<{ epoch: EpochResult; checkpoint: Uint8Array }> = [];
@@ -122,7 +114,7 @@ describe('training in a worker thread', () => {
     const threaded = await rejectionOf(trainInThread(job({ backend: 'abacus' })));
     expect(threaded).toBeInstanceOf(TrainingInputError);
     expect(threaded.message).toBe(inProcess.message);
-    expect((threaded as TrainingInputError).type).toBe('BackendUnavailable');
+    expect(threaded.type).toBe('BackendUnavailable');
     expect(toApplicationFailure(threaded)).toMatchObject({
       type: 'BackendUnavailable',
       nonRetryable: true,

@@ -1,0 +1,65 @@
+import type { Readable } from 'node:stream';
+import type { ArtifactRef } from './artifactRef';
+import type { ArtifactBody, ArtifactStore, ObjectInfo, PutOptions } from './artifactStore';
+import { type NormalizedBody, normalizeBody } from './body';
+import { readAll, streamToFileAtomically } from './fileIo';
+import { assertDocumentKey, assertKind, normalizeExtension } from './keys';
+
+type DocumentOptions = { ifAbsent?: boolean; mediaType?: string };
+
+/** Sorts listed objects by key, in code-unit order on every platform. */
+export function byKey(a: ObjectInfo, b: ObjectInfo): number {
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+/**
+ * What every content-addressed store does the same way, whatever holds the bytes: check and
+ * normalise a put's settings and body, release the caller's stream when a put fails, and read
+ * whole objects or objects to files through `get` (which verifies).
+ */
+export abstract class ContentAddressedStore implements ArtifactStore {
+  abstract readonly location: string;
+
+  async put(body: ArtifactBody, options: PutOptions): Promise<ArtifactRef> {
+    const normalized = normalizeBody(body);
+    try {
+      assertKind(options.kind);
+      return await this.putNormalized(normalized, options, normalizeExtension(options.extension));
+    } catch (error) {
+      // Whatever failed, the caller's stream will not be read any further: release it.
+      if (normalized.type === 'stream' && !normalized.stream.destroyed) normalized.stream.destroy();
+      throw error;
+    }
+  }
+
+  /** Stores a checked, normalised body; `extension` is already normalised. */
+  protected abstract putNormalized(
+    normalized: NormalizedBody,
+    options: PutOptions,
+    extension: string,
+  ): Promise<ArtifactRef>;
+
+  async getBytes(ref: ArtifactRef): Promise<Buffer> {
+    return readAll(await this.get(ref));
+  }
+
+  async getToFile(ref: ArtifactRef, filePath: string): Promise<string> {
+    return streamToFileAtomically(await this.get(ref), filePath);
+  }
+
+  abstract get(ref: ArtifactRef): Promise<Readable>;
+  abstract exists(ref: ArtifactRef): Promise<boolean>;
+  abstract head(key: string): Promise<ObjectInfo | undefined>;
+  abstract list(prefix: string): Promise<ObjectInfo[]>;
+
+  async putDocument(key: string, body: Buffer | string, options: DocumentOptions = {}): Promise<boolean> {
+    assertDocumentKey(key);
+    return this.writeDocument(key, typeof body === 'string' ? Buffer.from(body, 'utf8') : body, options);
+  }
+
+  /** Writes a document at a checked key; with `ifAbsent`, only if none is there (false if one was). */
+  protected abstract writeDocument(key: string, data: Buffer, options: DocumentOptions): Promise<boolean>;
+
+  abstract getDocument(key: string): Promise<Buffer | undefined>;
+  abstract deleteDocument(key: string): Promise<void>;
+}
