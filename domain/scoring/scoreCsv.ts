@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
-import { type CsvParserChoice, readCsvRows } from '../data/csvRows';
+import { type CsvParserChoice, type RowPlan, readCsvRows } from '../data/csvRows';
 import { datasetError } from '../data/errors';
 import { type BinaryScorer, openBinaryScorer } from './binaryScorer';
+import { scoreInChunks } from './chunkScoring';
+import { ChunkScoringPool } from './chunkScoringPool';
 import { type AddedColumns, addedColumns, matchFeatureColumns } from './columns';
 import { ScoringError } from './errors';
 import { OutputSink } from './outputSink';
@@ -25,6 +28,14 @@ export const DEFAULT_SCORING_BATCH_ROWS = 8192;
  */
 export const DEFAULT_SCORING_THREADS = 1;
 const READ_CHUNK_BYTES = 256 * 1024;
+/**
+ * Threads that each read, score and write whole chunks of a plain CSV (chunkScoring.ts), one per
+ * core: every stage runs on every thread, so the cores share the work whatever its mix (a
+ * cheaper parser or a bigger model change nothing). At most 4: memory grows with each.
+ */
+export const DEFAULT_CHUNK_THREADS = Math.min(4, availableParallelism());
+/** Bytes per chunk, chosen by measurement (bench/applyCsv.ts --chunk). */
+export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
 
 export interface ScoreCsvOptions {
   /**
@@ -59,8 +70,16 @@ export interface ScoreCsvOptions {
   /** Name of the probability column; default `probability(<target>)`. */
   probabilityColumn?: string;
   batchRows?: number;
-  /** onnxruntime intra-op threads; default DEFAULT_SCORING_THREADS. */
+  /** onnxruntime intra-op threads (of each session); default DEFAULT_SCORING_THREADS. */
   intraOpThreads?: number;
+  /**
+   * Threads reading, scoring and writing chunks of a plain CSV in parallel (default
+   * DEFAULT_CHUNK_THREADS); 0 reads the whole file on this thread, scoring on one model thread.
+   * A file of less than one chunk, or without a plain header, is always read on this thread.
+   */
+  chunkThreads?: number;
+  /** Bytes per chunk (default DEFAULT_CHUNK_BYTES): tests use small ones to cut files often. */
+  chunkBytes?: number;
   /**
    * 'auto' (default): plain numeric lines are read by the byte scanner and written back byte
    * for byte, anything else by csv-parse and csv-stringify. 'general': csv-parse for every line
@@ -114,13 +133,30 @@ export async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult
   const added = addedColumns(options.target, options.probabilityColumn);
   const { features, threshold } = options;
   const nF = features.length;
-  const threads = { intraOpThreads: options.intraOpThreads ?? DEFAULT_SCORING_THREADS };
+  const intraOpThreads = options.intraOpThreads ?? DEFAULT_SCORING_THREADS;
+  const threads = { intraOpThreads };
   // Checks the model (its errors come before any output) and scores a file of one batch; the
   // scoring thread starts only for a file of more, where overlapping pays for starting it.
   const scorer = await openBinaryScorer(options.onnx, nF, options.outputName, threads);
   let threaded: BinaryScorer | undefined;
   const scorerFor = (last: boolean): BinaryScorer =>
     last && !threaded ? scorer : (threaded ??= openThreadedScorer(options.onnx, nF, scorer, threads));
+  const chunkThreads = options.parser === 'general' ? 0 : (options.chunkThreads ?? DEFAULT_CHUNK_THREADS);
+  const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+  let pool: ChunkScoringPool | undefined;
+  const startPool = () =>
+    (pool ??= new ChunkScoringPool(chunkThreads, {
+      onnx: options.onnx,
+      nFeatures: nF,
+      inputName: scorer.inputName,
+      outputName: scorer.outputName,
+      intraOpThreads,
+      batchRows,
+      threshold,
+      file,
+    }));
+  // A file of more than one chunk is read in chunks: its threads start now, while the header is read.
+  if (chunkThreads > 0 && typeof input === 'string' && (await stat(input)).size > 2 * chunkBytes) startPool();
   const counts = { rows: 0, positives: 0 };
   const tmp =
     typeof output === 'string'
@@ -128,11 +164,16 @@ export async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult
       : undefined;
   const source: Readable =
     typeof input === 'string'
-      ? createReadStream(input, { highWaterMark: READ_CHUNK_BYTES })
+      ? createReadStream(input, { highWaterMark: chunkThreads > 0 ? chunkBytes : READ_CHUNK_BYTES })
       : (input as Readable);
   const sink = new OutputSink(tmp ? createWriteStream(tmp, { flags: 'wx' }) : (output as Writable));
   const stopOnAbort = () => source.destroy(signal?.reason);
   signal?.addEventListener('abort', stopOnAbort, { once: true });
+  const onHeader = (cells: string[]): RowPlan => {
+    const columns = matchFeatureColumns(cells, features, file, added);
+    sink.writeNow(Buffer.from(stringify([[...cells, added.predicted, added.probability]])));
+    return { width: cells.length, featureIndex: columns, features };
+  };
 
   const batches = [new ScoringBatch(batchRows, nF), new ScoringBatch(batchRows, nF)] as const;
   let filling: ScoringBatch = batches[0];
@@ -155,17 +196,14 @@ export async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult
     inFlight.catch(() => undefined);
     filling = batch === batches[0] ? batches[1] : batches[0];
   };
-
-  try {
+  /** The single reader: rows in batches, scored while the next batch is read (see above). */
+  const scoreInBatches = async (stream: Readable, resume?: { plan: RowPlan; line: number }) => {
     const read = await readCsvRows({
-      stream: source,
+      stream,
       file,
       parser: options.parser,
-      onHeader(cells) {
-        const columns = matchFeatureColumns(cells, features, file, added);
-        sink.writeNow(Buffer.from(stringify([[...cells, added.predicted, added.probability]])));
-        return { width: cells.length, featureIndex: columns, features };
-      },
+      resume,
+      onHeader,
       onRow(values, _label, _row, row) {
         filling.add(values, row);
         if (filling.rows === batchRows) return submit(false);
@@ -174,6 +212,31 @@ export async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult
     if (!read.header) throw datasetError('EmptyFile', `${file} is empty: expected a header row.`, { file });
     if (filling.rows > 0) await submit(true);
     await inFlight;
+  };
+
+  try {
+    const handOver =
+      chunkThreads === 0
+        ? { stream: source }
+        : await scoreInChunks({
+            source,
+            chunkBytes,
+            maxInFlight: 2 * chunkThreads,
+            pool: startPool,
+            onHeader,
+            signal,
+            async write(bytes, rows, positives) {
+              counts.rows += rows;
+              counts.positives += positives;
+              options.onProgress?.(counts.rows);
+              await sink.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+            },
+          });
+    if (handOver) {
+      // The threads are not needed any more: free their memory for the single reader.
+      await pool?.release();
+      await scoreInBatches(handOver.stream, handOver.resume);
+    }
     signal?.throwIfAborted();
     await sink.end();
     if (tmp) await rename(tmp, output as string);
@@ -186,6 +249,7 @@ export async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult
   } finally {
     signal?.removeEventListener('abort', stopOnAbort);
     source.destroy();
+    await pool?.release();
     await threaded?.release();
     await scorer.release();
   }
