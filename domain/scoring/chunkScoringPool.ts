@@ -21,6 +21,7 @@ interface Thread {
   planned: boolean;
   /** Why it stopped, once it has. */
   failure?: ChunkReply & { error: unknown };
+  exited: boolean;
 }
 
 /**
@@ -31,6 +32,7 @@ interface Thread {
 export class ChunkScoringPool {
   private readonly threads: Thread[];
   private nextId = 0;
+  private released: Promise<void> | undefined;
 
   constructor(count: number, setup: ChunkThreadSetup) {
     this.threads = Array.from({ length: count }, () => {
@@ -40,7 +42,7 @@ export class ChunkScoringPool {
         execArgv: [],
         workerData: setup,
       });
-      const thread: Thread = { worker, pending: new Map(), planned: false };
+      const thread: Thread = { worker, pending: new Map(), planned: false, exited: false };
       worker.on('message', (reply: ChunkReply) => {
         const resolveReply = thread.pending.get(reply.id);
         thread.pending.delete(reply.id);
@@ -52,7 +54,10 @@ export class ChunkScoringPool {
         thread.failure ??= { id: -1, error: errorAsData(error) };
       };
       worker.on('error', fail);
-      worker.on('exit', (code) => fail(new Error(`a scoring thread stopped (exit code ${code})`)));
+      worker.on('exit', (code) => {
+        thread.exited = true;
+        fail(new Error(`a scoring thread stopped (exit code ${code})`));
+      });
       return thread;
     });
   }
@@ -73,7 +78,23 @@ export class ChunkScoringPool {
     });
   }
 
-  async release(): Promise<void> {
-    await Promise.all(this.threads.map((t) => t.worker.terminate()));
+  /**
+   * Ends the threads once they have finished the chunks they hold (a few milliseconds each), never
+   * mid-call: onnxruntime aborts the process when a thread is terminated while it opens or runs a
+   * session. Replies still to come are answered; the caller ignores them.
+   */
+  release(): Promise<void> {
+    this.released ??= Promise.all(
+      this.threads.map(async (t) => {
+        if (t.exited) return;
+        const exited = new Promise<void>((resolveExit) => t.worker.once('exit', () => resolveExit()));
+        t.worker.postMessage('close');
+        // A thread that does not end (it never should) is stopped rather than waited for forever.
+        const stuck = setTimeout(() => void t.worker.terminate(), 30_000);
+        await exited;
+        clearTimeout(stuck);
+      }),
+    ).then(() => undefined);
+    return this.released;
   }
 }

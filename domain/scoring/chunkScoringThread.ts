@@ -97,7 +97,16 @@ async function scoreChunk(job: ChunkJob): Promise<ChunkReply> {
 
 // One chunk at a time, in the order they come: the state above is shared.
 let queue: Promise<void> = Promise.resolve();
-port.on('message', (job: ChunkJob) => {
+port.on('message', (job: ChunkJob | 'close') => {
+  if (job === 'close') {
+    // Ends once the chunks before are done and the session is released: a thread terminated
+    // while onnxruntime opens or runs a session takes the whole process down.
+    queue = queue.then(async () => {
+      await (await opened.catch(() => undefined))?.release();
+      port.close();
+    });
+    return;
+  }
   queue = queue.then(async () => {
     let reply: ChunkReply;
     try {

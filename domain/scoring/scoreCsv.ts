@@ -102,6 +102,8 @@ export interface ScoreCsvResult {
   /** The model output the probabilities came from. */
   outputName: string;
   columns: AddedColumns;
+  /** Rows the chunk threads read, scored and wrote (the rest went through the single reader). */
+  chunkedRows: number;
 }
 
 /**
@@ -157,7 +159,7 @@ export async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult
     }));
   // A file of more than one chunk is read in chunks: its threads start now, while the header is read.
   if (chunkThreads > 0 && typeof input === 'string' && (await stat(input)).size > 2 * chunkBytes) startPool();
-  const counts = { rows: 0, positives: 0 };
+  const counts = { rows: 0, positives: 0, chunked: 0 };
   const tmp =
     typeof output === 'string'
       ? join(dirname(output), `.${basename(output)}.${randomUUID().slice(0, 8)}.tmp`)
@@ -227,6 +229,7 @@ export async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult
             signal,
             async write(bytes, rows, positives) {
               counts.rows += rows;
+              counts.chunked += rows;
               counts.positives += positives;
               options.onProgress?.(counts.rows);
               await sink.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
@@ -261,6 +264,7 @@ export async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult
     seconds: durationMs / 1000,
     outputName: scorer.outputName,
     columns: added,
+    chunkedRows: counts.chunked,
   };
 }
 
