@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { type CsvError, type Options as ParseOptions, parse } from 'csv-parse';
+import type { CsvError, Options as ParseOptions } from 'csv-parse';
 import { type CellPlace, parseFeatureCell, parseLabelCell } from './cells';
 import { datasetError, where } from './errors';
 import * as numberBytes from './numberBytes';
@@ -394,6 +394,8 @@ async function readGeneral(
     },
   } as ParseOptions;
   const source = Readable.from(bytes, { objectMode: false });
+  // Loaded when first needed: the scoring threads, which only run the byte scanner, never load it.
+  const { parse } = require('csv-parse') as typeof import('csv-parse');
   const parser = parse(parserOptions);
   source.on('error', (err) => parser.destroy(err));
   source.pipe(parser);

@@ -4,9 +4,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type * as ort from 'onnxruntime-node';
 import { LineScanner } from '../data/csvRows';
-import { positiveClass } from './binaryScorer';
 import { type ChunkJob, type ChunkReply, type ChunkThreadSetup, errorAsData } from './chunkProtocol';
-import { SUFFIX_BYTES, writeScoredFields } from './scoringBatch';
+import { positiveClass } from './positiveClass';
+import { SUFFIX_BYTES, writeScoredFields } from './scoredFields';
 
 const setup = workerData as ChunkThreadSetup;
 const port = parentPort;
