@@ -5,20 +5,15 @@ import {
   type DatasetErrorType,
   datasetErrorTypes,
 } from '../data/errors';
+import type { ChunkScorerSetup } from './chunkScorer';
 import { ScoringError, type ScoringErrorType, scoringErrorTypes } from './errors';
 
 /** What a scoring thread of chunkScoring.ts is started with. */
-export interface ChunkThreadSetup {
+export interface ChunkThreadSetup extends ChunkScorerSetup {
   onnx: Uint8Array;
-  nFeatures: number;
   inputName: string;
   outputName: string;
   intraOpThreads: number;
-  /** Rows per onnxruntime call. */
-  batchRows: number;
-  threshold: number;
-  /** How messages name the input. */
-  file: string;
 }
 
 /** A chunk of whole lines, starting at line `line` of the file. */
