@@ -124,12 +124,22 @@ export interface ScoreCsvResult {
  * probability appended. A bad cell stops it with a DatasetError naming the row (as an editor
  * numbers lines, header = 1) and the column.
  *
- * It streams, with reading, scoring and writing overlapped so the slowest sets the pace: rows
- * are read (domain/data/csvRows.ts: a byte scanner for plain numeric CSV, csv-parse otherwise)
- * into one batch while onnxruntime scores the previous one on its own threads; a scored batch
- * is written as the input lines' own bytes plus the two new fields (a record csv-parse read is
- * written as csv-stringify writes it), and the next batch is not sent to the model until the
- * output has taken the previous one (backpressure). Memory is two batches, whatever the file size.
+ * It streams, with reading, scoring and writing overlapped, in one of two ways:
+ * - In chunks (the default for a plain CSV of more than one chunk, domain/scoring/chunkScoring.ts):
+ *   this thread reads the file in chunks of whole lines (1 MiB), counts their lines and writes
+ *   their outputs in file order; each chunk is read, scored and written by one of the chunk
+ *   threads (this one included), each with its own onnxruntime session on one core. Every core
+ *   does every stage, so none waits on another's. From a chunk with a line the byte scanner does
+ *   not take (a quote, CR, a BOM, non-ASCII), the rest of the file goes to the single reader.
+ * - The single reader (a file of less than one chunk, `chunkThreads: 0`, `parser: 'general'`,
+ *   and the rest of a file after such a chunk): rows are read (domain/data/csvRows.ts: the byte
+ *   scanner for plain lines, csv-parse from the first line it cannot take) into one batch while
+ *   onnxruntime scores the previous one on a thread of its own.
+ * Either way a row is written as the input line's own bytes plus the two new fields (a record
+ * csv-parse read is written as csv-stringify writes it), so the output is the same byte for byte;
+ * rows and errors (file, row, column, wording) are those of the single reader, since a chunk's
+ * error is raised only after every earlier chunk is written. Output waits for a slow consumer
+ * (backpressure), and memory is a few chunks or two batches, whatever the file size.
  */
 export async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult> {
   const started = performance.now();
