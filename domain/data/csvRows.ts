@@ -143,7 +143,21 @@ export async function readCsvRows(options: CsvRowsOptions): Promise<CsvRowsResul
     for (;;) {
       const next = await chunks.next();
       if (next.done) break;
-      const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+      let chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+      const lf = carry ? chunk.indexOf(10) : -1;
+      if (carry && lf >= 0) {
+        // Only the line cut between two reads is joined (the chunk itself is not copied).
+        const joined = Buffer.concat([carry, chunk.subarray(0, lf + 1)]);
+        const stopped = await scan.lines(joined, false);
+        counted(scan.takeRows());
+        if (stopped !== undefined) {
+          const rest = Buffer.concat([joined.subarray(stopped), chunk.subarray(lf + 1)]);
+          await readGeneral(options, result, restOf(rest, chunks), scan.line - 1, scan.plan);
+          return result;
+        }
+        chunk = chunk.subarray(lf + 1);
+        carry = undefined;
+      }
       const buf = carry ? Buffer.concat([carry, chunk]) : chunk;
       const stopped = await scan.lines(buf, false);
       counted(scan.takeRows());
