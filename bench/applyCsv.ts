@@ -4,10 +4,14 @@
  * speed does not depend on the weights) through onnxruntime, and written to another CSV.
  * Reports rows/s, MiB/s and peak RSS.
  *
- *   npx tsx bench/applyCsv.ts [--rows 71202] [--batch 8192[,16384]] [--threads 1[,2]] [--peer]
+ *   npx tsx bench/applyCsv.ts [--rows 71202] [--chunk-threads 2[,0]] [--chunk 1048576[,262144]]
+ *                             [--batch 1024[,8192]] [--threads 1[,2]] [--peer]
  *
- * Comma lists measure each combination (how the default batch size and thread count were
- * chosen); --peer also runs pandas read_csv + Keras predict + to_csv on the same file.
+ * Comma lists measure each combination (how the defaults were chosen): --chunk-threads is how
+ * many threads read, score and write chunks (0: the single reader on the main thread, scoring on
+ * one model thread), --chunk the bytes per chunk, --batch the rows per onnxruntime call,
+ * --threads onnxruntime's intra-op threads per session. --peer also runs pandas read_csv +
+ * Keras predict + to_csv on the same file.
  * The default is the reference held-out split (25 % of 284,807 rows). Results also go to
  * bench/results/apply-<date>.json.
  */
@@ -26,10 +30,18 @@ import { countParameters, referenceModelSpec } from '../domain/ml/modelSpec';
 import { fitStandardScaler } from '../domain/ml/scaler';
 import { exportToOnnx } from '../domain/onnx/exporter';
 import { scoreWithOnnx } from '../domain/onnx/parity';
-import { DEFAULT_SCORING_BATCH_ROWS, DEFAULT_SCORING_THREADS, scoreCsv } from '../domain/scoring/scoreCsv';
+import {
+  DEFAULT_CHUNK_BATCH_ROWS,
+  DEFAULT_CHUNK_BYTES,
+  DEFAULT_CHUNK_THREADS,
+  DEFAULT_SCORING_BATCH_ROWS,
+  DEFAULT_SCORING_THREADS,
+  scoreCsv,
+} from '../domain/scoring/scoreCsv';
 import { type PandasApplyReport, runPandasApply } from './keras/runPandas';
 import { runJsonChild, tsxCommand } from './lib/child';
 import { writePeerModel } from './lib/onnxWeights';
+import { describeSetup } from './report';
 
 const FEATURES = SYNTHETIC_FRAUD_COLUMNS.slice(0, -1);
 const mib = (bytes: number) => bytes / 2 ** 20;
@@ -76,6 +88,11 @@ export interface ApplyReport {
   rows: number;
   batchRows: number;
   intraOpThreads: number;
+  /** Threads reading, scoring and writing chunks (0: the single reader). */
+  chunkThreads: number;
+  chunkBytes: number;
+  /** Rows the chunk threads scored (all, for a plain file of more than one chunk). */
+  chunkedRows: number;
   inputMiB: number;
   outputMiB: number;
   seconds: number;
@@ -146,10 +163,19 @@ export async function measureApply(options: {
   rows: number;
   batchRows?: number;
   intraOpThreads?: number;
+  chunkThreads?: number;
+  chunkBytes?: number;
   onnx?: Uint8Array;
   peer?: boolean;
 }): Promise<ApplyReport> {
-  const { rows, batchRows = DEFAULT_SCORING_BATCH_ROWS, intraOpThreads = DEFAULT_SCORING_THREADS } = options;
+  const {
+    rows,
+    intraOpThreads = DEFAULT_SCORING_THREADS,
+    chunkThreads = DEFAULT_CHUNK_THREADS,
+    chunkBytes = DEFAULT_CHUNK_BYTES,
+  } = options;
+  const batchRows =
+    options.batchRows ?? (chunkThreads > 0 ? DEFAULT_CHUNK_BATCH_ROWS : DEFAULT_SCORING_BATCH_ROWS);
   if (!Number.isInteger(rows) || rows < 4) throw new Error(`--rows ${rows}: give a whole number >= 4`);
   const dir = await mkdtemp(join(tmpdir(), 'slipway-bench-apply-'));
   try {
@@ -175,6 +201,8 @@ export async function measureApply(options: {
       threshold: 0.5,
       batchRows,
       intraOpThreads,
+      chunkThreads,
+      chunkBytes,
       onProgress: () => {
         sampledPeak = Math.max(sampledPeak, process.memoryUsage().rss);
       },
@@ -218,6 +246,9 @@ export async function measureApply(options: {
       rows: result.rowsScored,
       batchRows,
       intraOpThreads,
+      chunkThreads,
+      chunkBytes,
+      chunkedRows: result.chunkedRows,
       inputMiB: mib(inputBytes),
       outputMiB: mib(outputBytes),
       seconds: result.seconds,
@@ -244,22 +275,28 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       rows: { type: 'string', default: '71202' },
-      batch: { type: 'string', default: String(DEFAULT_SCORING_BATCH_ROWS) },
+      batch: { type: 'string' },
       threads: { type: 'string', default: String(DEFAULT_SCORING_THREADS) },
+      'chunk-threads': { type: 'string', default: String(DEFAULT_CHUNK_THREADS) },
+      chunk: { type: 'string', default: String(DEFAULT_CHUNK_BYTES) },
       peer: { type: 'boolean', default: false },
     },
   });
-  // Comma lists measure every combination, e.g. --batch 4096,8192,16384 --threads 1,2.
-  for (const batchRows of list(values.batch))
-    for (const intraOpThreads of list(values.threads)) {
-      const report = await measureApply({
-        rows: Number(values.rows),
-        batchRows,
-        intraOpThreads,
-        peer: values.peer,
-      });
-      print(report);
-    }
+  // Comma lists measure every combination, e.g. --batch 1024,8192 --chunk-threads 2,0.
+  for (const chunkThreads of list(values['chunk-threads']))
+    for (const chunkBytes of list(values.chunk))
+      for (const batchRows of values.batch === undefined ? [undefined] : list(values.batch))
+        for (const intraOpThreads of list(values.threads)) {
+          const report = await measureApply({
+            rows: Number(values.rows),
+            batchRows,
+            intraOpThreads,
+            chunkThreads,
+            chunkBytes,
+            peer: values.peer,
+          });
+          print(report);
+        }
 }
 
 function print(report: ApplyReport): void {
@@ -270,7 +307,7 @@ function print(report: ApplyReport): void {
   console.log(`model: ${report.model}`);
   console.log(
     `input: ${rows.toLocaleString('en-US')} rows, ${report.inputMiB.toFixed(1)} MiB -> output ` +
-      `${report.outputMiB.toFixed(1)} MiB (batches of ${batchRows}, ${report.intraOpThreads} onnxruntime thread(s))`,
+      `${report.outputMiB.toFixed(1)} MiB (${describeSetup(report)})`,
   );
   console.log(
     `apply: ${report.seconds.toFixed(2)} s, ${Math.round(report.rowsPerSecond).toLocaleString('en-US')} rows/s, ` +

@@ -373,6 +373,13 @@ export function renderMarkdown(r: BenchReport): string {
 
 const signed = (v: number, digits: number) => `${v >= 0 ? '+' : ''}${v.toFixed(digits)}`;
 
+/** How apply ran: chunk threads or the single reader, batch size and onnxruntime threads. */
+export function describeSetup(report: ApplyReport): string {
+  const model = `batches of ${report.batchRows}, ${report.intraOpThreads} onnxruntime intra-op thread(s)`;
+  if (!report.chunkThreads || !report.chunkedRows) return `single reader, ${model}`;
+  return `${report.chunkThreads} chunk threads, chunks of ${report.chunkBytes / 1024} KiB, ${model} each`;
+}
+
 /** `apply` CSV to CSV beside its pandas + Keras peer, and extraction beside pandas read_csv. */
 function renderCsvSpeed(r: BenchReport): string[] {
   const out: string[] = ['## CSV in, CSV out: `slipway apply` and extraction', ''];
@@ -386,7 +393,7 @@ function renderCsvSpeed(r: BenchReport): string[] {
     const v = a.value;
     const peer = v.peer && !('error' in v.peer) ? v.peer : undefined;
     rows.push([
-      `\`slipway apply\` (batches of ${int(v.batchRows)}, ${v.intraOpThreads} onnxruntime thread)`,
+      `\`slipway apply\` (${describeSetup(v)})`,
       int(v.rows),
       fixed(v.seconds, 2),
       int(v.rowsPerSecond),

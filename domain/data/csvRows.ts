@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { type CsvError, type Options as ParseOptions, parse } from 'csv-parse';
+import type { CsvError, Options as ParseOptions } from 'csv-parse';
 import { type CellPlace, parseFeatureCell, parseLabelCell } from './cells';
 import { datasetError, where } from './errors';
 import * as numberBytes from './numberBytes';
@@ -14,7 +14,7 @@ const scanned = numberBytes.scanned;
 export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
 // A line longer than this goes to the general parser, which applies MAX_RECORD_BYTES with its
 // own wording; plain numeric lines are a few hundred bytes.
-const MAX_FAST_LINE_BYTES = 1024 * 1024;
+export const MAX_FAST_LINE_BYTES = 1024 * 1024;
 
 /** Which fields of each record are read, decided from the header. */
 export interface RowPlan {
@@ -59,6 +59,11 @@ export interface CsvRowsOptions {
    * blank lines counted) and its text. A returned promise is awaited before reading on.
    */
   onRow(values: Float64Array, label: 0 | 1, row: number, source: RowSource): void | Promise<void>;
+  /**
+   * The stream starts after the header, at line `line` of the file, and `plan` is what its header
+   * asked for (onHeader is not called): a reader that stopped mid-file hands the rest over here.
+   */
+  resume?: { plan: RowPlan; line: number };
 }
 
 export interface CsvRowsResult {
@@ -77,6 +82,37 @@ for (let c = 0; c < 32; c++) if (c !== 9 && c !== 10) REFUSED[c] = 1;
 for (let c = 127; c < 256; c++) REFUSED[c] = 1;
 REFUSED[34] = 1;
 
+/** The header line of a file read in chunks, found by plainHeaderLine. */
+export interface PlainHeader {
+  cells: string[];
+  /** Its 1-based line number (blank lines before it counted). */
+  line: number;
+  /** Offset of the byte after its line break: where the data lines start. */
+  next: number;
+}
+
+/**
+ * The header as the byte scanner reads it (the first line that is not blank, split at commas),
+ * when `buf` holds it whole with its line break: undefined while more bytes are needed, 'refused'
+ * when the scanner would hand the file to csv-parse from its start (a quote, CR, BOM, non-ASCII,
+ * a line over 1 MiB) or no complete line break is in sight.
+ */
+export function plainHeaderLine(buf: Buffer): PlainHeader | 'refused' | undefined {
+  let line = 1;
+  for (let pos = 0; ; line++) {
+    const end = buf.indexOf(10, pos);
+    if (end < 0) return buf.length - pos > MAX_FAST_LINE_BYTES ? 'refused' : undefined;
+    if (end - pos > MAX_FAST_LINE_BYTES) return 'refused';
+    let i = pos;
+    while (i < end && (buf[i] === 32 || buf[i] === 9)) i++;
+    if (i < end) {
+      for (let j = pos; j < end; j++) if (REFUSED[buf[j] as number] === 1) return 'refused';
+      return { cells: buf.toString('latin1', pos, end).split(','), line, next: end + 1 };
+    }
+    pos = end + 1;
+  }
+}
+
 /**
  * The one CSV reader of extraction and scoring. Plain numeric CSV (the usual export: ASCII, LF
  * line ends, no quotes) is read by a byte scanner: fields are found and numbers parsed straight
@@ -90,20 +126,41 @@ REFUSED[34] = 1;
 export async function readCsvRows(options: CsvRowsOptions): Promise<CsvRowsResult> {
   const { file, stream } = options;
   const chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
-  const result: CsvRowsResult = { header: false, rows: 0, fastRows: 0 };
+  const { resume } = options;
+  const result: CsvRowsResult = { header: resume !== undefined, rows: 0, fastRows: 0 };
   try {
     if (options.parser === 'general') {
-      await readGeneral(options, result, restOf(undefined, chunks), 0, undefined);
+      await readGeneral(options, result, restOf(undefined, chunks), (resume?.line ?? 1) - 1, resume?.plan);
       return result;
     }
-    const scan = new LineScanner(options, result);
+    const scan = new LineScanner(file, options.onHeader, options.onRow, resume?.plan, resume?.line);
+    const counted = (rows: number) => {
+      result.rows += rows;
+      result.fastRows += rows;
+      result.header = scan.plan !== undefined;
+    };
     let carry: Buffer | undefined;
     for (;;) {
       const next = await chunks.next();
       if (next.done) break;
-      const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+      let chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+      const lf = carry ? chunk.indexOf(10) : -1;
+      if (carry && lf >= 0) {
+        // Only the line cut between two reads is joined (the chunk itself is not copied).
+        const joined = Buffer.concat([carry, chunk.subarray(0, lf + 1)]);
+        const stopped = await scan.lines(joined, false);
+        counted(scan.takeRows());
+        if (stopped !== undefined) {
+          const rest = Buffer.concat([joined.subarray(stopped), chunk.subarray(lf + 1)]);
+          await readGeneral(options, result, restOf(rest, chunks), scan.line - 1, scan.plan);
+          return result;
+        }
+        chunk = chunk.subarray(lf + 1);
+        carry = undefined;
+      }
       const buf = carry ? Buffer.concat([carry, chunk]) : chunk;
       const stopped = await scan.lines(buf, false);
+      counted(scan.takeRows());
       if (stopped !== undefined) {
         await readGeneral(options, result, restOf(buf.subarray(stopped), chunks), scan.line - 1, scan.plan);
         return result;
@@ -112,6 +169,7 @@ export async function readCsvRows(options: CsvRowsOptions): Promise<CsvRowsResul
     }
     if (carry) {
       const stopped = await scan.lines(carry, true);
+      counted(scan.takeRows());
       if (stopped !== undefined) {
         await readGeneral(options, result, restOf(carry.subarray(stopped), chunks), scan.line - 1, scan.plan);
       }
@@ -133,14 +191,17 @@ async function* restOf(first: Buffer | undefined, chunks: AsyncIterator<Buffer |
   }
 }
 
-/** The byte scanner: reads complete plain lines of a buffer, or says where it must stop. */
-class LineScanner {
-  /** 1-based number of the line at `pos`. */
-  line = 1;
+/**
+ * The byte scanner: reads complete plain lines of a buffer, or says where it must stop. Used by
+ * readCsvRows over a stream, and on its own over chunks of a file cut at line ends (the scoring
+ * threads of scoreCsv), where `plan` and `line` say what the header asked for and where the
+ * chunk starts.
+ */
+export class LineScanner {
   /** Where the next unread line of the last buffer starts. */
   pos = 0;
-  /** What the header asked for, once it is read. */
-  plan: RowPlan | undefined;
+  /** Rows handed to onRow since the last takeRows(). */
+  private rows = 0;
   /** For each field of a record, which feature value it is, or -1. */
   private slots = new Int32Array(0);
   private fieldStart = new Int32Array(0);
@@ -148,10 +209,28 @@ class LineScanner {
   private values = new Float64Array(0);
   private readonly source: RowSource = { buffer: undefined, start: 0, end: 0, record: undefined };
 
+  /**
+   * @param plan what the header asked for, when it has been read; else the first non-blank
+   *   line is the header, handed to `onHeader`.
+   * @param line 1-based number of the first line of the first buffer.
+   */
   constructor(
-    private readonly options: CsvRowsOptions,
-    private readonly result: CsvRowsResult,
-  ) {}
+    private readonly file: string,
+    private readonly onHeader: CsvRowsOptions['onHeader'] | undefined,
+    private readonly onRow: CsvRowsOptions['onRow'],
+    public plan: RowPlan | undefined = undefined,
+    /** 1-based number of the line at `pos`. */
+    public line = 1,
+  ) {
+    if (plan) this.usePlan(plan);
+  }
+
+  /** Rows read since the last call. */
+  takeRows(): number {
+    const rows = this.rows;
+    this.rows = 0;
+    return rows;
+  }
 
   /**
    * Reads the complete lines of `buf` (and a last line without a line break when `atEnd`).
@@ -189,7 +268,8 @@ class LineScanner {
     const plan = this.plan;
     if (!plan) {
       for (let i = start; i < end; i++) if (REFUSED[buf[i] as number] === 1) return false;
-      this.header(buf.toString('latin1', start, end).split(','), this.line);
+      if (!this.onHeader) throw new Error('LineScanner: a header line, and no onHeader to hand it to');
+      this.usePlan(this.onHeader(buf.toString('latin1', start, end).split(','), this.line));
       return true;
     }
     // One pass over the line: fields are delimited, and feature fields read as numbers on the
@@ -233,7 +313,7 @@ class LineScanner {
       i++;
     }
     const row = this.line;
-    const { file } = this.options;
+    const { file } = this;
     if (fields !== width) throw raggedRow(file, row, fields, width);
     const { featureIndex, features, target } = plan;
     for (let j = 0; j < featureIndex.length; j++) {
@@ -253,18 +333,15 @@ class LineScanner {
         column: target.name,
       });
     }
-    this.result.rows++;
-    this.result.fastRows++;
+    this.rows++;
     const source = this.source;
     source.buffer = buf;
     source.start = start;
     source.end = end;
-    return this.options.onRow(values, label, row, source) ?? true;
+    return this.onRow(values, label, row, source) ?? true;
   }
 
-  private header(cells: string[], row: number): void {
-    const plan = this.options.onHeader(cells, row);
-    this.result.header = true;
+  private usePlan(plan: RowPlan): void {
     this.plan = plan;
     this.slots = new Int32Array(plan.width).fill(-1);
     plan.featureIndex.forEach((k, j) => {
@@ -331,6 +408,8 @@ async function readGeneral(
     },
   } as ParseOptions;
   const source = Readable.from(bytes, { objectMode: false });
+  // Loaded when first needed: the scoring threads, which only run the byte scanner, never load it.
+  const { parse } = require('csv-parse') as typeof import('csv-parse');
   const parser = parse(parserOptions);
   source.on('error', (err) => parser.destroy(err));
   source.pipe(parser);

@@ -1,9 +1,6 @@
 import { stringify } from 'csv-stringify/sync';
 import type { RowSource } from '../data/csvRows';
-
-// The most an appended ",<0|1>,<probability>\n" takes: the probability's shortest form of nine
-// significant digits is at most 15 characters ("-1.23456789e-45").
-const SUFFIX_BYTES = 32;
+import { SUFFIX_BYTES, writeScoredFields } from './scoredFields';
 
 /**
  * One batch of rows on its way through the model: their feature values (float32, the model's
@@ -44,11 +41,7 @@ export class ScoringBatch {
     this.ends[this.rows++] = this.used;
   }
 
-  /**
-   * The batch's output lines: each row's text, then the label (probability >= threshold) and the
-   * probability to nine significant digits (which always read back as the same float32; the
-   * double's full expansion would only add noise the model never computed).
-   */
+  /** The batch's output lines: each row's text, then writeScoredFields. */
   render(probabilities: Float32Array, threshold: number, counts: { positives: number }): Buffer {
     const out = Buffer.allocUnsafe(this.used + this.rows * SUFFIX_BYTES);
     let o = 0;
@@ -60,11 +53,7 @@ export class ScoringBatch {
       const probability = probabilities[i] as number;
       const label = probability >= threshold ? 1 : 0;
       counts.positives += label;
-      out[o++] = 44;
-      out[o++] = 48 + label;
-      out[o++] = 44;
-      o += out.write(String(Number(probability.toPrecision(9))), o, 'latin1');
-      out[o++] = 10;
+      o = writeScoredFields(out, o, probability, label);
     }
     return out.subarray(0, o);
   }

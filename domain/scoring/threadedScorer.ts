@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { REPO_ROOT } from '../../config/repoRoot';
-import { type BinaryScorer, positiveClass } from './binaryScorer';
+import type { BinaryScorer } from './binaryScorer';
+import { positiveClass } from './positiveClass';
 
 interface Reply {
   id: number;

@@ -84,12 +84,21 @@ function chunked(bytes: Buffer, seed: number): Readable {
   return Readable.from(parts, { objectMode: false });
 }
 
-/** apply's output for `bytes` (through a file, or a chunked stream), or its error. */
+/** Rows the chunk threads scored in the last applyOutcome that succeeded. */
+let lastChunkedRows = 0;
+
+/**
+ * apply's output for `bytes` (through a file, or a chunked stream), or its error. With
+ * `chunkBytes`, a file of more than one chunk is scored in chunks that small by two threads (a
+ * chunk holds one line or a few, so refused lines and errors fall in any chunk); without, on
+ * the calling thread.
+ */
 async function applyOutcome(
   bytes: Buffer,
   features: string[],
   parser: CsvParserChoice,
   via: 'file' | number,
+  chunkBytes?: number,
 ): Promise<Outcome> {
   return outcome(async () => {
     const written: Buffer[] = [];
@@ -101,7 +110,7 @@ async function applyOutcome(
     });
     const path = join(dir, 'in.csv');
     if (via === 'file') await writeFile(path, bytes);
-    await scoreCsv({
+    const result = await scoreCsv({
       input: via === 'file' ? path : chunked(bytes, via),
       inputName: via === 'file' ? undefined : path,
       output: sink,
@@ -112,7 +121,10 @@ async function applyOutcome(
       // Fixtures and generated files fit one batch (the main-thread scorer); the quoted file does not.
       batchRows: 80,
       parser,
+      chunkThreads: chunkBytes === undefined ? 0 : 2,
+      chunkBytes,
     });
+    lastChunkedRows = result.chunkedRows;
     return Buffer.concat(written).toString('latin1');
   });
 }
@@ -253,8 +265,9 @@ describe('fast path = general path', () => {
       expect(await applyOutcome(bytes, features, 'auto', 'file'), path).toEqual(general);
       const generalStream = await applyOutcome(bytes, features, 'general', 11);
       expect(await applyOutcome(bytes, features, 'auto', 11), path).toEqual(generalStream);
+      expect(await applyOutcome(bytes, features, 'auto', 'file', 8), path).toEqual(general);
     }
-  });
+  }, 120_000);
 
   it('reading gives the same float64 values, labels, rows and errors on every fixture file', async () => {
     for (const path of await fixtureFiles()) {
@@ -315,23 +328,32 @@ describe('fast path = general path', () => {
     ['two bad cells (the first in feature order is named)', 'tx-{i},x,y,3,z'],
   ];
 
-  it.each(troubles)('apply and reading agree on a generated file with %s', async (_name, trouble) => {
-    for (const [seed, at] of [
-      [1, 2],
-      [2, 30],
-      [3, 61],
-    ] as const) {
-      const bytes = generated(seed, trouble, at);
-      const features = ['a', 'b', 'c'];
-      const general = await applyOutcome(bytes, features, 'general', 'file');
-      if (trouble === undefined) expect(general).toHaveProperty('ok');
-      expect(await applyOutcome(bytes, features, 'auto', 'file')).toEqual(general);
-      expect(await applyOutcome(bytes, features, 'auto', seed)).toEqual(general);
-      const read = await readOutcome(bytes, 'general', 'file');
-      expect(await readOutcome(bytes, 'auto', 'file')).toEqual(read);
-      expect(await readOutcome(bytes, 'auto', seed + 10)).toEqual(read);
-    }
-  });
+  it.each(troubles)(
+    'apply (whole and in chunks) and reading agree on a generated file with %s',
+    async (_name, trouble) => {
+      for (const [seed, at] of [
+        [1, 2],
+        [2, 30],
+        [3, 61],
+      ] as const) {
+        const bytes = generated(seed, trouble, at);
+        const features = ['a', 'b', 'c'];
+        const general = await applyOutcome(bytes, features, 'general', 'file');
+        if (trouble === undefined) expect(general).toHaveProperty('ok');
+        expect(await applyOutcome(bytes, features, 'auto', 'file')).toEqual(general);
+        expect(await applyOutcome(bytes, features, 'auto', seed)).toEqual(general);
+        // In chunks of about three lines (read 128 bytes at a time, so lines are cut between reads):
+        // the trouble falls in the first, a middle or the last chunk.
+        expect(await applyOutcome(bytes, features, 'auto', 'file', 128)).toEqual(general);
+        if (trouble === undefined) expect(lastChunkedRows).toBe(60);
+        // Trouble mid-file that is not an error: the chunks before it were scored by the threads.
+        else if (at === 30 && 'ok' in general) expect(lastChunkedRows).toBeGreaterThan(0);
+        const read = await readOutcome(bytes, 'general', 'file');
+        expect(await readOutcome(bytes, 'auto', 'file')).toEqual(read);
+        expect(await readOutcome(bytes, 'auto', seed + 10)).toEqual(read);
+      }
+    },
+  );
 
   it('a file that is quoted throughout: same apply output through either path', async () => {
     const lines = ['"id","a","b","note","Class"'];

@@ -248,6 +248,48 @@ describe('scoreCsv (slipway apply)', () => {
     expect(await leftovers()).toEqual([]);
   });
 
+  it('in chunks on two threads: a bad cell in a later chunk, and an abort, leave no output', async () => {
+    // Chunks of 512 bytes: a few rows each, so row 151 is many chunks in.
+    const chunks = { chunkThreads: 2, chunkBytes: 512 };
+    // Plain lines (the usual note column is quoted, which the single reader takes).
+    const plain = (name: string) =>
+      writeFile(
+        join(dir, name),
+        csvText(features, 300).replace(/"a, quoted ""note"" (\d+)"/g, 'note $1'),
+      ).then(() => join(dir, name));
+    const input = await plain('bad-chunks.csv');
+    const output = join(dir, 'bad-chunks-out.csv');
+    const good = await scoreCsv(base({ input, output, ...chunks }));
+    expect(good.chunkedRows).toBe(300);
+    const lines = (await readFile(input, 'utf8')).split('\n');
+    lines[150] = lines[150]?.replace(/^row-149,[^,]+/, 'row-149,oops') ?? '';
+    await writeFile(input, lines.join('\n'));
+    await rm(output);
+    const error = await failure(scoreCsv(base({ input, output, ...chunks })));
+    expect(error).toBeInstanceOf(DatasetError);
+    expect(error).toMatchObject({
+      type: 'NonNumericValue',
+      details: { file: input, row: 151, column: 'tiny' },
+    });
+    expect(existsSync(output)).toBe(false);
+
+    const controller = new AbortController();
+    const aborted = await failure(
+      scoreCsv(
+        base({
+          input: await plain('abort-chunks.csv'),
+          output,
+          ...chunks,
+          signal: controller.signal,
+          onProgress: (rows) => rows >= 20 && controller.abort(),
+        }),
+      ),
+    );
+    expect(aborted.name).toBe('AbortError');
+    expect(existsSync(output)).toBe(false);
+    expect(await leftovers()).toEqual([]);
+  });
+
   it('refuses bad options, a model of another width, and bytes that are not a model, before writing', async () => {
     const input = await writeInput('ok.csv', features, 5);
     const output = join(dir, 'refused.csv');
