@@ -300,7 +300,7 @@ async function main(): Promise<void> {
 }
 
 function print(report: ApplyReport): void {
-  const { rows, batchRows } = report;
+  const { rows } = report;
   console.log(
     `machine: ${report.machine}; load average ${report.loadAverageAtStart.toFixed(2)} -> ${report.loadAverageAtEnd.toFixed(2)} (shared CPU)`,
   );

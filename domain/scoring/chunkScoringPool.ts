@@ -36,7 +36,6 @@ interface Lane {
 export class ChunkScoringPool {
   private readonly threads: Lane[];
   private readonly local: Lane | undefined;
-  private nextId = 0;
   private released: Promise<void> | undefined;
 
   constructor(threads: number, setup: ChunkThreadSetup, local?: ChunkScorer) {

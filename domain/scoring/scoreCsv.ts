@@ -167,8 +167,11 @@ export async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult
   // scoring thread starts only for a file of more, where overlapping pays for starting it.
   const scorer = await openBinaryScorer(options.onnx, nF, options.outputName, threads);
   let threaded: BinaryScorer | undefined;
-  const scorerFor = (last: boolean): BinaryScorer =>
-    last && !threaded ? scorer : (threaded ??= openThreadedScorer(options.onnx, nF, scorer, threads));
+  const scorerFor = (last: boolean): BinaryScorer => {
+    if (last && !threaded) return scorer;
+    threaded ??= openThreadedScorer(options.onnx, nF, scorer, threads);
+    return threaded;
+  };
   const chunkThreads = options.parser === 'general' ? 0 : (options.chunkThreads ?? DEFAULT_CHUNK_THREADS);
   const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   let pool: ChunkScoringPool | undefined;

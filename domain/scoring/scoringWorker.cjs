@@ -19,6 +19,6 @@ parentPort.on('message', async (message) => {
     const output = result[outputName];
     parentPort.postMessage({ id: message.id, data: output.data, dims: output.dims });
   } catch (error) {
-    parentPort.postMessage({ id: message.id, error: String((error && error.message) || error) });
+    parentPort.postMessage({ id: message.id, error: String(error?.message || error) });
   }
 });

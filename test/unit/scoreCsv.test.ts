@@ -265,7 +265,7 @@ describe('scoreCsv (slipway apply)', () => {
     lines[150] = lines[150]?.replace(/^row-149,[^,]+/, 'row-149,oops') ?? '';
     await writeFile(input, lines.join('\n'));
     await rm(output);
-    const error = await failure(scoreCsv(base({ input, output, ...chunks })));
+    const error = await rejectionOf(scoreCsv(base({ input, output, ...chunks })));
     expect(error).toBeInstanceOf(DatasetError);
     expect(error).toMatchObject({
       type: 'NonNumericValue',
@@ -274,7 +274,7 @@ describe('scoreCsv (slipway apply)', () => {
     expect(existsSync(output)).toBe(false);
 
     const controller = new AbortController();
-    const aborted = await failure(
+    const aborted = await rejectionOf(
       scoreCsv(
         base({
           input: await plain('abort-chunks.csv'),
