@@ -129,7 +129,11 @@ export function describePipeline(result: PipelineResult): string {
         `max |difference| ${result.onnx.parity.maxAbsDiff.toExponential(2)} over ${result.onnx.parity.rowsCompared} rows` +
           (result.onnx.parity.onnx && result.onnx.parity.trainer
             ? `; worst error ${(100 * result.onnx.parity.onnx.boundUsed).toFixed(2)} % of its float32 bound ` +
-              `(onnxruntime), ${(100 * result.onnx.parity.trainer.boundUsed).toFixed(2)} % (trainer)`
+              `(onnxruntime), ${(100 * result.onnx.parity.trainer.boundUsed).toFixed(2)} % (trainer)` +
+              (result.onnx.parity.rowsJudged !== undefined &&
+              result.onnx.parity.rowsJudged < result.onnx.parity.rowsCompared
+                ? `, exact model on ${result.onnx.parity.rowsJudged} selected rows`
+                : '')
             : ''),
       ],
     ]),

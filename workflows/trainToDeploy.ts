@@ -178,6 +178,7 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
           parity: {
             maxAbsDiff: onnx.parity.maxAbsDiff,
             rowsCompared: onnx.parity.rowsCompared,
+            rowsJudged: onnx.parity.rowsJudged,
             // Runs recorded before the exact-arithmetic gate carry no bound shares (replay).
             onnxBoundUsed: onnx.parity.onnx?.boundUsed,
             trainerBoundUsed: onnx.parity.trainer?.boundUsed,

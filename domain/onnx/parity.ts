@@ -8,6 +8,7 @@ import { OnnxExportError } from './errors';
 import { INPUT_NAME, LABEL_OUTPUT, PROBABILITY_OUTPUT } from './exporter';
 import { judgeParity, type ParityReport } from './parityVerdict';
 import { type DenseNetwork, type ReferenceScores, referenceScores } from './reference';
+import { rowsForReference } from './referenceRows';
 
 /** Rows per onnxruntime call: 8192 x 30 features is 1 MiB of input, whatever the split size. */
 export const DEFAULT_PARITY_BATCH_ROWS = 8192;
@@ -89,6 +90,8 @@ export async function checkParity(options: {
   threshold?: number;
   batchRows?: number;
   sessionOptions?: ort.InferenceSession.SessionOptions;
+  /** Most rows judged against the exact reference (default REFERENCE_ROWS; see referenceRows.ts). */
+  referenceRows?: number;
   /** Called between chunks of the reference pass (a few seconds of CPU each at most), e.g. to heartbeat. */
   onProgress?: () => void;
 }): Promise<ParityReport> {
@@ -104,10 +107,11 @@ export async function checkParity(options: {
     nFeatures,
     batchRows,
   );
-  const reference = await referenceInChunks(
+  const judged = rowsForReference(onnx.probability, trainer, threshold, options.referenceRows);
+  const reference = await referenceOnRows(
     exportedNetwork(layers, scaler),
     rawX,
-    nRows,
+    judged,
     nFeatures,
     options.onProgress,
   );
@@ -117,7 +121,37 @@ export async function checkParity(options: {
     onnxLabel: threshold !== undefined ? onnx.label : undefined,
     trainerProbability: trainer,
     threshold,
+    judged,
   });
+}
+
+/**
+ * The reference on the rows `judged` marks, in a full-length result (NaN on the other rows, which
+ * judgeParity skips): the rows are gathered, evaluated in chunks, and put back in place.
+ */
+async function referenceOnRows(
+  network: DenseNetwork,
+  rawX: Float32Array,
+  judged: Uint8Array,
+  nFeatures: number,
+  onProgress?: () => void,
+): Promise<ReferenceScores> {
+  const rows = judged.reduce<number[]>((picked, flag, r) => {
+    if (flag === 1) picked.push(r);
+    return picked;
+  }, []);
+  const gathered = new Float32Array(rows.length * nFeatures);
+  rows.forEach((r, i) => {
+    gathered.set(rawX.subarray(r * nFeatures, (r + 1) * nFeatures), i * nFeatures);
+  });
+  const part = await referenceInChunks(network, gathered, rows.length, nFeatures, onProgress);
+  const logit = new Float64Array(judged.length).fill(Number.NaN);
+  const logitBound = new Float64Array(judged.length).fill(Number.NaN);
+  rows.forEach((r, i) => {
+    logit[r] = part.logit[i] as number;
+    logitBound[r] = part.logitBound[i] as number;
+  });
+  return { logit, logitBound };
 }
 
 /**

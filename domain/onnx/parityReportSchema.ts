@@ -9,6 +9,7 @@ const engineFitSchema = z.object({
 /** The parity gate's report as cached and passed between activities (see ParityReport). */
 export const parityReportSchema = z.object({
   rowsCompared: z.number().int().min(1),
+  rowsJudged: z.number().int().min(1).optional(),
   onnx: engineFitSchema,
   trainer: engineFitSchema,
   disagreementBoundUsed: z.number().nonnegative(),

@@ -18,7 +18,10 @@ export interface EngineFit {
 }
 
 export interface ParityReport {
+  /** Held-out rows both engines scored and were compared on. */
   rowsCompared: number;
+  /** Of those, the rows judged against the exact reference (see referenceRows.ts); all when absent. */
+  rowsJudged?: number;
   /** onnxruntime running the file, against the exact (float64) evaluation of the exported weights. */
   onnx: EngineFit;
   /** The trainer's own predictions (the model that was evaluated), against the same reference. */
@@ -44,6 +47,8 @@ export interface ParityEvidence {
   /** The labels the file wrote; checked against its own probabilities and the trainer's labels. */
   onnxLabel?: ArrayLike<bigint>;
   threshold?: number;
+  /** 1 for each row the reference was computed for (referenceRows.ts); every row when absent. */
+  judged?: Uint8Array;
 }
 
 /**
@@ -55,8 +60,9 @@ export interface ParityEvidence {
  * reported, not refused: the file is what is shipped, and it computes the exact function.
  */
 export function judgeParity(evidence: ParityEvidence): ParityReport {
-  const { reference, onnxProbability, trainerProbability, onnxLabel, threshold } = evidence;
+  const { reference, onnxProbability, trainerProbability, onnxLabel, threshold, judged } = evidence;
   const nRows = reference.logit.length;
+  let rowsJudged = 0;
   const onnx: EngineFit = { boundUsed: 0, worstRow: 0 };
   const trainer: EngineFit = { boundUsed: 0, worstRow: 0 };
   let disagreement = { used: 0, row: 0 };
@@ -69,15 +75,20 @@ export function judgeParity(evidence: ParityEvidence): ParityReport {
     const bound = reference.logitBound[r] as number;
     const po = onnxProbability[r] as number;
     const pt = trainerProbability[r] as number;
-    const usedO = boundUsed(po, z, bound);
-    const usedT = boundUsed(pt, z, bound);
-    if (!(usedO <= onnx.boundUsed)) Object.assign(onnx, { boundUsed: usedO, worstRow: r });
-    if (!(usedT <= trainer.boundUsed)) Object.assign(trainer, { boundUsed: usedT, worstRow: r });
     const d = Number.isFinite(po) && Number.isFinite(pt) ? Math.abs(po - pt) : Number.POSITIVE_INFINITY;
     maxAbsDiff = Math.max(maxAbsDiff, d);
     sumAbsDiff += d;
-    const usedD = disagreementUsed(po, pt, z, bound);
-    if (!(usedD <= disagreement.used)) disagreement = { used: usedD, row: r };
+    const isJudged = !judged || judged[r] === 1;
+    let usedO = 0;
+    if (isJudged) {
+      rowsJudged++;
+      usedO = boundUsed(po, z, bound);
+      const usedT = boundUsed(pt, z, bound);
+      if (!(usedO <= onnx.boundUsed)) Object.assign(onnx, { boundUsed: usedO, worstRow: r });
+      if (!(usedT <= trainer.boundUsed)) Object.assign(trainer, { boundUsed: usedT, worstRow: r });
+      const usedD = disagreementUsed(po, pt, z, bound);
+      if (!(usedD <= disagreement.used)) disagreement = { used: usedD, row: r };
+    }
     if (threshold !== undefined && onnxLabel) {
       const label = onnxLabel[r] as bigint;
       if (label !== (po >= threshold ? 1n : 0n)) {
@@ -89,13 +100,15 @@ export function judgeParity(evidence: ParityEvidence): ParityReport {
       }
       if (label !== (pt >= threshold ? 1n : 0n)) {
         labelDisagreements++;
-        const { lo, hi } = probabilityInterval(z, bound);
+        // An unjudged row here means the caller did not judge every disagreement: refuse it too.
+        const { lo, hi } = isJudged ? probabilityInterval(z, bound) : { lo: 1, hi: 0 };
         if (!(lo <= threshold && threshold <= hi) && badLabel === undefined) badLabel = r;
       }
     }
   }
   const report: ParityReport = {
     rowsCompared: nRows,
+    ...(judged ? { rowsJudged } : {}),
     onnx,
     trainer,
     disagreementBoundUsed: disagreement.used,

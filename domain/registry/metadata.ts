@@ -58,6 +58,8 @@ export const onnxFactsSchema = z.object({
     .object({
       maxAbsDiff: z.number().nonnegative(),
       rowsCompared: z.number().int().min(1),
+      /** Rows judged against the exact model (a selection when the split is large); absent: all. */
+      rowsJudged: z.number().int().min(1).optional(),
       onnxBoundUsed: z.number().nonnegative().optional(),
       trainerBoundUsed: z.number().nonnegative().optional(),
     })

@@ -52,7 +52,11 @@ export function renderModelCard(meta: ModelCardInput): string {
             `${formatInt(meta.onnx.parity.rowsCompared)} rows` +
             (meta.onnx.parity.onnxBoundUsed !== undefined && meta.onnx.parity.trainerBoundUsed !== undefined
               ? `; worst error against the exact model ${formatPercent(meta.onnx.parity.onnxBoundUsed)} of its ` +
-                `float32 rounding bound (onnxruntime), ${formatPercent(meta.onnx.parity.trainerBoundUsed)} (trainer)`
+                `float32 rounding bound (onnxruntime), ${formatPercent(meta.onnx.parity.trainerBoundUsed)} (trainer)` +
+                (meta.onnx.parity.rowsJudged !== undefined &&
+                meta.onnx.parity.rowsJudged < meta.onnx.parity.rowsCompared
+                  ? `, judged on ${formatInt(meta.onnx.parity.rowsJudged)} selected rows`
+                  : '')
               : ''),
         ]
       : []),

@@ -100,10 +100,10 @@ export async function exportedModel(spec: ModelSpec, data: WildData) {
 export function parityOnAllRows(
   exported: Awaited<ReturnType<typeof exportedModel>>,
   data: WildData,
-  options: { onnxBytes?: Uint8Array; threshold?: number } = {},
+  options: { onnxBytes?: Uint8Array; threshold?: number; referenceRows?: number } = {},
 ) {
   const { model, scaler, layers } = exported;
-  const { onnxBytes = exported.bytes, threshold } = options;
+  const { onnxBytes = exported.bytes, threshold, referenceRows } = options;
   return checkParity({
     onnxBytes,
     layers,
@@ -113,5 +113,6 @@ export function parityOnAllRows(
     nRows: data.nRows,
     nFeatures: data.nFeatures,
     ...(threshold === undefined ? {} : { threshold }),
+    ...(referenceRows === undefined ? {} : { referenceRows }),
   });
 }
