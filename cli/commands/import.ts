@@ -6,14 +6,14 @@ import { startImport } from '../../application/start';
 import { openWorkspace } from '../../application/workspace';
 import { type ImportModelInput, importModelInputSchema } from '../../contracts/inputs';
 import { parseDatasetSource } from '../../domain/data/sourceUri';
-import { exitCodeFor, exitWith } from '../exitCodes';
+import { exitCodeFor } from '../exitCodes';
 import { type AwaitingReview, followRun } from '../followRun';
 import { addGateOptions, type GateFlags, gateSettingsFromFlags } from '../gateOptions';
 import { numberOption } from '../numberOption';
 import { keyValueTable, printResult } from '../output';
-import { describeAwaitingReview, describeOutcome, stepsTable } from '../pipelineRun';
-import { awaitingReviewJson, reportRunFailure } from '../runEnd';
-import { openSession, type Session } from '../session';
+import { describeOutcome, stepsTable } from '../pipelineRun';
+import { followRunToEnd } from '../runEnd';
+import type { Session } from '../session';
 
 const importOptionsSchema = z.object({
   model: z.string().min(1),
@@ -102,28 +102,12 @@ export function registerImportCommand(program: Command): void {
         cache: opts.cache,
         gate,
       } satisfies ImportModelInput);
-      const session = await openSession();
-      let workflowId: string | undefined;
-      try {
-        const result = await followImport(session, input, {
-          live: !opts.json,
-          waitForReview: opts.wait === true,
-          onStart: (id) => {
-            workflowId = id;
-          },
-        });
-        if ('awaitingReview' in result) {
-          printResult(opts, awaitingReviewJson(result), () => describeAwaitingReview(result));
-          return;
-        }
-        printResult(opts, importJson(result), () => describeImport(result));
-        exitWith(result.outcome);
-      } catch (err) {
-        if (workflowId === undefined) throw err;
-        await reportRunFailure(session, workflowId, err, opts);
-      } finally {
-        await session.close();
-      }
+      await followRunToEnd(
+        opts,
+        (session, onStart) =>
+          followImport(session, input, { live: !opts.json, waitForReview: opts.wait === true, onStart }),
+        (result) => printResult(opts, importJson(result), () => describeImport(result)),
+      );
     });
 }
 

@@ -6,13 +6,11 @@ import { trainToDeployInputSchema } from '../../contracts/inputs';
 import { parseDatasetSource } from '../../domain/data/sourceUri';
 import { DEFAULT_TARGET_COLUMN } from '../../domain/data/targetColumn';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
-import { exitWith } from '../exitCodes';
 import { addGateOptions, type GateFlags, gateSettingsFromFlags } from '../gateOptions';
 import { numberOption } from '../numberOption';
 import { printResult } from '../output';
-import { describeAwaitingReview, describePipeline, pipelineJson, runPipeline } from '../pipelineRun';
-import { awaitingReviewJson, reportRunFailure } from '../runEnd';
-import { openSession } from '../session';
+import { describePipeline, pipelineJson, runPipeline } from '../pipelineRun';
+import { followRunToEnd } from '../runEnd';
 import { showStatus } from './status';
 
 const runOptionsSchema = z.object({
@@ -79,28 +77,12 @@ export function registerRunCommand(program: Command): void {
         cache: opts.cache,
         gate,
       });
-      const session = await openSession();
-      let workflowId: string | undefined;
-      try {
-        const result = await runPipeline(session, input, {
-          live: !opts.json,
-          waitForReview: opts.wait,
-          onStart: (id) => {
-            workflowId = id;
-          },
-        });
-        if ('awaitingReview' in result) {
-          printResult(opts, awaitingReviewJson(result), () => describeAwaitingReview(result));
-          return;
-        }
-        printResult(opts, pipelineJson(result), () => describePipeline(result));
-        exitWith(result.outcome);
-      } catch (err) {
-        if (workflowId === undefined) throw err;
-        await reportRunFailure(session, workflowId, err, opts);
-      } finally {
-        await session.close();
-      }
+      await followRunToEnd(
+        opts,
+        (session, onStart) =>
+          runPipeline(session, input, { live: !opts.json, waitForReview: opts.wait, onStart }),
+        (result) => printResult(opts, pipelineJson(result), () => describePipeline(result)),
+      );
     });
 
   program
