@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import type * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
 import { computeClassWeights } from '../../domain/ml/classWeights';
 import { TrainingInputError } from '../../domain/ml/errors';
 import { confusionAt, evaluateScores, rankingMetrics } from '../../domain/ml/metrics';
@@ -9,10 +9,9 @@ import { applyStandardScaler, fitStandardScaler, scalerFromJson, scalerToJson } 
 import { splitIndices, takeRows } from '../../domain/ml/split';
 import { trainModel } from '../../domain/ml/train';
 import { mulberry32 } from '../../domain/random';
+import { useTfCpuBackend } from '../support/tfCpuBackend';
 
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
+useTfCpuBackend();
 
 describe('split', () => {
   const y = Uint8Array.from({ length: 1000 }, (_, i) => (i % 50 === 0 ? 1 : 0)); // 20 positives
