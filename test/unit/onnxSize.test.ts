@@ -72,7 +72,7 @@ describe('size report', () => {
     const bytes = exportUntrained(wide);
     const report = onnxSizeReport(bytes.length);
     expect(report.withinLimit).toBe(false);
-    const err = thrownBy(() => assertWithinSizeLimit(report)) as ModelTooLargeError;
+    const err = thrownBy(() => assertWithinSizeLimit(report));
     expect(err).toBeInstanceOf(ModelTooLargeError);
     expect(err.type).toBe('ModelTooLarge');
     expect(err.retryable).toBe(false);
