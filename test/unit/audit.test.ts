@@ -46,6 +46,14 @@ function entry(overrides: Partial<AuditEntry> = {}): AuditEntry {
 }
 
 /** A registration, a gate decision and a promotion about one version, the first two citing its artifacts. */
+/** Writes `record` over its stored file with its hash recomputed: a self-consistent forgery. */
+async function forgeRecord(record: AuditRecord): Promise<void> {
+  await writeFile(
+    pathOf(recordKey(record.seq)),
+    serializeAuditRecord({ ...record, hash: auditRecordHash(record) }),
+  );
+}
+
 async function threeRecords(): Promise<{ onnx: ArtifactRef; model: ArtifactRef; records: AuditRecord[] }> {
   const onnx = await store.put('onnx graph bytes', {
     kind: 'onnx',
@@ -270,9 +278,7 @@ describe('verify', () => {
 
   it('reports a record replaced with a self-consistent one at the link it breaks', async () => {
     const { records } = await threeRecords();
-    const forged = { ...records[1], actor: 'mallory' };
-    forged.hash = auditRecordHash(forged);
-    await writeFile(pathOf(recordKey(2)), serializeAuditRecord(forged));
+    await forgeRecord({ ...(records[1] as AuditRecord), actor: 'mallory' });
     const verdict = await verifyAuditLog(store);
     expect(verdict.firstBroken).toMatchObject({ seq: 3, problem: 'prev-link' });
     expect(verdict.firstBroken?.detail).toContain('record 2');
@@ -280,9 +286,7 @@ describe('verify', () => {
 
   it('reports a rewritten last record through the hash HEAD.json kept', async () => {
     const { records } = await threeRecords();
-    const forged = { ...records[2], reason: 'nothing to see' };
-    forged.hash = auditRecordHash(forged);
-    await writeFile(pathOf(recordKey(3)), serializeAuditRecord(forged));
+    await forgeRecord({ ...(records[2] as AuditRecord), reason: 'nothing to see' });
     expect((await verifyAuditLog(store)).firstBroken).toMatchObject({ seq: 3, problem: 'head-mismatch' });
   });
 
