@@ -1,9 +1,17 @@
+import { z } from 'zod';
 import { describeCancellation, type RunOutcome, type RunView, runView } from '../application/runs';
 import { exitCodeFor, exitWith } from './exitCodes';
 import type { AwaitingReview } from './followRun';
 import { type OutputOptions, printResult } from './output';
 import { describeAwaitingReview } from './pipelineRun';
 import { openSession, type Session } from './session';
+
+/** The flags of every command that starts a run and follows it: --no-cache, --wait, --json. */
+export const followFlagsSchema = z.object({
+  cache: z.boolean().default(true),
+  wait: z.boolean().optional(),
+  json: z.boolean().optional(),
+});
 
 /**
  * The life of a command that starts a run and follows it: opens a session, lets `follow` start

@@ -12,10 +12,10 @@ import { addGateOptions, type GateFlags, gateSettingsFromFlags } from '../gateOp
 import { numberOption } from '../numberOption';
 import { keyValueTable, printResult } from '../output';
 import { describeOutcome, stepsTable } from '../pipelineRun';
-import { followRunToEnd } from '../runEnd';
+import { followFlagsSchema, followRunToEnd } from '../runEnd';
 import type { Session } from '../session';
 
-const importOptionsSchema = z.object({
+const importOptionsSchema = followFlagsSchema.extend({
   model: z.string().min(1),
   features: z.string().min(1),
   target: z.string().min(1),
@@ -24,9 +24,6 @@ const importOptionsSchema = z.object({
   opsetMin: z.number().int().min(1).optional(),
   sizeLimit: z.number().int().positive().optional(),
   eval: z.string().min(1).optional(),
-  cache: z.boolean().default(true),
-  wait: z.boolean().optional(),
-  json: z.boolean().optional(),
 });
 
 export function registerImportCommand(program: Command): void {

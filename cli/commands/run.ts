@@ -10,10 +10,10 @@ import { addGateOptions, type GateFlags, gateSettingsFromFlags } from '../gateOp
 import { numberOption } from '../numberOption';
 import { printResult } from '../output';
 import { describePipeline, pipelineJson, runPipeline } from '../pipelineRun';
-import { followRunToEnd } from '../runEnd';
+import { followFlagsSchema, followRunToEnd } from '../runEnd';
 import { showStatus } from './status';
 
-const runOptionsSchema = z.object({
+const runOptionsSchema = followFlagsSchema.extend({
   source: z.string().min(1),
   target: z.string().min(1),
   model: z.string().min(1),
@@ -21,9 +21,6 @@ const runOptionsSchema = z.object({
   epochs: z.number().int().min(1).max(10_000).optional(),
   threshold: z.number().gt(0).lt(1).optional(),
   classWeights: z.enum(['inverse', 'balanced', 'none']).optional(),
-  cache: z.boolean().default(true),
-  wait: z.boolean().optional(),
-  json: z.boolean().optional(),
 });
 
 export function registerRunCommand(program: Command): void {

@@ -46,12 +46,12 @@ function entry(overrides: Partial<AuditEntry> = {}): AuditEntry {
 }
 
 /** A registration, a gate decision and a promotion about one version, the first two citing its artifacts. */
-/** Writes `record` over its stored file with its hash recomputed: a self-consistent forgery. */
-async function forgeRecord(record: AuditRecord): Promise<void> {
-  await writeFile(
-    pathOf(recordKey(record.seq)),
-    serializeAuditRecord({ ...record, hash: auditRecordHash(record) }),
-  );
+/** Three records, then record `seq` rewritten with `change` and its hash recomputed (a self-consistent forgery); the verdict. */
+async function verifyForged(seq: number, change: Partial<AuditRecord>) {
+  const { records } = await threeRecords();
+  const forged = { ...(records[seq - 1] as AuditRecord), ...change };
+  await writeFile(pathOf(recordKey(seq)), serializeAuditRecord({ ...forged, hash: auditRecordHash(forged) }));
+  return verifyAuditLog(store);
 }
 
 async function threeRecords(): Promise<{ onnx: ArtifactRef; model: ArtifactRef; records: AuditRecord[] }> {
@@ -277,17 +277,16 @@ describe('verify', () => {
   });
 
   it('reports a record replaced with a self-consistent one at the link it breaks', async () => {
-    const { records } = await threeRecords();
-    await forgeRecord({ ...(records[1] as AuditRecord), actor: 'mallory' });
-    const verdict = await verifyAuditLog(store);
+    const verdict = await verifyForged(2, { actor: 'mallory' });
     expect(verdict.firstBroken).toMatchObject({ seq: 3, problem: 'prev-link' });
     expect(verdict.firstBroken?.detail).toContain('record 2');
   });
 
   it('reports a rewritten last record through the hash HEAD.json kept', async () => {
-    const { records } = await threeRecords();
-    await forgeRecord({ ...(records[2] as AuditRecord), reason: 'nothing to see' });
-    expect((await verifyAuditLog(store)).firstBroken).toMatchObject({ seq: 3, problem: 'head-mismatch' });
+    expect((await verifyForged(3, { reason: 'nothing to see' })).firstBroken).toMatchObject({
+      seq: 3,
+      problem: 'head-mismatch',
+    });
   });
 
   it('reports a record moved to another number', async () => {
