@@ -4,13 +4,13 @@ import { gateForModel } from '../../application/access';
 import { openWorkspace } from '../../application/workspace';
 import { trainToDeployInputSchema } from '../../contracts/inputs';
 import { parseDatasetSource } from '../../domain/data/sourceUri';
-import { DEFAULT_TARGET_COLUMN } from '../../domain/data/targetColumn';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
 import { addGateOptions, type GateFlags, gateSettingsFromFlags } from '../gateOptions';
 import { numberOption } from '../numberOption';
 import { printResult } from '../output';
 import { describePipeline, pipelineJson, runPipeline } from '../pipelineRun';
 import { followFlagsSchema, followRunToEnd } from '../runEnd';
+import { addTrainingOptions } from '../trainingOptions';
 import { showStatus } from './status';
 
 const runOptionsSchema = followFlagsSchema.extend({
@@ -33,14 +33,8 @@ export function registerRunCommand(program: Command): void {
       '--source <uri>',
       'a CSV path, file://..., s3://bucket/key or synthetic:fraud?rows=N&seed=S',
     )
-    .requiredOption('--model <name>', 'registered model name (lowercase letters, digits, ".", "_", "-")')
-    .option('--target <column>', 'the 0/1 label column', DEFAULT_TARGET_COLUMN)
-    .option('--features <list>', 'comma-separated feature columns in order (default: all but the target)')
-    .option(
-      '--epochs <n>',
-      'training epochs (default 50, the reference)',
-      numberOption('--epochs', { integer: true, min: 1, max: 10_000 }),
-    )
+    .requiredOption('--model <name>', 'registered model name (lowercase letters, digits, ".", "_", "-")');
+  addTrainingOptions(command)
     .option(
       '--threshold <t>',
       'probability at or above which a row is predicted positive (default 0.5)',
