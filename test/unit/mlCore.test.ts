@@ -9,6 +9,7 @@ import { applyStandardScaler, fitStandardScaler, scalerFromJson, scalerToJson } 
 import { splitIndices, takeRows } from '../../domain/ml/split';
 import { trainModel } from '../../domain/ml/train';
 import { mulberry32 } from '../../domain/random';
+import { smallNetworkSpec } from '../support/modelSpecs';
 import { useTfCpuBackend } from '../support/tfCpuBackend';
 
 useTfCpuBackend();
@@ -176,17 +177,7 @@ describe('model spec and builder', () => {
 });
 
 describe('training', () => {
-  const spec = modelSpecSchema.parse({
-    layers: [
-      { type: 'dense', units: 8, activation: 'relu' },
-      { type: 'dropout', rate: 0.2 },
-      { type: 'dense', units: 1, activation: 'sigmoid' },
-    ],
-    batchSize: 32,
-    epochs: 4,
-    learningRate: 0.01,
-    seed: 5,
-  });
+  const spec = smallNetworkSpec(8, { batchSize: 32, epochs: 4, learningRate: 0.01, seed: 5 });
   const random = mulberry32(11);
   const nRows = 200;
   const x = Float32Array.from({ length: nRows * 3 }, () => random() * 2 - 1);
