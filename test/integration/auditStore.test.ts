@@ -19,8 +19,7 @@ import { openArtifactStore } from '../../domain/storage/openStore';
 import { createS3Client } from '../../domain/storage/s3Client';
 import { S3ArtifactStore } from '../../domain/storage/s3Store';
 import { testServices } from '../support/services';
-import { recordRun } from '../unit/lineageFixtures';
-import { makeDraft } from '../unit/registryFixtures';
+import { recordFraudRun } from '../unit/lineageFixtures';
 
 /**
  * The audit log and lineage on the real MinIO, where S3 conditional writes (If-None-Match: *)
@@ -205,27 +204,11 @@ describe('lineage on S3 (MinIO)', () => {
     await writeFile(sourcePath, `${rows.join('\n')}\n`);
     const versions: number[] = [];
     for (const n of [1, 2]) {
-      const recorded = await recordRun(store, {
-        workflowId: `train-fraud-${n}`,
-        runId: `run-${n}`,
+      const recorded = await recordFraudRun(store, registry, n, {
         sourcePath,
         workDir: join(dir, 'work'),
         extractCached: n === 2,
         trainRetried: n === 1,
-        register: async (a) => {
-          const { metadata } = await registry.registerVersion('fraud', {
-            idempotencyKey: `train-fraud-${n}/run-${n}`,
-            build: makeDraft({
-              dataset: a.snapshot,
-              datasetSummary: a.summary,
-              scaler: a.scaler,
-              model: a.model,
-              onnx: a.onnx,
-              evaluation: a.evaluation,
-            }),
-          });
-          return { name: 'fraud', version: metadata.version };
-        },
       });
       versions.push(recorded.version);
     }

@@ -1,8 +1,10 @@
 import { join } from 'node:path';
 import { extractDataset } from '../../domain/data/extract';
 import { LineageStore } from '../../domain/lineage/lineageStore';
+import type { ModelRegistry } from '../../domain/registry/registry';
 import type { ArtifactKind, ArtifactRef } from '../../domain/storage/artifactRef';
 import type { ArtifactStore } from '../../domain/storage/artifactStore';
+import { makeDraft } from './registryFixtures';
 
 export interface RecordedRun {
   workflowId: string;
@@ -169,4 +171,35 @@ export async function recordRun(store: ArtifactStore, options: RunOptions): Prom
     onnx,
     ...registered,
   };
+}
+
+/**
+ * Records run `n` of the model "fraud" (workflow train-fraud-<n>, run run-<n>) with `recordRun`,
+ * registering its version in `registry` with the run's artifacts, as the pipeline does.
+ */
+export function recordFraudRun(
+  store: ArtifactStore,
+  registry: ModelRegistry,
+  n: number,
+  options: Pick<RunOptions, 'sourcePath' | 'workDir' | 'extractCached' | 'trainRetried'>,
+): Promise<RecordedRun> {
+  return recordRun(store, {
+    workflowId: `train-fraud-${n}`,
+    runId: `run-${n}`,
+    ...options,
+    register: async (artifacts) => {
+      const { metadata } = await registry.registerVersion('fraud', {
+        idempotencyKey: `train-fraud-${n}/run-${n}`,
+        build: makeDraft({
+          dataset: artifacts.snapshot,
+          datasetSummary: artifacts.summary,
+          scaler: artifacts.scaler,
+          model: artifacts.model,
+          onnx: artifacts.onnx,
+          evaluation: artifacts.evaluation,
+        }),
+      });
+      return { name: metadata.name, version: metadata.version };
+    },
+  });
 }
