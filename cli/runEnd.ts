@@ -1,8 +1,49 @@
-import { describeCancellation, type RunView, runView } from '../application/runs';
-import { exitCodeFor } from './exitCodes';
+import { z } from 'zod';
+import { describeCancellation, type RunOutcome, type RunView, runView } from '../application/runs';
+import { exitCodeFor, exitWith } from './exitCodes';
 import type { AwaitingReview } from './followRun';
 import { type OutputOptions, printResult } from './output';
-import type { Session } from './session';
+import { describeAwaitingReview } from './pipelineRun';
+import { openSession, type Session } from './session';
+
+/** The flags of every command that starts a run and follows it: --no-cache, --wait, --json. */
+export const followFlagsSchema = z.object({
+  cache: z.boolean().default(true),
+  wait: z.boolean().optional(),
+  json: z.boolean().optional(),
+});
+
+/**
+ * The life of a command that starts a run and follows it: opens a session, lets `follow` start
+ * the run (telling its workflow ID through `onStart`) and follow it, then ends the command by how
+ * the run went: a review it waits for is printed (exit 0), a result goes to `printEnd` and sets
+ * the exit code of its outcome, and a run's failure is reported by `reportRunFailure`. The
+ * session is closed in every case.
+ */
+export async function followRunToEnd<R extends { outcome: RunOutcome }>(
+  opts: OutputOptions,
+  follow: (session: Session, onStart: (workflowId: string) => void) => Promise<R | AwaitingReview>,
+  printEnd: (result: R, session: Session) => void,
+): Promise<void> {
+  const session = await openSession();
+  let workflowId: string | undefined;
+  try {
+    const result = await follow(session, (id) => {
+      workflowId = id;
+    });
+    if ('awaitingReview' in result) {
+      printResult(opts, awaitingReviewJson(result), () => describeAwaitingReview(result));
+      return;
+    }
+    printEnd(result, session);
+    exitWith(result.outcome);
+  } catch (err) {
+    if (workflowId === undefined) throw err;
+    await reportRunFailure(session, workflowId, err, opts);
+  } finally {
+    await session.close();
+  }
+}
 
 /**
  * How a command that followed a run ends when the run did not finish well: the cause (type,

@@ -2,12 +2,10 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { DEFAULT_TARGET_COLUMN } from '../../domain/data/targetColumn';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
-import { exitWith } from '../exitCodes';
 import { numberOption } from '../numberOption';
 import { printResult } from '../output';
 import { describePipeline, pipelineJson, runPipeline } from '../pipelineRun';
-import { reportRunFailure } from '../runEnd';
-import { openSession } from '../session';
+import { followRunToEnd } from '../runEnd';
 
 const demoOptionsSchema = z.object({
   rows: z.number().int().min(1000).max(10_000_000),
@@ -51,47 +49,38 @@ export function registerDemoCommand(program: Command): void {
     .addHelpText('after', '\nA quick run: slipway demo --rows 20000 --epochs 3')
     .action(async (raw: Record<string, unknown>) => {
       const opts = demoOptionsSchema.parse(raw);
-      const session = await openSession();
-      let workflowId: string | undefined;
-      try {
-        const result = await runPipeline(
-          session,
-          {
-            source: `synthetic:fraud?rows=${opts.rows}&seed=${opts.seed}`,
-            target: DEFAULT_TARGET_COLUMN,
-            modelName: 'fraud-demo',
-            spec: { ...referenceModelSpec, epochs: opts.epochs },
-            createdBy: session.config.identity,
-            cache: opts.cache,
-          },
-          {
-            live: !opts.json,
-            workflowIdPrefix: 'demo',
-            onStart: (id) => {
-              workflowId = id;
+      await followRunToEnd(
+        opts,
+        async (session, onStart) => {
+          const result = await runPipeline(
+            session,
+            {
+              source: `synthetic:fraud?rows=${opts.rows}&seed=${opts.seed}`,
+              target: DEFAULT_TARGET_COLUMN,
+              modelName: 'fraud-demo',
+              spec: { ...referenceModelSpec, epochs: opts.epochs },
+              createdBy: session.config.identity,
+              cache: opts.cache,
             },
-          },
-        );
-        if ('awaitingReview' in result)
-          throw new Error('the demo asks for no review, yet its run waits for one');
-        printResult(opts, pipelineJson(result), () =>
-          [
-            describePipeline(result),
-            '',
-            `Artifacts and the registry live in ${session.config.artifactsUri}`,
-            `Temporal: ${session.config.temporalAddress}${
-              session.config.embeddedTemporal
-                ? ` (Web UI http://127.0.0.1:${session.config.env.SLIPWAY_TEMPORAL_UI_PORT})`
-                : ''
-            }`,
-          ].join('\n'),
-        );
-        exitWith(result.outcome);
-      } catch (err) {
-        if (workflowId === undefined) throw err;
-        await reportRunFailure(session, workflowId, err, opts);
-      } finally {
-        await session.close();
-      }
+            { live: !opts.json, workflowIdPrefix: 'demo', onStart },
+          );
+          if ('awaitingReview' in result)
+            throw new Error('the demo asks for no review, yet its run waits for one');
+          return result;
+        },
+        (result, session) =>
+          printResult(opts, pipelineJson(result), () =>
+            [
+              describePipeline(result),
+              '',
+              `Artifacts and the registry live in ${session.config.artifactsUri}`,
+              `Temporal: ${session.config.temporalAddress}${
+                session.config.embeddedTemporal
+                  ? ` (Web UI http://127.0.0.1:${session.config.env.SLIPWAY_TEMPORAL_UI_PORT})`
+                  : ''
+              }`,
+            ].join('\n'),
+          ),
+      );
     });
 }

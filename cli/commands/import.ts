@@ -6,16 +6,16 @@ import { startImport } from '../../application/start';
 import { openWorkspace } from '../../application/workspace';
 import { type ImportModelInput, importModelInputSchema } from '../../contracts/inputs';
 import { parseDatasetSource } from '../../domain/data/sourceUri';
-import { exitCodeFor, exitWith } from '../exitCodes';
+import { exitCodeFor } from '../exitCodes';
 import { type AwaitingReview, followRun } from '../followRun';
 import { addGateOptions, type GateFlags, gateSettingsFromFlags } from '../gateOptions';
 import { numberOption } from '../numberOption';
 import { keyValueTable, printResult } from '../output';
-import { describeAwaitingReview, describeOutcome, stepsTable } from '../pipelineRun';
-import { awaitingReviewJson, reportRunFailure } from '../runEnd';
-import { openSession, type Session } from '../session';
+import { describeOutcome, stepsTable } from '../pipelineRun';
+import { followFlagsSchema, followRunToEnd } from '../runEnd';
+import type { Session } from '../session';
 
-const importOptionsSchema = z.object({
+const importOptionsSchema = followFlagsSchema.extend({
   model: z.string().min(1),
   features: z.string().min(1),
   target: z.string().min(1),
@@ -24,9 +24,6 @@ const importOptionsSchema = z.object({
   opsetMin: z.number().int().min(1).optional(),
   sizeLimit: z.number().int().positive().optional(),
   eval: z.string().min(1).optional(),
-  cache: z.boolean().default(true),
-  wait: z.boolean().optional(),
-  json: z.boolean().optional(),
 });
 
 export function registerImportCommand(program: Command): void {
@@ -102,28 +99,12 @@ export function registerImportCommand(program: Command): void {
         cache: opts.cache,
         gate,
       } satisfies ImportModelInput);
-      const session = await openSession();
-      let workflowId: string | undefined;
-      try {
-        const result = await followImport(session, input, {
-          live: !opts.json,
-          waitForReview: opts.wait === true,
-          onStart: (id) => {
-            workflowId = id;
-          },
-        });
-        if ('awaitingReview' in result) {
-          printResult(opts, awaitingReviewJson(result), () => describeAwaitingReview(result));
-          return;
-        }
-        printResult(opts, importJson(result), () => describeImport(result));
-        exitWith(result.outcome);
-      } catch (err) {
-        if (workflowId === undefined) throw err;
-        await reportRunFailure(session, workflowId, err, opts);
-      } finally {
-        await session.close();
-      }
+      await followRunToEnd(
+        opts,
+        (session, onStart) =>
+          followImport(session, input, { live: !opts.json, waitForReview: opts.wait === true, onStart }),
+        (result) => printResult(opts, importJson(result), () => describeImport(result)),
+      );
     });
 }
 

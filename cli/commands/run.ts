@@ -4,18 +4,16 @@ import { gateForModel } from '../../application/access';
 import { openWorkspace } from '../../application/workspace';
 import { trainToDeployInputSchema } from '../../contracts/inputs';
 import { parseDatasetSource } from '../../domain/data/sourceUri';
-import { DEFAULT_TARGET_COLUMN } from '../../domain/data/targetColumn';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
-import { exitWith } from '../exitCodes';
 import { addGateOptions, type GateFlags, gateSettingsFromFlags } from '../gateOptions';
 import { numberOption } from '../numberOption';
 import { printResult } from '../output';
-import { describeAwaitingReview, describePipeline, pipelineJson, runPipeline } from '../pipelineRun';
-import { awaitingReviewJson, reportRunFailure } from '../runEnd';
-import { openSession } from '../session';
+import { describePipeline, pipelineJson, runPipeline } from '../pipelineRun';
+import { followFlagsSchema, followRunToEnd } from '../runEnd';
+import { addTrainingOptions } from '../trainingOptions';
 import { showStatus } from './status';
 
-const runOptionsSchema = z.object({
+const runOptionsSchema = followFlagsSchema.extend({
   source: z.string().min(1),
   target: z.string().min(1),
   model: z.string().min(1),
@@ -23,9 +21,6 @@ const runOptionsSchema = z.object({
   epochs: z.number().int().min(1).max(10_000).optional(),
   threshold: z.number().gt(0).lt(1).optional(),
   classWeights: z.enum(['inverse', 'balanced', 'none']).optional(),
-  cache: z.boolean().default(true),
-  wait: z.boolean().optional(),
-  json: z.boolean().optional(),
 });
 
 export function registerRunCommand(program: Command): void {
@@ -38,14 +33,8 @@ export function registerRunCommand(program: Command): void {
       '--source <uri>',
       'a CSV path, file://..., s3://bucket/key or synthetic:fraud?rows=N&seed=S',
     )
-    .requiredOption('--model <name>', 'registered model name (lowercase letters, digits, ".", "_", "-")')
-    .option('--target <column>', 'the 0/1 label column', DEFAULT_TARGET_COLUMN)
-    .option('--features <list>', 'comma-separated feature columns in order (default: all but the target)')
-    .option(
-      '--epochs <n>',
-      'training epochs (default 50, the reference)',
-      numberOption('--epochs', { integer: true, min: 1, max: 10_000 }),
-    )
+    .requiredOption('--model <name>', 'registered model name (lowercase letters, digits, ".", "_", "-")');
+  addTrainingOptions(command)
     .option(
       '--threshold <t>',
       'probability at or above which a row is predicted positive (default 0.5)',
@@ -79,28 +68,12 @@ export function registerRunCommand(program: Command): void {
         cache: opts.cache,
         gate,
       });
-      const session = await openSession();
-      let workflowId: string | undefined;
-      try {
-        const result = await runPipeline(session, input, {
-          live: !opts.json,
-          waitForReview: opts.wait,
-          onStart: (id) => {
-            workflowId = id;
-          },
-        });
-        if ('awaitingReview' in result) {
-          printResult(opts, awaitingReviewJson(result), () => describeAwaitingReview(result));
-          return;
-        }
-        printResult(opts, pipelineJson(result), () => describePipeline(result));
-        exitWith(result.outcome);
-      } catch (err) {
-        if (workflowId === undefined) throw err;
-        await reportRunFailure(session, workflowId, err, opts);
-      } finally {
-        await session.close();
-      }
+      await followRunToEnd(
+        opts,
+        (session, onStart) =>
+          runPipeline(session, input, { live: !opts.json, waitForReview: opts.wait, onStart }),
+        (result) => printResult(opts, pipelineJson(result), () => describePipeline(result)),
+      );
     });
 
   program

@@ -13,12 +13,11 @@ import type { TemporalAccess } from '../../application/temporal';
 import { openWorkspace } from '../../application/workspace';
 import { type ScheduledRetrainInput, trainToDeployInputSchema } from '../../contracts/inputs';
 import { parseDatasetSource } from '../../domain/data/sourceUri';
-import { DEFAULT_TARGET_COLUMN } from '../../domain/data/targetColumn';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
 import { addGateOptions, type GateFlags, gateSettingsFromFlags, parseDurationSeconds } from '../gateOptions';
-import { numberOption } from '../numberOption';
 import { printResult, table } from '../output';
 import { openSession } from '../session';
+import { addTrainingOptions } from '../trainingOptions';
 import { UsageError } from '../usageError';
 
 async function withSchedules<T>(body: (temporal: TemporalAccess) => Promise<T>): Promise<T> {
@@ -62,15 +61,8 @@ export function registerScheduleCommand(program: Command): void {
       'runs missed while the server was down are taken if within this (default 1h)',
       '1h',
     )
-    .option('--id <scheduleId>', 'schedule ID (default retrain-<model>)')
-    .option('--target <column>', 'the 0/1 label column', DEFAULT_TARGET_COLUMN)
-    .option('--features <list>', 'comma-separated feature columns in order (default: all but the target)')
-    .option(
-      '--epochs <n>',
-      'training epochs (default 50)',
-      numberOption('--epochs', { integer: true, min: 1, max: 10_000 }),
-    )
-    .option('--paused', 'create it paused');
+    .option('--id <scheduleId>', 'schedule ID (default retrain-<model>)');
+  addTrainingOptions(create).option('--paused', 'create it paused');
   addGateOptions(create).action(async (model: string, raw: Record<string, string | boolean | undefined>) => {
     if (Boolean(raw.cron) === Boolean(raw.every))
       throw new UsageError('Give exactly one of --cron "<expr>" or --every <duration>.');

@@ -205,27 +205,30 @@ function earlier(a: Execution, b: Execution): boolean {
   return a.id < b.id;
 }
 
-async function requireExecution(lineage: LineageStore, id: string, what: string): Promise<Execution> {
-  const execution = await lineage.getExecution(id);
-  if (!execution) {
-    throw new CorruptLineageDocumentError(
-      executionKey(id),
-      lineage.store.location,
-      `it is missing, but ${what} names it as the execution that registered it`,
-    );
+/** A document another one refers to; its absence is a corrupt lineage (`key` missing, and why it should exist). */
+function present<T>(lineage: LineageStore, document: T | undefined, key: string, referrer: string): T {
+  if (!document) {
+    throw new CorruptLineageDocumentError(key, lineage.store.location, `it is missing, but ${referrer}`);
   }
-  return execution;
+  return document;
+}
+
+async function requireExecution(lineage: LineageStore, id: string, what: string): Promise<Execution> {
+  return present(
+    lineage,
+    await lineage.getExecution(id),
+    executionKey(id),
+    `${what} names it as the execution that registered it`,
+  );
 }
 
 async function artifactNode(lineage: LineageStore, sha256: string, uri: string): Promise<ArtifactNode> {
-  const artifact = await lineage.getArtifact(sha256);
-  if (!artifact) {
-    throw new CorruptLineageDocumentError(
-      artifactKey(sha256),
-      lineage.store.location,
-      'it is missing, but an event refers to it',
-    );
-  }
+  const artifact = present(
+    lineage,
+    await lineage.getArtifact(sha256),
+    artifactKey(sha256),
+    'an event refers to it',
+  );
   return {
     id: artifactNodeId(sha256),
     type: 'artifact',

@@ -1,6 +1,5 @@
-import { createRequire } from 'node:module';
-import { extname, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { threadBootstrap } from '../threadBootstrap';
 import { TrainingInputError } from './errors';
 import type { EpochResult } from './train';
 import type { TrainingJob, TrainingJobHooks, TrainingJobResult, TrainingJobStart } from './trainingJob';
@@ -41,14 +40,7 @@ export interface TrainInThreadOptions extends TrainingJobHooks {
   signal?: AbortSignal;
 }
 
-// The thread is a fresh V8 isolate with no TypeScript loader: in a TS checkout it registers tsx's
-// require hook (the same tsx bin/slipway runs on) before loading its entry; compiled JS needs none.
-const ownExtension = extname(__filename);
-const ENTRY = resolve(__dirname, `trainingThread${ownExtension}`);
-const BOOTSTRAP = [
-  ownExtension === '.ts' ? `require(${JSON.stringify(createRequire(__filename).resolve('tsx/cjs'))});` : '',
-  `require(${JSON.stringify(ENTRY)});`,
-].join('\n');
+const BOOTSTRAP = threadBootstrap(__dirname, 'trainingThread');
 
 let running = 0;
 

@@ -91,33 +91,12 @@ export function renderEvaluationReport(input: EvaluationReportInput): string {
     series: [
       { name: 'loss', points: epochs.map((h) => ({ x: h.epoch, y: h.loss })), color: COLORS.loss },
       ...(epochs.some((h) => h.valLoss !== undefined)
-        ? [
-            {
-              name: 'held-out loss',
-              points: epochs
-                .filter((h) => h.valLoss !== undefined)
-                .map((h) => ({ x: h.epoch, y: h.valLoss as number })),
-              color: COLORS.valLoss,
-            },
-          ]
+        ? [heldOutSeries(epochs, 'valLoss', { name: 'held-out loss', color: COLORS.valLoss })]
         : []),
       ...(epochs.some((h) => h.valRecall !== undefined)
         ? [
-            {
-              name: 'held-out recall',
-              points: epochs
-                .filter((h) => h.valRecall !== undefined)
-                .map((h) => ({ x: h.epoch, y: h.valRecall as number })),
-              color: COLORS.recall,
-            },
-            {
-              name: 'held-out FPR',
-              points: epochs
-                .filter((h) => h.valFpr !== undefined)
-                .map((h) => ({ x: h.epoch, y: h.valFpr as number })),
-              color: COLORS.fpr,
-              dashed: true,
-            },
+            heldOutSeries(epochs, 'valRecall', { name: 'held-out recall', color: COLORS.recall }),
+            heldOutSeries(epochs, 'valFpr', { name: 'held-out FPR', color: COLORS.fpr, dashed: true }),
           ]
         : []),
     ],
@@ -170,4 +149,16 @@ ${gate}
   ])}</div></section>
 </body></html>
 `;
+}
+
+/** A held-out curve over the epochs that measured `key` (an epoch without a held-out pass has none). */
+function heldOutSeries(
+  epochs: EpochResult[],
+  key: 'valLoss' | 'valRecall' | 'valFpr',
+  look: Omit<Series, 'points'>,
+): Series {
+  return {
+    ...look,
+    points: epochs.filter((h) => h[key] !== undefined).map((h) => ({ x: h.epoch, y: h[key] as number })),
+  };
 }

@@ -1,18 +1,10 @@
-import { createRequire } from 'node:module';
-import { extname, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { RowPlan } from '../data/csvRows';
+import { threadBootstrap } from '../threadBootstrap';
 import { type ChunkJob, type ChunkReply, type ChunkThreadSetup, errorAsData } from './chunkProtocol';
 import type { ChunkScorer } from './chunkScorer';
 
-// A thread is a fresh V8 isolate with no TypeScript loader: in a TS checkout it registers tsx's
-// require hook (the same tsx bin/slipway runs on) before loading its entry; compiled JS needs none.
-const ownExtension = extname(__filename);
-const ENTRY = resolve(__dirname, `chunkScoringThread${ownExtension}`);
-const BOOTSTRAP = [
-  ownExtension === '.ts' ? `require(${JSON.stringify(createRequire(__filename).resolve('tsx/cjs'))});` : '',
-  `require(${JSON.stringify(ENTRY)});`,
-].join('\n');
+const BOOTSTRAP = threadBootstrap(__dirname, 'chunkScoringThread');
 
 /** Chunks a scoring thread is given ahead: one to work on, one waiting, so it never idles. */
 const AHEAD = 2;

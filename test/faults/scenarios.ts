@@ -42,27 +42,35 @@ export async function workerKilledMidTraining(lab: FaultLab): Promise<FaultRepor
 }
 
 /** Stop the Temporal server (persistent database) mid-pipeline and start it again. */
-export async function temporalRestarted(lab: FaultLab): Promise<FaultReport> {
-  const notes: string[] = [];
-  const handles = [
-    await lab.startPipeline('faults-restart', 2, LONG_TRAINING),
-    await lab.startPipeline('faults-restart', 3, { rows: 3000, epochs: 2 }),
-  ];
-  await lab.waitForTraining(handles[0] as WorkflowHandle);
-  await lab.restartTemporal(3_000);
-  return lab.verify('Temporal restart mid-pipeline', await results(handles, notes), handles.length, notes);
+export function temporalRestarted(lab: FaultLab): Promise<FaultReport> {
+  return outageMidTraining(lab, 'Temporal restart mid-pipeline', ['faults-restart', 2], () =>
+    lab.restartTemporal(3_000),
+  );
 }
 
 /** Take MinIO away for 25 s while steps read and write artifacts. */
-export async function storageOutage(lab: FaultLab): Promise<FaultReport> {
+export function storageOutage(lab: FaultLab): Promise<FaultReport> {
+  return outageMidTraining(lab, 'MinIO down for 25 s', ['faults-outage', 4], () => lab.restartMinio(25_000));
+}
+
+/**
+ * Two pipelines (a long one, seed `seed`, and a short one, seed `seed + 1`); once the long one is
+ * training, `outage` takes a service away and back; both must still end well.
+ */
+async function outageMidTraining(
+  lab: FaultLab,
+  scenario: string,
+  [prefix, seed]: [string, number],
+  outage: () => Promise<unknown>,
+): Promise<FaultReport> {
   const notes: string[] = [];
   const handles = [
-    await lab.startPipeline('faults-outage', 4, LONG_TRAINING),
-    await lab.startPipeline('faults-outage', 5, { rows: 3000, epochs: 2 }),
+    await lab.startPipeline(prefix, seed, LONG_TRAINING),
+    await lab.startPipeline(prefix, seed + 1, { rows: 3000, epochs: 2 }),
   ];
   await lab.waitForTraining(handles[0] as WorkflowHandle);
-  await lab.restartMinio(25_000);
-  return lab.verify('MinIO down for 25 s', await results(handles, notes), handles.length, notes);
+  await outage();
+  return lab.verify(scenario, await results(handles, notes), handles.length, notes);
 }
 
 /** Many pipelines for one model at once over the two worker processes: versions stay unique. */

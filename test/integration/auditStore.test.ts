@@ -1,6 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Client } from 'minio';
@@ -19,8 +18,8 @@ import { openArtifactStore } from '../../domain/storage/openStore';
 import { createS3Client } from '../../domain/storage/s3Client';
 import { S3ArtifactStore } from '../../domain/storage/s3Store';
 import { testServices } from '../support/services';
-import { recordRun } from '../unit/lineageFixtures';
-import { makeDraft } from '../unit/registryFixtures';
+import { useTempDir } from '../support/tempStore';
+import { recordFraudRun } from '../unit/lineageFixtures';
 
 /**
  * The audit log and lineage on the real MinIO, where S3 conditional writes (If-None-Match: *)
@@ -184,20 +183,12 @@ describe('audit log on S3 (MinIO)', () => {
 });
 
 describe('lineage on S3 (MinIO)', () => {
-  let dir: string;
-
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'slipway-lineage-s3-'));
-  });
-
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const temp = useTempDir('slipway-lineage-s3-', { perFile: true });
 
   it('follows a registered version back to its source bytes and forward again', async () => {
     const { store } = freshStore();
     const registry = new ModelRegistry(store);
-    const sourcePath = join(dir, 'transactions.csv');
+    const sourcePath = join(temp.root, 'transactions.csv');
     const rows = [
       'Time,V1,Amount,Class',
       ...Array.from({ length: 16 }, (_, i) => `${i},${i * 0.5},${i + 3},${i % 4 === 0 ? 1 : 0}`),
@@ -205,27 +196,11 @@ describe('lineage on S3 (MinIO)', () => {
     await writeFile(sourcePath, `${rows.join('\n')}\n`);
     const versions: number[] = [];
     for (const n of [1, 2]) {
-      const recorded = await recordRun(store, {
-        workflowId: `train-fraud-${n}`,
-        runId: `run-${n}`,
+      const recorded = await recordFraudRun(store, registry, n, {
         sourcePath,
-        workDir: join(dir, 'work'),
+        workDir: join(temp.root, 'work'),
         extractCached: n === 2,
         trainRetried: n === 1,
-        register: async (a) => {
-          const { metadata } = await registry.registerVersion('fraud', {
-            idempotencyKey: `train-fraud-${n}/run-${n}`,
-            build: makeDraft({
-              dataset: a.snapshot,
-              datasetSummary: a.summary,
-              scaler: a.scaler,
-              model: a.model,
-              onnx: a.onnx,
-              evaluation: a.evaluation,
-            }),
-          });
-          return { name: 'fraud', version: metadata.version };
-        },
       });
       versions.push(recorded.version);
     }

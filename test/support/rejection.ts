@@ -10,3 +10,13 @@ export async function rejectionOf(promise: Promise<unknown>): Promise<Error & Re
   }
   throw new Error('expected a rejection, got success');
 }
+
+/** The error a call throws, for tests that inspect it field by field; a call that returns fails the test. */
+export function thrownBy(call: () => unknown): Error & Record<string, unknown> {
+  try {
+    call();
+  } catch (error) {
+    return error as Error & Record<string, unknown>;
+  }
+  throw new Error('expected an error, got a return');
+}

@@ -46,6 +46,14 @@ function entry(overrides: Partial<AuditEntry> = {}): AuditEntry {
 }
 
 /** A registration, a gate decision and a promotion about one version, the first two citing its artifacts. */
+/** Three records, then record `seq` rewritten with `change` and its hash recomputed (a self-consistent forgery); the verdict. */
+async function verifyForged(seq: number, change: Partial<AuditRecord>) {
+  const { records } = await threeRecords();
+  const forged = { ...(records[seq - 1] as AuditRecord), ...change };
+  await writeFile(pathOf(recordKey(seq)), serializeAuditRecord({ ...forged, hash: auditRecordHash(forged) }));
+  return verifyAuditLog(store);
+}
+
 async function threeRecords(): Promise<{ onnx: ArtifactRef; model: ArtifactRef; records: AuditRecord[] }> {
   const onnx = await store.put('onnx graph bytes', {
     kind: 'onnx',
@@ -269,21 +277,16 @@ describe('verify', () => {
   });
 
   it('reports a record replaced with a self-consistent one at the link it breaks', async () => {
-    const { records } = await threeRecords();
-    const forged = { ...records[1], actor: 'mallory' };
-    forged.hash = auditRecordHash(forged);
-    await writeFile(pathOf(recordKey(2)), serializeAuditRecord(forged));
-    const verdict = await verifyAuditLog(store);
+    const verdict = await verifyForged(2, { actor: 'mallory' });
     expect(verdict.firstBroken).toMatchObject({ seq: 3, problem: 'prev-link' });
     expect(verdict.firstBroken?.detail).toContain('record 2');
   });
 
   it('reports a rewritten last record through the hash HEAD.json kept', async () => {
-    const { records } = await threeRecords();
-    const forged = { ...records[2], reason: 'nothing to see' };
-    forged.hash = auditRecordHash(forged);
-    await writeFile(pathOf(recordKey(3)), serializeAuditRecord(forged));
-    expect((await verifyAuditLog(store)).firstBroken).toMatchObject({ seq: 3, problem: 'head-mismatch' });
+    expect((await verifyForged(3, { reason: 'nothing to see' })).firstBroken).toMatchObject({
+      seq: 3,
+      problem: 'head-mismatch',
+    });
   });
 
   it('reports a record moved to another number', async () => {

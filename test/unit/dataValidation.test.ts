@@ -1,27 +1,25 @@
 import { readdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DatasetError, type DatasetErrorType } from '../../domain/data/errors';
 import { extractDataset } from '../../domain/data/extract';
-import type { LocalArtifactStore } from '../../domain/storage/localStore';
 import { useTempStore } from '../support/tempStore';
 
 /** Every bad-CSV fixture fails with its stable type, not retryable, naming file, row and column. */
 const FIXTURES = resolve(__dirname, '../fixtures/csv');
 
-let dir: string;
-let store: LocalArtifactStore;
-
 const temp = useTempStore('slipway-data-validation-', 'artifacts', { perFile: true });
-beforeAll(() => {
-  ({ root: dir, store } = temp);
-});
 
 async function failure(
   source: string,
   options: { features?: string[]; target?: string; limits?: { maxBytes?: number; maxColumns?: number } } = {},
 ): Promise<DatasetError> {
-  const err = await extractDataset({ source, store, workDir: join(dir, 'work'), ...options }).then(
+  const err = await extractDataset({
+    source,
+    store: temp.store,
+    workDir: join(temp.root, 'work'),
+    ...options,
+  }).then(
     () => undefined,
     (e: unknown) => e,
   );
@@ -157,7 +155,7 @@ describe('feature lists', () => {
 
 describe('limits', () => {
   it('refuses a 10,001-column header by default, naming the limit', async () => {
-    const path = join(dir, 'wide.csv');
+    const path = join(temp.root, 'wide.csv');
     const header = [...Array.from({ length: 10_000 }, (_, i) => `c${i}`), 'Class'].join(',');
     await writeFile(path, `${header}\n${'1,'.repeat(10_000)}0\n`);
     const e = await failure(path);
@@ -183,8 +181,8 @@ describe('limits', () => {
     await expect(
       extractDataset({
         source: join(FIXTURES, 'good', 'basic.csv'),
-        store,
-        workDir: join(dir, 'work'),
+        store: temp.store,
+        workDir: join(temp.root, 'work'),
         limits: { maxColumns: 0 },
       }),
     ).rejects.toThrow(/maxColumns/);
@@ -193,12 +191,12 @@ describe('limits', () => {
 
 describe('sources that cannot be read', () => {
   it('a missing file', async () => {
-    const e = await failure(join(dir, 'nope.csv'));
+    const e = await failure(join(temp.root, 'nope.csv'));
     expect(e.type).toBe('SourceNotFound');
-    expect(e.message).toContain(join(dir, 'nope.csv'));
+    expect(e.message).toContain(join(temp.root, 'nope.csv'));
   });
   it('a directory', async () => {
-    expect((await failure(dir)).type).toBe('SourceNotFound');
+    expect((await failure(temp.root)).type).toBe('SourceNotFound');
   });
   it('an s3:// source without S3 settings', async () => {
     const e = await failure('s3://data-bucket/fraud.csv');

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildModel } from '../../domain/ml/modelBuilder';
 import { denseActivations, modelSpecSchema } from '../../domain/ml/modelSpec';
 import { OnnxExportError } from '../../domain/onnx/errors';
@@ -14,10 +14,9 @@ import {
   trainedModel,
   wildData,
 } from '../support/onnxFixtures';
+import { useTfCpuBackend } from '../support/tfCpuBackend';
 
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
+useTfCpuBackend();
 
 const data = wildData(1000);
 const spec = (name: string) => architectures[name] as (typeof architectures)[string];

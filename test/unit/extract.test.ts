@@ -2,39 +2,32 @@ import { createHash } from 'node:crypto';
 import { copyFile, readdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DatasetError } from '../../domain/data/errors';
 import { DEFAULT_CREATED_BY, extractDataset } from '../../domain/data/extract';
 import { readSnapshot } from '../../domain/data/snapshot';
 import { parseDatasetSummary } from '../../domain/data/summary';
 import { SYNTHETIC_FRAUD_COLUMNS, syntheticFraudRows } from '../../domain/data/syntheticFraud';
-import type { LocalArtifactStore } from '../../domain/storage/localStore';
 import { useTempStore } from '../support/tempStore';
 
 const GOOD = resolve(__dirname, '../fixtures/csv/good');
 
-let dir: string;
-let store: LocalArtifactStore;
-
 const temp = useTempStore('slipway-data-extract-', 'artifacts', { perFile: true });
-beforeAll(() => {
-  ({ root: dir, store } = temp);
-});
 
 function extract(source: string, more: Partial<Parameters<typeof extractDataset>[0]> = {}) {
-  return extractDataset({ source, store, workDir: join(dir, 'work'), ...more });
+  return extractDataset({ source, store: temp.store, workDir: join(temp.root, 'work'), ...more });
 }
 
 describe('extractDataset on good CSV files', () => {
   it('round-trips a CSV through the snapshot exactly, with a summary that matches a hand computation', async () => {
     const path = join(GOOD, 'basic.csv');
     const result = await extract(path);
-    const m = readSnapshot(await store.getBytes(result.snapshot));
+    const m = readSnapshot(await temp.store.getBytes(result.snapshot));
     expect(m).toMatchObject({ features: ['a', 'b'], target: 'Class', nRows: 8, nCols: 2 });
     expect(Array.from(m.x)).toEqual([1, 2, 2, 4, 3, 4, 4, 4, 5, 5, 6, 5, 7, 7, 8, 9]);
     expect(Array.from(m.y)).toEqual([0, 1, 0, 1, 0, 1, 0, 1]);
 
-    const summary = parseDatasetSummary(await store.getBytes(result.summary));
+    const summary = parseDatasetSummary(await temp.store.getBytes(result.summary));
     expect(summary).toEqual(result.summaryDoc);
     expect(summary).toMatchObject({
       createdBy: DEFAULT_CREATED_BY,
@@ -71,7 +64,7 @@ describe('extractDataset on good CSV files', () => {
 
   it('reads quotes, doubled quotes, CRLF, a BOM, blank lines, padded cells and an explicit feature order', async () => {
     const result = await extract(join(GOOD, 'quoted-crlf-bom.csv'), { features: ['y "quoted"', 'x, raw'] });
-    const m = readSnapshot(await store.getBytes(result.snapshot));
+    const m = readSnapshot(await temp.store.getBytes(result.snapshot));
     expect(m.features).toEqual(['y "quoted"', 'x, raw']);
     expect(Array.from(m.x)).toEqual([-2, 1.5, 40, 3, 0.25, 5, 6, 7]);
     expect(Array.from(m.y)).toEqual([0, 1, 0, 1]);
@@ -79,7 +72,7 @@ describe('extractDataset on good CSV files', () => {
 
   it('accepts true/false (any case) and 1.0 as a binary target', async () => {
     const result = await extract(join(GOOD, 'boolean-target.csv'), { target: 'label' });
-    const m = readSnapshot(await store.getBytes(result.snapshot));
+    const m = readSnapshot(await temp.store.getBytes(result.snapshot));
     expect(Array.from(m.y)).toEqual([1, 0, 1, 0, 1]);
     expect(result.summaryDoc.classCounts).toEqual({ negative: 2, positive: 3 });
   });
@@ -91,14 +84,14 @@ describe('extractDataset on good CSV files', () => {
   });
 
   it('summarises the stored float32 values, not the float64 text', async () => {
-    const path = join(dir, 'float32.csv');
+    const path = join(temp.root, 'float32.csv');
     await writeFile(path, 'a,Class\n0.1,0\n0.1,1\n0.1,0\n0.1,1\n');
     const { summaryDoc } = await extract(path);
     expect(summaryDoc.columns[0]).toMatchObject({ min: Math.fround(0.1), max: Math.fround(0.1), std: 0 });
   });
 
   it('gives byte-identical artifacts for the same bytes under any name, so a retry stores nothing new', async () => {
-    const copy = join(dir, 'copy of basic.csv');
+    const copy = join(temp.root, 'copy of basic.csv');
     await copyFile(join(GOOD, 'basic.csv'), copy);
     const first = await extract(join(GOOD, 'basic.csv'));
     const again = await extract(join(GOOD, 'basic.csv'));
@@ -110,7 +103,9 @@ describe('extractDataset on good CSV files', () => {
     expect(other.summaryDoc.sourceUri).toBe(pathToFileURL(copy).href);
     expect(other.summaryDoc.sourceUri).toContain('copy%20of%20basic.csv');
     expect({ ...other.summaryDoc, sourceUri: '' }).toEqual({ ...first.summaryDoc, sourceUri: '' });
-    const snapshots = (await store.list('')).filter((o) => o.key.endsWith(`${first.snapshot.sha256}.arrow`));
+    const snapshots = (await temp.store.list('')).filter((o) =>
+      o.key.endsWith(`${first.snapshot.sha256}.arrow`),
+    );
     expect(snapshots).toHaveLength(1);
   });
 
@@ -133,7 +128,7 @@ describe('extractDataset on the synthetic source', () => {
     const result = await extract('synthetic:fraud?seed=3&rows=3000');
     expect(result.summaryDoc.sourceUri).toBe('synthetic:fraud?rows=3000&seed=3');
     expect(result.summaryDoc.sourceSha256).toBe(createHash('sha256').update(csv).digest('hex'));
-    const m = readSnapshot(await store.getBytes(result.snapshot));
+    const m = readSnapshot(await temp.store.getBytes(result.snapshot));
     expect(m.features).toEqual(SYNTHETIC_FRAUD_COLUMNS.slice(0, 30));
     expect(m.nRows).toBe(3000);
     expect(Array.from(m.y)).toEqual(rows.map((r) => r[30]));
@@ -143,7 +138,7 @@ describe('extractDataset on the synthetic source', () => {
     expect(result.summaryDoc.classCounts).toEqual({ negative: 3000 - positives, positive: positives });
 
     // The same CSV as a file gives the same snapshot and the same source hash.
-    const path = join(dir, 'synthetic.csv');
+    const path = join(temp.root, 'synthetic.csv');
     await writeFile(path, csv);
     const fromFile = await extract(path);
     expect(fromFile.snapshot).toEqual(result.snapshot);
@@ -156,7 +151,7 @@ describe('extractDataset on the synthetic source', () => {
       onProgress: (p) => progress.push(p.rows),
     });
     expect(progress).toEqual([65_536, 70_000]);
-    const m = readSnapshot(await store.getBytes(result.snapshot));
+    const m = readSnapshot(await temp.store.getBytes(result.snapshot));
     expect(m.nRows).toBe(70_000);
     expect(m.y.reduce((a, b) => a + b, 0)).toBe(result.summaryDoc.classCounts.positive);
   });
@@ -164,25 +159,25 @@ describe('extractDataset on the synthetic source', () => {
 
 describe('failures leave nothing behind', () => {
   it('no scratch file and no stored object after a late failure', async () => {
-    const path = join(dir, 'late.csv');
+    const path = join(temp.root, 'late.csv');
     await writeFile(path, `a,Class\n${'1,0\n2,1\n'.repeat(40_000)}x,1\n`);
-    const before = await store.list('');
+    const before = await temp.store.list('');
     const err = await extract(path).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DatasetError);
     expect(err).toMatchObject({ type: 'NonNumericValue', details: { row: 80_002, column: 'a' } });
-    expect(await store.list('')).toEqual(before);
-    expect(await readdir(join(dir, 'work'))).toEqual([]);
+    expect(await temp.store.list('')).toEqual(before);
+    expect(await readdir(join(temp.root, 'work'))).toEqual([]);
   });
 
   it('stops when the abort signal fires', async () => {
     const controller = new AbortController();
-    const before = await store.list('');
+    const before = await temp.store.list('');
     const run = extract('synthetic:fraud?rows=200000&seed=9', {
       signal: controller.signal,
       onProgress: () => controller.abort(new Error('cancelled by test')),
     });
     await expect(run).rejects.toThrow('cancelled by test');
-    expect(await store.list('')).toEqual(before);
-    expect(await readdir(join(dir, 'work'))).toEqual([]);
+    expect(await temp.store.list('')).toEqual(before);
+    expect(await readdir(join(temp.root, 'work'))).toEqual([]);
   });
 });

@@ -17,8 +17,7 @@ import { ModelAliases } from '../../domain/registry/aliases';
 import { ModelRegistry } from '../../domain/registry/registry';
 import type { LocalArtifactStore } from '../../domain/storage/localStore';
 import { useTempStore } from '../support/tempStore';
-import { recordRun } from './lineageFixtures';
-import { makeDraft } from './registryFixtures';
+import { recordFraudRun } from './lineageFixtures';
 
 let dir: string;
 let store: LocalArtifactStore;
@@ -43,27 +42,7 @@ async function writeSource(name: string, salt = 0): Promise<string> {
 }
 
 function run(n: number, sourcePath: string, more: { extractCached?: boolean; trainRetried?: boolean } = {}) {
-  return recordRun(store, {
-    workflowId: `train-fraud-${n}`,
-    runId: `run-${n}`,
-    sourcePath,
-    workDir: join(dir, 'work'),
-    ...more,
-    register: async (artifacts) => {
-      const { metadata } = await registry.registerVersion('fraud', {
-        idempotencyKey: `train-fraud-${n}/run-${n}`,
-        build: makeDraft({
-          dataset: artifacts.snapshot,
-          datasetSummary: artifacts.summary,
-          scaler: artifacts.scaler,
-          model: artifacts.model,
-          onnx: artifacts.onnx,
-          evaluation: artifacts.evaluation,
-        }),
-      });
-      return { name: metadata.name, version: metadata.version };
-    },
-  });
+  return recordFraudRun(store, registry, n, { sourcePath, workDir: join(dir, 'work'), ...more });
 }
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');

@@ -1,8 +1,10 @@
 import { join } from 'node:path';
 import { extractDataset } from '../../domain/data/extract';
 import { LineageStore } from '../../domain/lineage/lineageStore';
+import type { ModelRegistry } from '../../domain/registry/registry';
 import type { ArtifactKind, ArtifactRef } from '../../domain/storage/artifactRef';
 import type { ArtifactStore } from '../../domain/storage/artifactStore';
+import { makeDraft } from './registryFixtures';
 
 export interface RecordedRun {
   workflowId: string;
@@ -57,6 +59,15 @@ export async function recordRun(store: ArtifactStore, options: RunOptions): Prom
     return new Date(clock).toISOString();
   };
   const base = { workflowId, runId, codeVersion: CODE, worker: 'test-host:4242' };
+  // A step that ran once, from now to the next tick; its outcome, inputs and outputs are added by the caller.
+  const ranOnce = (step: string, params: Record<string, unknown>) => ({
+    ...base,
+    step,
+    attempt: 1,
+    params,
+    startedAt: tick(),
+    endedAt: tick(),
+  });
   const put = (kind: ArtifactKind, text: string): Promise<ArtifactRef> =>
     store.put(text, { kind, mediaType: 'application/octet-stream', extension: '.bin' });
 
@@ -72,12 +83,7 @@ export async function recordRun(store: ArtifactStore, options: RunOptions): Prom
   };
   const { snapshot, summary } = extracted;
   await lineage.recordExecution({
-    ...base,
-    step: 'extract',
-    attempt: 1,
-    params: { target: 'Class', features: null },
-    startedAt: tick(),
-    endedAt: tick(),
+    ...ranOnce('extract', { target: 'Class', features: null }),
     outcome: options.extractCached ? 'cached' : 'succeeded',
     cache: options.extractCached ? { key: 'f'.repeat(64), reusedFrom: { workflowId: 'earlier' } } : undefined,
     inputs: { source: { ...source, kind: 'source' } },
@@ -87,12 +93,7 @@ export async function recordRun(store: ArtifactStore, options: RunOptions): Prom
   const split = await put('split', `split of ${snapshot.sha256} seed 42`);
   const scaler = await put('scaler', `scaler of ${snapshot.sha256} on ${split.sha256}`);
   await lineage.recordExecution({
-    ...base,
-    step: 'prepare',
-    attempt: 1,
-    params: { testFraction: 0.25, seed: 42 },
-    startedAt: tick(),
-    endedAt: tick(),
+    ...ranOnce('prepare', { testFraction: 0.25, seed: 42 }),
     outcome: 'succeeded',
     inputs: { snapshot },
     outputs: { split, scaler },
@@ -130,12 +131,7 @@ export async function recordRun(store: ArtifactStore, options: RunOptions): Prom
 
   const evaluation = await put('evaluation', `evaluation of ${model.sha256}`);
   await lineage.recordExecution({
-    ...base,
-    step: 'evaluate',
-    attempt: 1,
-    params: { threshold: 0.5 },
-    startedAt: tick(),
-    endedAt: tick(),
+    ...ranOnce('evaluate', { threshold: 0.5 }),
     outcome: 'succeeded',
     inputs: { snapshot, split, scaler, model },
     outputs: { evaluation },
@@ -143,12 +139,7 @@ export async function recordRun(store: ArtifactStore, options: RunOptions): Prom
 
   const onnx = await put('onnx', `onnx of ${model.sha256} with ${scaler.sha256}`);
   await lineage.recordExecution({
-    ...base,
-    step: 'export',
-    attempt: 1,
-    params: { opset: 13 },
-    startedAt: tick(),
-    endedAt: tick(),
+    ...ranOnce('export', { opset: 13 }),
     outcome: 'succeeded',
     inputs: { model, scaler },
     outputs: { onnx },
@@ -180,4 +171,35 @@ export async function recordRun(store: ArtifactStore, options: RunOptions): Prom
     onnx,
     ...registered,
   };
+}
+
+/**
+ * Records run `n` of the model "fraud" (workflow train-fraud-<n>, run run-<n>) with `recordRun`,
+ * registering its version in `registry` with the run's artifacts, as the pipeline does.
+ */
+export function recordFraudRun(
+  store: ArtifactStore,
+  registry: ModelRegistry,
+  n: number,
+  options: Pick<RunOptions, 'sourcePath' | 'workDir' | 'extractCached' | 'trainRetried'>,
+): Promise<RecordedRun> {
+  return recordRun(store, {
+    workflowId: `train-fraud-${n}`,
+    runId: `run-${n}`,
+    ...options,
+    register: async (artifacts) => {
+      const { metadata } = await registry.registerVersion('fraud', {
+        idempotencyKey: `train-fraud-${n}/run-${n}`,
+        build: makeDraft({
+          dataset: artifacts.snapshot,
+          datasetSummary: artifacts.summary,
+          scaler: artifacts.scaler,
+          model: artifacts.model,
+          onnx: artifacts.onnx,
+          evaluation: artifacts.evaluation,
+        }),
+      });
+      return { name: metadata.name, version: metadata.version };
+    },
+  });
 }

@@ -7,6 +7,7 @@ import {
   renderMermaid,
   renderText,
 } from '../../domain/lineage/render';
+import type { ArtifactKind } from '../../domain/storage/artifactRef';
 
 const SRC = '5'.repeat(64);
 const SNAP = 'd'.repeat(64);
@@ -25,6 +26,14 @@ const execution = (step: string, attempt: number, outcome: 'succeeded' | 'cached
   startedAt: `2026-02-14T10:0${minute}:00.000Z`,
   endedAt: `2026-02-14T10:0${minute}:30.000Z`,
 });
+const artifact = (sha256: string, bytes: number, kind: ArtifactKind, uri: string) => ({
+  id: `artifact:${sha256}`,
+  type: 'artifact' as const,
+  sha256,
+  bytes,
+  kind,
+  uri,
+});
 
 /** source -> extract -> snapshot -> export -> onnx -> register -> fraud@3; register also reads the snapshot. */
 const upstream: LineageGraph = {
@@ -39,32 +48,11 @@ const upstream: LineageGraph = {
       registeredAt: '2026-02-14T10:05:30.000Z',
     },
     execution('register', 1, 'succeeded', 5),
-    {
-      id: `artifact:${ONNX}`,
-      type: 'artifact',
-      sha256: ONNX,
-      bytes: 2048,
-      kind: 'onnx',
-      uri: `s3://models/onnx/sha256/${ONNX}.onnx`,
-    },
+    artifact(ONNX, 2048, 'onnx', `s3://models/onnx/sha256/${ONNX}.onnx`),
     execution('export', 2, 'succeeded', 3),
-    {
-      id: `artifact:${SNAP}`,
-      type: 'artifact',
-      sha256: SNAP,
-      bytes: 512,
-      kind: 'dataset',
-      uri: `s3://models/dataset/sha256/${SNAP}.arrow`,
-    },
+    artifact(SNAP, 512, 'dataset', `s3://models/dataset/sha256/${SNAP}.arrow`),
     execution('extract', 1, 'cached', 1),
-    {
-      id: `artifact:${SRC}`,
-      type: 'artifact',
-      sha256: SRC,
-      bytes: 99,
-      kind: 'source',
-      uri: 'synthetic:fraud?rows=10&seed=7',
-    },
+    artifact(SRC, 99, 'source', 'synthetic:fraud?rows=10&seed=7'),
   ],
   edges: [
     { from: 'execution:r.register.1', to: 'model:fraud@3', role: 'registered' },

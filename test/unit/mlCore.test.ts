@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import type * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
 import { computeClassWeights } from '../../domain/ml/classWeights';
 import { TrainingInputError } from '../../domain/ml/errors';
 import { confusionAt, evaluateScores, rankingMetrics } from '../../domain/ml/metrics';
@@ -9,10 +9,10 @@ import { applyStandardScaler, fitStandardScaler, scalerFromJson, scalerToJson } 
 import { splitIndices, takeRows } from '../../domain/ml/split';
 import { trainModel } from '../../domain/ml/train';
 import { mulberry32 } from '../../domain/random';
+import { smallNetworkSpec } from '../support/modelSpecs';
+import { useTfCpuBackend } from '../support/tfCpuBackend';
 
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
+useTfCpuBackend();
 
 describe('split', () => {
   const y = Uint8Array.from({ length: 1000 }, (_, i) => (i % 50 === 0 ? 1 : 0)); // 20 positives
@@ -177,17 +177,7 @@ describe('model spec and builder', () => {
 });
 
 describe('training', () => {
-  const spec = modelSpecSchema.parse({
-    layers: [
-      { type: 'dense', units: 8, activation: 'relu' },
-      { type: 'dropout', rate: 0.2 },
-      { type: 'dense', units: 1, activation: 'sigmoid' },
-    ],
-    batchSize: 32,
-    epochs: 4,
-    learningRate: 0.01,
-    seed: 5,
-  });
+  const spec = smallNetworkSpec(8, { batchSize: 32, epochs: 4, learningRate: 0.01, seed: 5 });
   const random = mulberry32(11);
   const nRows = 200;
   const x = Float32Array.from({ length: nRows * 3 }, () => random() * 2 - 1);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ExportParityError, type OnnxExportError } from '../../domain/onnx/errors';
 import { encodeChecked } from '../../domain/onnx/exporter';
 import { decodeModel } from '../../domain/onnx/onnxProto';
@@ -7,10 +7,9 @@ import { checkParity, exportedNetwork } from '../../domain/onnx/parity';
 import { judgeParity } from '../../domain/onnx/parityVerdict';
 import { referenceScores, SAFETY_FACTOR, sigmoid } from '../../domain/onnx/reference';
 import { architectures, exportedModel, parityOnAllRows, wildData } from '../support/onnxFixtures';
+import { useTfCpuBackend } from '../support/tfCpuBackend';
 
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
+useTfCpuBackend();
 
 const data = wildData(1000);
 const spec = architectures['elu-selu-dropout'] as (typeof architectures)[string];

@@ -1,6 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
 import type * as ort from 'onnxruntime-node';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { applyStandardScaler } from '../../domain/ml/scaler';
 import { predictProbabilities } from '../../domain/ml/train';
 import { exportedNetwork, runOnnx } from '../../domain/onnx/parity';
@@ -8,10 +7,9 @@ import { judgeParity } from '../../domain/onnx/parityVerdict';
 import { referenceScores } from '../../domain/onnx/reference';
 import { architectures, exportedModel, wildData } from '../support/onnxFixtures';
 import { float32Forward } from '../support/randomDense';
+import { useTfCpuBackend } from '../support/tfCpuBackend';
 
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
+useTfCpuBackend();
 
 /**
  * The gate must not depend on the CPU or on how an engine orders its float32 sums (issue 30: a

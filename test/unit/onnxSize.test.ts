@@ -1,5 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildModel } from '../../domain/ml/modelBuilder';
 import { countParameters, modelSpecSchema, referenceModelSpec } from '../../domain/ml/modelSpec';
 import { fitStandardScaler } from '../../domain/ml/scaler';
@@ -12,10 +11,10 @@ import {
   onnxSizeReport,
 } from '../../domain/onnx/size';
 import { testMetadata } from '../support/onnxFixtures';
+import { thrownBy } from '../support/rejection';
+import { useTfCpuBackend } from '../support/tfCpuBackend';
 
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
+useTfCpuBackend();
 
 const nFeatures = 30;
 const features = Array.from({ length: nFeatures }, (_, j) => `V${j}`);
@@ -73,14 +72,8 @@ describe('size report', () => {
     const bytes = exportUntrained(wide);
     const report = onnxSizeReport(bytes.length);
     expect(report.withinLimit).toBe(false);
-    let caught: unknown;
-    try {
-      assertWithinSizeLimit(report);
-    } catch (err) {
-      caught = err;
-    }
-    expect(caught).toBeInstanceOf(ModelTooLargeError);
-    const err = caught as ModelTooLargeError;
+    const err = thrownBy(() => assertWithinSizeLimit(report));
+    expect(err).toBeInstanceOf(ModelTooLargeError);
     expect(err.type).toBe('ModelTooLarge');
     expect(err.retryable).toBe(false);
     expect([err.bytes, err.base64Bytes, err.limitBytes]).toEqual([

@@ -6,6 +6,7 @@ import { decodeModel, type ModelDef } from '../../domain/onnx/onnxProto';
 import { runOnnx } from '../../domain/onnx/parity';
 import { validateOnnxModel } from '../../domain/onnx/validate';
 import { testMetadata } from '../support/onnxFixtures';
+import { thrownBy } from '../support/rejection';
 
 const features = ['a', 'b', 'c'];
 
@@ -103,15 +104,10 @@ describe('structural validation', () => {
   it('makes the encoder refuse a broken graph with OnnxStructureError', () => {
     const m = smallModel();
     (m.graph.node[0] as ModelDef['graph']['node'][number]).output = ['scaled'];
-    let caught: unknown;
-    try {
-      encodeChecked(m);
-    } catch (err) {
-      caught = err;
-    }
+    const caught = thrownBy(() => encodeChecked(m));
     expect(caught).toBeInstanceOf(OnnxExportError);
-    expect((caught as OnnxExportError).type).toBe('OnnxStructureError');
-    expect((caught as Error).message).toMatch(/value "scaled" is defined twice/);
-    expect((caught as Error).message).toMatch(/reads "centered", which is not defined/);
+    expect(caught.type).toBe('OnnxStructureError');
+    expect(caught.message).toMatch(/value "scaled" is defined twice/);
+    expect(caught.message).toMatch(/reads "centered", which is not defined/);
   });
 });

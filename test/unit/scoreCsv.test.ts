@@ -79,6 +79,22 @@ describe('scoreCsv (slipway apply)', () => {
   const readRows = async (file: string) =>
     parse(await readFile(file, 'utf8'), { columns: true }) as Record<string, string>[];
   const leftovers = async () => (await readdir(dir)).filter((f) => f.endsWith('.tmp'));
+  /** Scores with an abort once 20 rows are done: it must stop with AbortError, leaving no output and no temp file. */
+  async function expectAbortLeavesNothing(options: Partial<ScoreCsvOptions> & { output: string }) {
+    const controller = new AbortController();
+    const error = await rejectionOf(
+      scoreCsv(
+        base({
+          ...options,
+          signal: controller.signal,
+          onProgress: (rows) => rows >= 20 && controller.abort(),
+        }),
+      ),
+    );
+    expect(error.name).toBe('AbortError');
+    expect(existsSync(options.output)).toBe(false);
+    expect(await leftovers()).toEqual([]);
+  }
 
   it('scores raw values with the scaler folded into the graph, like scoreWithOnnx and the tfjs model', async () => {
     const output = join(dir, 'ordered-out.csv');
@@ -230,22 +246,11 @@ describe('scoreCsv (slipway apply)', () => {
   });
 
   it('stops when aborted, leaving no output', async () => {
-    const output = join(dir, 'aborted.csv');
-    const controller = new AbortController();
-    const error = await rejectionOf(
-      scoreCsv(
-        base({
-          input: await writeInput('abort.csv', features),
-          output,
-          batchRows: 10,
-          signal: controller.signal,
-          onProgress: (rows) => rows >= 20 && controller.abort(),
-        }),
-      ),
-    );
-    expect(error.name).toBe('AbortError');
-    expect(existsSync(output)).toBe(false);
-    expect(await leftovers()).toEqual([]);
+    await expectAbortLeavesNothing({
+      input: await writeInput('abort.csv', features),
+      output: join(dir, 'aborted.csv'),
+      batchRows: 10,
+    });
   });
 
   it('in chunks on two threads: a bad cell in a later chunk, and an abort, leave no output', async () => {
@@ -273,21 +278,7 @@ describe('scoreCsv (slipway apply)', () => {
     });
     expect(existsSync(output)).toBe(false);
 
-    const controller = new AbortController();
-    const aborted = await rejectionOf(
-      scoreCsv(
-        base({
-          input: await plain('abort-chunks.csv'),
-          output,
-          ...chunks,
-          signal: controller.signal,
-          onProgress: (rows) => rows >= 20 && controller.abort(),
-        }),
-      ),
-    );
-    expect(aborted.name).toBe('AbortError');
-    expect(existsSync(output)).toBe(false);
-    expect(await leftovers()).toEqual([]);
+    await expectAbortLeavesNothing({ input: await plain('abort-chunks.csv'), output, ...chunks });
   });
 
   it('refuses bad options, a model of another width, and bytes that are not a model, before writing', async () => {

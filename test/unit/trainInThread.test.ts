@@ -6,25 +6,16 @@ import { toApplicationFailure } from '../../activities/failures';
 import { SnapshotWriter } from '../../domain/data/snapshot';
 import { SYNTHETIC_FRAUD_COLUMNS, syntheticFraudRows } from '../../domain/data/syntheticFraud';
 import { TrainingInputError } from '../../domain/ml/errors';
-import { modelSpecSchema } from '../../domain/ml/modelSpec';
 import { fitStandardScaler, scalerToJson } from '../../domain/ml/scaler';
 import { splitIndices, takeRows } from '../../domain/ml/split';
 import { encodeSplit } from '../../domain/ml/splitArtifact';
 import type { EpochResult } from '../../domain/ml/train';
 import { runningTrainingThreads, trainInThread } from '../../domain/ml/trainInThread';
 import { runTrainingJob, type TrainingJob } from '../../domain/ml/trainingJob';
+import { smallNetworkSpec } from '../support/modelSpecs';
 import { rejectionOf } from '../support/rejection';
 
-const spec = modelSpecSchema.parse({
-  layers: [
-    { type: 'dense', units: 16, activation: 'relu' },
-    { type: 'dropout', rate: 0.2 },
-    { type: 'dense', units: 1, activation: 'sigmoid' },
-  ],
-  batchSize: 256,
-  epochs: 3,
-  seed: 3,
-});
+const spec = smallNetworkSpec(16, { batchSize: 256, epochs: 3, seed: 3 });
 
 let dir: string;
 /** Stored bytes of a small synthetic data set, as the training activity reads them from the store. */
