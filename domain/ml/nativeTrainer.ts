@@ -306,8 +306,10 @@ export async function trainNative(options: TrainOptions, addon: TrainerAddon): P
   };
   for (const past of history) if (stopper.shouldStop(past.valLoss)) return finish(true);
 
-  addon.setThreads(envNow.blasThreads() ?? 1);
+  // The thread measurement sets the BLAS to one thread while it times: choose first, then apply
+  // SLIPWAY_BLAS_THREADS, or the measurement would undo it on the first training of the process.
   addon.setTrainerThreads(net.handle, chooseTrainerThreads(addon));
+  addon.setThreads(envNow.blasThreads() ?? 1);
   const validation = options.validation;
   const valProbabilities = validation ? new Float32Array(validation.nRows) : undefined;
   for (let epoch = startEpoch; epoch < epochs; epoch++) {
