@@ -8,7 +8,6 @@
 import { join } from 'node:path';
 import { evaluateScores } from '../domain/ml/metrics';
 import { kerasSeedProbabilities, runKeras } from './keras/runKeras';
-import { runJsonChild, tsxCommand } from './lib/child';
 import { readFloat32, readUint8 } from './lib/referenceData';
 import { median } from './lib/stats';
 
@@ -31,6 +30,8 @@ export async function measureQualitySpread(options: {
   backend: string;
   /** The main run's seed and PR-AUCs, already measured. */
   main: SeedQuality;
+  /** Runs bench/slipwayTrainer.ts on the backend with these extra arguments (run.ts's trainer). */
+  train: (extra: string[]) => Promise<unknown>;
   otherSeeds: number[];
   withKeras: boolean;
   timeoutSeconds: number;
@@ -41,19 +42,7 @@ export async function measureQualitySpread(options: {
   const seeds: SeedQuality[] = [options.main];
   for (const seed of options.otherSeeds) {
     const file = `slipway_test_proba_seed${seed}.f32`;
-    const [command, args] = tsxCommand(join(__dirname, 'slipwayTrainer.ts'), [
-      '--data',
-      dataDir,
-      '--backend',
-      backend,
-      '--seed',
-      String(seed),
-      '--score-to',
-      join(dataDir, file),
-    ]);
-    await runJsonChild(`slipway ${backend} seed ${seed}`, command, args, {
-      timeoutSeconds: options.timeoutSeconds,
-    });
+    await options.train(['--seed', String(seed), '--score-to', join(dataDir, file)]);
     const entry: SeedQuality = { seed, slipwayPrAuc: prAuc(file) };
     if (options.withKeras) {
       const keras = await runKeras(dataDir, options.timeoutSeconds, seed);

@@ -146,6 +146,7 @@ async function main(): Promise<void> {
         dataDir,
         backend: primary.backend,
         main: { seed: referenceModelSpec.seed, slipwayPrAuc: q.slipway.prAuc, kerasPrAuc: q.keras?.prAuc },
+        train: (extra) => trainer(primary.backend, extra, 4 * 3600),
         otherSeeds: plan.qualitySeeds,
         withKeras: q.keras !== undefined,
         timeoutSeconds: 4 * 3600,
