@@ -72,6 +72,16 @@ export const envSchema = z.object({
     .transform((v) =>
       ['off', '0', 'false', 'no'].includes((v ?? '').trim().toLowerCase()) ? 'off' : 'auto',
     ),
+  /**
+   * `off` (or 0, false, no): neither build (native/csv-scan/build.js reads it at install) nor use
+   * the native CSV scanner, reading CSV in JavaScript (same values, more CPU); anything else is `auto`.
+   */
+  SLIPWAY_CSV_SCAN: z
+    .string()
+    .optional()
+    .transform((v) =>
+      ['off', '0', 'false', 'no'].includes((v ?? '').trim().toLowerCase()) ? 'off' : 'auto',
+    ),
   /** BLAS threads per multiply; unset (or not a whole number from 1) means 1 for the native trainer, measured for wasm-blas. */
   SLIPWAY_BLAS_THREADS: z
     .string()
@@ -97,6 +107,8 @@ export type SlipwayEnv = z.infer<typeof envSchema>;
 export const envNow = {
   nativeGemm: (source: NodeJS.ProcessEnv = process.env) =>
     envSchema.shape.SLIPWAY_NATIVE_GEMM.parse(source.SLIPWAY_NATIVE_GEMM),
+  csvScan: (source: NodeJS.ProcessEnv = process.env) =>
+    envSchema.shape.SLIPWAY_CSV_SCAN.parse(source.SLIPWAY_CSV_SCAN),
   blasThreads: (source: NodeJS.ProcessEnv = process.env) =>
     envSchema.shape.SLIPWAY_BLAS_THREADS.parse(source.SLIPWAY_BLAS_THREADS),
   trainerThreads: (source: NodeJS.ProcessEnv = process.env) =>

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { codeVersion } from '../config/codeVersion';
 import type { SlipwayConfig } from '../config/env';
 import { REPO_ROOT } from '../config/repoRoot';
+import { CSV_SCAN_ADDON_PATH } from '../domain/data/nativeCsvScan';
 import { ADDON_PATH } from '../domain/ml/nativeAddonPath';
 import { commandLine, isAlive, startService, stopProcessGroup, waitUntilHealthy } from './processes';
 
@@ -22,7 +23,7 @@ const workerStateSchema = z.object({
   /** The code it runs: a checkout that moved on needs a fresh worker. */
   codeVersion: z.string(),
   /**
-   * The native GEMM addon it loaded (size and modification time, or "none"): `npm run
+   * The native addons it loaded, trainer and CSV scanner (size and modification time, or "none"): `npm run
    * build:native` changes no tracked file, yet the worker must pick up the new build.
    */
   nativeAddon: z.string().default('unknown'),
@@ -61,7 +62,7 @@ export function nativeAddonIdentity(path = ADDON_PATH): string {
 function settingsOf(config: SlipwayConfig) {
   return {
     codeVersion: codeVersion(),
-    nativeAddon: nativeAddonIdentity(),
+    nativeAddon: `${nativeAddonIdentity()} ${nativeAddonIdentity(CSV_SCAN_ADDON_PATH)}`,
     temporalAddress: config.temporalAddress,
     namespace: config.namespace,
     taskQueue: config.taskQueue,

@@ -2,12 +2,16 @@ import { Readable } from 'node:stream';
 import type { CsvError, Options as ParseOptions } from 'csv-parse';
 import { type CellPlace, parseFeatureCell, parseLabelCell } from './cells';
 import { datasetError, where } from './errors';
+import { type CsvScanAddon, nativeCsvScan } from './nativeCsvScan';
 import * as numberBytes from './numberBytes';
 
 // Bound once: an imported name compiled to CommonJS is a getter call at every use, which in
 // the per-cell loop below cost more than reading the number.
 const scanDecimal = numberBytes.scanDecimal;
 const scanned = numberBytes.scanned;
+// Exact powers of ten: every 10^k with k <= 22 is a float64 without rounding.
+const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
+const MAX_EXACT = 2 ** 53 - 1;
 
 // One record may not exceed this many bytes: an unclosed quote would otherwise swallow the rest
 // of the file into a single field and hold it in memory.
@@ -81,6 +85,17 @@ const REFUSED = new Uint8Array(256);
 for (let c = 0; c < 32; c++) if (c !== 9 && c !== 10) REFUSED[c] = 1;
 for (let c = 127; c < 256; c++) REFUSED[c] = 1;
 REFUSED[34] = 1;
+
+/** Rows per call to the native scanner: its call costs about what one row does. */
+const BLOCK_ROWS = 256;
+
+interface NativeBlock {
+  addon: CsvScanAddon;
+  values: Float64Array;
+  labels: Uint8Array;
+  starts: Int32Array;
+  ends: Int32Array;
+}
 
 /** The header line of a file read in chunks, found by plainHeaderLine. */
 export interface PlainHeader {
@@ -208,6 +223,8 @@ export class LineScanner {
   private fieldEnd = new Int32Array(0);
   private values = new Float64Array(0);
   private readonly source: RowSource = { buffer: undefined, start: 0, end: 0, record: undefined };
+  /** The native scanner and the rows of its last block, when it is built. */
+  private block: NativeBlock | undefined;
 
   /**
    * @param plan what the header asked for, when it has been read; else the first non-blank
@@ -240,6 +257,11 @@ export class LineScanner {
   async lines(buf: Buffer, atEnd: boolean): Promise<number | undefined> {
     this.pos = 0;
     for (;;) {
+      if (this.block) {
+        const done = this.blockRows(buf);
+        if (done !== true) await done;
+        // The block stops at a line it does not take (or at the buffer's end): read it below.
+      }
       let end = buf.indexOf(10, this.pos);
       if (end < 0) {
         if (buf.length - this.pos > MAX_FAST_LINE_BYTES) return this.pos;
@@ -252,6 +274,69 @@ export class LineScanner {
       if (taken !== true) await taken;
       this.pos = Math.min(end + 1, buf.length);
       this.line++;
+    }
+  }
+
+  /**
+   * Lines from `pos` read by the native scanner (nativeCsvScan.ts), block after block, handed
+   * out as line1 hands out its rows; stops at the first line it does not take. True when done, or
+   * a promise when a consumer returned one (the rest of the block is handed out after it).
+   */
+  private blockRows(buf: Buffer): true | Promise<void> {
+    const block = this.block as NativeBlock;
+    const plan = this.plan as RowPlan;
+    const { values } = this;
+    const nF = values.length;
+    const target = plan.target ? plan.target.index : -1;
+    for (;;) {
+      const rows = block.addon.scanLines(
+        buf,
+        this.pos,
+        plan.width,
+        this.slots,
+        target,
+        block.values,
+        block.labels,
+        block.starts,
+        block.ends,
+      );
+      for (let r = 0; r < rows; r++) {
+        const base = r * nF;
+        for (let j = 0; j < nF; j++) values[j] = block.values[base + j] as number;
+        this.rows++;
+        const source = this.source;
+        source.buffer = buf;
+        source.start = block.starts[r] as number;
+        source.end = block.ends[r] as number;
+        const pending = this.onRow(values, block.labels[r] as 0 | 1, this.line, source);
+        this.line++;
+        this.pos = (block.ends[r] as number) + 1;
+        if (pending) return pending.then(() => this.restOfBlock(buf, r + 1, rows));
+      }
+      if (rows < block.labels.length) return true;
+    }
+  }
+
+  /** Hands out rows `from` to `rows` of the current block, then reads on with blockRows. */
+  private async restOfBlock(buf: Buffer, from: number, rows: number): Promise<void> {
+    const block = this.block as NativeBlock;
+    const { values } = this;
+    const nF = values.length;
+    for (let r = from; r < rows; r++) {
+      for (let j = 0; j < nF; j++) values[j] = block.values[r * nF + j] as number;
+      this.rows++;
+      const source = this.source;
+      source.buffer = buf;
+      source.start = block.starts[r] as number;
+      source.end = block.ends[r] as number;
+      const pending = this.onRow(values, block.labels[r] as 0 | 1, this.line, source);
+      this.line++;
+      this.pos = (block.ends[r] as number) + 1;
+      if (pending) await pending;
+    }
+    if (rows === block.labels.length) {
+      const more = this.blockRows(buf);
+      if (more !== true) await more;
     }
   }
 
@@ -272,6 +357,7 @@ export class LineScanner {
       this.usePlan(this.onHeader(buf.toString('latin1', start, end).split(','), this.line));
       return true;
     }
+    if (this.quickLine(buf, start, end, plan.width)) return this.handOut(plan, buf, start, end);
     // One pass over the line: fields are delimited, and feature fields read as numbers on the
     // way (scanDecimal); a field that is not a plain number gets NaN and is read from its text
     // below, once the field count is known to be right (a ragged row is reported first).
@@ -315,7 +401,7 @@ export class LineScanner {
     const row = this.line;
     const { file } = this;
     if (fields !== width) throw raggedRow(file, row, fields, width);
-    const { featureIndex, features, target } = plan;
+    const { featureIndex, features } = plan;
     for (let j = 0; j < featureIndex.length; j++) {
       if (values[j] === values[j]) continue;
       const k = featureIndex[j] as number;
@@ -325,20 +411,93 @@ export class LineScanner {
         column: features[j] as string,
       });
     }
+    return this.handOut(plan, buf, start, end);
+  }
+
+  /**
+   * The common line read in one tight pass: every field is a feature made of an optional minus,
+   * digits and an optional point with digits (no spaces, exponent or sign "+"), or a 0/1 label,
+   * or a field that is not read, with no byte the scanner refuses. Fills `values` (and the field
+   * bounds) exactly as line1's general pass would, and says false for any other line, which
+   * line1 then reads from the start the general way: this only skips work, never decides.
+   */
+  private quickLine(buf: Buffer, start: number, end: number, width: number): boolean {
+    const slots = this.slots;
+    const starts = this.fieldStart;
+    const ends = this.fieldEnd;
+    const values = this.values;
+    let i = start;
+    for (let field = 0; field < width; field++) {
+      starts[field] = i;
+      const slot = slots[field] as number;
+      if (slot >= 0) {
+        let negative = false;
+        if (buf[i] === 45) {
+          negative = true;
+          i++;
+        }
+        let mantissa = 0;
+        let digits = 0;
+        let c = 0;
+        for (; i < end; i++) {
+          c = (buf[i] as number) - 48;
+          if (c < 0 || c > 9) break;
+          mantissa = mantissa * 10 + c;
+          digits++;
+        }
+        let exponent = 0;
+        if (i < end && buf[i] === 46) {
+          for (i++; i < end; i++) {
+            c = (buf[i] as number) - 48;
+            if (c < 0 || c > 9) break;
+            mantissa = mantissa * 10 + c;
+            exponent++;
+          }
+          digits += exponent;
+        }
+        // Anything else after the number, 2^53 or more, or no digits: the general pass decides.
+        if (digits === 0 || mantissa > MAX_EXACT || exponent > 22) return false;
+        if (i < end && buf[i] !== 44) return false;
+        const value = exponent === 0 ? mantissa : mantissa / (POW10[exponent] as number);
+        values[slot] = negative ? -value : value;
+      } else {
+        for (; i < end; i++) {
+          const c = buf[i] as number;
+          if (c === 44) break;
+          if (REFUSED[c] === 1) return false;
+        }
+      }
+      ends[field] = i;
+      // The last field ends the line; any other is followed by a comma.
+      if (field === width - 1) return i === end;
+      if (i >= end) return false;
+      i++;
+    }
+    return false;
+  }
+
+  /** The row read into `values` and the field bounds, with its label, to the consumer. */
+  private handOut(plan: RowPlan, buf: Buffer, start: number, end: number): boolean | Promise<void> {
+    const { target } = plan;
     let label: 0 | 1 = 0;
     if (target) {
-      label = labelBytes(buf, starts[target.index] as number, ends[target.index] as number, {
-        file,
-        row,
-        column: target.name,
-      });
+      label = labelBytes(
+        buf,
+        this.fieldStart[target.index] as number,
+        this.fieldEnd[target.index] as number,
+        {
+          file: this.file,
+          row: this.line,
+          column: target.name,
+        },
+      );
     }
     this.rows++;
     const source = this.source;
     source.buffer = buf;
     source.start = start;
     source.end = end;
-    return this.onRow(values, label, row, source) ?? true;
+    return this.onRow(this.values, label, this.line, source) ?? true;
   }
 
   private usePlan(plan: RowPlan): void {
@@ -350,6 +509,14 @@ export class LineScanner {
     this.fieldStart = new Int32Array(plan.width);
     this.fieldEnd = new Int32Array(plan.width);
     this.values = new Float64Array(plan.featureIndex.length);
+    const addon = nativeCsvScan();
+    this.block = addon && {
+      addon,
+      values: new Float64Array(BLOCK_ROWS * plan.featureIndex.length),
+      labels: new Uint8Array(BLOCK_ROWS),
+      starts: new Int32Array(BLOCK_ROWS),
+      ends: new Int32Array(BLOCK_ROWS),
+    };
   }
 }
 

@@ -16,8 +16,9 @@ fi
 bash infra/scripts/ensure-deps.sh
 # The linter first: it takes a second and fails before minutes of services and training do.
 node_modules/.bin/biome check . >&2
-# node_modules may predate the native trainer: build the addon now if it (or its BLAS record, which
+# node_modules may predate the native trainer or CSV scanner: build the addons now if one (or its BLAS record, which
 # builds with the trainer write) is missing. Never fails; the tests then say what is missing.
 [[ -f native/blas-gemm/build/Release/blas_gemm.node && -f native/blas-gemm/build/blas.json ]] \
   || node native/blas-gemm/build.js >&2
+[[ -f native/csv-scan/build/Release/csv_scan.node ]] || node native/csv-scan/build.js >&2
 exec node_modules/.bin/vitest run "$@"

@@ -19,7 +19,8 @@ const {
   writeFileSync,
 } = require('node:fs');
 const { homedir } = require('node:os');
-const { dirname, join, resolve } = require('node:path');
+const { join, resolve } = require('node:path');
+const { runNodeGyp } = require('../nodeGyp');
 
 /** The OpenBLAS wheel Slipway provisions (pinned: a new pin is a deliberate, measured change). */
 const WHEEL = { name: 'scipy-openblas32', version: '0.3.34.481.3', prefix: 'scipy_', lib: 'scipy_openblas' };
@@ -63,35 +64,6 @@ function findBlasInclude() {
     '/opt/homebrew/opt/openblas/include',
   ];
   return candidates.find((dir) => existsSync(join(dir, 'cblas.h')));
-}
-
-/** node-gyp ships inside npm; prefer the copy npm points us at, then the one beside node. */
-function findNodeGyp() {
-  const candidates = [];
-  if (process.env.npm_config_node_gyp) candidates.push(process.env.npm_config_node_gyp);
-  try {
-    candidates.push(require.resolve('node-gyp/bin/node-gyp.js'));
-  } catch {
-    // not installed as a package; fall through to npm's bundled copy
-  }
-  const prefix = resolve(dirname(process.execPath), '..');
-  candidates.push(
-    join(prefix, 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
-  );
-  candidates.push(
-    join(dirname(process.execPath), 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
-  );
-  return candidates.find((p) => existsSync(p));
-}
-
-/**
- * Local Node headers, so node-gyp does not try to download them (which fails on networks that
- * only mirror package registries). npm passes its own `nodedir` setting through the environment.
- */
-function findNodeDir() {
-  if (process.env.npm_config_nodedir) return process.env.npm_config_nodedir;
-  const prefix = resolve(dirname(process.execPath), '..');
-  return existsSync(join(prefix, 'include', 'node', 'node_api.h')) ? prefix : undefined;
 }
 
 function binCache() {
@@ -226,24 +198,7 @@ function smokeTest(extraEnv = {}) {
 }
 
 function nodeGypBuild(env) {
-  const nodeGyp = findNodeGyp();
-  if (!nodeGyp) throw new Error('node-gyp not found (it ships with npm)');
-  const args = [nodeGyp, 'rebuild', `--directory=${ADDON_DIR}`];
-  const nodeDir = findNodeDir();
-  if (nodeDir) args.push(`--nodedir=${nodeDir}`);
-  const run = spawnSync(process.execPath, args, {
-    env: { ...process.env, ...env },
-    encoding: 'utf8',
-    timeout: 10 * 60_000,
-  });
-  writeFileSync(
-    LOG_FILE,
-    `${process.execPath} ${args.join(' ')}\n${JSON.stringify(env)}\n\n${run.stdout ?? ''}\n${run.stderr ?? ''}\n`,
-  );
-  if (run.error || run.status !== 0)
-    throw new Error(
-      `${run.error ? run.error.message : `node-gyp exited with ${run.status}`}; details in ${LOG_FILE}`,
-    );
+  runNodeGyp(ADDON_DIR, LOG_FILE, env);
 }
 
 /** Builds against one BLAS and smoke-tests it; returns what it learnt or throws. */

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -6,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readValidatedCsv } from '../../domain/data/csvReader';
 import type { CsvParserChoice } from '../../domain/data/csvRows';
 import { extractDataset } from '../../domain/data/extract';
+import { CSV_SCAN_ADDON_PATH, nativeCsvScan } from '../../domain/data/nativeCsvScan';
 import { parseDecimalBytes } from '../../domain/data/numberBytes';
 import { buildModel } from '../../domain/ml/modelBuilder';
 import { modelSpecSchema } from '../../domain/ml/modelSpec';
@@ -256,7 +258,54 @@ describe('parseDecimalBytes', () => {
   });
 });
 
-describe('fast path = general path', () => {
+describe('the native scanner (native/csv-scan)', () => {
+  it('is built by the install and loads', () => {
+    expect(
+      existsSync(CSV_SCAN_ADDON_PATH),
+      `${CSV_SCAN_ADDON_PATH} is missing: run \`npm run build:native\` (native/csv-scan/build.log says why it failed)`,
+    ).toBe(true);
+    expect(nativeCsvScan()).toBeDefined();
+  });
+});
+
+// Both loops of the byte scanner: the native one (the default where it is built) and the
+// JavaScript one (SLIPWAY_CSV_SCAN=off, or no C compiler at install). Scoring threads started in
+// a block inherit its setting.
+describe.each([
+  ['native C loop', 'auto'],
+  ['JavaScript loop', 'off'],
+])('fast path (%s) = general path', (_loop, setting) => {
+  let before: string | undefined;
+  beforeAll(() => {
+    before = process.env.SLIPWAY_CSV_SCAN;
+    process.env.SLIPWAY_CSV_SCAN = setting;
+  });
+  afterAll(() => {
+    if (before === undefined) delete process.env.SLIPWAY_CSV_SCAN;
+    else process.env.SLIPWAY_CSV_SCAN = before;
+  });
+
+  it('reads random decimal spellings as csv-parse and Number() do, in every field position', async () => {
+    const random = mulberry32(setting === 'auto' ? 7 : 8);
+    const digits = (n: number) => Array.from({ length: n }, () => Math.floor(random() * 10)).join('');
+    const cell = () => {
+      const sign = ['', '-', '+'][Math.floor(random() * 3)] as string;
+      let int = digits(Math.floor(random() * 12));
+      const frac = random() < 0.7 ? `.${digits(Math.floor(random() * 14))}` : '';
+      if (int === '' && frac.length < 2) int = '0';
+      const exp = random() < 0.1 ? `e${['', '-'][Math.floor(random() * 2)]}${digits(1)}` : '';
+      // Mostly cells the scanner takes; a sign '+' or an exponent it hands to cells.ts.
+      return `${sign}${int}${frac}${exp}`;
+    };
+    const lines = ['a,b,c,Class'];
+    for (let i = 0; i < 20_000; i++) lines.push(`${cell()},${cell()},${cell()},${i % 2}`);
+    const bytes = Buffer.from(`${lines.join('\n')}\n`);
+    const general = await readOutcome(bytes, 'general', 'file');
+    expect(general, JSON.stringify(general).slice(0, 400)).toHaveProperty('ok');
+    expect(await readOutcome(bytes, 'auto', 'file')).toEqual(general);
+    expect(await readOutcome(bytes, 'auto', 5)).toEqual(general);
+  });
+
   it('apply gives the same bytes (or the same error) on every fixture file, from a file and from a split stream', async () => {
     for (const path of await fixtureFiles()) {
       const bytes = await readFile(path);
@@ -365,11 +414,13 @@ describe('fast path = general path', () => {
     expect(await applyOutcome(bytes, ['a', 'b'], 'auto', 'file')).toEqual(general);
   });
 
-  it('extraction of the 284,807-row reference data gives the same snapshot bytes through either path', async () => {
+  // The reference size for the default loop; a sixth of it for the fallback, to spare CI a minute.
+  const rows = setting === 'auto' ? 284_807 : 50_000;
+  it(`extraction of ${rows} rows of the reference data gives the same snapshot bytes through either path`, async () => {
     const store = new LocalArtifactStore(join(dir, 'artifacts'));
     const extract = (parser: CsvParserChoice) =>
       extractDataset({
-        source: 'synthetic:fraud?rows=284807&seed=42',
+        source: `synthetic:fraud?rows=${rows}&seed=42`,
         store,
         workDir: join(dir, 'work'),
         parser,
@@ -378,6 +429,6 @@ describe('fast path = general path', () => {
     const general = await extract('general');
     expect(fast.snapshot.sha256).toBe(general.snapshot.sha256);
     expect(fast.summaryDoc).toEqual(general.summaryDoc);
-    expect(fast.summaryDoc.rows).toBe(284_807);
+    expect(fast.summaryDoc.rows).toBe(rows);
   }, 300_000);
 });
