@@ -113,16 +113,34 @@ export class FaultLab {
     this.workers.set(name, child);
   }
 
+  /**
+   * Stops a worker this lab started and waits until its process is gone. A name the lab did not
+   * start is an error, never a silent no-op: a scenario must not pass without its fault.
+   */
   async killWorker(name: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const child = this.workers.get(name);
+    if (!child || child.pid === undefined) {
+      throw new Error(
+        `no worker named "${name}" to kill (this lab started: ${[...this.workers.keys()].join(', ') || 'none'})`,
+      );
+    }
     this.workers.delete(name);
-    if (child?.pid === undefined) return;
+    const exited =
+      child.exitCode !== null || child.signalCode !== null
+        ? Promise.resolve()
+        : new Promise<void>((done) => child.once('exit', () => done()));
     if (signal === 'SIGKILL') {
       try {
         process.kill(-child.pid, 'SIGKILL');
       } catch {}
     }
     await stopProcessGroup(child.pid, 15_000);
+    await exited;
+  }
+
+  /** Names of the workers running now. */
+  workerNames(): string[] {
+    return [...this.workers.keys()];
   }
 
   async restartTemporal(downMs: number): Promise<void> {
@@ -160,7 +178,7 @@ export class FaultLab {
   }
 
   /** Waits until a run's training has a checkpoint on the server; returns the worker running it. */
-  async waitForTraining(handle: WorkflowHandle, timeoutMs = 180_000): Promise<string | undefined> {
+  async waitForTraining(handle: WorkflowHandle, timeoutMs = 180_000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       const description = await handle.describe().catch(() => undefined);
@@ -172,7 +190,14 @@ export class FaultLab {
       }
       const training = description?.raw.pendingActivities?.find((a) => a.activityType?.name === 'trainModel');
       if (training?.heartbeatDetails?.payloads?.[0]?.data?.length) {
-        return training.lastWorkerIdentity?.replace(/^faults-/, '') ?? undefined;
+        // The worker that heartbeated: one of ours, or the scenario cannot know whom to kill.
+        const name = training.lastWorkerIdentity?.replace(/^faults-/, '');
+        if (name === undefined || !this.workers.has(name)) {
+          throw new Error(
+            `${handle.workflowId} is training on "${training.lastWorkerIdentity}", not a worker this lab started (${this.workerNames().join(', ')})`,
+          );
+        }
+        return name;
       }
       await new Promise((r) => setTimeout(r, 200));
     }

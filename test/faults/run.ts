@@ -2,7 +2,8 @@
  * The fault script (`npm run test:faults`): runs every fault scenario against a Slipway
  * installation of its own (Temporal with a persistent database, MinIO, two worker processes) and
  * prints trials run and survived. `--rounds N` repeats the whole set; `--concurrent N` sizes the
- * crowd (default 20). Exits non-zero when any run failed or anything was lost.
+ * crowd (default 20). Exits non-zero when any run failed, anything was lost, or any scenario noted
+ * a problem (training restarted from epoch 0, versions not contiguous).
  */
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -49,7 +50,10 @@ async function main(): Promise<void> {
   for (const r of merged.values())
     for (const note of r.notes) process.stdout.write(`- ${r.fault}: ${note}\n`);
   await writeFile(join(tmpdir(), 'slipway-faults.json'), JSON.stringify([...merged.values()], null, 2));
-  const ok = [...merged.values()].every((r) => r.completed === r.trials && r.dataLost === 0);
+  // Any note is a failure: a restart from epoch 0, versions out of step, a run that failed.
+  const ok = [...merged.values()].every(
+    (r) => r.completed === r.trials && r.dataLost === 0 && r.notes.length === 0,
+  );
   process.exitCode = ok ? 0 : 1;
 }
 

@@ -33,7 +33,7 @@ const LONG_TRAINING = { rows: 100_000, epochs: 30 };
 export async function workerKilledMidTraining(lab: FaultLab): Promise<FaultReport> {
   const notes: string[] = [];
   const handle = await lab.startPipeline('faults-kill', 1, LONG_TRAINING);
-  const victim = (await lab.waitForTraining(handle)) ?? 'w1';
+  const victim = await lab.waitForTraining(handle);
   await lab.killWorker(victim, 'SIGKILL');
   lab.startWorker(`${victim}-replacement`);
   const done = await results([handle], notes);
