@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import type { Payload } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../cli/exitCodes';
@@ -16,6 +17,7 @@ import {
   stopProcessGroup,
   waitUntilHealthy,
 } from '../../infra/processes';
+import { EncryptionCodec, parsePayloadKeys } from '../../worker/encryptionCodec';
 import { slipwayAs } from '../support/cli';
 import { testServices } from '../support/services';
 
@@ -95,6 +97,26 @@ describe('secrets in worker logs', () => {
     return out;
   }
 
+  /** Every payload in a history (inputs, results, heartbeats, failures' details), as stored. */
+  function payloadsIn(history: unknown): Payload[] {
+    const found: Payload[] = [];
+    const walk = (node: unknown) => {
+      if (node === null || typeof node !== 'object' || ArrayBuffer.isView(node)) return;
+      const candidate = node as Payload;
+      if (
+        candidate.data instanceof Uint8Array &&
+        candidate.metadata &&
+        typeof candidate.metadata === 'object'
+      ) {
+        found.push(candidate);
+        return;
+      }
+      for (const value of Object.values(node)) walk(value);
+    };
+    walk(history);
+    return found;
+  }
+
   function expectNoSecret(where: string, text: string) {
     for (const secret of secrets) expect(text.includes(secret), `${where} contains a secret`).toBe(false);
   }
@@ -155,12 +177,24 @@ describe('secrets in worker logs', () => {
       expectNoSecret(file.path, file.text);
     for (const output of cliOutputs) expectNoSecret(output.what, output.text);
 
-    // And the histories as the server holds them (encrypted payloads, read without the key).
+    // And the histories: as the server holds them (encrypted payloads), and with every payload
+    // decrypted with the key and decoded, where a secret passed as data would be in plain text.
+    const codec = new EncryptionCodec(parsePayloadKeys(`k1:${payloadKey}`));
     const connection = await Connection.connect({ address: env.SLIPWAY_TEMPORAL_ADDRESS as string });
     try {
       const plain = new Client({ connection });
       for (const id of [goodId, badId, missingId]) {
-        expectNoSecret(`history of ${id}`, historyToJSON(await plain.workflow.getHandle(id).fetchHistory()));
+        const history = await plain.workflow.getHandle(id).fetchHistory();
+        expectNoSecret(`history of ${id}`, historyToJSON(history));
+        const sealed = payloadsIn(history);
+        const opened = await codec.decode(sealed);
+        const decoded = opened
+          .map((p) => Buffer.from(p.data ?? new Uint8Array()).toString('utf8'))
+          .join('\n');
+        // The check reads real data: the run's own input is there once decrypted.
+        expect(sealed.length, `payloads in the history of ${id}`).toBeGreaterThan(0);
+        expect(decoded).toContain('secrets-check');
+        expectNoSecret(`decrypted payloads of ${id}`, decoded);
       }
     } finally {
       await connection.close();
