@@ -57,7 +57,7 @@ export function exportOnnxActivity(deps: ActivityDeps) {
   async function exportModel(params: ExportOnnxParams): Promise<ExportedOnnx> {
     const { model, data, scaler } = await loadTrainedModel(deps.store, params);
     try {
-      const { bytes, layers } = exportDenseModel({
+      const { bytes, layers } = (deps.exportDenseModel ?? exportDenseModel)({
         model,
         spec: params.spec,
         scaler,

@@ -1,5 +1,5 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { createActivities, trainingActivityNames } from '../activities';
+import { type ActivityDeps, createActivities, trainingActivityNames } from '../activities';
 import type { SlipwayConfig } from '../config/env';
 import { openArtifactStore } from '../domain/storage/openStore';
 import { dataConverterFor } from './encryptionCodec';
@@ -13,6 +13,9 @@ export interface SlipwayWorkers {
   connection: NativeConnection;
 }
 
+/** Activity dependencies to use instead of the defaults (tests inject faults through them). */
+export type InjectedDeps = Partial<Omit<ActivityDeps, 'config' | 'store'>>;
+
 /**
  * One process, two workers: the main queue runs workflows and light activities, the training
  * queue runs only the heavy training step, so training capacity can be scaled (more processes,
@@ -20,12 +23,16 @@ export interface SlipwayWorkers {
  */
 export async function createWorkers(
   config: SlipwayConfig,
-  options: { identity?: string; queues?: Array<'main' | 'training'> } = {},
+  options: {
+    identity?: string;
+    queues?: Array<'main' | 'training'>;
+    deps?: InjectedDeps;
+  } = {},
 ): Promise<SlipwayWorkers> {
   const queues = options.queues ?? ['main', 'training'];
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   const store = openArtifactStore(config);
-  const activities = createActivities({ config, store });
+  const activities = createActivities({ config, store, ...options.deps });
   const bundle = await workflowBundle();
   const dataConverter = dataConverterFor(config.env.SLIPWAY_PAYLOAD_KEYS);
   // Left out when not given: an explicit `identity: undefined` replaces the SDK's pid@host default

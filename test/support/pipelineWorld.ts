@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig, type SlipwayConfig } from '../../config/env';
-import { createWorkers } from '../../worker/worker';
+import { createWorkers, type InjectedDeps } from '../../worker/worker';
 import { testServices } from './services';
 
 /** A Slipway of its own on the shared test services: unique task queues, store and scratch folder. */
@@ -28,6 +28,8 @@ export async function startPipelineWorld(
     env?: Record<string, string>;
     /** The queues the in-process workers poll (default both). */
     queues?: Array<'main' | 'training'>;
+    /** Activity dependencies to replace (a faulty exporter, ...). */
+    deps?: InjectedDeps;
   } = {},
 ): Promise<PipelineWorld> {
   const services = testServices();
@@ -49,7 +51,7 @@ export async function startPipelineWorld(
     ...options.env,
   };
   const config = loadConfig(env);
-  const workers = await createWorkers(config, { identity: name, queues: options.queues });
+  const workers = await createWorkers(config, { identity: name, queues: options.queues, deps: options.deps });
   const running = workers.run();
   const connection = await Connection.connect({ address: config.temporalAddress });
   return {
