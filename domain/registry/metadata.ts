@@ -104,6 +104,18 @@ export const importFactsSchema = z.object({
   outputs: z.array(z.string().min(1)).min(1),
   opset: z.number().int().min(1),
   producer: z.string().optional(),
+  /**
+   * Outputs added to the file handed over so Slipway and the operations platform can read it (a
+   * scikit-learn ZipMap's probability tensor, an outlier model's anomaly_score and
+   * predicted_outlier); the stored ONNX artifact then has `storedSha256`, not `sha256`.
+   */
+  adaptation: z
+    .object({
+      description: z.string().min(1),
+      addedOutputs: z.array(z.string().min(1)),
+      storedSha256: z.string().regex(/^[0-9a-f]{64}$/),
+    })
+    .optional(),
   /** The labelled data it was evaluated on, when `--eval` was given. */
   evaluationSourceUri: z.string().min(1).optional(),
   /**
