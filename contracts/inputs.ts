@@ -13,6 +13,9 @@ export const sourceUriSchema = z
   .trim()
   .min(1, 'a source is required: a CSV path, file://..., s3://bucket/key or synthetic:fraud?rows=N&seed=S');
 
+/** What a version predicts: a 0/1 label with its probability, or how unusual a row is. */
+export const modelKindSchema = z.enum(['classifier', 'anomaly']).default('classifier');
+
 /** A column name as it appears in the CSV header. */
 export const columnNameSchema = z.string().trim().min(1).max(256);
 
@@ -103,7 +106,10 @@ export const importModelInputSchema = z
     modelName: modelNameSchema,
     /** The input columns in the file's input order. */
     features: z.array(columnNameSchema).min(1),
+    /** A classifier's 0/1 label; an anomaly version's defaults to "predicted_outlier" (what its search reads). */
     target: columnNameSchema,
+    /** classifier (a probability of class 1) or anomaly (anomaly_score and predicted_outlier). */
+    kind: modelKindSchema,
     threshold: z.number().gt(0).lt(1).default(0.5),
     /** The output apply reads; default the file's first. */
     outputName: z.string().min(1).optional(),
@@ -116,6 +122,15 @@ export const importModelInputSchema = z
     gate: gateSettingsSchema.prefault({}),
   })
   .superRefine((input, ctx) => {
+    if (input.kind === 'anomaly' && input.evaluation !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['evaluation'],
+        message:
+          'evaluating an imported anomaly model on labelled data is not supported yet: import it without --eval ' +
+          '(a person approves it), and score labelled data with apply',
+      });
+    }
     if (input.evaluation !== undefined) return;
     // Without data there are no metrics to gate on, so a person has to look at it.
     if (input.gate.promote && !input.gate.review.required) {

@@ -1,18 +1,13 @@
 import { decodeModel, type ModelDef, type ValueInfo } from '../onnx/onnxProto';
+import { ANOMALY_SCORE_OUTPUT, PREDICTED_OUTLIER_OUTPUT } from './anomalyConvention';
 import { OnnxImportError } from './errors';
 import { extendGraph } from './extendGraph';
+
+export { ANOMALY_SCORE_OUTPUT, PREDICTED_OUTLIER_OUTPUT } from './anomalyConvention';
 
 /** What a version predicts: a 0/1 label (with a probability), or how unusual a row is. */
 export type ModelKind = 'classifier' | 'anomaly';
 
-/**
- * The outputs every anomaly version has, trained here or imported, and their sign convention:
- * `anomaly_score` is higher for more anomalous rows; `predicted_outlier` is threshold minus
- * anomaly_score, so it is negative exactly for the rows flagged as outliers, as scikit-learn's
- * `decision_function` is (the threat-hunting search keeps rows where it is below zero).
- */
-export const ANOMALY_SCORE_OUTPUT = 'anomaly_score';
-export const PREDICTED_OUTLIER_OUTPUT = 'predicted_outlier';
 /** The output skl2onnx gives every outlier detector (IsolationForest, OneClassSVM, LocalOutlierFactor). */
 export const SKLEARN_OUTLIER_SCORES = 'scores';
 

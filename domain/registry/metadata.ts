@@ -11,7 +11,6 @@ function refOfKind(kind: ArtifactKind) {
   });
 }
 
-const fraction = z.number().min(0).max(1);
 const count = z.number().int().nonnegative();
 
 export const trainingConfigSchema = z.object({
@@ -141,8 +140,24 @@ const draftShape = {
   /** Input columns in the exact order the ONNX graph expects them. */
   features: z.array(z.string().min(1)).min(1),
   target: z.string().min(1),
-  /** Probability at or above which a row is predicted positive. */
-  threshold: fraction,
+  /**
+   * Classifier: probability at or above which a row is predicted positive (0 to 1). Anomaly: the
+   * anomaly_score above which a row is an outlier (predicted_outlier = threshold - anomaly_score).
+   */
+  threshold: z.number().finite(),
+  /** Absent on versions registered before anomaly models: a classifier. */
+  kind: z.enum(['classifier', 'anomaly']).optional(),
+  /** Anomaly versions: the outputs apply reads and the sign convention they follow. */
+  anomaly: z
+    .object({
+      scoreOutput: z.string().min(1),
+      outlierOutput: z.string().min(1),
+      /** In words, for the model card and the operations platform's search authors. */
+      convention: z.string().min(1),
+      /** Share of the training rows above the threshold, when Slipway set it. */
+      contamination: z.number().gt(0).lt(1).optional(),
+    })
+    .optional(),
   /** Absent for an imported version that was given no labelled data ("not evaluated"). */
   metrics: modelMetricsSchema.optional(),
   /** Absent for versions registered before gates existed. */
@@ -175,9 +190,23 @@ const draftShape = {
  * version is either trained here (training facts) or imported (import facts), never neither.
  */
 function checkColumns(
-  doc: { features: string[]; target: string; training?: unknown; imported?: unknown },
+  doc: {
+    features: string[];
+    target: string;
+    threshold: number;
+    kind?: string;
+    training?: unknown;
+    imported?: unknown;
+  },
   ctx: z.RefinementCtx,
 ): void {
+  if (doc.kind !== 'anomaly' && !(doc.threshold >= 0 && doc.threshold <= 1)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['threshold'],
+      message: `a classifier's threshold is a probability from 0 to 1, not ${doc.threshold}`,
+    });
+  }
   if ((doc.training === undefined) === (doc.imported === undefined)) {
     ctx.addIssue({
       code: 'custom',

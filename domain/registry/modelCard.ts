@@ -19,9 +19,18 @@ export function renderModelCard(meta: ModelCardInput): string {
     '',
     '## Intended use',
     '',
-    `Binary classifier: from ${meta.features.length} numeric features it returns the probability that ` +
-      `${code(meta.target)} is 1 (the positive class); rows at or above the threshold ` +
-      `${formatNumber(meta.threshold)} are predicted positive. Use it on rows whose columns mean what they ` +
+    (meta.kind === 'anomaly'
+      ? `Anomaly model: from ${meta.features.length} numeric features it returns ${code('anomaly_score')} ` +
+        `(higher is more anomalous) and ${code('predicted_outlier')} = threshold ${formatNumber(meta.threshold)} ` +
+        `- anomaly_score, negative for outliers (as scikit-learn's decision_function)` +
+        (meta.anomaly?.contamination !== undefined
+          ? `; the threshold flags ${formatPercent(meta.anomaly.contamination)} of the training rows`
+          : '') +
+        '. '
+      : `Binary classifier: from ${meta.features.length} numeric features it returns the probability that ` +
+        `${code(meta.target)} is 1 (the positive class); rows at or above the threshold ` +
+        `${formatNumber(meta.threshold)} are predicted positive. `) +
+      'Use it on rows whose columns mean what they ' +
       'meant in the training data; data that has drifted away from it needs a fresh evaluation before the ' +
       'scores are trusted.',
     '',
@@ -72,6 +81,12 @@ export function renderModelCard(meta: ModelCardInput): string {
                     `on ${meta.imported.referenceCheck.rows} seeded rows: onnxruntime's worst error is ` +
                     `${formatPercent(meta.imported.referenceCheck.worstBoundUsed)} of its float32 rounding bound`
                   : `- Not checked against an exact evaluation: ${meta.imported.referenceCheck.reason}`,
+              ]
+            : []),
+          ...(meta.imported.adaptation
+            ? [
+                `- Changed on import: ${meta.imported.adaptation.description} (stored file sha256 ` +
+                  `${code(meta.imported.adaptation.storedSha256)})`,
               ]
             : []),
         ]

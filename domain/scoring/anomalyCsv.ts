@@ -6,7 +6,7 @@ import { basename, dirname, join } from 'node:path';
 import { parse } from 'csv-parse';
 import { stringify } from 'csv-stringify/sync';
 import { parseFeatureCell } from '../data/cells';
-import { ANOMALY_SCORE_OUTPUT, PREDICTED_OUTLIER_OUTPUT } from '../import/sklearnOutputs';
+import { ANOMALY_SCORE_OUTPUT, PREDICTED_OUTLIER_OUTPUT } from '../import/anomalyConvention';
 import { openAnomalyScorer } from './anomalyScorer';
 import { matchFeatureColumns } from './columns';
 

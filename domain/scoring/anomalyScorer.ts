@@ -1,5 +1,5 @@
 import type * as ort from 'onnxruntime-node';
-import { ANOMALY_SCORE_OUTPUT, PREDICTED_OUTLIER_OUTPUT } from '../import/sklearnOutputs';
+import { ANOMALY_SCORE_OUTPUT, PREDICTED_OUTLIER_OUTPUT } from '../import/anomalyConvention';
 import { ScoringError } from './errors';
 
 /** One onnxruntime session over an anomaly version's two outputs (see sklearnOutputs.ts for the sign convention). */
