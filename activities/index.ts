@@ -1,4 +1,9 @@
 import { setNamespacePolicyActivity, setVisibilityActivity } from './access';
+import {
+  evaluateAnomalyModelActivity,
+  exportAnomalyOnnxActivity,
+  trainAnomalyModelActivity,
+} from './anomaly';
 import { recordChangeActivity } from './audit';
 import type { ActivityDeps } from './deps';
 import { evaluateModelActivity } from './evaluate';
@@ -14,6 +19,7 @@ import { recordReviewActivity } from './review';
 import { trainModelActivity } from './train';
 import { prepareDataActivity } from './transform';
 
+export type { EvaluatedAnomalyModel, ExportedAnomalyOnnx, TrainedAnomalyModel } from './anomaly';
 export type { ActivityDeps } from './deps';
 export type { EvaluatedModel, EvaluationMetrics } from './evaluate';
 export type { ExportedOnnx } from './export';
@@ -50,6 +56,9 @@ export function createActivities(deps: ActivityDeps) {
     setVisibility: setVisibilityActivity(deps),
     importOnnx: importOnnxActivity(deps),
     evaluateImported: evaluateImportedActivity(deps),
+    trainAnomalyModel: trainAnomalyModelActivity(deps),
+    evaluateAnomalyModel: evaluateAnomalyModelActivity(deps),
+    exportAnomalyOnnx: exportAnomalyOnnxActivity(deps),
   };
 }
 

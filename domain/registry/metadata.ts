@@ -165,6 +165,21 @@ const draftShape = {
   /** How Slipway trained it; absent for an imported version, which has `imported` instead. */
   training: trainingConfigSchema.optional(),
   imported: importFactsSchema.optional(),
+  /** How Slipway trained an anomaly version's autoencoder (instead of `training`, which describes a classifier). */
+  autoencoder: z
+    .object({
+      hidden: z.array(z.number().int().min(1)),
+      activation: z.literal('tanh'),
+      loss: z.literal('meanSquaredError'),
+      epochs: z.number().int().min(1),
+      batchSize: z.number().int().min(1),
+      learningRate: z.number().positive(),
+      seed: z.number().int(),
+      split: trainingConfigSchema.shape.split,
+      epochsRun: count,
+      finalLoss: z.number(),
+    })
+    .optional(),
   /** The backend that trained the model, e.g. "native", "wasm-blas", "wasm", "cpu"; "imported" for an import. */
   backend: z.string().min(1),
   /** For BLAS backends: the BLAS build, the kernel it ran and its threads. */
@@ -197,6 +212,7 @@ function checkColumns(
     kind?: string;
     training?: unknown;
     imported?: unknown;
+    autoencoder?: unknown;
   },
   ctx: z.RefinementCtx,
 ): void {
@@ -207,11 +223,13 @@ function checkColumns(
       message: `a classifier's threshold is a probability from 0 to 1, not ${doc.threshold}`,
     });
   }
-  if ((doc.training === undefined) === (doc.imported === undefined)) {
+  if ([doc.training, doc.imported, doc.autoencoder].filter((facts) => facts !== undefined).length !== 1) {
     ctx.addIssue({
       code: 'custom',
       path: ['training'],
-      message: 'a version has either training facts (trained here) or import facts (imported), exactly one',
+      message:
+        'a version has training facts (a classifier trained here), autoencoder facts (an anomaly version trained ' +
+        'here) or import facts (imported), exactly one',
     });
   }
   const seen = new Set<string>();
