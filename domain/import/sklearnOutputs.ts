@@ -94,7 +94,7 @@ function adaptOutlierScores(bytes: Uint8Array, model: ModelDef, outputName: stri
   }
   const scoresName = outputName ?? SKLEARN_OUTLIER_SCORES;
   const scores = outputs.find((o) => o.name === scoresName);
-  if (!scores || scores.type?.tensorType?.elemType !== 1) {
+  if (scores?.type?.tensorType?.elemType !== 1) {
     throw new OnnxImportError(
       'UnsupportedModelOutput',
       `An anomaly import reads a float decision-function output, negative for outliers (skl2onnx names it ` +

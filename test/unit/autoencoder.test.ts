@@ -13,6 +13,7 @@ import {
 import { evaluateScores } from '../../domain/ml/metrics';
 import { fitStandardScaler } from '../../domain/ml/scaler';
 import { splitIndices, takeLabels, takeRows } from '../../domain/ml/split';
+import { buildAnomalyOnnx, checkAnomalyParity } from '../../domain/onnx/anomalyExporter';
 
 const FEATURES = ['hour', ...WIN_EVENT_COUNT_COLUMNS];
 
@@ -63,5 +64,31 @@ describe('synthetic:winevents and the autoencoder', () => {
     const testScores = reconstructionErrors(weights, scaler, test, split.test.length);
     const evaluation = evaluateScores(takeLabels(y, split.test), testScores, threshold);
     expect(evaluation.rocAuc).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('exports anomaly_score and predicted_outlier that match the float64 model, and refuses a graph that does not', async () => {
+    const rows = 3000;
+    const { x } = winEvents(rows, 5);
+    const nF = FEATURES.length;
+    const scaler = fitStandardScaler(x, rows, nF, FEATURES);
+    const scaledX = x.map((v, k) => (v - (scaler.mean[k % nF] as number)) / (scaler.std[k % nF] as number));
+    const { weights } = trainAutoencoder(scaledX, rows, nF, autoencoderSpecSchema.parse({ epochs: 5 }));
+    const threshold = contaminationThreshold(reconstructionErrors(weights, scaler, x, rows), 0.01);
+    const meta = {
+      modelName: 'winevents',
+      producerVersion: 'test',
+      datasetSha256: '0'.repeat(64),
+      runId: 'r',
+    };
+    const onnx = buildAnomalyOnnx({ weights, scaler, threshold, ...meta });
+    const parity = await checkAnomalyParity(onnx, weights, scaler, threshold, x, rows);
+    expect(parity.rowsCompared).toBe(rows);
+    expect(parity.worstToleranceUsed).toBeLessThanOrEqual(1);
+    // A scaler off by 1 % in one column is caught.
+    const wrongStd = scaler.std.map((s, j) => (j === 2 ? s * 1.01 : s));
+    const wrong = buildAnomalyOnnx({ weights, scaler: { ...scaler, std: wrongStd }, threshold, ...meta });
+    await expect(checkAnomalyParity(wrong, weights, scaler, threshold, x, rows)).rejects.toThrow(
+      /differ|flags held-out row/,
+    );
   });
 });
