@@ -8,7 +8,7 @@ import { recordChangeActivity } from './audit';
 import type { ActivityDeps } from './deps';
 import { evaluateModelActivity } from './evaluate';
 import { exportOnnxActivity } from './export';
-import { extractDatasetActivity } from './extract';
+import { extractDatasetActivity, extractUnlabelledActivity } from './extract';
 import { fingerprintSourceActivity, lastTrainedSourceActivity } from './fingerprintSource';
 import { evaluateGateActivity } from './gate';
 import { evaluateImportedActivity, importOnnxActivity } from './import';
@@ -56,6 +56,7 @@ export function createActivities(deps: ActivityDeps) {
     setVisibility: setVisibilityActivity(deps),
     importOnnx: importOnnxActivity(deps),
     evaluateImported: evaluateImportedActivity(deps),
+    extractUnlabelled: extractUnlabelledActivity(deps),
     trainAnomalyModel: trainAnomalyModelActivity(deps),
     evaluateAnomalyModel: evaluateAnomalyModelActivity(deps),
     exportAnomalyOnnx: exportAnomalyOnnxActivity(deps),

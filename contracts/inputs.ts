@@ -93,37 +93,58 @@ export type TrainToDeployInput = z.input<typeof trainToDeployInputSchema>;
 /**
  * An anomaly run: a dense autoencoder on the features (no target), a threshold from the
  * contamination rate, ONNX with anomaly_score and predicted_outlier. `evalLabel` names a 0/1
- * column used only to evaluate (and, through the metric gate, to judge) the version; extraction
- * needs it for now (an unlabelled snapshot is not built yet).
+ * column used only to evaluate (and, through the metric gate, to judge) the version; without
+ * it the gate records "not evaluated" and a person approves.
  */
-export const trainAnomalyInputSchema = z.object({
-  source: sourceUriSchema,
-  modelName: modelNameSchema,
-  /** Numeric feature columns in order; omitted means every column but the label, in file order. */
-  features: z.array(columnNameSchema).min(1).optional(),
-  evalLabel: columnNameSchema,
-  contamination: z.number().gt(0).lt(0.5).default(0.01),
-  split: z
-    .object({
-      testFraction: z.number().gt(0).lt(1).default(0.25),
-      seed: z.number().int().min(0).default(42),
-      stratify: z.boolean().default(true),
-    })
-    .default({ testFraction: 0.25, seed: 42, stratify: true }),
-  spec: z
-    .object({
-      hidden: z.array(z.number().int().min(1).max(1024)).min(1).max(8).optional(),
-      epochs: z.number().int().min(1).max(1000).optional(),
-      batchSize: z.number().int().min(1).max(65536).optional(),
-      learningRate: z.number().gt(0).max(1).optional(),
-      seed: z.number().int().min(0).optional(),
-    })
-    .default({}),
-  sizeLimitBytes: sizeLimitBytesSchema,
-  createdBy: z.string().min(1).default('unknown'),
-  cache: z.boolean().default(true),
-  gate: gateSettingsSchema.prefault({}),
-});
+export const trainAnomalyInputSchema = z
+  .object({
+    source: sourceUriSchema,
+    modelName: modelNameSchema,
+    /** Numeric feature columns in order; omitted means every column but the label, in file order. */
+    features: z.array(columnNameSchema).min(1).optional(),
+    evalLabel: columnNameSchema.optional(),
+    contamination: z.number().gt(0).lt(0.5).default(0.01),
+    split: z
+      .object({
+        testFraction: z.number().gt(0).lt(1).default(0.25),
+        seed: z.number().int().min(0).default(42),
+        stratify: z.boolean().default(true),
+      })
+      .default({ testFraction: 0.25, seed: 42, stratify: true }),
+    spec: z
+      .object({
+        hidden: z.array(z.number().int().min(1).max(1024)).min(1).max(8).optional(),
+        epochs: z.number().int().min(1).max(1000).optional(),
+        batchSize: z.number().int().min(1).max(65536).optional(),
+        learningRate: z.number().gt(0).max(1).optional(),
+        seed: z.number().int().min(0).optional(),
+      })
+      .default({}),
+    sizeLimitBytes: sizeLimitBytesSchema,
+    createdBy: z.string().min(1).default('unknown'),
+    cache: z.boolean().default(true),
+    gate: gateSettingsSchema.prefault({}),
+  })
+  .superRefine((input, ctx) => {
+    if (input.evalLabel !== undefined) return;
+    // Without a label there are no metrics to gate on, so a person has to look at it (as for an import).
+    if (input.gate.promote && !input.gate.review.required) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gate', 'review'],
+        message:
+          'an anomaly run without --eval-label is promoted only after a person approves it: give --approvers, ' +
+          'or --eval-label <0/1 column> to let the metric gate judge it, or --no-promote',
+      });
+    }
+    if (Object.keys(input.gate.metric.thresholds ?? {}).length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gate', 'metric', 'thresholds'],
+        message: 'metric thresholds need a label: give --eval-label <0/1 column> or drop the thresholds',
+      });
+    }
+  });
 export type TrainAnomalyInput = z.input<typeof trainAnomalyInputSchema>;
 
 /** What a schedule starts: the pipeline to run when its source has changed. */

@@ -11,6 +11,7 @@ import type { GateDecision } from '../activities/gate';
 import { type TrainAnomalyInput, trainAnomalyInputSchema } from '../contracts/inputs';
 import { progressQuery } from '../contracts/messages';
 import { type PipelineProgress, pipelineSteps, type StepStatus } from '../contracts/progress';
+import { NO_LABEL_COLUMN } from '../domain/data/noLabel';
 import { notEvaluatedGate } from '../domain/gate/metricGate';
 import {
   ANOMALY_CONVENTION,
@@ -55,10 +56,13 @@ export async function trainAnomaly(input: TrainAnomalyInput): Promise<AnomalyRun
   const review = reviewGate();
   const step = stepTracker(progress);
   const { cache } = params;
-  const label = params.evalLabel;
+  const labelled = params.evalLabel !== undefined;
+  const label = params.evalLabel ?? NO_LABEL_COLUMN;
 
   const dataset = await step('extract', () =>
-    light.extractDataset({ source: params.source, target: label, features: params.features, cache }),
+    labelled
+      ? light.extractDataset({ source: params.source, target: label, features: params.features, cache })
+      : light.extractUnlabelled({ source: params.source, features: params.features, cache }),
   );
   const prepared = await step('transform', () =>
     light.prepareData({ snapshot: dataset.snapshot, target: label, split: params.split, cache }),
@@ -78,7 +82,7 @@ export async function trainAnomaly(input: TrainAnomalyInput): Promise<AnomalyRun
       model: trained.model,
       threshold: trained.threshold,
       contamination: params.contamination,
-      labelled: true,
+      labelled,
       cache,
     }),
   );

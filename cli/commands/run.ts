@@ -12,7 +12,6 @@ import { printResult } from '../output';
 import { describePipeline, pipelineJson, runPipeline } from '../pipelineRun';
 import { followFlagsSchema, followRunToEnd } from '../runEnd';
 import { addTrainingOptions } from '../trainingOptions';
-import { UsageError } from '../usageError';
 import { showStatus } from './status';
 
 const runOptionsSchema = followFlagsSchema.extend({
@@ -79,12 +78,6 @@ export function registerRunCommand(program: Command): void {
       const ws = openWorkspace();
       const gate = await gateForModel(ws, opts.model, gateSettingsFromFlags(raw as GateFlags));
       if (opts.kind === 'anomaly') {
-        if (opts.evalLabel === undefined) {
-          throw new UsageError(
-            '--kind anomaly needs --eval-label <0/1 column> for now: extraction reads a label column (only to ' +
-              'evaluate; training never sees it). Unlabelled anomaly data is not supported yet.',
-          );
-        }
         const anomalyInput = trainAnomalyInputSchema.parse({
           source: parseDatasetSource(opts.source).uri,
           modelName: opts.model,

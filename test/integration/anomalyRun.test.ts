@@ -110,20 +110,42 @@ describe('slipway run --kind anomaly on synthetic:winevents', () => {
     expect(imported.artifacts.onnx.sha256).toBe(v1.artifacts.onnx.sha256);
   });
 
-  it('refuses --kind anomaly without --eval-label before starting anything', async () => {
-    const run = await slipway(
-      'erin',
+  it('trains without a label: evaluated by its score distribution, and promoted only by a person', async () => {
+    const args = [
       'run',
       '--kind',
       'anomaly',
       '--source',
-      'synthetic:winevents?rows=1000&seed=1',
+      'synthetic:winevents?rows=3000&seed=1',
       '--model',
-      'secops/none',
+      'secops/unlabelled',
       '--features',
       FEATURES,
+      '--epochs',
+      '5',
+    ];
+    const refused = await slipway('erin', ...args);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/--eval-label/);
+
+    const run = await slipway('erin', ...args, '--no-promote', '--json');
+    expect(run.code, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout);
+    expect(result.outcome).toBe('registered');
+    expect(result.metrics).toBeUndefined();
+    expect(result.evaluation.flaggedShare.train).toBeCloseTo(0.01, 2);
+    const v1 = await registry.getVersion('secops/unlabelled', 1);
+    expect(v1.metrics).toBeUndefined();
+    expect(v1.gate?.checks[0]?.message).toMatch(/not evaluated/);
+    const store = openArtifactStore(world.config);
+    const evaluation = JSON.parse(
+      (await store.getBytes(v1.artifacts.evaluation as NonNullable<typeof v1.artifacts.evaluation>)).toString(
+        'utf8',
+      ),
     );
-    expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/--eval-label/);
+    expect(evaluation.labelled).toBeUndefined();
+    expect(evaluation.topRows).toHaveLength(20);
+    expect(Object.keys(evaluation.topRows[0].features)).toEqual(FEATURES.split(','));
+    expect(evaluation.quantiles.map((q: { q: number }) => q.q)).toEqual([0.5, 0.9, 0.99, 0.999, 1]);
   });
 });
