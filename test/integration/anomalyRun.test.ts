@@ -61,6 +61,9 @@ describe('slipway run --kind anomaly on synthetic:winevents', () => {
     });
     expect(v1.threshold).toBe(result.threshold);
     expect(await registry.getModelCard('secops/winevents', 1)).toContain('Anomaly model');
+    const status = await slipway('erin', 'status', result.workflowId);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/anomaly: dense autoencoder[\s\S]*ROC-AUC/);
 
     // apply on fresh generator rows (string columns pass through untouched).
     await pipeline(syntheticWinEventsCsvStream(3000, 99), createWriteStream(file('events.csv')));
