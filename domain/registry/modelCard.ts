@@ -42,6 +42,19 @@ export function renderModelCard(meta: ModelCardInput): string {
     '',
     ...metricsSection(meta),
     ...(meta.training ? trainingSection(meta, meta.training) : []),
+    ...(meta.autoencoder
+      ? [
+          '## Training',
+          '',
+          `- Network: dense autoencoder ${meta.features.length}-${meta.autoencoder.hidden.join('-')}-${meta.features.length}, ` +
+            `${meta.autoencoder.activation} hidden layers, linear output; loss ${meta.autoencoder.loss} on the scaled ` +
+            'features (no labels read)',
+          `- Adam, learning rate ${formatNumber(meta.autoencoder.learningRate)}, batch ${formatInt(meta.autoencoder.batchSize)}, ` +
+            `seed ${meta.autoencoder.seed}; ${meta.autoencoder.epochsRun} epochs, final loss ${formatNumber(meta.autoencoder.finalLoss)}`,
+          `- Backend: ${code(meta.backend)}${meta.backendDetails ? ` (${meta.backendDetails})` : ''}`,
+          '',
+        ]
+      : []),
     '## Lineage',
     '',
     '| Artifact | sha256 | Bytes | URI |',
@@ -127,7 +140,7 @@ function dataSection(meta: ModelCardInput): string[] {
       '',
     ];
   }
-  const split = meta.training?.split;
+  const split = meta.training?.split ?? meta.autoencoder?.split;
   return [
     '## Data',
     '',

@@ -60,7 +60,9 @@ describe('slipway run --kind anomaly on synthetic:winevents', () => {
       autoencoder: { loss: 'meanSquaredError' },
     });
     expect(v1.threshold).toBe(result.threshold);
-    expect(await registry.getModelCard('secops/winevents', 1)).toContain('Anomaly model');
+    const card = await registry.getModelCard('secops/winevents', 1);
+    expect(card).toContain('Anomaly model');
+    expect(card).toMatch(/dense autoencoder 11-16-4-16-11/);
     const status = await slipway('erin', 'status', result.workflowId);
     expect(status.code, status.stderr).toBe(0);
     expect(status.stdout).toMatch(/anomaly: dense autoencoder[\s\S]*ROC-AUC/);
