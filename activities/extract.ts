@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { extractDatasetInputSchema } from '../contracts/inputs';
 import type { StepCacheInfo } from '../contracts/progress';
 import { extractDataset as extract } from '../domain/data/extract';
+import { extractUnlabelledDataset } from '../domain/data/extractUnlabelled';
 import { fingerprintSource } from '../domain/data/sourceFingerprint';
 import type { DatasetSummary } from '../domain/data/summary';
 import { type ArtifactRef, artifactRefSchema } from '../domain/storage/artifactRef';
@@ -60,6 +61,54 @@ export function extractDatasetActivity(deps: ActivityDeps) {
           const { snapshot, summary, summaryDoc } = await extract({
             source: params.source,
             target: params.target,
+            features: params.features,
+            store: deps.store,
+            workDir: join(tmpdir(), 'slipway-extract'),
+            s3,
+            limits,
+          });
+          return summarize(snapshot, summary, summaryDoc);
+        },
+      );
+    });
+  };
+}
+
+export interface ExtractUnlabelledParams {
+  source: string;
+  features?: string[];
+  cache?: boolean;
+}
+
+/** Extraction of data without a label column (an anomaly run without --eval-label); see extractUnlabelled.ts. */
+export function extractUnlabelledActivity(deps: ActivityDeps) {
+  return async function extractUnlabelled(params: ExtractUnlabelledParams): Promise<ExtractedDataset> {
+    return heartbeating(async () => {
+      const s3 = deps.config.env.SLIPWAY_S3_ENDPOINT ? s3SettingsFromConfig(deps.config) : undefined;
+      const maxBytes = deps.config.env.SLIPWAY_MAX_SOURCE_BYTES;
+      const limits = maxBytes ? { maxBytes } : undefined;
+      const enabled = params.cache !== false;
+      const fingerprint = enabled ? await fingerprintSource(params.source, { s3, limits }) : undefined;
+      return recordedStep(
+        deps,
+        {
+          step: 'extract',
+          inputs: {},
+          params: {
+            sourceUri: fingerprint?.sourceUri,
+            sourceSha256: fingerprint?.sha256,
+            unlabelled: true,
+            features: params.features ?? null,
+          },
+          outputs: (r) => ({ snapshot: r.snapshot, summary: r.summary }),
+          resultInputs: (r) => ({
+            source: { uri: r.sourceUri, sha256: r.sourceSha256, bytes: r.sourceBytes, kind: 'source' },
+          }),
+          cache: { enabled, schema: extractedDatasetSchema },
+        },
+        async () => {
+          const { snapshot, summary, summaryDoc } = await extractUnlabelledDataset({
+            source: params.source,
             features: params.features,
             store: deps.store,
             workDir: join(tmpdir(), 'slipway-extract'),

@@ -4,6 +4,7 @@ import { readSnapshot } from '../domain/data/snapshot';
 import { checkImportedOnnx } from '../domain/import/checkImportedOnnx';
 import { OnnxImportError } from '../domain/import/errors';
 import { readOnnxSource } from '../domain/import/readOnnxSource';
+import type { ModelKind } from '../domain/import/sklearnOutputs';
 import { evaluateScores } from '../domain/ml/metrics';
 import { importFactsSchema } from '../domain/registry/metadata';
 import { ModelRegistry } from '../domain/registry/registry';
@@ -24,6 +25,8 @@ export interface ImportOnnxParams {
   opsetMin?: number;
   sizeLimitBytes: number;
   importedBy: string;
+  /** Absent on workflows started before anomaly models: a classifier. */
+  kind?: ModelKind;
 }
 
 const importedOnnxSchema = z.object({
@@ -36,6 +39,7 @@ const importedOnnxSchema = z.object({
     opset: true,
     producer: true,
     referenceCheck: true,
+    adaptation: true,
   }),
   size: z.object({
     bytes: z.number(),
@@ -89,17 +93,22 @@ export function importOnnxActivity(deps: ActivityDeps) {
       outputName: params.outputName,
       opsetMin: params.opsetMin,
       sizeLimitBytes: params.sizeLimitBytes,
+      kind: params.kind,
     });
-    const onnx = await deps.store.put(file.bytes, {
+    // The checked bytes: the file itself, or with outputs added (facts.adaptation says which).
+    const onnx = await deps.store.put(facts.bytes, {
       kind: 'onnx',
       mediaType: 'application/onnx',
       extension: '.onnx',
     });
-    const { size, irVersion: _ir, ...named } = facts;
+    const { size, irVersion: _ir, bytes: _bytes, adaptation, ...named } = facts;
     return {
       onnx,
       origin: { uri: file.uri, sha256: file.sha256, bytes: file.bytes.length, readAt },
-      facts: named,
+      facts: {
+        ...named,
+        ...(adaptation ? { adaptation: { ...adaptation, storedSha256: onnx.sha256 } } : {}),
+      },
       size,
     };
   }

@@ -1,9 +1,14 @@
 import { setNamespacePolicyActivity, setVisibilityActivity } from './access';
+import {
+  evaluateAnomalyModelActivity,
+  exportAnomalyOnnxActivity,
+  trainAnomalyModelActivity,
+} from './anomaly';
 import { recordChangeActivity } from './audit';
 import type { ActivityDeps } from './deps';
 import { evaluateModelActivity } from './evaluate';
 import { exportOnnxActivity } from './export';
-import { extractDatasetActivity } from './extract';
+import { extractDatasetActivity, extractUnlabelledActivity } from './extract';
 import { fingerprintSourceActivity, lastTrainedSourceActivity } from './fingerprintSource';
 import { evaluateGateActivity } from './gate';
 import { evaluateImportedActivity, importOnnxActivity } from './import';
@@ -14,6 +19,7 @@ import { recordReviewActivity } from './review';
 import { trainModelActivity } from './train';
 import { prepareDataActivity } from './transform';
 
+export type { EvaluatedAnomalyModel, ExportedAnomalyOnnx, TrainedAnomalyModel } from './anomaly';
 export type { ActivityDeps } from './deps';
 export type { EvaluatedModel, EvaluationMetrics } from './evaluate';
 export type { ExportedOnnx } from './export';
@@ -50,6 +56,10 @@ export function createActivities(deps: ActivityDeps) {
     setVisibility: setVisibilityActivity(deps),
     importOnnx: importOnnxActivity(deps),
     evaluateImported: evaluateImportedActivity(deps),
+    extractUnlabelled: extractUnlabelledActivity(deps),
+    trainAnomalyModel: trainAnomalyModelActivity(deps),
+    evaluateAnomalyModel: evaluateAnomalyModelActivity(deps),
+    exportAnomalyOnnx: exportAnomalyOnnxActivity(deps),
   };
 }
 

@@ -2,6 +2,7 @@ import type { WorkflowResultType } from '@temporalio/client';
 import type { extractDatasetWorkflow } from '../workflows/extractDataset';
 import type { importModel } from '../workflows/importModel';
 import type { scheduledRetrain } from '../workflows/scheduledRetrain';
+import type { trainAnomaly } from '../workflows/trainAnomaly';
 import type { trainToDeploy } from '../workflows/trainToDeploy';
 
 /**
@@ -10,6 +11,7 @@ import type { trainToDeploy } from '../workflows/trainToDeploy';
  */
 export type PipelineResult = WorkflowResultType<typeof trainToDeploy>;
 export type ImportResult = WorkflowResultType<typeof importModel>;
+export type AnomalyRunResult = WorkflowResultType<typeof trainAnomaly>;
 export type ScheduledRetrainResult = WorkflowResultType<typeof scheduledRetrain>;
 export type ExtractedDataset = WorkflowResultType<typeof extractDatasetWorkflow>;
 /** How a run's release ended: promoted, blocked, rejected... (common to pipelines and imports). */

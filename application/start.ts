@@ -1,8 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { ExtractDatasetInput, ImportModelInput, TrainToDeployInput } from '../contracts/inputs';
+import type {
+  ExtractDatasetInput,
+  ImportModelInput,
+  TrainAnomalyInput,
+  TrainToDeployInput,
+} from '../contracts/inputs';
 import type { extractDatasetWorkflow } from '../workflows/extractDataset';
 import type { importModel } from '../workflows/importModel';
+import type { trainAnomaly } from '../workflows/trainAnomaly';
 import type { trainToDeploy } from '../workflows/trainToDeploy';
 import type { TemporalAccess } from './temporal';
 
@@ -22,6 +28,18 @@ export function startPipeline(
     taskQueue: temporal.config.taskQueue,
     workflowId: `${workflowIdPrefix}-${input.modelName}-${randomUUID().slice(0, 8)}`,
     args: [{ ...input, trainingTaskQueue: temporal.config.trainingTaskQueue }],
+  });
+}
+
+/** Starts an anomaly run (`slipway run --kind anomaly`). */
+export function startAnomalyRun(
+  temporal: TemporalAccess,
+  input: TrainAnomalyInput,
+): Promise<WorkflowHandle<typeof trainAnomaly>> {
+  return temporal.client.workflow.start<typeof trainAnomaly>('trainAnomaly', {
+    taskQueue: temporal.config.taskQueue,
+    workflowId: `anomaly-${input.modelName.replace('/', '.')}-${randomUUID().slice(0, 8)}`,
+    args: [input],
   });
 }
 

@@ -13,6 +13,9 @@ export const sourceUriSchema = z
   .trim()
   .min(1, 'a source is required: a CSV path, file://..., s3://bucket/key or synthetic:fraud?rows=N&seed=S');
 
+/** What a version predicts: a 0/1 label with its probability, or how unusual a row is. */
+export const modelKindSchema = z.enum(['classifier', 'anomaly']).default('classifier');
+
 /** A column name as it appears in the CSV header. */
 export const columnNameSchema = z.string().trim().min(1).max(256);
 
@@ -87,6 +90,63 @@ export const trainToDeployInputSchema = extractDatasetInputSchema.extend({
 });
 export type TrainToDeployInput = z.input<typeof trainToDeployInputSchema>;
 
+/**
+ * An anomaly run: a dense autoencoder on the features (no target), a threshold from the
+ * contamination rate, ONNX with anomaly_score and predicted_outlier. `evalLabel` names a 0/1
+ * column used only to evaluate (and, through the metric gate, to judge) the version; without
+ * it the gate records "not evaluated" and a person approves.
+ */
+export const trainAnomalyInputSchema = z
+  .object({
+    source: sourceUriSchema,
+    modelName: modelNameSchema,
+    /** Numeric feature columns in order; omitted means every column but the label, in file order. */
+    features: z.array(columnNameSchema).min(1).optional(),
+    evalLabel: columnNameSchema.optional(),
+    contamination: z.number().gt(0).lt(0.5).default(0.01),
+    split: z
+      .object({
+        testFraction: z.number().gt(0).lt(1).default(0.25),
+        seed: z.number().int().min(0).default(42),
+        stratify: z.boolean().default(true),
+      })
+      .default({ testFraction: 0.25, seed: 42, stratify: true }),
+    spec: z
+      .object({
+        hidden: z.array(z.number().int().min(1).max(1024)).min(1).max(8).optional(),
+        epochs: z.number().int().min(1).max(1000).optional(),
+        batchSize: z.number().int().min(1).max(65536).optional(),
+        learningRate: z.number().gt(0).max(1).optional(),
+        seed: z.number().int().min(0).optional(),
+      })
+      .default({}),
+    sizeLimitBytes: sizeLimitBytesSchema,
+    createdBy: z.string().min(1).default('unknown'),
+    cache: z.boolean().default(true),
+    gate: gateSettingsSchema.prefault({}),
+  })
+  .superRefine((input, ctx) => {
+    if (input.evalLabel !== undefined) return;
+    // Without a label there are no metrics to gate on, so a person has to look at it (as for an import).
+    if (input.gate.promote && !input.gate.review.required) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gate', 'review'],
+        message:
+          'an anomaly run without --eval-label is promoted only after a person approves it: give --approvers, ' +
+          'or --eval-label <0/1 column> to let the metric gate judge it, or --no-promote',
+      });
+    }
+    if (Object.keys(input.gate.metric.thresholds ?? {}).length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gate', 'metric', 'thresholds'],
+        message: 'metric thresholds need a label: give --eval-label <0/1 column> or drop the thresholds',
+      });
+    }
+  });
+export type TrainAnomalyInput = z.input<typeof trainAnomalyInputSchema>;
+
 /** What a schedule starts: the pipeline to run when its source has changed. */
 export const scheduledRetrainInputSchema = z.object({
   scheduleId: z.string().min(1),
@@ -103,7 +163,10 @@ export const importModelInputSchema = z
     modelName: modelNameSchema,
     /** The input columns in the file's input order. */
     features: z.array(columnNameSchema).min(1),
+    /** A classifier's 0/1 label; an anomaly version's defaults to "predicted_outlier" (what its search reads). */
     target: columnNameSchema,
+    /** classifier (a probability of class 1) or anomaly (anomaly_score and predicted_outlier). */
+    kind: modelKindSchema,
     threshold: z.number().gt(0).lt(1).default(0.5),
     /** The output apply reads; default the file's first. */
     outputName: z.string().min(1).optional(),
@@ -116,6 +179,15 @@ export const importModelInputSchema = z
     gate: gateSettingsSchema.prefault({}),
   })
   .superRefine((input, ctx) => {
+    if (input.kind === 'anomaly' && input.evaluation !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['evaluation'],
+        message:
+          'evaluating an imported anomaly model on labelled data is not supported yet: import it without --eval ' +
+          '(a person approves it), and score labelled data with apply',
+      });
+    }
     if (input.evaluation !== undefined) return;
     // Without data there are no metrics to gate on, so a person has to look at it.
     if (input.gate.promote && !input.gate.review.required) {

@@ -6,6 +6,11 @@ import { type ImportModelInput, importModelInputSchema } from '../contracts/inpu
 import { progressQuery } from '../contracts/messages';
 import { importSteps, type PipelineProgress, type StepStatus } from '../contracts/progress';
 import { notEvaluatedGate } from '../domain/gate/metricGate';
+import {
+  ANOMALY_CONVENTION,
+  ANOMALY_SCORE_OUTPUT,
+  PREDICTED_OUTLIER_OUTPUT,
+} from '../domain/import/anomalyConvention';
 import { modelMetricsOf } from '../domain/ml/metrics';
 import { light, type ReleaseOutcome, reviewAndPromote, stepTracker } from './release';
 import { reviewGate } from './review';
@@ -53,6 +58,8 @@ export async function importModel(input: ImportModelInput): Promise<ImportResult
       opsetMin: params.opsetMin,
       sizeLimitBytes: params.sizeLimitBytes,
       importedBy: params.createdBy,
+      // Only when asked: a classifier import's activity input stays what it was.
+      ...(params.kind === 'anomaly' ? { kind: params.kind } : {}),
     }),
   );
   const outputName = imported.facts.outputName;
@@ -104,7 +111,18 @@ export async function importModel(input: ImportModelInput): Promise<ImportResult
       draft: {
         features: params.features,
         target: params.target,
-        threshold: params.threshold,
+        ...(params.kind === 'anomaly'
+          ? {
+              kind: 'anomaly' as const,
+              // An outlier export's decision function flags rows below 0: anomaly_score above 0.
+              threshold: 0,
+              anomaly: {
+                scoreOutput: ANOMALY_SCORE_OUTPUT,
+                outlierOutput: PREDICTED_OUTLIER_OUTPUT,
+                convention: ANOMALY_CONVENTION,
+              },
+            }
+          : { threshold: params.threshold }),
         ...(evaluated ? { metrics: modelMetricsOf(evaluated.metrics) } : {}),
         gate,
         imported: {

@@ -3,4 +3,5 @@ export { extractDatasetWorkflow } from './extractDataset';
 export { importModel } from './importModel';
 export { changeNamespacePolicy, changeVisibility, recordChange, rollbackAlias } from './manualChanges';
 export { scheduledRetrain } from './scheduledRetrain';
+export { trainAnomaly } from './trainAnomaly';
 export { trainToDeploy } from './trainToDeploy';

@@ -13,7 +13,8 @@ export function registerApplyCommands(program: Command): void {
     .command('apply')
     .description(
       'Score a CSV with a registered model (onnxruntime), as the operations platform does: columns are matched by ' +
-        'feature name, every input column is kept, predicted(<target>) and probability(<target>) are added.',
+        'feature name, every input column is kept, predicted(<target>) and probability(<target>) are added ' +
+        '(anomaly versions: anomaly_score, higher is more anomalous, and predicted_outlier, negative for outliers).',
     )
     .argument('<model>', '<model>, <model>@<version> or <model>@<alias> (a bare name means production)')
     .requiredOption(
@@ -49,6 +50,31 @@ export function registerApplyCommands(program: Command): void {
             : parseNumberOption(opts.threshold, '--threshold', { min: 0, max: 1 });
         const model = await loadModel(ref);
         log(`slipway: scoring with ${model.name} v${model.version}${model.via ? ` (${model.via})` : ''}`);
+        if (model.metadata.kind === 'anomaly') {
+          // An anomaly version: both columns come from the graph; there is no probability threshold.
+          const { scoreAnomalyCsv } = await import('../../domain/scoring/anomalyCsv.js');
+          const result = await scoreAnomalyCsv({
+            inputPath: resolve(opts.input),
+            outputPath: resolve(opts.output),
+            onnx: model.onnx,
+            features: model.metadata.features,
+          });
+          const summary = {
+            model: model.name,
+            version: model.version,
+            output: resolve(opts.output),
+            ...result,
+          };
+          printResult(
+            opts,
+            summary,
+            () =>
+              `Scored ${result.rowsScored} rows with ${model.name} v${model.version} in ${result.seconds.toFixed(1)} s: ` +
+              `${result.outliers} outliers (predicted_outlier < 0).\n` +
+              `Wrote ${summary.output} with ${result.columns.score} (higher is more anomalous) and ${result.columns.outlier}.`,
+          );
+          return;
+        }
         // Loaded by this command only: CSV parsing and the ONNX runtime.
         const { scoreCsv } = await import('../../domain/scoring/scoreCsv.js');
         const result = await scoreCsv({

@@ -6,6 +6,7 @@ import { startImport } from '../../application/start';
 import { openWorkspace } from '../../application/workspace';
 import { type ImportModelInput, importModelInputSchema } from '../../contracts/inputs';
 import { parseDatasetSource } from '../../domain/data/sourceUri';
+import { ANOMALY_TARGET } from '../../domain/import/anomalyConvention';
 import { exitCodeFor } from '../exitCodes';
 import { type AwaitingReview, followRun } from '../followRun';
 import { addGateOptions, type GateFlags, gateSettingsFromFlags } from '../gateOptions';
@@ -14,11 +15,13 @@ import { keyValueTable, printResult } from '../output';
 import { describeOutcome, stepsTable } from '../pipelineRun';
 import { followFlagsSchema, followRunToEnd } from '../runEnd';
 import type { Session } from '../session';
+import { UsageError } from '../usageError';
 
 const importOptionsSchema = followFlagsSchema.extend({
   model: z.string().min(1),
   features: z.string().min(1),
-  target: z.string().min(1),
+  target: z.string().min(1).optional(),
+  kind: z.enum(['classifier', 'anomaly']).default('classifier'),
   threshold: z.number().gt(0).lt(1).optional(),
   outputName: z.string().min(1).optional(),
   opsetMin: z.number().int().min(1).optional(),
@@ -43,7 +46,13 @@ export function registerImportCommand(program: Command): void {
     .argument('<file>', 'path, file://... or s3://bucket/key of the .onnx file')
     .requiredOption('--model <name>', 'model name, optionally <namespace>/<model>')
     .requiredOption('--features <list>', "comma-separated input columns, in the file's input order")
-    .requiredOption('--target <column>', 'the 0/1 label the model predicts')
+    .option('--target <column>', 'the 0/1 label a classifier predicts (required for classifiers)')
+    .option(
+      '--kind <kind>',
+      'classifier (default) or anomaly: an outlier model (skl2onnx IsolationForest and other outlier exports, or a ' +
+        'Slipway anomaly export); apply then adds anomaly_score (higher is more anomalous) and predicted_outlier ' +
+        "(negative for outliers, scikit-learn's decision_function)",
+    )
     .option(
       '--threshold <t>',
       'probability at or above which a row is predicted positive (default 0.5)',
@@ -72,10 +81,15 @@ export function registerImportCommand(program: Command): void {
         '    --features avgBytes,avgDuration,numFlows,sumBytes,uniqueDstIp,uniqueDstPort,uniqueProtocols \\\n' +
         '    --approvers alice,bob\n' +
         '  slipway import onnx s3://handover/nn_botnet.onnx --model secops/botnet --target botnet --features ... \\\n' +
-        '    --eval s3://handover/netflow-labelled.csv --min-recall 0.8',
+        '    --eval s3://handover/netflow-labelled.csv --min-recall 0.8\n' +
+        '  slipway import onnx iforest.onnx --kind anomaly --model secops/winevents-iforest \\\n' +
+        '    --features count_4624,count_4625,count_4688 --approvers alice',
     )
     .action(async (file: string, raw: Record<string, unknown>) => {
       const opts = importOptionsSchema.parse(raw);
+      if (opts.kind === 'classifier' && opts.target === undefined) {
+        throw new UsageError('--target is required for a classifier import (the 0/1 label it predicts)');
+      }
       const ws = openWorkspace();
       // Who may import and approve here is the namespace's call; ask before starting anything.
       await assertCanImport(ws, opts.model);
@@ -89,7 +103,8 @@ export function registerImportCommand(program: Command): void {
         source: parseDatasetSource(file).uri,
         modelName: opts.model,
         features: opts.features.split(',').map((f) => f.trim()),
-        target: opts.target,
+        target: opts.target ?? ANOMALY_TARGET,
+        kind: opts.kind,
         threshold: opts.threshold,
         outputName: opts.outputName,
         opsetMin: opts.opsetMin,

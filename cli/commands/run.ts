@@ -2,9 +2,10 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { gateForModel } from '../../application/access';
 import { openWorkspace } from '../../application/workspace';
-import { trainToDeployInputSchema } from '../../contracts/inputs';
+import { trainAnomalyInputSchema, trainToDeployInputSchema } from '../../contracts/inputs';
 import { parseDatasetSource } from '../../domain/data/sourceUri';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
+import { anomalyRunJson, describeAnomalyRun, runAnomaly } from '../anomalyRun';
 import { addGateOptions, type GateFlags, gateSettingsFromFlags } from '../gateOptions';
 import { numberOption } from '../numberOption';
 import { printResult } from '../output';
@@ -21,6 +22,9 @@ const runOptionsSchema = followFlagsSchema.extend({
   epochs: z.number().int().min(1).max(10_000).optional(),
   threshold: z.number().gt(0).lt(1).optional(),
   classWeights: z.enum(['inverse', 'balanced', 'none']).optional(),
+  kind: z.enum(['classifier', 'anomaly']).default('classifier'),
+  contamination: z.number().gt(0).lt(0.5).optional(),
+  evalLabel: z.string().min(1).optional(),
 });
 
 export function registerRunCommand(program: Command): void {
@@ -41,6 +45,20 @@ export function registerRunCommand(program: Command): void {
       numberOption('--threshold', { above: 0, below: 1 }),
     )
     .option('--class-weights <mode>', 'inverse (1/count, default), balanced or none')
+    .option(
+      '--kind <kind>',
+      'classifier (default) or anomaly: a dense autoencoder scored by reconstruction error; its ONNX gives ' +
+        'anomaly_score (higher is more anomalous) and predicted_outlier (threshold - anomaly_score, negative for outliers)',
+    )
+    .option(
+      '--contamination <share>',
+      'anomaly: share of training rows the threshold flags (default 0.01)',
+      numberOption('--contamination', { above: 0, below: 0.5 }),
+    )
+    .option(
+      '--eval-label <column>',
+      'anomaly: a 0/1 column used only to evaluate (ROC-AUC, PR-AUC, precision at k) and gate; never trained on',
+    )
     .option('--no-cache', 'run every step even when an earlier run computed the same outputs')
     .option(
       '--wait',
@@ -50,12 +68,35 @@ export function registerRunCommand(program: Command): void {
   addGateOptions(command)
     .addHelpText(
       'after',
-      '\nExample:\n  slipway run --source data/transactions.csv --target Class --model card-fraud --epochs 20',
+      '\nExamples:\n  slipway run --source data/transactions.csv --target Class --model card-fraud --epochs 20\n' +
+        '  slipway run --kind anomaly --source "synthetic:winevents?rows=20000&seed=7" --model secops/winevents \\\n' +
+        '    --features hour,EventCode_4624,EventCode_4625,EventCode_4634,EventCode_4648,EventCode_4672,EventCode_4688,' +
+        'EventCode_4720,EventCode_4732,EventCode_4768,EventCode_4769 --eval-label anomalous',
     )
     .action(async (raw: Record<string, unknown>) => {
       const opts = runOptionsSchema.parse(raw);
       const ws = openWorkspace();
       const gate = await gateForModel(ws, opts.model, gateSettingsFromFlags(raw as GateFlags));
+      if (opts.kind === 'anomaly') {
+        const anomalyInput = trainAnomalyInputSchema.parse({
+          source: parseDatasetSource(opts.source).uri,
+          modelName: opts.model,
+          features: opts.features?.split(',').map((f) => f.trim()),
+          evalLabel: opts.evalLabel,
+          contamination: opts.contamination,
+          spec: opts.epochs === undefined ? {} : { epochs: opts.epochs },
+          createdBy: ws.identity,
+          cache: opts.cache,
+          gate,
+        });
+        await followRunToEnd(
+          opts,
+          (session, onStart) =>
+            runAnomaly(session, anomalyInput, { live: !opts.json, waitForReview: opts.wait, onStart }),
+          (result) => printResult(opts, anomalyRunJson(result), () => describeAnomalyRun(result)),
+        );
+        return;
+      }
       const input = trainToDeployInputSchema.parse({
         source: parseDatasetSource(opts.source).uri,
         target: opts.target,

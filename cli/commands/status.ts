@@ -1,5 +1,11 @@
-import type { ImportResult, PipelineResult, ScheduledRetrainResult } from '../../application/results';
+import type {
+  AnomalyRunResult,
+  ImportResult,
+  PipelineResult,
+  ScheduledRetrainResult,
+} from '../../application/results';
 import { queryProgress, type RunView, runView } from '../../application/runs';
+import { anomalyRunJson, describeAnomalyRun } from '../anomalyRun';
 import { exitCodeFor } from '../exitCodes';
 import { printResult } from '../output';
 import {
@@ -55,6 +61,11 @@ function printCompleted(view: RunView, opts: { json?: boolean }): void {
     case 'trainToDeploy': {
       const result = view.result as PipelineResult;
       printResult(opts, { ...pipelineJson(result), ...common }, () => describePipeline(result));
+      return;
+    }
+    case 'trainAnomaly': {
+      const result = view.result as AnomalyRunResult;
+      printResult(opts, { ...anomalyRunJson(result), ...common }, () => describeAnomalyRun(result));
       return;
     }
     case 'importModel': {

@@ -5,6 +5,7 @@ import { createS3Client, openS3Object, type S3Settings, statS3Object } from '../
 import { datasetError } from './errors';
 import type { DatasetSource } from './sourceUri';
 import { SYNTHETIC_FRAUD_COLUMNS, syntheticFraudRows } from './syntheticFraud';
+import { SYNTHETIC_WIN_EVENTS_COLUMNS, syntheticWinEventRows } from './syntheticWinEvents';
 
 export interface OpenSourceOptions {
   maxBytes: number;
@@ -25,7 +26,9 @@ export function sourceLabel(source: DatasetSource): string {
 export async function openSourceStream(source: DatasetSource, options: OpenSourceOptions): Promise<Readable> {
   switch (source.kind) {
     case 'synthetic':
-      return syntheticCsvStream(source.rows, source.seed);
+      return source.generator === 'winevents'
+        ? syntheticWinEventsCsvStream(source.rows, source.seed)
+        : syntheticCsvStream(source.rows, source.seed);
     case 'file': {
       const info = await stat(source.path).catch(() => undefined);
       if (!info?.isFile()) {
@@ -102,6 +105,23 @@ export function syntheticCsvStream(rows: number, seed: number): Readable {
     yield `${SYNTHETIC_FRAUD_COLUMNS.join(',')}\n`;
     let lines: string[] = [];
     for (const row of syntheticFraudRows({ rows, seed })) {
+      lines.push(row.join(','));
+      if (lines.length === 4096) {
+        yield `${lines.join('\n')}\n`;
+        lines = [];
+      }
+    }
+    if (lines.length > 0) yield `${lines.join('\n')}\n`;
+  }
+  return Readable.from(chunks(), { objectMode: false });
+}
+
+/** The canonical CSV text of synthetic:winevents (see syntheticWinEvents.ts), streamed like the fraud data. */
+export function syntheticWinEventsCsvStream(rows: number, seed: number): Readable {
+  function* chunks(): Generator<string> {
+    yield `${SYNTHETIC_WIN_EVENTS_COLUMNS.join(',')}\n`;
+    let lines: string[] = [];
+    for (const row of syntheticWinEventRows({ rows, seed })) {
       lines.push(row.join(','));
       if (lines.length === 4096) {
         yield `${lines.join('\n')}\n`;

@@ -7,7 +7,11 @@ import { datasetError } from './errors';
 export type DatasetSource =
   | { kind: 'file'; uri: string; path: string }
   | { kind: 's3'; uri: string; bucket: string; key: string }
-  | { kind: 'synthetic'; uri: string; generator: 'fraud'; rows: number; seed: number };
+  | { kind: 'synthetic'; uri: string; generator: SyntheticGenerator; rows: number; seed: number };
+
+/** fraud: the credit-card-fraud shape (syntheticFraud.ts); winevents: hourly Windows event counts (syntheticWinEvents.ts). */
+export const SYNTHETIC_GENERATORS = ['fraud', 'winevents'] as const;
+export type SyntheticGenerator = (typeof SYNTHETIC_GENERATORS)[number];
 
 export const SYNTHETIC_DEFAULTS = { rows: 284_807, seed: 42 } as const;
 
@@ -70,10 +74,12 @@ function fileSource(path: string): DatasetSource {
 
 function parseSynthetic(text: string): DatasetSource {
   const [name, query = ''] = text.slice('synthetic:'.length).split('?', 2);
-  if (name !== 'fraud') {
+  const generator = SYNTHETIC_GENERATORS.find((g) => g === name);
+  if (generator === undefined) {
     throw datasetError(
       'InvalidSource',
-      `Unknown synthetic generator "${name}" in "${text}": the one available is synthetic:fraud?rows=N&seed=S.`,
+      `Unknown synthetic generator "${name}" in "${text}": the ones available are synthetic:fraud?rows=N&seed=S ` +
+        'and synthetic:winevents?rows=N&seed=S.',
       { file: text },
     );
   }
@@ -98,9 +104,9 @@ function parseSynthetic(text: string): DatasetSource {
   const { rows, seed } = parsed.data;
   return {
     kind: 'synthetic',
-    generator: 'fraud',
+    generator,
     rows,
     seed,
-    uri: `synthetic:fraud?rows=${rows}&seed=${seed}`,
+    uri: `synthetic:${generator}?rows=${rows}&seed=${seed}`,
   };
 }

@@ -3,10 +3,12 @@ import { decodeModel, type ModelDef } from '../onnx/onnxProto';
 import { boundUsed, type InputScaling, logitOf, referenceScores } from '../onnx/reference';
 import { onnxSizeReport, type SizeReport } from '../onnx/size';
 import { gaussian, mulberry32 } from '../random';
+import { openAnomalyScorer } from '../scoring/anomalyScorer';
 import { openBinaryScorer } from '../scoring/binaryScorer';
 import { ScoringError } from '../scoring/errors';
 import { readDenseGraph } from './denseGraph';
 import { OnnxImportError } from './errors';
+import { adaptSklearnOutputs, type ModelKind, type OutputAdaptation } from './sklearnOutputs';
 
 export interface ImportCheckOptions {
   /** The feature columns the file is said to take, in its input's order. */
@@ -17,6 +19,8 @@ export interface ImportCheckOptions {
   opsetMin?: number;
   /** Upload limit of the operations platform, counted after base64. */
   sizeLimitBytes: number;
+  /** What the file predicts (default classifier); see sklearnOutputs.ts for what each reads. */
+  kind?: ModelKind;
 }
 
 /** What the checks learned about the file: how to call it, and what it is. */
@@ -30,6 +34,10 @@ export interface ImportedOnnxFacts {
   size: SizeReport;
   /** onnxruntime's output on seeded rows against the exact evaluation of the graph, when it is dense. */
   referenceCheck: ReferenceCheck;
+  /** The bytes to store: the file as handed over, or with outputs added (see `adaptation`). */
+  bytes: Uint8Array;
+  /** Present when outputs were added to the file (a scikit-learn ZipMap or outlier export). */
+  adaptation?: OutputAdaptation;
 }
 
 /**
@@ -55,7 +63,7 @@ const REFERENCE_ROWS = 64;
  * export's parity gate; otherwise that check is skipped and the result says why.
  */
 export async function checkImportedOnnx(
-  bytes: Uint8Array,
+  original: Uint8Array,
   options: ImportCheckOptions,
 ): Promise<ImportedOnnxFacts> {
   const { features, sizeLimitBytes } = options;
@@ -65,7 +73,7 @@ export async function checkImportedOnnx(
       `The feature list must name each input column once, in the file's input order; got ${JSON.stringify(features)}.`,
     );
   }
-  const size = onnxSizeReport(bytes.length, sizeLimitBytes);
+  const size = onnxSizeReport(original.length, sizeLimitBytes);
   if (!size.withinLimit) {
     throw new OnnxImportError(
       'ModelTooLarge',
@@ -76,7 +84,9 @@ export async function checkImportedOnnx(
       { ...size },
     );
   }
-  const model = parse(bytes);
+  const kind = options.kind ?? 'classifier';
+  const adapted = adaptSklearnOutputs(original, parse(original), kind, options.outputName);
+  const { model, bytes } = adapted;
   const opset = defaultOpset(model);
   if (options.opsetMin !== undefined && opset < options.opsetMin) {
     throw new OnnxImportError(
@@ -87,19 +97,32 @@ export async function checkImportedOnnx(
     );
   }
   const session = await load(bytes, opset);
-  let facts: Pick<ImportedOnnxFacts, 'inputName' | 'outputs'>;
+  let facts: ReturnType<typeof checkSignature>;
   try {
     facts = checkSignature(session, features.length);
   } finally {
     await session.release();
   }
-  const outputName = options.outputName ?? (facts.outputs[0] as string);
-  await probe(bytes, features.length, outputName);
-  const referenceCheck = await checkAgainstReference(bytes, model, features.length, outputName);
+  // By default the first float tensor output: a classifier's label output (int64) is never read.
+  const outputName = adapted.outputName ?? facts.firstFloatOutput ?? (facts.outputs[0] as string);
+  let referenceCheck: ReferenceCheck;
+  if (kind === 'anomaly') {
+    await probeAnomaly(bytes, features.length);
+    referenceCheck = {
+      checked: false,
+      reason: 'anomaly model: the reference evaluates sigmoid classifiers only',
+    };
+  } else {
+    await probe(bytes, features.length, outputName);
+    referenceCheck = await checkAgainstReference(bytes, model, features.length, outputName);
+  }
   return {
-    ...facts,
+    inputName: facts.inputName,
+    outputs: facts.outputs,
     outputName,
     referenceCheck,
+    bytes,
+    ...(adapted.adaptation ? { adaptation: adapted.adaptation } : {}),
     opset,
     irVersion: model.irVersion,
     ...(model.producerName
@@ -176,7 +199,7 @@ function describe(meta: ort.InferenceSession.ValueMetadata): string {
 function checkSignature(
   session: ort.InferenceSession,
   nFeatures: number,
-): Pick<ImportedOnnxFacts, 'inputName' | 'outputs'> {
+): Pick<ImportedOnnxFacts, 'inputName' | 'outputs'> & { firstFloatOutput?: string } {
   const inputs = session.inputMetadata;
   const listed = inputs.map(describe).join(', ');
   if (inputs.length !== 1) {
@@ -202,7 +225,12 @@ function checkSignature(
       { inputShape: input.shape, features: nFeatures },
     );
   }
-  return { inputName: input.name, outputs: session.outputMetadata.map((o) => o.name) };
+  const firstFloat = session.outputMetadata.find((o) => o.isTensor && o.type === 'float32');
+  return {
+    inputName: input.name,
+    outputs: session.outputMetadata.map((o) => o.name),
+    ...(firstFloat ? { firstFloatOutput: firstFloat.name } : {}),
+  };
 }
 
 /** Scores a few rows through the scorer `apply` uses, so what is registered is what apply can run. */
@@ -232,6 +260,33 @@ async function probe(bytes: Uint8Array, nFeatures: number, outputName: string): 
         error.details,
       );
     }
+    throw new OnnxImportError(
+      'OnnxLoadFailed',
+      `The file loads, but running it on ${PROBE_ROWS} rows of ${nFeatures} zeros failed: ` +
+        `${firstLine((error as Error).message)}. Check --features against the columns it was trained on.`,
+    );
+  }
+}
+
+/** Scores a few rows through the anomaly scorer `apply` uses: both outputs, one finite float per row. */
+async function probeAnomaly(bytes: Uint8Array, nFeatures: number): Promise<void> {
+  try {
+    const scorer = await openAnomalyScorer(bytes, nFeatures);
+    try {
+      const { score, outlier } = await scorer.score(new Float32Array(PROBE_ROWS * nFeatures), PROBE_ROWS);
+      if (![...score, ...outlier].every((v) => Number.isFinite(v))) {
+        throw new OnnxImportError(
+          'UnsupportedModelOutput',
+          `The anomaly outputs gave non-finite values for ${PROBE_ROWS} rows of zeros.`,
+        );
+      }
+    } finally {
+      await scorer.release();
+    }
+  } catch (error) {
+    if (error instanceof OnnxImportError) throw error;
+    if (error instanceof ScoringError)
+      throw new OnnxImportError('UnsupportedModelOutput', error.message, error.details);
     throw new OnnxImportError(
       'OnnxLoadFailed',
       `The file loads, but running it on ${PROBE_ROWS} rows of ${nFeatures} zeros failed: ` +

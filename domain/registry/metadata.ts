@@ -11,7 +11,6 @@ function refOfKind(kind: ArtifactKind) {
   });
 }
 
-const fraction = z.number().min(0).max(1);
 const count = z.number().int().nonnegative();
 
 export const trainingConfigSchema = z.object({
@@ -104,6 +103,18 @@ export const importFactsSchema = z.object({
   outputs: z.array(z.string().min(1)).min(1),
   opset: z.number().int().min(1),
   producer: z.string().optional(),
+  /**
+   * Outputs added to the file handed over so Slipway and the operations platform can read it (a
+   * scikit-learn ZipMap's probability tensor, an outlier model's anomaly_score and
+   * predicted_outlier); the stored ONNX artifact then has `storedSha256`, not `sha256`.
+   */
+  adaptation: z
+    .object({
+      description: z.string().min(1),
+      addedOutputs: z.array(z.string().min(1)),
+      storedSha256: z.string().regex(/^[0-9a-f]{64}$/),
+    })
+    .optional(),
   /** The labelled data it was evaluated on, when `--eval` was given. */
   evaluationSourceUri: z.string().min(1).optional(),
   /**
@@ -129,8 +140,24 @@ const draftShape = {
   /** Input columns in the exact order the ONNX graph expects them. */
   features: z.array(z.string().min(1)).min(1),
   target: z.string().min(1),
-  /** Probability at or above which a row is predicted positive. */
-  threshold: fraction,
+  /**
+   * Classifier: probability at or above which a row is predicted positive (0 to 1). Anomaly: the
+   * anomaly_score above which a row is an outlier (predicted_outlier = threshold - anomaly_score).
+   */
+  threshold: z.number().finite(),
+  /** Absent on versions registered before anomaly models: a classifier. */
+  kind: z.enum(['classifier', 'anomaly']).optional(),
+  /** Anomaly versions: the outputs apply reads and the sign convention they follow. */
+  anomaly: z
+    .object({
+      scoreOutput: z.string().min(1),
+      outlierOutput: z.string().min(1),
+      /** In words, for the model card and the operations platform's search authors. */
+      convention: z.string().min(1),
+      /** Share of the training rows above the threshold, when Slipway set it. */
+      contamination: z.number().gt(0).lt(1).optional(),
+    })
+    .optional(),
   /** Absent for an imported version that was given no labelled data ("not evaluated"). */
   metrics: modelMetricsSchema.optional(),
   /** Absent for versions registered before gates existed. */
@@ -138,6 +165,21 @@ const draftShape = {
   /** How Slipway trained it; absent for an imported version, which has `imported` instead. */
   training: trainingConfigSchema.optional(),
   imported: importFactsSchema.optional(),
+  /** How Slipway trained an anomaly version's autoencoder (instead of `training`, which describes a classifier). */
+  autoencoder: z
+    .object({
+      hidden: z.array(z.number().int().min(1)),
+      activation: z.literal('tanh'),
+      loss: z.literal('meanSquaredError'),
+      epochs: z.number().int().min(1),
+      batchSize: z.number().int().min(1),
+      learningRate: z.number().positive(),
+      seed: z.number().int(),
+      split: trainingConfigSchema.shape.split,
+      epochsRun: count,
+      finalLoss: z.number(),
+    })
+    .optional(),
   /** The backend that trained the model, e.g. "native", "wasm-blas", "wasm", "cpu"; "imported" for an import. */
   backend: z.string().min(1),
   /** For BLAS backends: the BLAS build, the kernel it ran and its threads. */
@@ -163,14 +205,31 @@ const draftShape = {
  * version is either trained here (training facts) or imported (import facts), never neither.
  */
 function checkColumns(
-  doc: { features: string[]; target: string; training?: unknown; imported?: unknown },
+  doc: {
+    features: string[];
+    target: string;
+    threshold: number;
+    kind?: string;
+    training?: unknown;
+    imported?: unknown;
+    autoencoder?: unknown;
+  },
   ctx: z.RefinementCtx,
 ): void {
-  if ((doc.training === undefined) === (doc.imported === undefined)) {
+  if (doc.kind !== 'anomaly' && !(doc.threshold >= 0 && doc.threshold <= 1)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['threshold'],
+      message: `a classifier's threshold is a probability from 0 to 1, not ${doc.threshold}`,
+    });
+  }
+  if ([doc.training, doc.imported, doc.autoencoder].filter((facts) => facts !== undefined).length !== 1) {
     ctx.addIssue({
       code: 'custom',
       path: ['training'],
-      message: 'a version has either training facts (trained here) or import facts (imported), exactly one',
+      message:
+        'a version has training facts (a classifier trained here), autoencoder facts (an anomaly version trained ' +
+        'here) or import facts (imported), exactly one',
     });
   }
   const seen = new Set<string>();

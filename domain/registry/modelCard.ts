@@ -19,9 +19,18 @@ export function renderModelCard(meta: ModelCardInput): string {
     '',
     '## Intended use',
     '',
-    `Binary classifier: from ${meta.features.length} numeric features it returns the probability that ` +
-      `${code(meta.target)} is 1 (the positive class); rows at or above the threshold ` +
-      `${formatNumber(meta.threshold)} are predicted positive. Use it on rows whose columns mean what they ` +
+    (meta.kind === 'anomaly'
+      ? `Anomaly model: from ${meta.features.length} numeric features it returns ${code('anomaly_score')} ` +
+        `(higher is more anomalous) and ${code('predicted_outlier')} = threshold ${formatNumber(meta.threshold)} ` +
+        `- anomaly_score, negative for outliers (as scikit-learn's decision_function)` +
+        (meta.anomaly?.contamination !== undefined
+          ? `; the threshold flags ${formatPercent(meta.anomaly.contamination)} of the training rows`
+          : '') +
+        '. '
+      : `Binary classifier: from ${meta.features.length} numeric features it returns the probability that ` +
+        `${code(meta.target)} is 1 (the positive class); rows at or above the threshold ` +
+        `${formatNumber(meta.threshold)} are predicted positive. `) +
+      'Use it on rows whose columns mean what they ' +
       'meant in the training data; data that has drifted away from it needs a fresh evaluation before the ' +
       'scores are trusted.',
     '',
@@ -33,6 +42,19 @@ export function renderModelCard(meta: ModelCardInput): string {
     '',
     ...metricsSection(meta),
     ...(meta.training ? trainingSection(meta, meta.training) : []),
+    ...(meta.autoencoder
+      ? [
+          '## Training',
+          '',
+          `- Network: dense autoencoder ${meta.features.length}-${meta.autoencoder.hidden.join('-')}-${meta.features.length}, ` +
+            `${meta.autoencoder.activation} hidden layers, linear output; loss ${meta.autoencoder.loss} on the scaled ` +
+            'features (no labels read)',
+          `- Adam, learning rate ${formatNumber(meta.autoencoder.learningRate)}, batch ${formatInt(meta.autoencoder.batchSize)}, ` +
+            `seed ${meta.autoencoder.seed}; ${meta.autoencoder.epochsRun} epochs, final loss ${formatNumber(meta.autoencoder.finalLoss)}`,
+          `- Backend: ${code(meta.backend)}${meta.backendDetails ? ` (${meta.backendDetails})` : ''}`,
+          '',
+        ]
+      : []),
     '## Lineage',
     '',
     '| Artifact | sha256 | Bytes | URI |',
@@ -74,6 +96,12 @@ export function renderModelCard(meta: ModelCardInput): string {
                   : `- Not checked against an exact evaluation: ${meta.imported.referenceCheck.reason}`,
               ]
             : []),
+          ...(meta.imported.adaptation
+            ? [
+                `- Changed on import: ${meta.imported.adaptation.description} (stored file sha256 ` +
+                  `${code(meta.imported.adaptation.storedSha256)})`,
+              ]
+            : []),
         ]
       : []),
     `- Size: ${formatInt(meta.onnx.size.bytes)} bytes, ${formatInt(meta.onnx.size.base64Bytes)} after base64 ` +
@@ -112,7 +140,7 @@ function dataSection(meta: ModelCardInput): string[] {
       '',
     ];
   }
-  const split = meta.training?.split;
+  const split = meta.training?.split ?? meta.autoencoder?.split;
   return [
     '## Data',
     '',

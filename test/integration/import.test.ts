@@ -155,19 +155,9 @@ describe('slipway import onnx: a model trained elsewhere, through the same gates
     expect(v2.artifacts.evaluation).toBeDefined();
   });
 
-  it('scores a label-first, multi-output file from the output named at import', async () => {
+  it('scores a label-first, multi-output file from its first float output, refusing a named label output', async () => {
     await writeFile(file('classifier.onnx'), externalBotnetOnnx({ outputs: 'label-first' }));
     const refused = await slipway(
-      'carol',
-      ...importArgs(file('classifier.onnx'), '--model', 'secops/clf', '--no-promote'),
-    );
-    expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(
-      /UnsupportedModelOutput.*label.*not float32 probabilities.*--output-name/s,
-    );
-    expect(await versions('secops/clf')).toEqual([]);
-
-    const ok = await slipway(
       'carol',
       ...importArgs(
         file('classifier.onnx'),
@@ -175,10 +165,22 @@ describe('slipway import onnx: a model trained elsewhere, through the same gates
         'secops/clf',
         '--no-promote',
         '--output-name',
-        'probabilities',
+        'label',
       ),
     );
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(
+      /UnsupportedModelOutput.*label.*not float32 probabilities.*--output-name/s,
+    );
+    expect(await versions('secops/clf')).toEqual([]);
+
+    // Without --output-name the int64 label is passed over for the [N, 2] probabilities (as skl2onnx writes them).
+    const ok = await slipway(
+      'carol',
+      ...importArgs(file('classifier.onnx'), '--model', 'secops/clf', '--no-promote'),
+    );
     expect(ok.code, ok.stderr).toBe(0);
+    expect((await registry.getVersion('secops/clf', 1)).imported?.outputName).toBe('probabilities');
     const applied = await slipway(
       'dave',
       'apply',

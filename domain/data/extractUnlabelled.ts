@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse } from 'csv-parse';
+import { HashingStream } from '../storage/hashing';
+import { parseFeatureCell } from './cells';
+import { ColumnStats } from './columnStats';
+import { resolveCsvLimits } from './csvReader';
+import { didYouMean } from './didYouMean';
+import { datasetError, where } from './errors';
+import { DEFAULT_CREATED_BY, type ExtractOptions, type ExtractResult } from './extract';
+import { NO_LABEL_COLUMN } from './noLabel';
+import { SNAPSHOT_MEDIA_TYPE, SnapshotWriter } from './snapshot';
+import { ByteLimit, openSourceStream, sourceLabel } from './sourceStream';
+import { parseDatasetSource } from './sourceUri';
+import { type DatasetSummary, serializeDatasetSummary } from './summary';
+
+/**
+ * ExampleGen for data without a label column (an anomaly run without --eval-label): reads the
+ * features of every row (the given list, or every column), validating each cell as extraction
+ * does, and writes the same snapshot and summary, with NO_LABEL_COLUMN all 0. It reads with
+ * csv-parse on one thread (the fast byte scanner of csvReader.ts takes labelled data only).
+ */
+export async function extractUnlabelledDataset(
+  options: Omit<ExtractOptions, 'target' | 'parser' | 'signal'>,
+): Promise<ExtractResult> {
+  const limits = resolveCsvLimits(options.limits);
+  const source = parseDatasetSource(options.source, options.cwd);
+  const file = sourceLabel(source);
+  await mkdir(options.workDir, { recursive: true });
+  const snapshotPath = join(options.workDir, `snapshot-${randomUUID()}.arrow`);
+  let writer: SnapshotWriter | undefined;
+  const raw = await openSourceStream(source, { maxBytes: limits.maxBytes, s3: options.s3 });
+  try {
+    const limiter = new ByteLimit(limits.maxBytes, file);
+    const hashing = new HashingStream();
+    raw.on('error', (err) => limiter.destroy(err));
+    limiter.on('error', (err) => hashing.destroy(err));
+    const parser = raw
+      .pipe(limiter)
+      .pipe(hashing)
+      .pipe(parse({ bom: true, relax_column_count: false }));
+    hashing.on('error', (err) => parser.destroy(err));
+    let features: string[] = [];
+    let index: number[] = [];
+    let stats: ColumnStats | undefined;
+    let row = 1;
+    let values = new Float32Array(0);
+    for await (const record of parser as AsyncIterable<string[]>) {
+      if (!writer) {
+        const header = record.map((h) => h.trim());
+        features = options.features ?? header;
+        const unknown = features.filter((f) => !header.includes(f));
+        if (unknown.length > 0) {
+          throw datasetError(
+            'UnknownFeature',
+            `${where(file, 1)}: no column ${unknown.map((f) => `"${f}"`).join(', ')}.${didYouMean(unknown, header)} ` +
+              `The header has ${header.join(', ')}.`,
+            { file, row: 1 },
+          );
+        }
+        index = features.map((f) => header.indexOf(f));
+        writer = new SnapshotWriter(snapshotPath, features, NO_LABEL_COLUMN);
+        stats = new ColumnStats(features.length);
+        values = new Float32Array(features.length);
+        continue;
+      }
+      row++;
+      index.forEach((c, j) => {
+        values[j] = parseFeatureCell(record[c] ?? '', { file, row, column: features[j] as string });
+      });
+      writer.add(values, 0);
+      stats?.add(values);
+      if (options.onProgress && row % 65_536 === 0) options.onProgress({ rows: row - 1 });
+    }
+    if (!writer || !stats) {
+      throw datasetError('EmptyFile', `${file} is empty: expected a header row and data rows.`, { file });
+    }
+    const rows = row - 1;
+    if (rows < 2) {
+      throw datasetError(
+        'NoDataRows',
+        `${where(file, 2)}: fewer than 2 data rows; an anomaly model needs data.`,
+        {
+          file,
+          row: 2,
+        },
+      );
+    }
+    await writer.close();
+    const digest = hashing.digest();
+    const snapshot = await options.store.put(
+      { filePath: snapshotPath },
+      { kind: 'dataset', mediaType: SNAPSHOT_MEDIA_TYPE, extension: '.arrow' },
+    );
+    const columnStats = stats;
+    const columns = features.map((name, j) => ({ name, ...columnStats.column(j) }));
+    const summaryDoc: DatasetSummary = {
+      formatVersion: 1,
+      createdBy: options.createdBy ?? DEFAULT_CREATED_BY,
+      sourceUri: source.uri,
+      sourceSha256: digest.sha256,
+      sourceBytes: digest.bytes,
+      snapshotSha256: snapshot.sha256,
+      snapshotFormat: 'arrow-ipc-file',
+      rows,
+      target: NO_LABEL_COLUMN,
+      features,
+      classCounts: { negative: rows, positive: 0 },
+      positiveRate: 0,
+      columns,
+      constantFeatures: columns.filter((c) => c.min === c.max).map((c) => c.name),
+    };
+    const summary = await options.store.put(serializeDatasetSummary(summaryDoc), {
+      kind: 'dataset-summary',
+      mediaType: 'application/json',
+      extension: '.json',
+    });
+    return { snapshot, summary, summaryDoc };
+  } catch (err) {
+    await writer?.abort();
+    throw err;
+  } finally {
+    raw.destroy();
+    await rm(snapshotPath, { force: true });
+  }
+}

@@ -1,0 +1,156 @@
+import { createWriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { parse } from 'csv-parse/sync';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syntheticWinEventsCsvStream } from '../../domain/data/sourceStream';
+import { WIN_EVENT_COUNT_COLUMNS } from '../../domain/data/syntheticWinEvents';
+import { evaluateScores } from '../../domain/ml/metrics';
+import { ModelRegistry } from '../../domain/registry/registry';
+import { openArtifactStore } from '../../domain/storage/openStore';
+import { slipwayAs } from '../support/cli';
+import { type PipelineWorld, startPipelineWorld } from '../support/pipelineWorld';
+
+const FEATURES = ['hour', ...WIN_EVENT_COUNT_COLUMNS].join(',');
+
+describe('slipway run --kind anomaly on synthetic:winevents', () => {
+  let world: PipelineWorld;
+  let registry: ModelRegistry;
+  const file = (name: string) => join(world.dir, name);
+  const slipway = (user: string, ...args: string[]) => slipwayAs(user, world.env, args);
+
+  beforeAll(async () => {
+    world = await startPipelineWorld('anomaly-run-it');
+    registry = new ModelRegistry(openArtifactStore(world.config));
+  });
+  afterAll(() => world?.close());
+
+  it('trains, evaluates against the hidden label, exports behind the parity gate, registers and applies', async () => {
+    const run = await slipway(
+      'erin',
+      'run',
+      '--kind',
+      'anomaly',
+      '--source',
+      'synthetic:winevents?rows=12000&seed=7',
+      '--model',
+      'secops/winevents',
+      '--features',
+      FEATURES,
+      '--eval-label',
+      'anomalous',
+      '--epochs',
+      '25',
+      '--json',
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout);
+    expect(result.outcome).toBe('promoted');
+    expect(result.metrics.rocAuc).toBeGreaterThanOrEqual(0.95);
+    expect(result.onnx.parity.worstToleranceUsed).toBeLessThanOrEqual(1);
+    // The threshold flags about the contamination share of the training rows.
+    expect(result.evaluation.flaggedShare.train).toBeCloseTo(0.01, 3);
+
+    const v1 = await registry.getVersion('secops/winevents', 1);
+    expect(v1).toMatchObject({
+      kind: 'anomaly',
+      target: 'predicted_outlier',
+      anomaly: { scoreOutput: 'anomaly_score', outlierOutput: 'predicted_outlier', contamination: 0.01 },
+      autoencoder: { loss: 'meanSquaredError' },
+    });
+    expect(v1.threshold).toBe(result.threshold);
+    const card = await registry.getModelCard('secops/winevents', 1);
+    expect(card).toContain('Anomaly model');
+    expect(card).toMatch(/dense autoencoder 11-16-4-16-11/);
+    const status = await slipway('erin', 'status', result.workflowId);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/anomaly: dense autoencoder[\s\S]*ROC-AUC/);
+
+    // apply on fresh generator rows (string columns pass through untouched).
+    await pipeline(syntheticWinEventsCsvStream(3000, 99), createWriteStream(file('events.csv')));
+    const applied = await slipway(
+      'dave',
+      'apply',
+      'secops/winevents@production',
+      '--input',
+      file('events.csv'),
+      '--output',
+      file('scored.csv'),
+    );
+    expect(applied.code, applied.stderr).toBe(0);
+    const rows: Record<string, string>[] = parse(await readFile(file('scored.csv')), { columns: true });
+    expect(rows).toHaveLength(3000);
+    expect(rows[0]?.computer).toMatch(/^WS-/);
+    for (const row of rows) {
+      // The documented convention: predicted_outlier = threshold - anomaly_score (float32 in the graph).
+      expect(Number(row.predicted_outlier)).toBeCloseTo(v1.threshold - Number(row.anomaly_score), 4);
+    }
+    const scores = rows.map((r) => Number(r.anomaly_score));
+    const labels = rows.map((r) => Number(r.anomalous));
+    expect(evaluateScores(labels, scores, v1.threshold).rocAuc).toBeGreaterThanOrEqual(0.95);
+
+    // The exported file imports back as an anomaly model unchanged.
+    const pkg = await slipway('dave', 'export', 'mltk', 'secops/winevents@1', '--out', file('mltk'));
+    expect(pkg.code, pkg.stderr).toBe(0);
+    const back = await slipway(
+      'erin',
+      'import',
+      'onnx',
+      JSON.parse(
+        (await slipway('dave', 'export', 'mltk', 'secops/winevents@1', '--out', file('mltk2'), '--json'))
+          .stdout,
+      ).files.onnx,
+      '--kind',
+      'anomaly',
+      '--model',
+      'secops/winevents-back',
+      '--features',
+      FEATURES,
+      '--no-promote',
+    );
+    expect(back.code, back.stderr).toBe(0);
+    const imported = await registry.getVersion('secops/winevents-back', 1);
+    expect(imported.imported?.adaptation).toBeUndefined();
+    expect(imported.artifacts.onnx.sha256).toBe(v1.artifacts.onnx.sha256);
+  });
+
+  it('trains without a label: evaluated by its score distribution, and promoted only by a person', async () => {
+    const args = [
+      'run',
+      '--kind',
+      'anomaly',
+      '--source',
+      'synthetic:winevents?rows=3000&seed=1',
+      '--model',
+      'secops/unlabelled',
+      '--features',
+      FEATURES,
+      '--epochs',
+      '5',
+    ];
+    const refused = await slipway('erin', ...args);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/--eval-label/);
+
+    const run = await slipway('erin', ...args, '--no-promote', '--json');
+    expect(run.code, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout);
+    expect(result.outcome).toBe('registered');
+    expect(result.metrics).toBeUndefined();
+    expect(result.evaluation.flaggedShare.train).toBeCloseTo(0.01, 2);
+    const v1 = await registry.getVersion('secops/unlabelled', 1);
+    expect(v1.metrics).toBeUndefined();
+    expect(v1.gate?.checks[0]?.message).toMatch(/not evaluated/);
+    const store = openArtifactStore(world.config);
+    const evaluation = JSON.parse(
+      (await store.getBytes(v1.artifacts.evaluation as NonNullable<typeof v1.artifacts.evaluation>)).toString(
+        'utf8',
+      ),
+    );
+    expect(evaluation.labelled).toBeUndefined();
+    expect(evaluation.topRows).toHaveLength(20);
+    expect(Object.keys(evaluation.topRows[0].features)).toEqual(FEATURES.split(','));
+    expect(evaluation.quantiles.map((q: { q: number }) => q.q)).toEqual([0.5, 0.9, 0.99, 0.999, 1]);
+  });
+});

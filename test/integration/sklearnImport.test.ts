@@ -1,0 +1,127 @@
+import { copyFile, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ModelRegistry } from '../../domain/registry/registry';
+import { openArtifactStore } from '../../domain/storage/openStore';
+import { slipwayAs } from '../support/cli';
+import { type PipelineWorld, startPipelineWorld } from '../support/pipelineWorld';
+
+// Built with real scikit-learn and skl2onnx by test/fixtures/sklearn/make_fixtures.py; rows.csv
+// carries scikit-learn's own predict_proba and decision_function for each row.
+const FIXTURES = resolve(__dirname, '../fixtures/sklearn');
+const FEATURES = 'f1,f2,f3,f4';
+
+describe('slipway import onnx: scikit-learn exports (skl2onnx defaults)', () => {
+  let world: PipelineWorld;
+  let registry: ModelRegistry;
+  const file = (name: string) => join(world.dir, name);
+  const slipway = (user: string, ...args: string[]) => slipwayAs(user, world.env, args);
+  let expected: Record<string, string>[];
+
+  beforeAll(async () => {
+    world = await startPipelineWorld('sklearn-import-it');
+    registry = new ModelRegistry(openArtifactStore(world.config));
+    for (const name of ['classifier_zipmap.onnx', 'iforest.onnx', 'rows.csv']) {
+      await copyFile(join(FIXTURES, name), file(name));
+    }
+    expected = parse(await readFile(file('rows.csv')), { columns: true });
+  });
+  afterAll(() => world?.close());
+
+  async function applied(model: string, out: string): Promise<Record<string, string>[]> {
+    const result = await slipway('dave', 'apply', model, '--input', file('rows.csv'), '--output', file(out));
+    expect(result.code, result.stderr).toBe(0);
+    return parse(await readFile(file(out)), { columns: true });
+  }
+
+  it('imports a default ZipMap classifier and apply matches predict_proba within 1e-5', async () => {
+    const run = await slipway(
+      'carol',
+      'import',
+      'onnx',
+      file('classifier_zipmap.onnx'),
+      '--model',
+      'netops/lr',
+      '--features',
+      FEATURES,
+      '--target',
+      'label',
+      '--no-promote',
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const v1 = await registry.getVersion('netops/lr', 1);
+    expect(v1.imported).toMatchObject({
+      outputName: 'probabilities',
+      outputs: ['output_label', 'output_probability', 'probabilities'],
+      adaptation: { addedOutputs: ['probabilities'] },
+    });
+    // Lineage keeps the handed-over file's sha256; the stored file is the adapted one.
+    expect(v1.imported?.adaptation?.storedSha256).toBe(v1.artifacts.onnx.sha256);
+    expect(v1.imported?.sha256).not.toBe(v1.artifacts.onnx.sha256);
+
+    const rows = await applied('netops/lr@1', 'lr.csv');
+    expect(rows).toHaveLength(expected.length);
+    rows.forEach((row, i) => {
+      const p = Number(expected[i]?.predict_proba);
+      expect(Math.abs(Number(row['probability(label)']) - p)).toBeLessThan(1e-5);
+      expect(row['predicted(label)']).toBe(p >= 0.5 ? '1' : '0');
+    });
+  });
+
+  it('imports an IsolationForest with --kind anomaly; apply gives -decision_function and decision_function within 1e-5', async () => {
+    const run = await slipway(
+      'carol',
+      'import',
+      'onnx',
+      file('iforest.onnx'),
+      '--kind',
+      'anomaly',
+      '--model',
+      'netops/iforest',
+      '--features',
+      FEATURES,
+      '--no-promote',
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const v1 = await registry.getVersion('netops/iforest', 1);
+    expect(v1).toMatchObject({
+      kind: 'anomaly',
+      target: 'predicted_outlier',
+      threshold: 0,
+      anomaly: { scoreOutput: 'anomaly_score', outlierOutput: 'predicted_outlier' },
+    });
+
+    const rows = await applied('netops/iforest@1', 'iforest.csv');
+    expect(rows).toHaveLength(expected.length);
+    let outliers = 0;
+    rows.forEach((row, i) => {
+      const decision = Number(expected[i]?.decision_function);
+      expect(Math.abs(Number(row.predicted_outlier) - decision)).toBeLessThan(1e-5);
+      expect(Math.abs(Number(row.anomaly_score) + decision)).toBeLessThan(1e-5);
+      // scikit-learn's predict is -1 exactly where predicted_outlier is negative.
+      expect(Number(row.predicted_outlier) < 0).toBe(expected[i]?.predict === '-1');
+      if (expected[i]?.predict === '-1') outliers++;
+    });
+    expect(outliers).toBeGreaterThan(0);
+
+    const pkg = await slipway('dave', 'export', 'mltk', 'netops/iforest@1', '--out', file('mltk'));
+    expect(pkg.code, pkg.stderr).toBe(0);
+  });
+
+  it('refuses a classifier import without --target before starting anything', async () => {
+    const run = await slipway(
+      'carol',
+      'import',
+      'onnx',
+      file('classifier_zipmap.onnx'),
+      '--model',
+      'netops/none',
+      '--features',
+      FEATURES,
+      '--no-promote',
+    );
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/--target is required/);
+  });
+});

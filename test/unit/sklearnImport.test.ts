@@ -1,0 +1,120 @@
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { checkImportedOnnx } from '../../domain/import/checkImportedOnnx';
+import { decodeModel } from '../../domain/onnx/onnxProto';
+import { scoreAnomalyCsv } from '../../domain/scoring/anomalyCsv';
+import { scoreAnomalyMatrix } from '../../domain/scoring/anomalyScorer';
+import { scoreMatrix } from '../../domain/scoring/binaryScorer';
+
+// Built by test/fixtures/sklearn/make_fixtures.py with real scikit-learn and skl2onnx.
+const FIXTURES = resolve(__dirname, '../fixtures/sklearn');
+const FEATURES = ['f1', 'f2', 'f3', 'f4'];
+const fixture = (name: string) => new Uint8Array(readFileSync(join(FIXTURES, name)));
+
+function rows() {
+  const [header, ...lines] = readFileSync(join(FIXTURES, 'rows.csv'), 'utf8').trim().split('\n');
+  const names = (header as string).split(',');
+  const col = (name: string) => names.indexOf(name);
+  const cells = lines.map((l) => l.split(',').map(Number));
+  const x = new Float32Array(cells.length * FEATURES.length);
+  cells.forEach((c, r) => {
+    FEATURES.forEach((f, j) => {
+      x[r * FEATURES.length + j] = c[col(f)] as number;
+    });
+  });
+  const column = (name: string) => cells.map((c) => c[col(name)] as number);
+  return { x, n: cells.length, column };
+}
+
+const maxAbsDiff = (a: ArrayLike<number>, b: number[]) =>
+  b.reduce((m, v, i) => Math.max(m, Math.abs((a[i] as number) - v)), 0);
+
+const options = { features: FEATURES, sizeLimitBytes: 15 * 1024 * 1024 };
+
+describe('scikit-learn imports', () => {
+  it('reads a default (ZipMap) classifier export through the tensor that feeds the ZipMap, matching predict_proba', async () => {
+    const facts = await checkImportedOnnx(fixture('classifier_zipmap.onnx'), options);
+    expect(facts.outputName).toBe('probabilities');
+    expect(facts.adaptation?.addedOutputs).toEqual(['probabilities']);
+    // Nothing of the file is lost: every original node and output is still there.
+    const before = decodeModel(fixture('classifier_zipmap.onnx')).graph;
+    const after = decodeModel(facts.bytes).graph;
+    expect(after.node.map((n) => n.opType)).toEqual(before.node.map((n) => n.opType));
+    expect(after.output.map((o) => o.name)).toEqual([...before.output.map((o) => o.name), 'probabilities']);
+    const { x, n, column } = rows();
+    const p = await scoreMatrix(facts.bytes, x, n, FEATURES.length, { outputName: facts.outputName });
+    expect(maxAbsDiff(p, column('predict_proba'))).toBeLessThan(1e-5);
+  });
+
+  it('names the ZipMap output and still reads the probabilities', async () => {
+    const facts = await checkImportedOnnx(fixture('classifier_zipmap.onnx'), {
+      ...options,
+      outputName: 'output_probability',
+    });
+    expect(facts.outputName).toBe('probabilities');
+  });
+
+  it('reads a zipmap=False export ([N, 2] probabilities) unchanged, skipping the int64 label', async () => {
+    const file = fixture('classifier_tensor.onnx');
+    const facts = await checkImportedOnnx(file, options);
+    expect(facts.outputName).toBe('probabilities');
+    expect(facts.adaptation).toBeUndefined();
+    expect(Buffer.from(facts.bytes).equals(Buffer.from(file))).toBe(true);
+    const { x, n, column } = rows();
+    const p = await scoreMatrix(facts.bytes, x, n, FEATURES.length, { outputName: facts.outputName });
+    expect(maxAbsDiff(p, column('predict_proba'))).toBeLessThan(1e-5);
+  });
+
+  it('imports an IsolationForest as an anomaly model: anomaly_score = -decision_function, predicted_outlier = decision_function', async () => {
+    const facts = await checkImportedOnnx(fixture('iforest.onnx'), { ...options, kind: 'anomaly' });
+    expect(facts.adaptation?.addedOutputs).toEqual(['anomaly_score', 'predicted_outlier']);
+    expect(facts.referenceCheck.checked).toBe(false);
+    const { x, n, column } = rows();
+    const { score, outlier } = await scoreAnomalyMatrix(facts.bytes, x, n, FEATURES.length);
+    const decision = column('decision_function');
+    expect(maxAbsDiff(outlier, decision)).toBeLessThan(1e-5);
+    expect(
+      maxAbsDiff(
+        score,
+        decision.map((d) => -d),
+      ),
+    ).toBeLessThan(1e-5);
+    // The sign convention is scikit-learn's predict: -1 (outlier) exactly where predicted_outlier < 0.
+    const predict = column('predict');
+    expect(predict.every((p, i) => (p === -1) === (outlier[i] as number) < 0)).toBe(true);
+    expect(predict.filter((p) => p === -1).length).toBeGreaterThan(0);
+    // A Slipway anomaly file imported again is kept as it is.
+    const again = await checkImportedOnnx(facts.bytes, { ...options, kind: 'anomaly' });
+    expect(again.adaptation).toBeUndefined();
+  });
+
+  it('apply on an anomaly model appends anomaly_score and predicted_outlier to every row', async () => {
+    const facts = await checkImportedOnnx(fixture('iforest.onnx'), { ...options, kind: 'anomaly' });
+    const dir = await mkdtemp(join(tmpdir(), 'slipway-anomaly-'));
+    const out = join(dir, 'scored.csv');
+    const result = await scoreAnomalyCsv({
+      inputPath: join(FIXTURES, 'rows.csv'),
+      outputPath: out,
+      onnx: facts.bytes,
+      features: FEATURES,
+      batchRows: 64,
+    });
+    const lines = (await readFile(out, 'utf8')).trim().split('\n');
+    const header = (lines[0] as string).split(',');
+    expect(header.slice(-2)).toEqual(['anomaly_score', 'predicted_outlier']);
+    const decision = rows().column('decision_function');
+    expect(result.rowsScored).toBe(decision.length);
+    const written = lines.slice(1).map((l) => Number(l.split(',').at(-1)));
+    expect(maxAbsDiff(written, decision)).toBeLessThan(1e-5);
+    expect(result.outliers).toBe(decision.filter((d) => d < 0).length);
+  });
+
+  it('refuses an anomaly import without a decision-function output, naming the outputs it has', async () => {
+    await expect(
+      checkImportedOnnx(fixture('classifier_tensor.onnx'), { ...options, kind: 'anomaly' }),
+    ).rejects.toThrow(/decision-function output.*"label", "probabilities"/);
+  });
+});

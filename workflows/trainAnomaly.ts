@@ -1,0 +1,201 @@
+import { setHandler, workflowInfo } from '@temporalio/workflow';
+import type {
+  EvaluatedAnomalyModel,
+  ExportedAnomalyOnnx,
+  ExtractedDataset,
+  PreparedData,
+  RegisteredModel,
+  TrainedAnomalyModel,
+} from '../activities';
+import type { GateDecision } from '../activities/gate';
+import { type TrainAnomalyInput, trainAnomalyInputSchema } from '../contracts/inputs';
+import { progressQuery } from '../contracts/messages';
+import { type PipelineProgress, pipelineSteps, type StepStatus } from '../contracts/progress';
+import { NO_LABEL_COLUMN } from '../domain/data/noLabel';
+import { notEvaluatedGate } from '../domain/gate/metricGate';
+import {
+  ANOMALY_CONVENTION,
+  ANOMALY_SCORE_OUTPUT,
+  ANOMALY_TARGET,
+  PREDICTED_OUTLIER_OUTPUT,
+} from '../domain/import/anomalyConvention';
+import { modelMetricsOf } from '../domain/ml/metrics';
+import { light, type ReleaseOutcome, reviewAndPromote, stepTracker } from './release';
+import { reviewGate } from './review';
+import { parseWorkflowInput } from './validation';
+
+export interface AnomalyRunResult extends ReleaseOutcome {
+  workflowId: string;
+  runId: string;
+  model: string;
+  version: number;
+  dataset: ExtractedDataset;
+  prepared: PreparedData;
+  trained: Omit<TrainedAnomalyModel, 'history'> & { finalLoss: number; epochsRun: number };
+  evaluation: EvaluatedAnomalyModel;
+  onnx: ExportedAnomalyOnnx;
+  registered: RegisteredModel;
+  gate: GateDecision;
+  steps: StepStatus[];
+}
+
+/**
+ * An anomaly version from raw data: extract, split and scale, train a dense autoencoder (no
+ * target), evaluate (score distribution and threshold; against --eval-label when given), export
+ * to ONNX behind its parity gate, gate, register, review, promote. The same registry, gates,
+ * review, lineage and audit as a classifier's run.
+ */
+export async function trainAnomaly(input: TrainAnomalyInput): Promise<AnomalyRunResult> {
+  const params = parseWorkflowInput(trainAnomalyInputSchema, input, 'trainAnomaly');
+  const info = workflowInfo();
+  const progress: PipelineProgress = {
+    steps: pipelineSteps.map((step) => ({ step, status: 'pending' })),
+    training: { epochs: [] },
+  };
+  setHandler(progressQuery, () => progress);
+  const review = reviewGate();
+  const step = stepTracker(progress);
+  const { cache } = params;
+  const labelled = params.evalLabel !== undefined;
+  const label = params.evalLabel ?? NO_LABEL_COLUMN;
+
+  const dataset = await step('extract', () =>
+    labelled
+      ? light.extractDataset({ source: params.source, target: label, features: params.features, cache })
+      : light.extractUnlabelled({ source: params.source, features: params.features, cache }),
+  );
+  const prepared = await step('transform', () =>
+    light.prepareData({ snapshot: dataset.snapshot, target: label, split: params.split, cache }),
+  );
+  const data = { snapshot: dataset.snapshot, split: prepared.split, scaler: prepared.scaler, label };
+  const trained = await step('train', () =>
+    light.trainAnomalyModel({ ...data, spec: params.spec, contamination: params.contamination, cache }),
+  );
+  progress.training.epochs = trained.history.map((e) => ({
+    epoch: e.epoch,
+    loss: e.loss,
+    attempt: 0,
+  })) as PipelineProgress['training']['epochs'];
+  const evaluation = await step('evaluate', () =>
+    light.evaluateAnomalyModel({
+      ...data,
+      model: trained.model,
+      threshold: trained.threshold,
+      contamination: params.contamination,
+      labelled,
+      cache,
+    }),
+  );
+  const onnx = await step('export', () =>
+    light.exportAnomalyOnnx({
+      ...data,
+      model: trained.model,
+      threshold: trained.threshold,
+      modelName: params.modelName,
+      runId: info.runId,
+      sizeLimitBytes: params.sizeLimitBytes,
+      cache,
+    }),
+  );
+  const metrics = evaluation.metrics ? modelMetricsOf(evaluation.metrics) : undefined;
+  const gate = metrics
+    ? (
+        await step('gate', () =>
+          light.evaluateGate({
+            modelName: params.modelName,
+            alias: params.gate.alias,
+            settings: params.gate.metric,
+            candidate: metrics,
+            heldOut: { snapshot: dataset.snapshot, split: prepared.split, target: label },
+          }),
+        )
+      ).decision
+    : await step('gate', async () => notEvaluatedGate());
+  (progress.steps.find((s) => s.step === 'report') as StepStatus).status = 'skipped';
+  const registered = await step('register', () =>
+    light.registerModel({
+      name: params.modelName,
+      draft: {
+        features: dataset.features,
+        target: ANOMALY_TARGET,
+        kind: 'anomaly',
+        threshold: trained.threshold,
+        anomaly: {
+          scoreOutput: ANOMALY_SCORE_OUTPUT,
+          outlierOutput: PREDICTED_OUTLIER_OUTPUT,
+          convention: ANOMALY_CONVENTION,
+          contamination: params.contamination,
+        },
+        ...(metrics ? { metrics } : {}),
+        gate,
+        autoencoder: {
+          hidden: trained.spec.hidden,
+          activation: 'tanh',
+          loss: 'meanSquaredError',
+          epochs: trained.spec.epochs,
+          batchSize: trained.spec.batchSize,
+          learningRate: trained.spec.learningRate,
+          seed: trained.spec.seed,
+          split: {
+            testFraction: params.split.testFraction,
+            seed: params.split.seed,
+            stratified: params.split.stratify,
+            trainRows: prepared.trainRows,
+            testRows: prepared.testRows,
+          },
+          epochsRun: trained.history.length,
+          finalLoss: trained.history.at(-1)?.loss ?? Number.NaN,
+        },
+        backend: 'autoencoder-float64',
+        backendDetails:
+          'dense autoencoder, mean squared reconstruction error, plain TypeScript float64 (one core)',
+        artifacts: {
+          dataset: dataset.snapshot,
+          datasetSummary: dataset.summary,
+          scaler: prepared.scaler,
+          model: trained.model,
+          onnx: onnx.onnx,
+          evaluation: evaluation.evaluation,
+        },
+        onnx: {
+          size: { bytes: onnx.size.bytes, base64Bytes: onnx.size.base64Bytes, limit: onnx.size.limitBytes },
+        },
+        workflowId: info.workflowId,
+        runId: info.runId,
+        createdBy: params.createdBy,
+        sourceUri: dataset.sourceUri,
+      },
+    }),
+  );
+  const release = await reviewAndPromote(
+    {
+      progress,
+      step,
+      review,
+      modelName: params.modelName,
+      createdBy: params.createdBy,
+      gateSettings: params.gate,
+      gate,
+      workflowId: info.workflowId,
+      runId: info.runId,
+    },
+    registered.version,
+  );
+  progress.current = undefined;
+  const { history, ...trainedSummary } = trained;
+  return {
+    workflowId: info.workflowId,
+    runId: info.runId,
+    model: registered.name,
+    version: registered.version,
+    dataset,
+    prepared,
+    trained: { ...trainedSummary, finalLoss: history.at(-1)?.loss ?? Number.NaN, epochsRun: history.length },
+    evaluation,
+    onnx,
+    registered,
+    gate,
+    ...release,
+    steps: progress.steps,
+  };
+}
