@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { driftOfVersion } from '../../application/drift';
+import { openWorkspace } from '../../application/workspace';
+import { SYNTHETIC_FRAUD_COLUMNS, syntheticFraudRows } from '../../domain/data/syntheticFraud';
+import type { PipelineResult } from '../../workflows/trainToDeploy';
+import { slipwayAs } from '../support/cli';
+import { smallNetworkSpec } from '../support/modelSpecs';
+import { type PipelineWorld, startPipelineWorld } from '../support/pipelineWorld';
+
+/**
+ * Issue 23's drift story on the real stack: a version trained by the pipeline (Temporal, MinIO),
+ * then `slipway drift` against new data: one feature shifted by one standard deviation is the one
+ * feature flagged; unshifted data from another seed flags none.
+ */
+describe('slipway drift against the data a version was trained on', () => {
+  let world: PipelineWorld;
+  const model = 'fraud-drift';
+  let trained: PipelineResult;
+
+  beforeAll(async () => {
+    world = await startPipelineWorld('drift-it');
+    trained = await world.client.workflow.execute('trainToDeploy', {
+      taskQueue: world.config.taskQueue,
+      workflowId: `drift-${randomUUID()}`,
+      args: [
+        {
+          source: 'synthetic:fraud?rows=6000&seed=7',
+          modelName: model,
+          spec: smallNetworkSpec(16, { epochs: 1, batchSize: 512, seed: 1 }),
+          createdBy: 'carol',
+          trainingTaskQueue: world.config.trainingTaskQueue,
+        },
+      ],
+    });
+  }, 600_000);
+
+  afterAll(() => world?.close());
+
+  /** A CSV of synthetic fraud rows (Class included: drift ignores columns the model does not use). */
+  async function csv(name: string, seed: number, shift?: { column: string; by: number }): Promise<string> {
+    const at = shift ? SYNTHETIC_FRAUD_COLUMNS.indexOf(shift.column) : -1;
+    const lines = [SYNTHETIC_FRAUD_COLUMNS.join(',')];
+    for (const row of syntheticFraudRows({ rows: 4000, seed })) {
+      lines.push(row.map((v, j) => (j === at ? v + (shift?.by ?? 0) : v)).join(','));
+    }
+    const path = join(world.dir, name);
+    await writeFile(path, `${lines.join('\n')}\n`);
+    return path;
+  }
+
+  it('flags exactly the shifted feature, through the application layer and the CLI', {
+    timeout: 300_000,
+  }, async () => {
+    const ws = openWorkspace(world.config);
+    const version = `${model}@${trained.version}`;
+    // The standard deviation recorded in the version's own training summary.
+    const summary = JSON.parse((await ws.store.getBytes(trained.dataset.summary)).toString('utf8'));
+    const v5 = summary.columns.find((c: { name: string }) => c.name === 'V5');
+    expect(v5.std).toBeGreaterThan(0.5);
+    expect(v5.profile.quantiles).toHaveLength(9);
+
+    const shifted = await csv('shifted.csv', 21, { column: 'V5', by: v5.std });
+    const unshifted = await csv('unshifted.csv', 22);
+
+    const flagged = await driftOfVersion(ws, version, shifted);
+    expect(flagged.drift.drifted).toEqual(['V5']);
+    expect(flagged.drift.referenceRows).toBe(6000);
+    expect(flagged.drift.currentRows).toBe(4000);
+    expect((await driftOfVersion(ws, version, unshifted)).drift.drifted).toEqual([]);
+
+    const report = join(world.dir, 'drift.html');
+    const cli = await slipwayAs('carol', world.env, [
+      'drift',
+      version,
+      '--input',
+      shifted,
+      '--report',
+      report,
+      '--json',
+    ]);
+    expect(cli.code, cli.stderr).toBe(3);
+    const json = JSON.parse(cli.stdout);
+    expect(json.drift.drifted).toEqual(['V5']);
+    expect(json.drift.features.find((f: { feature: string }) => f.feature === 'V5').psi).toBeGreaterThan(
+      0.25,
+    );
+    const html = await readFile(report, 'utf8');
+    expect(html).toContain('data-chart="drift-V5"');
+    expect(html).toContain('1 feature drifted: V5.');
+    expect(html).not.toMatch(/NaN/);
+
+    const calm = await slipwayAs('carol', world.env, [
+      'drift',
+      version,
+      '--input',
+      unshifted,
+      '--report',
+      report,
+    ]);
+    expect(calm.code, calm.stderr).toBe(0);
+    expect(calm.stdout).toContain('No feature drifted.');
+    expect(calm.stdout).toMatch(/^V\d+|^Time|^Amount/m);
+  });
+
+  it('names the missing feature of a file that lacks one', { timeout: 120_000 }, async () => {
+    const path = join(world.dir, 'no-amount.csv');
+    await writeFile(path, 'Time,V1\n1,2\n');
+    const cli = await slipwayAs('carol', world.env, [
+      'drift',
+      `${model}@${trained.version}`,
+      '--input',
+      path,
+    ]);
+    expect(cli.code).not.toBe(0);
+    expect(cli.stderr).toMatch(/lacks the model's features V2, .*Amount/);
+  });
+});
