@@ -137,6 +137,7 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
         testPositives: prepared.testPositives,
       },
       gate: gate.decision,
+      datasetSummary: dataset.summary,
       ...(gate.decision.champion && gate.championEvaluation
         ? { champion: { version: gate.decision.champion.version, evaluation: gate.championEvaluation } }
         : {}),

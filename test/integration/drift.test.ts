@@ -61,6 +61,13 @@ describe('slipway drift against the data a version was trained on', () => {
     const v5 = summary.columns.find((c: { name: string }) => c.name === 'V5');
     expect(v5.std).toBeGreaterThan(0.5);
     expect(v5.profile.quantiles).toHaveLength(9);
+    // The version's evaluation report shows the training data's statistics.
+    const metadata = await ws.registry.getVersion(model, trained.version);
+    expect(metadata.artifacts.report).toBeDefined();
+    const reportRef = metadata.artifacts.report ?? metadata.artifacts.onnx;
+    const evaluationReport = (await ws.store.getBytes(reportRef)).toString('utf8');
+    expect(evaluationReport).toContain('data-section="dataset"');
+    expect(evaluationReport).toContain('data-chart="hist-V5"');
 
     const shifted = await csv('shifted.csv', 21, { column: 'V5', by: v5.std });
     const unshifted = await csv('unshifted.csv', 22);
