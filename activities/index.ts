@@ -13,6 +13,7 @@ import { renderReportActivity } from './report';
 import { recordReviewActivity } from './review';
 import { trainModelActivity } from './train';
 import { prepareDataActivity } from './transform';
+import { validateDataActivity } from './validateData';
 
 export type { ActivityDeps } from './deps';
 export type { EvaluatedModel, EvaluationMetrics } from './evaluate';
@@ -24,6 +25,7 @@ export type { Promotion } from './promote';
 export type { RegisteredModel } from './register';
 export type { TrainedModel, TrainingHeartbeat } from './train';
 export type { PreparedData } from './transform';
+export type { DataValidation } from './validateData';
 
 /**
  * Every activity, bound to its dependencies. The worker registers what this returns. Files are
@@ -35,6 +37,7 @@ export function createActivities(deps: ActivityDeps) {
     fingerprintSource: fingerprintSourceActivity(deps),
     lastTrainedSource: lastTrainedSourceActivity(deps),
     extractDataset: extractDatasetActivity(deps),
+    validateData: validateDataActivity(deps),
     prepareData: prepareDataActivity(deps),
     trainModel: trainModelActivity(deps),
     evaluateModel: evaluateModelActivity(deps),
