@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { VersionDrift } from '../../application/drift';
 import { openWorkspace } from '../../application/workspace';
+import type { MonitoredBatch } from '../../domain/validation/monitoring';
 import { EXIT } from '../exitCodes';
 import { log, printResult } from '../output';
 
@@ -76,5 +77,55 @@ export function registerDriftCommand(program: Command): void {
       log(`slipway: wrote the drift report to ${reportPath}`);
       // The exit code of a blocked gate: a script can stop on drift as it stops on a blocked version.
       if (result.drift.drifted.length > 0) process.exitCode = EXIT.blocked;
+    });
+}
+
+/** One line per monitored batch: when, rows, mean score, drifted features. */
+export function monitorTable(result: { model: string; version: number; batches: MonitoredBatch[] }): string {
+  if (result.batches.length === 0) {
+    return `${result.model} v${result.version} has no monitored batches yet: score with \`slipway apply ${result.model}@${result.version} --input <csv> --output <csv> --monitor\`.`;
+  }
+  const header = ['#', 'recorded at', 'rows', 'mean score', 'predicted +', 'max PSI', 'drifted'];
+  const cells = result.batches.map((b, i) => {
+    const worst = b.features.reduce((m, f) => Math.max(m, f.psi), 0);
+    return [
+      String(i + 1),
+      b.recordedAt.replace(/\.\d+Z$/, 'Z'),
+      String(b.rows),
+      num(b.score.mean),
+      `${(100 * b.score.positiveRate).toFixed(2)} %`,
+      num(worst),
+      b.drifted.length === 0 ? '-' : b.drifted.join(', '),
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] as string).length)));
+  const line = (c: string[]) =>
+    c
+      .map((v, i) => v.padEnd(widths[i] as number))
+      .join('  ')
+      .trimEnd();
+  const drifted = result.batches.filter((b) => b.drifted.length > 0).length;
+  return [
+    `${result.model} v${result.version}: ${result.batches.length} monitored batch${result.batches.length === 1 ? '' : 'es'}, ${drifted} drifted`,
+    '',
+    line(header),
+    ...cells.map(line),
+  ].join('\n');
+}
+
+export function registerMonitorCommand(program: Command): void {
+  program
+    .command('monitor')
+    .description(
+      'Drift over time: every batch scored with `apply --monitor` by a version, its score distribution and the ' +
+        'features that drifted from the training data. Exits 3 when the newest batch drifted.',
+    )
+    .argument('<model>', '<model>, <model>@<version> or <model>@<alias> (a bare name means production)')
+    .option('--json', 'print one JSON object on stdout')
+    .action(async (ref: string, opts: { json?: boolean }) => {
+      const { monitoredBatches } = await import('../../application/monitor.js');
+      const result = await monitoredBatches(openWorkspace(), ref);
+      printResult(opts, result, () => monitorTable(result));
+      if ((result.batches.at(-1)?.drifted.length ?? 0) > 0) process.exitCode = EXIT.blocked;
     });
 }

@@ -124,4 +124,49 @@ describe('slipway drift against the data a version was trained on', () => {
     expect(cli.code).not.toBe(0);
     expect(cli.stderr).toMatch(/lacks the model's features V2, .*Amount/);
   });
+
+  it('apply --monitor on three batches, the third shifted: slipway monitor shows the third as drifted', {
+    timeout: 300_000,
+  }, async () => {
+    const version = `${model}@${trained.version}`;
+    const empty = await slipwayAs('carol', world.env, ['monitor', version]);
+    expect(empty.code, empty.stderr).toBe(0);
+    expect(empty.stdout).toMatch(/no monitored batches yet/);
+    const ws = openWorkspace(world.config);
+    const summary = JSON.parse((await ws.store.getBytes(trained.dataset.summary)).toString('utf8'));
+    const v5 = summary.columns.find((c: { name: string }) => c.name === 'V5');
+    const batches = [
+      await csv('batch-1.csv', 31),
+      await csv('batch-2.csv', 32),
+      await csv('batch-3.csv', 33, { column: 'V5', by: v5.std }),
+    ];
+    for (const [i, input] of batches.entries()) {
+      const output = join(world.dir, `scored-${i + 1}.csv`);
+      const applied = await slipwayAs('carol', world.env, [
+        'apply',
+        version,
+        '--input',
+        input,
+        '--output',
+        output,
+        '--monitor',
+        '--json',
+      ]);
+      expect(applied.code, applied.stderr).toBe(0);
+      expect(JSON.parse(applied.stdout).monitored.drifted).toEqual(i === 2 ? ['V5'] : []);
+    }
+    const monitor = await slipwayAs('carol', world.env, ['monitor', version, '--json']);
+    expect(monitor.code, monitor.stderr).toBe(3);
+    const history = JSON.parse(monitor.stdout);
+    expect(history.batches.map((b: { drifted: string[] }) => b.drifted)).toEqual([[], [], ['V5']]);
+    expect(history.batches.map((b: { input: string }) => b.input)).toEqual(batches);
+    for (const b of history.batches) {
+      expect(b.rows).toBe(4000);
+      expect(b.score.histogram.counts.reduce((x: number, y: number) => x + y, 0)).toBe(4000);
+      expect(b.score.mean).toBeGreaterThan(0);
+    }
+    const table = await slipwayAs('carol', world.env, ['monitor', version]);
+    expect(table.stdout).toMatch(/3 monitored batches, 1 drifted/);
+    expect(table.stdout).toMatch(/^3 .* V5$/m);
+  });
 });
