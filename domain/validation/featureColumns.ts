@@ -3,21 +3,25 @@ import { readCsvRows } from '../data/csvRows';
 import { didYouMean } from '../data/didYouMean';
 import { datasetError, where } from '../data/errors';
 import type { DatasetMatrix } from '../data/snapshot';
+import { sortFloat32 } from './distribution';
 
-/** A growable float64 column (doubling), so reading a CSV of unknown length copies O(n) in all. */
+/**
+ * A growable column (doubling), so reading a CSV of unknown length copies O(n) in all. Float32:
+ * values are rounded as the model sees them and the snapshot stores them.
+ */
 class Column {
-  private data = new Float64Array(1024);
+  private data = new Float32Array(1024);
   length = 0;
   push(v: number): void {
     if (this.length === this.data.length) {
-      const next = new Float64Array(this.data.length * 2);
+      const next = new Float32Array(this.data.length * 2);
       next.set(this.data);
       this.data = next;
     }
     this.data[this.length++] = v;
   }
   sorted(): Float64Array {
-    return this.data.slice(0, this.length).sort();
+    return sortFloat32(this.data.subarray(0, this.length));
   }
 }
 
@@ -68,9 +72,7 @@ export async function readSortedFeatureColumns(options: {
       },
     );
   }
-  // Rounded to float32 as the model sees them and the reference snapshot stores them (rounding
-  // is monotone, so the columns stay sorted).
-  return { rows: read.rows, columns: columns.map((c) => Float64Array.from(Float32Array.from(c.sorted()))) };
+  return { rows: read.rows, columns: columns.map((c) => c.sorted()) };
 }
 
 /** Each named feature of a snapshot matrix as a sorted column. */
@@ -83,8 +85,8 @@ export function sortedSnapshotColumns(matrix: DatasetMatrix, features: readonly 
         `The reference snapshot has no column "${name}" (it has ${matrix.features.join(', ')}).`,
       );
     }
-    const out = new Float64Array(matrix.nRows);
-    for (let i = 0, k = j; i < matrix.nRows; i++, k += matrix.nCols) out[i] = matrix.x[k] as number;
-    return out.sort();
+    const column = new Float32Array(matrix.nRows);
+    for (let i = 0, k = j; i < matrix.nRows; i++, k += matrix.nCols) column[i] = matrix.x[k] as number;
+    return sortFloat32(column);
   });
 }

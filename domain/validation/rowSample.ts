@@ -1,4 +1,5 @@
 import { mulberry32 } from '../random';
+import { sortFloat32 } from './distribution';
 
 /** Rows kept for quantiles and histograms: exact below this, a uniform sample above. */
 export const DEFAULT_SAMPLE_ROWS = 100_000;
@@ -50,8 +51,8 @@ export class RowSample {
   /** Column j of the sample, sorted ascending (a fresh array). */
   sortedColumn(j: number): Float64Array {
     const n = this.rowsKept;
-    const out = new Float64Array(n);
-    for (let i = 0; i < n; i++) out[i] = this.cells[i * this.width + j] as number;
-    return out.sort();
+    const column = new Float32Array(n);
+    for (let i = 0; i < n; i++) column[i] = this.cells[i * this.width + j] as number;
+    return sortFloat32(column);
   }
 }

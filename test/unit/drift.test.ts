@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SYNTHETIC_FRAUD_COLUMNS, syntheticFraudRows } from '../../domain/data/syntheticFraud';
 import { mulberry32 } from '../../domain/random';
 import { datasetDrift } from '../../domain/validation/datasetDrift';
-import { countInBins, histogram, quantileOfSorted } from '../../domain/validation/distribution';
+import { countInBins, histogram, quantileOfSorted, sortFloat32 } from '../../domain/validation/distribution';
 import {
   categoricalDrift,
   categoryCounts,
@@ -141,6 +141,18 @@ describe('categorical drift', () => {
 });
 
 describe('column profiles', () => {
+  it('sorts float32 values like Float64Array#sort, negatives, zeros and extremes included', () => {
+    const random = mulberry32(9);
+    const values = Float32Array.from(
+      { length: 50_000 },
+      () => (random() - 0.5) * 10 ** Math.floor(random() * 12 - 6),
+    );
+    values.set([0, -0, 3.4e38, -3.4e38, 1e-45, -1e-45, 7, 7, 7], 100);
+    const sorted = sortFloat32(values);
+    expect(Array.from(sorted)).toEqual(Array.from(Float64Array.from(values).sort()));
+    expect(sortFloat32(new Float32Array(0))).toEqual(new Float64Array(0));
+  });
+
   it('quantiles interpolate like numpy, histograms cover the range, bins count sorted values', () => {
     const sorted = Float64Array.from([1, 2, 3, 4]);
     expect(quantileOfSorted(sorted, 0.5)).toBe(2.5);
