@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { VersionDrift } from '../../application/drift';
 import { openWorkspace } from '../../application/workspace';
+import { driftVerdict } from '../../domain/validation/datasetDrift';
 import type { MonitoredBatch } from '../../domain/validation/monitoring';
 import { EXIT } from '../exitCodes';
 import { log, printResult } from '../output';
@@ -24,10 +25,7 @@ export function driftTable(result: VersionDrift): string {
       .join('  ')
       .trimEnd();
   const { drift } = result;
-  const verdict =
-    drift.drifted.length === 0
-      ? 'No feature drifted.'
-      : `${drift.drifted.length} feature${drift.drifted.length === 1 ? '' : 's'} drifted: ${drift.drifted.join(', ')}.`;
+  const verdict = driftVerdict(drift);
   return [
     `${result.model} v${result.version}: ${drift.currentRows} rows of ${result.current} against the ${drift.referenceRows} rows it was trained on`,
     '',

@@ -1,4 +1,4 @@
-import type { DatasetDrift, FeatureDriftWithHistograms } from '../validation/datasetDrift';
+import { type DatasetDrift, driftVerdict, type FeatureDriftWithHistograms } from '../validation/datasetDrift';
 import { escapeXml } from './svgCharts';
 
 const W = 320;
@@ -67,10 +67,7 @@ export function renderDriftReport(input: {
         `<figure class="${f.level}"><figcaption>${escapeXml(f.feature)}: PSI ${num(f.psi)}, KS ${num(f.ks)}${f.drifted ? ' (drifted)' : ''}</figcaption>${overlaidHistogram(f)}</figure>`,
     )
     .join('\n');
-  const verdict =
-    drift.drifted.length === 0
-      ? 'No feature drifted.'
-      : `${drift.drifted.length} feature${drift.drifted.length === 1 ? '' : 's'} drifted: ${drift.drifted.join(', ')}.`;
+  const verdict = driftVerdict(drift);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>${escapeXml(`Drift of ${input.model} v${input.version}`)}</title>

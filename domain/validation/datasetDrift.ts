@@ -40,3 +40,19 @@ export function datasetDrift(
     drifted: rows.filter((r) => r.drifted).map((r) => r.feature),
   };
 }
+
+/** One sentence on the whole comparison, for the table and the report. */
+export function driftVerdict(drift: DatasetDrift): string {
+  if (drift.drifted.length > 0) {
+    const n = drift.drifted.length;
+    return `${n} feature${n === 1 ? '' : 's'} drifted: ${drift.drifted.join(', ')}.`;
+  }
+  const few = Math.min(drift.referenceRows, drift.currentRows);
+  if (few < drift.thresholds.minRows) {
+    return (
+      `Not judged: ${few} row${few === 1 ? '' : 's'} on one side, and drift is judged from ${drift.thresholds.minRows} rows ` +
+      '(the figures are shown, but are noise at this size). Compare a larger batch.'
+    );
+  }
+  return 'No feature drifted.';
+}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SYNTHETIC_FRAUD_COLUMNS, syntheticFraudRows } from '../../domain/data/syntheticFraud';
 import { mulberry32 } from '../../domain/random';
-import { datasetDrift } from '../../domain/validation/datasetDrift';
+import { datasetDrift, driftVerdict } from '../../domain/validation/datasetDrift';
 import { countInBins, histogram, quantileOfSorted, sortFloat32 } from '../../domain/validation/distribution';
 import {
   categoricalDrift,
@@ -94,6 +94,14 @@ describe('drift statistics', () => {
     expect(one.drifted).toBe(false);
     expect(one.reason).toMatch(/1 row on one side/);
     expect(Number.isFinite(one.psi)).toBe(true);
+  });
+
+  it('a one-row batch is "not judged" as a whole, never "no drift"', () => {
+    const ref = [Float64Array.from({ length: 1000 }, (_, i) => i)];
+    const drift = datasetDrift(['x'], ref, [Float64Array.of(5000)]);
+    expect(drift.drifted).toEqual([]);
+    expect(driftVerdict(drift)).toMatch(/^Not judged: 1 row on one side, and drift is judged from 100 rows/);
+    expect(driftVerdict(datasetDrift(['x'], ref, ref))).toBe('No feature drifted.');
   });
 
   it('an empty side is a clear error', () => {
