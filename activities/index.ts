@@ -1,6 +1,7 @@
 import { setNamespacePolicyActivity, setVisibilityActivity } from './access';
 import { recordChangeActivity } from './audit';
 import type { ActivityDeps } from './deps';
+import { driftTriggerActivity, recordDriftRetrainActivity } from './driftTrigger';
 import { evaluateModelActivity } from './evaluate';
 import { exportOnnxActivity } from './export';
 import { extractDatasetActivity } from './extract';
@@ -36,6 +37,8 @@ export function createActivities(deps: ActivityDeps) {
   return {
     fingerprintSource: fingerprintSourceActivity(deps),
     lastTrainedSource: lastTrainedSourceActivity(deps),
+    driftTrigger: driftTriggerActivity(deps),
+    recordDriftRetrain: recordDriftRetrainActivity(deps),
     extractDataset: extractDatasetActivity(deps),
     validateData: validateDataActivity(deps),
     prepareData: prepareDataActivity(deps),

@@ -118,6 +118,12 @@ export type TrainToDeployInput = z.input<typeof trainToDeployInputSchema>;
 /** What a schedule starts: the pipeline to run when its source has changed. */
 export const scheduledRetrainInputSchema = z.object({
   scheduleId: z.string().min(1),
+  /**
+   * data-change (default): retrain whenever the source's bytes changed since the newest version.
+   * drift: only when they changed AND the newest batch the champion scored with `apply --monitor`
+   * drifted from its training data; the reason goes into the audit log.
+   */
+  retrainOn: z.enum(['data-change', 'drift']).default('data-change'),
   /** The pipeline to run, as `slipway run` would start it (its gates included). */
   pipeline: trainToDeployInputSchema,
 });

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { driftOfVersion } from '../../application/drift';
 import { openWorkspace } from '../../application/workspace';
 import { SYNTHETIC_FRAUD_COLUMNS, syntheticFraudRows } from '../../domain/data/syntheticFraud';
+import type { ScheduledRetrainResult } from '../../workflows/scheduledRetrain';
 import type { PipelineResult } from '../../workflows/trainToDeploy';
 import { slipwayAs } from '../support/cli';
 import { smallNetworkSpec } from '../support/modelSpecs';
@@ -18,6 +19,7 @@ import { type PipelineWorld, startPipelineWorld } from '../support/pipelineWorld
 describe('slipway drift against the data a version was trained on', () => {
   let world: PipelineWorld;
   const model = 'fraud-drift';
+  const PASSING = { metric: { thresholds: { maxFpr: 1 }, champion: { maxRegression: 1 } } };
   let trained: PipelineResult;
 
   beforeAll(async () => {
@@ -32,9 +34,12 @@ describe('slipway drift against the data a version was trained on', () => {
           spec: smallNetworkSpec(16, { epochs: 1, batchSize: 512, seed: 1 }),
           createdBy: 'carol',
           trainingTaskQueue: world.config.trainingTaskQueue,
+          // The tiny network would not pass the default baseline; promoted, it is what production scores.
+          gate: PASSING,
         },
       ],
     });
+    expect(trained.outcome).toBe('promoted');
   }, 600_000);
 
   afterAll(() => world?.close());
@@ -168,5 +173,44 @@ describe('slipway drift against the data a version was trained on', () => {
     const table = await slipwayAs('carol', world.env, ['monitor', version]);
     expect(table.stdout).toMatch(/3 monitored batches, 1 drifted/);
     expect(table.stdout).toMatch(/^3 .* V5$/m);
+  });
+
+  it('a schedule that retrains on drift retrains after the drifted batch, with the reason in the audit log', {
+    timeout: 300_000,
+  }, async () => {
+    // Runs after the monitor test: production (v1)'s newest monitored batch drifted on V5.
+    const retrain = async (source: string) =>
+      (await world.client.workflow.execute('scheduledRetrain', {
+        taskQueue: world.config.taskQueue,
+        workflowId: `drift-schedule-${randomUUID()}`,
+        args: [
+          {
+            scheduleId: 'fraud-drift-nightly',
+            retrainOn: 'drift',
+            pipeline: {
+              source,
+              modelName: model,
+              spec: smallNetworkSpec(16, { epochs: 1, batchSize: 512, seed: 1 }),
+              createdBy: 'schedule:fraud-drift-nightly',
+              trainingTaskQueue: world.config.trainingTaskQueue,
+              gate: PASSING,
+            },
+          },
+        ],
+      })) as ScheduledRetrainResult;
+    const first = await retrain(await csv('fresh-1.csv', 41));
+    expect(first).toMatchObject({ outcome: 'promoted', version: trained.version + 1 });
+    const ws = openWorkspace(world.config);
+    const records = (await ws.audit.entries({ model })).flatMap((e) => (e.record ? [e.record] : []));
+    const drift = records.filter((r) => r.type === 'drift-retrain');
+    expect(drift).toHaveLength(1);
+    expect(drift[0]).toMatchObject({ version: trained.version, actor: 'schedule:fraud-drift-nightly' });
+    expect(drift[0]?.reason).toMatch(
+      /fresh-1\.csv: the batch v1 scored at .*batch-3\.csv\) drifted: V5 \(PSI [\d.]+ >= 0\.25/,
+    );
+    // The new production version has no monitored batch: nothing has drifted, so the next run skips.
+    const second = await retrain(await csv('fresh-2.csv', 42));
+    expect(second).toMatchObject({ outcome: 'skipped' });
+    expect(second.reason).toMatch(/v2 has no monitored batch yet/);
   });
 });
