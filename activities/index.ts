@@ -6,6 +6,7 @@ import {
 } from './anomaly';
 import { recordChangeActivity } from './audit';
 import type { ActivityDeps } from './deps';
+import { driftTriggerActivity, recordDriftRetrainActivity } from './driftTrigger';
 import { evaluateModelActivity } from './evaluate';
 import { exportOnnxActivity } from './export';
 import { extractDatasetActivity, extractUnlabelledActivity } from './extract';
@@ -18,6 +19,7 @@ import { renderReportActivity } from './report';
 import { recordReviewActivity } from './review';
 import { trainModelActivity } from './train';
 import { prepareDataActivity } from './transform';
+import { validateDataActivity } from './validateData';
 
 export type { EvaluatedAnomalyModel, ExportedAnomalyOnnx, TrainedAnomalyModel } from './anomaly';
 export type { ActivityDeps } from './deps';
@@ -30,6 +32,7 @@ export type { Promotion } from './promote';
 export type { RegisteredModel } from './register';
 export type { TrainedModel, TrainingHeartbeat } from './train';
 export type { PreparedData } from './transform';
+export type { DataValidation } from './validateData';
 
 /**
  * Every activity, bound to its dependencies. The worker registers what this returns. Files are
@@ -40,7 +43,10 @@ export function createActivities(deps: ActivityDeps) {
   return {
     fingerprintSource: fingerprintSourceActivity(deps),
     lastTrainedSource: lastTrainedSourceActivity(deps),
+    driftTrigger: driftTriggerActivity(deps),
+    recordDriftRetrain: recordDriftRetrainActivity(deps),
     extractDataset: extractDatasetActivity(deps),
+    validateData: validateDataActivity(deps),
     prepareData: prepareDataActivity(deps),
     trainModel: trainModelActivity(deps),
     evaluateModel: evaluateModelActivity(deps),

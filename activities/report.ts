@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import { parseDatasetSummary } from '../domain/data/summary';
 import type { GateDecision } from '../domain/gate/metricGate';
 import type { Evaluation } from '../domain/ml/metrics';
 import type { EpochResult } from '../domain/ml/train';
@@ -16,6 +17,8 @@ export interface RenderReportParams {
   balance: { trainRows: number; trainPositives: number; testRows: number; testPositives: number };
   gate: GateDecision;
   champion?: { version: number; evaluation: ArtifactRef };
+  /** The training data's summary (statistics and schema); absent in runs recorded before it was passed. */
+  datasetSummary?: ArtifactRef;
 }
 
 /** The evaluation report: one self-contained HTML page stored beside the metrics. */
@@ -43,6 +46,9 @@ export function renderReportActivity(deps: ActivityDeps) {
               },
             }
           : {}),
+        ...(params.datasetSummary
+          ? { dataset: parseDatasetSummary(await deps.store.getBytes(params.datasetSummary)) }
+          : {}),
       });
       const report = await deps.store.put(html, {
         kind: 'report',
@@ -54,7 +60,10 @@ export function renderReportActivity(deps: ActivityDeps) {
         params: { model: params.model },
         // Only this run's evaluation: linking the champion's would route this version's lineage
         // through the champion's training data, which did not train it.
-        inputs: { evaluation: params.evaluation },
+        inputs: {
+          evaluation: params.evaluation,
+          ...(params.datasetSummary ? { datasetSummary: params.datasetSummary } : {}),
+        },
         outputs: { report },
         startedAt,
         outcome: 'succeeded',

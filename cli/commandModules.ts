@@ -40,6 +40,16 @@ export const commandModules: readonly CommandModule[] = [
     commands: ['apply', 'report', 'export'],
     load: async () => (await import('./commands/apply.js')).registerApplyCommands,
   },
+  {
+    commands: ['drift', 'monitor'],
+    load: async () => {
+      const { registerDriftCommand, registerMonitorCommand } = await import('./commands/drift.js');
+      return (program) => {
+        registerDriftCommand(program);
+        registerMonitorCommand(program);
+      };
+    },
+  },
   { commands: ['lineage'], load: async () => (await import('./commands/lineage.js')).registerLineageCommand },
   { commands: ['audit'], load: async () => (await import('./commands/audit.js')).registerAuditCommand },
   { commands: ['console'], load: async () => (await import('./commands/console.js')).registerConsoleCommand },

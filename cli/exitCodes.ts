@@ -55,7 +55,10 @@ export const exitCodeTable: ReadonlyArray<readonly [number, string]> = [
     'the run failed (its cause, type and step are printed), a refusal (not permitted), or an unexpected error',
   ],
   [EXIT.badInput, 'bad input: refused before anything started (arguments, files, configuration)'],
-  [EXIT.blocked, 'blocked by the metric gate (registered, not promoted)'],
+  [
+    EXIT.blocked,
+    'blocked by the metric gate (registered, not promoted); `drift` and `monitor`: a feature drifted',
+  ],
   [EXIT.rejected, 'rejected in review, or the review timed out (registered, not promoted)'],
   [EXIT.cancelled, 'cancelled with `slipway cancel`'],
   [EXIT.superseded, 'not promoted: the alias moved while the run waited'],

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { type GateSettingsInput, gateSettingsSchema } from '../contracts/inputs';
+import { anomalyPolicies, type GateSettingsInput, gateSettingsSchema } from '../contracts/inputs';
 import { parseNumberOption } from './numberOption';
 import { UsageError } from './usageError';
 
@@ -21,7 +21,13 @@ export function addGateOptions(command: Command): Command {
   return command
     .option(
       '--gate <file>',
-      'gate settings as JSON ({ metric, review, promote, alias }); flags below override it',
+      'gate settings as JSON ({ metric, review, promote, alias, data }); flags below override it',
+    )
+    .option(
+      '--on-anomaly <policy>',
+      "when the new data fails validation against the champion's training data (columns, type, range, scale, " +
+        'missing rate, label rate): fail the run, review (wait for --approvers) or warn (default; noted in the metadata). ' +
+        'Per check: data.checks in --gate, e.g. { "data": { "checks": { "labelRate": "review" } } }',
     )
     .option('--min-recall <x>', 'metric gate: lowest acceptable recall on the held-out split')
     .option('--max-fpr <x>', 'metric gate: highest acceptable false-positive rate')
@@ -55,6 +61,7 @@ export interface GateFlags {
   approvalTimeout?: string;
   alias?: string;
   promote?: boolean;
+  onAnomaly?: string;
 }
 
 /** Gate settings from a --gate file and the flags, validated (errors name the flag or field). */
@@ -97,8 +104,19 @@ export function gateSettingsFromFlags(flags: GateFlags): GateSettingsInput {
   if (flags.approvalTimeout)
     review.timeoutSeconds = parseDurationSeconds(flags.approvalTimeout, '--approval-timeout');
 
+  const data = { ...((base.data as object) ?? {}) } as Record<string, unknown>;
+  if (flags.onAnomaly !== undefined) {
+    if (!(anomalyPolicies as readonly string[]).includes(flags.onAnomaly)) {
+      throw new UsageError(
+        `--on-anomaly "${flags.onAnomaly}" is not a policy: use ${anomalyPolicies.join(', ')}.`,
+      );
+    }
+    data.onAnomaly = flags.onAnomaly;
+  }
+
   const settings = {
     ...base,
+    data,
     metric: { ...metric, thresholds, champion },
     review,
     ...(flags.alias ? { alias: flags.alias } : {}),

@@ -9,12 +9,14 @@ import {
   versionDetail,
   versionReport,
 } from '../application/models';
+import { monitoredBatches } from '../application/monitor';
 import { type PendingRun, pendingReviews } from '../application/reviews';
 import { stoppedRuns } from '../application/runs';
 import { openWorkspace, type Workspace } from '../application/workspace';
 import type { SlipwayConfig } from '../config/env';
 import type { AuditLogEntry } from '../domain/audit/auditLog';
 import type { AliasEntry } from '../domain/registry/aliases';
+import type { MonitoredBatch } from '../domain/validation/monitoring';
 
 export type StoppedRun = Awaited<ReturnType<typeof stoppedRuns>>[number];
 export type { ModelSummary, VersionRow };
@@ -22,6 +24,8 @@ export type { ModelSummary, VersionRow };
 export interface VersionDetail extends StoredVersion {
   /** The run waiting for a decision on this version, if one is. */
   pending?: PendingRun;
+  /** Batches scored with `apply --monitor`, oldest first. */
+  monitored: MonitoredBatch[];
 }
 
 /**
@@ -55,9 +59,10 @@ export class ConsoleData {
 
   async version(name: string, version: number): Promise<VersionDetail> {
     const detail = await versionDetail(this.ws, name, version);
-    if (detail.review !== undefined) return detail;
+    const { batches: monitored } = await monitoredBatches(this.ws, `${name}@${version}`);
+    if (detail.review !== undefined) return { ...detail, monitored };
     const pending = (await this.pending()).find((r) => r.model === name && r.version === version);
-    return { ...detail, pending };
+    return { ...detail, pending, monitored };
   }
 
   /** The stored HTML evaluation report of a version (checksum-verified by the store). */

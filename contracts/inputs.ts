@@ -6,6 +6,7 @@ import { modelSpecSchema, referenceModelSpec } from '../domain/ml/modelSpec';
 import { DEFAULT_SIZE_LIMIT_BYTES } from '../domain/onnx/size';
 import { aliasNameSchema } from '../domain/registry/aliasName';
 import { modelNameSchema } from '../domain/registry/modelName';
+import { anomalyChecks } from '../domain/validation/schemaCheck';
 
 /** A dataset source a person can type: a path, file://, s3://bucket/key, or synthetic:fraud?rows=N&seed=S. */
 export const sourceUriSchema = z
@@ -49,14 +50,41 @@ export const reviewSettingsSchema = z
     path: ['approvers'],
   });
 
-/** What stands between a trained version and the alias operations use. */
-export const gateSettingsSchema = z.object({
-  metric: metricGateSettingsSchema.prefault({}),
-  review: reviewSettingsSchema.prefault({}),
-  /** Move the alias when the gates pass; false registers the version and stops there. */
-  promote: z.boolean().default(true),
-  alias: aliasNameSchema.default('production'),
+/** What a data-validation finding does to the run: stop it, make it wait for a person, or note it. */
+export const anomalyPolicies = ['fail', 'review', 'warn'] as const;
+export type AnomalyPolicy = (typeof anomalyPolicies)[number];
+
+/**
+ * Validation of the new snapshot against the champion's training data before training (see
+ * domain/validation/schemaCheck.ts for the checks). `onAnomaly` applies to every check that
+ * `checks` does not name. Default warn: findings go into the version's metadata and the run goes on.
+ */
+export const dataValidationSettingsSchema = z.object({
+  onAnomaly: z.enum(anomalyPolicies).default('warn'),
+  checks: z.partialRecord(z.enum(anomalyChecks), z.enum(anomalyPolicies)).default({}),
 });
+
+/** What stands between a trained version and the alias operations use. */
+export const gateSettingsSchema = z
+  .object({
+    metric: metricGateSettingsSchema.prefault({}),
+    review: reviewSettingsSchema.prefault({}),
+    /** Move the alias when the gates pass; false registers the version and stops there. */
+    promote: z.boolean().default(true),
+    alias: aliasNameSchema.default('production'),
+    data: dataValidationSettingsSchema.prefault({}),
+  })
+  .superRefine((gate, ctx) => {
+    const policies = [gate.data.onAnomaly, ...Object.values(gate.data.checks)];
+    if (policies.includes('review') && gate.review.approvers.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['data', 'onAnomaly'],
+        message:
+          'a data anomaly can only wait for review when someone may review: list approvers in gate.review.approvers (--approvers a,b)',
+      });
+    }
+  });
 export type GateSettingsInput = z.input<typeof gateSettingsSchema>;
 
 /** Everything a training-to-deployment run can be told; every field has the reference default. */
@@ -150,6 +178,12 @@ export type TrainAnomalyInput = z.input<typeof trainAnomalyInputSchema>;
 /** What a schedule starts: the pipeline to run when its source has changed. */
 export const scheduledRetrainInputSchema = z.object({
   scheduleId: z.string().min(1),
+  /**
+   * data-change (default): retrain whenever the source's bytes changed since the newest version.
+   * drift: only when they changed AND the newest batch the champion scored with `apply --monitor`
+   * drifted from its training data; the reason goes into the audit log.
+   */
+  retrainOn: z.enum(['data-change', 'drift']).default('data-change'),
   /** The pipeline to run, as `slipway run` would start it (its gates included). */
   pipeline: trainToDeployInputSchema,
 });

@@ -2,6 +2,7 @@ import type { EpochResult } from '../domain/ml/train';
 
 export const pipelineSteps = [
   'extract',
+  'validate',
   'transform',
   'train',
   'evaluate',

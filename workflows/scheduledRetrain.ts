@@ -48,6 +48,21 @@ export async function scheduledRetrain(input: ScheduledRetrainInput): Promise<Sc
     };
   }
   const pipelineWorkflowId = `${workflowInfo().workflowId}-pipeline`;
+  // Checked only by schedules that ask for it, so earlier runs replay without the activity.
+  if (params.retrainOn === 'drift' && patched('retrain-on-drift')) {
+    const drift = await light.driftTrigger({ modelName: model, alias: params.pipeline.gate.alias });
+    if (!drift.drifted)
+      return { outcome: 'skipped', reason: drift.reason, model, sourceSha256: source.sha256 };
+    await light.recordDriftRetrain({
+      modelName: model,
+      version: drift.version,
+      scheduleId: params.scheduleId,
+      reason: `retraining on ${params.pipeline.source}: ${drift.reason}`,
+      features: drift.features,
+      at: new Date(Date.now()).toISOString(), // workflow time: deterministic on replay
+      idempotencyKey: `${workflowInfo().workflowId}/${workflowInfo().runId}/drift-retrain`,
+    });
+  }
   try {
     const result = await executeChild(trainToDeploy, {
       workflowId: pipelineWorkflowId,

@@ -1,4 +1,4 @@
-import { proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type {
   EvaluationMetrics,
   ExportedOnnx,
@@ -14,6 +14,7 @@ import { progressQuery, trainingEpochSignal } from '../contracts/messages';
 import { type PipelineProgress, pipelineSteps, type StepStatus } from '../contracts/progress';
 import { modelMetricsOf } from '../domain/ml/metrics';
 import type { ArtifactRef } from '../domain/storage/artifactRef';
+import { type DecidedAnomaly, decideAnomalies, describeAnomalies } from '../domain/validation/anomalyPolicy';
 import { light, type ReleaseOutcome, reviewAndPromote, stepTracker } from './release';
 import { activityRetry } from './retryPolicy';
 import { reviewGate } from './review';
@@ -34,6 +35,8 @@ export interface PipelineResult extends ReleaseOutcome {
   onnx: ExportedOnnx;
   registered: RegisteredModel;
   gate: GateDecision;
+  /** The training data checked against the champion's (absent in runs started before the check). */
+  dataValidation?: { champion?: number; note?: string; anomalies: DecidedAnomaly[] };
   /** The HTML evaluation report of this run. */
   report: ArtifactRef;
   steps: StepStatus[];
@@ -73,6 +76,33 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
   const dataset = await step('extract', () =>
     light.extractDataset({ source: params.source, target: params.target, features: params.features, cache }),
   );
+  // Validation against the champion's training data: added after histories were recorded, so
+  // runs that started before it replay without the activity.
+  let dataValidation: { champion?: number; note?: string; anomalies: DecidedAnomaly[] } | undefined;
+  let gateSettings = params.gate;
+  if (patched('data-validation')) {
+    const checked = await step('validate', () =>
+      light.validateData({ modelName: params.modelName, alias: params.gate.alias, summary: dataset.summary }),
+    );
+    const decided = decideAnomalies(checked.anomalies, params.gate.data);
+    dataValidation = { ...checked, anomalies: decided.anomalies };
+    if (decided.outcome === 'fail') {
+      const failing = decided.anomalies.filter((a) => a.policy === 'fail');
+      throw ApplicationFailure.nonRetryable(
+        `Data validation failed: ${dataset.sourceUri} against the training data of ${params.modelName} ` +
+          `v${checked.champion}: ${describeAnomalies(failing)}. Fix the source, or set gate.data ` +
+          '(--on-anomaly review|warn) if the change is intended.',
+        'DataValidationFailed',
+        { champion: checked.champion, anomalies: decided.anomalies },
+      );
+    }
+    // A finding under the review policy: the version waits for a person even if the gate would not ask.
+    if (decided.outcome === 'review') {
+      gateSettings = { ...params.gate, review: { ...params.gate.review, required: true } };
+    }
+  } else {
+    (progress.steps.find((s) => s.step === 'validate') as StepStatus).status = 'skipped';
+  }
   const prepared = await step('transform', () =>
     light.prepareData({ snapshot: dataset.snapshot, target: params.target, split: params.split, cache }),
   );
@@ -137,6 +167,7 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
         testPositives: prepared.testPositives,
       },
       gate: gate.decision,
+      datasetSummary: dataset.summary,
       ...(gate.decision.champion && gate.championEvaluation
         ? { champion: { version: gate.decision.champion.version, evaluation: gate.championEvaluation } }
         : {}),
@@ -189,6 +220,7 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
         runId: info.runId,
         createdBy: params.createdBy,
         sourceUri: dataset.sourceUri,
+        ...(dataValidation ? { dataValidation } : {}),
       },
     }),
   );
@@ -199,7 +231,7 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
       review,
       modelName: params.modelName,
       createdBy: params.createdBy,
-      gateSettings: params.gate,
+      gateSettings,
       gate: gate.decision,
       workflowId: info.workflowId,
       runId: info.runId,
@@ -223,6 +255,7 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
     onnx,
     registered,
     gate: gate.decision,
+    ...(dataValidation ? { dataValidation } : {}),
     report,
     ...promotion,
     steps: progress.steps,

@@ -31,6 +31,10 @@ export function registerApplyCommands(program: Command): void {
       '--general-csv',
       'read every line with the general CSV parser instead of the fast reader for plain numeric CSV (same output, slower)',
     )
+    .option(
+      '--monitor',
+      "record the batch for `slipway monitor`: each feature's drift against the training data and the score distribution",
+    )
     .option('--json', 'print one JSON object on stdout')
     .action(
       async (
@@ -41,6 +45,7 @@ export function registerApplyCommands(program: Command): void {
           threshold?: string;
           outputName?: string;
           generalCsv?: boolean;
+          monitor?: boolean;
           json?: boolean;
         },
       ) => {
@@ -87,11 +92,29 @@ export function registerApplyCommands(program: Command): void {
           outputName: opts.outputName ?? model.metadata.imported?.outputName,
           parser: opts.generalCsv ? 'general' : 'auto',
         });
+        let monitored: { key: string; drifted: string[] } | undefined;
+        if (opts.monitor) {
+          const { recordMonitoredBatch } = await import('../../application/monitor.js');
+          const { batch, key } = await recordMonitoredBatch(openWorkspace(), {
+            model: model.name,
+            version: model.version,
+            scoredPath: resolve(opts.output),
+            input: opts.input,
+            scoreColumn: result.columns.probability,
+            threshold: threshold ?? model.metadata.threshold,
+            recordedAt: new Date().toISOString(),
+          });
+          monitored = { key, drifted: batch.drifted };
+          log(
+            `slipway: monitored batch recorded (${batch.drifted.length === 0 ? 'no feature drifted' : `drifted: ${batch.drifted.join(', ')}`})`,
+          );
+        }
         const summary = {
           model: model.name,
           version: model.version,
           output: resolve(opts.output),
           ...result,
+          ...(monitored ? { monitored } : {}),
         };
         printResult(
           opts,

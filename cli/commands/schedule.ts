@@ -61,7 +61,13 @@ export function registerScheduleCommand(program: Command): void {
       'runs missed while the server was down are taken if within this (default 1h)',
       '1h',
     )
-    .option('--id <scheduleId>', 'schedule ID (default retrain-<model>)');
+    .option('--id <scheduleId>', 'schedule ID (default retrain-<model>)')
+    .option(
+      '--retrain-on <when>',
+      'data-change (default): whenever the source changed; drift: only when it changed and the newest batch ' +
+        'production scored with `apply --monitor` drifted (the reason goes into the audit log)',
+      'data-change',
+    );
   addTrainingOptions(create).option('--paused', 'create it paused');
   addGateOptions(create).action(async (model: string, raw: Record<string, string | boolean | undefined>) => {
     if (Boolean(raw.cron) === Boolean(raw.every))
@@ -83,6 +89,9 @@ export function registerScheduleCommand(program: Command): void {
       gate,
       trainingTaskQueue: ws.config.trainingTaskQueue,
     });
+    const retrainOn = raw.retrainOn as string;
+    if (retrainOn !== 'data-change' && retrainOn !== 'drift')
+      throw new UsageError(`--retrain-on "${retrainOn}" is not one of data-change, drift.`);
     const seconds = (v: unknown, flag: string) =>
       v ? parseDurationSeconds(String(v), flag) * 1000 : undefined;
     await withSchedules((temporal) =>
@@ -97,7 +106,7 @@ export function registerScheduleCommand(program: Command): void {
         catchupWindowMs: seconds(raw.catchupWindow, '--catchup-window'),
         paused: Boolean(raw.paused),
         note: `retrain ${model} from ${pipeline.source}`,
-        input: { scheduleId, pipeline } satisfies ScheduledRetrainInput,
+        input: { scheduleId, retrainOn, pipeline } satisfies ScheduledRetrainInput,
         details: { model, cron: raw.cron, every: raw.every, review: gate.review?.required ?? false },
       }),
     );

@@ -67,6 +67,20 @@ export function versionPage(name: string, v: VersionDetail, temporal: TemporalUi
     ? html`<p><a href="${links.report(name, v.version)}" target="_blank" rel="noopener">Open the report on its own</a></p>
 <iframe class="report" src="${links.report(name, v.version)}" title="Evaluation report of ${name} v${v.version}" data-report></iframe>`
     : html`<p class="muted">Registered before reports existed; run the pipeline again for one.</p>`;
+  const validation = m.dataValidation
+    ? m.dataValidation.anomalies.length === 0
+      ? html`<p class="ok" data-validation="pass">✓ No anomaly ${m.dataValidation.champion ? `against the training data of v${m.dataValidation.champion}` : `(${m.dataValidation.note ?? 'nothing to compare with'})`}.</p>`
+      : html`<ul class="checks" data-validation="anomalies">${m.dataValidation.anomalies.map(
+          (a) => html`<li class="no">✗ [${a.check}, ${a.policy}] ${a.message}</li>`,
+        )}</ul>`
+    : html`<p class="muted">Registered before data validation existed, or imported.</p>`;
+  const monitoring =
+    v.monitored.length === 0
+      ? html`<p class="muted" data-monitoring="none">No batch scored with <code>apply --monitor</code> yet.</p>`
+      : html`<table class="facts" data-table="monitoring"><tr><th>recorded</th><th>rows</th><th>mean score</th><th>predicted +</th><th>drifted</th></tr>${v.monitored.map(
+          (b) =>
+            html`<tr data-drifted="${b.drifted.length}"><td>${when(b.recordedAt)}</td><td>${String(b.rows)}</td><td>${b.score.mean.toFixed(4)}</td><td>${pct(b.score.positiveRate)}</td><td class="${b.drifted.length ? 'no' : 'ok'}">${b.drifted.length ? b.drifted.join(', ') : 'none'}</td></tr>`,
+        )}</table>`;
   const lineage =
     'missing' in v.lineage
       ? html`<p class="muted">${v.lineage.missing}</p>`
@@ -75,6 +89,8 @@ export function versionPage(name: string, v: VersionDetail, temporal: TemporalUi
 <h1>${name} v${v.version} ${aliasBadges(v.aliases)}</h1>
 <section class="cols"><div><h2>Facts</h2><table class="facts">${facts.map(([k, val]) => html`<tr><th>${k}</th><td>${val}</td></tr>`)}</table></div>
 <div><h2>Held-out metrics</h2>${metrics}<h2>Metric gate ${gateBadge(m)}</h2>${gate}<h2>Review</h2>${review}</div></section>
+<h2>Data validation</h2>${validation}
+<h2>Monitoring</h2>${monitoring}
 <h2>Evaluation report</h2>${report}
 <h2>Lineage</h2><p class="muted">From the source bytes (left) to this version (right); hover a box for its full sha256, URI and run.</p>${lineage}
 <h2>Model card</h2><pre class="card" data-card>${v.card}</pre>

@@ -18,6 +18,8 @@ export const auditRecordTypes = [
   'namespace-change',
   /** A run stopped by `slipway cancel`: who, why, which run (details.workflowId). */
   'cancellation',
+  /** A schedule retrained because the version's newest monitored batch drifted (the reason names the features). */
+  'drift-retrain',
 ] as const;
 export type AuditRecordType = (typeof auditRecordTypes)[number];
 

@@ -7,6 +7,8 @@ import type { ArtifactRef } from '../storage/artifactRef';
 import type { ArtifactStore } from '../storage/artifactStore';
 import { HashingStream } from '../storage/hashing';
 import type { S3Settings } from '../storage/s3Client';
+import { columnProfile } from '../validation/profile';
+import { RowSample } from '../validation/rowSample';
 import { ColumnStats } from './columnStats';
 import { type CsvLimits, readValidatedCsv, resolveCsvLimits } from './csvReader';
 import type { CsvParserChoice } from './csvRows';
@@ -90,6 +92,7 @@ export async function extractDataset(options: ExtractOptions): Promise<ExtractRe
     upstream.pipe(limiter).pipe(hashing);
 
     let stats: ColumnStats | undefined;
+    let sample: RowSample | undefined;
     let row32 = new Float32Array(0);
     const read = await readValidatedCsv({
       stream: hashing,
@@ -101,6 +104,7 @@ export async function extractDataset(options: ExtractOptions): Promise<ExtractRe
       onLayout(layout) {
         writer = new SnapshotWriter(snapshotPath, layout.features, layout.target);
         stats = new ColumnStats(layout.features.length);
+        sample = new RowSample(layout.features.length);
         row32 = new Float32Array(layout.features.length);
       },
       onRow(values, label) {
@@ -108,12 +112,14 @@ export async function extractDataset(options: ExtractOptions): Promise<ExtractRe
         row32.set(values);
         writer?.add(row32, label);
         stats?.add(row32);
+        sample?.add(row32);
         if (options.onProgress && writer && writer.rows % SNAPSHOT_BATCH_ROWS === 0) {
           options.onProgress({ rows: writer.rows });
         }
       },
     });
-    if (!writer || !stats) throw new Error('extractDataset: the CSV reader returned without a header');
+    if (!writer || !stats || !sample)
+      throw new Error('extractDataset: the CSV reader returned without a header');
     await writer.close();
     options.onProgress?.({ rows: read.rows });
     const digest = hashing.digest();
@@ -123,7 +129,15 @@ export async function extractDataset(options: ExtractOptions): Promise<ExtractRe
       { kind: 'dataset', mediaType: SNAPSHOT_MEDIA_TYPE, extension: '.arrow' },
     );
     const columnStats = stats;
-    const columns = read.layout.features.map((name, j) => ({ name, ...columnStats.column(j) }));
+    const rowSample = sample;
+    const columns = read.layout.features.map((name, j) => {
+      const moments = columnStats.column(j);
+      return {
+        name,
+        ...moments,
+        profile: columnProfile(rowSample.sortedColumn(j), moments.min, moments.max),
+      };
+    });
     const summaryDoc: DatasetSummary = {
       formatVersion: 1,
       createdBy: options.createdBy ?? DEFAULT_CREATED_BY,
@@ -139,6 +153,7 @@ export async function extractDataset(options: ExtractOptions): Promise<ExtractRe
       positiveRate: read.classCounts.positive / read.rows,
       columns,
       constantFeatures: columns.filter((c) => c.min === c.max).map((c) => c.name),
+      profileSampleRows: rowSample.rowsKept,
     };
     const summary = await options.store.put(serializeDatasetSummary(summaryDoc), {
       kind: 'dataset-summary',

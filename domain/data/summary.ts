@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { columnProfileSchema } from '../validation/profile';
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 
@@ -9,6 +10,8 @@ export const columnSummarySchema = z.object({
   mean: z.number(),
   /** Population standard deviation (ddof 0). */
   std: z.number().nonnegative(),
+  /** Type, missing rate, quantiles, histogram (absent in summaries written before profiles existed). */
+  profile: columnProfileSchema.optional(),
 });
 
 /**
@@ -39,6 +42,8 @@ export const datasetSummarySchema = z.object({
   columns: z.array(columnSummarySchema),
   /** Features with one value only: kept (scaling gives them std 1) but worth a look. */
   constantFeatures: z.array(z.string()),
+  /** Rows the column profiles' quantiles and histograms were computed over (all rows when fewer). */
+  profileSampleRows: z.number().int().positive().optional(),
 });
 export type DatasetSummary = z.infer<typeof datasetSummarySchema>;
 

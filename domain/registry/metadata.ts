@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { modelMetricsSchema } from '../ml/metrics';
 import { modelSpecSchema } from '../ml/modelSpec';
 import { type ArtifactKind, artifactRefSchema } from '../storage/artifactRef';
+import { dataAnomalySchema } from '../validation/schemaCheck';
 import { modelNameSchema } from './modelName';
 
 /** An ArtifactRef that must be of one kind, so swapped references (scaler given as model) are caught. */
@@ -198,6 +199,17 @@ const draftShape = {
   createdBy: z.string().min(1),
   /** The data source as the person gave it (a path, s3:// URI or synthetic:...). */
   sourceUri: z.string().min(1),
+  /**
+   * Validation of the training data against the champion's before training: what it was compared
+   * with and each anomaly with the policy applied (absent on versions registered before it existed).
+   */
+  dataValidation: z
+    .object({
+      champion: z.number().int().min(1).optional(),
+      note: z.string().optional(),
+      anomalies: z.array(dataAnomalySchema.extend({ policy: z.enum(['fail', 'review', 'warn']) })),
+    })
+    .optional(),
 };
 
 /**

@@ -1,6 +1,8 @@
+import type { DatasetSummary } from '../data/summary';
 import type { GateDecision } from '../gate/metricGate';
 import type { CurvePoint, Evaluation } from '../ml/metrics';
 import type { EpochResult } from '../ml/train';
+import { renderDatasetSection } from './datasetSection';
 import { classBalance, confusionMatrix, escapeXml, lineChart, type Series } from './svgCharts';
 
 export interface EvaluationReportInput {
@@ -15,6 +17,8 @@ export interface EvaluationReportInput {
   gate?: GateDecision;
   /** The production version, scored on the same held-out rows. */
   champion?: { version: number; evaluation: Evaluation };
+  /** The training data's summary: its statistics and schema get a section of their own. */
+  dataset?: DatasetSummary;
 }
 
 const COLORS = {
@@ -135,6 +139,8 @@ svg .grid{stroke:#eef1f4}svg .axis{stroke:#59636e}svg .marker{fill:#d1242f;strok
 svg .marker-label{fill:#d1242f;font-weight:600}svg .count{font-size:22px;font-weight:600}
 svg .good{fill:#1a7f37}svg .bad{fill:#d1242f}svg .neg{fill:#8c959f}svg .pos{fill:#d1242f}
 .ok{color:#1a7f37}.no{color:#d1242f}ul{padding-left:1.2rem}
+table.stats th{text-align:left;padding-right:.8rem;color:#59636e;font-weight:500}table.stats td:first-child{color:#1f2328}
+svg.spark{width:120px;height:24px;border:0;border-radius:0}svg.spark rect{fill:#1f6feb}
 </style></head><body>
 <h1>${escapeXml(input.model)}: evaluation on the held-out split</h1>
 <p class="meta">run ${escapeXml(input.workflowId)} · ${escapeXml(input.createdAt)} · ${e.positives} positive and ${e.negatives} negative held-out rows${champ ? ` · compared with champion v${champ.version} on the same rows` : ''}</p>
@@ -147,6 +153,7 @@ ${gate}
     { name: 'training', negatives: b.trainRows - b.trainPositives, positives: b.trainPositives },
     { name: 'held out', negatives: b.testRows - b.testPositives, positives: b.testPositives },
   ])}</div></section>
+${input.dataset ? renderDatasetSection(input.dataset) : ''}
 </body></html>
 `;
 }

@@ -166,9 +166,26 @@ describe('slipway console in a browser', () => {
     expect(await page.locator('[data-review="approved"]').textContent()).toContain(`alice at`);
     expect(await page.locator('[data-review="approved"]').textContent()).toContain(reason);
     expect(await page.locator('[data-card]').textContent()).toContain(model);
+    // Issue 23: the training data checked against no champion yet, no monitored batch yet.
+    expect(await page.locator('[data-validation="pass"]').textContent()).toContain('nothing to compare with');
+    expect(await page.locator('[data-monitoring="none"]').textContent()).toBe(
+      'No batch scored with apply --monitor yet.',
+    );
     const report = page.frameLocator('iframe[data-report]');
     await report.locator('svg[data-chart="balance"]').waitFor();
-    const charts = await report.locator('svg[data-chart]').evaluateAll((svgs) =>
+    // The training-data section: a histogram strip per feature, each with drawn bars.
+    const histograms = await report.locator('svg[data-chart^="hist-"]').evaluateAll((svgs) =>
+      svgs.map((svg) => ({
+        width: svg.getBoundingClientRect().width,
+        bars: [...svg.querySelectorAll('rect')].filter((r) => r.getBoundingClientRect().height > 0).length,
+      })),
+    );
+    expect(histograms).toHaveLength(30);
+    for (const h of histograms) {
+      expect(h.width).toBeGreaterThan(50);
+      expect(h.bars).toBeGreaterThan(0);
+    }
+    const charts = await report.locator('svg[data-chart]:not([data-chart^="hist-"])').evaluateAll((svgs) =>
       svgs.map((svg) => {
         const box = svg.getBoundingClientRect();
         const lines = [...svg.querySelectorAll('path[data-series]')].map((p) =>
@@ -212,7 +229,7 @@ describe('slipway console in a browser', () => {
     await page.screenshot({ path: join(SHOTS, 'version.png'), fullPage: true });
     await graph.screenshot({ path: join(SHOTS, 'lineage.png') });
     await page.goto(`${console_.url}/models/${encoded}/versions/1/report`);
-    expect(await page.locator('svg[data-chart]').count()).toBe(5);
+    expect(await page.locator('svg[data-chart]:not([data-chart^="hist-"])').count()).toBe(5);
     await page.screenshot({ path: join(SHOTS, 'report.png'), fullPage: true });
 
     // A run alice started herself: her approval is refused (four eyes), and the page says why.

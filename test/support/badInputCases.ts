@@ -14,7 +14,8 @@ export type BadInputArea =
   | 'CLI arguments'
   | 'workflow input'
   | 'approval'
-  | 'apply input';
+  | 'apply input'
+  | 'drift input';
 
 /** What the test's setup provides to build each case's input. */
 export interface BadInputContext {
@@ -701,5 +702,54 @@ export const badInputCases: BadInputCase[] = [
     },
     problem: ['--threshold must be at most 1, got 2'],
     hint: '--help',
+  },
+  {
+    id: 'drift-missing-feature',
+    area: 'drift input',
+    input: "the new data lacks one of the model's features",
+    entry: 'slipway drift card-fraud --input no-v3.csv',
+    run: {
+      kind: 'cli',
+      args: async (ctx) => [
+        'drift',
+        ctx.model,
+        '--input',
+        await withoutColumn(ctx, 'V3', 'drift-no-v3.csv'),
+        '--report',
+        `${ctx.dir}/drift-no-v3.html`,
+      ],
+      output: (ctx) => `${ctx.dir}/drift-no-v3.html`,
+    },
+    problem: ['UnknownFeature', "drift-no-v3.csv, row 1: the file lacks the model's feature V3"],
+    hint: 'column order does not matter, names must match',
+  },
+  {
+    id: 'drift-text-in-number',
+    area: 'drift input',
+    input: 'text in a feature cell of the new data, row 15',
+    entry: 'slipway drift card-fraud --input text.csv',
+    run: {
+      kind: 'cli',
+      args: async (ctx) => [
+        'drift',
+        ctx.model,
+        '--input',
+        await withCell(ctx, 14, 'Amount', 'n/a', 'drift-text.csv'),
+        '--report',
+        `${ctx.dir}/drift-text.html`,
+      ],
+      output: (ctx) => `${ctx.dir}/drift-text.html`,
+    },
+    problem: ['NonNumericValue', 'drift-text.csv, row 15, column "Amount"', '"n/a" is not a number'],
+    hint: 'fill in or drop rows with missing values',
+  },
+  {
+    id: 'run-on-anomaly-policy',
+    area: 'CLI arguments',
+    input: '--on-anomaly with an unknown policy',
+    entry: 'slipway run ... --on-anomaly stop',
+    run: { kind: 'cli', args: (ctx) => runArgs(ctx, '--on-anomaly', 'stop') },
+    problem: ['--on-anomaly "stop" is not a policy'],
+    hint: 'use fail, review, warn',
   },
 ];

@@ -42,10 +42,20 @@ describe('extractDataset on good CSV files', () => {
       snapshotFormat: 'arrow-ipc-file',
     });
     // a = 1..8: mean 4.5, population variance (8^2 - 1) / 12 = 5.25.
-    expect(summary.columns[0]).toEqual({ name: 'a', min: 1, max: 8, mean: 4.5, std: expect.any(Number) });
+    expect(summary.columns[0]).toMatchObject({ name: 'a', min: 1, max: 8, mean: 4.5 });
     expect(summary.columns[0]?.std).toBeCloseTo(Math.sqrt(5.25), 14);
     // b = 2,4,4,4,5,5,7,9: mean 5, squared deviations 9+1+1+1+0+0+4+16 = 32, variance 4, std 2.
-    expect(summary.columns[1]).toEqual({ name: 'b', min: 2, max: 9, mean: 5, std: 2 });
+    expect(summary.columns[1]).toMatchObject({ name: 'b', min: 2, max: 9, mean: 5, std: 2 });
+    // The profile: every row is in the sample (8 < its capacity), quantiles interpolate like numpy.
+    expect(summary.profileSampleRows).toBe(8);
+    const b = summary.columns[1]?.profile;
+    expect(b).toMatchObject({ type: 'float32', missingRate: 0, distinctInSample: 5 });
+    expect(b?.quantiles.find((q) => q.p === 0.5)?.value).toBe(4.5);
+    expect(b?.quantiles.find((q) => q.p === 0.25)?.value).toBe(4);
+    expect(b?.histogram.edges).toHaveLength(21);
+    expect(b?.histogram.edges[0]).toBe(2);
+    expect(b?.histogram.edges[20]).toBe(9);
+    expect(b?.histogram.counts.reduce((x, y) => x + y, 0)).toBe(8);
     expect(result.snapshot).toMatchObject({
       kind: 'dataset',
       mediaType: 'application/vnd.apache.arrow.file',
@@ -80,7 +90,12 @@ describe('extractDataset on good CSV files', () => {
   it('lists constant features in the summary without failing', async () => {
     const result = await extract(join(GOOD, 'constant-column.csv'));
     expect(result.summaryDoc.constantFeatures).toEqual(['k']);
-    expect(result.summaryDoc.columns[1]).toEqual({ name: 'k', min: 3, max: 3, mean: 3, std: 0 });
+    expect(result.summaryDoc.columns[1]).toMatchObject({ name: 'k', min: 3, max: 3, mean: 3, std: 0 });
+    // A constant column: one histogram bin holding every row, one distinct value, no NaN anywhere.
+    const k = result.summaryDoc.columns[1]?.profile;
+    expect(k?.histogram).toEqual({ edges: [3, 3], counts: [result.summaryDoc.rows] });
+    expect(k?.distinctInSample).toBe(1);
+    expect(JSON.stringify(result.summaryDoc)).not.toMatch(/NaN|null/);
   });
 
   it('summarises the stored float32 values, not the float64 text', async () => {

@@ -1,10 +1,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { DatasetSummary } from '../../domain/data/summary';
 import { evaluateMetricGate, metricGateSettingsSchema } from '../../domain/gate/metricGate';
 import { evaluateScores } from '../../domain/ml/metrics';
 import { mulberry32 } from '../../domain/random';
 import { renderEvaluationReport } from '../../domain/report/evaluationReport';
+import { columnProfile } from '../../domain/validation/profile';
 
 /** Scores that separate the classes partly, so the curves have a shape. */
 function scored(n: number, seed: number, skill: number) {
@@ -70,5 +72,57 @@ describe('evaluation report', () => {
     // For people: the rendered fixture, to open in a browser (test-output/ is not committed).
     await mkdir(join(__dirname, '..', '..', 'test-output'), { recursive: true });
     await writeFile(join(__dirname, '..', '..', 'test-output', 'report-fixture.html'), html);
+  });
+});
+
+describe('training data section', () => {
+  const sha = 'a'.repeat(64);
+  const values = Float64Array.from({ length: 100 }, (_, i) => i);
+  const summary: DatasetSummary = {
+    formatVersion: 1,
+    createdBy: 'slipway test',
+    sourceUri: 'synthetic:fraud?rows=100&seed=1',
+    sourceSha256: sha,
+    sourceBytes: 1000,
+    snapshotSha256: sha,
+    snapshotFormat: 'arrow-ipc-file',
+    rows: 100,
+    target: 'Class',
+    features: ['Amount', 'k<b>'],
+    classCounts: { negative: 97, positive: 3 },
+    positiveRate: 0.03,
+    columns: [
+      { name: 'Amount', min: 0, max: 99, mean: 49.5, std: 28.87, profile: columnProfile(values, 0, 99) },
+      {
+        name: 'k<b>',
+        min: 3,
+        max: 3,
+        mean: 3,
+        std: 0,
+        profile: columnProfile(new Float64Array(100).fill(3), 3, 3),
+      },
+    ],
+    constantFeatures: ['k<b>'],
+    profileSampleRows: 100,
+  };
+
+  it('shows each feature with type, missing rate, quantiles and a histogram, and the label rate', () => {
+    const html = renderEvaluationReport({ ...base, dataset: summary });
+    expect(html).toContain('data-section="dataset"');
+    expect(html).toContain('3 positive (3.000 %)');
+    expect(html).toContain(
+      '<td>Amount</td><td>float32</td><td>0.0 %</td><td>0</td><td>0.99</td><td>49.5</td>',
+    );
+    expect(html.match(/data-chart="hist-/g)).toHaveLength(2);
+    expect(html).toContain('Constant: k&lt;b&gt;.');
+    expect(html).not.toMatch(/NaN|<b>/);
+  });
+
+  it('is left out without a summary, and an old summary without profiles still renders', () => {
+    expect(renderEvaluationReport(base)).not.toContain('data-section="dataset"');
+    const old = { ...summary, columns: summary.columns.map(({ profile: _p, ...c }) => c) };
+    const html = renderEvaluationReport({ ...base, dataset: old });
+    expect(html).toContain('<td>Amount</td><td></td>');
+    expect(html).not.toContain('data-chart="hist-');
   });
 });

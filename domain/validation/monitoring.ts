@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import { modelPath } from '../registry/modelName';
+import type { DatasetDrift } from './datasetDrift';
+import { histogram, PROFILE_HISTOGRAM_BINS, PROFILE_QUANTILES, quantileOfSorted } from './distribution';
+
+/**
+ * What `apply --monitor` records for one scored batch: per feature its drift against the version's
+ * training data, and the distribution of the scores. One document per batch, under the version:
+ *
+ *   monitoring/<model path>/<NNNNNNNN version>/<recordedAt>-<sha256 prefix of the batch>.json
+ *
+ * so listing the prefix gives a version's batches in time order, and a batch scored twice at the
+ * same instant is one document.
+ */
+export const MONITORING_PREFIX = 'monitoring/';
+
+const featureDriftSchema = z.object({
+  feature: z.string(),
+  psi: z.number(),
+  ks: z.number(),
+  level: z.enum(['stable', 'moderate', 'drifted', 'too-few-rows']),
+  drifted: z.boolean(),
+  reason: z.string(),
+  referenceMean: z.number(),
+  currentMean: z.number(),
+});
+
+export const monitoredBatchSchema = z.object({
+  formatVersion: z.literal(1),
+  model: z.string().min(1),
+  version: z.number().int().min(1),
+  /** ISO time the batch was scored, passed in by the caller (domain code reads no clock). */
+  recordedAt: z.iso.datetime({ offset: true }),
+  recordedBy: z.string().min(1),
+  /** The scored file as given. */
+  input: z.string(),
+  rows: z.number().int().positive(),
+  referenceRows: z.number().int().positive(),
+  features: z.array(featureDriftSchema),
+  drifted: z.array(z.string()),
+  score: z.object({
+    column: z.string(),
+    mean: z.number(),
+    /** Share of rows at or above the threshold. */
+    positiveRate: z.number().min(0).max(1),
+    threshold: z.number(),
+    quantiles: z.array(z.object({ p: z.number(), value: z.number() })),
+    histogram: z.object({ edges: z.array(z.number()), counts: z.array(z.number().int()) }),
+  }),
+});
+export type MonitoredBatch = z.infer<typeof monitoredBatchSchema>;
+
+export function monitoringPrefix(model: string, version: number): string {
+  return `${MONITORING_PREFIX}${modelPath(model)}/${String(version).padStart(8, '0')}/`;
+}
+
+export function monitoringKey(batch: MonitoredBatch, batchSha256: string): string {
+  const at = batch.recordedAt.replace(/[-:]/g, '').replace(/\.\d+/, '');
+  return `${monitoringPrefix(batch.model, batch.version)}${at}-${batchSha256.slice(0, 12)}.json`;
+}
+
+/** The batch record from its drift and its sorted scores (probabilities in [0, 1]). */
+export function monitoredBatch(options: {
+  model: string;
+  version: number;
+  recordedAt: string;
+  recordedBy: string;
+  input: string;
+  drift: DatasetDrift;
+  scores: Float64Array;
+  scoreColumn: string;
+  threshold: number;
+}): MonitoredBatch {
+  const { drift, scores } = options;
+  let sum = 0;
+  let positives = 0;
+  for (const s of scores) {
+    sum += s;
+    if (s >= options.threshold) positives++;
+  }
+  return monitoredBatchSchema.parse({
+    formatVersion: 1,
+    model: options.model,
+    version: options.version,
+    recordedAt: options.recordedAt,
+    recordedBy: options.recordedBy,
+    input: options.input,
+    rows: drift.currentRows,
+    referenceRows: drift.referenceRows,
+    features: drift.features.map((f) => ({
+      feature: f.feature,
+      psi: f.psi,
+      ks: f.ks,
+      level: f.level,
+      drifted: f.drifted,
+      reason: f.reason,
+      referenceMean: f.referenceMean,
+      currentMean: f.currentMean,
+    })),
+    drifted: drift.drifted,
+    score: {
+      column: options.scoreColumn,
+      mean: scores.length > 0 ? sum / scores.length : 0,
+      positiveRate: scores.length > 0 ? positives / scores.length : 0,
+      threshold: options.threshold,
+      quantiles:
+        scores.length > 0 ? PROFILE_QUANTILES.map((p) => ({ p, value: quantileOfSorted(scores, p) })) : [],
+      histogram: histogram(scores, 0, 1, PROFILE_HISTOGRAM_BINS),
+    },
+  });
+}
