@@ -69,14 +69,16 @@ export function countInBins(sorted: ArrayLike<number>, edges: readonly number[])
  */
 export function sortFloat32(values: Float32Array): Float64Array {
   const n = values.length;
-  let keys = new Uint32Array(n);
-  const bits = new Uint32Array(values.buffer, values.byteOffset, n);
+  // Keys as int32 (their bits are the unsigned key): int32 arithmetic stays untagged in optimised
+  // code, where uint32 values above 2^31 would become heap numbers.
+  let keys = new Int32Array(n);
+  const bits = new Int32Array(values.buffer, values.byteOffset, n);
   for (let i = 0; i < n; i++) {
     const b = bits[i] as number;
-    keys[i] = b & 0x80000000 ? ~b >>> 0 : (b | 0x80000000) >>> 0;
+    keys[i] = b ^ ((b >> 31) | 0x80000000);
   }
-  let spare = new Uint32Array(n);
-  const counts = new Uint32Array(2048);
+  let spare = new Int32Array(n);
+  const counts = new Int32Array(2048);
   for (let shift = 0; shift < 32; shift += 11) {
     counts.fill(0);
     for (let i = 0; i < n; i++) counts[((keys[i] as number) >>> shift) & 2047]++;
@@ -94,13 +96,13 @@ export function sortFloat32(values: Float32Array): Float64Array {
     }
     [keys, spare] = [spare, keys];
   }
-  const out = new Float64Array(n);
-  const back = new Float32Array(1);
-  const backBits = new Uint32Array(back.buffer);
+  const sorted = new Float32Array(n);
+  const sortedBits = new Int32Array(sorted.buffer);
   for (let i = 0; i < n; i++) {
     const k = keys[i] as number;
-    backBits[0] = k & 0x80000000 ? k & 0x7fffffff : ~k >>> 0;
-    out[i] = back[0] as number;
+    sortedBits[i] = k < 0 ? k ^ 0x80000000 : ~k;
   }
+  const out = new Float64Array(n);
+  out.set(sorted);
   return out;
 }
