@@ -12,6 +12,7 @@ import { printResult } from '../output';
 import { describePipeline, pipelineJson, runPipeline } from '../pipelineRun';
 import { followFlagsSchema, followRunToEnd } from '../runEnd';
 import { addTrainingOptions } from '../trainingOptions';
+import { UsageError } from '../usageError';
 import { showStatus } from './status';
 
 const runOptionsSchema = followFlagsSchema.extend({
@@ -75,6 +76,7 @@ export function registerRunCommand(program: Command): void {
     )
     .action(async (raw: Record<string, unknown>) => {
       const opts = runOptionsSchema.parse(raw);
+      refuseOptionsOfTheOtherKind(opts);
       const ws = openWorkspace();
       const gate = await gateForModel(ws, opts.model, gateSettingsFromFlags(raw as GateFlags));
       if (opts.kind === 'anomaly') {
@@ -129,4 +131,31 @@ export function registerRunCommand(program: Command): void {
     )
     .option('--json', 'print one JSON object on stdout')
     .action((workflowId: string, opts: { json?: boolean }) => showStatus(workflowId, opts));
+}
+
+/**
+ * Options that mean nothing for the chosen kind are refused, not ignored: a threshold on a
+ * probability or class weights do not apply to an autoencoder, nor a contamination rate to a
+ * classifier.
+ */
+function refuseOptionsOfTheOtherKind(opts: z.infer<typeof runOptionsSchema>): void {
+  const misplaced =
+    opts.kind === 'anomaly'
+      ? [
+          opts.threshold !== undefined && '--threshold (the anomaly threshold comes from --contamination)',
+          opts.classWeights !== undefined && '--class-weights (an autoencoder trains without labels)',
+        ]
+      : [
+          opts.contamination !== undefined && '--contamination',
+          opts.evalLabel !== undefined && '--eval-label',
+        ];
+  const given = misplaced.filter((m): m is string => typeof m === 'string');
+  if (given.length > 0) {
+    throw new UsageError(
+      `${given.join(' and ')} ${given.length === 1 ? 'does' : 'do'} not apply to --kind ${opts.kind}. ` +
+        (opts.kind === 'anomaly'
+          ? 'Leave it out, or run without --kind anomaly to train a classifier.'
+          : 'Add --kind anomaly to train an anomaly model, or leave it out.'),
+    );
+  }
 }

@@ -442,6 +442,17 @@ export const badInputCases: BadInputCase[] = [
     hint: '--help',
   },
   {
+    id: 'cli-kind-mismatch',
+    area: 'CLI arguments',
+    input: '--threshold with --kind anomaly',
+    entry: 'slipway run ... --kind anomaly --threshold 0.3',
+    run: { kind: 'cli', args: (ctx) => runArgs(ctx, '--kind', 'anomaly', '--threshold', '0.3') },
+    problem: [
+      '--threshold (the anomaly threshold comes from --contamination) does not apply to --kind anomaly',
+    ],
+    hint: 'Leave it out',
+  },
+  {
     id: 'cli-approval-timeout',
     area: 'CLI arguments',
     input: '--approval-timeout soon',
