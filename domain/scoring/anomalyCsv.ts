@@ -3,9 +3,9 @@ import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { parse } from 'csv-parse';
 import { stringify } from 'csv-stringify/sync';
-import { parseFeatureCell } from '../data/cells';
+import { readCsvRows } from '../data/csvRows';
+import { datasetError } from '../data/errors';
 import { ANOMALY_SCORE_OUTPUT, PREDICTED_OUTLIER_OUTPUT } from '../import/anomalyConvention';
 import { openAnomalyScorer } from './anomalyScorer';
 import { matchFeatureColumns } from './columns';
@@ -29,62 +29,82 @@ export interface ScoreAnomalyCsvResult {
 /**
  * `apply` for an anomaly version: every input row written back with every column, plus
  * `anomaly_score` (higher is more anomalous) and `predicted_outlier` (negative for outliers),
- * both as the model's graph computes them. Columns are matched by feature name. The output is
- * written to a temporary file beside it and renamed into place, so a failure leaves nothing.
- * Kept apart from scoreCsv's threaded fast path (classifiers): it reads with csv-parse on one thread.
+ * both as the model's graph computes them. Columns are matched by feature name. Rows are read by
+ * the one CSV reader of apply and extraction (domain/data/csvRows.ts: the byte scanner for plain
+ * lines, csv-parse from the first line it cannot take), so a bad cell, a ragged row or broken
+ * quoting is refused with the same message, row and column as for a classifier, and a plain line
+ * is written back byte for byte (a record csv-parse read, as csv-stringify writes it). The output
+ * goes to a temporary file beside it, renamed into place at the end: a failure leaves nothing.
+ * One thread: these models are small (scoring is not what sets the pace).
  */
 export async function scoreAnomalyCsv(options: ScoreAnomalyCsvOptions): Promise<ScoreAnomalyCsvResult> {
   const started = performance.now();
   const { features, inputPath, outputPath } = options;
   const batchRows = options.batchRows ?? 4096;
-  const file = basename(inputPath);
+  const nF = features.length;
   const columns = { score: ANOMALY_SCORE_OUTPUT, outlier: PREDICTED_OUTLIER_OUTPUT };
-  const scorer = await openAnomalyScorer(options.onnx, features.length);
+  const scorer = await openAnomalyScorer(options.onnx, nF);
   const temp = join(dirname(outputPath), `.${basename(outputPath)}.${randomUUID()}.tmp`);
-  const out = createWriteStream(temp);
+  const out = createWriteStream(temp, { flags: 'wx' });
+  // Seen by the next write (a full disk) rather than as an unhandled event; after a failure the
+  // stream is destroyed, and what it still held is dropped with the temporary file.
+  let writeError: Error | undefined;
+  out.on('error', (error) => {
+    writeError ??= error;
+  });
+  const write = async (text: Buffer | string) => {
+    if (writeError) throw writeError;
+    if (!out.write(text)) await once(out, 'drain');
+  };
   let rowsScored = 0;
   let outliers = 0;
+  // The batch: its feature values and each row's own text, kept until its scores are known.
+  const x = new Float32Array(batchRows * nF);
+  const texts: Array<Buffer | string[]> = [];
+  const flush = async () => {
+    const n = texts.length;
+    if (n === 0) return;
+    const { score, outlier } = await scorer.score(x.subarray(0, n * nF), n);
+    const lines: Buffer[] = [];
+    for (let r = 0; r < n; r++) {
+      const added = `${String(score[r])},${String(outlier[r])}`;
+      if ((outlier[r] as number) < 0) outliers++;
+      const text = texts[r] as Buffer | string[];
+      lines.push(
+        Buffer.isBuffer(text)
+          ? Buffer.concat([text, Buffer.from(`,${added}\n`)])
+          : Buffer.from(stringify([[...text, String(score[r]), String(outlier[r])]])),
+      );
+    }
+    await write(Buffer.concat(lines));
+    rowsScored += n;
+    texts.length = 0;
+  };
   try {
-    const parser = createReadStream(inputPath).pipe(parse({ relax_column_count: false, bom: true }));
-    let indices: number[] | undefined;
-    let header: string[] = [];
-    let pending: string[][] = [];
-    let firstRow = 2;
-    const x = new Float32Array(batchRows * features.length);
-    const flush = async () => {
-      if (pending.length === 0) return;
-      pending.forEach((record, r) => {
-        (indices as number[]).forEach((c, j) => {
-          x[r * features.length + j] = parseFeatureCell(record[c] ?? '', {
-            file,
-            row: firstRow + r,
-            column: header[c] as string,
-          });
-        });
-      });
-      const { score, outlier } = await scorer.score(x, pending.length);
-      const lines = pending.map((record, r) => {
-        if ((outlier[r] as number) < 0) outliers++;
-        return [...record, String(score[r]), String(outlier[r])];
-      });
-      if (!out.write(stringify(lines))) await once(out, 'drain');
-      rowsScored += pending.length;
-      firstRow += pending.length;
-      pending = [];
-    };
-    for await (const record of parser as AsyncIterable<string[]>) {
-      if (!indices) {
-        header = record;
-        indices = matchFeatureColumns(record, features, file, {
+    const read = await readCsvRows({
+      stream: createReadStream(inputPath),
+      file: inputPath,
+      onHeader(cells) {
+        const featureIndex = matchFeatureColumns(cells, features, inputPath, {
           predicted: columns.outlier,
           probability: columns.score,
         });
-        out.write(stringify([[...record, columns.score, columns.outlier]]));
-        continue;
-      }
-      pending.push(record);
-      if (pending.length === batchRows) await flush();
-    }
+        out.write(stringify([[...cells, columns.score, columns.outlier]]));
+        return { width: cells.length, featureIndex, features };
+      },
+      onRow(values, _label, _row, source) {
+        x.set(values, texts.length * nF);
+        texts.push(
+          source.record
+            ? [...source.record]
+            : Buffer.from((source.buffer as Buffer).subarray(source.start, source.end)),
+        );
+        // A promise only when the batch is full: the reader awaits it before reading on.
+        return texts.length === batchRows ? flush() : undefined;
+      },
+    });
+    if (!read.header)
+      throw datasetError('EmptyFile', `${inputPath} is empty: expected a header row.`, { file: inputPath });
     await flush();
     out.end();
     await once(out, 'finish');

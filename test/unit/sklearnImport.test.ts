@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -110,6 +110,54 @@ describe('scikit-learn imports', () => {
     const written = lines.slice(1).map((l) => Number(l.split(',').at(-1)));
     expect(maxAbsDiff(written, decision)).toBeLessThan(1e-5);
     expect(result.outliers).toBe(decision.filter((d) => d < 0).length);
+  });
+
+  it('apply on an anomaly model reads through the shared CSV reader: lines kept byte for byte, errors named, nothing left', async () => {
+    const facts = await checkImportedOnnx(fixture('iforest.onnx'), { ...options, kind: 'anomaly' });
+    const dir = await mkdtemp(join(tmpdir(), 'slipway-anomaly-'));
+    const [header, ...lines] = readFileSync(join(FIXTURES, 'rows.csv'), 'utf8').trim().split('\n');
+    // A blank line and a quoted record mid-file: row numbers count the blank line, and the
+    // quoted record is read by csv-parse and written back as csv-stringify writes it.
+    const body = [
+      header,
+      lines[0],
+      '',
+      `"${(lines[1] as string).replace(/,/g, '","')}"`,
+      ...lines.slice(2, 6),
+    ];
+    const input = join(dir, 'in.csv');
+    await writeFile(input, `${body.join('\n')}\n`);
+    const out = join(dir, 'out.csv');
+    const result = await scoreAnomalyCsv({
+      inputPath: input,
+      outputPath: out,
+      onnx: facts.bytes,
+      features: FEATURES,
+    });
+    expect(result.rowsScored).toBe(6);
+    const written = (await readFile(out, 'utf8')).trim().split('\n');
+    expect(written[1]?.startsWith(`${lines[0]},`)).toBe(true);
+    expect(written[2]?.startsWith(`${lines[1]},`)).toBe(true);
+
+    // A text cell in a feature column: the classifier path's message, naming file, row and column.
+    const bad = [...body];
+    const cells = (bad[5] as string).split(',');
+    const column = (header as string).split(',').indexOf('f2');
+    cells[column] = 'abc';
+    bad[5] = cells.join(',');
+    await writeFile(input, `${bad.join('\n')}\n`);
+    const failed = join(dir, 'failed.csv');
+    await expect(
+      scoreAnomalyCsv({
+        inputPath: input,
+        outputPath: failed,
+        onnx: facts.bytes,
+        features: FEATURES,
+        batchRows: 2,
+      }),
+    ).rejects.toThrow(`${input}, row 6, column "f2": "abc" is not a number`);
+    expect(existsSync(failed)).toBe(false);
+    expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
   it('refuses an anomaly import without a decision-function output, naming the outputs it has', async () => {
