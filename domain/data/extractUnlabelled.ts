@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parse } from 'csv-parse';
 import { HashingStream } from '../storage/hashing';
-import { parseFeatureCell } from './cells';
 import { ColumnStats } from './columnStats';
 import { resolveCsvLimits } from './csvReader';
+import { readCsvRows } from './csvRows';
 import { didYouMean } from './didYouMean';
 import { datasetError, where } from './errors';
 import { DEFAULT_CREATED_BY, type ExtractOptions, type ExtractResult } from './extract';
@@ -18,8 +17,8 @@ import { type DatasetSummary, serializeDatasetSummary } from './summary';
 /**
  * ExampleGen for data without a label column (an anomaly run without --eval-label): reads the
  * features of every row (the given list, or every column), validating each cell as extraction
- * does, and writes the same snapshot and summary, with NO_LABEL_COLUMN all 0. It reads with
- * csv-parse on one thread (the fast byte scanner of csvReader.ts takes labelled data only).
+ * does, and writes the same snapshot and summary, with NO_LABEL_COLUMN all 0. It reads with the
+ * shared reader of domain/data/csvRows.ts, without a target column.
  */
 export async function extractUnlabelledDataset(
   options: Omit<ExtractOptions, 'target' | 'parser' | 'signal'>,
@@ -36,47 +35,44 @@ export async function extractUnlabelledDataset(
     const hashing = new HashingStream();
     raw.on('error', (err) => limiter.destroy(err));
     limiter.on('error', (err) => hashing.destroy(err));
-    const parser = raw
-      .pipe(limiter)
-      .pipe(hashing)
-      .pipe(parse({ bom: true, relax_column_count: false }));
-    hashing.on('error', (err) => parser.destroy(err));
+    raw.pipe(limiter).pipe(hashing);
     let features: string[] = [];
-    let index: number[] = [];
     let stats: ColumnStats | undefined;
-    let row = 1;
+    let rows = 0;
     let values = new Float32Array(0);
-    for await (const record of parser as AsyncIterable<string[]>) {
-      if (!writer) {
-        const header = record.map((h) => h.trim());
+    // The one CSV reader of extraction and apply (byte scanner, then csv-parse): cells, ragged
+    // rows, quoting and row numbers are judged and worded as for labelled data.
+    await readCsvRows({
+      stream: hashing,
+      file,
+      onHeader(cells, headerRow) {
+        const header = cells.map((h) => h.trim());
         features = options.features ?? header;
         const unknown = features.filter((f) => !header.includes(f));
         if (unknown.length > 0) {
           throw datasetError(
             'UnknownFeature',
-            `${where(file, 1)}: no column ${unknown.map((f) => `"${f}"`).join(', ')}.${didYouMean(unknown, header)} ` +
+            `${where(file, headerRow)}: no column ${unknown.map((f) => `"${f}"`).join(', ')}.${didYouMean(unknown, header)} ` +
               `The header has ${header.join(', ')}.`,
-            { file, row: 1 },
+            { file, row: headerRow },
           );
         }
-        index = features.map((f) => header.indexOf(f));
         writer = new SnapshotWriter(snapshotPath, features, NO_LABEL_COLUMN);
         stats = new ColumnStats(features.length);
         values = new Float32Array(features.length);
-        continue;
-      }
-      row++;
-      index.forEach((c, j) => {
-        values[j] = parseFeatureCell(record[c] ?? '', { file, row, column: features[j] as string });
-      });
-      writer.add(values, 0);
-      stats?.add(values);
-      if (options.onProgress && row % 65_536 === 0) options.onProgress({ rows: row - 1 });
-    }
+        return { width: header.length, featureIndex: features.map((f) => header.indexOf(f)), features };
+      },
+      onRow(read) {
+        values.set(read);
+        writer?.add(values, 0);
+        stats?.add(values);
+        rows++;
+        if (options.onProgress && rows % 65_536 === 0) options.onProgress({ rows });
+      },
+    });
     if (!writer || !stats) {
       throw datasetError('EmptyFile', `${file} is empty: expected a header row and data rows.`, { file });
     }
-    const rows = row - 1;
     if (rows < 2) {
       throw datasetError(
         'NoDataRows',
