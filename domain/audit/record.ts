@@ -18,6 +18,11 @@ export const auditRecordTypes = [
   'namespace-change',
   /** A run stopped by `slipway cancel`: who, why, which run (details.workflowId). */
   'cancellation',
+  /**
+   * A version a running `slipway serve` refused to swap in when its alias moved to it, because it
+   * failed its check (details: alias, the version kept answering, the check); names the refused version.
+   */
+  'serving-refusal',
 ] as const;
 export type AuditRecordType = (typeof auditRecordTypes)[number];
 

@@ -1,0 +1,270 @@
+import { randomUUID } from 'node:crypto';
+import { scalerFromJson } from '../domain/ml/scaler';
+import type { ModelVersionMetadata } from '../domain/registry/metadata';
+import { openBinaryScorer } from '../domain/scoring/binaryScorer';
+import { addedColumns } from '../domain/scoring/columns';
+import type { RequestLimits } from '../domain/serving/limits';
+import { ServingMetrics } from '../domain/serving/metrics';
+import { type RequestRecord, type RunningServer, startScoringServer } from '../domain/serving/scoringServer';
+import { type LoadedVersion, ServedModel } from '../domain/serving/servedModel';
+import {
+  type CheckReference,
+  checkVersion,
+  graphReference,
+  trainedReference,
+} from '../domain/serving/versionCheck';
+import { resolveModelRef } from './models';
+import type { Workspace } from './workspace';
+
+/** What `slipway serve` was asked to serve: `<model>@<alias>` follows the alias, `<model>@<n>` is pinned. */
+export interface ServeTarget {
+  model: string;
+  alias?: string;
+}
+
+/** One thing that happened to a served model, for the operator's log. */
+export type ServingEvent =
+  | {
+      kind: 'loaded';
+      model: string;
+      alias?: string;
+      version: number;
+      check: LoadedVersion['check'];
+      ms: number;
+    }
+  | { kind: 'swapped'; model: string; alias?: string; from: number; to: number; ms: number }
+  | { kind: 'refused'; model: string; alias?: string; version: number; kept?: number; reason: string }
+  | { kind: 'poll-failed'; model: string; alias?: string; message: string };
+
+/** A refused version's audit record, to be written by a worker (application/changes.ts auditChange). */
+export interface RefusalRecord {
+  type: 'serving-refusal';
+  model: string;
+  version: number;
+  actor: string;
+  reason: string;
+  at: string;
+  details: Record<string, unknown>;
+  idempotencyKey: string;
+}
+
+export interface ServeOptions {
+  host: string;
+  port: number;
+  /** How often each followed alias is read (ms). */
+  pollMs: number;
+  limits?: RequestLimits;
+  token?: string;
+  /** onnxruntime intra-op threads per session (default 1: requests run side by side instead). */
+  intraOpThreads?: number;
+  onEvent?: (event: ServingEvent) => void;
+  onRequest?: (record: RequestRecord) => void;
+  /** Writes a refusal to the audit log; its failure is reported as an event, the refusal stands. */
+  recordRefusal?: (record: RefusalRecord) => Promise<void>;
+}
+
+export interface ServingService extends RunningServer {
+  models: ServedModel[];
+  metrics: ServingMetrics;
+  /** Stops following, drains the server, releases the sessions. */
+  stop(timeoutMs?: number): Promise<{ drained: boolean }>;
+}
+
+/**
+ * Loads one version for serving: its metadata and ONNX file (checksum-verified), a warm onnxruntime
+ * session, and its check against the network its record says it is (domain/serving/versionCheck.ts).
+ * A version whose record has no network to check against (an imported file that is not a dense
+ * graph) is only run on the probe rows for finite outputs. The scorer is released on a failed check.
+ */
+export async function loadServingVersion(
+  ws: Workspace,
+  model: string,
+  version: number,
+  options: { intraOpThreads?: number } = {},
+): Promise<LoadedVersion> {
+  const metadata = await ws.registry.getVersion(model, version);
+  const onnx = await ws.store.getBytes(metadata.artifacts.onnx);
+  const outputName = metadata.imported?.outputName;
+  const scorer = await openBinaryScorer(onnx, metadata.features.length, outputName, {
+    intraOpThreads: options.intraOpThreads ?? 1,
+  });
+  try {
+    const reference = await referenceOf(ws, metadata, onnx, scorer.outputName);
+    const check =
+      'reason' in reference
+        ? ({
+            passed: false,
+            rows: 0,
+            source: 'graph',
+            worstBoundUsed: Number.NaN,
+            reason: reference.reason,
+          } as const)
+        : await checkVersion(scorer, reference, metadata.features.length);
+    return {
+      model,
+      version,
+      features: metadata.features,
+      threshold: metadata.threshold,
+      columns: addedColumns(metadata.target),
+      scorer,
+      check,
+    };
+  } catch (error) {
+    await scorer.release();
+    throw error;
+  }
+}
+
+async function referenceOf(
+  ws: Workspace,
+  metadata: ModelVersionMetadata,
+  onnx: Uint8Array,
+  outputName: string,
+): Promise<CheckReference | { reason: string }> {
+  const { model, scaler } = metadata.artifacts;
+  if (metadata.training && model && scaler) {
+    const [checkpoint, scalerJson] = await Promise.all([ws.store.getBytes(model), ws.store.getBytes(scaler)]);
+    return trainedReference(
+      metadata.training.modelSpec,
+      checkpoint,
+      scalerFromJson(scalerJson.toString('utf8')),
+    );
+  }
+  const graph = graphReference(onnx, outputName, metadata.features.length);
+  return 'reason' in graph
+    ? { reason: `the version records no network to check the file against (${graph.reason})` }
+    : graph;
+}
+
+/**
+ * `slipway serve`: loads each target's version (refusing to start on one that fails its check),
+ * starts the HTTP service, and follows each alias: every `pollMs` it reads where the alias points,
+ * and on a move loads, warms and checks the new version beside the answering one, then swaps it in
+ * atomically (requests in flight finish on the old session). A version that fails its check is
+ * refused: the old one keeps answering, the refusal is an event, a metric and an audit record, and
+ * the same version is not tried again until the alias moves elsewhere and back.
+ */
+export async function startServing(
+  ws: Workspace,
+  targets: readonly ServeTarget[],
+  options: ServeOptions,
+): Promise<ServingService> {
+  const emit = options.onEvent ?? (() => {});
+  const metrics = new ServingMetrics();
+  const instance = randomUUID().slice(0, 8);
+  const models: ServedModel[] = [];
+  for (const target of targets) {
+    const ref = `${target.model}@${target.alias ?? 'production'}`;
+    const { name, version, via } = await resolveModelRef(ws, ref);
+    const alias = /^v?\d+$/.test(target.alias ?? '') ? undefined : via;
+    const served = new ServedModel(name, alias);
+    const started = Date.now();
+    const loaded = await loadServingVersion(ws, name, version, options);
+    if (!loaded.check.passed) {
+      await loaded.scorer.release();
+      throw new Error(`${name} v${version} failed its check, so it is not served: ${loaded.check.reason}.`);
+    }
+    served.swapIn(loaded);
+    metrics.serving(name, alias ?? `v${version}`, version);
+    emit({ kind: 'loaded', model: name, alias, version, check: loaded.check, ms: Date.now() - started });
+    models.push(served);
+  }
+
+  const running = await startScoringServer(
+    { models, metrics, limits: options.limits, token: options.token, onRequest: options.onRequest },
+    { host: options.host, port: options.port },
+  );
+
+  // Versions refused per model: not loaded again while the alias stays on them.
+  const refused = new Map<ServedModel, number>();
+  let stopped = false;
+  const followers = models
+    .filter((m) => m.alias !== undefined)
+    .map(async (served) => {
+      while (!stopped) {
+        await sleep(options.pollMs);
+        if (stopped) break;
+        try {
+          await follow(served);
+        } catch (error) {
+          emit({
+            kind: 'poll-failed',
+            model: served.model,
+            alias: served.alias,
+            message: (error as Error).message,
+          });
+        }
+      }
+    });
+
+  async function follow(served: ServedModel): Promise<void> {
+    const alias = served.alias as string;
+    const target = await ws.aliases.resolve(served.model, alias);
+    if (target === undefined || target === served.version || target === refused.get(served)) return;
+    const started = Date.now();
+    // A version that cannot even be loaded (a damaged artifact, a file onnxruntime refuses) is
+    // refused like one that fails its check.
+    const loaded = await loadServingVersion(ws, served.model, target, options).catch(
+      (error: Error) => ({ failed: error.message }) as const,
+    );
+    if (stopped) {
+      if (!('failed' in loaded)) await loaded.scorer.release();
+      return;
+    }
+    const why =
+      'failed' in loaded
+        ? `it could not be loaded: ${loaded.failed}`
+        : loaded.check.passed
+          ? undefined
+          : `it failed its check: ${loaded.check.reason}`;
+    if ('failed' in loaded || why !== undefined) {
+      if (!('failed' in loaded)) await loaded.scorer.release();
+      refused.set(served, target);
+      metrics.swap(served.model, 'refused');
+      const kept = served.version;
+      const reason = why as string;
+      emit({ kind: 'refused', model: served.model, alias, version: target, kept, reason });
+      await options
+        .recordRefusal?.({
+          type: 'serving-refusal',
+          model: served.model,
+          version: target,
+          actor: ws.identity,
+          reason: `${alias} moved to v${target}, which the scoring service refused: ${reason}; v${kept} kept answering`,
+          at: new Date().toISOString(),
+          details: { alias, kept, instance, ...('failed' in loaded ? {} : { check: loaded.check }) },
+          idempotencyKey: `serve/${instance}/${served.model}@${alias}/v${target}/refused/${started}`,
+        })
+        .catch((error: Error) =>
+          emit({
+            kind: 'poll-failed',
+            model: served.model,
+            alias,
+            message: `the refusal of v${target} could not be written to the audit log: ${error.message}`,
+          }),
+        );
+      return;
+    }
+    const from = served.swapIn(loaded)?.version ?? 0;
+    refused.delete(served);
+    metrics.swap(served.model, 'swapped');
+    metrics.serving(served.model, alias, target);
+    emit({ kind: 'swapped', model: served.model, alias, from, to: target, ms: Date.now() - started });
+  }
+
+  return {
+    ...running,
+    models,
+    metrics,
+    async stop(timeoutMs) {
+      stopped = true;
+      const result = await running.drain(timeoutMs);
+      await Promise.all(followers);
+      return result;
+    },
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,150 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeCheckpoint } from '../../domain/ml/checkpoint';
+import { type BinaryScorer, openBinaryScorer } from '../../domain/scoring/binaryScorer';
+import { addedColumns } from '../../domain/scoring/columns';
+import { probabilityText } from '../../domain/scoring/probabilityText';
+import { ServingMetrics } from '../../domain/serving/metrics';
+import { type RunningServer, startScoringServer } from '../../domain/serving/scoringServer';
+import { type LoadedVersion, ServedModel } from '../../domain/serving/servedModel';
+import { type CheckReference, checkVersion, trainedReference } from '../../domain/serving/versionCheck';
+import { architectures, exportedModel, wildData } from '../support/onnxFixtures';
+
+/**
+ * The scoring service's pure parts on real onnxruntime sessions: the version check against the
+ * trained network, the lease that lets in-flight requests finish on a swapped-out version, and
+ * the HTTP routes over loopback.
+ */
+describe('scoring service', () => {
+  const data = wildData(400);
+  const spec = architectures['tanh-shallow'];
+  let first: Awaited<ReturnType<typeof exportedModel>>;
+  let other: Awaited<ReturnType<typeof exportedModel>>;
+  let reference: CheckReference;
+
+  const checkpointOf = async (m: typeof first) =>
+    encodeCheckpoint({ epoch: 1, history: [], weights: m.model.getWeights(), optimizer: [] });
+
+  beforeAll(async () => {
+    if (!spec) throw new Error('no tanh-shallow architecture');
+    first = await exportedModel(spec, data);
+    other = await exportedModel(spec, wildData(400, 31));
+    reference = trainedReference(spec, await checkpointOf(first), first.scaler);
+  });
+
+  async function loaded(version: number, bytes: Uint8Array): Promise<LoadedVersion> {
+    const scorer = await openBinaryScorer(bytes, data.nFeatures, undefined, { intraOpThreads: 1 });
+    return {
+      model: 'wild',
+      version,
+      features: data.features,
+      threshold: 0.5,
+      columns: addedColumns('Class'),
+      scorer,
+      check: await checkVersion(scorer, reference, data.nFeatures),
+    };
+  }
+
+  it('passes the file exported from the trained weights, and refuses another training’s file', async () => {
+    const good = await loaded(1, first.bytes);
+    expect(good.check).toMatchObject({ passed: true, rows: 64, source: 'trained' });
+    expect(good.check.worstBoundUsed).toBeLessThanOrEqual(1);
+    const swapped = await loaded(2, other.bytes);
+    expect(swapped.check.passed).toBe(false);
+    if (!swapped.check.passed)
+      expect(swapped.check.reason).toMatch(
+        /on probe row \d+ the served file gives .* trained weights and scaler give/,
+      );
+    await Promise.all([good.scorer.release(), swapped.scorer.release()]);
+  });
+
+  it('lets a request finish on the version it started on, and closes that session after it', async () => {
+    const served = new ServedModel('wild', 'production');
+    const v1 = await loaded(1, first.bytes);
+    let released = 0;
+    const counting = (s: BinaryScorer): BinaryScorer => ({
+      ...s,
+      score: s.score,
+      release: async () => {
+        released++;
+        await s.release();
+      },
+    });
+    served.swapIn({ ...v1, scorer: counting(v1.scorer) });
+    const lease = served.acquire();
+    const v2 = await loaded(2, first.bytes);
+    served.swapIn(v2);
+    expect(served.version).toBe(2);
+    expect(lease?.loaded.version).toBe(1);
+    expect(released).toBe(0);
+    // The old session still answers its request.
+    expect((await lease?.loaded.scorer.score(data.x, 1))?.length).toBe(1);
+    lease?.release();
+    await new Promise((r) => setImmediate(r));
+    expect(released).toBe(1);
+    await served.shutdown();
+  });
+
+  describe('over HTTP', () => {
+    let served: ServedModel;
+    let running: RunningServer;
+    const metrics = new ServingMetrics();
+    const auth = { authorization: 'Bearer s3cret' };
+    beforeAll(async () => {
+      served = new ServedModel('wild', 'production');
+      served.swapIn(await loaded(7, first.bytes));
+      running = await startScoringServer(
+        { models: [served], metrics, token: 's3cret', limits: { maxRows: 100, maxBodyBytes: 4096 } },
+        { host: '127.0.0.1', port: 0 },
+      );
+    });
+    afterAll(() => running?.drain(1000));
+
+    const post = (body: string, type = 'application/json', headers: Record<string, string> = auth) =>
+      fetch(`${running.url}/score`, { method: 'POST', body, headers: { 'content-type': type, ...headers } });
+
+    it('scores JSON and CSV like apply, naming the answering version', async () => {
+      const rows = [0, 1, 2].map((r) =>
+        Array.from(data.x.subarray(r * data.nFeatures, (r + 1) * data.nFeatures)),
+      );
+      const expected = await (served.loaded as LoadedVersion).scorer.score(data.x, 3);
+      const res = await post(JSON.stringify({ rows }));
+      expect(res.status).toBe(200);
+      expect(res.headers.get('slipway-model-version')).toBe('7');
+      const body = (await res.json()) as { rows: Array<Record<string, number>> };
+      expect(body).toMatchObject({ model: 'wild', version: 7, alias: 'production' });
+      expect(body.rows.map((r) => r['probability(Class)'])).toEqual(
+        [...expected].map((p) => Number(probabilityText(p))),
+      );
+      const csv = `id,${data.features.join(',')}\n${rows.map((r, i) => `r${i},${r.join(',')}`).join('\n')}\n`;
+      const scored = await post(csv, 'text/csv');
+      expect(scored.status).toBe(200);
+      const lines = (await scored.text()).trim().split('\n');
+      expect(lines[0]).toBe(`id,${data.features.join(',')},predicted(Class),probability(Class)`);
+      expect(lines[1]).toBe(
+        `r0,${rows[0]?.join(',')},${(expected[0] as number) >= 0.5 ? 1 : 0},${probabilityText(expected[0] as number)}`,
+      );
+    });
+
+    it('refuses bad input with 4xx naming the field, and requests without the token', async () => {
+      const bad = await post(JSON.stringify({ rows: [{ tiny: 1 }] }));
+      expect(bad.status).toBe(400);
+      expect(((await bad.json()) as { error: unknown }).error).toMatchObject({
+        type: 'MissingField',
+        details: { field: 'huge', version: 7 },
+      });
+      expect((await post('{}', 'application/json', {})).status).toBe(401);
+      const big = await post(JSON.stringify({ rows: Array.from({ length: 200 }, () => [1, 2, 3, 4, 5]) }));
+      expect(big.status).toBe(413);
+    });
+
+    it('answers health, readiness and metrics', async () => {
+      expect((await fetch(`${running.url}/healthz`)).status).toBe(200);
+      const ready = await fetch(`${running.url}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toMatchObject({ ready: true, models: [{ model: 'wild', version: 7 }] });
+      const text = await (await fetch(`${running.url}/metrics`)).text();
+      expect(text).toMatch(/slipway_serve_requests_total\{model="wild",code="200"\} 2/);
+      expect(text).toMatch(/slipway_serve_requests_total\{model="wild",code="400"\} 1/);
+    });
+  });
+});
