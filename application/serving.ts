@@ -3,15 +3,18 @@ import { scalerFromJson } from '../domain/ml/scaler';
 import type { ModelVersionMetadata } from '../domain/registry/metadata';
 import { openBinaryScorer } from '../domain/scoring/binaryScorer';
 import { addedColumns } from '../domain/scoring/columns';
+import { openThreadedScorer } from '../domain/scoring/threadedScorer';
 import type { RequestLimits } from '../domain/serving/limits';
 import { ServingMetrics } from '../domain/serving/metrics';
 import { type RequestRecord, type RunningServer, startScoringServer } from '../domain/serving/scoringServer';
 import { type LoadedVersion, ServedModel } from '../domain/serving/servedModel';
+import { splitScorer } from '../domain/serving/splitScorer';
 import {
   type CheckReference,
   checkVersion,
   graphReference,
   trainedReference,
+  type VersionCheck,
 } from '../domain/serving/versionCheck';
 import { resolveModelRef } from './models';
 import type { Workspace } from './workspace';
@@ -85,11 +88,15 @@ export async function loadServingVersion(
   const metadata = await ws.registry.getVersion(model, version);
   const onnx = await ws.store.getBytes(metadata.artifacts.onnx);
   const outputName = metadata.imported?.outputName;
-  const scorer = await openBinaryScorer(onnx, metadata.features.length, outputName, {
+  const nFeatures = metadata.features.length;
+  const main = await openBinaryScorer(onnx, nFeatures, outputName, {
     intraOpThreads: options.intraOpThreads ?? 1,
   });
+  const threaded = openThreadedScorer(onnx, nFeatures, main, { intraOpThreads: options.intraOpThreads ?? 1 });
+  const scorer = splitScorer(main, threaded);
   try {
-    const reference = await referenceOf(ws, metadata, onnx, scorer.outputName);
+    const reference = await referenceOf(ws, metadata, onnx, main.outputName);
+    // Both sessions answer requests, so both are checked (and warmed) on the probe rows.
     const check =
       'reason' in reference
         ? ({
@@ -99,7 +106,10 @@ export async function loadServingVersion(
             worstBoundUsed: Number.NaN,
             reason: reference.reason,
           } as const)
-        : await checkVersion(scorer, reference, metadata.features.length);
+        : worse(
+            await checkVersion(main, reference, nFeatures),
+            await checkVersion(threaded, reference, nFeatures),
+          );
     return {
       model,
       version,
@@ -113,6 +123,12 @@ export async function loadServingVersion(
     await scorer.release();
     throw error;
   }
+}
+
+function worse(a: VersionCheck, b: VersionCheck): VersionCheck {
+  if (!a.passed) return a;
+  if (!b.passed) return b;
+  return a.worstBoundUsed >= b.worstBoundUsed ? a : b;
 }
 
 async function referenceOf(

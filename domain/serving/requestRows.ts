@@ -1,7 +1,7 @@
 import { parse as parseCsv } from 'csv-parse/sync';
 import { FLOAT32_MAX, parseFeatureCell, shown } from '../data/cells';
 import { didYouMean } from '../data/didYouMean';
-import { parseDecimalBytes } from '../data/numberBytes';
+import { scanDecimal, scanned } from '../data/numberBytes';
 import { type AddedColumns, matchFeatureColumns } from '../scoring/columns';
 import { badRequest, RequestError } from './errors';
 import type { RequestLimits } from './limits';
@@ -11,8 +11,17 @@ export interface RequestRows {
   /** Row-major nRows x nFeatures raw feature values, in the version's feature order. */
   x: Float32Array;
   nRows: number;
-  /** CSV bodies: the header line and each row's line as sent, so the answer keeps every column. */
-  csv?: { header: string; lines: string[] };
+  /**
+   * CSV bodies: the lines as sent, the header first (`text` from `starts[i]` to `ends[i]`, without
+   * line breaks), so the answer keeps every column.
+   */
+  csv?: CsvLines;
+}
+
+export interface CsvLines {
+  text: Buffer;
+  starts: number[];
+  ends: number[];
 }
 
 /** Where the body's rows come from in messages, as apply names its input file. */
@@ -145,8 +154,9 @@ const CR = 13;
 /**
  * A CSV body with a header row, read as apply reads a file: features matched by name (any order,
  * other columns kept and echoed back), cells as apply parses them (errors name the row, counted
- * with the header as row 1, and the column). Plain lines are scanned as bytes; a body with a
- * quote in it goes to csv-parse.
+ * with the header as row 1, and the column). Plain lines are scanned as bytes (domain/data's
+ * number reader, cells.ts for whatever it does not vouch for); a body with a quote in it goes to
+ * csv-parse.
  */
 export function readCsvRows(
   body: Buffer,
@@ -154,82 +164,108 @@ export function readCsvRows(
   added: AddedColumns,
   limits: RequestLimits,
 ): RequestRows {
-  const lines = body.includes(QUOTE) ? quotedLines(body) : plainLines(body);
-  const header = lines[0];
-  if (header === undefined)
-    throw badRequest('NoRows', 'The CSV body is empty: send a header row, then rows.');
-  const nRows = lines.length - 1;
-  if (nRows === 0) throw badRequest('NoRows', 'The CSV body has a header but no rows to score.');
-  if (nRows > limits.maxRows) throw tooManyRows(nRows, limits);
-  const columns = matchFeatureColumns(header.cells, [...features], BODY, added);
-  const n = features.length;
-  const width = header.cells.length;
-  const x = new Float32Array(nRows * n);
-  const place = new Int32Array(width).fill(-1);
-  columns.forEach((c, j) => {
-    place[c] = j;
-  });
-  for (let r = 0; r < nRows; r++) {
-    const line = lines[r + 1] as CsvLine;
-    if (line.cells.length !== width) {
-      throw badRequest(
-        'RaggedRow',
-        `${BODY}, row ${r + 2}: ${line.cells.length} fields where the header has ${width}. Check for a missing or extra comma.`,
-        { row: r + 2, fields: line.cells.length, width },
-      );
-    }
-    for (let c = 0; c < width; c++) {
-      const j = place[c] as number;
-      if (j < 0) continue;
-      const fast = line.bounds
-        ? parseDecimalBytes(body, line.bounds[2 * c] as number, line.bounds[2 * c + 1] as number)
-        : Number.NaN;
-      x[r * n + j] = Number.isNaN(fast)
-        ? parseFeatureCell(line.cells[c] as string, { file: BODY, row: r + 2, column: features[j] as string })
-        : fast;
-    }
-  }
-  return {
-    x,
-    nRows,
-    csv: { header: header.text, lines: lines.slice(1).map((l) => l.text) },
-  };
+  return body.includes(QUOTE)
+    ? quotedRows(body, features, added, limits)
+    : plainRows(body, features, added, limits);
 }
 
-interface CsvLine {
-  /** The line as sent, without its line break. */
-  text: string;
-  cells: string[];
-  /** Plain lines: each cell's [start, end) in the body, for the byte reader. */
-  bounds?: Int32Array;
-}
-
-function plainLines(body: Buffer): CsvLine[] {
-  const out: CsvLine[] = [];
-  let start = 0;
-  while (start < body.length) {
-    let end = body.indexOf(LF, start);
-    if (end < 0) end = body.length;
-    const stop = end > start && body[end - 1] === CR ? end - 1 : end;
+/** Each line's [start, end) in `text`, without line breaks; blank lines skipped. */
+function lineBounds(text: Buffer): { starts: number[]; ends: number[] } {
+  const starts: number[] = [];
+  const ends: number[] = [];
+  let start = text[0] === 0xef && text[1] === 0xbb && text[2] === 0xbf ? 3 : 0;
+  while (start < text.length) {
+    let end = text.indexOf(LF, start);
+    if (end < 0) end = text.length;
+    const stop = end > start && text[end - 1] === CR ? end - 1 : end;
     if (stop > start) {
-      const text = body.toString('utf8', start, stop);
-      const cells = text.split(',');
-      const bounds = new Int32Array(2 * cells.length);
-      let from = start;
-      for (let c = 0; c < cells.length; c++) {
-        const to = c === cells.length - 1 ? stop : body.indexOf(COMMA, from);
-        bounds[2 * c] = from;
-        bounds[2 * c + 1] = to;
-        from = to + 1;
-      }
-      out.push({ text, cells, bounds });
+      starts.push(start);
+      ends.push(stop);
     }
     start = end + 1;
   }
-  return out;
+  return { starts, ends };
 }
 
-function quotedLines(body: Buffer): CsvLine[] {
+function header(
+  cells: string[],
+  features: readonly string[],
+  added: AddedColumns,
+  rows: number,
+  limits: RequestLimits,
+) {
+  if (rows === 0) throw badRequest('NoRows', 'The CSV body has a header but no rows to score.');
+  if (rows > limits.maxRows) throw tooManyRows(rows, limits);
+  const columns = matchFeatureColumns(cells, [...features], BODY, added);
+  const place = new Int32Array(cells.length).fill(-1);
+  columns.forEach((c, j) => {
+    place[c] = j;
+  });
+  return place;
+}
+
+function raggedRow(row: number, fields: number, width: number): RequestError {
+  return badRequest(
+    'RaggedRow',
+    `${BODY}, row ${row}: ${fields} fields where the header has ${width}. Check for a missing or extra comma.`,
+    { row, fields, width },
+  );
+}
+
+function plainRows(
+  body: Buffer,
+  features: readonly string[],
+  added: AddedColumns,
+  limits: RequestLimits,
+): RequestRows {
+  const { starts, ends } = lineBounds(body);
+  if (starts.length === 0) throw badRequest('NoRows', 'The CSV body is empty: send a header row, then rows.');
+  const nRows = starts.length - 1;
+  const headerCells = body.toString('utf8', starts[0], ends[0]).split(',');
+  const place = header(headerCells, features, added, nRows, limits);
+  const width = headerCells.length;
+  const n = features.length;
+  const x = new Float32Array(nRows * n);
+  for (let r = 0; r < nRows; r++) {
+    const stop = ends[r + 1] as number;
+    let pos = starts[r + 1] as number;
+    let c = 0;
+    for (;;) {
+      const j = c < width ? (place[c] as number) : -1;
+      let next: number;
+      if (j >= 0) {
+        let value = scanDecimal(body, pos, stop);
+        next = scanned.end;
+        if (Number.isNaN(value) || (next < stop && body[next] !== COMMA)) {
+          // Not a plain number: cells.ts gives the value or the error, as apply does.
+          next = body.indexOf(COMMA, pos);
+          if (next < 0 || next > stop) next = stop;
+          value = parseFeatureCell(body.toString('utf8', pos, next), {
+            file: BODY,
+            row: r + 2,
+            column: features[j] as string,
+          });
+        }
+        x[r * n + j] = value;
+      } else {
+        next = body.indexOf(COMMA, pos);
+        if (next < 0 || next > stop) next = stop;
+      }
+      c++;
+      if (next >= stop) break;
+      pos = next + 1;
+    }
+    if (c !== width) throw raggedRow(r + 2, c, width);
+  }
+  return { x, nRows, csv: { text: body, starts, ends } };
+}
+
+function quotedRows(
+  body: Buffer,
+  features: readonly string[],
+  added: AddedColumns,
+  limits: RequestLimits,
+): RequestRows {
   let records: Array<{ record: string[]; raw: string }>;
   try {
     records = parseCsv(body, {
@@ -244,5 +280,35 @@ function quotedLines(body: Buffer): CsvLine[] {
   } catch (error) {
     throw badRequest('MalformedCsv', `${BODY}: ${(error as Error).message}. Check the quoting.`);
   }
-  return records.map(({ record, raw }) => ({ text: raw.replace(/\r?\n$/, ''), cells: record }));
+  const first = records[0];
+  if (first === undefined) throw badRequest('NoRows', 'The CSV body is empty: send a header row, then rows.');
+  const nRows = records.length - 1;
+  const place = header(first.record, features, added, nRows, limits);
+  const width = first.record.length;
+  const n = features.length;
+  const x = new Float32Array(nRows * n);
+  for (let r = 0; r < nRows; r++) {
+    const cells = (records[r + 1] as { record: string[] }).record;
+    if (cells.length !== width) throw raggedRow(r + 2, cells.length, width);
+    for (let c = 0; c < width; c++) {
+      const j = place[c] as number;
+      if (j >= 0)
+        x[r * n + j] = parseFeatureCell(cells[c] as string, {
+          file: BODY,
+          row: r + 2,
+          column: features[j] as string,
+        });
+    }
+  }
+  // The records as sent (csv-parse's raw text), one per line, for the answer to echo.
+  const lines = records.map((rec) => Buffer.from(rec.raw.replace(/\r?\n$/, '')));
+  const starts: number[] = [];
+  const ends: number[] = [];
+  let at = 0;
+  for (const line of lines) {
+    starts.push(at);
+    ends.push(at + line.length);
+    at += line.length;
+  }
+  return { x, nRows, csv: { text: Buffer.concat(lines), starts, ends } };
 }

@@ -1,6 +1,7 @@
 import type { AddedColumns } from '../scoring/columns';
 import { writeProbability } from '../scoring/probabilityText';
 import { SUFFIX_BYTES, writeScoredFields } from '../scoring/scoredFields';
+import type { CsvLines } from './requestRows';
 
 /** Which version answered: in every response's body and headers. */
 export interface Answerer {
@@ -47,18 +48,17 @@ export function jsonAnswer(
 
 /** The CSV answer: every line as sent with apply's two columns appended, as apply writes a file. */
 export function csvAnswer(
-  csv: { header: string; lines: string[] },
+  csv: CsvLines,
   columns: AddedColumns,
   probabilities: Float32Array,
   threshold: number,
 ): Buffer {
-  const header = `${csv.header},${columns.predicted},${columns.probability}\n`;
-  let bytes = Buffer.byteLength(header);
-  for (const line of csv.lines) bytes += Buffer.byteLength(line) + SUFFIX_BYTES;
-  const out = Buffer.allocUnsafe(bytes);
-  let o = out.write(header, 0);
-  for (let i = 0; i < csv.lines.length; i++) {
-    o += out.write(csv.lines[i] as string, o);
+  const added = Buffer.from(`,${columns.predicted},${columns.probability}\n`);
+  const out = Buffer.allocUnsafe(csv.text.length + added.length + probabilities.length * SUFFIX_BYTES);
+  let o = csv.text.copy(out, 0, csv.starts[0], csv.ends[0]);
+  o += added.copy(out, o);
+  for (let i = 0; i < probabilities.length; i++) {
+    o += csv.text.copy(out, o, csv.starts[i + 1], csv.ends[i + 1]);
     const p = probabilities[i] as number;
     o = writeScoredFields(out, o, p, p >= threshold ? 1 : 0);
   }

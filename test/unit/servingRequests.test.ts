@@ -3,13 +3,14 @@ import { addedColumns } from '../../domain/scoring/columns';
 import { probabilityText } from '../../domain/scoring/probabilityText';
 import type { RequestError } from '../../domain/serving/errors';
 import { ServingMetrics } from '../../domain/serving/metrics';
-import { readCsvRows, readJsonRows } from '../../domain/serving/requestRows';
+import { type CsvLines, readCsvRows, readJsonRows } from '../../domain/serving/requestRows';
 import { csvAnswer, jsonAnswer } from '../../domain/serving/responseBody';
 
 const features = ['Time', 'V1', 'Amount'];
 const limits = { maxRows: 3, maxBodyBytes: 1 << 20 };
 const added = addedColumns('Class');
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
+const linesOf = (csv?: CsvLines) => csv?.starts.map((s, i) => csv.text.toString('utf8', s, csv.ends[i]));
 const refusal = (f: () => unknown): RequestError => {
   try {
     f();
@@ -84,10 +85,10 @@ describe('CSV rows', () => {
     );
     expect(rows.nRows).toBe(2);
     expect([...rows.x]).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(rows.csv).toEqual({ header: 'id,Amount,Time,V1', lines: ['a,3,1,2', 'b,6,4,5e0'] });
+    expect(linesOf(rows.csv)).toEqual(['id,Amount,Time,V1', 'a,3,1,2', 'b,6,4,5e0']);
     const quoted = readCsvRows(Buffer.from('id,Amount,Time,V1\n"x, y",3,1," 2"\n'), features, added, limits);
     expect([...quoted.x]).toEqual([1, 2, 3]);
-    expect(quoted.csv?.lines).toEqual(['"x, y",3,1," 2"']);
+    expect(linesOf(quoted.csv)).toEqual(['id,Amount,Time,V1', '"x, y",3,1," 2"']);
   });
 
   it('names the row and column of a bad cell, and the missing feature columns', () => {
@@ -103,6 +104,20 @@ describe('CSV rows', () => {
     expect(column.message).toMatch(/lacks the model's feature V1\. Did you mean "v1"\?/);
     const ragged = refusal(() => readCsvRows(Buffer.from('Time,V1,Amount\n1,2\n'), features, added, limits));
     expect(ragged.message).toMatch(/row 2: 2 fields where the header has 3/);
+    const extra = refusal(() =>
+      readCsvRows(Buffer.from('Time,V1,Amount\n1,2,3\n1,2,3,4\n'), features, added, limits),
+    );
+    expect(extra.message).toMatch(/row 3: 4 fields where the header has 3/);
+    const empty = refusal(() => readCsvRows(Buffer.from('Time,V1,Amount\n1,,3\n'), features, added, limits));
+    expect(empty.message).toMatch(/row 2, column "V1": the value is empty/);
+    // Numbers the byte reader does not vouch for (17 digits, tiny exponents) are read by cells.ts.
+    const precise = readCsvRows(
+      Buffer.from('Time,V1,Amount\n0.12345678901234567, 1e-30 ,-0\n'),
+      features,
+      added,
+      limits,
+    );
+    expect([...precise.x]).toEqual([...new Float32Array([Number('0.12345678901234567'), 1e-30, -0])]);
   });
 });
 
@@ -127,7 +142,8 @@ describe('answers', () => {
   });
 
   it('CSV: every line as sent with the two columns appended, as apply writes them', () => {
-    const out = csvAnswer({ header: 'id,Time', lines: ['a,1', 'b,2', 'c,3'] }, added, p, 0.5).toString();
+    const text = Buffer.from('id,Time\r\na,1\nb,2\nc,3');
+    const out = csvAnswer({ text, starts: [0, 9, 13, 17], ends: [7, 12, 16, 20] }, added, p, 0.5).toString();
     expect(out).toBe(
       `id,Time,predicted(Class),probability(Class)\na,1,0,0.25\nb,2,0,${probabilityText(p[1] as number)}\nc,3,1,${probabilityText(p[2] as number)}\n`,
     );
