@@ -385,7 +385,7 @@ export function describeSetup(report: ApplyReport): string {
 }
 
 /** `slipway serve` on loopback: single rows at rising rates, then batches of 1,000 rows. */
-function renderServe(section: Section<ServeBenchReport>): string[] {
+export function renderServe(section: Section<ServeBenchReport>): string[] {
   const out: string[] = ['## Scoring service: `slipway serve` on loopback', ''];
   if (!section.ok) return [...out, `failed: ${section.error}`];
   const v = section.value;

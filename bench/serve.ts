@@ -254,7 +254,8 @@ export async function measureServe(options: { rates: number[]; seconds: number }
       }
       return {
         machine: `${machine.cpuModel}, ${machine.cores} cores, ${machine.vector}`,
-        model: 'reference network (139,777 parameters), onnxruntime-node CPU, 1 intra-op thread',
+        model:
+          'reference network (139,777 parameters), onnxruntime-node CPU: a session on the main thread for requests under 64 rows, one on a model thread for larger ones, 1 intra-op thread each',
         loadAverageAtStart: machine.loadAverageAtStart,
         loadAverageAtEnd: loadavg()[0] ?? 0,
         singleRow,
