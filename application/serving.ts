@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { scalerFromJson } from '../domain/ml/scaler';
+import { ModelAliases } from '../domain/registry/aliases';
 import type { ModelVersionMetadata } from '../domain/registry/metadata';
 import { openBinaryScorer } from '../domain/scoring/binaryScorer';
 import { addedColumns } from '../domain/scoring/columns';
@@ -167,6 +168,9 @@ export async function startServing(
 ): Promise<ServingService> {
   const emit = options.onEvent ?? (() => {});
   const metrics = new ServingMetrics();
+  // Polled every `pollMs` for as long as the service runs: each poll lists the alias log and reads
+  // only the entries written since the last one.
+  const aliases = new ModelAliases(ws.registry, undefined, { rememberEntries: true });
   const instance = randomUUID().slice(0, 8);
   const models: ServedModel[] = [];
   for (const target of targets) {
@@ -215,7 +219,7 @@ export async function startServing(
 
   async function follow(served: ServedModel): Promise<void> {
     const alias = served.alias as string;
-    const target = await ws.aliases.resolve(served.model, alias);
+    const target = await aliases.resolve(served.model, alias);
     if (target === undefined || target === served.version || target === refused.get(served)) return;
     const started = Date.now();
     // A version that cannot even be loaded (a damaged artifact, a file onnxruntime refuses) is
