@@ -36,7 +36,7 @@ export type ServingEvent =
       check: LoadedVersion['check'];
       ms: number;
     }
-  | { kind: 'swapped'; model: string; alias?: string; from: number; to: number; ms: number }
+  | { kind: 'swapped'; model: string; alias?: string; from: number; to: number; ms: number; warm: boolean }
   | { kind: 'refused'; model: string; alias?: string; version: number; kept?: number; reason: string }
   | { kind: 'poll-failed'; model: string; alias?: string; message: string };
 
@@ -157,7 +157,8 @@ async function referenceOf(
  * `slipway serve`: loads each target's version (refusing to start on one that fails its check),
  * starts the HTTP service, and follows each alias: every `pollMs` it reads where the alias points,
  * and on a move loads, warms and checks the new version beside the answering one, then swaps it in
- * atomically (requests in flight finish on the old session). A version that fails its check is
+ * atomically (requests in flight finish on the old session); a version swapped out lately is still
+ * warm (domain/serving/servedModel.ts) and goes straight back in. A version that fails its check is
  * refused: the old one keeps answering, the refusal is an event, a metric and an audit record, and
  * the same version is not tried again until the alias moves elsewhere and back.
  */
@@ -222,6 +223,23 @@ export async function startServing(
     const target = await aliases.resolve(served.model, alias);
     if (target === undefined || target === served.version || target === refused.get(served)) return;
     const started = Date.now();
+    const from = served.version ?? 0;
+    if (served.swapBack(target)) {
+      // Back to a version kept warm (a rollback, usually): already loaded and checked.
+      refused.delete(served);
+      metrics.swap(served.model, 'swapped');
+      metrics.serving(served.model, alias, target);
+      emit({
+        kind: 'swapped',
+        model: served.model,
+        alias,
+        from,
+        to: target,
+        ms: Date.now() - started,
+        warm: true,
+      });
+      return;
+    }
     // A version that cannot even be loaded (a damaged artifact, a file onnxruntime refuses) is
     // refused like one that fails its check.
     const loaded = await loadServingVersion(ws, served.model, target, options).catch(
@@ -265,11 +283,19 @@ export async function startServing(
         );
       return;
     }
-    const from = served.swapIn(loaded)?.version ?? 0;
+    served.swapIn(loaded);
     refused.delete(served);
     metrics.swap(served.model, 'swapped');
     metrics.serving(served.model, alias, target);
-    emit({ kind: 'swapped', model: served.model, alias, from, to: target, ms: Date.now() - started });
+    emit({
+      kind: 'swapped',
+      model: served.model,
+      alias,
+      from,
+      to: target,
+      ms: Date.now() - started,
+      warm: false,
+    });
   }
 
   return {

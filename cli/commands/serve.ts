@@ -119,7 +119,7 @@ function describeEvent(event: ServingEvent): string {
         `(${event.check.rows} probe rows against its ${event.check.source} network, worst ${event.check.worstBoundUsed.toFixed(3)} of the float32 bound)`
       );
     case 'swapped':
-      return `slipway serve: ${name}: moved v${event.from} -> v${event.to}; loaded, checked and swapped in ${event.ms} ms`;
+      return `slipway serve: ${name}: moved v${event.from} -> v${event.to}; ${event.warm ? 'kept warm, swapped back' : 'loaded, checked and swapped'} in ${event.ms} ms`;
     case 'refused':
       return `slipway serve: ${name}: REFUSED v${event.version} (v${event.kept} keeps answering): ${event.reason}`;
     case 'poll-failed':

@@ -216,6 +216,7 @@ export async function startScoringServer(
         alias: m.alias,
         version: m.version ?? null,
         ready: m.ready,
+        warmSpares: m.spareVersions,
         features: m.loaded?.features,
         threshold: m.loaded?.threshold,
         columns: m.loaded ? [m.loaded.columns.predicted, m.loaded.columns.probability] : undefined,

@@ -3,9 +3,11 @@ import { encodeCheckpoint } from '../../domain/ml/checkpoint';
 import { type BinaryScorer, openBinaryScorer } from '../../domain/scoring/binaryScorer';
 import { addedColumns } from '../../domain/scoring/columns';
 import { probabilityText } from '../../domain/scoring/probabilityText';
+import { openThreadedScorer } from '../../domain/scoring/threadedScorer';
 import { ServingMetrics } from '../../domain/serving/metrics';
 import { type RunningServer, startScoringServer } from '../../domain/serving/scoringServer';
 import { type LoadedVersion, ServedModel } from '../../domain/serving/servedModel';
+import { splitScorer } from '../../domain/serving/splitScorer';
 import { type CheckReference, checkVersion, trainedReference } from '../../domain/serving/versionCheck';
 import { architectures, exportedModel, wildData } from '../support/onnxFixtures';
 
@@ -57,31 +59,70 @@ describe('scoring service', () => {
     await Promise.all([good.scorer.release(), swapped.scorer.release()]);
   });
 
-  it('lets a request finish on the version it started on, and closes that session after it', async () => {
-    const served = new ServedModel('wild', 'production');
-    const v1 = await loaded(1, first.bytes);
-    let released = 0;
-    const counting = (s: BinaryScorer): BinaryScorer => ({
+  it('scores small requests on the main session and large ones on the model thread, alike', async () => {
+    const main = await openBinaryScorer(first.bytes, data.nFeatures, undefined, { intraOpThreads: 1 });
+    const threaded = openThreadedScorer(first.bytes, data.nFeatures, main, { intraOpThreads: 1 });
+    const calls: string[] = [];
+    const spy = (name: string, s: BinaryScorer): BinaryScorer => ({
       ...s,
-      score: s.score,
-      release: async () => {
-        released++;
-        await s.release();
+      score: (x, n) => {
+        calls.push(`${name}:${n}`);
+        return s.score(x, n);
       },
     });
-    served.swapIn({ ...v1, scorer: counting(v1.scorer) });
+    const split = splitScorer(spy('main', main), spy('thread', threaded), 64);
+    const small = await split.score(data.x, 63);
+    const large = await split.score(data.x, 400);
+    expect(calls).toEqual(['main:63', 'thread:400']);
+    // The same file on the same runtime: the same float32 outputs on either thread.
+    expect([...large.subarray(0, 63)]).toEqual([...small]);
+    expect((await checkVersion(threaded, reference, data.nFeatures)).passed).toBe(true);
+    await split.release();
+  });
+
+  it('lets a request finish on the version it started on, keeps swapped-out versions warm, and closes them after', async () => {
+    const served = new ServedModel('wild', 'production', 2);
+    let released = 0;
+    const counting = (l: LoadedVersion): LoadedVersion => ({
+      ...l,
+      scorer: {
+        ...l.scorer,
+        score: l.scorer.score,
+        release: async () => {
+          released++;
+          await l.scorer.release();
+        },
+      },
+    });
+    served.swapIn(counting(await loaded(1, first.bytes)));
     const lease = served.acquire();
-    const v2 = await loaded(2, first.bytes);
-    served.swapIn(v2);
+    served.swapIn(counting(await loaded(2, first.bytes)));
     expect(served.version).toBe(2);
     expect(lease?.loaded.version).toBe(1);
-    expect(released).toBe(0);
     // The old session still answers its request.
     expect((await lease?.loaded.scorer.score(data.x, 1))?.length).toBe(1);
-    lease?.release();
+    // A move back to a warm spare needs no load.
+    expect(served.swapBack(1)).toBe(true);
+    expect(served.version).toBe(1);
+    expect(served.spareVersions).toEqual([2]);
+    expect(served.swapBack(9)).toBe(false);
+    served.swapIn(counting(await loaded(3, first.bytes)));
+    served.swapIn(counting(await loaded(4, first.bytes)));
+    // Two spares kept (1 and 3); version 2 was pushed out and closed (nothing ran on it).
+    expect(served.spareVersions).toEqual([1, 3]);
     await new Promise((r) => setImmediate(r));
     expect(released).toBe(1);
+    served.swapIn(counting(await loaded(5, first.bytes)));
+    // Version 1 is pushed out too, but a request still runs on it: closed only once it is done.
+    expect(served.spareVersions).toEqual([3, 4]);
+    await new Promise((r) => setImmediate(r));
+    expect(released).toBe(1);
+    expect(served.inFlight).toBe(1);
+    lease?.release();
+    await new Promise((r) => setImmediate(r));
+    expect(released).toBe(2);
     await served.shutdown();
+    expect(released).toBe(5);
   });
 
   describe('over HTTP', () => {
