@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { scalerFromJson } from '../domain/ml/scaler';
 import { ModelAliases } from '../domain/registry/aliases';
 import type { ModelVersionMetadata } from '../domain/registry/metadata';
@@ -9,6 +10,12 @@ import type { RequestLimits } from '../domain/serving/limits';
 import { ServingMetrics } from '../domain/serving/metrics';
 import { type RequestRecord, type RunningServer, startScoringServer } from '../domain/serving/scoringServer';
 import { type LoadedVersion, ServedModel } from '../domain/serving/servedModel';
+import {
+  type ShadowPairReport,
+  type ShadowRecord,
+  shadowRecordSchema,
+  summarizeShadow,
+} from '../domain/serving/shadow';
 import { splitScorer } from '../domain/serving/splitScorer';
 import {
   type CheckReference,
@@ -63,6 +70,9 @@ export interface ServeOptions {
   intraOpThreads?: number;
   onEvent?: (event: ServingEvent) => void;
   onRequest?: (record: RequestRecord) => void;
+  /** Also score every request with the version behind this alias, without returning it (shadow traffic). */
+  shadowAlias?: string;
+  onShadow?: (record: ShadowRecord) => void;
   /** Writes a refusal to the audit log; its failure is reported as an event, the refusal stands. */
   recordRefusal?: (record: RefusalRecord) => Promise<void>;
 }
@@ -190,33 +200,47 @@ export async function startServing(
     emit({ kind: 'loaded', model: name, alias, version, check: loaded.check, ms: Date.now() - started });
     models.push(served);
   }
+  // Shadow candidates start empty: their followers load, check and swap in the alias's version
+  // (or refuse it) as for any move, and until then requests simply go unshadowed.
+  const shadows = new Map<ServedModel, ServedModel>();
+  if (options.shadowAlias !== undefined) {
+    for (const served of models) shadows.set(served, new ServedModel(served.model, options.shadowAlias));
+  }
 
   const running = await startScoringServer(
-    { models, metrics, limits: options.limits, token: options.token, onRequest: options.onRequest },
+    {
+      models,
+      metrics,
+      limits: options.limits,
+      token: options.token,
+      onRequest: options.onRequest,
+      shadows,
+      onShadow: options.onShadow,
+    },
     { host: options.host, port: options.port },
   );
 
   // Versions refused per model: not loaded again while the alias stays on them.
   const refused = new Map<ServedModel, number>();
   let stopped = false;
-  const followers = models
-    .filter((m) => m.alias !== undefined)
-    .map(async (served) => {
-      while (!stopped) {
-        await sleep(options.pollMs);
-        if (stopped) break;
-        try {
-          await follow(served);
-        } catch (error) {
-          emit({
-            kind: 'poll-failed',
-            model: served.model,
-            alias: served.alias,
-            message: (error as Error).message,
-          });
-        }
+  const followed = models.filter((m) => m.alias !== undefined);
+  const followers = [...followed, ...shadows.values()].map(async (served, i) => {
+    // Shadows look at once; the answering models have just been loaded.
+    for (let first = i >= followed.length; !stopped; first = false) {
+      if (!first) await sleep(options.pollMs);
+      if (stopped) break;
+      try {
+        await follow(served);
+      } catch (error) {
+        emit({
+          kind: 'poll-failed',
+          model: served.model,
+          alias: served.alias,
+          message: (error as Error).message,
+        });
       }
-    });
+    }
+  });
 
   async function follow(served: ServedModel): Promise<void> {
     const alias = served.alias as string;
@@ -227,7 +251,7 @@ export async function startServing(
     if (served.swapBack(target)) {
       // Back to a version kept warm (a rollback, usually): already loaded and checked.
       refused.delete(served);
-      metrics.swap(served.model, 'swapped');
+      metrics.swap(served.model, alias, 'swapped');
       metrics.serving(served.model, alias, target);
       emit({
         kind: 'swapped',
@@ -258,7 +282,7 @@ export async function startServing(
     if ('failed' in loaded || why !== undefined) {
       if (!('failed' in loaded)) await loaded.scorer.release();
       refused.set(served, target);
-      metrics.swap(served.model, 'refused');
+      metrics.swap(served.model, alias, 'refused');
       const kept = served.version;
       const reason = why as string;
       emit({ kind: 'refused', model: served.model, alias, version: target, kept, reason });
@@ -268,7 +292,7 @@ export async function startServing(
           model: served.model,
           version: target,
           actor: ws.identity,
-          reason: `${alias} moved to v${target}, which the scoring service refused: ${reason}; v${kept} kept answering`,
+          reason: `${alias} moved to v${target}, which the scoring service refused: ${reason}; ${kept === undefined ? 'no version was swapped out for it' : `v${kept} kept answering`}`,
           at: new Date().toISOString(),
           details: { alias, kept, instance, ...('failed' in loaded ? {} : { check: loaded.check }) },
           idempotencyKey: `serve/${instance}/${served.model}@${alias}/v${target}/refused/${started}`,
@@ -285,7 +309,7 @@ export async function startServing(
     }
     served.swapIn(loaded);
     refused.delete(served);
-    metrics.swap(served.model, 'swapped');
+    metrics.swap(served.model, alias, 'swapped');
     metrics.serving(served.model, alias, target);
     emit({
       kind: 'swapped',
@@ -313,4 +337,36 @@ export async function startServing(
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/**
+ * The comparisons `serve --shadow` appended, summed up per model and pair of versions. A line that
+ * is not a comparison is refused by its number (a file that is not a shadow log, a cut last line).
+ */
+export async function readShadowLog(path: string): Promise<ShadowPairReport[]> {
+  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new Error(
+      error.code === 'ENOENT'
+        ? `${path} does not exist: start \`slipway serve <model>@<alias> --shadow <alias>\` (--shadow-log names the file).`
+        : `${path} cannot be read: ${error.message}`,
+    );
+  });
+  const records = text
+    .split('\n')
+    .map((line, i) => ({ line, number: i + 1 }))
+    .filter(({ line }) => line.trim() !== '')
+    .map(({ line, number }) => {
+      let parsed: ReturnType<typeof shadowRecordSchema.safeParse> | undefined;
+      try {
+        parsed = shadowRecordSchema.safeParse(JSON.parse(line));
+      } catch {
+        parsed = undefined;
+      }
+      if (!parsed?.success)
+        throw new Error(
+          `${path}, line ${number}: not a shadow comparison written by \`slipway serve --shadow\`.`,
+        );
+      return parsed.data;
+    });
+  return summarizeShadow(records);
 }

@@ -1,9 +1,11 @@
+import { createWriteStream } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { RefusalRecord, ServeTarget, ServingEvent } from '../../application/serving';
 import { openWorkspace } from '../../application/workspace';
 import { DEFAULT_LIMITS } from '../../domain/serving/limits';
 import { parseNumberOption } from '../numberOption';
-import { log } from '../output';
+import { log, printResult } from '../output';
 import type { Session } from '../session';
 import { UsageError } from '../usageError';
 
@@ -30,6 +32,15 @@ export function registerServeCommand(program: Command): void {
     .option('--max-body-bytes <n>', 'largest request body', String(DEFAULT_LIMITS.maxBodyBytes))
     .option('--drain-timeout <seconds>', 'how long a shutdown waits for requests in flight', '30')
     .option('--request-log', 'print one JSON line per scoring request on stdout')
+    .option(
+      '--shadow <alias>',
+      'also score every request with the version behind this alias of each model (followed like the answering one), without returning it; one comparison per request goes to --shadow-log',
+    )
+    .option(
+      '--shadow-log <file>',
+      'where the shadow comparisons are appended, one JSON line each (read by serve-report)',
+      'serve-shadow.jsonl',
+    )
     .addHelpText(
       'after',
       '\nSLIPWAY_SERVE_TOKEN=<token> makes every request but /healthz, /readyz and /metrics carry ' +
@@ -49,6 +60,8 @@ export function registerServeCommand(program: Command): void {
           maxBodyBytes: string;
           drainTimeout: string;
           requestLog?: boolean;
+          shadow?: string;
+          shadowLog: string;
         },
       ) => {
         const port = parseNumberOption(opts.port, '--port', { integer: true, min: 0, max: 65535 });
@@ -74,7 +87,12 @@ export function registerServeCommand(program: Command): void {
           session ??= await openSession();
           await auditChange({ client: session.client, config: session.config }, record);
         };
+        // Appended to, so a restarted service adds to the comparisons it had made.
+        const shadowLog =
+          opts.shadow === undefined ? undefined : createWriteStream(resolve(opts.shadowLog), { flags: 'a' });
         const service = await startServing(ws, targets, {
+          shadowAlias: opts.shadow,
+          onShadow: shadowLog ? (r) => shadowLog.write(`${JSON.stringify(r)}\n`) : undefined,
           host: opts.host,
           port,
           pollMs,
@@ -99,8 +117,36 @@ export function registerServeCommand(program: Command): void {
           `slipway serve: ${drained ? 'drained' : 'drain timed out; closed the remaining connections'}; stopped`,
         );
         await session?.close();
+        if (shadowLog) await new Promise<void>((done) => shadowLog.end(done));
       },
     );
+
+  program
+    .command('serve-report')
+    .description(
+      'Compare the answering and shadow versions from the comparisons `slipway serve --shadow` appended: per pair of ' +
+        'versions, requests, rows, label agreement, mean and largest probability difference, model time per request.',
+    )
+    .argument('[file]', 'the shadow log', 'serve-shadow.jsonl')
+    .option('--json', 'print one JSON object on stdout')
+    .action(async (file: string, opts: { json?: boolean }) => {
+      const { readShadowLog } = await import('../../application/serving.js');
+      const pairs = await readShadowLog(resolve(file));
+      printResult(opts, { file: resolve(file), pairs }, () =>
+        pairs.length === 0
+          ? `No shadowed requests in ${resolve(file)} yet.`
+          : pairs
+              .map(
+                (p) =>
+                  `${p.model}: v${p.primaryVersion} answering, v${p.shadowVersion} (${p.shadowAlias}) in shadow: ` +
+                  `${p.requests} requests, ${p.rows} rows; labels agree on ${(100 * p.agreement).toFixed(2)} %, ` +
+                  `probability difference mean ${p.meanAbsDiff.toExponential(2)}, largest ${p.maxAbsDiff.toExponential(2)}; ` +
+                  `model time p50/p99 ${p.primaryMs.p50.toFixed(2)}/${p.primaryMs.p99.toFixed(2)} ms answering, ` +
+                  `${p.shadowMs.p50.toFixed(2)}/${p.shadowMs.p99.toFixed(2)} ms shadow`,
+              )
+              .join('\n'),
+      );
+    });
 }
 
 function parseTarget(ref: string): ServeTarget {
@@ -121,7 +167,7 @@ function describeEvent(event: ServingEvent): string {
     case 'swapped':
       return `slipway serve: ${name}: moved v${event.from} -> v${event.to}; ${event.warm ? 'kept warm, swapped back' : 'loaded, checked and swapped'} in ${event.ms} ms`;
     case 'refused':
-      return `slipway serve: ${name}: REFUSED v${event.version} (v${event.kept} keeps answering): ${event.reason}`;
+      return `slipway serve: ${name}: REFUSED v${event.version} (${event.kept === undefined ? 'nothing swapped out' : `v${event.kept} keeps answering`}): ${event.reason}`;
     case 'poll-failed':
       return `slipway serve: ${name}: ${event.message} (will try again)`;
   }

@@ -52,13 +52,20 @@ export class ServingMetrics {
     entry.histogram.observe(seconds);
   }
 
-  /** A version swapped in (`swapped`) or refused after its check (`refused`). */
-  swap(model: string, outcome: 'swapped' | 'refused'): void {
-    bump(this.swaps, { model, outcome }, 1);
+  private readonly shadows = new Map<string, { labels: Labels; value: number }>();
+
+  /** A version swapped in (`swapped`) or refused after its check (`refused`), by the alias followed. */
+  swap(model: string, alias: string, outcome: 'swapped' | 'refused'): void {
+    bump(this.swaps, { model, alias, outcome }, 1);
+  }
+
+  /** A request scored by the shadow candidate too, or whose shadow scoring failed. */
+  shadow(model: string, ok: boolean): void {
+    bump(this.shadows, { model, outcome: ok ? 'scored' : 'failed' }, 1);
   }
 
   serving(model: string, alias: string, version: number): void {
-    this.versions.set(model, { model, alias, version });
+    this.versions.set(`${model}@${alias}`, { model, alias, version });
   }
 
   render(): string {
@@ -77,6 +84,11 @@ export class ServingMetrics {
       'slipway_serve_version_changes_total',
       'Alias moves handled: versions swapped in or refused.',
       this.swaps,
+    );
+    counter(
+      'slipway_serve_shadow_requests_total',
+      'Requests also scored by the shadow candidate.',
+      this.shadows,
     );
     const errors = new Map<string, { labels: Labels; value: number }>();
     for (const { labels, value } of this.requests.values()) {

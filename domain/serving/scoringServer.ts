@@ -6,7 +6,8 @@ import { DEFAULT_LIMITS, type RequestLimits } from './limits';
 import type { ServingMetrics } from './metrics';
 import { readCsvRows, readJsonRows } from './requestRows';
 import { csvAnswer, jsonAnswer } from './responseBody';
-import type { ServedModel } from './servedModel';
+import type { Lease, LoadedVersion, ServedModel } from './servedModel';
+import { compareScores, type ShadowRecord } from './shadow';
 
 export interface ScoringServerOptions {
   models: readonly ServedModel[];
@@ -16,6 +17,10 @@ export interface ScoringServerOptions {
   token?: string;
   /** Called with one record per answered scoring request (the request log). */
   onRequest?: (record: RequestRecord) => void;
+  /** Shadow traffic: the candidate that also scores each served model's requests, unseen. */
+  shadows?: ReadonlyMap<ServedModel, ServedModel>;
+  /** Called with the comparison of each shadowed request. */
+  onShadow?: (record: ShadowRecord) => void;
 }
 
 export interface RequestRecord {
@@ -138,7 +143,9 @@ export async function startScoringServer(
         ? readCsvRows(body, loaded.features, loaded.columns, limits)
         : readJsonRows(body, loaded.features, limits);
       rows = input.nRows;
+      const t0 = performance.now();
       const probabilities = await loaded.scorer.score(input.x, input.nRows);
+      const primaryMs = performance.now() - t0;
       const answerer = { model: loaded.model, version: loaded.version, alias: served.alias };
       if (input.csv) {
         send(
@@ -150,6 +157,9 @@ export async function startScoringServer(
       } else {
         send(res, 200, jsonAnswer(answerer, loaded.columns, probabilities, loaded.threshold));
       }
+      // After the answer is sent: the candidate adds no latency to the request it shadows.
+      const shadow = options.shadows?.get(served)?.acquire();
+      if (shadow) track(shadowScore(served, loaded, shadow, input.x, probabilities, primaryMs));
     } catch (err) {
       const refusal = asRequestError(err);
       status = refusal?.status ?? 500;
@@ -182,6 +192,50 @@ export async function startScoringServer(
         ms: seconds * 1000,
         ...(error ? { error } : {}),
       });
+    }
+  }
+
+  /** Work started by a request that outlives its answer; a drain waits for it too. */
+  function track(work: Promise<void>): void {
+    active++;
+    void work.finally(() => {
+      active--;
+      if (active === 0) idle?.();
+    });
+  }
+
+  async function shadowScore(
+    served: ServedModel,
+    primary: LoadedVersion,
+    lease: Lease,
+    x: Float32Array,
+    probabilities: Float32Array,
+    primaryMs: number,
+  ): Promise<void> {
+    const candidate = lease.loaded;
+    try {
+      const t0 = performance.now();
+      const shadowed = await candidate.scorer.score(x, probabilities.length);
+      const shadowMs = performance.now() - t0;
+      options.metrics.shadow(served.model, true);
+      options.onShadow?.({
+        at: new Date().toISOString(),
+        model: served.model,
+        primary: { alias: served.alias, version: primary.version, ms: primaryMs },
+        shadow: {
+          alias: options.shadows?.get(served)?.alias ?? '',
+          version: candidate.version,
+          ms: shadowMs,
+        },
+        ...compareScores(probabilities, shadowed, primary.threshold, candidate.threshold),
+      });
+    } catch (error) {
+      options.metrics.shadow(served.model, false);
+      process.stderr.write(
+        `slipway serve: shadow v${candidate.version} of ${served.model} failed: ${(error as Error).message}\n`,
+      );
+    } finally {
+      lease.release();
     }
   }
 
@@ -221,8 +275,16 @@ export async function startScoringServer(
         threshold: m.loaded?.threshold,
         columns: m.loaded ? [m.loaded.columns.predicted, m.loaded.columns.probability] : undefined,
         check: m.loaded?.check,
+        shadow: shadowOf(m),
       })),
     };
+  }
+
+  function shadowOf(m: ServedModel) {
+    const shadow = options.shadows?.get(m);
+    return shadow
+      ? { alias: shadow.alias, version: shadow.version ?? null, check: shadow.loaded?.check }
+      : undefined;
   }
 
   function readiness(res: ServerResponse) {

@@ -227,7 +227,7 @@ describe('slipway serve follows the alias', () => {
     expect(warm).toBeGreaterThan(0);
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(
-      /slipway_serve_version_changes_total\{model="fraud-served",outcome="swapped"\} 10/,
+      /slipway_serve_version_changes_total\{model="fraud-served",alias="production",outcome="swapped"\} 10/,
     );
     expect(metrics).toMatch(/slipway_serve_model_version\{model="fraud-served",alias="production"\} 3/);
   });

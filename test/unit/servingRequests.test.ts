@@ -5,6 +5,7 @@ import type { RequestError } from '../../domain/serving/errors';
 import { ServingMetrics } from '../../domain/serving/metrics';
 import { type CsvLines, readCsvRows, readJsonRows } from '../../domain/serving/requestRows';
 import { csvAnswer, jsonAnswer } from '../../domain/serving/responseBody';
+import { compareScores, summarizeShadow } from '../../domain/serving/shadow';
 
 const features = ['Time', 'V1', 'Amount'];
 const limits = { maxRows: 3, maxBodyBytes: 1 << 20 };
@@ -156,7 +157,8 @@ describe('metrics', () => {
     metrics.serving('fraud', 'production', 3);
     metrics.request('fraud', 200, 0.0007, 10);
     metrics.request('fraud', 400, 0.003, 0);
-    metrics.swap('fraud', 'refused');
+    metrics.swap('fraud', 'production', 'refused');
+    metrics.shadow('fraud', true);
     const text = metrics.render();
     expect(text).toContain('slipway_serve_requests_total{model="fraud",code="200"} 1');
     expect(text).toContain('slipway_serve_errors_total{model="fraud"} 1');
@@ -165,6 +167,46 @@ describe('metrics', () => {
     expect(text).toContain('slipway_serve_request_duration_seconds_bucket{model="fraud",le="0.005"} 2');
     expect(text).toContain('slipway_serve_request_duration_seconds_count{model="fraud"} 2');
     expect(text).toContain('slipway_serve_model_version{model="fraud",alias="production"} 3');
-    expect(text).toContain('slipway_serve_version_changes_total{model="fraud",outcome="refused"} 1');
+    expect(text).toContain(
+      'slipway_serve_version_changes_total{model="fraud",alias="production",outcome="refused"} 1',
+    );
+    expect(text).toContain('slipway_serve_shadow_requests_total{model="fraud",outcome="scored"} 1');
+  });
+});
+
+describe('shadow comparisons', () => {
+  it('counts label agreement and probability differences, and sums them up per pair of versions', () => {
+    const a = new Float32Array([0.1, 0.6, 0.4, 0.9]);
+    const b = new Float32Array([0.2, 0.4, 0.45, 0.9]);
+    const c = compareScores(a, b, 0.5, 0.5);
+    expect(c.rows).toBe(4);
+    expect(c.labelsAgree).toBe(3);
+    expect(c.maxAbsDiff).toBeCloseTo(0.2, 6);
+    expect(c.sumAbsDiff).toBeCloseTo(0.1 + 0.2 + 0.05, 6);
+    // Each version with its own threshold: at 0.449 the candidate flags row 2 as well, so it disagrees there.
+    expect(compareScores(a, b, 0.5, 0.449).labelsAgree).toBe(2);
+    const record = (version: number, ms: number, labelsAgree: number) => ({
+      at: '2026-11-29T00:00:00Z',
+      model: 'fraud',
+      primary: { alias: 'production', version: 3, ms },
+      shadow: { alias: 'staging', version, ms: 2 * ms },
+      rows: 10,
+      labelsAgree,
+      maxAbsDiff: 0.01 * ms,
+      sumAbsDiff: 0.05,
+    });
+    const report = summarizeShadow([record(4, 1, 10), record(4, 3, 8), record(5, 2, 9)]);
+    expect(report).toHaveLength(2);
+    expect(report[0]).toMatchObject({
+      primaryVersion: 3,
+      shadowVersion: 4,
+      requests: 2,
+      rows: 20,
+      agreement: 0.9,
+      meanAbsDiff: 0.005,
+    });
+    expect(report[0]?.maxAbsDiff).toBeCloseTo(0.03, 9);
+    expect(report[0]?.primaryMs).toEqual({ p50: 1, p99: 3 });
+    expect(report[1]).toMatchObject({ shadowVersion: 5, requests: 1, agreement: 0.9 });
   });
 });

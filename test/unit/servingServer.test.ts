@@ -7,6 +7,7 @@ import { openThreadedScorer } from '../../domain/scoring/threadedScorer';
 import { ServingMetrics } from '../../domain/serving/metrics';
 import { type RunningServer, startScoringServer } from '../../domain/serving/scoringServer';
 import { type LoadedVersion, ServedModel } from '../../domain/serving/servedModel';
+import { compareScores, type ShadowRecord, summarizeShadow } from '../../domain/serving/shadow';
 import { splitScorer } from '../../domain/serving/splitScorer';
 import { type CheckReference, checkVersion, trainedReference } from '../../domain/serving/versionCheck';
 import { architectures, exportedModel, wildData } from '../support/onnxFixtures';
@@ -129,12 +130,22 @@ describe('scoring service', () => {
     let served: ServedModel;
     let running: RunningServer;
     const metrics = new ServingMetrics();
+    const shadowed: ShadowRecord[] = [];
+    const candidate = new ServedModel('wild', 'staging');
     const auth = { authorization: 'Bearer s3cret' };
     beforeAll(async () => {
       served = new ServedModel('wild', 'production');
       served.swapIn(await loaded(7, first.bytes));
+      candidate.swapIn(await loaded(8, other.bytes));
       running = await startScoringServer(
-        { models: [served], metrics, token: 's3cret', limits: { maxRows: 100, maxBodyBytes: 4096 } },
+        {
+          models: [served],
+          metrics,
+          token: 's3cret',
+          limits: { maxRows: 100, maxBodyBytes: 4096 },
+          shadows: new Map([[served, candidate]]),
+          onShadow: (r) => shadowed.push(r),
+        },
         { host: '127.0.0.1', port: 0 },
       );
     });
@@ -166,6 +177,34 @@ describe('scoring service', () => {
       );
     });
 
+    it('scores each answered request with the shadow candidate too, and records how they compare', async () => {
+      shadowed.length = 0;
+      const rows = [3, 4, 5, 6].map((r) =>
+        Array.from(data.x.subarray(r * data.nFeatures, (r + 1) * data.nFeatures)),
+      );
+      const res = await post(JSON.stringify({ rows }));
+      expect((await res.json()) as object).toMatchObject({ version: 7 });
+      // Only this request has 4 rows (the earlier ones' shadows may still be landing).
+      const mine = () => shadowed.filter((r) => r.rows === 4);
+      for (let i = 0; i < 100 && mine().length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      const x = data.x.subarray(3 * data.nFeatures, 7 * data.nFeatures);
+      const answered = await (served.loaded as LoadedVersion).scorer.score(x, 4);
+      const shadow = await (candidate.loaded as LoadedVersion).scorer.score(x, 4);
+      expect(mine()).toHaveLength(1);
+      expect(mine()[0]).toMatchObject({
+        model: 'wild',
+        primary: { alias: 'production', version: 7 },
+        shadow: { alias: 'staging', version: 8 },
+        ...compareScores(answered, shadow, 0.5, 0.5),
+      });
+      expect(summarizeShadow(mine())[0]).toMatchObject({
+        primaryVersion: 7,
+        shadowVersion: 8,
+        requests: 1,
+        rows: 4,
+      });
+    });
+
     it('refuses bad input with 4xx naming the field, and requests without the token', async () => {
       const bad = await post(JSON.stringify({ rows: [{ tiny: 1 }] }));
       expect(bad.status).toBe(400);
@@ -184,7 +223,7 @@ describe('scoring service', () => {
       expect(ready.status).toBe(200);
       expect(await ready.json()).toMatchObject({ ready: true, models: [{ model: 'wild', version: 7 }] });
       const text = await (await fetch(`${running.url}/metrics`)).text();
-      expect(text).toMatch(/slipway_serve_requests_total\{model="wild",code="200"\} 2/);
+      expect(text).toMatch(/slipway_serve_requests_total\{model="wild",code="200"\} 3/);
       expect(text).toMatch(/slipway_serve_requests_total\{model="wild",code="400"\} 1/);
     });
   });
