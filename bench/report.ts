@@ -392,6 +392,12 @@ export function renderServe(section: Section<ServeBenchReport>): string[] {
   const rows = [
     ...v.singleRow.map((s) => ['single row', s.rate ? int(s.rate) : 'max', s] as const),
     ...v.batches.map((s) => [`1,000 rows, ${s.format.toUpperCase()}`, 'max', s] as const),
+    ...(v.shadowed
+      ? ([
+          ['single row, with shadow', int(v.shadowed.singleRow.rate), v.shadowed.singleRow],
+          ['1,000 rows, JSON, with shadow', 'max', v.shadowed.batch],
+        ] as const)
+      : []),
   ].map(([what, asked, s]) => [
     what,
     asked,
@@ -423,7 +429,7 @@ export function renderServe(section: Section<ServeBenchReport>): string[] {
     ),
     '',
     `${v.model}; autocannon in the bench process, \`slipway serve\` in its own (server cores: its CPU seconds per ` +
-      `second, from /proc). ${v.machine}; load average ${fixed(v.loadAverageAtStart, 1)} at the start, ` +
+      `second, from /proc). With shadow: \`--shadow staging\`, the same version as candidate, so every request is scored twice. ${v.machine}; load average ${fixed(v.loadAverageAtStart, 1)} at the start, ` +
       `${fixed(v.loadAverageAtEnd, 1)} at the end. Targets (issue 24): 2,000 single-row requests/s with p99 under ` +
       '10 ms and no errors; 250,000 rows/s in batches of 1,000.',
   );

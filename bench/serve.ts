@@ -59,6 +59,8 @@ export interface ServeBenchReport {
   loadAverageAtEnd: number;
   singleRow: LoadStep[];
   batches: Array<LoadStep & { format: 'json' | 'csv' }>;
+  /** The same service with `--shadow staging` (the same version as candidate): what shadowing costs. */
+  shadowed?: { singleRow: LoadStep; batch: LoadStep };
 }
 
 /** Registers the reference network (ONNX, checkpoint, scaler) as version 1, production. */
@@ -138,13 +140,15 @@ async function registerReference(dir: string): Promise<void> {
         sourceUri: 'synthetic:fraud?rows=4096&seed=2',
       },
     });
-    await new ModelAliases(registry).move(MODEL, 'production', {
-      version: 1,
-      action: 'promote',
-      actor: 'bench',
-      reason: 'bench',
-      at: new Date().toISOString(),
-    });
+    for (const alias of ['production', 'staging']) {
+      await new ModelAliases(registry).move(MODEL, alias, {
+        version: 1,
+        action: 'promote',
+        actor: 'bench',
+        reason: 'bench',
+        at: new Date().toISOString(),
+      });
+    }
   } finally {
     model.dispose();
   }
@@ -210,62 +214,91 @@ export async function measureServe(options: { rates: number[]; seconds: number }
   const dir = mkdtempSync(join(tmpdir(), 'slipway-bench-serve-'));
   try {
     await registerReference(join(dir, 'artifacts'));
-    const serve = await startServeProcess(
-      {
-        SLIPWAY_ARTIFACTS: `file://${join(dir, 'artifacts')}`,
-        SLIPWAY_STATE_DIR: dir,
-        SLIPWAY_USER: 'bench',
-      },
-      [`${MODEL}@production`, '--port', '0', '--poll', '5'],
-    );
-    try {
-      const pid = serve.child.pid as number;
-      const rows = [...syntheticFraudRows({ rows: 1_000, seed: 5 })].map((r) => r.slice(0, FEATURES.length));
-      const one = JSON.stringify({ rows: [Object.fromEntries(FEATURES.map((f, j) => [f, rows[0]?.[j]]))] });
-      const batchJson = JSON.stringify({ rows });
-      const batchCsv = `${FEATURES.join(',')}\n${rows.map((r) => r.join(',')).join('\n')}\n`;
-      const single = { body: one, type: 'application/json', rowsPerRequest: 1 };
+    const env = {
+      SLIPWAY_ARTIFACTS: `file://${join(dir, 'artifacts')}`,
+      SLIPWAY_STATE_DIR: dir,
+      SLIPWAY_USER: 'bench',
+    };
+    const rows = [...syntheticFraudRows({ rows: 1_000, seed: 5 })].map((r) => r.slice(0, FEATURES.length));
+    const one = JSON.stringify({ rows: [Object.fromEntries(FEATURES.map((f, j) => [f, rows[0]?.[j]]))] });
+    const batchJson = JSON.stringify({ rows });
+    const batchCsv = `${FEATURES.join(',')}\n${rows.map((r) => r.join(',')).join('\n')}\n`;
+    const single = { body: one, type: 'application/json', rowsPerRequest: 1 };
+    const batch = {
+      body: batchJson,
+      type: 'application/json',
+      rowsPerRequest: rows.length,
+      rate: 0,
+      connections: 4,
+    };
+    const singleRow: LoadStep[] = [];
+    const batches: ServeBenchReport['batches'] = [];
+    await withService(env, [], async (url, pid) => {
       // Warm-up: JIT and the session's first calls.
-      await step(serve.url, pid, { ...single, rate: 1000, connections: 8, seconds: 2 });
-      const singleRow: LoadStep[] = [];
+      await step(url, pid, { ...single, rate: 1000, connections: 8, seconds: 2 });
       for (const rate of options.rates) {
-        singleRow.push(
-          await step(serve.url, pid, { ...single, rate, connections: 16, seconds: options.seconds }),
-        );
+        singleRow.push(await step(url, pid, { ...single, rate, connections: 16, seconds: options.seconds }));
         process.stderr.write(
           `bench serve: single rows at ${rate}/s: ${describeStep(singleRow.at(-1) as LoadStep)}\n`,
         );
       }
-      const batches: ServeBenchReport['batches'] = [];
       for (const [format, body, type] of [
         ['json', batchJson, 'application/json'],
         ['csv', batchCsv, 'text/csv'],
       ] as const) {
-        const measured = await step(serve.url, pid, {
-          body,
-          type,
-          rowsPerRequest: rows.length,
-          rate: 0,
-          connections: 4,
-          seconds: options.seconds,
-        });
+        const measured = await step(url, pid, { ...batch, body, type, seconds: options.seconds });
         batches.push({ ...measured, format });
         process.stderr.write(`bench serve: batches of 1,000 rows (${format}): ${describeStep(measured)}\n`);
       }
-      return {
-        machine: `${machine.cpuModel}, ${machine.cores} cores, ${machine.vector}`,
-        model:
-          'reference network (139,777 parameters), onnxruntime-node CPU: a session on the main thread for requests under 64 rows, one on a model thread for larger ones, 1 intra-op thread each',
-        loadAverageAtStart: machine.loadAverageAtStart,
-        loadAverageAtEnd: loadavg()[0] ?? 0,
-        singleRow,
-        batches,
-      };
-    } finally {
-      await serve.stop();
-    }
+    });
+    let shadowed: ServeBenchReport['shadowed'];
+    await withService(
+      env,
+      ['--shadow', 'staging', '--shadow-log', join(dir, 'shadow.jsonl')],
+      async (url, pid) => {
+        await step(url, pid, { ...single, rate: 1000, connections: 8, seconds: 2 });
+        const singleStep = await step(url, pid, {
+          ...single,
+          rate: 2000,
+          connections: 16,
+          seconds: options.seconds,
+        });
+        process.stderr.write(
+          `bench serve: with shadow, single rows at 2000/s: ${describeStep(singleStep)}\n`,
+        );
+        const batchStep = await step(url, pid, { ...batch, seconds: options.seconds });
+        process.stderr.write(
+          `bench serve: with shadow, batches of 1,000 rows (json): ${describeStep(batchStep)}\n`,
+        );
+        shadowed = { singleRow: singleStep, batch: batchStep };
+      },
+    );
+    return {
+      machine: `${machine.cpuModel}, ${machine.cores} cores, ${machine.vector}`,
+      model:
+        'reference network (139,777 parameters), onnxruntime-node CPU: a session on the main thread for requests under 64 rows, one on a model thread for larger ones, 1 intra-op thread each',
+      loadAverageAtStart: machine.loadAverageAtStart,
+      loadAverageAtEnd: loadavg()[0] ?? 0,
+      singleRow,
+      batches,
+      shadowed,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs `slipway serve bench-serve@production <extra>` around `work`, then stops it. */
+async function withService(
+  env: Record<string, string>,
+  extra: string[],
+  work: (url: string, pid: number) => Promise<void>,
+): Promise<void> {
+  const serve = await startServeProcess(env, [`${MODEL}@production`, '--port', '0', '--poll', '5', ...extra]);
+  try {
+    await work(serve.url, serve.child.pid as number);
+  } finally {
+    await serve.stop();
   }
 }
 

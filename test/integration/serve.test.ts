@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../domain/audit/auditLog';
 import { ModelAliases } from '../../domain/registry/aliases';
@@ -6,6 +7,7 @@ import { ModelRegistry } from '../../domain/registry/registry';
 import type { ArtifactStore } from '../../domain/storage/artifactStore';
 import { openArtifactStore } from '../../domain/storage/openStore';
 import type { PipelineResult } from '../../workflows/trainToDeploy';
+import { slipwayAs } from '../support/cli';
 import { smallNetworkSpec } from '../support/modelSpecs';
 import { type PipelineWorld, startPipelineWorld } from '../support/pipelineWorld';
 import { type ServeProcess, startServeProcess } from '../support/serveProcess';
@@ -96,6 +98,13 @@ describe('slipway serve follows the alias', () => {
       build: { ...draft, artifacts: { ...draft.artifacts, onnx: v3.artifacts.onnx } },
     });
     await move(1);
+    await aliases.move(model, 'staging', {
+      version: 2,
+      action: 'set',
+      actor: 'carol',
+      reason: 'shadow candidate',
+      at: new Date().toISOString(),
+    });
   }, 600_000);
 
   afterAll(async () => {
@@ -158,6 +167,10 @@ describe('slipway serve follows the alias', () => {
       '0',
       '--poll',
       '0.1',
+      '--shadow',
+      'staging',
+      '--shadow-log',
+      join(world.dir, 'shadow.jsonl'),
     ]);
     const { url } = serve;
     expect(await servedVersion(url)).toBe(1);
@@ -230,6 +243,31 @@ describe('slipway serve follows the alias', () => {
       /slipway_serve_version_changes_total\{model="fraud-served",alias="production",outcome="swapped"\} 10/,
     );
     expect(metrics).toMatch(/slipway_serve_model_version\{model="fraud-served",alias="production"\} 3/);
+    expect(metrics).toMatch(/slipway_serve_model_version\{model="fraud-served",alias="staging"\} 2/);
+
+    // Every answered request was also scored by staging's v2, unseen; serve-report sums it up.
+    const report = await slipwayAs('ops', world.env, [
+      'serve-report',
+      join(world.dir, 'shadow.jsonl'),
+      '--json',
+    ]);
+    expect(report.code, report.stderr).toBe(0);
+    const { pairs } = JSON.parse(report.stdout) as {
+      pairs: Array<{
+        primaryVersion: number;
+        shadowVersion: number;
+        requests: number;
+        rows: number;
+        agreement: number;
+      }>;
+    };
+    expect(pairs.every((p) => p.shadowVersion === 2 && p.agreement >= 0 && p.agreement <= 1)).toBe(true);
+    expect(new Set(pairs.map((p) => p.primaryVersion))).toEqual(new Set([1, 2, 3]));
+    // v2 in shadow of itself: the same sessions' arithmetic, the same labels.
+    expect(pairs.find((p) => p.primaryVersion === 2)?.agreement).toBe(1);
+    const shadowedRequests = pairs.reduce((n, p) => n + p.requests, 0);
+    expect(shadowedRequests).toBeGreaterThan(0.9 * answers.length);
+    expect(shadowedRequests).toBeLessThanOrEqual(answers.length + 1);
   });
 
   it('refuses a version whose file is not its trained network, keeps answering on the old one, and audits it', {
