@@ -324,7 +324,8 @@ export async function startScoringServer(
       clearTimeout(timer);
       server.closeAllConnections();
       await closed;
-      await Promise.all(options.models.map((m) => m.shutdown()));
+      // Shadow candidates too: their model threads would keep the process alive.
+      await Promise.all([...options.models, ...(options.shadows?.values() ?? [])].map((m) => m.shutdown()));
       return { drained: outcome === 'done' };
     },
   };
