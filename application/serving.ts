@@ -6,6 +6,7 @@ import type { ModelVersionMetadata } from '../domain/registry/metadata';
 import { openBinaryScorer } from '../domain/scoring/binaryScorer';
 import { addedColumns } from '../domain/scoring/columns';
 import { openThreadedScorer } from '../domain/scoring/threadedScorer';
+import { CanarySplit } from '../domain/serving/canary';
 import type { RequestLimits } from '../domain/serving/limits';
 import { ServingMetrics } from '../domain/serving/metrics';
 import { type RequestRecord, type RunningServer, startScoringServer } from '../domain/serving/scoringServer';
@@ -70,6 +71,8 @@ export interface ServeOptions {
   intraOpThreads?: number;
   onEvent?: (event: ServingEvent) => void;
   onRequest?: (record: RequestRecord) => void;
+  /** A share of requests (percent) answered by the version behind this alias instead (a canary). */
+  canary?: { alias: string; percent: number };
   /** Also score every request with the version behind this alias, without returning it (shadow traffic). */
   shadowAlias?: string;
   onShadow?: (record: ShadowRecord) => void;
@@ -206,6 +209,16 @@ export async function startServing(
   if (options.shadowAlias !== undefined) {
     for (const served of models) shadows.set(served, new ServedModel(served.model, options.shadowAlias));
   }
+  // Canaries too: a share of requests goes to the candidate once it is loaded and checked.
+  const canaries = new Map<ServedModel, { candidate: ServedModel; split: CanarySplit }>();
+  if (options.canary !== undefined) {
+    for (const served of models) {
+      canaries.set(served, {
+        candidate: new ServedModel(served.model, options.canary.alias),
+        split: new CanarySplit(options.canary.percent),
+      });
+    }
+  }
 
   const running = await startScoringServer(
     {
@@ -216,6 +229,7 @@ export async function startServing(
       onRequest: options.onRequest,
       shadows,
       onShadow: options.onShadow,
+      canaries,
     },
     { host: options.host, port: options.port },
   );
@@ -224,7 +238,8 @@ export async function startServing(
   const refused = new Map<ServedModel, number>();
   let stopped = false;
   const followed = models.filter((m) => m.alias !== undefined);
-  const followers = [...followed, ...shadows.values()].map(async (served, i) => {
+  const candidates = [...shadows.values(), ...[...canaries.values()].map((c) => c.candidate)];
+  const followers = [...followed, ...candidates].map(async (served, i) => {
     // Shadows look at once; the answering models have just been loaded.
     for (let first = i >= followed.length; !stopped; first = false) {
       if (!first) await sleep(options.pollMs);

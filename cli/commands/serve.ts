@@ -33,6 +33,11 @@ export function registerServeCommand(program: Command): void {
     .option('--drain-timeout <seconds>', 'how long a shutdown waits for requests in flight', '30')
     .option('--request-log', 'print one JSON line per scoring request on stdout')
     .option(
+      '--canary <alias>:<percent>',
+      'answer this share of requests with the version behind another alias of each model (followed and checked like the ' +
+        'answering one): by a hash of the Slipway-Request-Key header when sent (one key, one version), else every n-th request',
+    )
+    .option(
       '--shadow <alias>',
       'also score every request with the version behind this alias of each model (followed like the answering one), without returning it; one comparison per request goes to --shadow-log',
     )
@@ -62,6 +67,7 @@ export function registerServeCommand(program: Command): void {
           requestLog?: boolean;
           shadow?: string;
           shadowLog: string;
+          canary?: string;
         },
       ) => {
         const port = parseNumberOption(opts.port, '--port', { integer: true, min: 0, max: 65535 });
@@ -72,6 +78,7 @@ export function registerServeCommand(program: Command): void {
           maxBodyBytes: parseNumberOption(opts.maxBodyBytes, '--max-body-bytes', { integer: true, min: 1 }),
         };
         const targets = refs.map(parseTarget);
+        const canary = opts.canary === undefined ? undefined : parseCanary(opts.canary);
         const names = targets.map((t) => t.model);
         const repeated = names.find((n, i) => names.indexOf(n) !== i);
         if (repeated !== undefined)
@@ -92,6 +99,7 @@ export function registerServeCommand(program: Command): void {
           opts.shadow === undefined ? undefined : createWriteStream(resolve(opts.shadowLog), { flags: 'a' });
         const service = await startServing(ws, targets, {
           shadowAlias: opts.shadow,
+          canary,
           onShadow: shadowLog ? (r) => shadowLog.write(`${JSON.stringify(r)}\n`) : undefined,
           host: opts.host,
           port,
@@ -147,6 +155,18 @@ export function registerServeCommand(program: Command): void {
               .join('\n'),
       );
     });
+}
+
+function parseCanary(text: string): { alias: string; percent: number } {
+  const at = text.lastIndexOf(':');
+  const alias = text.slice(0, at);
+  const percent = at > 0 ? Number(text.slice(at + 1)) : Number.NaN;
+  if (at <= 0 || !(percent > 0 && percent <= 100)) {
+    throw new UsageError(
+      `--canary ${text}: give <alias>:<percent>, a share above 0 and at most 100, e.g. staging:10.`,
+    );
+  }
+  return { alias, percent };
 }
 
 function parseTarget(ref: string): ServeTarget {

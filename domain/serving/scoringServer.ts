@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { CanarySplit } from './canary';
 import { badRequest, RequestError } from './errors';
 import { DEFAULT_LIMITS, type RequestLimits } from './limits';
 import type { ServingMetrics } from './metrics';
@@ -17,6 +18,8 @@ export interface ScoringServerOptions {
   token?: string;
   /** Called with one record per answered scoring request (the request log). */
   onRequest?: (record: RequestRecord) => void;
+  /** Canaries: the candidate that answers a share of each served model's requests instead. */
+  canaries?: ReadonlyMap<ServedModel, { candidate: ServedModel; split: CanarySplit }>;
   /** Shadow traffic: the candidate that also scores each served model's requests, unseen. */
   shadows?: ReadonlyMap<ServedModel, ServedModel>;
   /** Called with the comparison of each shadowed request. */
@@ -126,7 +129,13 @@ export async function startScoringServer(
       served = pickModel(path);
       const body = await readBody(req, limits.maxBodyBytes);
       // The lease is taken once the body is in, so the version answering is the one current then.
-      lease = served.acquire();
+      const canary = options.canaries?.get(served);
+      const key = req.headers['slipway-request-key'];
+      const route =
+        canary?.candidate.ready && canary.split.take(typeof key === 'string' ? key : undefined)
+          ? canary.candidate
+          : served;
+      lease = route.acquire();
       if (!lease) {
         res.setHeader('Retry-After', '1');
         throw new RequestError(
@@ -146,7 +155,7 @@ export async function startScoringServer(
       const t0 = performance.now();
       const probabilities = await loaded.scorer.score(input.x, input.nRows);
       const primaryMs = performance.now() - t0;
-      const answerer = { model: loaded.model, version: loaded.version, alias: served.alias };
+      const answerer = { model: loaded.model, version: loaded.version, alias: route.alias };
       if (input.csv) {
         send(
           res,
@@ -159,7 +168,7 @@ export async function startScoringServer(
       }
       // After the answer is sent: the candidate adds no latency to the request it shadows.
       const shadow = options.shadows?.get(served)?.acquire();
-      if (shadow) track(shadowScore(served, loaded, shadow, input.x, probabilities, primaryMs));
+      if (shadow) track(shadowScore(served, route.alias, loaded, shadow, input.x, probabilities, primaryMs));
     } catch (err) {
       const refusal = asRequestError(err);
       status = refusal?.status ?? 500;
@@ -206,6 +215,7 @@ export async function startScoringServer(
 
   async function shadowScore(
     served: ServedModel,
+    primaryAlias: string | undefined,
     primary: LoadedVersion,
     lease: Lease,
     x: Float32Array,
@@ -221,7 +231,7 @@ export async function startScoringServer(
       options.onShadow?.({
         at: new Date().toISOString(),
         model: served.model,
-        primary: { alias: served.alias, version: primary.version, ms: primaryMs },
+        primary: { alias: primaryAlias, version: primary.version, ms: primaryMs },
         shadow: {
           alias: options.shadows?.get(served)?.alias ?? '',
           version: candidate.version,
@@ -276,8 +286,20 @@ export async function startScoringServer(
         columns: m.loaded ? [m.loaded.columns.predicted, m.loaded.columns.probability] : undefined,
         check: m.loaded?.check,
         shadow: shadowOf(m),
+        canary: canaryOf(m),
       })),
     };
+  }
+
+  function canaryOf(m: ServedModel) {
+    const canary = options.canaries?.get(m);
+    return canary
+      ? {
+          alias: canary.candidate.alias,
+          percent: canary.split.percent,
+          version: canary.candidate.version ?? null,
+        }
+      : undefined;
   }
 
   function shadowOf(m: ServedModel) {
@@ -324,8 +346,12 @@ export async function startScoringServer(
       clearTimeout(timer);
       server.closeAllConnections();
       await closed;
-      // Shadow candidates too: their model threads would keep the process alive.
-      await Promise.all([...options.models, ...(options.shadows?.values() ?? [])].map((m) => m.shutdown()));
+      // Shadow and canary candidates too: their model threads would keep the process alive.
+      const candidates = [
+        ...(options.shadows?.values() ?? []),
+        ...[...(options.canaries?.values() ?? [])].map((c) => c.candidate),
+      ];
+      await Promise.all([...options.models, ...candidates].map((m) => m.shutdown()));
       return { drained: outcome === 'done' };
     },
   };

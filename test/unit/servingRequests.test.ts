@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { addedColumns } from '../../domain/scoring/columns';
 import { probabilityText } from '../../domain/scoring/probabilityText';
+import { CanarySplit, keyBucket } from '../../domain/serving/canary';
 import type { RequestError } from '../../domain/serving/errors';
 import { ServingMetrics } from '../../domain/serving/metrics';
 import { type CsvLines, readCsvRows, readJsonRows } from '../../domain/serving/requestRows';
@@ -208,5 +209,28 @@ describe('shadow comparisons', () => {
     expect(report[0]?.maxAbsDiff).toBeCloseTo(0.03, 9);
     expect(report[0]?.primaryMs).toEqual({ p50: 1, p99: 3 });
     expect(report[1]).toMatchObject({ shadowVersion: 5, requests: 1, agreement: 0.9 });
+  });
+});
+
+describe('canary split', () => {
+  it('without a key, takes exactly the share asked, spread over arrival order', () => {
+    const split = new CanarySplit(10);
+    const taken = Array.from({ length: 1000 }, () => split.take());
+    expect(taken.filter(Boolean)).toHaveLength(100);
+    // Every tenth request, not the first hundred.
+    expect(taken.slice(0, 20).filter(Boolean)).toHaveLength(2);
+    expect(Array.from({ length: 50 }, () => new CanarySplit(100).take()).every(Boolean)).toBe(true);
+    expect(() => new CanarySplit(101)).toThrow(/between 0 and 100/);
+  });
+
+  it('with a key, gives one key one side, and about the share asked over many keys', () => {
+    const split = new CanarySplit(25);
+    const keys = Array.from({ length: 4000 }, (_, i) => `customer-${i}`);
+    const first = keys.map((k) => split.take(k));
+    expect(keys.map((k) => split.take(k))).toEqual(first);
+    const share = first.filter(Boolean).length / keys.length;
+    expect(share).toBeGreaterThan(0.22);
+    expect(share).toBeLessThan(0.28);
+    expect(keyBucket('customer-1')).not.toBe(keyBucket('customer-2'));
   });
 });

@@ -4,6 +4,7 @@ import { type BinaryScorer, openBinaryScorer } from '../../domain/scoring/binary
 import { addedColumns } from '../../domain/scoring/columns';
 import { probabilityText } from '../../domain/scoring/probabilityText';
 import { openThreadedScorer } from '../../domain/scoring/threadedScorer';
+import { CanarySplit, keyBucket } from '../../domain/serving/canary';
 import { ServingMetrics } from '../../domain/serving/metrics';
 import { type RunningServer, startScoringServer } from '../../domain/serving/scoringServer';
 import { type LoadedVersion, ServedModel } from '../../domain/serving/servedModel';
@@ -132,6 +133,8 @@ describe('scoring service', () => {
     const metrics = new ServingMetrics();
     const shadowed: ShadowRecord[] = [];
     const candidate = new ServedModel('wild', 'staging');
+    // Empty until the canary test swaps a version in: requests then all go to production.
+    const canary = new ServedModel('wild', 'canary');
     const auth = { authorization: 'Bearer s3cret' };
     beforeAll(async () => {
       served = new ServedModel('wild', 'production');
@@ -144,6 +147,7 @@ describe('scoring service', () => {
           token: 's3cret',
           limits: { maxRows: 100, maxBodyBytes: 4096 },
           shadows: new Map([[served, candidate]]),
+          canaries: new Map([[served, { candidate: canary, split: new CanarySplit(50) }]]),
           onShadow: (r) => shadowed.push(r),
         },
         { host: '127.0.0.1', port: 0 },
@@ -205,6 +209,43 @@ describe('scoring service', () => {
       });
     });
 
+    it('sends a deterministic share to the canary once it has a version, by request key when given', async () => {
+      const row = [Array.from(data.x.subarray(0, data.nFeatures))];
+      const versionOf = async (key?: string) => {
+        const res = await post(JSON.stringify({ rows: row }), 'application/json', {
+          ...auth,
+          ...(key ? { 'slipway-request-key': key } : {}),
+        });
+        const body = (await res.json()) as { version: number; alias: string };
+        expect(res.headers.get('slipway-model-version')).toBe(String(body.version));
+        return `${body.alias}:${body.version}`;
+      };
+      canary.swapIn(await loaded(9, first.bytes));
+      try {
+        const unkeyed = [];
+        for (let i = 0; i < 6; i++) unkeyed.push(await versionOf());
+        expect(unkeyed).toEqual([
+          'production:7',
+          'canary:9',
+          'production:7',
+          'canary:9',
+          'production:7',
+          'canary:9',
+        ]);
+        const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+        const once = [];
+        for (const k of keys) once.push(await versionOf(k));
+        const again = [];
+        for (const k of keys) again.push(await versionOf(k));
+        expect(again).toEqual(once);
+        expect(once.map((v, i) => (v === 'canary:9') === keyBucket(keys[i] as string) < 5000)).toEqual(
+          keys.map(() => true),
+        );
+      } finally {
+        await canary.shutdown();
+      }
+    });
+
     it('refuses bad input with 4xx naming the field, and requests without the token', async () => {
       const bad = await post(JSON.stringify({ rows: [{ tiny: 1 }] }));
       expect(bad.status).toBe(400);
@@ -223,7 +264,7 @@ describe('scoring service', () => {
       expect(ready.status).toBe(200);
       expect(await ready.json()).toMatchObject({ ready: true, models: [{ model: 'wild', version: 7 }] });
       const text = await (await fetch(`${running.url}/metrics`)).text();
-      expect(text).toMatch(/slipway_serve_requests_total\{model="wild",code="200"\} 3/);
+      expect(text).toMatch(/slipway_serve_requests_total\{model="wild",code="200"\} 25/);
       expect(text).toMatch(/slipway_serve_requests_total\{model="wild",code="400"\} 1/);
     });
   });
