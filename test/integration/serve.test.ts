@@ -325,4 +325,50 @@ describe('slipway serve follows the alias', () => {
     expect(code).toBe(0);
     expect(running.stderr()).toMatch(/SIGTERM: draining .* drained; stopped/s);
   });
+
+  it('answers a deterministic share with the canary alias, once the canary is loaded and checked', {
+    timeout: 120_000,
+  }, async () => {
+    const canary = await startServeProcess({ ...world.env, SLIPWAY_USER: 'ops' }, [
+      `${model}@production`,
+      '--port',
+      '0',
+      '--poll',
+      '0.1',
+      '--canary',
+      'staging:50',
+    ]);
+    try {
+      const models = async () =>
+        (
+          (await (await fetch(`${canary.url}/models`)).json()) as {
+            models: Array<{ canary: { version: number | null } }>;
+          }
+        ).models[0]?.canary.version;
+      for (let i = 0; (await models()) !== 2; i++) {
+        expect(i, 'the canary never loaded').toBeLessThan(100);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const versions: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        const res = await fetch(`${canary.url}/score`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ rows: [row(i)] }),
+        });
+        const body = (await res.json()) as { alias: string; version: number };
+        versions.push(`${body.alias}:${body.version}`);
+      }
+      expect(versions).toEqual([
+        'production:3',
+        'staging:2',
+        'production:3',
+        'staging:2',
+        'production:3',
+        'staging:2',
+      ]);
+    } finally {
+      expect(await canary.stop()).toBe(0);
+    }
+  });
 });
