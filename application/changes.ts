@@ -114,10 +114,13 @@ function refusalOf(err: unknown): Error | undefined {
   return undefined;
 }
 
-/** Records a schedule change or a cancellation in the audit log, through the recordChange workflow. */
+/**
+ * Records a schedule change, a cancellation or a version a scoring service refused in the audit
+ * log, through the recordChange workflow.
+ */
 export async function auditChange(
   temporal: TemporalAccess,
-  entry: AuditEntry & { type: 'schedule-change' | 'cancellation' },
+  entry: AuditEntry & { type: 'schedule-change' | 'cancellation' | 'serving-refusal' },
 ): Promise<void> {
   await executeChange(temporal, `audit-${entry.type}`, (options) =>
     temporal.client.workflow.execute<typeof recordChange>('recordChange', { ...options, args: [entry] }),

@@ -11,6 +11,7 @@ import type { BenchDataMeta } from './lib/referenceData';
 import { median } from './lib/stats';
 import type { OrchestrationReport } from './orchestration';
 import type { QualitySpreadReport } from './qualitySpread';
+import type { ServeBenchReport } from './serve';
 import type { SlipwayTrainerReport } from './slipwayTrainer';
 
 export type Section<T> =
@@ -35,6 +36,8 @@ export interface BenchReport {
   orchestration: Section<OrchestrationReport>;
   cliStartup: Section<CliStartupReport>;
   artifactIo: Array<Section<ArtifactIoReport>>;
+  /** `slipway serve` under autocannon; absent from reports written before it was measured. */
+  serve?: Section<ServeBenchReport>;
 }
 
 /** PR-AUC may drop this much before the Slipway model counts as worse: the metric gate's default. */
@@ -267,6 +270,7 @@ export function renderMarkdown(r: BenchReport): string {
   );
 
   out.push(...renderCsvSpeed(r), '');
+  if (r.serve) out.push(...renderServe(r.serve), '');
 
   out.push('## Orchestration overhead', '');
   if (r.orchestration.ok) {
@@ -378,6 +382,58 @@ export function describeSetup(report: ApplyReport): string {
   const model = `batches of ${report.batchRows}, ${report.intraOpThreads} onnxruntime intra-op thread(s)`;
   if (!report.chunkThreads || !report.chunkedRows) return `single reader, ${model}`;
   return `${report.chunkThreads} chunk threads, chunks of ${report.chunkBytes / 1024} KiB, ${model} each`;
+}
+
+/** `slipway serve` on loopback: single rows at rising rates, then batches of 1,000 rows. */
+export function renderServe(section: Section<ServeBenchReport>): string[] {
+  const out: string[] = ['## Scoring service: `slipway serve` on loopback', ''];
+  if (!section.ok) return [...out, `failed: ${section.error}`];
+  const v = section.value;
+  const rows = [
+    ...v.singleRow.map((s) => ['single row', s.rate ? int(s.rate) : 'max', s] as const),
+    ...v.batches.map((s) => [`1,000 rows, ${s.format.toUpperCase()}`, 'max', s] as const),
+    ...(v.shadowed
+      ? ([
+          ['single row, with shadow', int(v.shadowed.singleRow.rate), v.shadowed.singleRow],
+          ['1,000 rows, JSON, with shadow', 'max', v.shadowed.batch],
+        ] as const)
+      : []),
+  ].map(([what, asked, s]) => [
+    what,
+    asked,
+    s.connections,
+    int(s.requestsPerSecond),
+    int(s.rowsPerSecond),
+    fixed(s.latencyMs.p50, 1),
+    fixed(s.latencyMs.p99, 1),
+    s.errors + s.non2xx + s.timeouts,
+    fixed(s.serverCores, 2),
+    fixed(s.loadAverage, 1),
+  ]);
+  out.push(
+    table(
+      [
+        'requests',
+        'rate asked',
+        'connections',
+        'req/s',
+        'rows/s',
+        'p50 ms',
+        'p99 ms',
+        'errors',
+        'server cores',
+        'load',
+      ],
+      ['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:'],
+      rows,
+    ),
+    '',
+    `${v.model}; autocannon in the bench process, \`slipway serve\` in its own (server cores: its CPU seconds per ` +
+      `second, from /proc). With shadow: \`--shadow staging\`, the same version as candidate, so every request is scored twice. ${v.machine}; load average ${fixed(v.loadAverageAtStart, 1)} at the start, ` +
+      `${fixed(v.loadAverageAtEnd, 1)} at the end. Targets (issue 24): 2,000 single-row requests/s with p99 under ` +
+      '10 ms and no errors; 250,000 rows/s in batches of 1,000.',
+  );
+  return out;
 }
 
 /** `apply` CSV to CSV beside its pandas + Keras peer, and extraction beside pandas read_csv. */

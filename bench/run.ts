@@ -36,6 +36,7 @@ import { median, secondsSince } from './lib/stats';
 import { measureOrchestration } from './orchestration';
 import { measureQualitySpread } from './qualitySpread';
 import { type BenchReport, renderMarkdown, type Section } from './report';
+import { measureServe } from './serve';
 import type { SlipwayTrainerReport } from './slipwayTrainer';
 
 const { values } = parseArgs({
@@ -66,6 +67,9 @@ const plan = {
   cliRuns: 5,
   objectBytes: quick ? 16e6 : 100e6,
   ioRuns: quick ? 2 : 3,
+  // `slipway serve`: single-row requests/s asked, then batches; seconds per step.
+  serveRates: quick ? [500, 2_000] : [500, 1_000, 2_000, 3_000, 4_000],
+  serveSeconds: quick ? 4 : 10,
 };
 if (!(Number.isInteger(plan.epochs) && plan.epochs >= 2))
   throw new Error(`--epochs ${values.epochs}: give a whole number >= 2 (the first epoch is a warm-up)`);
@@ -172,6 +176,9 @@ async function main(): Promise<void> {
       const peer = rows === plan.applyRows[plan.applyRows.length - 1];
       apply.push(await section(`slipway apply, ${rows} rows`, () => measureApply({ rows, onnx, peer })));
     }
+    const serve = await section('slipway serve', () =>
+      measureServe({ rates: plan.serveRates, seconds: plan.serveSeconds }),
+    );
     const extract = await section(`extraction, ${plan.extractRows} rows`, () =>
       measureExtract({ rows: plan.extractRows, general: !quick, pandas: true }),
     );
@@ -244,6 +251,7 @@ async function main(): Promise<void> {
       orchestration,
       cliStartup: cliStartup ?? { ok: false, error: 'not measured', seconds: 0 },
       artifactIo,
+      serve,
     };
     const markdown = renderMarkdown(report);
     process.stdout.write(`\n${markdown}`);

@@ -50,6 +50,10 @@ export const commandModules: readonly CommandModule[] = [
       };
     },
   },
+  {
+    commands: ['serve', 'serve-report'],
+    load: async () => (await import('./commands/serve.js')).registerServeCommand,
+  },
   { commands: ['lineage'], load: async () => (await import('./commands/lineage.js')).registerLineageCommand },
   { commands: ['audit'], load: async () => (await import('./commands/audit.js')).registerAuditCommand },
   { commands: ['console'], load: async () => (await import('./commands/console.js')).registerConsoleCommand },

@@ -55,6 +55,11 @@ export const envSchema = z.object({
   /** Largest data source extraction reads, in bytes (default 2 GiB): bigger files are refused up front. */
   SLIPWAY_MAX_SOURCE_BYTES: z.coerce.number().int().positive().optional(),
   /**
+   * `slipway serve`: the bearer token every scoring request must carry (unset: no token asked).
+   * An environment variable rather than an option, so it does not show in the process list.
+   */
+  SLIPWAY_SERVE_TOKEN: optionalText,
+  /**
    * Trainings one worker process runs at once, each in its own thread with its own copy of the
    * data and of tfjs. 1 by default: one training already keeps the cores busy, and memory grows
    * with every extra one; raise it on a machine with cores and memory to spare.

@@ -270,9 +270,9 @@ export type VisibilityChangeInput = z.input<typeof visibilityChangeInputSchema>;
 
 /**
  * The audit record of a change made outside any workflow's own steps (a schedule changed, a run
- * cancelled); the audit log checks the rest of the record. Other record types are written only by
+ * cancelled, a version a scoring service refused); the audit log checks the rest of the record. Other record types are written only by
  * the steps they record.
  */
 export const recordedChangeInputSchema = z
-  .object({ type: z.enum(['schedule-change', 'cancellation']) })
+  .object({ type: z.enum(['schedule-change', 'cancellation', 'serving-refusal']) })
   .loose();

@@ -20,6 +20,11 @@ export const auditRecordTypes = [
   'cancellation',
   /** A schedule retrained because the version's newest monitored batch drifted (the reason names the features). */
   'drift-retrain',
+  /**
+   * A version a running `slipway serve` refused to swap in when its alias moved to it, because it
+   * failed its check (details: alias, the version kept answering, the check); names the refused version.
+   */
+  'serving-refusal',
 ] as const;
 export type AuditRecordType = (typeof auditRecordTypes)[number];
 

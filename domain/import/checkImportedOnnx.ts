@@ -50,7 +50,7 @@ export type ReferenceCheck =
 
 const PROBE_ROWS = 4;
 /** Seeded rows for the reference check: around the file's own scaler when it has one. */
-const REFERENCE_ROWS = 64;
+export const REFERENCE_ROWS = 64;
 
 /**
  * Checks an ONNX file trained elsewhere before anything is registered, in the order that gives
@@ -346,7 +346,7 @@ async function checkAgainstReference(
 }
 
 /** Seeded rows a unit or two around the file's scaler centre (raw N(0, 1) values without one). */
-function referenceRows(scaling: InputScaling | undefined, nFeatures: number): Float32Array {
+export function referenceRows(scaling: InputScaling | undefined, nFeatures: number): Float32Array {
   const normal = gaussian(mulberry32(30));
   const x = new Float32Array(REFERENCE_ROWS * nFeatures);
   for (let r = 0; r < REFERENCE_ROWS; r++) {

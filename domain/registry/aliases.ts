@@ -58,10 +58,20 @@ export interface AliasMove {
 }
 
 export class ModelAliases {
+  /**
+   * `rememberEntries`: keep every entry read, so a reader that asks again and again (a scoring
+   * service following an alias) lists the log and reads only the entries written since. Safe
+   * because an entry is never changed once written (created if absent, never overwritten).
+   */
+  private readonly remembered?: Map<string, AliasEntry>;
+
   constructor(
     private readonly registry: ModelRegistry,
     private readonly maxAttempts = 1000,
-  ) {}
+    options: { rememberEntries?: boolean } = {},
+  ) {
+    if (options.rememberEntries) this.remembered = new Map();
+  }
 
   private get store(): ArtifactStore {
     return this.registry.store;
@@ -190,12 +200,15 @@ export class ModelAliases {
 
   private async readEntry(name: string, seq: number): Promise<AliasEntry | undefined> {
     const key = aliasEntryKey(name, seq);
+    const known = this.remembered?.get(key);
+    if (known) return known;
     const raw = await this.store.getDocument(key);
     if (raw === undefined) return undefined;
     const parsed = aliasEntrySchema.safeParse(safeJson(raw.toString('utf8')));
     if (!parsed.success || parsed.data.seq !== seq) {
       throw new CorruptRegistryDocumentError(key, this.store.location, 'it is not an alias log entry');
     }
+    this.remembered?.set(key, parsed.data);
     return parsed.data;
   }
 }

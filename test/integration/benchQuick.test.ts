@@ -37,6 +37,7 @@ describe('npm run bench -- --quick', () => {
       report.orchestration,
       report.cliStartup,
       report.extract,
+      report.serve,
       ...report.apply,
       ...report.artifactIo,
       ...report.backends

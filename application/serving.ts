@@ -1,0 +1,387 @@
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { scalerFromJson } from '../domain/ml/scaler';
+import { ModelAliases } from '../domain/registry/aliases';
+import type { ModelVersionMetadata } from '../domain/registry/metadata';
+import { openBinaryScorer } from '../domain/scoring/binaryScorer';
+import { addedColumns } from '../domain/scoring/columns';
+import { openThreadedScorer } from '../domain/scoring/threadedScorer';
+import { CanarySplit } from '../domain/serving/canary';
+import type { RequestLimits } from '../domain/serving/limits';
+import { ServingMetrics } from '../domain/serving/metrics';
+import { type RequestRecord, type RunningServer, startScoringServer } from '../domain/serving/scoringServer';
+import { type LoadedVersion, ServedModel } from '../domain/serving/servedModel';
+import {
+  type ShadowPairReport,
+  type ShadowRecord,
+  shadowRecordSchema,
+  summarizeShadow,
+} from '../domain/serving/shadow';
+import { splitScorer } from '../domain/serving/splitScorer';
+import {
+  type CheckReference,
+  checkVersion,
+  graphReference,
+  trainedReference,
+  type VersionCheck,
+} from '../domain/serving/versionCheck';
+import { resolveModelRef } from './models';
+import type { Workspace } from './workspace';
+
+/** What `slipway serve` was asked to serve: `<model>@<alias>` follows the alias, `<model>@<n>` is pinned. */
+export interface ServeTarget {
+  model: string;
+  alias?: string;
+}
+
+/** One thing that happened to a served model, for the operator's log. */
+export type ServingEvent =
+  | {
+      kind: 'loaded';
+      model: string;
+      alias?: string;
+      version: number;
+      check: LoadedVersion['check'];
+      ms: number;
+    }
+  | { kind: 'swapped'; model: string; alias?: string; from: number; to: number; ms: number; warm: boolean }
+  | { kind: 'refused'; model: string; alias?: string; version: number; kept?: number; reason: string }
+  | { kind: 'poll-failed'; model: string; alias?: string; message: string };
+
+/** A refused version's audit record, to be written by a worker (application/changes.ts auditChange). */
+export interface RefusalRecord {
+  type: 'serving-refusal';
+  model: string;
+  version: number;
+  actor: string;
+  reason: string;
+  at: string;
+  details: Record<string, unknown>;
+  idempotencyKey: string;
+}
+
+export interface ServeOptions {
+  host: string;
+  port: number;
+  /** How often each followed alias is read (ms). */
+  pollMs: number;
+  limits?: RequestLimits;
+  token?: string;
+  /** onnxruntime intra-op threads per session (default 1: requests run side by side instead). */
+  intraOpThreads?: number;
+  onEvent?: (event: ServingEvent) => void;
+  onRequest?: (record: RequestRecord) => void;
+  /** A share of requests (percent) answered by the version behind this alias instead (a canary). */
+  canary?: { alias: string; percent: number };
+  /** Also score every request with the version behind this alias, without returning it (shadow traffic). */
+  shadowAlias?: string;
+  onShadow?: (record: ShadowRecord) => void;
+  /** Writes a refusal to the audit log; its failure is reported as an event, the refusal stands. */
+  recordRefusal?: (record: RefusalRecord) => Promise<void>;
+}
+
+export interface ServingService extends RunningServer {
+  models: ServedModel[];
+  metrics: ServingMetrics;
+  /** Stops following, drains the server, releases the sessions. */
+  stop(timeoutMs?: number): Promise<{ drained: boolean }>;
+}
+
+/**
+ * Loads one version for serving: its metadata and ONNX file (checksum-verified), a warm onnxruntime
+ * session, and its check against the network its record says it is (domain/serving/versionCheck.ts).
+ * A version whose record has no network to check against (an imported file that is not a dense
+ * graph) is only run on the probe rows for finite outputs. The scorer is released on a failed check.
+ */
+export async function loadServingVersion(
+  ws: Workspace,
+  model: string,
+  version: number,
+  options: { intraOpThreads?: number } = {},
+): Promise<LoadedVersion> {
+  const metadata = await ws.registry.getVersion(model, version);
+  const onnx = await ws.store.getBytes(metadata.artifacts.onnx);
+  const outputName = metadata.imported?.outputName;
+  const nFeatures = metadata.features.length;
+  const main = await openBinaryScorer(onnx, nFeatures, outputName, {
+    intraOpThreads: options.intraOpThreads ?? 1,
+  });
+  const threaded = openThreadedScorer(onnx, nFeatures, main, { intraOpThreads: options.intraOpThreads ?? 1 });
+  const scorer = splitScorer(main, threaded);
+  try {
+    const reference = await referenceOf(ws, metadata, onnx, main.outputName);
+    // Both sessions answer requests, so both are checked (and warmed) on the probe rows.
+    const check =
+      'reason' in reference
+        ? ({
+            passed: false,
+            rows: 0,
+            source: 'graph',
+            worstBoundUsed: Number.NaN,
+            reason: reference.reason,
+          } as const)
+        : worse(
+            await checkVersion(main, reference, nFeatures),
+            await checkVersion(threaded, reference, nFeatures),
+          );
+    return {
+      model,
+      version,
+      features: metadata.features,
+      threshold: metadata.threshold,
+      columns: addedColumns(metadata.target),
+      scorer,
+      check,
+    };
+  } catch (error) {
+    await scorer.release();
+    throw error;
+  }
+}
+
+function worse(a: VersionCheck, b: VersionCheck): VersionCheck {
+  if (!a.passed) return a;
+  if (!b.passed) return b;
+  return a.worstBoundUsed >= b.worstBoundUsed ? a : b;
+}
+
+async function referenceOf(
+  ws: Workspace,
+  metadata: ModelVersionMetadata,
+  onnx: Uint8Array,
+  outputName: string,
+): Promise<CheckReference | { reason: string }> {
+  const { model, scaler } = metadata.artifacts;
+  if (metadata.training && model && scaler) {
+    const [checkpoint, scalerJson] = await Promise.all([ws.store.getBytes(model), ws.store.getBytes(scaler)]);
+    return trainedReference(
+      metadata.training.modelSpec,
+      checkpoint,
+      scalerFromJson(scalerJson.toString('utf8')),
+    );
+  }
+  const graph = graphReference(onnx, outputName, metadata.features.length);
+  return 'reason' in graph
+    ? { reason: `the version records no network to check the file against (${graph.reason})` }
+    : graph;
+}
+
+/**
+ * `slipway serve`: loads each target's version (refusing to start on one that fails its check),
+ * starts the HTTP service, and follows each alias: every `pollMs` it reads where the alias points,
+ * and on a move loads, warms and checks the new version beside the answering one, then swaps it in
+ * atomically (requests in flight finish on the old session); a version swapped out lately is still
+ * warm (domain/serving/servedModel.ts) and goes straight back in. A version that fails its check is
+ * refused: the old one keeps answering, the refusal is an event, a metric and an audit record, and
+ * the same version is not tried again until the alias moves elsewhere and back.
+ */
+export async function startServing(
+  ws: Workspace,
+  targets: readonly ServeTarget[],
+  options: ServeOptions,
+): Promise<ServingService> {
+  const emit = options.onEvent ?? (() => {});
+  const metrics = new ServingMetrics();
+  // Polled every `pollMs` for as long as the service runs: each poll lists the alias log and reads
+  // only the entries written since the last one.
+  const aliases = new ModelAliases(ws.registry, undefined, { rememberEntries: true });
+  const instance = randomUUID().slice(0, 8);
+  const models: ServedModel[] = [];
+  for (const target of targets) {
+    const ref = `${target.model}@${target.alias ?? 'production'}`;
+    const { name, version, via } = await resolveModelRef(ws, ref);
+    const alias = /^v?\d+$/.test(target.alias ?? '') ? undefined : via;
+    const served = new ServedModel(name, alias);
+    const started = Date.now();
+    const loaded = await loadServingVersion(ws, name, version, options);
+    if (!loaded.check.passed) {
+      await loaded.scorer.release();
+      throw new Error(`${name} v${version} failed its check, so it is not served: ${loaded.check.reason}.`);
+    }
+    served.swapIn(loaded);
+    metrics.serving(name, alias ?? `v${version}`, version);
+    emit({ kind: 'loaded', model: name, alias, version, check: loaded.check, ms: Date.now() - started });
+    models.push(served);
+  }
+  // Shadow candidates start empty: their followers load, check and swap in the alias's version
+  // (or refuse it) as for any move, and until then requests simply go unshadowed.
+  const shadows = new Map<ServedModel, ServedModel>();
+  if (options.shadowAlias !== undefined) {
+    for (const served of models) shadows.set(served, new ServedModel(served.model, options.shadowAlias));
+  }
+  // Canaries too: a share of requests goes to the candidate once it is loaded and checked.
+  const canaries = new Map<ServedModel, { candidate: ServedModel; split: CanarySplit }>();
+  if (options.canary !== undefined) {
+    for (const served of models) {
+      canaries.set(served, {
+        candidate: new ServedModel(served.model, options.canary.alias),
+        split: new CanarySplit(options.canary.percent),
+      });
+    }
+  }
+
+  const running = await startScoringServer(
+    {
+      models,
+      metrics,
+      limits: options.limits,
+      token: options.token,
+      onRequest: options.onRequest,
+      shadows,
+      onShadow: options.onShadow,
+      canaries,
+    },
+    { host: options.host, port: options.port },
+  );
+
+  // Versions refused per model: not loaded again while the alias stays on them.
+  const refused = new Map<ServedModel, number>();
+  let stopped = false;
+  const followed = models.filter((m) => m.alias !== undefined);
+  const candidates = [...shadows.values(), ...[...canaries.values()].map((c) => c.candidate)];
+  const followers = [...followed, ...candidates].map(async (served, i) => {
+    // Shadows look at once; the answering models have just been loaded.
+    for (let first = i >= followed.length; !stopped; first = false) {
+      if (!first) await sleep(options.pollMs);
+      if (stopped) break;
+      try {
+        await follow(served);
+      } catch (error) {
+        emit({
+          kind: 'poll-failed',
+          model: served.model,
+          alias: served.alias,
+          message: (error as Error).message,
+        });
+      }
+    }
+  });
+
+  async function follow(served: ServedModel): Promise<void> {
+    const alias = served.alias as string;
+    const target = await aliases.resolve(served.model, alias);
+    if (target === undefined || target === served.version || target === refused.get(served)) return;
+    const started = Date.now();
+    const from = served.version ?? 0;
+    if (served.swapBack(target)) {
+      // Back to a version kept warm (a rollback, usually): already loaded and checked.
+      refused.delete(served);
+      metrics.swap(served.model, alias, 'swapped');
+      metrics.serving(served.model, alias, target);
+      emit({
+        kind: 'swapped',
+        model: served.model,
+        alias,
+        from,
+        to: target,
+        ms: Date.now() - started,
+        warm: true,
+      });
+      return;
+    }
+    // A version that cannot even be loaded (a damaged artifact, a file onnxruntime refuses) is
+    // refused like one that fails its check.
+    const loaded = await loadServingVersion(ws, served.model, target, options).catch(
+      (error: Error) => ({ failed: error.message }) as const,
+    );
+    if (stopped) {
+      if (!('failed' in loaded)) await loaded.scorer.release();
+      return;
+    }
+    const why =
+      'failed' in loaded
+        ? `it could not be loaded: ${loaded.failed}`
+        : loaded.check.passed
+          ? undefined
+          : `it failed its check: ${loaded.check.reason}`;
+    if ('failed' in loaded || why !== undefined) {
+      if (!('failed' in loaded)) await loaded.scorer.release();
+      refused.set(served, target);
+      metrics.swap(served.model, alias, 'refused');
+      const kept = served.version;
+      const reason = why as string;
+      emit({ kind: 'refused', model: served.model, alias, version: target, kept, reason });
+      await options
+        .recordRefusal?.({
+          type: 'serving-refusal',
+          model: served.model,
+          version: target,
+          actor: ws.identity,
+          reason: `${alias} moved to v${target}, which the scoring service refused: ${reason}; ${kept === undefined ? 'no version was swapped out for it' : `v${kept} kept answering`}`,
+          at: new Date().toISOString(),
+          details: { alias, kept, instance, ...('failed' in loaded ? {} : { check: loaded.check }) },
+          idempotencyKey: `serve/${instance}/${served.model}@${alias}/v${target}/refused/${started}`,
+        })
+        .catch((error: Error) =>
+          emit({
+            kind: 'poll-failed',
+            model: served.model,
+            alias,
+            message: `the refusal of v${target} could not be written to the audit log: ${error.message}`,
+          }),
+        );
+      return;
+    }
+    served.swapIn(loaded);
+    refused.delete(served);
+    metrics.swap(served.model, alias, 'swapped');
+    metrics.serving(served.model, alias, target);
+    emit({
+      kind: 'swapped',
+      model: served.model,
+      alias,
+      from,
+      to: target,
+      ms: Date.now() - started,
+      warm: false,
+    });
+  }
+
+  return {
+    ...running,
+    models,
+    metrics,
+    async stop(timeoutMs) {
+      stopped = true;
+      const result = await running.drain(timeoutMs);
+      await Promise.all(followers);
+      return result;
+    },
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/**
+ * The comparisons `serve --shadow` appended, summed up per model and pair of versions. A line that
+ * is not a comparison is refused by its number (a file that is not a shadow log, a cut last line).
+ */
+export async function readShadowLog(path: string): Promise<ShadowPairReport[]> {
+  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new Error(
+      error.code === 'ENOENT'
+        ? `${path} does not exist: start \`slipway serve <model>@<alias> --shadow <alias>\` (--shadow-log names the file).`
+        : `${path} cannot be read: ${error.message}`,
+    );
+  });
+  const records = text
+    .split('\n')
+    .map((line, i) => ({ line, number: i + 1 }))
+    .filter(({ line }) => line.trim() !== '')
+    .map(({ line, number }) => {
+      let parsed: ReturnType<typeof shadowRecordSchema.safeParse> | undefined;
+      try {
+        parsed = shadowRecordSchema.safeParse(JSON.parse(line));
+      } catch {
+        parsed = undefined;
+      }
+      if (!parsed?.success)
+        throw new Error(
+          `${path}, line ${number}: not a shadow comparison written by \`slipway serve --shadow\`.`,
+        );
+      return parsed.data;
+    });
+  return summarizeShadow(records);
+}

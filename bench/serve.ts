@@ -1,0 +1,337 @@
+/**
+ * `slipway serve` under a real HTTP load generator (autocannon) on loopback: the reference network
+ * (139,777 parameters, seeded initial weights: the speed does not depend on them) registered in a
+ * local-folder store with its checkpoint and scaler, so the service checks it as it would a trained
+ * version, served by the real CLI in a child process (its CPU time read from /proc, apart from the
+ * load generator's).
+ *
+ * - single rows: one JSON row per request at fixed rising rates (autocannon's overallRate),
+ *   latency p50/p99 and errors at each;
+ * - batches: 1,000 rows per request (JSON arrays and CSV), as fast as the service answers: rows/s.
+ *
+ *   npx tsx bench/serve.ts [--quick] [--rates 500,1000,2000,4000] [--seconds 10]
+ *
+ * Results also go to bench/results/serve-<date>.json.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { SYNTHETIC_FRAUD_COLUMNS, syntheticFraudRows } from '../domain/data/syntheticFraud';
+import { DEFAULT_TARGET_COLUMN } from '../domain/data/targetColumn';
+import { encodeCheckpoint } from '../domain/ml/checkpoint';
+import { buildModel } from '../domain/ml/modelBuilder';
+import { referenceModelSpec } from '../domain/ml/modelSpec';
+import { fitStandardScaler, scalerToJson } from '../domain/ml/scaler';
+import { exportToOnnx } from '../domain/onnx/exporter';
+import { ModelAliases } from '../domain/registry/aliases';
+import { ModelRegistry } from '../domain/registry/registry';
+import { LocalArtifactStore } from '../domain/storage/localStore';
+import { startServeProcess } from '../test/support/serveProcess';
+import { describeMachine } from './lib/machine';
+
+const FEATURES = SYNTHETIC_FRAUD_COLUMNS.slice(0, -1);
+const MODEL = 'bench-serve';
+
+export interface LoadStep {
+  /** Requests per second asked of autocannon (0: as fast as it answers). */
+  rate: number;
+  connections: number;
+  seconds: number;
+  requests: number;
+  requestsPerSecond: number;
+  rowsPerRequest: number;
+  rowsPerSecond: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
+  errors: number;
+  non2xx: number;
+  timeouts: number;
+  /** CPU seconds of the serve process per second of the step (1.0 = one core busy). */
+  serverCores: number;
+  loadAverage: number;
+}
+
+export interface ServeBenchReport {
+  machine: string;
+  model: string;
+  loadAverageAtStart: number;
+  loadAverageAtEnd: number;
+  singleRow: LoadStep[];
+  batches: Array<LoadStep & { format: 'json' | 'csv' }>;
+  /** The same service with `--shadow staging` (the same version as candidate): what shadowing costs. */
+  shadowed?: { singleRow: LoadStep; batch: LoadStep };
+}
+
+/** Registers the reference network (ONNX, checkpoint, scaler) as version 1, production. */
+async function registerReference(dir: string): Promise<void> {
+  const n = FEATURES.length;
+  const sampleRows = 4_096;
+  const x = new Float32Array(sampleRows * n);
+  let i = 0;
+  for (const row of syntheticFraudRows({ rows: sampleRows, seed: 2 })) x.set(row.slice(0, n), n * i++);
+  const scaler = fitStandardScaler(x, sampleRows, n, [...FEATURES]);
+  const model = buildModel(referenceModelSpec, n);
+  const store = LocalArtifactStore.fromUri(`file://${dir}`);
+  try {
+    const onnx = exportToOnnx({
+      model,
+      spec: referenceModelSpec,
+      scaler,
+      threshold: 0.5,
+      metadata: {
+        modelName: MODEL,
+        features: [...FEATURES],
+        target: DEFAULT_TARGET_COLUMN,
+        producerVersion: '0.0.0',
+        datasetSha256: '0'.repeat(64),
+        runId: 'bench',
+      },
+    });
+    const checkpoint = await encodeCheckpoint({
+      epoch: 1,
+      history: [],
+      weights: model.getWeights(),
+      optimizer: [],
+    });
+    const put = (bytes: Uint8Array | string, kind: 'onnx' | 'model' | 'scaler', ext: string) =>
+      store.put(bytes, { kind, mediaType: 'application/octet-stream', extension: ext });
+    const artifacts = {
+      onnx: await put(onnx, 'onnx', '.onnx'),
+      model: await put(checkpoint, 'model', '.bin'),
+      scaler: await put(scalerToJson(scaler), 'scaler', '.json'),
+    };
+    const registry = new ModelRegistry(store);
+    await registry.registerVersion(MODEL, {
+      idempotencyKey: 'bench-serve/1',
+      build: {
+        features: [...FEATURES],
+        target: DEFAULT_TARGET_COLUMN,
+        threshold: 0.5,
+        metrics: {
+          tp: 1,
+          fp: 1,
+          tn: 1,
+          fn: 1,
+          precision: 0.5,
+          recall: 0.5,
+          fpr: 0.5,
+          f1: 0.5,
+          rocAuc: 0.5,
+          prAuc: 0.5,
+        },
+        training: {
+          modelSpec: referenceModelSpec,
+          classWeights: { mode: 'none', weights: { negative: 1, positive: 1 } },
+          split: { testFraction: 0.25, seed: 42, stratified: false, trainRows: sampleRows, testRows: 1 },
+          epochsRun: 0,
+        },
+        backend: 'bench',
+        artifacts,
+        onnx: {
+          size: { bytes: onnx.length, base64Bytes: Math.ceil(onnx.length / 3) * 4, limit: 15_000_000 },
+        },
+        packageVersions: {},
+        codeVersion: 'bench',
+        workflowId: 'bench-serve',
+        runId: 'bench-serve',
+        createdAt: new Date().toISOString(),
+        createdBy: 'bench',
+        sourceUri: 'synthetic:fraud?rows=4096&seed=2',
+      },
+    });
+    for (const alias of ['production', 'staging']) {
+      await new ModelAliases(registry).move(MODEL, alias, {
+        version: 1,
+        action: 'promote',
+        actor: 'bench',
+        reason: 'bench',
+        at: new Date().toISOString(),
+      });
+    }
+  } finally {
+    model.dispose();
+  }
+}
+
+/** utime + stime of a process in seconds, from /proc (clock ticks of 1/100 s on Linux). */
+function cpuSecondsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function step(
+  url: string,
+  servePid: number,
+  options: {
+    rate: number;
+    connections: number;
+    seconds: number;
+    body: string;
+    type: string;
+    rowsPerRequest: number;
+  },
+): Promise<LoadStep> {
+  const cpu0 = cpuSecondsOf(servePid);
+  const t0 = performance.now();
+  const result = await autocannon({
+    url: `${url}/score`,
+    method: 'POST',
+    headers: { 'content-type': options.type },
+    body: options.body,
+    connections: options.connections,
+    duration: options.seconds,
+    ...(options.rate > 0 ? { overallRate: options.rate } : {}),
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  const serverCores = (cpuSecondsOf(servePid) - cpu0) / seconds;
+  const ok = result.requests.total - result.non2xx;
+  return {
+    rate: options.rate,
+    connections: options.connections,
+    seconds: result.duration,
+    requests: result.requests.total,
+    requestsPerSecond: result.requests.total / result.duration,
+    rowsPerRequest: options.rowsPerRequest,
+    rowsPerSecond: (ok * options.rowsPerRequest) / result.duration,
+    latencyMs: {
+      p50: result.latency.p50,
+      p90: result.latency.p90,
+      p99: result.latency.p99,
+      max: result.latency.max,
+      mean: result.latency.average,
+    },
+    errors: result.errors,
+    non2xx: result.non2xx,
+    timeouts: result.timeouts,
+    serverCores,
+    loadAverage: loadavg()[0] ?? 0,
+  };
+}
+
+export async function measureServe(options: { rates: number[]; seconds: number }): Promise<ServeBenchReport> {
+  const machine = describeMachine();
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-bench-serve-'));
+  try {
+    await registerReference(join(dir, 'artifacts'));
+    const env = {
+      SLIPWAY_ARTIFACTS: `file://${join(dir, 'artifacts')}`,
+      SLIPWAY_STATE_DIR: dir,
+      SLIPWAY_USER: 'bench',
+    };
+    const rows = [...syntheticFraudRows({ rows: 1_000, seed: 5 })].map((r) => r.slice(0, FEATURES.length));
+    const one = JSON.stringify({ rows: [Object.fromEntries(FEATURES.map((f, j) => [f, rows[0]?.[j]]))] });
+    const batchJson = JSON.stringify({ rows });
+    const batchCsv = `${FEATURES.join(',')}\n${rows.map((r) => r.join(',')).join('\n')}\n`;
+    const single = { body: one, type: 'application/json', rowsPerRequest: 1 };
+    const batch = {
+      body: batchJson,
+      type: 'application/json',
+      rowsPerRequest: rows.length,
+      rate: 0,
+      connections: 4,
+    };
+    const singleRow: LoadStep[] = [];
+    const batches: ServeBenchReport['batches'] = [];
+    await withService(env, [], async (url, pid) => {
+      // Warm-up: JIT and the session's first calls.
+      await step(url, pid, { ...single, rate: 1000, connections: 8, seconds: 2 });
+      for (const rate of options.rates) {
+        singleRow.push(await step(url, pid, { ...single, rate, connections: 16, seconds: options.seconds }));
+        process.stderr.write(
+          `bench serve: single rows at ${rate}/s: ${describeStep(singleRow.at(-1) as LoadStep)}\n`,
+        );
+      }
+      for (const [format, body, type] of [
+        ['json', batchJson, 'application/json'],
+        ['csv', batchCsv, 'text/csv'],
+      ] as const) {
+        const measured = await step(url, pid, { ...batch, body, type, seconds: options.seconds });
+        batches.push({ ...measured, format });
+        process.stderr.write(`bench serve: batches of 1,000 rows (${format}): ${describeStep(measured)}\n`);
+      }
+    });
+    let shadowed: ServeBenchReport['shadowed'];
+    await withService(
+      env,
+      ['--shadow', 'staging', '--shadow-log', join(dir, 'shadow.jsonl')],
+      async (url, pid) => {
+        await step(url, pid, { ...single, rate: 1000, connections: 8, seconds: 2 });
+        const singleStep = await step(url, pid, {
+          ...single,
+          rate: 2000,
+          connections: 16,
+          seconds: options.seconds,
+        });
+        process.stderr.write(
+          `bench serve: with shadow, single rows at 2000/s: ${describeStep(singleStep)}\n`,
+        );
+        const batchStep = await step(url, pid, { ...batch, seconds: options.seconds });
+        process.stderr.write(
+          `bench serve: with shadow, batches of 1,000 rows (json): ${describeStep(batchStep)}\n`,
+        );
+        shadowed = { singleRow: singleStep, batch: batchStep };
+      },
+    );
+    return {
+      machine: `${machine.cpuModel}, ${machine.cores} cores, ${machine.vector}`,
+      model:
+        'reference network (139,777 parameters), onnxruntime-node CPU: a session on the main thread for requests under 64 rows, one on a model thread for larger ones, 1 intra-op thread each',
+      loadAverageAtStart: machine.loadAverageAtStart,
+      loadAverageAtEnd: loadavg()[0] ?? 0,
+      singleRow,
+      batches,
+      shadowed,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs `slipway serve bench-serve@production <extra>` around `work`, then stops it. */
+async function withService(
+  env: Record<string, string>,
+  extra: string[],
+  work: (url: string, pid: number) => Promise<void>,
+): Promise<void> {
+  const serve = await startServeProcess(env, [`${MODEL}@production`, '--port', '0', '--poll', '5', ...extra]);
+  try {
+    await work(serve.url, serve.child.pid as number);
+  } finally {
+    await serve.stop();
+  }
+}
+
+export function describeStep(s: LoadStep): string {
+  return (
+    `${Math.round(s.requestsPerSecond)} req/s, ${Math.round(s.rowsPerSecond)} rows/s, p50 ${s.latencyMs.p50} ms, ` +
+    `p99 ${s.latencyMs.p99} ms, ${s.errors + s.non2xx + s.timeouts} errors, server ${s.serverCores.toFixed(2)} cores, load ${s.loadAverage.toFixed(1)}`
+  );
+}
+
+if (require.main === module) {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      rates: { type: 'string' },
+      seconds: { type: 'string' },
+    },
+  });
+  const quick = values.quick === true;
+  const rates = (values.rates ?? (quick ? '500,2000' : '500,1000,2000,3000,4000')).split(',').map(Number);
+  const seconds = Number(values.seconds ?? (quick ? 4 : 10));
+  measureServe({ rates, seconds }).then(
+    (report) => {
+      const results = join(__dirname, 'results');
+      mkdirSync(results, { recursive: true });
+      const path = join(results, `serve-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+      writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      process.stderr.write(`bench serve: wrote ${path}\n`);
+    },
+    (error) => {
+      process.stderr.write(`${(error as Error).stack}\n`);
+      process.exit(1);
+    },
+  );
+}

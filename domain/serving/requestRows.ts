@@ -1,0 +1,314 @@
+import { parse as parseCsv } from 'csv-parse/sync';
+import { FLOAT32_MAX, parseFeatureCell, shown } from '../data/cells';
+import { didYouMean } from '../data/didYouMean';
+import { scanDecimal, scanned } from '../data/numberBytes';
+import { type AddedColumns, matchFeatureColumns } from '../scoring/columns';
+import { badRequest, RequestError } from './errors';
+import type { RequestLimits } from './limits';
+
+/** The rows of one request as the model takes them, and what a CSV answer echoes back. */
+export interface RequestRows {
+  /** Row-major nRows x nFeatures raw feature values, in the version's feature order. */
+  x: Float32Array;
+  nRows: number;
+  /**
+   * CSV bodies: the lines as sent, the header first (`text` from `starts[i]` to `ends[i]`, without
+   * line breaks), so the answer keeps every column.
+   */
+  csv?: CsvLines;
+}
+
+export interface CsvLines {
+  text: Buffer;
+  starts: number[];
+  ends: number[];
+}
+
+/** Where the body's rows come from in messages, as apply names its input file. */
+export const BODY = 'request body';
+
+function tooManyRows(n: number, limits: RequestLimits): RequestError {
+  return new RequestError(
+    413,
+    'TooManyRows',
+    `The request has ${n} rows; at most ${limits.maxRows} are scored per request. Split it into smaller batches.`,
+    { rows: n, maxRows: limits.maxRows },
+  );
+}
+
+/**
+ * A JSON body: `{"rows": [...]}`, a bare array of rows, or one row alone. A row is an object by
+ * feature name (other keys are ignored, as apply keeps other columns) or an array of the values in
+ * the version's feature order. Every value must be a finite number float32 can hold; the first
+ * one that is not is refused by its place (`rows[3].Amount`) with what was found.
+ */
+export function readJsonRows(body: Buffer, features: readonly string[], limits: RequestLimits): RequestRows {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw badRequest(
+      'MalformedJson',
+      `The request body is not JSON (${(error as Error).message}). Send {"rows": [...]} with ` +
+        'Content-Type: application/json, or a CSV with Content-Type: text/csv.',
+    );
+  }
+  let rows: unknown[];
+  let single = false;
+  if (Array.isArray(doc)) rows = doc;
+  else if (doc !== null && typeof doc === 'object' && 'rows' in doc && !features.includes('rows')) {
+    const listed = (doc as { rows: unknown }).rows;
+    if (!Array.isArray(listed)) {
+      throw badRequest(
+        'MalformedRows',
+        '"rows" must be an array of rows (objects by feature name or arrays).',
+      );
+    }
+    rows = listed;
+  } else if (doc !== null && typeof doc === 'object') {
+    rows = [doc];
+    single = true;
+  } else {
+    throw badRequest(
+      'MalformedRows',
+      'The JSON body must be {"rows": [...]}, an array of rows, or one row object.',
+    );
+  }
+  if (rows.length === 0) throw badRequest('NoRows', 'The request has no rows to score.');
+  if (rows.length > limits.maxRows) throw tooManyRows(rows.length, limits);
+  const n = features.length;
+  const x = new Float32Array(rows.length * n);
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r];
+    const at = single ? '' : `rows[${r}]`;
+    if (Array.isArray(row)) {
+      if (row.length !== n) {
+        throw badRequest(
+          'WrongRowLength',
+          `${at || 'the row'} has ${row.length} values; the model takes ${n}, in this order: ${features.join(', ')}.`,
+          { row: r, values: row.length, features },
+        );
+      }
+      for (let j = 0; j < n; j++) x[r * n + j] = jsonValue(row[j], at, features[j] as string, j);
+    } else if (row !== null && typeof row === 'object') {
+      const object = row as Record<string, unknown>;
+      for (let j = 0; j < n; j++) {
+        const name = features[j] as string;
+        const value = object[name];
+        if (value === undefined) throw missingField(at, name, object, features);
+        x[r * n + j] = jsonValue(value, at, name, j);
+      }
+    } else {
+      throw badRequest(
+        'MalformedRows',
+        `${at || 'the row'} is ${row === null ? 'null' : typeof row}; a row is an object by feature name or an array in feature order.`,
+        { row: r },
+      );
+    }
+  }
+  return { x, nRows: rows.length };
+}
+
+function field(at: string, name: string, index?: number): string {
+  const path = at ? `${at}.${name}` : name;
+  return index === undefined ? path : `${path} (value ${index + 1})`;
+}
+
+function missingField(at: string, name: string, row: Record<string, unknown>, features: readonly string[]) {
+  const keys = Object.keys(row);
+  const missing = features.filter((f) => row[f] === undefined);
+  return badRequest(
+    'MissingField',
+    `${field(at, name)} is missing${missing.length > 1 ? ` (and ${missing.length - 1} more: ${missing.slice(1, 6).join(', ')}${missing.length > 6 ? ', ...' : ''})` : ''}.` +
+      `${didYouMean([name], keys)} The model needs ${features.join(', ')}; names must match exactly (case included).`,
+    { field: name, missing },
+  );
+}
+
+function jsonValue(value: unknown, at: string, name: string, index: number): number {
+  if (typeof value === 'number') {
+    if (Math.abs(value) > FLOAT32_MAX) {
+      throw badRequest(
+        'ValueOutOfRange',
+        `${field(at, name)}: ${value} is beyond the float32 range (±3.4e38) the model computes in.`,
+        { field: name },
+      );
+    }
+    return value;
+  }
+  const found =
+    value === null ? 'null' : typeof value === 'string' ? `the string ${shown(value)}` : typeof value;
+  throw badRequest(
+    'NonNumericValue',
+    `${field(at, name)} is ${found}, not a number. Every feature is numeric: send it as a JSON number ` +
+      '(no quotes, no null; fill in or drop rows with missing values).',
+    { field: name, column: index },
+  );
+}
+
+const QUOTE = 34;
+const COMMA = 44;
+const LF = 10;
+const CR = 13;
+
+/**
+ * A CSV body with a header row, read as apply reads a file: features matched by name (any order,
+ * other columns kept and echoed back), cells as apply parses them (errors name the row, counted
+ * with the header as row 1, and the column). Plain lines are scanned as bytes (domain/data's
+ * number reader, cells.ts for whatever it does not vouch for); a body with a quote in it goes to
+ * csv-parse.
+ */
+export function readCsvRows(
+  body: Buffer,
+  features: readonly string[],
+  added: AddedColumns,
+  limits: RequestLimits,
+): RequestRows {
+  return body.includes(QUOTE)
+    ? quotedRows(body, features, added, limits)
+    : plainRows(body, features, added, limits);
+}
+
+/** Each line's [start, end) in `text`, without line breaks; blank lines skipped. */
+function lineBounds(text: Buffer): { starts: number[]; ends: number[] } {
+  const starts: number[] = [];
+  const ends: number[] = [];
+  let start = text[0] === 0xef && text[1] === 0xbb && text[2] === 0xbf ? 3 : 0;
+  while (start < text.length) {
+    let end = text.indexOf(LF, start);
+    if (end < 0) end = text.length;
+    const stop = end > start && text[end - 1] === CR ? end - 1 : end;
+    if (stop > start) {
+      starts.push(start);
+      ends.push(stop);
+    }
+    start = end + 1;
+  }
+  return { starts, ends };
+}
+
+function header(
+  cells: string[],
+  features: readonly string[],
+  added: AddedColumns,
+  rows: number,
+  limits: RequestLimits,
+) {
+  if (rows === 0) throw badRequest('NoRows', 'The CSV body has a header but no rows to score.');
+  if (rows > limits.maxRows) throw tooManyRows(rows, limits);
+  const columns = matchFeatureColumns(cells, [...features], BODY, added);
+  const place = new Int32Array(cells.length).fill(-1);
+  columns.forEach((c, j) => {
+    place[c] = j;
+  });
+  return place;
+}
+
+function raggedRow(row: number, fields: number, width: number): RequestError {
+  return badRequest(
+    'RaggedRow',
+    `${BODY}, row ${row}: ${fields} fields where the header has ${width}. Check for a missing or extra comma.`,
+    { row, fields, width },
+  );
+}
+
+function plainRows(
+  body: Buffer,
+  features: readonly string[],
+  added: AddedColumns,
+  limits: RequestLimits,
+): RequestRows {
+  const { starts, ends } = lineBounds(body);
+  if (starts.length === 0) throw badRequest('NoRows', 'The CSV body is empty: send a header row, then rows.');
+  const nRows = starts.length - 1;
+  const headerCells = body.toString('utf8', starts[0], ends[0]).split(',');
+  const place = header(headerCells, features, added, nRows, limits);
+  const width = headerCells.length;
+  const n = features.length;
+  const x = new Float32Array(nRows * n);
+  for (let r = 0; r < nRows; r++) {
+    const stop = ends[r + 1] as number;
+    let pos = starts[r + 1] as number;
+    let c = 0;
+    for (;;) {
+      const j = c < width ? (place[c] as number) : -1;
+      let next: number;
+      if (j >= 0) {
+        let value = scanDecimal(body, pos, stop);
+        next = scanned.end;
+        if (Number.isNaN(value) || (next < stop && body[next] !== COMMA)) {
+          // Not a plain number: cells.ts gives the value or the error, as apply does.
+          next = body.indexOf(COMMA, pos);
+          if (next < 0 || next > stop) next = stop;
+          value = parseFeatureCell(body.toString('utf8', pos, next), {
+            file: BODY,
+            row: r + 2,
+            column: features[j] as string,
+          });
+        }
+        x[r * n + j] = value;
+      } else {
+        next = body.indexOf(COMMA, pos);
+        if (next < 0 || next > stop) next = stop;
+      }
+      c++;
+      if (next >= stop) break;
+      pos = next + 1;
+    }
+    if (c !== width) throw raggedRow(r + 2, c, width);
+  }
+  return { x, nRows, csv: { text: body, starts, ends } };
+}
+
+function quotedRows(
+  body: Buffer,
+  features: readonly string[],
+  added: AddedColumns,
+  limits: RequestLimits,
+): RequestRows {
+  let records: Array<{ record: string[]; raw: string }>;
+  try {
+    records = parseCsv(body, {
+      raw: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      bom: true,
+    }) as unknown as Array<{
+      record: string[];
+      raw: string;
+    }>;
+  } catch (error) {
+    throw badRequest('MalformedCsv', `${BODY}: ${(error as Error).message}. Check the quoting.`);
+  }
+  const first = records[0];
+  if (first === undefined) throw badRequest('NoRows', 'The CSV body is empty: send a header row, then rows.');
+  const nRows = records.length - 1;
+  const place = header(first.record, features, added, nRows, limits);
+  const width = first.record.length;
+  const n = features.length;
+  const x = new Float32Array(nRows * n);
+  for (let r = 0; r < nRows; r++) {
+    const cells = (records[r + 1] as { record: string[] }).record;
+    if (cells.length !== width) throw raggedRow(r + 2, cells.length, width);
+    for (let c = 0; c < width; c++) {
+      const j = place[c] as number;
+      if (j >= 0)
+        x[r * n + j] = parseFeatureCell(cells[c] as string, {
+          file: BODY,
+          row: r + 2,
+          column: features[j] as string,
+        });
+    }
+  }
+  // The records as sent (csv-parse's raw text), one per line, for the answer to echo.
+  const lines = records.map((rec) => Buffer.from(rec.raw.replace(/\r?\n$/, '')));
+  const starts: number[] = [];
+  const ends: number[] = [];
+  let at = 0;
+  for (const line of lines) {
+    starts.push(at);
+    ends.push(at + line.length);
+    at += line.length;
+  }
+  return { x, nRows, csv: { text: Buffer.concat(lines), starts, ends } };
+}

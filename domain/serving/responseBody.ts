@@ -1,0 +1,66 @@
+import type { AddedColumns } from '../scoring/columns';
+import { writeProbability } from '../scoring/probabilityText';
+import { SUFFIX_BYTES, writeScoredFields } from '../scoring/scoredFields';
+import type { CsvLines } from './requestRows';
+
+/** Which version answered: in every response's body and headers. */
+export interface Answerer {
+  model: string;
+  version: number;
+  /** The alias the service follows, when it follows one. */
+  alias?: string;
+}
+
+/**
+ * The JSON answer: the version that answered and, per row, the columns apply adds, with the same
+ * label (probability >= threshold) and the same nine-digit probability text (probabilityText.ts).
+ */
+export function jsonAnswer(
+  answerer: Answerer,
+  columns: AddedColumns,
+  probabilities: Float32Array,
+  threshold: number,
+): Buffer {
+  const head = Buffer.from(
+    `{"model":${JSON.stringify(answerer.model)},"version":${answerer.version}` +
+      `${answerer.alias === undefined ? '' : `,"alias":${JSON.stringify(answerer.alias)}`}` +
+      `,"columns":${JSON.stringify([columns.predicted, columns.probability])},"rows":[`,
+  );
+  const predicted = Buffer.from(`{${JSON.stringify(columns.predicted)}:`);
+  const probability = Buffer.from(`,${JSON.stringify(columns.probability)}:`);
+  const perRow = predicted.length + probability.length + SUFFIX_BYTES;
+  const out = Buffer.allocUnsafe(head.length + probabilities.length * perRow + 4);
+  let o = head.copy(out, 0);
+  for (let i = 0; i < probabilities.length; i++) {
+    if (i > 0) out[o++] = 44;
+    o += predicted.copy(out, o);
+    const p = probabilities[i] as number;
+    out[o++] = p >= threshold ? 49 : 48;
+    o += probability.copy(out, o);
+    o = writeProbability(out, o, p);
+    out[o++] = 125;
+  }
+  out[o++] = 93;
+  out[o++] = 125;
+  out[o++] = 10;
+  return out.subarray(0, o);
+}
+
+/** The CSV answer: every line as sent with apply's two columns appended, as apply writes a file. */
+export function csvAnswer(
+  csv: CsvLines,
+  columns: AddedColumns,
+  probabilities: Float32Array,
+  threshold: number,
+): Buffer {
+  const added = Buffer.from(`,${columns.predicted},${columns.probability}\n`);
+  const out = Buffer.allocUnsafe(csv.text.length + added.length + probabilities.length * SUFFIX_BYTES);
+  let o = csv.text.copy(out, 0, csv.starts[0], csv.ends[0]);
+  o += added.copy(out, o);
+  for (let i = 0; i < probabilities.length; i++) {
+    o += csv.text.copy(out, o, csv.starts[i + 1], csv.ends[i + 1]);
+    const p = probabilities[i] as number;
+    o = writeScoredFields(out, o, p, p >= threshold ? 1 : 0);
+  }
+  return out.subarray(0, o);
+}

@@ -1,0 +1,108 @@
+import { z } from 'zod';
+
+/**
+ * Shadow traffic: every request the service answers is also scored by the version behind another
+ * alias (the candidate), whose answer is never returned; one record per request says how the two
+ * compared. `slipway serve-report` sums them up.
+ */
+export const shadowRecordSchema = z.object({
+  at: z.string(),
+  model: z.string().min(1),
+  primary: z.object({
+    alias: z.string().optional(),
+    version: z.number().int().min(1),
+    ms: z.number().nonnegative(),
+  }),
+  shadow: z.object({
+    alias: z.string().min(1),
+    version: z.number().int().min(1),
+    ms: z.number().nonnegative(),
+  }),
+  rows: z.number().int().min(1),
+  /** Rows whose predicted label is the same from both (each version with its own threshold). */
+  labelsAgree: z.number().int().nonnegative(),
+  maxAbsDiff: z.number().nonnegative(),
+  sumAbsDiff: z.number().nonnegative(),
+});
+export type ShadowRecord = z.infer<typeof shadowRecordSchema>;
+
+export interface ScoreComparison {
+  rows: number;
+  labelsAgree: number;
+  maxAbsDiff: number;
+  sumAbsDiff: number;
+}
+
+/** How two versions' probabilities for the same rows compare. */
+export function compareScores(
+  primary: Float32Array,
+  shadow: Float32Array,
+  primaryThreshold: number,
+  shadowThreshold: number,
+): ScoreComparison {
+  let labelsAgree = 0;
+  let maxAbsDiff = 0;
+  let sumAbsDiff = 0;
+  for (let i = 0; i < primary.length; i++) {
+    const p = primary[i] as number;
+    const s = shadow[i] as number;
+    if (p >= primaryThreshold === s >= shadowThreshold) labelsAgree++;
+    const diff = Math.abs(p - s);
+    sumAbsDiff += diff;
+    if (diff > maxAbsDiff) maxAbsDiff = diff;
+  }
+  return { rows: primary.length, labelsAgree, maxAbsDiff, sumAbsDiff };
+}
+
+/** One pair of versions (answering, shadow) of one model over the records. */
+export interface ShadowPairReport {
+  model: string;
+  primaryVersion: number;
+  shadowAlias: string;
+  shadowVersion: number;
+  requests: number;
+  rows: number;
+  /** Share of rows with the same predicted label. */
+  agreement: number;
+  meanAbsDiff: number;
+  maxAbsDiff: number;
+  /** Model time per request (scoring only, not HTTP), each version. */
+  primaryMs: { p50: number; p99: number };
+  shadowMs: { p50: number; p99: number };
+}
+
+/** Sums the records up per model and pair of versions, in the order the pairs first appear. */
+export function summarizeShadow(records: readonly ShadowRecord[]): ShadowPairReport[] {
+  const pairs = new Map<string, ShadowRecord[]>();
+  for (const r of records) {
+    const key = `${r.model}\u0000${r.primary.version}\u0000${r.shadow.alias}\u0000${r.shadow.version}`;
+    const list = pairs.get(key);
+    if (list) list.push(r);
+    else pairs.set(key, [r]);
+  }
+  return [...pairs.values()].map((list) => {
+    const first = list[0] as ShadowRecord;
+    const rows = list.reduce((n, r) => n + r.rows, 0);
+    return {
+      model: first.model,
+      primaryVersion: first.primary.version,
+      shadowAlias: first.shadow.alias,
+      shadowVersion: first.shadow.version,
+      requests: list.length,
+      rows,
+      agreement: list.reduce((n, r) => n + r.labelsAgree, 0) / rows,
+      meanAbsDiff: list.reduce((n, r) => n + r.sumAbsDiff, 0) / rows,
+      maxAbsDiff: Math.max(...list.map((r) => r.maxAbsDiff)),
+      primaryMs: percentiles(list.map((r) => r.primary.ms)),
+      shadowMs: percentiles(list.map((r) => r.shadow.ms)),
+    };
+  });
+}
+
+/** Nearest-rank p50 and p99. */
+function percentiles(values: number[]): { p50: number; p99: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) =>
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number;
+  return { p50: at(0.5), p99: at(0.99) };
+}

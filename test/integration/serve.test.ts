@@ -1,0 +1,374 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditLog } from '../../domain/audit/auditLog';
+import { ModelAliases } from '../../domain/registry/aliases';
+import { ModelRegistry } from '../../domain/registry/registry';
+import type { ArtifactStore } from '../../domain/storage/artifactStore';
+import { openArtifactStore } from '../../domain/storage/openStore';
+import type { PipelineResult } from '../../workflows/trainToDeploy';
+import { slipwayAs } from '../support/cli';
+import { smallNetworkSpec } from '../support/modelSpecs';
+import { type PipelineWorld, startPipelineWorld } from '../support/pipelineWorld';
+import { type ServeProcess, startServeProcess } from '../support/serveProcess';
+
+/** One answered request as the load loop saw it. */
+interface Answer {
+  start: number;
+  end: number;
+  status: number;
+  version?: number;
+  error?: string;
+}
+
+/** An alias move as the test made it: the alias pointed to `version` from some moment in [start, end]. */
+interface Move {
+  start: number;
+  end: number;
+  version: number;
+}
+
+/**
+ * Issue 24 on the real stack: `slipway serve <model>@production` as a child process, against
+ * versions trained through Temporal and stored in MinIO. The alias moves ten times (promotions
+ * and rollbacks) under steady load; then a version whose ONNX file is not its trained network is
+ * promoted and must be refused; then SIGTERM drains.
+ */
+describe('slipway serve follows the alias', () => {
+  let world: PipelineWorld;
+  let store: ArtifactStore;
+  let registry: ModelRegistry;
+  let aliases: ModelAliases;
+  let serve: ServeProcess | undefined;
+  const model = 'fraud-served';
+  let features: string[] = [];
+
+  const train = async (seed: number): Promise<PipelineResult> =>
+    world.client.workflow.execute('trainToDeploy', {
+      taskQueue: world.config.taskQueue,
+      workflowId: `serve-it-${randomUUID()}`,
+      args: [
+        {
+          source: `synthetic:fraud?rows=4000&seed=${seed}`,
+          modelName: model,
+          spec: smallNetworkSpec(16, { epochs: 2, batchSize: 512 }),
+          createdBy: 'carol',
+          trainingTaskQueue: world.config.trainingTaskQueue,
+          gate: { promote: false },
+        },
+      ],
+    }) as Promise<PipelineResult>;
+
+  const move = async (version: number): Promise<Move> => {
+    const start = Date.now();
+    await aliases.move(model, 'production', {
+      version,
+      action: 'promote',
+      actor: 'carol',
+      reason: 'serve test',
+      at: new Date().toISOString(),
+    });
+    return { start, end: Date.now(), version };
+  };
+  const rollback = async (): Promise<Move> => {
+    const start = Date.now();
+    const { entry } = await aliases.rollback(model, 'production', {
+      actor: 'carol',
+      reason: 'serve test',
+      at: new Date().toISOString(),
+    });
+    return { start, end: Date.now(), version: entry.version };
+  };
+
+  beforeAll(async () => {
+    world = await startPipelineWorld('serve-it');
+    store = openArtifactStore(world.config);
+    registry = new ModelRegistry(store);
+    aliases = new ModelAliases(registry);
+    for (const seed of [11, 12, 13]) await train(seed);
+    const v2 = await registry.getVersion(model, 2);
+    const v3 = await registry.getVersion(model, 3);
+    features = v2.features;
+    // Version 4: version 2's record (its trained weights and scaler) with version 3's ONNX file, as
+    // a swapped or damaged artifact would leave it. Every stored byte is intact; the file is not
+    // the network the record says it is.
+    const { schemaVersion: _s, name: _n, version: _v, registration: _r, ...draft } = v2;
+    await registry.registerVersion(model, {
+      idempotencyKey: 'serve-it/tampered',
+      build: { ...draft, artifacts: { ...draft.artifacts, onnx: v3.artifacts.onnx } },
+    });
+    await move(1);
+    await aliases.move(model, 'staging', {
+      version: 2,
+      action: 'set',
+      actor: 'carol',
+      reason: 'shadow candidate',
+      at: new Date().toISOString(),
+    });
+  }, 600_000);
+
+  afterAll(async () => {
+    if (serve) await serve.stop();
+    await world?.close();
+  });
+
+  const row = (i: number) => Object.fromEntries(features.map((f, j) => [f, ((i * 31 + j * 7) % 13) - 6]));
+  const score = async (url: string, i: number): Promise<Answer> => {
+    const start = Date.now();
+    try {
+      const res = await fetch(`${url}/score`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer t0ken' },
+        body: JSON.stringify({ rows: [row(i)] }),
+      });
+      const body = (await res.json()) as { version?: number; rows?: unknown[]; error?: { message: string } };
+      const end = Date.now();
+      return {
+        start,
+        end,
+        status: res.status,
+        version: Number(res.headers.get('slipway-model-version')),
+        ...(res.status === 200 && body.version !== undefined && body.rows?.length === 1
+          ? {}
+          : { error: body.error?.message ?? 'bad body' }),
+      };
+    } catch (error) {
+      return { start, end: Date.now(), status: 0, error: (error as Error).message };
+    }
+  };
+
+  /** Steady load: `clients` loops of single-row requests until `stop` resolves. */
+  function load(url: string, clients: number) {
+    const answers: Answer[] = [];
+    let running = true;
+    const loops = Array.from({ length: clients }, async (_, c) => {
+      for (let i = c; running; i += clients) answers.push(await score(url, i));
+    });
+    return {
+      answers,
+      stop: async () => {
+        running = false;
+        await Promise.all(loops);
+        return answers;
+      },
+    };
+  }
+
+  const servedVersion = async (url: string) =>
+    ((await (await fetch(`${url}/readyz`)).json()) as { models: Array<{ version: number }> }).models[0]
+      ?.version;
+
+  it('moves the alias ten times under load without a failed request, on the final version within 2 s', {
+    timeout: 300_000,
+  }, async () => {
+    serve = await startServeProcess({ ...world.env, SLIPWAY_USER: 'ops', SLIPWAY_SERVE_TOKEN: 't0ken' }, [
+      `${model}@production`,
+      '--port',
+      '0',
+      '--poll',
+      '0.1',
+      '--shadow',
+      'staging',
+      '--shadow-log',
+      join(world.dir, 'shadow.jsonl'),
+    ]);
+    const { url } = serve;
+    expect(await servedVersion(url)).toBe(1);
+    const unauthorised = await fetch(`${url}/score`, { method: 'POST', body: '{}' });
+    expect(unauthorised.status).toBe(401);
+
+    const traffic = load(url, 4);
+    const moves: Move[] = [{ start: 0, end: 0, version: 1 }];
+    const plan: Array<number | 'rollback'> = [
+      2,
+      3,
+      'rollback',
+      'rollback',
+      3,
+      'rollback',
+      2,
+      3,
+      'rollback',
+      3,
+    ];
+    const swapMs: number[] = [];
+    for (const step of plan) {
+      await new Promise((r) => setTimeout(r, 700));
+      const moved = step === 'rollback' ? await rollback() : await move(step);
+      moves.push(moved);
+      // The service is on the new target within 2 s of the move.
+      for (;;) {
+        if ((await servedVersion(url)) === moved.version) break;
+        expect(Date.now() - moved.end, `still not on v${moved.version}`).toBeLessThan(2000);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      swapMs.push(Date.now() - moved.end);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    const answers = await traffic.stop();
+
+    const failed = answers.filter((a) => a.status !== 200 || a.error);
+    expect(failed.slice(0, 5)).toEqual([]);
+    expect(answers.length).toBeGreaterThan(200);
+    expect(moves.map((m) => m.version)).toEqual([1, 2, 3, 2, 1, 3, 1, 2, 3, 2, 3]);
+
+    // Each answer's version was the alias's target at some moment of [start - lag, end]: with lag 0
+    // that is the issue's wording; polling lets a request that starts after a move and before the
+    // swap be answered by the version the alias just left, so the bound the service keeps is the
+    // swap time measured above (<= 2 s), and the strict count is reported.
+    const targetsDuring = (from: number, to: number) => {
+      const out = new Set<number>();
+      for (let i = 0; i < moves.length; i++) {
+        const m = moves[i] as Move;
+        const next = moves[i + 1];
+        // m.version is the target from some moment in [m.start, m.end] until some moment of next's call.
+        if (m.start <= to && (next === undefined || next.end >= from)) out.add(m.version);
+      }
+      return out;
+    };
+    const lag = Math.max(...swapMs);
+    const stale = answers.filter((a) => !targetsDuring(a.start, a.end).has(a.version as number));
+    const beyondLag = answers.filter((a) => !targetsDuring(a.start - lag, a.end).has(a.version as number));
+    console.log(
+      `serve: ${answers.length} requests over 10 moves, 0 failed; swaps took ${Math.min(...swapMs)}-${lag} ms after the move; ` +
+        `${stale.length} answered by the version the alias had just left (request started after the move, before the swap)`,
+    );
+    expect(beyondLag).toEqual([]);
+    // Rollbacks to a version swapped out lately go straight back in, without a load.
+    const warm = ((serve as ServeProcess).stderr().match(/kept warm, swapped back/g) ?? []).length;
+    console.log(`serve: ${warm} of the 10 moves went back to a version kept warm`);
+    expect(warm).toBeGreaterThan(0);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(
+      /slipway_serve_version_changes_total\{model="fraud-served",alias="production",outcome="swapped"\} 10/,
+    );
+    expect(metrics).toMatch(/slipway_serve_model_version\{model="fraud-served",alias="production"\} 3/);
+    expect(metrics).toMatch(/slipway_serve_model_version\{model="fraud-served",alias="staging"\} 2/);
+
+    // Every answered request was also scored by staging's v2, unseen; serve-report sums it up.
+    const report = await slipwayAs('ops', world.env, [
+      'serve-report',
+      join(world.dir, 'shadow.jsonl'),
+      '--json',
+    ]);
+    expect(report.code, report.stderr).toBe(0);
+    const { pairs } = JSON.parse(report.stdout) as {
+      pairs: Array<{
+        primaryVersion: number;
+        shadowVersion: number;
+        requests: number;
+        rows: number;
+        agreement: number;
+      }>;
+    };
+    expect(pairs.every((p) => p.shadowVersion === 2 && p.agreement >= 0 && p.agreement <= 1)).toBe(true);
+    expect(new Set(pairs.map((p) => p.primaryVersion))).toEqual(new Set([1, 2, 3]));
+    // v2 in shadow of itself: the same sessions' arithmetic, the same labels.
+    expect(pairs.find((p) => p.primaryVersion === 2)?.agreement).toBe(1);
+    const shadowedRequests = pairs.reduce((n, p) => n + p.requests, 0);
+    expect(shadowedRequests).toBeGreaterThan(0.9 * answers.length);
+    expect(shadowedRequests).toBeLessThanOrEqual(answers.length + 1);
+  });
+
+  it('refuses a version whose file is not its trained network, keeps answering on the old one, and audits it', {
+    timeout: 120_000,
+  }, async () => {
+    const url = (serve as ServeProcess).url;
+    expect(await servedVersion(url)).toBe(3);
+    await move(4);
+    const audit = new AuditLog(store);
+    let refusal: Awaited<ReturnType<AuditLog['entries']>>[number] | undefined;
+    const deadline = Date.now() + 60_000;
+    while (!refusal && Date.now() < deadline) {
+      refusal = (await audit.entries({ model })).find((e) => e.record?.type === 'serving-refusal');
+      if (!refusal) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(refusal?.record).toMatchObject({
+      type: 'serving-refusal',
+      model,
+      version: 4,
+      actor: 'ops',
+      details: { alias: 'production', kept: 3, check: { passed: false, source: 'trained' } },
+    });
+    expect(refusal?.record?.reason).toMatch(
+      /production moved to v4, which the scoring service refused: it failed its check: on probe row/,
+    );
+    const answer = await score(url, 1);
+    expect(answer).toMatchObject({ status: 200, version: 3 });
+    expect(await servedVersion(url)).toBe(3);
+    expect((serve as ServeProcess).stderr()).toMatch(/REFUSED v4 \(v3 keeps answering\)/);
+    expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/outcome="refused"\} 1/);
+
+    // Back to a good version: followed again.
+    await rollback();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await servedVersion(url)).toBe(3);
+  });
+
+  it('drains the requests in flight on SIGTERM, then exits 0', { timeout: 60_000 }, async () => {
+    const running = serve as ServeProcess;
+    const big = { rows: Array.from({ length: 5000 }, (_, i) => row(i)) };
+    const inFlight = Array.from({ length: 4 }, () =>
+      fetch(`${running.url}/score`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer t0ken' },
+        body: JSON.stringify(big),
+      }).then(async (res) => ({
+        status: res.status,
+        rows: ((await res.json()) as { rows: unknown[] }).rows.length,
+      })),
+    );
+    await new Promise((r) => setTimeout(r, 30));
+    const code = await running.stop();
+    serve = undefined;
+    expect(await Promise.all(inFlight)).toEqual(Array(4).fill({ status: 200, rows: 5000 }));
+    expect(code).toBe(0);
+    expect(running.stderr()).toMatch(/SIGTERM: draining .* drained; stopped/s);
+  });
+
+  it('answers a deterministic share with the canary alias, once the canary is loaded and checked', {
+    timeout: 120_000,
+  }, async () => {
+    const canary = await startServeProcess({ ...world.env, SLIPWAY_USER: 'ops' }, [
+      `${model}@production`,
+      '--port',
+      '0',
+      '--poll',
+      '0.1',
+      '--canary',
+      'staging:50',
+    ]);
+    try {
+      const models = async () =>
+        (
+          (await (await fetch(`${canary.url}/models`)).json()) as {
+            models: Array<{ canary: { version: number | null } }>;
+          }
+        ).models[0]?.canary.version;
+      for (let i = 0; (await models()) !== 2; i++) {
+        expect(i, 'the canary never loaded').toBeLessThan(100);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const versions: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        const res = await fetch(`${canary.url}/score`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ rows: [row(i)] }),
+        });
+        const body = (await res.json()) as { alias: string; version: number };
+        versions.push(`${body.alias}:${body.version}`);
+      }
+      expect(versions).toEqual([
+        'production:3',
+        'staging:2',
+        'production:3',
+        'staging:2',
+        'production:3',
+        'staging:2',
+      ]);
+    } finally {
+      expect(await canary.stop()).toBe(0);
+    }
+  });
+});

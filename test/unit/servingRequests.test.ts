@@ -1,0 +1,236 @@
+import { describe, expect, it } from 'vitest';
+import { addedColumns } from '../../domain/scoring/columns';
+import { probabilityText } from '../../domain/scoring/probabilityText';
+import { CanarySplit, keyBucket } from '../../domain/serving/canary';
+import type { RequestError } from '../../domain/serving/errors';
+import { ServingMetrics } from '../../domain/serving/metrics';
+import { type CsvLines, readCsvRows, readJsonRows } from '../../domain/serving/requestRows';
+import { csvAnswer, jsonAnswer } from '../../domain/serving/responseBody';
+import { compareScores, summarizeShadow } from '../../domain/serving/shadow';
+
+const features = ['Time', 'V1', 'Amount'];
+const limits = { maxRows: 3, maxBodyBytes: 1 << 20 };
+const added = addedColumns('Class');
+const json = (value: unknown) => Buffer.from(JSON.stringify(value));
+const linesOf = (csv?: CsvLines) => csv?.starts.map((s, i) => csv.text.toString('utf8', s, csv.ends[i]));
+const refusal = (f: () => unknown): RequestError => {
+  try {
+    f();
+  } catch (error) {
+    return error as RequestError;
+  }
+  throw new Error('expected a refusal');
+};
+
+describe('JSON rows', () => {
+  it('reads objects by feature name (any key order, other keys ignored), arrays in feature order, and one row alone', () => {
+    const byName = readJsonRows(
+      json({ rows: [{ Amount: 3, id: 'a', V1: 2, Time: 1 }, [4, 5, 6]] }),
+      features,
+      limits,
+    );
+    expect(byName.nRows).toBe(2);
+    expect([...byName.x]).toEqual([1, 2, 3, 4, 5, 6]);
+    expect([...readJsonRows(json([[1, 2, 3]]), features, limits).x]).toEqual([1, 2, 3]);
+    expect([...readJsonRows(json({ Time: 7, V1: 8, Amount: 9 }), features, limits).x]).toEqual([7, 8, 9]);
+  });
+
+  it('refuses bad input with 4xx and a message that names the field', () => {
+    const missing = refusal(() =>
+      readJsonRows(json({ rows: [[1, 2, 3], { Time: 1, v1: 2, Amount: 3 }] }), features, limits),
+    );
+    expect(missing.status).toBe(400);
+    expect(missing.type).toBe('MissingField');
+    expect(missing.message).toMatch(/rows\[1\]\.V1 is missing\. Did you mean "v1"\?/);
+    const text = refusal(() =>
+      readJsonRows(json({ rows: [{ Time: 1, V1: '2', Amount: 3 }] }), features, limits),
+    );
+    expect(text.type).toBe('NonNumericValue');
+    expect(text.message).toMatch(/rows\[0\]\.V1 is the string "2", not a number/);
+    const empty = refusal(() => readJsonRows(json({ rows: [[1, null, 3]] }), features, limits));
+    expect(empty.message).toMatch(/rows\[0\]\.V1 is null/);
+    const short = refusal(() => readJsonRows(json([[1, 2]]), features, limits));
+    expect(short.type).toBe('WrongRowLength');
+    expect(short.message).toMatch(
+      /rows\[0\] has 2 values; the model takes 3, in this order: Time, V1, Amount/,
+    );
+    const huge = refusal(() => readJsonRows(json([[1, 1e39, 3]]), features, limits));
+    expect(huge.type).toBe('ValueOutOfRange');
+    const many = refusal(() =>
+      readJsonRows(
+        json([
+          [1, 2, 3],
+          [1, 2, 3],
+          [1, 2, 3],
+          [1, 2, 3],
+        ]),
+        features,
+        limits,
+      ),
+    );
+    expect(many.status).toBe(413);
+    expect(many.message).toMatch(/4 rows; at most 3/);
+    expect(refusal(() => readJsonRows(Buffer.from('{"rows": ['), features, limits)).type).toBe(
+      'MalformedJson',
+    );
+    expect(refusal(() => readJsonRows(json({ rows: [] }), features, limits)).type).toBe('NoRows');
+  });
+});
+
+describe('CSV rows', () => {
+  it('matches columns by name, keeps every column, and reads cells as apply does', () => {
+    const rows = readCsvRows(
+      Buffer.from('id,Amount,Time,V1\r\na,3,1,2\nb,6,4,5e0\n'),
+      features,
+      added,
+      limits,
+    );
+    expect(rows.nRows).toBe(2);
+    expect([...rows.x]).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(linesOf(rows.csv)).toEqual(['id,Amount,Time,V1', 'a,3,1,2', 'b,6,4,5e0']);
+    const quoted = readCsvRows(Buffer.from('id,Amount,Time,V1\n"x, y",3,1," 2"\n'), features, added, limits);
+    expect([...quoted.x]).toEqual([1, 2, 3]);
+    expect(linesOf(quoted.csv)).toEqual(['id,Amount,Time,V1', '"x, y",3,1," 2"']);
+  });
+
+  it('names the row and column of a bad cell, and the missing feature columns', () => {
+    const cell = refusal(() =>
+      readCsvRows(Buffer.from('Time,V1,Amount\n1,2,3\n1,oops,3\n'), features, added, limits),
+    );
+    expect(cell.type).toBe('NonNumericValue');
+    expect(cell.message).toMatch(/request body, row 3, column "V1": "oops" is not a number/);
+    const column = refusal(() =>
+      readCsvRows(Buffer.from('Time,v1,Amount\n1,2,3\n'), features, added, limits),
+    );
+    expect(column.type).toBe('MissingFeatureColumn');
+    expect(column.message).toMatch(/lacks the model's feature V1\. Did you mean "v1"\?/);
+    const ragged = refusal(() => readCsvRows(Buffer.from('Time,V1,Amount\n1,2\n'), features, added, limits));
+    expect(ragged.message).toMatch(/row 2: 2 fields where the header has 3/);
+    const extra = refusal(() =>
+      readCsvRows(Buffer.from('Time,V1,Amount\n1,2,3\n1,2,3,4\n'), features, added, limits),
+    );
+    expect(extra.message).toMatch(/row 3: 4 fields where the header has 3/);
+    const empty = refusal(() => readCsvRows(Buffer.from('Time,V1,Amount\n1,,3\n'), features, added, limits));
+    expect(empty.message).toMatch(/row 2, column "V1": the value is empty/);
+    // Numbers the byte reader does not vouch for (17 digits, tiny exponents) are read by cells.ts.
+    const precise = readCsvRows(
+      Buffer.from('Time,V1,Amount\n0.12345678901234567, 1e-30 ,-0\n'),
+      features,
+      added,
+      limits,
+    );
+    expect([...precise.x]).toEqual([...new Float32Array([Number('0.12345678901234567'), 1e-30, -0])]);
+  });
+});
+
+describe('answers', () => {
+  const p = new Float32Array([0.25, 1.2345678e-7, 0.9]);
+  it('JSON: the answering version and, per row, the columns apply adds with its probability text', () => {
+    const body = JSON.parse(
+      jsonAnswer({ model: 'fraud', version: 4, alias: 'production' }, added, p, 0.5).toString(),
+    );
+    expect(body).toMatchObject({
+      model: 'fraud',
+      version: 4,
+      alias: 'production',
+      columns: ['predicted(Class)', 'probability(Class)'],
+    });
+    expect(body.rows).toEqual(
+      [...p].map((x) => ({
+        'predicted(Class)': x >= 0.5 ? 1 : 0,
+        'probability(Class)': Number(probabilityText(x)),
+      })),
+    );
+  });
+
+  it('CSV: every line as sent with the two columns appended, as apply writes them', () => {
+    const text = Buffer.from('id,Time\r\na,1\nb,2\nc,3');
+    const out = csvAnswer({ text, starts: [0, 9, 13, 17], ends: [7, 12, 16, 20] }, added, p, 0.5).toString();
+    expect(out).toBe(
+      `id,Time,predicted(Class),probability(Class)\na,1,0,0.25\nb,2,0,${probabilityText(p[1] as number)}\nc,3,1,${probabilityText(p[2] as number)}\n`,
+    );
+  });
+});
+
+describe('metrics', () => {
+  it('renders counters, the latency histogram and the version in Prometheus text', () => {
+    const metrics = new ServingMetrics();
+    metrics.serving('fraud', 'production', 3);
+    metrics.request('fraud', 200, 0.0007, 10);
+    metrics.request('fraud', 400, 0.003, 0);
+    metrics.swap('fraud', 'production', 'refused');
+    metrics.shadow('fraud', true);
+    const text = metrics.render();
+    expect(text).toContain('slipway_serve_requests_total{model="fraud",code="200"} 1');
+    expect(text).toContain('slipway_serve_errors_total{model="fraud"} 1');
+    expect(text).toContain('slipway_serve_rows_total{model="fraud"} 10');
+    expect(text).toContain('slipway_serve_request_duration_seconds_bucket{model="fraud",le="0.001"} 1');
+    expect(text).toContain('slipway_serve_request_duration_seconds_bucket{model="fraud",le="0.005"} 2');
+    expect(text).toContain('slipway_serve_request_duration_seconds_count{model="fraud"} 2');
+    expect(text).toContain('slipway_serve_model_version{model="fraud",alias="production"} 3');
+    expect(text).toContain(
+      'slipway_serve_version_changes_total{model="fraud",alias="production",outcome="refused"} 1',
+    );
+    expect(text).toContain('slipway_serve_shadow_requests_total{model="fraud",outcome="scored"} 1');
+  });
+});
+
+describe('shadow comparisons', () => {
+  it('counts label agreement and probability differences, and sums them up per pair of versions', () => {
+    const a = new Float32Array([0.1, 0.6, 0.4, 0.9]);
+    const b = new Float32Array([0.2, 0.4, 0.45, 0.9]);
+    const c = compareScores(a, b, 0.5, 0.5);
+    expect(c.rows).toBe(4);
+    expect(c.labelsAgree).toBe(3);
+    expect(c.maxAbsDiff).toBeCloseTo(0.2, 6);
+    expect(c.sumAbsDiff).toBeCloseTo(0.1 + 0.2 + 0.05, 6);
+    // Each version with its own threshold: at 0.449 the candidate flags row 2 as well, so it disagrees there.
+    expect(compareScores(a, b, 0.5, 0.449).labelsAgree).toBe(2);
+    const record = (version: number, ms: number, labelsAgree: number) => ({
+      at: '2026-11-29T00:00:00Z',
+      model: 'fraud',
+      primary: { alias: 'production', version: 3, ms },
+      shadow: { alias: 'staging', version, ms: 2 * ms },
+      rows: 10,
+      labelsAgree,
+      maxAbsDiff: 0.01 * ms,
+      sumAbsDiff: 0.05,
+    });
+    const report = summarizeShadow([record(4, 1, 10), record(4, 3, 8), record(5, 2, 9)]);
+    expect(report).toHaveLength(2);
+    expect(report[0]).toMatchObject({
+      primaryVersion: 3,
+      shadowVersion: 4,
+      requests: 2,
+      rows: 20,
+      agreement: 0.9,
+      meanAbsDiff: 0.005,
+    });
+    expect(report[0]?.maxAbsDiff).toBeCloseTo(0.03, 9);
+    expect(report[0]?.primaryMs).toEqual({ p50: 1, p99: 3 });
+    expect(report[1]).toMatchObject({ shadowVersion: 5, requests: 1, agreement: 0.9 });
+  });
+});
+
+describe('canary split', () => {
+  it('without a key, takes exactly the share asked, spread over arrival order', () => {
+    const split = new CanarySplit(10);
+    const taken = Array.from({ length: 1000 }, () => split.take());
+    expect(taken.filter(Boolean)).toHaveLength(100);
+    // Every tenth request, not the first hundred.
+    expect(taken.slice(0, 20).filter(Boolean)).toHaveLength(2);
+    expect(Array.from({ length: 50 }, () => new CanarySplit(100).take()).every(Boolean)).toBe(true);
+    expect(() => new CanarySplit(101)).toThrow(/between 0 and 100/);
+  });
+
+  it('with a key, gives one key one side, and about the share asked over many keys', () => {
+    const split = new CanarySplit(25);
+    const keys = Array.from({ length: 4000 }, (_, i) => `customer-${i}`);
+    const first = keys.map((k) => split.take(k));
+    expect(keys.map((k) => split.take(k))).toEqual(first);
+    const share = first.filter(Boolean).length / keys.length;
+    expect(share).toBeGreaterThan(0.22);
+    expect(share).toBeLessThan(0.28);
+    expect(keyBucket('customer-1')).not.toBe(keyBucket('customer-2'));
+  });
+});

@@ -1,0 +1,271 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeCheckpoint } from '../../domain/ml/checkpoint';
+import { type BinaryScorer, openBinaryScorer } from '../../domain/scoring/binaryScorer';
+import { addedColumns } from '../../domain/scoring/columns';
+import { probabilityText } from '../../domain/scoring/probabilityText';
+import { openThreadedScorer } from '../../domain/scoring/threadedScorer';
+import { CanarySplit, keyBucket } from '../../domain/serving/canary';
+import { ServingMetrics } from '../../domain/serving/metrics';
+import { type RunningServer, startScoringServer } from '../../domain/serving/scoringServer';
+import { type LoadedVersion, ServedModel } from '../../domain/serving/servedModel';
+import { compareScores, type ShadowRecord, summarizeShadow } from '../../domain/serving/shadow';
+import { splitScorer } from '../../domain/serving/splitScorer';
+import { type CheckReference, checkVersion, trainedReference } from '../../domain/serving/versionCheck';
+import { architectures, exportedModel, wildData } from '../support/onnxFixtures';
+
+/**
+ * The scoring service's pure parts on real onnxruntime sessions: the version check against the
+ * trained network, the lease that lets in-flight requests finish on a swapped-out version, and
+ * the HTTP routes over loopback.
+ */
+describe('scoring service', () => {
+  const data = wildData(400);
+  const spec = architectures['tanh-shallow'];
+  let first: Awaited<ReturnType<typeof exportedModel>>;
+  let other: Awaited<ReturnType<typeof exportedModel>>;
+  let reference: CheckReference;
+
+  const checkpointOf = async (m: typeof first) =>
+    encodeCheckpoint({ epoch: 1, history: [], weights: m.model.getWeights(), optimizer: [] });
+
+  beforeAll(async () => {
+    if (!spec) throw new Error('no tanh-shallow architecture');
+    first = await exportedModel(spec, data);
+    other = await exportedModel(spec, wildData(400, 31));
+    reference = trainedReference(spec, await checkpointOf(first), first.scaler);
+  });
+
+  async function loaded(version: number, bytes: Uint8Array): Promise<LoadedVersion> {
+    const scorer = await openBinaryScorer(bytes, data.nFeatures, undefined, { intraOpThreads: 1 });
+    return {
+      model: 'wild',
+      version,
+      features: data.features,
+      threshold: 0.5,
+      columns: addedColumns('Class'),
+      scorer,
+      check: await checkVersion(scorer, reference, data.nFeatures),
+    };
+  }
+
+  it('passes the file exported from the trained weights, and refuses another training’s file', async () => {
+    const good = await loaded(1, first.bytes);
+    expect(good.check).toMatchObject({ passed: true, rows: 64, source: 'trained' });
+    expect(good.check.worstBoundUsed).toBeLessThanOrEqual(1);
+    const swapped = await loaded(2, other.bytes);
+    expect(swapped.check.passed).toBe(false);
+    if (!swapped.check.passed)
+      expect(swapped.check.reason).toMatch(
+        /on probe row \d+ the served file gives .* trained weights and scaler give/,
+      );
+    await Promise.all([good.scorer.release(), swapped.scorer.release()]);
+  });
+
+  it('scores small requests on the main session and large ones on the model thread, alike', async () => {
+    const main = await openBinaryScorer(first.bytes, data.nFeatures, undefined, { intraOpThreads: 1 });
+    const threaded = openThreadedScorer(first.bytes, data.nFeatures, main, { intraOpThreads: 1 });
+    const calls: string[] = [];
+    const spy = (name: string, s: BinaryScorer): BinaryScorer => ({
+      ...s,
+      score: (x, n) => {
+        calls.push(`${name}:${n}`);
+        return s.score(x, n);
+      },
+    });
+    const split = splitScorer(spy('main', main), spy('thread', threaded), 64);
+    const small = await split.score(data.x, 63);
+    const large = await split.score(data.x, 400);
+    expect(calls).toEqual(['main:63', 'thread:400']);
+    // The same file on the same runtime: the same float32 outputs on either thread.
+    expect([...large.subarray(0, 63)]).toEqual([...small]);
+    expect((await checkVersion(threaded, reference, data.nFeatures)).passed).toBe(true);
+    await split.release();
+  });
+
+  it('lets a request finish on the version it started on, keeps swapped-out versions warm, and closes them after', async () => {
+    const served = new ServedModel('wild', 'production', 2);
+    let released = 0;
+    const counting = (l: LoadedVersion): LoadedVersion => ({
+      ...l,
+      scorer: {
+        ...l.scorer,
+        score: l.scorer.score,
+        release: async () => {
+          released++;
+          await l.scorer.release();
+        },
+      },
+    });
+    served.swapIn(counting(await loaded(1, first.bytes)));
+    const lease = served.acquire();
+    served.swapIn(counting(await loaded(2, first.bytes)));
+    expect(served.version).toBe(2);
+    expect(lease?.loaded.version).toBe(1);
+    // The old session still answers its request.
+    expect((await lease?.loaded.scorer.score(data.x, 1))?.length).toBe(1);
+    // A move back to a warm spare needs no load.
+    expect(served.swapBack(1)).toBe(true);
+    expect(served.version).toBe(1);
+    expect(served.spareVersions).toEqual([2]);
+    expect(served.swapBack(9)).toBe(false);
+    served.swapIn(counting(await loaded(3, first.bytes)));
+    served.swapIn(counting(await loaded(4, first.bytes)));
+    // Two spares kept (1 and 3); version 2 was pushed out and closed (nothing ran on it).
+    expect(served.spareVersions).toEqual([1, 3]);
+    await new Promise((r) => setImmediate(r));
+    expect(released).toBe(1);
+    served.swapIn(counting(await loaded(5, first.bytes)));
+    // Version 1 is pushed out too, but a request still runs on it: closed only once it is done.
+    expect(served.spareVersions).toEqual([3, 4]);
+    await new Promise((r) => setImmediate(r));
+    expect(released).toBe(1);
+    expect(served.inFlight).toBe(1);
+    lease?.release();
+    await new Promise((r) => setImmediate(r));
+    expect(released).toBe(2);
+    await served.shutdown();
+    expect(released).toBe(5);
+  });
+
+  describe('over HTTP', () => {
+    let served: ServedModel;
+    let running: RunningServer;
+    const metrics = new ServingMetrics();
+    const shadowed: ShadowRecord[] = [];
+    const candidate = new ServedModel('wild', 'staging');
+    // Empty until the canary test swaps a version in: requests then all go to production.
+    const canary = new ServedModel('wild', 'canary');
+    const auth = { authorization: 'Bearer s3cret' };
+    beforeAll(async () => {
+      served = new ServedModel('wild', 'production');
+      served.swapIn(await loaded(7, first.bytes));
+      candidate.swapIn(await loaded(8, other.bytes));
+      running = await startScoringServer(
+        {
+          models: [served],
+          metrics,
+          token: 's3cret',
+          limits: { maxRows: 100, maxBodyBytes: 4096 },
+          shadows: new Map([[served, candidate]]),
+          canaries: new Map([[served, { candidate: canary, split: new CanarySplit(50) }]]),
+          onShadow: (r) => shadowed.push(r),
+        },
+        { host: '127.0.0.1', port: 0 },
+      );
+    });
+    afterAll(() => running?.drain(1000));
+
+    const post = (body: string, type = 'application/json', headers: Record<string, string> = auth) =>
+      fetch(`${running.url}/score`, { method: 'POST', body, headers: { 'content-type': type, ...headers } });
+
+    it('scores JSON and CSV like apply, naming the answering version', async () => {
+      const rows = [0, 1, 2].map((r) =>
+        Array.from(data.x.subarray(r * data.nFeatures, (r + 1) * data.nFeatures)),
+      );
+      const expected = await (served.loaded as LoadedVersion).scorer.score(data.x, 3);
+      const res = await post(JSON.stringify({ rows }));
+      expect(res.status).toBe(200);
+      expect(res.headers.get('slipway-model-version')).toBe('7');
+      const body = (await res.json()) as { rows: Array<Record<string, number>> };
+      expect(body).toMatchObject({ model: 'wild', version: 7, alias: 'production' });
+      expect(body.rows.map((r) => r['probability(Class)'])).toEqual(
+        [...expected].map((p) => Number(probabilityText(p))),
+      );
+      const csv = `id,${data.features.join(',')}\n${rows.map((r, i) => `r${i},${r.join(',')}`).join('\n')}\n`;
+      const scored = await post(csv, 'text/csv');
+      expect(scored.status).toBe(200);
+      const lines = (await scored.text()).trim().split('\n');
+      expect(lines[0]).toBe(`id,${data.features.join(',')},predicted(Class),probability(Class)`);
+      expect(lines[1]).toBe(
+        `r0,${rows[0]?.join(',')},${(expected[0] as number) >= 0.5 ? 1 : 0},${probabilityText(expected[0] as number)}`,
+      );
+    });
+
+    it('scores each answered request with the shadow candidate too, and records how they compare', async () => {
+      shadowed.length = 0;
+      const rows = [3, 4, 5, 6].map((r) =>
+        Array.from(data.x.subarray(r * data.nFeatures, (r + 1) * data.nFeatures)),
+      );
+      const res = await post(JSON.stringify({ rows }));
+      expect((await res.json()) as object).toMatchObject({ version: 7 });
+      // Only this request has 4 rows (the earlier ones' shadows may still be landing).
+      const mine = () => shadowed.filter((r) => r.rows === 4);
+      for (let i = 0; i < 100 && mine().length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      const x = data.x.subarray(3 * data.nFeatures, 7 * data.nFeatures);
+      const answered = await (served.loaded as LoadedVersion).scorer.score(x, 4);
+      const shadow = await (candidate.loaded as LoadedVersion).scorer.score(x, 4);
+      expect(mine()).toHaveLength(1);
+      expect(mine()[0]).toMatchObject({
+        model: 'wild',
+        primary: { alias: 'production', version: 7 },
+        shadow: { alias: 'staging', version: 8 },
+        ...compareScores(answered, shadow, 0.5, 0.5),
+      });
+      expect(summarizeShadow(mine())[0]).toMatchObject({
+        primaryVersion: 7,
+        shadowVersion: 8,
+        requests: 1,
+        rows: 4,
+      });
+    });
+
+    it('sends a deterministic share to the canary once it has a version, by request key when given', async () => {
+      const row = [Array.from(data.x.subarray(0, data.nFeatures))];
+      const versionOf = async (key?: string) => {
+        const res = await post(JSON.stringify({ rows: row }), 'application/json', {
+          ...auth,
+          ...(key ? { 'slipway-request-key': key } : {}),
+        });
+        const body = (await res.json()) as { version: number; alias: string };
+        expect(res.headers.get('slipway-model-version')).toBe(String(body.version));
+        return `${body.alias}:${body.version}`;
+      };
+      canary.swapIn(await loaded(9, first.bytes));
+      try {
+        const unkeyed = [];
+        for (let i = 0; i < 6; i++) unkeyed.push(await versionOf());
+        expect(unkeyed).toEqual([
+          'production:7',
+          'canary:9',
+          'production:7',
+          'canary:9',
+          'production:7',
+          'canary:9',
+        ]);
+        const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+        const once = [];
+        for (const k of keys) once.push(await versionOf(k));
+        const again = [];
+        for (const k of keys) again.push(await versionOf(k));
+        expect(again).toEqual(once);
+        expect(once.map((v, i) => (v === 'canary:9') === keyBucket(keys[i] as string) < 5000)).toEqual(
+          keys.map(() => true),
+        );
+      } finally {
+        await canary.shutdown();
+      }
+    });
+
+    it('refuses bad input with 4xx naming the field, and requests without the token', async () => {
+      const bad = await post(JSON.stringify({ rows: [{ tiny: 1 }] }));
+      expect(bad.status).toBe(400);
+      expect(((await bad.json()) as { error: unknown }).error).toMatchObject({
+        type: 'MissingField',
+        details: { field: 'huge', version: 7 },
+      });
+      expect((await post('{}', 'application/json', {})).status).toBe(401);
+      const big = await post(JSON.stringify({ rows: Array.from({ length: 200 }, () => [1, 2, 3, 4, 5]) }));
+      expect(big.status).toBe(413);
+    });
+
+    it('answers health, readiness and metrics', async () => {
+      expect((await fetch(`${running.url}/healthz`)).status).toBe(200);
+      const ready = await fetch(`${running.url}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toMatchObject({ ready: true, models: [{ model: 'wild', version: 7 }] });
+      const text = await (await fetch(`${running.url}/metrics`)).text();
+      expect(text).toMatch(/slipway_serve_requests_total\{model="wild",code="200"\} 25/);
+      expect(text).toMatch(/slipway_serve_requests_total\{model="wild",code="400"\} 1/);
+    });
+  });
+});
