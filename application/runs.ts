@@ -248,3 +248,86 @@ export async function queryProgress(handle: WorkflowHandle): Promise<PipelinePro
     clearTimeout(timer);
   }
 }
+
+/** The workflow types that are runs of a model (a scheduled run's pipeline is a trainToDeploy too). */
+const MODEL_RUN_TYPES = ['trainToDeploy', 'trainAnomaly', 'importModel'] as const;
+
+/** One run of a model in the runs view: how it ended, when, how long, and its key figures. */
+export interface RunSummary extends RunView {
+  model?: string;
+  startedAt: string;
+  closedAt?: string;
+  seconds?: number;
+  /** The version it registered, when it got that far. */
+  version?: number;
+  /** Held-out figures of the version it registered (classifiers; anomaly runs with a label). */
+  figures?: { prAuc?: number; rocAuc?: number; precision?: number; recall?: number };
+}
+
+export interface RunFilter {
+  /** Only runs of this model. */
+  model?: string;
+  /** Only runs that ended (or stand) so. */
+  outcomes?: Array<RunOutcome | 'skipped'>;
+  /** At most this many, newest first. */
+  limit?: number;
+  /** Runs read before giving up on finding `limit` that match (each costs a history read). */
+  scanLimit?: number;
+}
+
+/**
+ * Every run of a model (trained, anomaly or imported), newest first, whatever its end: promoted,
+ * registered, blocked, rejected, timed out, failed, cancelled or still running, each with its
+ * cause when it did not end well, its duration and the figures of the version it registered. The
+ * runs view of the CLI (`slipway runs`) and the console.
+ */
+export async function listRuns(
+  client: Client,
+  taskQueue: string,
+  filter: RunFilter = {},
+): Promise<RunSummary[]> {
+  const limit = filter.limit ?? 20;
+  const scanLimit = filter.scanLimit ?? 500;
+  const types = MODEL_RUN_TYPES.map((t) => `WorkflowType = '${t}'`).join(' OR ');
+  const query = `TaskQueue = '${taskQueue.replace(/'/g, "\\'")}' AND (${types})`;
+  const found: RunSummary[] = [];
+  let scanned = 0;
+  for await (const run of client.workflow.list({ query })) {
+    if (++scanned > scanLimit || found.length >= limit) break;
+    const model = await modelOfRun(client, run.workflowId, run.runId).catch(() => undefined);
+    if (filter.model !== undefined && model !== filter.model) continue;
+    const view = await runView(client, run.workflowId, run.runId);
+    if (filter.outcomes && !filter.outcomes.includes(view.outcome)) continue;
+    const closedAt = run.closeTime;
+    found.push({
+      ...view,
+      model,
+      startedAt: run.startTime.toISOString(),
+      ...(closedAt
+        ? { closedAt: closedAt.toISOString(), seconds: (closedAt.getTime() - run.startTime.getTime()) / 1000 }
+        : {}),
+      ...figuresOf(view.result),
+    });
+  }
+  // Visibility's order is not always by start time (closed runs can come first): newest first here.
+  return found.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+}
+
+/** The registered version and its held-out figures, from a run's result. */
+function figuresOf(result: unknown): Pick<RunSummary, 'version' | 'figures'> {
+  if (!result || typeof result !== 'object') return {};
+  const r = result as {
+    version?: unknown;
+    metrics?: Record<string, unknown>;
+    evaluation?: { metrics?: Record<string, unknown> };
+  };
+  const metrics = r.metrics ?? r.evaluation?.metrics;
+  const pick = (key: string) => (typeof metrics?.[key] === 'number' ? (metrics[key] as number) : undefined);
+  const figures = metrics
+    ? { prAuc: pick('prAuc'), rocAuc: pick('rocAuc'), precision: pick('precision'), recall: pick('recall') }
+    : undefined;
+  return {
+    ...(typeof r.version === 'number' ? { version: r.version } : {}),
+    ...(figures ? { figures } : {}),
+  };
+}

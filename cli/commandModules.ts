@@ -54,6 +54,7 @@ export const commandModules: readonly CommandModule[] = [
     commands: ['serve', 'serve-report'],
     load: async () => (await import('./commands/serve.js')).registerServeCommand,
   },
+  { commands: ['runs'], load: async () => (await import('./commands/runs.js')).registerRunsCommand },
   { commands: ['lineage'], load: async () => (await import('./commands/lineage.js')).registerLineageCommand },
   { commands: ['audit'], load: async () => (await import('./commands/audit.js')).registerAuditCommand },
   { commands: ['console'], load: async () => (await import('./commands/console.js')).registerConsoleCommand },
