@@ -189,6 +189,7 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
         runId: info.runId,
         createdBy: params.createdBy,
         sourceUri: dataset.sourceUri,
+        ...(params.pipelineFile ? { pipelineFile: params.pipelineFile } : {}),
       },
     }),
   );
