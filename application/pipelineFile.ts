@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { isMap, LineCounter, parseDocument, type YAMLMap } from 'yaml';
 import type { z } from 'zod';
 import { type TrainToDeployInput, trainToDeployInputSchema } from '../contracts/inputs';
 import { type PipelineFile, pipelineFileJsonSchema, pipelineFileSchema } from '../contracts/pipelineFile';
+import { parseDatasetSource } from '../domain/data/sourceUri';
 import { TypedError } from '../domain/errors';
 import { PIPELINE_FILE_MAX_BYTES, type PipelineFileRecord } from '../domain/registry/metadata';
 
@@ -103,8 +105,15 @@ export function parsePipelineFile(bytes: Buffer | string, name: string): LoadedP
       ),
     );
   }
+  // A relative path in the file is relative to the file, so the file means the same from any folder.
+  let source: string;
+  try {
+    source = parseDatasetSource(parsed.data.source, dirname(resolve(name))).uri;
+  } catch (err) {
+    throw new PipelineFileError(name, [`${where(['source'])}: source: ${(err as Error).message}`]);
+  }
   return {
-    pipeline: parsed.data,
+    pipeline: { ...parsed.data, source },
     record: { path: name, sha256: createHash('sha256').update(buffer).digest('hex'), contents: text },
   };
 }

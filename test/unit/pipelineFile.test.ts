@@ -89,6 +89,17 @@ schedule: { every: 6h, jitter: 5m }
     expect(pipeline.schedule).toEqual({ every: '6h', jitter: '5m', catchupWindow: '1h', paused: false });
   });
 
+  it('takes a relative source path as relative to the file, and refuses a bad source at its line', () => {
+    const { pipeline } = parsePipelineFile(
+      minimal.replace(/source: .*/, 'source: data/tx.csv'),
+      '/srv/ml/slipway.yaml',
+    );
+    expect(pipeline.source).toBe('file:///srv/ml/data/tx.csv');
+    expect(problems(minimal.replace(/source: .*/, 'source: "synthetic:nope?rows=3"'))).toEqual([
+      expect.stringMatching(/^slipway\.yaml:3:9: source: .*nope/),
+    ]);
+  });
+
   it('reads JSON too (JSON is YAML)', () => {
     const json = JSON.stringify({
       version: 1,
@@ -224,7 +235,7 @@ describe('slipway init', () => {
     writeFileSync(path, pipelineFileTemplate({ model: 'team/fraud', source: 'data/tx.csv' }));
     const { pipeline } = readPipelineFile(path);
     expect(pipeline.model).toBe('team/fraud');
-    expect(pipeline.source).toBe('data/tx.csv');
+    expect(pipeline.source).toBe(`file://${dir}/data/tx.csv`);
     expect(pipeline.spec).toEqual(referenceModelSpec);
     expect(
       readFileSync(path, 'utf8')
