@@ -59,6 +59,7 @@ describe('slipway run -f / schedule create -f / init', () => {
 
     const v1 = await registry.getVersion('fraud-file', 1);
     expect(v1.pipelineFile).toEqual({ path: file('slipway.yaml'), sha256, contents: PIPELINE });
+    expect(await registry.getModelCard('fraud-file', 1)).toContain(`sha256 \`${sha256}\``);
     // The file's settings reached training; the flag took precedence over its epochs.
     expect(v1.training?.modelSpec).toMatchObject({ epochs: 2, batchSize: 256, seed: 11, learningRate: 0.01 });
     expect(v1.training?.modelSpec.layers).toEqual([
