@@ -62,18 +62,7 @@ export function registerModelActivity(deps: ActivityDeps) {
       const artifacts = definedEntries(params.draft.artifacts);
       await recordStepLineage(deps, {
         step: 'register',
-        params: {
-          name: params.name,
-          // The pipeline file the run was started from, by content (its text is in the metadata).
-          ...(params.draft.pipelineFile
-            ? {
-                pipelineFile: {
-                  path: params.draft.pipelineFile.path,
-                  sha256: params.draft.pipelineFile.sha256,
-                },
-              }
-            : {}),
-        },
+        params: { name: params.name },
         inputs: { ...artifacts },
         outputs: { modelCard: metadata.registration.modelCard },
         startedAt,
