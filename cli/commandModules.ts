@@ -17,6 +17,7 @@ export interface CommandModule {
  */
 export const commandModules: readonly CommandModule[] = [
   { commands: ['demo'], load: async () => (await import('./commands/demo.js')).registerDemoCommand },
+  { commands: ['init'], load: async () => (await import('./commands/init.js')).registerInitCommand },
   { commands: ['run', 'status'], load: async () => (await import('./commands/run.js')).registerRunCommand },
   { commands: ['cancel'], load: async () => (await import('./commands/cancel.js')).registerCancelCommand },
   { commands: ['import'], load: async () => (await import('./commands/import.js')).registerImportCommand },

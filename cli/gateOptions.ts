@@ -64,12 +64,15 @@ export interface GateFlags {
   onAnomaly?: string;
 }
 
-/** Gate settings from a --gate file and the flags, validated (errors name the flag or field). */
-export function gateSettingsFromFlags(flags: GateFlags): GateSettingsInput {
-  let base: Record<string, unknown> = {};
+/**
+ * Gate settings from a --gate file and the flags, over `fileGate` (a pipeline file's gate),
+ * validated (errors name the flag or field).
+ */
+export function gateSettingsFromFlags(flags: GateFlags, fileGate: GateSettingsInput = {}): GateSettingsInput {
+  let base: Record<string, unknown> = { ...fileGate };
   if (flags.gate) {
     try {
-      base = JSON.parse(readFileSync(flags.gate, 'utf8'));
+      base = { ...base, ...JSON.parse(readFileSync(flags.gate, 'utf8')) };
     } catch (err) {
       throw new UsageError(
         `--gate ${flags.gate}: ${(err as Error).message}. Give a JSON file of gate settings.`,

@@ -5,6 +5,7 @@ import { metricGateSettingsSchema } from '../domain/gate/metricGate';
 import { modelSpecSchema, referenceModelSpec } from '../domain/ml/modelSpec';
 import { DEFAULT_SIZE_LIMIT_BYTES } from '../domain/onnx/size';
 import { aliasNameSchema } from '../domain/registry/aliasName';
+import { pipelineFileRecordSchema } from '../domain/registry/metadata';
 import { modelNameSchema } from '../domain/registry/modelName';
 import { anomalyChecks } from '../domain/validation/schemaCheck';
 
@@ -115,6 +116,8 @@ export const trainToDeployInputSchema = extractDatasetInputSchema.extend({
     .min(5)
     .max(24 * 3600)
     .default(600),
+  /** The pipeline file the run was started from (path, sha256, text), recorded with the version. */
+  pipelineFile: pipelineFileRecordSchema.optional(),
 });
 export type TrainToDeployInput = z.input<typeof trainToDeployInputSchema>;
 

@@ -221,6 +221,7 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
         createdBy: params.createdBy,
         sourceUri: dataset.sourceUri,
         ...(dataValidation ? { dataValidation } : {}),
+        ...(params.pipelineFile ? { pipelineFile: params.pipelineFile } : {}),
       },
     }),
   );

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { gateForModel } from '../../application/access';
+import { pipelineRunInput, readPipelineFile } from '../../application/pipelineFile';
 import { openWorkspace } from '../../application/workspace';
 import { trainAnomalyInputSchema, trainToDeployInputSchema } from '../../contracts/inputs';
 import { parseDatasetSource } from '../../domain/data/sourceUri';
@@ -9,6 +10,7 @@ import { anomalyRunJson, describeAnomalyRun, runAnomaly } from '../anomalyRun';
 import { addGateOptions, type GateFlags, gateSettingsFromFlags } from '../gateOptions';
 import { numberOption } from '../numberOption';
 import { printResult } from '../output';
+import { overridesFromFlags } from '../pipelineFileOptions';
 import { describePipeline, pipelineJson, runPipeline } from '../pipelineRun';
 import { followFlagsSchema, followRunToEnd } from '../runEnd';
 import { addTrainingOptions } from '../trainingOptions';
@@ -16,9 +18,10 @@ import { UsageError } from '../usageError';
 import { showStatus } from './status';
 
 const runOptionsSchema = followFlagsSchema.extend({
-  source: z.string().min(1),
+  file: z.string().min(1).optional(),
+  source: z.string().min(1).optional(),
   target: z.string().min(1),
-  model: z.string().min(1),
+  model: z.string().min(1).optional(),
   features: z.string().optional(),
   epochs: z.number().int().min(1).max(10_000).optional(),
   threshold: z.number().gt(0).lt(1).optional(),
@@ -34,11 +37,18 @@ export function registerRunCommand(program: Command): void {
     .description(
       'Run the training-to-deployment pipeline on a data source and register the result as a new model version.',
     )
-    .requiredOption(
-      '--source <uri>',
-      'a CSV path, file://..., s3://bucket/key or synthetic:fraud?rows=N&seed=S',
+    .option(
+      '-f, --file <path>',
+      'a pipeline file (slipway.yaml, written by `slipway init`) with everything the run needs; flags override it',
     )
-    .requiredOption('--model <name>', 'registered model name (lowercase letters, digits, ".", "_", "-")');
+    .option(
+      '--source <uri>',
+      'a CSV path, file://..., s3://bucket/key or synthetic:fraud?rows=N&seed=S (required without -f)',
+    )
+    .option(
+      '--model <name>',
+      'registered model name (lowercase letters, digits, ".", "_", "-"; required without -f)',
+    );
   addTrainingOptions(command)
     .option(
       '--threshold <t>',
@@ -69,14 +79,40 @@ export function registerRunCommand(program: Command): void {
   addGateOptions(command)
     .addHelpText(
       'after',
-      '\nExamples:\n  slipway run --source data/transactions.csv --target Class --model card-fraud --epochs 20\n' +
+      '\nExamples:\n  slipway run -f slipway.yaml --epochs 5\n  slipway run --source data/transactions.csv --target Class --model card-fraud --epochs 20\n' +
         '  slipway run --kind anomaly --source "synthetic:winevents?rows=20000&seed=7" --model secops/winevents \\\n' +
         '    --features hour,EventCode_4624,EventCode_4625,EventCode_4634,EventCode_4648,EventCode_4672,EventCode_4688,' +
         'EventCode_4720,EventCode_4732,EventCode_4768,EventCode_4769 --eval-label anomalous',
     )
-    .action(async (raw: Record<string, unknown>) => {
+    .action(async (raw: Record<string, unknown>, cmd: Command) => {
       const opts = runOptionsSchema.parse(raw);
       refuseOptionsOfTheOtherKind(opts);
+      if (opts.file !== undefined) {
+        if (opts.kind === 'anomaly') {
+          throw new UsageError(
+            'a pipeline file describes a classifier run; start an anomaly run with flags (--kind anomaly) instead of -f',
+          );
+        }
+        // Read before anything else, so a bad file is refused before any connection is made.
+        const loaded = readPipelineFile(opts.file);
+        const ws = openWorkspace();
+        const overrides = overridesFromFlags(cmd, raw, loaded);
+        const modelName = overrides.modelName ?? loaded.pipeline.model;
+        const gate = await gateForModel(ws, modelName, overrides.gate);
+        const input = pipelineRunInput(loaded, { ...overrides, gate }, ws.identity);
+        await followRunToEnd(
+          opts,
+          (session, onStart) =>
+            runPipeline(session, input, { live: !opts.json, waitForReview: opts.wait, onStart }),
+          (result) => printResult(opts, pipelineJson(result), () => describePipeline(result)),
+        );
+        return;
+      }
+      if (opts.source === undefined || opts.model === undefined) {
+        throw new UsageError(
+          'give --source <uri> and --model <name>, or -f <pipeline file> (`slipway init` writes one)',
+        );
+      }
       const ws = openWorkspace();
       const gate = await gateForModel(ws, opts.model, gateSettingsFromFlags(raw as GateFlags));
       if (opts.kind === 'anomaly') {

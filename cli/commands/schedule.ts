@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import type { z } from 'zod';
 import { gateForModel } from '../../application/access';
+import { pipelineRunInput, readPipelineFile } from '../../application/pipelineFile';
 import { describeCancellation, describeFailure } from '../../application/runs';
 import {
   changeSchedule,
@@ -12,10 +14,12 @@ import {
 import type { TemporalAccess } from '../../application/temporal';
 import { openWorkspace } from '../../application/workspace';
 import { type ScheduledRetrainInput, trainToDeployInputSchema } from '../../contracts/inputs';
+import type { PipelineSchedule } from '../../contracts/pipelineFile';
 import { parseDatasetSource } from '../../domain/data/sourceUri';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
 import { addGateOptions, type GateFlags, gateSettingsFromFlags, parseDurationSeconds } from '../gateOptions';
 import { printResult, table } from '../output';
+import { givenOnCommandLine, overridesFromFlags } from '../pipelineFileOptions';
 import { openSession } from '../session';
 import { addTrainingOptions } from '../trainingOptions';
 import { UsageError } from '../usageError';
@@ -46,12 +50,17 @@ export function registerScheduleCommand(program: Command): void {
   const create = schedule
     .command('create')
     .description(
-      'Create a schedule that retrains <model> from --source through the same gates as `slipway run`.',
+      'Create a schedule that retrains <model> from --source (or as a pipeline file says) through the same gates ' +
+        'as `slipway run`.',
     )
-    .argument('<model>', 'registered model name')
-    .requiredOption(
+    .argument('[model]', "registered model name (required without -f; overrides the file's)")
+    .option(
+      '-f, --file <path>',
+      'a pipeline file (slipway.yaml): the run and, in its schedule section, when; flags override it',
+    )
+    .option(
       '--source <uri>',
-      'a CSV path, file://..., s3://bucket/key or synthetic:fraud?rows=N&seed=S',
+      'a CSV path, file://..., s3://bucket/key or synthetic:fraud?rows=N&seed=S (required without -f)',
     )
     .option('--cron <expr>', 'cron expression, e.g. "0 3 * * *" (03:00 UTC daily)')
     .option('--every <duration>', 'interval instead of cron, e.g. 6h, 30m, 1d')
@@ -69,52 +78,78 @@ export function registerScheduleCommand(program: Command): void {
       'data-change',
     );
   addTrainingOptions(create).option('--paused', 'create it paused');
-  addGateOptions(create).action(async (model: string, raw: Record<string, string | boolean | undefined>) => {
-    if (Boolean(raw.cron) === Boolean(raw.every))
-      throw new UsageError('Give exactly one of --cron "<expr>" or --every <duration>.');
-    const scheduleId = (raw.id as string | undefined) ?? `retrain-${model}`;
-    const epochs = raw.epochs === undefined ? referenceModelSpec.epochs : Number(raw.epochs); // parsed by numberOption
-    const ws = openWorkspace();
-    const gate = await gateForModel(ws, model, gateSettingsFromFlags(raw as GateFlags));
-    const source = parseDatasetSource(raw.source as string);
-    const features = (raw.features as string | undefined)?.split(',').map((f) => f.trim());
-    await checkScheduledSource(ws, { source, target: raw.target as string, features });
-    const pipeline = trainToDeployInputSchema.parse({
-      source: source.uri,
-      target: raw.target,
-      features,
-      modelName: model,
-      spec: { ...referenceModelSpec, epochs },
-      createdBy: `schedule:${scheduleId}`,
-      gate,
-      trainingTaskQueue: ws.config.trainingTaskQueue,
-    });
-    const retrainOn = raw.retrainOn as string;
-    if (retrainOn !== 'data-change' && retrainOn !== 'drift')
-      throw new UsageError(`--retrain-on "${retrainOn}" is not one of data-change, drift.`);
-    const seconds = (v: unknown, flag: string) =>
-      v ? parseDurationSeconds(String(v), flag) * 1000 : undefined;
-    await withSchedules((temporal) =>
-      createSchedule(temporal, {
-        scheduleId,
-        spec: {
-          ...(raw.cron
-            ? { cronExpressions: [String(raw.cron)] }
-            : { intervals: [{ every: seconds(raw.every, '--every') as number }] }),
-          ...(raw.jitter ? { jitter: seconds(raw.jitter, '--jitter') } : {}),
-        },
-        catchupWindowMs: seconds(raw.catchupWindow, '--catchup-window'),
-        paused: Boolean(raw.paused),
-        note: `retrain ${model} from ${pipeline.source}`,
-        input: { scheduleId, retrainOn, pipeline } satisfies ScheduledRetrainInput,
-        details: { model, cron: raw.cron, every: raw.every, review: gate.review?.required ?? false },
-      }),
-    );
-    process.stdout.write(
-      `Created ${scheduleId}: retrains ${model} ${raw.cron ? `on "${raw.cron}"` : `every ${raw.every}`}; ` +
-        `${gate.review?.required ? `a blessed version waits for review by ${gate.review.approvers?.join(', ')}` : 'a blessed version is promoted automatically'}.\n`,
-    );
-  });
+  addGateOptions(create).action(
+    async (modelArg: string | undefined, raw: Record<string, string | boolean | undefined>, cmd: Command) => {
+      // A bad file is refused before any connection is made.
+      const loaded = raw.file ? readPipelineFile(String(raw.file)) : undefined;
+      const timing = scheduleTiming(cmd, raw, loaded?.pipeline.schedule);
+      const model = modelArg ?? loaded?.pipeline.model;
+      if (model === undefined) throw new UsageError('Give the model to retrain, or -f <pipeline file>.');
+      if (!loaded && !raw.source) throw new UsageError('Give --source <uri>, or -f <pipeline file>.');
+      const scheduleId = timing.id ?? `retrain-${model}`;
+      const ws = openWorkspace();
+      const createdBy = `schedule:${scheduleId}`;
+      let pipeline: z.output<typeof trainToDeployInputSchema>;
+      if (loaded) {
+        const overrides = overridesFromFlags(cmd, raw, loaded);
+        const gate = await gateForModel(ws, model, overrides.gate);
+        pipeline = trainToDeployInputSchema.parse({
+          ...pipelineRunInput(loaded, { ...overrides, modelName: model, gate }, createdBy),
+          trainingTaskQueue: ws.config.trainingTaskQueue,
+        });
+      } else {
+        const epochs = raw.epochs === undefined ? referenceModelSpec.epochs : Number(raw.epochs); // parsed by numberOption
+        const gate = await gateForModel(ws, model, gateSettingsFromFlags(raw as GateFlags));
+        pipeline = trainToDeployInputSchema.parse({
+          source: parseDatasetSource(raw.source as string).uri,
+          target: raw.target,
+          features: (raw.features as string | undefined)?.split(',').map((f) => f.trim()),
+          modelName: model,
+          spec: { ...referenceModelSpec, epochs },
+          createdBy,
+          gate,
+          trainingTaskQueue: ws.config.trainingTaskQueue,
+        });
+      }
+      await checkScheduledSource(ws, {
+        source: parseDatasetSource(pipeline.source),
+        target: pipeline.target,
+        features: pipeline.features,
+      });
+      const { gate } = pipeline;
+      const retrainOn = raw.retrainOn as string;
+      if (retrainOn !== 'data-change' && retrainOn !== 'drift')
+        throw new UsageError(`--retrain-on "${retrainOn}" is not one of data-change, drift.`);
+      await withSchedules((temporal) =>
+        createSchedule(temporal, {
+          scheduleId,
+          spec: {
+            ...(timing.cron
+              ? { cronExpressions: [timing.cron] }
+              : { intervals: [{ every: timing.everyMs as number }] }),
+            ...(timing.jitterMs ? { jitter: timing.jitterMs } : {}),
+          },
+          catchupWindowMs: timing.catchupWindowMs,
+          paused: timing.paused,
+          note: `retrain ${model} from ${pipeline.source}`,
+          input: { scheduleId, retrainOn, pipeline } satisfies ScheduledRetrainInput,
+          details: {
+            model,
+            cron: timing.cron,
+            every: timing.every,
+            review: gate.review?.required ?? false,
+            ...(pipeline.pipelineFile
+              ? { pipelineFile: { path: pipeline.pipelineFile.path, sha256: pipeline.pipelineFile.sha256 } }
+              : {}),
+          },
+        }),
+      );
+      process.stdout.write(
+        `Created ${scheduleId}: retrains ${model} ${timing.cron ? `on "${timing.cron}"` : `every ${timing.every}`}; ` +
+          `${gate.review?.required ? `a blessed version waits for review by ${gate.review.approvers?.join(', ')}` : 'a blessed version is promoted automatically'}.\n`,
+      );
+    },
+  );
 
   schedule
     .command('list')
@@ -220,4 +255,36 @@ export function registerScheduleCommand(program: Command): void {
         }),
       );
   }
+}
+
+/**
+ * When a schedule runs: the flags typed on the command line, else the pipeline file's schedule
+ * section; exactly one of a cron expression or an interval.
+ */
+function scheduleTiming(
+  cmd: Command,
+  raw: Record<string, string | boolean | undefined>,
+  file: PipelineSchedule | undefined,
+) {
+  const typed = (name: string) =>
+    givenOnCommandLine(cmd, name) ? (raw[name] as string | undefined) : undefined;
+  const fromFlags = typed('cron') !== undefined || typed('every') !== undefined;
+  const cron = fromFlags ? typed('cron') : file?.cron;
+  const every = fromFlags ? typed('every') : file?.every;
+  if (Boolean(cron) === Boolean(every)) {
+    throw new UsageError(
+      'Give exactly one of --cron "<expr>" or --every <duration> (or a schedule section in the pipeline file).',
+    );
+  }
+  const ms = (value: string | undefined, flag: string) =>
+    value ? parseDurationSeconds(value, flag) * 1000 : undefined;
+  return {
+    id: typed('id') ?? file?.id,
+    cron,
+    every,
+    everyMs: ms(every, '--every'),
+    jitterMs: ms(typed('jitter') ?? file?.jitter, '--jitter'),
+    catchupWindowMs: ms(typed('catchupWindow') ?? file?.catchupWindow ?? '1h', '--catchup-window'),
+    paused: givenOnCommandLine(cmd, 'paused') ? Boolean(raw.paused) : (file?.paused ?? false),
+  };
 }

@@ -68,6 +68,20 @@ export const onnxFactsSchema = z.object({
   size: z.object({ bytes: count, base64Bytes: count, limit: count }),
 });
 
+/** Files larger than this are refused: the file travels in the workflow input and the metadata. */
+export const PIPELINE_FILE_MAX_BYTES = 64 * 1024;
+
+/**
+ * The pipeline file a run was started from (`slipway run -f`, `schedule create -f`): its path as
+ * given, the sha256 of its bytes and its text, so the version says exactly what was asked for.
+ */
+export const pipelineFileRecordSchema = z.object({
+  path: z.string().min(1),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  contents: z.string().max(PIPELINE_FILE_MAX_BYTES),
+});
+export type PipelineFileRecord = z.infer<typeof pipelineFileRecordSchema>;
+
 /** The metric gate's verdict on the version (see domain/gate/metricGate.ts), each check with its figures. */
 export const gateDecisionSchema = z.object({
   blessed: z.boolean(),
@@ -210,6 +224,8 @@ const draftShape = {
       anomalies: z.array(dataAnomalySchema.extend({ policy: z.enum(['fail', 'review', 'warn']) })),
     })
     .optional(),
+  /** The pipeline file the run was started from; absent for runs started from flags alone. */
+  pipelineFile: pipelineFileRecordSchema.optional(),
 };
 
 /**

@@ -64,6 +64,12 @@ export function renderModelCard(meta: ModelCardInput): string {
     `- Workflow ${code(meta.workflowId)}, run ${code(meta.runId)}`,
     `- Code version ${code(meta.codeVersion)}`,
     `- Created ${meta.createdAt} by ${code(meta.createdBy)}`,
+    ...(meta.pipelineFile
+      ? [
+          `- Pipeline file ${code(meta.pipelineFile.path)}, sha256 ${code(meta.pipelineFile.sha256)} ` +
+            '(its text is in the version metadata)',
+        ]
+      : []),
     `- Packages: ${describePackages(meta.packageVersions)}`,
     '',
     meta.imported ? '## ONNX file' : '## ONNX export',

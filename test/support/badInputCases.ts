@@ -467,8 +467,29 @@ export const badInputCases: BadInputCase[] = [
     input: 'run without --source',
     entry: 'slipway run --model card-fraud',
     run: { kind: 'cli', args: (ctx) => ['run', '--model', ctx.model] },
-    problem: ["required option '--source <uri>' not specified"],
+    problem: ['give --source <uri> and --model <name>, or -f <pipeline file>'],
     hint: '--help',
+  },
+  {
+    id: 'cli-pipeline-file',
+    area: 'CLI arguments',
+    input: 'a pipeline file with a misspelt activation',
+    entry: 'slipway run -f slipway.yaml',
+    run: {
+      kind: 'cli',
+      args: async (ctx) => {
+        const path = `${ctx.dir}/bad-pipeline.yaml`;
+        const { writeFile } = await import('node:fs/promises');
+        await writeFile(
+          path,
+          `version: 1\nmodel: ${ctx.model}\nsource: "synthetic:fraud?rows=3000&seed=1"\n` +
+            'spec:\n  layers:\n    - { type: dense, units: 1, activation: sigmoidd }\n',
+        );
+        return ['run', '-f', path];
+      },
+    },
+    problem: ['bad-pipeline.yaml:6:44: spec.layers[0].activation', '"sigmoidd" is not one of'],
+    hint: 'relu, sigmoid, tanh',
   },
   {
     id: 'cli-unknown-model',
