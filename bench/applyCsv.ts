@@ -21,8 +21,6 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { SYNTHETIC_FRAUD_COLUMNS, syntheticFraudRows } from '../domain/data/syntheticFraud';
 import { DEFAULT_TARGET_COLUMN } from '../domain/data/targetColumn';
 import { buildModel } from '../domain/ml/modelBuilder';
@@ -36,7 +34,6 @@ import {
   DEFAULT_CHUNK_THREADS,
   DEFAULT_SCORING_BATCH_ROWS,
   DEFAULT_SCORING_THREADS,
-  scoreCsv,
 } from '../domain/scoring/scoreCsv';
 import { type PandasApplyReport, runPandasApply } from './keras/runPandas';
 import { runJsonChild, tsxCommand } from './lib/child';
@@ -98,13 +95,13 @@ export interface ApplyReport {
   seconds: number;
   rowsPerSecond: number;
   inputMiBPerSecond: number;
-  /** CPU time of the whole process (main thread, scoring thread, I/O) while applying. */
+  /** CPU time of the scoring process (its main thread, scoring threads, I/O) while applying. */
   cpuSeconds: number;
   positives: number;
   modelOnlySeconds: number;
   modelOnlyRowsPerSecond: number;
   rssBeforeMiB: number;
-  /** Peak RSS of the process while scoring (VmHWM reset before; else sampled after each batch). */
+  /** Peak RSS of the scoring process (a fresh one, as `slipway apply` runs: VmHWM). */
   peakRssWhileScoringMiB: number;
   peakRssMethod: 'VmHWM' | 'sampled';
   peakRssOfProcessMiB: number;
@@ -112,34 +109,20 @@ export interface ApplyReport {
   peer?: PeerReport | { error: string };
 }
 
+interface ApplyChildResult {
+  seconds: number;
+  cpuSeconds: number;
+  rssBeforeBytes: number;
+  peakRssBytes: number;
+  rowsScored: number;
+  positives: number;
+  chunkedRows: number;
+}
+
 export interface PeerReport extends PandasApplyReport {
   rowsPerSecond: number;
   /** Largest |p_keras - p_apply| over the first 1,000 rows: both run the same weights. */
   maxAbsDifference: number;
-}
-
-function collectGarbage(): void {
-  setFlagsFromString('--expose-gc');
-  (runInNewContext('gc') as () => void)();
-}
-
-/** Resets the kernel's peak-RSS mark (Linux), so VmHWM afterwards is the peak of what follows. */
-function resetPeakRss(): boolean {
-  try {
-    writeFileSync('/proc/self/clear_refs', '5');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function peakRssBytes(): number | undefined {
-  try {
-    const kib = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
-    return kib === undefined ? undefined : Number(kib) * 1024;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The probability column of the first `n` data lines of an apply output. */
@@ -186,29 +169,16 @@ export async function measureApply(options: {
     const inputBytes = (await stat(input)).size;
     const loadAverageAtStart = loadavg()[0] ?? 0;
 
-    // Collect what writing the input left behind, so the peak below is scoring's, whatever the size.
-    collectGarbage();
-    const rssBefore = process.memoryUsage().rss;
-    const exact = resetPeakRss();
-    let sampledPeak = rssBefore;
-    const cpuBefore = process.cpuUsage();
-    const result = await scoreCsv({
-      input,
-      output,
-      onnx,
-      features: [...FEATURES],
-      target: DEFAULT_TARGET_COLUMN,
-      threshold: 0.5,
-      batchRows,
-      intraOpThreads,
-      chunkThreads,
-      chunkBytes,
-      onProgress: () => {
-        sampledPeak = Math.max(sampledPeak, process.memoryUsage().rss);
-      },
-    });
-    const cpu = process.cpuUsage(cpuBefore);
-    const hwm = exact ? peakRssBytes() : undefined;
+    // Scored in a fresh process, as `slipway apply` runs (bench/lib/applyChild.ts says why).
+    const onnxPath = join(dir, 'model.onnx');
+    writeFileSync(onnxPath, onnx);
+    const settingsPath = join(dir, 'apply.json');
+    writeFileSync(
+      settingsPath,
+      JSON.stringify({ input, output, onnxPath, batchRows, intraOpThreads, chunkThreads, chunkBytes }),
+    );
+    const [command, args] = tsxCommand(join(__dirname, 'lib', 'applyChild.ts'), [settingsPath]);
+    const result = await runJsonChild<ApplyChildResult>('apply', command, args, { timeoutSeconds: 1800 });
     const outputBytes = (await stat(output)).size;
 
     let peer: ApplyReport['peer'];
@@ -254,14 +224,14 @@ export async function measureApply(options: {
       seconds: result.seconds,
       rowsPerSecond: result.rowsScored / result.seconds,
       inputMiBPerSecond: mib(inputBytes) / result.seconds,
-      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      cpuSeconds: result.cpuSeconds,
       positives: result.positives,
       modelOnlySeconds: modelSeconds,
       modelOnlyRowsPerSecond: rows / modelSeconds,
-      rssBeforeMiB: mib(rssBefore),
-      peakRssWhileScoringMiB: mib(hwm ?? sampledPeak),
-      peakRssMethod: hwm === undefined ? 'sampled' : 'VmHWM',
-      peakRssOfProcessMiB: mib(process.resourceUsage().maxRSS * 1024),
+      rssBeforeMiB: mib(result.rssBeforeBytes),
+      peakRssWhileScoringMiB: mib(result.peakRssBytes),
+      peakRssMethod: 'VmHWM',
+      peakRssOfProcessMiB: mib(result.peakRssBytes),
       peer,
     };
   } finally {
