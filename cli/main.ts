@@ -16,6 +16,13 @@ const program = new Command()
   .addHelpText('after', `\n${exitCodeHelp()}`)
   .exitOverride();
 
+// A reader that stops early (`slipway --help | head`) closes the pipe: the rest of the output is
+// not wanted, which is not an error, so end quietly rather than crash on the failed write.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 async function main(): Promise<void> {
   // Only the module of the command being run is loaded (all of them for --help): see commandModules.
   const registers = await Promise.all(modulesFor(process.argv.slice(2)).map((m) => m.load()));
