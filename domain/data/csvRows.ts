@@ -285,8 +285,6 @@ export class LineScanner {
   private blockRows(buf: Buffer): true | Promise<void> {
     const block = this.block as NativeBlock;
     const plan = this.plan as RowPlan;
-    const { values } = this;
-    const nF = values.length;
     const target = plan.target ? plan.target.index : -1;
     for (;;) {
       const rows = block.addon.scanLines(
@@ -301,16 +299,7 @@ export class LineScanner {
         block.ends,
       );
       for (let r = 0; r < rows; r++) {
-        const base = r * nF;
-        for (let j = 0; j < nF; j++) values[j] = block.values[base + j] as number;
-        this.rows++;
-        const source = this.source;
-        source.buffer = buf;
-        source.start = block.starts[r] as number;
-        source.end = block.ends[r] as number;
-        const pending = this.onRow(values, block.labels[r] as 0 | 1, this.line, source);
-        this.line++;
-        this.pos = (block.ends[r] as number) + 1;
+        const pending = this.blockRow(buf, r);
         if (pending) return pending.then(() => this.restOfBlock(buf, r + 1, rows));
       }
       if (rows < block.labels.length) return true;
@@ -320,24 +309,38 @@ export class LineScanner {
   /** Hands out rows `from` to `rows` of the current block, then reads on with blockRows. */
   private async restOfBlock(buf: Buffer, from: number, rows: number): Promise<void> {
     const block = this.block as NativeBlock;
-    const { values } = this;
-    const nF = values.length;
     for (let r = from; r < rows; r++) {
-      for (let j = 0; j < nF; j++) values[j] = block.values[r * nF + j] as number;
-      this.rows++;
-      const source = this.source;
-      source.buffer = buf;
-      source.start = block.starts[r] as number;
-      source.end = block.ends[r] as number;
-      const pending = this.onRow(values, block.labels[r] as 0 | 1, this.line, source);
-      this.line++;
-      this.pos = (block.ends[r] as number) + 1;
+      const pending = this.blockRow(buf, r);
       if (pending) await pending;
     }
     if (rows === block.labels.length) {
       const more = this.blockRows(buf);
       if (more !== true) await more;
     }
+  }
+
+  /** Row `r` of the native block to the consumer, and the position after its line. */
+  private blockRow(buf: Buffer, r: number): void | Promise<void> {
+    const block = this.block as NativeBlock;
+    const { values } = this;
+    const nF = values.length;
+    const base = r * nF;
+    for (let j = 0; j < nF; j++) values[j] = block.values[base + j] as number;
+    const end = block.ends[r] as number;
+    const pending = this.emit(buf, block.starts[r] as number, end, block.labels[r] as 0 | 1);
+    this.line++;
+    this.pos = end + 1;
+    return pending;
+  }
+
+  /** The row in `values`, with its label and its line's bounds, to the consumer. */
+  private emit(buf: Buffer, start: number, end: number, label: 0 | 1): void | Promise<void> {
+    this.rows++;
+    const source = this.source;
+    source.buffer = buf;
+    source.start = start;
+    source.end = end;
+    return this.onRow(this.values, label, this.line, source);
   }
 
   /** One line: false if it is not plain, else true or the consumer's promise. */
@@ -492,12 +495,7 @@ export class LineScanner {
         },
       );
     }
-    this.rows++;
-    const source = this.source;
-    source.buffer = buf;
-    source.start = start;
-    source.end = end;
-    return this.onRow(this.values, label, this.line, source) ?? true;
+    return this.emit(buf, start, end, label) ?? true;
   }
 
   private usePlan(plan: RowPlan): void {
