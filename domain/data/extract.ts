@@ -124,10 +124,6 @@ export async function extractDataset(options: ExtractOptions): Promise<ExtractRe
     options.onProgress?.({ rows: read.rows });
     const digest = hashing.digest();
 
-    const snapshot = await options.store.put(
-      { filePath: snapshotPath },
-      { kind: 'dataset', mediaType: SNAPSHOT_MEDIA_TYPE, extension: '.arrow' },
-    );
     const columnStats = stats;
     const rowSample = sample;
     const columns = read.layout.features.map((name, j) => {
@@ -138,29 +134,19 @@ export async function extractDataset(options: ExtractOptions): Promise<ExtractRe
         profile: columnProfile(rowSample.sortedColumn(j), moments.min, moments.max),
       };
     });
-    const summaryDoc: DatasetSummary = {
-      formatVersion: 1,
+    return await storeExtracted(options.store, snapshotPath, {
       createdBy: options.createdBy ?? DEFAULT_CREATED_BY,
       sourceUri: source.uri,
       sourceSha256: digest.sha256,
       sourceBytes: digest.bytes,
-      snapshotSha256: snapshot.sha256,
-      snapshotFormat: 'arrow-ipc-file',
       rows: read.rows,
       target,
       features: read.layout.features,
       classCounts: read.classCounts,
       positiveRate: read.classCounts.positive / read.rows,
       columns,
-      constantFeatures: columns.filter((c) => c.min === c.max).map((c) => c.name),
       profileSampleRows: rowSample.rowsKept,
-    };
-    const summary = await options.store.put(serializeDatasetSummary(summaryDoc), {
-      kind: 'dataset-summary',
-      mediaType: 'application/json',
-      extension: '.json',
     });
-    return { snapshot, summary, summaryDoc };
   } catch (err) {
     await (writer as SnapshotWriter | undefined)?.abort();
     throw err;
@@ -169,4 +155,33 @@ export async function extractDataset(options: ExtractOptions): Promise<ExtractRe
     raw?.destroy();
     await rm(snapshotPath, { force: true });
   }
+}
+
+/**
+ * Stores an extraction's two artifacts: the snapshot file, then the summary that names it (its
+ * sha256 and format, and the constant features, derived here from the columns). Shared by the
+ * labelled and the unlabelled extraction.
+ */
+export async function storeExtracted(
+  store: ArtifactStore,
+  snapshotPath: string,
+  facts: Omit<DatasetSummary, 'formatVersion' | 'snapshotSha256' | 'snapshotFormat' | 'constantFeatures'>,
+): Promise<ExtractResult> {
+  const snapshot = await store.put(
+    { filePath: snapshotPath },
+    { kind: 'dataset', mediaType: SNAPSHOT_MEDIA_TYPE, extension: '.arrow' },
+  );
+  const summaryDoc: DatasetSummary = {
+    formatVersion: 1,
+    ...facts,
+    snapshotSha256: snapshot.sha256,
+    snapshotFormat: 'arrow-ipc-file',
+    constantFeatures: facts.columns.filter((c) => c.min === c.max).map((c) => c.name),
+  };
+  const summary = await store.put(serializeDatasetSummary(summaryDoc), {
+    kind: 'dataset-summary',
+    mediaType: 'application/json',
+    extension: '.json',
+  });
+  return { snapshot, summary, summaryDoc };
 }

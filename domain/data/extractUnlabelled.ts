@@ -7,12 +7,11 @@ import { resolveCsvLimits } from './csvReader';
 import { readCsvRows } from './csvRows';
 import { didYouMean } from './didYouMean';
 import { datasetError, where } from './errors';
-import { DEFAULT_CREATED_BY, type ExtractOptions, type ExtractResult } from './extract';
+import { DEFAULT_CREATED_BY, type ExtractOptions, type ExtractResult, storeExtracted } from './extract';
 import { NO_LABEL_COLUMN } from './noLabel';
-import { SNAPSHOT_MEDIA_TYPE, SnapshotWriter } from './snapshot';
+import { SnapshotWriter } from './snapshot';
 import { ByteLimit, openSourceStream, sourceLabel } from './sourceStream';
 import { parseDatasetSource } from './sourceUri';
-import { type DatasetSummary, serializeDatasetSummary } from './summary';
 
 /**
  * ExampleGen for data without a label column (an anomaly run without --eval-label): reads the
@@ -85,34 +84,19 @@ export async function extractUnlabelledDataset(
     }
     await writer.close();
     const digest = hashing.digest();
-    const snapshot = await options.store.put(
-      { filePath: snapshotPath },
-      { kind: 'dataset', mediaType: SNAPSHOT_MEDIA_TYPE, extension: '.arrow' },
-    );
     const columnStats = stats;
-    const columns = features.map((name, j) => ({ name, ...columnStats.column(j) }));
-    const summaryDoc: DatasetSummary = {
-      formatVersion: 1,
+    return await storeExtracted(options.store, snapshotPath, {
       createdBy: options.createdBy ?? DEFAULT_CREATED_BY,
       sourceUri: source.uri,
       sourceSha256: digest.sha256,
       sourceBytes: digest.bytes,
-      snapshotSha256: snapshot.sha256,
-      snapshotFormat: 'arrow-ipc-file',
       rows,
       target: NO_LABEL_COLUMN,
       features,
       classCounts: { negative: rows, positive: 0 },
       positiveRate: 0,
-      columns,
-      constantFeatures: columns.filter((c) => c.min === c.max).map((c) => c.name),
-    };
-    const summary = await options.store.put(serializeDatasetSummary(summaryDoc), {
-      kind: 'dataset-summary',
-      mediaType: 'application/json',
-      extension: '.json',
+      columns: features.map((name, j) => ({ name, ...columnStats.column(j) })),
     });
-    return { snapshot, summary, summaryDoc };
   } catch (err) {
     await writer?.abort();
     throw err;
