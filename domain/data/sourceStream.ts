@@ -101,27 +101,20 @@ export class ByteLimit extends Transform {
  * parser reads back exactly the generated float64 values.
  */
 export function syntheticCsvStream(rows: number, seed: number): Readable {
-  function* chunks(): Generator<string> {
-    yield `${SYNTHETIC_FRAUD_COLUMNS.join(',')}\n`;
-    let lines: string[] = [];
-    for (const row of syntheticFraudRows({ rows, seed })) {
-      lines.push(row.join(','));
-      if (lines.length === 4096) {
-        yield `${lines.join('\n')}\n`;
-        lines = [];
-      }
-    }
-    if (lines.length > 0) yield `${lines.join('\n')}\n`;
-  }
-  return Readable.from(chunks(), { objectMode: false });
+  return csvTextStream(SYNTHETIC_FRAUD_COLUMNS, syntheticFraudRows({ rows, seed }));
 }
 
 /** The canonical CSV text of synthetic:winevents (see syntheticWinEvents.ts), streamed like the fraud data. */
 export function syntheticWinEventsCsvStream(rows: number, seed: number): Readable {
+  return csvTextStream(SYNTHETIC_WIN_EVENTS_COLUMNS, syntheticWinEventRows({ rows, seed }));
+}
+
+/** A header and generated rows (plain cells, no quoting needed) as CSV text, 4,096 lines per chunk. */
+function csvTextStream(columns: readonly string[], rows: Iterable<ReadonlyArray<number | string>>): Readable {
   function* chunks(): Generator<string> {
-    yield `${SYNTHETIC_WIN_EVENTS_COLUMNS.join(',')}\n`;
+    yield `${columns.join(',')}\n`;
     let lines: string[] = [];
-    for (const row of syntheticWinEventRows({ rows, seed })) {
+    for (const row of rows) {
       lines.push(row.join(','));
       if (lines.length === 4096) {
         yield `${lines.join('\n')}\n`;
