@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { extractDatasetInputSchema } from '../contracts/inputs';
 import type { StepCacheInfo } from '../contracts/progress';
-import { extractDataset as extract } from '../domain/data/extract';
+import { type ExtractResult, extractDataset as extract } from '../domain/data/extract';
 import { extractUnlabelledDataset } from '../domain/data/extractUnlabelled';
 import { fingerprintSource } from '../domain/data/sourceFingerprint';
 import type { DatasetSummary } from '../domain/data/summary';
@@ -33,44 +33,9 @@ export type ExtractedDataset = z.infer<typeof extractedDatasetSchema> & { cache?
 
 export function extractDatasetActivity(deps: ActivityDeps) {
   return async function extractDataset(params: ExtractDatasetParams): Promise<ExtractedDataset> {
-    return heartbeating(async () => {
-      const s3 = deps.config.env.SLIPWAY_S3_ENDPOINT ? s3SettingsFromConfig(deps.config) : undefined;
-      const maxBytes = deps.config.env.SLIPWAY_MAX_SOURCE_BYTES;
-      const limits = maxBytes ? { maxBytes } : undefined;
-      const enabled = params.cache !== false;
-      // The key covers the source's bytes, not just its name: a changed file is a miss.
-      const fingerprint = enabled ? await fingerprintSource(params.source, { s3, limits }) : undefined;
-      return recordedStep(
-        deps,
-        {
-          step: 'extract',
-          inputs: {},
-          params: {
-            sourceUri: fingerprint?.sourceUri,
-            sourceSha256: fingerprint?.sha256,
-            target: params.target,
-            features: params.features ?? null,
-          },
-          outputs: (r) => ({ snapshot: r.snapshot, summary: r.summary }),
-          resultInputs: (r) => ({
-            source: { uri: r.sourceUri, sha256: r.sourceSha256, bytes: r.sourceBytes, kind: 'source' },
-          }),
-          cache: { enabled, schema: extractedDatasetSchema },
-        },
-        async () => {
-          const { snapshot, summary, summaryDoc } = await extract({
-            source: params.source,
-            target: params.target,
-            features: params.features,
-            store: deps.store,
-            workDir: join(tmpdir(), 'slipway-extract'),
-            s3,
-            limits,
-          });
-          return summarize(snapshot, summary, summaryDoc);
-        },
-      );
-    });
+    return recordedExtraction(deps, params, { target: params.target }, (common) =>
+      extract({ ...common, target: params.target }),
+    );
   };
 }
 
@@ -83,43 +48,61 @@ export interface ExtractUnlabelledParams {
 /** Extraction of data without a label column (an anomaly run without --eval-label); see extractUnlabelled.ts. */
 export function extractUnlabelledActivity(deps: ActivityDeps) {
   return async function extractUnlabelled(params: ExtractUnlabelledParams): Promise<ExtractedDataset> {
-    return heartbeating(async () => {
-      const s3 = deps.config.env.SLIPWAY_S3_ENDPOINT ? s3SettingsFromConfig(deps.config) : undefined;
-      const maxBytes = deps.config.env.SLIPWAY_MAX_SOURCE_BYTES;
-      const limits = maxBytes ? { maxBytes } : undefined;
-      const enabled = params.cache !== false;
-      const fingerprint = enabled ? await fingerprintSource(params.source, { s3, limits }) : undefined;
-      return recordedStep(
-        deps,
-        {
-          step: 'extract',
-          inputs: {},
-          params: {
-            sourceUri: fingerprint?.sourceUri,
-            sourceSha256: fingerprint?.sha256,
-            unlabelled: true,
-            features: params.features ?? null,
-          },
-          outputs: (r) => ({ snapshot: r.snapshot, summary: r.summary }),
-          resultInputs: (r) => ({
-            source: { uri: r.sourceUri, sha256: r.sourceSha256, bytes: r.sourceBytes, kind: 'source' },
-          }),
-          cache: { enabled, schema: extractedDatasetSchema },
-        },
-        async () => {
-          const { snapshot, summary, summaryDoc } = await extractUnlabelledDataset({
-            source: params.source,
-            features: params.features,
-            store: deps.store,
-            workDir: join(tmpdir(), 'slipway-extract'),
-            s3,
-            limits,
-          });
-          return summarize(snapshot, summary, summaryDoc);
-        },
-      );
-    });
+    return recordedExtraction(deps, params, { unlabelled: true }, (common) =>
+      extractUnlabelledDataset(common),
+    );
   };
+}
+
+type CommonExtractOptions = Parameters<typeof extractUnlabelledDataset>[0];
+
+/**
+ * One extraction as a recorded (and cacheable) step: the storage settings and size limit from the
+ * configuration, and a cache key over the source's bytes, not just its name (a changed file is a
+ * miss), plus the settings that shape the snapshot (`keyParams` and the features).
+ */
+function recordedExtraction(
+  deps: ActivityDeps,
+  params: { source: string; features?: string[]; cache?: boolean },
+  keyParams: Record<string, unknown>,
+  run: (common: CommonExtractOptions) => Promise<ExtractResult>,
+): Promise<ExtractedDataset> {
+  return heartbeating(async () => {
+    const s3 = deps.config.env.SLIPWAY_S3_ENDPOINT ? s3SettingsFromConfig(deps.config) : undefined;
+    const maxBytes = deps.config.env.SLIPWAY_MAX_SOURCE_BYTES;
+    const limits = maxBytes ? { maxBytes } : undefined;
+    const enabled = params.cache !== false;
+    const fingerprint = enabled ? await fingerprintSource(params.source, { s3, limits }) : undefined;
+    return recordedStep(
+      deps,
+      {
+        step: 'extract',
+        inputs: {},
+        params: {
+          sourceUri: fingerprint?.sourceUri,
+          sourceSha256: fingerprint?.sha256,
+          ...keyParams,
+          features: params.features ?? null,
+        },
+        outputs: (r) => ({ snapshot: r.snapshot, summary: r.summary }),
+        resultInputs: (r) => ({
+          source: { uri: r.sourceUri, sha256: r.sourceSha256, bytes: r.sourceBytes, kind: 'source' },
+        }),
+        cache: { enabled, schema: extractedDatasetSchema },
+      },
+      async () => {
+        const { snapshot, summary, summaryDoc } = await run({
+          source: params.source,
+          features: params.features,
+          store: deps.store,
+          workDir: join(tmpdir(), 'slipway-extract'),
+          s3,
+          limits,
+        });
+        return summarize(snapshot, summary, summaryDoc);
+      },
+    );
+  });
 }
 
 function summarize(snapshot: ArtifactRef, summary: ArtifactRef, doc: DatasetSummary): ExtractedDataset {
