@@ -21,7 +21,8 @@ export async function openSession(options: { needWorker?: boolean } = {}): Promi
   // Loaded here rather than at the top, so that the commands that never open a session (and
   // `--help`) start without loading the Temporal SDK; the worker and its ML modules load only when
   // this command runs a worker itself.
-  const { Client, Connection } = await import('@temporalio/client');
+  const { Client } = await import('@temporalio/client');
+  const { connectTemporalClient } = await import('../infra/temporalConnection.js');
   const { ensureEmbeddedStack } = await import('../infra/stack.js');
   const { dataConverterFor } = await import('../worker/encryptionCodec.js');
   const wantWorker = options.needWorker !== false;
@@ -35,14 +36,7 @@ export async function openSession(options: { needWorker?: boolean } = {}): Promi
           'It keeps running in the background: `slipway dev status` shows it, `slipway dev down` stops it.',
       );
   }
-  const connection = await Connection.connect({ address: config.temporalAddress }).catch((err: Error) => {
-    throw new Error(
-      `Cannot reach Temporal at ${config.temporalAddress}: ${err.message}. ` +
-        (config.embeddedTemporal
-          ? 'Run `slipway dev status` to see the embedded stack and its logs.'
-          : 'Check SLIPWAY_TEMPORAL_ADDRESS, or unset it to use the embedded dev server.'),
-    );
-  });
+  const connection = await connectTemporalClient(config);
   const client = new Client({
     connection,
     namespace: config.namespace,

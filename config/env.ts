@@ -28,6 +28,22 @@ export const envSchema = z.object({
   SLIPWAY_TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   SLIPWAY_TEMPORAL_PORT: port.default(7233),
   SLIPWAY_TEMPORAL_UI_PORT: port.default(8233),
+  /**
+   * TLS to a Temporal cluster (see infra/temporalConnection.ts): `on` with the system's CAs, or
+   * implied by a CA, a client certificate or an API key; `off` forces plain text.
+   */
+  SLIPWAY_TEMPORAL_TLS: optionalText,
+  /** PEM file of the CA that signed the Temporal frontend's certificate (a private cluster's CA). */
+  SLIPWAY_TEMPORAL_TLS_CA: optionalText,
+  /** mutual TLS: PEM files of this client's certificate and its private key (set both). */
+  SLIPWAY_TEMPORAL_TLS_CERT: optionalText,
+  SLIPWAY_TEMPORAL_TLS_KEY: optionalText,
+  /** The name the frontend's certificate is checked against, when it differs from the address's host. */
+  SLIPWAY_TEMPORAL_TLS_SERVER_NAME: optionalText,
+  /** An API key (Temporal Cloud), sent as a bearer token over TLS; an environment variable only, never an option. */
+  SLIPWAY_TEMPORAL_API_KEY: optionalText,
+  /** Extra gRPC metadata sent with every call, `name=value` pairs separated by commas. */
+  SLIPWAY_TEMPORAL_GRPC_METADATA: optionalText,
   /** Path of a `temporal` CLI binary to use instead of looking on PATH or installing one. */
   SLIPWAY_TEMPORAL_BIN: optionalText,
   SLIPWAY_TASK_QUEUE: z.string().min(1).default('slipway'),

@@ -1,7 +1,8 @@
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { type NativeConnection, Worker } from '@temporalio/worker';
 import { type ActivityDeps, createActivities, trainingActivityNames } from '../activities';
 import type { SlipwayConfig } from '../config/env';
 import { openArtifactStore } from '../domain/storage/openStore';
+import { connectTemporalWorker } from '../infra/temporalConnection';
 import { dataConverterFor } from './encryptionCodec';
 import { workflowBundle } from './workflowBundle';
 
@@ -30,7 +31,7 @@ export async function createWorkers(
   } = {},
 ): Promise<SlipwayWorkers> {
   const queues = options.queues ?? ['main', 'training'];
-  const connection = await NativeConnection.connect({ address: config.temporalAddress });
+  const connection = await connectTemporalWorker(config);
   const store = openArtifactStore(config);
   const activities = createActivities({ config, store, ...options.deps });
   const bundle = await workflowBundle();

@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, type Connection } from '@temporalio/client';
 import { loadConfig, type SlipwayConfig } from '../../config/env';
+import { connectTemporalClient } from '../../infra/temporalConnection';
 import { createWorkers, type InjectedDeps } from '../../worker/worker';
 import { testServices } from './services';
 
@@ -53,7 +54,7 @@ export async function startPipelineWorld(
   const config = loadConfig(env);
   const workers = await createWorkers(config, { identity: name, queues: options.queues, deps: options.deps });
   const running = workers.run();
-  const connection = await Connection.connect({ address: config.temporalAddress });
+  const connection = await connectTemporalClient(config);
   return {
     dir,
     env,
