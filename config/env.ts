@@ -55,6 +55,27 @@ export const envSchema = z.object({
   SLIPWAY_S3_REGION: z.string().min(1).default('us-east-1'),
   SLIPWAY_S3_ACCESS_KEY: optionalText,
   SLIPWAY_S3_SECRET_KEY: optionalText,
+  /** The session token of a temporary key pair (STS), with SLIPWAY_S3_ACCESS_KEY and _SECRET_KEY. */
+  SLIPWAY_S3_SESSION_TOKEN: optionalText,
+  /**
+   * `auto` (default): the credential chain of domain/storage/s3Credentials.ts (Slipway's keys, the
+   * AWS_* variables, the shared credentials file, web identity); `iam`: the container's or instance's role.
+   */
+  SLIPWAY_S3_CREDENTIALS: optionalText,
+  /** `on`: bucket in the path (MinIO, most S3-compatible stores); `off`: virtual-host style; unset: the client's choice by endpoint. */
+  SLIPWAY_S3_PATH_STYLE: optionalText,
+  /** Server-side encryption of every object written: `AES256` (SSE-S3) or `aws:kms` (SSE-KMS). */
+  SLIPWAY_S3_SSE: optionalText,
+  /** With SLIPWAY_S3_SSE=aws:kms: the KMS key id or ARN (unset: the bucket's default key). */
+  SLIPWAY_S3_SSE_KMS_KEY_ID: optionalText,
+  /** The standard variables of the AWS tools, read by the S3 credential chain when Slipway's own are unset. */
+  AWS_ACCESS_KEY_ID: optionalText,
+  AWS_SECRET_ACCESS_KEY: optionalText,
+  AWS_SESSION_TOKEN: optionalText,
+  AWS_PROFILE: optionalText,
+  AWS_SHARED_CREDENTIALS_FILE: optionalText,
+  AWS_WEB_IDENTITY_TOKEN_FILE: optionalText,
+  AWS_ROLE_ARN: optionalText,
   SLIPWAY_MINIO_BIN: optionalText,
   SLIPWAY_MINIO_PORT: port.default(9000),
   SLIPWAY_MINIO_CONSOLE_PORT: port.default(9001),

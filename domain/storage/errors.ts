@@ -133,7 +133,8 @@ export class S3AccessDeniedError extends errorKind(StorageError, 'S3AccessDenied
   ) {
     super(
       `${endpoint} refused access to bucket "${bucket}" (${code}). Check SLIPWAY_S3_ACCESS_KEY and ` +
-        'SLIPWAY_S3_SECRET_KEY (and SLIPWAY_S3_REGION), and that this user may read and write the bucket.',
+        'SLIPWAY_S3_SECRET_KEY (with SLIPWAY_S3_SESSION_TOKEN for temporary keys; or the AWS_* credentials ' +
+        'they fall back to) and SLIPWAY_S3_REGION, and that this user may read and write the bucket.',
       options,
     );
   }

@@ -5,15 +5,20 @@ import { PassThrough, type Readable } from 'node:stream';
 import type { Client } from 'minio';
 import type { SlipwayConfig } from '../../config/env';
 import { S3BucketNotFoundError, StorageConfigError } from './errors';
+import { resolveS3Credentials, type S3Credentials } from './s3Credentials';
 import { pipeClassified, toStorageError } from './s3Errors';
 
 /** Everything needed to talk to one S3-compatible endpoint. */
 export interface S3Settings {
   /** http(s)://host[:port], e.g. http://127.0.0.1:9000 */
   endpoint: string;
-  accessKey?: string;
-  secretKey?: string;
   region: string;
+  /** Decided once from the configuration's credential chain (see s3Credentials.ts). */
+  credentials: S3Credentials;
+  /** true: bucket in the path; false: virtual-host style; undefined: the client decides by endpoint. */
+  pathStyle?: boolean;
+  /** Server-side encryption asked for on every object written. */
+  serverSideEncryption?: { algorithm: 'AES256' | 'aws:kms'; kmsKeyId?: string };
   /**
    * Multipart part size. The client holds about two parts in memory per upload (and reads
    * objects up to one part into memory for a single PUT), so this bounds upload memory;
@@ -30,6 +35,10 @@ export interface S3Connection {
   /** The endpoint as configured, for messages. */
   endpoint: string;
   region: string;
+  /** Where the credentials came from, for messages (never the keys themselves). */
+  credentialSource: string;
+  /** Headers every object write carries (server-side encryption). */
+  writeHeaders: Record<string, string>;
 }
 
 export interface S3Location {
@@ -42,7 +51,7 @@ export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
-/** The S3 settings in a Slipway config (SLIPWAY_S3_ENDPOINT, _ACCESS_KEY, _SECRET_KEY, _REGION). */
+/** The S3 settings in a Slipway config (SLIPWAY_S3_*, and the AWS_* credential chain). */
 export function s3SettingsFromConfig(config: SlipwayConfig): S3Settings {
   const env = config.env;
   if (!env.SLIPWAY_S3_ENDPOINT) {
@@ -53,39 +62,85 @@ export function s3SettingsFromConfig(config: SlipwayConfig): S3Settings {
   }
   return {
     endpoint: env.SLIPWAY_S3_ENDPOINT,
-    accessKey: env.SLIPWAY_S3_ACCESS_KEY,
-    secretKey: env.SLIPWAY_S3_SECRET_KEY,
     region: env.SLIPWAY_S3_REGION,
+    credentials: resolveS3Credentials(env),
+    pathStyle: onOff('SLIPWAY_S3_PATH_STYLE', env.SLIPWAY_S3_PATH_STYLE),
+    serverSideEncryption: serverSideEncryption(env.SLIPWAY_S3_SSE, env.SLIPWAY_S3_SSE_KMS_KEY_ID),
+  };
+}
+
+function onOff(variable: string, value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  const v = value.toLowerCase();
+  if (['on', 'true', '1'].includes(v)) return true;
+  if (['off', 'false', '0'].includes(v)) return false;
+  throw new StorageConfigError(`${variable} must be on or off (got "${value}").`);
+}
+
+function serverSideEncryption(
+  algorithm: string | undefined,
+  kmsKeyId: string | undefined,
+): S3Settings['serverSideEncryption'] {
+  if (algorithm === undefined) {
+    if (kmsKeyId)
+      throw new StorageConfigError(
+        'SLIPWAY_S3_SSE_KMS_KEY_ID is set without SLIPWAY_S3_SSE=aws:kms: set both.',
+      );
+    return undefined;
+  }
+  if (algorithm !== 'AES256' && algorithm !== 'aws:kms')
+    throw new StorageConfigError(
+      `SLIPWAY_S3_SSE must be AES256 (keys managed by the store) or aws:kms (got "${algorithm}").`,
+    );
+  if (kmsKeyId && algorithm !== 'aws:kms')
+    throw new StorageConfigError('SLIPWAY_S3_SSE_KMS_KEY_ID needs SLIPWAY_S3_SSE=aws:kms (got AES256).');
+  return { algorithm, ...(kmsKeyId ? { kmsKeyId } : {}) };
+}
+
+/** The request headers that ask for server-side encryption of one written object. */
+export function serverSideEncryptionHeaders(sse: S3Settings['serverSideEncryption']): Record<string, string> {
+  if (!sse) return {};
+  return {
+    'X-Amz-Server-Side-Encryption': sse.algorithm,
+    ...(sse.kmsKeyId ? { 'X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id': sse.kmsKeyId } : {}),
   };
 }
 
 /**
- * A client for the configured endpoint. Without both keys the client is anonymous (enough to read
- * a public bucket); `requireCredentials` makes missing keys a configuration error instead.
+ * A client for the configured endpoint, with the credentials the chain found: static keys (with a
+ * session token for temporary ones), a role the client fetches and renews, or none (enough to read
+ * a public bucket); `requireCredentials` makes "none" a configuration error instead.
  */
 export function createS3Client(
   source: SlipwayConfig | S3Settings,
   options: { requireCredentials?: boolean } = {},
 ): S3Connection {
   const settings = 'env' in source ? s3SettingsFromConfig(source) : source;
-  const { accessKey, secretKey } = settings;
-  if ((accessKey === undefined) !== (secretKey === undefined) || (options.requireCredentials && !accessKey)) {
+  const { credentials } = settings;
+  if (options.requireCredentials && credentials.kind === 'anonymous') {
     throw new StorageConfigError(
-      `S3 credentials for ${settings.endpoint} are incomplete: set both SLIPWAY_S3_ACCESS_KEY and ` +
-        'SLIPWAY_S3_SECRET_KEY.',
+      `No S3 credentials for ${settings.endpoint}: set SLIPWAY_S3_ACCESS_KEY and SLIPWAY_S3_SECRET_KEY ` +
+        '(or the AWS_* variables, a shared credentials file, or SLIPWAY_S3_CREDENTIALS=iam on a cloud machine).',
     );
   }
   const url = parseEndpoint(settings.endpoint);
   const secure = url.protocol === 'https:';
   // Loaded here, not at the top: the minio package takes a noticeable time to load and most
   // commands (and the local-folder store) never talk to S3.
-  const { Client: MinioClient } = require('minio') as typeof import('minio');
+  const { Client: MinioClient, IamAwsProvider } = require('minio') as typeof import('minio');
   const client = new MinioClient({
     endPoint: url.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: url.port === '' ? undefined : Number(url.port),
     useSSL: secure,
-    accessKey,
-    secretKey,
+    ...(credentials.kind === 'static'
+      ? {
+          accessKey: credentials.accessKey,
+          secretKey: credentials.secretKey,
+          ...(credentials.sessionToken ? { sessionToken: credentials.sessionToken } : {}),
+        }
+      : {}),
+    ...(credentials.kind === 'iam' ? { credentialsProvider: new IamAwsProvider({}) } : {}),
+    ...(settings.pathStyle === undefined ? {} : { pathStyle: settings.pathStyle }),
     region: settings.region,
     partSize: settings.partSize ?? DEFAULT_PART_SIZE,
     transport: withConnectTimeout(
@@ -96,7 +151,13 @@ export function createS3Client(
     // retry would only hide the status code and log to the console.
     retryOptions: { disableRetry: true },
   });
-  return { client, endpoint: settings.endpoint, region: settings.region };
+  return {
+    client,
+    endpoint: settings.endpoint,
+    region: settings.region,
+    credentialSource: credentials.source,
+    writeHeaders: serverSideEncryptionHeaders(settings.serverSideEncryption),
+  };
 }
 
 /** s3://bucket/some/key -> { bucket, key }; a bad URI says what an s3:// URI looks like. */

@@ -76,6 +76,7 @@ export class S3ArtifactStore extends ContentAddressedStore {
       if ((await this.head(key))?.bytes !== digest.bytes) {
         await this.call(key, () =>
           this.connection.client.putObject(this.bucket, this.fullKey(key), normalized.data, digest.bytes, {
+            ...this.connection.writeHeaders,
             'Content-Type': options.mediaType,
             'X-Amz-Meta-Sha256': digest.sha256,
           }),
@@ -171,7 +172,10 @@ export class S3ArtifactStore extends ContentAddressedStore {
     if (options.ifAbsent) headers['If-None-Match'] = '*';
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.connection.client.putObject(this.bucket, this.fullKey(key), data, data.length, headers);
+        await this.connection.client.putObject(this.bucket, this.fullKey(key), data, data.length, {
+          ...this.connection.writeHeaders,
+          ...headers,
+        });
         return true;
       } catch (error) {
         const code = (error as { code?: string }).code;
@@ -223,6 +227,7 @@ export class S3ArtifactStore extends ContentAddressedStore {
     });
     try {
       await this.connection.client.putObject(this.bucket, this.fullKey(key), body, digest.bytes, {
+        ...this.connection.writeHeaders,
         'Content-Type': mediaType,
         'X-Amz-Meta-Sha256': digest.sha256,
       });
