@@ -102,6 +102,19 @@ export const envSchema = z.object({
    * with every extra one; raise it on a machine with cores and memory to spare.
    */
   SLIPWAY_TRAINING_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  /**
+   * Light activities (extraction, scaling, evaluation, export, registration) one worker process runs
+   * at once on the main queue; unset: the SDK's default (100). Lower it on small machines: each
+   * extraction or evaluation holds its data in memory.
+   */
+  SLIPWAY_WORKER_MAX_ACTIVITIES: z.coerce.number().int().min(1).max(1000).optional(),
+  /** Workflow tasks one worker process runs at once (at least 2, for sticky execution); unset: the SDK's default (40). */
+  SLIPWAY_WORKER_MAX_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(1000).optional(),
+  /**
+   * Seconds a stopping worker (SIGTERM) lets running activities finish before cancelling them; a
+   * cancelled training resumes from its last checkpoint on another worker. Default 30.
+   */
+  SLIPWAY_WORKER_SHUTDOWN_GRACE: z.coerce.number().min(0).max(3600).default(30),
   /** Force a tfjs backend: tensorflow | wasm-blas | wasm | cpu. Unset picks the fastest that loads. */
   SLIPWAY_TF_BACKEND: optionalText,
   /**

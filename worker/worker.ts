@@ -40,6 +40,15 @@ export async function createWorkers(
   // and the native worker refuses it, so `slipway worker` without --identity could not start.
   const identity = options.identity === undefined ? {} : { identity: options.identity };
 
+  const env = config.env;
+  // Both queues: how long a stopping worker lets running activities finish (a cancelled training
+  // resumes from its checkpoint elsewhere), and how many workflow tasks it runs at once.
+  const sizing = {
+    shutdownGraceTime: env.SLIPWAY_WORKER_SHUTDOWN_GRACE * 1000,
+    ...(env.SLIPWAY_WORKER_MAX_WORKFLOW_TASKS === undefined
+      ? {}
+      : { maxConcurrentWorkflowTaskExecutions: env.SLIPWAY_WORKER_MAX_WORKFLOW_TASKS }),
+  };
   const light = Object.fromEntries(
     Object.entries(activities).filter(([name]) => !trainingActivityNames.includes(name)),
   );
@@ -58,6 +67,10 @@ export async function createWorkers(
         activities: light,
         dataConverter,
         ...identity,
+        ...sizing,
+        ...(env.SLIPWAY_WORKER_MAX_ACTIVITIES === undefined
+          ? {}
+          : { maxConcurrentActivityTaskExecutions: env.SLIPWAY_WORKER_MAX_ACTIVITIES }),
       }),
     );
   }
@@ -70,6 +83,7 @@ export async function createWorkers(
         activities: heavy,
         dataConverter,
         ...identity,
+        ...sizing,
         // Each training runs in its own thread (domain/ml/trainInThread.ts), so this is how many
         // train in parallel, each with its own data and tfjs: one by default, as one already keeps
         // the cores busy; SLIPWAY_TRAINING_CONCURRENCY raises it where memory and cores allow.

@@ -41,6 +41,8 @@ export async function startPipelineWorld(
     SLIPWAY_TASK_QUEUE: queue,
     SLIPWAY_TRAINING_TASK_QUEUE: `${queue}-training`,
     SLIPWAY_STATE_DIR: dir,
+    // A test's workers stop at once at close, as they did before the grace period existed (30 s by default).
+    SLIPWAY_WORKER_SHUTDOWN_GRACE: '1',
     ...(options.artifacts === 'file'
       ? { SLIPWAY_ARTIFACTS: `file://${join(dir, 'artifacts')}` }
       : {
