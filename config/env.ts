@@ -40,6 +40,8 @@ export const envSchema = z.object({
   SLIPWAY_TEMPORAL_TLS_KEY: optionalText,
   /** The name the frontend's certificate is checked against, when it differs from the address's host. */
   SLIPWAY_TEMPORAL_TLS_SERVER_NAME: optionalText,
+  /** Seconds between a worker's checks of the TLS files above; a change reconnects with the new files. */
+  SLIPWAY_TEMPORAL_TLS_RELOAD_SECONDS: z.coerce.number().min(0.1).max(86400).default(60),
   /** An API key (Temporal Cloud), sent as a bearer token over TLS; an environment variable only, never an option. */
   SLIPWAY_TEMPORAL_API_KEY: optionalText,
   /** Extra gRPC metadata sent with every call, `name=value` pairs separated by commas. */

@@ -18,16 +18,20 @@ export function registerWorkerCommand(program: Command): void {
       const config = loadConfig();
       // Loaded by this command only: the worker brings the Temporal SDK, tfjs and onnxruntime.
       const { createWorkers } = await import('../../worker/worker.js');
-      const workers = await createWorkers(config, {
-        identity: opts.identity,
-        queues: queues as Array<'main' | 'training'>,
-      });
+      const { runReloadingCertificates } = await import('../../worker/certificateReload.js');
+      const start = () =>
+        createWorkers(config, {
+          identity: opts.identity,
+          queues: queues as Array<'main' | 'training'>,
+        });
+      const first = await start();
       log(
         `slipway worker: polling ${queues.map((q) => (q === 'main' ? config.taskQueue : config.trainingTaskQueue)).join(' and ')} ` +
           `on ${config.temporalAddress} (namespace ${config.namespace}); artifacts in ${config.artifactsUri}`,
       );
       // The SDK's runtime turns SIGINT/SIGTERM into a graceful shutdown: in-flight tasks finish first.
-      await workers.run();
+      // Renewed TLS files (a client certificate, a CA) are picked up without a restart.
+      await runReloadingCertificates(config, first, start, log);
       log('slipway worker: stopped');
     });
 }

@@ -1,7 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { randomUUID, X509Certificate } from 'node:crypto';
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/env';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
@@ -82,6 +83,73 @@ describe('Temporal over mutual TLS', () => {
     const runs = await slipwayAs('ops', world.env, ['runs', '--model', 'fraud-over-tls', '--json']);
     expect(runs.code, runs.stderr).toBe(0);
     expect(JSON.parse(runs.stdout)).toHaveLength(1);
+  });
+
+  it('a running worker picks up a renewed client certificate without a restart', {
+    timeout: 120_000,
+  }, async () => {
+    // The worker's own copies of its files, renewed in place as a certificate manager does.
+    const cert = join(dir, 'worker.crt');
+    const key = join(dir, 'worker.key');
+    await copyFile(certs.workerCert, cert);
+    await copyFile(certs.workerKey, key);
+    const queue = `tls-reload-${randomUUID()}`;
+    const env = {
+      ...process.env,
+      ...world.env,
+      SLIPWAY_TASK_QUEUE: queue,
+      SLIPWAY_TRAINING_TASK_QUEUE: `${queue}-training`,
+      SLIPWAY_TEMPORAL_TLS_CERT: cert,
+      SLIPWAY_TEMPORAL_TLS_KEY: key,
+      SLIPWAY_TEMPORAL_TLS_RELOAD_SECONDS: '0.5',
+    };
+    const child = spawn(resolve(__dirname, '../../bin/slipway'), ['worker', '--identity', 'tls-reload'], {
+      env,
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    const waitFor = async (pattern: RegExp, seconds: number) => {
+      const until = Date.now() + seconds * 1000;
+      while (!pattern.test(stderr)) {
+        if (Date.now() > until) throw new Error(`no ${pattern} within ${seconds} s; worker said:\n${stderr}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const serialOf = async (path: string) => new X509Certificate(await readFile(path)).serialNumber;
+    try {
+      await waitFor(/slipway worker: polling/, 60);
+      const oldSerial = await serialOf(certs.workerCert);
+      expect(proxy.serials()).toContain(oldSerial);
+
+      // Renew: the key first, then the certificate (a half-renewed pair is refused and waited out).
+      await copyFile(certs.renewedKey, key);
+      await copyFile(certs.renewedCert, cert);
+      await waitFor(/polling on a new connection, the old one drains/, 30);
+      // The old certificate is revoked: its connections are cut and it is refused from now on, so
+      // the run below can only be served by the renewed one.
+      proxy.revoke(oldSerial);
+      const result = (await world.client.workflow.execute('trainToDeploy', {
+        taskQueue: queue,
+        workflowId: `tls-reload-${randomUUID()}`,
+        args: [
+          {
+            source: 'synthetic:fraud?rows=2000&seed=5',
+            modelName: 'fraud-tls-renewed',
+            spec: { ...referenceModelSpec, epochs: 1 },
+            trainingTaskQueue: `${queue}-training`,
+            createdBy: 'tls-test',
+          },
+        ],
+      })) as PipelineResult;
+      expect(result.version).toBe(1);
+      expect(proxy.serials()).toContain(await serialOf(certs.renewedCert));
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
   });
 
   const refused: Array<[string, Record<string, string | undefined>, RegExp]> = [

@@ -16,6 +16,11 @@ export interface TestCertificates {
   serverName: string;
   clientCert: string;
   clientKey: string;
+  /** Two more clients of the right CA: a worker's certificate and the one that renews it. */
+  workerCert: string;
+  workerKey: string;
+  renewedCert: string;
+  renewedKey: string;
   /** Signed by the right CA but valid only in January 2020. */
   expiredCert: string;
   expiredKey: string;
@@ -95,6 +100,8 @@ export async function makeTestCertificates(
     `subjectAltName=DNS:${serverName}`,
   ]);
   await leaf('client', 'ca', 'slipway-worker', clientExt);
+  await leaf('worker', 'ca', 'slipway-worker', clientExt);
+  await leaf('renewed', 'ca', 'slipway-worker', clientExt);
   await leaf('stranger', 'other-ca', 'slipway-worker', clientExt);
 
   // An expired client certificate: `openssl x509` only counts days from now, `openssl ca` takes dates.
@@ -157,6 +164,10 @@ export async function makeTestCertificates(
     serverName,
     clientCert: f('client.crt'),
     clientKey: f('client.key'),
+    workerCert: f('worker.crt'),
+    workerKey: f('worker.key'),
+    renewedCert: f('renewed.crt'),
+    renewedKey: f('renewed.key'),
     expiredCert: f('expired.crt'),
     expiredKey: f('expired.key'),
     otherCa: f('other-ca.crt'),

@@ -7,6 +7,10 @@ export interface TlsProxy {
   address: string;
   /** Connections that completed the handshake with an authorised client certificate. */
   authorised(): number;
+  /** Serial numbers of the client certificates of those connections, in order. */
+  serials(): string[];
+  /** Refuses a client certificate from now on and cuts the connections made with it (a revocation). */
+  revoke(serial: string): void;
   close(): Promise<void>;
 }
 
@@ -23,7 +27,10 @@ export async function startTlsProxy(options: {
 }): Promise<TlsProxy> {
   const [host, port] = options.upstream.split(':') as [string, string];
   let authorised = 0;
+  const serials: string[] = [];
+  const revoked = new Set<string>();
   const open = new Set<Socket>();
+  const bySerial = new Map<Socket, string>();
   const server = createServer(
     {
       cert: readFileSync(options.cert),
@@ -34,11 +41,21 @@ export async function startTlsProxy(options: {
       ALPNProtocols: ['h2'],
     },
     (client: TLSSocket) => {
+      const serial = client.getPeerCertificate().serialNumber;
+      if (revoked.has(serial)) {
+        client.destroy();
+        return;
+      }
       if (client.authorized) authorised++;
+      serials.push(serial);
+      bySerial.set(client, serial);
       const upstream = connect(Number(port), host);
       for (const s of [client, upstream]) {
         open.add(s);
-        s.on('close', () => open.delete(s));
+        s.on('close', () => {
+          open.delete(s);
+          bySerial.delete(s);
+        });
         s.on('error', () => {
           client.destroy();
           upstream.destroy();
@@ -53,6 +70,11 @@ export async function startTlsProxy(options: {
   return {
     address: `127.0.0.1:${address.port}`,
     authorised: () => authorised,
+    serials: () => [...serials],
+    revoke(serial: string) {
+      revoked.add(serial);
+      for (const [socket, s] of bySerial) if (s === serial) socket.destroy();
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of open) s.destroy();
