@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { namespacePolicySchema, visibilities } from '../domain/access/policy';
 import { DEFAULT_TARGET_COLUMN } from '../domain/data/targetColumn';
+import { driftCheckOn } from '../domain/gate/driftGate';
 import { metricGateSettingsSchema } from '../domain/gate/metricGate';
 import { modelSpecSchema, referenceModelSpec } from '../domain/ml/modelSpec';
 import { DEFAULT_SIZE_LIMIT_BYTES } from '../domain/onnx/size';
@@ -175,6 +176,15 @@ export const trainAnomalyInputSchema = z
         message: 'metric thresholds need a label: give --eval-label <0/1 column> or drop the thresholds',
       });
     }
+    if (driftCheckOn(input.gate.metric.drift)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gate', 'metric', 'drift'],
+        message:
+          'the drift check is part of the metric gate, which runs only with a label: give --eval-label <0/1 column> ' +
+          'or drop the drift limits',
+      });
+    }
   });
 export type TrainAnomalyInput = z.input<typeof trainAnomalyInputSchema>;
 
@@ -191,6 +201,12 @@ export const scheduledRetrainInputSchema = z.object({
   pipeline: trainToDeployInputSchema,
 });
 export type ScheduledRetrainInput = z.input<typeof scheduledRetrainInputSchema>;
+
+/** Why an import refuses the settings that judge training data (the CLI says the same of its flags). */
+export const IMPORT_HAS_NO_TRAINING_DATA = (what: string) =>
+  `${what} checks the data a version is trained on against the champion's training data; an import trains ` +
+  'nothing here (--eval data is only scored), so there is nothing to check. Drop it; to compare data with what ' +
+  'production was trained on, run `slipway drift <model>@production --input <csv>`.';
 
 /** Everything an import can be told: the file, what it takes and gives, and the same gates as a trained model. */
 export const importModelInputSchema = z
@@ -216,6 +232,24 @@ export const importModelInputSchema = z
     gate: gateSettingsSchema.prefault({}),
   })
   .superRefine((input, ctx) => {
+    // Both compare the data a version was trained on with its champion's; an imported file was
+    // trained elsewhere, and its --eval data is only scored, never trained on.
+    if (input.gate.data.onAnomaly !== 'warn' || Object.keys(input.gate.data.checks).length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gate', 'data'],
+        message: IMPORT_HAS_NO_TRAINING_DATA('data validation (--on-anomaly, gate.data)'),
+      });
+    }
+    if (driftCheckOn(input.gate.metric.drift)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gate', 'metric', 'drift'],
+        message: IMPORT_HAS_NO_TRAINING_DATA(
+          'the drift check (--max-drift-psi, --max-drift-ks, gate.metric.drift)',
+        ),
+      });
+    }
     if (input.kind === 'anomaly' && input.evaluation !== undefined) {
       ctx.addIssue({
         code: 'custom',

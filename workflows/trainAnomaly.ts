@@ -107,6 +107,7 @@ export async function trainAnomaly(input: TrainAnomalyInput): Promise<AnomalyRun
             settings: params.gate.metric,
             candidate: metrics,
             heldOut: { snapshot: dataset.snapshot, split: prepared.split, target: label },
+            trainingData: dataset.snapshot,
           }),
         )
       ).decision

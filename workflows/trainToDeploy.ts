@@ -152,6 +152,7 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
       settings: params.gate.metric,
       candidate: metrics,
       heldOut: { snapshot: dataset.snapshot, split: prepared.split, target: params.target },
+      trainingData: dataset.snapshot,
     }),
   );
   const { report } = await step('report', () =>
