@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { modelPath } from '../registry/modelName';
+import { artifactRefSchema } from '../storage/artifactRef';
 import type { DatasetDrift } from './datasetDrift';
 import { histogram, PROFILE_HISTOGRAM_BINS, PROFILE_QUANTILES, quantileOfSorted } from './distribution';
 
@@ -47,6 +48,8 @@ export const monitoredBatchSchema = z.object({
     quantiles: z.array(z.object({ p: z.number(), value: z.number() })),
     histogram: z.object({ edges: z.array(z.number()), counts: z.array(z.number().int()) }),
   }),
+  /** The drift report (HTML, a histogram per feature overlaid on the training data's); batches recorded before it have none. */
+  report: artifactRefSchema.optional(),
 });
 export type MonitoredBatch = z.infer<typeof monitoredBatchSchema>;
 
@@ -57,6 +60,18 @@ export function monitoringPrefix(model: string, version: number): string {
 export function monitoringKey(batch: MonitoredBatch, batchSha256: string): string {
   const at = batch.recordedAt.replace(/[-:]/g, '').replace(/\.\d+/, '');
   return `${monitoringPrefix(batch.model, batch.version)}${at}-${batchSha256.slice(0, 12)}.json`;
+}
+
+/** A batch's id, as links name it: its key's last segment without `.json`, e.g. 20261129T234000Z-3f2a9c01b4e7. */
+export function monitoredBatchId(key: string): string {
+  return key.slice(key.lastIndexOf('/') + 1).replace(/\.json$/, '');
+}
+
+const BATCH_ID = /^\d{8}T\d{6}(?:Z|[+-]\d{4})-[0-9a-f]{12}$/;
+
+/** The key of a batch from its id, or undefined when the id is not one (so a link cannot name another key). */
+export function monitoredBatchKey(model: string, version: number, id: string): string | undefined {
+  return BATCH_ID.test(id) ? `${monitoringPrefix(model, version)}${id}.json` : undefined;
 }
 
 /** The batch record from its drift and its sorted scores (probabilities in [0, 1]). */
@@ -70,6 +85,7 @@ export function monitoredBatch(options: {
   scores: Float64Array;
   scoreColumn: string;
   threshold: number;
+  report?: z.infer<typeof artifactRefSchema>;
 }): MonitoredBatch {
   const { drift, scores } = options;
   let sum = 0;
@@ -107,5 +123,6 @@ export function monitoredBatch(options: {
         scores.length > 0 ? PROFILE_QUANTILES.map((p) => ({ p, value: quantileOfSorted(scores, p) })) : [],
       histogram: histogram(scores, 0, 1, PROFILE_HISTOGRAM_BINS),
     },
+    ...(options.report ? { report: options.report } : {}),
   });
 }
