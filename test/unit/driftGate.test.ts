@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { gateSettingsFromFlags } from '../../cli/gateOptions';
+import { importModelInputSchema, trainAnomalyInputSchema } from '../../contracts/inputs';
 import type { DatasetMatrix } from '../../domain/data/snapshot';
 import { SYNTHETIC_FRAUD_COLUMNS, syntheticFraudRows } from '../../domain/data/syntheticFraud';
 import { driftGateChecks } from '../../domain/gate/driftGate';
@@ -147,5 +149,40 @@ describe('the metric gate drift check (issue 23)', () => {
     expect(() => settings({ maxPsi: 0 })).toThrow();
     expect(() => settings({ maxKs: 1.5 })).toThrow();
     expect(() => settings({ maxPSI: 0.2 })).toThrow(/maxPSI/);
+  });
+
+  it('reaches the gate settings from the flags, and is refused where there is no training data to compare', () => {
+    const gate = gateSettingsFromFlags({ maxDriftPsi: '0.2', maxDriftKs: '0.15', approvers: 'alice' });
+    expect(gate.metric?.drift).toEqual({ maxPsi: 0.2, maxKs: 0.15 });
+    expect(() => gateSettingsFromFlags({ maxDriftKs: '2' })).toThrow(
+      '--max-drift-ks must be at most 1, got 2',
+    );
+    expect(() => gateSettingsFromFlags({ maxDriftPsi: '0' })).toThrow(
+      '--max-drift-psi must be greater than 0',
+    );
+    const imported = {
+      source: '/tmp/m.onnx',
+      modelName: 'm',
+      features: ['a'],
+      target: 'Class',
+      gate: { review: { required: true, approvers: ['alice'] } },
+    };
+    expect(importModelInputSchema.safeParse(imported).success).toBe(true);
+    const drift = importModelInputSchema.safeParse({
+      ...imported,
+      gate: { ...imported.gate, metric: { drift: { maxPsi: 0.25 } } },
+    });
+    expect(drift.error?.issues[0]?.message).toMatch(/^the drift check .* an import trains nothing here/);
+    const data = importModelInputSchema.safeParse({
+      ...imported,
+      gate: { ...imported.gate, data: { onAnomaly: 'fail' } },
+    });
+    expect(data.error?.issues[0]?.path).toEqual(['gate', 'data']);
+    const anomaly = trainAnomalyInputSchema.safeParse({
+      source: 'synthetic:winevents?rows=100&seed=1',
+      modelName: 'w',
+      gate: { review: { required: true, approvers: ['alice'] }, metric: { drift: { maxKs: 0.2 } } },
+    });
+    expect(anomaly.error?.issues[0]?.message).toMatch(/runs only with a label: give --eval-label/);
   });
 });
