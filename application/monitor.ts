@@ -32,6 +32,8 @@ export async function recordMonitoredBatch(
     scoreColumn: string;
     threshold: number;
     recordedAt: string;
+    /** An anomaly version's scores are unbounded: their histogram spans the batch's own range. */
+    scoreRange?: 'probability' | 'observed';
   },
 ): Promise<{ batch: MonitoredBatch; key: string }> {
   const metadata = await ws.registry.getVersion(options.model, options.version);
@@ -67,6 +69,7 @@ export async function recordMonitoredBatch(
     scores,
     scoreColumn: options.scoreColumn,
     threshold: options.threshold,
+    scoreRange: options.scoreRange,
     report,
   });
   const sha = createHash('sha256')

@@ -42,7 +42,7 @@ export const monitoredBatchSchema = z.object({
   score: z.object({
     column: z.string(),
     mean: z.number(),
-    /** Share of rows at or above the threshold. */
+    /** Share of rows at or above the threshold (predicted positive, or flagged as outliers). */
     positiveRate: z.number().min(0).max(1),
     threshold: z.number(),
     quantiles: z.array(z.object({ p: z.number(), value: z.number() })),
@@ -74,7 +74,7 @@ export function monitoredBatchKey(model: string, version: number, id: string): s
   return BATCH_ID.test(id) ? `${monitoringPrefix(model, version)}${id}.json` : undefined;
 }
 
-/** The batch record from its drift and its sorted scores (probabilities in [0, 1]). */
+/** The batch record from its drift and its sorted scores (probabilities in [0, 1], or anomaly scores). */
 export function monitoredBatch(options: {
   model: string;
   version: number;
@@ -85,6 +85,8 @@ export function monitoredBatch(options: {
   scores: Float64Array;
   scoreColumn: string;
   threshold: number;
+  /** Where the score histogram spans: probabilities [0, 1] (default); an anomaly score's own range. */
+  scoreRange?: 'probability' | 'observed';
   report?: z.infer<typeof artifactRefSchema>;
 }): MonitoredBatch {
   const { drift, scores } = options;
@@ -121,7 +123,15 @@ export function monitoredBatch(options: {
       threshold: options.threshold,
       quantiles:
         scores.length > 0 ? PROFILE_QUANTILES.map((p) => ({ p, value: quantileOfSorted(scores, p) })) : [],
-      histogram: histogram(scores, 0, 1, PROFILE_HISTOGRAM_BINS),
+      histogram:
+        options.scoreRange === 'observed' && scores.length > 0
+          ? histogram(
+              scores,
+              scores[0] as number,
+              scores[scores.length - 1] as number,
+              PROFILE_HISTOGRAM_BINS,
+            )
+          : histogram(scores, 0, 1, PROFILE_HISTOGRAM_BINS),
     },
     ...(options.report ? { report: options.report } : {}),
   });

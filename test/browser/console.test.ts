@@ -321,9 +321,14 @@ describe('slipway console in a browser', () => {
     expect(await drift.locator('body').textContent()).not.toMatch(/NaN/);
     await page.screenshot({ path: join(SHOTS, 'monitored-batch.png'), fullPage: true });
     // The report on its own is sandboxed like the evaluation report; an unknown batch says so.
-    const alone = await fetch(`${console_.url}${new URL(page.url()).pathname}/report`);
+    const batchPath = new URL(page.url()).pathname;
+    const alone = await fetch(`${console_.url}${batchPath}/report`);
     expect(alone.headers.get('content-security-policy')).toMatch(/^sandbox;/);
     expect(await alone.text()).toContain('data-chart="drift-V5"');
+    // (A full-page screenshot leaves a sandboxed frame blank, so the report is also shot on its own.)
+    await page.goto(`${console_.url}${batchPath}/report`);
+    expect(await page.locator('svg[data-chart^="drift-"]').count()).toBe(30);
+    await page.screenshot({ path: join(SHOTS, 'drift-report.png'), fullPage: true });
     const unknownBatch = await fetch(
       `${console_.url}/models/${encoded}/versions/1/monitoring/..%2F..%2Fregistry`,
     );

@@ -1,9 +1,11 @@
 import { createWriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { monitoredBatches } from '../../application/monitor';
+import { openWorkspace } from '../../application/workspace';
 import { syntheticWinEventsCsvStream } from '../../domain/data/sourceStream';
 import { WIN_EVENT_COUNT_COLUMNS } from '../../domain/data/syntheticWinEvents';
 import { evaluateScores } from '../../domain/ml/metrics';
@@ -77,8 +79,18 @@ describe('slipway run --kind anomaly on synthetic:winevents', () => {
       file('events.csv'),
       '--output',
       file('scored.csv'),
+      '--monitor',
     );
     expect(applied.code, applied.stderr).toBe(0);
+    // Issue 23 for anomaly versions: the batch is monitored (no feature drifted in fresh rows of
+    // the same generator), its anomaly scores histogrammed over their own range.
+    expect(applied.stderr).toContain('monitored batch recorded (no feature drifted)');
+    const { batches } = await monitoredBatches(openWorkspace(world.config), 'secops/winevents@1');
+    expect(batches).toHaveLength(1);
+    expect(batches[0]).toMatchObject({ rows: 3000, drifted: [], score: { column: 'anomaly_score' } });
+    expect(batches[0]?.score.histogram.counts.reduce((a, b) => a + b, 0)).toBe(3000);
+    expect(batches[0]?.score.histogram.edges.at(-1)).toBeGreaterThan(v1.threshold);
+    expect(v1.dataValidation?.note).toMatch(/nothing to compare with/);
     const rows: Record<string, string>[] = parse(await readFile(file('scored.csv')), { columns: true });
     expect(rows).toHaveLength(3000);
     expect(rows[0]?.computer).toMatch(/^WS-/);
@@ -89,6 +101,36 @@ describe('slipway run --kind anomaly on synthetic:winevents', () => {
     const scores = rows.map((r) => Number(r.anomaly_score));
     const labels = rows.map((r) => Number(r.anomalous));
     expect(evaluateScores(labels, scores, v1.threshold).rocAuc).toBeGreaterThanOrEqual(0.95);
+
+    // A retrain whose EventCode_4624 counts were multiplied by 100 fails validation against v1's
+    // training data under --on-anomaly fail, naming the column, before anything is trained.
+    const header = Object.keys(rows[0] ?? {});
+    const rescaled = rows.map((r) =>
+      header.map((h) => (h === 'EventCode_4624' ? String(Number(r[h]) * 100) : r[h])).join(','),
+    );
+    await writeFile(file('events-x100.csv'), `${[header.join(','), ...rescaled].join('\n')}\n`);
+    const shifted = await slipway(
+      'erin',
+      'run',
+      '--kind',
+      'anomaly',
+      '--source',
+      file('events-x100.csv'),
+      '--model',
+      'secops/winevents',
+      '--features',
+      FEATURES,
+      '--eval-label',
+      'anomalous',
+      '--on-anomaly',
+      'fail',
+    );
+    expect(shifted.code).toBe(1);
+    expect(shifted.stderr).toMatch(
+      /Data validation failed: .*events-x100\.csv against the training data of secops\/winevents v1/,
+    );
+    expect(shifted.stderr).toMatch(/EventCode_4624: /);
+    expect((await registry.latestVersion('secops/winevents')).version).toBe(1);
 
     // The exported file imports back as an anomaly model unchanged.
     const pkg = await slipway('dave', 'export', 'mltk', 'secops/winevents@1', '--out', file('mltk'));
