@@ -189,17 +189,29 @@ export const trainAnomalyInputSchema = z
 export type TrainAnomalyInput = z.input<typeof trainAnomalyInputSchema>;
 
 /** What a schedule starts: the pipeline to run when its source has changed. */
-export const scheduledRetrainInputSchema = z.object({
-  scheduleId: z.string().min(1),
-  /**
-   * data-change (default): retrain whenever the source's bytes changed since the newest version.
-   * drift: only when they changed AND the newest batch the champion scored with `apply --monitor`
-   * drifted from its training data; the reason goes into the audit log.
-   */
-  retrainOn: z.enum(['data-change', 'drift']).default('data-change'),
-  /** The pipeline to run, as `slipway run` would start it (its gates included). */
-  pipeline: trainToDeployInputSchema,
-});
+export const scheduledRetrainInputSchema = z
+  .object({
+    scheduleId: z.string().min(1),
+    /**
+     * data-change (default): retrain whenever the source's bytes changed since the newest version.
+     * drift: only when they changed AND the newest batch the champion scored with `apply --monitor`
+     * drifted from its training data; the reason goes into the audit log.
+     */
+    retrainOn: z.enum(['data-change', 'drift']).default('data-change'),
+    /** The pipeline to run, as `slipway run` would start it (its gates included). */
+    pipeline: trainToDeployInputSchema.optional(),
+    /** Instead of `pipeline`: an anomaly model's run, as `slipway run --kind anomaly` would start it. */
+    anomaly: trainAnomalyInputSchema.optional(),
+  })
+  .superRefine((input, ctx) => {
+    if ((input.pipeline === undefined) === (input.anomaly === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['pipeline'],
+        message: 'a schedule runs exactly one of pipeline (a classifier) or anomaly (an anomaly model)',
+      });
+    }
+  });
 export type ScheduledRetrainInput = z.input<typeof scheduledRetrainInputSchema>;
 
 /** Why an import refuses the settings that judge training data (the CLI says the same of its flags). */
