@@ -1,15 +1,18 @@
 import { readSnapshot } from '../domain/data/snapshot';
 import { evaluateChampion } from '../domain/gate/championEvaluation';
+import { type DriftGateInput, driftCheckOn } from '../domain/gate/driftGate';
 import {
   evaluateMetricGate,
   type GateCandidate,
   type GateDecision,
   type MetricGateSettings,
 } from '../domain/gate/metricGate';
+import { trainingDataDrift } from '../domain/gate/trainingDataDrift';
 import { takeLabels, takeRows } from '../domain/ml/split';
 import { decodeSplit } from '../domain/ml/splitArtifact';
 import { ModelAliases } from '../domain/registry/aliases';
 import { ModelNotFoundError } from '../domain/registry/errors';
+import type { ModelVersionMetadata } from '../domain/registry/metadata';
 import { ModelRegistry } from '../domain/registry/registry';
 import type { ArtifactRef } from '../domain/storage/artifactRef';
 import type { ActivityDeps } from './deps';
@@ -31,6 +34,11 @@ export interface EvaluateGateParams {
   candidate: GateCandidate;
   /** The rows both are judged on: the split's test rows, or every row when there is no split (an import's evaluation data). */
   heldOut: { snapshot: ArtifactRef; split?: ArtifactRef; target: string };
+  /**
+   * The snapshot the candidate was trained on, for the drift check (settings.drift); absent for an
+   * import, which was trained elsewhere.
+   */
+  trainingData?: ArtifactRef;
 }
 
 /**
@@ -51,6 +59,9 @@ export function evaluateGateActivity(deps: ActivityDeps) {
         return { decision: evaluateMetricGate({ settings: params.settings, candidate: params.candidate }) };
       }
       const champion = await registry.getVersion(params.modelName, championVersion);
+      const drift = driftCheckOn(params.settings.drift)
+        ? await trainingDataDriftOf(deps, champion, championVersion, params.trainingData)
+        : undefined;
       const [onnxBytes, snapshotBytes, splitBytes] = await Promise.all([
         deps.store.getBytes(champion.artifacts.onnx),
         deps.store.getBytes(params.heldOut.snapshot),
@@ -88,8 +99,31 @@ export function evaluateGateActivity(deps: ActivityDeps) {
           champion: scored.comparable
             ? { version: championVersion, metrics: scored.metrics }
             : { version: championVersion, notComparable: scored.why },
+          ...(drift ? { drift } : {}),
         }),
       };
     });
   };
+}
+
+/** The drift check's input: the candidate's training data against the champion's, per feature. */
+async function trainingDataDriftOf(
+  deps: ActivityDeps,
+  champion: ModelVersionMetadata,
+  championVersion: number,
+  trainingData: ArtifactRef | undefined,
+): Promise<DriftGateInput> {
+  if (!trainingData) return { champion: championVersion, skipped: 'this version has no training data here' };
+  const reference = champion.artifacts.dataset;
+  if (!reference) {
+    return {
+      champion: championVersion,
+      skipped: `champion v${championVersion} was imported, so there is no training data of its to compare with`,
+    };
+  }
+  const [championBytes, candidateBytes] = await Promise.all([
+    deps.store.getBytes(reference),
+    deps.store.getBytes(trainingData),
+  ]);
+  return trainingDataDrift(championVersion, readSnapshot(championBytes), readSnapshot(candidateBytes));
 }

@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { renderDriftReport } from '../domain/report/driftReport';
 import { datasetDrift } from '../domain/validation/datasetDrift';
 import {
   type MonitoredBatch,
   monitoredBatch,
+  monitoredBatchId,
+  monitoredBatchKey,
   monitoredBatchSchema,
   monitoringKey,
   monitoringPrefix,
@@ -29,6 +32,8 @@ export async function recordMonitoredBatch(
     scoreColumn: string;
     threshold: number;
     recordedAt: string;
+    /** An anomaly version's scores are unbounded: their histogram spans the batch's own range. */
+    scoreRange?: 'probability' | 'observed';
   },
 ): Promise<{ batch: MonitoredBatch; key: string }> {
   const metadata = await ws.registry.getVersion(options.model, options.version);
@@ -41,6 +46,19 @@ export async function recordMonitoredBatch(
     await trainingColumns(ws, snapshot, metadata.features),
     features,
   );
+  // The report `slipway drift` writes, kept with the batch (content-addressed) for the console.
+  const html = renderDriftReport({
+    model: options.model,
+    version: options.version,
+    referenceLabel: `training snapshot ${snapshot.sha256.slice(0, 12)} of ${metadata.sourceUri}`,
+    currentLabel: `${options.input} (scored ${options.recordedAt})`,
+    drift,
+  });
+  const report = await ws.store.put(html, {
+    kind: 'report',
+    mediaType: 'text/html; charset=utf-8',
+    extension: '.html',
+  });
   const batch = monitoredBatch({
     model: options.model,
     version: options.version,
@@ -51,6 +69,8 @@ export async function recordMonitoredBatch(
     scores,
     scoreColumn: options.scoreColumn,
     threshold: options.threshold,
+    scoreRange: options.scoreRange,
+    report,
   });
   const sha = createHash('sha256')
     .update(await readFile(options.scoredPath))
@@ -63,17 +83,45 @@ export async function recordMonitoredBatch(
   return { batch, key };
 }
 
+/** A monitored batch with the id links name it by (monitoring.ts). */
+export type ListedBatch = MonitoredBatch & { id: string };
+
 /** Every monitored batch of a version, oldest first: what `slipway monitor` shows. */
 export async function monitoredBatches(
   ws: Workspace,
   ref: string,
-): Promise<{ model: string; version: number; via?: string; batches: MonitoredBatch[] }> {
+): Promise<{ model: string; version: number; via?: string; batches: ListedBatch[] }> {
   const { name, version, via } = await resolveModelRef(ws, ref);
   const keys = await ws.store.list(monitoringPrefix(name, version));
-  const batches: MonitoredBatch[] = [];
+  const batches: ListedBatch[] = [];
   for (const { key } of keys) {
     const body = await ws.store.getDocument(key);
-    if (body) batches.push(monitoredBatchSchema.parse(JSON.parse(body.toString('utf8'))));
+    if (body) batches.push({ ...parseBatch(body), id: monitoredBatchId(key) });
   }
   return { model: name, version, via, batches };
+}
+
+/** One monitored batch of a version by its id, or undefined when the version has none by that id. */
+export async function monitoredBatchById(
+  ws: Workspace,
+  name: string,
+  version: number,
+  id: string,
+): Promise<ListedBatch | undefined> {
+  const { name: model } = await resolveModelRef(ws, `${name}@${version}`);
+  const key = monitoredBatchKey(model, version, id);
+  const body = key === undefined ? undefined : await ws.store.getDocument(key);
+  return body ? { ...parseBatch(body), id } : undefined;
+}
+
+/** The stored drift report of a batch (checksum-verified by the store); undefined for batches recorded before reports. */
+export async function monitoredBatchReport(
+  ws: Workspace,
+  batch: MonitoredBatch,
+): Promise<Buffer | undefined> {
+  return batch.report ? ws.store.getBytes(batch.report) : undefined;
+}
+
+function parseBatch(body: Buffer): MonitoredBatch {
+  return monitoredBatchSchema.parse(JSON.parse(body.toString('utf8')));
 }

@@ -206,8 +206,10 @@ export async function modelOfRun(
     client.options.loadedDataConverter,
     0,
     started?.input?.payloads,
-  ).catch(() => undefined)) as { modelName?: string; pipeline?: { modelName?: string } } | undefined;
-  return input?.modelName ?? input?.pipeline?.modelName;
+  ).catch(() => undefined)) as
+    | { modelName?: string; pipeline?: { modelName?: string }; anomaly?: { modelName?: string } }
+    | undefined;
+  return input?.modelName ?? input?.pipeline?.modelName ?? input?.anomaly?.modelName;
 }
 
 /**

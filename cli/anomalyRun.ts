@@ -1,11 +1,102 @@
+import type { Command } from 'commander';
+import type { z } from 'zod';
 import { startAnomalyRun } from '../application/start';
-import type { TrainAnomalyInput } from '../contracts/inputs';
+import { type GateSettingsInput, type TrainAnomalyInput, trainAnomalyInputSchema } from '../contracts/inputs';
+import { parseDatasetSource } from '../domain/data/sourceUri';
 import type { AnomalyRunResult } from '../workflows/trainAnomaly';
 import { exitCodeFor } from './exitCodes';
 import { type AwaitingReview, followRun } from './followRun';
+import { numberOption } from './numberOption';
 import { keyValueTable } from './output';
 import { describeOutcome, stepsTable } from './pipelineRun';
 import type { Session } from './session';
+import { UsageError } from './usageError';
+
+/** The options that choose and shape an anomaly model, shared by `run` and `schedule create`. */
+export function addKindOptions(command: Command): Command {
+  return command
+    .option(
+      '--kind <kind>',
+      'classifier (default) or anomaly: a dense autoencoder scored by reconstruction error; its ONNX gives ' +
+        'anomaly_score (higher is more anomalous) and predicted_outlier (threshold - anomaly_score, negative for outliers)',
+    )
+    .option(
+      '--contamination <share>',
+      'anomaly: share of training rows the threshold flags (default 0.01)',
+      numberOption('--contamination', { above: 0, below: 0.5 }),
+    )
+    .option(
+      '--eval-label <column>',
+      'anomaly: a 0/1 column used only to evaluate (ROC-AUC, PR-AUC, precision at k) and gate; never trained on',
+    );
+}
+
+export interface KindFlags {
+  kind?: string;
+  threshold?: number;
+  classWeights?: string;
+  contamination?: number;
+  evalLabel?: string;
+}
+
+/**
+ * Options that mean nothing for the chosen kind are refused, not ignored: a threshold on a
+ * probability or class weights do not apply to an autoencoder, nor a contamination rate to a
+ * classifier. Returns the kind.
+ */
+export function checkKindOptions(opts: KindFlags): 'classifier' | 'anomaly' {
+  const kind = opts.kind ?? 'classifier';
+  if (kind !== 'classifier' && kind !== 'anomaly') {
+    throw new UsageError(`--kind "${kind}" is not one of classifier, anomaly.`);
+  }
+  const misplaced =
+    kind === 'anomaly'
+      ? [
+          opts.threshold !== undefined && '--threshold (the anomaly threshold comes from --contamination)',
+          opts.classWeights !== undefined && '--class-weights (an autoencoder trains without labels)',
+        ]
+      : [
+          opts.contamination !== undefined && '--contamination',
+          opts.evalLabel !== undefined && '--eval-label',
+        ];
+  const given = misplaced.filter((m): m is string => typeof m === 'string');
+  if (given.length > 0) {
+    throw new UsageError(
+      `${given.join(' and ')} ${given.length === 1 ? 'does' : 'do'} not apply to --kind ${kind}. ` +
+        (kind === 'anomaly'
+          ? 'Leave it out, or run without --kind anomaly to train a classifier.'
+          : 'Add --kind anomaly to train an anomaly model, or leave it out.'),
+    );
+  }
+  return kind;
+}
+
+/** An anomaly run's workflow input from the flags `run` and `schedule create` share. */
+export function anomalyRunInput(
+  flags: {
+    source: string;
+    model: string;
+    features?: string;
+    evalLabel?: string;
+    contamination?: number;
+    epochs?: number;
+    cache?: boolean;
+  },
+  createdBy: string,
+  gate: GateSettingsInput,
+): z.output<typeof trainAnomalyInputSchema> {
+  return trainAnomalyInputSchema.parse({
+    source: parseDatasetSource(flags.source).uri,
+    modelName: flags.model,
+    features: flags.features?.split(',').map((f) => f.trim()),
+    evalLabel: flags.evalLabel,
+    contamination: flags.contamination,
+    spec: flags.epochs === undefined ? {} : { epochs: flags.epochs },
+    createdBy,
+    cache: flags.cache,
+    gate,
+  } satisfies TrainAnomalyInput);
+}
 
 /** Starts an anomaly run and follows it to its result, or (unless `waitForReview`) to its review. */
 export async function runAnomaly(

@@ -38,6 +38,15 @@ export function addGateOptions(command: Command): Command {
       'compared with the champion: recall, precision, fpr, f1, rocAuc or prAuc (default prAuc)',
     )
     .option('--max-regression <x>', 'how much worse than the champion the key metric may be (default 0.01)')
+    .option(
+      '--max-drift-psi <x>',
+      "metric gate: block when a feature's PSI between the champion's training data and this run's exceeds x " +
+        '(0.25 is the usual reading of "drifted"; off by default)',
+    )
+    .option(
+      '--max-drift-ks <x>',
+      "metric gate: block when a feature's two-sample KS D between the champion's training data and this run's exceeds x (0 to 1)",
+    )
     .option('--approvers <list>', 'comma-separated people who may approve; implies --require-approval')
     .option('--require-approval', 'a blessed version waits for a person before promotion')
     .option(
@@ -56,6 +65,8 @@ export interface GateFlags {
   minPrAuc?: string;
   keyMetric?: string;
   maxRegression?: string;
+  maxDriftPsi?: string;
+  maxDriftKs?: string;
   approvers?: string;
   requireApproval?: boolean;
   approvalTimeout?: string;
@@ -94,6 +105,11 @@ export function gateSettingsFromFlags(flags: GateFlags, fileGate: GateSettingsIn
   if (flags.keyMetric) champion.keyMetric = flags.keyMetric;
   const regression = number(flags.maxRegression, '--max-regression');
   if (regression !== undefined) champion.maxRegression = regression;
+  const drift = { ...(metric.drift ?? {}) };
+  if (flags.maxDriftPsi !== undefined)
+    drift.maxPsi = parseNumberOption(flags.maxDriftPsi, '--max-drift-psi', { above: 0 });
+  if (flags.maxDriftKs !== undefined)
+    drift.maxKs = parseNumberOption(flags.maxDriftKs, '--max-drift-ks', { above: 0, max: 1 });
 
   const review = { ...((base.review as object) ?? {}) } as Record<string, unknown>;
   if (flags.approvers) {
@@ -120,7 +136,7 @@ export function gateSettingsFromFlags(flags: GateFlags, fileGate: GateSettingsIn
   const settings = {
     ...base,
     data,
-    metric: { ...metric, thresholds, champion },
+    metric: { ...metric, thresholds, champion, drift },
     review,
     ...(flags.alias ? { alias: flags.alias } : {}),
     ...(flags.promote === false ? { promote: false } : {}),

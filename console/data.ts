@@ -9,14 +9,18 @@ import {
   versionDetail,
   versionReport,
 } from '../application/models';
-import { monitoredBatches } from '../application/monitor';
+import {
+  type ListedBatch,
+  monitoredBatchById,
+  monitoredBatches,
+  monitoredBatchReport,
+} from '../application/monitor';
 import { type PendingRun, pendingReviews } from '../application/reviews';
 import { stoppedRuns } from '../application/runs';
 import { openWorkspace, type Workspace } from '../application/workspace';
 import type { SlipwayConfig } from '../config/env';
 import type { AuditLogEntry } from '../domain/audit/auditLog';
 import type { AliasEntry } from '../domain/registry/aliases';
-import type { MonitoredBatch } from '../domain/validation/monitoring';
 
 export type StoppedRun = Awaited<ReturnType<typeof stoppedRuns>>[number];
 export type { ModelSummary, VersionRow };
@@ -25,7 +29,7 @@ export interface VersionDetail extends StoredVersion {
   /** The run waiting for a decision on this version, if one is. */
   pending?: PendingRun;
   /** Batches scored with `apply --monitor`, oldest first. */
-  monitored: MonitoredBatch[];
+  monitored: ListedBatch[];
 }
 
 /**
@@ -63,6 +67,16 @@ export class ConsoleData {
     if (detail.review !== undefined) return { ...detail, monitored };
     const pending = (await this.pending()).find((r) => r.model === name && r.version === version);
     return { ...detail, pending, monitored };
+  }
+
+  /** One batch a version scored with `apply --monitor`; undefined when it has none by that id. */
+  monitoredBatch(name: string, version: number, id: string): Promise<ListedBatch | undefined> {
+    return monitoredBatchById(this.ws, name, version, id);
+  }
+
+  /** The stored drift report of a monitored batch (checksum-verified by the store). */
+  monitoredBatchReport(batch: ListedBatch): Promise<Buffer | undefined> {
+    return monitoredBatchReport(this.ws, batch);
   }
 
   /** The stored HTML evaluation report of a version (checksum-verified by the store). */

@@ -7,6 +7,11 @@ export const links = {
   model: (name: string) => `/models/${encodeURIComponent(name)}`,
   version: (name: string, version: number) => `/models/${encodeURIComponent(name)}/versions/${version}`,
   report: (name: string, version: number) => `/models/${encodeURIComponent(name)}/versions/${version}/report`,
+  /** A batch scored with `apply --monitor`, and its stored drift report. */
+  batch: (name: string, version: number, id: string) =>
+    `/models/${encodeURIComponent(name)}/versions/${version}/monitoring/${encodeURIComponent(id)}`,
+  batchReport: (name: string, version: number, id: string) =>
+    `/models/${encodeURIComponent(name)}/versions/${version}/monitoring/${encodeURIComponent(id)}/report`,
   pending: () => '/pending',
   audit: (model?: string) => (model === undefined ? '/audit' : `/audit?model=${encodeURIComponent(model)}`),
   decide: (workflowId: string, action: 'approve' | 'reject') =>

@@ -14,6 +14,7 @@ import { temporalUiLinks } from './links';
 import { auditPage } from './pages/audit';
 import { errorPage, layout, type PageFrame } from './pages/layout';
 import { modelPage, modelsPage } from './pages/models';
+import { monitoredBatchPage } from './pages/monitoredBatch';
 import { pendingPage, stoppedRunsSection } from './pages/pending';
 import { versionPage } from './pages/version';
 import { allowedHosts, sameOriginGuard } from './sameOrigin';
@@ -115,6 +116,44 @@ export function createConsoleApp(options: ConsoleOptions, hosts: () => Set<strin
         `${name} v${version} was registered before reports existed; run the pipeline again for one.`,
         404,
       );
+    return c.body(new Uint8Array(report), 200, {
+      'Content-Type': 'text/html; charset=utf-8',
+      'Content-Security-Policy': REPORT_CSP,
+      'X-Content-Type-Options': 'nosniff',
+    });
+  });
+  // A batch scored with `apply --monitor`, and its stored drift report (sandboxed like the evaluation report).
+  const batchOf = async (c: Context) => {
+    const name = c.req.param('name') as string;
+    const version = Number(c.req.param('version'));
+    const id = c.req.param('batch') as string;
+    return { name, version, id, batch: await data.monitoredBatch(name, version, id) };
+  };
+  const noBatch = (name: string, version: number, id: string) =>
+    `${name} v${version} has no monitored batch ${id}: see its version page for the batches it scored with apply --monitor.`;
+  app.get('/models/:name/versions/:version{[0-9]+}/monitoring/:batch', async (c) => {
+    const { name, version, id, batch } = await batchOf(c);
+    if (batch === undefined) {
+      c.header('Content-Security-Policy', PAGE_CSP);
+      return c.html(errorPage({ title: 'Not found', identity }, 404, noBatch(name, version, id)).text, 404);
+    }
+    return page(
+      c,
+      { title: `${name} v${version} batch ${id}`, active: 'models' },
+      monitoredBatchPage(name, version, batch),
+    );
+  });
+  app.get('/models/:name/versions/:version{[0-9]+}/monitoring/:batch/report', async (c) => {
+    const { name, version, id, batch } = await batchOf(c);
+    const report = batch === undefined ? undefined : await data.monitoredBatchReport(batch);
+    if (report === undefined) {
+      return c.text(
+        batch === undefined
+          ? noBatch(name, version, id)
+          : `The batch ${id} was recorded before drift reports were kept.`,
+        404,
+      );
+    }
     return c.body(new Uint8Array(report), 200, {
       'Content-Type': 'text/html; charset=utf-8',
       'Content-Security-Policy': REPORT_CSP,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { namespacePolicySchema, visibilities } from '../domain/access/policy';
 import { DEFAULT_TARGET_COLUMN } from '../domain/data/targetColumn';
+import { driftCheckOn } from '../domain/gate/driftGate';
 import { metricGateSettingsSchema } from '../domain/gate/metricGate';
 import { modelSpecSchema, referenceModelSpec } from '../domain/ml/modelSpec';
 import { DEFAULT_SIZE_LIMIT_BYTES } from '../domain/onnx/size';
@@ -175,22 +176,49 @@ export const trainAnomalyInputSchema = z
         message: 'metric thresholds need a label: give --eval-label <0/1 column> or drop the thresholds',
       });
     }
+    if (driftCheckOn(input.gate.metric.drift)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gate', 'metric', 'drift'],
+        message:
+          'the drift check is part of the metric gate, which runs only with a label: give --eval-label <0/1 column> ' +
+          'or drop the drift limits',
+      });
+    }
   });
 export type TrainAnomalyInput = z.input<typeof trainAnomalyInputSchema>;
 
 /** What a schedule starts: the pipeline to run when its source has changed. */
-export const scheduledRetrainInputSchema = z.object({
-  scheduleId: z.string().min(1),
-  /**
-   * data-change (default): retrain whenever the source's bytes changed since the newest version.
-   * drift: only when they changed AND the newest batch the champion scored with `apply --monitor`
-   * drifted from its training data; the reason goes into the audit log.
-   */
-  retrainOn: z.enum(['data-change', 'drift']).default('data-change'),
-  /** The pipeline to run, as `slipway run` would start it (its gates included). */
-  pipeline: trainToDeployInputSchema,
-});
+export const scheduledRetrainInputSchema = z
+  .object({
+    scheduleId: z.string().min(1),
+    /**
+     * data-change (default): retrain whenever the source's bytes changed since the newest version.
+     * drift: only when they changed AND the newest batch the champion scored with `apply --monitor`
+     * drifted from its training data; the reason goes into the audit log.
+     */
+    retrainOn: z.enum(['data-change', 'drift']).default('data-change'),
+    /** The pipeline to run, as `slipway run` would start it (its gates included). */
+    pipeline: trainToDeployInputSchema.optional(),
+    /** Instead of `pipeline`: an anomaly model's run, as `slipway run --kind anomaly` would start it. */
+    anomaly: trainAnomalyInputSchema.optional(),
+  })
+  .superRefine((input, ctx) => {
+    if ((input.pipeline === undefined) === (input.anomaly === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['pipeline'],
+        message: 'a schedule runs exactly one of pipeline (a classifier) or anomaly (an anomaly model)',
+      });
+    }
+  });
 export type ScheduledRetrainInput = z.input<typeof scheduledRetrainInputSchema>;
+
+/** Why an import refuses the settings that judge training data (the CLI says the same of its flags). */
+export const IMPORT_HAS_NO_TRAINING_DATA = (what: string) =>
+  `${what} checks the data a version is trained on against the champion's training data; an import trains ` +
+  'nothing here (--eval data is only scored), so there is nothing to check. Drop it; to compare data with what ' +
+  'production was trained on, run `slipway drift <model>@production --input <csv>`.';
 
 /** Everything an import can be told: the file, what it takes and gives, and the same gates as a trained model. */
 export const importModelInputSchema = z
@@ -216,6 +244,24 @@ export const importModelInputSchema = z
     gate: gateSettingsSchema.prefault({}),
   })
   .superRefine((input, ctx) => {
+    // Both compare the data a version was trained on with its champion's; an imported file was
+    // trained elsewhere, and its --eval data is only scored, never trained on.
+    if (input.gate.data.onAnomaly !== 'warn' || Object.keys(input.gate.data.checks).length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gate', 'data'],
+        message: IMPORT_HAS_NO_TRAINING_DATA('data validation (--on-anomaly, gate.data)'),
+      });
+    }
+    if (driftCheckOn(input.gate.metric.drift)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gate', 'metric', 'drift'],
+        message: IMPORT_HAS_NO_TRAINING_DATA(
+          'the drift check (--max-drift-psi, --max-drift-ks, gate.metric.drift)',
+        ),
+      });
+    }
     if (input.kind === 'anomaly' && input.evaluation !== undefined) {
       ctx.addIssue({
         code: 'custom',

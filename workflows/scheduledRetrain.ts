@@ -10,6 +10,7 @@ import {
 import type { SlipwayActivities } from '../activities';
 import { type ScheduledRetrainInput, scheduledRetrainInputSchema } from '../contracts/inputs';
 import { activityRetry } from './retryPolicy';
+import { trainAnomaly } from './trainAnomaly';
 import { type PipelineResult, trainToDeploy } from './trainToDeploy';
 import { parseWorkflowInput } from './validation';
 
@@ -36,8 +37,13 @@ const light = proxyActivities<SlipwayActivities>({
  */
 export async function scheduledRetrain(input: ScheduledRetrainInput): Promise<ScheduledRetrainResult> {
   const params = parseWorkflowInput(scheduledRetrainInputSchema, input, 'scheduledRetrain');
-  const model = params.pipeline.modelName;
-  const source = await light.fingerprintSource({ source: params.pipeline.source });
+  // A classifier's pipeline or an anomaly model's run (the input holds exactly one); both name
+  // their model, source and gates the same way.
+  const run = (params.anomaly ?? params.pipeline) as NonNullable<
+    typeof params.pipeline | typeof params.anomaly
+  >;
+  const model = run.modelName;
+  const source = await light.fingerprintSource({ source: run.source });
   const last = await light.lastTrainedSource({ modelName: model });
   if (last && last.sourceSha256 === source.sha256) {
     return {
@@ -50,24 +56,28 @@ export async function scheduledRetrain(input: ScheduledRetrainInput): Promise<Sc
   const pipelineWorkflowId = `${workflowInfo().workflowId}-pipeline`;
   // Checked only by schedules that ask for it, so earlier runs replay without the activity.
   if (params.retrainOn === 'drift' && patched('retrain-on-drift')) {
-    const drift = await light.driftTrigger({ modelName: model, alias: params.pipeline.gate.alias });
+    const drift = await light.driftTrigger({ modelName: model, alias: run.gate.alias });
     if (!drift.drifted)
       return { outcome: 'skipped', reason: drift.reason, model, sourceSha256: source.sha256 };
     await light.recordDriftRetrain({
       modelName: model,
       version: drift.version,
       scheduleId: params.scheduleId,
-      reason: `retraining on ${params.pipeline.source}: ${drift.reason}`,
+      reason: `retraining on ${run.source}: ${drift.reason}`,
       features: drift.features,
       at: new Date(Date.now()).toISOString(), // workflow time: deterministic on replay
       idempotencyKey: `${workflowInfo().workflowId}/${workflowInfo().runId}/drift-retrain`,
     });
   }
   try {
-    const result = await executeChild(trainToDeploy, {
-      workflowId: pipelineWorkflowId,
-      args: [params.pipeline],
-    });
+    // Anomaly schedules came after recorded histories; the marker keeps their command order explicit.
+    const result =
+      params.anomaly !== undefined && patched('scheduled-anomaly')
+        ? await executeChild(trainAnomaly, { workflowId: pipelineWorkflowId, args: [params.anomaly] })
+        : await executeChild(trainToDeploy, {
+            workflowId: pipelineWorkflowId,
+            args: [params.pipeline as NonNullable<typeof params.pipeline>],
+          });
     return {
       outcome: result.outcome,
       model,

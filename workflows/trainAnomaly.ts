@@ -1,4 +1,4 @@
-import { setHandler, workflowInfo } from '@temporalio/workflow';
+import { patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type {
   EvaluatedAnomalyModel,
   ExportedAnomalyOnnx,
@@ -20,6 +20,7 @@ import {
   PREDICTED_OUTLIER_OUTPUT,
 } from '../domain/import/anomalyConvention';
 import { modelMetricsOf } from '../domain/ml/metrics';
+import { type TrainingDataValidation, validateTrainingData } from './dataValidation';
 import { light, type ReleaseOutcome, reviewAndPromote, stepTracker } from './release';
 import { reviewGate } from './review';
 import { parseWorkflowInput } from './validation';
@@ -36,11 +37,13 @@ export interface AnomalyRunResult extends ReleaseOutcome {
   onnx: ExportedAnomalyOnnx;
   registered: RegisteredModel;
   gate: GateDecision;
+  /** The training data checked against the champion's (absent in runs started before the check). */
+  dataValidation?: TrainingDataValidation;
   steps: StepStatus[];
 }
 
 /**
- * An anomaly version from raw data: extract, split and scale, train a dense autoencoder (no
+ * An anomaly version from raw data: extract, validate against the champion's training data, split and scale, train a dense autoencoder (no
  * target), evaluate (score distribution and threshold; against --eval-label when given), export
  * to ONNX behind its parity gate, gate, register, review, promote. The same registry, gates,
  * review, lineage and audit as a classifier's run.
@@ -64,6 +67,20 @@ export async function trainAnomaly(input: TrainAnomalyInput): Promise<AnomalyRun
       ? light.extractDataset({ source: params.source, target: label, features: params.features, cache })
       : light.extractUnlabelled({ source: params.source, features: params.features, cache }),
   );
+  // The validate step of a classifier run, against the champion's training data; added after
+  // anomaly runs had histories, so those replay without it.
+  let dataValidation: TrainingDataValidation | undefined;
+  let gateSettings = params.gate;
+  if (patched('anomaly-data-validation')) {
+    ({ dataValidation, gateSettings } = await validateTrainingData(step, {
+      modelName: params.modelName,
+      gate: params.gate,
+      summary: dataset.summary,
+      sourceUri: dataset.sourceUri,
+    }));
+  } else {
+    (progress.steps.find((s) => s.step === 'validate') as StepStatus).status = 'skipped';
+  }
   const prepared = await step('transform', () =>
     light.prepareData({ snapshot: dataset.snapshot, target: label, split: params.split, cache }),
   );
@@ -107,6 +124,7 @@ export async function trainAnomaly(input: TrainAnomalyInput): Promise<AnomalyRun
             settings: params.gate.metric,
             candidate: metrics,
             heldOut: { snapshot: dataset.snapshot, split: prepared.split, target: label },
+            trainingData: dataset.snapshot,
           }),
         )
       ).decision
@@ -164,6 +182,7 @@ export async function trainAnomaly(input: TrainAnomalyInput): Promise<AnomalyRun
         runId: info.runId,
         createdBy: params.createdBy,
         sourceUri: dataset.sourceUri,
+        ...(dataValidation ? { dataValidation } : {}),
       },
     }),
   );
@@ -174,7 +193,7 @@ export async function trainAnomaly(input: TrainAnomalyInput): Promise<AnomalyRun
       review,
       modelName: params.modelName,
       createdBy: params.createdBy,
-      gateSettings: params.gate,
+      gateSettings,
       gate,
       workflowId: info.workflowId,
       runId: info.runId,
@@ -195,6 +214,7 @@ export async function trainAnomaly(input: TrainAnomalyInput): Promise<AnomalyRun
     onnx,
     registered,
     gate,
+    ...(dataValidation ? { dataValidation } : {}),
     ...release,
     steps: progress.steps,
   };

@@ -1,4 +1,4 @@
-import { ApplicationFailure, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type {
   EvaluationMetrics,
   ExportedOnnx,
@@ -14,7 +14,7 @@ import { progressQuery, trainingEpochSignal } from '../contracts/messages';
 import { type PipelineProgress, pipelineSteps, type StepStatus } from '../contracts/progress';
 import { modelMetricsOf } from '../domain/ml/metrics';
 import type { ArtifactRef } from '../domain/storage/artifactRef';
-import { type DecidedAnomaly, decideAnomalies, describeAnomalies } from '../domain/validation/anomalyPolicy';
+import { type TrainingDataValidation, validateTrainingData } from './dataValidation';
 import { light, type ReleaseOutcome, reviewAndPromote, stepTracker } from './release';
 import { activityRetry } from './retryPolicy';
 import { reviewGate } from './review';
@@ -36,7 +36,7 @@ export interface PipelineResult extends ReleaseOutcome {
   registered: RegisteredModel;
   gate: GateDecision;
   /** The training data checked against the champion's (absent in runs started before the check). */
-  dataValidation?: { champion?: number; note?: string; anomalies: DecidedAnomaly[] };
+  dataValidation?: TrainingDataValidation;
   /** The HTML evaluation report of this run. */
   report: ArtifactRef;
   steps: StepStatus[];
@@ -78,28 +78,15 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
   );
   // Validation against the champion's training data: added after histories were recorded, so
   // runs that started before it replay without the activity.
-  let dataValidation: { champion?: number; note?: string; anomalies: DecidedAnomaly[] } | undefined;
+  let dataValidation: TrainingDataValidation | undefined;
   let gateSettings = params.gate;
   if (patched('data-validation')) {
-    const checked = await step('validate', () =>
-      light.validateData({ modelName: params.modelName, alias: params.gate.alias, summary: dataset.summary }),
-    );
-    const decided = decideAnomalies(checked.anomalies, params.gate.data);
-    dataValidation = { ...checked, anomalies: decided.anomalies };
-    if (decided.outcome === 'fail') {
-      const failing = decided.anomalies.filter((a) => a.policy === 'fail');
-      throw ApplicationFailure.nonRetryable(
-        `Data validation failed: ${dataset.sourceUri} against the training data of ${params.modelName} ` +
-          `v${checked.champion}: ${describeAnomalies(failing)}. Fix the source, or set gate.data ` +
-          '(--on-anomaly review|warn) if the change is intended.',
-        'DataValidationFailed',
-        { champion: checked.champion, anomalies: decided.anomalies },
-      );
-    }
-    // A finding under the review policy: the version waits for a person even if the gate would not ask.
-    if (decided.outcome === 'review') {
-      gateSettings = { ...params.gate, review: { ...params.gate.review, required: true } };
-    }
+    ({ dataValidation, gateSettings } = await validateTrainingData(step, {
+      modelName: params.modelName,
+      gate: params.gate,
+      summary: dataset.summary,
+      sourceUri: dataset.sourceUri,
+    }));
   } else {
     (progress.steps.find((s) => s.step === 'validate') as StepStatus).status = 'skipped';
   }
@@ -152,6 +139,7 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
       settings: params.gate.metric,
       candidate: metrics,
       heldOut: { snapshot: dataset.snapshot, split: prepared.split, target: params.target },
+      trainingData: dataset.snapshot,
     }),
   );
   const { report } = await step('report', () =>

@@ -8,6 +8,31 @@ import { log, printResult } from '../output';
 
 const loadModel = (ref: string) => loadModelVersion(openWorkspace(), ref);
 
+/** `--monitor`: the scored batch's drift against the training data and its scores, recorded under the version. */
+async function monitorBatch(
+  opts: { input: string; output: string },
+  model: { name: string; version: number },
+  scoreColumn: string,
+  threshold: number,
+  scoreRange: 'probability' | 'observed',
+): Promise<{ key: string; drifted: string[] }> {
+  const { recordMonitoredBatch } = await import('../../application/monitor.js');
+  const { batch, key } = await recordMonitoredBatch(openWorkspace(), {
+    model: model.name,
+    version: model.version,
+    scoredPath: resolve(opts.output),
+    input: opts.input,
+    scoreColumn,
+    threshold,
+    recordedAt: new Date().toISOString(),
+    scoreRange,
+  });
+  log(
+    `slipway: monitored batch recorded (${batch.drifted.length === 0 ? 'no feature drifted' : `drifted: ${batch.drifted.join(', ')}`})`,
+  );
+  return { key, drifted: batch.drifted };
+}
+
 export function registerApplyCommands(program: Command): void {
   program
     .command('apply')
@@ -64,11 +89,15 @@ export function registerApplyCommands(program: Command): void {
             onnx: model.onnx,
             features: model.metadata.features,
           });
+          const monitored = opts.monitor
+            ? await monitorBatch(opts, model, result.columns.score, model.metadata.threshold, 'observed')
+            : undefined;
           const summary = {
             model: model.name,
             version: model.version,
             output: resolve(opts.output),
             ...result,
+            ...(monitored ? { monitored } : {}),
           };
           printResult(
             opts,
@@ -92,23 +121,15 @@ export function registerApplyCommands(program: Command): void {
           outputName: opts.outputName ?? model.metadata.imported?.outputName,
           parser: opts.generalCsv ? 'general' : 'auto',
         });
-        let monitored: { key: string; drifted: string[] } | undefined;
-        if (opts.monitor) {
-          const { recordMonitoredBatch } = await import('../../application/monitor.js');
-          const { batch, key } = await recordMonitoredBatch(openWorkspace(), {
-            model: model.name,
-            version: model.version,
-            scoredPath: resolve(opts.output),
-            input: opts.input,
-            scoreColumn: result.columns.probability,
-            threshold: threshold ?? model.metadata.threshold,
-            recordedAt: new Date().toISOString(),
-          });
-          monitored = { key, drifted: batch.drifted };
-          log(
-            `slipway: monitored batch recorded (${batch.drifted.length === 0 ? 'no feature drifted' : `drifted: ${batch.drifted.join(', ')}`})`,
-          );
-        }
+        const monitored = opts.monitor
+          ? await monitorBatch(
+              opts,
+              model,
+              result.columns.probability,
+              threshold ?? model.metadata.threshold,
+              'probability',
+            )
+          : undefined;
         const summary = {
           model: model.name,
           version: model.version,

@@ -4,7 +4,11 @@ import { assertCanImport, gateForModel } from '../../application/access';
 import type { ImportResult } from '../../application/results';
 import { startImport } from '../../application/start';
 import { openWorkspace } from '../../application/workspace';
-import { type ImportModelInput, importModelInputSchema } from '../../contracts/inputs';
+import {
+  IMPORT_HAS_NO_TRAINING_DATA,
+  type ImportModelInput,
+  importModelInputSchema,
+} from '../../contracts/inputs';
 import { parseDatasetSource } from '../../domain/data/sourceUri';
 import { ANOMALY_TARGET } from '../../domain/import/anomalyConvention';
 import { exitCodeFor } from '../exitCodes';
@@ -87,6 +91,14 @@ export function registerImportCommand(program: Command): void {
     )
     .action(async (file: string, raw: Record<string, unknown>) => {
       const opts = importOptionsSchema.parse(raw);
+      // Shared gate options that judge training data: an import has none, so they would do nothing.
+      for (const [key, flag] of [
+        ['onAnomaly', '--on-anomaly'],
+        ['maxDriftPsi', '--max-drift-psi'],
+        ['maxDriftKs', '--max-drift-ks'],
+      ] as const) {
+        if (raw[key] !== undefined) throw new UsageError(IMPORT_HAS_NO_TRAINING_DATA(flag));
+      }
       if (opts.kind === 'classifier' && opts.target === undefined) {
         throw new UsageError('--target is required for a classifier import (the 0/1 label it predicts)');
       }

@@ -3,10 +3,17 @@ import { z } from 'zod';
 import { gateForModel } from '../../application/access';
 import { pipelineRunInput, readPipelineFile } from '../../application/pipelineFile';
 import { openWorkspace } from '../../application/workspace';
-import { trainAnomalyInputSchema, trainToDeployInputSchema } from '../../contracts/inputs';
+import { trainToDeployInputSchema } from '../../contracts/inputs';
 import { parseDatasetSource } from '../../domain/data/sourceUri';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
-import { anomalyRunJson, describeAnomalyRun, runAnomaly } from '../anomalyRun';
+import {
+  addKindOptions,
+  anomalyRunInput,
+  anomalyRunJson,
+  checkKindOptions,
+  describeAnomalyRun,
+  runAnomaly,
+} from '../anomalyRun';
 import { addGateOptions, type GateFlags, gateSettingsFromFlags } from '../gateOptions';
 import { numberOption } from '../numberOption';
 import { printResult } from '../output';
@@ -55,21 +62,8 @@ export function registerRunCommand(program: Command): void {
       'probability at or above which a row is predicted positive (default 0.5)',
       numberOption('--threshold', { above: 0, below: 1 }),
     )
-    .option('--class-weights <mode>', 'inverse (1/count, default), balanced or none')
-    .option(
-      '--kind <kind>',
-      'classifier (default) or anomaly: a dense autoencoder scored by reconstruction error; its ONNX gives ' +
-        'anomaly_score (higher is more anomalous) and predicted_outlier (threshold - anomaly_score, negative for outliers)',
-    )
-    .option(
-      '--contamination <share>',
-      'anomaly: share of training rows the threshold flags (default 0.01)',
-      numberOption('--contamination', { above: 0, below: 0.5 }),
-    )
-    .option(
-      '--eval-label <column>',
-      'anomaly: a 0/1 column used only to evaluate (ROC-AUC, PR-AUC, precision at k) and gate; never trained on',
-    )
+    .option('--class-weights <mode>', 'inverse (1/count, default), balanced or none');
+  addKindOptions(command)
     .option('--no-cache', 'run every step even when an earlier run computed the same outputs')
     .option(
       '--wait',
@@ -86,7 +80,7 @@ export function registerRunCommand(program: Command): void {
     )
     .action(async (raw: Record<string, unknown>, cmd: Command) => {
       const opts = runOptionsSchema.parse(raw);
-      refuseOptionsOfTheOtherKind(opts);
+      checkKindOptions(opts);
       if (opts.file !== undefined) {
         if (opts.kind === 'anomaly') {
           throw new UsageError(
@@ -116,17 +110,11 @@ export function registerRunCommand(program: Command): void {
       const ws = openWorkspace();
       const gate = await gateForModel(ws, opts.model, gateSettingsFromFlags(raw as GateFlags));
       if (opts.kind === 'anomaly') {
-        const anomalyInput = trainAnomalyInputSchema.parse({
-          source: parseDatasetSource(opts.source).uri,
-          modelName: opts.model,
-          features: opts.features?.split(',').map((f) => f.trim()),
-          evalLabel: opts.evalLabel,
-          contamination: opts.contamination,
-          spec: opts.epochs === undefined ? {} : { epochs: opts.epochs },
-          createdBy: ws.identity,
-          cache: opts.cache,
+        const anomalyInput = anomalyRunInput(
+          { ...opts, source: opts.source, model: opts.model },
+          ws.identity,
           gate,
-        });
+        );
         await followRunToEnd(
           opts,
           (session, onStart) =>
@@ -167,31 +155,4 @@ export function registerRunCommand(program: Command): void {
     )
     .option('--json', 'print one JSON object on stdout')
     .action((workflowId: string, opts: { json?: boolean }) => showStatus(workflowId, opts));
-}
-
-/**
- * Options that mean nothing for the chosen kind are refused, not ignored: a threshold on a
- * probability or class weights do not apply to an autoencoder, nor a contamination rate to a
- * classifier.
- */
-function refuseOptionsOfTheOtherKind(opts: z.infer<typeof runOptionsSchema>): void {
-  const misplaced =
-    opts.kind === 'anomaly'
-      ? [
-          opts.threshold !== undefined && '--threshold (the anomaly threshold comes from --contamination)',
-          opts.classWeights !== undefined && '--class-weights (an autoencoder trains without labels)',
-        ]
-      : [
-          opts.contamination !== undefined && '--contamination',
-          opts.evalLabel !== undefined && '--eval-label',
-        ];
-  const given = misplaced.filter((m): m is string => typeof m === 'string');
-  if (given.length > 0) {
-    throw new UsageError(
-      `${given.join(' and ')} ${given.length === 1 ? 'does' : 'do'} not apply to --kind ${opts.kind}. ` +
-        (opts.kind === 'anomaly'
-          ? 'Leave it out, or run without --kind anomaly to train a classifier.'
-          : 'Add --kind anomaly to train an anomaly model, or leave it out.'),
-    );
-  }
 }

@@ -13,10 +13,15 @@ import {
 } from '../../application/schedules';
 import type { TemporalAccess } from '../../application/temporal';
 import { openWorkspace } from '../../application/workspace';
-import { type ScheduledRetrainInput, trainToDeployInputSchema } from '../../contracts/inputs';
+import {
+  type ScheduledRetrainInput,
+  type trainAnomalyInputSchema,
+  trainToDeployInputSchema,
+} from '../../contracts/inputs';
 import type { PipelineSchedule } from '../../contracts/pipelineFile';
 import { parseDatasetSource } from '../../domain/data/sourceUri';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
+import { addKindOptions, anomalyRunInput, checkKindOptions, type KindFlags } from '../anomalyRun';
 import { addGateOptions, type GateFlags, gateSettingsFromFlags, parseDurationSeconds } from '../gateOptions';
 import { printResult, table } from '../output';
 import { givenOnCommandLine, overridesFromFlags } from '../pipelineFileOptions';
@@ -77,7 +82,7 @@ export function registerScheduleCommand(program: Command): void {
         'production scored with `apply --monitor` drifted (the reason goes into the audit log)',
       'data-change',
     );
-  addTrainingOptions(create).option('--paused', 'create it paused');
+  addKindOptions(addTrainingOptions(create)).option('--paused', 'create it paused');
   addGateOptions(create).action(
     async (modelArg: string | undefined, raw: Record<string, string | boolean | undefined>, cmd: Command) => {
       // A bad file is refused before any connection is made.
@@ -86,21 +91,54 @@ export function registerScheduleCommand(program: Command): void {
       const model = modelArg ?? loaded?.pipeline.model;
       if (model === undefined) throw new UsageError('Give the model to retrain, or -f <pipeline file>.');
       if (!loaded && !raw.source) throw new UsageError('Give --source <uri>, or -f <pipeline file>.');
+      const kind = checkKindOptions(raw as KindFlags);
+      if (kind === 'anomaly' && loaded) {
+        throw new UsageError(
+          'a pipeline file describes a classifier run; schedule an anomaly run with flags (--kind anomaly) instead of -f',
+        );
+      }
       const scheduleId = timing.id ?? `retrain-${model}`;
       const ws = openWorkspace();
       const createdBy = `schedule:${scheduleId}`;
-      let pipeline: z.output<typeof trainToDeployInputSchema>;
-      if (loaded) {
+      let run:
+        | { pipeline: z.output<typeof trainToDeployInputSchema> }
+        | { anomaly: z.output<typeof trainAnomalyInputSchema> };
+      if (kind === 'anomaly') {
+        const gate = await gateForModel(ws, model, gateSettingsFromFlags(raw as GateFlags));
+        const anomaly = anomalyRunInput(
+          {
+            source: raw.source as string,
+            model,
+            features: raw.features as string | undefined,
+            evalLabel: raw.evalLabel as string | undefined,
+            contamination: raw.contamination as number | undefined,
+            epochs: raw.epochs as number | undefined,
+          },
+          createdBy,
+          gate,
+        );
+        // The header check needs a label column; an unlabelled source's columns are checked by its
+        // first run's extraction, which names a missing feature the same way.
+        if (anomaly.evalLabel !== undefined) {
+          await checkScheduledSource(ws, {
+            source: parseDatasetSource(anomaly.source),
+            target: anomaly.evalLabel,
+            features: anomaly.features,
+          });
+        }
+        run = { anomaly };
+      } else if (loaded) {
         const overrides = overridesFromFlags(cmd, raw, loaded);
         const gate = await gateForModel(ws, model, overrides.gate);
-        pipeline = trainToDeployInputSchema.parse({
+        const pipeline = trainToDeployInputSchema.parse({
           ...pipelineRunInput(loaded, { ...overrides, modelName: model, gate }, createdBy),
           trainingTaskQueue: ws.config.trainingTaskQueue,
         });
+        run = { pipeline };
       } else {
         const epochs = raw.epochs === undefined ? referenceModelSpec.epochs : Number(raw.epochs); // parsed by numberOption
         const gate = await gateForModel(ws, model, gateSettingsFromFlags(raw as GateFlags));
-        pipeline = trainToDeployInputSchema.parse({
+        const pipeline = trainToDeployInputSchema.parse({
           source: parseDatasetSource(raw.source as string).uri,
           target: raw.target,
           features: (raw.features as string | undefined)?.split(',').map((f) => f.trim()),
@@ -110,13 +148,17 @@ export function registerScheduleCommand(program: Command): void {
           gate,
           trainingTaskQueue: ws.config.trainingTaskQueue,
         });
+        run = { pipeline };
       }
-      await checkScheduledSource(ws, {
-        source: parseDatasetSource(pipeline.source),
-        target: pipeline.target,
-        features: pipeline.features,
-      });
-      const { gate } = pipeline;
+      if ('pipeline' in run) {
+        await checkScheduledSource(ws, {
+          source: parseDatasetSource(run.pipeline.source),
+          target: run.pipeline.target,
+          features: run.pipeline.features,
+        });
+      }
+      const { gate, source } = 'pipeline' in run ? run.pipeline : run.anomaly;
+      const pipelineFile = 'pipeline' in run ? run.pipeline.pipelineFile : undefined;
       const retrainOn = raw.retrainOn as string;
       if (retrainOn !== 'data-change' && retrainOn !== 'drift')
         throw new UsageError(`--retrain-on "${retrainOn}" is not one of data-change, drift.`);
@@ -131,15 +173,16 @@ export function registerScheduleCommand(program: Command): void {
           },
           catchupWindowMs: timing.catchupWindowMs,
           paused: timing.paused,
-          note: `retrain ${model} from ${pipeline.source}`,
-          input: { scheduleId, retrainOn, pipeline } satisfies ScheduledRetrainInput,
+          note: `retrain ${model}${kind === 'anomaly' ? ' (anomaly)' : ''} from ${source}`,
+          input: { scheduleId, retrainOn, ...run } satisfies ScheduledRetrainInput,
           details: {
             model,
             cron: timing.cron,
             every: timing.every,
             review: gate.review?.required ?? false,
-            ...(pipeline.pipelineFile
-              ? { pipelineFile: { path: pipeline.pipelineFile.path, sha256: pipeline.pipelineFile.sha256 } }
+            ...(kind === 'anomaly' ? { kind } : {}),
+            ...(pipelineFile
+              ? { pipelineFile: { path: pipelineFile.path, sha256: pipelineFile.sha256 } }
               : {}),
           },
         }),
@@ -202,7 +245,7 @@ export function registerScheduleCommand(program: Command): void {
             ...(view.cancellation ? { cancellation: view.cancellation } : {}),
           };
         });
-        const review = args?.pipeline.gate?.review;
+        const review = (args?.pipeline ?? args?.anomaly)?.gate?.review;
         const out = {
           scheduleId,
           paused: d.state.paused,

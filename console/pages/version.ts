@@ -79,7 +79,7 @@ export function versionPage(name: string, v: VersionDetail, temporal: TemporalUi
       ? html`<p class="muted" data-monitoring="none">No batch scored with <code>apply --monitor</code> yet.</p>`
       : html`<table class="facts" data-table="monitoring"><tr><th>recorded</th><th>rows</th><th>mean score</th><th>predicted +</th><th>drifted</th></tr>${v.monitored.map(
           (b) =>
-            html`<tr data-drifted="${b.drifted.length}"><td>${when(b.recordedAt)}</td><td>${String(b.rows)}</td><td>${b.score.mean.toFixed(4)}</td><td>${pct(b.score.positiveRate)}</td><td class="${b.drifted.length ? 'no' : 'ok'}">${b.drifted.length ? b.drifted.join(', ') : 'none'}</td></tr>`,
+            html`<tr data-drifted="${b.drifted.length}" data-batch="${b.id}"><td><a href="${links.batch(name, v.version, b.id)}">${when(b.recordedAt)}</a></td><td>${String(b.rows)}</td><td>${b.score.mean.toFixed(4)}</td><td>${pct(b.score.positiveRate)}</td><td class="${b.drifted.length ? 'no' : 'ok'}">${b.drifted.length ? b.drifted.join(', ') : 'none'}</td></tr>`,
         )}</table>`;
   const lineage =
     'missing' in v.lineage
@@ -90,7 +90,7 @@ export function versionPage(name: string, v: VersionDetail, temporal: TemporalUi
 <section class="cols"><div><h2>Facts</h2><table class="facts">${facts.map(([k, val]) => html`<tr><th>${k}</th><td>${val}</td></tr>`)}</table></div>
 <div><h2>Held-out metrics</h2>${metrics}<h2>Metric gate ${gateBadge(m)}</h2>${gate}<h2>Review</h2>${review}</div></section>
 <h2>Data validation</h2>${validation}
-<h2>Monitoring</h2>${monitoring}
+<h2>Monitoring</h2>${v.monitored.length ? html`<p class="muted">Open a batch for each feature's histogram against the training data.</p>` : ''}${monitoring}
 <h2>Evaluation report</h2>${report}
 <h2>Lineage</h2><p class="muted">From the source bytes (left) to this version (right); hover a box for its full sha256, URI and run.</p>${lineage}
 <h2>Model card</h2><pre class="card" data-card>${v.card}</pre>

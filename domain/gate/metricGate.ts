@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ModelMetrics } from '../ml/metrics';
+import { type DriftGateInput, driftCheckOn, driftGateChecks, driftGateSettingsSchema } from './driftGate';
 
 /**
  * The metric gate, in the spirit of TFX's Evaluator "blessing": a new version is blessed when it
@@ -68,6 +69,8 @@ export const metricGateSettingsSchema = z.object({
     })
     .strict()
     .prefault({}),
+  /** Off unless a limit is set: per feature, the candidate's training data against the champion's (driftGate.ts). */
+  drift: driftGateSettingsSchema.prefault({}),
 });
 export type MetricGateSettings = z.infer<typeof metricGateSettingsSchema>;
 
@@ -117,6 +120,8 @@ export function evaluateMetricGate(input: {
   candidate: GateCandidate;
   /** Absent when the alias points nowhere yet (the first version of a model). */
   champion?: { version: number; metrics: GateMetrics } | { version: number; notComparable: string };
+  /** The per-feature drift the drift check judges, when settings.drift sets a limit. */
+  drift?: DriftGateInput;
 }): GateDecision {
   const { settings, candidate } = input;
   const checks: GateCheck[] = [];
@@ -172,6 +177,14 @@ export function evaluateMetricGate(input: {
             : ''
           : ` (worse by ${show(regression)}, more than the margin ${show(maxRegression)})`),
     });
+  }
+  if (driftCheckOn(settings.drift)) {
+    checks.push(
+      ...driftGateChecks(
+        settings.drift,
+        input.drift ?? { skipped: input.champion ? 'no training data to compare with' : 'no champion yet' },
+      ),
+    );
   }
   return { blessed: checks.every((c) => c.passed), checks, ...(champion ? { champion } : {}) };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { modelPath } from '../registry/modelName';
+import { artifactRefSchema } from '../storage/artifactRef';
 import type { DatasetDrift } from './datasetDrift';
 import { histogram, PROFILE_HISTOGRAM_BINS, PROFILE_QUANTILES, quantileOfSorted } from './distribution';
 
@@ -41,12 +42,14 @@ export const monitoredBatchSchema = z.object({
   score: z.object({
     column: z.string(),
     mean: z.number(),
-    /** Share of rows at or above the threshold. */
+    /** Share of rows at or above the threshold (predicted positive, or flagged as outliers). */
     positiveRate: z.number().min(0).max(1),
     threshold: z.number(),
     quantiles: z.array(z.object({ p: z.number(), value: z.number() })),
     histogram: z.object({ edges: z.array(z.number()), counts: z.array(z.number().int()) }),
   }),
+  /** The drift report (HTML, a histogram per feature overlaid on the training data's); batches recorded before it have none. */
+  report: artifactRefSchema.optional(),
 });
 export type MonitoredBatch = z.infer<typeof monitoredBatchSchema>;
 
@@ -59,7 +62,19 @@ export function monitoringKey(batch: MonitoredBatch, batchSha256: string): strin
   return `${monitoringPrefix(batch.model, batch.version)}${at}-${batchSha256.slice(0, 12)}.json`;
 }
 
-/** The batch record from its drift and its sorted scores (probabilities in [0, 1]). */
+/** A batch's id, as links name it: its key's last segment without `.json`, e.g. 20261129T234000Z-3f2a9c01b4e7. */
+export function monitoredBatchId(key: string): string {
+  return key.slice(key.lastIndexOf('/') + 1).replace(/\.json$/, '');
+}
+
+const BATCH_ID = /^\d{8}T\d{6}(?:Z|[+-]\d{4})-[0-9a-f]{12}$/;
+
+/** The key of a batch from its id, or undefined when the id is not one (so a link cannot name another key). */
+export function monitoredBatchKey(model: string, version: number, id: string): string | undefined {
+  return BATCH_ID.test(id) ? `${monitoringPrefix(model, version)}${id}.json` : undefined;
+}
+
+/** The batch record from its drift and its sorted scores (probabilities in [0, 1], or anomaly scores). */
 export function monitoredBatch(options: {
   model: string;
   version: number;
@@ -70,6 +85,9 @@ export function monitoredBatch(options: {
   scores: Float64Array;
   scoreColumn: string;
   threshold: number;
+  /** Where the score histogram spans: probabilities [0, 1] (default); an anomaly score's own range. */
+  scoreRange?: 'probability' | 'observed';
+  report?: z.infer<typeof artifactRefSchema>;
 }): MonitoredBatch {
   const { drift, scores } = options;
   let sum = 0;
@@ -105,7 +123,16 @@ export function monitoredBatch(options: {
       threshold: options.threshold,
       quantiles:
         scores.length > 0 ? PROFILE_QUANTILES.map((p) => ({ p, value: quantileOfSorted(scores, p) })) : [],
-      histogram: histogram(scores, 0, 1, PROFILE_HISTOGRAM_BINS),
+      histogram:
+        options.scoreRange === 'observed' && scores.length > 0
+          ? histogram(
+              scores,
+              scores[0] as number,
+              scores[scores.length - 1] as number,
+              PROFILE_HISTOGRAM_BINS,
+            )
+          : histogram(scores, 0, 1, PROFILE_HISTOGRAM_BINS),
     },
+    ...(options.report ? { report: options.report } : {}),
   });
 }

@@ -15,7 +15,8 @@ import type { DatasetSummary } from '../data/summary';
  *   values stay inside the old range, e.g. divided by 100), or a constant column is no longer;
  * - missingRate: the share of empty cells rose by more than 5 points;
  * - labelRate: the positive rate is outside [x1/2, x2] of the champion's AND more than 3 binomial
- *   standard errors away (so a small batch's noise does not fire it).
+ *   standard errors away (so a small batch's noise does not fire it); only when both name the same
+ *   label column.
  */
 export const anomalyChecks = ['columns', 'type', 'range', 'scale', 'missingRate', 'labelRate'] as const;
 export type AnomalyCheck = (typeof anomalyChecks)[number];
@@ -152,6 +153,9 @@ export function checkAgainstSchema(
       });
     }
   }
+  // Rates of different label columns (an unlabelled anomaly run's placeholder against a labelled
+  // one's --eval-label, or a renamed target) say nothing about each other.
+  if (champion.target !== candidate.target) return found;
   const p0 = champion.positiveRate;
   const p1 = candidate.positiveRate;
   const ratio = p0 > 0 ? p1 / p0 : p1 > 0 ? Number.POSITIVE_INFINITY : 1;

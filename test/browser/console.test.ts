@@ -1,16 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadModelVersion } from '../../application/models';
+import { recordMonitoredBatch } from '../../application/monitor';
+import { openWorkspace } from '../../application/workspace';
 import { REPO_ROOT } from '../../config/env';
 import { type RunningConsole, startConsole } from '../../console/server';
 import type { TrainToDeployInput } from '../../contracts/inputs';
 import { progressQuery } from '../../contracts/messages';
+import { SYNTHETIC_FRAUD_COLUMNS, syntheticFraudRows } from '../../domain/data/syntheticFraud';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
+import { scoreCsv } from '../../domain/scoring/scoreCsv';
 import type { PipelineResult } from '../../workflows/trainToDeploy';
 import { type PipelineWorld, startPipelineWorld } from '../support/pipelineWorld';
 
@@ -93,6 +98,40 @@ describe('slipway console in a browser', () => {
     const outcome = row.locator('[data-outcome]:is([data-result="ok"],[data-result="error"])');
     await outcome.waitFor();
     return { result: await outcome.getAttribute('data-result'), text: (await outcome.textContent()) ?? '' };
+  }
+
+  /**
+   * What `slipway apply <model>@1 --input <batch> --output <scored> --monitor` does, in this process:
+   * score a batch of synthetic rows (one column shifted, if asked) and record it for monitoring.
+   */
+  async function monitorBatch(name: string, seed: number, shift?: { column: string; by: number }) {
+    const at = shift ? SYNTHETIC_FRAUD_COLUMNS.indexOf(shift.column) : -1;
+    const lines = [SYNTHETIC_FRAUD_COLUMNS.join(',')];
+    for (const row of syntheticFraudRows({ rows: 2000, seed })) {
+      lines.push(row.map((v, j) => (j === at ? v + (shift?.by ?? 0) : v)).join(','));
+    }
+    const input = join(world.dir, `${name}.csv`);
+    const scored = join(world.dir, `${name}-scored.csv`);
+    await writeFile(input, `${lines.join('\n')}\n`);
+    const ws = openWorkspace(world.config);
+    const version = await loadModelVersion(ws, `${model}@1`);
+    const result = await scoreCsv({
+      inputPath: input,
+      outputPath: scored,
+      onnx: version.onnx,
+      features: version.metadata.features,
+      target: version.metadata.target,
+      threshold: version.metadata.threshold,
+    });
+    return recordMonitoredBatch(ws, {
+      model,
+      version: 1,
+      scoredPath: scored,
+      input,
+      scoreColumn: result.columns.probability,
+      threshold: version.metadata.threshold,
+      recordedAt: new Date().toISOString(),
+    });
   }
 
   it('approves a pending run, shows the alias move, the audit entry, the report and the lineage, and refusals', {
@@ -231,6 +270,70 @@ describe('slipway console in a browser', () => {
     await page.goto(`${console_.url}/models/${encoded}/versions/1/report`);
     expect(await page.locator('svg[data-chart]:not([data-chart^="hist-"])').count()).toBe(5);
     await page.screenshot({ path: join(SHOTS, 'report.png'), fullPage: true });
+
+    // Issue 23: two batches scored with apply --monitor, the second with V5 moved by one standard
+    // deviation of the training data; the version page lists both, the second's page shows V5
+    // drifted and the drift report draws both histograms of every feature.
+    const summary = JSON.parse(
+      (await openWorkspace(world.config).store.getBytes(result.dataset.summary)).toString('utf8'),
+    );
+    const v5Std = summary.columns.find((c: { name: string }) => c.name === 'V5').std as number;
+    const calm = await monitorBatch('batch-calm', 12);
+    const shifted = await monitorBatch('batch-shifted', 13, { column: 'V5', by: v5Std });
+    expect(calm.batch.drifted).toEqual([]);
+    expect(shifted.batch.drifted).toEqual(['V5']);
+    await page.goto(`${console_.url}/models/${encoded}/versions/1`);
+    const batchRows = page.locator('[data-table="monitoring"] tr[data-batch]');
+    expect(await batchRows.evaluateAll((rows) => rows.map((r) => r.getAttribute('data-drifted')))).toEqual([
+      '0',
+      '1',
+    ]);
+    await batchRows.nth(1).locator('a').click();
+    expect(new URL(page.url()).pathname).toMatch(
+      new RegExp(`^/models/${encoded}/versions/1/monitoring/\\d{8}T\\d{6}Z-[0-9a-f]{12}$`),
+    );
+    expect(await page.locator('[data-batch-verdict]').textContent()).toBe('✗ 1 feature drifted: V5.');
+    const firstFeature = page.locator('[data-table="batch-features"] tr[data-feature]').first();
+    expect(await firstFeature.getAttribute('data-feature')).toBe('V5');
+    expect(await firstFeature.getAttribute('data-level')).toBe('drifted');
+    const drift = page.frameLocator('iframe[data-drift-report]');
+    await drift.locator('svg[data-chart="drift-V5"]').waitFor();
+    expect(await drift.locator('p.verdict').textContent()).toBe('1 feature drifted: V5.');
+    // Every feature's two histograms are laid out and drawn; V5's figure is marked drifted.
+    const overlays = await drift.locator('svg[data-chart^="drift-"]').evaluateAll((svgs) =>
+      svgs.map((svg) => ({
+        feature: svg.getAttribute('data-chart')?.slice('drift-'.length),
+        drifted: svg.closest('figure')?.classList.contains('drifted'),
+        width: svg.getBoundingClientRect().width,
+        reference: [...svg.querySelectorAll('rect.ref')].filter((r) => r.getBoundingClientRect().height > 0)
+          .length,
+        current: [...svg.querySelectorAll('rect.cur')].filter((r) => r.getBoundingClientRect().height > 0)
+          .length,
+      })),
+    );
+    expect(overlays).toHaveLength(30);
+    expect(overlays.filter((o) => o.drifted).map((o) => o.feature)).toEqual(['V5']);
+    for (const o of overlays) {
+      expect(o.width, `${o.feature} is laid out`).toBeGreaterThan(200);
+      expect(o.reference, `${o.feature}: training histogram drawn`).toBeGreaterThan(0);
+      expect(o.current, `${o.feature}: batch histogram drawn`).toBeGreaterThan(0);
+    }
+    expect(await drift.locator('body').textContent()).not.toMatch(/NaN/);
+    await page.screenshot({ path: join(SHOTS, 'monitored-batch.png'), fullPage: true });
+    // The report on its own is sandboxed like the evaluation report; an unknown batch says so.
+    const batchPath = new URL(page.url()).pathname;
+    const alone = await fetch(`${console_.url}${batchPath}/report`);
+    expect(alone.headers.get('content-security-policy')).toMatch(/^sandbox;/);
+    expect(await alone.text()).toContain('data-chart="drift-V5"');
+    // (A full-page screenshot leaves a sandboxed frame blank, so the report is also shot on its own.)
+    await page.goto(`${console_.url}${batchPath}/report`);
+    expect(await page.locator('svg[data-chart^="drift-"]').count()).toBe(30);
+    await page.screenshot({ path: join(SHOTS, 'drift-report.png'), fullPage: true });
+    const unknownBatch = await fetch(
+      `${console_.url}/models/${encoded}/versions/1/monitoring/..%2F..%2Fregistry`,
+    );
+    expect(unknownBatch.status).toBe(404);
+    expect(await unknownBatch.text()).toContain(`${model} v1 has no monitored batch ../../registry`);
 
     // A run alice started herself: her approval is refused (four eyes), and the page says why.
     const own = await start('alice');

@@ -1,14 +1,18 @@
 import { createWriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { monitoredBatches } from '../../application/monitor';
+import { openWorkspace } from '../../application/workspace';
 import { syntheticWinEventsCsvStream } from '../../domain/data/sourceStream';
 import { WIN_EVENT_COUNT_COLUMNS } from '../../domain/data/syntheticWinEvents';
 import { evaluateScores } from '../../domain/ml/metrics';
 import { ModelRegistry } from '../../domain/registry/registry';
 import { openArtifactStore } from '../../domain/storage/openStore';
+import type { ScheduledRetrainResult } from '../../workflows/scheduledRetrain';
 import { slipwayAs } from '../support/cli';
 import { type PipelineWorld, startPipelineWorld } from '../support/pipelineWorld';
 
@@ -77,8 +81,18 @@ describe('slipway run --kind anomaly on synthetic:winevents', () => {
       file('events.csv'),
       '--output',
       file('scored.csv'),
+      '--monitor',
     );
     expect(applied.code, applied.stderr).toBe(0);
+    // Issue 23 for anomaly versions: the batch is monitored (no feature drifted in fresh rows of
+    // the same generator), its anomaly scores histogrammed over their own range.
+    expect(applied.stderr).toContain('monitored batch recorded (no feature drifted)');
+    const { batches } = await monitoredBatches(openWorkspace(world.config), 'secops/winevents@1');
+    expect(batches).toHaveLength(1);
+    expect(batches[0]).toMatchObject({ rows: 3000, drifted: [], score: { column: 'anomaly_score' } });
+    expect(batches[0]?.score.histogram.counts.reduce((a, b) => a + b, 0)).toBe(3000);
+    expect(batches[0]?.score.histogram.edges.at(-1)).toBeGreaterThan(v1.threshold);
+    expect(v1.dataValidation?.note).toMatch(/nothing to compare with/);
     const rows: Record<string, string>[] = parse(await readFile(file('scored.csv')), { columns: true });
     expect(rows).toHaveLength(3000);
     expect(rows[0]?.computer).toMatch(/^WS-/);
@@ -89,6 +103,36 @@ describe('slipway run --kind anomaly on synthetic:winevents', () => {
     const scores = rows.map((r) => Number(r.anomaly_score));
     const labels = rows.map((r) => Number(r.anomalous));
     expect(evaluateScores(labels, scores, v1.threshold).rocAuc).toBeGreaterThanOrEqual(0.95);
+
+    // A retrain whose EventCode_4624 counts were multiplied by 100 fails validation against v1's
+    // training data under --on-anomaly fail, naming the column, before anything is trained.
+    const header = Object.keys(rows[0] ?? {});
+    const rescaled = rows.map((r) =>
+      header.map((h) => (h === 'EventCode_4624' ? String(Number(r[h]) * 100) : r[h])).join(','),
+    );
+    await writeFile(file('events-x100.csv'), `${[header.join(','), ...rescaled].join('\n')}\n`);
+    const shifted = await slipway(
+      'erin',
+      'run',
+      '--kind',
+      'anomaly',
+      '--source',
+      file('events-x100.csv'),
+      '--model',
+      'secops/winevents',
+      '--features',
+      FEATURES,
+      '--eval-label',
+      'anomalous',
+      '--on-anomaly',
+      'fail',
+    );
+    expect(shifted.code).toBe(1);
+    expect(shifted.stderr).toMatch(
+      /Data validation failed: .*events-x100\.csv against the training data of secops\/winevents v1/,
+    );
+    expect(shifted.stderr).toMatch(/EventCode_4624: /);
+    expect((await registry.latestVersion('secops/winevents')).version).toBe(1);
 
     // The exported file imports back as an anomaly model unchanged.
     const pkg = await slipway('dave', 'export', 'mltk', 'secops/winevents@1', '--out', file('mltk'));
@@ -152,5 +196,82 @@ describe('slipway run --kind anomaly on synthetic:winevents', () => {
     expect(evaluation.topRows).toHaveLength(20);
     expect(Object.keys(evaluation.topRows[0].features)).toEqual(FEATURES.split(','));
     expect(evaluation.quantiles.map((q: { q: number }) => q.q)).toEqual([0.5, 0.9, 0.99, 0.999, 1]);
+  });
+
+  it('schedule create --kind anomaly: a triggered run trains an anomaly version, the next skips unchanged data', async () => {
+    const scheduleId = 'retrain-secops-sched';
+    const created = await slipway(
+      'erin',
+      'schedule',
+      'create',
+      'secops/sched',
+      '--kind',
+      'anomaly',
+      '--source',
+      'synthetic:winevents?rows=3000&seed=3',
+      '--features',
+      FEATURES,
+      '--eval-label',
+      'anomalous',
+      '--epochs',
+      '5',
+      '--every',
+      '1d',
+      '--id',
+      scheduleId,
+      '--no-promote',
+      '--paused',
+    );
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout).toMatch(/^Created retrain-secops-sched: retrains secops\/sched every 1d/);
+    // Options of the other kind are refused, as for `run`.
+    const misplaced = await slipway(
+      'erin',
+      'schedule',
+      'create',
+      'secops/other',
+      '--source',
+      'x.csv',
+      '--every',
+      '1d',
+      '--contamination',
+      '0.05',
+    );
+    expect(misplaced.code).toBe(2);
+    expect(misplaced.stderr).toMatch(/--contamination does not apply to --kind classifier/);
+
+    const handle = world.client.schedule.getHandle(scheduleId);
+    try {
+      const action = (await handle.describe()).action as { args?: unknown[] };
+      expect(action.args?.[0]).toMatchObject({
+        retrainOn: 'data-change',
+        anomaly: { modelName: 'secops/sched', evalLabel: 'anomalous', createdBy: `schedule:${scheduleId}` },
+      });
+      expect(action.args?.[0]).not.toHaveProperty('pipeline');
+      const run = async (n: number): Promise<ScheduledRetrainResult> => {
+        await handle.trigger(ScheduleOverlapPolicy.ALLOW_ALL);
+        const deadline = Date.now() + 180_000;
+        for (;;) {
+          const actions = (await handle.describe()).info.recentActions;
+          const last = actions[n - 1]?.action.workflow;
+          if (last) {
+            const h = world.client.workflow.getHandle(last.workflowId, last.firstExecutionRunId);
+            return (await h.result()) as ScheduledRetrainResult;
+          }
+          if (Date.now() > deadline) throw new Error(`run ${n} of ${scheduleId} did not start`);
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      };
+      const first = await run(1);
+      expect(first).toMatchObject({ outcome: 'registered', model: 'secops/sched', version: 1 });
+      const v1 = await registry.getVersion('secops/sched', 1);
+      expect(v1).toMatchObject({ kind: 'anomaly', createdBy: `schedule:${scheduleId}` });
+      expect(v1.metrics?.rocAuc).toBeGreaterThan(0.5);
+      const second = await run(2);
+      expect(second).toMatchObject({ outcome: 'skipped' });
+      expect(second.reason).toMatch(/unchanged data: version 1 was trained on these bytes/);
+    } finally {
+      await handle.delete().catch(() => {});
+    }
   });
 });

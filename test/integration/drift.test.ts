@@ -193,7 +193,8 @@ describe('slipway drift against the data a version was trained on', () => {
               spec: smallNetworkSpec(16, { epochs: 1, batchSize: 512, seed: 1 }),
               createdBy: 'schedule:fraud-drift-nightly',
               trainingTaskQueue: world.config.trainingTaskQueue,
-              gate: PASSING,
+              // The metric gate's drift check: fresh data from another seed stays within it.
+              gate: { metric: { ...PASSING.metric, drift: { maxPsi: 0.25 } } },
             },
           },
         ],
@@ -201,6 +202,11 @@ describe('slipway drift against the data a version was trained on', () => {
     const first = await retrain(await csv('fresh-1.csv', 41));
     expect(first).toMatchObject({ outcome: 'promoted', version: trained.version + 1 });
     const ws = openWorkspace(world.config);
+    const checks = (await ws.registry.getVersion(model, trained.version + 1)).gate?.checks ?? [];
+    expect(checks.find((c) => c.check === 'drift')).toMatchObject({ passed: true, limit: 0.25 });
+    expect(checks.find((c) => c.check === 'drift')?.message).toMatch(
+      /^no feature beyond PSI 0\.25 between champion v1's training data and this version's \(largest: /,
+    );
     const records = (await ws.audit.entries({ model })).flatMap((e) => (e.record ? [e.record] : []));
     const drift = records.filter((r) => r.type === 'drift-retrain');
     expect(drift).toHaveLength(1);
@@ -212,5 +218,44 @@ describe('slipway drift against the data a version was trained on', () => {
     const second = await retrain(await csv('fresh-2.csv', 42));
     expect(second).toMatchObject({ outcome: 'skipped' });
     expect(second.reason).toMatch(/v2 has no monitored batch yet/);
+  });
+
+  it("the metric gate blocks a run whose training data drifted from the champion's, naming the feature (slipway run --max-drift-psi)", {
+    timeout: 300_000,
+  }, async () => {
+    // Runs after the schedule test: production is v2, trained on fresh-1.csv (seed 41).
+    const ws = openWorkspace(world.config);
+    const production = trained.version + 1;
+    const summary = JSON.parse((await ws.store.getBytes(trained.dataset.summary)).toString('utf8'));
+    const v5 = summary.columns.find((c: { name: string }) => c.name === 'V5');
+    const source = await csv('drifted-training.csv', 51, { column: 'V5', by: v5.std });
+    const cli = await slipwayAs('carol', world.env, [
+      'run',
+      '--source',
+      source,
+      '--model',
+      model,
+      '--epochs',
+      '1',
+      '--max-fpr',
+      '1',
+      '--max-regression',
+      '1',
+      '--max-drift-psi',
+      '0.25',
+      '--json',
+    ]);
+    expect(cli.code, cli.stderr).toBe(3);
+    const run = JSON.parse(cli.stdout);
+    expect(run.outcome).toBe('blocked');
+    const failed = run.gate.checks.filter((c: { passed: boolean }) => !c.passed);
+    expect(failed.map((c: { check: string }) => c.check)).toEqual(['drift.V5']);
+    expect(failed[0].message).toMatch(
+      new RegExp(
+        `^V5 drifted between champion v${production}'s training data and this version's: PSI [\\d.]+ > 0\\.25`,
+      ),
+    );
+    expect(failed[0].actual).toBeGreaterThan(0.25);
+    expect(await ws.aliases.resolve(model, 'production')).toBe(production);
   });
 });

@@ -555,6 +555,32 @@ export const badInputCases: BadInputCase[] = [
     hint: 'List exactly the columns the model was trained on',
     reaches: { workflow: 'importModel', activity: 'importOnnx' },
   },
+  {
+    id: 'cli-import-on-anomaly',
+    area: 'CLI arguments',
+    input: 'import onnx with --on-anomaly, which judges training data an import does not have',
+    entry: 'slipway import onnx model.onnx ... --on-anomaly fail',
+    run: {
+      kind: 'cli',
+      args: (ctx) => [
+        'import',
+        'onnx',
+        ctx.onnxFile,
+        '--model',
+        'bad-import',
+        '--target',
+        'Class',
+        '--features',
+        'a,b,c',
+        '--approvers',
+        'alice',
+        '--on-anomaly',
+        'fail',
+      ],
+    },
+    problem: ['--on-anomaly checks the data a version is trained on', 'an import trains nothing here'],
+    hint: 'slipway drift <model>@production --input <csv>',
+  },
 
   // Workflow input: anyone with access to Temporal can start a workflow without the CLI.
   {

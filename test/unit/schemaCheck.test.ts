@@ -94,6 +94,9 @@ describe('validation against the champion’s training data', () => {
       positiveRate: 2 / 400,
     };
     expect(checkAgainstSchema(champion, small).filter((a) => a.check === 'labelRate')).toEqual([]);
+    // Another label column (an unlabelled anomaly run's placeholder against --eval-label): no rate to compare.
+    const tripled = await summaryOf(path);
+    expect(checkAgainstSchema(champion, { ...tripled, target: 'anomalous' })).toEqual([]);
   });
 
   it('a constant column that starts to vary is a scale anomaly, never NaN', () => {
