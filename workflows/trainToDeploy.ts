@@ -168,6 +168,7 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
       },
       gate: gate.decision,
       datasetSummary: dataset.summary,
+      ...(evaluated.importance ? { importance: evaluated.importance } : {}),
       ...(gate.decision.champion && gate.championEvaluation
         ? { champion: { version: gate.decision.champion.version, evaluation: gate.championEvaluation } }
         : {}),
@@ -203,6 +204,7 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
           model: trained.model,
           onnx: onnx.onnx,
           evaluation: evaluated.evaluation,
+          ...(evaluated.importance ? { importance: evaluated.importance } : {}),
           report,
         },
         onnx: {
