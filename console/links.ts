@@ -8,6 +8,9 @@ export const links = {
   version: (name: string, version: number) => `/models/${encodeURIComponent(name)}/versions/${version}`,
   report: (name: string, version: number) => `/models/${encodeURIComponent(name)}/versions/${version}/report`,
   pending: () => '/pending',
+  runs: (model?: string) => (model === undefined ? '/runs' : `/runs?model=${encodeURIComponent(model)}`),
+  /** The compare page of two or more versions, each `<model>@<version>`. */
+  compare: (refs: string[]) => `/compare?${refs.map((r) => `v=${encodeURIComponent(r)}`).join('&')}`,
   audit: (model?: string) => (model === undefined ? '/audit' : `/audit?model=${encodeURIComponent(model)}`),
   decide: (workflowId: string, action: 'approve' | 'reject') =>
     `/api/runs/${encodeURIComponent(workflowId)}/${action}`,
