@@ -58,18 +58,9 @@ export function evaluateModelActivity(deps: ActivityDeps) {
   async function evaluate(params: EvaluateModelParams): Promise<EvaluatedModel> {
     const { model, data, scaler } = await loadTrainedModel(deps.store, params);
     try {
-      const scores = await predictProbabilities(
-        model,
-        scaled(scaler, data.testRaw, data.nFeatures),
-        data.nTest,
-        data.nFeatures,
-      );
-      const evaluated = await storeEvaluation(
-        deps.store,
-        evaluateScores(data.yTest, scores, params.threshold),
-      );
-      // Importance through onnxruntime, on the graph the export step will write (built here in
-      // memory: the same layers and scaler; the export's parity gate checks that graph).
+      // The graph the export step will write, built before anything awaits: its weights are read
+      // while this activity's model is surely alive (another activity's disposeModel frees every
+      // tfjs variable). Importance runs through onnxruntime on it; the export's parity gate checks it.
       const { bytes } = exportDenseModel({
         model,
         spec: params.spec,
@@ -84,6 +75,16 @@ export function evaluateModelActivity(deps: ActivityDeps) {
           runId: 'evaluate',
         },
       });
+      const scores = await predictProbabilities(
+        model,
+        scaled(scaler, data.testRaw, data.nFeatures),
+        data.nTest,
+        data.nFeatures,
+      );
+      const evaluated = await storeEvaluation(
+        deps.store,
+        evaluateScores(data.yTest, scores, params.threshold),
+      );
       const importance = await onnxPermutationImportance({
         onnx: bytes,
         x: data.testRaw,
