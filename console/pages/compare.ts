@@ -151,5 +151,21 @@ ${same.results.map((r) =>
     return html`<div data-confusion="${v.ref}"><h3>${v.ref}${r?.comparable ? ' (same rows)' : ''}</h3>${m ? raw(confusionMatrix(m)) : html`<p class="muted">not evaluated</p>`}</div>`;
   })}</div>
 <h2>Feature importance</h2>
-<div class="grid2" data-importance>${importance}</div>`;
+<div class="grid2" data-importance><div>${importance}</div><div>${importanceTable(c)}</div></div>`;
+}
+
+/** The top features of each version, by rank, with mean drop and interval. */
+function importanceTable(c: VersionComparison): Html {
+  const ranked = c.versions.filter((v) => v.importance);
+  if (ranked.length === 0) return html``;
+  const depth = Math.min(10, ...ranked.map((v) => v.importance?.ranking.length ?? 0));
+  return html`<table class="list" data-table="compare-importance"><thead><tr><th>#</th>${ranked.map((v) => html`<th>${v.ref}</th>`)}</tr></thead><tbody>
+${Array.from(
+  { length: depth },
+  (_, i) =>
+    html`<tr><td>${i + 1}</td>${ranked.map((v) => {
+      const f = v.importance?.ranking[i];
+      return html`<td>${f ? `${f.feature} ${f.mean.toFixed(4)} [${f.low.toFixed(4)}, ${f.high.toFixed(4)}]` : ''}</td>`;
+    })}</tr>`,
+)}</tbody></table><p class="muted">Mean drop of ${ranked[0]?.importance?.metric === 'prAuc' ? 'PR-AUC' : 'the anomaly score'} when the feature is shuffled, 95 % interval; each version on its own held-out rows.</p>`;
 }

@@ -165,9 +165,11 @@ export function importanceBars(options: {
   const width = 330;
   const sx = (v: number) => left + ((v - lo) / (hi - lo)) * width;
   const rowH = 8 + 10 * series.length;
+  // The legend, one line per series, above the bars.
+  const top = 14 + 14 * series.length;
   const parts: string[] = [];
   features.forEach((feature, i) => {
-    const y = 30 + i * rowH;
+    const y = top + i * rowH;
     parts.push(
       `<text x="${left - 6}" y="${y + rowH / 2 + 2}" text-anchor="end">${escapeXml(feature)}</text>`,
     );
@@ -182,14 +184,14 @@ export function importanceBars(options: {
       );
     });
   });
-  const bottom = 30 + features.length * rowH;
+  const bottom = top + features.length * rowH;
   parts.push(
-    `<line x1="${sx(0)}" x2="${sx(0)}" y1="24" y2="${bottom}" class="axis"/>`,
+    `<line x1="${sx(0)}" x2="${sx(0)}" y1="${top - 4}" y2="${bottom}" class="axis"/>`,
     `<text x="${sx(lo)}" y="${bottom + 14}" text-anchor="start">${fmt(lo)}</text>`,
     `<text x="${sx(hi)}" y="${bottom + 14}" text-anchor="end">${fmt(hi)}</text>`,
     ...series.map(
       (s, k) =>
-        `<rect x="${left + k * 130}" y="8" width="12" height="8" fill="${s.color}"/><text x="${left + 16 + k * 130}" y="16">${escapeXml(s.name)}</text>`,
+        `<rect x="${left}" y="${6 + k * 14}" width="12" height="8" fill="${s.color}"/><text x="${left + 16}" y="${14 + k * 14}">${escapeXml(s.name)}</text>`,
     ),
   );
   return svg(options.chart, options.title, parts, `0 0 480 ${bottom + 24}`);
