@@ -6,6 +6,8 @@ import {
   permutationImportance,
 } from './permutationImportance';
 
+const BATCH_ROWS = 1024;
+
 /**
  * Permutation importance of an ONNX file, scored by onnxruntime: the probability a classifier
  * gives (its output `outputName`, or the default apply reads), or an anomaly version's
@@ -31,11 +33,20 @@ export async function onnxPermutationImportance(
       await scorer.release();
     }
   }
-  const scorer = await openBinaryScorer(onnx, F, outputName);
+  // One intra-op thread and 1,024 rows per call: the lowest CPU per row measured for apply's
+  // chunk threads (domain/scoring/scoreCsv.ts), and no spinning threads on a busy worker.
+  const scorer = await openBinaryScorer(onnx, F, outputName, { intraOpThreads: 1 });
   try {
     return await permutationImportance({
       ...rest,
-      score: async (x, n) => Float32Array.from(await scorer.score(x, n)),
+      score: async (x, n) => {
+        const out = new Float32Array(n);
+        for (let from = 0; from < n; from += BATCH_ROWS) {
+          const rows = Math.min(BATCH_ROWS, n - from);
+          out.set(await scorer.score(x.subarray(from * F, (from + rows) * F), rows), from);
+        }
+        return out;
+      },
     });
   } finally {
     await scorer.release();
