@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { z } from 'zod';
 import { codeVersion } from '../config/codeVersion';
+import { onnxPermutationImportance } from '../domain/explain/onnxImportance';
 import { anomalyEvaluationSchema, evaluateAnomalyScores } from '../domain/ml/anomalyEvaluation';
 import {
   type AutoencoderSpec,
@@ -19,6 +20,7 @@ import { buildAnomalyOnnx, checkAnomalyParity } from '../domain/onnx/anomalyExpo
 import { assertWithinSizeLimit, onnxSizeReport } from '../domain/onnx/size';
 import { type ArtifactRef, artifactRefSchema } from '../domain/storage/artifactRef';
 import type { ActivityDeps } from './deps';
+import { evaluationOutputs, storeImportance } from './evaluate';
 import { heartbeating } from './heartbeat';
 import { recordedStep } from './recordedStep';
 
@@ -102,6 +104,8 @@ const evaluatedAnomalySchema = z.object({
   summary: anomalyEvaluationSchema.pick({ threshold: true, quantiles: true, flaggedShare: true }),
   /** Present when the data has a label column: the metrics the gate judges. */
   metrics: evaluationMetricsSchema.optional(),
+  /** Permutation importance on the held-out rows (absent in results recorded before issue 29). */
+  importance: artifactRefSchema.optional(),
 });
 export type EvaluatedAnomalyModel = z.infer<typeof evaluatedAnomalySchema>;
 
@@ -123,7 +127,7 @@ export function evaluateAnomalyModelActivity(deps: ActivityDeps) {
         step: 'evaluate',
         inputs: { snapshot, split, scaler, model },
         params: keyed,
-        outputs: (r: EvaluatedAnomalyModel) => ({ evaluation: r.evaluation }),
+        outputs: evaluationOutputs,
         cache: { enabled: cache !== false, schema: evaluatedAnomalySchema },
       };
       return recordedStep(deps, step, async () => {
@@ -143,8 +147,30 @@ export function evaluateAnomalyModelActivity(deps: ActivityDeps) {
           mediaType: 'application/json',
           extension: '.json',
         });
+        // Importance through onnxruntime on the graph the export step writes (built in memory
+        // here; threshold and metadata do not change anomaly_score). With --eval-label the drop
+        // in PR-AUC, without it the mean change of anomaly_score (domain/explain).
+        const onnxBytes = buildAnomalyOnnx({
+          weights,
+          scaler: fitted,
+          threshold: params.threshold,
+          modelName: 'evaluation',
+          producerVersion: codeVersion(),
+          datasetSha256: params.snapshot.sha256,
+          runId: 'evaluate',
+        });
+        const importance = await onnxPermutationImportance({
+          onnx: onnxBytes,
+          kind: 'anomaly',
+          x: data.testRaw,
+          nRows: data.nTest,
+          features: data.features,
+          ...(params.labelled ? { labels: data.yTest } : {}),
+          onProgress: () => Context.current().heartbeat(),
+        });
         return {
           evaluation: ref,
+          importance: await storeImportance(deps.store, importance),
           summary: {
             threshold: evaluation.threshold,
             quantiles: evaluation.quantiles,

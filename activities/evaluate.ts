@@ -1,5 +1,9 @@
+import { Context } from '@temporalio/activity';
 import { z } from 'zod';
+import { codeVersion } from '../config/codeVersion';
 import type { StepCacheInfo } from '../contracts/progress';
+import { onnxPermutationImportance } from '../domain/explain/onnxImportance';
+import type { Importance } from '../domain/explain/permutationImportance';
 import {
   type Evaluation,
   type EvaluationMetrics,
@@ -8,7 +12,8 @@ import {
 } from '../domain/ml/metrics';
 import { predictProbabilities } from '../domain/ml/train';
 import { scaled } from '../domain/ml/trainingData';
-import { artifactRefSchema } from '../domain/storage/artifactRef';
+import { exportDenseModel } from '../domain/onnx/exporter';
+import { type ArtifactRef, artifactRefSchema } from '../domain/storage/artifactRef';
 import type { ArtifactStore } from '../domain/storage/artifactStore';
 import type { ActivityDeps } from './deps';
 import { heartbeating } from './heartbeat';
@@ -20,6 +25,8 @@ export type { EvaluationMetrics };
 export const evaluatedModelSchema = z.object({
   evaluation: artifactRefSchema,
   metrics: evaluationMetricsSchema,
+  /** Permutation importance on the held-out rows (absent in results recorded before issue 29). */
+  importance: artifactRefSchema.optional(),
 });
 export type EvaluatedModel = z.infer<typeof evaluatedModelSchema> & { cache?: StepCacheInfo };
 
@@ -41,7 +48,7 @@ export function evaluateModelActivity(deps: ActivityDeps) {
           model: params.model,
         },
         params: { target: params.target, spec: params.spec, threshold: params.threshold },
-        outputs: (r: EvaluatedModel) => ({ evaluation: r.evaluation }),
+        outputs: evaluationOutputs,
         cache: { enabled: params.cache !== false, schema: evaluatedModelSchema },
       };
       return recordedStep(deps, step, () => evaluate(params));
@@ -51,13 +58,42 @@ export function evaluateModelActivity(deps: ActivityDeps) {
   async function evaluate(params: EvaluateModelParams): Promise<EvaluatedModel> {
     const { model, data, scaler } = await loadTrainedModel(deps.store, params);
     try {
+      // The graph the export step will write, built before anything awaits: its weights are read
+      // while this activity's model is surely alive (another activity's disposeModel frees every
+      // tfjs variable). Importance runs through onnxruntime on it; the export's parity gate checks it.
+      const { bytes } = exportDenseModel({
+        model,
+        spec: params.spec,
+        scaler,
+        threshold: params.threshold,
+        metadata: {
+          modelName: 'evaluation',
+          features: data.features,
+          target: params.target,
+          producerVersion: codeVersion(),
+          datasetSha256: params.snapshot.sha256,
+          runId: 'evaluate',
+        },
+      });
       const scores = await predictProbabilities(
         model,
         scaled(scaler, data.testRaw, data.nFeatures),
         data.nTest,
         data.nFeatures,
       );
-      return storeEvaluation(deps.store, evaluateScores(data.yTest, scores, params.threshold));
+      const evaluated = await storeEvaluation(
+        deps.store,
+        evaluateScores(data.yTest, scores, params.threshold),
+      );
+      const importance = await onnxPermutationImportance({
+        onnx: bytes,
+        x: data.testRaw,
+        nRows: data.nTest,
+        features: data.features,
+        labels: data.yTest,
+        onProgress: () => Context.current().heartbeat(),
+      });
+      return { ...evaluated, importance: await storeImportance(deps.store, importance) };
     } finally {
       disposeModel(model);
     }
@@ -73,4 +109,18 @@ export async function storeEvaluation(store: ArtifactStore, evaluation: Evaluati
   });
   const { roc: _roc, pr: _pr, ...metrics } = evaluation;
   return { evaluation: ref, metrics };
+}
+
+/** Stores a permutation-importance result (domain/explain) as an artifact of its own. */
+export function storeImportance(store: ArtifactStore, importance: Importance): Promise<ArtifactRef> {
+  return store.put(`${JSON.stringify(importance, null, 2)}\n`, {
+    kind: 'importance',
+    mediaType: 'application/json',
+    extension: '.json',
+  });
+}
+
+/** The evaluate step's outputs in lineage: the evaluation and, when computed, the importance. */
+export function evaluationOutputs(r: { evaluation: ArtifactRef; importance?: ArtifactRef }) {
+  return { evaluation: r.evaluation, ...(r.importance ? { importance: r.importance } : {}) };
 }

@@ -1,6 +1,8 @@
+import { Context } from '@temporalio/activity';
 import { z } from 'zod';
 import { ModelAccess } from '../domain/access/modelAccess';
 import { readSnapshot } from '../domain/data/snapshot';
+import { onnxPermutationImportance } from '../domain/explain/onnxImportance';
 import { checkImportedOnnx } from '../domain/import/checkImportedOnnx';
 import { OnnxImportError } from '../domain/import/errors';
 import { readOnnxSource } from '../domain/import/readOnnxSource';
@@ -12,7 +14,13 @@ import { scoreMatrix } from '../domain/scoring/binaryScorer';
 import { type ArtifactRef, artifactRefSchema } from '../domain/storage/artifactRef';
 import { s3SettingsFromConfig } from '../domain/storage/s3Client';
 import type { ActivityDeps } from './deps';
-import { type EvaluatedModel, evaluatedModelSchema, storeEvaluation } from './evaluate';
+import {
+  type EvaluatedModel,
+  evaluatedModelSchema,
+  evaluationOutputs,
+  storeEvaluation,
+  storeImportance,
+} from './evaluate';
 import { heartbeating } from './heartbeat';
 import { recordedStep } from './recordedStep';
 
@@ -133,7 +141,7 @@ export function evaluateImportedActivity(deps: ActivityDeps) {
         step: 'evaluate',
         inputs: { snapshot: params.snapshot, onnx: params.onnx },
         params: { target: params.target, outputName: params.outputName, threshold: params.threshold },
-        outputs: (r: EvaluatedModel) => ({ evaluation: r.evaluation }),
+        outputs: evaluationOutputs,
         cache: { enabled: params.cache !== false, schema: evaluatedModelSchema },
       };
       return recordedStep(deps, step, async () => {
@@ -152,7 +160,17 @@ export function evaluateImportedActivity(deps: ActivityDeps) {
         const scores = await scoreMatrix(onnxBytes, data.x, data.nRows, data.nCols, {
           outputName: params.outputName,
         });
-        return storeEvaluation(deps.store, evaluateScores(data.y, scores, params.threshold));
+        const evaluated = await storeEvaluation(deps.store, evaluateScores(data.y, scores, params.threshold));
+        const importance = await onnxPermutationImportance({
+          onnx: onnxBytes,
+          outputName: params.outputName,
+          x: data.x,
+          nRows: data.nRows,
+          features: data.features,
+          labels: data.y,
+          onProgress: () => Context.current().heartbeat(),
+        });
+        return { ...evaluated, importance: await storeImportance(deps.store, importance) };
       });
     });
   };

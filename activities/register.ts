@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { codeVersion } from '../config/codeVersion';
 import { AuditLog } from '../domain/audit/auditLog';
+import { importanceSchema, summariseImportance } from '../domain/explain/permutationImportance';
 import type { ModelArtifacts, ModelVersionDraft } from '../domain/registry/metadata';
 import { ModelRegistry } from '../domain/registry/registry';
 import type { ArtifactRef } from '../domain/storage/artifactRef';
@@ -42,17 +43,26 @@ function packageVersions(): Record<string, string> {
 export function registerModelActivity(deps: ActivityDeps) {
   return async function registerModel(params: {
     name: string;
-    draft: Omit<ModelVersionDraft, 'createdAt' | 'packageVersions' | 'codeVersion'>;
+    draft: Omit<ModelVersionDraft, 'createdAt' | 'packageVersions' | 'codeVersion' | 'importance'>;
   }): Promise<RegisteredModel> {
     return withFailureMapping(async () => {
       const info = Context.current().info;
       const startedAt = new Date().toISOString();
       const registry = new ModelRegistry(deps.store);
       const runKey = `${info.workflowExecution?.workflowId}/${info.workflowExecution?.runId}`;
+      // The importance artifact, summed up into the metadata for the card and comparisons.
+      const importance = params.draft.artifacts.importance
+        ? summariseImportance(
+            importanceSchema.parse(
+              JSON.parse((await deps.store.getBytes(params.draft.artifacts.importance)).toString('utf8')),
+            ),
+          )
+        : undefined;
       const result = await registry.registerVersion(params.name, {
         idempotencyKey: runKey,
         build: {
           ...params.draft,
+          ...(importance ? { importance } : {}),
           createdAt: new Date().toISOString(),
           packageVersions: packageVersions(),
           codeVersion: codeVersion(),

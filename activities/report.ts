@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { parseDatasetSummary } from '../domain/data/summary';
+import { importanceSchema } from '../domain/explain/permutationImportance';
 import type { GateDecision } from '../domain/gate/metricGate';
 import type { Evaluation } from '../domain/ml/metrics';
 import type { EpochResult } from '../domain/ml/train';
@@ -19,6 +20,8 @@ export interface RenderReportParams {
   champion?: { version: number; evaluation: ArtifactRef };
   /** The training data's summary (statistics and schema); absent in runs recorded before it was passed. */
   datasetSummary?: ArtifactRef;
+  /** Permutation importance from the evaluate step (absent in runs recorded before issue 29). */
+  importance?: ArtifactRef;
 }
 
 /** The evaluation report: one self-contained HTML page stored beside the metrics. */
@@ -49,6 +52,13 @@ export function renderReportActivity(deps: ActivityDeps) {
         ...(params.datasetSummary
           ? { dataset: parseDatasetSummary(await deps.store.getBytes(params.datasetSummary)) }
           : {}),
+        ...(params.importance
+          ? {
+              importance: importanceSchema.parse(
+                JSON.parse((await deps.store.getBytes(params.importance)).toString('utf8')),
+              ),
+            }
+          : {}),
       });
       const report = await deps.store.put(html, {
         kind: 'report',
@@ -63,6 +73,7 @@ export function renderReportActivity(deps: ActivityDeps) {
         inputs: {
           evaluation: params.evaluation,
           ...(params.datasetSummary ? { datasetSummary: params.datasetSummary } : {}),
+          ...(params.importance ? { importance: params.importance } : {}),
         },
         outputs: { report },
         startedAt,

@@ -44,7 +44,7 @@ const FEATURES = SYNTHETIC_FRAUD_COLUMNS.slice(0, -1);
 const mib = (bytes: number) => bytes / 2 ** 20;
 
 /** The reference network with its seeded initial weights, scaler fitted on the first rows. */
-function referenceOnnx(): Uint8Array {
+export function referenceOnnx(): Uint8Array {
   const sampleRows = 4_096;
   const n = FEATURES.length;
   const x = new Float32Array(sampleRows * n);
@@ -72,7 +72,7 @@ function referenceOnnx(): Uint8Array {
 }
 
 /** The input CSV, written by a child process: generating it here would raise the RSS measured. */
-async function writeCsv(path: string, rows: number): Promise<void> {
+export async function writeCsv(path: string, rows: number): Promise<void> {
   const [command, args] = tsxCommand(join(__dirname, 'lib', 'writeFraudCsv.ts'), [path, String(rows), '1']);
   await runJsonChild<{ bytes: number }>('write CSV', command, args, { timeoutSeconds: 1800 });
 }

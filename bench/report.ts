@@ -1,6 +1,7 @@
 import type { Evaluation } from '../domain/ml/metrics';
 import { referenceModelSpec } from '../domain/ml/modelSpec';
 import type { ApplyReport } from './applyCsv';
+import { type ApplyExplainReport, renderApplyExplain } from './applyExplain';
 import type { ArtifactIoReport } from './artifactIo';
 import type { CliStartupReport } from './cliStartup';
 import type { ExtractReport } from './extractSpeed';
@@ -32,6 +33,8 @@ export interface BenchReport {
   qualitySpread?: Section<QualitySpreadReport>;
   onnxInference: Section<{ seconds: number[]; rowsPerSecond: number }>;
   apply: Array<Section<ApplyReport>>;
+  /** `apply --explain 3` beside plain apply; absent from reports written before it was measured. */
+  applyExplain?: Section<ApplyExplainReport>;
   extract: Section<ExtractReport>;
   orchestration: Section<OrchestrationReport>;
   cliStartup: Section<CliStartupReport>;
@@ -270,6 +273,12 @@ export function renderMarkdown(r: BenchReport): string {
   );
 
   out.push(...renderCsvSpeed(r), '');
+  if (r.applyExplain)
+    out.push(
+      ...(r.applyExplain.ok
+        ? renderApplyExplain(r.applyExplain.value)
+        : ['## `apply --explain`', '', `failed: ${r.applyExplain.error}`, '']),
+    );
   if (r.serve) out.push(...renderServe(r.serve), '');
 
   out.push('## Orchestration overhead', '');

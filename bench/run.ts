@@ -24,6 +24,7 @@ import { scoreWithOnnx } from '../domain/onnx/parity';
 import { LocalArtifactStore } from '../domain/storage/localStore';
 import { openArtifactStore } from '../domain/storage/openStore';
 import { measureApply } from './applyCsv';
+import { measureApplyExplain } from './applyExplain';
 import { measureArtifactIo } from './artifactIo';
 import { measureCliStartup } from './cliStartup';
 import { measureExtract } from './extractSpeed';
@@ -59,6 +60,8 @@ const plan = {
   // Seeds besides the main run's (42) for the quality spread, each trained by Slipway and Keras.
   qualitySeeds: [1, 2],
   applyRows: quick ? [71_202] : [71_202, 1_000_000],
+  // `apply --explain 3` beside plain apply on 100,000 rows (issue 29), alternating runs.
+  explainRuns: quick ? 1 : 3,
   // The reference file's size; the general path (csv-parse for every line) only in full mode.
   extractRows: quick ? 60_000 : 284_807,
   orchestrationRuns: quick ? 1 : 3,
@@ -176,6 +179,9 @@ async function main(): Promise<void> {
       const peer = rows === plan.applyRows[plan.applyRows.length - 1];
       apply.push(await section(`slipway apply, ${rows} rows`, () => measureApply({ rows, onnx, peer })));
     }
+    const applyExplain = await section('slipway apply --explain 3, 100000 rows', () =>
+      measureApplyExplain({ rows: 100_000, k: 3, runs: plan.explainRuns, onnx }),
+    );
     const serve = await section('slipway serve', () =>
       measureServe({ rates: plan.serveRates, seconds: plan.serveSeconds }),
     );
@@ -247,6 +253,7 @@ async function main(): Promise<void> {
       qualitySpread,
       onnxInference,
       apply,
+      applyExplain,
       extract,
       orchestration,
       cliStartup: cliStartup ?? { ok: false, error: 'not measured', seconds: 0 },
@@ -273,6 +280,7 @@ async function main(): Promise<void> {
       ...(qualitySpread.ok ? [] : ['quality over seeds']),
       ...(onnxInference.ok ? [] : ['onnxruntime scoring']),
       ...apply.filter((a) => !a.ok).map(() => 'apply'),
+      ...(applyExplain.ok ? [] : ['apply --explain']),
       ...apply
         .filter((a) => a.ok && a.value.peer && 'error' in a.value.peer)
         .map(() => 'pandas + Keras peer'),

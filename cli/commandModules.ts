@@ -56,6 +56,7 @@ export const commandModules: readonly CommandModule[] = [
     load: async () => (await import('./commands/serve.js')).registerServeCommand,
   },
   { commands: ['runs'], load: async () => (await import('./commands/runs.js')).registerRunsCommand },
+  { commands: ['compare'], load: async () => (await import('./commands/compare.js')).registerCompareCommand },
   { commands: ['lineage'], load: async () => (await import('./commands/lineage.js')).registerLineageCommand },
   { commands: ['audit'], load: async () => (await import('./commands/audit.js')).registerAuditCommand },
   { commands: ['console'], load: async () => (await import('./commands/console.js')).registerConsoleCommand },

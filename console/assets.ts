@@ -27,6 +27,11 @@ svg.lineage .model rect{fill:#fbefff;stroke:#8250df;stroke-width:2}
 form.decide input{width:16rem;padding:.25rem}form.decide button{padding:.25rem .8rem;cursor:pointer}
 form.decide p{margin:.3rem 0 0}.outcome.ok{color:#1a7f37;font-weight:600}.outcome.error{color:#d1242f;font-weight:600}
 tr.damaged td{color:#d1242f}code.details{font-size:12px;word-break:break-all}
+.grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(360px,1fr));gap:1rem}
+.grid2 svg{width:100%;height:auto;background:#fff;border:1px solid #d1d9e0;border-radius:6px}
+.grid2 svg text{font:11px system-ui,sans-serif;fill:#1f2328}.grid2 svg .label{font-size:12px;fill:#59636e}
+.grid2 svg .grid{stroke:#eef1f4}.grid2 svg .axis{stroke:#59636e}.grid2 svg .count{font-size:22px;font-weight:600}
+.grid2 svg .good{fill:#1a7f37}.grid2 svg .bad{fill:#d1242f}
 `;
 
 export const CONSOLE_JS = `'use strict';

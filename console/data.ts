@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { readAuditLog } from '../application/audit';
+import { compareVersions, type VersionComparison } from '../application/compare';
 import {
   listModels,
   type ModelSummary,
@@ -16,7 +17,7 @@ import {
   monitoredBatchReport,
 } from '../application/monitor';
 import { type PendingRun, pendingReviews } from '../application/reviews';
-import { stoppedRuns } from '../application/runs';
+import { listRuns, type RunSummary, stoppedRuns } from '../application/runs';
 import { openWorkspace, type Workspace } from '../application/workspace';
 import type { SlipwayConfig } from '../config/env';
 import type { AuditLogEntry } from '../domain/audit/auditLog';
@@ -94,7 +95,21 @@ export class ConsoleData {
    * this person may not see (a model with no version yet hides nothing).
    */
   async stoppedRuns(): Promise<StoppedRun[]> {
-    const runs = await stoppedRuns(this.client, this.config.taskQueue);
+    return this.visible(await stoppedRuns(this.client, this.config.taskQueue));
+  }
+
+  /** Versions side by side, as `slipway compare` shows them. */
+  compare(refs: string[]): Promise<VersionComparison> {
+    return compareVersions(this.ws, refs);
+  }
+
+  /** Every run (of one model), newest first, leaving out models this person may not see. */
+  async runs(model?: string): Promise<RunSummary[]> {
+    const runs = await listRuns(this.client, this.config.taskQueue, { model, limit: 50 });
+    return this.visible(runs);
+  }
+
+  private async visible<T extends { model?: string }>(runs: T[]): Promise<T[]> {
     const allowed = await Promise.all(
       runs.map((r) =>
         r.model === undefined

@@ -13,6 +13,9 @@ export const links = {
   batchReport: (name: string, version: number, id: string) =>
     `/models/${encodeURIComponent(name)}/versions/${version}/monitoring/${encodeURIComponent(id)}/report`,
   pending: () => '/pending',
+  runs: (model?: string) => (model === undefined ? '/runs' : `/runs?model=${encodeURIComponent(model)}`),
+  /** The compare page of two or more versions, each `<model>@<version>`. */
+  compare: (refs: string[]) => `/compare?${refs.map((r) => `v=${encodeURIComponent(r)}`).join('&')}`,
   audit: (model?: string) => (model === undefined ? '/audit' : `/audit?model=${encodeURIComponent(model)}`),
   decide: (workflowId: string, action: 'approve' | 'reject') =>
     `/api/runs/${encodeURIComponent(workflowId)}/${action}`,

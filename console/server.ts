@@ -10,12 +10,14 @@ import { RegistryError } from '../domain/registry/errors';
 import { CONSOLE_CSS, CONSOLE_JS } from './assets';
 import { ConsoleData } from './data';
 import { type Html, html } from './html';
-import { temporalUiLinks } from './links';
+import { links, temporalUiLinks } from './links';
 import { auditPage } from './pages/audit';
+import { comparePage } from './pages/compare';
 import { errorPage, layout, type PageFrame } from './pages/layout';
 import { modelPage, modelsPage } from './pages/models';
 import { monitoredBatchPage } from './pages/monitoredBatch';
 import { pendingPage, stoppedRunsSection } from './pages/pending';
+import { runsPage } from './pages/runs';
 import { versionPage } from './pages/version';
 import { allowedHosts, sameOriginGuard } from './sameOrigin';
 
@@ -167,6 +169,26 @@ export function createConsoleApp(options: ConsoleOptions, hosts: () => Set<strin
       html`${pendingPage(await data.pending(), identity, temporal)}${stoppedRunsSection(await data.stoppedRuns(), temporal)}`,
     ),
   );
+  app.get('/runs', async (c) => {
+    const model = c.req.query('model') || undefined;
+    return page(c, { title: 'Runs', active: 'runs' }, runsPage(await data.runs(model), model, temporal));
+  });
+  app.get('/compare', async (c) => {
+    const refs = c.req.queries('v') ?? [];
+    if (refs.length < 2)
+      return page(
+        c,
+        { title: 'Compare', active: 'models' },
+        errorPage(
+          { title: 'Compare', identity },
+          400,
+          `Give two or more versions to compare, e.g. ${links.compare(['card-fraud@1', 'card-fraud@2'])} (got ${refs.length}).`,
+        ),
+        400,
+      );
+    const comparison = await data.compare(refs);
+    return page(c, { title: `Compare ${refs.join(', ')}`, active: 'models' }, comparePage(comparison));
+  });
   app.get('/audit', async (c) => {
     const model = c.req.query('model') || undefined;
     const entries = await data.auditLog({ model, last: AUDIT_ROWS });

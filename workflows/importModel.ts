@@ -141,6 +141,7 @@ export async function importModel(input: ImportModelInput): Promise<ImportResult
                 dataset: evaluation.dataset.snapshot,
                 datasetSummary: evaluation.dataset.summary,
                 evaluation: evaluated.evaluation,
+                ...(evaluated.importance ? { importance: evaluated.importance } : {}),
               }
             : {}),
         },

@@ -174,6 +174,7 @@ export async function trainAnomaly(input: TrainAnomalyInput): Promise<AnomalyRun
           model: trained.model,
           onnx: onnx.onnx,
           evaluation: evaluation.evaluation,
+          ...(evaluation.importance ? { importance: evaluation.importance } : {}),
         },
         onnx: {
           size: { bytes: onnx.size.bytes, base64Bytes: onnx.size.base64Bytes, limit: onnx.size.limitBytes },

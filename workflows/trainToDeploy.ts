@@ -156,6 +156,7 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
       },
       gate: gate.decision,
       datasetSummary: dataset.summary,
+      ...(evaluated.importance ? { importance: evaluated.importance } : {}),
       ...(gate.decision.champion && gate.championEvaluation
         ? { champion: { version: gate.decision.champion.version, evaluation: gate.championEvaluation } }
         : {}),
@@ -191,6 +192,7 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
           model: trained.model,
           onnx: onnx.onnx,
           evaluation: evaluated.evaluation,
+          ...(evaluated.importance ? { importance: evaluated.importance } : {}),
           report,
         },
         onnx: {

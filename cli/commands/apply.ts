@@ -5,6 +5,7 @@ import { loadModelVersion, resolveModelRef, versionReport } from '../../applicat
 import { openWorkspace } from '../../application/workspace';
 import { parseNumberOption } from '../numberOption';
 import { log, printResult } from '../output';
+import { UsageError } from '../usageError';
 
 const loadModel = (ref: string) => loadModelVersion(openWorkspace(), ref);
 
@@ -60,6 +61,12 @@ export function registerApplyCommands(program: Command): void {
       '--monitor',
       "record the batch for `slipway monitor`: each feature's drift against the training data and the score distribution",
     )
+    .option(
+      '--explain <k>',
+      'also name, per row, the k features that moved its probability most against the training means, with ' +
+        'the signed change each caused (columns reason<i>(<target>), effect<i>(<target>); DeepLIFT rescale, ' +
+        'the effects of all features sum to the probability minus that of the mean row)',
+    )
     .option('--json', 'print one JSON object on stdout')
     .action(
       async (
@@ -71,6 +78,7 @@ export function registerApplyCommands(program: Command): void {
           outputName?: string;
           generalCsv?: boolean;
           monitor?: boolean;
+          explain?: string;
           json?: boolean;
         },
       ) => {
@@ -79,6 +87,20 @@ export function registerApplyCommands(program: Command): void {
             ? undefined
             : parseNumberOption(opts.threshold, '--threshold', { min: 0, max: 1 });
         const model = await loadModel(ref);
+        const k =
+          opts.explain === undefined
+            ? undefined
+            : parseNumberOption(opts.explain, '--explain', {
+                integer: true,
+                min: 1,
+                max: model.metadata.features.length,
+              });
+        if (k !== undefined && model.metadata.kind === 'anomaly') {
+          throw new UsageError(
+            `--explain explains a classifier's probability; ${model.name} v${model.version} is an anomaly model. ` +
+              'Score it without --explain (its evaluation stores permutation importance: slipway models shows where).',
+          );
+        }
         log(`slipway: scoring with ${model.name} v${model.version}${model.via ? ` (${model.via})` : ''}`);
         if (model.metadata.kind === 'anomaly') {
           // An anomaly version: both columns come from the graph; there is no probability threshold.
@@ -111,6 +133,15 @@ export function registerApplyCommands(program: Command): void {
         }
         // Loaded by this command only: CSV parsing and the ONNX runtime.
         const { scoreCsv } = await import('../../domain/scoring/scoreCsv.js');
+        const outputName = opts.outputName ?? model.metadata.imported?.outputName;
+        let explain: { graph: Uint8Array; k: number } | undefined;
+        if (k !== undefined) {
+          const { explainerForOnnx } = await import('../../domain/explain/rowExplainer.js');
+          explain = {
+            graph: explainerForOnnx(model.onnx, outputName ?? 'probability', model.metadata.features).graph,
+            k,
+          };
+        }
         const result = await scoreCsv({
           inputPath: resolve(opts.input),
           outputPath: resolve(opts.output),
@@ -118,8 +149,9 @@ export function registerApplyCommands(program: Command): void {
           features: model.metadata.features,
           target: model.metadata.target,
           threshold: threshold ?? model.metadata.threshold,
-          outputName: opts.outputName ?? model.metadata.imported?.outputName,
+          outputName,
           parser: opts.generalCsv ? 'general' : 'auto',
+          ...(explain ? { explain } : {}),
         });
         const monitored = opts.monitor
           ? await monitorBatch(
@@ -143,7 +175,10 @@ export function registerApplyCommands(program: Command): void {
           () =>
             `Scored ${result.rowsScored} rows with ${model.name} v${model.version} in ${result.seconds.toFixed(1)} s ` +
             `(${Math.round(result.rowsScored / Math.max(result.seconds, 1e-9))} rows/s): ${result.positives} predicted positive.\n` +
-            `Wrote ${summary.output} with ${result.columns.predicted} and ${result.columns.probability}.`,
+            `Wrote ${summary.output} with ${result.columns.predicted} and ${result.columns.probability}` +
+            (result.columns.explanation
+              ? ` and the ${k} strongest reasons per row (${result.columns.explanation.join(', ')}).`
+              : '.'),
         );
       },
     );

@@ -22,7 +22,16 @@ ${models.map(
 /** One model: its versions (newest first) with metrics, gate, review and aliases; then the alias log. */
 export function modelPage(name: string, versions: VersionRow[], aliasLog: AliasEntry[]): Html {
   return html`<h1>${name}</h1>
-<p><a href="${links.audit(name)}">Audit log of ${name}</a></p>
+<p><a href="${links.audit(name)}">Audit log of ${name}</a> · <a href="${links.runs(name)}">Runs of ${name}</a>${
+    versions.length >= 2
+      ? html` · <a data-compare href="${links.compare(
+          versions
+            .slice(0, 2)
+            .map((v) => `${name}@${v.version}`)
+            .reverse(),
+        )}">Compare v${versions[1]?.version} with v${versions[0]?.version}</a>`
+      : ''
+  }</p>
 <table class="list" data-table="versions"><thead><tr><th>version</th><th>created</th><th>by</th><th>recall</th><th>FPR</th><th>PR-AUC</th><th>gate</th><th>review</th><th>aliases</th></tr></thead><tbody>
 ${versions.map(
   (

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { importanceSummarySchema } from '../explain/permutationImportance';
 import { modelMetricsSchema } from '../ml/metrics';
 import { modelSpecSchema } from '../ml/modelSpec';
 import { type ArtifactKind, artifactRefSchema } from '../storage/artifactRef';
@@ -43,6 +44,8 @@ export const modelArtifactsSchema = z.object({
   model: refOfKind('model').optional(),
   onnx: refOfKind('onnx'),
   evaluation: refOfKind('evaluation').optional(),
+  /** Permutation importance of each feature, computed with the evaluation (absent before issue 29, and when not evaluated). */
+  importance: refOfKind('importance').optional(),
   /** The HTML evaluation report (absent for versions registered before reports existed). */
   report: refOfKind('report').optional(),
 });
@@ -226,6 +229,12 @@ const draftShape = {
     .optional(),
   /** The pipeline file the run was started from; absent for runs started from flags alone. */
   pipelineFile: pipelineFileRecordSchema.optional(),
+  /**
+   * The permutation importance of each feature (the `importance` artifact, summed up for the card
+   * and comparisons): the metric, its unshuffled value, and every feature's mean drop with its
+   * 95 % interval, highest first. Absent before issue 29 and for versions not evaluated.
+   */
+  importance: importanceSummarySchema.optional(),
 };
 
 /**

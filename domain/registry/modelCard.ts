@@ -41,6 +41,7 @@ export function renderModelCard(meta: ModelCardInput): string {
     `- Features (${meta.features.length}, in this order): ${meta.features.map(code).join(', ')}`,
     '',
     ...metricsSection(meta),
+    ...importanceSection(meta),
     ...(meta.training ? trainingSection(meta, meta.training) : []),
     ...(meta.autoencoder
       ? [
@@ -188,6 +189,33 @@ function metricsSection(meta: ModelCardInput): string[] {
   ];
 }
 
+function importanceSection(meta: ModelCardInput): string[] {
+  const imp = meta.importance;
+  if (!imp) return [];
+  const shown = imp.ranking.slice(0, 10);
+  return [
+    '## Feature importance',
+    '',
+    imp.metric === 'prAuc'
+      ? `Permutation importance: the drop in PR-AUC (${formatMetric(imp.baseline)} unshuffled) when one feature is ` +
+        `shuffled among ${formatInt(imp.rowsUsed)} evaluation rows, mean of ${imp.repeats} shuffles with its 95 % interval` +
+        (shown.length < imp.ranking.length ? `; the ${shown.length} highest of ${imp.ranking.length}` : '') +
+        '.'
+      : `Permutation importance: the mean absolute change of anomaly_score per row when one feature is shuffled among ` +
+        `${formatInt(imp.rowsUsed)} held-out rows (no labels were given), mean of ${imp.repeats} shuffles with its 95 % interval` +
+        (shown.length < imp.ranking.length ? `; the ${shown.length} highest of ${imp.ranking.length}` : '') +
+        '.',
+    '',
+    '| Rank | Feature | Mean drop | 95 % interval |',
+    '| ---: | --- | ---: | --- |',
+    ...shown.map(
+      (f, i) =>
+        `| ${i + 1} | ${code(f.feature)} | ${formatMetric(f.mean)} | ${formatMetric(f.low)} to ${formatMetric(f.high)} |`,
+    ),
+    '',
+  ];
+}
+
 function trainingSection(meta: ModelCardInput, training: TrainingConfig): string[] {
   const spec = training.modelSpec;
   return [
@@ -211,6 +239,7 @@ const ARTIFACT_LABELS: Array<[keyof ModelArtifacts, string]> = [
   ['model', 'Trained model'],
   ['onnx', 'ONNX'],
   ['evaluation', 'Evaluation'],
+  ['importance', 'Feature importance'],
 ];
 
 function lineageRows(artifacts: ModelArtifacts): string[] {

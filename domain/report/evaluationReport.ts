@@ -1,8 +1,10 @@
 import type { DatasetSummary } from '../data/summary';
+import type { Importance } from '../explain/permutationImportance';
 import type { GateDecision } from '../gate/metricGate';
 import type { CurvePoint, Evaluation } from '../ml/metrics';
 import type { EpochResult } from '../ml/train';
 import { renderDatasetSection } from './datasetSection';
+import { renderImportanceSection } from './importanceSection';
 import { classBalance, confusionMatrix, escapeXml, lineChart, type Series } from './svgCharts';
 
 export interface EvaluationReportInput {
@@ -19,6 +21,8 @@ export interface EvaluationReportInput {
   champion?: { version: number; evaluation: Evaluation };
   /** The training data's summary: its statistics and schema get a section of their own. */
   dataset?: DatasetSummary;
+  /** Permutation importance on the held-out rows. */
+  importance?: Importance;
 }
 
 const COLORS = {
@@ -153,6 +157,7 @@ ${gate}
     { name: 'training', negatives: b.trainRows - b.trainPositives, positives: b.trainPositives },
     { name: 'held out', negatives: b.testRows - b.testPositives, positives: b.testPositives },
   ])}</div></section>
+${input.importance ? renderImportanceSection(input.importance) : ''}
 ${input.dataset ? renderDatasetSection(input.dataset) : ''}
 </body></html>
 `;

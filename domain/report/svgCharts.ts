@@ -142,3 +142,57 @@ export function classBalance(rows: Array<{ name: string; negatives: number; posi
 function svg(chart: string, title: string, body: string[], viewBox = `0 0 ${W} ${H}`): string {
   return `<svg viewBox="${viewBox}" role="img" aria-label="${escapeXml(title)}" data-chart="${chart}" xmlns="http://www.w3.org/2000/svg"><title>${escapeXml(title)}</title>${body.join('')}</svg>`;
 }
+
+/**
+ * Permutation importance as horizontal bars (mean drop) with the confidence interval as a
+ * whisker, one row per feature in `features` order; several series (versions) side by side.
+ */
+export function importanceBars(options: {
+  chart: string;
+  title: string;
+  features: string[];
+  series: Array<{
+    name: string;
+    color: string;
+    values: Map<string, { mean: number; low: number; high: number }>;
+  }>;
+}): string {
+  const { features, series } = options;
+  const all = series.flatMap((s) => [...s.values.values()]);
+  const lo = Math.min(0, ...all.map((v) => v.low));
+  const hi = Math.max(1e-9, ...all.map((v) => v.high));
+  const left = 110;
+  const width = 330;
+  const sx = (v: number) => left + ((v - lo) / (hi - lo)) * width;
+  const rowH = 8 + 10 * series.length;
+  // The legend, one line per series, above the bars.
+  const top = 14 + 14 * series.length;
+  const parts: string[] = [];
+  features.forEach((feature, i) => {
+    const y = top + i * rowH;
+    parts.push(
+      `<text x="${left - 6}" y="${y + rowH / 2 + 2}" text-anchor="end">${escapeXml(feature)}</text>`,
+    );
+    series.forEach((s, k) => {
+      const v = s.values.get(feature);
+      if (!v) return;
+      const by = y + 2 + k * 10;
+      const x0 = sx(Math.min(0, v.mean));
+      parts.push(
+        `<rect x="${x0.toFixed(1)}" y="${by}" width="${Math.max(1, Math.abs(sx(v.mean) - sx(0))).toFixed(1)}" height="8" fill="${s.color}" data-series="${escapeXml(s.name)}" data-feature="${escapeXml(feature)}"/>`,
+        `<line x1="${sx(v.low).toFixed(1)}" x2="${sx(v.high).toFixed(1)}" y1="${by + 4}" y2="${by + 4}" stroke="#1f2328" stroke-width="1"/>`,
+      );
+    });
+  });
+  const bottom = top + features.length * rowH;
+  parts.push(
+    `<line x1="${sx(0)}" x2="${sx(0)}" y1="${top - 4}" y2="${bottom}" class="axis"/>`,
+    `<text x="${sx(lo)}" y="${bottom + 14}" text-anchor="start">${fmt(lo)}</text>`,
+    `<text x="${sx(hi)}" y="${bottom + 14}" text-anchor="end">${fmt(hi)}</text>`,
+    ...series.map(
+      (s, k) =>
+        `<rect x="${left}" y="${6 + k * 14}" width="12" height="8" fill="${s.color}"/><text x="${left + 16}" y="${14 + k * 14}">${escapeXml(s.name)}</text>`,
+    ),
+  );
+  return svg(options.chart, options.title, parts, `0 0 480 ${bottom + 24}`);
+}

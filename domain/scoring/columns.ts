@@ -8,6 +8,8 @@ export interface AddedColumns {
   predicted: string;
   /** `probability(<target>)` unless overridden: the model's probability of class 1. */
   probability: string;
+  /** `apply --explain k`: reason<i>(<target>) and effect<i>(<target>) for i = 1..k. */
+  explanation?: string[];
 }
 
 export function addedColumns(target: string, probabilityColumn?: string): AddedColumns {
@@ -55,7 +57,7 @@ export function matchFeatureColumns(
       { missing, header },
     );
   }
-  for (const name of [added.predicted, added.probability]) {
+  for (const name of [added.predicted, added.probability, ...(added.explanation ?? [])]) {
     if (index.has(name)) {
       throw new ScoringError(
         'OutputColumnClash',

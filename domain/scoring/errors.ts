@@ -13,6 +13,8 @@ export const scoringErrorTypes = [
   'InvalidModel',
   /** The output path's folder does not exist. */
   'OutputFolderMissing',
+  /** `apply --explain` on a model whose graph is not a dense network with a scaler (the method needs both). */
+  'NotExplainable',
   /** A bad threshold, an empty or repeated feature list, a bad batch size, no input or output. */
   'InvalidScoringOptions',
 ] as const;

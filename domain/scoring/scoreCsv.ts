@@ -7,6 +7,7 @@ import type { Readable, Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import { type CsvParserChoice, type RowPlan, readCsvRows } from '../data/csvRows';
 import { datasetError } from '../data/errors';
+import { explanationColumns, openRowExplainer } from '../explain/rowExplainer';
 import { type BinaryScorer, openBinaryScorer } from './binaryScorer';
 import { ChunkScorer } from './chunkScorer';
 import { scoreInChunks } from './chunkScoring';
@@ -102,6 +103,12 @@ export interface ScoreCsvOptions {
    * (the same output, slower): the reference the fast path is tested against.
    */
   parser?: CsvParserChoice;
+  /**
+   * Per-row explanations (apply --explain, domain/explain/rowExplainer.ts): the explainer graph
+   * and how many features to name per row. The file is then read by the single reader, with the
+   * explainer on this thread beside the model's own thread.
+   */
+  explain?: { graph: Uint8Array; k: number };
   /** Aborting stops reading and writing; the call rejects with an AbortError, leaving no output. */
   signal?: AbortSignal;
   /** Called after each batch with the rows scored so far (heartbeats, progress bars). */
@@ -158,7 +165,10 @@ export async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult
   const { signal } = options;
   signal?.throwIfAborted();
 
-  const added = addedColumns(options.target, options.probabilityColumn);
+  const added: AddedColumns = {
+    ...addedColumns(options.target, options.probabilityColumn),
+    ...(options.explain ? { explanation: explanationColumns(options.target, options.explain.k) } : {}),
+  };
   const { features, threshold } = options;
   const nF = features.length;
   const intraOpThreads = options.intraOpThreads ?? DEFAULT_SCORING_THREADS;
@@ -172,7 +182,11 @@ export async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult
     threaded ??= openThreadedScorer(options.onnx, nF, scorer, threads);
     return threaded;
   };
-  const chunkThreads = options.parser === 'general' ? 0 : (options.chunkThreads ?? DEFAULT_CHUNK_THREADS);
+  const explainer = options.explain
+    ? await openRowExplainer(options.explain.graph, features, options.explain.k)
+    : undefined;
+  const chunkThreads =
+    options.parser === 'general' || explainer ? 0 : (options.chunkThreads ?? DEFAULT_CHUNK_THREADS);
   const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   let pool: ChunkScoringPool | undefined;
   const chunkSetup = {
@@ -210,7 +224,9 @@ export async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult
   signal?.addEventListener('abort', stopOnAbort, { once: true });
   const onHeader = (cells: string[]): RowPlan => {
     const columns = matchFeatureColumns(cells, features, file, added);
-    sink.writeNow(Buffer.from(stringify([[...cells, added.predicted, added.probability]])));
+    sink.writeNow(
+      Buffer.from(stringify([[...cells, added.predicted, added.probability, ...(added.explanation ?? [])]])),
+    );
     return { width: cells.length, featureIndex: columns, features };
   };
 
@@ -219,8 +235,12 @@ export async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult
   // The batch being scored and written, if any; its buffers are reused once it settles.
   let inFlight: Promise<void> = Promise.resolve();
   const scoreAndWrite = async (batch: ScoringBatch, last: boolean): Promise<void> => {
-    const probabilities = await scorerFor(last).score(batch.x, batch.rows);
-    const bytes = batch.render(probabilities, threshold, counts);
+    // The model scores on its own thread while the explainer runs on this one.
+    const [probabilities, extra] = await Promise.all([
+      scorerFor(last).score(batch.x, batch.rows),
+      explainer?.explain(batch.x, batch.rows),
+    ]);
+    const bytes = batch.render(probabilities, threshold, counts, extra);
     counts.rows += batch.rows;
     batch.clear();
     options.onProgress?.(counts.rows);
@@ -293,6 +313,7 @@ export async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult
     await pool?.release();
     await threaded?.release();
     await scorer.release();
+    await explainer?.release();
   }
   const durationMs = performance.now() - started;
   return {

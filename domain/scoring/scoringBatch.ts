@@ -41,9 +41,18 @@ export class ScoringBatch {
     this.ends[this.rows++] = this.used;
   }
 
-  /** The batch's output lines: each row's text, then writeScoredFields. */
-  render(probabilities: Float32Array, threshold: number, counts: { positives: number }): Buffer {
-    const out = Buffer.allocUnsafe(this.used + this.rows * SUFFIX_BYTES);
+  /**
+   * The batch's output lines: each row's text, then writeScoredFields, then the row's `extra`
+   * fields (apply --explain) when given, before the line break.
+   */
+  render(
+    probabilities: Float32Array,
+    threshold: number,
+    counts: { positives: number },
+    extra?: Buffer[],
+  ): Buffer {
+    const extraBytes = extra ? extra.reduce((s, b) => s + b.length, 0) : 0;
+    const out = Buffer.allocUnsafe(this.used + this.rows * SUFFIX_BYTES + extraBytes);
     let o = 0;
     let from = 0;
     for (let i = 0; i < this.rows; i++) {
@@ -54,6 +63,11 @@ export class ScoringBatch {
       const label = probability >= threshold ? 1 : 0;
       counts.positives += label;
       o = writeScoredFields(out, o, probability, label);
+      if (extra) {
+        // Over the line break writeScoredFields ended with, then a new one.
+        o = o - 1 + (extra[i] as Buffer).copy(out, o - 1);
+        out[o++] = 10;
+      }
     }
     return out.subarray(0, o);
   }

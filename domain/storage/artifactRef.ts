@@ -13,6 +13,8 @@ export const artifactKinds = [
   'model',
   'onnx',
   'evaluation',
+  /** Permutation importance of each feature on the held-out rows (domain/explain). */
+  'importance',
   'report',
   'metadata',
   'model-card',

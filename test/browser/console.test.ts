@@ -65,12 +65,12 @@ describe('slipway console in a browser', () => {
     await world?.close();
   });
 
-  function start(createdBy: string): Promise<WorkflowHandle> {
+  function start(createdBy: string, seed = referenceModelSpec.seed): Promise<WorkflowHandle> {
     const input: TrainToDeployInput = {
       // Small and quick, like promotionGates: the console is under test here, not the model.
       source: 'synthetic:fraud?rows=8000&seed=11',
       modelName: model,
-      spec: { ...referenceModelSpec, epochs: 3 },
+      spec: { ...referenceModelSpec, epochs: 3, seed },
       createdBy,
       trainingTaskQueue: world.config.trainingTaskQueue,
       gate: { review: { required: true, approvers: ['alice', 'bob'], timeoutSeconds: 900 } },
@@ -240,7 +240,14 @@ describe('slipway console in a browser', () => {
         };
       }),
     );
-    expect(charts.map((c) => c.chart).sort()).toEqual(['balance', 'confusion', 'pr', 'roc', 'training']);
+    expect(charts.map((c) => c.chart).sort()).toEqual([
+      'balance',
+      'confusion',
+      'importance',
+      'pr',
+      'roc',
+      'training',
+    ]);
     for (const c of charts) {
       expect(c.width, `${c.chart} is laid out`).toBeGreaterThan(200);
       expect(c.height, `${c.chart} is laid out`).toBeGreaterThan(100);
@@ -252,6 +259,8 @@ describe('slipway console in a browser', () => {
     }
     expect(charts.find((c) => c.chart === 'confusion')?.bars).toBe(4);
     expect(charts.find((c) => c.chart === 'balance')?.bars).toBeGreaterThanOrEqual(3);
+    // Issue 29: the permutation importance, a bar per feature shown.
+    expect(charts.find((c) => c.chart === 'importance')?.bars).toBeGreaterThanOrEqual(10);
     const graph = page.locator('[data-lineage] svg');
     const kinds = await graph
       .locator('g.node')
@@ -268,7 +277,7 @@ describe('slipway console in a browser', () => {
     await page.screenshot({ path: join(SHOTS, 'version.png'), fullPage: true });
     await graph.screenshot({ path: join(SHOTS, 'lineage.png') });
     await page.goto(`${console_.url}/models/${encoded}/versions/1/report`);
-    expect(await page.locator('svg[data-chart]:not([data-chart^="hist-"])').count()).toBe(5);
+    expect(await page.locator('svg[data-chart]:not([data-chart^="hist-"])').count()).toBe(6);
     await page.screenshot({ path: join(SHOTS, 'report.png'), fullPage: true });
 
     // Issue 23: two batches scored with apply --monitor, the second with V5 moved by one standard
@@ -336,8 +345,41 @@ describe('slipway console in a browser', () => {
     expect(await unknownBatch.text()).toContain(`${model} v1 has no monitored batch ../../registry`);
 
     // A run alice started herself: her approval is refused (four eyes), and the page says why.
-    const own = await start('alice');
+    // Trained from another seed: its version (v2, registered before review) is compared with v1 below.
+    const own = await start('alice', 7);
     await waitForReview(own);
+
+    // Issue 29: the compare page of v1 and v2, reached from the model page, with both versions'
+    // ROC and PR curves overlaid (scored on v2's held-out rows), and the runs list.
+    await page.goto(`${console_.url}/models/${encoded}`);
+    await page.locator('a[data-compare]').click();
+    expect(new URL(page.url()).pathname).toBe('/compare');
+    expect(await page.locator('h1').textContent()).toBe(`Compare ${model}@1 · ${model}@2`);
+    expect(await page.locator('[data-setting="training.modelSpec.seed"]').textContent()).toMatch(/42\s*7/);
+    expect(await page.locator('table[data-table="compare-same-rows"] tbody tr').count()).toBe(2);
+    for (const chart of ['compare-roc', 'compare-pr']) {
+      const curves = await page.locator(`svg[data-chart="${chart}"] path[data-series]`).evaluateAll((paths) =>
+        paths.map((p) => ({
+          series: p.getAttribute('data-series'),
+          length: (p as unknown as { getTotalLength(): number }).getTotalLength(),
+        })),
+      );
+      const names = curves.map((c) => c.series).filter((n) => n !== 'chance');
+      expect(names, chart).toEqual([`${model}@1`, `${model}@2`]);
+      for (const c of curves) expect(c.length, `${chart}: ${c.series}`).toBeGreaterThan(10);
+    }
+    expect(
+      await page.locator('svg[data-chart="compare-importance"] rect[data-feature]').count(),
+    ).toBeGreaterThan(10);
+    expect(await page.locator('[data-confusion] svg[data-chart="confusion"]').count()).toBe(2);
+    await page.screenshot({ path: join(SHOTS, 'compare.png'), fullPage: true });
+    await page.goto(`${console_.url}/runs?model=${encoded}`);
+    const runRows = page.locator('table[data-table="runs"] tbody tr');
+    expect(await runRows.count()).toBe(2);
+    expect(
+      await page.locator(`tr[data-workflow-id="${first.workflowId}"]`).getAttribute('data-outcome'),
+    ).toBe('promoted');
+    await page.screenshot({ path: join(SHOTS, 'runs.png'), fullPage: true });
     await page.goto(`${console_.url}/pending`);
     await expect.poll(() => page.locator(`tr[data-workflow-id="${own.workflowId}"]`).count()).toBe(1);
     const refused = await decide(own.workflowId, 'Approve', 'looks fine to me');

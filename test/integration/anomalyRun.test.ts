@@ -64,6 +64,10 @@ describe('slipway run --kind anomaly on synthetic:winevents', () => {
       autoencoder: { loss: 'meanSquaredError' },
     });
     expect(v1.threshold).toBe(result.threshold);
+    // Issue 29: importance against the hidden label, every feature ranked.
+    expect(v1.importance?.metric).toBe('prAuc');
+    expect(v1.importance?.ranking.map((f) => f.feature).sort()).toEqual([...v1.features].sort());
+    expect(v1.artifacts.importance?.kind).toBe('importance');
     const card = await registry.getModelCard('secops/winevents', 1);
     expect(card).toContain('Anomaly model');
     expect(card).toMatch(/dense autoencoder 11-16-4-16-11/);
@@ -185,6 +189,9 @@ describe('slipway run --kind anomaly on synthetic:winevents', () => {
     expect(result.evaluation.flaggedShare.train).toBeCloseTo(0.01, 2);
     const v1 = await registry.getVersion('secops/unlabelled', 1);
     expect(v1.metrics).toBeUndefined();
+    // No labels: importance is the mean change of anomaly_score when a feature is shuffled.
+    expect(v1.importance?.metric).toBe('meanAbsScoreChange');
+    expect(v1.importance?.ranking[0]?.mean).toBeGreaterThan(0);
     expect(v1.gate?.checks[0]?.message).toMatch(/not evaluated/);
     const store = openArtifactStore(world.config);
     const evaluation = JSON.parse(

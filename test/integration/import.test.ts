@@ -153,6 +153,9 @@ describe('slipway import onnx: a model trained elsewhere, through the same gates
     expect(v2.imported?.originUri).toBe(`${handover}/nn_botnet.onnx`);
     expect(v2.imported?.evaluationSourceUri).toBe(`${handover}/netflow-eval.csv`);
     expect(v2.artifacts.evaluation).toBeDefined();
+    // Issue 29: an import evaluated with --eval gets its permutation importance too.
+    expect(v2.artifacts.importance?.kind).toBe('importance');
+    expect(v2.importance?.ranking.map((f) => f.feature).sort()).toEqual([...v2.features].sort());
   });
 
   it('scores a label-first, multi-output file from its first float output, refusing a named label output', async () => {

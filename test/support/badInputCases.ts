@@ -762,6 +762,19 @@ export const badInputCases: BadInputCase[] = [
     hint: '--help',
   },
   {
+    id: 'apply-explain-too-many',
+    area: 'apply input',
+    input: '--explain more features than the model has',
+    entry: 'slipway apply card-fraud --input in.csv --output scored.csv --explain 99',
+    run: {
+      kind: 'cli',
+      args: (ctx) => [...applyArgs(ctx, ctx.model, ctx.scoringCsv), '--explain', '99'],
+      output: (ctx) => `${ctx.dir}/scored-${ctx.model.replace(/[^a-z0-9]/g, '_')}.csv`,
+    },
+    problem: ['--explain must be at most 30, got 99'],
+    hint: '--help',
+  },
+  {
     id: 'drift-missing-feature',
     area: 'drift input',
     input: "the new data lacks one of the model's features",

@@ -2,11 +2,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { DatasetSummary } from '../../domain/data/summary';
+import { summariseImportance } from '../../domain/explain/permutationImportance';
 import { evaluateMetricGate, metricGateSettingsSchema } from '../../domain/gate/metricGate';
 import { evaluateScores } from '../../domain/ml/metrics';
 import { mulberry32 } from '../../domain/random';
+import { renderModelCard } from '../../domain/registry/modelCard';
 import { renderEvaluationReport } from '../../domain/report/evaluationReport';
 import { columnProfile } from '../../domain/validation/profile';
+import { makeDraft } from './registryFixtures';
 
 /** Scores that separate the classes partly, so the curves have a shape. */
 function scored(n: number, seed: number, skill: number) {
@@ -124,5 +127,58 @@ describe('training data section', () => {
     const html = renderEvaluationReport({ ...base, dataset: old });
     expect(html).toContain('<td>Amount</td><td></td>');
     expect(html).not.toContain('data-chart="hist-');
+  });
+});
+
+describe('feature importance in the report and the model card (issue 29)', () => {
+  const importance = {
+    method: 'permutation' as const,
+    metric: 'prAuc' as const,
+    baseline: 0.8,
+    rowsUsed: 4000,
+    rowsAvailable: 4000,
+    sampling: 'every row',
+    repeats: 5,
+    seed: 29,
+    confidence: 0.95 as const,
+    features: ['V14', 'V4<b>', 'Time'].map((feature, i) => ({
+      feature,
+      mean: 0.2 / (i + 1),
+      std: 0.01,
+      low: 0.2 / (i + 1) - 0.02,
+      high: 0.2 / (i + 1) + 0.02,
+      drops: [0.2 / (i + 1)],
+    })),
+  };
+
+  it('draws a bar per feature with its interval, and lists them in order', () => {
+    const html = renderEvaluationReport({ ...base, importance });
+    expect(html.match(/<svg [^>]*data-chart="importance"/g)).toHaveLength(1);
+    expect(html.match(/<rect [^>]*data-feature=/g)).toHaveLength(3);
+    expect(html).toContain('V4&lt;b&gt;');
+    expect(html).not.toContain('V4<b>');
+    expect(html.indexOf('>V14<')).toBeLessThan(html.indexOf('>Time<'));
+    expect(renderEvaluationReport(base)).not.toContain('data-chart="importance"');
+  });
+
+  it('puts the ranking in the model card', () => {
+    const draft = makeDraft({
+      onnx: {
+        uri: 'file:///m.onnx',
+        sha256: 'a'.repeat(64),
+        bytes: 1,
+        mediaType: 'application/onnx',
+        kind: 'onnx',
+      },
+    });
+    const card = renderModelCard({
+      name: 'fraud',
+      version: 1,
+      ...draft,
+      importance: summariseImportance(importance),
+    });
+    expect(card).toContain('## Feature importance');
+    expect(card).toContain('| 1 | `V14` | 0.2000 | 0.1800 to 0.2200 |');
+    expect(renderModelCard({ name: 'fraud', version: 1, ...draft })).not.toContain('Feature importance');
   });
 });

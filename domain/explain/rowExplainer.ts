@@ -1,0 +1,112 @@
+import { stringify } from 'csv-stringify/sync';
+import type * as ort from 'onnxruntime-node';
+import { readDenseGraph } from '../import/denseGraph';
+import { decodeModel } from '../onnx/onnxProto';
+import { ScoringError } from '../scoring/errors';
+import {
+  baselineProbability,
+  buildRescaleExplainer,
+  EXPLAIN_CONTRIBUTION,
+  EXPLAIN_INPUT,
+} from './rescaleGraph';
+
+/** The columns `apply --explain k` adds after the probability, for rank 1..k. */
+export function explanationColumns(target: string, k: number): string[] {
+  return Array.from({ length: k }, (_, i) => [
+    `reason${i + 1}(${target})`,
+    `effect${i + 1}(${target})`,
+  ]).flat();
+}
+
+/** A version's explainer: the rescale graph (rescaleGraph.ts) and the baseline it explains against. */
+export interface VersionExplainer {
+  graph: Uint8Array;
+  /** The training means (the graph's scaler centre). */
+  baseline: number[];
+  /** The model's probability at the baseline row: p(row) = baselineProbability + sum of effects. */
+  baselineProbability: number;
+}
+
+/**
+ * The explainer of a classifier version's ONNX file: its graph must read as dense layers under a
+ * Sigmoid (Slipway's exports, plain MLP imports) with a scaler whose centre is the training mean,
+ * which is the baseline. Anything else is refused with why: the method needs the network's layers.
+ */
+export function explainerForOnnx(onnx: Uint8Array, outputName: string, features: string[]): VersionExplainer {
+  const reading = readDenseGraph(decodeModel(onnx), outputName, features.length);
+  if ('reason' in reading) {
+    throw new ScoringError(
+      'NotExplainable',
+      `--explain needs a dense network under a Sigmoid (Slipway's exports, plain MLP imports), and this file is not one: ${reading.reason}. ` +
+        'Score without --explain.',
+    );
+  }
+  const center = reading.network.scaling?.center;
+  if (!center) {
+    throw new ScoringError(
+      'NotExplainable',
+      '--explain explains each row against the training means, which a Slipway export keeps as its scaler; ' +
+        'this file has no scaler (Sub of the means) before its first layer. Score without --explain.',
+    );
+  }
+  const baseline = Array.from(center);
+  return {
+    graph: buildRescaleExplainer(reading.network, baseline),
+    baseline,
+    baselineProbability: baselineProbability(reading.network, baseline),
+  };
+}
+
+/** One onnxruntime session over an explainer graph, turning rows into each row's top-k text. */
+export interface RowExplainer {
+  /** ",reason1,effect1,...,reasonK,effectK" for each of `nRows` rows of `x`. */
+  explain(x: Float32Array, nRows: number): Promise<Buffer[]>;
+  release(): Promise<void>;
+}
+
+export async function openRowExplainer(
+  graph: Uint8Array,
+  features: string[],
+  k: number,
+): Promise<RowExplainer> {
+  const runtime = require('onnxruntime-node') as typeof ort;
+  const session = await runtime.InferenceSession.create(graph, { intraOpNumThreads: 1 });
+  const F = features.length;
+  // Each feature's name as a CSV field, quoted where it needs to be, with its leading comma.
+  const names = features.map((f) => Buffer.from(`,${stringify([[f]]).slice(0, -1)}`));
+  return {
+    async explain(x, nRows) {
+      const tensor = new runtime.Tensor('float32', x.subarray(0, nRows * F), [nRows, F]);
+      const result = await session.run({ [EXPLAIN_INPUT]: tensor }, [EXPLAIN_CONTRIBUTION]);
+      const c = (result[EXPLAIN_CONTRIBUTION] as ort.Tensor).data as Float32Array;
+      const out: Buffer[] = new Array(nRows);
+      const top = new Int32Array(k);
+      for (let i = 0; i < nRows; i++) {
+        topByMagnitude(c, i * F, F, top);
+        const parts: Buffer[] = [];
+        for (let r = 0; r < k; r++) {
+          const j = top[r] as number;
+          parts.push(names[j] as Buffer, Buffer.from(`,${Number((c[i * F + j] as number).toPrecision(4))}`));
+        }
+        out[i] = Buffer.concat(parts);
+      }
+      return out;
+    },
+    release: () => session.release(),
+  };
+}
+
+/** The indices of the k largest |values[offset + j]|, largest first (ties: the lower index). */
+export function topByMagnitude(values: ArrayLike<number>, offset: number, n: number, top: Int32Array): void {
+  const k = top.length;
+  let filled = 0;
+  for (let j = 0; j < n; j++) {
+    const v = Math.abs(values[offset + j] as number);
+    let at = filled;
+    while (at > 0 && Math.abs(values[offset + (top[at - 1] as number)] as number) < v) at--;
+    if (at >= k) continue;
+    for (let m = Math.min(filled, k - 1); m > at; m--) top[m] = top[m - 1] as number;
+    top[at] = j;
+    if (filled < k) filled++;
+  }
+}
