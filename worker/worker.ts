@@ -18,7 +18,7 @@ export type InjectedDeps = Partial<Omit<ActivityDeps, 'config' | 'store'>>;
 
 /**
  * One process, two workers: the main queue runs workflows and light activities, the training
- * queue runs only the heavy training step, so training capacity can be scaled (more processes,
+ * queue runs the heavy training step (and the search trials that wrap it, see workflows/tuneTrial.ts), so training capacity can be scaled (more processes,
  * bigger machines) apart from everything else.
  */
 export async function createWorkers(
@@ -66,6 +66,9 @@ export async function createWorkers(
         connection,
         namespace: config.namespace,
         taskQueue: config.trainingTaskQueue,
+        // A search's trials are child workflows on this queue (tuneTrial), so they spread over
+        // whichever training workers poll it; their workflow tasks are light.
+        workflowBundle: bundle,
         activities: heavy,
         dataConverter,
         ...identity,
