@@ -106,7 +106,9 @@ export function trainModelActivity(deps: ActivityDeps) {
       resumeRef ? deps.store.getBytes(resumeRef) : undefined,
     ]);
     if (resumeRef) {
-      context.log.info(`resuming training${retried ? ` after epoch ${previous?.epoch}` : ''} from ${resumeRef.uri}`);
+      context.log.info(
+        `resuming training${retried ? ` after epoch ${previous?.epoch}` : ''} from ${resumeRef.uri}`,
+      );
     }
 
     let last: Uint8Array | undefined;

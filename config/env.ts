@@ -65,6 +65,16 @@ export const envSchema = z.object({
    * with every extra one; raise it on a machine with cores and memory to spare.
    */
   SLIPWAY_TRAINING_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  /**
+   * Seconds a training worker may stay silent before its attempt moves to another worker (runs and
+   * searches started from this client). Unset: 600. Trainings heartbeat every 2 s.
+   */
+  SLIPWAY_TRAINING_HEARTBEAT_TIMEOUT: z.coerce
+    .number()
+    .int()
+    .min(5)
+    .max(24 * 3600)
+    .optional(),
   /** Force a tfjs backend: tensorflow | wasm-blas | wasm | cpu. Unset picks the fastest that loads. */
   SLIPWAY_TF_BACKEND: optionalText,
   /**

@@ -12,7 +12,11 @@ type RunParams = z.output<typeof trainToDeployInputSchema>;
  * validation against the champion's training data, split and scale. Extract and transform go through
  * the step cache, so a search and a run on the same data and settings reuse them.
  */
-export async function prepareRun(params: RunParams, progress: PipelineProgress, step: ReturnType<typeof stepTracker>) {
+export async function prepareRun(
+  params: RunParams,
+  progress: PipelineProgress,
+  step: ReturnType<typeof stepTracker>,
+) {
   const cache = params.cache;
   const dataset = await step('extract', () =>
     light.extractDataset({ source: params.source, target: params.target, features: params.features, cache }),

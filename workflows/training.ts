@@ -9,7 +9,9 @@ import { activityRetry } from './retryPolicy';
 type RunParams = z.output<typeof trainToDeployInputSchema>;
 
 /** The training activity on the training task queue, so heavy workers can scale apart from light ones. */
-export function trainingActivity(params: Pick<RunParams, 'trainingTaskQueue' | 'trainingHeartbeatTimeoutSeconds'>) {
+export function trainingActivity(
+  params: Pick<RunParams, 'trainingTaskQueue' | 'trainingHeartbeatTimeoutSeconds'>,
+) {
   return proxyActivities<SlipwayActivities>({
     taskQueue: params.trainingTaskQueue,
     startToCloseTimeout: '6 hours',

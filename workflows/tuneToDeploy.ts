@@ -10,7 +10,12 @@ import type { z } from 'zod';
 import type { TrainedModel } from '../activities';
 import { type TuneToDeployInput, tuneToDeployInputSchema } from '../contracts/inputs';
 import { progressQuery } from '../contracts/messages';
-import { type PipelineProgress, pipelineSteps, type TrialProgress, type TuneProgress } from '../contracts/progress';
+import {
+  type PipelineProgress,
+  pipelineSteps,
+  type TrialProgress,
+  type TuneProgress,
+} from '../contracts/progress';
 import { type ModelSpec, modelSpecSchema } from '../domain/ml/modelSpec';
 import type { ArtifactRef } from '../domain/storage/artifactRef';
 import { halvingPlan, type Rung, rankByObjective, rankRung } from '../domain/tune/halving';
@@ -50,7 +55,9 @@ export async function tuneToDeploy(input: TuneToDeployInput): Promise<TuneResult
     steps: pipelineSteps.map((step) => ({ step, status: 'pending' })),
     training: { epochs: [] },
   };
-  setHandler(progressQuery, () => (progress.tune ? { ...progress, tune: publicView(progress.tune) } : progress));
+  setHandler(progressQuery, () =>
+    progress.tune ? { ...progress, tune: publicView(progress.tune) } : progress,
+  );
   const review = reviewGate();
   const step = stepTracker(progress);
 

@@ -19,7 +19,9 @@ export interface Rung {
  */
 export function halvingPlan(n: number, maxEpochs: number, eta: number, minEpochs?: number): Rung[] {
   if (!(Number.isInteger(n) && n >= 1 && Number.isInteger(maxEpochs) && maxEpochs >= 1 && eta >= 2)) {
-    throw new RangeError(`halving needs n >= 1, maxEpochs >= 1 and eta >= 2 (got ${n}, ${maxEpochs}, ${eta})`);
+    throw new RangeError(
+      `halving needs n >= 1, maxEpochs >= 1 and eta >= 2 (got ${n}, ${maxEpochs}, ${eta})`,
+    );
   }
   const halvings = Math.floor(Math.log(n) / Math.log(eta) + 1e-9);
   const first = Math.min(maxEpochs, minEpochs ?? Math.max(1, Math.floor(maxEpochs / eta ** halvings)));

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { deriveSeed, mulberry32 } from '../random';
 import { type ModelSpec, modelSpecSchema } from '../ml/modelSpec';
+import { deriveSeed, mulberry32 } from '../random';
 
 /**
  * The search space of `slipway tune`: which settings of the model spec vary, and over what. Pure
@@ -12,7 +12,9 @@ export const tuneMethods = ['grid', 'random', 'halving'] as const;
 export type TuneMethod = (typeof tuneMethods)[number];
 
 /** A list: the values a grid crosses, or the choices random sampling picks from. */
-const choicesSchema = z.array(z.union([z.number(), z.string()])).min(1, 'a list of choices needs at least one value');
+const choicesSchema = z
+  .array(z.union([z.number(), z.string()]))
+  .min(1, 'a list of choices needs at least one value');
 
 /** A range for random sampling (random, halving): uniform, or log-uniform for a learning rate. */
 const rangeSchema = z
@@ -20,7 +22,10 @@ const rangeSchema = z
     range: z.tuple([z.number(), z.number()]),
     scale: z.enum(['linear', 'log']).default('linear'),
   })
-  .refine((r) => r.range[0] < r.range[1], { message: 'a range is [low, high] with low < high', path: ['range'] })
+  .refine((r) => r.range[0] < r.range[1], {
+    message: 'a range is [low, high] with low < high',
+    path: ['range'],
+  })
   .refine((r) => r.scale !== 'log' || r.range[0] > 0, {
     message: 'a log-scale range needs low > 0',
     path: ['range'],
@@ -69,7 +74,8 @@ export const tuneSettingsSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['space'],
-        message: 'the search space is empty: name at least one setting, e.g. spec.learningRate: [0.001, 0.01]',
+        message:
+          'the search space is empty: name at least one setting, e.g. spec.learningRate: [0.001, 0.01]',
       });
     }
     if (tune.method !== 'grid') return;
@@ -78,7 +84,8 @@ export const tuneSettingsSchema = z
         ctx.addIssue({
           code: 'custom',
           path: ['space', key],
-          message: 'grid crosses lists of values: give a list here, or use method: random or halving for a range',
+          message:
+            'grid crosses lists of values: give a list here, or use method: random or halving for a range',
         });
       }
     }
@@ -149,18 +156,20 @@ export function searchSpaceProblems(
   for (const [key, dimension] of Object.entries(space)) {
     const path = parseKey(key);
     if (!path) {
-      const hint = key === 'classWeights' || key.startsWith('classWeights')
-        ? ' (class weights scale the validation loss the trials are ranked by, so they cannot vary within one search)'
-        : key.startsWith('split')
-          ? ' (every trial trains and is ranked on the same split)'
-          : '';
+      const hint =
+        key === 'classWeights' || key.startsWith('classWeights')
+          ? ' (class weights scale the validation loss the trials are ranked by, so they cannot vary within one search)'
+          : key.startsWith('split')
+            ? ' (every trial trains and is ranked on the same split)'
+            : '';
       problems.push({ key, message: `not a setting a search can vary${hint}; allowed: ${tunableKeys}` });
       continue;
     }
     if (method === 'halving' && path.kind === 'spec' && path.field === 'epochs') {
       problems.push({
         key,
-        message: 'halving decides how many epochs each trial trains (spec.epochs is the most): leave it out of the space',
+        message:
+          'halving decides how many epochs each trial trains (spec.epochs is the most): leave it out of the space',
       });
       continue;
     }
@@ -168,11 +177,17 @@ export function searchSpaceProblems(
       const layer = base.layers[path.index];
       const last = base.layers.length - 1;
       if (!layer) {
-        problems.push({ key, message: `the spec has ${base.layers.length} layers (spec.layers[0] to spec.layers[${last}])` });
+        problems.push({
+          key,
+          message: `the spec has ${base.layers.length} layers (spec.layers[0] to spec.layers[${last}])`,
+        });
         continue;
       }
       if (path.index === last) {
-        problems.push({ key, message: `spec.layers[${last}] is the output layer (dense, 1 unit, sigmoid), which stays as it is` });
+        problems.push({
+          key,
+          message: `spec.layers[${last}] is the output layer (dense, 1 unit, sigmoid), which stays as it is`,
+        });
         continue;
       }
       const wants = path.field === 'rate' ? 'dropout' : 'dense';
@@ -186,14 +201,20 @@ export function searchSpaceProblems(
     }
     const values = Array.isArray(dimension) ? dimension : dimension.range;
     if (!Array.isArray(dimension) && (path.field === 'optimizer' || path.field === 'activation')) {
-      problems.push({ key, message: `${path.field} takes names: give a list, e.g. ${path.field === 'optimizer' ? '[adam, rmsprop]' : '[relu, tanh]'}` });
+      problems.push({
+        key,
+        message: `${path.field} takes names: give a list, e.g. ${path.field === 'optimizer' ? '[adam, rmsprop]' : '[relu, tanh]'}`,
+      });
       continue;
     }
     for (const value of values) {
       const trial = modelSpecSchema.safeParse(applyToSpec(base, { [key]: value }));
       if (!trial.success) {
         const issue = trial.error.issues[0];
-        problems.push({ key, message: `${JSON.stringify(value)} is not allowed: ${issue?.message ?? 'refused by the model spec'}` });
+        problems.push({
+          key,
+          message: `${JSON.stringify(value)} is not allowed: ${issue?.message ?? 'refused by the model spec'}`,
+        });
       }
     }
   }
@@ -227,7 +248,9 @@ export function gridSize(space: Record<string, Dimension>): number {
  * Random and halving: `trials` draws, each value from its own seeded stream (seed, trial, key), so
  * adding a key to the space does not change what the other keys draw.
  */
-export function sampleTrials(tune: Pick<TuneSettings, 'method' | 'trials' | 'seed' | 'space'>): TrialSettings[] {
+export function sampleTrials(
+  tune: Pick<TuneSettings, 'method' | 'trials' | 'seed' | 'space'>,
+): TrialSettings[] {
   const keys = Object.keys(tune.space);
   if (tune.method === 'grid') {
     let combos: TrialSettings[] = [{}];
@@ -249,7 +272,8 @@ export function sampleTrials(tune: Pick<TuneSettings, 'method' | 'trials' | 'see
 }
 
 function draw(key: string, dimension: Dimension, u: number): number | string {
-  if (Array.isArray(dimension)) return dimension[Math.min(dimension.length - 1, Math.floor(u * dimension.length))] as number | string;
+  if (Array.isArray(dimension))
+    return dimension[Math.min(dimension.length - 1, Math.floor(u * dimension.length))] as number | string;
   const [low, high] = dimension.range;
   const value =
     dimension.scale === 'log'

@@ -49,7 +49,12 @@ describe('search space', () => {
   });
 
   it('a key added to the space leaves the draws of the others alone', () => {
-    const base = { method: 'random' as const, trials: 5, seed: 3, space: { 'spec.learningRate': { range: [0.001, 0.1] as [number, number] } } };
+    const base = {
+      method: 'random' as const,
+      trials: 5,
+      seed: 3,
+      space: { 'spec.learningRate': { range: [0.001, 0.1] as [number, number] } },
+    };
     const more = { ...base, space: { ...base.space, 'spec.seed': [1, 2, 3] } };
     const a = sampleTrials(tuneSettingsSchema.parse(base)).map((t) => t['spec.learningRate']);
     const b = sampleTrials(tuneSettingsSchema.parse(more)).map((t) => t['spec.learningRate']);
@@ -84,7 +89,9 @@ describe('search space', () => {
     expect(byKey.classWeights).toMatch(/class weights scale the validation loss/);
     expect(byKey['spec.layers[9].units']).toMatch(/6 layers \(spec.layers\[0\] to spec.layers\[5\]\)/);
     expect(byKey['spec.layers[5].units']).toMatch(/output layer/);
-    expect(byKey['spec.layers[2].units']).toMatch(/is a dropout layer; units belongs to dense layers \(rate here\)/);
+    expect(byKey['spec.layers[2].units']).toMatch(
+      /is a dropout layer; units belongs to dense layers \(rate here\)/,
+    );
     expect(byKey['spec.layers[0].rate']).toMatch(/is a dense layer; rate belongs to dropout layers/);
     expect(byKey['spec.layers[2].rate']).toMatch(/^1.5 is not allowed/);
     expect(byKey['spec.optimizer']).toMatch(/takes names: give a list/);
@@ -105,10 +112,12 @@ describe('search space', () => {
       'space.spec.learningRate: grid crosses lists of values: give a list here, or use method: random or halving for a range',
     );
     expect(messages.some((m) => m.startsWith('trials: grid runs every combination (1 here)'))).toBe(true);
-    expect(tuneSettingsSchema.safeParse({ space: {} }).error?.issues[0]?.message).toMatch(/search space is empty/);
+    expect(tuneSettingsSchema.safeParse({ space: {} }).error?.issues[0]?.message).toMatch(
+      /search space is empty/,
+    );
     expect(
-      tuneSettingsSchema.safeParse({ space: { 'spec.learningRate': { range: [0, 1], scale: 'log' } } }).error?.issues[0]
-        ?.message,
+      tuneSettingsSchema.safeParse({ space: { 'spec.learningRate': { range: [0, 1], scale: 'log' } } }).error
+        ?.issues[0]?.message,
     ).toMatch(/log-scale range needs low > 0/);
   });
 });
