@@ -67,8 +67,11 @@ export async function createWorkers(
         namespace: config.namespace,
         taskQueue: config.trainingTaskQueue,
         // A search's trials are child workflows on this queue (tuneTrial), so they spread over
-        // whichever training workers poll it; their workflow tasks are light.
+        // whichever training workers poll it. Their histories are a dozen events, so they are
+        // replayed rather than cached: with no sticky queue, a killed worker's trial goes on at
+        // once on another worker instead of waiting out the sticky timeout.
         workflowBundle: bundle,
+        maxCachedWorkflows: 0,
         activities: heavy,
         dataConverter,
         ...identity,
