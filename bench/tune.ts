@@ -77,6 +77,9 @@ interface Measured {
   backend: string;
   backendDetails?: string;
   trainingWorkers: string[];
+  /** Each trial's training activity, Started to Completed. */
+  trainingSeconds: number[];
+  attempts: number[];
 }
 
 async function main(): Promise<void> {
@@ -112,7 +115,8 @@ async function main(): Promise<void> {
             const m = await search(client, config, threads, parallel, seed++);
             results.push(m);
             console.error(
-              `trainer threads ${threads}, parallel ${parallel}: ${m.wallSeconds.toFixed(1)} s (load ${m.load.map((l) => l.toFixed(1)).join(' -> ')})`,
+              `trainer threads ${threads}, parallel ${parallel}: ${m.wallSeconds.toFixed(1)} s (load ${m.load.map((l) => l.toFixed(1)).join(' -> ')}); ` +
+                `trainings ${m.trainingSeconds.join(', ')} s on ${m.trainingWorkers.join(', ')}, attempts ${m.attempts.join(',')}`,
             );
           }
         }
@@ -190,7 +194,9 @@ async function search(
     load: [before, loadavg()[0] ?? 0],
     backend: result.backend,
     backendDetails: result.trained.backend.details,
-    trainingWorkers,
+    trainingWorkers: trained.map((t) => t.identity),
+    trainingSeconds: trained.map((t) => Number(t.seconds.toFixed(2))),
+    attempts: trained.map((t) => t.attempt),
   };
 }
 
