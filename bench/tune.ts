@@ -177,14 +177,21 @@ async function search(
   const handle = await startTune({ client, config }, input);
   const result = await handle.result();
   const wallSeconds = (performance.now() - started) / 1000;
-  const trainingWorkers = await Promise.all(
-    result.tune.trials
-      .flatMap((t) => t.workflowIds)
-      .map(async (id) => {
-        const history = await client.workflow.getHandle(id).fetchHistory();
-        const startedEvent = (history.events ?? []).find((e) => e.activityTaskStartedEventAttributes);
-        return startedEvent?.activityTaskStartedEventAttributes?.identity ?? '?';
-      }),
+  // Per trial: which worker trained it, and how long its training activity ran (Started to Completed).
+  const ids = result.tune.trials.flatMap((t) => t.workflowIds);
+  const trained = await Promise.all(
+    ids.map(async (id) => {
+      const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
+      const startedEvent = events.find((e) => e.activityTaskStartedEventAttributes);
+      const completed = events.find((e) => e.activityTaskCompletedEventAttributes);
+      const at = (e: (typeof events)[number] | undefined) =>
+        Number(e?.eventTime?.seconds ?? 0) + (e?.eventTime?.nanos ?? 0) / 1e9;
+      return {
+        identity: startedEvent?.activityTaskStartedEventAttributes?.identity ?? '?',
+        attempt: startedEvent?.activityTaskStartedEventAttributes?.attempt ?? 0,
+        seconds: at(completed) - at(startedEvent),
+      };
+    }),
   );
   return {
     trainerThreads,
