@@ -112,6 +112,8 @@ export async function tuneToDeploy(input: TuneToDeployInput): Promise<TuneResult
         trial.stopReason = stop.reason;
       }
       active = ranking.promoted.map((n) => trials[n - 1] as Trial);
+      // Waiting for the next rung, not training.
+      for (const t of active) t.status = 'pending';
     }
     const finished = trials.filter((t) => t.status === 'running' && t.trained);
     for (const t of finished) t.status = 'completed';
