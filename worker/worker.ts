@@ -33,7 +33,8 @@ export async function createWorkers(
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   const store = openArtifactStore(config);
   const activities = createActivities({ config, store, ...options.deps });
-  const bundle = await workflowBundle();
+  // Bundled only when a worker will run workflows (a process polling no queue, as a test's client, does not).
+  const bundle = queues.length > 0 ? await workflowBundle() : undefined;
   const dataConverter = dataConverterFor(config.env.SLIPWAY_PAYLOAD_KEYS);
   // Left out when not given: an explicit `identity: undefined` replaces the SDK's pid@host default
   // and the native worker refuses it, so `slipway worker` without --identity could not start.

@@ -44,15 +44,15 @@ tune:
     spec.layers[1].rate: { range: [0.0, 0.4] }
 `;
 
-/** Three `slipway worker --queues training` processes, each with its own state folder. */
+/** `slipway worker` processes (three training, one main), each with its own state folder. */
 class TrainingWorkers {
   private readonly processes = new Map<string, ChildProcess>();
   constructor(private readonly world: PipelineWorld) {}
 
-  async start(name: string): Promise<void> {
+  async start(name: string, queue: 'main' | 'training' = 'training'): Promise<void> {
     const state = await mkdtemp(join(this.world.dir, `${name}-state-`));
     const log = await open(join(this.world.dir, `${name}.log`), 'a');
-    const child = spawn(SLIPWAY, ['worker', '--queues', 'training', '--identity', name], {
+    const child = spawn(SLIPWAY, ['worker', '--queues', queue, '--identity', name], {
       env: { ...process.env, ...this.world.env, SLIPWAY_STATE_DIR: state },
       stdio: ['ignore', log.fd, log.fd],
       detached: true,
@@ -61,17 +61,17 @@ class TrainingWorkers {
     this.processes.set(name, child);
   }
 
-  /** Waits until every started worker polls the training queue for activities. */
-  async polling(timeoutMs = 45_000): Promise<void> {
+  /** Waits until the named workers poll the queue for activities. */
+  async polling(names: string[], queue: string, timeoutMs = 45_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const described = await this.world.client.workflowService.describeTaskQueue({
         namespace: this.world.config.namespace,
-        taskQueue: { name: this.world.config.trainingTaskQueue },
+        taskQueue: { name: queue },
         taskQueueType: 2, // activity
       });
       const seen = new Set((described.pollers ?? []).map((p) => p.identity));
-      if ([...this.processes.keys()].every((n) => seen.has(n))) return;
+      if (names.every((n) => seen.has(n))) return;
       if (Date.now() > deadline)
         throw new Error(`workers not polling after ${timeoutMs} ms: saw ${[...seen]}`);
       await new Promise((r) => setTimeout(r, 250));
@@ -111,19 +111,21 @@ describe('slipway tune over three training worker processes', () => {
   let workers: TrainingWorkers;
 
   beforeAll(async () => {
-    // The main queue (the search, extract, evaluate, register...) in this process; training elsewhere.
+    // Every worker a process of its own (this one only starts and checks): the main queue (the
+    // search, extract, evaluate, register...) in one, training in three.
     world = await startPipelineWorld('tune-it', {
-      queues: ['main'],
+      queues: [],
       env: { SLIPWAY_TRAINING_HEARTBEAT_TIMEOUT: '5' },
     });
     workers = new TrainingWorkers(world);
-    // One first: it keeps the workflow bundle in the build, which the other two then load.
-    await workers.start('tw1');
-    await workers.polling();
-    await Promise.all(['tw2', 'tw3'].map((n) => workers.start(n)));
+    // One first: it keeps the workflow bundle beside the build, which the others then load.
     const started = Date.now();
-    await workers.polling();
-    console.log(`training workers polling after ${Date.now() - started} ms`);
+    await workers.start('tw1');
+    await workers.polling(['tw1'], world.config.trainingTaskQueue);
+    await Promise.all([workers.start('main', 'main'), workers.start('tw2'), workers.start('tw3')]);
+    await workers.polling(['tw1', 'tw2', 'tw3'], world.config.trainingTaskQueue);
+    await workers.polling(['main'], world.config.taskQueue);
+    console.log(`workers polling after ${Date.now() - started} ms`);
   }, 90_000);
   afterAll(async () => {
     await workers?.stopAll();
