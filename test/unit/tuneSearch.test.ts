@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { trialsTable } from '../../cli/commands/tune';
+import { describeTrial } from '../../cli/followRun';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
 import { halvingPlan, rankRung } from '../../domain/tune/halving';
 import {
@@ -169,5 +171,31 @@ describe('successive halving', () => {
       'halving rung 1 (epoch 2): validation loss 0.5000 ranked 3 of 4; only the best 2 (up to 0.5000) go on to epoch 4',
     );
     expect(ranking.stopped[1]?.reason).toMatch(/no finite validation loss/);
+  });
+});
+
+describe('trials as the CLI shows them', () => {
+  const stopped = {
+    trial: 3,
+    settings: { 'spec.learningRate': 0.003, 'spec.layers[0].units': 16 },
+    status: 'stopped' as const,
+    epochsRun: 1,
+    curve: [{ epoch: 1, loss: 0.5, valLoss: 0.61 }],
+    objective: 0.61,
+    stopReason:
+      'halving rung 1 (epoch 1): validation loss 0.6100 ranked 5 of 6; only the best 2 (up to 0.4000) go on to epoch 3',
+    workflowIds: ['tune-x-trial-03-rung-1'],
+  };
+  it("says each trial's settings, how it stands and why it stopped", () => {
+    expect(describeTrial(stopped)).toBe(
+      'trial 3 (learningRate=0.003 layers[0].units=16) stopped after 1 epochs, val loss 0.6100: ' +
+        stopped.stopReason,
+    );
+    const table = trialsTable(
+      [stopped, { ...stopped, trial: 4, status: 'completed', stopReason: undefined, objective: 0.4 }],
+      4,
+    );
+    expect(table).toMatch(/4 \*/);
+    expect(table).toContain('halving rung 1 (epoch 1)');
   });
 });
