@@ -6,7 +6,7 @@
  * (shared by every trial, as in any search); the space varies learning rate and dropout rate only,
  * so every trial costs the same. Parallel 1 and 2 alternate, so load changes hit both alike.
  *
- *   npx tsx bench/tune.ts [--reps 3] [--rows 60000] [--trials 4] [--epochs 4] [--trainer-threads 1,auto]
+ *   npx tsx bench/tune.ts [--reps 3] [--rows 100000] [--trials 4] [--epochs 6] [--trainer-threads 1,auto]
  *
  * --trainer-threads: SLIPWAY_TRAINER_THREADS of the workers (1: one core per training, the case two
  * trials at once can use; auto: the trainer's own choice, usually both cores for one training).
@@ -34,9 +34,9 @@ const SLIPWAY = resolve(__dirname, '../bin/slipway');
 const { values: args } = parseArgs({
   options: {
     reps: { type: 'string', default: '3' },
-    rows: { type: 'string', default: '60000' },
+    rows: { type: 'string', default: '100000' },
     trials: { type: 'string', default: '4' },
-    epochs: { type: 'string', default: '4' },
+    epochs: { type: 'string', default: '6' },
     'trainer-threads': { type: 'string', default: '1,auto' },
   },
 });
@@ -207,6 +207,19 @@ async function search(
   };
 }
 
+/** Worker processes alive, stopped on Ctrl-C or SIGTERM too (they run in process groups of their own). */
+const workerGroups = new Set<number>();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    for (const pid of workerGroups) {
+      try {
+        process.kill(-pid, 'SIGTERM');
+      } catch {}
+    }
+    process.exit(130);
+  });
+}
+
 async function startTrainingWorkers(dir: string, env: Record<string, string>, threads: string) {
   const children: ChildProcess[] = [];
   const names = ['bench-t1', 'bench-t2'];
@@ -225,12 +238,17 @@ async function startTrainingWorkers(dir: string, env: Record<string, string>, th
     });
     child.once('exit', () => void log.close());
     children.push(child);
+    if (child.pid) workerGroups.add(child.pid);
     await writeFile(join(state, 'pid'), String(child.pid));
   }
   return {
     names,
     async stop() {
-      for (const c of children) if (c.pid) await stopProcessGroup(c.pid, 10_000);
+      for (const c of children) {
+        if (!c.pid) continue;
+        await stopProcessGroup(c.pid, 10_000);
+        workerGroups.delete(c.pid);
+      }
     },
   };
 }
