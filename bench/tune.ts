@@ -6,7 +6,7 @@
  * (shared by every trial, as in any search); the space varies learning rate and dropout rate only,
  * so every trial costs the same. Parallel 1 and 2 alternate, so load changes hit both alike.
  *
- *   npx tsx bench/tune.ts [--reps 3] [--rows 100000] [--trials 4] [--epochs 6] [--trainer-threads 1,auto]
+ *   npx tsx bench/tune.ts [--reps 3] [--rows 60000] [--trials 4] [--epochs 5] [--trainer-threads 1,auto]
  *
  * --trainer-threads: SLIPWAY_TRAINER_THREADS of the workers (1: one core per training, the case two
  * trials at once can use; auto: the trainer's own choice, usually both cores for one training).
@@ -34,9 +34,9 @@ const SLIPWAY = resolve(__dirname, '../bin/slipway');
 const { values: args } = parseArgs({
   options: {
     reps: { type: 'string', default: '3' },
-    rows: { type: 'string', default: '100000' },
+    rows: { type: 'string', default: '60000' },
     trials: { type: 'string', default: '4' },
-    epochs: { type: 'string', default: '6' },
+    epochs: { type: 'string', default: '5' },
     'trainer-threads': { type: 'string', default: '1,auto' },
   },
 });
@@ -51,9 +51,9 @@ model: bench-tune
 source: "synthetic:fraud?rows=${rows}&seed=4"
 spec:
   layers:
-    - { type: dense, units: 128, activation: relu }
+    - { type: dense, units: 256, activation: relu }
     - { type: dropout, rate: 0.2 }
-    - { type: dense, units: 128, activation: relu }
+    - { type: dense, units: 256, activation: relu }
     - { type: dense, units: 1, activation: sigmoid }
   batchSize: 1024
   epochs: ${epochs}

@@ -110,6 +110,9 @@ export type TuneSettingsInput = z.input<typeof tuneSettingsSchema>;
 
 export const DEFAULT_RANDOM_TRIALS = 8;
 
+/** Sets the sampler's random numbers apart from every other seeded stream. */
+const SAMPLER_STREAM = 0x74756e65; // "tune"
+
 /** A parsed key: a top-level spec setting, or a setting of one layer. */
 type SettingPath =
   | { kind: 'spec'; field: 'learningRate' | 'optimizer' | 'batchSize' | 'epochs' | 'seed' }
@@ -264,7 +267,9 @@ export function sampleTrials(
   return Array.from({ length: n }, (_, t) =>
     Object.fromEntries(
       keys.map((key, k) => {
-        const random = mulberry32(deriveSeed(tune.seed, t, k));
+        // The stream constant comes first so the seed is mixed before the trial and key are: with
+        // (seed, t, k) alone, seed s trial 1 would draw what seed s+1 trial 0 draws.
+        const random = mulberry32(deriveSeed(tune.seed, SAMPLER_STREAM, t, k));
         return [key, draw(key, tune.space[key] as Dimension, random())];
       }),
     ),

@@ -50,6 +50,20 @@ describe('search space', () => {
     expect(new Set(a.map((t) => t['spec.optimizer'])).size).toBe(2);
   });
 
+  it('neighbouring seeds draw different trials, not the same ones in another order', () => {
+    const space = {
+      'spec.learningRate': { range: [0.001, 0.02] as [number, number], scale: 'log' as const },
+      'spec.layers[1].rate': { range: [0.1, 0.4] as [number, number] },
+    };
+    const drawn = [100, 101, 102, 103].map((seed) =>
+      sampleTrials(tuneSettingsSchema.parse({ method: 'random', trials: 4, seed, space })).map((t) =>
+        JSON.stringify(t),
+      ),
+    );
+    const all = drawn.flat();
+    expect(new Set(all).size).toBe(all.length);
+  });
+
   it('a key added to the space leaves the draws of the others alone', () => {
     const base = {
       method: 'random' as const,
