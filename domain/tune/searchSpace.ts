@@ -22,6 +22,9 @@ const rangeSchema = z
     range: z.tuple([z.number(), z.number()]),
     scale: z.enum(['linear', 'log']).default('linear'),
   })
+  // Inside a record, the file reader's unknown-key check does not reach: a misspelt `scael` must
+  // not pass for the linear default.
+  .strict()
   .refine((r) => r.range[0] < r.range[1], {
     message: 'a range is [low, high] with low < high',
     path: ['range'],

@@ -135,6 +135,10 @@ describe('search space', () => {
       tuneSettingsSchema.safeParse({ space: { 'spec.learningRate': { range: [0, 1], scale: 'log' } } }).error
         ?.issues[0]?.message,
     ).toMatch(/log-scale range needs low > 0/);
+    expect(
+      tuneSettingsSchema.safeParse({ space: { 'spec.learningRate': { range: [0.001, 0.1], scael: 'log' } } })
+        .error?.issues[0]?.message,
+    ).toMatch(/Unrecognized key: "scael"/);
   });
 });
 
