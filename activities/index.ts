@@ -19,6 +19,7 @@ import { renderReportActivity } from './report';
 import { recordReviewActivity } from './review';
 import { trainModelActivity } from './train';
 import { prepareDataActivity } from './transform';
+import { recordTuningActivity } from './tune';
 import { validateDataActivity } from './validateData';
 
 export type { EvaluatedAnomalyModel, ExportedAnomalyOnnx, TrainedAnomalyModel } from './anomaly';
@@ -32,6 +33,7 @@ export type { Promotion } from './promote';
 export type { RegisteredModel } from './register';
 export type { TrainedModel, TrainingHeartbeat } from './train';
 export type { PreparedData } from './transform';
+export type { TuningRecord } from './tune';
 export type { DataValidation } from './validateData';
 
 /**
@@ -49,6 +51,7 @@ export function createActivities(deps: ActivityDeps) {
     validateData: validateDataActivity(deps),
     prepareData: prepareDataActivity(deps),
     trainModel: trainModelActivity(deps),
+    recordTuning: recordTuningActivity(deps),
     evaluateModel: evaluateModelActivity(deps),
     exportOnnx: exportOnnxActivity(deps),
     evaluateGate: evaluateGateActivity(deps),

@@ -20,6 +20,11 @@ export interface TrainModelParams {
   spec: ModelSpec;
   classWeightMode: ClassWeightMode;
   cache?: boolean;
+  /**
+   * A trained model (a checkpoint) to continue: training goes on after its last epoch up to
+   * spec.epochs, exactly as if it had never stopped. Successive halving continues its survivors so.
+   */
+  resumeFrom?: ArtifactRef;
 }
 
 const epochResultSchema = z.object({
@@ -71,7 +76,12 @@ export function trainModelActivity(deps: ActivityDeps) {
       async () => {
         const step = {
           step: 'train',
-          inputs: { snapshot: params.snapshot, split: params.split, scaler: params.scaler },
+          inputs: {
+            snapshot: params.snapshot,
+            split: params.split,
+            scaler: params.scaler,
+            ...(params.resumeFrom ? { resumeFrom: params.resumeFrom } : {}),
+          },
           params: { target: params.target, spec: params.spec, classWeightMode: params.classWeightMode },
           outputs: (r: TrainedModel) => ({ model: r.model }),
           cache: { enabled: params.cache !== false, schema: trainedModelSchema },
@@ -85,15 +95,21 @@ export function trainModelActivity(deps: ActivityDeps) {
   async function train(params: TrainModelParams, beat: { last?: TrainingHeartbeat }): Promise<TrainedModel> {
     const context = Context.current();
     const previous = context.info.heartbeatDetails as TrainingHeartbeat | undefined;
-    const resumeRef = previous?.checkpoint ? artifactRefSchema.parse(previous.checkpoint) : undefined;
-    beat.last = resumeRef ? previous : undefined;
+    // An earlier attempt's checkpoint first (it is further along), else the model asked to continue.
+    const retried = previous?.checkpoint ? artifactRefSchema.parse(previous.checkpoint) : undefined;
+    const resumeRef = retried ?? (params.resumeFrom ? artifactRefSchema.parse(params.resumeFrom) : undefined);
+    beat.last = retried ? previous : undefined;
     const [snapshot, split, scaler, resumeFrom] = await Promise.all([
       deps.store.getBytes(params.snapshot),
       deps.store.getBytes(params.split),
       deps.store.getBytes(params.scaler),
       resumeRef ? deps.store.getBytes(resumeRef) : undefined,
     ]);
-    if (resumeRef) context.log.info(`resuming training after epoch ${previous?.epoch} from ${resumeRef.uri}`);
+    if (resumeRef) {
+      context.log.info(
+        `resuming training${retried ? ` after epoch ${previous?.epoch}` : ''} from ${resumeRef.uri}`,
+      );
+    }
 
     let last: Uint8Array | undefined;
     const result = await trainInThread(

@@ -3,11 +3,16 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isMap, LineCounter, parseDocument, type YAMLMap } from 'yaml';
 import type { z } from 'zod';
-import { type TrainToDeployInput, trainToDeployInputSchema } from '../contracts/inputs';
+import {
+  type TrainToDeployInput,
+  trainToDeployInputSchema,
+  tuneToDeployInputSchema,
+} from '../contracts/inputs';
 import { type PipelineFile, pipelineFileJsonSchema, pipelineFileSchema } from '../contracts/pipelineFile';
 import { parseDatasetSource } from '../domain/data/sourceUri';
 import { TypedError } from '../domain/errors';
 import { PIPELINE_FILE_MAX_BYTES, type PipelineFileRecord } from '../domain/registry/metadata';
+import type { TuneSettingsInput } from '../domain/tune/searchSpace';
 
 /**
  * Reading a pipeline file (contracts/pipelineFile.ts): YAML, because a file kept in git wants
@@ -152,6 +157,59 @@ export function pipelineRunInput(
     createdBy,
     pipelineFile: loaded.record,
   });
+}
+
+/** What `slipway tune` may change in a file's search (--method, --trials, --parallel, --seed). */
+export type TuneOverrides = Partial<Pick<TuneSettingsInput, 'method' | 'trials' | 'parallel' | 'seed'>>;
+
+/**
+ * The workflow input of a file's search: the run the file declares (with the command line's
+ * overrides) and its `tune:` section (with --method, --trials, --parallel, --seed over it). A file
+ * without a tune section, or a search the overrides make invalid (a grid over a range), is refused
+ * with the key and what is allowed.
+ */
+export function pipelineTuneInput(
+  loaded: LoadedPipelineFile,
+  overrides: RunOverrides,
+  tuneOverrides: TuneOverrides,
+  createdBy: string,
+): z.output<typeof tuneToDeployInputSchema> {
+  const name = loaded.record.path;
+  const tune = loaded.pipeline.tune;
+  if (!tune) {
+    throw new PipelineFileError(name, [
+      `${name}: tune: missing: \`slipway tune\` needs a tune: section, e.g.\n` +
+        '    tune:\n      method: random        # grid, random or halving\n      trials: 8\n' +
+        '      space:\n        spec.learningRate: { range: [0.001, 0.05], scale: log }\n' +
+        '        spec.layers[0].units: [64, 128, 256]',
+    ]);
+  }
+  const run = pipelineRunInput(loaded, overrides, createdBy);
+  // The file's settings under the flags; a trial count from the file does not bind another method.
+  const method = tuneOverrides.method ?? tune.method;
+  const trials = tuneOverrides.trials ?? (method === tune.method ? tune.trials : undefined);
+  const parsed = tuneToDeployInputSchema.safeParse({
+    ...run,
+    tune: { ...tune, ...tuneOverrides, method, trials },
+  });
+  if (!parsed.success) {
+    const flags: Record<string, string> = {
+      method: '--method',
+      trials: '--trials',
+      parallel: '--parallel',
+      seed: '--seed',
+    };
+    throw new PipelineFileError(
+      name,
+      parsed.error.issues.map((issue) => {
+        const given = Object.keys(tuneOverrides).map(
+          (k) => `${flags[k]} ${String(tuneOverrides[k as keyof TuneOverrides])}`,
+        );
+        return `${name}: ${formatPath(issue.path)}: ${issue.message}${given.length > 0 ? ` (with ${given.join(', ')})` : ''}`;
+      }),
+    );
+  }
+  return parsed.data;
 }
 
 /** "spec.layers[1].activation" */

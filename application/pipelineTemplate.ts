@@ -6,7 +6,7 @@
 export function pipelineFileTemplate(options: { model?: string; source?: string } = {}): string {
   const model = options.model ?? 'card-fraud';
   const source = options.source ?? 'synthetic:fraud?rows=20000&seed=7';
-  return `# Slipway pipeline file: what \`slipway run -f ${'<this file>'}\` and \`slipway schedule create -f\` run.
+  return `# Slipway pipeline file: what \`slipway run -f ${'<this file>'}\`, \`slipway schedule create -f\` and \`slipway tune -f\` run.
 # Keep it in git; the version it produces records this file's sha256 and text.
 # Flags given on the command line override what is written here.
 # Editors complete and check keys with the JSON Schema schemas/slipway.schema.json of Slipway.
@@ -82,5 +82,21 @@ gate:
 #   jitter: 5m
 #   catchupWindow: 1h
 #   paused: false
+
+# Used by \`slipway tune -f\` only: a search over the spec. Each trial trains the spec above with
+# its values put in; the best (lowest validation loss) is evaluated, gated and registered.
+# Keys: spec.learningRate, spec.optimizer, spec.batchSize, spec.epochs, spec.seed,
+# spec.layers[i].units, spec.layers[i].activation, spec.layers[i].rate (i counts from 0).
+# Values: a list, or (random, halving) { range: [low, high], scale: linear | log }.
+# tune:
+#   method: halving      # grid (every combination of lists), random, or halving (random + successive halving)
+#   trials: 12           # random and halving
+#   parallel: 2          # trials training at once, at most
+#   seed: 1              # the sampler's seed
+#   halving: { eta: 3 }  # keep the best 1/eta of each rung; they train eta times longer
+#   space:
+#     spec.learningRate: { range: [0.001, 0.05], scale: log }
+#     spec.layers[0].units: [64, 128, 256]
+#     spec.layers[2].rate: { range: [0.1, 0.5] }
 `;
 }

@@ -251,8 +251,8 @@ export async function queryProgress(handle: WorkflowHandle): Promise<PipelinePro
   }
 }
 
-/** The workflow types that are runs of a model (a scheduled run's pipeline is a trainToDeploy too). */
-const MODEL_RUN_TYPES = ['trainToDeploy', 'trainAnomaly', 'importModel'] as const;
+/** The workflow types that are runs of a model (a scheduled run's pipeline is a trainToDeploy too; a search registers one version too). */
+const MODEL_RUN_TYPES = ['trainToDeploy', 'tuneToDeploy', 'trainAnomaly', 'importModel'] as const;
 
 /** One run of a model in the runs view: how it ended, when, how long, and its key figures. */
 export interface RunSummary extends RunView {

@@ -5,11 +5,13 @@ import type {
   ImportModelInput,
   TrainAnomalyInput,
   TrainToDeployInput,
+  TuneToDeployInput,
 } from '../contracts/inputs';
 import type { extractDatasetWorkflow } from '../workflows/extractDataset';
 import type { importModel } from '../workflows/importModel';
 import type { trainAnomaly } from '../workflows/trainAnomaly';
 import type { trainToDeploy } from '../workflows/trainToDeploy';
+import type { tuneToDeploy } from '../workflows/tuneToDeploy';
 import type { TemporalAccess } from './temporal';
 
 /**
@@ -17,6 +19,15 @@ import type { TemporalAccess } from './temporal';
  * so arguments and results are checked against the workflow itself, with no cast; the type names
  * are the functions' names, which recorded histories and schedules refer to.
  */
+
+/** Where this Slipway's training goes, and how long a silent training worker is trusted. */
+function trainingSettings(temporal: TemporalAccess) {
+  const timeout = temporal.config.env.SLIPWAY_TRAINING_HEARTBEAT_TIMEOUT;
+  return {
+    trainingTaskQueue: temporal.config.trainingTaskQueue,
+    ...(timeout === undefined ? {} : { trainingHeartbeatTimeoutSeconds: timeout }),
+  };
+}
 
 /** Starts a training-to-deployment run; its training goes to this Slipway's training queue. */
 export function startPipeline(
@@ -27,7 +38,19 @@ export function startPipeline(
   return temporal.client.workflow.start<typeof trainToDeploy>('trainToDeploy', {
     taskQueue: temporal.config.taskQueue,
     workflowId: `${workflowIdPrefix}-${input.modelName}-${randomUUID().slice(0, 8)}`,
-    args: [{ ...input, trainingTaskQueue: temporal.config.trainingTaskQueue }],
+    args: [{ ...input, ...trainingSettings(temporal) }],
+  });
+}
+
+/** Starts a search (`slipway tune`); its trials go to this Slipway's training queue. */
+export function startTune(
+  temporal: TemporalAccess,
+  input: TuneToDeployInput,
+): Promise<WorkflowHandle<typeof tuneToDeploy>> {
+  return temporal.client.workflow.start<typeof tuneToDeploy>('tuneToDeploy', {
+    taskQueue: temporal.config.taskQueue,
+    workflowId: `tune-${input.modelName.replace('/', '.')}-${randomUUID().slice(0, 8)}`,
+    args: [{ ...input, ...trainingSettings(temporal) }],
   });
 }
 

@@ -19,6 +19,7 @@ export const commandModules: readonly CommandModule[] = [
   { commands: ['demo'], load: async () => (await import('./commands/demo.js')).registerDemoCommand },
   { commands: ['init'], load: async () => (await import('./commands/init.js')).registerInitCommand },
   { commands: ['run', 'status'], load: async () => (await import('./commands/run.js')).registerRunCommand },
+  { commands: ['tune'], load: async () => (await import('./commands/tune.js')).registerTuneCommand },
   { commands: ['cancel'], load: async () => (await import('./commands/cancel.js')).registerCancelCommand },
   { commands: ['import'], load: async () => (await import('./commands/import.js')).registerImportCommand },
   {

@@ -1,7 +1,7 @@
 import type { Workflow, WorkflowHandle, WorkflowResultType } from '@temporalio/client';
 import type { MultiBar } from 'cli-progress';
 import { queryProgress } from '../application/runs';
-import type { PipelineProgress, StepStatus, TrainingEpoch } from '../contracts/progress';
+import type { PipelineProgress, StepStatus, TrainingEpoch, TrialProgress } from '../contracts/progress';
 import { EXIT } from './exitCodes';
 import type { Session } from './session';
 
@@ -123,7 +123,12 @@ function barDisplay(epochs: number | undefined): ProgressDisplay {
   return {
     update(progress) {
       const ended = progress.steps.filter((s) => s.status === 'done' || s.status === 'skipped').length;
-      ensureSteps(progress.steps.length).update(ended, { detail: progress.current ?? '' });
+      ensureSteps(progress.steps.length).update(ended, {
+        detail:
+          progress.tune && progress.current === 'train'
+            ? describeSearch(progress.tune)
+            : (progress.current ?? ''),
+      });
       const last = progress.training.epochs.at(-1);
       if (last) epochBar?.update(last.epoch, { detail: describeEpoch(last) });
     },
@@ -153,6 +158,7 @@ function barDisplay(epochs: number | undefined): ProgressDisplay {
 /** For logs and CI: nothing is redrawn, every line says something new. */
 export function lineDisplay(out: { write(text: string): unknown }): ProgressDisplay {
   const seen = new Map<string, StepStatus['status']>();
+  const trialsSeen = new Map<number, string>();
   let lastEpoch = 0;
   const say = (text: string) => out.write(`slipway: ${text}\n`);
   const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -171,6 +177,12 @@ export function lineDisplay(out: { write(text: string): unknown }): ProgressDisp
   return {
     update(progress) {
       report(progress.steps);
+      for (const t of progress.tune?.trials ?? []) {
+        const state = `${t.status}/${t.epochsRun}`;
+        if (t.status === 'pending' || trialsSeen.get(t.trial) === state) continue;
+        trialsSeen.set(t.trial, state);
+        say(describeTrial(t));
+      }
       for (const e of progress.training.epochs) {
         if (e.epoch <= lastEpoch) continue;
         lastEpoch = e.epoch;
@@ -189,6 +201,26 @@ export function lineDisplay(out: { write(text: string): unknown }): ProgressDisp
     },
     stop() {},
   };
+}
+
+/** The search in a few words, for the bar: trials ended and training, and the rung. */
+function describeSearch(tune: NonNullable<PipelineProgress['tune']>): string {
+  const count = (...statuses: string[]) => tune.trials.filter((t) => statuses.includes(t.status)).length;
+  return (
+    `search: ${count('completed', 'stopped', 'failed')}/${tune.trials.length} trials ended, ${count('running')} training` +
+    (tune.rungs.length > 1 ? `, rung ${tune.rung + 1} of ${tune.rungs.length}` : '')
+  );
+}
+
+/** One line about a trial: its settings and how it stands. */
+export function describeTrial(t: TrialProgress): string {
+  const settings = Object.entries(t.settings)
+    .map(([k, v]) => `${k.replace(/^spec\./, '')}=${v}`)
+    .join(' ');
+  const loss = t.objective === undefined ? '' : `, val loss ${t.objective.toPrecision(4)}`;
+  const epochs = t.epochsRun > 0 ? ` after ${t.epochsRun} epochs${loss}` : '';
+  const why = t.stopReason ?? t.error;
+  return `trial ${t.trial} (${settings}) ${t.status}${epochs}${why ? `: ${why}` : ''}`;
 }
 
 /** One line about an epoch: training loss and the held-out figures people watch. */

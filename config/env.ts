@@ -117,6 +117,16 @@ export const envSchema = z.object({
    * cancelled training resumes from its last checkpoint on another worker. Default 30.
    */
   SLIPWAY_WORKER_SHUTDOWN_GRACE: z.coerce.number().min(0).max(3600).default(30),
+  /**
+   * Seconds a training worker may stay silent before its attempt moves to another worker (runs and
+   * searches started from this client). Unset: 600. Trainings heartbeat every 2 s.
+   */
+  SLIPWAY_TRAINING_HEARTBEAT_TIMEOUT: z.coerce
+    .number()
+    .int()
+    .min(5)
+    .max(24 * 3600)
+    .optional(),
   /** Force a tfjs backend: tensorflow | wasm-blas | wasm | cpu. Unset picks the fastest that loads. */
   SLIPWAY_TF_BACKEND: optionalText,
   /**

@@ -8,6 +8,7 @@ import { DEFAULT_SIZE_LIMIT_BYTES } from '../domain/onnx/size';
 import { aliasNameSchema } from '../domain/registry/aliasName';
 import { pipelineFileRecordSchema } from '../domain/registry/metadata';
 import { modelNameSchema } from '../domain/registry/modelName';
+import { searchSpaceProblems, tuneSettingsSchema } from '../domain/tune/searchSpace';
 import { anomalyChecks } from '../domain/validation/schemaCheck';
 
 /** A dataset source a person can type: a path, file://, s3://bucket/key, or synthetic:fraud?rows=N&seed=S. */
@@ -121,6 +122,20 @@ export const trainToDeployInputSchema = extractDatasetInputSchema.extend({
   pipelineFile: pipelineFileRecordSchema.optional(),
 });
 export type TrainToDeployInput = z.input<typeof trainToDeployInputSchema>;
+
+/**
+ * `slipway tune`: a training-to-deployment run whose training is a search. Each trial trains the
+ * spec with the trial's settings put in (domain/tune/searchSpace.ts); the best goes on to evaluate,
+ * export, gate, register and promote as one version.
+ */
+export const tuneToDeployInputSchema = trainToDeployInputSchema
+  .extend({ tune: tuneSettingsSchema })
+  .superRefine((input, ctx) => {
+    for (const problem of searchSpaceProblems(input.tune.space, input.spec, input.tune.method)) {
+      ctx.addIssue({ code: 'custom', path: ['tune', 'space', problem.key], message: problem.message });
+    }
+  });
+export type TuneToDeployInput = z.input<typeof tuneToDeployInputSchema>;
 
 /**
  * An anomaly run: a dense autoencoder on the features (no target), a threshold from the

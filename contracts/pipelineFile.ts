@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { modelNameSchema } from '../domain/registry/modelName';
+import { searchSpaceProblems, tuneSettingsSchema } from '../domain/tune/searchSpace';
 import { trainToDeployInputSchema } from './inputs';
 
 /**
@@ -36,24 +37,33 @@ export const pipelineScheduleSchema = z
 export type PipelineSchedule = z.infer<typeof pipelineScheduleSchema>;
 
 /** The one schema of the pipeline file; the committed JSON Schema is generated from it. */
-export const pipelineFileSchema = z.object({
-  /** The file format's version: a reader of another version refuses the file instead of guessing. */
-  version: z.literal(1),
-  /** The registered model the run adds a version to. */
-  model: modelNameSchema,
-  source: run.source,
-  target: run.target,
-  features: run.features,
-  split: run.split,
-  /** The network (layers) and how it is trained (optimizer, learningRate, batchSize, epochs, seed). */
-  spec: run.spec,
-  classWeights: run.classWeights,
-  threshold: run.threshold,
-  cache: run.cache,
-  /** Metric gate, review and promotion. */
-  gate: run.gate,
-  schedule: pipelineScheduleSchema.optional(),
-});
+export const pipelineFileSchema = z
+  .object({
+    /** The file format's version: a reader of another version refuses the file instead of guessing. */
+    version: z.literal(1),
+    /** The registered model the run adds a version to. */
+    model: modelNameSchema,
+    source: run.source,
+    target: run.target,
+    features: run.features,
+    split: run.split,
+    /** The network (layers) and how it is trained (optimizer, learningRate, batchSize, epochs, seed). */
+    spec: run.spec,
+    classWeights: run.classWeights,
+    threshold: run.threshold,
+    cache: run.cache,
+    /** Metric gate, review and promotion. */
+    gate: run.gate,
+    schedule: pipelineScheduleSchema.optional(),
+    /** `slipway tune -f`: the search over the spec (ignored by `run -f` and schedules). */
+    tune: tuneSettingsSchema.optional(),
+  })
+  .superRefine((file, ctx) => {
+    if (!file.tune) return;
+    for (const problem of searchSpaceProblems(file.tune.space, file.spec, file.tune.method)) {
+      ctx.addIssue({ code: 'custom', path: ['tune', 'space', problem.key], message: problem.message });
+    }
+  });
 export type PipelineFile = z.infer<typeof pipelineFileSchema>;
 
 /**

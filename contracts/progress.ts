@@ -1,4 +1,5 @@
 import type { EpochResult } from '../domain/ml/train';
+import type { ArtifactRef } from '../domain/storage/artifactRef';
 
 export const pipelineSteps = [
   'extract',
@@ -57,6 +58,43 @@ export interface PipelineProgress {
   training: { epochs: TrainingEpoch[]; resumedFromEpoch?: number };
   /** Present while the run waits for a person to approve or reject it. */
   review?: PendingReview;
+  /** A search (`slipway tune`): its trials as they stand. */
+  tune?: TuneProgress;
+}
+
+/**
+ * One trial of a search. completed: trained to its full epochs; stopped: halving ended it early
+ * (stopReason says why); failed: its training failed (error says why).
+ */
+export interface TrialProgress {
+  /** 1-based. */
+  trial: number;
+  settings: Record<string, number | string>;
+  status: 'pending' | 'running' | 'completed' | 'stopped' | 'failed';
+  epochsRun: number;
+  /** Training and validation loss per epoch: the trial's validation curve. */
+  curve: Array<{ epoch: number; loss: number; valLoss?: number }>;
+  /** Validation loss at its last epoch: what the trials are ranked by (lower is better). */
+  objective?: number;
+  stopReason?: string;
+  error?: string;
+  /** The child workflows that trained it (one per halving rung it reached). */
+  workflowIds: string[];
+  /** Its trained model (a checkpoint), from its last rung. */
+  model?: ArtifactRef;
+}
+
+export interface TuneProgress {
+  method: 'grid' | 'random' | 'halving';
+  parallel: number;
+  seed: number;
+  /** Halving: epochs and trials of each rung; grid and random: one rung. */
+  rungs: Array<{ epochs: number; trials: number }>;
+  /** The rung being trained (0-based). */
+  rung: number;
+  trials: TrialProgress[];
+  /** The winning trial, once the search has ended. */
+  best?: number;
 }
 
 export interface PendingReview {

@@ -19,7 +19,7 @@ export type InjectedDeps = Partial<Omit<ActivityDeps, 'config' | 'store'>>;
 
 /**
  * One process, two workers: the main queue runs workflows and light activities, the training
- * queue runs only the heavy training step, so training capacity can be scaled (more processes,
+ * queue runs the heavy training step (and the search trials that wrap it, see workflows/tuneTrial.ts), so training capacity can be scaled (more processes,
  * bigger machines) apart from everything else.
  */
 export async function createWorkers(
@@ -34,7 +34,8 @@ export async function createWorkers(
   const connection = await connectTemporalWorker(config);
   const store = openArtifactStore(config);
   const activities = createActivities({ config, store, ...options.deps });
-  const bundle = await workflowBundle();
+  // Bundled only when a worker will run workflows (a process polling no queue, as a test's client, does not).
+  const bundle = queues.length > 0 ? await workflowBundle() : undefined;
   const dataConverter = dataConverterFor(config.env.SLIPWAY_PAYLOAD_KEYS);
   // Left out when not given: an explicit `identity: undefined` replaces the SDK's pid@host default
   // and the native worker refuses it, so `slipway worker` without --identity could not start.
@@ -80,6 +81,12 @@ export async function createWorkers(
         connection,
         namespace: config.namespace,
         taskQueue: config.trainingTaskQueue,
+        // A search's trials are child workflows on this queue (tuneTrial), so they spread over
+        // whichever training workers poll it. Their histories are a dozen events, so they are
+        // replayed rather than cached: with no sticky queue, a killed worker's trial goes on at
+        // once on another worker instead of waiting out the sticky timeout.
+        workflowBundle: bundle,
+        maxCachedWorkflows: 0,
         activities: heavy,
         dataConverter,
         ...identity,

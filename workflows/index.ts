@@ -5,3 +5,5 @@ export { changeNamespacePolicy, changeVisibility, recordChange, rollbackAlias } 
 export { scheduledRetrain } from './scheduledRetrain';
 export { trainAnomaly } from './trainAnomaly';
 export { trainToDeploy } from './trainToDeploy';
+export { tuneToDeploy } from './tuneToDeploy';
+export { tuneTrial } from './tuneTrial';

@@ -3,6 +3,7 @@ import type {
   ImportResult,
   PipelineResult,
   ScheduledRetrainResult,
+  TuneResult,
 } from '../../application/results';
 import { queryProgress, type RunView, runView } from '../../application/runs';
 import { anomalyRunJson, describeAnomalyRun } from '../anomalyRun';
@@ -18,6 +19,7 @@ import {
 import { describeRunEnd, runEndJson } from '../runEnd';
 import { openSession } from '../session';
 import { describeImport, importJson } from './import';
+import { describeTune, trialsTable, tuneJson } from './tune';
 
 /**
  * `slipway status <id>`: how a run stands, whatever started it. A finished run shows its result;
@@ -45,6 +47,10 @@ export async function showStatus(workflowId: string, opts: { json?: boolean }): 
           : describeRunEnd(view),
         progress ? `\n${stepsTable(progress.steps)}` : '',
         last && running ? `\ntraining: epoch ${last.epoch}/${last.epochs}, ${describeEpoch(last)}` : '',
+        progress?.tune
+          ? `\nsearch (${progress.tune.method}, rung ${progress.tune.rung + 1} of ${progress.tune.rungs.length}, ` +
+            `at most ${progress.tune.parallel} at once):\n${trialsTable(progress.tune.trials, progress.tune.best)}`
+          : '',
         progress?.review ? `\n${describeAwaitingReview({ awaitingReview: true, workflowId, progress })}` : '',
       ]
         .filter(Boolean)
@@ -61,6 +67,11 @@ function printCompleted(view: RunView, opts: { json?: boolean }): void {
     case 'trainToDeploy': {
       const result = view.result as PipelineResult;
       printResult(opts, { ...pipelineJson(result), ...common }, () => describePipeline(result));
+      return;
+    }
+    case 'tuneToDeploy': {
+      const result = view.result as TuneResult;
+      printResult(opts, { ...tuneJson(result), ...common }, () => describeTune(result));
       return;
     }
     case 'trainAnomaly': {

@@ -48,6 +48,8 @@ export const modelArtifactsSchema = z.object({
   importance: refOfKind('importance').optional(),
   /** The HTML evaluation report (absent for versions registered before reports existed). */
   report: refOfKind('report').optional(),
+  /** The search that chose this version's settings (`slipway tune`): every trial, its curve and end. */
+  tuning: refOfKind('tuning').optional(),
 });
 export type ModelArtifacts = z.infer<typeof modelArtifactsSchema>;
 
@@ -235,6 +237,23 @@ const draftShape = {
    * 95 % interval, highest first. Absent before issue 29 and for versions not evaluated.
    */
   importance: importanceSummarySchema.optional(),
+  /** The search this version won (`slipway tune`); the full record is artifacts.tuning. */
+  tuning: z
+    .object({
+      /** The parent workflow of the search; each trial ran as its child. */
+      workflowId: z.string().min(1),
+      method: z.enum(['grid', 'random', 'halving']),
+      trials: count,
+      completed: count,
+      stopped: count,
+      failed: count,
+      bestTrial: count,
+      /** The winning trial's settings, by key of the search space. */
+      settings: z.record(z.string(), z.union([z.number(), z.string()])),
+      /** Its validation loss at the end of training. */
+      objective: z.number(),
+    })
+    .optional(),
 };
 
 /**

@@ -71,6 +71,16 @@ export function renderModelCard(meta: ModelCardInput): string {
             '(its text is in the version metadata)',
         ]
       : []),
+    ...(meta.tuning
+      ? [
+          `- Chosen by a search (${meta.tuning.method}, workflow ${code(meta.tuning.workflowId)}): trial ` +
+            `${meta.tuning.bestTrial} of ${meta.tuning.trials} (${meta.tuning.completed} completed, ` +
+            `${meta.tuning.stopped} stopped early, ${meta.tuning.failed} failed), validation loss ` +
+            `${meta.tuning.objective.toPrecision(4)}, with ${Object.entries(meta.tuning.settings)
+              .map(([k, v]) => `${k} = ${v}`)
+              .join(', ')}; every trial's settings, curve and end are in the tuning artifact`,
+        ]
+      : []),
     `- Packages: ${describePackages(meta.packageVersions)}`,
     '',
     meta.imported ? '## ONNX file' : '## ONNX export',

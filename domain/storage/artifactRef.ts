@@ -19,6 +19,8 @@ export const artifactKinds = [
   'metadata',
   'model-card',
   'source',
+  /** A hyperparameter search's record: every trial's settings, curve and end (slipway tune). */
+  'tuning',
 ] as const;
 
 export const artifactRefSchema = z.object({

@@ -6,6 +6,7 @@ import {
   PipelineFileError,
   parsePipelineFile,
   pipelineRunInput,
+  pipelineTuneInput,
   readPipelineFile,
 } from '../../application/pipelineFile';
 import { pipelineFileTemplate } from '../../application/pipelineTemplate';
@@ -242,6 +243,79 @@ describe('slipway init', () => {
         .split('\n')
         .filter((l) => l.trim().startsWith('#')).length,
     ).toBeGreaterThan(20);
+  });
+});
+
+describe('pipeline file: the tune section', () => {
+  const tuned = `${minimal}spec:
+  layers:
+    - { type: dense, units: 16, activation: relu }
+    - { type: dropout, rate: 0.2 }
+    - { type: dense, units: 1, activation: sigmoid }
+  epochs: 4
+tune:
+  method: halving
+  trials: 6
+  space:
+    spec.learningRate: { range: [0.001, 0.05], scale: log }
+    spec.layers[0].units: [8, 16]
+`;
+
+  it('reads a search and makes the tune workflow input, with --method/--trials/--parallel over it', () => {
+    const loaded = parsePipelineFile(tuned, 'slipway.yaml');
+    const input = pipelineTuneInput(loaded, {}, {}, 'pat');
+    expect(input.tune).toMatchObject({
+      method: 'halving',
+      trials: 6,
+      parallel: 2,
+      seed: 1,
+      halving: { eta: 2 },
+    });
+    expect(input.spec.epochs).toBe(4);
+    expect(input.pipelineFile?.sha256).toBe(loaded.record.sha256);
+    const random = pipelineTuneInput(
+      loaded,
+      { epochs: 2 },
+      { method: 'random', trials: 3, parallel: 4 },
+      'pat',
+    );
+    expect(random.tune).toMatchObject({ method: 'random', trials: 3, parallel: 4 });
+    expect(random.spec.epochs).toBe(2);
+  });
+
+  it('refuses a bad search space at the key, saying what is allowed', () => {
+    const bad = tuned
+      .replace('spec.layers[0].units: [8, 16]', 'spec.layers[1].units: [8, 16]\n    spec.learnigRate: [0.1]')
+      .replace('method: halving', 'method: grid')
+      .replace('  trials: 6\n', '');
+    // Every problem at once, each at its key's line and column.
+    expect(problems(bad)).toEqual([
+      'slipway.yaml:13:24: tune.space.spec.learningRate: grid crosses lists of values: give a list here, or use method: random or halving for a range',
+      'slipway.yaml:14:27: tune.space.spec.layers[1].units: spec.layers[1] is a dropout layer; units belongs to dense layers (rate here)',
+      expect.stringMatching(
+        /^slipway\.yaml:15:23: tune\.space\.spec\.learnigRate: not a setting a search can vary; allowed: /,
+      ),
+    ]);
+    const wrongKeys = tuned.replace(
+      'spec.layers[0].units: [8, 16]',
+      'spec.layers[1].units: [8, 16]\n    spec.learnigRate: [0.1]',
+    );
+    expect(problems(wrongKeys)).toEqual([
+      'slipway.yaml:15:27: tune.space.spec.layers[1].units: spec.layers[1] is a dropout layer; units belongs to dense layers (rate here)',
+      expect.stringMatching(
+        /^slipway\.yaml:16:23: tune\.space\.spec\.learnigRate: not a setting a search can vary; allowed: spec\.learningRate, /,
+      ),
+    ]);
+  });
+
+  it('refuses a file without a tune section, and a search the flags make invalid, naming the flag', () => {
+    expect(() => pipelineTuneInput(parsePipelineFile(minimal, 'slipway.yaml'), {}, {}, 'pat')).toThrow(
+      /slipway\.yaml: tune: missing: `slipway tune` needs a tune: section/,
+    );
+    const loaded = parsePipelineFile(tuned, 'slipway.yaml');
+    expect(() => pipelineTuneInput(loaded, {}, { method: 'grid' }, 'pat')).toThrow(
+      'slipway.yaml: tune.space.spec.learningRate: grid crosses lists of values: give a list here, or use method: random or halving for a range (with --method grid)',
+    );
   });
 });
 

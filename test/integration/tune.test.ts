@@ -1,0 +1,255 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, open, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PipelineProgress, TrialProgress } from '../../contracts/progress';
+import { ModelRegistry } from '../../domain/registry/registry';
+import type { ArtifactRef } from '../../domain/storage/artifactRef';
+import { openArtifactStore } from '../../domain/storage/openStore';
+import { stopProcessGroup } from '../../infra/processes';
+import { slipwayAs } from '../support/cli';
+import { type PipelineWorld, startPipelineWorld } from '../support/pipelineWorld';
+
+const SLIPWAY = resolve(__dirname, '../../bin/slipway');
+
+/**
+ * 12 trials, successive halving with eta 3 over 3 epochs (rungs: 12 trials x 1 epoch, then the
+ * best 4 continue to epoch 3), on small data and a small network, at most 4 at once.
+ */
+const PIPELINE = `version: 1
+model: tuned-fraud
+source: "synthetic:fraud?rows=3000&seed=3"
+split: { testFraction: 0.3, seed: 5 }
+spec:
+  layers:
+    - { type: dense, units: 16, activation: relu }
+    - { type: dropout, rate: 0.2 }
+    - { type: dense, units: 1, activation: sigmoid }
+  batchSize: 128
+  epochs: 3
+  seed: 11
+classWeights: balanced
+gate:
+  promote: false
+tune:
+  method: halving
+  trials: 12
+  parallel: 4
+  seed: 9
+  halving: { eta: 3 }
+  space:
+    spec.learningRate: { range: [0.0005, 0.05], scale: log }
+    spec.layers[0].units: [8, 16, 32]
+    spec.layers[1].rate: { range: [0.0, 0.4] }
+`;
+
+/** `slipway worker` processes (three training, one main), each with its own state folder. */
+class TrainingWorkers {
+  private readonly processes = new Map<string, ChildProcess>();
+  constructor(private readonly world: PipelineWorld) {}
+
+  async start(name: string, queue: 'main' | 'training' = 'training'): Promise<void> {
+    const state = await mkdtemp(join(this.world.dir, `${name}-state-`));
+    const log = await open(join(this.world.dir, `${name}.log`), 'a');
+    const child = spawn(SLIPWAY, ['worker', '--queues', queue, '--identity', name], {
+      env: { ...process.env, ...this.world.env, SLIPWAY_STATE_DIR: state },
+      stdio: ['ignore', log.fd, log.fd],
+      detached: true,
+    });
+    child.once('exit', () => void log.close());
+    this.processes.set(name, child);
+  }
+
+  /** Waits until the named workers poll the queue for activities. */
+  async polling(names: string[], queue: string, timeoutMs = 45_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const described = await this.world.client.workflowService.describeTaskQueue({
+        namespace: this.world.config.namespace,
+        taskQueue: { name: queue },
+        taskQueueType: 2, // activity
+      });
+      const seen = new Set((described.pollers ?? []).map((p) => p.identity));
+      if (names.every((n) => seen.has(n))) return;
+      if (Date.now() > deadline)
+        throw new Error(`workers not polling after ${timeoutMs} ms: saw ${[...seen]}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  async kill(name: string): Promise<void> {
+    const child = this.processes.get(name);
+    if (!child?.pid) throw new Error(`no worker ${name}`);
+    this.processes.delete(name);
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {}
+    await stopProcessGroup(child.pid, 5_000);
+  }
+
+  async stopAll(): Promise<void> {
+    for (const [name, child] of this.processes) {
+      this.processes.delete(name);
+      if (child.pid) await stopProcessGroup(child.pid, 10_000);
+    }
+  }
+}
+
+/** Who ran a trial's training (the worker identity of its last attempt) and which attempt that was. */
+async function trainingAttempt(world: PipelineWorld, workflowId: string) {
+  const history = await world.client.workflow.getHandle(workflowId).fetchHistory();
+  const started = (history.events ?? [])
+    .map((e) => e.activityTaskStartedEventAttributes)
+    .filter((a) => a !== null && a !== undefined);
+  const last = started[started.length - 1];
+  return { identity: last?.identity ?? '', attempt: last?.attempt ?? 0 };
+}
+
+describe('slipway tune over three training worker processes', () => {
+  let world: PipelineWorld;
+  let workers: TrainingWorkers;
+
+  beforeAll(async () => {
+    // Every worker a process of its own (this one only starts and checks): the main queue (the
+    // search, extract, evaluate, register...) in one, training in three.
+    world = await startPipelineWorld('tune-it', {
+      queues: [],
+      env: { SLIPWAY_TRAINING_HEARTBEAT_TIMEOUT: '5' },
+    });
+    workers = new TrainingWorkers(world);
+    // One first: it keeps the workflow bundle beside the build, which the others then load.
+    const started = Date.now();
+    await workers.start('tw1');
+    await workers.polling(['tw1'], world.config.trainingTaskQueue);
+    await Promise.all([workers.start('main', 'main'), workers.start('tw2'), workers.start('tw3')]);
+    await workers.polling(['tw1', 'tw2', 'tw3'], world.config.trainingTaskQueue);
+    await workers.polling(['main'], world.config.taskQueue);
+    console.log(`workers polling after ${Date.now() - started} ms`);
+  }, 90_000);
+  afterAll(async () => {
+    await workers?.stopAll();
+    await world?.close();
+  });
+
+  it('spreads 12 halving trials over the workers, survives a killed worker, registers the best as one version', {
+    timeout: 120_000,
+  }, async () => {
+    const file = join(world.dir, 'slipway.yaml');
+    await writeFile(file, PIPELINE);
+    const tune = slipwayAs('pat', world.env, ['tune', '-f', file, '--json']);
+
+    // Once a trial is training on one of the workers, kill that worker (SIGKILL, mid-trial).
+    const handle = await searchHandle(world);
+    const victim = await trainingWorkerOfARunningTrial(world, handle);
+    await workers.kill(victim.identity);
+
+    const done = await tune;
+    const parentHistory = await handle.fetchHistory();
+    const at = (e: { eventTime?: { seconds?: unknown; nanos?: number | null } | null }) =>
+      Number(e.eventTime?.seconds ?? 0) + (e.eventTime?.nanos ?? 0) / 1e9;
+    const events = parentHistory.events ?? [];
+    const first = at(events[0] ?? {});
+    console.log(
+      'tune timeline (s from start):',
+      events
+        .filter(
+          (e) =>
+            e.childWorkflowExecutionStartedEventAttributes ||
+            e.childWorkflowExecutionCompletedEventAttributes ||
+            e.activityTaskCompletedEventAttributes,
+        )
+        .map(
+          (e) =>
+            `${(at(e) - first).toFixed(1)}${e.childWorkflowExecutionStartedEventAttributes ? 's' : e.childWorkflowExecutionCompletedEventAttributes ? 'c' : 'a'}`,
+        )
+        .join(' '),
+    );
+    expect(done.code, done.stderr).toBe(0);
+    const result = JSON.parse(done.stdout);
+    expect(result).toMatchObject({ model: 'tuned-fraud', version: 1, outcome: 'registered' });
+    const trials = result.tune.trials as TrialProgress[];
+    expect(trials).toHaveLength(12);
+    // Halving: 12 -> 4; every trial completed or stopped (with its reason), none failed.
+    expect(trials.filter((t) => t.status === 'completed')).toHaveLength(4);
+    const stopped = trials.filter((t) => t.status === 'stopped');
+    expect(stopped).toHaveLength(8);
+    for (const t of stopped) expect(t.stopReason).toMatch(/^halving rung \d \(epoch \d\): validation loss/);
+    expect(trials.filter((t) => t.epochsRun === 3)).toHaveLength(4);
+    const best = trials.find((t) => t.trial === result.tune.best);
+    expect(best?.status).toBe('completed');
+    for (const t of trials.filter((t) => t.status === 'completed')) {
+      expect(t.curve.map((e) => e.epoch)).toEqual([1, 2, 3]);
+      expect(best?.objective).toBeLessThanOrEqual(t.objective as number);
+    }
+
+    // Trials ran on every worker; the killed worker's trial finished on another, as a retry.
+    const attempts = await Promise.all(
+      trials.flatMap((t) => t.workflowIds).map((id) => trainingAttempt(world, id)),
+    );
+    // (The victim's own attempt is not in its trial's history, whose retry finished elsewhere.)
+    const ranOn = new Set([victim.identity, ...attempts.map((a) => a.identity)]);
+    expect([...ranOn].sort()).toEqual(['tw1', 'tw2', 'tw3']);
+    expect(new Set(attempts.map((a) => a.identity)).size).toBeGreaterThanOrEqual(2);
+    const retried = await trainingAttempt(world, victim.workflowId);
+    expect(retried.attempt).toBeGreaterThan(1);
+    expect(retried.identity).not.toBe(victim.identity);
+
+    // One version, trained with the best trial's settings, whose record lists every trial.
+    const registry = new ModelRegistry(openArtifactStore(world.config));
+    const v1 = await registry.getVersion('tuned-fraud', 1);
+    expect(await registry.listVersions('tuned-fraud')).toHaveLength(1);
+    expect(v1.tuning).toMatchObject({
+      method: 'halving',
+      trials: 12,
+      completed: 4,
+      stopped: 8,
+      failed: 0,
+      bestTrial: best?.trial,
+    });
+    expect(v1.training?.modelSpec.learningRate).toBe(best?.settings['spec.learningRate']);
+    expect(v1.artifacts.tuning?.sha256).toBe(result.tune.record.sha256);
+    const record = JSON.parse(
+      (await openArtifactStore(world.config).getBytes(v1.artifacts.tuning as ArtifactRef)).toString('utf8'),
+    );
+    expect(record.trials.map((t: { workflowIds: string[] }) => t.workflowIds.length).sort()).toEqual([
+      1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2,
+    ]);
+  });
+});
+
+/** The search the CLI started (the only tune workflow on this world's queue). */
+async function searchHandle(world: PipelineWorld): Promise<WorkflowHandle> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    for await (const wf of world.client.workflow.list({
+      query: `WorkflowType = 'tuneToDeploy' AND TaskQueue = '${world.config.taskQueue}'`,
+    })) {
+      return world.client.workflow.getHandle(wf.workflowId);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('the search did not start');
+}
+
+/** A trial whose training activity a worker has picked up: its child workflow and that worker. */
+async function trainingWorkerOfARunningTrial(world: PipelineWorld, handle: WorkflowHandle) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const progress = (await handle.query('progress').catch(() => undefined)) as PipelineProgress | undefined;
+    for (const trial of progress?.tune?.trials ?? []) {
+      if (trial.status !== 'running') continue;
+      const workflowId = trial.workflowIds[trial.workflowIds.length - 1] as string;
+      const description = await world.client.workflow
+        .getHandle(workflowId)
+        .describe()
+        .catch(() => undefined);
+      const training = description?.raw.pendingActivities?.find((a) => a.activityType?.name === 'trainModel');
+      if (training?.lastWorkerIdentity && training.lastStartedTime) {
+        return { workflowId, identity: training.lastWorkerIdentity };
+      }
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('no trial started training');
+}

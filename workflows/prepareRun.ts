@@ -1,0 +1,42 @@
+import { patched } from '@temporalio/workflow';
+import type { z } from 'zod';
+import type { trainToDeployInputSchema } from '../contracts/inputs';
+import type { PipelineProgress, StepStatus } from '../contracts/progress';
+import { type TrainingDataValidation, validateTrainingData } from './dataValidation';
+import { light, type stepTracker } from './release';
+
+type RunParams = z.output<typeof trainToDeployInputSchema>;
+
+/**
+ * The steps before training, shared by every classifier run (trainToDeploy, tuneToDeploy): extract,
+ * validation against the champion's training data, split and scale. Extract and transform go through
+ * the step cache, so a search and a run on the same data and settings reuse them.
+ */
+export async function prepareRun(
+  params: RunParams,
+  progress: PipelineProgress,
+  step: ReturnType<typeof stepTracker>,
+) {
+  const cache = params.cache;
+  const dataset = await step('extract', () =>
+    light.extractDataset({ source: params.source, target: params.target, features: params.features, cache }),
+  );
+  // Validation against the champion's training data: added after histories were recorded, so
+  // runs that started before it replay without the activity.
+  let dataValidation: TrainingDataValidation | undefined;
+  let gateSettings: z.output<typeof trainToDeployInputSchema>['gate'] = params.gate;
+  if (patched('data-validation')) {
+    ({ dataValidation, gateSettings } = await validateTrainingData(step, {
+      modelName: params.modelName,
+      gate: params.gate,
+      summary: dataset.summary,
+      sourceUri: dataset.sourceUri,
+    }));
+  } else {
+    (progress.steps.find((s) => s.step === 'validate') as StepStatus).status = 'skipped';
+  }
+  const prepared = await step('transform', () =>
+    light.prepareData({ snapshot: dataset.snapshot, target: params.target, split: params.split, cache }),
+  );
+  return { dataset, dataValidation, gateSettings, prepared };
+}
