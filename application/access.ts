@@ -18,7 +18,8 @@ export async function gateForModel(
   gate: GateSettingsInput,
   reviewByDefault = false,
 ): Promise<GateSettingsInput> {
-  const review = await reviewForNamespace(ws.access, model, gate.review, reviewByDefault);
+  const promotesTo = gate.promote === false ? undefined : (gate.alias ?? 'production');
+  const review = await reviewForNamespace(ws.access, model, gate.review, reviewByDefault, promotesTo);
   return review === gate.review ? gate : gateSettingsSchema.parse({ ...gate, review });
 }
 
