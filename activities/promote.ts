@@ -37,7 +37,8 @@ export function promoteModelActivity(deps: ActivityDeps) {
       // A protected alias moves only after an approved review of this version, in this run.
       const review = await readReview(registry, params.name, params.version);
       const approved =
-        review?.decision === 'approved' && `${review.workflowId}/${review.runId}/promote` === params.idempotencyKey;
+        review?.decision === 'approved' &&
+        `${review.workflowId}/${review.runId}/promote` === params.idempotencyKey;
       await new ModelAccess(registry).assertPipelineMayMove(params.name, params.alias, approved);
       try {
         const { entry } = await aliases.move(params.name, params.alias, {
@@ -87,16 +88,12 @@ export function rollbackModelActivity(deps: ActivityDeps) {
       if (movers !== undefined && !movers.includes(params.actor)) {
         await new ModelAccess(registry).assertCanMoveAliases(params.name, params.actor, params.alias);
       }
-      const { entry } = await new ModelAliases(registry).rollback(
-        params.name,
-        params.alias,
-        {
-          actor: params.actor,
-          reason: params.reason,
-          at: new Date().toISOString(),
-          idempotencyKey: params.idempotencyKey,
-        },
-      );
+      const { entry } = await new ModelAliases(registry).rollback(params.name, params.alias, {
+        actor: params.actor,
+        reason: params.reason,
+        at: new Date().toISOString(),
+        idempotencyKey: params.idempotencyKey,
+      });
       await auditAliasMove(deps, 'rollback', params.name, entry, `alias-log/${params.name}/${entry.seq}`);
       return entry;
     });

@@ -34,7 +34,7 @@ export const commandModules: readonly CommandModule[] = [
     load: async () => (await import('./commands/models.js')).registerModelsCommands,
   },
   {
-    commands: ['namespace', 'share'],
+    commands: ['namespace', 'share', 'key'],
     load: async () => (await import('./commands/access.js')).registerAccessCommands,
   },
   {

@@ -258,7 +258,17 @@ export type RollbackInput = z.input<typeof rollbackInputSchema>;
 /** `slipway namespace set`: the people of a namespace's policy, set by `actor`. */
 export const namespacePolicyChangeInputSchema = z.object({
   namespace: z.string().trim().min(1),
-  people: namespacePolicySchema.pick({ admins: true, members: true, importers: true, approvers: true }),
+  people: namespacePolicySchema.pick({
+    admins: true,
+    members: true,
+    importers: true,
+    approvers: true,
+    approverKeys: true,
+    allowUnsigned: true,
+    protectedAliases: true,
+    trustedSigners: true,
+    requireSignedImports: true,
+  }),
   actor: z.string().trim().min(1),
 });
 export type NamespacePolicyChangeInput = z.input<typeof namespacePolicyChangeInputSchema>;

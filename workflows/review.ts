@@ -1,4 +1,11 @@
-import { ActivityFailure, ApplicationFailure, condition, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  condition,
+  patched,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import {
   approveUpdate,
   DEADLINE_APPROVER,

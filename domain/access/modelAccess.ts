@@ -33,19 +33,19 @@ export type PolicySettings = Pick<
 
 /** Every key of a policy must parse: approvers' keys are Ed25519 (they sign decisions). */
 function checkKeys(settings: PolicySettings): void {
-  const bad = (message: string): never => {
-    throw new AccessError('InvalidAccessSettings', message);
-  };
+  const bad = (message: string) => new AccessError('InvalidAccessSettings', message);
   for (const [person, keys] of Object.entries(settings.approverKeys ?? {})) {
     for (const text of keys) {
       let key: ReturnType<typeof parsePublicKey>;
       try {
         key = parsePublicKey(text, `the key of ${person}`);
       } catch (error) {
-        return bad((error as Error).message);
+        throw bad((error as Error).message);
       }
       if (key.asymmetricKeyType !== 'ed25519') {
-        bad(`the key of ${person} (${keyFingerprint(key)}) is not Ed25519; approvers sign with Ed25519 keys.`);
+        bad(
+          `the key of ${person} (${keyFingerprint(key)}) is not Ed25519; approvers sign with Ed25519 keys.`,
+        );
       }
     }
   }
@@ -53,11 +53,13 @@ function checkKeys(settings: PolicySettings): void {
     try {
       parsePublicKey(text, 'a trusted signer key');
     } catch (error) {
-      bad((error as Error).message);
+      throw bad((error as Error).message);
     }
   }
   if (settings.requireSignedImports && (settings.trustedSigners ?? []).length === 0) {
-    bad('requiring signed imports needs at least one trusted signer key (--trusted-signer <public key file>).');
+    bad(
+      'requiring signed imports needs at least one trusted signer key (--trusted-signer <public key file>).',
+    );
   }
 }
 
@@ -268,7 +270,7 @@ export class ModelAccess {
     throw new AccessError(
       'AccessDenied',
       `${alias} of ${name} is protected in namespace ${parseModelName(name).namespace}: the pipeline moves it only ` +
-        'after an approved review. Start the run with --approvers (the namespace\'s approvers review it).',
+        "after an approved review. Start the run with --approvers (the namespace's approvers review it).",
     );
   }
 

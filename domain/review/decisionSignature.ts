@@ -91,7 +91,11 @@ export function signDecision(statement: DecisionStatement, privateKey: KeyObject
 }
 
 /** True when `signature` (base64) is `publicKey`'s Ed25519 signature of the statement. */
-export function signatureMatches(statement: DecisionStatement, signature: string, publicKey: KeyObject): boolean {
+export function signatureMatches(
+  statement: DecisionStatement,
+  signature: string,
+  publicKey: KeyObject,
+): boolean {
   if (publicKey.asymmetricKeyType !== 'ed25519') return false;
   try {
     return verify(null, statementBytes(statement), publicKey, Buffer.from(signature, 'base64'));
@@ -149,7 +153,12 @@ export function judgeDecision(
   }
   return {
     signed: true,
-    record: { statement, publicKey: publicKeyText(key), keyFingerprint: fingerprint, signature: signature.signature },
+    record: {
+      statement,
+      publicKey: publicKeyText(key),
+      keyFingerprint: fingerprint,
+      signature: signature.signature,
+    },
   };
 }
 

@@ -106,7 +106,8 @@ export async function reviewForNamespace(
   promotesTo?: string,
 ): Promise<ReviewSettings | undefined> {
   const approvers = await access.approversFor(model, review?.approvers ?? []);
-  const protectedAlias = promotesTo !== undefined && (await access.aliasMovers(model, promotesTo)) !== undefined;
+  const protectedAlias =
+    promotesTo !== undefined && (await access.aliasMovers(model, promotesTo)) !== undefined;
   const required = review?.required === true || (reviewByDefault && approvers.length > 0) || protectedAlias;
   if (required && approvers.length === 0 && protectedAlias) {
     throw new AccessError(

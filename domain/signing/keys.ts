@@ -55,7 +55,8 @@ export function parsePrivateKey(bytes: Buffer, where: string): KeyObject {
 
 /** The OpenSSH line of an Ed25519 public key, without comment: the form policies store. */
 export function openSshPublicKey(key: KeyObject): string {
-  if (key.asymmetricKeyType !== 'ed25519') throw new SigningError('InvalidKey', 'only Ed25519 keys have an OpenSSH form here');
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw new SigningError('InvalidKey', 'only Ed25519 keys have an OpenSSH form here');
   return `${SSH_ED25519} ${sshBlob(key).toString('base64')}`;
 }
 
@@ -74,7 +75,9 @@ export function keyFingerprint(key: KeyObject): string {
 /** sha256 (hex) of the SPKI PEM: the key hint the OpenSSF model-signing bundle carries. */
 export function pemHint(key: KeyObject): string {
   const publicKey = key.type === 'private' ? createPublicKey(key) : key;
-  return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'pem' }).toString()).digest('hex');
+  return createHash('sha256')
+    .update(publicKey.export({ type: 'spki', format: 'pem' }).toString())
+    .digest('hex');
 }
 
 /** The text a policy keeps for a public key: the OpenSSH line for Ed25519, the PEM for ECDSA. */
@@ -133,9 +136,7 @@ function ed25519FromRaw(publicRaw: Buffer, seed: Buffer | undefined, where: stri
 
 /** The openssh-key-v1 format (PROTOCOL.key): only unencrypted Ed25519 keys are taken. */
 function openSshPrivateKey(text: string, where: string): KeyObject {
-  const body = text
-    .replace(/-----(BEGIN|END) OPENSSH PRIVATE KEY-----/g, '')
-    .replace(/\s+/g, '');
+  const body = text.replace(/-----(BEGIN|END) OPENSSH PRIVATE KEY-----/g, '').replace(/\s+/g, '');
   const bytes = Buffer.from(body, 'base64');
   const magic = Buffer.from('openssh-key-v1\0');
   const reader = new SshReader(bytes.subarray(magic.length), where);
@@ -153,10 +154,14 @@ function openSshPrivateKey(text: string, where: string): KeyObject {
   if (reader.uint32() !== 1) throw reader.bad('it holds more than one key');
   reader.string(); // public key blob
   const secret = new SshReader(reader.string(), where);
-  if (secret.uint32() !== secret.uint32()) throw reader.bad('its check numbers differ (damaged file)');
+  const check = secret.uint32();
+  if (check !== secret.uint32()) throw reader.bad('its check numbers differ (damaged file)');
   const type = secret.string().toString();
   if (type !== SSH_ED25519) {
-    throw new SigningError('InvalidKey', `${where}: a ${type} key; Slipway signs decisions with Ed25519 keys only.`);
+    throw new SigningError(
+      'InvalidKey',
+      `${where}: a ${type} key; Slipway signs decisions with Ed25519 keys only.`,
+    );
   }
   const publicRaw = secret.string();
   const privateRaw = secret.string(); // seed (32) followed by the public key (32)
