@@ -57,6 +57,7 @@ export const commandModules: readonly CommandModule[] = [
   },
   { commands: ['runs'], load: async () => (await import('./commands/runs.js')).registerRunsCommand },
   { commands: ['lineage'], load: async () => (await import('./commands/lineage.js')).registerLineageCommand },
+  { commands: ['verify'], load: async () => (await import('./commands/verify.js')).registerVerifyCommand },
   { commands: ['audit'], load: async () => (await import('./commands/audit.js')).registerAuditCommand },
   { commands: ['console'], load: async () => (await import('./commands/console.js')).registerConsoleCommand },
   { commands: ['extract'], load: async () => (await import('./commands/extract.js')).registerExtractCommand },

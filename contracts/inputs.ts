@@ -211,6 +211,12 @@ export const importModelInputSchema = z
     sizeLimitBytes: sizeLimitBytesSchema,
     /** Labelled data (same sources as training) to evaluate the file on; feeds the metric gate. */
     evaluation: sourceUriSchema.optional(),
+    /** The file's signature (an OpenSSF model-signing bundle, as text), checked before the file is stored. */
+    signature: z
+      .string()
+      .min(1)
+      .max(256 * 1024)
+      .optional(),
     createdBy: z.string().min(1).default('unknown'),
     cache: z.boolean().default(true),
     gate: gateSettingsSchema.prefault({}),

@@ -43,7 +43,9 @@ const statementSchema = z.object({
       allow_symlinks: z.boolean(),
       ignore_paths: z.array(z.string()).optional(),
     }),
-    resources: z.array(z.object({ name: z.string().min(1), algorithm: z.literal('sha256'), digest: sha256Hex })),
+    resources: z.array(
+      z.object({ name: z.string().min(1), algorithm: z.literal('sha256'), digest: sha256Hex }),
+    ),
   }),
 });
 export type ModelStatement = z.infer<typeof statementSchema>;
@@ -66,7 +68,8 @@ export type ModelSignatureBundle = z.infer<typeof bundleSchema>;
 export function modelStatement(modelName: string, files: readonly ModelFile[]): ModelStatement {
   const sorted = [...files].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const names = new Set(sorted.map((f) => f.name));
-  if (names.size !== sorted.length) throw new SigningError('SignatureInvalid', 'a model file is listed twice');
+  if (names.size !== sorted.length)
+    throw new SigningError('SignatureInvalid', 'a model file is listed twice');
   const root = createHash('sha256');
   for (const file of sorted) root.update(Buffer.from(file.sha256, 'hex'));
   return {
@@ -74,7 +77,12 @@ export function modelStatement(modelName: string, files: readonly ModelFile[]): 
     subject: [{ name: modelName, digest: { sha256: root.digest('hex') } }],
     predicateType: MODEL_SIGNING_PREDICATE,
     predicate: {
-      serialization: { method: 'files', hash_type: 'sha256', allow_symlinks: false, ignore_paths: IGNORED_PATHS },
+      serialization: {
+        method: 'files',
+        hash_type: 'sha256',
+        allow_symlinks: false,
+        ignore_paths: IGNORED_PATHS,
+      },
       resources: sorted.map((f) => ({ name: f.name, algorithm: 'sha256' as const, digest: f.sha256 })),
     },
   };
@@ -115,7 +123,10 @@ export function parseModelSignature(text: string, where: string): ModelSignature
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new SigningError('SignatureInvalid', `${where}: not JSON (${(error as Error).message}); expected a model.sig bundle.`);
+    throw new SigningError(
+      'SignatureInvalid',
+      `${where}: not JSON (${(error as Error).message}); expected a model.sig bundle.`,
+    );
   }
   const parsed = bundleSchema.safeParse(json);
   if (!parsed.success) {
@@ -166,14 +177,20 @@ export function verifyModelSignature(
   try {
     statement = statementSchema.parse(JSON.parse(payload.toString('utf8')));
   } catch (error) {
-    throw new SigningError('SignatureInvalid', `${where}: the signed payload is not a model-signing statement (${(error as Error).message}).`);
+    throw new SigningError(
+      'SignatureInvalid',
+      `${where}: the signed payload is not a model-signing statement (${(error as Error).message}).`,
+    );
   }
   const root = modelStatement(
     statement.subject[0]?.name ?? '',
     statement.predicate.resources.map((r) => ({ name: r.name, sha256: r.digest })),
   ).subject[0]?.digest.sha256;
   if (root !== statement.subject[0]?.digest.sha256) {
-    throw new SigningError('SignatureInvalid', `${where}: the statement's root digest does not match its files.`);
+    throw new SigningError(
+      'SignatureInvalid',
+      `${where}: the statement's root digest does not match its files.`,
+    );
   }
   return { statement, key };
 }
