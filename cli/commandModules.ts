@@ -34,7 +34,7 @@ export const commandModules: readonly CommandModule[] = [
     load: async () => (await import('./commands/models.js')).registerModelsCommands,
   },
   {
-    commands: ['namespace', 'share', 'key'],
+    commands: ['key', 'namespace', 'share'],
     load: async () => (await import('./commands/access.js')).registerAccessCommands,
   },
   {
