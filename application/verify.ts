@@ -2,6 +2,7 @@ import { createHash, type KeyObject } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
+import { TypedError } from '../domain/errors';
 import { readVersionSignature, verifyStoredVersion } from '../domain/registry/versionSignature';
 import { SigningError } from '../domain/signing/errors';
 import { installationPublicKey } from '../domain/signing/installationKey';
@@ -41,14 +42,14 @@ export async function verifyModel(
   target: string,
   options: { signature?: string; publicKey?: string } = {},
 ): Promise<VerifyReport> {
-  const keys = await trustedKeys(ws, options.publicKey);
   const info = await stat(target).catch(() => undefined);
   if (info === undefined && !target.includes('@')) {
-    throw new SigningError(
-      'SignatureInvalid',
+    throw new TypedError(
+      'VerifyTargetNotFound',
       `${target}: no such file or folder. Give a model folder, a file of one, or <model>@<version>.`,
     );
   }
+  const keys = await trustedKeys(ws, options.publicKey);
   if (info === undefined) {
     const { name, version } = await resolveModelRef(ws, target);
     const metadata = await ws.registry.getVersion(name, version);
