@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { NamespacePolicy } from '../../domain/access/policy';
+import { AuditLog } from '../../domain/audit/auditLog';
+import { verifyAuditLog } from '../../domain/audit/verify';
 import {
   type DecisionStatement,
   decisionStatement,
@@ -17,6 +19,7 @@ import {
   signModelStatement,
   verifyModelSignature,
 } from '../../domain/signing/modelSignature';
+import { useTempStore } from '../support/tempStore';
 
 const fixtures = join(__dirname, '../fixtures/signing');
 const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
@@ -152,6 +155,70 @@ describe('model signatures in the OpenSSF model-signing format', () => {
     const other = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey;
     expect(() => verifyModelSignature(bundle, [other], 'bundle')).toThrow(
       expect.objectContaining({ type: 'SignatureKeyNotRegistered' }),
+    );
+  });
+});
+
+describe('audit verify over review decisions', () => {
+  const temp = useTempStore('slipway-decisions-');
+  const alice = generateKeyPairSync('ed25519');
+  const policy = {
+    namespace: 'secops',
+    admins: ['erin'],
+    members: [],
+    approvers: ['alice'],
+    approverKeys: { alice: [publicKeyText(alice.publicKey)] },
+    updatedBy: 'erin',
+    updatedAt: '2026-11-29T00:00:00.000Z',
+  };
+  const at = '2026-11-29T12:00:00.000Z';
+  const statement = decisionStatement(
+    {
+      name: 'secops/botnet',
+      version: 1,
+      artifacts: { onnx: { sha256: 'a'.repeat(64) } },
+      gate: { blessed: true },
+    },
+    { workflowId: 'wf', runId: 'run' },
+    { decision: 'approved', approver: 'alice', reason: 'ok', signedAt: at },
+  );
+  const signature = signDecision(statement, alice.privateKey);
+  const signed = {
+    statement,
+    publicKey: signature.publicKey,
+    keyFingerprint: keyFingerprint(alice.publicKey),
+    signature: signature.signature,
+  };
+  const approval = (details: Record<string, unknown>, reason = 'ok') => ({
+    type: 'approval' as const,
+    model: 'secops/botnet',
+    version: 1,
+    actor: 'alice',
+    reason,
+    at,
+    details: { workflowId: 'wf', runId: 'run', timedOut: false, ...details },
+  });
+
+  it('passes a signed decision, and flags one whose record no longer matches what was signed, or an unsigned one the policy forbade', async () => {
+    const log = new AuditLog(temp.store);
+    await log.append({
+      type: 'namespace-change',
+      actor: 'erin',
+      at,
+      details: { namespace: 'secops', policy },
+    });
+    await log.append(approval({ signed: true, signature: signed }));
+    expect((await verifyAuditLog(temp.store)).ok).toBe(true);
+    await log.append(approval({ signed: true, signature: signed }, 'changed after signing'));
+    await log.append(approval({ signed: false }));
+    const result = await verifyAuditLog(temp.store);
+    expect(result.signaturesChecked).toBe(2);
+    expect(result.problems.map((p) => [p.seq, p.problem])).toEqual([
+      [3, 'signature-invalid'],
+      [4, 'unsigned-decision'],
+    ]);
+    expect(result.problems[0]?.detail).toMatch(
+      /signs reason "ok", but the record says "changed after signing"/,
     );
   });
 });
