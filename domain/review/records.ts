@@ -72,3 +72,9 @@ export async function readReview(
     () => new CorruptRegistryDocumentError(key, registry.store.location, 'it is not a review record'),
   );
 }
+
+/** How a review is marked wherever it is shown: signed (with the key), unsigned, or nothing for the deadline's. */
+export function signatureLabel(review: Pick<ReviewRecord, 'timedOut' | 'signed' | 'signature'>): string {
+  if (review.timedOut) return '';
+  return review.signature ? `signed ${review.signature.keyFingerprint}` : 'unsigned';
+}
