@@ -1,4 +1,4 @@
-import { ModelAccess } from '../domain/access/modelAccess';
+import { ModelAccess, type PolicySettings } from '../domain/access/modelAccess';
 import type { NamespacePolicy, Sharing, Visibility } from '../domain/access/policy';
 import { ModelRegistry } from '../domain/registry/registry';
 import type { ActivityDeps } from './deps';
@@ -17,7 +17,7 @@ function accessChange<P extends { actor: string; idempotencyKey: string }, R>(
 
 export interface SetNamespacePolicyParams {
   namespace: string;
-  people: Pick<NamespacePolicy, 'admins' | 'members' | 'importers' | 'approvers'>;
+  people: PolicySettings;
   actor: string;
   idempotencyKey: string;
 }

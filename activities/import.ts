@@ -5,12 +5,15 @@ import { readSnapshot } from '../domain/data/snapshot';
 import { onnxPermutationImportance } from '../domain/explain/onnxImportance';
 import { checkImportedOnnx } from '../domain/import/checkImportedOnnx';
 import { OnnxImportError } from '../domain/import/errors';
+import { judgeImportSignature } from '../domain/import/importSignature';
 import { readOnnxSource } from '../domain/import/readOnnxSource';
 import type { ModelKind } from '../domain/import/sklearnOutputs';
 import { evaluateScores } from '../domain/ml/metrics';
 import { importFactsSchema } from '../domain/registry/metadata';
+import { parseModelName } from '../domain/registry/modelName';
 import { ModelRegistry } from '../domain/registry/registry';
 import { scoreMatrix } from '../domain/scoring/binaryScorer';
+import { installationPublicKey } from '../domain/signing/installationKey';
 import { type ArtifactRef, artifactRefSchema } from '../domain/storage/artifactRef';
 import { s3SettingsFromConfig } from '../domain/storage/s3Client';
 import type { ActivityDeps } from './deps';
@@ -35,11 +38,15 @@ export interface ImportOnnxParams {
   importedBy: string;
   /** Absent on workflows started before anomaly models: a classifier. */
   kind?: ModelKind;
+  /** The file's signature bundle (text), when one was given. */
+  signature?: string;
 }
 
 const importedOnnxSchema = z.object({
   onnx: artifactRefSchema,
   origin: z.object({ uri: z.string(), sha256: z.string(), bytes: z.number(), readAt: z.string() }),
+  /** Who signed the file, when it came with a signature that verified. */
+  signature: z.object({ signer: z.string(), signedAs: z.string() }).optional(),
   facts: importFactsSchema.pick({
     inputName: true,
     outputName: true,
@@ -66,7 +73,13 @@ export type ImportedOnnx = z.infer<typeof importedOnnxSchema>;
 export function importOnnxActivity(deps: ActivityDeps) {
   return async function importOnnx(params: ImportOnnxParams): Promise<ImportedOnnx> {
     return heartbeating(async () => {
-      const { source, ...settings } = params;
+      // Before the recorded step: a refused signature leaves nothing in the store, not even lineage.
+      await new ModelAccess(new ModelRegistry(deps.store)).assertCanImport(
+        params.modelName,
+        params.importedBy,
+      );
+      const signature = await checkSignature(params);
+      const { source, signature: _text, ...settings } = params;
       const step = {
         step: 'import',
         inputs: {},
@@ -83,19 +96,37 @@ export function importOnnxActivity(deps: ActivityDeps) {
         // The origin may change under the same URI; every import reads it afresh.
         cache: { enabled: false, schema: importedOnnxSchema },
       };
-      return recordedStep(deps, step, () => importFile(params));
+      return recordedStep(deps, step, async () => ({
+        ...(await importFile(params)),
+        ...(signature?.signer
+          ? { signature: { signer: signature.signer, signedAs: signature.signedAs ?? '' } }
+          : {}),
+      }));
     });
   };
 
-  async function importFile(params: ImportOnnxParams): Promise<ImportedOnnx> {
-    // Checked here too: a workflow started without the CLI meets the same rule.
-    await new ModelAccess(new ModelRegistry(deps.store)).assertCanImport(params.modelName, params.importedBy);
-    const readAt = new Date().toISOString();
-    const file = await readOnnxSource(params.source, {
+  function readFile(params: ImportOnnxParams) {
+    return readOnnxSource(params.source, {
       // Only a memory bound: the upload limit is checked next, with a message about the model.
       maxBytes: Math.max(64 * 1024 * 1024, params.sizeLimitBytes * 4),
       s3: deps.config.env.SLIPWAY_S3_ENDPOINT ? s3SettingsFromConfig(deps.config) : undefined,
     });
+  }
+
+  /** The file against its signature and the namespace's policy (checked by the CLI first, and again here). */
+  async function checkSignature(params: ImportOnnxParams) {
+    const policy = await new ModelAccess(new ModelRegistry(deps.store)).policy(
+      parseModelName(params.modelName).namespace,
+    );
+    if (params.signature === undefined && !policy?.requireSignedImports) return undefined;
+    const file = await readFile(params);
+    const ownKey = await installationPublicKey(deps.config.modelSigningKeyPath);
+    return judgeImportSignature(policy, file, params.signature, ownKey);
+  }
+
+  async function importFile(params: ImportOnnxParams): Promise<ImportedOnnx> {
+    const readAt = new Date().toISOString();
+    const file = await readFile(params);
     const facts = await checkImportedOnnx(file.bytes, {
       features: params.features,
       outputName: params.outputName,

@@ -16,7 +16,7 @@ import { evaluateImportedActivity, importOnnxActivity } from './import';
 import { promoteModelActivity, rollbackModelActivity } from './promote';
 import { registerModelActivity } from './register';
 import { renderReportActivity } from './report';
-import { recordReviewActivity } from './review';
+import { recordReviewActivity, verifyReviewDecisionActivity } from './review';
 import { trainModelActivity } from './train';
 import { prepareDataActivity } from './transform';
 import { recordTuningActivity } from './tune';
@@ -58,6 +58,7 @@ export function createActivities(deps: ActivityDeps) {
     renderReport: renderReportActivity(deps),
     registerModel: registerModelActivity(deps),
     recordReview: recordReviewActivity(deps),
+    verifyReviewDecision: verifyReviewDecisionActivity(deps),
     promoteModel: promoteModelActivity(deps),
     rollbackModel: rollbackModelActivity(deps),
     recordChange: recordChangeActivity(deps),

@@ -1,7 +1,9 @@
+import { ModelAccess } from '../domain/access/modelAccess';
 import { AuditLog } from '../domain/audit/auditLog';
 import { type AliasEntry, ModelAliases } from '../domain/registry/aliases';
 import { AliasConflictError } from '../domain/registry/errors';
 import { ModelRegistry } from '../domain/registry/registry';
+import { readReview } from '../domain/review/records';
 import type { ActivityDeps } from './deps';
 import { heartbeating } from './heartbeat';
 
@@ -30,7 +32,14 @@ export interface Promotion {
 export function promoteModelActivity(deps: ActivityDeps) {
   return async function promoteModel(params: PromoteModelParams): Promise<Promotion> {
     return heartbeating(async () => {
-      const aliases = new ModelAliases(new ModelRegistry(deps.store));
+      const registry = new ModelRegistry(deps.store);
+      const aliases = new ModelAliases(registry);
+      // A protected alias moves only after an approved review of this version, in this run.
+      const review = await readReview(registry, params.name, params.version);
+      const approved =
+        review?.decision === 'approved' &&
+        `${review.workflowId}/${review.runId}/promote` === params.idempotencyKey;
+      await new ModelAccess(registry).assertPipelineMayMove(params.name, params.alias, approved);
       try {
         const { entry } = await aliases.move(params.name, params.alias, {
           version: params.version,
@@ -73,16 +82,18 @@ export interface RollbackModelParams {
 export function rollbackModelActivity(deps: ActivityDeps) {
   return async function rollbackModel(params: RollbackModelParams): Promise<AliasEntry> {
     return heartbeating(async () => {
-      const { entry } = await new ModelAliases(new ModelRegistry(deps.store)).rollback(
-        params.name,
-        params.alias,
-        {
-          actor: params.actor,
-          reason: params.reason,
-          at: new Date().toISOString(),
-          idempotencyKey: params.idempotencyKey,
-        },
-      );
+      const registry = new ModelRegistry(deps.store);
+      // Checked here too (the CLI checks first): a protected alias moves by hand only for the people it names.
+      const movers = await new ModelAccess(registry).aliasMovers(params.name, params.alias);
+      if (movers !== undefined && !movers.includes(params.actor)) {
+        await new ModelAccess(registry).assertCanMoveAliases(params.name, params.actor, params.alias);
+      }
+      const { entry } = await new ModelAliases(registry).rollback(params.name, params.alias, {
+        actor: params.actor,
+        reason: params.reason,
+        at: new Date().toISOString(),
+        idempotencyKey: params.idempotencyKey,
+      });
       await auditAliasMove(deps, 'rollback', params.name, entry, `alias-log/${params.name}/${entry.seq}`);
       return entry;
     });

@@ -4,6 +4,9 @@ import { AuditLog } from '../domain/audit/auditLog';
 import { importanceSchema, summariseImportance } from '../domain/explain/permutationImportance';
 import type { ModelArtifacts, ModelVersionDraft } from '../domain/registry/metadata';
 import { ModelRegistry } from '../domain/registry/registry';
+import { signVersion } from '../domain/registry/versionSignature';
+import { installationSigningKey } from '../domain/signing/installationKey';
+import { pemHint } from '../domain/signing/keys';
 import type { ArtifactRef } from '../domain/storage/artifactRef';
 import type { ActivityDeps } from './deps';
 import { withFailureMapping } from './failures';
@@ -69,6 +72,9 @@ export function registerModelActivity(deps: ActivityDeps) {
         },
       });
       const { metadata } = result;
+      // Signed with the installation's key (read here, from outside the store; never logged or returned).
+      const signingKey = await installationSigningKey(deps.config.modelSigningKeyPath);
+      const signature = await signVersion(deps.store, metadata, signingKey);
       const artifacts = definedEntries(params.draft.artifacts);
       await recordStepLineage(deps, {
         step: 'register',
@@ -92,6 +98,9 @@ export function registerModelActivity(deps: ActivityDeps) {
           workflowId: params.draft.workflowId,
           runId: params.draft.runId,
           sourceUri: params.draft.sourceUri,
+          // `audit verify` checks the stored bundle still has these bytes; `slipway verify` checks the files.
+          signatureDocument: signature,
+          signedBy: pemHint(signingKey),
         },
         artifacts: [
           ...[artifacts.dataset, artifacts.onnx, artifacts.model, artifacts.evaluation].filter(isDefined),
@@ -111,6 +120,7 @@ export function registerModelActivity(deps: ActivityDeps) {
             originUri: imported.originUri,
             sha256: imported.sha256,
             outputName: imported.outputName,
+            signedBy: imported.signature?.signer ?? null,
           },
           artifacts: [artifacts.onnx].filter(isDefined),
           idempotencyKey: `${runKey}/import`,

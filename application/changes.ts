@@ -46,7 +46,7 @@ export async function rollback(
   connect: () => Promise<TemporalAccess>,
   request: { model: string; alias: string; actor: string; reason: string },
 ): Promise<AliasEntry> {
-  await ws.access.assertCanMoveAliases(request.model, ws.identity);
+  await ws.access.assertCanMoveAliases(request.model, ws.identity, request.alias);
   const temporal = await connect();
   const input = {
     modelName: request.model,

@@ -1,8 +1,17 @@
+import type { KeyObject } from 'node:crypto';
 import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { progressQuery } from '../contracts/messages';
 import type { PipelineProgress } from '../contracts/progress';
 import { approveUpdate, type ReviewDecision, rejectUpdate } from '../contracts/review';
+import { parseModelName } from '../domain/registry/modelName';
+import {
+  type DecisionSignature,
+  decisionStatement,
+  judgeDecision,
+  signDecision,
+} from '../domain/review/decisionSignature';
 import type { PipelineResult } from './results';
+import type { Workspace } from './workspace';
 
 /**
  * What people do about runs waiting for review, shared by the CLI (`slipway pending | approve |
@@ -70,23 +79,69 @@ export async function pendingReviews(
 }
 
 /**
- * Sends the approve or reject Update for `approver`. The workflow's validator decides; its refusal
- * arrives as a WorkflowUpdateFailedError whose message `refusalReason` extracts.
+ * Sends the approve or reject Update for `approver`. The workflow's validator and handler decide;
+ * their refusal arrives as a WorkflowUpdateFailedError whose message `refusalReason` extracts.
+ *
+ * With `sign` the decision is signed here with the person's Ed25519 key (the key stays in this
+ * process: only the public key and the signature travel) over the statement the run will check:
+ * this run, the version's ONNX sha256 and gate verdict as the registry holds them, the decision,
+ * the reason and the time. It is judged against the namespace's policy before anything is sent, so
+ * a wrong key or a missing signature is refused at once, with what to do; the run checks it again.
  */
 export async function decideReview(
   client: Client,
   workflowId: string,
   action: ReviewAction,
   request: { approver: string; reason: string },
+  sign?: { ws: Workspace; privateKey?: KeyObject },
 ): Promise<ReviewDecision> {
+  const signature = sign ? await signedLocally(client, workflowId, action, request, sign) : undefined;
   return client.workflow
     .getHandle(workflowId)
-    .executeUpdate(action === 'approve' ? approveUpdate : rejectUpdate, { args: [request] })
+    .executeUpdate(action === 'approve' ? approveUpdate : rejectUpdate, {
+      args: [{ ...request, ...(signature ? { signature } : {}) }],
+    })
     .catch(async (err: unknown) => {
       // Temporal answers "not found" both for an unknown ID and for a run that has finished.
       if (err instanceof WorkflowNotFoundError) throw await notWaiting(client, workflowId);
       throw err;
     });
+}
+
+/**
+ * The signature of a decision on the run's version, checked against the namespace's policy (or,
+ * without a key, whether the policy lets an unsigned decision through). Undefined when the run
+ * does not wait for review: the run's own refusal then says why.
+ */
+async function signedLocally(
+  client: Client,
+  workflowId: string,
+  action: ReviewAction,
+  request: { approver: string; reason: string },
+  sign: { ws: Workspace; privateKey?: KeyObject },
+): Promise<DecisionSignature | undefined> {
+  const handle = client.workflow.getHandle(workflowId);
+  const [description, progress] = await Promise.all([
+    handle.describe().catch(() => undefined),
+    handle.query(progressQuery).catch(() => undefined),
+  ]);
+  const review = progress?.review;
+  if (!description || !review) return undefined;
+  const metadata = await sign.ws.registry.getVersion(review.model, review.version);
+  const statement = decisionStatement(
+    metadata,
+    { workflowId, runId: description.runId },
+    {
+      decision: action === 'approve' ? 'approved' : 'rejected',
+      approver: request.approver,
+      reason: request.reason,
+      signedAt: new Date().toISOString(),
+    },
+  );
+  const signature = sign.privateKey ? signDecision(statement, sign.privateKey) : undefined;
+  const policy = await sign.ws.access.policy(parseModelName(review.model).namespace);
+  judgeDecision(policy, statement, signature);
+  return signature;
 }
 
 /** Why nothing at `workflowId` can take a decision: no such run, or it finished (and how it was decided). */

@@ -35,7 +35,7 @@ export const commandModules: readonly CommandModule[] = [
     load: async () => (await import('./commands/models.js')).registerModelsCommands,
   },
   {
-    commands: ['namespace', 'share'],
+    commands: ['key', 'namespace', 'share'],
     load: async () => (await import('./commands/access.js')).registerAccessCommands,
   },
   {
@@ -59,6 +59,7 @@ export const commandModules: readonly CommandModule[] = [
   { commands: ['runs'], load: async () => (await import('./commands/runs.js')).registerRunsCommand },
   { commands: ['compare'], load: async () => (await import('./commands/compare.js')).registerCompareCommand },
   { commands: ['lineage'], load: async () => (await import('./commands/lineage.js')).registerLineageCommand },
+  { commands: ['verify'], load: async () => (await import('./commands/verify.js')).registerVerifyCommand },
   { commands: ['audit'], load: async () => (await import('./commands/audit.js')).registerAuditCommand },
   { commands: ['console'], load: async () => (await import('./commands/console.js')).registerConsoleCommand },
   { commands: ['extract'], load: async () => (await import('./commands/extract.js')).registerExtractCommand },

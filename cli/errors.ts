@@ -19,6 +19,13 @@ export function describeError(err: unknown): string {
   return describeAnyError(err);
 }
 
+const REFUSALS = new Set([
+  'AccessDenied',
+  'SignatureInvalid',
+  'SignatureKeyNotRegistered',
+  'SignatureRequired',
+]);
+
 /**
  * The exit code for an error that ended a command: bad input (arguments, configuration, a file or
  * name the command refused before starting anything) or a failure (see cli/exitCodes.ts).
@@ -28,9 +35,9 @@ export function exitCodeForError(err: unknown): number {
   if (err instanceof ZodError || err instanceof ConfigError || err instanceof UsageError)
     return EXIT.badInput;
   // Domain errors carry a type and say whether retrying could help; one that cannot is bad input,
-  // except a refusal for want of rights (the input was fine; the person may not do it).
+  // except a refusal (the input was well-formed: the person may not do it, or a signature does not hold).
   const typed = err as { type?: unknown; retryable?: unknown };
   if (err instanceof Error && typeof typed.type === 'string' && typed.retryable === false)
-    return typed.type === 'AccessDenied' ? EXIT.failed : EXIT.badInput;
+    return REFUSALS.has(typed.type) ? EXIT.failed : EXIT.badInput;
   return EXIT.failed;
 }

@@ -91,6 +91,12 @@ export const envSchema = z.object({
    * Unset means the operating-system user.
    */
   SLIPWAY_USER: optionalText,
+  /**
+   * The installation's model-signing key (PEM, ECDSA P-256): every registered version is signed with
+   * it. Unset: `<state dir>/keys/model-signing.pem`, made on first use. Workers on several machines
+   * must share one key (mount the same file); it is never written to the artifact store.
+   */
+  SLIPWAY_MODEL_SIGNING_KEY: optionalText,
   /** Largest data source extraction reads, in bytes (default 2 GiB): bigger files are refused up front. */
   SLIPWAY_MAX_SOURCE_BYTES: z.coerce.number().int().positive().optional(),
   /**
@@ -199,6 +205,8 @@ export interface SlipwayConfig {
   artifactsUri: string;
   /** SLIPWAY_USER, else the operating-system user name. */
   identity: string;
+  /** SLIPWAY_MODEL_SIGNING_KEY, else <state dir>/keys/model-signing.pem. */
+  modelSigningKeyPath: string;
 }
 
 export class ConfigError extends Error {
@@ -235,6 +243,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): SlipwayConf
     trainingConcurrency: env.SLIPWAY_TRAINING_CONCURRENCY,
     artifactsUri,
     identity: env.SLIPWAY_USER ?? osUser(),
+    modelSigningKeyPath: resolve(
+      env.SLIPWAY_MODEL_SIGNING_KEY ?? join(stateDir, 'keys', 'model-signing.pem'),
+    ),
   };
 }
 

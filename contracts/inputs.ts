@@ -254,6 +254,12 @@ export const importModelInputSchema = z
     sizeLimitBytes: sizeLimitBytesSchema,
     /** Labelled data (same sources as training) to evaluate the file on; feeds the metric gate. */
     evaluation: sourceUriSchema.optional(),
+    /** The file's signature (an OpenSSF model-signing bundle, as text), checked before the file is stored. */
+    signature: z
+      .string()
+      .min(1)
+      .max(256 * 1024)
+      .optional(),
     createdBy: z.string().min(1).default('unknown'),
     cache: z.boolean().default(true),
     gate: gateSettingsSchema.prefault({}),
@@ -319,7 +325,17 @@ export type RollbackInput = z.input<typeof rollbackInputSchema>;
 /** `slipway namespace set`: the people of a namespace's policy, set by `actor`. */
 export const namespacePolicyChangeInputSchema = z.object({
   namespace: z.string().trim().min(1),
-  people: namespacePolicySchema.pick({ admins: true, members: true, importers: true, approvers: true }),
+  people: namespacePolicySchema.pick({
+    admins: true,
+    members: true,
+    importers: true,
+    approvers: true,
+    approverKeys: true,
+    allowUnsigned: true,
+    protectedAliases: true,
+    trustedSigners: true,
+    requireSignedImports: true,
+  }),
   actor: z.string().trim().min(1),
 });
 export type NamespacePolicyChangeInput = z.input<typeof namespacePolicyChangeInputSchema>;

@@ -60,6 +60,7 @@ export async function importModel(input: ImportModelInput): Promise<ImportResult
       importedBy: params.createdBy,
       // Only when asked: a classifier import's activity input stays what it was.
       ...(params.kind === 'anomaly' ? { kind: params.kind } : {}),
+      ...(params.signature !== undefined ? { signature: params.signature } : {}),
     }),
   );
   const outputName = imported.facts.outputName;
@@ -131,6 +132,7 @@ export async function importModel(input: ImportModelInput): Promise<ImportResult
           importedBy: params.createdBy,
           importedAt: imported.origin.readAt,
           ...imported.facts,
+          ...(imported.signature ? { signature: imported.signature } : {}),
           ...(evaluation ? { evaluationSourceUri: evaluation.dataset.sourceUri } : {}),
         },
         backend: 'imported',

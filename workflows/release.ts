@@ -110,6 +110,7 @@ export async function reviewAndPromote(ctx: ReleaseContext, version: number): Pr
       timedOut: decision.timedOut,
       workflowId: ctx.workflowId,
       runId: ctx.runId,
+      ...(decision.signature ? { signature: decision.signature } : {}),
     });
     if (decision.decision === 'rejected') {
       skip('promote');

@@ -1,9 +1,13 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { namespacePolicy } from '../../application/access';
 import { openWorkspace } from '../../application/workspace';
-import { type Visibility, visibilities } from '../../domain/access/policy';
+import { type NamespacePolicy, type Visibility, visibilities } from '../../domain/access/policy';
+import { keyFingerprint, parsePublicKey, publicKeyText } from '../../domain/signing/keys';
 import { keyValueTable, printResult } from '../output';
 import { withLazySession } from '../session';
+import { UsageError } from '../usageError';
 
 /** The changes' module, loaded when a change is made (it loads the Temporal SDK). */
 const changes = () => import('../../application/changes.js');
@@ -16,7 +20,81 @@ const list = (text: string | undefined) =>
         .map((s) => s.trim())
         .filter(Boolean);
 
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** A public key file's key, as the policy keeps it (refused with the file named when it is not one). */
+function publicKeyFile(path: string, flag: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`${flag} ${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? err}).`);
+  }
+  return publicKeyText(parsePublicKey(text, `${flag} ${path}`));
+}
+
+/** `--approver-key alice=alice.pub` (repeatable): each approver's public keys. */
+function approverKeys(values: string[] | undefined): Record<string, string[]> | undefined {
+  if (!values?.length) return undefined;
+  const keys: Record<string, string[]> = {};
+  for (const value of values) {
+    const [person, file] = splitOnce(value, '--approver-key', '<person>=<public key file>');
+    keys[person] = [...(keys[person] ?? []), publicKeyFile(file, '--approver-key')];
+  }
+  return keys;
+}
+
+/** `--protect production=erin,frank` or `--protect production` (only the pipeline, after an approved review). */
+function protectedAliases(values: string[] | undefined): Record<string, string[]> | undefined {
+  if (!values?.length) return undefined;
+  return Object.fromEntries(
+    values.map((value) => {
+      const eq = value.indexOf('=');
+      return eq < 0 ? [value.trim(), []] : [value.slice(0, eq).trim(), list(value.slice(eq + 1)) ?? []];
+    }),
+  );
+}
+
+function splitOnce(value: string, flag: string, shape: string): [string, string] {
+  const eq = value.indexOf('=');
+  if (eq <= 0 || eq === value.length - 1) throw new UsageError(`${flag} takes ${shape}, not "${value}".`);
+  return [value.slice(0, eq).trim(), value.slice(eq + 1).trim()];
+}
+
 export function registerAccessCommands(program: Command): void {
+  program
+    .command('key')
+    .description('Keys for signing review decisions.')
+    .command('generate')
+    .description(
+      'Make an Ed25519 key pair: the private key (PEM, readable by you alone) in <file>, the public key (an ' +
+        'OpenSSH line, for `namespace set --approver-key`) in <file>.pub. An existing ssh-keygen -t ed25519 key works too.',
+    )
+    .argument('<file>', 'where to write the private key (never overwritten)')
+    .option('--json', 'print one JSON object on stdout')
+    .action((file: string, opts: { json?: boolean }) => {
+      const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+      const line = publicKeyText(publicKey);
+      try {
+        writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }), { flag: 'wx', mode: 0o600 });
+      } catch (err) {
+        throw new UsageError(
+          `${file}: cannot create it (${(err as NodeJS.ErrnoException).code}); a key file is never overwritten.`,
+        );
+      }
+      writeFileSync(`${file}.pub`, `${line}\n`, { flag: 'w' });
+      const fingerprint = keyFingerprint(publicKey);
+      printResult(opts, { privateKey: file, publicKey: `${file}.pub`, fingerprint, openssh: line }, () =>
+        [
+          `private key: ${file} (keep it to yourself)`,
+          `public key:  ${file}.pub`,
+          `fingerprint: ${fingerprint}`,
+          '',
+          `Register it: slipway namespace set <namespace> ... --approver-key <you>=${file}.pub`,
+        ].join('\n'),
+      );
+    });
+
   const namespace = program
     .command('namespace')
     .description(
@@ -31,22 +109,53 @@ export function registerAccessCommands(program: Command): void {
     .option('--members <list>', "who may use the namespace's models shared within it")
     .option('--importers <list>', 'who may import files trained elsewhere (default: the admins)')
     .option('--approvers <list>', "the only people a review of the namespace's models may name")
+    .option(
+      '--approver-key <person=file>',
+      "an approver's Ed25519 public key (OpenSSH .pub line or PEM; repeatable). With any key registered, decisions must be signed",
+      collect,
+    )
+    .option(
+      '--allow-unsigned',
+      'accept unsigned decisions too (recorded as unsigned) although keys are registered',
+    )
+    .option(
+      '--protect <alias[=people]>',
+      'protect an alias (repeatable): only these people move it by hand (rollback), and the pipeline only after an ' +
+        'approved review; without people, only the pipeline after an approved review. "--protect production=erin"',
+      collect,
+    )
+    .option(
+      '--trusted-signer <file>',
+      'a public key (ECDSA PEM, as the OpenSSF model-signing tool uses, or Ed25519) whose model signatures `import onnx --signature` trusts (repeatable)',
+      collect,
+    )
+    .option('--require-signed-imports', 'refuse imports without a signature by a trusted signer')
     .option('--json', 'print one JSON object on stdout')
     .addHelpText(
       'after',
-      '\nExample:\n  slipway namespace set secops --admins erin --members carol,dave --approvers alice',
+      '\nThe policy is replaced as a whole: give every setting you want to keep.\n' +
+        '\nExamples:\n  slipway namespace set secops --admins erin --members carol,dave --approvers alice\n' +
+        '  slipway namespace set secops --admins erin --approvers alice,bob \\\n' +
+        '    --approver-key alice=alice.pub --approver-key bob=bob.pub --protect production=erin',
     )
-    .action(async (ns: string, opts: Record<string, string | boolean | undefined>) => {
+    .action(async (ns: string, opts: Record<string, string | string[] | boolean | undefined>) => {
       const ws = openWorkspace();
       const { setNamespacePolicy } = await changes();
-      const policy = await withLazySession((connect) =>
-        setNamespacePolicy(ws, connect, ns, {
-          admins: list(opts.admins as string) ?? [],
-          members: list(opts.members as string | undefined) ?? [],
-          importers: list(opts.importers as string | undefined),
-          approvers: list(opts.approvers as string | undefined),
-        }),
+      const signers = (opts.trustedSigner as string[] | undefined)?.map((f) =>
+        publicKeyFile(f, '--trusted-signer'),
       );
+      const settings = {
+        admins: list(opts.admins as string) ?? [],
+        members: list(opts.members as string | undefined) ?? [],
+        importers: list(opts.importers as string | undefined),
+        approvers: list(opts.approvers as string | undefined),
+        approverKeys: approverKeys(opts.approverKey as string[] | undefined),
+        allowUnsigned: opts.allowUnsigned === true ? true : undefined,
+        protectedAliases: protectedAliases(opts.protect as string[] | undefined),
+        trustedSigners: signers,
+        requireSignedImports: opts.requireSignedImports === true ? true : undefined,
+      };
+      const policy = await withLazySession((connect) => setNamespacePolicy(ws, connect, ns, settings));
       printResult(
         opts,
         policy,
@@ -93,21 +202,39 @@ export function registerAccessCommands(program: Command): void {
     });
 }
 
-function describePolicy(policy: {
-  namespace: string;
-  admins: string[];
-  members: string[];
-  importers?: string[];
-  approvers?: string[];
-  updatedBy: string;
-  updatedAt: string;
-}): string {
+function describePolicy(policy: NamespacePolicy): string {
+  const fingerprints = (keys: string[]) =>
+    keys.map((k) => keyFingerprint(parsePublicKey(k, 'policy'))).join(', ');
+  const keyed = Object.entries(policy.approverKeys ?? {}).filter(([, keys]) => keys.length > 0);
   return keyValueTable([
     ['namespace', policy.namespace],
     ['admins', policy.admins.join(', ')],
     ['members', policy.members.join(', ') || '-'],
     ['importers', (policy.importers ?? policy.admins).join(', ')],
     ['approvers', policy.approvers?.join(', ') ?? '(any the run names)'],
+    [
+      'decisions',
+      keyed.length === 0
+        ? 'unsigned (no approver keys registered)'
+        : `signed${policy.allowUnsigned ? ' or unsigned (allowed)' : ' only'}; keys: ${keyed
+            .map(([who, keys]) => `${who} ${fingerprints(keys)}`)
+            .join('; ')}`,
+    ],
+    [
+      'protected aliases',
+      Object.entries(policy.protectedAliases ?? {})
+        .map(
+          ([alias, movers]) =>
+            `${alias} (${movers.length ? movers.join(', ') : 'pipeline after approval only'})`,
+        )
+        .join('; ') || '-',
+    ],
+    [
+      'imports',
+      `${policy.requireSignedImports ? 'signature required' : 'signature optional'}; trusted signers: ${
+        fingerprints(policy.trustedSigners ?? []) || 'none'
+      }`,
+    ],
     ['updated', `${policy.updatedAt} by ${policy.updatedBy}`],
   ]);
 }

@@ -217,6 +217,15 @@ export function registerApplyCommands(program: Command): void {
       const model = await loadModel(ref);
       // Loaded by this command only (it brings the ONNX protobuf code).
       const { writeMltkPackage } = await import('../../domain/mltk/mltkPackage.js');
+      const { MODEL_CARD_FILE, readVersionSignature } = await import(
+        '../../domain/registry/versionSignature.js'
+      );
+      const { SIGNATURE_FILE } = await import('../../domain/signing/modelSignature.js');
+      const ws = openWorkspace();
+      const card = await ws.registry.getModelCard(model.name, model.version);
+      // The version's signature covers the default package (algorithm "onnx") and the card.
+      const signature = await readVersionSignature(ws.store, model.name, model.version);
+      const signed = signature !== undefined && (opts.algo === undefined || opts.algo === 'onnx');
       const pkg = await writeMltkPackage({
         outDir: resolve(opts.out),
         modelName: model.name,
@@ -225,13 +234,22 @@ export function registerApplyCommands(program: Command): void {
         target: model.metadata.target,
         sizeLimitBytes: model.metadata.onnx.size.limit,
         algoName: opts.algo,
+        extraFiles: [
+          { name: MODEL_CARD_FILE, bytes: card },
+          ...(signed ? [{ name: SIGNATURE_FILE, bytes: signature.text }] : []),
+        ],
       });
+      const signatureNote = signed
+        ? `\n  ${resolve(opts.out, SIGNATURE_FILE)} (signature; \`slipway verify ${opts.out}\` checks it)`
+        : signature
+          ? '\n(not signed: the signature covers the package with algorithm "onnx"; export without --algo for a signed one)'
+          : '\n(not signed: this version was registered before Slipway signed versions)';
       printResult(
         opts,
-        { model: model.name, version: model.version, ...pkg },
+        { model: model.name, version: model.version, ...pkg, signed },
         () =>
           `Packaged ${model.name} v${model.version} in ${pkg.dir}:\n  ${pkg.files.onnx}\n  ${pkg.files.mlmodel}\n  ${pkg.files.uploadNotes}\n` +
-          `(${pkg.size.base64Bytes} bytes after base64, limit ${pkg.size.limitBytes})`,
+          `(${pkg.size.base64Bytes} bytes after base64, limit ${pkg.size.limitBytes})${signatureNote}`,
       );
     });
 }

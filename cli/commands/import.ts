@@ -1,6 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { assertCanImport, gateForModel } from '../../application/access';
+import { assertCanImport, checkImportSignature, gateForModel } from '../../application/access';
 import type { ImportResult } from '../../application/results';
 import { startImport } from '../../application/start';
 import { openWorkspace } from '../../application/workspace';
@@ -31,6 +32,7 @@ const importOptionsSchema = followFlagsSchema.extend({
   opsetMin: z.number().int().min(1).optional(),
   sizeLimit: z.number().int().positive().optional(),
   eval: z.string().min(1).optional(),
+  signature: z.string().min(1).optional(),
 });
 
 export function registerImportCommand(program: Command): void {
@@ -74,6 +76,11 @@ export function registerImportCommand(program: Command): void {
       numberOption('--size-limit', { integer: true, min: 1 }),
     )
     .option('--eval <uri>', 'labelled CSV (path, s3:// or synthetic:...) to evaluate the file on')
+    .option(
+      '--signature <file>',
+      "the file's signature (model.sig, OpenSSF model-signing format) by one of the namespace's trusted signers; " +
+        'checked before anything is stored, and required where the policy says so',
+    )
     .option('--no-cache', 'evaluate again even when an earlier run did the same')
     .option('--wait', 'with a review, keep waiting for the decision instead of returning when it starts')
     .option('--json', 'print one JSON object on stdout');
@@ -105,6 +112,17 @@ export function registerImportCommand(program: Command): void {
       const ws = openWorkspace();
       // Who may import and approve here is the namespace's call; ask before starting anything.
       await assertCanImport(ws, opts.model);
+      const source = parseDatasetSource(file).uri;
+      const signature =
+        opts.signature === undefined
+          ? undefined
+          : await readFile(opts.signature, 'utf8').catch((err: NodeJS.ErrnoException) => {
+              throw new UsageError(
+                `--signature ${opts.signature}: cannot read it (${err.code ?? err.message}).`,
+              );
+            });
+      const signed = await checkImportSignature(ws, opts.model, source, signature);
+      if (signed.signer) process.stderr.write(`slipway: signature verified (signed by ${signed.signer})\n`);
       const gate = await gateForModel(
         ws,
         opts.model,
@@ -112,8 +130,9 @@ export function registerImportCommand(program: Command): void {
         opts.eval === undefined,
       );
       const input = importModelInputSchema.parse({
-        source: parseDatasetSource(file).uri,
+        source,
         modelName: opts.model,
+        signature,
         features: opts.features.split(',').map((f) => f.trim()),
         target: opts.target ?? ANOMALY_TARGET,
         kind: opts.kind,

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { listModels, modelVersions } from '../../application/models';
 import { openWorkspace } from '../../application/workspace';
 import { blockedBy } from '../../domain/gate/metricGate';
+import { signatureLabel } from '../../domain/review/records';
 import { printResult, table } from '../output';
 import { withLazySession } from '../session';
 
@@ -58,7 +59,9 @@ export function registerModelsCommands(program: Command): void {
               v.metrics ? pct(v.metrics.fpr) : '-',
               v.metrics ? v.metrics.prAuc.toFixed(3) : '-',
               v.gate === undefined ? '-' : v.gate.blessed ? 'passed' : 'blocked',
-              v.review ? `${v.review.decision} by ${v.review.approver}` : '-',
+              v.review
+                ? `${v.review.decision} by ${v.review.approver}${signatureLabel(v.review) ? ` (${signatureLabel(v.review)})` : ''}`
+                : '-',
               v.aliases.join(', '),
             ]),
           ),

@@ -1,14 +1,20 @@
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { openWorkspace } from '../../application/workspace';
 import type { ReviewDecision } from '../../contracts/review';
+import { parsePrivateKey } from '../../domain/signing/keys';
 import { printResult, table } from '../output';
 import { openSession } from '../session';
-import { RefusedError } from '../usageError';
+import { RefusedError, UsageError } from '../usageError';
 
 /** The review rules whose remedy is a flag of this command, said in its terms. */
 const flagHints: Record<string, string> = {
   ReviewNeedsApprover: 'Say who decides: pass --as <name>.',
   ReviewNeedsReason: 'Give a reason with --reason "<text>"; it goes into the audit log.',
 };
+
+/** Sign-time refusals (wrong key, no signature) are said as the run would say them: refusals. */
+const signingRefusals = new Set(['SignatureRequired', 'SignatureKeyNotRegistered', 'SignatureInvalid']);
 
 export function registerReviewCommands(program: Command): void {
   program
@@ -51,28 +57,61 @@ export function registerReviewCommands(program: Command): void {
       .argument('<workflowId>', 'as listed by `slipway pending`')
       .option('--as <name>', 'who decides (default: SLIPWAY_USER, else your user name)')
       .requiredOption('--reason <text>', 'why; recorded in the audit log')
+      .option(
+        '--key <file>',
+        "your Ed25519 private key (PEM, or an unencrypted OpenSSH key such as ~/.ssh/id_ed25519): signs the decision; required where the namespace's policy registers approvers' keys",
+      )
       .option('--json', 'print one JSON object on stdout')
-      .action(async (workflowId: string, opts: { as?: string; reason: string; json?: boolean }) => {
-        const session = await openSession({ needWorker: false });
-        try {
-          const approver = opts.as ?? session.config.identity;
-          const { decideReview, reviewRefusal } = await import('../../application/reviews.js');
-          const result: ReviewDecision = await decideReview(session.client, workflowId, decision, {
-            approver,
-            reason: opts.reason,
-          }).catch((err: unknown) => {
-            const refusal = reviewRefusal(err);
-            if (refusal === undefined) throw err;
-            throw new RefusedError((refusal.kind && flagHints[refusal.kind]) ?? refusal.message);
-          });
-          printResult(
-            opts,
-            { workflowId, ...result },
-            () => `${workflowId}: ${result.decision} by ${result.approver} (${result.reason})`,
-          );
-        } finally {
-          await session.close();
-        }
-      });
+      .addHelpText(
+        'after',
+        `\nExample:\n  slipway ${decision} <workflowId> --as alice --key ~/.ssh/id_ed25519 --reason "checked the curves"\n` +
+          '\nThe signature covers the run, the version, its ONNX file (sha256), the gate verdict, the decision,\n' +
+          'the reason and the time; the run checks it against the policy before taking the decision.',
+      )
+      .action(
+        async (workflowId: string, opts: { as?: string; reason: string; key?: string; json?: boolean }) => {
+          const privateKey =
+            opts.key === undefined
+              ? undefined
+              : parsePrivateKey(
+                  await readFile(opts.key).catch((err: NodeJS.ErrnoException) => {
+                    throw new UsageError(`--key ${opts.key}: cannot read it (${err.code ?? err.message}).`);
+                  }),
+                  `--key ${opts.key}`,
+                );
+          const session = await openSession({ needWorker: false });
+          try {
+            const approver = opts.as ?? session.config.identity;
+            const { decideReview, reviewRefusal } = await import('../../application/reviews.js');
+            const result: ReviewDecision = await decideReview(
+              session.client,
+              workflowId,
+              decision,
+              { approver, reason: opts.reason },
+              { ws: openWorkspace(session.config), privateKey },
+            ).catch((err: unknown) => {
+              const type = (err as { type?: unknown }).type;
+              if (typeof type === 'string' && signingRefusals.has(type))
+                throw new RefusedError((err as Error).message);
+              const refusal = reviewRefusal(err);
+              if (refusal === undefined) throw err;
+              throw new RefusedError((refusal.kind && flagHints[refusal.kind]) ?? refusal.message);
+            });
+            printResult(
+              opts,
+              { workflowId, ...result },
+              () =>
+                `${workflowId}: ${result.decision} by ${result.approver} (${result.reason})` +
+                (result.signature
+                  ? `, signed with ${result.signature.keyFingerprint}`
+                  : result.signed === false
+                    ? ', unsigned'
+                    : ''),
+            );
+          } finally {
+            await session.close();
+          }
+        },
+      );
   }
 }

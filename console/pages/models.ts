@@ -1,4 +1,5 @@
 import type { AliasEntry } from '../../domain/registry/aliases';
+import { signatureLabel } from '../../domain/review/records';
 import type { ModelSummary, VersionRow } from '../data';
 import { type Html, html } from '../html';
 import { links } from '../links';
@@ -42,7 +43,7 @@ ${versions.map(
 <td>${v.metadata.metrics ? pct(v.metadata.metrics.fpr) : '-'}</td>
 <td>${v.metadata.metrics ? v.metadata.metrics.prAuc.toFixed(3) : '-'}</td>
 <td>${gateBadge(v.metadata)}</td>
-<td>${v.review ? `${v.review.decision} by ${v.review.approver}` : '-'}</td>
+<td>${v.review ? `${v.review.decision} by ${v.review.approver}${signatureLabel(v.review) ? ` (${signatureLabel(v.review)})` : ''}` : '-'}</td>
 <td data-aliases>${aliasBadges(v.aliases)}</td></tr>`,
 )}
 </tbody></table>

@@ -1,3 +1,4 @@
+import { signatureLabel } from '../../domain/review/records';
 import type { VersionDetail } from '../data';
 import { type Html, html, raw } from '../html';
 import { renderLineageSvg } from '../lineageSvg';
@@ -59,7 +60,7 @@ export function versionPage(name: string, v: VersionDetail, temporal: TemporalUi
       )}</ul>`
     : html`<p class="muted">Registered before gates existed.</p>`;
   const review = v.review
-    ? html`<p data-review="${v.review.decision}"><strong>${v.review.decision}</strong> by ${v.review.approver} at ${when(v.review.at)}: ${v.review.reason}</p>`
+    ? html`<p data-review="${v.review.decision}"><strong>${v.review.decision}</strong> by ${v.review.approver} at ${when(v.review.at)}: ${v.review.reason}${signatureLabel(v.review) ? ` (${signatureLabel(v.review)})` : ''}</p>`
     : v.pending
       ? html`<p data-review="pending">Waiting for a decision by one of ${v.pending.approvers.join(', ')} (deadline ${when(v.pending.deadline)}): <a href="${links.pending()}">decide on the pending page</a>.</p>`
       : html`<p class="muted">No review recorded.</p>`;

@@ -2,6 +2,7 @@ import { AuditLog } from '../audit/auditLog';
 import { namespacePolicyKey, sharingKey } from '../registry/layout';
 import { DEFAULT_NAMESPACE, modelNameProblem, parseModelName } from '../registry/modelName';
 import type { ModelRegistry } from '../registry/registry';
+import { keyFingerprint, parsePublicKey } from '../signing/keys';
 import { serializeDocument } from '../storage/jsonDocument';
 import { AccessError } from './errors';
 import {
@@ -15,6 +16,52 @@ import {
 } from './policy';
 
 const JSON_TYPE = 'application/json';
+
+/** What `slipway namespace set` sets: the people, their keys, protected aliases, trusted signers. */
+export type PolicySettings = Pick<
+  NamespacePolicy,
+  | 'admins'
+  | 'members'
+  | 'importers'
+  | 'approvers'
+  | 'approverKeys'
+  | 'allowUnsigned'
+  | 'protectedAliases'
+  | 'trustedSigners'
+  | 'requireSignedImports'
+>;
+
+/** Every key of a policy must parse: approvers' keys are Ed25519 (they sign decisions). */
+function checkKeys(settings: PolicySettings): void {
+  const bad = (message: string) => new AccessError('InvalidAccessSettings', message);
+  for (const [person, keys] of Object.entries(settings.approverKeys ?? {})) {
+    for (const text of keys) {
+      let key: ReturnType<typeof parsePublicKey>;
+      try {
+        key = parsePublicKey(text, `the key of ${person}`);
+      } catch (error) {
+        throw bad((error as Error).message);
+      }
+      if (key.asymmetricKeyType !== 'ed25519') {
+        bad(
+          `the key of ${person} (${keyFingerprint(key)}) is not Ed25519; approvers sign with Ed25519 keys.`,
+        );
+      }
+    }
+  }
+  for (const text of settings.trustedSigners ?? []) {
+    try {
+      parsePublicKey(text, 'a trusted signer key');
+    } catch (error) {
+      throw bad((error as Error).message);
+    }
+  }
+  if (settings.requireSignedImports && (settings.trustedSigners ?? []).length === 0) {
+    bad(
+      'requiring signed imports needs at least one trusted signer key (--trusted-signer <public key file>).',
+    );
+  }
+}
 
 export interface EffectiveSharing {
   visibility: Visibility;
@@ -39,25 +86,27 @@ export class ModelAccess {
     return bytes ? namespacePolicySchema.parse(JSON.parse(bytes.toString('utf8'))) : undefined;
   }
 
-  /** Creates or changes a namespace's policy: anyone may create one, only its admins change it. */
+  /**
+   * Creates or changes a namespace's policy: anyone may create one, only its admins change it. The
+   * default namespace (models named without "<namespace>/") may have one too; until it does, it is
+   * open to everyone.
+   */
   async setPolicy(
     namespace: string,
-    settings: Pick<NamespacePolicy, 'admins' | 'members' | 'importers' | 'approvers'>,
+    settings: PolicySettings,
     actor: string,
     at: string,
     /** Makes a retried call append its audit record once. */
     idempotencyKey?: string,
   ): Promise<NamespacePolicy> {
-    const problem = modelNameProblem(`${namespace}/x`);
-    if (problem !== undefined || namespace === DEFAULT_NAMESPACE) {
+    const problem = namespace === DEFAULT_NAMESPACE ? undefined : modelNameProblem(`${namespace}/x`);
+    if (problem !== undefined) {
       throw new AccessError(
         'InvalidAccessSettings',
-        namespace === DEFAULT_NAMESPACE
-          ? 'The default namespace (models named without "<namespace>/") is open to everyone and has no policy; ' +
-              'put a team\'s models under "<team>/<model>" and set that namespace\'s policy.'
-          : `Invalid namespace "${namespace}": ${problem?.replace('its namespace', 'it')}.`,
+        `Invalid namespace "${namespace}": ${problem.replace('its namespace', 'it')}.`,
       );
     }
+    checkKeys(settings);
     const current = await this.policy(namespace);
     if (current && !current.admins.includes(actor)) {
       throw new AccessError(
@@ -177,11 +226,26 @@ export class ModelAccess {
     return sharing;
   }
 
-  /** Moving a team's aliases by hand (rollback) is for the namespace's admins, when it has a policy. */
-  async assertCanMoveAliases(name: string, user: string): Promise<void> {
+  /**
+   * Moving a team's aliases by hand (rollback) is for the namespace's admins, when it has a policy;
+   * a protected alias only for the people its protection names (admins or not).
+   */
+  async assertCanMoveAliases(name: string, user: string, alias?: string): Promise<void> {
     await this.assertCanUse(name, user);
     const { namespace } = parseModelName(name);
     const policy = await this.policy(namespace);
+    const movers = alias === undefined ? undefined : policy?.protectedAliases?.[alias];
+    if (movers !== undefined) {
+      if (movers.includes(user)) return;
+      throw new AccessError(
+        'AccessDenied',
+        `${user} may not move ${alias} of ${name} by hand: ${alias} is protected in namespace ${namespace}, ` +
+          (movers.length
+            ? `and only ${movers.join(', ')} may move it (or the pipeline after an approved review)`
+            : 'and only the pipeline moves it, after an approved review') +
+          `. You are ${user} (SLIPWAY_USER).`,
+      );
+    }
     if (policy && !policy.admins.includes(user)) {
       throw new AccessError(
         'AccessDenied',
@@ -189,6 +253,25 @@ export class ModelAccess {
           `(${policy.admins.join(', ')}). You are ${user} (SLIPWAY_USER).`,
       );
     }
+  }
+
+  /** The people who may move `alias` of `name` by hand when it is protected; undefined when it is not. */
+  async aliasMovers(name: string, alias: string): Promise<string[] | undefined> {
+    return (await this.policy(parseModelName(name).namespace))?.protectedAliases?.[alias];
+  }
+
+  /**
+   * The pipeline's own move of a protected alias: only after an approved review of that version
+   * (`approvedReview`). A move of an unprotected alias is not checked here.
+   */
+  async assertPipelineMayMove(name: string, alias: string, approvedReview: boolean): Promise<void> {
+    const movers = await this.aliasMovers(name, alias);
+    if (movers === undefined || approvedReview) return;
+    throw new AccessError(
+      'AccessDenied',
+      `${alias} of ${name} is protected in namespace ${parseModelName(name).namespace}: the pipeline moves it only ` +
+        "after an approved review. Start the run with --approvers (the namespace's approvers review it).",
+    );
   }
 
   /** Importing into a namespace with a policy takes an importer (default: its admins). */

@@ -1,7 +1,14 @@
 import { z } from 'zod';
+import { aliasNameSchema } from '../registry/aliasName';
 import { DEFAULT_NAMESPACE } from '../registry/modelName';
 
 const people = z.array(z.string().trim().min(1).max(256));
+
+/**
+ * A public key as a policy keeps it: an OpenSSH line or a PEM block. Parsed (and refused when it is
+ * not a usable key) where the policy is set, not here: workflows read this schema and have no crypto.
+ */
+const publicKeyText = z.string().trim().min(1).max(4096);
 
 /**
  * Who does what in one namespace (a team or an app): the analogue of the operations platform's
@@ -15,6 +22,21 @@ export const namespacePolicySchema = z.object({
   members: people.default([]),
   importers: people.optional(),
   approvers: people.optional(),
+  /**
+   * Each approver's Ed25519 public keys. When any are registered, a decision must be signed by one
+   * of the deciding approver's keys, unless `allowUnsigned` (then an unsigned one is recorded as such).
+   */
+  approverKeys: z.record(z.string().trim().min(1), z.array(publicKeyText)).optional(),
+  allowUnsigned: z.boolean().optional(),
+  /**
+   * Protected aliases and the people who may move them by hand (rollback); the pipeline moves one
+   * only after an approved review. An empty list: only the pipeline, after an approved review.
+   */
+  protectedAliases: z.record(aliasNameSchema, people).optional(),
+  /** Public keys (ECDSA PEM or Ed25519) whose model signatures an import trusts (`import onnx --signature`). */
+  trustedSigners: z.array(publicKeyText).optional(),
+  /** Imports into this namespace must carry a signature by a trusted signer. */
+  requireSignedImports: z.boolean().optional(),
   updatedBy: z.string().min(1),
   updatedAt: z.iso.datetime({ offset: true }),
 });

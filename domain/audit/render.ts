@@ -35,6 +35,10 @@ function recordLines(record: AuditRecord): string[] {
     `${record.at}  ${record.type}  ${subject}  by ${record.actor}  hash ${record.hash.slice(0, 12)}`,
   ];
   if (record.reason !== undefined) lines.push(`    reason: ${record.reason}`);
+  if ((record.type === 'approval' || record.type === 'rejection') && record.details.timedOut !== true) {
+    const signature = record.details.signature as { keyFingerprint?: string } | undefined;
+    lines.push(`    signature: ${signature ? `signed with ${signature.keyFingerprint}` : 'UNSIGNED'}`);
+  }
   if (Object.keys(record.details).length > 0) lines.push(`    details: ${canonicalJson(record.details)}`);
   for (const ref of record.artifacts ?? [])
     lines.push(`    artifact: ${ref.kind} sha256:${ref.sha256} ${ref.uri}`);
@@ -44,7 +48,12 @@ function recordLines(record: AuditRecord): string[] {
 /** The verdict of `verifyAuditLog` for people: OK with what was checked, or the first broken link. */
 export function formatVerifyResult(result: VerifyResult): string {
   const lines: string[] = [];
-  const checked = `${result.records} record${result.records === 1 ? '' : 's'}, ${result.artifactsChecked} artifact${result.artifactsChecked === 1 ? '' : 's'} re-hashed`;
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  const checked =
+    `${plural(result.records, 'record')}, ${plural(result.artifactsChecked, 'artifact')} re-hashed` +
+    (result.signaturesChecked + result.documentsChecked > 0
+      ? `, ${plural(result.signaturesChecked, 'signed decision')} and ${plural(result.documentsChecked, 'document')} checked`
+      : '');
   if (result.ok) {
     lines.push(`OK: the audit chain is intact (${checked}).`);
   } else {

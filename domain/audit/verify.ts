@@ -3,6 +3,7 @@ import type { ArtifactRef } from '../storage/artifactRef';
 import type { ArtifactStore } from '../storage/artifactStore';
 import { ArtifactNotFoundError, ArtifactOutsideStoreError, ChecksumMismatchError } from '../storage/errors';
 import { type AuditHead, AuditLog, listRecordSeqs, mapLimited } from './auditLog';
+import { type DecisionProblemType, decisionProblems } from './decisionCheck';
 import { HEAD_KEY, recordKey } from './layout';
 import { type AuditRecord, type DecodeProblem, GENESIS_HASH } from './record';
 
@@ -12,7 +13,8 @@ export type AuditProblemType =
   | 'missing-record'
   | 'head-mismatch'
   | 'artifact-mismatch'
-  | 'artifact-missing';
+  | 'artifact-missing'
+  | DecisionProblemType;
 
 export interface AuditProblem {
   /** The record where the chain breaks; absent only for a HEAD.json that cannot be read. */
@@ -45,6 +47,10 @@ export interface VerifyResult {
   tail?: AuditHead;
   /** Distinct artifacts re-hashed. */
   artifactsChecked: number;
+  /** Signed review decisions whose signature was verified again. */
+  signaturesChecked: number;
+  /** Documents (stored reviews, signature bundles) compared with the sha256 their record names. */
+  documentsChecked: number;
   /** The lowest-numbered problem: where the chain first breaks. */
   firstBroken?: AuditProblem;
   /** Every problem found, in sequence order. */
@@ -56,8 +62,9 @@ export interface VerifyResult {
 /**
  * Recomputes the whole chain: each record's canonical form and hash, each prevHash against the
  * record before, contiguity from 1 (a deleted record leaves a gap), HEAD.json against the end (a
- * deleted last record leaves none), and the bytes of every referenced artifact through the
- * store's verified read. Reports every problem and the first; throws only when the store itself
+ * deleted last record leaves none), the bytes of every referenced artifact through the
+ * store's verified read, every signed review decision's signature and key, and the bytes of the
+ * documents records name (see decisionCheck.ts). Reports every problem and the first; throws only when the store itself
  * fails (network, permissions), since then nothing can be concluded.
  */
 export async function verifyAuditLog(
@@ -106,6 +113,9 @@ export async function verifyAuditLog(
     problems.push(...checked.problems);
   }
 
+  const decisions = await decisionProblems(store, [...bySeq.values()], concurrency);
+  problems.push(...decisions.problems);
+
   problems.sort((a, b) => (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER));
   const last = bySeq.get(lastSeq);
   return {
@@ -114,6 +124,8 @@ export async function verifyAuditLog(
     lastSeq,
     tail: last ? { seq: lastSeq, hash: last.hash } : undefined,
     artifactsChecked,
+    signaturesChecked: decisions.signaturesChecked,
+    documentsChecked: decisions.documentsChecked,
     firstBroken: problems[0],
     problems,
     warnings: head.warning === undefined ? [] : [head.warning],

@@ -75,7 +75,62 @@ export function platformModelName(modelName: string): string {
  * after base64), and the files are written into a scratch folder beside `outDir` first and then
  * moved in, so a failure leaves no partial package.
  */
-export async function writeMltkPackage(options: MltkPackageOptions): Promise<MltkPackage> {
+export async function writeMltkPackage(
+  options: MltkPackageOptions & {
+    /** More files to put in the folder (the model card, the signature), written before the lookup. */
+    extraFiles?: ReadonlyArray<{ name: string; bytes: Buffer | string }>;
+  },
+): Promise<MltkPackage> {
+  const rendered = renderMltkPackage(options);
+  const { files, contents } = rendered;
+
+  const existing = await stat(options.outDir).catch(() => undefined);
+  if (existing && !existing.isDirectory()) {
+    throw new OnnxExportError('InvalidExportInput', `${options.outDir} is a file; give a folder for --out.`);
+  }
+  const parent = dirname(options.outDir);
+  await mkdir(parent, { recursive: true });
+  const scratch = await mkdtemp(join(parent, `.${basename(options.outDir)}.mltk-`));
+  // The lookup lands last: it is what the platform loads, so it never points at a missing file.
+  const all = [
+    { name: files.onnx, bytes: contents.onnx },
+    { name: files.uploadNotes, bytes: contents.uploadNotes },
+    ...(options.extraFiles ?? []),
+    { name: files.mlmodel, bytes: contents.mlmodel },
+  ];
+  try {
+    for (const file of all) await writeFile(join(scratch, file.name), file.bytes);
+    if (!existing) {
+      // The whole package appears at once.
+      await rename(scratch, options.outDir);
+    } else {
+      // Each file is replaced atomically, the lookup last.
+      for (const file of all) await rename(join(scratch, file.name), join(options.outDir, file.name));
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+  const path = (file: string) => join(options.outDir, file);
+  return {
+    dir: options.outDir,
+    platformModelName: rendered.platformModelName,
+    files: { onnx: path(files.onnx), mlmodel: path(files.mlmodel), uploadNotes: path(files.uploadNotes) },
+    size: rendered.size,
+    options: rendered.options,
+  };
+}
+
+/**
+ * The package's files and their bytes, checked, without writing anything: what writeMltkPackage
+ * writes, and what a version's signature covers (so a package exported later verifies).
+ */
+export function renderMltkPackage(options: Omit<MltkPackageOptions, 'outDir'>): {
+  platformModelName: string;
+  files: { onnx: string; mlmodel: string; uploadNotes: string };
+  contents: { onnx: Buffer; mlmodel: string; uploadNotes: string };
+  size: SizeReport;
+  options: MlmodelOptions;
+} {
   assertModelName(options.modelName);
   const name = options.platformModelName ?? platformModelName(options.modelName);
   checkPackageInputs(options, name);
@@ -103,44 +158,20 @@ export async function writeMltkPackage(options: MltkPackageOptions): Promise<Mlt
   );
   const files = {
     onnx: `${name}.onnx`,
-    // The lookup lands last: it is what the platform loads, so it never points at a missing file.
     uploadNotes: 'UPLOAD.txt',
     mlmodel: `__mlspl_${name}.onnx.mlmodel`,
   };
   const notes = uploadNotes({ ...options, name, algo, size, files });
-
-  const existing = await stat(options.outDir).catch(() => undefined);
-  if (existing && !existing.isDirectory()) {
-    throw new OnnxExportError('InvalidExportInput', `${options.outDir} is a file; give a folder for --out.`);
-  }
-  const parent = dirname(options.outDir);
-  await mkdir(parent, { recursive: true });
-  const scratch = await mkdtemp(join(parent, `.${basename(options.outDir)}.mltk-`));
-  try {
-    await writeFile(join(scratch, files.onnx), options.onnx);
-    await writeFile(join(scratch, files.uploadNotes), notes);
-    await writeFile(join(scratch, files.mlmodel), mlmodel);
-    if (!existing) {
-      // The whole package appears at once.
-      await rename(scratch, options.outDir);
-    } else {
-      // Each file is replaced atomically, the lookup last (see `files`).
-      for (const file of Object.values(files)) await rename(join(scratch, file), join(options.outDir, file));
-    }
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
-  }
-  const path = (file: string) => join(options.outDir, file);
   return {
-    dir: options.outDir,
     platformModelName: name,
-    files: { onnx: path(files.onnx), mlmodel: path(files.mlmodel), uploadNotes: path(files.uploadNotes) },
+    files,
+    contents: { onnx: Buffer.from(options.onnx), mlmodel, uploadNotes: notes },
     size,
     options: mlmodelOptions,
   };
 }
 
-function checkPackageInputs(options: MltkPackageOptions, name: string): void {
+function checkPackageInputs(options: Omit<MltkPackageOptions, 'outDir'>, name: string): void {
   const bad = (message: string): never => {
     throw new OnnxExportError('InvalidExportInput', message);
   };

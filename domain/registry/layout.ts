@@ -18,6 +18,8 @@ import { modelNameOfPath, modelPath } from './modelName';
  *                                                     document's registration.idempotencyKey decides.
  *   registry/models/<name>/reviews/<NNNNNNNN>.json    a person's decision on the version (or the deadline's),
  *                                                     created ifAbsent: one decision per version.
+ *   registry/models/<name>/signatures/<NNNNNNNN>.sig.json  the version's signature (versionSignature.ts),
+ *                                                     created ifAbsent at registration, never rewritten.
  *   registry/models/<name>/aliases/<NNNNNNNN>.json    the alias log: one entry per move of any alias
  *                                                     (promote, rollback, set), numbered like versions
  *                                                     and created ifAbsent, never rewritten. Where an
@@ -65,6 +67,11 @@ export function cardKey(name: string, version: number): string {
 
 export function reviewKey(name: string, version: number): string {
   return `${modelPrefix(name)}reviews/${padVersion(version)}.json`;
+}
+
+/** The version's model signature (an OpenSSF model-signing bundle), created ifAbsent at registration. */
+export function signatureKey(name: string, version: number): string {
+  return `${modelPrefix(name)}signatures/${padVersion(version)}.sig.json`;
 }
 
 export function aliasLogPrefix(name: string): string {

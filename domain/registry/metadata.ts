@@ -135,6 +135,8 @@ export const importFactsSchema = z.object({
       storedSha256: z.string().regex(/^[0-9a-f]{64}$/),
     })
     .optional(),
+  /** The signature the file came with (`import onnx --signature`), verified before it was stored. */
+  signature: z.object({ signer: z.string().min(1), signedAs: z.string() }).optional(),
   /** The labelled data it was evaluated on, when `--eval` was given. */
   evaluationSourceUri: z.string().min(1).optional(),
   /**

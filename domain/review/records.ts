@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { CorruptRegistryDocumentError } from '../registry/errors';
 import { reviewKey } from '../registry/layout';
 import type { ModelRegistry } from '../registry/registry';
+import { sha256Hex } from '../storage/hashing';
 import { readJsonDocument, serializeDocument } from '../storage/jsonDocument';
+import { signedDecisionSchema } from './decisionSignature';
 
 /** A person's decision on one version, kept beside its metadata (which is immutable). */
 export const reviewRecordSchema = z.object({
@@ -17,6 +19,13 @@ export const reviewRecordSchema = z.object({
   at: z.string(),
   workflowId: z.string(),
   runId: z.string(),
+  /**
+   * Whether the person signed the decision (absent on records made before signatures existed:
+   * unsigned). A deadline's rejection is never signed.
+   */
+  signed: z.boolean().optional(),
+  /** The verified signature: the statement signed, the public key, its fingerprint, the signature. */
+  signature: signedDecisionSchema.optional(),
 });
 export type ReviewRecord = z.infer<typeof reviewRecordSchema>;
 
@@ -27,15 +36,16 @@ export type ReviewRecord = z.infer<typeof reviewRecordSchema>;
 export async function recordReview(
   registry: ModelRegistry,
   record: ReviewRecord,
-): Promise<{ record: ReviewRecord; created: boolean }> {
+): Promise<{ record: ReviewRecord; created: boolean; key: string; sha256: string }> {
   const parsed = reviewRecordSchema.parse(record);
   await registry.getVersion(parsed.name, parsed.version);
   const key = reviewKey(parsed.name, parsed.version);
-  const created = await registry.store.putDocument(key, serializeDocument(parsed), {
+  const bytes = serializeDocument(parsed);
+  const created = await registry.store.putDocument(key, bytes, {
     ifAbsent: true,
     mediaType: 'application/json',
   });
-  if (created) return { record: parsed, created };
+  if (created) return { record: parsed, created, key, sha256: sha256Hex(bytes) };
   const existing = (await readReview(registry, parsed.name, parsed.version)) as ReviewRecord;
   if (existing.runId !== parsed.runId || existing.decision !== parsed.decision) {
     throw new CorruptRegistryDocumentError(
@@ -44,7 +54,8 @@ export async function recordReview(
       `version ${parsed.version} was already ${existing.decision} by ${existing.approver} in run ${existing.runId}`,
     );
   }
-  return { record: existing, created: false };
+  const stored = (await registry.store.getDocument(key)) as Buffer;
+  return { record: existing, created: false, key, sha256: sha256Hex(stored) };
 }
 
 export async function readReview(
@@ -60,4 +71,10 @@ export async function readReview(
     reviewRecordSchema,
     () => new CorruptRegistryDocumentError(key, registry.store.location, 'it is not a review record'),
   );
+}
+
+/** How a review is marked wherever it is shown: signed (with the key), unsigned, or nothing for the deadline's. */
+export function signatureLabel(review: Pick<ReviewRecord, 'timedOut' | 'signed' | 'signature'>): string {
+  if (review.timedOut) return '';
+  return review.signature ? `signed ${review.signature.keyFingerprint}` : 'unsigned';
 }

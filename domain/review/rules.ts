@@ -1,9 +1,15 @@
+import { AccessError } from '../access/errors';
 import type { ModelAccess } from '../access/modelAccess';
 
 /** What a person sends to approve or reject a version that waits for review. */
 export interface ReviewRequest {
   approver: string;
   reason: string;
+  /**
+   * The person's Ed25519 signature of the decision (domain/review/decisionSignature), checked by
+   * an activity against the namespace's policy before the run takes the decision.
+   */
+  signature?: { publicKey: string; signature: string; signedAt: string };
 }
 
 /** The review a run has opened: who may decide and who may not. */
@@ -89,15 +95,27 @@ export interface ReviewSettings {
  * The review settings of a run of `model`, checked against its namespace's approvers: a run may
  * name only them, and when it names nobody but needs a review, they are the allow-list. With
  * `reviewByDefault` (an import without evaluation data) a namespace with approvers always gets a review.
+ * A run that would promote to a protected alias (`promotesTo`) always gets one: the pipeline moves a
+ * protected alias only after an approved review.
  */
 export async function reviewForNamespace(
   access: ModelAccess,
   model: string,
   review: ReviewSettings | undefined,
   reviewByDefault = false,
+  promotesTo?: string,
 ): Promise<ReviewSettings | undefined> {
   const approvers = await access.approversFor(model, review?.approvers ?? []);
-  const required = review?.required === true || (reviewByDefault && approvers.length > 0);
+  const protectedAlias =
+    promotesTo !== undefined && (await access.aliasMovers(model, promotesTo)) !== undefined;
+  const required = review?.required === true || (reviewByDefault && approvers.length > 0) || protectedAlias;
+  if (required && approvers.length === 0 && protectedAlias) {
+    throw new AccessError(
+      'AccessDenied',
+      `${promotesTo} of ${model} is protected: the pipeline promotes to it only after an approved review, and ` +
+        'this run names no approver. Give --approvers (or register approvers in the namespace policy), or --no-promote.',
+    );
+  }
   if (!required || approvers.length === 0) return review;
   return { ...review, required: true, approvers };
 }

@@ -110,6 +110,8 @@ describe('formatVerifyResult', () => {
     lastSeq: 12,
     tail: { seq: 12, hash: H2 },
     artifactsChecked: 1,
+    signaturesChecked: 0,
+    documentsChecked: 0,
     problems: [],
     warnings: [],
   };
@@ -121,6 +123,12 @@ describe('formatVerifyResult', () => {
         `Last record: 12, hash ${H2}`,
         '',
       ].join('\n'),
+    );
+  });
+
+  it('says how many signed decisions and documents were checked, when there were any', () => {
+    expect(formatVerifyResult({ ...intact, signaturesChecked: 1, documentsChecked: 3 }).split('\n')[0]).toBe(
+      'OK: the audit chain is intact (12 records, 1 artifact re-hashed, 1 signed decision and 3 documents checked).',
     );
   });
 

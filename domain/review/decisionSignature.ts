@@ -1,0 +1,169 @@
+import { createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
+import { z } from 'zod';
+import type { NamespacePolicy } from '../access/policy';
+import { canonicalJson } from '../cache/canonicalJson';
+import { SigningError } from '../signing/errors';
+import { keyFingerprint, parsePublicKey, publicKeyText } from '../signing/keys';
+import { sha256Hex } from '../storage/hashing';
+
+/**
+ * What a person signs when they approve or reject a version: the run, the version, the exact ONNX
+ * file and gate verdict they looked at, their decision and reason, and when. The signature is
+ * Ed25519 over the canonical JSON of this statement (keys sorted, no whitespace), so anyone holding
+ * the public key can check it again from the stored record alone.
+ */
+export const DECISION_STATEMENT_TYPE = 'slipway.review-decision/v1';
+
+export const decisionStatementSchema = z.strictObject({
+  type: z.literal(DECISION_STATEMENT_TYPE),
+  workflowId: z.string().min(1),
+  runId: z.string().min(1),
+  model: z.string().min(1),
+  version: z.number().int().min(1),
+  onnxSha256: z.string().regex(/^[0-9a-f]{64}$/),
+  /** sha256 of the canonical JSON of the gate verdict stored with the version (see gateDigest). */
+  gateSha256: z.string().regex(/^[0-9a-f]{64}$/),
+  decision: z.enum(['approved', 'rejected']),
+  approver: z.string().min(1),
+  reason: z.string(),
+  /** ISO time the person signed at (their clock). */
+  signedAt: z.iso.datetime({ offset: true }),
+});
+export type DecisionStatement = z.infer<typeof decisionStatementSchema>;
+
+/** What travels with a signed decision: the public key (its OpenSSH line) and the signature. */
+export const decisionSignatureSchema = z.strictObject({
+  publicKey: z.string().min(1),
+  signature: z.string().min(1),
+  signedAt: z.iso.datetime({ offset: true }),
+});
+export type DecisionSignature = z.infer<typeof decisionSignatureSchema>;
+
+/** A verified signature as records keep it: the statement, the key and its fingerprint, the signature. */
+export const signedDecisionSchema = z.strictObject({
+  statement: decisionStatementSchema,
+  publicKey: z.string().min(1),
+  keyFingerprint: z.string().min(1),
+  signature: z.string().min(1),
+});
+export type SignedDecision = z.infer<typeof signedDecisionSchema>;
+
+/** The statement a decision on `metadata`'s version in run `run` signs, from the registry's record of it. */
+export function decisionStatement(
+  metadata: { name: string; version: number; artifacts: { onnx: { sha256: string } }; gate?: unknown },
+  run: { workflowId: string; runId: string },
+  decision: { decision: 'approved' | 'rejected'; approver: string; reason: string; signedAt: string },
+): DecisionStatement {
+  return {
+    type: DECISION_STATEMENT_TYPE,
+    workflowId: run.workflowId,
+    runId: run.runId,
+    model: metadata.name,
+    version: metadata.version,
+    onnxSha256: metadata.artifacts.onnx.sha256,
+    gateSha256: gateDigest(metadata.gate),
+    decision: decision.decision,
+    approver: decision.approver.trim(),
+    reason: decision.reason.trim(),
+    signedAt: decision.signedAt,
+  };
+}
+
+/** The gate verdict's digest, as the statement names it (null when a version has no gate verdict). */
+export function gateDigest(gate: unknown): string {
+  return sha256Hex(canonicalJson(gate ?? null));
+}
+
+export function statementBytes(statement: DecisionStatement): Buffer {
+  return Buffer.from(canonicalJson(decisionStatementSchema.parse(statement)), 'utf8');
+}
+
+/** Signs with a person's Ed25519 private key; the result is what the approve/reject Update carries. */
+export function signDecision(statement: DecisionStatement, privateKey: KeyObject): DecisionSignature {
+  if (privateKey.asymmetricKeyType !== 'ed25519') {
+    throw new SigningError('InvalidKey', 'decisions are signed with Ed25519 keys (ssh-keygen -t ed25519)');
+  }
+  return {
+    publicKey: publicKeyText(createPublicKey(privateKey)),
+    signature: sign(null, statementBytes(statement), privateKey).toString('base64'),
+    signedAt: statement.signedAt,
+  };
+}
+
+/** True when `signature` (base64) is `publicKey`'s Ed25519 signature of the statement. */
+export function signatureMatches(
+  statement: DecisionStatement,
+  signature: string,
+  publicKey: KeyObject,
+): boolean {
+  if (publicKey.asymmetricKeyType !== 'ed25519') return false;
+  try {
+    return verify(null, statementBytes(statement), publicKey, Buffer.from(signature, 'base64'));
+  } catch {
+    return false;
+  }
+}
+
+/** What a namespace's policy says about signatures on its reviews. */
+export function signaturesRequired(policy: NamespacePolicy | undefined): boolean {
+  const keys = policy?.approverKeys ?? {};
+  return Object.values(keys).some((list) => list.length > 0) && policy?.allowUnsigned !== true;
+}
+
+export type DecisionVerdict = { signed: true; record: SignedDecision } | { signed: false };
+
+/**
+ * The policy's judgement of a decision: signed by a key the policy registers for that approver and
+ * valid over `statement`, or unsigned where the policy allows it. Anything else is refused with a
+ * SigningError that says what to do.
+ */
+export function judgeDecision(
+  policy: NamespacePolicy | undefined,
+  statement: DecisionStatement,
+  signature: DecisionSignature | undefined,
+): DecisionVerdict {
+  const where = policy ? `namespace ${policy.namespace}` : 'this namespace';
+  if (signature === undefined) {
+    if (!signaturesRequired(policy)) return { signed: false };
+    throw new SigningError(
+      'SignatureRequired',
+      `${where} requires signed decisions: sign with your key (--key <private key file>); ${statement.approver}'s ` +
+        `registered keys: ${registeredKeys(policy, statement.approver)}.`,
+    );
+  }
+  const key = parsePublicKey(signature.publicKey, 'the decision signature');
+  const fingerprint = keyFingerprint(key);
+  const registered = (policy?.approverKeys?.[statement.approver] ?? []).map((text) =>
+    keyFingerprint(parsePublicKey(text, `the policy of ${where}`)),
+  );
+  if (!registered.includes(fingerprint)) {
+    throw new SigningError(
+      'SignatureKeyNotRegistered',
+      `the decision is signed with key ${fingerprint}, which ${where}'s policy does not register for ` +
+        `${statement.approver} (registered: ${registeredKeys(policy, statement.approver)}). ` +
+        `Sign with ${statement.approver}'s own key, or ask an admin to register it (slipway namespace set ... --approver-key).`,
+    );
+  }
+  if (signature.signedAt !== statement.signedAt || !signatureMatches(statement, signature.signature, key)) {
+    throw new SigningError(
+      'SignatureInvalid',
+      `the signature by ${fingerprint} does not match this decision (run, version, ONNX file, gate verdict, ` +
+        'decision, reason and time): it was made for something else, or altered on the way. Sign again.',
+    );
+  }
+  return {
+    signed: true,
+    record: {
+      statement,
+      publicKey: publicKeyText(key),
+      keyFingerprint: fingerprint,
+      signature: signature.signature,
+    },
+  };
+}
+
+function registeredKeys(policy: NamespacePolicy | undefined, approver: string): string {
+  const keys = policy?.approverKeys?.[approver] ?? [];
+  if (keys.length === 0) return 'none';
+  return keys.map((text) => keyFingerprint(parsePublicKey(text, 'the policy'))).join(', ');
+}

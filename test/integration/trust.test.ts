@@ -1,0 +1,257 @@
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { copyFile, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { approveUpdate } from '../../contracts/review';
+import { AuditLog } from '../../domain/audit/auditLog';
+import { reviewKey } from '../../domain/registry/layout';
+import { ModelRegistry } from '../../domain/registry/registry';
+import { decisionStatement, signDecision } from '../../domain/review/decisionSignature';
+import { readReview } from '../../domain/review/records';
+import { parsePrivateKey } from '../../domain/signing/keys';
+import { modelStatement, signModelStatement } from '../../domain/signing/modelSignature';
+import { openArtifactStore } from '../../domain/storage/openStore';
+import { type CliResult, slipwayAs } from '../support/cli';
+import { BOTNET_FEATURES, externalBotnetOnnx } from '../support/externalOnnx';
+import { type PipelineWorld, startPipelineWorld } from '../support/pipelineWorld';
+
+/**
+ * Trust that can be checked (issue 27), on one pipeline world with the artifacts in a folder:
+ * signed review decisions against a namespace's registered keys, `audit verify` over them, signed
+ * model versions and `slipway verify`, signed imports, protected aliases.
+ */
+describe('signed decisions, signed models, protected aliases', () => {
+  let world: PipelineWorld;
+  let registry: ModelRegistry;
+  const fixtures = join(__dirname, '../fixtures/signing');
+  const aliceKey = join(fixtures, 'test_id_ed25519'); // an OpenSSH key, as ssh-keygen writes it
+  const file = (name: string) => join(world.dir, name);
+  const artifacts = () => join(world.dir, 'artifacts');
+  const slipway = (user: string, ...args: string[]) => slipwayAs(user, world.env, args);
+  const features = BOTNET_FEATURES.join(',');
+  const importArgs = (model: string, ...more: string[]) => [
+    'import',
+    'onnx',
+    file('nn_botnet.onnx'),
+    '--model',
+    model,
+    '--features',
+    features,
+    '--target',
+    'botnet',
+    ...more,
+  ];
+  const basePolicy = () => [
+    'namespace',
+    'set',
+    'secops',
+    '--admins',
+    'erin',
+    '--approvers',
+    'alice,bob',
+    '--approver-key',
+    `alice=${aliceKey}.pub`,
+    '--protect',
+    'production=erin',
+  ];
+
+  /** Every file of the store, by path, with the sha256 of its bytes. */
+  async function storeContents(): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const entry of await readdir(artifacts(), { withFileTypes: true, recursive: true })) {
+      if (!entry.isFile()) continue;
+      const path = join(entry.parentPath, entry.name);
+      out[path] = createHash('sha256')
+        .update(await readFile(path))
+        .digest('hex');
+    }
+    return out;
+  }
+
+  const ok = (result: CliResult) => expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
+
+  beforeAll(async () => {
+    world = await startPipelineWorld('trust', { artifacts: 'file' });
+    registry = new ModelRegistry(openArtifactStore(world.config));
+    await writeFile(file('nn_botnet.onnx'), externalBotnetOnnx());
+    const mallory = generateKeyPairSync('ed25519');
+    await writeFile(file('mallory.pem'), mallory.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  });
+  afterAll(() => world?.close());
+
+  it('takes a decision signed by a registered key only, and audit verify re-checks it and the stored review', async () => {
+    ok(await slipway('erin', ...basePolicy()));
+    // production is protected: the import must wait for a review even though none was asked for.
+    const started = await slipway('erin', ...importArgs('secops/botnet', '--approvers', 'alice'));
+    ok(started);
+    const workflowId = /started (\S+)/.exec(started.stderr)?.[1] as string;
+
+    // A key the policy does not register for alice: refused before sending, with what to do.
+    const stray = await slipway(
+      'alice',
+      'approve',
+      workflowId,
+      '--key',
+      file('mallory.pem'),
+      '--reason',
+      'ok',
+    );
+    expect(stray.code).toBe(1);
+    expect(stray.stderr).toMatch(/does not register for alice/);
+    // No signature at all, where keys are registered: refused.
+    const unsigned = await slipway('alice', 'approve', workflowId, '--reason', 'ok');
+    expect(unsigned.code).toBe(1);
+    expect(unsigned.stderr).toMatch(/requires signed decisions/);
+
+    // The run checks too: the same stray signature sent straight to the Update is refused by it.
+    const handle = world.client.workflow.getHandle(workflowId);
+    const { runId } = await handle.describe();
+    const metadata = await registry.getVersion('secops/botnet', 1);
+    const statement = decisionStatement(
+      metadata,
+      { workflowId, runId },
+      { decision: 'approved', approver: 'alice', reason: 'ok', signedAt: new Date().toISOString() },
+    );
+    const strayKey = parsePrivateKey(await readFile(file('mallory.pem')), 'mallory.pem');
+    const refused = await handle
+      .executeUpdate(approveUpdate, {
+        args: [{ approver: 'alice', reason: 'ok', signature: signDecision(statement, strayKey) }],
+      })
+      .catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
+    expect((refused as WorkflowUpdateFailedError).cause).toMatchObject({ type: 'SignatureKeyNotRegistered' });
+
+    // alice's own key (her OpenSSH file): accepted, and the version is promoted.
+    const approved = await slipway(
+      'alice',
+      'approve',
+      workflowId,
+      '--key',
+      aliceKey,
+      '--reason',
+      'read the weights',
+    );
+    ok(approved);
+    const fingerprint = (await readFile(`${aliceKey}.fingerprint`, 'utf8')).split(' ')[1] as string;
+    expect(approved.stdout).toContain(`signed with ${fingerprint}`);
+    expect((await handle.result()).outcome).toBe('promoted');
+
+    const review = await readReview(registry, 'secops/botnet', 1);
+    expect(review).toMatchObject({ signed: true, signature: { keyFingerprint: fingerprint } });
+    const verified = await slipway('erin', 'audit', 'verify');
+    ok(verified);
+    expect(verified.stdout).toMatch(/1 signed decision/);
+
+    // One altered byte of the stored review: audit verify fails on the approval's record.
+    const reviewPath = join(artifacts(), reviewKey('secops/botnet', 1));
+    const original = await readFile(reviewPath);
+    const altered = Buffer.from(original.toString('utf8').replace('read the weights', 'read the weightz'));
+    await writeFile(reviewPath, altered);
+    const approval = (await new AuditLog(registry.store).entries()).find(
+      (e) => e.record?.type === 'approval',
+    );
+    const broken = await slipway('erin', 'audit', 'verify');
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toContain(`record ${approval?.seq}, document-mismatch`);
+    await writeFile(reviewPath, original);
+
+    // production is protected: only erin may move it by hand, not even an approver.
+    const rollback = await slipway('alice', 'rollback', 'secops/botnet', '--reason', 'try');
+    expect(rollback.code).toBe(1);
+    expect(rollback.stderr).toMatch(/production is protected in namespace secops, and only erin may move it/);
+
+    // The signing key never reaches the store, and never the run's history.
+    const pem = (await readFile(join(world.dir, 'keys', 'model-signing.pem'), 'utf8')).split(
+      '\n',
+    )[1] as string;
+    for (const path of Object.keys(await storeContents())) {
+      expect((await readFile(path, 'latin1')).includes(pem), path).toBe(false);
+    }
+    expect(JSON.stringify(await handle.fetchHistory()).includes(pem)).toBe(false);
+  });
+
+  it('signs each registered version: verify accepts an export and refuses it after one byte of the ONNX or the signature changes', async () => {
+    const pkg = file('pkg');
+    ok(await slipway('erin', 'export', 'mltk', 'secops/botnet@1', '--out', pkg));
+    expect((await readdir(pkg)).sort()).toEqual(
+      ['MODEL_CARD.md', 'UPLOAD.txt', '__mlspl_botnet.onnx.mlmodel', 'botnet.onnx', 'model.sig'].sort(),
+    );
+    ok(await slipway('erin', 'verify', pkg));
+    ok(await slipway('erin', 'verify', 'secops/botnet@1'));
+
+    for (const name of ['botnet.onnx', 'model.sig']) {
+      const path = join(pkg, name);
+      const original = await readFile(path);
+      const changed = Buffer.from(original);
+      // For the signature, a byte inside the signed statement (the base64 payload).
+      const at = name === 'model.sig' ? original.indexOf('"payload":"') + 40 : original.length >> 1;
+      changed[at] = changed[at] === 0x41 ? 0x42 : 0x41;
+      await writeFile(path, changed);
+      const refused = await slipway('erin', 'verify', pkg);
+      expect(refused.code, `${name}: ${refused.stdout}${refused.stderr}`).toBe(1);
+      expect(`${refused.stdout}${refused.stderr}`).toMatch(
+        name === 'model.sig'
+          ? /signature does not verify|not a model-signing bundle/
+          : /botnet.onnx has sha256 .* changed/,
+      );
+      await writeFile(path, original);
+    }
+    ok(await slipway('erin', 'verify', join(pkg, 'botnet.onnx')));
+  });
+
+  it('imports a signed file only when a trusted signer signed those bytes; a bad signature leaves nothing stored', async () => {
+    const signer = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    await writeFile(file('signer.pub.pem'), signer.publicKey.export({ type: 'spki', format: 'pem' }));
+    ok(
+      await slipway(
+        'erin',
+        ...basePolicy(),
+        '--importers',
+        'erin',
+        '--trusted-signer',
+        file('signer.pub.pem'),
+        '--require-signed-imports',
+      ),
+    );
+    const bytes = await readFile(file('nn_botnet.onnx'));
+    const sign = (content: Buffer) =>
+      `${JSON.stringify(
+        signModelStatement(
+          modelStatement('botnet', [
+            { name: 'nn_botnet.onnx', sha256: createHash('sha256').update(content).digest('hex') },
+          ]),
+          signer.privateKey,
+        ),
+      )}\n`;
+    const tampered = Buffer.from(bytes);
+    tampered[tampered.length - 3] ^= 1;
+    await writeFile(file('wrong-bytes.sig'), sign(tampered));
+    await copyFile(join(fixtures, 'openssf', 'model.sig'), file('untrusted.sig'));
+    await writeFile(file('good.sig'), sign(bytes));
+
+    const before = await storeContents();
+    for (const [signature, why] of [
+      [undefined, /requires signed imports/],
+      [file('wrong-bytes.sig'), /is not a file the signature covers/],
+      [file('untrusted.sig'), /signed by a key none of the trusted ones is/],
+    ] as const) {
+      const refused = await slipway(
+        'erin',
+        ...importArgs('secops/signed', '--no-promote', ...(signature ? ['--signature', signature] : [])),
+      );
+      expect(refused.code, refused.stdout).toBeGreaterThan(0);
+      expect(refused.stderr).toMatch(why);
+      expect(await storeContents()).toEqual(before);
+    }
+
+    const imported = await slipway(
+      'erin',
+      ...importArgs('secops/signed', '--no-promote', '--signature', file('good.sig'), '--wait'),
+    );
+    ok(imported);
+    const version = await registry.getVersion('secops/signed', 1);
+    expect(version.imported?.signature?.signedAs).toBe('nn_botnet.onnx');
+    expect(version.imported?.signature?.signer).toMatch(/^SHA256:/);
+  });
+});
