@@ -82,6 +82,7 @@ describe('deployment manifests and container build file', () => {
       'Deployment',
       'Secret',
       'Secret',
+      'Secret',
       'Service',
     ]);
   });
