@@ -279,3 +279,28 @@ export type VisibilityChangeInput = z.input<typeof visibilityChangeInputSchema>;
 export const recordedChangeInputSchema = z
   .object({ type: z.enum(['schedule-change', 'cancellation', 'serving-refusal']) })
   .loose();
+
+/**
+ * `slipway gc` and its schedule: what retention may delete (domain/gc/plan.ts has the rules).
+ * Ages are milliseconds; the CLI parses "7d", "12h".
+ */
+export const garbageCollectionInputSchema = z.object({
+  /** Decide and list only; delete nothing, record nothing. */
+  dryRun: z.boolean().default(false),
+  /** An object nothing needs is deleted only once it is at least this old (default one day). */
+  olderThanMs: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(24 * 60 * 60 * 1000),
+  /** Step-cache entries are kept this long after they were recorded (default seven days). */
+  cacheTtlMs: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(7 * 24 * 60 * 60 * 1000),
+  /** Also keep everything the newest N finished runs read or wrote (default 0). */
+  keepLast: z.number().int().nonnegative().default(0),
+  actor: z.string().trim().min(1),
+});
+export type GarbageCollectionInput = z.input<typeof garbageCollectionInputSchema>;
