@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GarbageCollectionResult } from '../../activities/gc';
+import { collectGarbageNow } from '../../application/gc';
 import { progressQuery } from '../../contracts/messages';
 import { approveUpdate } from '../../contracts/review';
 import { AuditLog } from '../../domain/audit/auditLog';
@@ -51,6 +52,10 @@ describe('slipway gc', () => {
       ],
     });
 
+  async function waitForReview(handle: WorkflowHandle): Promise<void> {
+    while (!(await handle.query(progressQuery)).review) await new Promise((r) => setTimeout(r, 100));
+  }
+
   /** Waits until the run is training (an epoch reported) or waiting for its review. */
   async function waitUntilBusy(handle: WorkflowHandle): Promise<string> {
     for (;;) {
@@ -61,7 +66,8 @@ describe('slipway gc', () => {
     }
   }
 
-  async function gc(...flags: string[]): Promise<GarbageCollectionResult> {
+  /** The dry run through the real CLI; the others through the application layer it calls. */
+  async function gcCli(...flags: string[]): Promise<GarbageCollectionResult> {
     const result = await slipwayAs('carol', world.env, [
       'gc',
       '--older-than',
@@ -74,6 +80,9 @@ describe('slipway gc', () => {
     expect(result.code, result.stderr).toBe(0);
     return JSON.parse(result.stdout) as GarbageCollectionResult;
   }
+
+  const gc = (dryRun: boolean) =>
+    collectGarbageNow(world, { dryRun, olderThanMs: 0, cacheTtlMs: 0, actor: 'carol' });
 
   /** sha256 of everything a version names or has upstream. */
   async function versionNeeds(version: number): Promise<Set<string>> {
@@ -97,14 +106,14 @@ describe('slipway gc', () => {
     expect(checkpointsOfFirst.length).toBeGreaterThan(1);
 
     // The second run waits for a review after registering, so it is certainly running during gc.
-    const second = await pipeline('second', 12, 20, {
+    const second = await pipeline('second', 12, 8, {
       review: { required: true, approvers: ['alice'], timeoutSeconds: 600 },
     });
     const state = await waitUntilBusy(second);
     const secondStart = (await second.describe()).startTime.getTime();
 
-    const dry = await gc('--dry-run');
-    const real = await gc();
+    const dry = await gcCli('--dry-run');
+    const real = await gc(false);
     console.log(
       `gc during the second run (${state}): dry run listed ${dry.objectCount}, real run deleted ` +
         `${real.objectCount} objects (${real.bytesFreed} bytes) and ${real.cacheEntries.length} cache entries; ` +
@@ -124,6 +133,7 @@ describe('slipway gc', () => {
     expect(Date.parse(real.cutoff)).toBe(secondStart);
 
     // The running pipeline completes, and its version and the first one need nothing that went.
+    await waitForReview(second);
     await second.executeUpdate(approveUpdate, { args: [{ approver: 'alice', reason: 'fine' }] });
     const result = (await second.result()) as PipelineResult;
     expect(result.outcome).toBe('promoted');
@@ -146,7 +156,7 @@ describe('slipway gc', () => {
     expect(verified.ok).toBe(true);
 
     // A second gc after the run finished finds only the running run's leftovers, never a version's.
-    const after = await gc('--dry-run');
+    const after = await gc(true);
     const needs = new Set([...(await versionNeeds(1)), ...(await versionNeeds(2))]);
     expect(after.objects.filter((o) => needs.has(o.sha256))).toEqual([]);
   });
