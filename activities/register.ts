@@ -5,7 +5,7 @@ import type { ModelArtifacts, ModelVersionDraft } from '../domain/registry/metad
 import { ModelRegistry } from '../domain/registry/registry';
 import type { ArtifactRef } from '../domain/storage/artifactRef';
 import type { ActivityDeps } from './deps';
-import { withFailureMapping } from './failures';
+import { heartbeating } from './heartbeat';
 import { recordStepLineage } from './lineageRecorder';
 
 export interface RegisteredModel {
@@ -44,7 +44,8 @@ export function registerModelActivity(deps: ActivityDeps) {
     name: string;
     draft: Omit<ModelVersionDraft, 'createdAt' | 'packageVersions' | 'codeVersion'>;
   }): Promise<RegisteredModel> {
-    return withFailureMapping(async () => {
+    // Heartbeats, so a worker that dies mid-registration is noticed within the heartbeat timeout.
+    return heartbeating(async () => {
       const info = Context.current().info;
       const startedAt = new Date().toISOString();
       const registry = new ModelRegistry(deps.store);

@@ -116,6 +116,16 @@ export const trainToDeployInputSchema = extractDatasetInputSchema.extend({
     .min(5)
     .max(24 * 3600)
     .default(600),
+  /**
+   * How long a silent worker is trusted in the steps other than training (unset: five minutes).
+   * Those that run long heartbeat every few seconds; registration and the report are short.
+   */
+  stepHeartbeatTimeoutSeconds: z
+    .number()
+    .int()
+    .min(5)
+    .max(24 * 3600)
+    .optional(),
   /** The pipeline file the run was started from (path, sha256, text), recorded with the version. */
   pipelineFile: pipelineFileRecordSchema.optional(),
 });

@@ -15,7 +15,7 @@ import { type PipelineProgress, pipelineSteps, type StepStatus } from '../contra
 import { modelMetricsOf } from '../domain/ml/metrics';
 import type { ArtifactRef } from '../domain/storage/artifactRef';
 import { type DecidedAnomaly, decideAnomalies, describeAnomalies } from '../domain/validation/anomalyPolicy';
-import { light, type ReleaseOutcome, reviewAndPromote, stepTracker } from './release';
+import { light as lightSteps, type ReleaseOutcome, reviewAndPromote, stepTracker } from './release';
 import { activityRetry } from './retryPolicy';
 import { reviewGate } from './review';
 import { parseWorkflowInput } from './validation';
@@ -55,6 +55,16 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
     heartbeatTimeout: params.trainingHeartbeatTimeoutSeconds * 1000,
     retry: activityRetry,
   }).trainModel;
+  // The steps before the review. A run may shorten their heartbeat timeout, so a worker that died
+  // in one is noticed sooner than after the default five minutes (the fault suite does).
+  const light =
+    params.stepHeartbeatTimeoutSeconds === undefined
+      ? lightSteps
+      : proxyActivities<SlipwayActivities>({
+          startToCloseTimeout: '30 minutes',
+          heartbeatTimeout: params.stepHeartbeatTimeoutSeconds * 1000,
+          retry: activityRetry,
+        });
   const info = workflowInfo();
   const progress: PipelineProgress = {
     steps: pipelineSteps.map((step) => ({ step, status: 'pending' })),
