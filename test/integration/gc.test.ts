@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GarbageCollectionResult } from '../../activities/gc';
-import { collectGarbageNow } from '../../application/gc';
+import { collectGarbageNow, scheduleGarbageCollection } from '../../application/gc';
 import { progressQuery } from '../../contracts/messages';
 import { approveUpdate } from '../../contracts/review';
 import { AuditLog } from '../../domain/audit/auditLog';
@@ -159,5 +159,32 @@ describe('slipway gc', () => {
     const after = await gc(true);
     const needs = new Set([...(await versionNeeds(1)), ...(await versionNeeds(2))]);
     expect(after.objects.filter((o) => needs.has(o.sha256))).toEqual([]);
+  });
+
+  it('runs on a Temporal schedule', { timeout: 120_000 }, async () => {
+    const scheduleId = `gc-${randomUUID().slice(0, 8)}`;
+    await scheduleGarbageCollection(world, {
+      scheduleId,
+      everyMs: 3_600_000,
+      input: { olderThanMs: 3_600_000, actor: 'carol' },
+    });
+    const schedule = world.client.schedule.getHandle(scheduleId);
+    try {
+      expect((await schedule.describe()).action).toMatchObject({ workflowType: 'collectGarbage' });
+      await schedule.trigger();
+      let started: string | undefined;
+      while (!started) {
+        started = (await schedule.describe()).info.recentActions[0]?.action.workflow.workflowId;
+        if (!started) await new Promise((r) => setTimeout(r, 200));
+      }
+      const result = (await world.client.workflow.getHandle(started).result()) as GarbageCollectionResult;
+      expect(result.dryRun).toBe(false);
+      // Nothing is an hour old here: the scheduled run keeps everything.
+      expect(result.objectCount).toBe(0);
+      const created = (await new AuditLog(store).entries()).map((e) => e.record?.details);
+      expect(created).toContainEqual(expect.objectContaining({ scheduleId, change: 'created' }));
+    } finally {
+      await schedule.delete();
+    }
   });
 });
