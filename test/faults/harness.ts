@@ -257,7 +257,8 @@ export class FaultLab {
           spec: { ...referenceModelSpec, epochs: options.epochs ?? 2 },
           trainingTaskQueue: options.queues?.training ?? this.config.trainingTaskQueue,
           trainingHeartbeatTimeoutSeconds: 10,
-          stepHeartbeatTimeoutSeconds: 10,
+          // Long enough for a step whose CPU-bound stretches delay its heartbeats on a loaded machine.
+          stepHeartbeatTimeoutSeconds: 20,
           cache: false,
           createdBy: 'faults',
           // The gate is not under test: every version passes it, so "completed" means promoted.

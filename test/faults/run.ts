@@ -58,6 +58,7 @@ async function main(): Promise<void> {
         process.stderr.write(
           `round ${round}: ${report.fault}: ${report.completed} completed, ${report.failedCleanly} failed cleanly of ${report.runs} (${seconds} s)\n`,
         );
+        for (const note of report.notes) process.stderr.write(`  - ${note}\n`);
         reports.push(report);
         load.push(loadavg()[0]);
       }
