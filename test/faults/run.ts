@@ -8,7 +8,7 @@
  * its fault, or any scenario noted a problem (training restarted from epoch 0, versions not
  * contiguous).
  */
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -36,7 +36,8 @@ async function main(): Promise<void> {
   const load = [loadavg()[0]];
   const reports: FaultReport[] = [];
   for (let round = 1; round <= rounds; round++) {
-    const lab = new FaultLab(join(tmpdir(), `slipway-faults-${Date.now()}`));
+    const dir = join(tmpdir(), `slipway-faults-${Date.now()}`);
+    const lab = new FaultLab(dir);
     await lab.start();
     try {
       for (const [name, scenario] of chosen) {
@@ -64,6 +65,8 @@ async function main(): Promise<void> {
       }
     } finally {
       await lab.stop();
+      // Each round's services, data and logs (hundreds of MB) go with it.
+      await rm(dir, { recursive: true, force: true });
     }
   }
   const merged = mergeReports(reports);
