@@ -12,6 +12,7 @@ import { exportOnnxActivity } from './export';
 import { extractDatasetActivity, extractUnlabelledActivity } from './extract';
 import { fingerprintSourceActivity, lastTrainedSourceActivity } from './fingerprintSource';
 import { evaluateGateActivity } from './gate';
+import { collectGarbageActivity } from './gc';
 import { evaluateImportedActivity, importOnnxActivity } from './import';
 import { promoteModelActivity, rollbackModelActivity } from './promote';
 import { registerModelActivity } from './register';
@@ -62,6 +63,7 @@ export function createActivities(deps: ActivityDeps) {
     promoteModel: promoteModelActivity(deps),
     rollbackModel: rollbackModelActivity(deps),
     recordChange: recordChangeActivity(deps),
+    collectGarbage: collectGarbageActivity(deps),
     setNamespacePolicy: setNamespacePolicyActivity(deps),
     setVisibility: setVisibilityActivity(deps),
     importOnnx: importOnnxActivity(deps),

@@ -9,7 +9,7 @@ import { installationSigningKey } from '../domain/signing/installationKey';
 import { pemHint } from '../domain/signing/keys';
 import type { ArtifactRef } from '../domain/storage/artifactRef';
 import type { ActivityDeps } from './deps';
-import { withFailureMapping } from './failures';
+import { heartbeating } from './heartbeat';
 import { recordStepLineage } from './lineageRecorder';
 
 export interface RegisteredModel {
@@ -48,7 +48,8 @@ export function registerModelActivity(deps: ActivityDeps) {
     name: string;
     draft: Omit<ModelVersionDraft, 'createdAt' | 'packageVersions' | 'codeVersion' | 'importance'>;
   }): Promise<RegisteredModel> {
-    return withFailureMapping(async () => {
+    // Heartbeats, so a worker that dies mid-registration is noticed within the heartbeat timeout.
+    return heartbeating(async () => {
       const info = Context.current().info;
       const startedAt = new Date().toISOString();
       const registry = new ModelRegistry(deps.store);

@@ -17,7 +17,7 @@ import type { Workspace } from './workspace';
 /** Temporal's client, loaded when first needed (`--help` needs none of it). */
 const temporalClient = () => import('@temporalio/client');
 
-async function recordScheduleChange(
+export async function recordScheduleChange(
   temporal: TemporalAccess,
   scheduleId: string,
   change: string,

@@ -61,6 +61,7 @@ export const commandModules: readonly CommandModule[] = [
   { commands: ['lineage'], load: async () => (await import('./commands/lineage.js')).registerLineageCommand },
   { commands: ['verify'], load: async () => (await import('./commands/verify.js')).registerVerifyCommand },
   { commands: ['audit'], load: async () => (await import('./commands/audit.js')).registerAuditCommand },
+  { commands: ['gc'], load: async () => (await import('./commands/gc.js')).registerGcCommand },
   { commands: ['console'], load: async () => (await import('./commands/console.js')).registerConsoleCommand },
   { commands: ['extract'], load: async () => (await import('./commands/extract.js')).registerExtractCommand },
   { commands: ['worker'], load: async () => (await import('./commands/worker.js')).registerWorkerCommand },

@@ -118,6 +118,16 @@ export const trainToDeployInputSchema = extractDatasetInputSchema.extend({
     .min(5)
     .max(24 * 3600)
     .default(600),
+  /**
+   * How long a silent worker is trusted in the steps other than training (unset: five minutes).
+   * Those that run long heartbeat every few seconds; registration and the report are short.
+   */
+  stepHeartbeatTimeoutSeconds: z
+    .number()
+    .int()
+    .min(5)
+    .max(24 * 3600)
+    .optional(),
   /** The pipeline file the run was started from (path, sha256, text), recorded with the version. */
   pipelineFile: pipelineFileRecordSchema.optional(),
 });
@@ -356,3 +366,28 @@ export type VisibilityChangeInput = z.input<typeof visibilityChangeInputSchema>;
 export const recordedChangeInputSchema = z
   .object({ type: z.enum(['schedule-change', 'cancellation', 'serving-refusal']) })
   .loose();
+
+/**
+ * `slipway gc` and its schedule: what retention may delete (domain/gc/plan.ts has the rules).
+ * Ages are milliseconds; the CLI parses "7d", "12h".
+ */
+export const garbageCollectionInputSchema = z.object({
+  /** Decide and list only; delete nothing, record nothing. */
+  dryRun: z.boolean().default(false),
+  /** An object nothing needs is deleted only once it is at least this old (default one day). */
+  olderThanMs: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(24 * 60 * 60 * 1000),
+  /** Step-cache entries are kept this long after they were recorded (default seven days). */
+  cacheTtlMs: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(7 * 24 * 60 * 60 * 1000),
+  /** Also keep everything the newest N finished runs read or wrote (default 0). */
+  keepLast: z.number().int().nonnegative().default(0),
+  actor: z.string().trim().min(1),
+});
+export type GarbageCollectionInput = z.input<typeof garbageCollectionInputSchema>;

@@ -1,5 +1,6 @@
 // The workflow bundle's entry point: every workflow the worker registers is exported here.
 export { extractDatasetWorkflow } from './extractDataset';
+export { collectGarbage } from './gc';
 export { importModel } from './importModel';
 export { changeNamespacePolicy, changeVisibility, recordChange, rollbackAlias } from './manualChanges';
 export { scheduledRetrain } from './scheduledRetrain';

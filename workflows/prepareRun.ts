@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import type { trainToDeployInputSchema } from '../contracts/inputs';
 import type { PipelineProgress, StepStatus } from '../contracts/progress';
 import { type TrainingDataValidation, validateTrainingData } from './dataValidation';
-import { light, type stepTracker } from './release';
+import { lightStepsFor, type stepTracker } from './release';
 
 type RunParams = z.output<typeof trainToDeployInputSchema>;
 
@@ -18,6 +18,7 @@ export async function prepareRun(
   step: ReturnType<typeof stepTracker>,
 ) {
   const cache = params.cache;
+  const light = lightStepsFor(params);
   const dataset = await step('extract', () =>
     light.extractDataset({ source: params.source, target: params.target, features: params.features, cache }),
   );

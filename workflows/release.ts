@@ -17,6 +17,20 @@ export const light = proxyActivities<SlipwayActivities>({
 });
 
 /**
+ * The light steps with the run's heartbeat timeout: a run may shorten it (the fault suite does), so
+ * a worker that died in one of the steps before the review is noticed sooner than after five minutes.
+ */
+export function lightStepsFor(params: { stepHeartbeatTimeoutSeconds?: number }): typeof light {
+  return params.stepHeartbeatTimeoutSeconds === undefined
+    ? light
+    : proxyActivities<SlipwayActivities>({
+        startToCloseTimeout: '30 minutes',
+        heartbeatTimeout: params.stepHeartbeatTimeoutSeconds * 1000,
+        retry: activityRetry,
+      });
+}
+
+/**
  * promoted: the alias now points at this version; blocked: the metric gate said no;
  * rejected / timed-out: the review said no, or nobody answered in time; registered: promotion
  * was not asked for; superseded: the alias moved while this run waited, so it was left alone.

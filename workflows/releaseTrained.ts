@@ -7,7 +7,7 @@ import type { ModelSpec } from '../domain/ml/modelSpec';
 import type { ModelVersionDraft } from '../domain/registry/metadata';
 import type { ArtifactRef } from '../domain/storage/artifactRef';
 import type { DecidedAnomaly } from '../domain/validation/anomalyPolicy';
-import { light, reviewAndPromote, type stepTracker } from './release';
+import { lightStepsFor, reviewAndPromote, type stepTracker } from './release';
 import type { reviewGate } from './review';
 import type { PipelineResult } from './trainToDeploy';
 
@@ -37,6 +37,7 @@ export interface TrainedRun {
  */
 export async function releaseTrained(run: TrainedRun): Promise<PipelineResult> {
   const { dataset, prepared, trained, step } = run;
+  const light = lightStepsFor(run.params);
   const cache = run.params.cache;
   const modelRefs = {
     snapshot: dataset.snapshot,

@@ -25,6 +25,12 @@ export const auditRecordTypes = [
    * failed its check (details: alias, the version kept answering, the check); names the refused version.
    */
   'serving-refusal',
+  /**
+   * Retention (`slipway gc`) deleted objects nothing needed: details.objects lists each one's key,
+   * sha256 and size, details.cacheEntries the expired step-cache entries. Recorded before the
+   * deletion, so nothing is deleted unrecorded.
+   */
+  'gc',
 ] as const;
 export type AuditRecordType = (typeof auditRecordTypes)[number];
 
@@ -34,6 +40,7 @@ const UNVERSIONED: readonly AuditRecordType[] = [
   'visibility-change',
   'namespace-change',
   'cancellation',
+  'gc',
 ];
 /** Types about one model version (all the others): they must name the model and the version. */
 const VERSIONED: ReadonlySet<AuditRecordType> = new Set(
@@ -70,7 +77,7 @@ function checkSubject(
 ) {
   // A cancellation names its model only once the model has a version (before that nobody owns it,
   // and the record names the run and the model in its details).
-  const modelOptional = ['schedule-change', 'namespace-change', 'cancellation'].includes(entry.type);
+  const modelOptional = ['schedule-change', 'namespace-change', 'cancellation', 'gc'].includes(entry.type);
   if (!modelOptional && entry.model === undefined) {
     ctx.addIssue({ code: 'custom', path: ['model'], message: `a ${entry.type} record must name the model` });
   }

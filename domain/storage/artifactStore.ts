@@ -14,6 +14,11 @@ export interface PutOptions {
 export interface ObjectInfo {
   key: string;
   bytes: number;
+  /**
+   * When the object was last written (ISO 8601), where the listing says: retention (domain/gc) keeps
+   * anything younger than its grace period. A put of bytes already stored does not change it.
+   */
+  modified?: string;
 }
 
 /**
@@ -48,4 +53,10 @@ export interface ArtifactStore {
   ): Promise<boolean>;
   getDocument(key: string): Promise<Buffer | undefined>;
   deleteDocument(key: string): Promise<void>;
+  /**
+   * Removes a content-addressed artifact (absent is fine). Only retention calls this
+   * (domain/gc), after deciding from the registry, lineage, the audit log and the step cache that
+   * nothing needs the object; documents go through deleteDocument.
+   */
+  deleteArtifact(key: string): Promise<void>;
 }

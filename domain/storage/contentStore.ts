@@ -3,7 +3,7 @@ import type { ArtifactRef } from './artifactRef';
 import type { ArtifactBody, ArtifactStore, ObjectInfo, PutOptions } from './artifactStore';
 import { type NormalizedBody, normalizeBody } from './body';
 import { readAll, streamToFileAtomically } from './fileIo';
-import { assertDocumentKey, assertKind, normalizeExtension } from './keys';
+import { assertArtifactKey, assertDocumentKey, assertKind, normalizeExtension } from './keys';
 
 type DocumentOptions = { ifAbsent?: boolean; mediaType?: string };
 
@@ -62,4 +62,12 @@ export abstract class ContentAddressedStore implements ArtifactStore {
 
   abstract getDocument(key: string): Promise<Buffer | undefined>;
   abstract deleteDocument(key: string): Promise<void>;
+
+  async deleteArtifact(key: string): Promise<void> {
+    assertArtifactKey(key);
+    await this.removeObject(key);
+  }
+
+  /** Removes the object at a checked key; absent is not an error. */
+  protected abstract removeObject(key: string): Promise<void>;
 }

@@ -88,6 +88,21 @@ export function assertDocumentKey(key: string): void {
   }
 }
 
+/** Only content-addressed keys may be deleted as artifacts (retention, domain/gc). */
+export function assertArtifactKey(key: string): void {
+  assertValidKey(key);
+  if (!isContentKey(key)) {
+    throw new InvalidStoreKeyError(
+      `Key "${key}" is not a content-addressed artifact key ("<kind>/sha256/<hex>"); delete documents with deleteDocument.`,
+    );
+  }
+}
+
+/** The sha256 named by a content-addressed key, or undefined for any other key. */
+export function sha256OfContentKey(key: string): string | undefined {
+  return isContentKey(key) ? key.split('/')[2]?.slice(0, 64) : undefined;
+}
+
 export function assertKind(kind: string): asserts kind is ArtifactKind {
   if (!(artifactKinds as readonly string[]).includes(kind)) {
     throw new InvalidStoreKeyError(

@@ -188,6 +188,10 @@ export class LocalArtifactStore extends ContentAddressedStore {
     await removeQuietly(this.pathOf(key));
   }
 
+  protected async removeObject(key: string): Promise<void> {
+    await removeQuietly(this.pathOf(key));
+  }
+
   private uriOf(key: string): string {
     return `${this.location}/${key}`;
   }
@@ -255,7 +259,7 @@ export class LocalArtifactStore extends ContentAddressedStore {
         if (`${key}/`.startsWith(prefix) || prefix.startsWith(`${key}/`)) await this.walk(key, prefix, found);
       } else if (entry.isFile() && key.startsWith(prefix)) {
         const info = await stat(join(dir, entry.name)).catch(() => undefined);
-        if (info) found.push({ key, bytes: info.size });
+        if (info) found.push({ key, bytes: info.size, modified: info.mtime.toISOString() });
       }
     }
   }

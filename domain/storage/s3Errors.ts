@@ -58,6 +58,11 @@ const TRANSIENT_S3_CODES = new Set([
   'RequestTimeout',
   'OperationAborted',
   'XMinioServerNotInitialized',
+  // Two puts of the same content-addressed object at once (two runs extracting the same source, or
+  // an attempt that timed out still uploading beside its retry) can share one multipart upload,
+  // which the first to finish completes: the other's next part finds it gone. A retry finds the
+  // object in place. Found by the fault suite (issue 28).
+  'NoSuchUpload',
 ]);
 
 /**

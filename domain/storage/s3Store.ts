@@ -154,7 +154,11 @@ export class S3ArtifactStore extends ContentAddressedStore {
     const strip = this.prefix === '' ? 0 : this.prefix.length + 1;
     return items
       .filter((item) => item.name !== undefined)
-      .map((item) => ({ key: (item.name as string).slice(strip), bytes: item.size }))
+      .map((item) => ({
+        key: (item.name as string).slice(strip),
+        bytes: item.size,
+        modified: item.lastModified?.toISOString(),
+      }))
       .sort(byKey);
   }
 
@@ -212,6 +216,10 @@ export class S3ArtifactStore extends ContentAddressedStore {
 
   async deleteDocument(key: string): Promise<void> {
     assertDocumentKey(key);
+    await this.removeObject(key);
+  }
+
+  protected async removeObject(key: string): Promise<void> {
     await this.ensureBucket();
     await this.call(key, () => this.connection.client.removeObject(this.bucket, this.fullKey(key)));
   }

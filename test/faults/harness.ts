@@ -4,6 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { loadConfig, type SlipwayConfig } from '../../config/env';
+import { progressQuery } from '../../contracts/messages';
 import { verifyAuditLog } from '../../domain/audit/verify';
 import { sourceArtifacts } from '../../domain/lineage/graph';
 import { upstreamLineage } from '../../domain/lineage/query';
@@ -22,10 +23,17 @@ const BUCKET = 'faults';
 
 export interface FaultReport {
   fault: string;
+  /** Times the scenario ran (each with its fault performed, or it fails). */
   trials: number;
+  /** Pipeline runs started across those trials. */
+  runs: number;
   completed: number;
+  /** Runs that failed as the scenario expects, with the cause it names (disk full). */
+  failedCleanly: number;
   artifactsVerified: number;
   dataLost: number;
+  /** Epoch each killed training resumed from (0 would mean it started over). */
+  resumedFrom: number[];
   notes: string[];
 }
 
@@ -43,7 +51,7 @@ export class FaultLab {
   store!: ArtifactStore;
   private connection!: Connection;
 
-  constructor(private readonly dir: string) {}
+  constructor(readonly dir: string) {}
 
   async start(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
@@ -98,15 +106,19 @@ export class FaultLab {
     });
   }
 
-  /** A `slipway worker` process polling both queues, in its own process group. */
-  startWorker(name: string): void {
-    const env = Object.fromEntries(
+  /** The lab's SLIPWAY_* settings as strings, for a child process. */
+  env(): Record<string, string> {
+    return Object.fromEntries(
       Object.entries(this.config.env)
         .filter(([, v]) => v !== undefined)
         .map(([k, v]) => [k, String(v)]),
     );
+  }
+
+  /** A `slipway worker` process polling both queues, in its own process group; `env` overrides settings. */
+  startWorker(name: string, env: Record<string, string> = {}): void {
     const child = spawn(SLIPWAY, ['worker', '--identity', `faults-${name}`], {
-      env: { ...process.env, ...env },
+      env: { ...process.env, ...this.env(), ...env },
       stdio: 'ignore',
       detached: true,
     });
@@ -143,8 +155,18 @@ export class FaultLab {
     return [...this.workers.keys()];
   }
 
-  async restartTemporal(downMs: number): Promise<void> {
-    await this.temporal.stop();
+  /**
+   * SIGKILLs the Temporal dev server's process group (no shutdown, the SQLite database as the kill
+   * left it), waits, and starts it again on the same database and port.
+   */
+  async killTemporal(downMs: number): Promise<void> {
+    const pid = this.temporal.pid;
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      throw new Error(`the Temporal dev server (pid ${pid}) was not running, so it could not be killed`);
+    }
+    await stopProcessGroup(pid, 5_000);
     await new Promise((r) => setTimeout(r, downMs));
     await this.startTemporal();
   }
@@ -155,23 +177,97 @@ export class FaultLab {
     await this.startMinio();
   }
 
+  stopMinio(): Promise<void> {
+    return this.minio.stop();
+  }
+
+  startMinioAgain(): Promise<void> {
+    return this.startMinio();
+  }
+
+  /** Waits until the run is waiting for its review (approvers were named). */
+  async waitForReviewOpen(handle: WorkflowHandle, timeoutMs = 300_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if ((await handle.query(progressQuery)).review) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`${handle.workflowId} did not open its review in time`);
+  }
+
+  /**
+   * Waits until `activityType` has started on one of the lab's workers, SIGKILLs that worker and
+   * starts a replacement; returns the victim's name. Polls without pause, since registration lasts
+   * a fraction of a second. Throws if the run gets past the activity first: a scenario that did
+   * not perform its fault fails.
+   */
+  async killWorkerDuring(handle: WorkflowHandle, activityType: string, timeoutMs = 300_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    let seen = false;
+    while (Date.now() < deadline) {
+      const description = await handle.describe().catch(() => undefined);
+      if (description && description.status.name !== 'RUNNING') break;
+      const pending = description?.raw.pendingActivities?.find((a) => a.activityType?.name === activityType);
+      const name = pending?.lastWorkerIdentity?.replace(/^faults-/, '');
+      if (pending) seen = true;
+      if (pending && name && this.workers.has(name) && Number(pending.state) === 2 /* STARTED */) {
+        await this.killWorker(name, 'SIGKILL');
+        this.startWorker(`${name}-replacement`);
+        return name;
+      }
+      if (seen && !pending) break;
+    }
+    throw new Error(
+      `fault not performed: ${handle.workflowId} got past ${activityType} before a worker running it could be killed`,
+    );
+  }
+
+  /** Waits until the run has `activityType` pending (scheduled or started). */
+  async waitForActivity(handle: WorkflowHandle, activityType: string, timeoutMs = 300_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const description = await handle.describe();
+      if (description.status.name !== 'RUNNING')
+        throw new Error(`${handle.workflowId} ended (${description.status.name}) before ${activityType}`);
+      if (description.raw.pendingActivities?.some((a) => a.activityType?.name === activityType)) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`${handle.workflowId} did not reach ${activityType} in time`);
+  }
+
   startPipeline(
     model: string,
     seed: number,
-    options: { rows?: number; epochs?: number } = {},
+    options: {
+      rows?: number;
+      epochs?: number;
+      /** Run on other queues (a worker with other settings polls them). */
+      queues?: { main: string; training: string };
+      /** People who must approve before promotion. */
+      approvers?: string[];
+    } = {},
   ): Promise<WorkflowHandle> {
     return this.client.workflow.start('trainToDeploy', {
-      taskQueue: this.config.taskQueue,
+      taskQueue: options.queues?.main ?? this.config.taskQueue,
       workflowId: `faults-${model}-${randomUUID().slice(0, 8)}`,
       args: [
         {
           source: `synthetic:fraud?rows=${options.rows ?? 3000}&seed=${seed}`,
           modelName: model,
           spec: { ...referenceModelSpec, epochs: options.epochs ?? 2 },
-          trainingTaskQueue: this.config.trainingTaskQueue,
+          trainingTaskQueue: options.queues?.training ?? this.config.trainingTaskQueue,
           trainingHeartbeatTimeoutSeconds: 10,
+          // Long enough for a step whose CPU-bound stretches delay its heartbeats on a loaded machine.
+          stepHeartbeatTimeoutSeconds: 20,
           cache: false,
           createdBy: 'faults',
+          // The gate is not under test: every version passes it, so "completed" means promoted.
+          gate: {
+            metric: { thresholds: { minRecall: 0 }, champion: { maxRegression: 1 } },
+            ...(options.approvers
+              ? { review: { required: true, approvers: options.approvers, timeoutSeconds: 3600 } }
+              : {}),
+          },
         },
       ],
     });
@@ -212,10 +308,12 @@ export class FaultLab {
   async verify(
     fault: string,
     results: PipelineResult[],
-    trials: number,
+    runs: number,
     notes: string[] = [],
+    extra: { failedCleanly?: number; resumedFrom?: number[]; store?: ArtifactStore } = {},
   ): Promise<FaultReport> {
-    const registry = new ModelRegistry(this.store);
+    const store = extra.store ?? this.store;
+    const registry = new ModelRegistry(store);
     let artifactsVerified = 0;
     let dataLost = 0;
     const seen = new Set<string>();
@@ -228,7 +326,7 @@ export class FaultLab {
       seen.add(id);
       const metadata = await registry.getVersion(result.model, result.version);
       for (const ref of [...Object.values(metadata.artifacts), metadata.registration.modelCard]) {
-        await this.store.getBytes(ref).then(
+        await store.getBytes(ref).then(
           () => artifactsVerified++,
           (err: Error) => {
             dataLost++;
@@ -236,7 +334,7 @@ export class FaultLab {
           },
         );
       }
-      const sources = sourceArtifacts(await upstreamLineage(this.store, result.model, result.version));
+      const sources = sourceArtifacts(await upstreamLineage(store, result.model, result.version));
       if (sources.length !== 1 || sources[0]?.sha256 !== result.dataset.sourceSha256) {
         dataLost++;
         notes.push(
@@ -245,31 +343,68 @@ export class FaultLab {
         );
       }
     }
-    for (const object of await this.store.list('')) {
+    for (const object of await store.list('')) {
       const named = /\/sha256\/([0-9a-f]{64})\.[a-z]+$/.exec(object.key)?.[1];
       if (!named) continue;
-      const bytes = await this.store.getDocument(object.key);
+      const bytes = await store.getDocument(object.key);
       if (!bytes || createHash('sha256').update(bytes).digest('hex') !== named) {
         dataLost++;
         notes.push(`half-written or corrupt object ${object.key}`);
       }
     }
-    const audit = await verifyAuditLog(this.store, { checkArtifacts: false });
+    const audit = await verifyAuditLog(store, { checkArtifacts: false });
     if (!audit.ok) {
       dataLost++;
       notes.push(`audit chain broken: ${audit.firstBroken?.detail}`);
     }
-    return { fault, trials, completed: results.length, artifactsVerified, dataLost, notes };
+    return {
+      fault,
+      trials: 1,
+      runs,
+      completed: results.length,
+      failedCleanly: extra.failedCleanly ?? 0,
+      artifactsVerified,
+      dataLost,
+      resumedFrom: extra.resumedFrom ?? [],
+      notes,
+    };
   }
+}
+
+/** Sums the reports of one scenario's trials. */
+export function mergeReports(reports: FaultReport[]): FaultReport[] {
+  const merged = new Map<string, FaultReport>();
+  for (const r of reports) {
+    const m = merged.get(r.fault);
+    if (!m) merged.set(r.fault, { ...r, notes: [...r.notes], resumedFrom: [...r.resumedFrom] });
+    else {
+      m.trials += r.trials;
+      m.runs += r.runs;
+      m.completed += r.completed;
+      m.failedCleanly += r.failedCleanly;
+      m.artifactsVerified += r.artifactsVerified;
+      m.dataLost += r.dataLost;
+      m.resumedFrom.push(...r.resumedFrom);
+      m.notes.push(...r.notes);
+    }
+  }
+  return [...merged.values()];
+}
+
+/** A scenario passed when every run completed or failed as expected, nothing was lost and nothing noted. */
+export function passed(r: FaultReport): boolean {
+  return r.completed + r.failedCleanly === r.runs && r.dataLost === 0 && r.notes.length === 0;
 }
 
 export function reportTable(reports: FaultReport[]): string {
   const rows = reports.map(
-    (r) => `| ${r.fault} | ${r.trials} | ${r.completed} | ${r.artifactsVerified} | ${r.dataLost} |`,
+    (r) =>
+      `| ${r.fault} | ${r.trials} | ${r.runs} | ${r.completed} | ${r.failedCleanly} | ${r.dataLost} | ` +
+      `${r.resumedFrom.length === 0 ? '-' : r.resumedFrom.join(', ')} | ${r.artifactsVerified} |`,
   );
   return [
-    '| fault | trials | completed | artifacts verified | data lost |',
-    '| --- | ---: | ---: | ---: | ---: |',
+    '| scenario | trials | runs | completed | failed cleanly | lost | resumed from epoch | artifacts verified |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |',
     ...rows,
   ].join('\n');
 }

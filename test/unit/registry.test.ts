@@ -204,6 +204,9 @@ class CrashingStore implements ArtifactStore {
   head(key: string): Promise<ObjectInfo | undefined> {
     return this.inner.head(key);
   }
+  deleteArtifact(key: string): Promise<void> {
+    return this.inner.deleteArtifact(key);
+  }
   list(prefix: string): Promise<ObjectInfo[]> {
     return this.inner.list(prefix);
   }

@@ -61,6 +61,8 @@ describe('toStorageError', () => {
         retryable: true,
       });
     }
+    // A concurrent put of the same object completed the multipart upload this one joined.
+    expect(toStorageError(s3Error('NoSuchUpload'), context)).toMatchObject({ retryable: true });
     const plain = new Error('Request failed after 0 retries: Error: Retryable HTTP status: 503');
     const error = toStorageError(plain, context);
     expect(error).toBeInstanceOf(S3ServerError);

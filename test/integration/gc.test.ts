@@ -1,0 +1,190 @@
+import { randomUUID } from 'node:crypto';
+import type { WorkflowHandle } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GarbageCollectionResult } from '../../activities/gc';
+import { collectGarbageNow, scheduleGarbageCollection } from '../../application/gc';
+import { progressQuery } from '../../contracts/messages';
+import { approveUpdate } from '../../contracts/review';
+import { AuditLog } from '../../domain/audit/auditLog';
+import { verifyAuditLog } from '../../domain/audit/verify';
+import { artifactRefsIn } from '../../domain/cache/stepCache';
+import { upstreamLineage } from '../../domain/lineage/query';
+import { referenceModelSpec } from '../../domain/ml/modelSpec';
+import { versionKey } from '../../domain/registry/layout';
+import type { ArtifactStore } from '../../domain/storage/artifactStore';
+import { openArtifactStore } from '../../domain/storage/openStore';
+import type { PipelineResult } from '../../workflows/trainToDeploy';
+import { slipwayAs } from '../support/cli';
+import { type PipelineWorld, startPipelineWorld } from '../support/pipelineWorld';
+
+/**
+ * Retention on the real services (issue 28): a first pipeline leaves garbage (per-epoch
+ * checkpoints, step-cache entries) beside version 1, and an object no run or version names is
+ * planted; a second pipeline is running (training, or waiting for its review) when `slipway gc`
+ * runs, dry and then for real, through the CLI. The dry run must list exactly what the real run
+ * deletes; nothing a version, an audit record or the running pipeline needs may go; the running
+ * pipeline must still complete; `audit verify` must pass after it.
+ */
+describe('slipway gc', () => {
+  let world: PipelineWorld;
+  let store: ArtifactStore;
+
+  beforeAll(async () => {
+    world = await startPipelineWorld('gc');
+    store = openArtifactStore(world.config);
+  });
+  afterAll(() => world?.close());
+
+  const pipeline = (name: string, seed: number, epochs: number, gate: object = {}) =>
+    world.client.workflow.start('trainToDeploy', {
+      taskQueue: world.config.taskQueue,
+      workflowId: `gc-${name}-${randomUUID()}`,
+      args: [
+        {
+          source: `synthetic:fraud?rows=4000&seed=${seed}`,
+          modelName: 'gc-model',
+          spec: { ...referenceModelSpec, epochs },
+          createdBy: 'carol',
+          trainingTaskQueue: world.config.trainingTaskQueue,
+          // The gate is not what this test is about: any version passes it.
+          gate: { metric: { thresholds: { minRecall: 0 }, champion: { maxRegression: 1 } }, ...gate },
+        },
+      ],
+    });
+
+  async function waitForReview(handle: WorkflowHandle): Promise<void> {
+    while (!(await handle.query(progressQuery)).review) await new Promise((r) => setTimeout(r, 100));
+  }
+
+  /** Waits until the run is training (an epoch reported) or waiting for its review. */
+  async function waitUntilBusy(handle: WorkflowHandle): Promise<string> {
+    for (;;) {
+      const progress = await handle.query(progressQuery);
+      if (progress.review) return 'waiting for review';
+      if (progress.training.epochs.length > 0) return `training, epoch ${progress.training.epochs.length}`;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** The dry run through the real CLI; the others through the application layer it calls. */
+  async function gcCli(...flags: string[]): Promise<GarbageCollectionResult> {
+    const result = await slipwayAs('carol', world.env, [
+      'gc',
+      '--older-than',
+      '0s',
+      '--cache-ttl',
+      '0s',
+      '--json',
+      ...flags,
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    return JSON.parse(result.stdout) as GarbageCollectionResult;
+  }
+
+  const gc = (dryRun: boolean) =>
+    collectGarbageNow(world, { dryRun, olderThanMs: 0, cacheTtlMs: 0, actor: 'carol' });
+
+  /** sha256 of everything a version names or has upstream. */
+  async function versionNeeds(version: number): Promise<Set<string>> {
+    const metadata = JSON.parse(String(await store.getDocument(versionKey('gc-model', version))));
+    const needs = new Set(artifactRefsIn(metadata).map((r) => r.sha256));
+    for (const node of (await upstreamLineage(store, 'gc-model', version)).nodes)
+      if (node.type === 'artifact') needs.add(node.sha256);
+    return needs;
+  }
+
+  it('deletes only what nothing needs while a pipeline runs; the dry run lists exactly that; audit verify passes', {
+    timeout: 240_000,
+  }, async () => {
+    const first = (await (await pipeline('first', 11, 3)).result()) as PipelineResult;
+    expect(first.version).toBe(1);
+    const orphan = await store.put(Buffer.from(`left by a failed run ${randomUUID()}`), {
+      kind: 'dataset',
+      mediaType: 'text/plain',
+    });
+    const checkpointsOfFirst = (await store.list('checkpoint/')).map((o) => o.key);
+    expect(checkpointsOfFirst.length).toBeGreaterThan(1);
+
+    // The second run waits for a review after registering, so it is certainly running during gc.
+    const second = await pipeline('second', 12, 8, {
+      review: { required: true, approvers: ['alice'], timeoutSeconds: 600 },
+    });
+    const state = await waitUntilBusy(second);
+    const secondStart = (await second.describe()).startTime.getTime();
+
+    const dry = await gcCli('--dry-run');
+    const real = await gc(false);
+    console.log(
+      `gc during the second run (${state}): dry run listed ${dry.objectCount}, real run deleted ` +
+        `${real.objectCount} objects (${real.bytesFreed} bytes) and ${real.cacheEntries.length} cache entries; ` +
+        `kept ${JSON.stringify(real.kept)}`,
+    );
+    expect(real.runningRuns).toBe(1);
+    expect(real.objects.map((o) => o.key)).toEqual(dry.objects.map((o) => o.key));
+    expect(real.cacheEntries).toEqual(dry.cacheEntries);
+    expect(dry.auditSeqs).toEqual([]);
+    expect(real.objectCount).toBe(real.objects.length);
+    const deleted = new Set(real.objects.map((o) => o.key));
+    expect(deleted).toContain(orphan.uri.slice(store.location.length + 1));
+    expect(real.objects.some((o) => o.key.startsWith('checkpoint/'))).toBe(true);
+    expect(real.cacheEntries.length).toBeGreaterThan(0);
+    for (const key of deleted) expect(await store.head(key)).toBeUndefined();
+    // Nothing written since the running pipeline started was a candidate.
+    expect(Date.parse(real.cutoff)).toBe(secondStart);
+
+    // The running pipeline completes, and its version and the first one need nothing that went.
+    await waitForReview(second);
+    await second.executeUpdate(approveUpdate, { args: [{ approver: 'alice', reason: 'fine' }] });
+    const result = (await second.result()) as PipelineResult;
+    expect(result.outcome).toBe('promoted');
+    for (const version of [1, 2]) {
+      const needs = await versionNeeds(version);
+      expect(real.objects.filter((o) => needs.has(o.sha256))).toEqual([]);
+    }
+
+    // Every deletion is in the audit log, and the chain and every artifact it cites verify.
+    const recorded = (await new AuditLog(store).entries())
+      .map((e) => e.record)
+      .filter((r) => r?.type === 'gc')
+      .flatMap((r) => [
+        ...((r?.details.objects as Array<{ key: string }> | undefined) ?? []).map((o) => o.key),
+        ...((r?.details.cacheEntries as string[] | undefined) ?? []),
+      ]);
+    expect(recorded.sort()).toEqual([...deleted, ...real.cacheEntries].sort());
+    const verified = await verifyAuditLog(store);
+    expect(verified.problems).toEqual([]);
+    expect(verified.ok).toBe(true);
+
+    // A second gc after the run finished finds only the running run's leftovers, never a version's.
+    const after = await gc(true);
+    const needs = new Set([...(await versionNeeds(1)), ...(await versionNeeds(2))]);
+    expect(after.objects.filter((o) => needs.has(o.sha256))).toEqual([]);
+  });
+
+  it('runs on a Temporal schedule', { timeout: 120_000 }, async () => {
+    const scheduleId = `gc-${randomUUID().slice(0, 8)}`;
+    await scheduleGarbageCollection(world, {
+      scheduleId,
+      everyMs: 3_600_000,
+      input: { olderThanMs: 3_600_000, actor: 'carol' },
+    });
+    const schedule = world.client.schedule.getHandle(scheduleId);
+    try {
+      expect((await schedule.describe()).action).toMatchObject({ workflowType: 'collectGarbage' });
+      await schedule.trigger();
+      let started: string | undefined;
+      while (!started) {
+        started = (await schedule.describe()).info.recentActions[0]?.action.workflow.workflowId;
+        if (!started) await new Promise((r) => setTimeout(r, 200));
+      }
+      const result = (await world.client.workflow.getHandle(started).result()) as GarbageCollectionResult;
+      expect(result.dryRun).toBe(false);
+      // Nothing is an hour old here: the scheduled run keeps everything.
+      expect(result.objectCount).toBe(0);
+      const created = (await new AuditLog(store).entries()).map((e) => e.record?.details);
+      expect(created).toContainEqual(expect.objectContaining({ scheduleId, change: 'created' }));
+    } finally {
+      await schedule.delete();
+    }
+  });
+});
