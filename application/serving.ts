@@ -1,16 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { explainerForOnnx, openRowExplainer } from '../domain/explain/rowExplainer';
 import { scalerFromJson } from '../domain/ml/scaler';
 import { ModelAliases } from '../domain/registry/aliases';
 import type { ModelVersionMetadata } from '../domain/registry/metadata';
 import { openBinaryScorer } from '../domain/scoring/binaryScorer';
 import { addedColumns } from '../domain/scoring/columns';
+import { ScoringError } from '../domain/scoring/errors';
 import { openThreadedScorer } from '../domain/scoring/threadedScorer';
 import { CanarySplit } from '../domain/serving/canary';
 import type { RequestLimits } from '../domain/serving/limits';
 import { ServingMetrics } from '../domain/serving/metrics';
 import { type RequestRecord, type RunningServer, startScoringServer } from '../domain/serving/scoringServer';
-import { type LoadedVersion, ServedModel } from '../domain/serving/servedModel';
+import { type LoadedVersion, releaseLoaded, ServedModel } from '../domain/serving/servedModel';
 import {
   type ShadowPairReport,
   type ShadowRecord,
@@ -108,6 +110,7 @@ export async function loadServingVersion(
   });
   const threaded = openThreadedScorer(onnx, nFeatures, main, { intraOpThreads: options.intraOpThreads ?? 1 });
   const scorer = splitScorer(main, threaded);
+  let explainer: LoadedVersion['explainer'] | undefined;
   try {
     const reference = await referenceOf(ws, metadata, onnx, main.outputName);
     // Both sessions answer requests, so both are checked (and warmed) on the probe rows.
@@ -124,19 +127,44 @@ export async function loadServingVersion(
             await checkVersion(main, reference, nFeatures),
             await checkVersion(threaded, reference, nFeatures),
           );
+    explainer = await openServingExplainer(onnx, main.outputName, metadata.features);
     return {
       model,
       version,
       features: metadata.features,
+      target: metadata.target,
       threshold: metadata.threshold,
       columns: addedColumns(metadata.target),
       scorer,
       check,
+      explainer,
     };
   } catch (error) {
     await scorer.release();
+    if (explainer && 'release' in explainer) await explainer.release();
     throw error;
   }
+}
+
+/**
+ * The version's explainer, the one `apply --explain` builds (domain/explain/rowExplainer.ts), opened
+ * once so explained requests find it warm; a graph the method cannot read is kept as its reason.
+ */
+async function openServingExplainer(
+  onnx: Uint8Array,
+  outputName: string,
+  features: string[],
+): Promise<LoadedVersion['explainer']> {
+  let graph: Uint8Array;
+  try {
+    graph = explainerForOnnx(onnx, outputName, features).graph;
+  } catch (error) {
+    if (error instanceof ScoringError && error.type === 'NotExplainable') {
+      return { notExplainable: error.message.replace(/--explain/g, 'explain').replace(/ Score without explain\.$/, '') };
+    }
+    throw error;
+  }
+  return openRowExplainer(graph, features, features.length);
 }
 
 function worse(a: VersionCheck, b: VersionCheck): VersionCheck {
@@ -195,7 +223,7 @@ export async function startServing(
     const started = Date.now();
     const loaded = await loadServingVersion(ws, name, version, options);
     if (!loaded.check.passed) {
-      await loaded.scorer.release();
+      await releaseLoaded(loaded);
       throw new Error(`${name} v${version} failed its check, so it is not served: ${loaded.check.reason}.`);
     }
     served.swapIn(loaded);
@@ -285,7 +313,7 @@ export async function startServing(
       (error: Error) => ({ failed: error.message }) as const,
     );
     if (stopped) {
-      if (!('failed' in loaded)) await loaded.scorer.release();
+      if (!('failed' in loaded)) await releaseLoaded(loaded);
       return;
     }
     const why =
@@ -295,7 +323,7 @@ export async function startServing(
           ? undefined
           : `it failed its check: ${loaded.check.reason}`;
     if ('failed' in loaded || why !== undefined) {
-      if (!('failed' in loaded)) await loaded.scorer.release();
+      if (!('failed' in loaded)) await releaseLoaded(loaded);
       refused.set(served, target);
       metrics.swap(served.model, alias, 'refused');
       const kept = served.version;

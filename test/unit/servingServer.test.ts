@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { explainerForOnnx, openRowExplainer } from '../../domain/explain/rowExplainer';
 import { encodeCheckpoint } from '../../domain/ml/checkpoint';
 import { type BinaryScorer, openBinaryScorer } from '../../domain/scoring/binaryScorer';
 import { addedColumns } from '../../domain/scoring/columns';
@@ -35,16 +36,26 @@ describe('scoring service', () => {
     reference = trainedReference(spec, await checkpointOf(first), first.scaler);
   });
 
-  async function loaded(version: number, bytes: Uint8Array): Promise<LoadedVersion> {
+  async function loaded(
+    version: number,
+    bytes: Uint8Array,
+    explainable: 'explainable' | 'not' = 'explainable',
+  ): Promise<LoadedVersion> {
     const scorer = await openBinaryScorer(bytes, data.nFeatures, undefined, { intraOpThreads: 1 });
+    const features = [...data.features];
     return {
       model: 'wild',
       version,
-      features: data.features,
+      features,
+      target: 'Class',
       threshold: 0.5,
       columns: addedColumns('Class'),
       scorer,
       check: await checkVersion(scorer, reference, data.nFeatures),
+      explainer:
+        explainable === 'explainable'
+          ? await openRowExplainer(explainerForOnnx(bytes, 'probability', features).graph, features, features.length)
+          : { notExplainable: 'the test says so' },
     };
   }
 
