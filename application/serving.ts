@@ -28,6 +28,7 @@ import {
   type VersionCheck,
 } from '../domain/serving/versionCheck';
 import { resolveModelRef } from './models';
+import { type MonitorOutcome, ServingMonitor } from './servingMonitor';
 import type { Workspace } from './workspace';
 
 /** What `slipway serve` was asked to serve: `<model>@<alias>` follows the alias, `<model>@<n>` is pinned. */
@@ -48,7 +49,8 @@ export type ServingEvent =
     }
   | { kind: 'swapped'; model: string; alias?: string; from: number; to: number; ms: number; warm: boolean }
   | { kind: 'refused'; model: string; alias?: string; version: number; kept?: number; reason: string }
-  | { kind: 'poll-failed'; model: string; alias?: string; message: string };
+  | { kind: 'poll-failed'; model: string; alias?: string; message: string }
+  | (MonitorOutcome & { alias?: string });
 
 /** A refused version's audit record, to be written by a worker (application/changes.ts auditChange). */
 export interface RefusalRecord {
@@ -78,6 +80,11 @@ export interface ServeOptions {
   /** Also score every request with the version behind this alias, without returning it (shadow traffic). */
   shadowAlias?: string;
   onShadow?: (record: ShadowRecord) => void;
+  /**
+   * `serve --monitor`: record what the served versions answer as monitored batches, one every
+   * `rows` rows or `seconds` seconds per version (application/servingMonitor.ts), the rest at stop.
+   */
+  monitor?: { rows: number; seconds: number };
   /** Writes a refusal to the audit log; its failure is reported as an event, the refusal stands. */
   recordRefusal?: (record: RefusalRecord) => Promise<void>;
 }
@@ -160,7 +167,11 @@ async function openServingExplainer(
     graph = explainerForOnnx(onnx, outputName, features).graph;
   } catch (error) {
     if (error instanceof ScoringError && error.type === 'NotExplainable') {
-      return { notExplainable: error.message.replace(/--explain/g, 'explain').replace(/ Score without explain\.$/, '') };
+      return {
+        notExplainable: error.message
+          .replace(/--explain/g, 'explain')
+          .replace(/ Score without explain\.$/, ''),
+      };
     }
     throw error;
   }
@@ -248,6 +259,7 @@ export async function startServing(
     }
   }
 
+  const monitor = options.monitor ? new ServingMonitor(ws, options.monitor, emit) : undefined;
   const running = await startScoringServer(
     {
       models,
@@ -258,6 +270,7 @@ export async function startServing(
       shadows,
       onShadow: options.onShadow,
       canaries,
+      onScored: monitor ? (scored) => monitor.record(scored) : undefined,
     },
     { host: options.host, port: options.port },
   );
@@ -373,6 +386,8 @@ export async function startServing(
       stopped = true;
       const result = await running.drain(timeoutMs);
       await Promise.all(followers);
+      // After the drain: the rows of the last requests are in the last batches.
+      await monitor?.stop();
       return result;
     },
   };

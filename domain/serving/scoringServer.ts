@@ -181,7 +181,9 @@ export async function startScoringServer(
       const primaryMs = performance.now() - t0;
       const answerer = { model: loaded.model, version: loaded.version, alias: route.alias };
       const columns =
-        k === undefined ? loaded.columns : { ...loaded.columns, explanation: explanationColumns(loaded.target, k) };
+        k === undefined
+          ? loaded.columns
+          : { ...loaded.columns, explanation: explanationColumns(loaded.target, k) };
       if (input.csv) {
         const extra = explainer ? await explainer.explain(input.x, input.nRows, k) : undefined;
         send(

@@ -54,7 +54,11 @@ describe('scoring service', () => {
       check: await checkVersion(scorer, reference, data.nFeatures),
       explainer:
         explainable === 'explainable'
-          ? await openRowExplainer(explainerForOnnx(bytes, 'probability', features).graph, features, features.length)
+          ? await openRowExplainer(
+              explainerForOnnx(bytes, 'probability', features).graph,
+              features,
+              features.length,
+            )
           : { notExplainable: 'the test says so' },
     };
   }
