@@ -162,20 +162,20 @@ async function openServingExplainer(
   outputName: string,
   features: string[],
 ): Promise<LoadedVersion['explainer']> {
-  let graph: Uint8Array;
+  // Explaining is an extra: a version it cannot read (or whose explainer graph onnxruntime
+  // refuses) is still served, and a request asking to explain is told why not.
   try {
-    graph = explainerForOnnx(onnx, outputName, features).graph;
+    const { graph } = explainerForOnnx(onnx, outputName, features);
+    return await openRowExplainer(graph, features, features.length);
   } catch (error) {
-    if (error instanceof ScoringError && error.type === 'NotExplainable') {
-      return {
-        notExplainable: error.message
-          .replace(/--explain/g, 'explain')
-          .replace(/ Score without explain\.$/, ''),
-      };
-    }
-    throw error;
+    const message = (error as Error).message;
+    return {
+      notExplainable:
+        error instanceof ScoringError && error.type === 'NotExplainable'
+          ? message.replace(/--explain/g, 'explain').replace(/ Score without explain\.$/, '')
+          : `its explainer could not be built (${message})`,
+    };
   }
-  return openRowExplainer(graph, features, features.length);
 }
 
 function worse(a: VersionCheck, b: VersionCheck): VersionCheck {

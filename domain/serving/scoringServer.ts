@@ -335,6 +335,11 @@ export async function startScoringServer(
         threshold: m.loaded?.threshold,
         columns: m.loaded ? [m.loaded.columns.predicted, m.loaded.columns.probability] : undefined,
         check: m.loaded?.check,
+        explain: m.loaded
+          ? 'explain' in m.loaded.explainer
+            ? { available: true }
+            : { available: false, reason: m.loaded.explainer.notExplainable }
+          : undefined,
         shadow: shadowOf(m),
         canary: canaryOf(m),
       })),
