@@ -385,9 +385,11 @@ export async function startServing(
     async stop(timeoutMs) {
       stopped = true;
       const result = await running.drain(timeoutMs);
-      await Promise.all(followers);
-      // After the drain: the rows of the last requests are in the last batches.
+      // After the drain, so the rows of the last requests are in the last batches; before the
+      // followers, whose unref'd sleeps keep nothing alive: once the sessions are closed the
+      // process may end while they sleep, and the batches must be written by then.
       await monitor?.stop();
+      await Promise.all(followers);
       return result;
     },
   };
