@@ -278,12 +278,13 @@ export async function startServing(
   // Versions refused per model: not loaded again while the alias stays on them.
   const refused = new Map<ServedModel, number>();
   let stopped = false;
+  const sleepers = new Set<() => void>();
   const followed = models.filter((m) => m.alias !== undefined);
   const candidates = [...shadows.values(), ...[...canaries.values()].map((c) => c.candidate)];
   const followers = [...followed, ...candidates].map(async (served, i) => {
     // Shadows look at once; the answering models have just been loaded.
     for (let first = i >= followed.length; !stopped; first = false) {
-      if (!first) await sleep(options.pollMs);
+      if (!first) await sleep(options.pollMs, sleepers);
       if (stopped) break;
       try {
         await follow(served);
@@ -384,10 +385,11 @@ export async function startServing(
     metrics,
     async stop(timeoutMs) {
       stopped = true;
+      // The followers' sleeps are unref'd (they keep nothing alive): woken now, so stop() does not
+      // wait on a timer the process may end during, before its caller has logged and flushed.
+      for (const wake of [...sleepers]) wake();
       const result = await running.drain(timeoutMs);
-      // After the drain, so the rows of the last requests are in the last batches; before the
-      // followers, whose unref'd sleeps keep nothing alive: once the sessions are closed the
-      // process may end while they sleep, and the batches must be written by then.
+      // After the drain: the rows of the last requests are in the last batches.
       await monitor?.stop();
       await Promise.all(followers);
       return result;
@@ -395,8 +397,17 @@ export async function startServing(
   };
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+/** An unref'd sleep that `sleepers` can end early (at stop). */
+function sleep(ms: number, sleepers: Set<() => void>): Promise<void> {
+  return new Promise((resolve) => {
+    const wake = () => {
+      clearTimeout(timer);
+      sleepers.delete(wake);
+      resolve();
+    };
+    const timer = setTimeout(wake, ms).unref();
+    sleepers.add(wake);
+  });
 }
 
 /**
