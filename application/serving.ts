@@ -1,16 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { explainerForOnnx, openRowExplainer } from '../domain/explain/rowExplainer';
 import { scalerFromJson } from '../domain/ml/scaler';
 import { ModelAliases } from '../domain/registry/aliases';
 import type { ModelVersionMetadata } from '../domain/registry/metadata';
 import { openBinaryScorer } from '../domain/scoring/binaryScorer';
 import { addedColumns } from '../domain/scoring/columns';
+import { ScoringError } from '../domain/scoring/errors';
 import { openThreadedScorer } from '../domain/scoring/threadedScorer';
 import { CanarySplit } from '../domain/serving/canary';
 import type { RequestLimits } from '../domain/serving/limits';
 import { ServingMetrics } from '../domain/serving/metrics';
 import { type RequestRecord, type RunningServer, startScoringServer } from '../domain/serving/scoringServer';
-import { type LoadedVersion, ServedModel } from '../domain/serving/servedModel';
+import { type LoadedVersion, releaseLoaded, ServedModel } from '../domain/serving/servedModel';
 import {
   type ShadowPairReport,
   type ShadowRecord,
@@ -26,6 +28,7 @@ import {
   type VersionCheck,
 } from '../domain/serving/versionCheck';
 import { resolveModelRef } from './models';
+import { type MonitorOutcome, ServingMonitor } from './servingMonitor';
 import type { Workspace } from './workspace';
 
 /** What `slipway serve` was asked to serve: `<model>@<alias>` follows the alias, `<model>@<n>` is pinned. */
@@ -46,7 +49,8 @@ export type ServingEvent =
     }
   | { kind: 'swapped'; model: string; alias?: string; from: number; to: number; ms: number; warm: boolean }
   | { kind: 'refused'; model: string; alias?: string; version: number; kept?: number; reason: string }
-  | { kind: 'poll-failed'; model: string; alias?: string; message: string };
+  | { kind: 'poll-failed'; model: string; alias?: string; message: string }
+  | (MonitorOutcome & { alias?: string });
 
 /** A refused version's audit record, to be written by a worker (application/changes.ts auditChange). */
 export interface RefusalRecord {
@@ -76,6 +80,11 @@ export interface ServeOptions {
   /** Also score every request with the version behind this alias, without returning it (shadow traffic). */
   shadowAlias?: string;
   onShadow?: (record: ShadowRecord) => void;
+  /**
+   * `serve --monitor`: record what the served versions answer as monitored batches, one every
+   * `rows` rows or `seconds` seconds per version (application/servingMonitor.ts), the rest at stop.
+   */
+  monitor?: { rows: number; seconds: number };
   /** Writes a refusal to the audit log; its failure is reported as an event, the refusal stands. */
   recordRefusal?: (record: RefusalRecord) => Promise<void>;
 }
@@ -108,6 +117,7 @@ export async function loadServingVersion(
   });
   const threaded = openThreadedScorer(onnx, nFeatures, main, { intraOpThreads: options.intraOpThreads ?? 1 });
   const scorer = splitScorer(main, threaded);
+  let explainer: LoadedVersion['explainer'] | undefined;
   try {
     const reference = await referenceOf(ws, metadata, onnx, main.outputName);
     // Both sessions answer requests, so both are checked (and warmed) on the probe rows.
@@ -124,18 +134,47 @@ export async function loadServingVersion(
             await checkVersion(main, reference, nFeatures),
             await checkVersion(threaded, reference, nFeatures),
           );
+    explainer = await openServingExplainer(onnx, main.outputName, metadata.features);
     return {
       model,
       version,
       features: metadata.features,
+      target: metadata.target,
       threshold: metadata.threshold,
       columns: addedColumns(metadata.target),
       scorer,
       check,
+      explainer,
     };
   } catch (error) {
     await scorer.release();
+    if (explainer && 'release' in explainer) await explainer.release();
     throw error;
+  }
+}
+
+/**
+ * The version's explainer, the one `apply --explain` builds (domain/explain/rowExplainer.ts), opened
+ * once so explained requests find it warm; a graph the method cannot read is kept as its reason.
+ */
+async function openServingExplainer(
+  onnx: Uint8Array,
+  outputName: string,
+  features: string[],
+): Promise<LoadedVersion['explainer']> {
+  // Explaining is an extra: a version it cannot read (or whose explainer graph onnxruntime
+  // refuses) is still served, and a request asking to explain is told why not.
+  try {
+    const { graph } = explainerForOnnx(onnx, outputName, features);
+    return await openRowExplainer(graph, features, features.length);
+  } catch (error) {
+    const message = (error as Error).message;
+    return {
+      notExplainable:
+        error instanceof ScoringError && error.type === 'NotExplainable'
+          ? message.replace(/--explain/g, 'explain').replace(/ Score without explain\.$/, '')
+          : `its explainer could not be built (${message})`,
+    };
   }
 }
 
@@ -195,7 +234,7 @@ export async function startServing(
     const started = Date.now();
     const loaded = await loadServingVersion(ws, name, version, options);
     if (!loaded.check.passed) {
-      await loaded.scorer.release();
+      await releaseLoaded(loaded);
       throw new Error(`${name} v${version} failed its check, so it is not served: ${loaded.check.reason}.`);
     }
     served.swapIn(loaded);
@@ -220,6 +259,7 @@ export async function startServing(
     }
   }
 
+  const monitor = options.monitor ? new ServingMonitor(ws, options.monitor, emit) : undefined;
   const running = await startScoringServer(
     {
       models,
@@ -230,6 +270,7 @@ export async function startServing(
       shadows,
       onShadow: options.onShadow,
       canaries,
+      onScored: monitor ? (scored) => monitor.record(scored) : undefined,
     },
     { host: options.host, port: options.port },
   );
@@ -237,12 +278,13 @@ export async function startServing(
   // Versions refused per model: not loaded again while the alias stays on them.
   const refused = new Map<ServedModel, number>();
   let stopped = false;
+  const sleepers = new Set<() => void>();
   const followed = models.filter((m) => m.alias !== undefined);
   const candidates = [...shadows.values(), ...[...canaries.values()].map((c) => c.candidate)];
   const followers = [...followed, ...candidates].map(async (served, i) => {
     // Shadows look at once; the answering models have just been loaded.
     for (let first = i >= followed.length; !stopped; first = false) {
-      if (!first) await sleep(options.pollMs);
+      if (!first) await sleep(options.pollMs, sleepers);
       if (stopped) break;
       try {
         await follow(served);
@@ -285,7 +327,7 @@ export async function startServing(
       (error: Error) => ({ failed: error.message }) as const,
     );
     if (stopped) {
-      if (!('failed' in loaded)) await loaded.scorer.release();
+      if (!('failed' in loaded)) await releaseLoaded(loaded);
       return;
     }
     const why =
@@ -295,7 +337,7 @@ export async function startServing(
           ? undefined
           : `it failed its check: ${loaded.check.reason}`;
     if ('failed' in loaded || why !== undefined) {
-      if (!('failed' in loaded)) await loaded.scorer.release();
+      if (!('failed' in loaded)) await releaseLoaded(loaded);
       refused.set(served, target);
       metrics.swap(served.model, alias, 'refused');
       const kept = served.version;
@@ -343,15 +385,29 @@ export async function startServing(
     metrics,
     async stop(timeoutMs) {
       stopped = true;
+      // The followers' sleeps are unref'd (they keep nothing alive): woken now, so stop() does not
+      // wait on a timer the process may end during, before its caller has logged and flushed.
+      for (const wake of [...sleepers]) wake();
       const result = await running.drain(timeoutMs);
+      // After the drain: the rows of the last requests are in the last batches.
+      await monitor?.stop();
       await Promise.all(followers);
       return result;
     },
   };
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+/** An unref'd sleep that `sleepers` can end early (at stop). */
+function sleep(ms: number, sleepers: Set<() => void>): Promise<void> {
+  return new Promise((resolve) => {
+    const wake = () => {
+      clearTimeout(timer);
+      sleepers.delete(wake);
+      resolve();
+    };
+    const timer = setTimeout(wake, ms).unref();
+    sleepers.add(wake);
+  });
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { RefusalRecord, ServeTarget, ServingEvent } from '../../application/serving';
 import { openWorkspace } from '../../application/workspace';
 import { DEFAULT_LIMITS } from '../../domain/serving/limits';
+import { DEFAULT_MONITOR_ROWS, DEFAULT_MONITOR_SECONDS } from '../../domain/serving/monitorBuffer';
 import { parseNumberOption } from '../numberOption';
 import { log, printResult } from '../output';
 import type { Session } from '../session';
@@ -46,12 +47,24 @@ export function registerServeCommand(program: Command): void {
       'where the shadow comparisons are appended, one JSON line each (read by serve-report)',
       'serve-shadow.jsonl',
     )
+    .option(
+      '--monitor',
+      'record what the answering versions score as monitored batches (as apply --monitor; slipway monitor shows them): ' +
+        'one per version every --monitor-rows rows or --monitor-seconds seconds, and the rest on shutdown',
+    )
+    .option('--monitor-rows <n>', 'rows per monitored batch', String(DEFAULT_MONITOR_ROWS))
+    .option(
+      '--monitor-seconds <s>',
+      'longest a row waits for its monitored batch',
+      String(DEFAULT_MONITOR_SECONDS),
+    )
     .addHelpText(
       'after',
       '\nSLIPWAY_SERVE_TOKEN=<token> makes every request but /healthz, /readyz and /metrics carry ' +
         '"Authorization: Bearer <token>".\n\nExamples:\n  slipway serve card-fraud@production\n' +
         '  slipway serve card-fraud@production secops/botnet@staging --port 8080 --host 0.0.0.0\n' +
         '  curl -s localhost:4700/score -H content-type:application/json -d \'{"rows":[{"V1":0.1, ...}]}\'\n' +
+        "  curl -s 'localhost:4700/score?explain=3' -H content-type:text/csv --data-binary @new.csv  (apply --explain 3's columns)\n" +
         '  curl -s localhost:4700/score -H content-type:text/csv --data-binary @new.csv',
     )
     .action(
@@ -68,6 +81,9 @@ export function registerServeCommand(program: Command): void {
           shadow?: string;
           shadowLog: string;
           canary?: string;
+          monitor?: boolean;
+          monitorRows: string;
+          monitorSeconds: string;
         },
       ) => {
         const port = parseNumberOption(opts.port, '--port', { integer: true, min: 0, max: 65535 });
@@ -77,6 +93,12 @@ export function registerServeCommand(program: Command): void {
           maxRows: parseNumberOption(opts.maxRows, '--max-rows', { integer: true, min: 1 }),
           maxBodyBytes: parseNumberOption(opts.maxBodyBytes, '--max-body-bytes', { integer: true, min: 1 }),
         };
+        const monitor = opts.monitor
+          ? {
+              rows: parseNumberOption(opts.monitorRows, '--monitor-rows', { integer: true, min: 2 }),
+              seconds: parseNumberOption(opts.monitorSeconds, '--monitor-seconds', { min: 1 }),
+            }
+          : undefined;
         const targets = refs.map(parseTarget);
         const canary = opts.canary === undefined ? undefined : parseCanary(opts.canary);
         const names = targets.map((t) => t.model);
@@ -100,6 +122,7 @@ export function registerServeCommand(program: Command): void {
         const service = await startServing(ws, targets, {
           shadowAlias: opts.shadow,
           canary,
+          monitor,
           onShadow: shadowLog ? (r) => shadowLog.write(`${JSON.stringify(r)}\n`) : undefined,
           host: opts.host,
           port,
@@ -190,5 +213,9 @@ function describeEvent(event: ServingEvent): string {
       return `slipway serve: ${name}: REFUSED v${event.version} (${event.kept === undefined ? 'nothing swapped out' : `v${event.kept} keeps answering`}): ${event.reason}`;
     case 'poll-failed':
       return `slipway serve: ${name}: ${event.message} (will try again)`;
+    case 'monitored':
+      return `slipway serve: ${event.model} v${event.version}: monitored batch of ${event.rows} rows recorded (${event.drifted.length === 0 ? 'no feature drifted' : `drifted: ${event.drifted.join(', ')}`})`;
+    case 'monitor-failed':
+      return `slipway serve: ${event.model} v${event.version}: the monitored batch of ${event.rows} rows could not be recorded: ${event.message}`;
   }
 }

@@ -59,8 +59,13 @@ export function explainerForOnnx(onnx: Uint8Array, outputName: string, features:
 
 /** One onnxruntime session over an explainer graph, turning rows into each row's top-k text. */
 export interface RowExplainer {
-  /** ",reason1,effect1,...,reasonK,effectK" for each of `nRows` rows of `x`. */
-  explain(x: Float32Array, nRows: number): Promise<Buffer[]>;
+  /**
+   * ",reason1,effect1,...,reasonK,effectK" for each of `nRows` rows of `x`: k as opened, or
+   * `kOverride` (1 to the feature count; the scoring service takes it per request).
+   */
+  explain(x: Float32Array, nRows: number, kOverride?: number): Promise<Buffer[]>;
+  /** Each row's effect per feature (nRows x features, row-major): what the top-k are chosen from. */
+  contributions(x: Float32Array, nRows: number): Promise<Float32Array>;
   release(): Promise<void>;
 }
 
@@ -74,17 +79,21 @@ export async function openRowExplainer(
   const F = features.length;
   // Each feature's name as a CSV field, quoted where it needs to be, with its leading comma.
   const names = features.map((f) => Buffer.from(`,${stringify([[f]]).slice(0, -1)}`));
+  const contributions = async (x: Float32Array, nRows: number): Promise<Float32Array> => {
+    const tensor = new runtime.Tensor('float32', x.subarray(0, nRows * F), [nRows, F]);
+    const result = await session.run({ [EXPLAIN_INPUT]: tensor }, [EXPLAIN_CONTRIBUTION]);
+    return (result[EXPLAIN_CONTRIBUTION] as ort.Tensor).data as Float32Array;
+  };
   return {
-    async explain(x, nRows) {
-      const tensor = new runtime.Tensor('float32', x.subarray(0, nRows * F), [nRows, F]);
-      const result = await session.run({ [EXPLAIN_INPUT]: tensor }, [EXPLAIN_CONTRIBUTION]);
-      const c = (result[EXPLAIN_CONTRIBUTION] as ort.Tensor).data as Float32Array;
+    contributions,
+    async explain(x, nRows, kOverride = k) {
+      const c = await contributions(x, nRows);
       const out: Buffer[] = new Array(nRows);
-      const top = new Int32Array(k);
+      const top = new Int32Array(kOverride);
       for (let i = 0; i < nRows; i++) {
         topByMagnitude(c, i * F, F, top);
         const parts: Buffer[] = [];
-        for (let r = 0; r < k; r++) {
+        for (let r = 0; r < kOverride; r++) {
           const j = top[r] as number;
           parts.push(names[j] as Buffer, Buffer.from(`,${Number((c[i * F + j] as number).toPrecision(4))}`));
         }

@@ -1,3 +1,4 @@
+import { stringify } from 'csv-stringify/sync';
 import type { AddedColumns } from '../scoring/columns';
 import { writeProbability } from '../scoring/probabilityText';
 import { SUFFIX_BYTES, writeScoredFields } from '../scoring/scoredFields';
@@ -20,16 +21,19 @@ export function jsonAnswer(
   columns: AddedColumns,
   probabilities: Float32Array,
   threshold: number,
+  /** `?explain=k`: each row's members (explainRequest.ts jsonExplanations), before its closing brace. */
+  extra?: Buffer[],
 ): Buffer {
   const head = Buffer.from(
     `{"model":${JSON.stringify(answerer.model)},"version":${answerer.version}` +
       `${answerer.alias === undefined ? '' : `,"alias":${JSON.stringify(answerer.alias)}`}` +
-      `,"columns":${JSON.stringify([columns.predicted, columns.probability])},"rows":[`,
+      `,"columns":${JSON.stringify([columns.predicted, columns.probability, ...(columns.explanation ?? [])])},"rows":[`,
   );
   const predicted = Buffer.from(`{${JSON.stringify(columns.predicted)}:`);
   const probability = Buffer.from(`,${JSON.stringify(columns.probability)}:`);
   const perRow = predicted.length + probability.length + SUFFIX_BYTES;
-  const out = Buffer.allocUnsafe(head.length + probabilities.length * perRow + 4);
+  const extraBytes = extra ? extra.reduce((n, b) => n + b.length, 0) : 0;
+  const out = Buffer.allocUnsafe(head.length + probabilities.length * perRow + extraBytes + 4);
   let o = head.copy(out, 0);
   for (let i = 0; i < probabilities.length; i++) {
     if (i > 0) out[o++] = 44;
@@ -38,6 +42,7 @@ export function jsonAnswer(
     out[o++] = p >= threshold ? 49 : 48;
     o += probability.copy(out, o);
     o = writeProbability(out, o, p);
+    if (extra) o += (extra[i] as Buffer).copy(out, o);
     out[o++] = 125;
   }
   out[o++] = 93;
@@ -46,21 +51,34 @@ export function jsonAnswer(
   return out.subarray(0, o);
 }
 
-/** The CSV answer: every line as sent with apply's two columns appended, as apply writes a file. */
+/**
+ * The CSV answer: every line as sent with apply's two columns appended (and, for `?explain=k`,
+ * the reason/effect fields RowExplainer.explain renders), as apply writes a file.
+ */
 export function csvAnswer(
   csv: CsvLines,
   columns: AddedColumns,
   probabilities: Float32Array,
   threshold: number,
+  extra?: Buffer[],
 ): Buffer {
-  const added = Buffer.from(`,${columns.predicted},${columns.probability}\n`);
-  const out = Buffer.allocUnsafe(csv.text.length + added.length + probabilities.length * SUFFIX_BYTES);
+  const header = [columns.predicted, columns.probability, ...(columns.explanation ?? [])];
+  const added = Buffer.from(`,${stringify([header]).slice(0, -1)}\n`);
+  const extraBytes = extra ? extra.reduce((n, b) => n + b.length, 0) : 0;
+  const out = Buffer.allocUnsafe(
+    csv.text.length + added.length + probabilities.length * SUFFIX_BYTES + extraBytes,
+  );
   let o = csv.text.copy(out, 0, csv.starts[0], csv.ends[0]);
   o += added.copy(out, o);
   for (let i = 0; i < probabilities.length; i++) {
     o += csv.text.copy(out, o, csv.starts[i + 1], csv.ends[i + 1]);
     const p = probabilities[i] as number;
     o = writeScoredFields(out, o, p, p >= threshold ? 1 : 0);
+    if (extra) {
+      // Over the line break writeScoredFields ended with, then a new one (as apply's batches do).
+      o = o - 1 + (extra[i] as Buffer).copy(out, o - 1);
+      out[o++] = 10;
+    }
   }
   return out.subarray(0, o);
 }

@@ -1,8 +1,10 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { explanationColumns, type RowExplainer } from '../explain/rowExplainer';
 import type { CanarySplit } from './canary';
 import { badRequest, RequestError } from './errors';
+import { explainCount, jsonExplanations } from './explainRequest';
 import { DEFAULT_LIMITS, type RequestLimits } from './limits';
 import type { ServingMetrics } from './metrics';
 import { readCsvRows, readJsonRows } from './requestRows';
@@ -24,6 +26,19 @@ export interface ScoringServerOptions {
   shadows?: ReadonlyMap<ServedModel, ServedModel>;
   /** Called with the comparison of each shadowed request. */
   onShadow?: (record: ShadowRecord) => void;
+  /**
+   * Called with the rows each served model's own version answered (not a canary's, not a
+   * shadow's), after the answer is sent: what `serve --monitor` records.
+   */
+  onScored?: (scored: ScoredRows) => void;
+}
+
+/** One request's rows as the answering version scored them. */
+export interface ScoredRows {
+  loaded: LoadedVersion;
+  /** Row-major nRows x features, in the version's feature order. */
+  x: Float32Array;
+  probabilities: Float32Array;
 }
 
 export interface RequestRecord {
@@ -49,7 +64,8 @@ export interface RunningServer {
  * The HTTP face of the scoring service (node:http, no framework: five routes).
  *
  * - `POST /score` (one model served) or `POST /score/<model>`: JSON (`{"rows": [...]}`) or CSV
- *   (`Content-Type: text/csv`) in, the columns apply adds out, in the same format. The answering
+ *   (`Content-Type: text/csv`) in, the columns apply adds out, in the same format; `?explain=k`
+ *   adds the reason/effect columns of `apply --explain k`. The answering
  *   version is in the body (JSON) and in the `Slipway-Model` and `Slipway-Model-Version` headers.
  * - `GET /models`: what is served, by which version, checked how.
  * - `GET /healthz`: the process answers. `GET /readyz`: 200 only when every model has a checked
@@ -84,7 +100,7 @@ export async function startScoringServer(
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
-    const path = (req.url ?? '/').split('?')[0] as string;
+    const [path, search = ''] = (req.url ?? '/').split('?') as [string, string?];
     if (req.method === 'GET' && path === '/healthz') return send(res, 200, json({ status: 'ok' }));
     if (req.method === 'GET' && path === '/readyz') return readiness(res);
     if (req.method === 'GET' && path === '/metrics') {
@@ -106,7 +122,7 @@ export async function startScoringServer(
         res.setHeader('Allow', 'POST');
         return send(res, 405, errorBody('MethodNotAllowed', `Score with POST ${path}.`));
       }
-      return score(req, res, path, started);
+      return score(req, res, path, search, started);
     }
     req.resume();
     return send(
@@ -119,7 +135,13 @@ export async function startScoringServer(
     );
   }
 
-  async function score(req: IncomingMessage, res: ServerResponse, path: string, started: bigint) {
+  async function score(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    search: string,
+    started: bigint,
+  ) {
     let served: ServedModel | undefined;
     let lease: ReturnType<ServedModel['acquire']>;
     let rows = 0;
@@ -152,20 +174,37 @@ export async function startScoringServer(
         ? readCsvRows(body, loaded.features, loaded.columns, limits)
         : readJsonRows(body, loaded.features, limits);
       rows = input.nRows;
+      const k = explainCount(search, loaded.features.length);
+      const explainer = k === undefined ? undefined : explainerOf(loaded);
       const t0 = performance.now();
       const probabilities = await loaded.scorer.score(input.x, input.nRows);
       const primaryMs = performance.now() - t0;
       const answerer = { model: loaded.model, version: loaded.version, alias: route.alias };
+      const columns =
+        k === undefined
+          ? loaded.columns
+          : { ...loaded.columns, explanation: explanationColumns(loaded.target, k) };
       if (input.csv) {
+        const extra = explainer ? await explainer.explain(input.x, input.nRows, k) : undefined;
         send(
           res,
           200,
-          csvAnswer(input.csv, loaded.columns, probabilities, loaded.threshold),
+          csvAnswer(input.csv, columns, probabilities, loaded.threshold, extra),
           'text/csv; charset=utf-8',
         );
       } else {
-        send(res, 200, jsonAnswer(answerer, loaded.columns, probabilities, loaded.threshold));
+        const extra = explainer
+          ? jsonExplanations(
+              await explainer.contributions(input.x, input.nRows),
+              input.nRows,
+              loaded.features,
+              columns.explanation ?? [],
+              k as number,
+            )
+          : undefined;
+        send(res, 200, jsonAnswer(answerer, columns, probabilities, loaded.threshold, extra));
       }
+      if (route === served) options.onScored?.({ loaded, x: input.x, probabilities });
       // After the answer is sent: the candidate adds no latency to the request it shadows.
       const shadow = options.shadows?.get(served)?.acquire();
       if (shadow) track(shadowScore(served, route.alias, loaded, shadow, input.x, probabilities, primaryMs));
@@ -202,6 +241,17 @@ export async function startScoringServer(
         ...(error ? { error } : {}),
       });
     }
+  }
+
+  /** The version's warm explainer, or a 422 saying why this version cannot explain its rows. */
+  function explainerOf(loaded: LoadedVersion): RowExplainer {
+    if ('explain' in loaded.explainer) return loaded.explainer;
+    throw new RequestError(
+      422,
+      'NotExplainable',
+      `${loaded.model} v${loaded.version} cannot explain its rows: ${loaded.explainer.notExplainable}. Score without explain.`,
+      { field: 'explain' },
+    );
   }
 
   /** Work started by a request that outlives its answer; a drain waits for it too. */
@@ -285,6 +335,11 @@ export async function startScoringServer(
         threshold: m.loaded?.threshold,
         columns: m.loaded ? [m.loaded.columns.predicted, m.loaded.columns.probability] : undefined,
         check: m.loaded?.check,
+        explain: m.loaded
+          ? 'explain' in m.loaded.explainer
+            ? { available: true }
+            : { available: false, reason: m.loaded.explainer.notExplainable }
+          : undefined,
         shadow: shadowOf(m),
         canary: canaryOf(m),
       })),

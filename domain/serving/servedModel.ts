@@ -1,3 +1,4 @@
+import type { RowExplainer } from '../explain/rowExplainer';
 import type { BinaryScorer } from '../scoring/binaryScorer';
 import type { AddedColumns } from '../scoring/columns';
 import type { VersionCheck } from './versionCheck';
@@ -7,10 +8,25 @@ export interface LoadedVersion {
   model: string;
   version: number;
   features: readonly string[];
+  /** The label column's name: the explanation columns are named after it. */
+  target: string;
   threshold: number;
   columns: AddedColumns;
   scorer: BinaryScorer;
   check: VersionCheck;
+  /**
+   * The warm explainer session (`?explain=k`, domain/explain/rowExplainer.ts), opened at load for
+   * every k up to the feature count; or why this version cannot be explained.
+   */
+  explainer: RowExplainer | { notExplainable: string };
+}
+
+/** Releases a loaded version's sessions: the scorer's and the explainer's. */
+export async function releaseLoaded(loaded: LoadedVersion): Promise<void> {
+  await Promise.all([
+    loaded.scorer.release(),
+    'release' in loaded.explainer ? loaded.explainer.release() : undefined,
+  ]);
 }
 
 /** A version held by one request until it has answered; the session outlives every holder. */
@@ -145,7 +161,7 @@ export class ServedModel {
 
   private close(slot: Slot): Promise<void> {
     this.closing.delete(slot);
-    slot.closed ??= slot.loaded.scorer.release().catch(() => undefined);
+    slot.closed ??= releaseLoaded(slot.loaded).catch(() => undefined);
     return slot.closed;
   }
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../domain/audit/auditLog';
@@ -6,6 +7,7 @@ import { ModelAliases } from '../../domain/registry/aliases';
 import { ModelRegistry } from '../../domain/registry/registry';
 import type { ArtifactStore } from '../../domain/storage/artifactStore';
 import { openArtifactStore } from '../../domain/storage/openStore';
+import { monitoringPrefix } from '../../domain/validation/monitoring';
 import type { PipelineResult } from '../../workflows/trainToDeploy';
 import { slipwayAs } from '../support/cli';
 import { smallNetworkSpec } from '../support/modelSpecs';
@@ -305,6 +307,55 @@ describe('slipway serve follows the alias', () => {
     expect(await servedVersion(url)).toBe(3);
   });
 
+  it('explains rows on ?explain=k exactly as apply --explain k does, and refuses a bad k', {
+    timeout: 60_000,
+  }, async () => {
+    const url = (serve as ServeProcess).url;
+    const input = join(world.dir, 'explain-in.csv');
+    const output = join(world.dir, 'explain-out.csv');
+    const csv = `${features.join(',')}\n${[0, 1, 2, 3, 4].map((i) => features.map((f) => row(i)[f]).join(',')).join('\n')}\n`;
+    await writeFile(input, csv);
+    const applied = await slipwayAs('ops', world.env, [
+      'apply',
+      `${model}@3`,
+      '--input',
+      input,
+      '--output',
+      output,
+      '--explain',
+      '3',
+    ]);
+    expect(applied.code, applied.stderr).toBe(0);
+    const post = (query: string, body: string, type: string) =>
+      fetch(`${url}/score${query}`, {
+        method: 'POST',
+        headers: { 'content-type': type, authorization: 'Bearer t0ken' },
+        body,
+      });
+    const served = await post('?explain=3', csv, 'text/csv');
+    expect(served.status).toBe(200);
+    expect(served.headers.get('slipway-model-version')).toBe('3');
+    // The same file byte for byte: the same columns, reasons and effects.
+    expect(await served.text()).toBe(await readFile(output, 'utf8'));
+    const json = (await (
+      await post('?explain=3', JSON.stringify({ rows: [row(0)] }), 'application/json')
+    ).json()) as { rows: Array<Record<string, unknown>> };
+    const firstLine = (await readFile(output, 'utf8')).split('\n')[1]?.split(',') ?? [];
+    expect(json.rows[0]?.['reason1(Class)']).toBe(firstLine[features.length + 2]);
+    expect(json.rows[0]?.['effect3(Class)']).toBe(Number(firstLine[features.length + 7]));
+    const refused = await post(
+      `?explain=${features.length + 1}`,
+      JSON.stringify({ rows: [row(0)] }),
+      'application/json',
+    );
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(
+      new RegExp(
+        `^explain=${features.length + 1} is not a feature count: give explain=k with k from 1 to ${features.length}`,
+      ),
+    );
+  });
+
   it('drains the requests in flight on SIGTERM, then exits 0', { timeout: 60_000 }, async () => {
     const running = serve as ServeProcess;
     const big = { rows: Array.from({ length: 5000 }, (_, i) => row(i)) };
@@ -337,6 +388,9 @@ describe('slipway serve follows the alias', () => {
       '0.1',
       '--canary',
       'staging:50',
+      '--monitor',
+      '--monitor-rows',
+      '150',
     ]);
     try {
       const models = async () =>
@@ -367,8 +421,40 @@ describe('slipway serve follows the alias', () => {
         'production:3',
         'staging:2',
       ]);
+
+      // serve --monitor: production's rows (3 so far) reach 150 with the next request, a batch is
+      // recorded while serving; the canary's rows are not production's; the rest goes at shutdown.
+      const batch = async (n: number) => {
+        const res = await fetch(`${canary.url}/score`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ rows: Array.from({ length: n }, (_, i) => row(i)) }),
+        });
+        return `${((await res.json()) as { alias: string }).alias}:${n}`;
+      };
+      expect([await batch(200), await batch(200), await batch(20)]).toEqual([
+        'production:200',
+        'staging:200',
+        'production:20',
+      ]);
+      const recorded = () => store.list(monitoringPrefix(model, 3));
+      for (let i = 0; (await recorded()).length === 0; i++) {
+        expect(i, 'no batch recorded while serving').toBeLessThan(300);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(canary.stderr()).toMatch(/fraud-served v3: monitored batch of 203 rows recorded/);
     } finally {
       expect(await canary.stop()).toBe(0);
     }
+    expect(canary.stderr()).toMatch(/fraud-served v3: monitored batch of 20 rows recorded/);
+    const monitored = await slipwayAs('ops', world.env, ['monitor', `${model}@3`, '--json']);
+    expect([0, 3]).toContain(monitored.code);
+    const { batches } = JSON.parse(monitored.stdout) as {
+      batches: Array<{ rows: number; input: string; score: { column: string } }>;
+    };
+    expect(batches.map((b) => b.rows).sort((a, b) => a - b)).toEqual([20, 203]);
+    expect(batches[0]?.input).toMatch(/^slipway serve: \d+ rows answered from /);
+    expect(batches[0]?.score.column).toBe('probability(Class)');
+    expect(await store.list(monitoringPrefix(model, 2))).toEqual([]);
   });
 });

@@ -1,4 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  explainerForOnnx,
+  explanationColumns,
+  openRowExplainer,
+  type RowExplainer,
+} from '../../domain/explain/rowExplainer';
 import { encodeCheckpoint } from '../../domain/ml/checkpoint';
 import { type BinaryScorer, openBinaryScorer } from '../../domain/scoring/binaryScorer';
 import { addedColumns } from '../../domain/scoring/columns';
@@ -35,16 +41,30 @@ describe('scoring service', () => {
     reference = trainedReference(spec, await checkpointOf(first), first.scaler);
   });
 
-  async function loaded(version: number, bytes: Uint8Array): Promise<LoadedVersion> {
+  async function loaded(
+    version: number,
+    bytes: Uint8Array,
+    explainable: 'explainable' | 'not' = 'explainable',
+  ): Promise<LoadedVersion> {
     const scorer = await openBinaryScorer(bytes, data.nFeatures, undefined, { intraOpThreads: 1 });
+    const features = [...data.features];
     return {
       model: 'wild',
       version,
-      features: data.features,
+      features,
+      target: 'Class',
       threshold: 0.5,
       columns: addedColumns('Class'),
       scorer,
       check: await checkVersion(scorer, reference, data.nFeatures),
+      explainer:
+        explainable === 'explainable'
+          ? await openRowExplainer(
+              explainerForOnnx(bytes, 'probability', features).graph,
+              features,
+              features.length,
+            )
+          : { notExplainable: 'the test says so' },
     };
   }
 
@@ -266,6 +286,91 @@ describe('scoring service', () => {
       const text = await (await fetch(`${running.url}/metrics`)).text();
       expect(text).toMatch(/slipway_serve_requests_total\{model="wild",code="200"\} 25/);
       expect(text).toMatch(/slipway_serve_requests_total\{model="wild",code="400"\} 1/);
+    });
+
+    it('explains rows on ?explain=k with the columns and text apply --explain writes, and refuses a bad k', async () => {
+      const F = data.nFeatures;
+      const rows = [0, 1, 2].map((r) => Array.from(data.x.subarray(r * F, (r + 1) * F)));
+      const version = served.loaded as LoadedVersion;
+      const explainer = version.explainer as RowExplainer;
+      const probabilities = await version.scorer.score(data.x, 3);
+      const explainPost = (query: string, body: string, type = 'application/json') =>
+        fetch(`${running.url}/score?${query}`, {
+          method: 'POST',
+          body,
+          headers: { 'content-type': type, ...auth },
+        });
+      // CSV: apply's header and, per row, the explainer's own reason/effect text after the probability.
+      const csv = `id,${data.features.join(',')}\n${rows.map((r, i) => `r${i},${r.join(',')}`).join('\n')}\n`;
+      const scored = await explainPost('explain=2', csv, 'text/csv');
+      expect(scored.status).toBe(200);
+      const lines = (await scored.text()).trim().split('\n');
+      expect(lines[0]).toBe(
+        `id,${data.features.join(',')},predicted(Class),probability(Class),${explanationColumns('Class', 2).join(',')}`,
+      );
+      const expected = await explainer.explain(data.x, 3, 2);
+      lines.slice(1).forEach((line, i) => {
+        const p = probabilities[i] as number;
+        expect(line).toBe(
+          `r${i},${rows[i]?.join(',')},${p >= 0.5 ? 1 : 0},${probabilityText(p)}${expected[i]}`,
+        );
+      });
+      // JSON: the same reasons and effects as members; with every feature named they add up to
+      // the probability's distance from the baseline (the explainer's definition).
+      const all = await explainPost(`explain=${F}`, JSON.stringify({ rows }));
+      expect(all.status).toBe(200);
+      const body = (await all.json()) as { columns: string[]; rows: Array<Record<string, number | string>> };
+      expect(body.columns).toEqual([
+        'predicted(Class)',
+        'probability(Class)',
+        ...explanationColumns('Class', F),
+      ]);
+      const { baselineProbability } = explainerForOnnx(first.bytes, 'probability', [...data.features]);
+      body.rows.forEach((row, i) => {
+        const effects = Array.from({ length: F }, (_, r) => row[`effect${r + 1}(Class)`] as number);
+        const reasons = Array.from({ length: F }, (_, r) => row[`reason${r + 1}(Class)`]);
+        expect(new Set(reasons)).toEqual(new Set(data.features));
+        expect(effects.reduce((a, b) => a + b, 0)).toBeCloseTo(
+          (probabilities[i] as number) - baselineProbability,
+          2,
+        );
+        expect(`,${reasons[0]},${effects[0]},${reasons[1]},${effects[1]}`).toBe(expected[i]?.toString());
+      });
+      for (const bad of ['explain=0', 'explain=-1', `explain=${F + 1}`, 'explain=two']) {
+        const refused = await explainPost(bad, JSON.stringify({ rows }));
+        expect(refused.status, bad).toBe(400);
+        expect(((await refused.json()) as { error: unknown }).error).toMatchObject({
+          type: 'InvalidExplain',
+          details: { field: 'explain' },
+        });
+      }
+    });
+
+    it('answers 422 saying why when the version cannot explain its rows', async () => {
+      const opaque = new ServedModel('wild', 'production');
+      opaque.swapIn(await loaded(5, first.bytes, 'not'));
+      const other = await startScoringServer(
+        { models: [opaque], metrics: new ServingMetrics() },
+        { host: '127.0.0.1', port: 0 },
+      );
+      try {
+        const row = JSON.stringify({ rows: [Array.from(data.x.subarray(0, data.nFeatures))] });
+        const post = (query: string) =>
+          fetch(`${other.url}/score${query}`, {
+            method: 'POST',
+            body: row,
+            headers: { 'content-type': 'application/json' },
+          });
+        expect((await post('')).status).toBe(200);
+        const refused = await post('?explain=1');
+        expect(refused.status).toBe(422);
+        expect(((await refused.json()) as { error: unknown }).error).toMatchObject({
+          type: 'NotExplainable',
+          message: expect.stringMatching(/wild v5 cannot explain its rows: the test says so/),
+        });
+      } finally {
+        await other.drain(1000);
+      }
     });
   });
 });
