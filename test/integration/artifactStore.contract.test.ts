@@ -107,6 +107,12 @@ async function peakLiveMemoryGrowth<T>(
   }
 }
 
+/** A listing's modification time: an ISO 8601 instant within the last hour (clocks of one machine). */
+const writtenAt = expect.toSatisfy(
+  (t: unknown) => typeof t === 'string' && Math.abs(Date.now() - Date.parse(t)) < 3_600_000,
+  'an ISO time within the last hour',
+);
+
 function artifactStoreContract(name: string, open: () => Promise<Backend>) {
   describe(`ArtifactStore contract: ${name}`, () => {
     let backend: Backend;
@@ -164,7 +170,10 @@ function artifactStoreContract(name: string, open: () => Promise<Backend>) {
       for (const ref of [fromString, fromArray, fromStream, fromFile]) expect(ref).toEqual(fromBuffer);
       expect(fromBuffer.uri.endsWith('.json')).toBe(true);
       const stored = await store.list(`scaler/sha256/${fromBuffer.sha256}`);
-      expect(stored).toEqual([{ key: keyOf(store, fromBuffer), bytes: Buffer.byteLength(text) }]);
+      // Every listing says when each object was written (retention's grace period reads it).
+      expect(stored).toEqual([
+        { key: keyOf(store, fromBuffer), bytes: Buffer.byteLength(text), modified: writtenAt },
+      ]);
     });
 
     it('lists keys under a prefix, sorted, and nothing else', async () => {
@@ -192,8 +201,8 @@ function artifactStoreContract(name: string, open: () => Promise<Backend>) {
       expect(reports.every((o) => o.key.startsWith('report/sha256/'))).toBe(true);
 
       expect(await store.list(`registry/${tag}/`)).toEqual([
-        { key: `registry/${tag}/versions/1.json`, bytes: 13 },
-        { key: `registry/${tag}/versions/2.json`, bytes: 13 },
+        { key: `registry/${tag}/versions/1.json`, bytes: 13, modified: writtenAt },
+        { key: `registry/${tag}/versions/2.json`, bytes: 13, modified: writtenAt },
       ]);
       // A prefix may end in the middle of a segment, as on S3.
       expect((await store.list(`registry/${tag.slice(0, 8)}`)).length).toBeGreaterThanOrEqual(2);
