@@ -10,6 +10,7 @@ import {
   monitoredBatchSchema,
   monitoringKey,
   monitoringPrefix,
+  oldestFirst,
 } from '../domain/validation/monitoring';
 import { readColumnsOf, trainingColumns, trainingSnapshotOf } from './drift';
 import { resolveModelRef } from './models';
@@ -98,7 +99,7 @@ export async function monitoredBatches(
     const body = await ws.store.getDocument(key);
     if (body) batches.push({ ...parseBatch(body), id: monitoredBatchId(key) });
   }
-  return { model: name, version, via, batches };
+  return { model: name, version, via, batches: oldestFirst(batches) };
 }
 
 /** One monitored batch of a version by its id, or undefined when the version has none by that id. */

@@ -67,6 +67,17 @@ export function monitoredBatchId(key: string): string {
   return key.slice(key.lastIndexOf('/') + 1).replace(/\.json$/, '');
 }
 
+/**
+ * Batches oldest first by the instant they were recorded. Their keys sort by the second only (the
+ * id is the time to the second, then a hash), so two batches recorded within one second would
+ * otherwise come in the order of their hashes.
+ */
+export function oldestFirst<T extends { id: string; recordedAt: string }>(batches: T[]): T[] {
+  return [...batches].sort(
+    (a, b) => Date.parse(a.recordedAt) - Date.parse(b.recordedAt) || a.id.localeCompare(b.id),
+  );
+}
+
 const BATCH_ID = /^\d{8}T\d{6}(?:Z|[+-]\d{4})-[0-9a-f]{12}$/;
 
 /** The key of a batch from its id, or undefined when the id is not one (so a link cannot name another key). */
