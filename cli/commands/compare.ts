@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { compareVersions, type VersionComparison } from '../../application/compare';
+import type { VersionComparison } from '../../application/compare';
 import { openWorkspace } from '../../application/workspace';
 import { printResult, table } from '../output';
 import { UsageError } from '../usageError';
@@ -24,6 +24,8 @@ export function registerCompareCommand(program: Command): void {
         throw new UsageError(
           `compare needs two or more versions, got ${refs.length}: e.g. slipway compare card-fraud@1 card-fraud@2`,
         );
+      // Loaded by this command only: scoring on the same rows brings Arrow, onnxruntime and the exporter.
+      const { compareVersions } = await import('../../application/compare.js');
       const comparison = await compareVersions(openWorkspace(), refs);
       printResult(opts, comparison, () => describeComparison(comparison));
     });
