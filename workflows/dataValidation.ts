@@ -1,6 +1,7 @@
-import { ApplicationFailure } from '@temporalio/workflow';
+import { ApplicationFailure, patched } from '@temporalio/workflow';
 import type { z } from 'zod';
 import type { gateSettingsSchema } from '../contracts/inputs';
+import type { PipelineProgress, StepStatus } from '../contracts/progress';
 import type { ArtifactRef } from '../domain/storage/artifactRef';
 import { type DecidedAnomaly, decideAnomalies, describeAnomalies } from '../domain/validation/anomalyPolicy';
 import { light, type stepTracker } from './release';
@@ -45,4 +46,19 @@ export async function validateTrainingData(
       ? { ...input.gate, review: { ...input.gate.review, required: true } }
       : input.gate;
   return { dataValidation, gateSettings };
+}
+
+/**
+ * The validate step behind the caller's patched() marker: runs that started before the workflow had
+ * the step replay without it, and their progress shows it skipped, with the gate settings unchanged.
+ */
+export async function validateIfPatched(
+  patchId: string,
+  step: ReturnType<typeof stepTracker>,
+  progress: PipelineProgress,
+  input: { modelName: string; gate: GateSettings; summary: ArtifactRef; sourceUri: string },
+): Promise<{ dataValidation?: TrainingDataValidation; gateSettings: GateSettings }> {
+  if (patched(patchId)) return validateTrainingData(step, input);
+  (progress.steps.find((s) => s.step === 'validate') as StepStatus).status = 'skipped';
+  return { gateSettings: input.gate };
 }

@@ -1,8 +1,7 @@
-import { patched } from '@temporalio/workflow';
 import type { z } from 'zod';
 import type { trainToDeployInputSchema } from '../contracts/inputs';
-import type { PipelineProgress, StepStatus } from '../contracts/progress';
-import { type TrainingDataValidation, validateTrainingData } from './dataValidation';
+import type { PipelineProgress } from '../contracts/progress';
+import { validateIfPatched } from './dataValidation';
 import { lightStepsFor, type stepTracker } from './release';
 
 type RunParams = z.output<typeof trainToDeployInputSchema>;
@@ -24,18 +23,12 @@ export async function prepareRun(
   );
   // Validation against the champion's training data: added after histories were recorded, so
   // runs that started before it replay without the activity.
-  let dataValidation: TrainingDataValidation | undefined;
-  let gateSettings: z.output<typeof trainToDeployInputSchema>['gate'] = params.gate;
-  if (patched('data-validation')) {
-    ({ dataValidation, gateSettings } = await validateTrainingData(step, {
-      modelName: params.modelName,
-      gate: params.gate,
-      summary: dataset.summary,
-      sourceUri: dataset.sourceUri,
-    }));
-  } else {
-    (progress.steps.find((s) => s.step === 'validate') as StepStatus).status = 'skipped';
-  }
+  const { dataValidation, gateSettings } = await validateIfPatched('data-validation', step, progress, {
+    modelName: params.modelName,
+    gate: params.gate,
+    summary: dataset.summary,
+    sourceUri: dataset.sourceUri,
+  });
   const prepared = await step('transform', () =>
     light.prepareData({ snapshot: dataset.snapshot, target: params.target, split: params.split, cache }),
   );

@@ -1,4 +1,4 @@
-import { patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { setHandler, workflowInfo } from '@temporalio/workflow';
 import type {
   EvaluatedAnomalyModel,
   ExportedAnomalyOnnx,
@@ -20,7 +20,7 @@ import {
   PREDICTED_OUTLIER_OUTPUT,
 } from '../domain/import/anomalyConvention';
 import { modelMetricsOf } from '../domain/ml/metrics';
-import { type TrainingDataValidation, validateTrainingData } from './dataValidation';
+import { type TrainingDataValidation, validateIfPatched } from './dataValidation';
 import { light, type ReleaseOutcome, reviewAndPromote, stepTracker } from './release';
 import { reviewGate } from './review';
 import { parseWorkflowInput } from './validation';
@@ -69,18 +69,17 @@ export async function trainAnomaly(input: TrainAnomalyInput): Promise<AnomalyRun
   );
   // The validate step of a classifier run, against the champion's training data; added after
   // anomaly runs had histories, so those replay without it.
-  let dataValidation: TrainingDataValidation | undefined;
-  let gateSettings = params.gate;
-  if (patched('anomaly-data-validation')) {
-    ({ dataValidation, gateSettings } = await validateTrainingData(step, {
+  const { dataValidation, gateSettings } = await validateIfPatched(
+    'anomaly-data-validation',
+    step,
+    progress,
+    {
       modelName: params.modelName,
       gate: params.gate,
       summary: dataset.summary,
       sourceUri: dataset.sourceUri,
-    }));
-  } else {
-    (progress.steps.find((s) => s.step === 'validate') as StepStatus).status = 'skipped';
-  }
+    },
+  );
   const prepared = await step('transform', () =>
     light.prepareData({ snapshot: dataset.snapshot, target: label, split: params.split, cache }),
   );
