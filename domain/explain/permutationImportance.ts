@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { sweepThresholds } from '../ml/metrics';
 import { mulberry32, shuffleInPlace } from '../random';
 
 /**
@@ -188,27 +189,16 @@ export function weightedAveragePrecision(
   scores: Float32Array,
   negativeWeight = 1,
 ): number {
-  const order = Array.from({ length: labels.length }, (_, i) => i).sort(
-    (a, b) => (scores[b] as number) - (scores[a] as number),
-  );
   let positives = 0;
   for (let i = 0; i < labels.length; i++) positives += labels[i] as number;
   if (positives === 0) return 0;
-  let tp = 0;
-  let fp = 0;
   let ap = 0;
   let prevRecall = 0;
-  for (let k = 0; k < order.length; ) {
-    const threshold = scores[order[k] as number] as number;
-    while (k < order.length && scores[order[k] as number] === threshold) {
-      if (labels[order[k] as number] === 1) tp++;
-      else fp += negativeWeight;
-      k++;
-    }
+  sweepThresholds(labels, scores, negativeWeight, (_threshold, tp, fp) => {
     const recall = tp / positives;
     ap += (recall - prevRecall) * (tp / (tp + fp));
     prevRecall = recall;
-  }
+  });
   return ap;
 }
 

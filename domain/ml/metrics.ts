@@ -118,40 +118,26 @@ export function confusionAt(
  */
 export function rankingMetrics(labels: ArrayLike<number>, scores: ArrayLike<number>, maxCurvePoints = 200) {
   checkInputs(labels, scores);
-  const order = Array.from({ length: labels.length }, (_, i) => i).sort(
-    (a, b) => (scores[b] as number) - (scores[a] as number),
-  );
   let positives = 0;
   for (let i = 0; i < labels.length; i++) positives += labels[i] === 1 ? 1 : 0;
   const negatives = labels.length - positives;
   const roc: CurvePoint[] = [{ threshold: Number.POSITIVE_INFINITY, x: 0, y: 0 }];
   const pr: CurvePoint[] = [];
-  let tp = 0;
-  let fp = 0;
   let rocAuc = 0;
   let prAuc = 0;
   let prevFpr = 0;
   let prevTpr = 0;
-  let prevRecall = 0;
-  for (let k = 0; k < order.length; ) {
-    const threshold = scores[order[k] as number] as number;
-    // Every row sharing this score crosses the threshold together.
-    while (k < order.length && scores[order[k] as number] === threshold) {
-      if (labels[order[k] as number] === 1) tp++;
-      else fp++;
-      k++;
-    }
+  sweepThresholds(labels, scores, 1, (threshold, tp, fp) => {
     const tpr = ratio(tp, positives);
     const fpr = ratio(fp, negatives);
     const precision = ratio(tp, tp + fp);
     rocAuc += ((fpr - prevFpr) * (tpr + prevTpr)) / 2;
-    prAuc += (tpr - prevRecall) * precision;
+    prAuc += (tpr - prevTpr) * precision;
     roc.push({ threshold, x: fpr, y: tpr });
     pr.push({ threshold, x: tpr, y: precision });
     prevFpr = fpr;
     prevTpr = tpr;
-    prevRecall = tpr;
-  }
+  });
   if (positives === 0 || negatives === 0) rocAuc = 0;
   if (positives === 0) prAuc = 0;
   return {
@@ -162,6 +148,34 @@ export function rankingMetrics(labels: ArrayLike<number>, scores: ArrayLike<numb
     positives,
     negatives,
   };
+}
+
+/**
+ * Walks the distinct scores from highest to lowest and calls `visit` with the true and false
+ * positives at or above each one. Rows sharing a score cross the threshold together, which is
+ * what makes ties count the way scikit-learn counts them. A negative counts `negativeWeight`
+ * times, so a weighted sample of the negatives can stand in for all of them.
+ */
+export function sweepThresholds(
+  labels: ArrayLike<number>,
+  scores: ArrayLike<number>,
+  negativeWeight: number,
+  visit: (threshold: number, truePositives: number, falsePositives: number) => void,
+): void {
+  const order = Array.from({ length: labels.length }, (_, i) => i).sort(
+    (a, b) => (scores[b] as number) - (scores[a] as number),
+  );
+  let tp = 0;
+  let fp = 0;
+  for (let k = 0; k < order.length; ) {
+    const threshold = scores[order[k] as number] as number;
+    while (k < order.length && scores[order[k] as number] === threshold) {
+      if (labels[order[k] as number] === 1) tp++;
+      else fp += negativeWeight;
+      k++;
+    }
+    visit(threshold, tp, fp);
+  }
 }
 
 /** Keeps at most `max` points, always the first and last, evenly spaced in between. */
