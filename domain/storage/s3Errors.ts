@@ -92,6 +92,15 @@ export function toStorageError(error: unknown, context: S3ErrorContext): unknown
   const status = /Retryable HTTP status: (\d{3})/.exec(message);
   if (status) return new S3ServerError(context.endpoint, `HTTP ${status[1]}`, message, options);
 
+  // A KMS the server cannot use for SLIPWAY_S3_SSE (MinIO says kms:KeyNotFound, AWS KMS.NotFoundException...).
+  if (/^kms[:.]/i.test(code))
+    return new S3RequestError(
+      context.endpoint,
+      code,
+      `${message}. Check SLIPWAY_S3_SSE and SLIPWAY_S3_SSE_KMS_KEY_ID: the key must exist in the store's KMS ` +
+        'and these credentials must be allowed to use it',
+      options,
+    );
   if (code !== '' && (error as { name?: unknown }).name === 'S3Error') {
     return new S3RequestError(context.endpoint, code, message, options);
   }

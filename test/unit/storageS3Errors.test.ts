@@ -87,6 +87,12 @@ describe('toStorageError', () => {
 
   it('maps a missing key to ObjectNotFound and other rejections to a non-retryable RequestRejected', () => {
     expect(toStorageError(s3Error('NoSuchKey'), context)).toBeInstanceOf(S3ObjectNotFoundError);
+    const kms = toStorageError(s3Error('kms:KeyNotFound', 'key with given key ID does not exist'), context);
+    expect(kms).toMatchObject({ type: 'S3RequestRejected', retryable: false });
+    expect((kms as Error).message).toMatch(
+      /does not exist\. Check SLIPWAY_S3_SSE and SLIPWAY_S3_SSE_KMS_KEY_ID/,
+    );
+
     const other = toStorageError(s3Error('InvalidArgument', 'bad header'), context);
     expect(other).toBeInstanceOf(S3RequestError);
     expect(other).toMatchObject({ type: 'S3RequestRejected', retryable: false });
