@@ -176,6 +176,10 @@ describe('workers on separate hosts over TLS to Temporal and MinIO', () => {
     // host-c (training only) is killed while it trains, and a new host takes its place.
     const victim = await waitForTraining(handles, 'host-c');
     await workers.kill('host-c');
+    // Still pending after the kill: the attempt died with its worker (not finished just before it).
+    const lostMidRun = (await world.client.workflow.getHandle(victim).describe()).raw.pendingActivities?.some(
+      (a) => a.activityType?.name === 'trainModel',
+    );
     await startHost('host-d', ['training']);
     const results = (await Promise.all(handles.map((h) => h.result()))) as PipelineResult[];
     console.log(`${PIPELINES} pipelines done in ${Date.now() - started} ms`);
@@ -192,10 +196,16 @@ describe('workers on separate hosts over TLS to Temporal and MinIO', () => {
       Array.from({ length: PIPELINES }, (_, i) => i + 1),
     );
     for (const r of results) expect(r.steps.find((s) => s.step === 'register')?.status).toBe('done');
-    // The killed worker's training was retried on another worker and finished there.
+    // The killed worker's training was retried on another worker and finished there. (In the rare
+    // race where it completed between the look and the kill, host-c still finished it, first time.)
     const retried = await lastTrainingAttempt(world.client.workflow.getHandle(victim));
-    expect(retried.attempt).toBeGreaterThan(1);
-    expect(retried.identity).not.toBe('host-c');
+    if (lostMidRun) {
+      expect(retried.attempt).toBeGreaterThan(1);
+      expect(retried.identity).not.toBe('host-c');
+    } else {
+      console.log(`the training on host-c (${victim}) completed just before the kill`);
+      expect(retried).toEqual({ identity: 'host-c', attempt: 1 });
+    }
 
     // Every object each version names is in the bucket, with the digest its reference records.
     const store = openArtifactStore(world.config);
