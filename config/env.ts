@@ -64,6 +64,11 @@ export const envSchema = z.object({
    * AWS_* variables, the shared credentials file, web identity); `iam`: the container's or instance's role.
    */
   SLIPWAY_S3_CREDENTIALS: optionalText,
+  /**
+   * PEM file of the CA (or bundle of CAs) that signed the S3 endpoint's certificate, for a store
+   * behind a private CA; it replaces the system's CAs for S3 connections. Needs an https:// endpoint.
+   */
+  SLIPWAY_S3_CA: optionalText,
   /** `on`: bucket in the path (MinIO, most S3-compatible stores); `off`: virtual-host style; unset: the client's choice by endpoint. */
   SLIPWAY_S3_PATH_STYLE: optionalText,
   /** Server-side encryption of every object written: `AES256` (SSE-S3) or `aws:kms` (SSE-KMS). */

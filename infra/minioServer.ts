@@ -1,3 +1,7 @@
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { createS3Client } from '../domain/storage/s3Client';
 import { type ServiceProcess, startService, stopProcessGroup, waitUntilHealthy } from './processes';
 
 export interface MinioOptions {
@@ -9,6 +13,13 @@ export interface MinioOptions {
   rootUser: string;
   rootPassword: string;
   outliveParent?: boolean;
+  /**
+   * Serve https with this certificate and key (PEM), signed by `ca`. MinIO reads them as
+   * public.crt and private.key from its --certs-dir, which is made beside the data folder.
+   */
+  tls?: { cert: string; key: string; ca: string };
+  /** Extra environment for the server (for example MINIO_KMS_SECRET_KEY, a static key for SSE). */
+  env?: Record<string, string>;
 }
 
 export interface MinioServer {
@@ -18,16 +29,36 @@ export interface MinioServer {
   pid: number;
   logFile: string;
   dataDir: string;
+  /** With TLS: the PEM file of the CA that signed the server's certificate (SLIPWAY_S3_CA for clients). */
+  ca?: string;
   stop(): Promise<void>;
 }
 
-export async function isMinioHealthy(endpoint: string): Promise<boolean> {
-  const response = await fetch(`${endpoint}/minio/health/live`, { signal: AbortSignal.timeout(2_000) });
-  return response.ok;
+/** The liveness probe; over https it trusts only `ca` (PEM) when given, as a client with SLIPWAY_S3_CA does. */
+export function isMinioHealthy(endpoint: string, ca?: Buffer): Promise<boolean> {
+  const url = `${endpoint}/minio/health/live`;
+  return new Promise((resolve, reject) => {
+    const done = (response: http.IncomingMessage) => {
+      response.resume();
+      resolve(response.statusCode === 200);
+    };
+    const request = url.startsWith('https:')
+      ? https.get(url, { ca, timeout: 2_000 }, done)
+      : http.get(url, { timeout: 2_000 }, done);
+    request.once('timeout', () => request.destroy(new Error(`no answer from ${url} within 2 s`)));
+    request.once('error', reject);
+  });
 }
 
 /** A single-node MinIO on loopback, waiting for its liveness probe. */
 export async function startMinio(options: MinioOptions): Promise<MinioServer> {
+  const certsDir = `${options.dataDir}-certs`;
+  if (options.tls) {
+    await mkdir(certsDir, { recursive: true });
+    await copyFile(options.tls.cert, `${certsDir}/public.crt`);
+    await copyFile(options.tls.key, `${certsDir}/private.key`);
+  }
+  const ca = options.tls ? await readFile(options.tls.ca) : undefined;
   const service: ServiceProcess = startService(
     options.binary,
     [
@@ -38,6 +69,7 @@ export async function startMinio(options: MinioOptions): Promise<MinioServer> {
       '--console-address',
       `127.0.0.1:${options.consolePort}`,
       '--quiet',
+      ...(options.tls ? ['--certs-dir', certsDir] : []),
     ],
     {
       logFile: options.logFile,
@@ -46,14 +78,15 @@ export async function startMinio(options: MinioOptions): Promise<MinioServer> {
         MINIO_ROOT_USER: options.rootUser,
         MINIO_ROOT_PASSWORD: options.rootPassword,
         MINIO_BROWSER: 'off',
+        ...options.env,
       },
     },
   );
-  const endpoint = `http://127.0.0.1:${options.port}`;
+  const endpoint = `${options.tls ? 'https' : 'http'}://127.0.0.1:${options.port}`;
   await waitUntilHealthy({
     name: `MinIO (${endpoint})`,
     service,
-    check: () => isMinioHealthy(endpoint),
+    check: () => isMinioHealthy(endpoint, ca),
     timeoutMs: 60_000,
   });
   return {
@@ -63,25 +96,26 @@ export async function startMinio(options: MinioOptions): Promise<MinioServer> {
     pid: service.pid,
     logFile: options.logFile,
     dataDir: options.dataDir,
+    ...(options.tls ? { ca: options.tls.ca } : {}),
     stop: () => stopProcessGroup(service.pid),
   };
 }
 
 export async function ensureBucket(
-  server: { endpoint: string; accessKey: string; secretKey: string },
+  server: { endpoint: string; accessKey: string; secretKey: string; ca?: string },
   bucket: string,
   region = 'us-east-1',
 ): Promise<void> {
-  const url = new URL(server.endpoint);
-  // Loaded here: every command that checks the embedded stack imports this file, few make buckets.
-  const { Client } = await import('minio');
-  const client = new Client({
-    endPoint: url.hostname,
-    port: Number(url.port),
-    useSSL: url.protocol === 'https:',
-    accessKey: server.accessKey,
-    secretKey: server.secretKey,
+  const { client } = createS3Client({
+    endpoint: server.endpoint,
     region,
+    credentials: {
+      kind: 'static',
+      accessKey: server.accessKey,
+      secretKey: server.secretKey,
+      source: 'the MinIO root user',
+    },
+    ...(server.ca ? { ca: await readFile(server.ca) } : {}),
   });
   if (await client.bucketExists(bucket)) return;
   try {

@@ -1,9 +1,9 @@
-import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createPrivateKey, type X509Certificate } from 'node:crypto';
 import { checkServerIdentity, connect as tlsConnect } from 'node:tls';
 import type { Connection } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import { ConfigError, type SlipwayConfig } from '../config/env';
+import { certificatesOf, readPemSetting } from '../config/pemFiles';
 
 /**
  * How this installation reaches Temporal: plain text to the embedded dev server, or TLS (custom CA,
@@ -108,7 +108,7 @@ export async function connectTemporalClient(config: SlipwayConfig): Promise<Conn
   const settings = temporalConnectionSettings(config);
   await probeTls(settings);
   const { Connection } = await import('@temporalio/client');
-  return Connection.connect({
+  const connection = await Connection.connect({
     address: settings.address,
     tls: settings.tls,
     apiKey: settings.apiKey,
@@ -117,6 +117,8 @@ export async function connectTemporalClient(config: SlipwayConfig): Promise<Conn
   }).catch((err: Error) => {
     throw new Error(`Cannot reach Temporal at ${settings.address}: ${err.message}. ${addressHint(config)}`);
   });
+  await checkNamespace(connection, config);
+  return connection;
 }
 
 /** The worker's native connection, with the same settings and checks as the client's. */
@@ -124,7 +126,7 @@ export async function connectTemporalWorker(config: SlipwayConfig): Promise<Nati
   const settings = temporalConnectionSettings(config);
   await probeTls(settings);
   const { NativeConnection } = await import('@temporalio/worker');
-  return NativeConnection.connect({
+  const connection = await NativeConnection.connect({
     address: settings.address,
     tls: settings.tls,
     apiKey: settings.apiKey,
@@ -132,7 +134,43 @@ export async function connectTemporalWorker(config: SlipwayConfig): Promise<Nati
   }).catch((err: Error) => {
     throw new Error(`Cannot reach Temporal at ${settings.address}: ${err.message}. ${addressHint(config)}`);
   });
+  await checkNamespace(connection, config);
+  return connection;
 }
+
+/** The part of both connection kinds the namespace check uses. */
+interface NamespaceLookup {
+  workflowService: {
+    describeNamespace(request: { namespace: string }): Promise<unknown>;
+  };
+  withDeadline<T>(deadline: number, fn: () => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/**
+ * Asks the frontend for the configured namespace once, right after connecting. Without it a client
+ * fails at its first call with the server's bare "Namespace not found", and a worker only after
+ * bundling its workflows (seconds) with a native error dump; here both get the setting to fix.
+ * Other failures (a key not allowed to describe namespaces) are left to the calls that follow.
+ */
+async function checkNamespace(connection: NamespaceLookup, config: SlipwayConfig): Promise<void> {
+  const namespace = config.namespace;
+  try {
+    await connection.withDeadline(Date.now() + CONNECT_TIMEOUT_MS, () =>
+      connection.workflowService.describeNamespace({ namespace }),
+    );
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== GRPC_NOT_FOUND) return;
+    await connection.close().catch(() => {});
+    throw new ConfigError(
+      `SLIPWAY_TEMPORAL_NAMESPACE: namespace "${namespace}" does not exist on Temporal at ${config.temporalAddress}. ` +
+        'Set SLIPWAY_TEMPORAL_NAMESPACE to an existing namespace (unset: "default"), or create it ' +
+        `(temporal operator namespace create --namespace ${namespace}).`,
+    );
+  }
+}
+
+const GRPC_NOT_FOUND = 5;
 
 function addressHint(config: SlipwayConfig): string {
   return config.embeddedTemporal
@@ -265,24 +303,15 @@ function parseMetadata(text: string): Record<string, string> {
   return out;
 }
 
+const configError = (message: string) => new ConfigError(message);
+
 function readPem(variable: string, path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(
-      `${variable}: cannot read ${path} (${code === 'ENOENT' ? 'no such file' : (code ?? (err as Error).message)}). ` +
-        'Give the path of a PEM file.',
-    );
-  }
+  return readPemSetting(variable, path, configError);
 }
 
+/** The first certificate of the file (a CA file may hold a bundle: the TLS library reads them all). */
 function certificateOf(variable: string, path: string, pem: Buffer): X509Certificate {
-  try {
-    return new X509Certificate(pem);
-  } catch (err) {
-    throw new ConfigError(`${variable}: ${path} is not a PEM certificate (${(err as Error).message}).`);
-  }
+  return certificatesOf(variable, path, pem, configError)[0] as X509Certificate;
 }
 
 function checkValidity(cert: X509Certificate, path: string, now: Date): void {

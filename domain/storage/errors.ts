@@ -167,6 +167,33 @@ export class S3UnreachableError extends errorKind(StorageError, 'S3Unreachable')
   }
 }
 
+/**
+ * The TLS handshake with the endpoint failed: its certificate is not signed by a trusted CA, has
+ * expired or names another host, or the endpoint does not speak TLS. A setting to fix, never retried.
+ */
+export class S3TlsError extends errorKind(StorageError, 'S3TlsRefused') {
+  constructor(
+    readonly endpoint: string,
+    readonly code: string,
+    detail: string,
+    options?: ErrorOptions,
+  ) {
+    super(`TLS with S3 endpoint ${endpoint} failed (${code}): ${s3TlsAdvice(code, detail)}`, options);
+  }
+}
+
+function s3TlsAdvice(code: string, detail: string): string {
+  if (code === 'CERT_HAS_EXPIRED') return "the server's certificate has expired: renew it on the server.";
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
+    return `the server's certificate does not name the host of SLIPWAY_S3_ENDPOINT (${detail}): use a host name the certificate names.`;
+  if (code === 'EPROTO')
+    return `the endpoint does not speak TLS as expected (${detail}): use http:// in SLIPWAY_S3_ENDPOINT if the store has no TLS.`;
+  return (
+    "the server's certificate is not signed by a CA this client trusts: set SLIPWAY_S3_CA to the PEM file of the CA " +
+    'that issued it (when SLIPWAY_S3_CA is set, only the CAs in that file are trusted).'
+  );
+}
+
 /** The server answered with a transient failure (5xx, throttling, timeout): worth retrying. */
 export class S3ServerError extends errorKind(StorageError, 'S3ServerError', {
   name: 'S3ServerError',

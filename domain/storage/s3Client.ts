@@ -4,6 +4,7 @@ import * as https from 'node:https';
 import { PassThrough, type Readable } from 'node:stream';
 import type { Client } from 'minio';
 import type { SlipwayConfig } from '../../config/env';
+import { certificatesOf, readPemSetting } from '../../config/pemFiles';
 import { S3BucketNotFoundError, StorageConfigError } from './errors';
 import { resolveS3Credentials, type S3Credentials } from './s3Credentials';
 import { pipeClassified, toStorageError } from './s3Errors';
@@ -27,6 +28,8 @@ export interface S3Settings {
   partSize?: number;
   /** Give up connecting after this long, so a black-holed endpoint fails instead of hanging. */
   connectTimeoutMs?: number;
+  /** PEM CA bundle trusted for an https endpoint instead of the system's CAs (a private CA). */
+  ca?: Buffer;
 }
 
 /** A minio client plus what error messages need to name. */
@@ -63,10 +66,24 @@ export function s3SettingsFromConfig(config: SlipwayConfig): S3Settings {
   return {
     endpoint: env.SLIPWAY_S3_ENDPOINT,
     region: env.SLIPWAY_S3_REGION,
+    ...(env.SLIPWAY_S3_CA ? { ca: privateCa(env.SLIPWAY_S3_CA, env.SLIPWAY_S3_ENDPOINT) } : {}),
     credentials: resolveS3Credentials(env),
     pathStyle: onOff('SLIPWAY_S3_PATH_STYLE', env.SLIPWAY_S3_PATH_STYLE),
     serverSideEncryption: serverSideEncryption(env.SLIPWAY_S3_SSE, env.SLIPWAY_S3_SSE_KMS_KEY_ID),
   };
+}
+
+/** The CA bundle of SLIPWAY_S3_CA, checked now: a readable PEM file of certificates, for an https endpoint. */
+function privateCa(path: string, endpoint: string): Buffer {
+  const fail = (message: string) => new StorageConfigError(message);
+  if (parseEndpoint(endpoint).protocol !== 'https:')
+    throw fail(
+      `SLIPWAY_S3_CA is set but SLIPWAY_S3_ENDPOINT "${endpoint}" is not https://: a CA only applies to TLS. ` +
+        'Use the https:// address of the store, or unset SLIPWAY_S3_CA.',
+    );
+  const pem = readPemSetting('SLIPWAY_S3_CA', path, fail);
+  certificatesOf('SLIPWAY_S3_CA', path, pem, fail);
+  return pem;
 }
 
 function onOff(variable: string, value: string | undefined): boolean | undefined {
@@ -143,6 +160,10 @@ export function createS3Client(
     ...(settings.pathStyle === undefined ? {} : { pathStyle: settings.pathStyle }),
     region: settings.region,
     partSize: settings.partSize ?? DEFAULT_PART_SIZE,
+    // The private CA rides on the agent the client hands every request (keep-alive, as its default).
+    ...(secure && settings.ca
+      ? { transportAgent: new https.Agent({ keepAlive: true, ca: settings.ca }) }
+      : {}),
     transport: withConnectTimeout(
       secure ? https : http,
       settings.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,

@@ -5,6 +5,7 @@ import {
   S3ObjectNotFoundError,
   S3RequestError,
   S3ServerError,
+  S3TlsError,
   S3UnreachableError,
   StorageError,
 } from './errors';
@@ -31,14 +32,16 @@ const TRANSIENT_NETWORK = new Set([
   'EAI_AGAIN',
   'ERR_STREAM_PREMATURE_CLOSE',
 ]);
-/** Connection faults that need a configuration change: unknown host, bad TLS certificate. */
-const FATAL_NETWORK = new Set([
-  'ENOTFOUND',
+/** Connection faults that need a configuration change: an unknown host. */
+const FATAL_NETWORK = new Set(['ENOTFOUND']);
+/** TLS handshakes that fail the same way every time: an untrusted, expired or misnamed certificate, no TLS. */
+const TLS_REFUSED = new Set([
   'EPROTO',
   'CERT_HAS_EXPIRED',
   'DEPTH_ZERO_SELF_SIGNED_CERT',
   'SELF_SIGNED_CERT_IN_CHAIN',
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
@@ -77,6 +80,7 @@ export function toStorageError(error: unknown, context: S3ErrorContext): unknown
 
   if (TRANSIENT_NETWORK.has(code)) return new S3UnreachableError(context.endpoint, code, true, options);
   if (FATAL_NETWORK.has(code)) return new S3UnreachableError(context.endpoint, code, false, options);
+  if (TLS_REFUSED.has(code)) return new S3TlsError(context.endpoint, code, message, options);
   if (code === 'NoSuchBucket') return new S3BucketNotFoundError(context.bucket, context.endpoint, options);
   if (ACCESS_CODES.has(code)) return new S3AccessDeniedError(context.endpoint, context.bucket, code, options);
   if (code === 'NoSuchKey' && context.uri)
@@ -88,6 +92,15 @@ export function toStorageError(error: unknown, context: S3ErrorContext): unknown
   const status = /Retryable HTTP status: (\d{3})/.exec(message);
   if (status) return new S3ServerError(context.endpoint, `HTTP ${status[1]}`, message, options);
 
+  // A KMS the server cannot use for SLIPWAY_S3_SSE (MinIO says kms:KeyNotFound, AWS KMS.NotFoundException...).
+  if (/^kms[:.]/i.test(code))
+    return new S3RequestError(
+      context.endpoint,
+      code,
+      `${message}. Check SLIPWAY_S3_SSE and SLIPWAY_S3_SSE_KMS_KEY_ID: the key must exist in the store's KMS ` +
+        'and these credentials must be allowed to use it',
+      options,
+    );
   if (code !== '' && (error as { name?: unknown }).name === 'S3Error') {
     return new S3RequestError(context.endpoint, code, message, options);
   }

@@ -183,6 +183,11 @@ describe('Temporal over mutual TLS', () => {
       { SLIPWAY_TEMPORAL_TLS_SERVER_NAME: 'elsewhere.test' },
       /SLIPWAY_TEMPORAL_TLS_SERVER_NAME: the certificate of Temporal at .* does not name this host/,
     ],
+    [
+      'a namespace that does not exist',
+      { SLIPWAY_TEMPORAL_NAMESPACE: 'no-such-namespace' },
+      /SLIPWAY_TEMPORAL_NAMESPACE: namespace "no-such-namespace" does not exist on Temporal at /,
+    ],
   ];
   const files = (): Record<string, string> => ({
     '<other-ca>': certs.otherCa,
@@ -218,6 +223,17 @@ describe('Temporal over mutual TLS', () => {
     const started = Date.now();
     await expect(createWorkers(config, { identity: 'tls-wrong-ca' })).rejects.toThrow(
       /SLIPWAY_TEMPORAL_TLS_CA/,
+    );
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('a worker on a namespace that does not exist refuses to start, naming the setting', {
+    timeout: 30_000,
+  }, async () => {
+    const config = loadConfig({ ...world.env, SLIPWAY_TEMPORAL_NAMESPACE: 'no-such-namespace' });
+    const started = Date.now();
+    await expect(createWorkers(config, { identity: 'tls-wrong-namespace' })).rejects.toThrow(
+      /SLIPWAY_TEMPORAL_NAMESPACE: namespace "no-such-namespace" does not exist/,
     );
     expect(Date.now() - started).toBeLessThan(10_000);
   });

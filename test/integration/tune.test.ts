@@ -1,17 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, open, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PipelineProgress, TrialProgress } from '../../contracts/progress';
 import { ModelRegistry } from '../../domain/registry/registry';
 import type { ArtifactRef } from '../../domain/storage/artifactRef';
 import { openArtifactStore } from '../../domain/storage/openStore';
-import { stopProcessGroup } from '../../infra/processes';
 import { slipwayAs } from '../support/cli';
 import { type PipelineWorld, startPipelineWorld } from '../support/pipelineWorld';
-
-const SLIPWAY = resolve(__dirname, '../../bin/slipway');
+import { WorkerProcesses } from '../support/workerProcesses';
 
 /**
  * 12 trials, successive halving with eta 3 over 3 epochs (rungs: 12 trials x 1 epoch, then the
@@ -44,58 +41,6 @@ tune:
     spec.layers[1].rate: { range: [0.0, 0.4] }
 `;
 
-/** `slipway worker` processes (three training, one main), each with its own state folder. */
-class TrainingWorkers {
-  private readonly processes = new Map<string, ChildProcess>();
-  constructor(private readonly world: PipelineWorld) {}
-
-  async start(name: string, queue: 'main' | 'training' = 'training'): Promise<void> {
-    const state = await mkdtemp(join(this.world.dir, `${name}-state-`));
-    const log = await open(join(this.world.dir, `${name}.log`), 'a');
-    const child = spawn(SLIPWAY, ['worker', '--queues', queue, '--identity', name], {
-      env: { ...process.env, ...this.world.env, SLIPWAY_STATE_DIR: state },
-      stdio: ['ignore', log.fd, log.fd],
-      detached: true,
-    });
-    child.once('exit', () => void log.close());
-    this.processes.set(name, child);
-  }
-
-  /** Waits until the named workers poll the queue for activities. */
-  async polling(names: string[], queue: string, timeoutMs = 45_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const described = await this.world.client.workflowService.describeTaskQueue({
-        namespace: this.world.config.namespace,
-        taskQueue: { name: queue },
-        taskQueueType: 2, // activity
-      });
-      const seen = new Set((described.pollers ?? []).map((p) => p.identity));
-      if (names.every((n) => seen.has(n))) return;
-      if (Date.now() > deadline)
-        throw new Error(`workers not polling after ${timeoutMs} ms: saw ${[...seen]}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-
-  async kill(name: string): Promise<void> {
-    const child = this.processes.get(name);
-    if (!child?.pid) throw new Error(`no worker ${name}`);
-    this.processes.delete(name);
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {}
-    await stopProcessGroup(child.pid, 5_000);
-  }
-
-  async stopAll(): Promise<void> {
-    for (const [name, child] of this.processes) {
-      this.processes.delete(name);
-      if (child.pid) await stopProcessGroup(child.pid, 10_000);
-    }
-  }
-}
-
 /** Who ran a trial's training (the worker identity of its last attempt) and which attempt that was. */
 async function trainingAttempt(world: PipelineWorld, workflowId: string) {
   const history = await world.client.workflow.getHandle(workflowId).fetchHistory();
@@ -108,7 +53,7 @@ async function trainingAttempt(world: PipelineWorld, workflowId: string) {
 
 describe('slipway tune over three training worker processes', () => {
   let world: PipelineWorld;
-  let workers: TrainingWorkers;
+  let workers: WorkerProcesses;
 
   beforeAll(async () => {
     // Every worker a process of its own (this one only starts and checks): the main queue (the
@@ -117,12 +62,16 @@ describe('slipway tune over three training worker processes', () => {
       queues: [],
       env: { SLIPWAY_TRAINING_HEARTBEAT_TIMEOUT: '5' },
     });
-    workers = new TrainingWorkers(world);
+    workers = new WorkerProcesses(world);
     // One first: it keeps the workflow bundle beside the build, which the others then load.
     const started = Date.now();
     await workers.start('tw1');
     await workers.polling(['tw1'], world.config.trainingTaskQueue);
-    await Promise.all([workers.start('main', 'main'), workers.start('tw2'), workers.start('tw3')]);
+    await Promise.all([
+      workers.start('main', { queues: ['main'] }),
+      workers.start('tw2'),
+      workers.start('tw3'),
+    ]);
     await workers.polling(['tw1', 'tw2', 'tw3'], world.config.trainingTaskQueue);
     await workers.polling(['main'], world.config.taskQueue);
     console.log(`workers polling after ${Date.now() - started} ms`);

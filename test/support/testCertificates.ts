@@ -16,6 +16,9 @@ export interface TestCertificates {
   serverName: string;
   clientCert: string;
   clientKey: string;
+  /** An object store's certificate from the same CA, for https://127.0.0.1 (or localhost). */
+  storageCert: string;
+  storageKey: string;
   /** Two more clients of the right CA: a worker's certificate and the one that renews it. */
   workerCert: string;
   workerKey: string;
@@ -99,6 +102,12 @@ export async function makeTestCertificates(
     'extendedKeyUsage=serverAuth',
     `subjectAltName=DNS:${serverName}`,
   ]);
+  await leaf('storage', 'ca', 'localhost', [
+    'basicConstraints=CA:FALSE',
+    'keyUsage=digitalSignature',
+    'extendedKeyUsage=serverAuth',
+    'subjectAltName=DNS:localhost,IP:127.0.0.1',
+  ]);
   await leaf('client', 'ca', 'slipway-worker', clientExt);
   await leaf('worker', 'ca', 'slipway-worker', clientExt);
   await leaf('renewed', 'ca', 'slipway-worker', clientExt);
@@ -164,6 +173,8 @@ export async function makeTestCertificates(
     serverName,
     clientCert: f('client.crt'),
     clientKey: f('client.key'),
+    storageCert: f('storage.crt'),
+    storageKey: f('storage.key'),
     workerCert: f('worker.crt'),
     workerKey: f('worker.key'),
     renewedCert: f('renewed.crt'),

@@ -1,10 +1,12 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/env';
+import { StorageConfigError } from '../../domain/storage/errors';
 import { s3SettingsFromConfig, serverSideEncryptionHeaders } from '../../domain/storage/s3Client';
 import { resolveS3Credentials } from '../../domain/storage/s3Credentials';
+import { makeTestCertificates, type TestCertificates } from '../support/testCertificates';
 
 const home = mkdtempSync(join(tmpdir(), 'slipway-s3-home-'));
 afterAll(() => rmSync(home, { recursive: true, force: true }));
@@ -129,5 +131,59 @@ describe('S3 addressing and server-side encryption settings', () => {
     [{ SLIPWAY_S3_SSE: 'AES256', SLIPWAY_S3_SSE_KMS_KEY_ID: 'k' }, /needs SLIPWAY_S3_SSE=aws:kms/],
   ])('refuses %o', (env, message) => {
     expect(() => settings(env)).toThrow(message);
+  });
+});
+
+describe('SLIPWAY_S3_CA, the private CA of an https store', () => {
+  let certs: TestCertificates;
+  beforeAll(async () => {
+    certs = await makeTestCertificates(join(home, 'pki'));
+  });
+  const settings = (env: Record<string, string>) =>
+    s3SettingsFromConfig(
+      loadConfig({
+        SLIPWAY_S3_ENDPOINT: 'https://127.0.0.1:9000',
+        AWS_ACCESS_KEY_ID: 'A',
+        AWS_SECRET_ACCESS_KEY: 'a',
+        ...env,
+      }),
+    );
+
+  it('reads a CA file, or a bundle of several, into the settings', () => {
+    expect(settings({}).ca).toBeUndefined();
+    expect(settings({ SLIPWAY_S3_CA: certs.ca }).ca?.toString()).toBe(readFileSync(certs.ca, 'utf8'));
+    const bundle = join(home, 'bundle.pem');
+    writeFileSync(bundle, readFileSync(certs.otherCa, 'utf8') + readFileSync(certs.ca, 'utf8'));
+    expect(settings({ SLIPWAY_S3_CA: bundle }).ca?.toString()).toContain(readFileSync(certs.ca, 'utf8'));
+  });
+
+  it.each([
+    [
+      'a missing file',
+      () => ({ SLIPWAY_S3_CA: '/nonexistent/ca.pem' }),
+      /SLIPWAY_S3_CA: cannot read \/nonexistent\/ca.pem \(no such file\)/,
+    ],
+    [
+      'a key instead of a certificate',
+      () => ({ SLIPWAY_S3_CA: certs.clientKey }),
+      /SLIPWAY_S3_CA: .*client\.key is not a PEM certificate/,
+    ],
+    [
+      'a damaged certificate',
+      () => {
+        const damaged = join(home, 'damaged.pem');
+        writeFileSync(damaged, '-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n');
+        return { SLIPWAY_S3_CA: damaged };
+      },
+      /SLIPWAY_S3_CA: .*damaged\.pem is not a PEM certificate/,
+    ],
+    [
+      'a plain-text endpoint',
+      () => ({ SLIPWAY_S3_CA: certs.ca, SLIPWAY_S3_ENDPOINT: 'http://127.0.0.1:9000' }),
+      /SLIPWAY_S3_CA is set but SLIPWAY_S3_ENDPOINT "http:\/\/127.0.0.1:9000" is not https:\/\//,
+    ],
+  ])('refuses %s, naming SLIPWAY_S3_CA', (_what, env, message) => {
+    expect(() => settings(env())).toThrow(StorageConfigError);
+    expect(() => settings(env())).toThrow(message);
   });
 });

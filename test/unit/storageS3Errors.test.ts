@@ -6,6 +6,7 @@ import {
   S3ObjectNotFoundError,
   S3RequestError,
   S3ServerError,
+  S3TlsError,
   S3UnreachableError,
   StorageConfigError,
 } from '../../domain/storage/errors';
@@ -46,11 +47,26 @@ describe('toStorageError', () => {
         code,
       });
     }
-    for (const code of ['ENOTFOUND', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT']) {
+    const unknownHost = toStorageError(netError('ENOTFOUND'), context);
+    expect(unknownHost).toBeInstanceOf(S3UnreachableError);
+    expect(unknownHost).toMatchObject({ retryable: false });
+    expect((unknownHost as Error).message).toContain('SLIPWAY_S3_ENDPOINT');
+  });
+
+  it('turns a refused TLS handshake into a non-retryable error naming the setting to fix', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', /not signed by a CA this client trusts: set SLIPWAY_S3_CA/],
+      ['SELF_SIGNED_CERT_IN_CHAIN', /set SLIPWAY_S3_CA/],
+      ['DEPTH_ZERO_SELF_SIGNED_CERT', /set SLIPWAY_S3_CA/],
+      ['CERT_HAS_EXPIRED', /certificate has expired: renew it/],
+      ['ERR_TLS_CERT_ALTNAME_INVALID', /does not name the host of SLIPWAY_S3_ENDPOINT/],
+      ['EPROTO', /use http:\/\/ in SLIPWAY_S3_ENDPOINT/],
+    ];
+    for (const [code, message] of cases) {
       const error = toStorageError(netError(code), context);
-      expect(error).toBeInstanceOf(S3UnreachableError);
-      expect(error).toMatchObject({ retryable: false });
-      expect((error as Error).message).toContain('SLIPWAY_S3_ENDPOINT');
+      expect(error).toBeInstanceOf(S3TlsError);
+      expect(error).toMatchObject({ type: 'S3TlsRefused', retryable: false, code });
+      expect((error as Error).message).toMatch(message);
     }
   });
 
@@ -71,6 +87,12 @@ describe('toStorageError', () => {
 
   it('maps a missing key to ObjectNotFound and other rejections to a non-retryable RequestRejected', () => {
     expect(toStorageError(s3Error('NoSuchKey'), context)).toBeInstanceOf(S3ObjectNotFoundError);
+    const kms = toStorageError(s3Error('kms:KeyNotFound', 'key with given key ID does not exist'), context);
+    expect(kms).toMatchObject({ type: 'S3RequestRejected', retryable: false });
+    expect((kms as Error).message).toMatch(
+      /does not exist\. Check SLIPWAY_S3_SSE and SLIPWAY_S3_SSE_KMS_KEY_ID/,
+    );
+
     const other = toStorageError(s3Error('InvalidArgument', 'bad header'), context);
     expect(other).toBeInstanceOf(S3RequestError);
     expect(other).toMatchObject({ type: 'S3RequestRejected', retryable: false });
