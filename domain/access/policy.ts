@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { aliasNameSchema } from '../registry/aliasName';
+import { webhookTargetSchema } from '../notify/targets';
 import { DEFAULT_NAMESPACE } from '../registry/modelName';
 
 const people = z.array(z.string().trim().min(1).max(256));
@@ -37,6 +38,8 @@ export const namespacePolicySchema = z.object({
   trustedSigners: z.array(publicKeyText).optional(),
   /** Imports into this namespace must carry a signature by a trusted signer. */
   requireSignedImports: z.boolean().optional(),
+  /** Where this namespace's notifications go (domain/notify): URLs and the names of the secrets' variables only. */
+  webhooks: z.array(webhookTargetSchema).optional(),
   updatedBy: z.string().min(1),
   updatedAt: z.iso.datetime({ offset: true }),
 });
