@@ -102,7 +102,11 @@ export function deliverWebhookActivity(deps: ActivityDeps) {
     const body = webhookBody(event, target.format);
     const headers =
       secret === undefined
-        ? { 'content-type': 'application/json', 'slipway-event-id': event.id, 'slipway-event-type': event.type }
+        ? {
+            'content-type': 'application/json',
+            'slipway-event-id': event.id,
+            'slipway-event-type': event.type,
+          }
         : signedHeaders(secret, body, event, Date.now());
     let response: Response;
     try {

@@ -41,7 +41,13 @@ export async function rollbackAlias(input: RollbackInput): Promise<AliasEntry> {
       summary: `${entry.alias} of ${params.modelName} went back to v${entry.version}${
         entry.previous === null ? '' : ` from v${entry.previous}`
       }, by ${params.actor}: ${params.reason}`,
-      details: { alias: entry.alias, from: entry.previous, to: entry.version, actor: params.actor, reason: params.reason },
+      details: {
+        alias: entry.alias,
+        from: entry.previous,
+        to: entry.version,
+        actor: params.actor,
+        reason: params.reason,
+      },
       workflowId,
       runId,
     }),

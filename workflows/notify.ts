@@ -1,3 +1,4 @@
+import { RetryState } from '@temporalio/common';
 import {
   ActivityFailure,
   ApplicationFailure,
@@ -8,10 +9,10 @@ import {
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import { RetryState } from '@temporalio/common';
 import type { SlipwayActivities } from '../activities';
 import type { NotificationEvent } from '../domain/notify/events';
 import type { WebhookRetry, WebhookTarget } from '../domain/notify/targets';
+import { notificationWorkflowId } from './notifyIds';
 
 /** The marker of runs that notify: runs started before it replay without the new commands. */
 export const NOTIFICATIONS_PATCH = 'webhook-notifications';
@@ -83,7 +84,8 @@ export async function deliverNotification(input: NotificationInput): Promise<Not
           failure?.retryState === RetryState.MAXIMUM_ATTEMPTS_REACHED
             ? `all ${policy.attempts} attempts failed`
             : `not retried (${cause?.type ?? failure?.retryState ?? 'failed'})`;
-        if (input.deadLetter === false) return { target: label, delivered: false, error: `${gaveUp}: ${error}` };
+        if (input.deadLetter === false)
+          return { target: label, delivered: false, error: `${gaveUp}: ${error}` };
         const recorded = await bookkeeping.recordUndeliveredNotification({
           event,
           target,
@@ -128,9 +130,4 @@ export async function notify(build: () => NotificationEvent): Promise<void> {
   } catch {
     // Already started under this id (the same event): its delivery is under way.
   }
-}
-
-/** The delivery workflow of an event: one per event id. */
-export function notificationWorkflowId(eventId: string): string {
-  return `notify:${eventId}`;
 }

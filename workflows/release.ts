@@ -85,17 +85,17 @@ export async function reviewAndPromote(ctx: ReleaseContext, version: number): Pr
   const skip = (...names: PipelineStep[]) => {
     for (const name of names) (progress.steps.find((s) => s.step === name) as StepStatus).status = 'skipped';
   };
-  const event = (
-    fields: Pick<NotificationEvent, 'type' | 'summary' | 'details'>,
-  ): (() => NotificationEvent) => () =>
-    modelEvent({
-      ...fields,
-      model: ctx.modelName,
-      version,
-      occurredAt: new Date(Date.now()).toISOString(), // workflow time: deterministic on replay
-      workflowId: ctx.workflowId,
-      runId: ctx.runId,
-    });
+  const event =
+    (fields: Pick<NotificationEvent, 'type' | 'summary' | 'details'>): (() => NotificationEvent) =>
+    () =>
+      modelEvent({
+        ...fields,
+        model: ctx.modelName,
+        version,
+        occurredAt: new Date(Date.now()).toISOString(), // workflow time: deterministic on replay
+        workflowId: ctx.workflowId,
+        runId: ctx.runId,
+      });
   if (!ctx.gate.blessed) {
     review.close(`the metric gate blocked version ${version}`);
     skip('review', 'promote');

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { aliasNameSchema } from '../registry/aliasName';
 import { webhookTargetSchema } from '../notify/targets';
+import { aliasNameSchema } from '../registry/aliasName';
 import { DEFAULT_NAMESPACE } from '../registry/modelName';
 
 const people = z.array(z.string().trim().min(1).max(256));

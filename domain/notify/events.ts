@@ -88,7 +88,9 @@ export function slackMessage(event: NotificationEvent): {
   text: string;
   blocks: Array<Record<string, unknown>>;
 } {
-  const subject = event.model ? `${event.model}${event.version ? ` v${event.version}` : ''}` : event.namespace;
+  const subject = event.model
+    ? `${event.model}${event.version ? ` v${event.version}` : ''}`
+    : event.namespace;
   const text = `[slipway] ${typeLabels[event.type]}: ${event.summary}`;
   const fields = [
     ['Model', subject],

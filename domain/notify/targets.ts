@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { type NotificationEvent, type NotificationEventType, notificationEventTypes, slackMessage } from './events';
+import {
+  type NotificationEvent,
+  type NotificationEventType,
+  notificationEventTypes,
+  slackMessage,
+} from './events';
 
 /** The name of an environment variable of the worker: a secret is referred to by it, never held. */
 export const envVarName = z
@@ -18,9 +23,7 @@ export type WebhookFormat = (typeof webhookFormats)[number];
  */
 export const webhookTargetSchema = z
   .object({
-    url: z
-      .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
-      .optional(),
+    url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
     urlEnv: envVarName.optional(),
     secretEnv: envVarName.optional(),
     format: z.enum(webhookFormats).default('json'),
@@ -29,7 +32,11 @@ export const webhookTargetSchema = z
   })
   .superRefine((target, ctx) => {
     if ((target.url === undefined) === (target.urlEnv === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['url'], message: 'give the URL, or the variable that holds it (not both)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message: 'give the URL, or the variable that holds it (not both)',
+      });
     }
     if (target.format === 'json' && target.secretEnv === undefined) {
       ctx.addIssue({
