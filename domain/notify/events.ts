@@ -61,10 +61,10 @@ export function modelEvent(
   const { idSuffix, ...rest } = fields;
   const origin = fields.workflowId ? `${fields.workflowId}/${fields.runId ?? '-'}` : fields.model;
   return {
+    ...rest,
     schema: NOTIFICATION_SCHEMA,
     id: `${origin}/${fields.type}${idSuffix ? `/${idSuffix}` : ''}`,
     namespace: namespaceOfModel(fields.model),
-    ...rest,
   };
 }
 
