@@ -156,7 +156,7 @@ export function judgeDecision(
     if (!signaturesRequired(policy)) return { signed: false };
     throw new SigningError(
       'SignatureRequired',
-      `${where} requires signed decisions: sign with your key (--key <private key file>); ${statement.approver}'s ` +
+      `${where} requires signed decisions: sign with your key (--key <private key file>, or --key <its .pub file> with the key in an SSH agent); ${statement.approver}'s ` +
         `registered keys: ${registeredKeys(policy, statement.approver)}.`,
     );
   }
