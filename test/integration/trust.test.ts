@@ -5,6 +5,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approveUpdate } from '../../contracts/review';
 import { AuditLog } from '../../domain/audit/auditLog';
+import { verifyAuditLog } from '../../domain/audit/verify';
 import { reviewKey } from '../../domain/registry/layout';
 import { ModelRegistry } from '../../domain/registry/registry';
 import { decisionStatement, signDecision } from '../../domain/review/decisionSignature';
@@ -402,7 +403,9 @@ describe('signed decisions, signed models, protected aliases', () => {
       expect(receiver.requests.filter((r) => r.path === '/down' && r.eventId === id)).toHaveLength(4);
       expect(flaky().some((e) => e.id === id)).toBe(true);
     }
-    ok(await slipway('erin', 'audit', 'verify'));
+    // The dead letters keep the hash chain whole (in process: the CLI's verify runs in the first case).
+    const verified = await verifyAuditLog(registry.store);
+    expect(verified.problems).toEqual([]);
 
     // The secret is in no stored document and in no history of the deliveries.
     for (const path of Object.keys(await storeContents())) {
