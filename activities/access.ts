@@ -1,5 +1,6 @@
-import { ModelAccess, type PolicySettings } from '../domain/access/modelAccess';
+import { ModelAccess } from '../domain/access/modelAccess';
 import type { NamespacePolicy, Sharing, Visibility } from '../domain/access/policy';
+import type { PolicyChange, PolicySettings } from '../domain/access/policyChanges';
 import { ModelRegistry } from '../domain/registry/registry';
 import type { ActivityDeps } from './deps';
 import { withFailureMapping } from './failures';
@@ -17,7 +18,10 @@ function accessChange<P extends { actor: string; idempotencyKey: string }, R>(
 
 export interface SetNamespacePolicyParams {
   namespace: string;
-  people: PolicySettings;
+  /** The settings to set (merged into the current policy; runs before merging sent whole policies). */
+  people: Partial<PolicySettings>;
+  /** The settings to remove first. */
+  clear?: PolicyChange['clear'];
   actor: string;
   idempotencyKey: string;
 }
@@ -27,7 +31,7 @@ export const setNamespacePolicyActivity = (deps: ActivityDeps) =>
   accessChange(
     deps,
     (access, p: SetNamespacePolicyParams, at): Promise<NamespacePolicy> =>
-      access.setPolicy(p.namespace, p.people, p.actor, at, p.idempotencyKey),
+      access.setPolicy(p.namespace, { set: p.people, clear: p.clear }, p.actor, at, p.idempotencyKey),
   );
 
 export interface SetVisibilityParams {

@@ -14,6 +14,11 @@ import { fingerprintSourceActivity, lastTrainedSourceActivity } from './fingerpr
 import { evaluateGateActivity } from './gate';
 import { collectGarbageActivity } from './gc';
 import { evaluateImportedActivity, importOnnxActivity } from './import';
+import {
+  deliverWebhookActivity,
+  notificationTargetsActivity,
+  recordUndeliveredNotificationActivity,
+} from './notify';
 import { promoteModelActivity, rollbackModelActivity } from './promote';
 import { registerModelActivity } from './register';
 import { renderReportActivity } from './report';
@@ -30,6 +35,7 @@ export type { ExportedOnnx } from './export';
 export type { ExtractDatasetParams, ExtractedDataset } from './extract';
 export type { GateDecision } from './gate';
 export type { ImportedOnnx } from './import';
+export type { Delivery, NotificationTargets } from './notify';
 export type { Promotion } from './promote';
 export type { RegisteredModel } from './register';
 export type { TrainedModel, TrainingHeartbeat } from './train';
@@ -72,6 +78,9 @@ export function createActivities(deps: ActivityDeps) {
     trainAnomalyModel: trainAnomalyModelActivity(deps),
     evaluateAnomalyModel: evaluateAnomalyModelActivity(deps),
     exportAnomalyOnnx: exportAnomalyOnnxActivity(deps),
+    notificationTargets: notificationTargetsActivity(deps),
+    deliverWebhook: deliverWebhookActivity(deps),
+    recordUndeliveredNotification: recordUndeliveredNotificationActivity(deps),
   };
 }
 

@@ -60,7 +60,7 @@ export async function rollback(
 }
 
 /**
- * Creates or changes a namespace's policy, as this person (its admins only), through the
+ * Creates or changes (merges into) a namespace's policy, as this person (its admins only), through the
  * changeNamespacePolicy workflow. Settings that cannot be are refused before anything starts.
  */
 export async function setNamespacePolicy(
@@ -68,8 +68,10 @@ export async function setNamespacePolicy(
   connect: () => Promise<TemporalAccess>,
   namespace: string,
   people: NamespacePolicyChangeInput['people'],
+  /** Settings to remove before `people` is merged in. */
+  clear: NamespacePolicyChangeInput['clear'] = [],
 ): Promise<NamespacePolicy> {
-  const input = namespacePolicyChangeInputSchema.parse({ namespace, people, actor: ws.identity });
+  const input = namespacePolicyChangeInputSchema.parse({ namespace, people, clear, actor: ws.identity });
   const temporal = await connect();
   return executeChange(temporal, `namespace-${namespace}`, (options) =>
     temporal.client.workflow.execute<typeof changeNamespacePolicy>('changeNamespacePolicy', {

@@ -1,4 +1,3 @@
-import type { KeyObject } from 'node:crypto';
 import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { progressQuery } from '../contracts/messages';
 import type { PipelineProgress } from '../contracts/progress';
@@ -6,9 +5,10 @@ import { approveUpdate, type ReviewDecision, rejectUpdate } from '../contracts/r
 import { parseModelName } from '../domain/registry/modelName';
 import {
   type DecisionSignature,
+  type DecisionSigner,
   decisionStatement,
   judgeDecision,
-  signDecision,
+  signDecisionWith,
 } from '../domain/review/decisionSignature';
 import type { PipelineResult } from './results';
 import type { Workspace } from './workspace';
@@ -93,7 +93,7 @@ export async function decideReview(
   workflowId: string,
   action: ReviewAction,
   request: { approver: string; reason: string },
-  sign?: { ws: Workspace; privateKey?: KeyObject },
+  sign?: { ws: Workspace; signer?: DecisionSigner },
 ): Promise<ReviewDecision> {
   const signature = sign ? await signedLocally(client, workflowId, action, request, sign) : undefined;
   return client.workflow
@@ -118,7 +118,7 @@ async function signedLocally(
   workflowId: string,
   action: ReviewAction,
   request: { approver: string; reason: string },
-  sign: { ws: Workspace; privateKey?: KeyObject },
+  sign: { ws: Workspace; signer?: DecisionSigner },
 ): Promise<DecisionSignature | undefined> {
   const handle = client.workflow.getHandle(workflowId);
   const [description, progress] = await Promise.all([
@@ -138,7 +138,7 @@ async function signedLocally(
       signedAt: new Date().toISOString(),
     },
   );
-  const signature = sign.privateKey ? signDecision(statement, sign.privateKey) : undefined;
+  const signature = sign.signer ? await signDecisionWith(statement, sign.signer) : undefined;
   const policy = await sign.ws.access.policy(parseModelName(review.model).namespace);
   judgeDecision(policy, statement, signature);
   return signature;

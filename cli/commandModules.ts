@@ -38,6 +38,7 @@ export const commandModules: readonly CommandModule[] = [
     commands: ['key', 'namespace', 'share'],
     load: async () => (await import('./commands/access.js')).registerAccessCommands,
   },
+  { commands: ['notify'], load: async () => (await import('./commands/notify.js')).registerNotifyCommand },
   {
     commands: ['apply', 'report', 'export'],
     load: async () => (await import('./commands/apply.js')).registerApplyCommands,

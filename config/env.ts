@@ -102,6 +102,20 @@ export const envSchema = z.object({
    * must share one key (mount the same file); it is never written to the artifact store.
    */
   SLIPWAY_MODEL_SIGNING_KEY: optionalText,
+  /**
+   * An installation-wide webhook every notification goes to (besides the namespaces' own, which
+   * `slipway namespace set --webhook` configures): review requested, decided and timed out, version
+   * blocked, promoted, rolled back, drift detected. Read by workers, which deliver.
+   */
+  SLIPWAY_WEBHOOK_URL: optionalText,
+  /** The HMAC-SHA256 secret of SLIPWAY_WEBHOOK_URL; never written to a document, history or log. */
+  SLIPWAY_WEBHOOK_SECRET: optionalText,
+  /** `json` (the event, signed) or `slack` (a Slack-compatible `{text, blocks}` message, signed too). */
+  SLIPWAY_WEBHOOK_FORMAT: z.enum(['json', 'slack']).default('json'),
+  /** Delivery attempts of one notification to one webhook before it is dead-lettered in the audit log. */
+  SLIPWAY_WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(12),
+  /** Seconds before the first retry of a delivery; each next one waits twice as long, at most 15 minutes. */
+  SLIPWAY_WEBHOOK_RETRY_SECONDS: z.coerce.number().min(0.01).max(3600).default(5),
   /** Largest data source extraction reads, in bytes (default 2 GiB): bigger files are refused up front. */
   SLIPWAY_MAX_SOURCE_BYTES: z.coerce.number().int().positive().optional(),
   /**

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { namespacePolicySchema, visibilities } from '../domain/access/policy';
+import { visibilities } from '../domain/access/policy';
+import { policyChangeSchema } from '../domain/access/policyChanges';
 import { DEFAULT_TARGET_COLUMN } from '../domain/data/targetColumn';
 import { driftCheckOn } from '../domain/gate/driftGate';
 import { metricGateSettingsSchema } from '../domain/gate/metricGate';
@@ -332,20 +333,14 @@ export const rollbackInputSchema = z.object({
 });
 export type RollbackInput = z.input<typeof rollbackInputSchema>;
 
-/** `slipway namespace set`: the people of a namespace's policy, set by `actor`. */
+/**
+ * `slipway namespace set`: a change to a namespace's policy by `actor`: the settings to clear, then
+ * those to set; the rest of the policy is kept (domain/access/policyChanges.ts).
+ */
 export const namespacePolicyChangeInputSchema = z.object({
   namespace: z.string().trim().min(1),
-  people: namespacePolicySchema.pick({
-    admins: true,
-    members: true,
-    importers: true,
-    approvers: true,
-    approverKeys: true,
-    allowUnsigned: true,
-    protectedAliases: true,
-    trustedSigners: true,
-    requireSignedImports: true,
-  }),
+  people: policyChangeSchema.shape.set,
+  clear: policyChangeSchema.shape.clear,
   actor: z.string().trim().min(1),
 });
 export type NamespacePolicyChangeInput = z.input<typeof namespacePolicyChangeInputSchema>;

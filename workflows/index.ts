@@ -3,6 +3,7 @@ export { extractDatasetWorkflow } from './extractDataset';
 export { collectGarbage } from './gc';
 export { importModel } from './importModel';
 export { changeNamespacePolicy, changeVisibility, recordChange, rollbackAlias } from './manualChanges';
+export { deliverNotification } from './notify';
 export { scheduledRetrain } from './scheduledRetrain';
 export { trainAnomaly } from './trainAnomaly';
 export { trainToDeploy } from './trainToDeploy';

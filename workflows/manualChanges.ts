@@ -9,7 +9,9 @@ import {
   visibilityChangeInputSchema,
 } from '../contracts/inputs';
 import type { NamespacePolicy, Sharing } from '../domain/access/policy';
+import { modelEvent } from '../domain/notify/events';
 import type { AliasEntry } from '../domain/registry/aliases';
+import { notify } from './notify';
 import { light } from './release';
 import { parseWorkflowInput } from './validation';
 
@@ -22,13 +24,35 @@ import { parseWorkflowInput } from './validation';
 /** `slipway rollback`: the alias goes back to the version its current one replaced. */
 export async function rollbackAlias(input: RollbackInput): Promise<AliasEntry> {
   const params = parseWorkflowInput(rollbackInputSchema, input, 'rollbackAlias');
-  return light.rollbackModel({
+  const { workflowId, runId } = workflowInfo();
+  const entry = await light.rollbackModel({
     name: params.modelName,
     alias: params.alias,
     actor: params.actor,
     reason: params.reason,
-    idempotencyKey: `${workflowInfo().workflowId}/rollback`,
+    idempotencyKey: `${workflowId}/rollback`,
   });
+  await notify(() =>
+    modelEvent({
+      type: 'alias.rolled_back',
+      model: params.modelName,
+      version: entry.version,
+      occurredAt: new Date(Date.now()).toISOString(), // workflow time: deterministic on replay
+      summary: `${entry.alias} of ${params.modelName} went back to v${entry.version}${
+        entry.previous === null ? '' : ` from v${entry.previous}`
+      }, by ${params.actor}: ${params.reason}`,
+      details: {
+        alias: entry.alias,
+        from: entry.previous,
+        to: entry.version,
+        actor: params.actor,
+        reason: params.reason,
+      },
+      workflowId,
+      runId,
+    }),
+  );
+  return entry;
 }
 
 /** A schedule changed or a run cancelled: one audit record. */

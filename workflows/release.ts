@@ -6,6 +6,8 @@ import type { Promotion } from '../activities/promote';
 import type { gateSettingsSchema } from '../contracts/inputs';
 import type { PipelineProgress, PipelineStep, StepStatus } from '../contracts/progress';
 import type { ReviewDecision } from '../contracts/review';
+import { modelEvent, type NotificationEvent } from '../domain/notify/events';
+import { notify } from './notify';
 import { activityRetry } from './retryPolicy';
 import type { reviewGate } from './review';
 
@@ -83,9 +85,45 @@ export async function reviewAndPromote(ctx: ReleaseContext, version: number): Pr
   const skip = (...names: PipelineStep[]) => {
     for (const name of names) (progress.steps.find((s) => s.step === name) as StepStatus).status = 'skipped';
   };
+  const event =
+    (fields: Pick<NotificationEvent, 'type' | 'summary' | 'details'>): (() => NotificationEvent) =>
+    () =>
+      modelEvent({
+        ...fields,
+        model: ctx.modelName,
+        version,
+        occurredAt: new Date(Date.now()).toISOString(), // workflow time: deterministic on replay
+        workflowId: ctx.workflowId,
+        runId: ctx.runId,
+      });
   if (!ctx.gate.blessed) {
     review.close(`the metric gate blocked version ${version}`);
     skip('review', 'promote');
+    const failed = ctx.gate.checks.filter((c) => !c.passed);
+    await notify(
+      event({
+        type: 'version.blocked',
+        summary: `the metric gate blocked ${ctx.modelName} v${version}: ${failed.map((c) => c.message).join('; ')}`,
+        details: { failedChecks: failed, champion: ctx.gate.champion?.version ?? null },
+      }),
+    );
+    const drifted = failed.filter((c) => c.check.startsWith('drift.'));
+    if (drifted.length > 0) {
+      await notify(
+        event({
+          type: 'drift.detected',
+          summary: `${ctx.modelName} v${version} was trained on data that drifted from the champion's: ${drifted
+            .map((c) => c.message)
+            .join('; ')}`,
+          details: {
+            source: 'gate',
+            features: drifted.map((c) => c.check.slice('drift.'.length)),
+            checks: drifted,
+            champion: ctx.gate.champion?.version ?? null,
+          },
+        }),
+      );
+    }
     return { outcome: 'blocked' };
   }
   if (!settings.promote) {
@@ -103,6 +141,17 @@ export async function reviewAndPromote(ctx: ReleaseContext, version: number): Pr
         requestedBy: ctx.createdBy,
         deadline: Date.now() + settings.review.timeoutSeconds * 1000,
       };
+      const deadline = new Date(progress.review.deadline).toISOString();
+      const approvers = settings.review.approvers;
+      await notify(
+        event({
+          type: 'review.requested',
+          summary: `${ctx.modelName} v${version} waits for review by ${
+            approvers.length ? approvers.join(', ') : 'an approver'
+          } until ${deadline} (run started by ${ctx.createdBy})`,
+          details: { approvers, requestedBy: ctx.createdBy, deadline, alias: settings.alias },
+        }),
+      );
       try {
         return await review.wait({
           model: ctx.modelName,
@@ -126,6 +175,31 @@ export async function reviewAndPromote(ctx: ReleaseContext, version: number): Pr
       runId: ctx.runId,
       ...(decision.signature ? { signature: decision.signature } : {}),
     });
+    const decided = decision;
+    await notify(
+      event(
+        decided.timedOut
+          ? {
+              type: 'review.timed_out',
+              summary: `nobody reviewed ${ctx.modelName} v${version} in time: it is not promoted`,
+              details: { approvers: settings.review.approvers, alias: settings.alias },
+            }
+          : {
+              type: 'review.decided',
+              summary: `${ctx.modelName} v${version} ${decided.decision} by ${decided.approver} (${
+                decided.signed ? 'signed' : 'unsigned'
+              }): ${decided.reason}`,
+              details: {
+                decision: decided.decision,
+                approver: decided.approver,
+                reason: decided.reason,
+                signed: decided.signed === true,
+                ...(decided.signature ? { keyFingerprint: decided.signature.keyFingerprint } : {}),
+                alias: settings.alias,
+              },
+            },
+      ),
+    );
     if (decision.decision === 'rejected') {
       skip('promote');
       return { outcome: decision.timedOut ? 'timed-out' : 'rejected', review: decision };
@@ -147,6 +221,21 @@ export async function reviewAndPromote(ctx: ReleaseContext, version: number): Pr
       idempotencyKey: `${ctx.workflowId}/${ctx.runId}/promote`,
     }),
   );
+  if (promoted.promoted) {
+    await notify(
+      event({
+        type: 'version.promoted',
+        summary: `${ctx.modelName} v${version} is now ${promoted.alias}${
+          promoted.previous === null ? '' : ` (was v${promoted.previous})`
+        }${decision ? `, approved by ${decision.approver}` : ''}`,
+        details: {
+          alias: promoted.alias,
+          previous: promoted.previous,
+          approvedBy: decision?.approver ?? null,
+        },
+      }),
+    );
+  }
   return {
     outcome: promoted.promoted ? 'promoted' : 'superseded',
     ...(decision ? { review: decision } : {}),

@@ -9,6 +9,8 @@ import {
 } from '@temporalio/workflow';
 import type { SlipwayActivities } from '../activities';
 import { type ScheduledRetrainInput, scheduledRetrainInputSchema } from '../contracts/inputs';
+import { modelEvent } from '../domain/notify/events';
+import { notify } from './notify';
 import { activityRetry } from './retryPolicy';
 import { trainAnomaly } from './trainAnomaly';
 import { type PipelineResult, trainToDeploy } from './trainToDeploy';
@@ -68,6 +70,23 @@ export async function scheduledRetrain(input: ScheduledRetrainInput): Promise<Sc
       at: new Date(Date.now()).toISOString(), // workflow time: deterministic on replay
       idempotencyKey: `${workflowInfo().workflowId}/${workflowInfo().runId}/drift-retrain`,
     });
+    await notify(() =>
+      modelEvent({
+        type: 'drift.detected',
+        model,
+        version: drift.version,
+        occurredAt: new Date(Date.now()).toISOString(),
+        summary: `${drift.reason}; retraining ${model} on ${run.source}`,
+        details: {
+          source: 'monitor',
+          features: drift.features,
+          batchRecordedAt: drift.recordedAt,
+          scheduleId: params.scheduleId,
+        },
+        workflowId: workflowInfo().workflowId,
+        runId: workflowInfo().runId,
+      }),
+    );
   }
   try {
     // Anomaly schedules came after recorded histories; the marker keeps their command order explicit.

@@ -4,6 +4,14 @@ import type { Command } from 'commander';
 import { namespacePolicy } from '../../application/access';
 import { openWorkspace } from '../../application/workspace';
 import { type NamespacePolicy, type Visibility, visibilities } from '../../domain/access/policy';
+import type { ClearablePolicyField } from '../../domain/access/policyChanges';
+import { notificationEventTypes } from '../../domain/notify/events';
+import {
+  targetLabel,
+  type WebhookTarget,
+  webhookFormats,
+  webhookTargetSchema,
+} from '../../domain/notify/targets';
 import { keyFingerprint, parsePublicKey, publicKeyText } from '../../domain/signing/keys';
 import { keyValueTable, printResult } from '../output';
 import { withLazySession } from '../session';
@@ -61,6 +69,77 @@ function splitOnce(value: string, flag: string, shape: string): [string, string]
   return [value.slice(0, eq).trim(), value.slice(eq + 1).trim()];
 }
 
+/** The CLI's names of the settings `--clear` removes. */
+const clearFlags: Record<string, ClearablePolicyField> = {
+  members: 'members',
+  importers: 'importers',
+  approvers: 'approvers',
+  'approver-keys': 'approverKeys',
+  'allow-unsigned': 'allowUnsigned',
+  protect: 'protectedAliases',
+  'trusted-signers': 'trustedSigners',
+  'require-signed-imports': 'requireSignedImports',
+  webhooks: 'webhooks',
+};
+
+function clearOption(text: string | undefined): ClearablePolicyField[] {
+  return (list(text) ?? []).map((name) => {
+    const field = clearFlags[name];
+    if (field === undefined) {
+      throw new UsageError(
+        `--clear ${name}: not a setting that can be cleared. Clearable: ${Object.keys(clearFlags).join(', ')}` +
+          (name === 'admins' ? ' (a policy always has admins: give --admins to replace them).' : '.'),
+      );
+    }
+    return field;
+  });
+}
+
+const notifiedEvents = notificationEventTypes.filter((t) => t !== 'test');
+
+/** `--webhook` and its companions as one webhook of the policy, refused with the flag to fix. */
+function webhookOption(opts: Record<string, unknown>): WebhookTarget | undefined {
+  const given = ['webhook', 'webhookUrlEnv', 'webhookSecretEnv', 'webhookFormat', 'webhookEvents'].filter(
+    (k) => opts[k] !== undefined,
+  );
+  if (given.length === 0) return undefined;
+  if (opts.webhook === undefined && opts.webhookUrlEnv === undefined) {
+    throw new UsageError(
+      '--webhook-secret-env, --webhook-format and --webhook-events describe a webhook: give --webhook <url> (or --webhook-url-env <VAR>) too.',
+    );
+  }
+  const format = (opts.webhookFormat as string | undefined) ?? 'json';
+  if (!(webhookFormats as readonly string[]).includes(format)) {
+    throw new UsageError(`--webhook-format ${format}: must be one of ${webhookFormats.join(', ')}.`);
+  }
+  const events = list(opts.webhookEvents as string | undefined);
+  const unknown = events?.filter((e) => !(notifiedEvents as string[]).includes(e)) ?? [];
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `--webhook-events: ${unknown.join(', ')} is not an event. Events: ${notifiedEvents.join(', ')}.`,
+    );
+  }
+  const parsed = webhookTargetSchema.safeParse({
+    url: opts.webhook,
+    urlEnv: opts.webhookUrlEnv,
+    secretEnv: opts.webhookSecretEnv,
+    format,
+    ...(events ? { events } : {}),
+  });
+  if (!parsed.success) {
+    const flags: Record<string, string> = {
+      url: '--webhook',
+      urlEnv: '--webhook-url-env',
+      secretEnv: '--webhook-secret-env',
+    };
+    const problems = parsed.error.issues.map(
+      (i) => `${flags[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`,
+    );
+    throw new UsageError(`The webhook is not usable: ${problems.join('; ')}.`);
+  }
+  return parsed.data;
+}
+
 export function registerAccessCommands(program: Command): void {
   program
     .command('key')
@@ -103,15 +182,21 @@ export function registerAccessCommands(program: Command): void {
     );
   namespace
     .command('set')
-    .description("Create a namespace's policy, or change it (its admins only).")
+    .description(
+      "Create a namespace's policy, or change it (its admins only): only the settings given change, the rest is kept.",
+    )
     .argument('<namespace>')
-    .requiredOption('--admins <list>', 'who changes the policy and who sees what (comma-separated)')
+    .option(
+      '--admins <list>',
+      'who changes the policy and who sees what (comma-separated; needed for a new policy)',
+    )
     .option('--members <list>', "who may use the namespace's models shared within it")
     .option('--importers <list>', 'who may import files trained elsewhere (default: the admins)')
     .option('--approvers <list>', "the only people a review of the namespace's models may name")
     .option(
       '--approver-key <person=file>',
-      "an approver's Ed25519 public key (OpenSSH .pub line or PEM; repeatable). With any key registered, decisions must be signed",
+      "an approver's Ed25519 public key (OpenSSH .pub line or PEM; repeatable; replaces that person's keys). " +
+        'With any key registered, decisions must be signed',
       collect,
     )
     .option(
@@ -126,27 +211,51 @@ export function registerAccessCommands(program: Command): void {
     )
     .option(
       '--trusted-signer <file>',
-      'a public key (ECDSA PEM, as the OpenSSF model-signing tool uses, or Ed25519) whose model signatures `import onnx --signature` trusts (repeatable)',
+      'a public key (ECDSA PEM, as the OpenSSF model-signing tool uses, or Ed25519) whose model signatures `import onnx --signature` trusts (repeatable; replaces the list)',
       collect,
     )
     .option('--require-signed-imports', 'refuse imports without a signature by a trusted signer')
+    .option(
+      '--webhook <url>',
+      'send notifications (reviews, blocked, promoted, rolled back, drift) to this URL; replaces a webhook with the same URL',
+    )
+    .option(
+      '--webhook-url-env <VAR>',
+      "instead of --webhook: the workers' environment variable holding the URL (a Slack incoming webhook's URL is a secret)",
+    )
+    .option(
+      '--webhook-secret-env <VAR>',
+      "the workers' environment variable holding the webhook's HMAC secret (required for --webhook-format json); the secret itself is never stored",
+    )
+    .option('--webhook-format <format>', `${webhookFormats.join(' | ')} (default json)`)
+    .option('--webhook-events <list>', `only these events (default all): ${notifiedEvents.join(', ')}`)
+    .option(
+      '--clear <settings>',
+      `remove settings first (comma-separated): ${Object.keys(clearFlags).join(', ')}`,
+    )
     .option('--json', 'print one JSON object on stdout')
     .addHelpText(
       'after',
-      '\nThe policy is replaced as a whole: give every setting you want to keep.\n' +
+      '\nA change is merged into the current policy: lists given (--admins, --members, --importers, --approvers,\n' +
+        '--trusted-signer) replace theirs; --approver-key, --protect and --webhook replace the entry of that person,\n' +
+        'alias or URL and keep the others; --clear removes a setting before the rest is applied.\n' +
         '\nExamples:\n  slipway namespace set secops --admins erin --members carol,dave --approvers alice\n' +
-        '  slipway namespace set secops --admins erin --approvers alice,bob \\\n' +
-        '    --approver-key alice=alice.pub --approver-key bob=bob.pub --protect production=erin',
+        '  slipway namespace set secops --approver-key bob=bob.pub --protect production=erin\n' +
+        '  slipway namespace set secops --clear members,allow-unsigned\n' +
+        '  SECOPS_HOOK_SECRET=... slipway worker   # where the workers run\n' +
+        '  slipway namespace set secops --webhook https://hooks.example.org/slipway --webhook-secret-env SECOPS_HOOK_SECRET\n' +
+        '  slipway namespace set secops --webhook-url-env SECOPS_SLACK_URL --webhook-format slack\n' +
+        '  slipway notify test secops',
     )
     .action(async (ns: string, opts: Record<string, string | string[] | boolean | undefined>) => {
       const ws = openWorkspace();
-      const { setNamespacePolicy } = await changes();
       const signers = (opts.trustedSigner as string[] | undefined)?.map((f) =>
         publicKeyFile(f, '--trusted-signer'),
       );
+      const webhook = webhookOption(opts);
       const settings = {
-        admins: list(opts.admins as string) ?? [],
-        members: list(opts.members as string | undefined) ?? [],
+        admins: list(opts.admins as string | undefined),
+        members: list(opts.members as string | undefined),
         importers: list(opts.importers as string | undefined),
         approvers: list(opts.approvers as string | undefined),
         approverKeys: approverKeys(opts.approverKey as string[] | undefined),
@@ -154,8 +263,17 @@ export function registerAccessCommands(program: Command): void {
         protectedAliases: protectedAliases(opts.protect as string[] | undefined),
         trustedSigners: signers,
         requireSignedImports: opts.requireSignedImports === true ? true : undefined,
+        webhooks: webhook ? [webhook] : undefined,
       };
-      const policy = await withLazySession((connect) => setNamespacePolicy(ws, connect, ns, settings));
+      const clear = clearOption(opts.clear as string | undefined);
+      if (clear.length === 0 && Object.values(settings).every((v) => v === undefined)) {
+        throw new UsageError(
+          `namespace set ${ns}: nothing to change. Give a setting (--admins, --members, --webhook ...) or --clear; ` +
+            `\`slipway namespace show ${ns}\` shows the policy.`,
+        );
+      }
+      const { setNamespacePolicy } = await changes();
+      const policy = await withLazySession((connect) => setNamespacePolicy(ws, connect, ns, settings, clear));
       printResult(
         opts,
         policy,
@@ -234,6 +352,17 @@ function describePolicy(policy: NamespacePolicy): string {
       `${policy.requireSignedImports ? 'signature required' : 'signature optional'}; trusted signers: ${
         fingerprints(policy.trustedSigners ?? []) || 'none'
       }`,
+    ],
+    [
+      'webhooks',
+      (policy.webhooks ?? [])
+        .map(
+          (w) =>
+            `${targetLabel(w)} (${w.format}, ${w.secretEnv ? `secret in $${w.secretEnv}` : 'unsigned'}, ${
+              w.events?.join(', ') ?? 'all events'
+            })`,
+        )
+        .join('; ') || '-',
     ],
     ['updated', `${policy.updatedAt} by ${policy.updatedBy}`],
   ]);

@@ -31,7 +31,40 @@ async function monitorBatch(
   log(
     `slipway: monitored batch recorded (${batch.drifted.length === 0 ? 'no feature drifted' : `drifted: ${batch.drifted.join(', ')}`})`,
   );
+  if (batch.drifted.length > 0) await notifyDrift(model, key, batch);
   return { key, drifted: batch.drifted };
+}
+
+/** Tells the webhooks that want it (best-effort: the scoring and the record stand either way). */
+async function notifyDrift(
+  model: { name: string; version: number },
+  key: string,
+  batch: {
+    recordedAt: string;
+    input: string;
+    drifted: string[];
+    features: Array<{ drifted: boolean; reason: string; feature: string }>;
+  },
+): Promise<void> {
+  const { notifyMonitoredDrift } = await import('../../application/notify.js');
+  const { monitoredBatchId } = await import('../../domain/validation/monitoring.js');
+  const { withLazySession } = await import('../session.js');
+  try {
+    const started = await withLazySession((connect) =>
+      notifyMonitoredDrift(openWorkspace(), connect, {
+        model: model.name,
+        version: model.version,
+        batchId: monitoredBatchId(key),
+        recordedAt: batch.recordedAt,
+        input: batch.input,
+        drifted: batch.drifted,
+        reasons: batch.features.filter((f) => f.drifted).map((f) => `${f.feature} (${f.reason})`),
+      }),
+    );
+    if (started) log(`slipway: drift notified (${started})`);
+  } catch (err) {
+    log(`slipway: the drift was recorded but could not be notified: ${(err as Error).message}`);
+  }
 }
 
 export function registerApplyCommands(program: Command): void {

@@ -1,11 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { openWorkspace } from '../../application/workspace';
 import type { ReviewDecision } from '../../contracts/review';
-import { parsePrivateKey } from '../../domain/signing/keys';
+import { decisionSigner } from '../decisionSigner';
 import { printResult, table } from '../output';
 import { openSession } from '../session';
-import { RefusedError, UsageError } from '../usageError';
+import { RefusedError } from '../usageError';
 
 /** The review rules whose remedy is a flag of this command, said in its terms. */
 const flagHints: Record<string, string> = {
@@ -59,26 +58,26 @@ export function registerReviewCommands(program: Command): void {
       .requiredOption('--reason <text>', 'why; recorded in the audit log')
       .option(
         '--key <file>',
-        "your Ed25519 private key (PEM, or an unencrypted OpenSSH key such as ~/.ssh/id_ed25519): signs the decision; required where the namespace's policy registers approvers' keys",
+        "your Ed25519 private key (PEM, or an unencrypted OpenSSH key such as ~/.ssh/id_ed25519) signs the decision; or its public key (~/.ssh/id_ed25519.pub), and the SSH agent of SSH_AUTH_SOCK signs. Required where the namespace's policy registers approvers' keys",
+      )
+      .option(
+        '--agent',
+        "sign with the SSH agent's Ed25519 key (SSH_AUTH_SOCK; the agent must hold exactly one, else name it with --key <.pub>)",
       )
       .option('--json', 'print one JSON object on stdout')
       .addHelpText(
         'after',
-        `\nExample:\n  slipway ${decision} <workflowId> --as alice --key ~/.ssh/id_ed25519 --reason "checked the curves"\n` +
+        `\nExamples:\n  slipway ${decision} <workflowId> --as alice --key ~/.ssh/id_ed25519 --reason "checked the curves"\n` +
+          `  slipway ${decision} <workflowId> --as alice --key ~/.ssh/id_ed25519.pub --reason "..."   # the SSH agent signs\n` +
           '\nThe signature covers the run, the version, its ONNX file (sha256), the gate verdict, the decision,\n' +
           'the reason and the time; the run checks it against the policy before taking the decision.',
       )
       .action(
-        async (workflowId: string, opts: { as?: string; reason: string; key?: string; json?: boolean }) => {
-          const privateKey =
-            opts.key === undefined
-              ? undefined
-              : parsePrivateKey(
-                  await readFile(opts.key).catch((err: NodeJS.ErrnoException) => {
-                    throw new UsageError(`--key ${opts.key}: cannot read it (${err.code ?? err.message}).`);
-                  }),
-                  `--key ${opts.key}`,
-                );
+        async (
+          workflowId: string,
+          opts: { as?: string; reason: string; key?: string; agent?: boolean; json?: boolean },
+        ) => {
+          const signer = await decisionSigner(opts);
           const session = await openSession({ needWorker: false });
           try {
             const approver = opts.as ?? session.config.identity;
@@ -88,7 +87,7 @@ export function registerReviewCommands(program: Command): void {
               workflowId,
               decision,
               { approver, reason: opts.reason },
-              { ws: openWorkspace(session.config), privateKey },
+              { ws: openWorkspace(session.config), signer },
             ).catch((err: unknown) => {
               const type = (err as { type?: unknown }).type;
               if (typeof type === 'string' && signingRefusals.has(type))

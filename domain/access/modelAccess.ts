@@ -14,22 +14,11 @@ import {
   sharingSchema,
   type Visibility,
 } from './policy';
+import { applyPolicyChange, type PolicyChange, type PolicySettings } from './policyChanges';
 
 const JSON_TYPE = 'application/json';
 
-/** What `slipway namespace set` sets: the people, their keys, protected aliases, trusted signers. */
-export type PolicySettings = Pick<
-  NamespacePolicy,
-  | 'admins'
-  | 'members'
-  | 'importers'
-  | 'approvers'
-  | 'approverKeys'
-  | 'allowUnsigned'
-  | 'protectedAliases'
-  | 'trustedSigners'
-  | 'requireSignedImports'
->;
+export type { PolicySettings } from './policyChanges';
 
 /** Every key of a policy must parse: approvers' keys are Ed25519 (they sign decisions). */
 function checkKeys(settings: PolicySettings): void {
@@ -43,7 +32,7 @@ function checkKeys(settings: PolicySettings): void {
         throw bad((error as Error).message);
       }
       if (key.asymmetricKeyType !== 'ed25519') {
-        bad(
+        throw bad(
           `the key of ${person} (${keyFingerprint(key)}) is not Ed25519; approvers sign with Ed25519 keys.`,
         );
       }
@@ -57,7 +46,7 @@ function checkKeys(settings: PolicySettings): void {
     }
   }
   if (settings.requireSignedImports && (settings.trustedSigners ?? []).length === 0) {
-    bad(
+    throw bad(
       'requiring signed imports needs at least one trusted signer key (--trusted-signer <public key file>).',
     );
   }
@@ -88,12 +77,13 @@ export class ModelAccess {
 
   /**
    * Creates or changes a namespace's policy: anyone may create one, only its admins change it. The
+   * change is merged into the current policy (policyChanges.ts): what it does not name is kept. The
    * default namespace (models named without "<namespace>/") may have one too; until it does, it is
    * open to everyone.
    */
   async setPolicy(
     namespace: string,
-    settings: PolicySettings,
+    change: PolicyChange,
     actor: string,
     at: string,
     /** Makes a retried call append its audit record once. */
@@ -106,7 +96,6 @@ export class ModelAccess {
         `Invalid namespace "${namespace}": ${problem.replace('its namespace', 'it')}.`,
       );
     }
-    checkKeys(settings);
     const current = await this.policy(namespace);
     if (current && !current.admins.includes(actor)) {
       throw new AccessError(
@@ -115,6 +104,8 @@ export class ModelAccess {
           `(${current.admins.join(', ')}). You are ${actor} (SLIPWAY_USER).`,
       );
     }
+    const settings = applyPolicyChange(namespace, current, change);
+    checkKeys(settings);
     const policy = namespacePolicySchema.parse({ namespace, ...settings, updatedBy: actor, updatedAt: at });
     await this.registry.store.putDocument(namespacePolicyKey(namespace), serializeDocument(policy), {
       mediaType: JSON_TYPE,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { webhookTargetSchema } from '../notify/targets';
 import { aliasNameSchema } from '../registry/aliasName';
 import { DEFAULT_NAMESPACE } from '../registry/modelName';
 
@@ -37,6 +38,8 @@ export const namespacePolicySchema = z.object({
   trustedSigners: z.array(publicKeyText).optional(),
   /** Imports into this namespace must carry a signature by a trusted signer. */
   requireSignedImports: z.boolean().optional(),
+  /** Where this namespace's notifications go (domain/notify): URLs and the names of the secrets' variables only. */
+  webhooks: z.array(webhookTargetSchema).optional(),
   updatedBy: z.string().min(1),
   updatedAt: z.iso.datetime({ offset: true }),
 });

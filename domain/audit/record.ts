@@ -31,6 +31,12 @@ export const auditRecordTypes = [
    * deletion, so nothing is deleted unrecorded.
    */
   'gc',
+  /**
+   * A notification no attempt could deliver (the dead letter): details name the event (its id,
+   * type and the whole payload, to send again by hand), the webhook (its URL without query, or the
+   * variable holding it), the attempts made and the last error. Names the model when the event does.
+   */
+  'notification-undelivered',
 ] as const;
 export type AuditRecordType = (typeof auditRecordTypes)[number];
 
@@ -41,6 +47,7 @@ const UNVERSIONED: readonly AuditRecordType[] = [
   'namespace-change',
   'cancellation',
   'gc',
+  'notification-undelivered',
 ];
 /** Types about one model version (all the others): they must name the model and the version. */
 const VERSIONED: ReadonlySet<AuditRecordType> = new Set(
@@ -77,7 +84,13 @@ function checkSubject(
 ) {
   // A cancellation names its model only once the model has a version (before that nobody owns it,
   // and the record names the run and the model in its details).
-  const modelOptional = ['schedule-change', 'namespace-change', 'cancellation', 'gc'].includes(entry.type);
+  const modelOptional = [
+    'schedule-change',
+    'namespace-change',
+    'cancellation',
+    'gc',
+    'notification-undelivered',
+  ].includes(entry.type);
   if (!modelOptional && entry.model === undefined) {
     ctx.addIssue({ code: 'custom', path: ['model'], message: `a ${entry.type} record must name the model` });
   }

@@ -90,6 +90,35 @@ export function signDecision(statement: DecisionStatement, privateKey: KeyObject
   };
 }
 
+/**
+ * Whatever holds the private key: a key file read into this process, or an SSH agent
+ * (domain/signing/sshAgent.ts) that signs without the key ever leaving it.
+ */
+export interface DecisionSigner {
+  publicKey: KeyObject;
+  sign(data: Buffer): Promise<Buffer>;
+}
+
+/** Signs with a signer (a key in this process or an agent's); the same signature signDecision makes. */
+export async function signDecisionWith(
+  statement: DecisionStatement,
+  signer: DecisionSigner,
+): Promise<DecisionSignature> {
+  if (signer.publicKey.asymmetricKeyType !== 'ed25519') {
+    throw new SigningError('InvalidKey', 'decisions are signed with Ed25519 keys (ssh-keygen -t ed25519)');
+  }
+  return {
+    publicKey: publicKeyText(signer.publicKey),
+    signature: (await signer.sign(statementBytes(statement))).toString('base64'),
+    signedAt: statement.signedAt,
+  };
+}
+
+/** A private key held by this process, as a signer. */
+export function keySigner(privateKey: KeyObject): DecisionSigner {
+  return { publicKey: createPublicKey(privateKey), sign: async (data) => sign(null, data, privateKey) };
+}
+
 /** True when `signature` (base64) is `publicKey`'s Ed25519 signature of the statement. */
 export function signatureMatches(
   statement: DecisionStatement,
@@ -127,7 +156,7 @@ export function judgeDecision(
     if (!signaturesRequired(policy)) return { signed: false };
     throw new SigningError(
       'SignatureRequired',
-      `${where} requires signed decisions: sign with your key (--key <private key file>); ${statement.approver}'s ` +
+      `${where} requires signed decisions: sign with your key (--key <private key file>, or --key <its .pub file> with the key in an SSH agent); ${statement.approver}'s ` +
         `registered keys: ${registeredKeys(policy, statement.approver)}.`,
     );
   }

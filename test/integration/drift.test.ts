@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import type { PipelineResult } from '../../workflows/trainToDeploy';
 import { slipwayAs } from '../support/cli';
 import { smallNetworkSpec } from '../support/modelSpecs';
 import { type PipelineWorld, startPipelineWorld } from '../support/pipelineWorld';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhookReceiver';
 
 /**
  * Issue 23's drift story on the real stack: a version trained by the pipeline (Temporal, MinIO),
@@ -21,9 +22,19 @@ describe('slipway drift against the data a version was trained on', () => {
   const model = 'fraud-drift';
   const PASSING = { metric: { thresholds: { maxFpr: 1 }, champion: { maxRegression: 1 } } };
   let trained: PipelineResult;
+  // The installation's webhook (SLIPWAY_WEBHOOK_URL): every event of this world is told to it.
+  const hookSecret = randomBytes(16).toString('hex');
+  let receiver: WebhookReceiver;
 
   beforeAll(async () => {
-    world = await startPipelineWorld('drift-it');
+    receiver = await startWebhookReceiver(hookSecret, { failures: 0 });
+    world = await startPipelineWorld('drift-it', {
+      env: {
+        SLIPWAY_WEBHOOK_URL: receiver.url('/hook'),
+        SLIPWAY_WEBHOOK_SECRET: hookSecret,
+        SLIPWAY_WEBHOOK_RETRY_SECONDS: '0.2',
+      },
+    });
     trained = await world.client.workflow.execute('trainToDeploy', {
       taskQueue: world.config.taskQueue,
       workflowId: `drift-${randomUUID()}`,
@@ -42,7 +53,10 @@ describe('slipway drift against the data a version was trained on', () => {
     expect(trained.outcome).toBe('promoted');
   }, 600_000);
 
-  afterAll(() => world?.close());
+  afterAll(async () => {
+    await world?.close();
+    await receiver?.close();
+  });
 
   /** A CSV of synthetic fraud rows (Class included: drift ignores columns the model does not use). */
   async function csv(name: string, seed: number, shift?: { column: string; by: number }): Promise<string> {
@@ -257,5 +271,26 @@ describe('slipway drift against the data a version was trained on', () => {
     );
     expect(failed[0].actual).toBeGreaterThan(0.25);
     expect(await ws.aliases.resolve(model, 'production')).toBe(production);
+  });
+
+  it('told the webhook about each drift: the drifted batch, the retrain it started, the gate that blocked', {
+    timeout: 120_000,
+  }, async () => {
+    type Event = { type: string; version: number; details: Record<string, unknown> };
+    const drifts = () =>
+      [...receiver.accepted.values()].map((a) => a.body as Event).filter((e) => e.type === 'drift.detected');
+    for (let i = 0; i < 240 && drifts().length < 3; i++) await new Promise((r) => setTimeout(r, 250));
+    const summary = drifts()
+      .map(
+        (e) =>
+          `${e.details.source} v${e.version} ${(e.details.features as string[]).join(',')}${e.details.scheduleId ? ' schedule' : ''}`,
+      )
+      .sort();
+    expect(summary).toEqual(['gate v3 V5', 'monitor v1 V5', 'monitor v1 V5 schedule']);
+    const blocked = [...receiver.accepted.values()]
+      .map((a) => a.body as Event)
+      .filter((e) => e.type === 'version.blocked');
+    expect(blocked.map((e) => e.version)).toEqual([3]);
+    expect(receiver.requests.every((r) => r.signature === 'valid' && r.status === 200)).toBe(true);
   });
 });

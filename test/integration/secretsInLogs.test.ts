@@ -20,6 +20,7 @@ import {
 import { EncryptionCodec, parsePayloadKeys } from '../../worker/encryptionCodec';
 import { slipwayAs } from '../support/cli';
 import { testServices } from '../support/services';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhookReceiver';
 
 const SLIPWAY = resolve(__dirname, '../../bin/slipway');
 const BAD_CSV = resolve(__dirname, '../fixtures/csv/bad/text-in-numeric.csv');
@@ -38,8 +39,18 @@ describe('secrets in worker logs', () => {
   let env: Record<string, string>;
   const s3Secret = `sw-secret-${randomBytes(12).toString('hex')}`;
   const payloadKey = randomBytes(32).toString('base64');
+  // The installation's webhook secret (SLIPWAY_WEBHOOK_SECRET): the worker signs with it, and the
+  // first attempt of each notification fails, so the worker logs a failed delivery too.
+  const webhookSecret = `whsec-${randomBytes(12).toString('hex')}`;
+  let receiver: WebhookReceiver;
   // Every spelling a leak could take: as given, and base64 of the text (e.g. in a header dump).
-  const secrets = [s3Secret, payloadKey, Buffer.from(s3Secret).toString('base64')];
+  const secrets = [
+    s3Secret,
+    payloadKey,
+    Buffer.from(s3Secret).toString('base64'),
+    webhookSecret,
+    Buffer.from(webhookSecret).toString('base64'),
+  ];
 
   beforeAll(async () => {
     scratch = await mkdtemp(join(tmpdir(), 'slipway-secrets-'));
@@ -57,6 +68,7 @@ describe('secrets in worker logs', () => {
     await ensureBucket(minio, 'artifacts');
     const stateDir = join(scratch, 'state');
     await mkdir(stateDir, { recursive: true });
+    receiver = await startWebhookReceiver(webhookSecret, { failures: 1 });
     const queue = `secrets-${randomUUID()}`;
     env = {
       SLIPWAY_TEMPORAL_ADDRESS: testServices().temporalAddress,
@@ -68,6 +80,9 @@ describe('secrets in worker logs', () => {
       SLIPWAY_S3_ACCESS_KEY: minio.accessKey,
       SLIPWAY_S3_SECRET_KEY: s3Secret,
       SLIPWAY_PAYLOAD_KEYS: `k1:${payloadKey}`,
+      SLIPWAY_WEBHOOK_URL: receiver.url('/flaky'),
+      SLIPWAY_WEBHOOK_SECRET: webhookSecret,
+      SLIPWAY_WEBHOOK_RETRY_SECONDS: '0.2',
     };
     // The worker as the embedded stack runs it: `slipway worker`, stdout and stderr in worker.log.
     const logFile = join(stateDir, 'worker.log');
@@ -83,6 +98,7 @@ describe('secrets in worker logs', () => {
   afterAll(async () => {
     if (worker) await stopProcessGroup(worker.pid);
     await minio?.stop();
+    await receiver?.close();
     if (scratch) await rm(scratch, { recursive: true, force: true });
   });
 
@@ -168,10 +184,25 @@ describe('secrets in worker logs', () => {
       expect((await cli(['status', id, '--json'])).code).toBe(code);
     }
 
+    // The promotion was notified: refused once (logged by the worker), then delivered, signed.
+    const promoted = async () =>
+      [...receiver.accepted.values()].find((a) => (a.body as { type: string }).type === 'version.promoted');
+    for (let i = 0; i < 120 && !(await promoted()); i++) await new Promise((r) => setTimeout(r, 250));
+    const notified = (await promoted())?.body as { id: string; model: string };
+    expect(notified?.model).toBe('secrets-check');
+    expect(
+      receiver.requests.filter((r) => r.eventId === notified.id).map((r) => [r.status, r.signature]),
+    ).toEqual([
+      [503, 'valid'],
+      [200, 'valid'],
+    ]);
+    const notifyId = `notify:${notified.id}`;
+
     // The worker really logged the failing activity (so the search below looks at a real failure).
     const log = await readFile(join(env.SLIPWAY_STATE_DIR as string, 'worker.log'), 'utf8');
     expect(log).toMatch(/Activity failed/);
     expect(log).toMatch(/NonNumericValue/);
+    expect(log).toMatch(/WebhookRejected/);
 
     for (const file of await filesUnder(env.SLIPWAY_STATE_DIR as string))
       expectNoSecret(file.path, file.text);
@@ -183,7 +214,7 @@ describe('secrets in worker logs', () => {
     const connection = await Connection.connect({ address: env.SLIPWAY_TEMPORAL_ADDRESS as string });
     try {
       const plain = new Client({ connection });
-      for (const id of [goodId, badId, missingId]) {
+      for (const id of [goodId, badId, missingId, notifyId]) {
         const history = await plain.workflow.getHandle(id).fetchHistory();
         expectNoSecret(`history of ${id}`, historyToJSON(history));
         const sealed = payloadsIn(history);
@@ -193,7 +224,7 @@ describe('secrets in worker logs', () => {
           .join('\n');
         // The check reads real data: the run's own input is there once decrypted.
         expect(sealed.length, `payloads in the history of ${id}`).toBeGreaterThan(0);
-        expect(decoded).toContain('secrets-check');
+        expect(decoded).toContain(id === notifyId ? 'version.promoted' : 'secrets-check');
         expectNoSecret(`decrypted payloads of ${id}`, decoded);
       }
     } finally {

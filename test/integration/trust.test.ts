@@ -1,10 +1,11 @@
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { copyFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approveUpdate } from '../../contracts/review';
 import { AuditLog } from '../../domain/audit/auditLog';
+import { verifyAuditLog } from '../../domain/audit/verify';
 import { reviewKey } from '../../domain/registry/layout';
 import { ModelRegistry } from '../../domain/registry/registry';
 import { decisionStatement, signDecision } from '../../domain/review/decisionSignature';
@@ -13,8 +14,9 @@ import { parsePrivateKey } from '../../domain/signing/keys';
 import { modelStatement, signModelStatement } from '../../domain/signing/modelSignature';
 import { openArtifactStore } from '../../domain/storage/openStore';
 import { type CliResult, slipwayAs } from '../support/cli';
-import { BOTNET_FEATURES, externalBotnetOnnx } from '../support/externalOnnx';
+import { BOTNET_FEATURES, externalBotnetOnnx, netflowCsv } from '../support/externalOnnx';
 import { type PipelineWorld, startPipelineWorld } from '../support/pipelineWorld';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhookReceiver';
 
 /**
  * Trust that can be checked (issue 27), on one pipeline world with the artifacts in a folder:
@@ -71,14 +73,27 @@ describe('signed decisions, signed models, protected aliases', () => {
 
   const ok = (result: CliResult) => expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
 
+  // Webhooks: a secret only the in-process worker's environment holds, and short retries.
+  const hookSecret = `whsec-${randomBytes(18).toString('hex')}`;
+  let receiver: WebhookReceiver;
+
   beforeAll(async () => {
-    world = await startPipelineWorld('trust', { artifacts: 'file' });
+    process.env.TRUST_HOOK_SECRET = hookSecret;
+    receiver = await startWebhookReceiver(hookSecret, { failures: 2 });
+    world = await startPipelineWorld('trust', {
+      artifacts: 'file',
+      env: { SLIPWAY_WEBHOOK_ATTEMPTS: '4', SLIPWAY_WEBHOOK_RETRY_SECONDS: '0.2' },
+    });
     registry = new ModelRegistry(openArtifactStore(world.config));
     await writeFile(file('nn_botnet.onnx'), externalBotnetOnnx());
     const mallory = generateKeyPairSync('ed25519');
     await writeFile(file('mallory.pem'), mallory.privateKey.export({ type: 'pkcs8', format: 'pem' }));
   });
-  afterAll(() => world?.close());
+  afterAll(async () => {
+    await world?.close();
+    await receiver?.close();
+    delete process.env.TRUST_HOOK_SECRET;
+  });
 
   it('takes a decision signed by a registered key only, and audit verify re-checks it and the stored review', async () => {
     ok(await slipway('erin', ...basePolicy()));
@@ -253,5 +268,158 @@ describe('signed decisions, signed models, protected aliases', () => {
     const version = await registry.getVersion('secops/signed', 1);
     expect(version.imported?.signature?.signedAs).toBe('nn_botnet.onnx');
     expect(version.imported?.signature?.signer).toMatch(/^SHA256:/);
+  });
+
+  it('notifies webhooks of each event once, signed, through a receiver that fails twice, and dead-letters one that never answers', async () => {
+    // One setting at a time: each change merges into the policy, --clear removes one.
+    ok(
+      await slipway(
+        'erin',
+        'namespace',
+        'set',
+        'hooks',
+        '--admins',
+        'erin',
+        '--members',
+        'carol',
+        '--webhook',
+        receiver.url('/flaky'),
+        '--webhook-secret-env',
+        'TRUST_HOOK_SECRET',
+      ),
+    );
+    const merged = await slipway(
+      'erin',
+      'namespace',
+      'set',
+      'hooks',
+      '--webhook',
+      receiver.url('/down'),
+      '--webhook-secret-env',
+      'TRUST_HOOK_SECRET',
+      '--webhook-events',
+      'version.promoted',
+      '--clear',
+      'members',
+      '--json',
+    );
+    ok(merged);
+    const policy = JSON.parse(merged.stdout);
+    expect(policy).toMatchObject({ admins: ['erin'], members: [] });
+    expect(policy.webhooks.map((w: { url: string }) => w.url)).toEqual([
+      receiver.url('/flaky'),
+      receiver.url('/down'),
+    ]);
+    const badWebhook = await slipway('erin', 'namespace', 'set', 'hooks', '--webhook', receiver.url('/x'));
+    expect(badWebhook.code).toBe(2);
+    expect(badWebhook.stderr).toMatch(/--webhook-secret-env: a JSON webhook is signed/);
+
+    // v1: reviewed and approved; v2: promoted without review; rolled back to v1 by erin; v3: its
+    // review times out; v4: evaluated and blocked by the metric gate.
+    const first = await slipway('erin', ...importArgs('hooks/botnet', '--approvers', 'alice'));
+    ok(first);
+    const firstId = /started (\S+)/.exec(first.stderr)?.[1] as string;
+    ok(await slipway('alice', 'approve', firstId, '--reason', 'fine'));
+    expect((await world.client.workflow.getHandle(firstId).result()).outcome).toBe('promoted');
+    await writeFile(file('netflow.csv'), netflowCsv(1000, 3).csv);
+    const v2 = await slipway(
+      'erin',
+      ...importArgs('hooks/botnet', '--eval', file('netflow.csv'), '--min-recall', '0.5', '--wait'),
+    );
+    ok(v2);
+    ok(await slipway('erin', 'rollback', 'hooks/botnet', '--reason', 'v2 misbehaves'));
+    const timedOut = await slipway(
+      'erin',
+      ...importArgs('hooks/botnet', '--approvers', 'alice', '--approval-timeout', '1s', '--wait'),
+    );
+    expect(timedOut.code, timedOut.stderr).toBe(4);
+    const blocked = await slipway(
+      'erin',
+      ...importArgs(
+        'hooks/botnet',
+        '--eval',
+        file('netflow.csv'),
+        '--min-recall',
+        '0.999',
+        '--min-precision',
+        '0.999',
+        '--wait',
+      ),
+    );
+    expect(blocked.code, blocked.stderr).toBe(3);
+
+    const expected = [
+      'review.requested v1',
+      'review.decided v1',
+      'version.promoted v1',
+      'version.promoted v2',
+      'alias.rolled_back v1',
+      'review.requested v3',
+      'review.timed_out v3',
+      'version.blocked v4',
+    ];
+    const flaky = () =>
+      [...receiver.accepted.values()]
+        .filter((a) => a.path === '/flaky')
+        .map((a) => a.body as { type: string; version: number; id: string });
+    const deadLetters = async () =>
+      (await new AuditLog(registry.store).entries())
+        .map((e) => e.record)
+        .filter((r) => r?.type === 'notification-undelivered');
+    const deadline = Date.now() + 60_000;
+    while ((flaky().length < expected.length || (await deadLetters()).length < 2) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    // Each event exactly once, in the order it happened, each after two refused attempts, each signed.
+    expect(
+      flaky()
+        .map((e) => `${e.type} v${e.version}`)
+        .sort(),
+    ).toEqual([...expected].sort());
+    for (const [key, seen] of receiver.accepted) {
+      expect(seen.times, `${key} processed more than once`).toBe(1);
+    }
+    for (const { id } of flaky()) {
+      const attempts = receiver.requests.filter((r) => r.path === '/flaky' && r.eventId === id);
+      expect(attempts.map((r) => r.status)).toEqual([503, 503, 200]);
+      expect(new Set(attempts.map((r) => r.signature))).toEqual(new Set(['valid']));
+      // Retries carry the same id and body; only the timestamp and signature are new.
+      expect(new Set(attempts.map((r) => r.body)).size).toBe(1);
+    }
+    // The receiver that never answers: every attempt for the promotions it asked for, then a dead
+    // letter each in the audit log with the event as it was sent elsewhere.
+    const letters = await deadLetters();
+    expect(letters.map((r) => `${r?.details.eventType} v${r?.version}`).sort()).toEqual([
+      'version.promoted v1',
+      'version.promoted v2',
+    ]);
+    for (const letter of letters) {
+      const id = letter?.details.eventId as string;
+      expect(letter?.details).toMatchObject({
+        target: receiver.url('/down'),
+        gaveUp: 'all 4 attempts failed',
+      });
+      expect(letter?.reason).toMatch(/answered 500/);
+      expect(receiver.requests.filter((r) => r.path === '/down' && r.eventId === id)).toHaveLength(4);
+      expect(flaky().some((e) => e.id === id)).toBe(true);
+    }
+    // The dead letters keep the hash chain whole (in process: the CLI's verify runs in the first case).
+    const verified = await verifyAuditLog(registry.store);
+    expect(verified.problems).toEqual([]);
+
+    // The secret is in no stored document and in no history of the deliveries.
+    for (const path of Object.keys(await storeContents())) {
+      expect((await readFile(path, 'latin1')).includes(hookSecret), path).toBe(false);
+    }
+    for (const { id } of flaky()) {
+      const history = await world.client.workflow.getHandle(`notify:${id}`).fetchHistory();
+      expect(JSON.stringify(history).includes(hookSecret)).toBe(false);
+    }
+
+    // `notify test`: the workers deliver a test event to each webhook and say what each answered.
+    const test = await slipway('erin', 'notify', 'test', 'hooks', '--attempts', '3');
+    expect(test.code, test.stderr).toBe(1); // /down never accepts
+    expect(test.stdout).toMatch(/delivered to http:\/\/127\.0\.0\.1:\d+\/flaky: 200 \(attempt 3\)/);
+    expect(test.stdout).toMatch(/NOT delivered to .*\/down: all 3 attempts failed: Webhook .* answered 500/);
   });
 });
