@@ -5,6 +5,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrainedModel, TrainingHeartbeat } from '../../activities';
+import { createConsoleApp } from '../../console/server';
 import type { PipelineProgress, TrialProgress } from '../../contracts/progress';
 import { ModelRegistry } from '../../domain/registry/registry';
 import type { ArtifactRef } from '../../domain/storage/artifactRef';
@@ -137,7 +138,7 @@ describe('slipway tune over three training worker processes', () => {
   });
 
   it('spreads 12 halving trials over the workers, survives a killed worker, registers the best as one version', {
-    timeout: 120_000,
+    timeout: 300_000,
   }, async () => {
     const file = join(world.dir, 'slipway.yaml');
     await writeFile(file, PIPELINE);
@@ -211,6 +212,18 @@ describe('slipway tune over three training worker processes', () => {
       Array.from({ length: victim.checkpoint.epochs }, (_, i) => i + 1),
     );
 
+    // The console shows the search as status does (application/searches.ts): every child workflow
+    // with the worker that trained it, the victim's retry as such, and the winner.
+    const consoleApp = createConsoleApp({ config: world.config, client: world.client }, () => undefined);
+    const list = await consoleApp.request('/searches');
+    expect(await list.text()).toContain(`href="/searches/${handle.workflowId}"`);
+    const page = await (await consoleApp.request(`/searches/${handle.workflowId}`)).text();
+    expect(page).toContain(`data-winner="${best?.trial}"`);
+    for (const id of trials.flatMap((t) => t.workflowIds)) expect(page).toContain(`data-child="${id}"`);
+    expect(page).toContain(
+      `data-child="${victim.workflowId}"><code>${victim.workflowId}</code> on <strong data-worker>${retried.identity}</strong> <span class="muted">(attempt ${retried.attempt})</span>`,
+    );
+
     // One version, trained with the best trial's settings, whose record lists every trial.
     const registry = new ModelRegistry(openArtifactStore(world.config));
     const v1 = await registry.getVersion('tuned-fraud', 1);
@@ -254,9 +267,15 @@ async function searchHandle(world: PipelineWorld): Promise<WorkflowHandle> {
  * rung started from (the halving rung before's, or 0).
  */
 async function trainingWorkerWithACheckpoint(world: PipelineWorld, handle: WorkflowHandle) {
-  const deadline = Date.now() + 90_000;
+  const deadline = Date.now() + 200_000;
+  let seen = 'nothing yet';
   while (Date.now() < deadline) {
     const progress = (await handle.query('progress').catch(() => undefined)) as PipelineProgress | undefined;
+    seen = `rung ${(progress?.tune?.rung ?? -1) + 1}, trials running: ${progress?.tune?.trials
+      .filter((t) => t.status === 'running')
+      .map((t) => t.trial)
+      .join(', ')}`;
+    if (progress?.tune?.best !== undefined) break; // the search is past training: too late
     const running = (progress?.tune?.trials ?? []).filter((t) => t.status === 'running');
     for (const trial of running) {
       const workflowId = trial.workflowIds[trial.workflowIds.length - 1] as string;
@@ -280,5 +299,5 @@ async function trainingWorkerWithACheckpoint(world: PipelineWorld, handle: Workf
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error('no trial had a checkpoint on the server while it still trained');
+  throw new Error(`no trial had a checkpoint on the server while it still trained (last seen: ${seen})`);
 }
