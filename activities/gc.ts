@@ -55,19 +55,20 @@ export function collectGarbageActivity(deps: ActivityDeps) {
             runKey: input.runKey,
           });
       context.log.info(
-        `gc${input.dryRun ? ' (dry run)' : ''}: ${plan.deleteObjects.length} objects (${plan.bytesFreed} bytes), ` +
-          `${plan.deleteCacheEntries.length} cache entries; ${running.length} running runs`,
+        `gc${input.dryRun ? ' (dry run)' : ''}: ${execution?.deleted.length ?? plan.deleteObjects.length} objects, ` +
+          `${plan.deleteCacheEntries.length} cache entries; ${running.length} running runs` +
+          (execution?.rewritten ? `; ${execution.rewritten} stored again meanwhile, kept` : ''),
       );
+      // A real run deletes the plan but for objects stored again since the reading (young again).
+      const gone = execution?.deleted ?? plan.deleteObjects;
       return {
         dryRun: input.dryRun,
         cutoff: plan.cutoff,
-        objects: plan.deleteObjects
-          .slice(0, LISTED_IN_RESULT)
-          .map(({ key, sha256, bytes }) => ({ key, sha256, bytes })),
-        objectCount: plan.deleteObjects.length,
+        objects: gone.slice(0, LISTED_IN_RESULT).map(({ key, sha256, bytes }) => ({ key, sha256, bytes })),
+        objectCount: gone.length,
         cacheEntries: plan.deleteCacheEntries.slice(0, LISTED_IN_RESULT),
-        bytesFreed: plan.bytesFreed,
-        kept: plan.kept,
+        bytesFreed: gone.reduce((sum, o) => sum + o.bytes, 0),
+        kept: { ...plan.kept, young: plan.kept.young + (execution?.rewritten ?? 0) },
         runningRuns: running.length,
         auditSeqs: execution?.auditSeqs ?? [],
       };

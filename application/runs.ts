@@ -275,6 +275,10 @@ export interface RunFilter {
   limit?: number;
   /** Runs read before giving up on finding `limit` that match (each costs a history read). */
   scanLimit?: number;
+  /** Only runs of these workflow types (default: every kind of model run). */
+  workflowTypes?: readonly string[];
+  /** Only the run with this workflow ID. */
+  workflowId?: string;
 }
 
 /**
@@ -290,8 +294,13 @@ export async function listRuns(
 ): Promise<RunSummary[]> {
   const limit = filter.limit ?? 20;
   const scanLimit = filter.scanLimit ?? 500;
-  const types = MODEL_RUN_TYPES.map((t) => `WorkflowType = '${t}'`).join(' OR ');
-  const query = `TaskQueue = '${taskQueue.replace(/'/g, "\\'")}' AND (${types})`;
+  const quote = (text: string) => `'${text.replace(/'/g, "\\'")}'`;
+  const types = (filter.workflowTypes ?? MODEL_RUN_TYPES)
+    .map((t) => `WorkflowType = ${quote(t)}`)
+    .join(' OR ');
+  const query =
+    `TaskQueue = ${quote(taskQueue)} AND (${types})` +
+    (filter.workflowId === undefined ? '' : ` AND WorkflowId = ${quote(filter.workflowId)}`);
   const found: RunSummary[] = [];
   let scanned = 0;
   for await (const run of client.workflow.list({ query })) {

@@ -18,6 +18,13 @@ import {
 } from '../application/monitor';
 import { type PendingRun, pendingReviews } from '../application/reviews';
 import { listRuns, type RunSummary, stoppedRuns } from '../application/runs';
+import {
+  listSearches,
+  SEARCH_TYPE,
+  type SearchSummary,
+  type SearchView,
+  searchView,
+} from '../application/searches';
 import { openWorkspace, type Workspace } from '../application/workspace';
 import type { SlipwayConfig } from '../config/env';
 import type { AuditLogEntry } from '../domain/audit/auditLog';
@@ -107,6 +114,28 @@ export class ConsoleData {
   async runs(model?: string): Promise<RunSummary[]> {
     const runs = await listRuns(this.client, this.config.taskQueue, { model, limit: 50 });
     return this.visible(runs);
+  }
+
+  /** The newest searches (`slipway tune`), leaving out models this person may not see. */
+  async searches(): Promise<SearchSummary[]> {
+    return this.visible(await listSearches(this.client, this.config.taskQueue, { limit: 50 }));
+  }
+
+  /**
+   * One search with its trials and the workers that trained them, as `slipway status` shows it;
+   * undefined when there is no search by that ID on this Slipway's task queue, or it is of a
+   * model this person may not see (the same answer, so the page does not tell which).
+   */
+  async search(workflowId: string): Promise<SearchView | undefined> {
+    const run = (
+      await listRuns(this.client, this.config.taskQueue, {
+        workflowId,
+        workflowTypes: [SEARCH_TYPE],
+        limit: 1,
+      })
+    )[0];
+    if (run === undefined || (await this.visible([run])).length === 0) return undefined;
+    return searchView(this.client, workflowId, run);
   }
 
   private async visible<T extends { model?: string }>(runs: T[]): Promise<T[]> {

@@ -14,6 +14,9 @@ export const links = {
     `/models/${encodeURIComponent(name)}/versions/${version}/monitoring/${encodeURIComponent(id)}/report`,
   pending: () => '/pending',
   runs: (model?: string) => (model === undefined ? '/runs' : `/runs?model=${encodeURIComponent(model)}`),
+  /** Hyperparameter searches (`slipway tune`), and one search with its trials. */
+  searches: () => '/searches',
+  search: (workflowId: string) => `/searches/${encodeURIComponent(workflowId)}`,
   /** The compare page of two or more versions, each `<model>@<version>`. */
   compare: (refs: string[]) => `/compare?${refs.map((r) => `v=${encodeURIComponent(r)}`).join('&')}`,
   audit: (model?: string) => (model === undefined ? '/audit' : `/audit?model=${encodeURIComponent(model)}`),

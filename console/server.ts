@@ -18,6 +18,7 @@ import { modelPage, modelsPage } from './pages/models';
 import { monitoredBatchPage } from './pages/monitoredBatch';
 import { pendingPage, stoppedRunsSection } from './pages/pending';
 import { runsPage } from './pages/runs';
+import { searchesPage, searchPage } from './pages/searches';
 import { versionPage } from './pages/version';
 import { allowedHosts, sameOriginGuard } from './sameOrigin';
 
@@ -172,6 +173,19 @@ export function createConsoleApp(options: ConsoleOptions, hosts: () => Set<strin
   app.get('/runs', async (c) => {
     const model = c.req.query('model') || undefined;
     return page(c, { title: 'Runs', active: 'runs' }, runsPage(await data.runs(model), model, temporal));
+  });
+  app.get('/searches', async (c) =>
+    page(c, { title: 'Searches', active: 'searches' }, searchesPage(await data.searches(), temporal)),
+  );
+  app.get('/searches/:workflowId', async (c) => {
+    const workflowId = c.req.param('workflowId');
+    const search = await data.search(workflowId);
+    if (search === undefined) {
+      c.header('Content-Security-Policy', PAGE_CSP);
+      const message = `No search ${workflowId} on this Slipway: ${links.searches()} lists the searches you may see.`;
+      return c.html(errorPage({ title: 'Not found', identity }, 404, message).text, 404);
+    }
+    return page(c, { title: `Search ${workflowId}`, active: 'searches' }, searchPage(search, temporal));
   });
   app.get('/compare', async (c) => {
     const refs = c.req.queries('v') ?? [];

@@ -30,6 +30,34 @@ export interface TrainedRun {
   tuning?: { summary: NonNullable<ModelVersionDraft['tuning']>; record: ArtifactRef };
 }
 
+/** A run's own parts and what prepareRun gave it: all releaseTrained needs but the model. */
+type RunParts = Pick<TrainedRun, 'params' | 'info' | 'progress' | 'step' | 'review'>;
+type Prepared = Pick<TrainedRun, 'dataset' | 'prepared' | 'gateSettings'> & {
+  dataValidation?: TrainedRun['dataValidation'];
+};
+
+/**
+ * The release of a model trained on a prepared run (trainToDeploy's, or a search's best trial
+ * with `tuning`): one call shape for both, the class weights always the run's.
+ */
+export function releaseModel(
+  run: RunParts,
+  ready: Prepared,
+  model: Pick<TrainedRun, 'trained' | 'spec' | 'tuning'>,
+): Promise<PipelineResult> {
+  return releaseTrained({
+    ...run,
+    gateSettings: ready.gateSettings,
+    ...(ready.dataValidation ? { dataValidation: ready.dataValidation } : {}),
+    dataset: ready.dataset,
+    prepared: ready.prepared,
+    trained: model.trained,
+    spec: model.spec,
+    classWeights: run.params.classWeights,
+    ...(model.tuning ? { tuning: model.tuning } : {}),
+  });
+}
+
 /**
  * Everything after training, as every trained classifier goes: evaluate, export (parity-gated),
  * the metric gate, the report, registration as one new version, review and promotion. Shared by

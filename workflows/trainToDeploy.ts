@@ -15,7 +15,7 @@ import type { ArtifactRef } from '../domain/storage/artifactRef';
 import type { DecidedAnomaly } from '../domain/validation/anomalyPolicy';
 import { prepareRun } from './prepareRun';
 import { type ReleaseOutcome, stepTracker } from './release';
-import { releaseTrained } from './releaseTrained';
+import { releaseModel } from './releaseTrained';
 import { reviewGate } from './review';
 import { followTrainingEpochs, trainingActivity } from './training';
 import { parseWorkflowInput } from './validation';
@@ -62,7 +62,8 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
 
   const step = stepTracker(progress);
 
-  const { dataset, dataValidation, gateSettings, prepared } = await prepareRun(params, progress, step);
+  const ready = await prepareRun(params, progress, step);
+  const { dataset, prepared } = ready;
   const trained = await step('train', () =>
     training({
       snapshot: dataset.snapshot,
@@ -78,18 +79,5 @@ export async function trainToDeploy(input: TrainToDeployInput): Promise<Pipeline
   if (trained.cache?.status === 'hit') {
     progress.training.epochs = trained.history.map((e) => ({ ...e, attempt: 0 }));
   }
-  return releaseTrained({
-    params,
-    info,
-    progress,
-    step,
-    review,
-    gateSettings,
-    ...(dataValidation ? { dataValidation } : {}),
-    dataset,
-    prepared,
-    trained,
-    spec: params.spec,
-    classWeights: params.classWeights,
-  });
+  return releaseModel({ params, info, progress, step, review }, ready, { trained, spec: params.spec });
 }

@@ -23,7 +23,7 @@ import { applyToSpec, sampleTrials } from '../domain/tune/searchSpace';
 import { inPool } from './pool';
 import { prepareRun } from './prepareRun';
 import { light, stepTracker } from './release';
-import { releaseTrained } from './releaseTrained';
+import { releaseModel } from './releaseTrained';
 import { reviewGate } from './review';
 import type { PipelineResult } from './trainToDeploy';
 import { tuneTrial } from './tuneTrial';
@@ -84,7 +84,8 @@ export async function tuneToDeploy(input: TuneToDeployInput): Promise<TuneResult
   };
   progress.tune = tune;
 
-  const { dataset, dataValidation, gateSettings, prepared } = await prepareRun(params, progress, step);
+  const ready = await prepareRun(params, progress, step);
+  const { dataset, prepared } = ready;
   const shared = {
     snapshot: dataset.snapshot,
     split: prepared.split,
@@ -139,19 +140,9 @@ export async function tuneToDeploy(input: TuneToDeployInput): Promise<TuneResult
       split: prepared.split,
     },
   });
-  const result = await releaseTrained({
-    params,
-    info,
-    progress,
-    step,
-    review,
-    gateSettings,
-    ...(dataValidation ? { dataValidation } : {}),
-    dataset,
-    prepared,
+  const result = await releaseModel({ params, info, progress, step, review }, ready, {
     trained,
     spec: best.spec,
-    classWeights: params.classWeights,
     tuning: {
       summary: {
         workflowId: info.workflowId,

@@ -6,6 +6,7 @@ import type {
   TuneResult,
 } from '../../application/results';
 import { queryProgress, type RunView, runView } from '../../application/runs';
+import { SEARCH_TYPE, type SearchView, searchView } from '../../application/searches';
 import { anomalyRunJson, describeAnomalyRun } from '../anomalyRun';
 import { exitCodeFor } from '../exitCodes';
 import { printResult } from '../output';
@@ -31,13 +32,22 @@ export async function showStatus(workflowId: string, opts: { json?: boolean }): 
   try {
     const view = await runView(session.client, workflowId);
     process.exitCode = exitCodeFor(view.outcome);
+    // A search: its trials with the workers that trained them (as the console shows them).
+    const search =
+      view.workflowType === SEARCH_TYPE ? await searchView(session.client, workflowId, view) : undefined;
     if (view.status === 'COMPLETED') {
-      printCompleted(view, opts);
+      printCompleted(view, opts, search);
       return;
     }
     const handle = session.client.workflow.getHandle(workflowId, view.runId);
     const progress = await queryProgress(handle);
-    const json = { ...runEndJson(view), workflowType: view.workflowType, progress };
+    const tune = search?.tune ?? progress?.tune;
+    const json = {
+      ...runEndJson(view),
+      workflowType: view.workflowType,
+      progress,
+      ...(search?.tune ? { tune: search.tune } : {}),
+    };
     printResult(opts, json, () => {
       const last = progress?.training.epochs.at(-1);
       const running = view.status === 'RUNNING';
@@ -47,9 +57,9 @@ export async function showStatus(workflowId: string, opts: { json?: boolean }): 
           : describeRunEnd(view),
         progress ? `\n${stepsTable(progress.steps)}` : '',
         last && running ? `\ntraining: epoch ${last.epoch}/${last.epochs}, ${describeEpoch(last)}` : '',
-        progress?.tune
-          ? `\nsearch (${progress.tune.method}, rung ${progress.tune.rung + 1} of ${progress.tune.rungs.length}, ` +
-            `at most ${progress.tune.parallel} at once):\n${trialsTable(progress.tune.trials, progress.tune.best)}`
+        tune
+          ? `\nsearch (${tune.method}, rung ${tune.rung + 1} of ${tune.rungs.length}, ` +
+            `at most ${tune.parallel} at once):\n${trialsTable(tune.trials, tune.best)}`
           : '',
         progress?.review ? `\n${describeAwaitingReview({ awaitingReview: true, workflowId, progress })}` : '',
       ]
@@ -61,7 +71,7 @@ export async function showStatus(workflowId: string, opts: { json?: boolean }): 
   }
 }
 
-function printCompleted(view: RunView, opts: { json?: boolean }): void {
+function printCompleted(view: RunView, opts: { json?: boolean }, search?: SearchView): void {
   const common = { status: view.status, exitCode: exitCodeFor(view.outcome) };
   switch (view.workflowType) {
     case 'trainToDeploy': {
@@ -71,7 +81,8 @@ function printCompleted(view: RunView, opts: { json?: boolean }): void {
     }
     case 'tuneToDeploy': {
       const result = view.result as TuneResult;
-      printResult(opts, { ...tuneJson(result), ...common }, () => describeTune(result));
+      const trials = search?.tune?.trials ?? result.tune.trials;
+      printResult(opts, { ...tuneJson(result, trials), ...common }, () => describeTune(result, trials));
       return;
     }
     case 'trainAnomaly': {

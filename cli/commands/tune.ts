@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { gateForModel } from '../../application/access';
 import { pipelineTuneInput, readPipelineFile, type TuneOverrides } from '../../application/pipelineFile';
 import type { TuneResult } from '../../application/results';
+import type { TrialRun } from '../../application/searches';
 import { startTune } from '../../application/start';
 import { openWorkspace } from '../../application/workspace';
 import type { TrialProgress } from '../../contracts/progress';
@@ -115,8 +116,8 @@ export function registerTuneCommand(program: Command): void {
     });
 }
 
-/** The JSON of `tune --json`: the run's, and the search with every trial. */
-export function tuneJson(result: TuneResult) {
+/** The JSON of `tune --json`: the run's, and the search with every trial (`trials`: with their workers). */
+export function tuneJson(result: TuneResult, trials: readonly TrialRow[] = result.tune.trials) {
   return {
     ...pipelineJson(result),
     tune: {
@@ -126,25 +127,32 @@ export function tuneJson(result: TuneResult) {
       rungs: result.tune.rungs,
       best: result.tune.best,
       record: { uri: result.tune.record.uri, sha256: result.tune.record.sha256 },
-      trials: result.tune.trials,
+      trials,
     },
   };
 }
 
-export function describeTune(result: TuneResult): string {
+export function describeTune(result: TuneResult, trials: readonly TrialRow[] = result.tune.trials): string {
   return [
     `Search (${result.tune.method}, ${result.tune.trials.length} trials): trial ${result.tune.best} won.`,
     '',
-    trialsTable(result.tune.trials, result.tune.best),
+    trialsTable(trials, result.tune.best),
     '',
     describePipeline(result),
   ].join('\n');
 }
 
-/** Every trial: its settings, how it ended, its epochs and validation loss, and why it stopped. */
-export function trialsTable(trials: readonly TrialProgress[], best?: number): string {
+/** A trial as the tables show it: with the workers that trained it when they were looked up (application/searches). */
+type TrialRow = TrialProgress & { runs?: TrialRun[] };
+
+/**
+ * Every trial: its settings, how it ended, its epochs and validation loss, why it stopped, and
+ * (when known) the workers that trained it, "(attempt n)" where a retry took over.
+ */
+export function trialsTable(trials: readonly TrialRow[], best?: number): string {
+  const workers = trials.some((t) => t.runs !== undefined);
   return table(
-    ['trial', 'settings', 'status', 'epochs', 'val loss', 'note'],
+    ['trial', 'settings', 'status', 'epochs', 'val loss', ...(workers ? ['trained on'] : []), 'note'],
     trials.map((t) => [
       `${t.trial}${t.trial === best ? ' *' : ''}`,
       Object.entries(t.settings)
@@ -153,7 +161,17 @@ export function trialsTable(trials: readonly TrialProgress[], best?: number): st
       t.status,
       t.epochsRun,
       t.objective === undefined ? '' : t.objective.toPrecision(4),
+      ...(workers ? [describeTrialRuns(t.runs ?? [])] : []),
       t.stopReason ?? t.error ?? '',
     ]),
   );
+}
+
+/** "tw1, tw3 (attempt 2)": who trained each of a trial's child workflows. */
+export function describeTrialRuns(runs: readonly TrialRun[]): string {
+  return runs
+    .map(
+      (r) => `${r.worker ?? '-'}${r.attempt !== undefined && r.attempt > 1 ? ` (attempt ${r.attempt})` : ''}`,
+    )
+    .join(', ');
 }

@@ -1,8 +1,8 @@
-import { AuditLog } from '../audit/auditLog';
+import { AuditLog, mapLimited } from '../audit/auditLog';
 import { canonicalJson } from '../cache/canonicalJson';
 import type { ArtifactStore } from '../storage/artifactStore';
 import { sha256Hex } from '../storage/hashing';
-import type { GcPlan } from './plan';
+import type { GcPlan, StoredObject } from './plan';
 
 /** Objects per audit record: keeps each record a few tens of KiB however much goes. */
 export const OBJECTS_PER_RECORD = 200;
@@ -10,7 +10,10 @@ export const OBJECTS_PER_RECORD = 200;
 export interface GcExecution {
   /** Sequence numbers of the audit records that list the deletions. */
   auditSeqs: number[];
-  objectsDeleted: number;
+  /** The planned objects deleted: all of them but those written again since the plan was read. */
+  deleted: StoredObject[];
+  /** Planned objects that a put stored again after the store was read (now young): kept. */
+  rewritten: number;
   cacheEntriesDeleted: number;
 }
 
@@ -41,18 +44,41 @@ export async function executeGcPlan(
     auditSeqs.push(record.seq);
   };
 
+  const deleted: StoredObject[] = [];
+  let rewritten = 0;
   for (let i = 0; i < plan.deleteObjects.length; i += OBJECTS_PER_RECORD) {
-    const batch = plan.deleteObjects.slice(i, i + OBJECTS_PER_RECORD);
+    const planned = plan.deleteObjects.slice(i, i + OBJECTS_PER_RECORD);
+    const batch = await notWrittenSince(store, planned, Date.parse(plan.cutoff));
+    rewritten += planned.length - batch.length;
+    if (batch.length === 0) continue;
     await record({ objects: batch.map(({ key, sha256, bytes }) => ({ key, sha256, bytes })) });
     for (const object of batch) await store.deleteArtifact(object.key);
+    deleted.push(...batch);
   }
   if (plan.deleteCacheEntries.length > 0) {
     await record({ cacheEntries: plan.deleteCacheEntries });
     for (const key of plan.deleteCacheEntries) await store.deleteDocument(key);
   }
-  return {
-    auditSeqs,
-    objectsDeleted: plan.deleteObjects.length,
-    cacheEntriesDeleted: plan.deleteCacheEntries.length,
-  };
+  return { auditSeqs, deleted, rewritten, cacheEntriesDeleted: plan.deleteCacheEntries.length };
+}
+
+/**
+ * The planned objects that were not written again since the store was read: a put of bytes
+ * already stored marks them written now (ContentAddressedStore.reuseStored), and the step that
+ * did so has not necessarily recorded its lineage yet, so such an object is young again (rule 5)
+ * and stays. Read just before the batch is recorded and deleted, which narrows the window from
+ * the whole inventory to these few requests. An object already gone stays in the batch, so a
+ * retried activity records the same batch (the same idempotency key) and appends nothing new.
+ */
+async function notWrittenSince(
+  store: ArtifactStore,
+  planned: StoredObject[],
+  cutoff: number,
+): Promise<StoredObject[]> {
+  const now = await mapLimited(planned, 8, (object) => store.head(object.key));
+  return planned.filter((_, i) => {
+    const info = now[i];
+    if (info === undefined) return true;
+    return info.modified !== undefined && Date.parse(info.modified) < cutoff;
+  });
 }

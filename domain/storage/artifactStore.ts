@@ -16,7 +16,8 @@ export interface ObjectInfo {
   bytes: number;
   /**
    * When the object was last written (ISO 8601), where the listing says: retention (domain/gc) keeps
-   * anything younger than its grace period. A put of bytes already stored does not change it.
+   * anything younger than its grace period. A put of bytes already stored sets it to now, as if
+   * it had written them (ContentAddressedStore.reuseStored says why).
    */
   modified?: string;
 }
@@ -28,7 +29,10 @@ export interface ObjectInfo {
 export interface ArtifactStore {
   /** file:///abs/dir or s3://bucket/prefix, as configured. */
   readonly location: string;
-  /** Stores the body under a key derived from its sha256; storing the same bytes twice is a no-op. */
+  /**
+   * Stores the body under a key derived from its sha256; storing the same bytes twice writes them
+   * once (the second put only refreshes the object's modification time).
+   */
   put(body: ArtifactBody, options: PutOptions): Promise<ArtifactRef>;
   /** Streams the object; the stream errors with ChecksumMismatchError if the bytes do not match. */
   get(ref: ArtifactRef): Promise<Readable>;
@@ -37,7 +41,7 @@ export interface ArtifactStore {
   /** Downloads the object to a local file, verified, and returns that path. */
   getToFile(ref: ArtifactRef, filePath: string): Promise<string>;
   exists(ref: ArtifactRef): Promise<boolean>;
-  /** Size of the object at a store-relative key, or undefined when absent. */
+  /** Size and modification time of the object at a store-relative key, or undefined when absent. */
   head(key: string): Promise<ObjectInfo | undefined>;
   /** Store-relative keys under a prefix, sorted. */
   list(prefix: string): Promise<ObjectInfo[]>;

@@ -7,6 +7,13 @@ import { assertArtifactKey, assertDocumentKey, assertKind, normalizeExtension } 
 
 type DocumentOptions = { ifAbsent?: boolean; mediaType?: string };
 
+/** What a put knows of the bytes it found already stored (the S3 store rewrites their metadata). */
+export interface StoredBytes {
+  sha256: string;
+  bytes: number;
+  mediaType: string;
+}
+
 /** Sorts listed objects by key, in code-unit order on every platform. */
 export function byKey(a: ObjectInfo, b: ObjectInfo): number {
   return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
@@ -31,6 +38,24 @@ export abstract class ContentAddressedStore implements ArtifactStore {
       throw error;
     }
   }
+
+  /**
+   * Whether an object of `bytes` bytes is already at the content-addressed `key` (the same bytes:
+   * the key is their sha256), making the put a no-op but for one thing: the object is marked as
+   * written now. Retention (domain/gc) deletes an unneeded object only once it is older than its
+   * grace period, by this time; a step that stores bytes identical to an old unneeded object has not
+   * yet recorded in lineage that it needs them, and without the refresh a `gc` running meanwhile
+   * could delete them under it. Every store's put goes through here when it finds its bytes stored.
+   * False when nothing is there, the object there is damaged (another size: the caller replaces
+   * it), or it went before it could be refreshed (the caller writes it again).
+   */
+  protected async reuseStored(key: string, stored: StoredBytes): Promise<boolean> {
+    if ((await this.head(key))?.bytes !== stored.bytes) return false;
+    return this.markWritten(key, stored);
+  }
+
+  /** Sets the object's modification time to now, its bytes untouched; false when it is gone. */
+  protected abstract markWritten(key: string, stored: StoredBytes): Promise<boolean>;
 
   /** Stores a checked, normalised body; `extension` is already normalised. */
   protected abstract putNormalized(

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { link, mkdir, open, readdir, readFile, rename, stat } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, stat, utimes } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ArtifactRef } from './artifactRef';
 import type { ObjectInfo, PutOptions } from './artifactStore';
 import { bodyChunks, isSourceError, type NormalizedBody } from './body';
-import { byKey, ContentAddressedStore } from './contentStore';
+import { byKey, ContentAddressedStore, type StoredBytes } from './contentStore';
 import {
   ArtifactNotFoundError,
   ChecksumMismatchError,
@@ -74,18 +74,20 @@ export class LocalArtifactStore extends ContentAddressedStore {
       kind: options.kind,
     });
 
-    // In-memory bytes can be hashed before writing anything, so a retried put costs one stat.
+    const stored = (digest: Digest) => ({ ...digest, mediaType: options.mediaType });
+    // In-memory bytes can be hashed before writing anything, so a retried put costs a stat and a utimes.
     if (normalized.type === 'bytes') {
       const digest = digestBytes(normalized.data);
-      if (await this.hasObject(contentKey(options.kind, digest.sha256, extension), digest.bytes))
+      if (await this.reuseStored(contentKey(options.kind, digest.sha256, extension), stored(digest)))
         return ref(digest);
     }
 
     const temp = await this.newTempPath();
     try {
       const digest = await writeChunksToFile(temp, bodyChunks(normalized));
-      const finalPath = this.pathOf(contentKey(options.kind, digest.sha256, extension));
-      await this.publish(temp, finalPath, digest.bytes);
+      const key = contentKey(options.kind, digest.sha256, extension);
+      if (!(await this.reuseStored(key, stored(digest))))
+        await this.publish(temp, this.pathOf(key), digest.bytes);
       return ref(digest);
     } catch (error) {
       throw this.mapFsError(error);
@@ -129,7 +131,7 @@ export class LocalArtifactStore extends ContentAddressedStore {
       if (isMissing(error)) return undefined;
       throw error;
     });
-    return info?.isFile() ? { key, bytes: info.size } : undefined;
+    return info?.isFile() ? { key, bytes: info.size, modified: info.mtime.toISOString() } : undefined;
   }
 
   async list(prefix: string): Promise<ObjectInfo[]> {
@@ -192,6 +194,17 @@ export class LocalArtifactStore extends ContentAddressedStore {
     await removeQuietly(this.pathOf(key));
   }
 
+  protected async markWritten(key: string, _stored: StoredBytes): Promise<boolean> {
+    const now = new Date();
+    try {
+      await utimes(this.pathOf(key), now, now);
+      return true;
+    } catch (error) {
+      if (isMissing(error)) return false;
+      throw this.mapFsError(error);
+    }
+  }
+
   private uriOf(key: string): string {
     return `${this.location}/${key}`;
   }
@@ -227,8 +240,8 @@ export class LocalArtifactStore extends ContentAddressedStore {
 
   /**
    * Moves a complete temp file to its content-addressed name. An existing object of the same
-   * size is the same bytes (same hash) and is left alone; one of another size is damaged and
-   * is replaced.
+   * size is the same bytes (same hash), which a concurrent put has just written, and is left
+   * alone; one of another size is damaged and is replaced.
    */
   private async publish(temp: string, finalPath: string, bytes: number): Promise<void> {
     await mkdir(dirname(finalPath), { recursive: true });

@@ -9,8 +9,9 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/env';
+import { planGarbageCollection } from '../../domain/gc/plan';
 import type { ArtifactRef } from '../../domain/storage/artifactRef';
-import type { ArtifactStore } from '../../domain/storage/artifactStore';
+import type { ArtifactStore, ObjectInfo } from '../../domain/storage/artifactStore';
 import {
   ArtifactNotFoundError,
   ArtifactOutsideStoreError,
@@ -220,7 +221,11 @@ function artifactStoreContract(name: string, open: () => Promise<Backend>) {
         mediaType: 'application/octet-stream',
         extension: '.bin',
       });
-      expect(await store.head(keyOf(store, ref))).toEqual({ key: keyOf(store, ref), bytes: 4096 });
+      expect(await store.head(keyOf(store, ref))).toEqual({
+        key: keyOf(store, ref),
+        bytes: 4096,
+        modified: writtenAt,
+      });
       expect(await store.head(`checkpoint/sha256/${'0'.repeat(64)}.bin`)).toBeUndefined();
       expect(await store.exists(ref)).toBe(true);
       const other = sha256(randomBytes(8));
@@ -233,6 +238,50 @@ function artifactStoreContract(name: string, open: () => Promise<Backend>) {
       ).toBe(false);
       // Same key, wrong size: not the artifact the ref describes.
       expect(await store.exists({ ...ref, bytes: ref.bytes + 1 })).toBe(false);
+    });
+
+    it('marks old bytes stored again as just written, so gc counts them young (issue 28)', async () => {
+      // Retention deletes an unneeded object older than its cutoff; a step storing the same bytes
+      // again (deduplicated) needs them before its lineage says so, so the put must refresh them.
+      const tag = randomUUID();
+      const options = { kind: 'checkpoint', mediaType: 'application/octet-stream' } as const;
+      const [asBytes, asStream] = [`again as bytes ${tag}`, `again as a stream ${tag}`];
+      const refs = [await store.put(asBytes, options), await store.put(asStream, options)];
+      const keys = refs.map((ref) => keyOf(store, ref));
+      // A cutoff after both first writes on the store's clock, to the whole second (S3 may round down).
+      const written = await Promise.all(
+        keys.map(async (k) => Date.parse((await store.head(k))?.modified ?? '')),
+      );
+      let cutoff = Math.floor(Date.now() / 1000) * 1000;
+      while (cutoff <= Math.max(...written)) {
+        await new Promise((r) => setTimeout(r, cutoff + 1000 - Date.now()));
+        cutoff = Math.floor(Date.now() / 1000) * 1000;
+      }
+      const plan = async () => {
+        const objects = await Promise.all(
+          refs.map(async (ref) => ({
+            ...((await store.list(keyOf(store, ref)))[0] as ObjectInfo),
+            sha256: ref.sha256,
+          })),
+        );
+        const now = Date.now();
+        return planGarbageCollection(
+          { objects, versions: [], documents: [], cacheEntries: [], running: [], finished: [] },
+          { now: new Date(now).toISOString(), olderThanMs: now - cutoff, cacheTtlMs: 0, keepLast: 0 },
+        );
+      };
+      expect((await plan()).deleteObjects.map((o) => o.key)).toEqual([...keys].sort());
+
+      // Stored again as bytes and as a stream, the two ways a put finds its bytes stored.
+      expect(await store.put(asBytes, options)).toEqual(refs[0]);
+      expect(await store.put(Readable.from([Buffer.from(asStream)]), options)).toEqual(refs[1]);
+      const after = await plan();
+      expect(after.deleteObjects).toEqual([]);
+      expect(after.kept.young).toBe(2);
+      for (const k of keys)
+        expect(Date.parse((await store.head(k))?.modified ?? '')).toBeGreaterThanOrEqual(cutoff);
+      expect(await store.getBytes(refs[1] as ArtifactRef)).toEqual(Buffer.from(asStream));
+      expect(await backend.leftovers()).toEqual([]);
     });
 
     it('keeps mutable documents apart from artifacts', async () => {
@@ -333,7 +382,11 @@ function artifactStoreContract(name: string, open: () => Promise<Backend>) {
       const ref = put.result;
       expect(ref.bytes).toBe(total);
       expect(ref.sha256).toBe(source.digest());
-      expect(await store.head(keyOf(store, ref))).toEqual({ key: keyOf(store, ref), bytes: total });
+      expect(await store.head(keyOf(store, ref))).toEqual({
+        key: keyOf(store, ref),
+        bytes: total,
+        modified: writtenAt,
+      });
 
       const read = await peakLiveMemoryGrowth(async () => digestStream(await store.get(ref)));
       expect(read.result).toEqual({ sha256: ref.sha256, bytes: total });

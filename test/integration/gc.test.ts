@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { utimes } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GarbageCollectionResult } from '../../activities/gc';
@@ -35,7 +38,7 @@ describe('slipway gc', () => {
   });
   afterAll(() => world?.close());
 
-  const pipeline = (name: string, seed: number, epochs: number, gate: object = {}) =>
+  const pipeline = (name: string, seed: number, epochs: number, gate: object = {}, extra: object = {}) =>
     world.client.workflow.start('trainToDeploy', {
       taskQueue: world.config.taskQueue,
       workflowId: `gc-${name}-${randomUUID()}`,
@@ -48,6 +51,7 @@ describe('slipway gc', () => {
           trainingTaskQueue: world.config.trainingTaskQueue,
           // The gate is not what this test is about: any version passes it.
           gate: { metric: { thresholds: { minRecall: 0 }, champion: { maxRegression: 1 } }, ...gate },
+          ...extra,
         },
       ],
     });
@@ -159,6 +163,78 @@ describe('slipway gc', () => {
     const after = await gc(true);
     const needs = new Set([...(await versionNeeds(1)), ...(await versionNeeds(2))]);
     expect(after.objects.filter((o) => needs.has(o.sha256))).toEqual([]);
+  });
+
+  it('--keep-last keeps what the newest finished runs read or wrote, though no version needs it', {
+    timeout: 120_000,
+  }, async () => {
+    // A run cancelled after its transform: its split and scaler are in its lineage, and no version
+    // or cache entry (caching off) needs them.
+    const splitsBefore = new Set((await store.list('split/')).map((o) => o.key));
+    const handle = await pipeline('cancelled', 13, 50, {}, { cache: false });
+    for (;;) {
+      const progress = await handle.query(progressQuery);
+      if (progress.steps.find((s) => s.step === 'transform')?.status === 'done') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await handle.cancel();
+    await handle.result().catch(() => undefined);
+    const ownSplits = (await store.list('split/')).filter((o) => !splitsBefore.has(o.key)).map((o) => o.key);
+    expect(ownSplits).toHaveLength(1);
+
+    const none = await collectGarbageNow(world, {
+      dryRun: true,
+      olderThanMs: 0,
+      cacheTtlMs: 0,
+      actor: 'carol',
+    });
+    const last = await gcCli('--dry-run', '--keep-last', '1');
+    expect(none.runningRuns).toBe(0);
+    expect(none.objects.map((o) => o.key)).toEqual(expect.arrayContaining(ownSplits));
+    expect(last.objects.map((o) => o.key)).not.toEqual(expect.arrayContaining(ownSplits));
+    // What the newest run holds is kept back, each counted under its rule. (The other way round
+    // does not hold: the cancelled training attempt may still write a checkpoint after the first
+    // reading, which the second then finds old enough to list.)
+    const heldBack = none.objects.filter((o) => !last.objects.some((l) => l.key === o.key));
+    expect(heldBack.length).toBeGreaterThanOrEqual(1);
+    expect(last.kept['keep-last']).toBe(heldBack.length);
+  });
+
+  it('collects garbage in a local directory store (file://) too', { timeout: 60_000 }, async () => {
+    const local = await startPipelineWorld('gc-file', { artifacts: 'file', queues: ['main'] });
+    try {
+      const localStore = openArtifactStore(local.config);
+      const root = fileURLToPath(localStore.location);
+      const put = (text: string) =>
+        localStore.put(`${text} ${randomUUID()}`, { kind: 'checkpoint', mediaType: 'text/plain' });
+      const [oldOrphan, youngOrphan, cited] = [await put('old'), await put('young'), await put('cited')];
+      await new AuditLog(localStore).append({
+        type: 'cancellation',
+        actor: 'carol',
+        at: new Date().toISOString(),
+        details: { workflowId: 'w' },
+        artifacts: [cited],
+      });
+      const keyOfRef = (ref: { uri: string }) => ref.uri.slice(localStore.location.length + 1);
+      const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000);
+      for (const ref of [oldOrphan, cited])
+        await utimes(join(root, ...keyOfRef(ref).split('/')), twoHoursAgo, twoHoursAgo);
+
+      // Through the application layer the CLI calls (the CLI's own path is the first case's).
+      const collect = (dryRun: boolean) =>
+        collectGarbageNow(local, { dryRun, olderThanMs: 3_600_000, cacheTtlMs: 0, actor: 'carol' });
+      const dry = await collect(true);
+      const real = await collect(false);
+      expect(dry.objects.map((o) => o.key)).toEqual([keyOfRef(oldOrphan)]);
+      expect(real.objects).toEqual(dry.objects);
+      expect(real.kept).toMatchObject({ document: 1, young: 1 });
+      expect(await localStore.exists(oldOrphan)).toBe(false);
+      expect(await localStore.exists(youngOrphan)).toBe(true);
+      expect(await localStore.exists(cited)).toBe(true);
+      expect((await verifyAuditLog(localStore)).ok).toBe(true);
+    } finally {
+      await local.close();
+    }
   });
 
   it('runs on a Temporal schedule', { timeout: 120_000 }, async () => {

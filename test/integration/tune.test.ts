@@ -1,7 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TrainedModel, TrainingHeartbeat } from '../../activities';
+import { createConsoleApp } from '../../console/server';
 import type { PipelineProgress, TrialProgress } from '../../contracts/progress';
 import { ModelRegistry } from '../../domain/registry/registry';
 import type { ArtifactRef } from '../../domain/storage/artifactRef';
@@ -11,8 +14,10 @@ import { type PipelineWorld, startPipelineWorld } from '../support/pipelineWorld
 import { WorkerProcesses } from '../support/workerProcesses';
 
 /**
- * 12 trials, successive halving with eta 3 over 3 epochs (rungs: 12 trials x 1 epoch, then the
- * best 4 continue to epoch 3), on small data and a small network, at most 4 at once.
+ * 12 trials, successive halving with eta 3 up to 60 epochs (rungs: 12 trials x 1 epoch, the best 4
+ * continue to epoch 3, the best of those to epoch 60), on small data and a small network, at most
+ * 4 at once. The last rung is long enough (57 epochs, each waiting for its stored checkpoint) for
+ * the test to see a checkpoint on the server and kill the worker before the trial ends.
  */
 const PIPELINE = `version: 1
 model: tuned-fraud
@@ -24,7 +29,7 @@ spec:
     - { type: dropout, rate: 0.2 }
     - { type: dense, units: 1, activation: sigmoid }
   batchSize: 128
-  epochs: 3
+  epochs: 60
   seed: 11
 classWeights: balanced
 gate:
@@ -34,7 +39,7 @@ tune:
   trials: 12
   parallel: 4
   seed: 9
-  halving: { eta: 3 }
+  halving: { eta: 3, minEpochs: 1 }
   space:
     spec.learningRate: { range: [0.0005, 0.05], scale: log }
     spec.layers[0].units: [8, 16, 32]
@@ -82,15 +87,16 @@ describe('slipway tune over three training worker processes', () => {
   });
 
   it('spreads 12 halving trials over the workers, survives a killed worker, registers the best as one version', {
-    timeout: 120_000,
+    timeout: 300_000,
   }, async () => {
     const file = join(world.dir, 'slipway.yaml');
     await writeFile(file, PIPELINE);
     const tune = slipwayAs('pat', world.env, ['tune', '-f', file, '--json']);
 
-    // Once a trial is training on one of the workers, kill that worker (SIGKILL, mid-trial).
+    // Once a trial's training has a checkpoint on the server and epochs still to go, kill the
+    // worker training it (SIGKILL, mid-trial): its retry must resume from that checkpoint.
     const handle = await searchHandle(world);
-    const victim = await trainingWorkerOfARunningTrial(world, handle);
+    const victim = await trainingWorkerWithACheckpoint(world, handle);
     await workers.kill(victim.identity);
 
     const done = await tune;
@@ -119,18 +125,16 @@ describe('slipway tune over three training worker processes', () => {
     expect(result).toMatchObject({ model: 'tuned-fraud', version: 1, outcome: 'registered' });
     const trials = result.tune.trials as TrialProgress[];
     expect(trials).toHaveLength(12);
-    // Halving: 12 -> 4; every trial completed or stopped (with its reason), none failed.
-    expect(trials.filter((t) => t.status === 'completed')).toHaveLength(4);
+    // Halving: 12 -> 4 -> 1; every trial completed or stopped (with its reason), none failed.
+    expect(trials.filter((t) => t.status === 'completed')).toHaveLength(1);
     const stopped = trials.filter((t) => t.status === 'stopped');
-    expect(stopped).toHaveLength(8);
-    for (const t of stopped) expect(t.stopReason).toMatch(/^halving rung \d \(epoch \d\): validation loss/);
-    expect(trials.filter((t) => t.epochsRun === 3)).toHaveLength(4);
+    expect(stopped).toHaveLength(11);
+    for (const t of stopped) expect(t.stopReason).toMatch(/^halving rung \d \(epoch \d+\): validation loss/);
+    expect(trials.filter((t) => t.epochsRun === 3)).toHaveLength(3);
     const best = trials.find((t) => t.trial === result.tune.best);
     expect(best?.status).toBe('completed');
-    for (const t of trials.filter((t) => t.status === 'completed')) {
-      expect(t.curve.map((e) => e.epoch)).toEqual([1, 2, 3]);
-      expect(best?.objective).toBeLessThanOrEqual(t.objective as number);
-    }
+    expect(best?.epochsRun).toBe(60);
+    expect(best?.curve.map((e) => e.epoch)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
 
     // Trials ran on every worker; the killed worker's trial finished on another, as a retry.
     const attempts = await Promise.all(
@@ -143,6 +147,31 @@ describe('slipway tune over three training worker processes', () => {
     const retried = await trainingAttempt(world, victim.workflowId);
     expect(retried.attempt).toBeGreaterThan(1);
     expect(retried.identity).not.toBe(victim.identity);
+    // ... and resumed from the checkpoint the server held when the worker died: not from epoch 0,
+    // nor from where its rung began.
+    const resumed = (await world.client.workflow.getHandle(victim.workflowId).result()) as TrainedModel;
+    console.log(
+      `killed ${victim.identity} with epoch ${victim.checkpoint.epoch} of ${victim.checkpoint.epochs} on the server; ` +
+        `the retry on ${retried.identity} resumed after epoch ${resumed.resumedFromEpoch}`,
+    );
+    expect(resumed.resumedFromEpoch).toBeGreaterThanOrEqual(victim.checkpoint.epoch);
+    expect(resumed.resumedFromEpoch).toBeGreaterThan(victim.rungStartEpoch);
+    expect(resumed.resumedFromEpoch).toBeLessThan(victim.checkpoint.epochs);
+    expect(resumed.history.map((e) => e.epoch)).toEqual(
+      Array.from({ length: victim.checkpoint.epochs }, (_, i) => i + 1),
+    );
+
+    // The console shows the search as status does (application/searches.ts): every child workflow
+    // with the worker that trained it, the victim's retry as such, and the winner.
+    const consoleApp = createConsoleApp({ config: world.config, client: world.client }, () => undefined);
+    const list = await consoleApp.request('/searches');
+    expect(await list.text()).toContain(`href="/searches/${handle.workflowId}"`);
+    const page = await (await consoleApp.request(`/searches/${handle.workflowId}`)).text();
+    expect(page).toContain(`data-winner="${best?.trial}"`);
+    for (const id of trials.flatMap((t) => t.workflowIds)) expect(page).toContain(`data-child="${id}"`);
+    expect(page).toContain(
+      `data-child="${victim.workflowId}"><code>${victim.workflowId}</code> on <strong data-worker>${retried.identity}</strong> <span class="muted">(attempt ${retried.attempt})</span>`,
+    );
 
     // One version, trained with the best trial's settings, whose record lists every trial.
     const registry = new ModelRegistry(openArtifactStore(world.config));
@@ -151,8 +180,8 @@ describe('slipway tune over three training worker processes', () => {
     expect(v1.tuning).toMatchObject({
       method: 'halving',
       trials: 12,
-      completed: 4,
-      stopped: 8,
+      completed: 1,
+      stopped: 11,
       failed: 0,
       bestTrial: best?.trial,
     });
@@ -162,7 +191,7 @@ describe('slipway tune over three training worker processes', () => {
       (await openArtifactStore(world.config).getBytes(v1.artifacts.tuning as ArtifactRef)).toString('utf8'),
     );
     expect(record.trials.map((t: { workflowIds: string[] }) => t.workflowIds.length).sort()).toEqual([
-      1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2,
+      1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 3,
     ]);
   });
 });
@@ -181,24 +210,43 @@ async function searchHandle(world: PipelineWorld): Promise<WorkflowHandle> {
   throw new Error('the search did not start');
 }
 
-/** A trial whose training activity a worker has picked up: its child workflow and that worker. */
-async function trainingWorkerOfARunningTrial(world: PipelineWorld, handle: WorkflowHandle) {
-  const deadline = Date.now() + 60_000;
+/**
+ * A trial whose training has a checkpoint on the server (its heartbeat details) with epochs still
+ * to go: its child workflow, the worker training it, that checkpoint's epoch, and the epoch its
+ * rung started from (the halving rung before's, or 0).
+ */
+async function trainingWorkerWithACheckpoint(world: PipelineWorld, handle: WorkflowHandle) {
+  const deadline = Date.now() + 200_000;
+  let seen = 'nothing yet';
   while (Date.now() < deadline) {
     const progress = (await handle.query('progress').catch(() => undefined)) as PipelineProgress | undefined;
-    for (const trial of progress?.tune?.trials ?? []) {
-      if (trial.status !== 'running') continue;
+    seen = `rung ${(progress?.tune?.rung ?? -1) + 1}, trials running: ${progress?.tune?.trials
+      .filter((t) => t.status === 'running')
+      .map((t) => t.trial)
+      .join(', ')}`;
+    if (progress?.tune?.best !== undefined) break; // the search is past training: too late
+    const running = (progress?.tune?.trials ?? []).filter((t) => t.status === 'running');
+    for (const trial of running) {
       const workflowId = trial.workflowIds[trial.workflowIds.length - 1] as string;
       const description = await world.client.workflow
         .getHandle(workflowId)
         .describe()
         .catch(() => undefined);
       const training = description?.raw.pendingActivities?.find((a) => a.activityType?.name === 'trainModel');
-      if (training?.lastWorkerIdentity && training.lastStartedTime) {
-        return { workflowId, identity: training.lastWorkerIdentity };
+      const payload = training?.heartbeatDetails?.payloads?.[0];
+      const checkpoint = payload
+        ? defaultPayloadConverter.fromPayload<TrainingHeartbeat | undefined>(payload)
+        : undefined;
+      if (training?.lastWorkerIdentity && checkpoint && checkpoint.epoch < checkpoint.epochs) {
+        return {
+          workflowId,
+          identity: training.lastWorkerIdentity,
+          checkpoint,
+          rungStartEpoch: trial.epochsRun,
+        };
       }
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error('no trial started training');
+  throw new Error(`no trial had a checkpoint on the server while it still trained (last seen: ${seen})`);
 }

@@ -1,3 +1,5 @@
+import { utimes } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AuditLog } from '../../domain/audit/auditLog';
 import { verifyAuditLog } from '../../domain/audit/verify';
@@ -64,6 +66,39 @@ describe('gc on a local store', () => {
       keepLast: 0,
     });
     expect(next.deleteObjects.map((o) => o.sha256)).toEqual([orphans[0]?.sha256]);
+  });
+
+  it('keeps a planned object that a put stored again after the store was read', async () => {
+    const { store, root } = temp;
+    const options = { kind: 'checkpoint', mediaType: 'application/octet-stream' } as const;
+    const [again, gone] = await Promise.all([
+      store.put('stored again', options),
+      store.put('not again', options),
+    ]);
+    // Both an hour old: unneeded and past a one-minute grace period.
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    for (const ref of [again, gone])
+      await utimes(join(root, ...ref.uri.slice(store.location.length + 1).split('/')), hourAgo, hourAgo);
+    const plan = planGarbageCollection(await collectGcInventory(store, { running: [], keepLast: 0 }), {
+      now: new Date().toISOString(),
+      olderThanMs: 60_000,
+      cacheTtlMs: 0,
+      keepLast: 0,
+    });
+    expect(plan.deleteObjects.map((o) => o.sha256).sort()).toEqual([again.sha256, gone.sha256].sort());
+
+    // A step stores the same bytes between the reading and the deletion, before its lineage.
+    expect(await store.put('stored again', options)).toEqual(again);
+    const done = await executeGcPlan(store, plan, { actor: 'carol', at, reason: 'test', runKey: 'gc-2/r' });
+    expect(done.deleted.map((o) => o.sha256)).toEqual([gone.sha256]);
+    expect(done.rewritten).toBe(1);
+    expect(await store.getBytes(again)).toEqual(Buffer.from('stored again'));
+    expect(await store.exists(gone)).toBe(false);
+    // Only what went is in the audit log.
+    const recorded = (await new AuditLog(store).entries()).flatMap(
+      (e) => (e.record?.details.objects as Array<{ sha256: string }> | undefined) ?? [],
+    );
+    expect(recorded.map((o) => o.sha256)).toEqual([gone.sha256]);
   });
 
   it('refuses to delete a document as an artifact, or an artifact as a document', async () => {

@@ -215,5 +215,18 @@ describe('trials as the CLI shows them', () => {
     );
     expect(table).toMatch(/4 \*/);
     expect(table).toContain('halving rung 1 (epoch 1)');
+    expect(table).not.toContain('trained on');
+    // With the workers looked up (application/searches.ts, as `slipway status` does): who trained it.
+    const withWorkers = trialsTable([
+      {
+        ...stopped,
+        runs: [
+          { workflowId: 'tune-x-trial-03-rung-1', worker: 'tw1', attempt: 1 },
+          { workflowId: 'tune-x-trial-03-rung-2', worker: 'tw3', attempt: 2 },
+        ],
+      },
+    ]);
+    expect(withWorkers).toContain('trained on');
+    expect(withWorkers).toContain('tw1, tw3 (attempt 2)');
   });
 });
