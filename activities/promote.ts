@@ -2,8 +2,10 @@ import { ModelAccess } from '../domain/access/modelAccess';
 import { AuditLog } from '../domain/audit/auditLog';
 import { type AliasEntry, ModelAliases } from '../domain/registry/aliases';
 import { AliasConflictError } from '../domain/registry/errors';
+import type { ServingNotice } from '../domain/registry/moveCoordinator';
 import { ModelRegistry } from '../domain/registry/registry';
 import { readReview } from '../domain/review/records';
+import { ServingFleet } from '../domain/serving/fleet';
 import type { ActivityDeps } from './deps';
 import { heartbeating } from './heartbeat';
 
@@ -33,7 +35,8 @@ export function promoteModelActivity(deps: ActivityDeps) {
   return async function promoteModel(params: PromoteModelParams): Promise<Promotion> {
     return heartbeating(async () => {
       const registry = new ModelRegistry(deps.store);
-      const aliases = new ModelAliases(registry);
+      // The running scoring services that follow the alias swap at the move (domain/serving/fleet.ts).
+      const aliases = new ModelAliases(registry, undefined, { coordinator: new ServingFleet(deps.store) });
       // A protected alias moves only after an approved review of this version, in this run.
       const review = await readReview(registry, params.name, params.version);
       const approved =
@@ -41,7 +44,7 @@ export function promoteModelActivity(deps: ActivityDeps) {
         `${review.workflowId}/${review.runId}/promote` === params.idempotencyKey;
       await new ModelAccess(registry).assertPipelineMayMove(params.name, params.alias, approved);
       try {
-        const { entry } = await aliases.move(params.name, params.alias, {
+        const { entry, serving } = await aliases.move(params.name, params.alias, {
           version: params.version,
           action: 'promote',
           actor: params.actor,
@@ -50,7 +53,14 @@ export function promoteModelActivity(deps: ActivityDeps) {
           expectedCurrent: params.expectedCurrent,
           idempotencyKey: params.idempotencyKey,
         });
-        await auditAliasMove(deps, 'promotion', params.name, entry, `${params.idempotencyKey}/audit`);
+        await auditAliasMove(
+          deps,
+          'promotion',
+          params.name,
+          entry,
+          `${params.idempotencyKey}/audit`,
+          serving,
+        );
         return { promoted: true, alias: params.alias, version: params.version, previous: entry.previous };
       } catch (err) {
         if (!(err instanceof AliasConflictError)) throw err;
@@ -88,25 +98,38 @@ export function rollbackModelActivity(deps: ActivityDeps) {
       if (movers !== undefined && !movers.includes(params.actor)) {
         await new ModelAccess(registry).assertCanMoveAliases(params.name, params.actor, params.alias);
       }
-      const { entry } = await new ModelAliases(registry).rollback(params.name, params.alias, {
+      const aliases = new ModelAliases(registry, undefined, { coordinator: new ServingFleet(deps.store) });
+      const { entry, serving } = await aliases.rollback(params.name, params.alias, {
         actor: params.actor,
         reason: params.reason,
         at: new Date().toISOString(),
         idempotencyKey: params.idempotencyKey,
       });
-      await auditAliasMove(deps, 'rollback', params.name, entry, `alias-log/${params.name}/${entry.seq}`);
+      await auditAliasMove(
+        deps,
+        'rollback',
+        params.name,
+        entry,
+        `alias-log/${params.name}/${entry.seq}`,
+        serving,
+      );
       return entry;
     });
   };
 }
 
-/** The audit record of an alias move: who moved which alias from which version to which, and why. */
+/**
+ * The audit record of an alias move: who moved which alias from which version to which, and why;
+ * and, when scoring services follow the alias, which swapped at the move and which were left to
+ * catch up on their own (did not answer in time, refused the version), with why.
+ */
 async function auditAliasMove(
   deps: ActivityDeps,
   type: 'promotion' | 'rollback',
   model: string,
   entry: AliasEntry,
   idempotencyKey: string,
+  serving: ServingNotice | undefined,
 ): Promise<void> {
   await new AuditLog(deps.store).append({
     type,
@@ -115,7 +138,13 @@ async function auditAliasMove(
     actor: entry.actor,
     reason: entry.reason,
     at: entry.at,
-    details: { alias: entry.alias, from: entry.previous, to: entry.version, aliasLogSeq: entry.seq },
+    details: {
+      alias: entry.alias,
+      from: entry.previous,
+      to: entry.version,
+      aliasLogSeq: entry.seq,
+      ...(serving && serving.services > 0 ? { serving } : {}),
+    },
     idempotencyKey,
   });
 }
