@@ -13,8 +13,13 @@ export interface PromoteModelParams {
   name: string;
   version: number;
   alias: string;
-  /** The champion the gate compared with (null: none); a different current one means "superseded". */
-  expectedCurrent: number | null;
+  /**
+   * The champion the gate compared with (null: none); a different current one means "superseded".
+   * Unset: moved wherever the alias points (a promotion by hand without a gate).
+   */
+  expectedCurrent?: number | null;
+  /** A person's move (`slipway promote`): a protected alias moves only for the people it names. */
+  byHand?: boolean;
   actor: string;
   reason: string;
   idempotencyKey: string;
@@ -42,7 +47,8 @@ export function promoteModelActivity(deps: ActivityDeps) {
       const approved =
         review?.decision === 'approved' &&
         `${review.workflowId}/${review.runId}/promote` === params.idempotencyKey;
-      await new ModelAccess(registry).assertPipelineMayMove(params.name, params.alias, approved);
+      if (params.byHand) await assertPersonMayMove(registry, params.name, params.alias, params.actor);
+      else await new ModelAccess(registry).assertPipelineMayMove(params.name, params.alias, approved);
       try {
         const { entry, serving } = await aliases.move(params.name, params.alias, {
           version: params.version,
@@ -68,7 +74,7 @@ export function promoteModelActivity(deps: ActivityDeps) {
           promoted: false,
           alias: params.alias,
           version: params.version,
-          previous: params.expectedCurrent,
+          previous: params.expectedCurrent ?? null,
           note: err.message,
         };
       }
@@ -93,11 +99,7 @@ export function rollbackModelActivity(deps: ActivityDeps) {
   return async function rollbackModel(params: RollbackModelParams): Promise<AliasEntry> {
     return heartbeating(async () => {
       const registry = new ModelRegistry(deps.store);
-      // Checked here too (the CLI checks first): a protected alias moves by hand only for the people it names.
-      const movers = await new ModelAccess(registry).aliasMovers(params.name, params.alias);
-      if (movers !== undefined && !movers.includes(params.actor)) {
-        await new ModelAccess(registry).assertCanMoveAliases(params.name, params.actor, params.alias);
-      }
+      await assertPersonMayMove(registry, params.name, params.alias, params.actor);
       const aliases = new ModelAliases(registry, undefined, { coordinator: new ServingFleet(deps.store) });
       const { entry, serving } = await aliases.rollback(params.name, params.alias, {
         actor: params.actor,
@@ -116,6 +118,14 @@ export function rollbackModelActivity(deps: ActivityDeps) {
       return entry;
     });
   };
+}
+
+/** Checked here too (the CLI checks first): a protected alias moves by hand only for the people it names. */
+async function assertPersonMayMove(registry: ModelRegistry, name: string, alias: string, actor: string) {
+  const movers = await new ModelAccess(registry).aliasMovers(name, alias);
+  if (movers !== undefined && !movers.includes(actor)) {
+    await new ModelAccess(registry).assertCanMoveAliases(name, actor, alias);
+  }
 }
 
 /**

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import type { AuditEntry } from '../domain/audit/record';
 import { explainerForOnnx, openRowExplainer } from '../domain/explain/rowExplainer';
 import { scalerFromJson } from '../domain/ml/scaler';
 import { ModelAliases } from '../domain/registry/aliases';
@@ -495,4 +496,37 @@ export async function readShadowLog(path: string): Promise<ShadowPairReport[]> {
       return parsed.data;
     });
   return summarizeShadow(records);
+}
+
+/**
+ * The audit entries `serve-report --record` appends, one per pair of versions: the figures the
+ * shadow gate (domain/gate/shadowGate.ts) judges, and the log they were summed from.
+ */
+export function serveReportEntries(
+  pairs: readonly ShadowPairReport[],
+  file: string,
+  actor: string,
+): Array<AuditEntry & { type: 'serve-report' }> {
+  const at = new Date().toISOString();
+  return pairs.map((p) => ({
+    type: 'serve-report' as const,
+    model: p.model,
+    version: p.shadowVersion,
+    actor,
+    reason: `v${p.shadowVersion} (${p.shadowAlias}) in shadow of v${p.primaryVersion}: ${p.requests} requests, labels agree on ${(100 * p.agreement).toFixed(2)} %`,
+    at,
+    details: {
+      primaryVersion: p.primaryVersion,
+      shadowAlias: p.shadowAlias,
+      requests: p.requests,
+      rows: p.rows,
+      agreement: p.agreement,
+      meanAbsDiff: p.meanAbsDiff,
+      maxAbsDiff: p.maxAbsDiff,
+      primaryMs: p.primaryMs,
+      shadowMs: p.shadowMs,
+      shadowLog: file,
+    },
+    idempotencyKey: `serve-report/${p.model}/v${p.primaryVersion}/v${p.shadowVersion}/${p.requests}/${at}`,
+  }));
 }

@@ -1,7 +1,10 @@
 import { workflowInfo } from '@temporalio/workflow';
+import type { Promotion } from '../activities/promote';
 import {
   type NamespacePolicyChangeInput,
   namespacePolicyChangeInputSchema,
+  type PromoteVersionInput,
+  promoteVersionInputSchema,
   type RollbackInput,
   recordedChangeInputSchema,
   rollbackInputSchema,
@@ -9,6 +12,7 @@ import {
   visibilityChangeInputSchema,
 } from '../contracts/inputs';
 import type { NamespacePolicy, Sharing } from '../domain/access/policy';
+import type { GateDecision } from '../domain/gate/metricGate';
 import type { AliasEntry } from '../domain/registry/aliases';
 import { light } from './release';
 import { parseWorkflowInput } from './validation';
@@ -29,6 +33,42 @@ export async function rollbackAlias(input: RollbackInput): Promise<AliasEntry> {
     reason: params.reason,
     idempotencyKey: `${workflowInfo().workflowId}/rollback`,
   });
+}
+
+/**
+ * `slipway promote <model>@<version>`: a registered version (one that served in shadow, say) moved
+ * to an alias by a person. With shadow settings, the shadow gate judges the latest serve-report of
+ * it in shadow of the alias's version first: blocked, nothing moves; passed, the alias moves only
+ * if it still points where the report's answering version was.
+ */
+export async function promoteVersion(
+  input: PromoteVersionInput,
+): Promise<{ outcome: 'promoted' | 'blocked' | 'superseded'; gate?: GateDecision; promotion?: Promotion }> {
+  const params = parseWorkflowInput(promoteVersionInputSchema, input, 'promoteVersion');
+  const gate = params.shadow
+    ? await light.evaluateShadowGate({
+        modelName: params.modelName,
+        version: params.version,
+        alias: params.alias,
+        settings: params.shadow,
+      })
+    : undefined;
+  if (gate && !gate.decision.blessed) return { outcome: 'blocked', gate: gate.decision };
+  const promotion = await light.promoteModel({
+    name: params.modelName,
+    version: params.version,
+    alias: params.alias,
+    ...(gate ? { expectedCurrent: gate.champion } : {}),
+    actor: params.actor,
+    reason: params.reason,
+    idempotencyKey: `${workflowInfo().workflowId}/promote`,
+    byHand: true,
+  });
+  return {
+    outcome: promotion.promoted ? 'promoted' : 'superseded',
+    ...(gate ? { gate: gate.decision } : {}),
+    promotion,
+  };
 }
 
 /** A schedule changed or a run cancelled: one audit record. */

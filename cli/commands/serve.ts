@@ -159,11 +159,31 @@ export function registerServeCommand(program: Command): void {
         'versions, requests, rows, label agreement, mean and largest probability difference, model time per request.',
     )
     .argument('[file]', 'the shadow log', 'serve-shadow.jsonl')
+    .option(
+      '--record',
+      'also record each pair in the audit log (serve-report records, by a worker), where the shadow gate of ' +
+        '`slipway promote --min-shadow-agreement/--max-shadow-diff` reads the latest',
+    )
     .option('--json', 'print one JSON object on stdout')
-    .action(async (file: string, opts: { json?: boolean }) => {
-      const { readShadowLog } = await import('../../application/serving.js');
+    .action(async (file: string, opts: { json?: boolean; record?: boolean }) => {
+      const { readShadowLog, serveReportEntries } = await import('../../application/serving.js');
       const pairs = await readShadowLog(resolve(file));
-      printResult(opts, { file: resolve(file), pairs }, () =>
+      if (opts.record && pairs.length > 0) {
+        const ws = openWorkspace();
+        for (const model of new Set(pairs.map((p) => p.model)))
+          await ws.access.assertCanUse(model, ws.identity);
+        const { openSession } = await import('../session.js');
+        const { auditChange } = await import('../../application/changes.js');
+        const session = await openSession();
+        try {
+          for (const entry of serveReportEntries(pairs, resolve(file), ws.identity)) {
+            await auditChange({ client: session.client, config: session.config }, entry);
+          }
+        } finally {
+          await session.close();
+        }
+      }
+      printResult(opts, { file: resolve(file), pairs, recorded: opts.record === true }, () =>
         pairs.length === 0
           ? `No shadowed requests in ${resolve(file)} yet.`
           : pairs

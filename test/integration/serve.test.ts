@@ -515,4 +515,71 @@ describe('slipway serve follows the alias', () => {
     expect(batches[0]?.score.column).toBe('probability(Class)');
     expect(await store.list(monitoringPrefix(model, 2))).toEqual([]);
   });
+
+  it('promotes a version by hand past the shadow gate only: refused without a recorded serve-report, blocked by its figures, then promoted', {
+    timeout: 120_000,
+  }, async () => {
+    // production is on v3; staging's v2 scored every request in shadow while v3 answered (first test).
+    expect(await aliases.resolve(model, 'production')).toBe(3);
+    const promote = (...gate: string[]) =>
+      slipwayAs('carol', world.env, [
+        'promote',
+        `${model}@2`,
+        '--reason',
+        'served well in shadow',
+        '--json',
+        ...gate,
+      ]);
+    const unreported = await promote('--min-shadow-agreement', '0.5');
+    expect(unreported.code, unreported.stderr).toBe(3);
+    expect(JSON.parse(unreported.stdout).gate.checks[0].message).toMatch(
+      /^no serve-report compares v2 in shadow of production's v3: serve it with/,
+    );
+
+    const recorded = await slipwayAs('ops', world.env, [
+      'serve-report',
+      join(world.dir, 'shadow.jsonl'),
+      '--record',
+      '--json',
+    ]);
+    expect(recorded.code, recorded.stderr).toBe(0);
+    const pair = (
+      JSON.parse(recorded.stdout) as {
+        pairs: Array<{
+          primaryVersion: number;
+          shadowVersion: number;
+          agreement: number;
+          meanAbsDiff: number;
+        }>;
+      }
+    ).pairs.find((p) => p.primaryVersion === 3 && p.shadowVersion === 2);
+    expect(pair?.meanAbsDiff).toBeGreaterThan(0);
+    const { agreement, meanAbsDiff } = pair as { agreement: number; meanAbsDiff: number };
+
+    const blocked = await promote('--max-shadow-diff', String(meanAbsDiff / 2), '--min-shadow-requests', '1');
+    expect(blocked.code, blocked.stderr).toBe(3);
+    const checks = (
+      JSON.parse(blocked.stdout) as { gate: { checks: Array<{ check: string; passed: boolean }> } }
+    ).gate.checks;
+    expect(checks).toEqual([
+      expect.objectContaining({ check: 'shadow.requests', passed: true }),
+      expect.objectContaining({ check: 'shadow.meanAbsDiff', passed: false }),
+    ]);
+    expect(await aliases.resolve(model, 'production')).toBe(3);
+
+    const passed = await promote(
+      '--min-shadow-agreement',
+      String(agreement),
+      '--max-shadow-diff',
+      String(Math.min(1, 2 * meanAbsDiff)),
+      '--min-shadow-requests',
+      '1',
+    );
+    expect(passed.code, passed.stderr).toBe(0);
+    expect(JSON.parse(passed.stdout)).toMatchObject({
+      outcome: 'promoted',
+      promotion: { previous: 3, version: 2 },
+    });
+    expect(await aliases.resolve(model, 'production')).toBe(2);
+  });
 });
