@@ -63,7 +63,6 @@ export function readJsonArrayRows(
         i = skip(body, i + 1, end);
       }
       // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-      const start = i;
       let negative = false;
       if (body[i] === 45) {
         negative = true;
@@ -72,7 +71,6 @@ export function readJsonArrayRows(
       let c = body[i] as number;
       if (c < 48 || c > 57) return undefined;
       let mantissa = 0;
-      let digits = 0;
       if (c === 48) {
         i++;
         c = body[i] as number;
@@ -80,7 +78,6 @@ export function readJsonArrayRows(
       } else {
         while (c >= 48 && c <= 57) {
           mantissa = mantissa * 10 + (c - 48);
-          digits++;
           c = body[++i] as number;
         }
       }
@@ -90,7 +87,6 @@ export function readJsonArrayRows(
         if (c < 48 || c > 57) return undefined;
         while (c >= 48 && c <= 57) {
           mantissa = mantissa * 10 + (c - 48);
-          digits++;
           decimals++;
           c = body[++i] as number;
         }
