@@ -443,7 +443,8 @@ export function renderServe(section: Section<ServeBenchReport>): string[] {
       '10 ms and no errors; 250,000 rows/s in batches of 1,000.' +
       (v.onnxruntimeAlone
         ? ` Peer, same run: onnxruntime alone on the same 1,000-row batches in one process (one session, 1 intra-op ` +
-          `thread, no HTTP) ${int(v.onnxruntimeAlone.rowsPerSecond)} rows/s at load ${fixed(v.onnxruntimeAlone.loadAverage, 1)}.`
+          `thread, no HTTP) ${int(v.onnxruntimeAlone.rowsPerSecond)} rows/s, ${int(v.onnxruntimeAlone.rowsPerCpuSecond ?? 0)} rows per CPU ` +
+          `second, at load ${fixed(v.onnxruntimeAlone.loadAverage, 1)}.`
         : ''),
   );
   return out;

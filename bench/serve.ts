@@ -65,7 +65,12 @@ export interface ServeBenchReport {
    * alone in this process (one session, 1 intra-op thread, as the service's model thread), the
    * model's own ceiling, without HTTP, reading or writing.
    */
-  onnxruntimeAlone?: { rowsPerSecond: number; batches: number; loadAverage: number };
+  onnxruntimeAlone?: {
+    rowsPerSecond: number;
+    rowsPerCpuSecond: number;
+    batches: number;
+    loadAverage: number;
+  };
   /** The same service with `--shadow staging` (the same version as candidate): what shadowing costs. */
   shadowed?: { singleRow: LoadStep; batch: LoadStep };
 }
@@ -255,12 +260,16 @@ export async function measureServe(options: { rates: number[]; seconds: number }
       ] as const) {
         const measured = await step(url, pid, { ...batch, body, type, seconds: options.seconds });
         batches.push({ ...measured, format });
-        process.stderr.write(`bench serve: batches of 1,000 rows (${format}): ${describeStep(measured)}\n`);
+        process.stderr.write(
+          `bench serve: batches of 1,000 rows (${format}): ${describeStep(measured)}, ` +
+            `${Math.round(measured.rowsPerSecond / measured.serverCores)} rows per server CPU second\n`,
+        );
       }
     });
     const onnxruntimeAlone = await scoreAlone(join(dir, 'artifacts'), rows, options.seconds);
     process.stderr.write(
-      `bench serve: onnxruntime alone on the same batches: ${Math.round(onnxruntimeAlone.rowsPerSecond)} rows/s, load ${onnxruntimeAlone.loadAverage.toFixed(1)}\n`,
+      `bench serve: onnxruntime alone on the same batches: ${Math.round(onnxruntimeAlone.rowsPerSecond)} rows/s, ` +
+        `${Math.round(onnxruntimeAlone.rowsPerCpuSecond)} rows per CPU second, load ${onnxruntimeAlone.loadAverage.toFixed(1)}\n`,
     );
     let shadowed: ServeBenchReport['shadowed'];
     await withService(
@@ -320,13 +329,20 @@ async function scoreAlone(
     const x = Float32Array.from(rows.flat());
     for (let i = 0; i < 20; i++) await scorer.score(x, rows.length);
     let batches = 0;
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     while (performance.now() - t0 < seconds * 1000) {
       await scorer.score(x, rows.length);
       batches++;
     }
     const elapsed = (performance.now() - t0) / 1000;
-    return { rowsPerSecond: (batches * rows.length) / elapsed, batches, loadAverage: loadavg()[0] ?? 0 };
+    const cpu = process.cpuUsage(cpu0);
+    return {
+      rowsPerSecond: (batches * rows.length) / elapsed,
+      rowsPerCpuSecond: (batches * rows.length) / ((cpu.user + cpu.system) / 1e6),
+      batches,
+      loadAverage: loadavg()[0] ?? 0,
+    };
   } finally {
     await scorer.release();
   }

@@ -28,7 +28,15 @@ export function registerServeCommand(program: Command): void {
       'address to listen on; keep the loopback default unless others must reach it',
       '127.0.0.1',
     )
-    .option('--poll <seconds>', 'how often a followed alias is read', '1')
+    .option(
+      '--poll <seconds>',
+      'how often a followed alias is read (moves by Slipway reach the service at once; the poll catches the others)',
+      '1',
+    )
+    .option(
+      '--advertise-url <url>',
+      'where alias moves reach this service, registered in the store (default: the address it listens on)',
+    )
     .option('--max-rows <n>', 'most rows in one request', String(DEFAULT_LIMITS.maxRows))
     .option('--max-body-bytes <n>', 'largest request body', String(DEFAULT_LIMITS.maxBodyBytes))
     .option('--drain-timeout <seconds>', 'how long a shutdown waits for requests in flight', '30')
@@ -74,6 +82,7 @@ export function registerServeCommand(program: Command): void {
           port: string;
           host: string;
           poll: string;
+          advertiseUrl?: string;
           maxRows: string;
           maxBodyBytes: string;
           drainTimeout: string;
@@ -127,6 +136,7 @@ export function registerServeCommand(program: Command): void {
           host: opts.host,
           port,
           pollMs,
+          ...(opts.advertiseUrl ? { advertiseUrl: opts.advertiseUrl.replace(/\/+$/, '') } : {}),
           limits,
           token: ws.config.env.SLIPWAY_SERVE_TOKEN,
           onEvent: (event) => log(describeEvent(event)),
