@@ -517,7 +517,7 @@ describe('slipway serve follows the alias', () => {
     expect(await store.list(monitoringPrefix(model, 2))).toEqual([]);
   });
 
-  it('promotes a version by hand past the shadow gate only: refused without a recorded serve-report, blocked by its figures, then promoted', {
+  it('promotes a version by hand past the shadow gate only: refused without a recorded serve-report, promoted on the recorded figures', {
     timeout: 120_000,
   }, async () => {
     // production is on v3; staging's v2 scored every request in shadow while v3 answered (first test).
