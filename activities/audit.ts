@@ -9,7 +9,7 @@ import { withFailureMapping } from './failures';
  */
 export function recordChangeActivity(deps: ActivityDeps) {
   return async function recordChange(
-    entry: AuditEntry & { type: 'schedule-change' | 'cancellation' | 'serving-refusal' },
+    entry: AuditEntry & { type: 'schedule-change' | 'cancellation' | 'serving-refusal' | 'serve-report' },
   ): Promise<{ seq: number }> {
     return withFailureMapping(async () => {
       const { record } = await new AuditLog(deps.store).append(entry);

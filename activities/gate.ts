@@ -1,3 +1,4 @@
+import { AuditLog } from '../domain/audit/auditLog';
 import { readSnapshot } from '../domain/data/snapshot';
 import { evaluateChampion } from '../domain/gate/championEvaluation';
 import { type DriftGateInput, driftCheckOn } from '../domain/gate/driftGate';
@@ -7,6 +8,11 @@ import {
   type GateDecision,
   type MetricGateSettings,
 } from '../domain/gate/metricGate';
+import {
+  evaluateShadowGate,
+  type RecordedShadowReport,
+  type ShadowGateSettings,
+} from '../domain/gate/shadowGate';
 import { trainingDataDrift } from '../domain/gate/trainingDataDrift';
 import { takeLabels, takeRows } from '../domain/ml/split';
 import { decodeSplit } from '../domain/ml/splitArtifact';
@@ -126,4 +132,55 @@ async function trainingDataDriftOf(
     deps.store.getBytes(trainingData),
   ]);
   return trainingDataDrift(championVersion, readSnapshot(championBytes), readSnapshot(candidateBytes));
+}
+
+export interface ShadowGateParams {
+  modelName: string;
+  version: number;
+  alias: string;
+  settings: ShadowGateSettings;
+}
+
+/**
+ * The shadow gate before a promotion by hand: the latest serve-report recorded in the audit log
+ * for this version in shadow of the alias's version, judged by domain/gate/shadowGate.ts. Returns
+ * the champion it judged against, so the move is refused if the alias moved since.
+ */
+export function evaluateShadowGateActivity(deps: ActivityDeps) {
+  return async function evaluateShadowGateStep(
+    params: ShadowGateParams,
+  ): Promise<{ decision: GateDecision; champion: number | null }> {
+    return heartbeating(async () => {
+      const registry = new ModelRegistry(deps.store);
+      await registry.getVersion(params.modelName, params.version); // names what exists when it does not
+      const champion = await new ModelAliases(registry).resolve(params.modelName, params.alias);
+      const reports: RecordedShadowReport[] = [];
+      for (const { record } of await new AuditLog(deps.store).entries({ model: params.modelName })) {
+        if (record?.type !== 'serve-report' || record.version === undefined) continue;
+        const d = record.details as Record<string, unknown>;
+        const n = (key: string) => (typeof d[key] === 'number' ? (d[key] as number) : Number.NaN);
+        reports.push({
+          seq: record.seq,
+          at: record.at,
+          shadowVersion: record.version,
+          primaryVersion: n('primaryVersion'),
+          shadowAlias: String(d.shadowAlias ?? ''),
+          requests: n('requests'),
+          rows: n('rows'),
+          agreement: n('agreement'),
+          meanAbsDiff: n('meanAbsDiff'),
+          maxAbsDiff: n('maxAbsDiff'),
+        });
+      }
+      const decision = evaluateShadowGate({
+        model: params.modelName,
+        settings: params.settings,
+        candidate: params.version,
+        champion,
+        alias: params.alias,
+        reports,
+      });
+      return { decision, champion: champion ?? null };
+    });
+  };
 }

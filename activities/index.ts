@@ -11,7 +11,7 @@ import { evaluateModelActivity } from './evaluate';
 import { exportOnnxActivity } from './export';
 import { extractDatasetActivity, extractUnlabelledActivity } from './extract';
 import { fingerprintSourceActivity, lastTrainedSourceActivity } from './fingerprintSource';
-import { evaluateGateActivity } from './gate';
+import { evaluateGateActivity, evaluateShadowGateActivity } from './gate';
 import { collectGarbageActivity } from './gc';
 import { evaluateImportedActivity, importOnnxActivity } from './import';
 import {
@@ -62,6 +62,7 @@ export function createActivities(deps: ActivityDeps) {
     evaluateModel: evaluateModelActivity(deps),
     exportOnnx: exportOnnxActivity(deps),
     evaluateGate: evaluateGateActivity(deps),
+    evaluateShadowGate: evaluateShadowGateActivity(deps),
     renderReport: renderReportActivity(deps),
     registerModel: registerModelActivity(deps),
     recordReview: recordReviewActivity(deps),

@@ -2,8 +2,10 @@ import { ModelAccess } from '../domain/access/modelAccess';
 import { AuditLog } from '../domain/audit/auditLog';
 import { type AliasEntry, ModelAliases } from '../domain/registry/aliases';
 import { AliasConflictError } from '../domain/registry/errors';
+import type { ServingNotice } from '../domain/registry/moveCoordinator';
 import { ModelRegistry } from '../domain/registry/registry';
 import { readReview } from '../domain/review/records';
+import { ServingFleet } from '../domain/serving/fleet';
 import type { ActivityDeps } from './deps';
 import { heartbeating } from './heartbeat';
 
@@ -11,8 +13,13 @@ export interface PromoteModelParams {
   name: string;
   version: number;
   alias: string;
-  /** The champion the gate compared with (null: none); a different current one means "superseded". */
-  expectedCurrent: number | null;
+  /**
+   * The champion the gate compared with (null: none); a different current one means "superseded".
+   * Unset: moved wherever the alias points (a promotion by hand without a gate).
+   */
+  expectedCurrent?: number | null;
+  /** A person's move (`slipway promote`): a protected alias moves only for the people it names. */
+  byHand?: boolean;
   actor: string;
   reason: string;
   idempotencyKey: string;
@@ -33,15 +40,17 @@ export function promoteModelActivity(deps: ActivityDeps) {
   return async function promoteModel(params: PromoteModelParams): Promise<Promotion> {
     return heartbeating(async () => {
       const registry = new ModelRegistry(deps.store);
-      const aliases = new ModelAliases(registry);
+      // The running scoring services that follow the alias swap at the move (domain/serving/fleet.ts).
+      const aliases = new ModelAliases(registry, undefined, { coordinator: new ServingFleet(deps.store) });
       // A protected alias moves only after an approved review of this version, in this run.
       const review = await readReview(registry, params.name, params.version);
       const approved =
         review?.decision === 'approved' &&
         `${review.workflowId}/${review.runId}/promote` === params.idempotencyKey;
-      await new ModelAccess(registry).assertPipelineMayMove(params.name, params.alias, approved);
+      if (params.byHand) await assertPersonMayMove(registry, params.name, params.alias, params.actor);
+      else await new ModelAccess(registry).assertPipelineMayMove(params.name, params.alias, approved);
       try {
-        const { entry } = await aliases.move(params.name, params.alias, {
+        const { entry, serving } = await aliases.move(params.name, params.alias, {
           version: params.version,
           action: 'promote',
           actor: params.actor,
@@ -50,7 +59,14 @@ export function promoteModelActivity(deps: ActivityDeps) {
           expectedCurrent: params.expectedCurrent,
           idempotencyKey: params.idempotencyKey,
         });
-        await auditAliasMove(deps, 'promotion', params.name, entry, `${params.idempotencyKey}/audit`);
+        await auditAliasMove(
+          deps,
+          'promotion',
+          params.name,
+          entry,
+          `${params.idempotencyKey}/audit`,
+          serving,
+        );
         return { promoted: true, alias: params.alias, version: params.version, previous: entry.previous };
       } catch (err) {
         if (!(err instanceof AliasConflictError)) throw err;
@@ -58,7 +74,7 @@ export function promoteModelActivity(deps: ActivityDeps) {
           promoted: false,
           alias: params.alias,
           version: params.version,
-          previous: params.expectedCurrent,
+          previous: params.expectedCurrent ?? null,
           note: err.message,
         };
       }
@@ -83,30 +99,47 @@ export function rollbackModelActivity(deps: ActivityDeps) {
   return async function rollbackModel(params: RollbackModelParams): Promise<AliasEntry> {
     return heartbeating(async () => {
       const registry = new ModelRegistry(deps.store);
-      // Checked here too (the CLI checks first): a protected alias moves by hand only for the people it names.
-      const movers = await new ModelAccess(registry).aliasMovers(params.name, params.alias);
-      if (movers !== undefined && !movers.includes(params.actor)) {
-        await new ModelAccess(registry).assertCanMoveAliases(params.name, params.actor, params.alias);
-      }
-      const { entry } = await new ModelAliases(registry).rollback(params.name, params.alias, {
+      await assertPersonMayMove(registry, params.name, params.alias, params.actor);
+      const aliases = new ModelAliases(registry, undefined, { coordinator: new ServingFleet(deps.store) });
+      const { entry, serving } = await aliases.rollback(params.name, params.alias, {
         actor: params.actor,
         reason: params.reason,
         at: new Date().toISOString(),
         idempotencyKey: params.idempotencyKey,
       });
-      await auditAliasMove(deps, 'rollback', params.name, entry, `alias-log/${params.name}/${entry.seq}`);
+      await auditAliasMove(
+        deps,
+        'rollback',
+        params.name,
+        entry,
+        `alias-log/${params.name}/${entry.seq}`,
+        serving,
+      );
       return entry;
     });
   };
 }
 
-/** The audit record of an alias move: who moved which alias from which version to which, and why. */
+/** Checked here too (the CLI checks first): a protected alias moves by hand only for the people it names. */
+async function assertPersonMayMove(registry: ModelRegistry, name: string, alias: string, actor: string) {
+  const movers = await new ModelAccess(registry).aliasMovers(name, alias);
+  if (movers !== undefined && !movers.includes(actor)) {
+    await new ModelAccess(registry).assertCanMoveAliases(name, actor, alias);
+  }
+}
+
+/**
+ * The audit record of an alias move: who moved which alias from which version to which, and why;
+ * and, when scoring services follow the alias, which swapped at the move and which were left to
+ * catch up on their own (did not answer in time, refused the version), with why.
+ */
 async function auditAliasMove(
   deps: ActivityDeps,
   type: 'promotion' | 'rollback',
   model: string,
   entry: AliasEntry,
   idempotencyKey: string,
+  serving: ServingNotice | undefined,
 ): Promise<void> {
   await new AuditLog(deps.store).append({
     type,
@@ -115,7 +148,13 @@ async function auditAliasMove(
     actor: entry.actor,
     reason: entry.reason,
     at: entry.at,
-    details: { alias: entry.alias, from: entry.previous, to: entry.version, aliasLogSeq: entry.seq },
+    details: {
+      alias: entry.alias,
+      from: entry.previous,
+      to: entry.version,
+      aliasLogSeq: entry.seq,
+      ...(serving && serving.services > 0 ? { serving } : {}),
+    },
     idempotencyKey,
   });
 }

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import {
   type NamespacePolicyChangeInput,
   namespacePolicyChangeInputSchema,
+  type PromoteVersionInput,
+  promoteVersionInputSchema,
   visibilityChangeInputSchema,
 } from '../contracts/inputs';
 import type { NamespacePolicy, Sharing, Visibility } from '../domain/access/policy';
@@ -10,6 +12,7 @@ import type { AliasEntry } from '../domain/registry/aliases';
 import type {
   changeNamespacePolicy,
   changeVisibility,
+  promoteVersion,
   recordChange,
   rollbackAlias,
 } from '../workflows/manualChanges';
@@ -56,6 +59,24 @@ export async function rollback(
   };
   return executeChange(temporal, `rollback-${request.model}`, (options) =>
     temporal.client.workflow.execute<typeof rollbackAlias>('rollbackAlias', { ...options, args: [input] }),
+  );
+}
+
+/**
+ * Moves an alias to a registered version by hand, through the promoteVersion workflow (after the
+ * shadow gate when `shadow` is set). Checked as the configured identity first, as a rollback is.
+ */
+export async function promote(
+  ws: Workspace,
+  connect: () => Promise<TemporalAccess>,
+  request: Omit<PromoteVersionInput, 'alias'> & { alias: string },
+): Promise<Awaited<ReturnType<typeof promoteVersion>>> {
+  const input = promoteVersionInputSchema.parse(request);
+  await ws.access.assertCanMoveAliases(input.modelName, ws.identity, input.alias);
+  await ws.registry.getVersion(input.modelName, input.version);
+  const temporal = await connect();
+  return executeChange(temporal, `promote-${input.modelName}`, (options) =>
+    temporal.client.workflow.execute<typeof promoteVersion>('promoteVersion', { ...options, args: [input] }),
   );
 }
 
@@ -122,7 +143,7 @@ function refusalOf(err: unknown): Error | undefined {
  */
 export async function auditChange(
   temporal: TemporalAccess,
-  entry: AuditEntry & { type: 'schedule-change' | 'cancellation' | 'serving-refusal' },
+  entry: AuditEntry & { type: 'schedule-change' | 'cancellation' | 'serving-refusal' | 'serve-report' },
 ): Promise<void> {
   await executeChange(temporal, `audit-${entry.type}`, (options) =>
     temporal.client.workflow.execute<typeof recordChange>('recordChange', { ...options, args: [entry] }),

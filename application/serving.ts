@@ -1,5 +1,8 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import type { AuditEntry } from '../domain/audit/record';
 import { explainerForOnnx, openRowExplainer } from '../domain/explain/rowExplainer';
 import { scalerFromJson } from '../domain/ml/scaler';
 import { ModelAliases } from '../domain/registry/aliases';
@@ -9,6 +12,8 @@ import { addedColumns } from '../domain/scoring/columns';
 import { ScoringError } from '../domain/scoring/errors';
 import { openThreadedScorer } from '../domain/scoring/threadedScorer';
 import { CanarySplit } from '../domain/serving/canary';
+import { badRequest, RequestError } from '../domain/serving/errors';
+import { removeRegistration, SERVICE_LEASE_SECONDS, writeRegistration } from '../domain/serving/fleet';
 import type { RequestLimits } from '../domain/serving/limits';
 import { ServingMetrics } from '../domain/serving/metrics';
 import { type RequestRecord, type RunningServer, startScoringServer } from '../domain/serving/scoringServer';
@@ -27,6 +32,7 @@ import {
   trainedReference,
   type VersionCheck,
 } from '../domain/serving/versionCheck';
+import { AliasFollower, type FollowerHooks } from './aliasFollower';
 import { resolveModelRef } from './models';
 import { type MonitorOutcome, ServingMonitor } from './servingMonitor';
 import type { Workspace } from './workspace';
@@ -67,8 +73,14 @@ export interface RefusalRecord {
 export interface ServeOptions {
   host: string;
   port: number;
-  /** How often each followed alias is read (ms). */
+  /**
+   * How often each followed alias is read (ms): a move that tells the service (ModelAliases with
+   * the serving fleet) swaps it at the move; the poll is for writers that do not, and for a
+   * service a move left out.
+   */
   pollMs: number;
+  /** The address alias moves reach this service at, when not the one it listens on (behind NAT, 0.0.0.0). */
+  advertiseUrl?: string;
   limits?: RequestLimits;
   token?: string;
   /** onnxruntime intra-op threads per session (default 1: requests run side by side instead). */
@@ -207,10 +219,14 @@ async function referenceOf(
 
 /**
  * `slipway serve`: loads each target's version (refusing to start on one that fails its check),
- * starts the HTTP service, and follows each alias: every `pollMs` it reads where the alias points,
- * and on a move loads, warms and checks the new version beside the answering one, then swaps it in
- * atomically (requests in flight finish on the old session); a version swapped out lately is still
- * warm (domain/serving/servedModel.ts) and goes straight back in. A version that fails its check is
+ * starts the HTTP service, registers it in the store (domain/serving/fleet.ts) and follows each
+ * alias (application/aliasFollower.ts). A move made through ModelAliases with the serving fleet
+ * (promotion, rollback, every CLI and workflow path) tells the service first: it loads, warms and
+ * checks the new version beside the answering one, holds new requests across the write, and swaps
+ * atomically at the commit (requests in flight finish on the old session), so no request is
+ * answered by the version the alias has just left. Every `pollMs` it also reads the alias itself,
+ * for moves that did not tell it. A version swapped out lately stays warm
+ * (domain/serving/servedModel.ts) and goes straight back in. A version that fails its check is
  * refused: the old one keeps answering, the refusal is an event, a metric and an audit record, and
  * the same version is not tried again until the alias moves elsewhere and back.
  */
@@ -260,6 +276,10 @@ export async function startServing(
   }
 
   const monitor = options.monitor ? new ServingMonitor(ws, options.monitor, emit) : undefined;
+  const followers = [...models.filter((m) => m.alias !== undefined), ...shadows.values()]
+    .concat([...canaries.values()].map((c) => c.candidate))
+    .map((served) => new AliasFollower(served, aliases, followerHooks(served)));
+  const controlToken = randomBytes(24).toString('base64url');
   const running = await startScoringServer(
     {
       models,
@@ -271,113 +291,96 @@ export async function startServing(
       onShadow: options.onShadow,
       canaries,
       onScored: monitor ? (scored) => monitor.record(scored) : undefined,
+      control: { token: controlToken, handle: (step, body) => controlStep(followers, step, body) },
     },
     { host: options.host, port: options.port },
   );
 
-  // Versions refused per model: not loaded again while the alias stays on them.
-  const refused = new Map<ServedModel, number>();
+  function followerHooks(served: ServedModel): FollowerHooks {
+    const alias = served.alias as string;
+    return {
+      load: (version) => loadServingVersion(ws, served.model, version, options),
+      swapped: ({ from, to, ms, warm }) => {
+        metrics.swap(served.model, alias, 'swapped');
+        metrics.serving(served.model, alias, to);
+        emit({ kind: 'swapped', model: served.model, alias, from, to, ms, warm });
+      },
+      refused: ({ version, kept, refusal, at }) => {
+        metrics.swap(served.model, alias, 'refused');
+        emit({ kind: 'refused', model: served.model, alias, version, kept, reason: refusal.reason });
+        void options
+          .recordRefusal?.({
+            type: 'serving-refusal',
+            model: served.model,
+            version,
+            actor: ws.identity,
+            reason: `${alias} moved to v${version}, which the scoring service refused: ${refusal.reason}; ${kept === undefined ? 'no version was swapped out for it' : `v${kept} kept answering`}`,
+            at: new Date().toISOString(),
+            details: { alias, kept, instance, ...(refusal.check ? { check: refusal.check } : {}) },
+            idempotencyKey: `serve/${instance}/${served.model}@${alias}/v${version}/refused/${at}`,
+          })
+          .catch((error: Error) =>
+            emit({
+              kind: 'poll-failed',
+              model: served.model,
+              alias,
+              message: `the refusal of v${version} could not be written to the audit log: ${error.message}`,
+            }),
+          );
+      },
+    };
+  }
+
+  // Registered in the store, so an alias move tells this service before and as it moves
+  // (domain/serving/fleet.ts); renewed on a lease, so one that died is soon ignored.
+  const url = options.advertiseUrl ?? running.url;
+  const registrations = [...new Set(followers.map((f) => f.served.model))].map((model) => ({
+    instance,
+    url,
+    token: controlToken,
+    model,
+    aliases: [...new Set(followers.filter((f) => f.served.model === model).map((f) => f.alias))],
+    host: hostname(),
+    pid: process.pid,
+    renewedAt: '',
+    leaseSeconds: SERVICE_LEASE_SECONDS,
+  }));
+  const register = async () => {
+    await Promise.all(
+      registrations.map((r) =>
+        writeRegistration(ws.store, { ...r, renewedAt: new Date().toISOString() }).catch((error: Error) =>
+          emit({
+            kind: 'poll-failed',
+            model: r.model,
+            message: `the service's registration could not be renewed (alias moves will not tell it before they move): ${error.message}`,
+          }),
+        ),
+      ),
+    );
+  };
+  await register();
+  const renewal = setInterval(() => void register(), (SERVICE_LEASE_SECONDS * 1000) / 3).unref();
+
   let stopped = false;
   const sleepers = new Set<() => void>();
-  const followed = models.filter((m) => m.alias !== undefined);
-  const candidates = [...shadows.values(), ...[...canaries.values()].map((c) => c.candidate)];
-  const followers = [...followed, ...candidates].map(async (served, i) => {
-    // Shadows look at once; the answering models have just been loaded.
-    for (let first = i >= followed.length; !stopped; first = false) {
+  const answering = followers.filter((f) => models.includes(f.served)).length;
+  const polling = followers.map(async (follower, i) => {
+    // Shadows and canaries look at once; the answering models have just been loaded.
+    for (let first = i >= answering; !stopped; first = false) {
       if (!first) await sleep(options.pollMs, sleepers);
       if (stopped) break;
       try {
-        await follow(served);
+        await follower.poll();
       } catch (error) {
         emit({
           kind: 'poll-failed',
-          model: served.model,
-          alias: served.alias,
+          model: follower.served.model,
+          alias: follower.alias,
           message: (error as Error).message,
         });
       }
     }
   });
-
-  async function follow(served: ServedModel): Promise<void> {
-    const alias = served.alias as string;
-    const target = await aliases.resolve(served.model, alias);
-    if (target === undefined || target === served.version || target === refused.get(served)) return;
-    const started = Date.now();
-    const from = served.version ?? 0;
-    if (served.swapBack(target)) {
-      // Back to a version kept warm (a rollback, usually): already loaded and checked.
-      refused.delete(served);
-      metrics.swap(served.model, alias, 'swapped');
-      metrics.serving(served.model, alias, target);
-      emit({
-        kind: 'swapped',
-        model: served.model,
-        alias,
-        from,
-        to: target,
-        ms: Date.now() - started,
-        warm: true,
-      });
-      return;
-    }
-    // A version that cannot even be loaded (a damaged artifact, a file onnxruntime refuses) is
-    // refused like one that fails its check.
-    const loaded = await loadServingVersion(ws, served.model, target, options).catch(
-      (error: Error) => ({ failed: error.message }) as const,
-    );
-    if (stopped) {
-      if (!('failed' in loaded)) await releaseLoaded(loaded);
-      return;
-    }
-    const why =
-      'failed' in loaded
-        ? `it could not be loaded: ${loaded.failed}`
-        : loaded.check.passed
-          ? undefined
-          : `it failed its check: ${loaded.check.reason}`;
-    if ('failed' in loaded || why !== undefined) {
-      if (!('failed' in loaded)) await releaseLoaded(loaded);
-      refused.set(served, target);
-      metrics.swap(served.model, alias, 'refused');
-      const kept = served.version;
-      const reason = why as string;
-      emit({ kind: 'refused', model: served.model, alias, version: target, kept, reason });
-      await options
-        .recordRefusal?.({
-          type: 'serving-refusal',
-          model: served.model,
-          version: target,
-          actor: ws.identity,
-          reason: `${alias} moved to v${target}, which the scoring service refused: ${reason}; ${kept === undefined ? 'no version was swapped out for it' : `v${kept} kept answering`}`,
-          at: new Date().toISOString(),
-          details: { alias, kept, instance, ...('failed' in loaded ? {} : { check: loaded.check }) },
-          idempotencyKey: `serve/${instance}/${served.model}@${alias}/v${target}/refused/${started}`,
-        })
-        .catch((error: Error) =>
-          emit({
-            kind: 'poll-failed',
-            model: served.model,
-            alias,
-            message: `the refusal of v${target} could not be written to the audit log: ${error.message}`,
-          }),
-        );
-      return;
-    }
-    served.swapIn(loaded);
-    refused.delete(served);
-    metrics.swap(served.model, alias, 'swapped');
-    metrics.serving(served.model, alias, target);
-    emit({
-      kind: 'swapped',
-      model: served.model,
-      alias,
-      from,
-      to: target,
-      ms: Date.now() - started,
-      warm: false,
-    });
-  }
 
   return {
     ...running,
@@ -385,17 +388,70 @@ export async function startServing(
     metrics,
     async stop(timeoutMs) {
       stopped = true;
+      clearInterval(renewal);
+      // Unregistered first: a move made from now on does not wait for this service.
+      await Promise.all(
+        registrations.map((r) => removeRegistration(ws.store, r.model, instance).catch(() => undefined)),
+      );
+      for (const follower of followers) follower.stop();
       // The followers' sleeps are unref'd (they keep nothing alive): woken now, so stop() does not
       // wait on a timer the process may end during, before its caller has logged and flushed.
       for (const wake of [...sleepers]) wake();
       const result = await running.drain(timeoutMs);
       // After the drain: the rows of the last requests are in the last batches.
       await monitor?.stop();
-      await Promise.all(followers);
+      await Promise.all(polling);
       return result;
     },
   };
 }
+
+/** One control request of an alias move, for the followers of that model and alias. */
+async function controlStep(
+  followers: readonly AliasFollower[],
+  step: string,
+  body: unknown,
+): Promise<unknown> {
+  const parsed = controlBodySchema.safeParse(body);
+  if (!parsed.success)
+    throw badRequest('BadControlRequest', `Not a control request: ${parsed.error.message}`);
+  const { model, alias } = parsed.data;
+  const mine = followers.filter((f) => f.served.model === model && f.alias === alias);
+  if (mine.length === 0)
+    throw new RequestError(404, 'NotFollowed', `${model}@${alias} is not followed here.`);
+  const { version, move, leaseMs, seq } = parsed.data;
+  const need = <T>(value: T | undefined, name: string): T => {
+    if (value === undefined) throw badRequest('BadControlRequest', `${step} needs ${name}.`);
+    return value;
+  };
+  switch (step) {
+    case 'prepare': {
+      const answers = await Promise.all(mine.map((f) => f.prepare(need(version, 'version'))));
+      return answers.find((a) => !a.ready) ?? { ready: true };
+    }
+    case 'hold':
+      return {
+        held: mine.map((f) => f.hold(need(move, 'move'), need(leaseMs, 'leaseMs'))).every((a) => a.held),
+      };
+    case 'commit': {
+      const answers = await Promise.all(mine.map((f) => f.commit(need(move, 'move'), need(seq, 'seq'))));
+      return answers[0];
+    }
+    case 'release':
+      return { released: mine.map((f) => f.release(need(move, 'move'))).some((a) => a.released) };
+    default:
+      throw new RequestError(404, 'NoSuchStep', `No control step ${step}: prepare, hold, commit or release.`);
+  }
+}
+
+const controlBodySchema = z.object({
+  model: z.string(),
+  alias: z.string(),
+  version: z.number().int().min(1).optional(),
+  move: z.string().min(1).optional(),
+  leaseMs: z.number().int().min(1).max(60_000).optional(),
+  seq: z.number().int().min(1).optional(),
+});
 
 /** An unref'd sleep that `sleepers` can end early (at stop). */
 function sleep(ms: number, sleepers: Set<() => void>): Promise<void> {
@@ -440,4 +496,37 @@ export async function readShadowLog(path: string): Promise<ShadowPairReport[]> {
       return parsed.data;
     });
   return summarizeShadow(records);
+}
+
+/**
+ * The audit entries `serve-report --record` appends, one per pair of versions: the figures the
+ * shadow gate (domain/gate/shadowGate.ts) judges, and the log they were summed from.
+ */
+export function serveReportEntries(
+  pairs: readonly ShadowPairReport[],
+  file: string,
+  actor: string,
+): Array<AuditEntry & { type: 'serve-report' }> {
+  const at = new Date().toISOString();
+  return pairs.map((p) => ({
+    type: 'serve-report' as const,
+    model: p.model,
+    version: p.shadowVersion,
+    actor,
+    reason: `v${p.shadowVersion} (${p.shadowAlias}) in shadow of v${p.primaryVersion}: ${p.requests} requests, labels agree on ${(100 * p.agreement).toFixed(2)} %`,
+    at,
+    details: {
+      primaryVersion: p.primaryVersion,
+      shadowAlias: p.shadowAlias,
+      requests: p.requests,
+      rows: p.rows,
+      agreement: p.agreement,
+      meanAbsDiff: p.meanAbsDiff,
+      maxAbsDiff: p.maxAbsDiff,
+      primaryMs: p.primaryMs,
+      shadowMs: p.shadowMs,
+      shadowLog: file,
+    },
+    idempotencyKey: `serve-report/${p.model}/v${p.primaryVersion}/v${p.shadowVersion}/${p.requests}/${at}`,
+  }));
 }

@@ -440,7 +440,12 @@ export function renderServe(section: Section<ServeBenchReport>): string[] {
     `${v.model}; autocannon in the bench process, \`slipway serve\` in its own (server cores: its CPU seconds per ` +
       `second, from /proc). With shadow: \`--shadow staging\`, the same version as candidate, so every request is scored twice. ${v.machine}; load average ${fixed(v.loadAverageAtStart, 1)} at the start, ` +
       `${fixed(v.loadAverageAtEnd, 1)} at the end. Targets (issue 24): 2,000 single-row requests/s with p99 under ` +
-      '10 ms and no errors; 250,000 rows/s in batches of 1,000.',
+      '10 ms and no errors; 250,000 rows/s in batches of 1,000.' +
+      (v.onnxruntimeAlone
+        ? ` Peer, same run: onnxruntime alone on the same 1,000-row batches in one process (one session, 1 intra-op ` +
+          `thread, no HTTP) ${int(v.onnxruntimeAlone.rowsPerSecond)} rows/s, ${int(v.onnxruntimeAlone.rowsPerCpuSecond ?? 0)} rows per CPU ` +
+          `second, at load ${fixed(v.onnxruntimeAlone.loadAverage, 1)}.`
+        : ''),
   );
   return out;
 }

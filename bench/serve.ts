@@ -27,6 +27,7 @@ import { fitStandardScaler, scalerToJson } from '../domain/ml/scaler';
 import { exportToOnnx } from '../domain/onnx/exporter';
 import { ModelAliases } from '../domain/registry/aliases';
 import { ModelRegistry } from '../domain/registry/registry';
+import { openBinaryScorer } from '../domain/scoring/binaryScorer';
 import { LocalArtifactStore } from '../domain/storage/localStore';
 import { startServeProcess } from '../test/support/serveProcess';
 import { describeMachine } from './lib/machine';
@@ -59,6 +60,17 @@ export interface ServeBenchReport {
   loadAverageAtEnd: number;
   singleRow: LoadStep[];
   batches: Array<LoadStep & { format: 'json' | 'csv' }>;
+  /**
+   * The peer of the batch steps, in the same run: the same 1,000-row batches scored by onnxruntime
+   * alone in this process (one session, 1 intra-op thread, as the service's model thread), the
+   * model's own ceiling, without HTTP, reading or writing.
+   */
+  onnxruntimeAlone?: {
+    rowsPerSecond: number;
+    rowsPerCpuSecond: number;
+    batches: number;
+    loadAverage: number;
+  };
   /** The same service with `--shadow staging` (the same version as candidate): what shadowing costs. */
   shadowed?: { singleRow: LoadStep; batch: LoadStep };
 }
@@ -248,9 +260,17 @@ export async function measureServe(options: { rates: number[]; seconds: number }
       ] as const) {
         const measured = await step(url, pid, { ...batch, body, type, seconds: options.seconds });
         batches.push({ ...measured, format });
-        process.stderr.write(`bench serve: batches of 1,000 rows (${format}): ${describeStep(measured)}\n`);
+        process.stderr.write(
+          `bench serve: batches of 1,000 rows (${format}): ${describeStep(measured)}, ` +
+            `${Math.round(measured.rowsPerSecond / measured.serverCores)} rows per server CPU second\n`,
+        );
       }
     });
+    const onnxruntimeAlone = await scoreAlone(join(dir, 'artifacts'), rows, options.seconds);
+    process.stderr.write(
+      `bench serve: onnxruntime alone on the same batches: ${Math.round(onnxruntimeAlone.rowsPerSecond)} rows/s, ` +
+        `${Math.round(onnxruntimeAlone.rowsPerCpuSecond)} rows per CPU second, load ${onnxruntimeAlone.loadAverage.toFixed(1)}\n`,
+    );
     let shadowed: ServeBenchReport['shadowed'];
     await withService(
       env,
@@ -281,10 +301,50 @@ export async function measureServe(options: { rates: number[]; seconds: number }
       loadAverageAtEnd: loadavg()[0] ?? 0,
       singleRow,
       batches,
+      onnxruntimeAlone,
       shadowed,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The registered version's ONNX scored on `rows` (one batch) again and again for `seconds`, in this process. */
+async function scoreAlone(
+  artifacts: string,
+  rows: number[][],
+  seconds: number,
+): Promise<NonNullable<ServeBenchReport['onnxruntimeAlone']>> {
+  const store = LocalArtifactStore.fromUri(`file://${artifacts}`);
+  const version = await new ModelRegistry(store).getVersion(MODEL, 1);
+  const scorer = await openBinaryScorer(
+    await store.getBytes(version.artifacts.onnx),
+    FEATURES.length,
+    undefined,
+    {
+      intraOpThreads: 1,
+    },
+  );
+  try {
+    const x = Float32Array.from(rows.flat());
+    for (let i = 0; i < 20; i++) await scorer.score(x, rows.length);
+    let batches = 0;
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    while (performance.now() - t0 < seconds * 1000) {
+      await scorer.score(x, rows.length);
+      batches++;
+    }
+    const elapsed = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    return {
+      rowsPerSecond: (batches * rows.length) / elapsed,
+      rowsPerCpuSecond: (batches * rows.length) / ((cpu.user + cpu.system) / 1e6),
+      batches,
+      loadAverage: loadavg()[0] ?? 0,
+    };
+  } finally {
+    await scorer.release();
   }
 }
 

@@ -31,7 +31,7 @@ export const commandModules: readonly CommandModule[] = [
     load: async () => (await import('./commands/schedule.js')).registerScheduleCommand,
   },
   {
-    commands: ['models', 'rollback'],
+    commands: ['models', 'promote', 'rollback'],
     load: async () => (await import('./commands/models.js')).registerModelsCommands,
   },
   {

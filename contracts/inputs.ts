@@ -4,6 +4,7 @@ import { policyChangeSchema } from '../domain/access/policyChanges';
 import { DEFAULT_TARGET_COLUMN } from '../domain/data/targetColumn';
 import { driftCheckOn } from '../domain/gate/driftGate';
 import { metricGateSettingsSchema } from '../domain/gate/metricGate';
+import { shadowGateSettingsSchema } from '../domain/gate/shadowGate';
 import { modelSpecSchema, referenceModelSpec } from '../domain/ml/modelSpec';
 import { DEFAULT_SIZE_LIMIT_BYTES } from '../domain/onnx/size';
 import { aliasNameSchema } from '../domain/registry/aliasName';
@@ -334,6 +335,23 @@ export const rollbackInputSchema = z.object({
 export type RollbackInput = z.input<typeof rollbackInputSchema>;
 
 /**
+ * `slipway promote <model>@<version>`: a registered version moved to an alias by hand, after the
+ * shadow gate when `shadow` is set (the latest serve-report of it in shadow of the alias's version).
+ */
+export const promoteVersionInputSchema = z.object({
+  modelName: modelNameSchema,
+  version: z.number().int().min(1),
+  alias: aliasNameSchema.default('production'),
+  actor: z.string().trim().min(1),
+  reason: z
+    .string()
+    .trim()
+    .min(1, 'a promotion by hand needs a reason; it goes into the alias log and the audit log'),
+  shadow: shadowGateSettingsSchema.optional(),
+});
+export type PromoteVersionInput = z.input<typeof promoteVersionInputSchema>;
+
+/**
  * `slipway namespace set`: a change to a namespace's policy by `actor`: the settings to clear, then
  * those to set; the rest of the policy is kept (domain/access/policyChanges.ts).
  */
@@ -359,7 +377,7 @@ export type VisibilityChangeInput = z.input<typeof visibilityChangeInputSchema>;
  * the steps they record.
  */
 export const recordedChangeInputSchema = z
-  .object({ type: z.enum(['schedule-change', 'cancellation', 'serving-refusal']) })
+  .object({ type: z.enum(['schedule-change', 'cancellation', 'serving-refusal', 'serve-report']) })
   .loose();
 
 /**

@@ -2,7 +2,13 @@
 export { extractDatasetWorkflow } from './extractDataset';
 export { collectGarbage } from './gc';
 export { importModel } from './importModel';
-export { changeNamespacePolicy, changeVisibility, recordChange, rollbackAlias } from './manualChanges';
+export {
+  changeNamespacePolicy,
+  changeVisibility,
+  promoteVersion,
+  recordChange,
+  rollbackAlias,
+} from './manualChanges';
 export { deliverNotification } from './notify';
 export { scheduledRetrain } from './scheduledRetrain';
 export { trainAnomaly } from './trainAnomaly';

@@ -1,7 +1,10 @@
 import { workflowInfo } from '@temporalio/workflow';
+import type { Promotion } from '../activities/promote';
 import {
   type NamespacePolicyChangeInput,
   namespacePolicyChangeInputSchema,
+  type PromoteVersionInput,
+  promoteVersionInputSchema,
   type RollbackInput,
   recordedChangeInputSchema,
   rollbackInputSchema,
@@ -9,6 +12,7 @@ import {
   visibilityChangeInputSchema,
 } from '../contracts/inputs';
 import type { NamespacePolicy, Sharing } from '../domain/access/policy';
+import type { GateDecision } from '../domain/gate/metricGate';
 import { modelEvent } from '../domain/notify/events';
 import type { AliasEntry } from '../domain/registry/aliases';
 import { notify } from './notify';
@@ -53,6 +57,86 @@ export async function rollbackAlias(input: RollbackInput): Promise<AliasEntry> {
     }),
   );
   return entry;
+}
+
+/**
+ * `slipway promote <model>@<version>`: a registered version (one that served in shadow, say) moved
+ * to an alias by a person. With shadow settings, the shadow gate judges the latest serve-report of
+ * it in shadow of the alias's version first: blocked, nothing moves; passed, the alias moves only
+ * if it still points where the report's answering version was.
+ */
+export async function promoteVersion(
+  input: PromoteVersionInput,
+): Promise<{ outcome: 'promoted' | 'blocked' | 'superseded'; gate?: GateDecision; promotion?: Promotion }> {
+  const params = parseWorkflowInput(promoteVersionInputSchema, input, 'promoteVersion');
+  const gate = params.shadow
+    ? await light.evaluateShadowGate({
+        modelName: params.modelName,
+        version: params.version,
+        alias: params.alias,
+        settings: params.shadow,
+      })
+    : undefined;
+  const { workflowId, runId } = workflowInfo();
+  if (gate && !gate.decision.blessed) {
+    const failed = gate.decision.checks.filter((c) => !c.passed);
+    await notify(() =>
+      modelEvent({
+        type: 'version.blocked',
+        model: params.modelName,
+        version: params.version,
+        occurredAt: new Date(Date.now()).toISOString(), // workflow time: deterministic on replay
+        summary: `the shadow gate blocked ${params.modelName} v${params.version} for ${params.alias}: ${failed
+          .map((c) => c.message)
+          .join('; ')}`,
+        details: {
+          alias: params.alias,
+          failedChecks: failed,
+          champion: gate.decision.champion?.version ?? null,
+        },
+        workflowId,
+        runId,
+      }),
+    );
+    return { outcome: 'blocked', gate: gate.decision };
+  }
+  const promotion = await light.promoteModel({
+    name: params.modelName,
+    version: params.version,
+    alias: params.alias,
+    ...(gate ? { expectedCurrent: gate.champion } : {}),
+    actor: params.actor,
+    reason: params.reason,
+    idempotencyKey: `${workflowId}/promote`,
+    byHand: true,
+  });
+  if (promotion.promoted) {
+    await notify(() =>
+      modelEvent({
+        type: 'version.promoted',
+        model: params.modelName,
+        version: params.version,
+        occurredAt: new Date(Date.now()).toISOString(), // workflow time: deterministic on replay
+        summary: `${params.modelName} v${params.version} is now ${promotion.alias}${
+          promotion.previous === null ? '' : ` (was v${promotion.previous})`
+        }, promoted by ${params.actor}: ${params.reason}`,
+        details: {
+          alias: promotion.alias,
+          previous: promotion.previous,
+          approvedBy: null,
+          actor: params.actor,
+          reason: params.reason,
+        },
+        workflowId,
+        runId,
+      }),
+    );
+  }
+  return {
+    outcome: promotion.promoted ? 'promoted' : 'superseded',
+    ...(gate ? { gate: gate.decision } : {}),
+    promotion,
+  };
 }
 
 /** A schedule changed or a run cancelled: one audit record. */

@@ -3,8 +3,11 @@ import { listModels, modelVersions } from '../../application/models';
 import { openWorkspace } from '../../application/workspace';
 import { blockedBy } from '../../domain/gate/metricGate';
 import { signatureLabel } from '../../domain/review/records';
+import { EXIT } from '../exitCodes';
+import { parseNumberOption } from '../numberOption';
 import { printResult, table } from '../output';
 import { withLazySession } from '../session';
+import { UsageError } from '../usageError';
 
 const pct = (v: number) => `${(100 * v).toFixed(2)} %`;
 
@@ -72,6 +75,93 @@ export function registerModelsCommands(program: Command): void {
         ].join('\n'),
       );
     });
+
+  program
+    .command('promote')
+    .description(
+      'Move an alias (default production) to a registered version by hand, e.g. one that served in shadow. With ' +
+        '--min-shadow-agreement or --max-shadow-diff the shadow gate judges it first: the latest serve-report recorded ' +
+        '(slipway serve-report --record) of this version in shadow of the version the alias points to must show enough ' +
+        'requests, agreement and closeness; without one it is refused, and the alias moves only if it still points there.',
+    )
+    .argument('<model@version>', 'the version to promote, e.g. card-fraud@5')
+    .option('--alias <name>', 'which alias', 'production')
+    .option('--as <name>', 'who promotes (default: SLIPWAY_USER, else your user name)')
+    .requiredOption('--reason <text>', 'why; recorded in the alias log and the audit log')
+    .option('--min-shadow-agreement <fraction>', 'lowest share of shadowed rows whose labels agree (0 to 1)')
+    .option('--max-shadow-diff <p>', 'largest mean probability difference over the shadowed rows (0 to 1)')
+    .option('--min-shadow-requests <n>', 'fewest shadowed requests the report must hold', '100')
+    .option('--json', 'print one JSON object on stdout')
+    .action(
+      async (
+        ref: string,
+        opts: {
+          alias: string;
+          as?: string;
+          reason: string;
+          minShadowAgreement?: string;
+          maxShadowDiff?: string;
+          minShadowRequests: string;
+          json?: boolean;
+        },
+      ) => {
+        const match = /^(.+)@v?(\d+)$/.exec(ref);
+        if (!match) throw new UsageError(`"${ref}" is not <model>@<version> (e.g. card-fraud@5).`);
+        const shadowed = opts.minShadowAgreement !== undefined || opts.maxShadowDiff !== undefined;
+        const shadow = shadowed
+          ? {
+              ...(opts.minShadowAgreement === undefined
+                ? {}
+                : {
+                    minAgreement: parseNumberOption(opts.minShadowAgreement, '--min-shadow-agreement', {
+                      min: 0,
+                      max: 1,
+                    }),
+                  }),
+              ...(opts.maxShadowDiff === undefined
+                ? {}
+                : {
+                    maxMeanAbsDiff: parseNumberOption(opts.maxShadowDiff, '--max-shadow-diff', {
+                      min: 0,
+                      max: 1,
+                    }),
+                  }),
+              minRequests: parseNumberOption(opts.minShadowRequests, '--min-shadow-requests', {
+                integer: true,
+                min: 1,
+              }),
+            }
+          : undefined;
+        const ws = openWorkspace();
+        const { promote } = await import('../../application/changes.js');
+        const model = match[1] as string;
+        const version = Number(match[2]);
+        const result = await withLazySession((connect) =>
+          promote(ws, connect, {
+            modelName: model,
+            version,
+            alias: opts.alias,
+            actor: opts.as ?? ws.identity,
+            reason: opts.reason,
+            ...(shadow ? { shadow } : {}),
+          }),
+        );
+        if (result.outcome === 'blocked') process.exitCode = EXIT.blocked;
+        if (result.outcome === 'superseded') process.exitCode = EXIT.superseded;
+        printResult(opts, result, () => {
+          const checks = (result.gate?.checks ?? []).map(
+            (c) => `  ${c.passed ? 'pass' : 'FAIL'} ${c.message}`,
+          );
+          const head =
+            result.outcome === 'promoted'
+              ? `${model}: ${opts.alias} moved from ${result.promotion?.previous === null ? 'nowhere' : `v${result.promotion?.previous}`} to v${version}`
+              : result.outcome === 'blocked'
+                ? `${model}: v${version} NOT promoted: the shadow gate blocked it (${blockedBy(result.gate?.checks ?? [])})`
+                : `${model}: v${version} not promoted: ${result.promotion?.note ?? `${opts.alias} moved meanwhile`}`;
+          return [head, ...checks].join('\n');
+        });
+      },
+    );
 
   program
     .command('rollback')

@@ -28,7 +28,15 @@ export function registerServeCommand(program: Command): void {
       'address to listen on; keep the loopback default unless others must reach it',
       '127.0.0.1',
     )
-    .option('--poll <seconds>', 'how often a followed alias is read', '1')
+    .option(
+      '--poll <seconds>',
+      'how often a followed alias is read (moves by Slipway reach the service at once; the poll catches the others)',
+      '1',
+    )
+    .option(
+      '--advertise-url <url>',
+      'where alias moves reach this service, registered in the store (default: the address it listens on)',
+    )
     .option('--max-rows <n>', 'most rows in one request', String(DEFAULT_LIMITS.maxRows))
     .option('--max-body-bytes <n>', 'largest request body', String(DEFAULT_LIMITS.maxBodyBytes))
     .option('--drain-timeout <seconds>', 'how long a shutdown waits for requests in flight', '30')
@@ -74,6 +82,7 @@ export function registerServeCommand(program: Command): void {
           port: string;
           host: string;
           poll: string;
+          advertiseUrl?: string;
           maxRows: string;
           maxBodyBytes: string;
           drainTimeout: string;
@@ -127,6 +136,7 @@ export function registerServeCommand(program: Command): void {
           host: opts.host,
           port,
           pollMs,
+          ...(opts.advertiseUrl ? { advertiseUrl: opts.advertiseUrl.replace(/\/+$/, '') } : {}),
           limits,
           token: ws.config.env.SLIPWAY_SERVE_TOKEN,
           onEvent: (event) => log(describeEvent(event)),
@@ -159,11 +169,31 @@ export function registerServeCommand(program: Command): void {
         'versions, requests, rows, label agreement, mean and largest probability difference, model time per request.',
     )
     .argument('[file]', 'the shadow log', 'serve-shadow.jsonl')
+    .option(
+      '--record',
+      'also record each pair in the audit log (serve-report records, by a worker), where the shadow gate of ' +
+        '`slipway promote --min-shadow-agreement/--max-shadow-diff` reads the latest',
+    )
     .option('--json', 'print one JSON object on stdout')
-    .action(async (file: string, opts: { json?: boolean }) => {
-      const { readShadowLog } = await import('../../application/serving.js');
+    .action(async (file: string, opts: { json?: boolean; record?: boolean }) => {
+      const { readShadowLog, serveReportEntries } = await import('../../application/serving.js');
       const pairs = await readShadowLog(resolve(file));
-      printResult(opts, { file: resolve(file), pairs }, () =>
+      if (opts.record && pairs.length > 0) {
+        const ws = openWorkspace();
+        for (const model of new Set(pairs.map((p) => p.model)))
+          await ws.access.assertCanUse(model, ws.identity);
+        const { openSession } = await import('../session.js');
+        const { auditChange } = await import('../../application/changes.js');
+        const session = await openSession();
+        try {
+          for (const entry of serveReportEntries(pairs, resolve(file), ws.identity)) {
+            await auditChange({ client: session.client, config: session.config }, entry);
+          }
+        } finally {
+          await session.close();
+        }
+      }
+      printResult(opts, { file: resolve(file), pairs, recorded: opts.record === true }, () =>
         pairs.length === 0
           ? `No shadowed requests in ${resolve(file)} yet.`
           : pairs

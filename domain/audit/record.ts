@@ -26,6 +26,12 @@ export const auditRecordTypes = [
    */
   'serving-refusal',
   /**
+   * `slipway serve-report --record`: one pair of versions compared in shadow (details: the
+   * answering version, the shadow alias, requests, rows, agreement, probability differences); names
+   * the shadow version. The shadow gate (domain/gate/shadowGate.ts) reads the latest.
+   */
+  'serve-report',
+  /**
    * Retention (`slipway gc`) deleted objects nothing needed: details.objects lists each one's key,
    * sha256 and size, details.cacheEntries the expired step-cache entries. Recorded before the
    * deletion, so nothing is deleted unrecorded.

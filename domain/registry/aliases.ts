@@ -11,6 +11,7 @@ import {
 } from './errors';
 import { aliasEntryKey, aliasLogPrefix, MAX_VERSION, versionOfKey } from './layout';
 import { assertModelName } from './modelName';
+import type { AliasMoveCoordinator, ServingNotice } from './moveCoordinator';
 import type { ModelRegistry } from './registry';
 
 /**
@@ -55,6 +56,8 @@ export interface AliasMove {
   entry: AliasEntry;
   /** False when an earlier call with the same idempotency key had already made this move. */
   created: boolean;
+  /** What the scoring services following the alias did about the move (when a coordinator was given). */
+  serving?: ServingNotice;
 }
 
 export class ModelAliases {
@@ -64,13 +67,21 @@ export class ModelAliases {
    * because an entry is never changed once written (created if absent, never overwritten).
    */
   private readonly remembered?: Map<string, AliasEntry>;
+  private readonly coordinator?: AliasMoveCoordinator;
 
+  /**
+   * `coordinator`: told before and after each write that changes where an alias points
+   * (moveCoordinator.ts), so the scoring services following it swap at the move. Every writer of
+   * the alias log passes one (the workspace and the activities pass the serving fleet); readers
+   * need none.
+   */
   constructor(
     private readonly registry: ModelRegistry,
     private readonly maxAttempts = 1000,
-    options: { rememberEntries?: boolean } = {},
+    options: { rememberEntries?: boolean; coordinator?: AliasMoveCoordinator } = {},
   ) {
     if (options.rememberEntries) this.remembered = new Map();
+    this.coordinator = options.coordinator;
   }
 
   private get store(): ArtifactStore {
@@ -104,6 +115,24 @@ export class ModelAliases {
   async resolve(name: string, alias: string): Promise<number | undefined> {
     assertAliasName(alias);
     return (await this.aliasesOf(name))[alias];
+  }
+
+  /**
+   * Where the alias points and the number of the last log entry that moved it: a reader that also
+   * hears of moves another way (a scoring service) keeps the newest by this number.
+   */
+  async position(name: string, alias: string): Promise<{ version: number; seq: number } | undefined> {
+    assertAliasName(alias);
+    const log = await this.history(name, alias);
+    const version = replay(log).get(alias)?.at(-1);
+    const last = log.at(-1);
+    return version === undefined || last === undefined ? undefined : { version, seq: last.seq };
+  }
+
+  /** One entry of the model's log by its number (undefined if absent). */
+  async entry(name: string, seq: number): Promise<AliasEntry | undefined> {
+    assertModelName(name);
+    return this.readEntry(name, seq);
   }
 
   /** Points `alias` at `version` (which must be registered), as one new log entry. */
@@ -184,11 +213,28 @@ export class ModelAliases {
           ...next(replay(log).get(alias) ?? []),
           ...(idempotencyKey ? { idempotencyKey } : {}),
         });
-        const created = await this.store.putDocument(aliasEntryKey(name, seq), serializeDocument(entry), {
-          ifAbsent: true,
-          mediaType: 'application/json',
-        });
-        return created ? { won: { entry, created: true } } : 'lost';
+        // The services following the alias get the new version ready and hold their requests
+        // across the write, so none is answered by the version the alias has just left.
+        const prepared =
+          this.coordinator && entry.version !== entry.previous
+            ? await this.coordinator.prepare({ model: name, alias, from: entry.previous, to: entry.version })
+            : undefined;
+        let created: boolean;
+        try {
+          created = await this.store.putDocument(aliasEntryKey(name, seq), serializeDocument(entry), {
+            ifAbsent: true,
+            mediaType: 'application/json',
+          });
+        } catch (error) {
+          await prepared?.abort();
+          throw error;
+        }
+        if (!created) {
+          await prepared?.abort();
+          return 'lost';
+        }
+        const serving = await prepared?.commit(entry);
+        return { won: { entry, created: true, ...(serving ? { serving } : {}) } };
       },
       contention: () =>
         new RegistryContentionError(

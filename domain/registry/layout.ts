@@ -25,6 +25,10 @@ import { modelNameOfPath, modelPath } from './modelName';
  *                                                     and created ifAbsent, never rewritten. Where an
  *                                                     alias points is the replay of its entries (see
  *                                                     aliases.ts), so two concurrent moves both land.
+ *   registry/models/<name>/services/<instance>.json  a running scoring service that follows an alias of
+ *                                                     the model (domain/serving/fleet.ts): where to tell
+ *                                                     it of a move. Rewritten as its lease is renewed,
+ *                                                     deleted when it stops; an expired one is ignored.
  *   model-card/sha256/<hex>.md                        the card itself, content-addressed, stored before
  *                                                     the commit and referenced from the metadata.
  *
@@ -76,6 +80,15 @@ export function signatureKey(name: string, version: number): string {
 
 export function aliasLogPrefix(name: string): string {
   return `${modelPrefix(name)}aliases/`;
+}
+
+/** Where the running scoring services of a model register themselves (domain/serving/fleet.ts). */
+export function servicesPrefix(name: string): string {
+  return `${modelPrefix(name)}services/`;
+}
+
+export function serviceKey(name: string, instance: string): string {
+  return `${servicesPrefix(name)}${instance}.json`;
 }
 
 export function aliasEntryKey(name: string, seq: number): string {

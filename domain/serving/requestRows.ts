@@ -1,9 +1,11 @@
 import { parse as parseCsv } from 'csv-parse/sync';
 import { FLOAT32_MAX, parseFeatureCell, shown } from '../data/cells';
 import { didYouMean } from '../data/didYouMean';
+import { nativeCsvScan } from '../data/nativeCsvScan';
 import { scanDecimal, scanned } from '../data/numberBytes';
 import { type AddedColumns, matchFeatureColumns } from '../scoring/columns';
 import { badRequest, RequestError } from './errors';
+import { readJsonArrayRows } from './jsonArrayRows';
 import type { RequestLimits } from './limits';
 
 /** The rows of one request as the model takes them, and what a CSV answer echoes back. */
@@ -43,6 +45,11 @@ function tooManyRows(n: number, limits: RequestLimits): RequestError {
  * one that is not is refused by its place (`rows[3].Amount`) with what was found.
  */
 export function readJsonRows(body: Buffer, features: readonly string[], limits: RequestLimits): RequestRows {
+  // Rows as arrays of plain numbers, read from the bytes (jsonArrayRows.ts); anything else below.
+  const fast = features.includes('rows')
+    ? undefined
+    : readJsonArrayRows(body, features.length, limits.maxRows);
+  if (fast) return fast;
   let doc: unknown;
   try {
     doc = JSON.parse(body.toString('utf8'));
@@ -226,7 +233,10 @@ function plainRows(
   const width = headerCells.length;
   const n = features.length;
   const x = new Float32Array(nRows * n);
-  for (let r = 0; r < nRows; r++) {
+  // The leading plain lines through the native scanner apply uses (it takes only lines it reads
+  // exactly as the loop below does, and stops at the first other one); the rest below.
+  let r = nativeRows(body, starts, width, place, nRows, n, x);
+  for (; r < nRows; r++) {
     const stop = ends[r + 1] as number;
     let pos = starts[r + 1] as number;
     let c = 0;
@@ -258,6 +268,36 @@ function plainRows(
     if (c !== width) throw raggedRow(r + 2, c, width);
   }
   return { x, nRows, csv: { text: body, starts, ends } };
+}
+
+/** Rows 0.. of the body read by native/csv-scan into `x`; how many (0 when it is not built). */
+function nativeRows(
+  body: Buffer,
+  starts: readonly number[],
+  width: number,
+  place: Int32Array,
+  nRows: number,
+  n: number,
+  x: Float32Array,
+): number {
+  const addon = nativeCsvScan();
+  if (!addon || nRows === 0) return 0;
+  const values = new Float64Array(nRows * n);
+  const taken = addon.scanLines(
+    body,
+    starts[1] as number,
+    width,
+    place,
+    -1,
+    values,
+    new Uint8Array(nRows),
+    new Int32Array(nRows),
+    new Int32Array(nRows),
+  );
+  // Lines it reads are consecutive lines of the body with no blank one between (it stops at one),
+  // so its rows are rows 0 to taken - 1 of lineBounds.
+  for (let i = 0; i < taken * n; i++) x[i] = values[i] as number;
+  return taken;
 }
 
 function quotedRows(

@@ -31,6 +31,11 @@ export interface ScoringServerOptions {
    * shadow's), after the answer is sent: what `serve --monitor` records.
    */
   onScored?: (scored: ScoredRows) => void;
+  /**
+   * The control routes an alias move uses (`POST /control/<step>`, domain/serving/fleet.ts), with
+   * their own bearer token: `handle` answers a step's JSON body or throws a RequestError.
+   */
+  control?: { token: string; handle(step: string, body: unknown): Promise<unknown> };
 }
 
 /** One request's rows as the answering version scored them. */
@@ -78,14 +83,15 @@ export async function startScoringServer(
   const limits = options.limits ?? DEFAULT_LIMITS;
   const byName = new Map(options.models.map((m) => [m.model, m]));
   const token = options.token === undefined ? undefined : Buffer.from(`Bearer ${options.token}`);
+  const controlToken = options.control ? Buffer.from(`Bearer ${options.control.token}`) : undefined;
   let draining = false;
   let active = 0;
   let idle: (() => void) | undefined;
 
-  const authorized = (req: IncomingMessage): boolean => {
-    if (!token) return true;
+  const authorized = (req: IncomingMessage, expected = token): boolean => {
+    if (!expected) return true;
     const given = Buffer.from(req.headers.authorization ?? '');
-    return given.length === token.length && timingSafeEqual(given, token);
+    return given.length === expected.length && timingSafeEqual(given, expected);
   };
 
   const server = createServer((req, res) => {
@@ -105,6 +111,9 @@ export async function startScoringServer(
     if (req.method === 'GET' && path === '/readyz') return readiness(res);
     if (req.method === 'GET' && path === '/metrics') {
       return send(res, 200, Buffer.from(options.metrics.render()), 'text/plain; version=0.0.4');
+    }
+    if (options.control && req.method === 'POST' && path.startsWith('/control/')) {
+      return control(req, res, path.slice('/control/'.length));
     }
     if (!authorized(req)) {
       req.resume();
@@ -157,6 +166,10 @@ export async function startScoringServer(
         canary?.candidate.ready && canary.split.take(typeof key === 'string' ? key : undefined)
           ? canary.candidate
           : served;
+      // An alias move in progress holds new requests until the swap (domain/serving/fleet.ts), so
+      // none is answered by the version the alias has just left.
+      const admission = route.admission;
+      if (admission) await admission;
       lease = route.acquire();
       if (!lease) {
         res.setHeader('Retry-After', '1');
@@ -240,6 +253,33 @@ export async function startScoringServer(
         ms: seconds * 1000,
         ...(error ? { error } : {}),
       });
+    }
+  }
+
+  /** A step of an alias move (fleet.ts): authorized by the control token, JSON in and out. */
+  async function control(req: IncomingMessage, res: ServerResponse, step: string) {
+    try {
+      if (!authorized(req, controlToken))
+        throw new RequestError(401, 'Unauthorized', 'Not the control token.');
+      const body = await readBody(req, 64 * 1024);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+      } catch {
+        throw badRequest('NotJson', 'A control request body is one JSON object.');
+      }
+      send(
+        res,
+        200,
+        json(await (options.control as NonNullable<typeof options.control>).handle(step, parsed)),
+      );
+    } catch (err) {
+      const refusal = asRequestError(err);
+      send(
+        res,
+        refusal?.status ?? 500,
+        errorBody(refusal?.type ?? 'ControlFailed', refusal?.message ?? (err as Error).message),
+      );
     }
   }
 

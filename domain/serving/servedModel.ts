@@ -61,6 +61,10 @@ export class ServedModel {
   /** Swapped-out versions, the most recent last. */
   private spares: Slot[] = [];
   private readonly closing = new Set<Slot>();
+  /** Moves in progress that hold new requests (moveCoordinator.ts), and the requests waiting. */
+  private readonly holds = new Set<string>();
+  private opened?: Promise<void>;
+  private open?: () => void;
 
   constructor(
     readonly model: string,
@@ -84,6 +88,55 @@ export class ServedModel {
   /** The versions kept warm, oldest first. */
   get spareVersions(): number[] {
     return this.spares.map((s) => s.loaded.version);
+  }
+
+  /** True when `version` answers now or is kept warm (a swap to it needs no load). */
+  has(version: number): boolean {
+    return this.current?.loaded.version === version || this.spares.some((s) => s.loaded.version === version);
+  }
+
+  /**
+   * Keeps a loaded and checked version warm beside the answering one, ready to be swapped in
+   * (swapBack) when the alias moves to it.
+   */
+  keepWarm(loaded: LoadedVersion): void {
+    if (this.has(loaded.version)) {
+      void releaseLoaded(loaded).catch(() => undefined);
+      return;
+    }
+    this.spares.push({ loaded, inFlight: 0, state: 'spare' });
+    while (this.spares.length > this.warmSpares) this.retire(this.spares.shift() as Slot);
+  }
+
+  /**
+   * While an alias move is in progress, new requests wait here (resolved when the last hold ends)
+   * instead of taking a lease on the version the alias is leaving; undefined when nothing holds.
+   */
+  get admission(): Promise<void> | undefined {
+    return this.opened;
+  }
+
+  hold(move: string): void {
+    this.holds.add(move);
+    this.opened ??= new Promise((resolve) => {
+      this.open = resolve;
+    });
+  }
+
+  /** Ends one hold; the waiting requests go on once none is left. False if it was not held. */
+  unhold(move: string): boolean {
+    if (!this.holds.delete(move)) return false;
+    if (this.holds.size === 0) {
+      this.open?.();
+      this.opened = undefined;
+      this.open = undefined;
+    }
+    return true;
+  }
+
+  /** Ends every hold (at shutdown). */
+  unholdAll(): void {
+    for (const move of [...this.holds]) this.unhold(move);
   }
 
   /** The current version for one request, or undefined before the first one is in. */
