@@ -28,6 +28,8 @@ export const extractDatasetInputSchema = z.object({
   target: columnNameSchema.default(DEFAULT_TARGET_COLUMN),
   /** Feature columns in order; omitted means every column but the target, in file order. */
   features: z.array(columnNameSchema).min(1).optional(),
+  /** Features holding text categories (anomaly runs): stored as codes with their dictionaries. */
+  categorical: z.array(columnNameSchema).min(1).optional(),
 });
 export type ExtractDatasetInput = z.input<typeof extractDatasetInputSchema>;
 
@@ -157,8 +159,13 @@ export const trainAnomalyInputSchema = z
   .object({
     source: sourceUriSchema,
     modelName: modelNameSchema,
-    /** Numeric feature columns in order; omitted means every column but the label, in file order. */
+    /** Feature columns in order; omitted means every column but the label, in file order. */
     features: z.array(columnNameSchema).min(1).optional(),
+    /**
+     * Features holding text categories (computer, account, event code): frequency-encoded in the
+     * transform step and inside the exported graph, which takes them as string inputs.
+     */
+    categorical: z.array(columnNameSchema).min(1).optional(),
     evalLabel: columnNameSchema.optional(),
     contamination: z.number().gt(0).lt(0.5).default(0.01),
     split: z
