@@ -1,3 +1,4 @@
+import { createReadStream } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -11,7 +12,12 @@ import { autoencoderSpecSchema, reconstructionErrors, trainAutoencoder } from '.
 import { encodeCategories, fitFrequencyEncoding } from '../../domain/ml/categoricalEncoding';
 import { fitStandardScaler } from '../../domain/ml/scaler';
 import { buildAnomalyOnnx, checkAnomalyParity } from '../../domain/onnx/anomalyExporter';
+import { renderDriftReport } from '../../domain/report/driftReport';
 import { scoreAnomalyCsv } from '../../domain/scoring/anomalyCsv';
+import { datasetDrift } from '../../domain/validation/datasetDrift';
+import { dictionaryCounts, readSortedFeatureColumns } from '../../domain/validation/featureColumns';
+import { monitoredBatch } from '../../domain/validation/monitoring';
+import { checkAgainstSchema } from '../../domain/validation/schemaCheck';
 import { useTempStore } from '../support/tempStore';
 
 const temp = useTempStore('slipway-categorical-', 'artifacts');
@@ -184,5 +190,94 @@ describe('categorical features', () => {
     // An unseen category changes the score (it is encoded, not dropped).
     expect(exact[1]).not.toBe(exact[0]);
     expect(exact[2]).not.toBe(exact[0]);
+  });
+});
+
+describe('categorical profiles, validation and drift', () => {
+  const summaryOf = async (name: string, csv: string) => {
+    const path = join(temp.root, name);
+    await writeFile(path, csv);
+    return (
+      await extractUnlabelledDataset({
+        source: path,
+        categorical: ['computer'],
+        store: temp.store,
+        workDir: join(temp.root, 'work'),
+      })
+    ).summaryDoc;
+  };
+  const rows = (computers: string[]) =>
+    `computer,n\n${computers.map((c, i) => `${c},${i % 7}`).join('\n')}\n`;
+
+  it('reports categories the champion never had, with column, source, counts and share; none when all were seen', async () => {
+    const champion = await summaryOf(
+      'champion.csv',
+      rows([...Array(300).fill('WS-1'), ...Array(100).fill('WS-2')]),
+    );
+    const same = await summaryOf('same.csv', rows([...Array(10).fill('WS-2'), ...Array(30).fill('WS-1')]));
+    expect(checkAgainstSchema(champion, same)).toEqual([]);
+    const shifted = await summaryOf(
+      'new.csv',
+      rows([...Array(30).fill('WS-1'), ...Array(6).fill('WS-NEW'), ...Array(4).fill('WS-X')]),
+    );
+    const found = checkAgainstSchema(champion, shifted);
+    // Codes are positions in each file's own dictionary: no range or scale finding on them.
+    expect(found.map((a) => [a.check, a.column])).toEqual([['unseenCategories', 'computer']]);
+    expect(found[0]?.figures).toMatchObject({ unseenCategories: 2, unseenRows: 10, rows: 40, share: 0.25 });
+    expect(found[0]?.message).toMatch(
+      /computer in file:\/\/.*new\.csv: 2 categories not in the champion's data \("WS-NEW", "WS-X"\) in 10 of 40 rows \(25 %\)/,
+    );
+  });
+
+  it('reads categorical columns of a CSV as counts and compares them by PSI and chi-square, in the report and a monitored batch', async () => {
+    const path = join(temp.root, 'batch.csv');
+    await writeFile(path, rows([...Array(100).fill('WS-1'), ...Array(100).fill('WS-NEW')]));
+    const current = await readSortedFeatureColumns({
+      stream: createReadStream(path),
+      file: path,
+      features: ['computer', 'n'],
+      categorical: ['computer'],
+    });
+    expect(current.columns[0]).toEqual(
+      new Map([
+        ['WS-1', 100],
+        ['WS-NEW', 100],
+      ]),
+    );
+    const reference = [
+      dictionaryCounts({ values: ['WS-1', 'WS-2'], counts: [300, 100] }),
+      Float64Array.from({ length: 400 }, (_, i) => i % 7).sort(),
+    ];
+    const drift = datasetDrift(['computer', 'n'], reference, current.columns);
+    expect(drift.drifted).toEqual(['computer']);
+    const computer = drift.features[0];
+    expect(computer?.kind).toBe('categorical');
+    if (computer?.kind !== 'categorical') throw new Error('expected a categorical row');
+    expect(computer.unseen).toEqual(['WS-NEW']);
+    expect(computer.psi).toBeGreaterThan(0.25);
+    expect(computer.pValue).toBeLessThan(1e-6);
+    expect(computer.overlay.categories).toEqual(['WS-1', 'WS-2', 'WS-NEW', '(other)']);
+    const html = renderDriftReport({ model: 'm', version: 1, referenceLabel: 'r', currentLabel: 'c', drift });
+    expect(html).toContain('chi2 p');
+    expect(html).not.toMatch(/NaN|undefined/);
+    const batch = monitoredBatch({
+      model: 'm',
+      version: 1,
+      recordedAt: '2026-11-30T03:00:00Z',
+      recordedBy: 'test',
+      input: path,
+      drift,
+      scores: Float64Array.from([0.1, 0.2]),
+      scoreColumn: 'anomaly_score',
+      threshold: 0.15,
+      scoreRange: 'observed',
+    });
+    expect(batch.features[0]).toMatchObject({
+      feature: 'computer',
+      kind: 'categorical',
+      unseen: ['WS-NEW'],
+      drifted: true,
+    });
+    expect(batch.features[1]).toMatchObject({ feature: 'n', drifted: false });
   });
 });
