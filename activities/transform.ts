@@ -30,6 +30,12 @@ export const preparedDataSchema = z.object({
   testRows: z.number(),
   trainPositives: z.number(),
   testPositives: z.number(),
+  /** Categorical features and how they are encoded (absent without any, and in earlier results). */
+  categorical: z
+    .array(
+      z.object({ feature: z.string(), encoding: z.literal('frequency'), seenInTraining: z.number().int() }),
+    )
+    .optional(),
 });
 export type PreparedData = z.infer<typeof preparedDataSchema> & { cache?: StepCacheInfo };
 
@@ -88,6 +94,15 @@ export function prepareDataActivity(deps: ActivityDeps) {
       testRows: split.test.length,
       trainPositives: count(split.train),
       testPositives: count(split.test),
+      ...(categorical
+        ? {
+            categorical: categorical.columns.map((c) => ({
+              feature: c.feature,
+              encoding: 'frequency' as const,
+              seenInTraining: c.frequencies.filter((f) => f > 0).length,
+            })),
+          }
+        : {}),
     };
   }
 }

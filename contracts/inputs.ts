@@ -271,6 +271,8 @@ export const importModelInputSchema = z
     sizeLimitBytes: sizeLimitBytesSchema,
     /** Labelled data (same sources as training) to evaluate the file on; feeds the metric gate. */
     evaluation: sourceUriSchema.optional(),
+    /** An anomaly import's 0/1 column of the evaluation data (its `target` is what its search reads). */
+    evalLabel: columnNameSchema.optional(),
     /** The file's signature (an OpenSSF model-signing bundle, as text), checked before the file is stored. */
     signature: z
       .string()
@@ -300,13 +302,21 @@ export const importModelInputSchema = z
         ),
       });
     }
-    if (input.kind === 'anomaly' && input.evaluation !== undefined) {
+    if (input.evalLabel !== undefined && (input.kind !== 'anomaly' || input.evaluation === undefined)) {
       ctx.addIssue({
         code: 'custom',
-        path: ['evaluation'],
+        path: ['evalLabel'],
         message:
-          'evaluating an imported anomaly model on labelled data is not supported yet: import it without --eval ' +
-          '(a person approves it), and score labelled data with apply',
+          "--eval-label names the 0/1 column of an anomaly import's --eval data: give it with --kind anomaly and --eval " +
+          '(a classifier import names its label with --target)',
+      });
+    }
+    if (input.kind === 'anomaly' && input.evaluation !== undefined && input.evalLabel === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['evalLabel'],
+        message:
+          'evaluating an imported anomaly model needs the 0/1 column of the --eval data that marks anomalies: give --eval-label <column>',
       });
     }
     if (input.evaluation !== undefined) return;

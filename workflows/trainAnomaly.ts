@@ -157,6 +157,8 @@ export async function trainAnomaly(input: TrainAnomalyInput): Promise<AnomalyRun
           outlierOutput: PREDICTED_OUTLIER_OUTPUT,
           convention: ANOMALY_CONVENTION,
           contamination: params.contamination,
+          thresholdFrom: 'contamination',
+          ...(prepared.categorical ? { categorical: prepared.categorical } : {}),
         },
         ...(metrics ? { metrics } : {}),
         gate,

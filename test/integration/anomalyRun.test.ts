@@ -166,6 +166,9 @@ describe('slipway run --kind anomaly on synthetic:winevents', () => {
     const imported = await registry.getVersion('secops/winevents-back', 1);
     expect(imported.imported?.adaptation).toBeUndefined();
     expect(imported.artifacts.onnx.sha256).toBe(v1.artifacts.onnx.sha256);
+    // Registered with the threshold its graph computes (v1's, to float32), not 0.
+    expect(imported.anomaly?.thresholdFrom).toBe('graph');
+    expect(imported.threshold).toBeCloseTo(v1.threshold, 5);
   });
 
   it('categorical features: trains on computer and account as text, and apply on raw rows (unseen categories too) scores as the trained model', async () => {
@@ -203,6 +206,14 @@ describe('slipway run --kind anomaly on synthetic:winevents', () => {
       ['computer', 1],
       ['account', 2],
     ]);
+    expect(v1.anomaly).toMatchObject({
+      thresholdFrom: 'contamination',
+      categorical: [
+        { feature: 'computer', encoding: 'frequency' },
+        { feature: 'account', encoding: 'frequency' },
+      ],
+    });
+    expect(await registry.getModelCard('secops/categorical', 1)).toMatch(/Categorical features .*`computer`/);
     const summary = parseDatasetSummary(await read(v1.artifacts.datasetSummary));
     const computers = summary.columns.find((c) => c.name === 'computer')?.categories;
     expect(computers?.counts.reduce((a, b) => a + b, 0)).toBe(2000);
