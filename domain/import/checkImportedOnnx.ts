@@ -3,7 +3,7 @@ import { decodeModel, type ModelDef } from '../onnx/onnxProto';
 import { boundUsed, type InputScaling, logitOf, referenceScores } from '../onnx/reference';
 import { onnxSizeReport, type SizeReport } from '../onnx/size';
 import { gaussian, mulberry32 } from '../random';
-import { openAnomalyScorer } from '../scoring/anomalyScorer';
+import { categoricalInputsOf, openAnomalyScorer } from '../scoring/anomalyScorer';
 import { openBinaryScorer } from '../scoring/binaryScorer';
 import { ScoringError } from '../scoring/errors';
 import { readDenseGraph } from './denseGraph';
@@ -103,10 +103,14 @@ export async function checkImportedOnnx(
       { opset, opsetMin: options.opsetMin },
     );
   }
+  // An anomaly model may take categorical features as string inputs named after them (Slipway's
+  // exports with --categorical); the float input then holds the other features.
+  const categorical = kind === 'anomaly' ? categoricalInputsOf(bytes, features) : [];
+  const nNumeric = features.length - categorical.length;
   const session = await load(bytes, opset);
   let facts: ReturnType<typeof checkSignature>;
   try {
-    facts = checkSignature(session, features.length);
+    facts = checkSignature(session, nNumeric, categorical);
   } finally {
     await session.release();
   }
@@ -115,7 +119,7 @@ export async function checkImportedOnnx(
   let referenceCheck: ReferenceCheck;
   let anomalyThreshold: number | undefined;
   if (kind === 'anomaly') {
-    anomalyThreshold = await probeAnomaly(bytes, features.length);
+    anomalyThreshold = await probeAnomaly(bytes, nNumeric, categorical);
     referenceCheck = {
       checked: false,
       reason: 'anomaly model: the reference evaluates sigmoid classifiers only',
@@ -208,9 +212,13 @@ function describe(meta: ort.InferenceSession.ValueMetadata): string {
 function checkSignature(
   session: ort.InferenceSession,
   nFeatures: number,
+  /** String inputs fed with categorical features' text (anomaly models), set aside here. */
+  categorical: string[] = [],
 ): Pick<ImportedOnnxFacts, 'inputName' | 'outputs'> & { firstFloatOutput?: string } {
-  const inputs = session.inputMetadata;
-  const listed = inputs.map(describe).join(', ');
+  const inputs = session.inputMetadata.filter(
+    (i) => !(categorical.includes(i.name) && i.isTensor && i.type === 'string'),
+  );
+  const listed = session.inputMetadata.map(describe).join(', ');
   if (inputs.length !== 1) {
     throw new OnnxImportError(
       'ModelInputMismatch',
@@ -282,15 +290,22 @@ async function probe(bytes: Uint8Array, nFeatures: number, outputName: string): 
  * row. Returns the threshold the graph implies (anomaly_score + predicted_outlier) when it is the
  * same on every row, zeros and seeded rows alike, within float32 rounding; else undefined.
  */
-async function probeAnomaly(bytes: Uint8Array, nFeatures: number): Promise<number | undefined> {
+async function probeAnomaly(
+  bytes: Uint8Array,
+  nFeatures: number,
+  categorical: string[] = [],
+): Promise<number | undefined> {
   try {
-    const scorer = await openAnomalyScorer(bytes, nFeatures);
+    const scorer = await openAnomalyScorer(bytes, nFeatures, categorical);
     try {
-      // Rows of zeros, then rows of seeded values in [-2, 2).
+      // Rows of zeros, then rows of seeded values in [-2, 2); categories are text no model has seen.
       const x = new Float32Array(2 * PROBE_ROWS * nFeatures);
       const random = mulberry32(22);
       for (let k = PROBE_ROWS * nFeatures; k < x.length; k++) x[k] = 4 * random() - 2;
-      const { score, outlier } = await scorer.score(x, 2 * PROBE_ROWS);
+      const texts = categorical.map(() =>
+        Array.from({ length: 2 * PROBE_ROWS }, (_, r) => `slipway-probe-${r}`),
+      );
+      const { score, outlier } = await scorer.score(x, 2 * PROBE_ROWS, texts);
       if (![...score, ...outlier].every((v) => Number.isFinite(v))) {
         throw new OnnxImportError(
           'UnsupportedModelOutput',

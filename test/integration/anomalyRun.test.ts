@@ -271,6 +271,43 @@ describe('slipway run --kind anomaly on synthetic:winevents', () => {
     // An unseen account on a known computer scores differently from the same row with its real account.
     expect(Number(rows[1]?.anomaly_score)).not.toBe(Number(rows[0]?.anomaly_score));
 
+    // The exported file imports back (string inputs and all) and scores the same raw rows alike.
+    const exported = JSON.parse(
+      (await slipway('dave', 'export', 'mltk', 'secops/categorical@1', '--out', file('cat-mltk'), '--json'))
+        .stdout,
+    ).files.onnx;
+    const back = await slipway(
+      'erin',
+      'import',
+      'onnx',
+      exported,
+      '--kind',
+      'anomaly',
+      '--model',
+      'secops/categorical-back',
+      '--features',
+      features.join(','),
+      '--no-promote',
+    );
+    expect(back.code, back.stderr).toBe(0);
+    const imported = await registry.getVersion('secops/categorical-back', 1);
+    expect(imported.anomaly?.thresholdFrom).toBe('graph');
+    expect(imported.threshold).toBeCloseTo(v1.threshold, 5);
+    const again = await slipway(
+      'dave',
+      'apply',
+      'secops/categorical-back@1',
+      '--input',
+      file('cat-events.csv'),
+      '--output',
+      file('cat-scored-back.csv'),
+    );
+    expect(again.code, again.stderr).toBe(0);
+    const rescored: Record<string, string>[] = parse(await readFile(file('cat-scored-back.csv')), {
+      columns: true,
+    });
+    expect(rescored.map((r) => r.anomaly_score)).toEqual(rows.map((r) => r.anomaly_score));
+
     // Monitoring compares the categories: the unseen ones are named.
     const { batches } = await monitoredBatches(openWorkspace(world.config), 'secops/categorical@1');
     const account = batches[0]?.features.find((f) => f.feature === 'account');
