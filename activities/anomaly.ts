@@ -12,6 +12,7 @@ import {
   reconstructionErrors,
   trainAutoencoder,
 } from '../domain/ml/autoencoder';
+import { encodeCategories } from '../domain/ml/categoricalEncoding';
 import { evaluationMetricsSchema } from '../domain/ml/metrics';
 import { scalerFromJson } from '../domain/ml/scaler';
 import { decodeSplit } from '../domain/ml/splitArtifact';
@@ -33,16 +34,29 @@ export interface AnomalyDataRefs {
   label: string;
 }
 
+/**
+ * The split rows as the snapshot holds them (`data`: categorical cells as codes, which
+ * reconstructionErrors and the export's parity gate take) and, in `encoded`, with the transform's
+ * categorical encoding applied (what the network sees before scaling); the same arrays when no
+ * feature is categorical.
+ */
 async function loadData(deps: ActivityDeps, refs: AnomalyDataRefs) {
-  const [snapshot, split, scaler] = await Promise.all([
+  const [snapshot, split, scalerJson] = await Promise.all([
     deps.store.getBytes(refs.snapshot),
     deps.store.getBytes(refs.split),
     deps.store.getBytes(refs.scaler),
   ]);
-  return {
-    data: splitSnapshot(snapshot, refs.label, decodeSplit(split)),
-    scaler: scalerFromJson(scaler.toString('utf8')),
-  };
+  const data = splitSnapshot(snapshot, refs.label, decodeSplit(split));
+  const scaler = scalerFromJson(scalerJson.toString('utf8'));
+  const encoding = scaler.categorical?.columns.length ? scaler.categorical : undefined;
+  const encoded = encoding
+    ? {
+        ...data,
+        trainRaw: encodeCategories(encoding, data.trainRaw, data.nFeatures),
+        testRaw: encodeCategories(encoding, data.testRaw, data.nFeatures),
+      }
+    : data;
+  return { data, encoded, scaler };
 }
 
 const trainedAnomalySchema = z.object({
@@ -76,12 +90,13 @@ export function trainAnomalyModelActivity(deps: ActivityDeps) {
         cache: { enabled: params.cache !== false, schema: trainedAnomalySchema },
       };
       return recordedStep(deps, step, async () => {
-        const { data, scaler } = await loadData(deps, params);
+        const { data, encoded, scaler } = await loadData(deps, params);
         const F = data.nFeatures;
         const scaledTrain = new Float64Array(data.nTrain * F);
         for (let k = 0; k < scaledTrain.length; k++) {
           scaledTrain[k] =
-            ((data.trainRaw[k] as number) - (scaler.mean[k % F] as number)) / (scaler.std[k % F] as number);
+            ((encoded.trainRaw[k] as number) - (scaler.mean[k % F] as number)) /
+            (scaler.std[k % F] as number);
         }
         const { weights, history } = trainAutoencoder(scaledTrain, data.nTrain, F, spec, () =>
           Context.current().heartbeat(),
@@ -131,14 +146,15 @@ export function evaluateAnomalyModelActivity(deps: ActivityDeps) {
         cache: { enabled: cache !== false, schema: evaluatedAnomalySchema },
       };
       return recordedStep(deps, step, async () => {
-        const { data, scaler: fitted } = await loadData(deps, params);
+        const { data, encoded, scaler: fitted } = await loadData(deps, params);
         const weights = decodeAutoencoder((await deps.store.getBytes(params.model)).toString('utf8'));
         const evaluation = evaluateAnomalyScores({
           testScores: reconstructionErrors(weights, fitted, data.testRaw, data.nTest),
           trainScores: reconstructionErrors(weights, fitted, data.trainRaw, data.nTrain),
           threshold: params.threshold,
           contamination: params.contamination,
-          testRaw: data.testRaw,
+          // A categorical feature shows as its encoded value (its training frequency).
+          testRaw: encoded.testRaw,
           features: data.features,
           ...(params.labelled ? { labels: { name: params.label, y: data.yTest } } : {}),
         });
@@ -149,10 +165,12 @@ export function evaluateAnomalyModelActivity(deps: ActivityDeps) {
         });
         // Importance through onnxruntime on the graph the export step writes (built in memory
         // here; threshold and metadata do not change anomaly_score). With --eval-label the drop
-        // in PR-AUC, without it the mean change of anomaly_score (domain/explain).
+        // in PR-AUC, without it the mean change of anomaly_score (domain/explain). Categorical
+        // features are shuffled as their encoded values, through the graph without its encoders.
+        const { categorical: _encoding, ...scalerOnly } = fitted;
         const onnxBytes = buildAnomalyOnnx({
           weights,
-          scaler: fitted,
+          scaler: scalerOnly,
           threshold: params.threshold,
           modelName: 'evaluation',
           producerVersion: codeVersion(),
@@ -162,7 +180,7 @@ export function evaluateAnomalyModelActivity(deps: ActivityDeps) {
         const importance = await onnxPermutationImportance({
           onnx: onnxBytes,
           kind: 'anomaly',
-          x: data.testRaw,
+          x: encoded.testRaw,
           nRows: data.nTest,
           features: data.features,
           ...(params.labelled ? { labels: data.yTest } : {}),

@@ -42,6 +42,7 @@ export function extractDatasetActivity(deps: ActivityDeps) {
 export interface ExtractUnlabelledParams {
   source: string;
   features?: string[];
+  categorical?: string[];
   cache?: boolean;
 }
 
@@ -63,7 +64,7 @@ type CommonExtractOptions = Parameters<typeof extractUnlabelledDataset>[0];
  */
 function recordedExtraction(
   deps: ActivityDeps,
-  params: { source: string; features?: string[]; cache?: boolean },
+  params: { source: string; features?: string[]; categorical?: string[]; cache?: boolean },
   keyParams: Record<string, unknown>,
   run: (common: CommonExtractOptions) => Promise<ExtractResult>,
 ): Promise<ExtractedDataset> {
@@ -83,6 +84,8 @@ function recordedExtraction(
           sourceSha256: fingerprint?.sha256,
           ...keyParams,
           features: params.features ?? null,
+          // Only when given, so the keys of extractions without categories stay as they were.
+          ...(params.categorical ? { categorical: params.categorical } : {}),
         },
         outputs: (r) => ({ snapshot: r.snapshot, summary: r.summary }),
         resultInputs: (r) => ({
@@ -94,6 +97,7 @@ function recordedExtraction(
         const { snapshot, summary, summaryDoc } = await run({
           source: params.source,
           features: params.features,
+          ...(params.categorical ? { categorical: params.categorical } : {}),
           store: deps.store,
           workDir: join(tmpdir(), 'slipway-extract'),
           s3,

@@ -1,5 +1,6 @@
 import { AuditLog } from '../domain/audit/auditLog';
 import { readSnapshot } from '../domain/data/snapshot';
+import { parseDatasetSummary } from '../domain/data/summary';
 import { evaluateChampion } from '../domain/gate/championEvaluation';
 import { type DriftGateInput, driftCheckOn } from '../domain/gate/driftGate';
 import {
@@ -127,11 +128,22 @@ async function trainingDataDriftOf(
       skipped: `champion v${championVersion} was imported, so there is no training data of its to compare with`,
     };
   }
-  const [championBytes, candidateBytes] = await Promise.all([
+  const [championBytes, candidateBytes, summary] = await Promise.all([
     deps.store.getBytes(reference),
     deps.store.getBytes(trainingData),
+    champion.artifacts.datasetSummary ? deps.store.getBytes(champion.artifacts.datasetSummary) : undefined,
   ]);
-  return trainingDataDrift(championVersion, readSnapshot(championBytes), readSnapshot(candidateBytes));
+  // A categorical feature's snapshot cells are codes into each extraction's own dictionary, which
+  // KS cannot compare; the validate step compares its categories (unseenCategories).
+  const categorical = summary
+    ? parseDatasetSummary(summary).columns.flatMap((c) => (c.categories ? [c.name] : []))
+    : [];
+  return trainingDataDrift(
+    championVersion,
+    readSnapshot(championBytes),
+    readSnapshot(candidateBytes),
+    categorical,
+  );
 }
 
 export interface ShadowGateParams {

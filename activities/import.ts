@@ -12,6 +12,7 @@ import { evaluateScores } from '../domain/ml/metrics';
 import { importFactsSchema } from '../domain/registry/metadata';
 import { parseModelName } from '../domain/registry/modelName';
 import { ModelRegistry } from '../domain/registry/registry';
+import { scoreAnomalyMatrix } from '../domain/scoring/anomalyScorer';
 import { scoreMatrix } from '../domain/scoring/binaryScorer';
 import { installationPublicKey } from '../domain/signing/installationKey';
 import { type ArtifactRef, artifactRefSchema } from '../domain/storage/artifactRef';
@@ -62,6 +63,12 @@ const importedOnnxSchema = z.object({
     limitBytes: z.number(),
     withinLimit: z.boolean(),
   }),
+  /**
+   * An anomaly import's threshold as its graph computes it (anomaly_score + predicted_outlier on
+   * every probe row); absent for a classifier, for a graph whose sum varies by row, and in results
+   * recorded before it was read.
+   */
+  anomalyThreshold: z.number().optional(),
 });
 export type ImportedOnnx = z.infer<typeof importedOnnxSchema>;
 
@@ -140,9 +147,10 @@ export function importOnnxActivity(deps: ActivityDeps) {
       mediaType: 'application/onnx',
       extension: '.onnx',
     });
-    const { size, irVersion: _ir, bytes: _bytes, adaptation, ...named } = facts;
+    const { size, irVersion: _ir, bytes: _bytes, adaptation, anomalyThreshold, ...named } = facts;
     return {
       onnx,
+      ...(anomalyThreshold !== undefined ? { anomalyThreshold } : {}),
       origin: { uri: file.uri, sha256: file.sha256, bytes: file.bytes.length, readAt },
       facts: {
         ...named,
@@ -160,18 +168,31 @@ export interface EvaluateImportedParams {
   snapshot: ArtifactRef;
   target: string;
   features: string[];
+  /** A classifier's probability threshold; an anomaly model's anomaly_score threshold. */
   threshold: number;
+  /** 'anomaly': scored by anomaly_score (higher is more anomalous) against the label column. */
+  kind?: 'anomaly';
   cache?: boolean;
 }
 
-/** Evaluator for an imported file: scores every row of the labelled data given with --eval. */
+/**
+ * Evaluator for an imported file: scores every row of the labelled data given with --eval. An
+ * anomaly model is judged by its anomaly_score against the label (ROC-AUC, PR-AUC; a row is
+ * predicted positive when its score is at or above the threshold), as a trained one with
+ * --eval-label is.
+ */
 export function evaluateImportedActivity(deps: ActivityDeps) {
   return async function evaluateImported(params: EvaluateImportedParams): Promise<EvaluatedModel> {
     return heartbeating(async () => {
       const step = {
         step: 'evaluate',
         inputs: { snapshot: params.snapshot, onnx: params.onnx },
-        params: { target: params.target, outputName: params.outputName, threshold: params.threshold },
+        params: {
+          target: params.target,
+          outputName: params.outputName,
+          threshold: params.threshold,
+          ...(params.kind ? { kind: params.kind } : {}),
+        },
         outputs: evaluationOutputs,
         cache: { enabled: params.cache !== false, schema: evaluatedModelSchema },
       };
@@ -188,13 +209,14 @@ export function evaluateImportedActivity(deps: ActivityDeps) {
               `(${params.features.join(', ')}).`,
           );
         }
-        const scores = await scoreMatrix(onnxBytes, data.x, data.nRows, data.nCols, {
-          outputName: params.outputName,
-        });
+        const anomaly = params.kind === 'anomaly';
+        const scores = anomaly
+          ? (await scoreAnomalyMatrix(onnxBytes, data.x, data.nRows, data.nCols)).score
+          : await scoreMatrix(onnxBytes, data.x, data.nRows, data.nCols, { outputName: params.outputName });
         const evaluated = await storeEvaluation(deps.store, evaluateScores(data.y, scores, params.threshold));
         const importance = await onnxPermutationImportance({
           onnx: onnxBytes,
-          outputName: params.outputName,
+          ...(anomaly ? { kind: 'anomaly' as const } : { outputName: params.outputName }),
           x: data.x,
           nRows: data.nRows,
           features: data.features,

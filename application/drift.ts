@@ -2,12 +2,17 @@ import { resolveCsvLimits } from '../domain/data/csvReader';
 import { readSnapshot } from '../domain/data/snapshot';
 import { openSourceStream, sourceLabel } from '../domain/data/sourceStream';
 import { parseDatasetSource } from '../domain/data/sourceUri';
+import { parseDatasetSummary } from '../domain/data/summary';
 import type { ModelVersionMetadata } from '../domain/registry/metadata';
 import { renderDriftReport } from '../domain/report/driftReport';
 import type { ArtifactRef } from '../domain/storage/artifactRef';
 import { s3SettingsFromConfig } from '../domain/storage/s3Client';
-import { type DatasetDrift, datasetDrift } from '../domain/validation/datasetDrift';
-import { readSortedFeatureColumns, sortedSnapshotColumns } from '../domain/validation/featureColumns';
+import { type DatasetDrift, type DriftColumn, datasetDrift } from '../domain/validation/datasetDrift';
+import {
+  dictionaryCounts,
+  readSortedFeatureColumns,
+  sortedSnapshotColumns,
+} from '../domain/validation/featureColumns';
 import { resolveModelRef } from './models';
 import type { Workspace } from './workspace';
 
@@ -34,8 +39,9 @@ export async function driftOfVersion(ws: Workspace, ref: string, input: string):
   const snapshotRef = trainingSnapshotOf(metadata, name, version);
   const source = parseDatasetSource(input);
   const file = sourceLabel(source);
-  const current = await readColumnsOf(ws, input, metadata.features);
-  const reference = await trainingColumns(ws, snapshotRef, metadata.features);
+  const categorical = await categoricalDictionaries(ws, metadata);
+  const current = await readColumnsOf(ws, input, metadata.features, [...categorical.keys()]);
+  const reference = await trainingColumns(ws, snapshotRef, metadata.features, categorical);
   const drift = datasetDrift(metadata.features, reference, current.columns);
   const referenceLabel = `training snapshot ${snapshotRef.sha256.slice(0, 12)} of ${metadata.sourceUri}`;
   const html = renderDriftReport({ model: name, version, referenceLabel, currentLabel: file, drift });
@@ -58,25 +64,54 @@ export function trainingSnapshotOf(
   return ref;
 }
 
-/** Each of `features` of the training snapshot, sorted. */
+/**
+ * The categorical features of a version's training data and their dictionaries (with counts over
+ * every row), from its dataset summary; none for a version without one or without categories.
+ */
+export async function categoricalDictionaries(
+  ws: Workspace,
+  metadata: ModelVersionMetadata,
+): Promise<Map<string, { values: string[]; counts: number[] }>> {
+  const ref = metadata.artifacts.datasetSummary;
+  if (!ref) return new Map();
+  const summary = parseDatasetSummary(await ws.store.getBytes(ref));
+  return new Map(
+    summary.columns.flatMap((c) =>
+      c.categories && metadata.features.includes(c.name) ? [[c.name, c.categories] as const] : [],
+    ),
+  );
+}
+
+/**
+ * Each of `features` of the training snapshot: a numeric one sorted, a categorical one (in
+ * `categorical`) as its counts per category.
+ */
 export async function trainingColumns(
   ws: Workspace,
   snapshot: ArtifactRef,
   features: readonly string[],
-): Promise<Float64Array[]> {
-  return sortedSnapshotColumns(readSnapshot(await ws.store.getBytes(snapshot)), features);
+  categorical: ReadonlyMap<string, { values: string[]; counts: number[] }> = new Map(),
+): Promise<DriftColumn[]> {
+  const numeric = features.filter((f) => !categorical.has(f));
+  const sorted =
+    numeric.length > 0 ? sortedSnapshotColumns(readSnapshot(await ws.store.getBytes(snapshot)), numeric) : [];
+  return features.map((f) => {
+    const dictionary = categorical.get(f);
+    return dictionary ? dictionaryCounts(dictionary) : (sorted[numeric.indexOf(f)] as Float64Array);
+  });
 }
 
-/** Named numeric columns of a CSV (a path, s3://... or synthetic:...), sorted. */
+/** Named columns of a CSV (a path, s3://... or synthetic:...): numeric ones sorted, `categorical` ones counted. */
 export async function readColumnsOf(
   ws: Workspace,
   input: string,
   columns: readonly string[],
-): Promise<{ rows: number; columns: Float64Array[] }> {
+  categorical: readonly string[] = [],
+): Promise<{ rows: number; columns: DriftColumn[] }> {
   const source = parseDatasetSource(input);
   const stream = await openSourceStream(source, {
     maxBytes: ws.config.env.SLIPWAY_MAX_SOURCE_BYTES ?? resolveCsvLimits().maxBytes,
     s3: ws.config.env.SLIPWAY_S3_ENDPOINT ? s3SettingsFromConfig(ws.config) : undefined,
   });
-  return readSortedFeatureColumns({ stream, file: sourceLabel(source), features: columns });
+  return readSortedFeatureColumns({ stream, file: sourceLabel(source), features: columns, categorical });
 }

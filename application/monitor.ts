@@ -12,7 +12,7 @@ import {
   monitoringPrefix,
   oldestFirst,
 } from '../domain/validation/monitoring';
-import { readColumnsOf, trainingColumns, trainingSnapshotOf } from './drift';
+import { categoricalDictionaries, readColumnsOf, trainingColumns, trainingSnapshotOf } from './drift';
 import { resolveModelRef } from './models';
 import type { Workspace } from './workspace';
 
@@ -39,12 +39,18 @@ export async function recordMonitoredBatch(
 ): Promise<{ batch: MonitoredBatch; key: string }> {
   const metadata = await ws.registry.getVersion(options.model, options.version);
   const snapshot = trainingSnapshotOf(metadata, options.model, options.version);
-  const read = await readColumnsOf(ws, options.scoredPath, [...metadata.features, options.scoreColumn]);
+  const categorical = await categoricalDictionaries(ws, metadata);
+  const read = await readColumnsOf(
+    ws,
+    options.scoredPath,
+    [...metadata.features, options.scoreColumn],
+    [...categorical.keys()],
+  );
   const features = read.columns.slice(0, metadata.features.length);
   const scores = read.columns[metadata.features.length] as Float64Array;
   const drift = datasetDrift(
     metadata.features,
-    await trainingColumns(ws, snapshot, metadata.features),
+    await trainingColumns(ws, snapshot, metadata.features, categorical),
     features,
   );
   // The report `slipway drift` writes, kept with the batch (content-addressed) for the console.

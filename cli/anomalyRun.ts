@@ -28,6 +28,11 @@ export function addKindOptions(command: Command): Command {
     .option(
       '--eval-label <column>',
       'anomaly: a 0/1 column used only to evaluate (ROC-AUC, PR-AUC, precision at k) and gate; never trained on',
+    )
+    .option(
+      '--categorical <columns>',
+      'anomaly: comma-separated text features (computer, account, ...), frequency-encoded inside the exported graph, ' +
+        'which takes them as string inputs; a category not seen in training scores as the rarest',
     );
 }
 
@@ -37,6 +42,7 @@ export interface KindFlags {
   classWeights?: string;
   contamination?: number;
   evalLabel?: string;
+  categorical?: string;
 }
 
 /**
@@ -58,6 +64,8 @@ export function checkKindOptions(opts: KindFlags): 'classifier' | 'anomaly' {
       : [
           opts.contamination !== undefined && '--contamination',
           opts.evalLabel !== undefined && '--eval-label',
+          opts.categorical !== undefined &&
+            '--categorical (categorical features are encoded for anomaly models only)',
         ];
   const given = misplaced.filter((m): m is string => typeof m === 'string');
   if (given.length > 0) {
@@ -77,6 +85,7 @@ export function anomalyRunInput(
     source: string;
     model: string;
     features?: string;
+    categorical?: string;
     evalLabel?: string;
     contamination?: number;
     epochs?: number;
@@ -89,6 +98,7 @@ export function anomalyRunInput(
     source: parseDatasetSource(flags.source).uri,
     modelName: flags.model,
     features: flags.features?.split(',').map((f) => f.trim()),
+    categorical: flags.categorical?.split(',').map((f) => f.trim()),
     evalLabel: flags.evalLabel,
     contamination: flags.contamination,
     spec: flags.epochs === undefined ? {} : { epochs: flags.epochs },

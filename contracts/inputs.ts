@@ -30,6 +30,8 @@ export const extractDatasetInputSchema = z.object({
   target: columnNameSchema.default(DEFAULT_TARGET_COLUMN),
   /** Feature columns in order; omitted means every column but the target, in file order. */
   features: z.array(columnNameSchema).min(1).optional(),
+  /** Features holding text categories (anomaly runs): stored as codes with their dictionaries. */
+  categorical: z.array(columnNameSchema).min(1).optional(),
 });
 export type ExtractDatasetInput = z.input<typeof extractDatasetInputSchema>;
 
@@ -159,8 +161,13 @@ export const trainAnomalyInputSchema = z
   .object({
     source: sourceUriSchema,
     modelName: modelNameSchema,
-    /** Numeric feature columns in order; omitted means every column but the label, in file order. */
+    /** Feature columns in order; omitted means every column but the label, in file order. */
     features: z.array(columnNameSchema).min(1).optional(),
+    /**
+     * Features holding text categories (computer, account, event code): frequency-encoded in the
+     * transform step and inside the exported graph, which takes them as string inputs.
+     */
+    categorical: z.array(columnNameSchema).min(1).optional(),
     evalLabel: columnNameSchema.optional(),
     contamination: z.number().gt(0).lt(0.5).default(0.01),
     split: z
@@ -266,6 +273,8 @@ export const importModelInputSchema = z
     sizeLimitBytes: sizeLimitBytesSchema,
     /** Labelled data (same sources as training) to evaluate the file on; feeds the metric gate. */
     evaluation: sourceUriSchema.optional(),
+    /** An anomaly import's 0/1 column of the evaluation data (its `target` is what its search reads). */
+    evalLabel: columnNameSchema.optional(),
     /** The file's signature (an OpenSSF model-signing bundle, as text), checked before the file is stored. */
     signature: z
       .string()
@@ -295,13 +304,21 @@ export const importModelInputSchema = z
         ),
       });
     }
-    if (input.kind === 'anomaly' && input.evaluation !== undefined) {
+    if (input.evalLabel !== undefined && (input.kind !== 'anomaly' || input.evaluation === undefined)) {
       ctx.addIssue({
         code: 'custom',
-        path: ['evaluation'],
+        path: ['evalLabel'],
         message:
-          'evaluating an imported anomaly model on labelled data is not supported yet: import it without --eval ' +
-          '(a person approves it), and score labelled data with apply',
+          "--eval-label names the 0/1 column of an anomaly import's --eval data: give it with --kind anomaly and --eval " +
+          '(a classifier import names its label with --target)',
+      });
+    }
+    if (input.kind === 'anomaly' && input.evaluation !== undefined && input.evalLabel === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['evalLabel'],
+        message:
+          'evaluating an imported anomaly model needs the 0/1 column of the --eval data that marks anomalies: give --eval-label <column>',
       });
     }
     if (input.evaluation !== undefined) return;

@@ -68,11 +68,13 @@ export async function importModel(input: ImportModelInput): Promise<ImportResult
   let evaluation: ImportResult['evaluation'];
   let evaluated: EvaluatedModel | undefined;
   let gate: GateDecision;
+  // The label of the evaluation data: a classifier's target; an anomaly import's --eval-label.
+  const label = params.evalLabel ?? params.target;
   if (params.evaluation !== undefined) {
     const dataset = await step('extract', () =>
       light.extractDataset({
         source: params.evaluation as string,
-        target: params.target,
+        target: label,
         features: params.features,
         cache: params.cache,
       }),
@@ -82,9 +84,12 @@ export async function importModel(input: ImportModelInput): Promise<ImportResult
         onnx: imported.onnx,
         outputName,
         snapshot: dataset.snapshot,
-        target: params.target,
+        target: label,
         features: params.features,
-        threshold: params.threshold,
+        // An anomaly model is judged at the threshold its graph computes (0 when it has none).
+        ...(params.kind === 'anomaly'
+          ? { kind: 'anomaly' as const, threshold: imported.anomalyThreshold ?? 0 }
+          : { threshold: params.threshold }),
         cache: params.cache,
       }),
     );
@@ -97,7 +102,7 @@ export async function importModel(input: ImportModelInput): Promise<ImportResult
           alias: params.gate.alias,
           settings: params.gate.metric,
           candidate,
-          heldOut: { snapshot: dataset.snapshot, target: params.target },
+          heldOut: { snapshot: dataset.snapshot, target: label },
         }),
       )
     ).decision;
@@ -115,12 +120,16 @@ export async function importModel(input: ImportModelInput): Promise<ImportResult
         ...(params.kind === 'anomaly'
           ? {
               kind: 'anomaly' as const,
-              // An outlier export's decision function flags rows below 0: anomaly_score above 0.
-              threshold: 0,
+              // The threshold the graph computes (0 for an adapted outlier export, whose decision
+              // function flags rows below 0; a Slipway export's own); results recorded before it
+              // was read have none, and register 0 as they did.
+              threshold: imported.anomalyThreshold ?? 0,
               anomaly: {
                 scoreOutput: ANOMALY_SCORE_OUTPUT,
                 outlierOutput: PREDICTED_OUTLIER_OUTPUT,
                 convention: ANOMALY_CONVENTION,
+                thresholdFrom:
+                  imported.anomalyThreshold !== undefined ? ('graph' as const) : ('unknown' as const),
               },
             }
           : { threshold: params.threshold }),

@@ -62,10 +62,18 @@ export async function trainAnomaly(input: TrainAnomalyInput): Promise<AnomalyRun
   const labelled = params.evalLabel !== undefined;
   const label = params.evalLabel ?? NO_LABEL_COLUMN;
 
+  // Only when given, so the activity inputs of runs without categorical features stay as they were.
+  const categorical = params.categorical ? { categorical: params.categorical } : {};
   const dataset = await step('extract', () =>
     labelled
-      ? light.extractDataset({ source: params.source, target: label, features: params.features, cache })
-      : light.extractUnlabelled({ source: params.source, features: params.features, cache }),
+      ? light.extractDataset({
+          source: params.source,
+          target: label,
+          features: params.features,
+          ...categorical,
+          cache,
+        })
+      : light.extractUnlabelled({ source: params.source, features: params.features, ...categorical, cache }),
   );
   // The validate step of a classifier run, against the champion's training data; added after
   // anomaly runs had histories, so those replay without it.
@@ -81,7 +89,14 @@ export async function trainAnomaly(input: TrainAnomalyInput): Promise<AnomalyRun
     },
   );
   const prepared = await step('transform', () =>
-    light.prepareData({ snapshot: dataset.snapshot, target: label, split: params.split, cache }),
+    light.prepareData({
+      snapshot: dataset.snapshot,
+      target: label,
+      split: params.split,
+      // The dictionaries the categorical encoding is fitted over.
+      ...(params.categorical ? { summary: dataset.summary } : {}),
+      cache,
+    }),
   );
   const data = { snapshot: dataset.snapshot, split: prepared.split, scaler: prepared.scaler, label };
   const trained = await step('train', () =>
@@ -142,6 +157,8 @@ export async function trainAnomaly(input: TrainAnomalyInput): Promise<AnomalyRun
           outlierOutput: PREDICTED_OUTLIER_OUTPUT,
           convention: ANOMALY_CONVENTION,
           contamination: params.contamination,
+          thresholdFrom: 'contamination',
+          ...(prepared.categorical ? { categorical: prepared.categorical } : {}),
         },
         ...(metrics ? { metrics } : {}),
         gate,

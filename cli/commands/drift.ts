@@ -16,7 +16,14 @@ export function driftTable(result: VersionDrift): string {
   const rows = [...result.drift.features].sort(
     (a, b) => Number(b.drifted) - Number(a.drifted) || b.psi - a.psi,
   );
-  const cells = rows.map((f) => [f.feature, num(f.psi), num(f.ks), f.level, f.reason]);
+  // A categorical feature has no KS D: its second figure is the chi-square test's p-value.
+  const cells = rows.map((f) => [
+    f.feature,
+    num(f.psi),
+    f.kind === 'numeric' ? num(f.ks) : `chi2 p ${num(f.pValue)}`,
+    f.level,
+    f.reason,
+  ]);
   const header = ['feature', 'PSI', 'KS D', 'level', 'why'];
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] as string).length)));
   const line = (c: string[]) =>

@@ -32,6 +32,7 @@ const importOptionsSchema = followFlagsSchema.extend({
   opsetMin: z.number().int().min(1).optional(),
   sizeLimit: z.number().int().positive().optional(),
   eval: z.string().min(1).optional(),
+  evalLabel: z.string().min(1).optional(),
   signature: z.string().min(1).optional(),
 });
 
@@ -76,6 +77,10 @@ export function registerImportCommand(program: Command): void {
       numberOption('--size-limit', { integer: true, min: 1 }),
     )
     .option('--eval <uri>', 'labelled CSV (path, s3:// or synthetic:...) to evaluate the file on')
+    .option(
+      '--eval-label <column>',
+      'anomaly: the 0/1 column of the --eval data that marks anomalies (ROC-AUC, PR-AUC against anomaly_score)',
+    )
     .option(
       '--signature <file>',
       "the file's signature (model.sig, OpenSSF model-signing format) by one of the namespace's trusted signers; " +
@@ -141,6 +146,7 @@ export function registerImportCommand(program: Command): void {
         opsetMin: opts.opsetMin,
         sizeLimitBytes: opts.sizeLimit,
         evaluation: opts.eval === undefined ? undefined : parseDatasetSource(opts.eval).uri,
+        evalLabel: opts.evalLabel,
         createdBy: ws.identity,
         cache: opts.cache,
         gate,

@@ -36,6 +36,7 @@ const runOptionsSchema = followFlagsSchema.extend({
   kind: z.enum(['classifier', 'anomaly']).default('classifier'),
   contamination: z.number().gt(0).lt(0.5).optional(),
   evalLabel: z.string().min(1).optional(),
+  categorical: z.string().min(1).optional(),
 });
 
 export function registerRunCommand(program: Command): void {

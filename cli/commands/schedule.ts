@@ -110,6 +110,7 @@ export function registerScheduleCommand(program: Command): void {
             source: raw.source as string,
             model,
             features: raw.features as string | undefined,
+            categorical: raw.categorical as string | undefined,
             evalLabel: raw.evalLabel as string | undefined,
             contamination: raw.contamination as number | undefined,
             epochs: raw.epochs as number | undefined,

@@ -37,7 +37,7 @@ export function monitoredBatchPage(name: string, version: number, b: ListedBatch
 <section class="cols"><div><h2>Batch</h2><table class="facts">${facts.map(([k, v]) => html`<tr><th>${k}</th><td>${v}</td></tr>`)}</table></div>
 <div><h2>Features</h2><table class="facts" data-table="batch-features"><tr><th>feature</th><th>PSI</th><th>KS D</th><th>mean (train → batch)</th><th>level</th></tr>${features.map(
     (f) =>
-      html`<tr data-feature="${f.feature}" data-level="${f.level}"><td>${f.feature}</td><td>${num(f.psi)}</td><td>${num(f.ks)}</td><td>${num(f.referenceMean)} → ${num(f.currentMean)}</td><td class="${f.drifted ? 'no' : 'ok'}" title="${f.reason}">${f.level}</td></tr>`,
+      html`<tr data-feature="${f.feature}" data-level="${f.level}"><td>${f.feature}</td><td>${num(f.psi)}</td><td>${f.ks === undefined ? `chi2 p ${num(f.pValue ?? 1)}` : num(f.ks)}</td><td>${f.referenceMean === undefined || f.currentMean === undefined ? 'categorical' : `${num(f.referenceMean)} → ${num(f.currentMean)}`}</td><td class="${f.drifted ? 'no' : 'ok'}" title="${f.reason}">${f.level}</td></tr>`,
   )}</table></div></section>
 <h2>Drift report</h2>${report}`;
 }

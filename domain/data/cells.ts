@@ -46,7 +46,7 @@ export function parseFeatureCell(raw: string, place: CellPlace): number {
   if (!NUMBER.test(text)) {
     const hint = MISSING_MARKER.test(text)
       ? 'It looks like a missing-value marker: fill in or drop rows with missing values.'
-      : 'Every feature must be numeric: encode categories as numbers or leave the column out of the feature list (--features).';
+      : 'A numeric feature must hold numbers: name a text column with --categorical (anomaly runs), or leave it out of the feature list (--features).';
     throw datasetError(
       'NonNumericValue',
       `${where(file, row, column)}: ${shown(text)} is not a number. ${hint}`,
@@ -70,6 +70,16 @@ export function parseFeatureCell(raw: string, place: CellPlace): number {
     );
   }
   return value;
+}
+
+/**
+ * A categorical cell as its trimmed text (what the category is, in training and at scoring alike);
+ * an empty cell is refused as a numeric one is.
+ */
+export function parseCategoryCell(raw: string, place: CellPlace): string {
+  const text = raw.trim();
+  if (text === '') throw emptyValue(place);
+  return text;
 }
 
 const TRUE = /^true$/i;

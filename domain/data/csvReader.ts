@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
+import { checkCategoricalColumns, FeatureRowReader } from './categories';
 import { type CsvParserChoice, readCsvRows } from './csvRows';
 import { datasetError, where } from './errors';
 import { type CsvLayout, planLayout } from './layout';
@@ -45,12 +46,17 @@ export async function readValidatedCsv(options: {
   limits?: Partial<CsvLimits>;
   /** 'general' reads every line with csv-parse (the byte scanner's reference); default 'auto'. */
   parser?: CsvParserChoice;
-  onLayout?(layout: CsvLayout): void;
-  onRow(values: Float64Array, label: 0 | 1, row: number): void;
+  /** Features read as text categories (each cell handed out as its code; see categories.ts). */
+  categorical?: string[];
+  onLayout?(layout: CsvLayout, categories: FeatureRowReader): void;
+  /** Each row's features in feature order (categories as codes; the array is reused). */
+  onRow(values: Float32Array, label: 0 | 1, row: number): void;
 }): Promise<CsvReadResult> {
   const { file, target } = options;
   const limits = resolveCsvLimits(options.limits);
   let layout: CsvLayout | undefined;
+  let reader: FeatureRowReader | undefined;
+  let row32 = new Float32Array(0);
   const counts = { negative: 0, positive: 0 };
   const read = await readCsvRows({
     stream: options.stream,
@@ -68,19 +74,23 @@ export async function readValidatedCsv(options: {
         );
       }
       const planned = planLayout(record, file, target, options.features);
+      checkCategoricalColumns(planned.features, options.categorical ?? [], file);
       layout = planned;
-      options.onLayout?.(planned);
+      reader = new FeatureRowReader(planned.features, options.categorical ?? [], planned.featureIndex, file);
+      row32 = new Float32Array(planned.features.length);
+      options.onLayout?.(planned, reader);
       return {
         width: planned.header.length,
-        featureIndex: planned.featureIndex,
-        features: planned.features,
+        ...reader.plan(),
         target: { index: planned.targetIndex, name: target },
       };
     },
-    onRow(values, label, row) {
+    onRow(values, label, row, source) {
       if (label === 1) counts.positive++;
       else counts.negative++;
-      options.onRow(values, label, row);
+      // Round once, so the summary describes exactly the values the snapshot holds.
+      (reader as FeatureRowReader).compose(values, source, row, row32);
+      options.onRow(row32, label, row);
     },
   });
   const rows = read.rows;

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { CsvError, Options as ParseOptions } from 'csv-parse';
-import { type CellPlace, parseFeatureCell, parseLabelCell } from './cells';
+import { type CellPlace, parseCategoryCell, parseFeatureCell, parseLabelCell } from './cells';
 import { datasetError, where } from './errors';
 import { type CsvScanAddon, nativeCsvScan } from './nativeCsvScan';
 import * as numberBytes from './numberBytes';
@@ -30,6 +30,11 @@ export interface RowPlan {
   features: string[];
   /** Position and name of the 0/1 label field, when there is one to read. */
   target?: { index: number; name: string };
+  /**
+   * Positions and names of categorical fields, read as trimmed text (never as numbers) into
+   * `RowSource.texts` in this order. The native block scanner is not used when there are any.
+   */
+  text?: Array<{ index: number; name: string }>;
 }
 
 /**
@@ -42,6 +47,8 @@ export interface RowSource {
   start: number;
   end: number;
   record: string[] | undefined;
+  /** The plan's text fields of this row, trimmed and non-empty (empty when the plan has none). */
+  texts: string[];
 }
 
 export type CsvParserChoice = 'auto' | 'general';
@@ -222,7 +229,7 @@ export class LineScanner {
   private fieldStart = new Int32Array(0);
   private fieldEnd = new Int32Array(0);
   private values = new Float64Array(0);
-  private readonly source: RowSource = { buffer: undefined, start: 0, end: 0, record: undefined };
+  private readonly source: RowSource = { buffer: undefined, start: 0, end: 0, record: undefined, texts: [] };
   /** The native scanner and the rows of its last block, when it is built. */
   private block: NativeBlock | undefined;
 
@@ -340,6 +347,21 @@ export class LineScanner {
     source.buffer = buf;
     source.start = start;
     source.end = end;
+    const text = this.plan?.text;
+    if (text) {
+      // Plain lines are ASCII (the scanner refuses other bytes), so latin1 is the text.
+      for (let t = 0; t < text.length; t++) {
+        const field = text[t] as { index: number; name: string };
+        source.texts[t] = parseCategoryCell(
+          buf.toString(
+            'latin1',
+            this.fieldStart[field.index] as number,
+            this.fieldEnd[field.index] as number,
+          ),
+          { file: this.file, row: this.line, column: field.name },
+        );
+      }
+    }
     return this.onRow(this.values, label, this.line, source);
   }
 
@@ -507,7 +529,8 @@ export class LineScanner {
     this.fieldStart = new Int32Array(plan.width);
     this.fieldEnd = new Int32Array(plan.width);
     this.values = new Float64Array(plan.featureIndex.length);
-    const addon = nativeCsvScan();
+    // The native scanner hands out numbers only, not the bounds of text fields.
+    const addon = plan.text?.length ? undefined : nativeCsvScan();
     this.block = addon && {
       addon,
       values: new Float64Array(BLOCK_ROWS * plan.featureIndex.length),
@@ -579,7 +602,7 @@ async function readGeneral(
   source.on('error', (err) => parser.destroy(err));
   source.pipe(parser);
   let plan = headerPlan;
-  const rowSource: RowSource = { buffer: undefined, start: 0, end: 0, record: undefined };
+  const rowSource: RowSource = { buffer: undefined, start: 0, end: 0, record: undefined, texts: [] };
   let values = new Float64Array(plan?.featureIndex.length ?? 0);
   try {
     for await (const { record, row } of parser as AsyncIterable<Entry>) {
@@ -603,6 +626,13 @@ async function readGeneral(
       const label = target
         ? parseLabelCell(record[target.index] as string, { file, row, column: target.name })
         : 0;
+      plan.text?.forEach((field, t) => {
+        rowSource.texts[t] = parseCategoryCell(record[field.index] as string, {
+          file,
+          row,
+          column: field.name,
+        });
+      });
       result.rows++;
       rowSource.record = record;
       const pending = options.onRow(values, label, row, rowSource);

@@ -40,6 +40,8 @@ export const datasetErrorTypes = [
   'EmptyValue',
   /** Text in a feature column. */
   'NonNumericValue',
+  /** A categorical column with more than MAX_CATEGORIES distinct values (an identifier, not a category). */
+  'TooManyCategories',
   /** NaN, Inf, -Inf, or a number too large for a 64-bit float. */
   'NonFiniteValue',
   /** A finite number beyond the float32 range (|x| > 3.4e38) that the snapshot would store as Inf. */

@@ -7,8 +7,9 @@ import type { ArtifactRef } from '../storage/artifactRef';
 import type { ArtifactStore } from '../storage/artifactStore';
 import { HashingStream } from '../storage/hashing';
 import type { S3Settings } from '../storage/s3Client';
-import { columnProfile } from '../validation/profile';
+import { categoryProfile, columnProfile } from '../validation/profile';
 import { RowSample } from '../validation/rowSample';
+import type { FeatureRowReader } from './categories';
 import { ColumnStats } from './columnStats';
 import { type CsvLimits, readValidatedCsv, resolveCsvLimits } from './csvReader';
 import type { CsvParserChoice } from './csvRows';
@@ -32,6 +33,8 @@ export interface ExtractOptions {
   target?: string;
   /** Feature columns in order; default every column but the target, in file order. */
   features?: string[];
+  /** Features holding text categories (stored as codes, their dictionaries in the summary). */
+  categorical?: string[];
   limits?: Partial<CsvLimits>;
   store: ArtifactStore;
   /** Scratch folder for the snapshot before it is stored; its file is removed whatever happens. */
@@ -93,23 +96,22 @@ export async function extractDataset(options: ExtractOptions): Promise<ExtractRe
 
     let stats: ColumnStats | undefined;
     let sample: RowSample | undefined;
-    let row32 = new Float32Array(0);
+    let categories: FeatureRowReader | undefined;
     const read = await readValidatedCsv({
       stream: hashing,
       file,
       target,
       features: options.features,
+      categorical: options.categorical,
       limits,
       parser: options.parser,
-      onLayout(layout) {
+      onLayout(layout, reader) {
         writer = new SnapshotWriter(snapshotPath, layout.features, layout.target);
         stats = new ColumnStats(layout.features.length);
         sample = new RowSample(layout.features.length);
-        row32 = new Float32Array(layout.features.length);
+        categories = reader;
       },
-      onRow(values, label) {
-        // Round once, so the summary describes exactly the values the snapshot holds.
-        row32.set(values);
+      onRow(row32, label) {
         writer?.add(row32, label);
         stats?.add(row32);
         sample?.add(row32);
@@ -124,16 +126,7 @@ export async function extractDataset(options: ExtractOptions): Promise<ExtractRe
     options.onProgress?.({ rows: read.rows });
     const digest = hashing.digest();
 
-    const columnStats = stats;
-    const rowSample = sample;
-    const columns = read.layout.features.map((name, j) => {
-      const moments = columnStats.column(j);
-      return {
-        name,
-        ...moments,
-        profile: columnProfile(rowSample.sortedColumn(j), moments.min, moments.max),
-      };
-    });
+    const columns = profiledColumns(read.layout.features, stats, sample, categories);
     return await storeExtracted(options.store, snapshotPath, {
       createdBy: options.createdBy ?? DEFAULT_CREATED_BY,
       sourceUri: source.uri,
@@ -145,7 +138,7 @@ export async function extractDataset(options: ExtractOptions): Promise<ExtractRe
       classCounts: read.classCounts,
       positiveRate: read.classCounts.positive / read.rows,
       columns,
-      profileSampleRows: rowSample.rowsKept,
+      profileSampleRows: sample.rowsKept,
     });
   } catch (err) {
     await (writer as SnapshotWriter | undefined)?.abort();
@@ -155,6 +148,26 @@ export async function extractDataset(options: ExtractOptions): Promise<ExtractRe
     raw?.destroy();
     await rm(snapshotPath, { force: true });
   }
+}
+
+/**
+ * The summary's columns: moments over all rows and a profile over the row sample for a numeric
+ * feature; for a categorical one, its dictionary with counts (its moments describe codes).
+ */
+export function profiledColumns(
+  features: string[],
+  stats: ColumnStats,
+  sample: RowSample,
+  categories: FeatureRowReader | undefined,
+): DatasetSummary['columns'] {
+  return features.map((name, j) => {
+    const moments = stats.column(j);
+    const dictionary = categories?.dictionaryOf(j);
+    if (dictionary) {
+      return { name, ...moments, profile: categoryProfile(dictionary.values.length), categories: dictionary };
+    }
+    return { name, ...moments, profile: columnProfile(sample.sortedColumn(j), moments.min, moments.max) };
+  });
 }
 
 /**

@@ -2,12 +2,20 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HashingStream } from '../storage/hashing';
+import { RowSample } from '../validation/rowSample';
+import { checkCategoricalColumns, FeatureRowReader } from './categories';
 import { ColumnStats } from './columnStats';
 import { resolveCsvLimits } from './csvReader';
 import { readCsvRows } from './csvRows';
 import { didYouMean } from './didYouMean';
 import { datasetError, where } from './errors';
-import { DEFAULT_CREATED_BY, type ExtractOptions, type ExtractResult, storeExtracted } from './extract';
+import {
+  DEFAULT_CREATED_BY,
+  type ExtractOptions,
+  type ExtractResult,
+  profiledColumns,
+  storeExtracted,
+} from './extract';
 import { NO_LABEL_COLUMN } from './noLabel';
 import { SnapshotWriter } from './snapshot';
 import { ByteLimit, openSourceStream, sourceLabel } from './sourceStream';
@@ -37,6 +45,8 @@ export async function extractUnlabelledDataset(
     raw.pipe(limiter).pipe(hashing);
     let features: string[] = [];
     let stats: ColumnStats | undefined;
+    let sample: RowSample | undefined;
+    let reader: FeatureRowReader | undefined;
     let rows = 0;
     let values = new Float32Array(0);
     // The one CSV reader of extraction and apply (byte scanner, then csv-parse): cells, ragged
@@ -56,20 +66,25 @@ export async function extractUnlabelledDataset(
             { file, row: headerRow },
           );
         }
+        checkCategoricalColumns(features, options.categorical ?? [], file);
         writer = new SnapshotWriter(snapshotPath, features, NO_LABEL_COLUMN);
         stats = new ColumnStats(features.length);
+        sample = new RowSample(features.length);
         values = new Float32Array(features.length);
-        return { width: header.length, featureIndex: features.map((f) => header.indexOf(f)), features };
+        const featureIndex = features.map((f) => header.indexOf(f));
+        reader = new FeatureRowReader(features, options.categorical ?? [], featureIndex, file);
+        return { width: header.length, ...reader.plan() };
       },
-      onRow(read) {
-        values.set(read);
+      onRow(read, _label, row, source) {
+        reader?.compose(read, source, row, values);
         writer?.add(values, 0);
         stats?.add(values);
+        sample?.add(values);
         rows++;
         if (options.onProgress && rows % 65_536 === 0) options.onProgress({ rows });
       },
     });
-    if (!writer || !stats) {
+    if (!writer || !stats || !sample) {
       throw datasetError('EmptyFile', `${file} is empty: expected a header row and data rows.`, { file });
     }
     if (rows < 2) {
@@ -84,7 +99,8 @@ export async function extractUnlabelledDataset(
     }
     await writer.close();
     const digest = hashing.digest();
-    const columnStats = stats;
+    const columns = profiledColumns(features, stats, sample, reader);
+    const profileSampleRows = sample.rowsKept;
     return await storeExtracted(options.store, snapshotPath, {
       createdBy: options.createdBy ?? DEFAULT_CREATED_BY,
       sourceUri: source.uri,
@@ -95,7 +111,8 @@ export async function extractUnlabelledDataset(
       features,
       classCounts: { negative: rows, positive: 0 },
       positiveRate: 0,
-      columns: features.map((name, j) => ({ name, ...columnStats.column(j) })),
+      columns,
+      profileSampleRows,
     });
   } catch (err) {
     await writer?.abort();

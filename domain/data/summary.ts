@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { columnProfileSchema } from '../validation/profile';
+import { categoryDictionarySchema } from './categories';
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 
@@ -12,6 +13,11 @@ export const columnSummarySchema = z.object({
   std: z.number().nonnegative(),
   /** Type, missing rate, quantiles, histogram (absent in summaries written before profiles existed). */
   profile: columnProfileSchema.optional(),
+  /**
+   * A categorical column (--categorical): its categories in code order with their row counts. The
+   * snapshot holds each cell's code, so min/max/mean/std above describe codes, not the data.
+   */
+  categories: categoryDictionarySchema.optional(),
 });
 
 /**

@@ -12,9 +12,12 @@ export function trainingDataDrift(
   championVersion: number,
   champion: DatasetMatrix,
   candidate: DatasetMatrix,
+  /** Categorical features (their cells are codes of two different dictionaries): listed, not compared. */
+  categorical: readonly string[] = [],
 ): DriftGateInput {
-  const shared = champion.features.filter((f) => candidate.features.includes(f));
+  const shared = champion.features.filter((f) => candidate.features.includes(f) && !categorical.includes(f));
   const notCompared = [
+    ...categorical.filter((f) => champion.features.includes(f)),
     ...champion.features.filter((f) => !candidate.features.includes(f)),
     ...candidate.features.filter((f) => !champion.features.includes(f)),
   ];

@@ -3,7 +3,7 @@ import { decodeModel, type ModelDef } from '../onnx/onnxProto';
 import { boundUsed, type InputScaling, logitOf, referenceScores } from '../onnx/reference';
 import { onnxSizeReport, type SizeReport } from '../onnx/size';
 import { gaussian, mulberry32 } from '../random';
-import { openAnomalyScorer } from '../scoring/anomalyScorer';
+import { categoricalInputsOf, openAnomalyScorer } from '../scoring/anomalyScorer';
 import { openBinaryScorer } from '../scoring/binaryScorer';
 import { ScoringError } from '../scoring/errors';
 import { readDenseGraph } from './denseGraph';
@@ -38,6 +38,13 @@ export interface ImportedOnnxFacts {
   bytes: Uint8Array;
   /** Present when outputs were added to the file (a scikit-learn ZipMap or outlier export). */
   adaptation?: OutputAdaptation;
+  /**
+   * An anomaly model's threshold as its graph computes it (anomaly_score + predicted_outlier, the
+   * same on every probe row): 0 for an adapted scikit-learn outlier export, the stored threshold
+   * for a Slipway export. Absent when the sum varies by row (predicted_outlier is then not
+   * threshold - anomaly_score, and no single threshold describes the file).
+   */
+  anomalyThreshold?: number;
 }
 
 /**
@@ -96,18 +103,23 @@ export async function checkImportedOnnx(
       { opset, opsetMin: options.opsetMin },
     );
   }
+  // An anomaly model may take categorical features as string inputs named after them (Slipway's
+  // exports with --categorical); the float input then holds the other features.
+  const categorical = kind === 'anomaly' ? categoricalInputsOf(bytes, features) : [];
+  const nNumeric = features.length - categorical.length;
   const session = await load(bytes, opset);
   let facts: ReturnType<typeof checkSignature>;
   try {
-    facts = checkSignature(session, features.length);
+    facts = checkSignature(session, nNumeric, categorical);
   } finally {
     await session.release();
   }
   // By default the first float tensor output: a classifier's label output (int64) is never read.
   const outputName = adapted.outputName ?? facts.firstFloatOutput ?? (facts.outputs[0] as string);
   let referenceCheck: ReferenceCheck;
+  let anomalyThreshold: number | undefined;
   if (kind === 'anomaly') {
-    await probeAnomaly(bytes, features.length);
+    anomalyThreshold = await probeAnomaly(bytes, nNumeric, categorical);
     referenceCheck = {
       checked: false,
       reason: 'anomaly model: the reference evaluates sigmoid classifiers only',
@@ -123,6 +135,7 @@ export async function checkImportedOnnx(
     referenceCheck,
     bytes,
     ...(adapted.adaptation ? { adaptation: adapted.adaptation } : {}),
+    ...(anomalyThreshold !== undefined ? { anomalyThreshold } : {}),
     opset,
     irVersion: model.irVersion,
     ...(model.producerName
@@ -199,9 +212,13 @@ function describe(meta: ort.InferenceSession.ValueMetadata): string {
 function checkSignature(
   session: ort.InferenceSession,
   nFeatures: number,
+  /** String inputs fed with categorical features' text (anomaly models), set aside here. */
+  categorical: string[] = [],
 ): Pick<ImportedOnnxFacts, 'inputName' | 'outputs'> & { firstFloatOutput?: string } {
-  const inputs = session.inputMetadata;
-  const listed = inputs.map(describe).join(', ');
+  const inputs = session.inputMetadata.filter(
+    (i) => !(categorical.includes(i.name) && i.isTensor && i.type === 'string'),
+  );
+  const listed = session.inputMetadata.map(describe).join(', ');
   if (inputs.length !== 1) {
     throw new OnnxImportError(
       'ModelInputMismatch',
@@ -268,18 +285,38 @@ async function probe(bytes: Uint8Array, nFeatures: number, outputName: string): 
   }
 }
 
-/** Scores a few rows through the anomaly scorer `apply` uses: both outputs, one finite float per row. */
-async function probeAnomaly(bytes: Uint8Array, nFeatures: number): Promise<void> {
+/**
+ * Scores a few rows through the anomaly scorer `apply` uses: both outputs, one finite float per
+ * row. Returns the threshold the graph implies (anomaly_score + predicted_outlier) when it is the
+ * same on every row, zeros and seeded rows alike, within float32 rounding; else undefined.
+ */
+async function probeAnomaly(
+  bytes: Uint8Array,
+  nFeatures: number,
+  categorical: string[] = [],
+): Promise<number | undefined> {
   try {
-    const scorer = await openAnomalyScorer(bytes, nFeatures);
+    const scorer = await openAnomalyScorer(bytes, nFeatures, categorical);
     try {
-      const { score, outlier } = await scorer.score(new Float32Array(PROBE_ROWS * nFeatures), PROBE_ROWS);
+      // Rows of zeros, then rows of seeded values in [-2, 2); categories are text no model has seen.
+      const x = new Float32Array(2 * PROBE_ROWS * nFeatures);
+      const random = mulberry32(22);
+      for (let k = PROBE_ROWS * nFeatures; k < x.length; k++) x[k] = 4 * random() - 2;
+      const texts = categorical.map(() =>
+        Array.from({ length: 2 * PROBE_ROWS }, (_, r) => `slipway-probe-${r}`),
+      );
+      const { score, outlier } = await scorer.score(x, 2 * PROBE_ROWS, texts);
       if (![...score, ...outlier].every((v) => Number.isFinite(v))) {
         throw new OnnxImportError(
           'UnsupportedModelOutput',
-          `The anomaly outputs gave non-finite values for ${PROBE_ROWS} rows of zeros.`,
+          `The anomaly outputs gave non-finite values for ${2 * PROBE_ROWS} probe rows (zeros and seeded values).`,
         );
       }
+      const sums = Array.from(score, (s, r) => s + (outlier[r] as number));
+      const first = sums[0] as number;
+      const tolerance = 1e-5 * (1 + Math.max(...Array.from(score, Math.abs)));
+      // To float32 precision: the graph holds its threshold as a float32 constant.
+      return sums.every((t) => Math.abs(t - first) <= tolerance) ? Math.fround(first) : undefined;
     } finally {
       await scorer.release();
     }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { mulberry32, shuffleInPlace } from '../random';
+import { type CategoricalEncoding, encodeCategories } from './categoricalEncoding';
 
 /**
  * A dense autoencoder for anomaly detection, trained in float64 in plain TypeScript: on the
@@ -191,11 +192,15 @@ function forward(layers: AutoencoderLayer[], acts: Float64Array[], rows: number)
  */
 export function reconstructionErrors(
   weights: AutoencoderWeights,
-  scaler: { mean: number[]; std: number[] },
-  raw: ArrayLike<number>,
+  scaler: { mean: number[]; std: number[]; categorical?: CategoricalEncoding },
+  snapshotRows: ArrayLike<number>,
   nRows: number,
 ): Float64Array {
   const F = weights.nFeatures;
+  // Rows as the snapshot holds them: categorical cells are codes, encoded here as in training.
+  const raw = scaler.categorical?.columns.length
+    ? encodeCategories(scaler.categorical, Float32Array.from(snapshotRows), F)
+    : snapshotRows;
   const widths = [F, ...weights.layers.map((l) => l.nOut)];
   const batch = 1024;
   const acts = widths.map((w) => new Float64Array(batch * w));

@@ -120,7 +120,7 @@ export const OperatorSetIdProto = root.lookupType('onnx.OperatorSetIdProto');
 export const StringStringEntryProto = root.lookupType('onnx.StringStringEntryProto');
 
 /** TensorProto.DataType values used here (onnx.proto numbering). */
-export const DataType = { FLOAT: 1, INT64: 7, BOOL: 9 } as const;
+export const DataType = { FLOAT: 1, STRING: 8, INT64: 7, BOOL: 9 } as const;
 /** AttributeProto.AttributeType values (onnx.proto numbering). */
 export const AttributeType = {
   FLOAT: 1,
@@ -149,6 +149,8 @@ export interface Attribute {
   s?: Uint8Array;
   floats?: number[];
   ints?: number[];
+  /** UTF-8 bytes of each string (a STRINGS attribute). */
+  strings?: Uint8Array[];
 }
 export interface NodeDef {
   name: string;

@@ -178,6 +178,28 @@ const draftShape = {
       convention: z.string().min(1),
       /** Share of the training rows above the threshold, when Slipway set it. */
       contamination: z.number().gt(0).lt(1).optional(),
+      /**
+       * Where `threshold` comes from: `contamination` (trained here), `graph` (an import: the
+       * anomaly_score + predicted_outlier its graph computes, the same on every row), or `unknown`
+       * (an import whose predicted_outlier is not threshold - anomaly_score for one threshold; the
+       * registered 0 then describes nothing, and the graph's predicted_outlier is what flags rows).
+       * Absent on versions registered before it was recorded.
+       */
+      thresholdFrom: z.enum(['contamination', 'graph', 'unknown']).optional(),
+      /**
+       * Features the exported graph takes as text (a string input [N, 1] each), frequency-encoded
+       * inside it: the share of training rows with that category, 0 for one never seen in training.
+       */
+      categorical: z
+        .array(
+          z.object({
+            feature: z.string().min(1),
+            encoding: z.literal('frequency'),
+            /** Categories with a frequency in the graph. */
+            seenInTraining: z.number().int().nonnegative(),
+          }),
+        )
+        .optional(),
     })
     .optional(),
   /** Absent for an imported version that was given no labelled data ("not evaluated"). */

@@ -20,13 +20,22 @@ export function renderModelCard(meta: ModelCardInput): string {
     '## Intended use',
     '',
     (meta.kind === 'anomaly'
-      ? `Anomaly model: from ${meta.features.length} numeric features it returns ${code('anomaly_score')} ` +
+      ? `Anomaly model: from ${meta.features.length} features it returns ${code('anomaly_score')} ` +
         `(higher is more anomalous) and ${code('predicted_outlier')} = threshold ${formatNumber(meta.threshold)} ` +
         `- anomaly_score, negative for outliers (as scikit-learn's decision_function)` +
         (meta.anomaly?.contamination !== undefined
           ? `; the threshold flags ${formatPercent(meta.anomaly.contamination)} of the training rows`
-          : '') +
-        '. '
+          : meta.anomaly?.thresholdFrom === 'graph'
+            ? '; the threshold is the one its graph computes'
+            : meta.anomaly?.thresholdFrom === 'unknown'
+              ? "; the file's predicted_outlier is not threshold - anomaly_score for one threshold, so the registered threshold describes nothing: read predicted_outlier"
+              : '') +
+        '. ' +
+        (meta.anomaly?.categorical?.length
+          ? `Categorical features (string inputs [N, 1] of the graph, frequency-encoded inside it: the share of ` +
+            `training rows with that category, 0 for a category never seen in training): ` +
+            `${meta.anomaly.categorical.map((c) => `${code(c.feature)} (${c.seenInTraining} categories)`).join(', ')}. `
+          : '')
       : `Binary classifier: from ${meta.features.length} numeric features it returns the probability that ` +
         `${code(meta.target)} is 1 (the positive class); rows at or above the threshold ` +
         `${formatNumber(meta.threshold)} are predicted positive. `) +

@@ -13,7 +13,12 @@ const num = (v: number) =>
  * sizes compare), in plain SVG with no script.
  */
 function overlaidHistogram(f: FeatureDriftWithHistograms): string {
-  const { edges, reference, current } = f.overlay;
+  const { reference, current } = f.overlay;
+  // Numeric: the range under the bins; categorical: the first and last category shown (most frequent first).
+  const [loText, hiText] =
+    f.kind === 'numeric'
+      ? [num(f.overlay.edges[0] ?? 0), num(f.overlay.edges[f.overlay.edges.length - 1] ?? 0)]
+      : [f.overlay.categories[0] ?? '', f.overlay.categories[f.overlay.categories.length - 1] ?? ''];
   const bins = reference.length;
   const refTotal = reference.reduce((a, b) => a + b, 0) || 1;
   const curTotal = current.reduce((a, b) => a + b, 0) || 1;
@@ -30,17 +35,20 @@ function overlaidHistogram(f: FeatureDriftWithHistograms): string {
           `<rect class="${cls}" x="${(PAD.left + i * bw).toFixed(1)}" y="${y(s).toFixed(1)}" width="${bw.toFixed(1)}" height="${(H - PAD.bottom - y(s)).toFixed(1)}"/>`,
       )
       .join('');
-  const lo = edges[0] ?? 0;
-  const hi = edges[edges.length - 1] ?? 0;
   return (
     `<svg role="img" data-chart="drift-${escapeXml(f.feature)}" viewBox="0 0 ${W} ${H}">` +
     `<title>${escapeXml(`${f.feature}: reference (grey) and current (orange) shares of rows`)}</title>` +
     bars(r, 'ref') +
     bars(c, 'cur') +
-    `<text x="${PAD.left}" y="${H - 6}">${escapeXml(num(lo))}</text>` +
-    `<text x="${W - PAD.right}" y="${H - 6}" text-anchor="end">${escapeXml(num(hi))}</text>` +
+    `<text x="${PAD.left}" y="${H - 6}">${escapeXml(loText)}</text>` +
+    `<text x="${W - PAD.right}" y="${H - 6}" text-anchor="end">${escapeXml(hiText)}</text>` +
     '</svg>'
   );
+}
+
+/** KS D of a numeric feature; the chi-square test's p-value of a categorical one. */
+function secondFigure(f: FeatureDriftWithHistograms): string {
+  return f.kind === 'numeric' ? `KS ${num(f.ks)}` : `chi2 p ${num(f.pValue)}`;
 }
 
 /** The drift report: one self-contained HTML page (a table, then a histogram per feature, drifted first). */
@@ -56,15 +64,18 @@ export function renderDriftReport(input: {
   const rows = drift.features
     .map(
       (f) =>
-        `<tr class="${f.level}"><td>${escapeXml(f.feature)}</td><td>${num(f.psi)}</td><td>${num(f.ks)}</td>` +
-        `<td>${num(f.referenceMean)}</td><td>${num(f.currentMean)}</td><td>${f.level}</td><td>${escapeXml(f.reason)}</td></tr>`,
+        `<tr class="${f.level}"><td>${escapeXml(f.feature)}</td><td>${num(f.psi)}</td><td>${secondFigure(f)}</td>` +
+        (f.kind === 'numeric'
+          ? `<td>${num(f.referenceMean)}</td><td>${num(f.currentMean)}</td>`
+          : `<td colspan="2">categorical: ${f.overlay.categories.length - 1} most frequent shown</td>`) +
+        `<td>${f.level}</td><td>${escapeXml(f.reason)}</td></tr>`,
     )
     .join('\n');
   const ordered = [...drift.features].sort((a, b) => Number(b.drifted) - Number(a.drifted) || b.psi - a.psi);
   const charts = ordered
     .map(
       (f) =>
-        `<figure class="${f.level}"><figcaption>${escapeXml(f.feature)}: PSI ${num(f.psi)}, KS ${num(f.ks)}${f.drifted ? ' (drifted)' : ''}</figcaption>${overlaidHistogram(f)}</figure>`,
+        `<figure class="${f.level}"><figcaption>${escapeXml(f.feature)}: PSI ${num(f.psi)}, ${secondFigure(f)}${f.drifted ? ' (drifted)' : ''}</figcaption>${overlaidHistogram(f)}</figure>`,
     )
     .join('\n');
   const verdict = driftVerdict(drift);
@@ -82,8 +93,8 @@ svg text{font-size:10px;fill:#555}
 <h1>${escapeXml(input.model)} v${input.version}: drift</h1>
 <p class="meta">reference: ${escapeXml(input.referenceLabel)} (${drift.referenceRows} rows) · current: ${escapeXml(input.currentLabel)} (${drift.currentRows} rows)</p>
 <p class="verdict" data-drifted="${drift.drifted.length}">${escapeXml(verdict)}</p>
-<p>Drifted when PSI &ge; ${t.psiDrift} (bins at the reference's deciles) or KS D &gt; max(${t.ksMin}, critical value at &alpha; = 0.001); moderate when PSI &ge; ${t.psiWarn}; not judged below ${t.minRows} rows.</p>
-<table><thead><tr><th>feature</th><th>PSI</th><th>KS D</th><th>mean (ref)</th><th>mean (cur)</th><th>level</th><th>why</th></tr></thead>
+<p>Drifted when PSI &ge; ${t.psiDrift} (bins at the reference's deciles) or KS D &gt; max(${t.ksMin}, critical value at &alpha; = 0.001), a categorical one on PSI over its categories (chi-square p shown); moderate when PSI &ge; ${t.psiWarn}; not judged below ${t.minRows} rows.</p>
+<table><thead><tr><th>feature</th><th>PSI</th><th>KS D / chi2 p</th><th>mean (ref)</th><th>mean (cur)</th><th>level</th><th>why</th></tr></thead>
 <tbody>
 ${rows}
 </tbody></table>

@@ -7,7 +7,7 @@ import { stringify } from 'csv-stringify/sync';
 import { readCsvRows } from '../data/csvRows';
 import { datasetError } from '../data/errors';
 import { ANOMALY_SCORE_OUTPUT, PREDICTED_OUTLIER_OUTPUT } from '../import/anomalyConvention';
-import { openAnomalyScorer } from './anomalyScorer';
+import { categoricalInputsOf, openAnomalyScorer } from './anomalyScorer';
 import { matchFeatureColumns } from './columns';
 
 export interface ScoreAnomalyCsvOptions {
@@ -35,15 +35,20 @@ export interface ScoreAnomalyCsvResult {
  * quoting is refused with the same message, row and column as for a classifier, and a plain line
  * is written back byte for byte (a record csv-parse read, as csv-stringify writes it). The output
  * goes to a temporary file beside it, renamed into place at the end: a failure leaves nothing.
- * One thread: these models are small (scoring is not what sets the pace).
+ * One thread: these models are small (scoring is not what sets the pace). A categorical feature
+ * (a string input of the graph) is read as its trimmed text and encoded by the graph itself, so a
+ * category never seen in training scores (as the rarest) rather than failing.
  */
 export async function scoreAnomalyCsv(options: ScoreAnomalyCsvOptions): Promise<ScoreAnomalyCsvResult> {
   const started = performance.now();
   const { features, inputPath, outputPath } = options;
   const batchRows = options.batchRows ?? 4096;
-  const nF = features.length;
+  // Categorical features (the model's string inputs) are read as text, the others as numbers.
+  const categorical = categoricalInputsOf(options.onnx, features);
+  const numeric = features.filter((f) => !categorical.includes(f));
+  const nF = numeric.length;
   const columns = { score: ANOMALY_SCORE_OUTPUT, outlier: PREDICTED_OUTLIER_OUTPUT };
-  const scorer = await openAnomalyScorer(options.onnx, nF);
+  const scorer = await openAnomalyScorer(options.onnx, nF, categorical);
   const temp = join(dirname(outputPath), `.${basename(outputPath)}.${randomUUID()}.tmp`);
   const out = createWriteStream(temp, { flags: 'wx' });
   // Seen by the next write (a full disk) rather than as an unhandled event; after a failure the
@@ -60,11 +65,13 @@ export async function scoreAnomalyCsv(options: ScoreAnomalyCsvOptions): Promise<
   let outliers = 0;
   // The batch: its feature values and each row's own text, kept until its scores are known.
   const x = new Float32Array(batchRows * nF);
+  const categories = categorical.map(() => [] as string[]);
   const texts: Array<Buffer | string[]> = [];
   const flush = async () => {
     const n = texts.length;
     if (n === 0) return;
-    const { score, outlier } = await scorer.score(x.subarray(0, n * nF), n);
+    const { score, outlier } = await scorer.score(x.subarray(0, n * nF), n, categories);
+    for (const column of categories) column.length = 0;
     const lines: Buffer[] = [];
     for (let r = 0; r < n; r++) {
       const added = `${String(score[r])},${String(outlier[r])}`;
@@ -90,10 +97,18 @@ export async function scoreAnomalyCsv(options: ScoreAnomalyCsvOptions): Promise<
           probability: columns.score,
         });
         out.write(stringify([[...cells, columns.score, columns.outlier]]));
-        return { width: cells.length, featureIndex, features };
+        const at = (name: string) => featureIndex[features.indexOf(name)] as number;
+        return {
+          width: cells.length,
+          featureIndex: numeric.map(at),
+          features: numeric,
+          ...(categorical.length > 0 ? { text: categorical.map((name) => ({ index: at(name), name })) } : {}),
+        };
       },
       onRow(values, _label, _row, source) {
         x.set(values, texts.length * nF);
+        for (let c = 0; c < categories.length; c++)
+          (categories[c] as string[]).push(source.texts[c] as string);
         texts.push(
           source.record
             ? [...source.record]

@@ -1,20 +1,53 @@
 import type * as ort from 'onnxruntime-node';
 import { ANOMALY_SCORE_OUTPUT, PREDICTED_OUTLIER_OUTPUT } from '../import/anomalyConvention';
+import { DataType, decodeModel } from '../onnx/onnxProto';
 import { ScoringError } from './errors';
+
+/**
+ * The features an anomaly model takes as text: its string inputs that are among `features`
+ * (Slipway's exports name each categorical feature's input after it), in feature order.
+ */
+export function categoricalInputsOf(onnx: Uint8Array, features: string[]): string[] {
+  let names: string[];
+  try {
+    names = decodeModel(onnx)
+      .graph.input.filter((i) => i.type?.tensorType?.elemType === DataType.STRING)
+      .map((i) => i.name);
+  } catch {
+    return []; // not readable here: onnxruntime says why when the scorer opens it
+  }
+  return features.filter((f) => names.includes(f));
+}
 
 /** One onnxruntime session over an anomaly version's two outputs (see sklearnOutputs.ts for the sign convention). */
 export interface AnomalyScorer {
-  /** anomaly_score (higher is more anomalous) and predicted_outlier (negative for outliers) of `nRows` rows. */
-  score(x: Float32Array, nRows: number): Promise<{ score: Float32Array; outlier: Float32Array }>;
+  /**
+   * anomaly_score (higher is more anomalous) and predicted_outlier (negative for outliers) of
+   * `nRows` rows: their numeric features row-major in `x`, and for a model with categorical
+   * inputs each one's text per row in `texts` (in the order of `categorical`).
+   */
+  score(
+    x: Float32Array,
+    nRows: number,
+    texts?: string[][],
+  ): Promise<{ score: Float32Array; outlier: Float32Array }>;
+  /** The model's string inputs (categorical features), in the order `texts` are given. */
+  categorical: string[];
   release(): Promise<void>;
 }
 
 /**
- * Opens an anomaly model for rows of `nFeatures` raw values. It must take one float tensor
- * [N, nFeatures] and give `anomaly_score` and `predicted_outlier`, one float per row each
+ * Opens an anomaly model for rows of `nFeatures` raw numeric values. It must take one float
+ * tensor [N, nFeatures] (absent when every feature is categorical) and, when `categorical` names
+ * features, one string tensor [N, 1] per such feature named after it (Slipway's exports with
+ * --categorical); and give `anomaly_score` and `predicted_outlier`, one float per row each
  * (Slipway's anomaly exports and adapted scikit-learn imports both do).
  */
-export async function openAnomalyScorer(onnx: Uint8Array, nFeatures: number): Promise<AnomalyScorer> {
+export async function openAnomalyScorer(
+  onnx: Uint8Array,
+  nFeatures: number,
+  categorical: string[] = [],
+): Promise<AnomalyScorer> {
   const runtime = require('onnxruntime-node') as typeof ort;
   let session: ort.InferenceSession;
   try {
@@ -26,16 +59,27 @@ export async function openAnomalyScorer(onnx: Uint8Array, nFeatures: number): Pr
     );
   }
   const inputs = session.inputMetadata;
-  const input = inputs[0];
+  const floats = inputs.filter((i) => i.isTensor && i.type === 'float32');
+  const strings = inputs.filter((i) => i.isTensor && i.type === 'string').map((i) => i.name);
+  const input = floats[0];
   const names = session.outputMetadata.map((o) => o.name);
   const missing = [ANOMALY_SCORE_OUTPUT, PREDICTED_OUTLIER_OUTPUT].filter((n) => !names.includes(n));
-  if (inputs.length !== 1 || !input?.isTensor || input.type !== 'float32' || missing.length > 0) {
+  const inputsFit =
+    floats.length === (nFeatures > 0 ? 1 : 0) &&
+    inputs.length === floats.length + strings.length &&
+    strings.length === categorical.length &&
+    categorical.every((c) => strings.includes(c));
+  if (!inputsFit || missing.length > 0) {
     await session.release();
+    const wanted =
+      (nFeatures > 0 ? `one float32 tensor [N, ${nFeatures}]` : 'no float tensor') +
+      (categorical.length > 0 ? ` and string tensors ${categorical.join(', ')}` : '');
+    const has = inputs.map((i) => `${i.name} (${i.isTensor ? i.type : 'not a tensor'})`).join(', ');
     throw new ScoringError(
       missing.length > 0 ? 'UnsupportedModelOutput' : 'ModelInputMismatch',
       missing.length > 0
         ? `The anomaly model lacks the output${missing.length > 1 ? 's' : ''} ${missing.join(', ')}; its outputs: ${names.join(', ')}.`
-        : `The anomaly model does not take one float32 tensor [N, ${nFeatures}] (it has ${inputs.length} inputs).`,
+        : `The anomaly model does not take ${wanted} (its inputs: ${has}).`,
     );
   }
   const perRow = (t: ort.Tensor, nRows: number, name: string): Float32Array => {
@@ -49,12 +93,23 @@ export async function openAnomalyScorer(onnx: Uint8Array, nFeatures: number): Pr
     return data;
   };
   return {
-    async score(x, nRows) {
-      const tensor = new runtime.Tensor('float32', x.subarray(0, nRows * nFeatures), [nRows, nFeatures]);
-      const result = await session.run({ [input.name]: tensor }, [
-        ANOMALY_SCORE_OUTPUT,
-        PREDICTED_OUTLIER_OUTPUT,
-      ]);
+    categorical,
+    async score(x, nRows, texts = []) {
+      const feeds: Record<string, ort.Tensor> = {};
+      if (input)
+        feeds[input.name] = new runtime.Tensor('float32', x.subarray(0, nRows * nFeatures), [
+          nRows,
+          nFeatures,
+        ]);
+      categorical.forEach((name, c) => {
+        const column = texts[c] ?? [];
+        feeds[name] = new runtime.Tensor(
+          'string',
+          column.length === nRows ? column : column.slice(0, nRows),
+          [nRows, 1],
+        );
+      });
+      const result = await session.run(feeds, [ANOMALY_SCORE_OUTPUT, PREDICTED_OUTLIER_OUTPUT]);
       return {
         score: perRow(result[ANOMALY_SCORE_OUTPUT] as ort.Tensor, nRows, ANOMALY_SCORE_OUTPUT),
         outlier: perRow(result[PREDICTED_OUTLIER_OUTPUT] as ort.Tensor, nRows, PREDICTED_OUTLIER_OUTPUT),
@@ -64,21 +119,26 @@ export async function openAnomalyScorer(onnx: Uint8Array, nFeatures: number): Pr
   };
 }
 
-/** Scores a row-major matrix in batches with one session. */
+/**
+ * Scores a row-major matrix of numeric features in batches with one session; `categories` names
+ * the model's string inputs and holds each one's text per row.
+ */
 export async function scoreAnomalyMatrix(
   onnx: Uint8Array,
   x: Float32Array,
   nRows: number,
   nFeatures: number,
   batchRows = 8192,
+  categories: { names: string[]; texts: string[][] } = { names: [], texts: [] },
 ): Promise<{ score: Float32Array; outlier: Float32Array }> {
-  const scorer = await openAnomalyScorer(onnx, nFeatures);
+  const scorer = await openAnomalyScorer(onnx, nFeatures, categories.names);
   try {
     const score = new Float32Array(nRows);
     const outlier = new Float32Array(nRows);
     for (let start = 0; start < nRows; start += batchRows) {
       const end = Math.min(nRows, start + batchRows);
-      const out = await scorer.score(x.subarray(start * nFeatures, end * nFeatures), end - start);
+      const texts = categories.texts.map((t) => t.slice(start, end));
+      const out = await scorer.score(x.subarray(start * nFeatures, end * nFeatures), end - start, texts);
       score.set(out.score, start);
       outlier.set(out.outlier, start);
     }

@@ -1,9 +1,45 @@
 import { histogram, PROFILE_HISTOGRAM_BINS } from './distribution';
-import { DEFAULT_DRIFT_THRESHOLDS, type DriftThresholds, type NumericDrift, numericDrift } from './drift';
+import {
+  type CategoricalDrift,
+  categoricalDrift,
+  DEFAULT_DRIFT_THRESHOLDS,
+  type DriftThresholds,
+  type NumericDrift,
+  numericDrift,
+  OTHER_CATEGORY,
+} from './drift';
 
-export interface FeatureDriftWithHistograms extends NumericDrift {
+export interface NumericDriftWithHistograms extends NumericDrift {
   /** Both samples over the same equal-width bins (the union of their ranges), for overlaid plots. */
   overlay: { edges: number[]; reference: number[]; current: number[] };
+}
+
+export interface CategoricalDriftWithHistograms extends CategoricalDrift {
+  /** Both sides' counts over the same categories (the reference's most frequent, then OTHER_CATEGORY). */
+  overlay: { categories: string[]; reference: number[]; current: number[] };
+}
+
+export type FeatureDriftWithHistograms = NumericDriftWithHistograms | CategoricalDriftWithHistograms;
+
+/** One side of a feature: a numeric column sorted ascending, or a categorical one's counts per category. */
+export type DriftColumn = Float64Array | ReadonlyMap<string, number>;
+
+/** Categories a categorical overlay shows by name; the rest are one OTHER_CATEGORY bar. */
+export const OVERLAY_CATEGORIES = 20;
+
+function categoryOverlay(
+  reference: ReadonlyMap<string, number>,
+  current: ReadonlyMap<string, number>,
+): CategoricalDriftWithHistograms['overlay'] {
+  const byCount = (m: ReadonlyMap<string, number>) =>
+    [...m.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([c]) => c);
+  const shown = [...new Set([...byCount(reference), ...byCount(current)])].slice(0, OVERLAY_CATEGORIES);
+  const total = (m: ReadonlyMap<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+  const counts = (m: ReadonlyMap<string, number>) => {
+    const named = shown.map((c) => m.get(c) ?? 0);
+    return [...named, total(m) - named.reduce((a, b) => a + b, 0)];
+  };
+  return { categories: [...shown, OTHER_CATEGORY], reference: counts(reference), current: counts(current) };
 }
 
 export interface DatasetDrift {
@@ -15,16 +51,25 @@ export interface DatasetDrift {
   drifted: string[];
 }
 
-/** Drift of every feature between two sets of sorted columns (same order as `features`). */
+/**
+ * Drift of every feature between two sets of columns (same order as `features`): PSI and KS for a
+ * numeric one (sorted values), PSI and chi-square over categories for a categorical one (counts).
+ */
 export function datasetDrift(
   features: readonly string[],
-  reference: readonly Float64Array[],
-  current: readonly Float64Array[],
+  reference: readonly DriftColumn[],
+  current: readonly DriftColumn[],
   thresholds: DriftThresholds = DEFAULT_DRIFT_THRESHOLDS,
 ): DatasetDrift {
-  const rows = features.map((name, j) => {
-    const ref = reference[j] as Float64Array;
-    const cur = current[j] as Float64Array;
+  const rows = features.map((name, j): FeatureDriftWithHistograms => {
+    const ref = reference[j] as DriftColumn;
+    const cur = current[j] as DriftColumn;
+    if (!(ref instanceof Float64Array) || !(cur instanceof Float64Array)) {
+      if (ref instanceof Float64Array || cur instanceof Float64Array) {
+        throw new Error(`${name}: numeric on one side and categorical on the other`);
+      }
+      return { ...categoricalDrift(name, ref, cur, thresholds), overlay: categoryOverlay(ref, cur) };
+    }
     const drift = numericDrift(name, ref, cur, thresholds);
     const lo = Math.min(ref[0] as number, cur[0] as number);
     const hi = Math.max(ref[ref.length - 1] as number, cur[cur.length - 1] as number);
@@ -33,8 +78,8 @@ export function datasetDrift(
     return { ...drift, overlay: { edges: r.edges, reference: r.counts, current: c.counts } };
   });
   return {
-    referenceRows: reference[0]?.length ?? 0,
-    currentRows: current[0]?.length ?? 0,
+    referenceRows: rows[0]?.referenceRows ?? 0,
+    currentRows: rows[0]?.currentRows ?? 0,
     thresholds,
     features: rows,
     drifted: rows.filter((r) => r.drifted).map((r) => r.feature),

@@ -3,7 +3,9 @@ import { readCsvRows } from '../data/csvRows';
 import { didYouMean } from '../data/didYouMean';
 import { datasetError, where } from '../data/errors';
 import type { DatasetMatrix } from '../data/snapshot';
+import type { DriftColumn } from './datasetDrift';
 import { sortFloat32 } from './distribution';
+import { categoryCounts } from './drift';
 
 /**
  * A growable column (doubling), so reading a CSV of unknown length copies O(n) in all. Float32:
@@ -35,9 +37,14 @@ export async function readSortedFeatureColumns(options: {
   stream: Readable;
   file: string;
   features: readonly string[];
-}): Promise<{ rows: number; columns: Float64Array[] }> {
+  /** Features read as text: each comes back as its counts per category (categoryCounts, capped). */
+  categorical?: readonly string[];
+}): Promise<{ rows: number; columns: DriftColumn[] }> {
   const { file, features } = options;
-  const columns = features.map(() => new Column());
+  const categorical = features.filter((f) => options.categorical?.includes(f));
+  const numeric = features.filter((f) => !categorical.includes(f));
+  const columns = numeric.map(() => new Column());
+  const texts = categorical.map(() => [] as string[]);
   const read = await readCsvRows({
     stream: options.stream,
     file,
@@ -53,10 +60,17 @@ export async function readSortedFeatureColumns(options: {
           { file, row, column: missing[0] },
         );
       }
-      return { width: cells.length, featureIndex, features: [...features] };
+      const at = (name: string) => featureIndex[features.indexOf(name)] as number;
+      return {
+        width: cells.length,
+        featureIndex: numeric.map(at),
+        features: numeric,
+        ...(categorical.length > 0 ? { text: categorical.map((name) => ({ index: at(name), name })) } : {}),
+      };
     },
-    onRow(values) {
+    onRow(values, _label, _row, source) {
       for (let j = 0; j < columns.length; j++) (columns[j] as Column).push(values[j] as number);
+      for (let c = 0; c < texts.length; c++) (texts[c] as string[]).push(source.texts[c] as string);
     },
   });
   if (!read.header) {
@@ -72,7 +86,21 @@ export async function readSortedFeatureColumns(options: {
       },
     );
   }
-  return { rows: read.rows, columns: columns.map((c) => c.sorted()) };
+  const sorted = columns.map((c) => c.sorted());
+  const counted = texts.map((t) => categoryCounts(t).counts);
+  return {
+    rows: read.rows,
+    columns: features.map((f) =>
+      categorical.includes(f)
+        ? (counted[categorical.indexOf(f)] as Map<string, number>)
+        : (sorted[numeric.indexOf(f)] as Float64Array),
+    ),
+  };
+}
+
+/** A categorical feature's counts per category over all rows of a snapshot, from its summary's dictionary. */
+export function dictionaryCounts(dictionary: { values: string[]; counts: number[] }): Map<string, number> {
+  return new Map(dictionary.values.map((v, k) => [v, dictionary.counts[k] ?? 0]));
 }
 
 /** Each named feature of a snapshot matrix as a sorted column. */

@@ -15,15 +15,24 @@ import { histogram, PROFILE_HISTOGRAM_BINS, PROFILE_QUANTILES, quantileOfSorted 
  */
 export const MONITORING_PREFIX = 'monitoring/';
 
+/**
+ * A numeric feature has KS D and means; a categorical one (kind 'categorical', absent in batches
+ * recorded before categorical features) has the chi-square test and its unseen categories instead.
+ */
 const featureDriftSchema = z.object({
   feature: z.string(),
+  kind: z.literal('categorical').optional(),
   psi: z.number(),
-  ks: z.number(),
+  ks: z.number().optional(),
+  chiSquare: z.number().optional(),
+  pValue: z.number().optional(),
+  /** Categories of the batch its version's training data never had (at most 20 named). */
+  unseen: z.array(z.string()).optional(),
   level: z.enum(['stable', 'moderate', 'drifted', 'too-few-rows']),
   drifted: z.boolean(),
   reason: z.string(),
-  referenceMean: z.number(),
-  currentMean: z.number(),
+  referenceMean: z.number().optional(),
+  currentMean: z.number().optional(),
 });
 
 export const monitoredBatchSchema = z.object({
@@ -119,12 +128,17 @@ export function monitoredBatch(options: {
     features: drift.features.map((f) => ({
       feature: f.feature,
       psi: f.psi,
-      ks: f.ks,
+      ...(f.kind === 'numeric'
+        ? { ks: f.ks, referenceMean: f.referenceMean, currentMean: f.currentMean }
+        : {
+            kind: 'categorical' as const,
+            chiSquare: f.chiSquare,
+            pValue: f.pValue,
+            unseen: f.unseen.slice(0, 20),
+          }),
       level: f.level,
       drifted: f.drifted,
       reason: f.reason,
-      referenceMean: f.referenceMean,
-      currentMean: f.currentMean,
     })),
     drifted: drift.drifted,
     score: {

@@ -7,8 +7,12 @@ import { histogram, PROFILE_QUANTILES, quantileOfSorted } from './distribution';
  * of rows (all rows up to `sampleRows`, see rowSample.ts) of the stored float32 values.
  */
 export const columnProfileSchema = z.object({
-  /** Snapshot features are float32; the label is the summary's `target` with `classCounts`. */
-  type: z.literal('float32'),
+  /**
+   * Snapshot features are float32; a categorical column is 'category' (its figures are the
+   * summary column's `categories`; quantiles and histogram are empty). The label is the summary's
+   * `target` with `classCounts`.
+   */
+  type: z.enum(['float32', 'category']),
   /**
    * Share of empty cells. Extraction refuses an empty feature cell (EmptyValue, naming row and
    * column), so a snapshot's is 0; it is recorded so a schema check can compare it.
@@ -33,5 +37,16 @@ export function columnProfile(sorted: Float64Array, min: number, max: number): C
       sorted.length === 0 ? [] : PROFILE_QUANTILES.map((p) => ({ p, value: quantileOfSorted(sorted, p) })),
     // Over the exact range, so the extremes the sample missed still bound the first and last bin.
     histogram: histogram(sorted, min, max),
+  };
+}
+
+/** The profile of a categorical column: its distinct values over all rows, no quantiles or histogram. */
+export function categoryProfile(distinct: number): ColumnProfile {
+  return {
+    type: 'category',
+    missingRate: 0,
+    distinctInSample: distinct,
+    quantiles: [],
+    histogram: { edges: [], counts: [] },
   };
 }

@@ -16,9 +16,22 @@ import type { DatasetSummary } from '../data/summary';
  * - missingRate: the share of empty cells rose by more than 5 points;
  * - labelRate: the positive rate is outside [x1/2, x2] of the champion's AND more than 3 binomial
  *   standard errors away (so a small batch's noise does not fire it); only when both name the same
- *   label column.
+ *   label column;
+ * - unseenCategories: rows of a categorical column hold categories the champion's data never had
+ *   (more than `maxUnseenCategoryShare` of them; by default any). The model scores them as the
+ *   rarest category, so they are a warning by default policy, and a schedule may make them fail.
+ * Range and scale are numeric checks: a categorical column's codes are positions in its own
+ * dictionary and mean nothing across two extractions, so it is compared by its categories.
  */
-export const anomalyChecks = ['columns', 'type', 'range', 'scale', 'missingRate', 'labelRate'] as const;
+export const anomalyChecks = [
+  'columns',
+  'type',
+  'range',
+  'scale',
+  'missingRate',
+  'labelRate',
+  'unseenCategories',
+] as const;
 export type AnomalyCheck = (typeof anomalyChecks)[number];
 
 export const dataAnomalySchema = z.object({
@@ -42,6 +55,8 @@ export interface SchemaBounds {
   labelRateRatio: [number, number];
   /** Binomial standard errors a label-rate change must also exceed. */
   labelRateSigmas: number;
+  /** Largest accepted share of rows holding a category the champion's data did not have. */
+  maxUnseenCategoryShare: number;
 }
 
 export const DEFAULT_SCHEMA_BOUNDS: SchemaBounds = {
@@ -50,6 +65,7 @@ export const DEFAULT_SCHEMA_BOUNDS: SchemaBounds = {
   maxMissingRateRise: 0.05,
   labelRateRatio: [0.5, 2],
   labelRateSigmas: 3,
+  maxUnseenCategoryShare: 0,
 };
 
 const fmt = (v: number) =>
@@ -61,6 +77,22 @@ type Column = DatasetSummary['columns'][number];
 
 function quantile(c: Column, p: number): number | undefined {
   return c.profile?.quantiles.find((q) => q.p === p)?.value;
+}
+
+/** The categories of `now` that `before` lacks (in `now`'s order) and the rows that hold them. */
+export function unseenCategories(
+  before: { values: string[] },
+  now: { values: string[]; counts: number[] },
+): { values: string[]; rows: number } {
+  const known = new Set(before.values);
+  const values: string[] = [];
+  let rows = 0;
+  now.values.forEach((v, k) => {
+    if (known.has(v)) return;
+    values.push(v);
+    rows += now.counts[k] ?? 0;
+  });
+  return { values, rows };
 }
 
 /** Every anomaly of `candidate` against `champion`, columns in the candidate's order. */
@@ -100,6 +132,30 @@ export function checkAgainstSchema(
         message: `${c.name}: type ${c.profile.type}, the champion's data had ${o.profile.type}`,
         figures: {},
       });
+    }
+    if (c.categories || o.categories) {
+      const unseen = c.categories && o.categories ? unseenCategories(o.categories, c.categories) : undefined;
+      if (unseen && unseen.rows > bounds.maxUnseenCategoryShare * candidate.rows) {
+        const share = unseen.rows / candidate.rows;
+        const shown = unseen.values.slice(0, 5).map((v) => JSON.stringify(v));
+        found.push({
+          check: 'unseenCategories',
+          column: c.name,
+          message:
+            `${c.name} in ${candidate.sourceUri}: ${unseen.values.length} categor${unseen.values.length === 1 ? 'y' : 'ies'} ` +
+            `not in the champion's data (${shown.join(', ')}${unseen.values.length > 5 ? ', ...' : ''}) in ` +
+            `${unseen.rows} of ${candidate.rows} rows (${fmt(100 * share)} %); the model scores them as a category ` +
+            `it never saw (frequency 0). The champion's data had ${o.categories?.values.length} categories.`,
+          figures: {
+            unseenCategories: unseen.values.length,
+            unseenRows: unseen.rows,
+            rows: candidate.rows,
+            share,
+            championCategories: o.categories?.values.length ?? 0,
+          },
+        });
+      }
+      continue; // a type change (categorical on one side only) is reported above
     }
     const low = quantile(c, bounds.rangeQuantile) ?? c.min;
     const high = quantile(c, 1 - bounds.rangeQuantile) ?? c.max;

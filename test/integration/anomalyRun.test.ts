@@ -8,9 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { monitoredBatches } from '../../application/monitor';
 import { openWorkspace } from '../../application/workspace';
 import { syntheticWinEventsCsvStream } from '../../domain/data/sourceStream';
+import { parseDatasetSummary } from '../../domain/data/summary';
 import { WIN_EVENT_COUNT_COLUMNS } from '../../domain/data/syntheticWinEvents';
+import { decodeAutoencoder, reconstructionErrors } from '../../domain/ml/autoencoder';
 import { evaluateScores } from '../../domain/ml/metrics';
+import { scalerFromJson } from '../../domain/ml/scaler';
+import { ANOMALY_PARITY_TOLERANCE } from '../../domain/onnx/anomalyExporter';
 import { ModelRegistry } from '../../domain/registry/registry';
+import type { ArtifactRef } from '../../domain/storage/artifactRef';
 import { openArtifactStore } from '../../domain/storage/openStore';
 import type { ScheduledRetrainResult } from '../../workflows/scheduledRetrain';
 import { slipwayAs } from '../support/cli';
@@ -161,6 +166,153 @@ describe('slipway run --kind anomaly on synthetic:winevents', () => {
     const imported = await registry.getVersion('secops/winevents-back', 1);
     expect(imported.imported?.adaptation).toBeUndefined();
     expect(imported.artifacts.onnx.sha256).toBe(v1.artifacts.onnx.sha256);
+    // Registered with the threshold its graph computes (v1's, to float32), not 0.
+    expect(imported.anomaly?.thresholdFrom).toBe('graph');
+    expect(imported.threshold).toBeCloseTo(v1.threshold, 5);
+  });
+
+  it('categorical features: trains on computer and account as text, and apply on raw rows (unseen categories too) scores as the trained model', async () => {
+    const features = ['hour', 'computer', 'account', 'EventCode_4624', 'EventCode_4625', 'EventCode_4688'];
+    const run = await slipway(
+      'erin',
+      'run',
+      '--kind',
+      'anomaly',
+      '--source',
+      'synthetic:winevents?rows=2000&seed=5',
+      '--model',
+      'secops/categorical',
+      '--features',
+      features.join(','),
+      '--categorical',
+      'computer,account',
+      '--epochs',
+      '5',
+      '--no-promote',
+      '--json',
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout);
+    expect(result.onnx.parity.rowsCompared).toBe(500);
+    expect(result.onnx.parity.worstToleranceUsed).toBeLessThanOrEqual(1);
+    const v1 = await registry.getVersion('secops/categorical', 1);
+    expect(v1.features).toEqual(features);
+    const store = openArtifactStore(world.config);
+    const read = async (ref: ArtifactRef | undefined) =>
+      (await store.getBytes(ref as ArtifactRef)).toString('utf8');
+    // The transform artifact records the encoding; the summary the categories with their counts.
+    const scaler = scalerFromJson(await read(v1.artifacts.scaler));
+    expect(scaler.categorical?.columns.map((c) => [c.feature, c.index])).toEqual([
+      ['computer', 1],
+      ['account', 2],
+    ]);
+    expect(v1.anomaly).toMatchObject({
+      thresholdFrom: 'contamination',
+      categorical: [
+        { feature: 'computer', encoding: 'frequency' },
+        { feature: 'account', encoding: 'frequency' },
+      ],
+    });
+    expect(await registry.getModelCard('secops/categorical', 1)).toMatch(/Categorical features .*`computer`/);
+    const summary = parseDatasetSummary(await read(v1.artifacts.datasetSummary));
+    const computers = summary.columns.find((c) => c.name === 'computer')?.categories;
+    expect(computers?.counts.reduce((a, b) => a + b, 0)).toBe(2000);
+
+    // Raw rows as the search produces them, strings and all; some with a computer and an account
+    // that training never saw.
+    await pipeline(syntheticWinEventsCsvStream(400, 17), createWriteStream(file('cat-events.csv')));
+    const lines = (await readFile(file('cat-events.csv'), 'utf8')).trimEnd().split('\n');
+    const head = (lines[0] as string).split(',');
+    const unseenRows = new Set([1, 2, 3, 50, 51]);
+    const edited = lines.slice(1).map((line, i) => {
+      const cells = line.split(',');
+      if (unseenRows.has(i)) {
+        cells[head.indexOf('computer')] = 'WS-NEVER-SEEN';
+        cells[head.indexOf('account')] = 'intruder';
+      }
+      return cells.join(',');
+    });
+    await writeFile(file('cat-events.csv'), `${[lines[0], ...edited].join('\n')}\n`);
+    const applied = await slipway(
+      'dave',
+      'apply',
+      'secops/categorical@1',
+      '--input',
+      file('cat-events.csv'),
+      '--output',
+      file('cat-scored.csv'),
+      '--monitor',
+    );
+    expect(applied.code, applied.stderr).toBe(0);
+    const rows: Record<string, string>[] = parse(await readFile(file('cat-scored.csv')), { columns: true });
+    expect(rows).toHaveLength(400);
+    expect(rows[1]?.computer).toBe('WS-NEVER-SEEN');
+
+    // The in-process model on the same rows: each category as its code (an unseen one as a code
+    // with no frequency, which encodes to 0 as the graph's default does).
+    const weights = decodeAutoencoder(await read(v1.artifacts.model));
+    const codeOf = (feature: string, value: string) => {
+      const column = scaler.categorical?.columns.find((c) => c.feature === feature);
+      const code = column?.categories.indexOf(value) ?? -1;
+      return code >= 0 ? code : (column?.categories.length ?? 0);
+    };
+    const x = Float32Array.from(
+      rows.flatMap((r) =>
+        features.map((f) => (f === 'computer' || f === 'account' ? codeOf(f, r[f] as string) : Number(r[f]))),
+      ),
+    );
+    const exact = reconstructionErrors(weights, scaler, x, rows.length);
+    rows.forEach((r, i) => {
+      const e = exact[i] as number;
+      expect(Math.abs(Number(r.anomaly_score) - e), `row ${i}`).toBeLessThanOrEqual(
+        ANOMALY_PARITY_TOLERANCE * (1 + e),
+      );
+    });
+    // An unseen account on a known computer scores differently from the same row with its real account.
+    expect(Number(rows[1]?.anomaly_score)).not.toBe(Number(rows[0]?.anomaly_score));
+
+    // The exported file imports back (string inputs and all) and scores the same raw rows alike.
+    const exported = JSON.parse(
+      (await slipway('dave', 'export', 'mltk', 'secops/categorical@1', '--out', file('cat-mltk'), '--json'))
+        .stdout,
+    ).files.onnx;
+    const back = await slipway(
+      'erin',
+      'import',
+      'onnx',
+      exported,
+      '--kind',
+      'anomaly',
+      '--model',
+      'secops/categorical-back',
+      '--features',
+      features.join(','),
+      '--no-promote',
+    );
+    expect(back.code, back.stderr).toBe(0);
+    const imported = await registry.getVersion('secops/categorical-back', 1);
+    expect(imported.anomaly?.thresholdFrom).toBe('graph');
+    expect(imported.threshold).toBeCloseTo(v1.threshold, 5);
+    const again = await slipway(
+      'dave',
+      'apply',
+      'secops/categorical-back@1',
+      '--input',
+      file('cat-events.csv'),
+      '--output',
+      file('cat-scored-back.csv'),
+    );
+    expect(again.code, again.stderr).toBe(0);
+    const rescored: Record<string, string>[] = parse(await readFile(file('cat-scored-back.csv')), {
+      columns: true,
+    });
+    expect(rescored.map((r) => r.anomaly_score)).toEqual(rows.map((r) => r.anomaly_score));
+
+    // Monitoring compares the categories: the unseen ones are named.
+    const { batches } = await monitoredBatches(openWorkspace(world.config), 'secops/categorical@1');
+    const account = batches[0]?.features.find((f) => f.feature === 'account');
+    expect(account).toMatchObject({ kind: 'categorical' });
+    expect(account?.unseen).toContain('intruder');
   });
 
   it('trains without a label: evaluated by its score distribution, and promoted only by a person', async () => {

@@ -89,7 +89,7 @@ describe('slipway import onnx: scikit-learn exports (skl2onnx defaults)', () => 
       kind: 'anomaly',
       target: 'predicted_outlier',
       threshold: 0,
-      anomaly: { scoreOutput: 'anomaly_score', outlierOutput: 'predicted_outlier' },
+      anomaly: { scoreOutput: 'anomaly_score', outlierOutput: 'predicted_outlier', thresholdFrom: 'graph' },
     });
 
     const rows = await applied('netops/iforest@1', 'iforest.csv');
@@ -107,6 +107,36 @@ describe('slipway import onnx: scikit-learn exports (skl2onnx defaults)', () => 
 
     const pkg = await slipway('dave', 'export', 'mltk', 'netops/iforest@1', '--out', file('mltk'));
     expect(pkg.code, pkg.stderr).toBe(0);
+
+    // --eval with the 0/1 column that marks anomalies: judged by anomaly_score at the graph's
+    // threshold (0), so the rows it calls positive are exactly those scikit-learn's predict flags.
+    const evaluated = await slipway(
+      'carol',
+      'import',
+      'onnx',
+      file('iforest.onnx'),
+      '--kind',
+      'anomaly',
+      '--model',
+      'netops/iforest-eval',
+      '--features',
+      FEATURES,
+      '--eval',
+      file('rows.csv'),
+      '--eval-label',
+      'label',
+      '--no-promote',
+      '--json',
+    );
+    expect(evaluated.code, evaluated.stderr).toBe(0);
+    const metrics = JSON.parse(evaluated.stdout).metrics;
+    expect(metrics.tp + metrics.fp).toBe(outliers);
+    expect(metrics.tp + metrics.fn).toBe(expected.filter((r) => r.label === '1').length);
+    expect(metrics.rocAuc).toBeGreaterThan(0);
+    const v = await registry.getVersion('netops/iforest-eval', 1);
+    expect(v).toMatchObject({ kind: 'anomaly', target: 'predicted_outlier', threshold: 0 });
+    expect(v.metrics?.rocAuc).toBe(metrics.rocAuc);
+    expect(v.importance?.ranking).toHaveLength(4);
   });
 
   it('refuses a classifier import without --target before starting anything', async () => {

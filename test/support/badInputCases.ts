@@ -207,7 +207,7 @@ export const badInputCases: BadInputCase[] = [
     fixture('text-in-numeric.csv'),
     'text-in-numeric.csv',
     ['NonNumericValue', 'text-in-numeric.csv, row 3, column "b"', '"abc" is not a number'],
-    'encode categories as numbers or leave the column out',
+    'name a text column with --categorical (anomaly runs), or leave it out',
   ),
   csvCase(
     'csv-nan',
@@ -635,7 +635,7 @@ export const badInputCases: BadInputCase[] = [
       ],
     },
     problem: ['NonNumericValue', 'text-in-numeric.csv, row 3, column "b"', '"abc" is not a number'],
-    hint: 'encode categories as numbers or leave the column out',
+    hint: 'name a text column with --categorical (anomaly runs), or leave it out',
     reaches: { workflow: 'trainToDeploy', activity: 'extractDataset' },
   },
   {
