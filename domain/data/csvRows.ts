@@ -38,6 +38,26 @@ export interface RowPlan {
 }
 
 /**
+ * The plan for a model's feature columns: numeric features read as numbers (in their order),
+ * categorical ones as text. `columnOf[i]` is the header position of `features[i]`.
+ */
+export function featureRowPlan(
+  width: number,
+  features: readonly string[],
+  columnOf: readonly number[],
+  categorical: readonly string[],
+): RowPlan {
+  const at = (name: string) => columnOf[features.indexOf(name)] as number;
+  const numeric = features.filter((f) => !categorical.includes(f));
+  return {
+    width,
+    featureIndex: numeric.map(at),
+    features: numeric,
+    ...(categorical.length > 0 ? { text: categorical.map((name) => ({ index: at(name), name })) } : {}),
+  };
+}
+
+/**
  * The text of the current row, for a consumer that writes it back: a plain line is bytes
  * [start, end) of `buffer` (no line break); a record the general parser read is `record`.
  * Valid only during the onRow call.

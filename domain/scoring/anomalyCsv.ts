@@ -4,7 +4,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { readCsvRows } from '../data/csvRows';
+import { featureRowPlan, readCsvRows } from '../data/csvRows';
 import { datasetError } from '../data/errors';
 import { ANOMALY_SCORE_OUTPUT, PREDICTED_OUTLIER_OUTPUT } from '../import/anomalyConvention';
 import { categoricalInputsOf, openAnomalyScorer } from './anomalyScorer';
@@ -97,13 +97,7 @@ export async function scoreAnomalyCsv(options: ScoreAnomalyCsvOptions): Promise<
           probability: columns.score,
         });
         out.write(stringify([[...cells, columns.score, columns.outlier]]));
-        const at = (name: string) => featureIndex[features.indexOf(name)] as number;
-        return {
-          width: cells.length,
-          featureIndex: numeric.map(at),
-          features: numeric,
-          ...(categorical.length > 0 ? { text: categorical.map((name) => ({ index: at(name), name })) } : {}),
-        };
+        return featureRowPlan(cells.length, features, featureIndex, categorical);
       },
       onRow(values, _label, _row, source) {
         x.set(values, texts.length * nF);

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { readCsvRows } from '../data/csvRows';
+import { featureRowPlan, readCsvRows } from '../data/csvRows';
 import { didYouMean } from '../data/didYouMean';
 import { datasetError, where } from '../data/errors';
 import type { DatasetMatrix } from '../data/snapshot';
@@ -60,13 +60,7 @@ export async function readSortedFeatureColumns(options: {
           { file, row, column: missing[0] },
         );
       }
-      const at = (name: string) => featureIndex[features.indexOf(name)] as number;
-      return {
-        width: cells.length,
-        featureIndex: numeric.map(at),
-        features: numeric,
-        ...(categorical.length > 0 ? { text: categorical.map((name) => ({ index: at(name), name })) } : {}),
-      };
+      return featureRowPlan(cells.length, features, featureIndex, categorical);
     },
     onRow(values, _label, _row, source) {
       for (let j = 0; j < columns.length; j++) (columns[j] as Column).push(values[j] as number);
