@@ -4,7 +4,8 @@ import { defineConfig } from 'vitest/config';
  * Files that must not share the machine with another test file: they assert a latency, a speed
  * ratio or a deadline (the quick bench, serve's swap latency, training's responsiveness, TLS
  * failures within 10 s, the cache's speed-up, bad input refused within 40 s, a restart within 30 s,
- * credentials within 5 s), kill processes mid-step and need the step to still be running (faults,
+ * credentials within 5 s), measure their own memory while forcing a GC every 50 ms (the store
+ * contract's 50 MB streams: starved of CPU they ran past their 120 s), kill processes mid-step and need the step to still be running (faults,
  * training resume), drive a browser against timeouts, or read a server-wide list (firstHour
  * expects no schedule at all). They run one at a time, after the others.
  */
@@ -21,6 +22,7 @@ const alone = [
   'test/integration/s3Credentials.test.ts',
   'test/integration/firstHour.test.ts',
   'test/browser/console.test.ts',
+  'test/integration/artifactStore.contract.test.ts',
 ];
 
 // Options every project repeats (not `extends: true`, which would start the global setup's
