@@ -184,6 +184,40 @@ export async function waitUntilHealthy(options: {
   );
 }
 
+/**
+ * True when nothing holds `port` on 127.0.0.1: a listener binds it (with SO_REUSEADDR, as the
+ * services' own listeners do, so a closed connection lingering in TIME_WAIT does not count).
+ */
+export function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * Waits until `port` is free, at most `timeoutMs`; true when it is. A port can stay taken for a
+ * moment after its service was killed, and any process may take a free one meanwhile: an
+ * outgoing connection's local port comes from the same range the OS hands out for `freePort()`.
+ */
+export async function waitForFreePort(port: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await isPortFree(port)) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(100);
+  }
+}
+
+/** The port a service failed to bind, when its error (or log tail) says "bind: address already in use". */
+export function portInUse(message: string): number | undefined {
+  const matches = [...message.matchAll(/:(\d+): bind: address already in use/g)];
+  const port = Number(matches.at(-1)?.[1]);
+  return Number.isInteger(port) && port > 0 ? port : undefined;
+}
+
 /** A TCP port that was free a moment ago (the OS picks it). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -11,8 +11,16 @@ import {
 } from './backgroundWorker';
 import { ensureMinioBinary, ensureTemporalBinary } from './binaries';
 import { ensureBucket, isMinioHealthy, startMinio } from './minioServer';
-import { commandLine, freePort, isAlive, sleep, stopProcessGroup } from './processes';
-import { isTemporalHealthy, startTemporalDevServer } from './temporalServer';
+import {
+  commandLine,
+  freePort,
+  isAlive,
+  portInUse,
+  sleep,
+  stopProcessGroup,
+  waitForFreePort,
+} from './processes';
+import { isTemporalHealthy, startTemporalDevServer, type TemporalDevServer } from './temporalServer';
 
 /**
  * The embedded stack: a Temporal dev server (and, on request, a MinIO) kept running in the
@@ -171,6 +179,13 @@ async function minioHealthy(state: EmbeddedMinio | undefined): Promise<boolean> 
   );
 }
 
+/**
+ * How long a start waits for a port that a service killed a moment ago may still hold: the
+ * frontend's (which cannot move), and the Web UI's (which moves to a free port after this).
+ */
+const PORT_WAIT_MS = 5_000;
+const UI_PORT_WAIT_MS = 2_000;
+
 async function startEmbeddedTemporal(config: SlipwayConfig): Promise<StackState> {
   const p = paths(config);
   const port = config.env.SLIPWAY_TEMPORAL_PORT;
@@ -181,20 +196,38 @@ async function startEmbeddedTemporal(config: SlipwayConfig): Promise<StackState>
     );
   }
   const binary = await ensureTemporalBinary(config);
-  // The HTTP API and metrics ports are internal: any free ones do, so they never collide.
-  const [httpPort, metricsPort] = [await freePort(), await freePort()];
-  const uiPort = config.env.SLIPWAY_TEMPORAL_UI_PORT;
-  const server = await startTemporalDevServer({
-    binary,
-    dbFile: p.temporalDb,
-    logFile: p.temporalLog,
-    port,
-    uiPort,
-    httpPort,
-    metricsPort,
-    namespace: config.namespace,
-    outliveParent: true,
-  });
+  // Clients know the frontend by its port, so it cannot move: a server killed a moment ago (a
+  // restart after a crash) may hold it for a little while yet.
+  if (!(await waitForFreePort(port, PORT_WAIT_MS))) {
+    throw new Error(
+      `Port ${port} on 127.0.0.1 is held by another process, so the embedded Temporal cannot start there. ` +
+        `Stop that process, or choose another port with SLIPWAY_TEMPORAL_PORT.`,
+    );
+  }
+  const busy = new Set<number>();
+  let server: TemporalDevServer;
+  let ports: { uiPort: number; httpPort: number; metricsPort: number };
+  for (let attempt = 1; ; attempt++) {
+    ports = await temporalSidePorts(config, busy);
+    try {
+      server = await startTemporalDevServer({
+        binary,
+        dbFile: p.temporalDb,
+        logFile: p.temporalLog,
+        port,
+        ...ports,
+        namespace: config.namespace,
+        outliveParent: true,
+      });
+      break;
+    } catch (error) {
+      // Another process took one of the other ports between the check and the server's bind.
+      const taken = portInUse((error as Error).message);
+      if (attempt >= 3 || taken === undefined || taken === port) throw error;
+      log(`port ${taken} was taken as the Temporal dev server started; starting it again on other ports`);
+      busy.add(taken);
+    }
+  }
   await writeFile(p.temporalPid, `${server.pid}\n`);
   log(
     `Temporal dev server (pid ${server.pid}) keeps its database in ${p.temporalDb}, its log in ${p.temporalLog}`,
@@ -207,11 +240,37 @@ async function startEmbeddedTemporal(config: SlipwayConfig): Promise<StackState>
     dbFile: p.temporalDb,
     temporalBinary: binary,
     temporalPort: port,
-    uiPort,
-    httpPort,
-    metricsPort,
+    ...ports,
     pidFile: p.temporalPid,
   };
+}
+
+/**
+ * The Web UI's, HTTP API's and metrics' ports of a (re)start: the configured Web UI port when it
+ * is free (or frees up soon), else a free one, said in the log and recorded in stack.json (so
+ * `dev status` shows where the Web UI went); any free ones for the internal two. Ports in `busy`
+ * failed to bind in an earlier attempt.
+ */
+async function temporalSidePorts(
+  config: SlipwayConfig,
+  busy: ReadonlySet<number>,
+): Promise<{ uiPort: number; httpPort: number; metricsPort: number }> {
+  const wanted = config.env.SLIPWAY_TEMPORAL_UI_PORT;
+  let uiPort = wanted;
+  if (busy.has(wanted) || !(await waitForFreePort(wanted, UI_PORT_WAIT_MS))) {
+    uiPort = await freePort();
+    log(`the Web UI's port ${wanted} is held by another process; this time the Web UI is on ${uiPort}`);
+  }
+  const taken = new Set([...busy, uiPort]);
+  const another = async () => {
+    for (;;) {
+      const candidate = await freePort();
+      if (taken.has(candidate)) continue;
+      taken.add(candidate);
+      return candidate;
+    }
+  };
+  return { uiPort, httpPort: await another(), metricsPort: await another() };
 }
 
 async function startEmbeddedMinio(config: SlipwayConfig): Promise<EmbeddedMinio> {

@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -224,18 +225,67 @@ describe('the embedded stack (slipway dev up | down | status)', () => {
     expect(await stopEmbeddedStack(config)).toBe(false);
   });
 
-  it('restarts a service that died since the last command', async () => {
+  it('restarts a service that died since the last command, moving the Web UI off a port another process took', async () => {
     const first = await ensureEmbeddedStack(config);
     expect(first.started).toBe(true);
     await stopProcessGroup(first.temporalPid);
-    const second = await ensureEmbeddedStack(config);
-    expect(second.started).toBe(true);
-    expect(second.temporalPid).not.toBe(first.temporalPid);
-    expect(await isTemporalHealthy(second.temporalAddress)).toBe(true);
-    await stopEmbeddedStack(config);
-    expect(isGroupAlive(second.temporalPid)).toBe(false);
+    // What made the restart fail once (the dead server's Web UI port still bound, "bind: address
+    // already in use"): another process holds the Web UI's port, and the frontend's for a moment.
+    const uiHolder = await holdPort(first.uiPort as number);
+    const frontendHolder = await holdPort(first.temporalPort as number);
+    const released = sleep(1_500).then(() => new Promise((done) => frontendHolder.close(done)));
+    try {
+      const second = await ensureEmbeddedStack(config);
+      await released;
+      expect(second.started).toBe(true);
+      expect(second.temporalPid).not.toBe(first.temporalPid);
+      // The frontend keeps its address (clients know it); the Web UI moved, and stack.json says where.
+      expect(second.temporalAddress).toBe(first.temporalAddress);
+      expect(second.uiPort).not.toBe(first.uiPort);
+      expect(second.uiUrl).toBe(`http://127.0.0.1:${second.uiPort}`);
+      const recorded = JSON.parse(await readFile(join(stateDir, 'stack.json'), 'utf8'));
+      expect(recorded).toMatchObject({
+        temporalPid: second.temporalPid,
+        uiPort: second.uiPort,
+        uiUrl: second.uiUrl,
+        httpPort: second.httpPort,
+      });
+      expect((await embeddedStackStatus(config)).temporal?.uiUrl).toBe(second.uiUrl);
+      expect(await isTemporalHealthy(second.temporalAddress)).toBe(true);
+      expect(await answers(second.uiUrl)).toBe(true);
+      await stopEmbeddedStack(config);
+      expect(isGroupAlive(second.temporalPid)).toBe(false);
+    } finally {
+      await new Promise((done) => uiHolder.close(done));
+    }
   });
 });
+
+/**
+ * A listener on 127.0.0.1:`port`, standing for another process that holds it. It hangs up at once
+ * on whoever connects (the restart's health check of the frontend), so no connection outlives it.
+ */
+function holdPort(port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer((socket) => socket.destroy());
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+/** The URL answers HTTP within 20 s (the Web UI comes up beside the frontend, not before it). */
+async function answers(url: string): Promise<boolean> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const ok = await fetch(url).then(
+      (r) => r.status < 500,
+      () => false,
+    );
+    if (ok) return true;
+    await sleep(250);
+  }
+  return false;
+}
 
 /** The SLIPWAY_* variables a config was built from, to hand the same settings to a child process. */
 function envOf(config: ReturnType<typeof loadConfig>): Record<string, string> {

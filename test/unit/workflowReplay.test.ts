@@ -5,6 +5,8 @@ import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import { workflowBundle } from '../../worker/workflowBundle';
 import { replayWorkflowId } from '../fixtures/histories/record';
+// Replay workers report only warnings and errors (the unit project has no setup file).
+import '../setup/quietTemporal';
 
 /**
  * Replays recorded histories through today's workflow code. A change that would make running
