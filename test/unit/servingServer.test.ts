@@ -13,7 +13,7 @@ import { openThreadedScorer } from '../../domain/scoring/threadedScorer';
 import { CanarySplit, keyBucket } from '../../domain/serving/canary';
 import { ServingMetrics } from '../../domain/serving/metrics';
 import { type RunningServer, startScoringServer } from '../../domain/serving/scoringServer';
-import { type LoadedVersion, ServedModel } from '../../domain/serving/servedModel';
+import { type ClassifierVersion, type Lease, ServedModel } from '../../domain/serving/servedModel';
 import { compareScores, type ShadowRecord, summarizeShadow } from '../../domain/serving/shadow';
 import { splitScorer } from '../../domain/serving/splitScorer';
 import { type CheckReference, checkVersion, trainedReference } from '../../domain/serving/versionCheck';
@@ -45,7 +45,7 @@ describe('scoring service', () => {
     version: number,
     bytes: Uint8Array,
     explainable: 'explainable' | 'not' = 'explainable',
-  ): Promise<LoadedVersion> {
+  ): Promise<ClassifierVersion> {
     const scorer = await openBinaryScorer(bytes, data.nFeatures, undefined, { intraOpThreads: 1 });
     const features = [...data.features];
     return {
@@ -105,7 +105,7 @@ describe('scoring service', () => {
   it('lets a request finish on the version it started on, keeps swapped-out versions warm, and closes them after', async () => {
     const served = new ServedModel('wild', 'production', 2);
     let released = 0;
-    const counting = (l: LoadedVersion): LoadedVersion => ({
+    const counting = (l: ClassifierVersion): ClassifierVersion => ({
       ...l,
       scorer: {
         ...l.scorer,
@@ -122,7 +122,7 @@ describe('scoring service', () => {
     expect(served.version).toBe(2);
     expect(lease?.loaded.version).toBe(1);
     // The old session still answers its request.
-    expect((await lease?.loaded.scorer.score(data.x, 1))?.length).toBe(1);
+    expect((await ((lease as Lease).loaded as ClassifierVersion).scorer.score(data.x, 1)).length).toBe(1);
     // A move back to a warm spare needs no load.
     expect(served.swapBack(1)).toBe(true);
     expect(served.version).toBe(1);
@@ -182,7 +182,7 @@ describe('scoring service', () => {
       const rows = [0, 1, 2].map((r) =>
         Array.from(data.x.subarray(r * data.nFeatures, (r + 1) * data.nFeatures)),
       );
-      const expected = await (served.loaded as LoadedVersion).scorer.score(data.x, 3);
+      const expected = await (served.loaded as ClassifierVersion).scorer.score(data.x, 3);
       const res = await post(JSON.stringify({ rows }));
       expect(res.status).toBe(200);
       expect(res.headers.get('slipway-model-version')).toBe('7');
@@ -212,8 +212,8 @@ describe('scoring service', () => {
       const mine = () => shadowed.filter((r) => r.rows === 4);
       for (let i = 0; i < 100 && mine().length === 0; i++) await new Promise((r) => setTimeout(r, 10));
       const x = data.x.subarray(3 * data.nFeatures, 7 * data.nFeatures);
-      const answered = await (served.loaded as LoadedVersion).scorer.score(x, 4);
-      const shadow = await (candidate.loaded as LoadedVersion).scorer.score(x, 4);
+      const answered = await (served.loaded as ClassifierVersion).scorer.score(x, 4);
+      const shadow = await (candidate.loaded as ClassifierVersion).scorer.score(x, 4);
       expect(mine()).toHaveLength(1);
       expect(mine()[0]).toMatchObject({
         model: 'wild',
@@ -291,7 +291,7 @@ describe('scoring service', () => {
     it('explains rows on ?explain=k with the columns and text apply --explain writes, and refuses a bad k', async () => {
       const F = data.nFeatures;
       const rows = [0, 1, 2].map((r) => Array.from(data.x.subarray(r * F, (r + 1) * F)));
-      const version = served.loaded as LoadedVersion;
+      const version = served.loaded as ClassifierVersion;
       const explainer = version.explainer as RowExplainer;
       const probabilities = await version.scorer.score(data.x, 3);
       const explainPost = (query: string, body: string, type = 'application/json') =>
