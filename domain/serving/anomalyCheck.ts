@@ -39,7 +39,9 @@ export async function checkAnomalyVersion(
   nNumeric: number,
 ): Promise<VersionCheck> {
   if (!reference) {
-    const { score, outlier } = await scorer.score(referenceRows(undefined, nNumeric), REFERENCE_ROWS);
+    // Categorical inputs get a text no training saw: the graph must score it (as the rarest), not fail.
+    const texts = scorer.categorical.map(() => new Array<string>(REFERENCE_ROWS).fill('slipway-probe'));
+    const { score, outlier } = await scorer.score(referenceRows(undefined, nNumeric), REFERENCE_ROWS, texts);
     const bad = [...score, ...outlier].findIndex((v) => !Number.isFinite(v));
     const base = { rows: REFERENCE_ROWS, source: 'outputs', worstBoundUsed: 0 } as const;
     return bad < 0
