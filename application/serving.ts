@@ -59,6 +59,8 @@ export type ServingEvent =
       model: string;
       alias?: string;
       version: number;
+      /** What the version is: its check's figure is a float32 bound (classifier) or a parity tolerance (anomaly). */
+      versionKind: 'classifier' | 'anomaly';
       check: LoadedVersion['check'];
       ms: number;
     }
@@ -304,7 +306,15 @@ export async function startServing(
     }
     served.swapIn(loaded);
     metrics.serving(name, alias ?? `v${version}`, version);
-    emit({ kind: 'loaded', model: name, alias, version, check: loaded.check, ms: Date.now() - started });
+    emit({
+      kind: 'loaded',
+      model: name,
+      alias,
+      version,
+      versionKind: loaded.kind ?? 'classifier',
+      check: loaded.check,
+      ms: Date.now() - started,
+    });
     models.push(served);
   }
   // Shadow candidates start empty: their followers load, check and swap in the alias's version

@@ -236,7 +236,10 @@ function describeEvent(event: ServingEvent): string {
     case 'loaded':
       return (
         `slipway serve: ${name}: v${event.version} loaded and checked in ${event.ms} ms ` +
-        `(${event.check.rows} probe rows against its ${event.check.source} network, worst ${event.check.worstBoundUsed.toFixed(3)} of the float32 bound)`
+        (event.check.source === 'outputs'
+          ? `(${event.check.rows} probe rows, finite outputs: an imported ${event.versionKind} file records no network to compare with)`
+          : `(${event.check.rows} probe rows against its ${event.check.source} ${event.versionKind === 'anomaly' ? 'autoencoder' : 'network'}, ` +
+            `worst ${event.check.worstBoundUsed.toFixed(3)} of the ${event.versionKind === 'anomaly' ? 'parity tolerance' : 'float32 bound'})`)
       );
     case 'swapped':
       return `slipway serve: ${name}: moved v${event.from} -> v${event.to}; ${event.warm ? 'kept warm, swapped back' : 'loaded, checked and swapped'} in ${event.ms} ms`;
