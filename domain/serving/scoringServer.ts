@@ -81,7 +81,8 @@ export interface RunningServer {
  *
  * - `POST /score` (one model served) or `POST /score/<model>`: JSON (`{"rows": [...]}`) or CSV
  *   (`Content-Type: text/csv`) in, the columns apply adds out, in the same format; `?explain=k`
- *   adds the reason/effect columns of `apply --explain k`. The answering
+ *   adds the reason/effect columns of `apply --explain k` (a classifier's; an anomaly version answers
+ *   anomaly_score and predicted_outlier, its categorical features read as text, and refuses explain). The answering
  *   version is in the body (JSON) and in the `Slipway-Model` and `Slipway-Model-Version` headers.
  * - `GET /models`: what is served, by which version, checked how.
  * - `GET /healthz`: the process answers. `GET /readyz`: 200 only when every model has a checked
