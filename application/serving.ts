@@ -4,20 +4,29 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import type { AuditEntry } from '../domain/audit/record';
 import { explainerForOnnx, openRowExplainer } from '../domain/explain/rowExplainer';
+import { decodeAutoencoder } from '../domain/ml/autoencoder';
 import { scalerFromJson } from '../domain/ml/scaler';
 import { ModelAliases } from '../domain/registry/aliases';
 import type { ModelVersionMetadata } from '../domain/registry/metadata';
+import { categoricalInputsOf, openAnomalyScorer } from '../domain/scoring/anomalyScorer';
 import { openBinaryScorer } from '../domain/scoring/binaryScorer';
 import { addedColumns } from '../domain/scoring/columns';
 import { ScoringError } from '../domain/scoring/errors';
 import { openThreadedScorer } from '../domain/scoring/threadedScorer';
+import { type AnomalyReference, checkAnomalyVersion } from '../domain/serving/anomalyCheck';
 import { CanarySplit } from '../domain/serving/canary';
 import { badRequest, RequestError } from '../domain/serving/errors';
 import { removeRegistration, SERVICE_LEASE_SECONDS, writeRegistration } from '../domain/serving/fleet';
 import type { RequestLimits } from '../domain/serving/limits';
 import { ServingMetrics } from '../domain/serving/metrics';
 import { type RequestRecord, type RunningServer, startScoringServer } from '../domain/serving/scoringServer';
-import { type LoadedVersion, releaseLoaded, ServedModel } from '../domain/serving/servedModel';
+import {
+  type AnomalyVersion,
+  type ClassifierVersion,
+  type LoadedVersion,
+  releaseLoaded,
+  ServedModel,
+} from '../domain/serving/servedModel';
 import {
   type ShadowPairReport,
   type ShadowRecord,
@@ -50,6 +59,8 @@ export type ServingEvent =
       model: string;
       alias?: string;
       version: number;
+      /** What the version is: its check's figure is a float32 bound (classifier) or a parity tolerance (anomaly). */
+      versionKind: 'classifier' | 'anomaly';
       check: LoadedVersion['check'];
       ms: number;
     }
@@ -122,6 +133,7 @@ export async function loadServingVersion(
 ): Promise<LoadedVersion> {
   const metadata = await ws.registry.getVersion(model, version);
   const onnx = await ws.store.getBytes(metadata.artifacts.onnx);
+  if (metadata.kind === 'anomaly') return loadAnomalyVersion(ws, metadata, onnx);
   const outputName = metadata.imported?.outputName;
   const nFeatures = metadata.features.length;
   const main = await openBinaryScorer(onnx, nFeatures, outputName, {
@@ -129,7 +141,7 @@ export async function loadServingVersion(
   });
   const threaded = openThreadedScorer(onnx, nFeatures, main, { intraOpThreads: options.intraOpThreads ?? 1 });
   const scorer = splitScorer(main, threaded);
-  let explainer: LoadedVersion['explainer'] | undefined;
+  let explainer: ClassifierVersion['explainer'] | undefined;
   try {
     const reference = await referenceOf(ws, metadata, onnx, main.outputName);
     // Both sessions answer requests, so both are checked (and warmed) on the probe rows.
@@ -173,7 +185,7 @@ async function openServingExplainer(
   onnx: Uint8Array,
   outputName: string,
   features: string[],
-): Promise<LoadedVersion['explainer']> {
+): Promise<ClassifierVersion['explainer']> {
   // Explaining is an extra: a version it cannot read (or whose explainer graph onnxruntime
   // refuses) is still served, and a request asking to explain is told why not.
   try {
@@ -187,6 +199,45 @@ async function openServingExplainer(
           ? message.replace(/--explain/g, 'explain').replace(/ Score without explain\.$/, '')
           : `its explainer could not be built (${message})`,
     };
+  }
+}
+
+/**
+ * An anomaly version for serving: one warm session (these models are small; apply scores them on
+ * one thread too) taking the numeric features as a float tensor and each categorical feature as
+ * text, checked on probe rows against the autoencoder it was trained as (anomalyCheck.ts).
+ */
+async function loadAnomalyVersion(
+  ws: Workspace,
+  metadata: ModelVersionMetadata,
+  onnx: Uint8Array,
+): Promise<AnomalyVersion> {
+  const categorical = categoricalInputsOf(onnx, metadata.features);
+  const nNumeric = metadata.features.length - categorical.length;
+  const scorer = await openAnomalyScorer(onnx, nNumeric, categorical);
+  try {
+    const { model, scaler } = metadata.artifacts;
+    let reference: AnomalyReference | undefined;
+    if (metadata.autoencoder && model && scaler) {
+      const [weights, scalerJson] = await Promise.all([ws.store.getBytes(model), ws.store.getBytes(scaler)]);
+      reference = {
+        weights: decodeAutoencoder(weights.toString('utf8')),
+        scaler: scalerFromJson(scalerJson.toString('utf8')),
+        threshold: metadata.threshold,
+      };
+    }
+    return {
+      kind: 'anomaly',
+      model: metadata.name,
+      version: metadata.version,
+      features: metadata.features,
+      threshold: metadata.threshold,
+      scorer,
+      check: await checkAnomalyVersion(scorer, reference, nNumeric),
+    };
+  } catch (error) {
+    await scorer.release();
+    throw error;
   }
 }
 
@@ -255,7 +306,15 @@ export async function startServing(
     }
     served.swapIn(loaded);
     metrics.serving(name, alias ?? `v${version}`, version);
-    emit({ kind: 'loaded', model: name, alias, version, check: loaded.check, ms: Date.now() - started });
+    emit({
+      kind: 'loaded',
+      model: name,
+      alias,
+      version,
+      versionKind: loaded.kind ?? 'classifier',
+      check: loaded.check,
+      ms: Date.now() - started,
+    });
     models.push(served);
   }
   // Shadow candidates start empty: their followers load, check and swap in the alias's version

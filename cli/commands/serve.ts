@@ -166,7 +166,8 @@ export function registerServeCommand(program: Command): void {
     .command('serve-report')
     .description(
       'Compare the answering and shadow versions from the comparisons `slipway serve --shadow` appended: per pair of ' +
-        'versions, requests, rows, label agreement, mean and largest probability difference, model time per request.',
+        'versions, requests, rows, label agreement, mean and largest probability difference, model time per request ' +
+        '(anomaly versions: agreement on predicted_outlier < 0, differences of anomaly_score).',
     )
     .argument('[file]', 'the shadow log', 'serve-shadow.jsonl')
     .option(
@@ -201,7 +202,7 @@ export function registerServeCommand(program: Command): void {
                 (p) =>
                   `${p.model}: v${p.primaryVersion} answering, v${p.shadowVersion} (${p.shadowAlias}) in shadow: ` +
                   `${p.requests} requests, ${p.rows} rows; labels agree on ${(100 * p.agreement).toFixed(2)} %, ` +
-                  `probability difference mean ${p.meanAbsDiff.toExponential(2)}, largest ${p.maxAbsDiff.toExponential(2)}; ` +
+                  `score difference mean ${p.meanAbsDiff.toExponential(2)}, largest ${p.maxAbsDiff.toExponential(2)}; ` +
                   `model time p50/p99 ${p.primaryMs.p50.toFixed(2)}/${p.primaryMs.p99.toFixed(2)} ms answering, ` +
                   `${p.shadowMs.p50.toFixed(2)}/${p.shadowMs.p99.toFixed(2)} ms shadow`,
               )
@@ -235,7 +236,10 @@ function describeEvent(event: ServingEvent): string {
     case 'loaded':
       return (
         `slipway serve: ${name}: v${event.version} loaded and checked in ${event.ms} ms ` +
-        `(${event.check.rows} probe rows against its ${event.check.source} network, worst ${event.check.worstBoundUsed.toFixed(3)} of the float32 bound)`
+        (event.check.source === 'outputs'
+          ? `(${event.check.rows} probe rows, finite outputs: an imported ${event.versionKind} file records no network to compare with)`
+          : `(${event.check.rows} probe rows against its ${event.check.source} ${event.versionKind === 'anomaly' ? 'autoencoder' : 'network'}, ` +
+            `worst ${event.check.worstBoundUsed.toFixed(3)} of the ${event.versionKind === 'anomaly' ? 'parity tolerance' : 'float32 bound'})`)
       );
     case 'swapped':
       return `slipway serve: ${name}: moved v${event.from} -> v${event.to}; ${event.warm ? 'kept warm, swapped back' : 'loaded, checked and swapped'} in ${event.ms} ms`;

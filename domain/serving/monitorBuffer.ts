@@ -1,6 +1,6 @@
 import { stringify } from 'csv-stringify/sync';
 import type { ScoredRows } from './scoringServer';
-import type { LoadedVersion } from './servedModel';
+import type { ClassifierVersion } from './servedModel';
 
 /** Defaults of `serve --monitor`: a batch every 10,000 answered rows or 5 minutes, whichever comes first. */
 export const DEFAULT_MONITOR_ROWS = 10_000;
@@ -8,7 +8,7 @@ export const DEFAULT_MONITOR_SECONDS = 300;
 
 /** The rows one version answered since its last monitored batch. */
 export interface PendingBatch {
-  loaded: LoadedVersion;
+  loaded: ClassifierVersion;
   x: Float32Array[];
   probabilities: Float32Array[];
   rows: number;

@@ -1,5 +1,5 @@
 import { parse as parseCsv } from 'csv-parse/sync';
-import { FLOAT32_MAX, parseFeatureCell, shown } from '../data/cells';
+import { FLOAT32_MAX, parseCategoryCell, parseFeatureCell, shown } from '../data/cells';
 import { didYouMean } from '../data/didYouMean';
 import { nativeCsvScan } from '../data/nativeCsvScan';
 import { scanDecimal, scanned } from '../data/numberBytes';
@@ -10,9 +10,17 @@ import type { RequestLimits } from './limits';
 
 /** The rows of one request as the model takes them, and what a CSV answer echoes back. */
 export interface RequestRows {
-  /** Row-major nRows x nFeatures raw feature values, in the version's feature order. */
+  /**
+   * Row-major raw values of the numeric features (every feature but the categorical ones), in
+   * the version's feature order: nRows x nFeatures for a version without categorical features.
+   */
   x: Float32Array;
   nRows: number;
+  /**
+   * The categorical features' text (trimmed, as apply reads a cell), one array of nRows per
+   * feature in the order they were given; empty when there are none.
+   */
+  texts: string[][];
   /**
    * CSV bodies: the lines as sent, the header first (`text` from `starts[i]` to `ends[i]`, without
    * line breaks), so the answer keeps every column.
@@ -29,6 +37,27 @@ export interface CsvLines {
 /** Where the body's rows come from in messages, as apply names its input file. */
 export const BODY = 'request body';
 
+/**
+ * Where each feature's value goes: slot j >= 0 is its column in `x`, -(1 + c) its place in
+ * `texts` (a categorical feature, read as text); and how many numeric features there are.
+ */
+function featureSlots(
+  features: readonly string[],
+  categorical: readonly string[],
+): { slots: Int32Array; nNumeric: number; nText: number } {
+  const slots = new Int32Array(features.length);
+  let nNumeric = 0;
+  let nText = 0;
+  features.forEach((f, j) => {
+    slots[j] = categorical.includes(f) ? -1 - nText++ : nNumeric++;
+  });
+  return { slots, nNumeric, nText };
+}
+
+function textColumns(nText: number, nRows: number): string[][] {
+  return Array.from({ length: nText }, () => new Array<string>(nRows));
+}
+
 function tooManyRows(n: number, limits: RequestLimits): RequestError {
   return new RequestError(
     413,
@@ -44,12 +73,19 @@ function tooManyRows(n: number, limits: RequestLimits): RequestError {
  * the version's feature order. Every value must be a finite number float32 can hold; the first
  * one that is not is refused by its place (`rows[3].Amount`) with what was found.
  */
-export function readJsonRows(body: Buffer, features: readonly string[], limits: RequestLimits): RequestRows {
+export function readJsonRows(
+  body: Buffer,
+  features: readonly string[],
+  limits: RequestLimits,
+  /** Features read as text (an anomaly version's categorical ones): a JSON string each. */
+  categorical: readonly string[] = [],
+): RequestRows {
   // Rows as arrays of plain numbers, read from the bytes (jsonArrayRows.ts); anything else below.
-  const fast = features.includes('rows')
-    ? undefined
-    : readJsonArrayRows(body, features.length, limits.maxRows);
-  if (fast) return fast;
+  const fast =
+    features.includes('rows') || categorical.length > 0
+      ? undefined
+      : readJsonArrayRows(body, features.length, limits.maxRows);
+  if (fast) return { ...fast, texts: [] };
   let doc: unknown;
   try {
     doc = JSON.parse(body.toString('utf8'));
@@ -84,7 +120,15 @@ export function readJsonRows(body: Buffer, features: readonly string[], limits: 
   if (rows.length === 0) throw badRequest('NoRows', 'The request has no rows to score.');
   if (rows.length > limits.maxRows) throw tooManyRows(rows.length, limits);
   const n = features.length;
-  const x = new Float32Array(rows.length * n);
+  const { slots, nNumeric, nText } = featureSlots(features, categorical);
+  const x = new Float32Array(rows.length * nNumeric);
+  const texts = textColumns(nText, rows.length);
+  const put = (r: number, j: number, value: unknown, at: string) => {
+    const slot = slots[j] as number;
+    const name = features[j] as string;
+    if (slot >= 0) x[r * nNumeric + slot] = jsonValue(value, at, name, j);
+    else (texts[-1 - slot] as string[])[r] = jsonText(value, at, name, j);
+  };
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r];
     const at = single ? '' : `rows[${r}]`;
@@ -96,14 +140,14 @@ export function readJsonRows(body: Buffer, features: readonly string[], limits: 
           { row: r, values: row.length, features },
         );
       }
-      for (let j = 0; j < n; j++) x[r * n + j] = jsonValue(row[j], at, features[j] as string, j);
+      for (let j = 0; j < n; j++) put(r, j, row[j], at);
     } else if (row !== null && typeof row === 'object') {
       const object = row as Record<string, unknown>;
       for (let j = 0; j < n; j++) {
         const name = features[j] as string;
         const value = object[name];
         if (value === undefined) throw missingField(at, name, object, features);
-        x[r * n + j] = jsonValue(value, at, name, j);
+        put(r, j, value, at);
       }
     } else {
       throw badRequest(
@@ -113,7 +157,7 @@ export function readJsonRows(body: Buffer, features: readonly string[], limits: 
       );
     }
   }
-  return { x, nRows: rows.length };
+  return { x, nRows: rows.length, texts };
 }
 
 function field(at: string, name: string, index?: number): string {
@@ -147,8 +191,30 @@ function jsonValue(value: unknown, at: string, name: string, index: number): num
     value === null ? 'null' : typeof value === 'string' ? `the string ${shown(value)}` : typeof value;
   throw badRequest(
     'NonNumericValue',
-    `${field(at, name)} is ${found}, not a number. Every feature is numeric: send it as a JSON number ` +
+    `${field(at, name)} is ${found}, not a number. ${name} is a numeric feature: send it as a JSON number ` +
       '(no quotes, no null; fill in or drop rows with missing values).',
+    { field: name, column: index },
+  );
+}
+
+/** A categorical feature's value: a JSON string, trimmed and not empty (as apply reads a cell). */
+function jsonText(value: unknown, at: string, name: string, index: number): string {
+  if (typeof value === 'string') {
+    const text = value.trim();
+    if (text !== '') return text;
+  }
+  const found =
+    value === null
+      ? 'null'
+      : typeof value === 'string'
+        ? 'an empty string'
+        : typeof value === 'number'
+          ? `the number ${value}`
+          : typeof value;
+  throw badRequest(
+    'NonTextValue',
+    `${field(at, name)} is ${found}, not text. ${name} is a categorical feature: send its category as a ` +
+      `JSON string${typeof value === 'number' ? ` ("${value}")` : ''}; a category never seen in training is scored, not refused.`,
     { field: name, column: index },
   );
 }
@@ -170,10 +236,12 @@ export function readCsvRows(
   features: readonly string[],
   added: AddedColumns,
   limits: RequestLimits,
+  /** Features read as text (an anomaly version's categorical ones), trimmed as apply reads them. */
+  categorical: readonly string[] = [],
 ): RequestRows {
   return body.includes(QUOTE)
-    ? quotedRows(body, features, added, limits)
-    : plainRows(body, features, added, limits);
+    ? quotedRows(body, features, added, limits, categorical)
+    : plainRows(body, features, added, limits, categorical);
 }
 
 /** Each line's [start, end) in `text`, without line breaks; blank lines skipped. */
@@ -224,6 +292,7 @@ function plainRows(
   features: readonly string[],
   added: AddedColumns,
   limits: RequestLimits,
+  categorical: readonly string[],
 ): RequestRows {
   const { starts, ends } = lineBounds(body);
   if (starts.length === 0) throw badRequest('NoRows', 'The CSV body is empty: send a header row, then rows.');
@@ -231,19 +300,29 @@ function plainRows(
   const headerCells = body.toString('utf8', starts[0], ends[0]).split(',');
   const place = header(headerCells, features, added, nRows, limits);
   const width = headerCells.length;
-  const n = features.length;
+  const { slots, nNumeric: n, nText } = featureSlots(features, categorical);
   const x = new Float32Array(nRows * n);
+  const texts = textColumns(nText, nRows);
   // The leading plain lines through the native scanner apply uses (it takes only lines it reads
-  // exactly as the loop below does, and stops at the first other one); the rest below.
-  let r = nativeRows(body, starts, width, place, nRows, n, x);
+  // exactly as the loop below does, and stops at the first other one; numbers only); the rest below.
+  let r = nText === 0 ? nativeRows(body, starts, width, place, nRows, n, x) : 0;
   for (; r < nRows; r++) {
     const stop = ends[r + 1] as number;
     let pos = starts[r + 1] as number;
     let c = 0;
     for (;;) {
       const j = c < width ? (place[c] as number) : -1;
+      const slot = j >= 0 ? (slots[j] as number) : 0;
       let next: number;
-      if (j >= 0) {
+      if (j >= 0 && slot < 0) {
+        next = body.indexOf(COMMA, pos);
+        if (next < 0 || next > stop) next = stop;
+        (texts[-1 - slot] as string[])[r] = parseCategoryCell(body.toString('utf8', pos, next), {
+          file: BODY,
+          row: r + 2,
+          column: features[j] as string,
+        });
+      } else if (j >= 0) {
         let value = scanDecimal(body, pos, stop);
         next = scanned.end;
         if (Number.isNaN(value) || (next < stop && body[next] !== COMMA)) {
@@ -256,7 +335,7 @@ function plainRows(
             column: features[j] as string,
           });
         }
-        x[r * n + j] = value;
+        x[r * n + slot] = value;
       } else {
         next = body.indexOf(COMMA, pos);
         if (next < 0 || next > stop) next = stop;
@@ -267,7 +346,7 @@ function plainRows(
     }
     if (c !== width) throw raggedRow(r + 2, c, width);
   }
-  return { x, nRows, csv: { text: body, starts, ends } };
+  return { x, nRows, texts, csv: { text: body, starts, ends } };
 }
 
 /** Rows 0.. of the body read by native/csv-scan into `x`; how many (0 when it is not built). */
@@ -305,6 +384,7 @@ function quotedRows(
   features: readonly string[],
   added: AddedColumns,
   limits: RequestLimits,
+  categorical: readonly string[],
 ): RequestRows {
   let records: Array<{ record: string[]; raw: string }>;
   try {
@@ -325,19 +405,19 @@ function quotedRows(
   const nRows = records.length - 1;
   const place = header(first.record, features, added, nRows, limits);
   const width = first.record.length;
-  const n = features.length;
+  const { slots, nNumeric: n, nText } = featureSlots(features, categorical);
   const x = new Float32Array(nRows * n);
+  const texts = textColumns(nText, nRows);
   for (let r = 0; r < nRows; r++) {
     const cells = (records[r + 1] as { record: string[] }).record;
     if (cells.length !== width) throw raggedRow(r + 2, cells.length, width);
     for (let c = 0; c < width; c++) {
       const j = place[c] as number;
-      if (j >= 0)
-        x[r * n + j] = parseFeatureCell(cells[c] as string, {
-          file: BODY,
-          row: r + 2,
-          column: features[j] as string,
-        });
+      if (j < 0) continue;
+      const slot = slots[j] as number;
+      const cell = { file: BODY, row: r + 2, column: features[j] as string };
+      if (slot >= 0) x[r * n + slot] = parseFeatureCell(cells[c] as string, cell);
+      else (texts[-1 - slot] as string[])[r] = parseCategoryCell(cells[c] as string, cell);
     }
   }
   // The records as sent (csv-parse's raw text), one per line, for the answer to echo.
@@ -350,5 +430,5 @@ function quotedRows(
     ends.push(at + line.length);
     at += line.length;
   }
-  return { x, nRows, csv: { text: Buffer.concat(lines), starts, ends } };
+  return { x, nRows, texts, csv: { text: Buffer.concat(lines), starts, ends } };
 }

@@ -1,4 +1,5 @@
 import { stringify } from 'csv-stringify/sync';
+import { ANOMALY_SCORE_OUTPUT, PREDICTED_OUTLIER_OUTPUT } from '../import/anomalyConvention';
 import type { AddedColumns } from '../scoring/columns';
 import { writeProbability } from '../scoring/probabilityText';
 import { SUFFIX_BYTES, writeScoredFields } from '../scoring/scoredFields';
@@ -81,4 +82,35 @@ export function csvAnswer(
     }
   }
   return out.subarray(0, o);
+}
+
+/** An anomaly version's two columns, named as apply names them (domain/scoring/anomalyCsv.ts). */
+export const ANOMALY_COLUMNS = [ANOMALY_SCORE_OUTPUT, PREDICTED_OUTLIER_OUTPUT] as const;
+
+/**
+ * An anomaly version's JSON answer: per row `anomaly_score` (higher is more anomalous) and
+ * `predicted_outlier` (negative for outliers), each the float32 the graph gave, written as apply
+ * writes it (String of the number), so a client reads back the very values apply's file holds.
+ */
+export function anomalyJsonAnswer(answerer: Answerer, score: Float32Array, outlier: Float32Array): Buffer {
+  const [s, o] = ANOMALY_COLUMNS.map((c) => JSON.stringify(c));
+  const rows = Array.from(score, (v, i) => `{${s}:${String(v)},${o}:${String(outlier[i])}}`);
+  return Buffer.from(
+    `{"model":${JSON.stringify(answerer.model)},"version":${answerer.version}` +
+      `${answerer.alias === undefined ? '' : `,"alias":${JSON.stringify(answerer.alias)}`}` +
+      `,"columns":${JSON.stringify(ANOMALY_COLUMNS)},"rows":[${rows.join(',')}]}\n`,
+  );
+}
+
+/** An anomaly version's CSV answer: every line as sent with apply's two columns appended. */
+export function anomalyCsvAnswer(csv: CsvLines, score: Float32Array, outlier: Float32Array): Buffer {
+  const parts: Buffer[] = [
+    csv.text.subarray(csv.starts[0], csv.ends[0]),
+    Buffer.from(`,${stringify([[...ANOMALY_COLUMNS]]).slice(0, -1)}\n`),
+  ];
+  for (let i = 0; i < score.length; i++) {
+    parts.push(csv.text.subarray(csv.starts[i + 1], csv.ends[i + 1]));
+    parts.push(Buffer.from(`,${String(score[i])},${String(outlier[i])}\n`));
+  }
+  return Buffer.concat(parts);
 }

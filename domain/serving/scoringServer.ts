@@ -2,15 +2,26 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { explanationColumns, type RowExplainer } from '../explain/rowExplainer';
+import { ANOMALY_SCORE_OUTPUT, PREDICTED_OUTLIER_OUTPUT } from '../import/anomalyConvention';
+import type { AddedColumns } from '../scoring/columns';
 import type { CanarySplit } from './canary';
 import { badRequest, RequestError } from './errors';
 import { explainCount, jsonExplanations } from './explainRequest';
 import { DEFAULT_LIMITS, type RequestLimits } from './limits';
 import type { ServingMetrics } from './metrics';
-import { readCsvRows, readJsonRows } from './requestRows';
-import { csvAnswer, jsonAnswer } from './responseBody';
-import type { Lease, LoadedVersion, ServedModel } from './servedModel';
-import { compareScores, type ShadowRecord } from './shadow';
+import { type RequestRows, readCsvRows, readJsonRows } from './requestRows';
+import { ANOMALY_COLUMNS, anomalyCsvAnswer, anomalyJsonAnswer, csvAnswer, jsonAnswer } from './responseBody';
+import type { ClassifierVersion, Lease, LoadedVersion, ServedModel } from './servedModel';
+import { compareAnomalyScores, compareScores, type ScoreComparison, type ShadowRecord } from './shadow';
+
+type AnomalyScores = { score: Float32Array; outlier: Float32Array };
+
+/** The columns a CSV body must not already hold: the ones the answer adds (apply refuses them too). */
+function addedColumnsOf(loaded: LoadedVersion): AddedColumns {
+  return loaded.kind === 'anomaly'
+    ? { predicted: PREDICTED_OUTLIER_OUTPUT, probability: ANOMALY_SCORE_OUTPUT }
+    : loaded.columns;
+}
 
 export interface ScoringServerOptions {
   models: readonly ServedModel[];
@@ -40,7 +51,7 @@ export interface ScoringServerOptions {
 
 /** One request's rows as the answering version scored them. */
 export interface ScoredRows {
-  loaded: LoadedVersion;
+  loaded: ClassifierVersion;
   /** Row-major nRows x features, in the version's feature order. */
   x: Float32Array;
   probabilities: Float32Array;
@@ -70,7 +81,8 @@ export interface RunningServer {
  *
  * - `POST /score` (one model served) or `POST /score/<model>`: JSON (`{"rows": [...]}`) or CSV
  *   (`Content-Type: text/csv`) in, the columns apply adds out, in the same format; `?explain=k`
- *   adds the reason/effect columns of `apply --explain k`. The answering
+ *   adds the reason/effect columns of `apply --explain k` (a classifier's; an anomaly version answers
+ *   anomaly_score and predicted_outlier, its categorical features read as text, and refuses explain). The answering
  *   version is in the body (JSON) and in the `Slipway-Model` and `Slipway-Model-Version` headers.
  * - `GET /models`: what is served, by which version, checked how.
  * - `GET /healthz`: the process answers. `GET /readyz`: 200 only when every model has a checked
@@ -183,16 +195,43 @@ export async function startScoringServer(
       res.setHeader('Slipway-Model', loaded.model);
       res.setHeader('Slipway-Model-Version', String(loaded.version));
       const csv = /^text\/csv\b/i.test(req.headers['content-type'] ?? '');
+      // One reader for both kinds: an anomaly version's categorical features are read as text.
+      const anomaly = loaded.kind === 'anomaly' ? loaded : undefined;
+      const categorical = anomaly ? anomaly.scorer.categorical : [];
       const input = csv
-        ? readCsvRows(body, loaded.features, loaded.columns, limits)
-        : readJsonRows(body, loaded.features, limits);
+        ? readCsvRows(body, loaded.features, addedColumnsOf(loaded), limits, categorical)
+        : readJsonRows(body, loaded.features, limits, categorical);
       rows = input.nRows;
       const k = explainCount(search, loaded.features.length);
+      const answerer = { model: loaded.model, version: loaded.version, alias: route.alias };
+      if (loaded.kind === 'anomaly') {
+        if (k !== undefined) {
+          throw new RequestError(
+            422,
+            'NotExplainable',
+            `${loaded.model} v${loaded.version} is an anomaly version: its rows are not explained (apply refuses --explain for it too). Score without explain.`,
+            { field: 'explain' },
+          );
+        }
+        const t0 = performance.now();
+        const scored = await loaded.scorer.score(input.x, input.nRows, input.texts);
+        const primaryMs = performance.now() - t0;
+        if (input.csv)
+          send(
+            res,
+            200,
+            anomalyCsvAnswer(input.csv, scored.score, scored.outlier),
+            'text/csv; charset=utf-8',
+          );
+        else send(res, 200, anomalyJsonAnswer(answerer, scored.score, scored.outlier));
+        const shadow = options.shadows?.get(served)?.acquire();
+        if (shadow) track(shadowScore(served, route.alias, loaded, shadow, input, scored, primaryMs));
+        return;
+      }
       const explainer = k === undefined ? undefined : explainerOf(loaded);
       const t0 = performance.now();
       const probabilities = await loaded.scorer.score(input.x, input.nRows);
       const primaryMs = performance.now() - t0;
-      const answerer = { model: loaded.model, version: loaded.version, alias: route.alias };
       const columns =
         k === undefined
           ? loaded.columns
@@ -220,7 +259,7 @@ export async function startScoringServer(
       if (route === served) options.onScored?.({ loaded, x: input.x, probabilities });
       // After the answer is sent: the candidate adds no latency to the request it shadows.
       const shadow = options.shadows?.get(served)?.acquire();
-      if (shadow) track(shadowScore(served, route.alias, loaded, shadow, input.x, probabilities, primaryMs));
+      if (shadow) track(shadowScore(served, route.alias, loaded, shadow, input, probabilities, primaryMs));
     } catch (err) {
       const refusal = asRequestError(err);
       status = refusal?.status ?? 500;
@@ -284,7 +323,7 @@ export async function startScoringServer(
   }
 
   /** The version's warm explainer, or a 422 saying why this version cannot explain its rows. */
-  function explainerOf(loaded: LoadedVersion): RowExplainer {
+  function explainerOf(loaded: ClassifierVersion): RowExplainer {
     if ('explain' in loaded.explainer) return loaded.explainer;
     throw new RequestError(
       422,
@@ -308,14 +347,31 @@ export async function startScoringServer(
     primaryAlias: string | undefined,
     primary: LoadedVersion,
     lease: Lease,
-    x: Float32Array,
-    probabilities: Float32Array,
+    input: RequestRows,
+    answered: Float32Array | AnomalyScores,
     primaryMs: number,
   ): Promise<void> {
     const candidate = lease.loaded;
     try {
       const t0 = performance.now();
-      const shadowed = await candidate.scorer.score(x, probabilities.length);
+      let comparison: ScoreComparison;
+      // Compared as each kind answers: probabilities and labels, or anomaly_score and outlier flags.
+      if (primary.kind === 'anomaly' && candidate.kind === 'anomaly') {
+        const shadowed = await candidate.scorer.score(input.x, input.nRows, input.texts);
+        comparison = compareAnomalyScores(answered as AnomalyScores, shadowed);
+      } else if (primary.kind !== 'anomaly' && candidate.kind !== 'anomaly') {
+        const shadowed = await candidate.scorer.score(input.x, input.nRows);
+        comparison = compareScores(
+          answered as Float32Array,
+          shadowed,
+          primary.threshold,
+          candidate.threshold,
+        );
+      } else {
+        throw new Error(
+          `v${primary.version} is ${primary.kind ?? 'classifier'} and v${candidate.version} ${candidate.kind ?? 'classifier'}: their answers do not compare`,
+        );
+      }
       const shadowMs = performance.now() - t0;
       options.metrics.shadow(served.model, true);
       options.onShadow?.({
@@ -327,7 +383,7 @@ export async function startScoringServer(
           version: candidate.version,
           ms: shadowMs,
         },
-        ...compareScores(probabilities, shadowed, primary.threshold, candidate.threshold),
+        ...comparison,
       });
     } catch (error) {
       options.metrics.shadow(served.model, false);
@@ -371,14 +427,22 @@ export async function startScoringServer(
         version: m.version ?? null,
         ready: m.ready,
         warmSpares: m.spareVersions,
+        kind: m.loaded ? (m.loaded.kind ?? 'classifier') : undefined,
         features: m.loaded?.features,
+        categorical: m.loaded?.kind === 'anomaly' ? m.loaded.scorer.categorical : undefined,
         threshold: m.loaded?.threshold,
-        columns: m.loaded ? [m.loaded.columns.predicted, m.loaded.columns.probability] : undefined,
+        columns: m.loaded
+          ? m.loaded.kind === 'anomaly'
+            ? [...ANOMALY_COLUMNS]
+            : [m.loaded.columns.predicted, m.loaded.columns.probability]
+          : undefined,
         check: m.loaded?.check,
         explain: m.loaded
-          ? 'explain' in m.loaded.explainer
-            ? { available: true }
-            : { available: false, reason: m.loaded.explainer.notExplainable }
+          ? m.loaded.kind === 'anomaly'
+            ? { available: false, reason: 'anomaly versions are not explained' }
+            : 'explain' in m.loaded.explainer
+              ? { available: true }
+              : { available: false, reason: m.loaded.explainer.notExplainable }
           : undefined,
         shadow: shadowOf(m),
         canary: canaryOf(m),

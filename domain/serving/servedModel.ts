@@ -1,19 +1,28 @@
 import type { RowExplainer } from '../explain/rowExplainer';
+import type { AnomalyScorer } from '../scoring/anomalyScorer';
 import type { BinaryScorer } from '../scoring/binaryScorer';
 import type { AddedColumns } from '../scoring/columns';
 import type { VersionCheck } from './versionCheck';
 
 /** One version, loaded, warm and checked: everything a request needs to be answered by it. */
-export interface LoadedVersion {
+export type LoadedVersion = ClassifierVersion | AnomalyVersion;
+
+interface LoadedBase {
   model: string;
   version: number;
+  /** The version's features in its graph's order (numeric and categorical). */
   features: readonly string[];
+  check: VersionCheck;
+}
+
+/** A 0/1 classifier (absent `kind`: versions loaded by code written before anomaly versions). */
+export interface ClassifierVersion extends LoadedBase {
+  kind?: 'classifier';
   /** The label column's name: the explanation columns are named after it. */
   target: string;
   threshold: number;
   columns: AddedColumns;
   scorer: BinaryScorer;
-  check: VersionCheck;
   /**
    * The warm explainer session (`?explain=k`, domain/explain/rowExplainer.ts), opened at load for
    * every k up to the feature count; or why this version cannot be explained.
@@ -21,11 +30,23 @@ export interface LoadedVersion {
   explainer: RowExplainer | { notExplainable: string };
 }
 
+/**
+ * An anomaly version: answered with `anomaly_score` and `predicted_outlier` as apply writes them
+ * (domain/scoring/anomalyCsv.ts). Its categorical features are the graph's string inputs, read
+ * from requests as text; `scorer.categorical` names them, in feature order.
+ */
+export interface AnomalyVersion extends LoadedBase {
+  kind: 'anomaly';
+  /** The anomaly_score above which a row is an outlier (predicted_outlier = threshold - score). */
+  threshold: number;
+  scorer: AnomalyScorer;
+}
+
 /** Releases a loaded version's sessions: the scorer's and the explainer's. */
 export async function releaseLoaded(loaded: LoadedVersion): Promise<void> {
   await Promise.all([
     loaded.scorer.release(),
-    'release' in loaded.explainer ? loaded.explainer.release() : undefined,
+    loaded.kind !== 'anomaly' && 'release' in loaded.explainer ? loaded.explainer.release() : undefined,
   ]);
 }
 

@@ -54,6 +54,22 @@ export function compareScores(
   return { rows: primary.length, labelsAgree, maxAbsDiff, sumAbsDiff };
 }
 
+/**
+ * How two anomaly versions' answers for the same rows compare: the differences are of
+ * anomaly_score, and a row agrees when both flag it alike (predicted_outlier negative for both,
+ * or for neither), each version with its own threshold.
+ */
+export function compareAnomalyScores(
+  primary: { score: Float32Array; outlier: Float32Array },
+  shadow: { score: Float32Array; outlier: Float32Array },
+): ScoreComparison {
+  const { maxAbsDiff, sumAbsDiff } = compareScores(primary.score, shadow.score, 0, 0);
+  let labelsAgree = 0;
+  for (let i = 0; i < primary.outlier.length; i++)
+    if ((primary.outlier[i] as number) < 0 === (shadow.outlier[i] as number) < 0) labelsAgree++;
+  return { rows: primary.score.length, labelsAgree, maxAbsDiff, sumAbsDiff };
+}
+
 /** One pair of versions (answering, shadow) of one model over the records. */
 export interface ShadowPairReport {
   model: string;

@@ -70,9 +70,20 @@ export function graphReference(
   return 'reason' in reading ? { reason: reading.reason } : { network: reading.network, source: 'graph' };
 }
 
+/**
+ * `source` `outputs`: an imported anomaly version, only run on the probe rows for finite outputs
+ * (domain/serving/anomalyCheck.ts). For anomaly versions `worstBoundUsed` is the share of the
+ * export's parity tolerance used (above 1 fails), not of a float32 rounding bound.
+ */
 export type VersionCheck =
-  | { passed: true; rows: number; source: CheckReference['source']; worstBoundUsed: number }
-  | { passed: false; rows: number; source: CheckReference['source']; worstBoundUsed: number; reason: string };
+  | { passed: true; rows: number; source: CheckReference['source'] | 'outputs'; worstBoundUsed: number }
+  | {
+      passed: false;
+      rows: number;
+      source: CheckReference['source'] | 'outputs';
+      worstBoundUsed: number;
+      reason: string;
+    };
 
 /**
  * Scores seeded probe rows (around the network's scaler centre, as `import onnx` does; row 0 all

@@ -20,6 +20,7 @@ import { openArtifactStore } from '../../domain/storage/openStore';
 import type { ScheduledRetrainResult } from '../../workflows/scheduledRetrain';
 import { slipwayAs } from '../support/cli';
 import { type PipelineWorld, startPipelineWorld } from '../support/pipelineWorld';
+import { startServeProcess } from '../support/serveProcess';
 
 const FEATURES = ['hour', ...WIN_EVENT_COUNT_COLUMNS].join(',');
 
@@ -313,6 +314,89 @@ describe('slipway run --kind anomaly on synthetic:winevents', () => {
     const account = batches[0]?.features.find((f) => f.feature === 'account');
     expect(account).toMatchObject({ kind: 'categorical' });
     expect(account?.unseen).toContain('intruder');
+  });
+
+  it('slipway serve answers a categorical anomaly version as apply does: JSON and CSV, unseen categories scored, text and numbers checked', async () => {
+    // The rows and answers of the categorical case above (cat-events.csv, cat-scored.csv).
+    const sent = (await readFile(file('cat-events.csv'), 'utf8')).trimEnd().split('\n').slice(0, 61);
+    const scored = (await readFile(file('cat-scored.csv'), 'utf8')).trimEnd().split('\n').slice(0, 61);
+    const applied: Record<string, string>[] = parse(scored.join('\n'), { columns: true });
+    const serve = await startServeProcess({ ...world.env, SLIPWAY_USER: 'ops' }, [
+      'secops/categorical@1',
+      'secops/categorical-back@1',
+      '--port',
+      '0',
+    ]);
+    try {
+      const post = (model: string, body: string, type = 'application/json', query = '') =>
+        fetch(`${serve.url}/score/${encodeURIComponent(model)}${query}`, {
+          method: 'POST',
+          headers: { 'content-type': type },
+          body,
+        });
+      const { models } = (await (await fetch(`${serve.url}/models`)).json()) as {
+        models: Array<{
+          model: string;
+          kind: string;
+          columns: string[];
+          categorical: string[];
+          check: unknown;
+        }>;
+      };
+      expect(models[0]).toMatchObject({
+        kind: 'anomaly',
+        columns: ['anomaly_score', 'predicted_outlier'],
+        categorical: ['computer', 'account'],
+        check: { passed: true, source: 'trained', rows: 64 },
+      });
+      // The import has no trained model to compare with: run on probe rows, unseen text and all.
+      expect(models[1]).toMatchObject({ kind: 'anomaly', check: { passed: true, source: 'outputs' } });
+
+      // JSON objects by feature name (numbers as numbers, categories as text), unseen ones included.
+      const features = ['hour', 'computer', 'account', 'EventCode_4624', 'EventCode_4625', 'EventCode_4688'];
+      const rows = applied.map((r) =>
+        Object.fromEntries(
+          features.map((f) => [f, f === 'computer' || f === 'account' ? r[f] : Number(r[f])]),
+        ),
+      );
+      expect(rows[1]).toMatchObject({ computer: 'WS-NEVER-SEEN', account: 'intruder' });
+      const answer = await post('secops/categorical', JSON.stringify({ rows }));
+      expect(answer.status).toBe(200);
+      const body = (await answer.json()) as { version: number; rows: Array<Record<string, number>> };
+      expect(body.version).toBe(1);
+      expect(body.rows).toEqual(
+        applied.map((r) => ({
+          anomaly_score: Number(r.anomaly_score),
+          predicted_outlier: Number(r.predicted_outlier),
+        })),
+      );
+      // A CSV body: apply's file, line for line.
+      const csv = await post('secops/categorical', `${sent.slice(0, 11).join('\n')}\n`, 'text/csv');
+      expect(csv.status).toBe(200);
+      expect(await csv.text()).toBe(`${scored.slice(0, 11).join('\n')}\n`);
+
+      // A number where a category is expected, and text where a number is: 400 naming the field.
+      const number = await post('secops/categorical', JSON.stringify({ rows: [{ ...rows[0], account: 7 }] }));
+      expect(number.status).toBe(400);
+      expect(((await number.json()) as { error: { message: string } }).error.message).toMatch(
+        /rows\[0\]\.account is the number 7, not text/,
+      );
+      const text = await post('secops/categorical', JSON.stringify([{ ...rows[0], hour: 'noon' }]));
+      expect(text.status).toBe(400);
+      expect(((await text.json()) as { error: { message: string } }).error.message).toMatch(
+        /rows\[0\]\.hour is the string "noon", not a number/,
+      );
+      // Explaining is refused, as apply refuses it for anomaly versions.
+      const explained = await post(
+        'secops/categorical',
+        JSON.stringify({ rows }),
+        'application/json',
+        '?explain=2',
+      );
+      expect(explained.status).toBe(422);
+    } finally {
+      expect(await serve.stop()).toBe(0);
+    }
   });
 
   it('trains without a label: evaluated by its score distribution, and promoted only by a person', async () => {

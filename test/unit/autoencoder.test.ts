@@ -14,6 +14,8 @@ import { evaluateScores } from '../../domain/ml/metrics';
 import { fitStandardScaler } from '../../domain/ml/scaler';
 import { splitIndices, takeLabels, takeRows } from '../../domain/ml/split';
 import { buildAnomalyOnnx, checkAnomalyParity } from '../../domain/onnx/anomalyExporter';
+import { openAnomalyScorer } from '../../domain/scoring/anomalyScorer';
+import { type AnomalyReference, checkAnomalyVersion } from '../../domain/serving/anomalyCheck';
 
 const FEATURES = ['hour', ...WIN_EVENT_COUNT_COLUMNS];
 
@@ -90,5 +92,44 @@ describe('synthetic:winevents and the autoencoder', () => {
     await expect(checkAnomalyParity(wrong, weights, scaler, threshold, x, rows)).rejects.toThrow(
       /differ|flags held-out row/,
     );
+  });
+
+  it("serve's version check: the served session gives the trained autoencoder's scores on probe rows, a wrong file is refused", async () => {
+    const rows = 1000;
+    const { x } = winEvents(rows, 7);
+    const nF = FEATURES.length;
+    const scaler = fitStandardScaler(x, rows, nF, FEATURES);
+    const scaledX = x.map((v, k) => (v - (scaler.mean[k % nF] as number)) / (scaler.std[k % nF] as number));
+    const { weights } = trainAutoencoder(scaledX, rows, nF, autoencoderSpecSchema.parse({ epochs: 2 }));
+    const threshold = contaminationThreshold(reconstructionErrors(weights, scaler, x, rows), 0.01);
+    const meta = { modelName: 'w', producerVersion: 'test', datasetSha256: '0'.repeat(64), runId: 'r' };
+    const check = async (onnx: Uint8Array, reference: AnomalyReference | undefined) => {
+      const scorer = await openAnomalyScorer(onnx, nF);
+      try {
+        return await checkAnomalyVersion(scorer, reference, nF);
+      } finally {
+        await scorer.release();
+      }
+    };
+    const onnx = buildAnomalyOnnx({ weights, scaler, threshold, ...meta });
+    const passed = await check(onnx, { weights, scaler, threshold });
+    expect(passed).toMatchObject({ passed: true, rows: 64, source: 'trained' });
+    expect(passed.worstBoundUsed).toBeLessThanOrEqual(1);
+    // Another threshold in the file than in the record: predicted_outlier is off on every row.
+    const moved = await check(buildAnomalyOnnx({ weights, scaler, threshold: threshold * 2, ...meta }), {
+      weights,
+      scaler,
+      threshold,
+    });
+    expect(moved.passed).toBe(false);
+    expect(moved).toMatchObject({
+      reason: expect.stringMatching(/on probe row \d+ the served file gives anomaly_score/),
+    });
+    // A scaler off by 1 % in one column.
+    const wrongStd = scaler.std.map((s, j) => (j === 2 ? s * 1.01 : s));
+    const wrong = buildAnomalyOnnx({ weights, scaler: { ...scaler, std: wrongStd }, threshold, ...meta });
+    expect((await check(wrong, { weights, scaler, threshold })).passed).toBe(false);
+    // No trained model to compare with (an import): finite outputs are all it can show.
+    expect(await check(onnx, undefined)).toMatchObject({ passed: true, source: 'outputs' });
   });
 });

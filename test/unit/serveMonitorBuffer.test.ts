@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { addedColumns } from '../../domain/scoring/columns';
 import { explainCount } from '../../domain/serving/explainRequest';
 import { MonitorBuffer, pendingBatchCsv } from '../../domain/serving/monitorBuffer';
-import type { LoadedVersion } from '../../domain/serving/servedModel';
+import type { ClassifierVersion } from '../../domain/serving/servedModel';
 
 /** Only what the buffer reads of a version: its name, number, features and columns. */
 const version = (v: number) =>
@@ -13,7 +13,7 @@ const version = (v: number) =>
     target: 'Class',
     threshold: 0.5,
     columns: addedColumns('Class'),
-  }) as unknown as LoadedVersion;
+  }) as unknown as ClassifierVersion;
 
 const rows = (v: number, n: number, start = 0) => ({
   loaded: version(v),

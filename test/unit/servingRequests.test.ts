@@ -5,8 +5,13 @@ import { CanarySplit, keyBucket } from '../../domain/serving/canary';
 import type { RequestError } from '../../domain/serving/errors';
 import { ServingMetrics } from '../../domain/serving/metrics';
 import { type CsvLines, readCsvRows, readJsonRows } from '../../domain/serving/requestRows';
-import { csvAnswer, jsonAnswer } from '../../domain/serving/responseBody';
-import { compareScores, summarizeShadow } from '../../domain/serving/shadow';
+import {
+  anomalyCsvAnswer,
+  anomalyJsonAnswer,
+  csvAnswer,
+  jsonAnswer,
+} from '../../domain/serving/responseBody';
+import { compareAnomalyScores, compareScores, summarizeShadow } from '../../domain/serving/shadow';
 
 const features = ['Time', 'V1', 'Amount'];
 const limits = { maxRows: 3, maxBodyBytes: 1 << 20 };
@@ -120,6 +125,112 @@ describe('CSV rows', () => {
       limits,
     );
     expect([...precise.x]).toEqual([...new Float32Array([Number('0.12345678901234567'), 1e-30, -0])]);
+  });
+});
+
+describe('rows with categorical (text) features', () => {
+  // An anomaly version's features: two numeric, two read as text (the graph's string inputs).
+  const mixed = ['count', 'account', 'hour', 'computer'];
+  const text = ['account', 'computer'];
+  const anomalyAdded = { predicted: 'predicted_outlier', probability: 'anomaly_score' };
+
+  it('reads JSON objects and arrays: numbers into x in feature order, text trimmed per categorical feature', () => {
+    const rows = readJsonRows(
+      json({
+        rows: [
+          { computer: 'WS-1', hour: 3, account: ' alice ', count: 12, extra: true },
+          [7, 'bob', 23, 'never-seen-host'],
+        ],
+      }),
+      mixed,
+      limits,
+      text,
+    );
+    expect(rows.nRows).toBe(2);
+    expect([...rows.x]).toEqual([12, 3, 7, 23]);
+    expect(rows.texts).toEqual([
+      ['alice', 'bob'],
+      ['WS-1', 'never-seen-host'],
+    ]);
+    // A category that looks like a number is still text when sent as a string.
+    expect(readJsonRows(json([[1, '42', 2, 'x']]), mixed, limits, text).texts).toEqual([['42'], ['x']]);
+  });
+
+  it('refuses a number where text is expected and text where a number is, naming the field', () => {
+    const number = refusal(() => readJsonRows(json({ rows: [[1, 42, 2, 'x']] }), mixed, limits, text));
+    expect(number.status).toBe(400);
+    expect(number.type).toBe('NonTextValue');
+    expect(number.message).toMatch(
+      /rows\[0\]\.account is the number 42, not text\. account is a categorical feature/,
+    );
+    expect(number.details).toMatchObject({ field: 'account' });
+    const words = refusal(() =>
+      readJsonRows(json({ count: 1, account: 'a', hour: 'three', computer: 'c' }), mixed, limits, text),
+    );
+    expect(words.type).toBe('NonNumericValue');
+    expect(words.message).toMatch(/^hour is the string "three", not a number\. hour is a numeric feature/);
+    const blank = refusal(() => readJsonRows(json([[1, '  ', 2, 'x']]), mixed, limits, text));
+    expect(blank.type).toBe('NonTextValue');
+    expect(blank.message).toMatch(/rows\[0\]\.account is an empty string/);
+  });
+
+  it('reads CSV bodies, plain and quoted, the same way; a bad numeric cell is named by row and column', () => {
+    const body = 'id,computer,count,account,hour\nr1,WS-1,12, alice ,3\nr2,new-host,7,bob,23\n';
+    const plain = readCsvRows(Buffer.from(body), mixed, anomalyAdded, limits, text);
+    expect([...plain.x]).toEqual([12, 3, 7, 23]);
+    expect(plain.texts).toEqual([
+      ['alice', 'bob'],
+      ['WS-1', 'new-host'],
+    ]);
+    expect(linesOf(plain.csv)).toEqual(body.trim().split('\n'));
+    const quoted = readCsvRows(
+      Buffer.from(body.replace('WS-1', '"WS,1"')),
+      mixed,
+      anomalyAdded,
+      limits,
+      text,
+    );
+    expect([...quoted.x]).toEqual([12, 3, 7, 23]);
+    expect(quoted.texts[1]).toEqual(['WS,1', 'new-host']);
+    for (const bad of [
+      body.replace(',3\n', ',three\n'),
+      body.replace(',3\n', ',three\n').replace('WS-1', '"WS-1"'),
+    ]) {
+      const refused = refusal(() => readCsvRows(Buffer.from(bad), mixed, anomalyAdded, limits, text));
+      expect(refused.message).toMatch(/request body, row 2, column "?hour"?/);
+    }
+    const answered = refusal(() =>
+      readCsvRows(Buffer.from(body.replace('hour', 'anomaly_score')), mixed, anomalyAdded, limits, text),
+    );
+    expect(answered.message).toMatch(/anomaly_score/);
+  });
+});
+
+describe('anomaly answers', () => {
+  it("write each row's anomaly_score and predicted_outlier as apply writes them", () => {
+    const score = Float32Array.of(0.1, 2.5);
+    const outlier = Float32Array.of(0.9, -1.5);
+    const body = JSON.parse(
+      anomalyJsonAnswer({ model: 'events', version: 2, alias: 'production' }, score, outlier).toString(),
+    );
+    expect(body.columns).toEqual(['anomaly_score', 'predicted_outlier']);
+    expect(body.rows[0]).toEqual({
+      anomaly_score: Number(String(score[0])),
+      predicted_outlier: 0.8999999761581421,
+    });
+    expect(body.rows[1]).toEqual({ anomaly_score: 2.5, predicted_outlier: -1.5 });
+    const csv = { text: Buffer.from('a,b\n1,x\n2,y'), starts: [0, 4, 8], ends: [3, 7, 11] };
+    expect(anomalyCsvAnswer(csv, score, outlier).toString()).toBe(
+      `a,b,anomaly_score,predicted_outlier\n1,x,${String(score[0])},${String(outlier[0])}\n2,y,2.5,-1.5\n`,
+    );
+  });
+
+  it('compare two anomaly versions by anomaly_score, agreeing where both flag a row alike', () => {
+    const c = compareAnomalyScores(
+      { score: Float32Array.of(1, 2, 3), outlier: Float32Array.of(1, -0.5, -1) },
+      { score: Float32Array.of(1.5, 2, 2), outlier: Float32Array.of(0.5, 0.25, -0.5) },
+    );
+    expect(c).toEqual({ rows: 3, labelsAgree: 2, maxAbsDiff: 1, sumAbsDiff: 1.5 });
   });
 });
 

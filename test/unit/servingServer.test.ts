@@ -5,16 +5,31 @@ import {
   openRowExplainer,
   type RowExplainer,
 } from '../../domain/explain/rowExplainer';
+import { type AutoencoderWeights, reconstructionErrors } from '../../domain/ml/autoencoder';
 import { encodeCheckpoint } from '../../domain/ml/checkpoint';
+import type { StandardScalerParams } from '../../domain/ml/scalerTypes';
+import { buildAnomalyOnnx } from '../../domain/onnx/anomalyExporter';
+import { openAnomalyScorer } from '../../domain/scoring/anomalyScorer';
 import { type BinaryScorer, openBinaryScorer } from '../../domain/scoring/binaryScorer';
 import { addedColumns } from '../../domain/scoring/columns';
 import { probabilityText } from '../../domain/scoring/probabilityText';
 import { openThreadedScorer } from '../../domain/scoring/threadedScorer';
+import { checkAnomalyVersion } from '../../domain/serving/anomalyCheck';
 import { CanarySplit, keyBucket } from '../../domain/serving/canary';
 import { ServingMetrics } from '../../domain/serving/metrics';
 import { type RunningServer, startScoringServer } from '../../domain/serving/scoringServer';
-import { type LoadedVersion, ServedModel } from '../../domain/serving/servedModel';
-import { compareScores, type ShadowRecord, summarizeShadow } from '../../domain/serving/shadow';
+import {
+  type AnomalyVersion,
+  type ClassifierVersion,
+  type Lease,
+  ServedModel,
+} from '../../domain/serving/servedModel';
+import {
+  compareAnomalyScores,
+  compareScores,
+  type ShadowRecord,
+  summarizeShadow,
+} from '../../domain/serving/shadow';
 import { splitScorer } from '../../domain/serving/splitScorer';
 import { type CheckReference, checkVersion, trainedReference } from '../../domain/serving/versionCheck';
 import { architectures, exportedModel, wildData } from '../support/onnxFixtures';
@@ -45,7 +60,7 @@ describe('scoring service', () => {
     version: number,
     bytes: Uint8Array,
     explainable: 'explainable' | 'not' = 'explainable',
-  ): Promise<LoadedVersion> {
+  ): Promise<ClassifierVersion> {
     const scorer = await openBinaryScorer(bytes, data.nFeatures, undefined, { intraOpThreads: 1 });
     const features = [...data.features];
     return {
@@ -105,7 +120,7 @@ describe('scoring service', () => {
   it('lets a request finish on the version it started on, keeps swapped-out versions warm, and closes them after', async () => {
     const served = new ServedModel('wild', 'production', 2);
     let released = 0;
-    const counting = (l: LoadedVersion): LoadedVersion => ({
+    const counting = (l: ClassifierVersion): ClassifierVersion => ({
       ...l,
       scorer: {
         ...l.scorer,
@@ -122,7 +137,7 @@ describe('scoring service', () => {
     expect(served.version).toBe(2);
     expect(lease?.loaded.version).toBe(1);
     // The old session still answers its request.
-    expect((await lease?.loaded.scorer.score(data.x, 1))?.length).toBe(1);
+    expect((await ((lease as Lease).loaded as ClassifierVersion).scorer.score(data.x, 1)).length).toBe(1);
     // A move back to a warm spare needs no load.
     expect(served.swapBack(1)).toBe(true);
     expect(served.version).toBe(1);
@@ -182,7 +197,7 @@ describe('scoring service', () => {
       const rows = [0, 1, 2].map((r) =>
         Array.from(data.x.subarray(r * data.nFeatures, (r + 1) * data.nFeatures)),
       );
-      const expected = await (served.loaded as LoadedVersion).scorer.score(data.x, 3);
+      const expected = await (served.loaded as ClassifierVersion).scorer.score(data.x, 3);
       const res = await post(JSON.stringify({ rows }));
       expect(res.status).toBe(200);
       expect(res.headers.get('slipway-model-version')).toBe('7');
@@ -212,8 +227,8 @@ describe('scoring service', () => {
       const mine = () => shadowed.filter((r) => r.rows === 4);
       for (let i = 0; i < 100 && mine().length === 0; i++) await new Promise((r) => setTimeout(r, 10));
       const x = data.x.subarray(3 * data.nFeatures, 7 * data.nFeatures);
-      const answered = await (served.loaded as LoadedVersion).scorer.score(x, 4);
-      const shadow = await (candidate.loaded as LoadedVersion).scorer.score(x, 4);
+      const answered = await (served.loaded as ClassifierVersion).scorer.score(x, 4);
+      const shadow = await (candidate.loaded as ClassifierVersion).scorer.score(x, 4);
       expect(mine()).toHaveLength(1);
       expect(mine()[0]).toMatchObject({
         model: 'wild',
@@ -291,7 +306,7 @@ describe('scoring service', () => {
     it('explains rows on ?explain=k with the columns and text apply --explain writes, and refuses a bad k', async () => {
       const F = data.nFeatures;
       const rows = [0, 1, 2].map((r) => Array.from(data.x.subarray(r * F, (r + 1) * F)));
-      const version = served.loaded as LoadedVersion;
+      const version = served.loaded as ClassifierVersion;
       const explainer = version.explainer as RowExplainer;
       const probabilities = await version.scorer.score(data.x, 3);
       const explainPost = (query: string, body: string, type = 'application/json') =>
@@ -372,5 +387,120 @@ describe('scoring service', () => {
         await other.drain(1000);
       }
     });
+  });
+});
+
+/**
+ * Anomaly versions on the same server: a categorical feature read as text (an unseen category
+ * scored), the answer's columns, `?explain` refused, and a shadow compared by anomaly_score.
+ */
+describe('scoring service, anomaly versions', () => {
+  const features = ['count', 'account', 'hour'];
+  const scaler: StandardScalerParams = {
+    kind: 'standard',
+    features,
+    mean: [5, 0.5, 12],
+    std: [2, 0.25, 6],
+    categorical: {
+      kind: 'frequency',
+      columns: [{ feature: 'account', index: 1, categories: ['alice', 'bob'], frequencies: [0.75, 0.25] }],
+    },
+  };
+  const weights: AutoencoderWeights = {
+    format: 'slipway-autoencoder-v1',
+    nFeatures: 3,
+    layers: [
+      { nIn: 3, nOut: 2, weights: [0.5, -0.3, 0.2, 0.8, -0.6, 0.1], bias: [0.05, -0.1], activation: 'tanh' },
+      {
+        nIn: 2,
+        nOut: 3,
+        weights: [0.9, -0.2, 0.4, 0.3, 0.7, -0.5],
+        bias: [0, 0.1, -0.05],
+        activation: 'linear',
+      },
+    ],
+  };
+  const meta = { modelName: 'events', producerVersion: 'test', datasetSha256: '0'.repeat(64), runId: 'r' };
+  const version = async (n: number, threshold: number): Promise<AnomalyVersion> => {
+    const scorer = await openAnomalyScorer(buildAnomalyOnnx({ weights, scaler, threshold, ...meta }), 2, [
+      'account',
+    ]);
+    return {
+      kind: 'anomaly',
+      model: 'events',
+      version: n,
+      features,
+      threshold,
+      scorer,
+      check: await checkAnomalyVersion(scorer, { weights, scaler, threshold }, 2),
+    };
+  };
+  let server: RunningServer;
+  const shadowed: ShadowRecord[] = [];
+  const served = new ServedModel('events', 'production');
+  const candidate = new ServedModel('events', 'staging');
+
+  beforeAll(async () => {
+    served.swapIn(await version(1, 0.5));
+    candidate.swapIn(await version(2, 2));
+    expect(served.loaded?.check.passed).toBe(true);
+    server = await startScoringServer(
+      {
+        models: [served],
+        metrics: new ServingMetrics(),
+        shadows: new Map([[served, candidate]]),
+        onShadow: (r) => shadowed.push(r),
+      },
+      { host: '127.0.0.1', port: 0 },
+    );
+  });
+  afterAll(() => server?.drain(1000));
+
+  const post = (body: string, query = '') =>
+    fetch(`${server.url}/score${query}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+
+  it('answers anomaly_score and predicted_outlier from the text and numbers sent, and the shadow compares them', async () => {
+    const rows = [
+      { count: 5, account: 'alice', hour: 12 },
+      [9, 'bob', 3],
+      { hour: 23, account: 'never-seen', count: 40 },
+    ];
+    const res = await post(JSON.stringify({ rows }));
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { columns: string[]; rows: Array<Record<string, number>> };
+    expect(body.columns).toEqual(['anomaly_score', 'predicted_outlier']);
+    const x = Float32Array.of(5, 12, 9, 3, 40, 23);
+    const texts = [['alice', 'bob', 'never-seen']];
+    const primary = await (served.loaded as AnomalyVersion).scorer.score(x, 3, texts);
+    expect(body.rows).toEqual(
+      Array.from(primary.score, (s, i) => ({ anomaly_score: s, predicted_outlier: primary.outlier[i] })),
+    );
+    // The unseen account is scored as a frequency of 0, as the exact model does with a code it lacks.
+    const exact = reconstructionErrors(weights, scaler, Float32Array.of(40, 2, 23), 1)[0] as number;
+    expect(Math.abs((body.rows[2]?.anomaly_score as number) - exact)).toBeLessThan(1e-4 * (1 + exact));
+    for (let i = 0; i < 100 && shadowed.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    const shadow = await (candidate.loaded as AnomalyVersion).scorer.score(x, 3, texts);
+    expect(shadowed[0]).toMatchObject({
+      primary: { alias: 'production', version: 1 },
+      shadow: { alias: 'staging', version: 2 },
+      ...compareAnomalyScores(primary, shadow),
+    });
+    // Same graph, other thresholds: the scores agree exactly, the flags where both thresholds agree.
+    expect(shadowed[0]?.maxAbsDiff).toBe(0);
+  });
+
+  it('refuses a number sent as the category and ?explain, naming the field', async () => {
+    const number = await post(JSON.stringify([[1, 2, 3]]));
+    expect(number.status).toBe(400);
+    expect(((await number.json()) as { error: { message: string } }).error.message).toMatch(
+      /rows\[0\]\.account is the number 2, not text/,
+    );
+    const explained = await post(JSON.stringify([[1, 'alice', 3]]), '?explain=1');
+    expect(explained.status).toBe(422);
+    expect(((await explained.json()) as { error: { type: string } }).error.type).toBe('NotExplainable');
   });
 });
