@@ -40,6 +40,10 @@ export function scaled(scaler: StandardScalerParams, raw: Float32Array, nFeature
 }
 
 /** `raw` with its categorical codes replaced by their training frequencies; `raw` itself without categorical features. */
-export function encodedFeatures(scaler: StandardScalerParams, raw: Float32Array, nFeatures: number): Float32Array {
+export function encodedFeatures(
+  scaler: StandardScalerParams,
+  raw: Float32Array,
+  nFeatures: number,
+): Float32Array {
   return scaler.categorical?.columns.length ? encodeCategories(scaler.categorical, raw, nFeatures) : raw;
 }

@@ -6,7 +6,14 @@ import { scoreAnomalyMatrix } from '../scoring/anomalyScorer';
 import { categoricalInputs, ML_DOMAIN, ML_OPSET } from './categoricalInputs';
 import { OnnxExportError } from './errors';
 import { BATCH_DIM, irVersionFor } from './exporter';
-import { AttributeType, DataType, encodeModel, type ModelDef, type NodeDef, type TensorDef } from './onnxProto';
+import {
+  AttributeType,
+  DataType,
+  encodeModel,
+  type ModelDef,
+  type NodeDef,
+  type TensorDef,
+} from './onnxProto';
 
 export interface AnomalyExportInput {
   weights: AutoencoderWeights;

@@ -127,9 +127,15 @@ export function buildOnnxModel(input: {
     node,
     initializer,
     (name) =>
-      ['scaler_mean', 'scaler_std', 'threshold', 'centered', 'scaled', PROBABILITY_OUTPUT, LABEL_OUTPUT].includes(
-        name,
-      ) ||
+      [
+        'scaler_mean',
+        'scaler_std',
+        'threshold',
+        'centered',
+        'scaled',
+        PROBABILITY_OUTPUT,
+        LABEL_OUTPUT,
+      ].includes(name) ||
       name.startsWith('is_positive') ||
       [...layerNames].some((layer) => name.startsWith(layer)),
   );

@@ -54,7 +54,10 @@ export async function runOnnx(
       ]);
       const feeds: Record<string, ort.Tensor> = nFeatures > 0 ? { [INPUT_NAME]: input } : {};
       categories?.names.forEach((name, c) => {
-        feeds[name] = new ort.Tensor('string', (categories.texts[c] as string[]).slice(start, end), [end - start, 1]);
+        feeds[name] = new ort.Tensor('string', (categories.texts[c] as string[]).slice(start, end), [
+          end - start,
+          1,
+        ]);
       });
       const result = await session.run(feeds);
       const p = result[PROBABILITY_OUTPUT];

@@ -60,20 +60,24 @@ export async function openBinaryScorer(
   }
   try {
     const inputName =
-      categorical.length > 0 ? checkMixedInputs(session, nFeatures, categorical) : checkInput(session, nFeatures);
+      categorical.length > 0
+        ? checkMixedInputs(session, nFeatures, categorical)
+        : checkInput(session, nFeatures);
     const output = pickOutput(session, outputName);
     return {
       inputName,
       outputName: output,
       async score(x, nRows, texts = []) {
         const tensor = new runtime.Tensor('float32', x.subarray(0, nRows * nFeatures), [nRows, nFeatures]);
-        const feeds: Record<string, ort.Tensor> = nFeatures > 0 || categorical.length === 0 ? { [inputName]: tensor } : {};
+        const feeds: Record<string, ort.Tensor> =
+          nFeatures > 0 || categorical.length === 0 ? { [inputName]: tensor } : {};
         categorical.forEach((name, c) => {
           const column = texts[c] ?? [];
-          feeds[name] = new runtime.Tensor('string', column.length === nRows ? column : column.slice(0, nRows), [
-            nRows,
-            1,
-          ]);
+          feeds[name] = new runtime.Tensor(
+            'string',
+            column.length === nRows ? column : column.slice(0, nRows),
+            [nRows, 1],
+          );
         });
         const result = await session.run(feeds, [output]);
         const scores = result[output] as ort.Tensor;

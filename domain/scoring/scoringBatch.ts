@@ -31,7 +31,8 @@ export class ScoringBatch {
 
   add(values: Float64Array, source: RowSource): void {
     this.x.set(values, this.rows * this.nFeatures);
-    for (let c = 0; c < this.categories.length; c++) (this.categories[c] as string[]).push(source.texts[c] as string);
+    for (let c = 0; c < this.categories.length; c++)
+      (this.categories[c] as string[]).push(source.texts[c] as string);
     if (source.buffer) {
       const length = source.end - source.start;
       this.reserve(length);
