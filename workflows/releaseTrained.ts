@@ -141,6 +141,8 @@ export async function releaseTrained(run: TrainedRun): Promise<PipelineResult> {
             testRows: prepared.testRows,
           },
           epochsRun: trained.epochsRun,
+          // Only with categorical features, so other runs register what they always did.
+          ...(prepared.categorical ? { categorical: prepared.categorical } : {}),
         },
         backend: trained.backend.name,
         backendDetails: trained.backend.details,
