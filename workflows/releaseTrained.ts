@@ -97,7 +97,13 @@ export async function releaseTrained(run: TrainedRun): Promise<PipelineResult> {
       alias: run.params.gate.alias,
       settings: run.params.gate.metric,
       candidate: metrics,
-      heldOut: { snapshot: dataset.snapshot, split: prepared.split, target: run.params.target },
+      heldOut: {
+        snapshot: dataset.snapshot,
+        split: prepared.split,
+        target: run.params.target,
+        // Only with categorical features: the dictionaries that decode the codes for a champion taking text.
+        ...(run.params.categorical ? { summary: dataset.summary } : {}),
+      },
       trainingData: dataset.snapshot,
     }),
   );

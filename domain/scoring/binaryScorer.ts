@@ -189,15 +189,30 @@ export async function scoreMatrix(
   x: Float32Array,
   nRows: number,
   nFeatures: number,
-  options: { outputName?: string; batchRows?: number } = {},
+  options: {
+    outputName?: string;
+    batchRows?: number;
+    /** A model with categorical features: its string inputs by name, each one's text per row. */
+    categories?: { names: string[]; texts: string[][] };
+  } = {},
 ): Promise<Float32Array> {
   const batchRows = options.batchRows ?? 8192;
-  const scorer = await openBinaryScorer(onnx, nFeatures, options.outputName);
+  const { categories } = options;
+  const scorer = await openBinaryScorer(
+    onnx,
+    nFeatures,
+    options.outputName,
+    categories ? { categorical: categories.names } : {},
+  );
   try {
     const scores = new Float32Array(nRows);
     for (let start = 0; start < nRows; start += batchRows) {
       const end = Math.min(nRows, start + batchRows);
-      scores.set(await scorer.score(x.subarray(start * nFeatures, end * nFeatures), end - start), start);
+      const texts = categories?.texts.map((t) => t.slice(start, end));
+      scores.set(
+        await scorer.score(x.subarray(start * nFeatures, end * nFeatures), end - start, texts),
+        start,
+      );
     }
     return scores;
   } finally {

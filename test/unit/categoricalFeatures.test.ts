@@ -8,9 +8,11 @@ import { extractDataset } from '../../domain/data/extract';
 import { extractUnlabelledDataset } from '../../domain/data/extractUnlabelled';
 import { NO_LABEL_COLUMN } from '../../domain/data/noLabel';
 import { readSnapshot } from '../../domain/data/snapshot';
+import { evaluateChampion } from '../../domain/gate/championEvaluation';
 import { autoencoderSpecSchema, reconstructionErrors, trainAutoencoder } from '../../domain/ml/autoencoder';
 import { encodeCategories, fitFrequencyEncoding } from '../../domain/ml/categoricalEncoding';
 import { computeClassWeights } from '../../domain/ml/classWeights';
+import { evaluateScores } from '../../domain/ml/metrics';
 import { buildModel } from '../../domain/ml/modelBuilder';
 import { modelSpecSchema } from '../../domain/ml/modelSpec';
 import { fitStandardScaler } from '../../domain/ml/scaler';
@@ -288,6 +290,42 @@ describe('categorical features', () => {
       });
       expect(parity.rowsCompared).toBe(split.test.length);
       expect(parity.maxAbsDiff).toBeLessThan(1e-5);
+
+      // As a champion, it is scored on a challenger's held-out rows (codes) decoded with their
+      // dictionaries; without them it is not comparable, and says why.
+      const heldOut = {
+        raw: testCodes,
+        labels: takeLabels(m.y, split.test),
+        nRows: split.test.length,
+        features: m.features,
+      };
+      const asChampion = await evaluateChampion({
+        onnxBytes: onnx,
+        championFeatures: FEATURES,
+        threshold,
+        heldOut: {
+          ...heldOut,
+          categories: Object.fromEntries(
+            summaryDoc.columns.flatMap((c) => (c.categories ? [[c.name, c.categories.values]] : [])),
+          ),
+        },
+      });
+      const direct = await predictProbabilities(
+        model,
+        scaledForModel(scaler, testCodes, F),
+        split.test.length,
+        F,
+      );
+      expect(asChampion.comparable && asChampion.metrics.rocAuc).toBeCloseTo(
+        evaluateScores(heldOut.labels, direct, threshold).rocAuc,
+        4,
+      );
+      expect(
+        await evaluateChampion({ onnxBytes: onnx, championFeatures: FEATURES, threshold, heldOut }),
+      ).toEqual({
+        comparable: false,
+        why: expect.stringMatching(/takes computer, account as text/),
+      });
 
       // apply on raw rows (columns in another order): seen categories, an unseen account, an unseen computer.
       const input = join(temp.root, 'classify.csv');
