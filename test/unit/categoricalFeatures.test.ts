@@ -334,7 +334,16 @@ describe('categorical features', () => {
         'note,bytes,account,count,computer\nn1,3.1,alice,4,WS-1\nn2,9.5,mallory,4,WS-RARE\nn3,3.1,alice,4,WS-NEW\n',
       );
       const output = join(temp.root, 'classified.csv');
-      const result = await scoreCsv({ input, output, onnx, features: FEATURES, target: 'Class', threshold });
+      // Two rows a batch: the texts of a batch go with its rows.
+      const result = await scoreCsv({
+        input,
+        output,
+        onnx,
+        features: FEATURES,
+        target: 'Class',
+        threshold,
+        batchRows: 2,
+      });
       expect(result.rowsScored).toBe(3);
       const scored = parse(await readFile(output, 'utf8'), { columns: true }) as Array<
         Record<string, string>
