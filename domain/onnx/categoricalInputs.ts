@@ -12,7 +12,10 @@ import { AttributeType, DataType, type NodeDef, type TensorDef, type ValueInfo }
 export const ML_DOMAIN = 'ai.onnx.ml';
 export const ML_OPSET = 2;
 
-/** The graph's float input (the numeric features), named as Slipway's exports always named it. */
+/**
+ * The graph's float input (the numeric features) and batch dimension, as exporter.ts names them
+ * (INPUT_NAME, BATCH_DIM); written out here because exporter.ts imports this module.
+ */
 const INPUT_NAME = 'features';
 const BATCH_DIM = 'N';
 
