@@ -105,6 +105,13 @@ function checkInput(session: ort.InferenceSession, nFeatures: number): string {
       `The model ${problem}; apply feeds one float32 tensor [N, ${nFeatures}] of raw feature values ` +
         `in the declared feature order. Its inputs: ${inputs.map(describe).join('; ')}.`,
     );
+  const strings = inputs.filter((i) => i.isTensor && i.type === 'string').map((i) => i.name);
+  if (strings.length > 0) {
+    // Reached only by callers that feed float rows alone (serve, imports): apply feeds the text.
+    throw mismatch(
+      `takes categorical features as text (${strings.join(', ')}), which this command does not feed`,
+    );
+  }
   if (inputs.length !== 1) throw mismatch(`has ${inputs.length} inputs`);
   const input = inputs[0] as ort.InferenceSession.ValueMetadata;
   if (!input.isTensor || input.type !== 'float32') throw mismatch('does not take float32 values');
