@@ -11,7 +11,7 @@ import {
   evaluationMetricsSchema,
 } from '../domain/ml/metrics';
 import { predictProbabilities } from '../domain/ml/train';
-import { scaled } from '../domain/ml/trainingData';
+import { encodedFeatures, scaled } from '../domain/ml/trainingData';
 import { exportDenseModel } from '../domain/onnx/exporter';
 import { type ArtifactRef, artifactRefSchema } from '../domain/storage/artifactRef';
 import type { ArtifactStore } from '../domain/storage/artifactStore';
@@ -61,10 +61,13 @@ export function evaluateModelActivity(deps: ActivityDeps) {
       // The graph the export step will write, built before anything awaits: its weights are read
       // while this activity's model is surely alive (another activity's disposeModel frees every
       // tfjs variable). Importance runs through onnxruntime on it; the export's parity gate checks it.
+      // Categorical features are shuffled as their encoded values (their training frequencies),
+      // through the graph without its encoders; without any, this is the exported graph itself.
+      const { categorical: _encoding, ...scalerOnly } = scaler;
       const { bytes } = exportDenseModel({
         model,
         spec: params.spec,
-        scaler,
+        scaler: scalerOnly,
         threshold: params.threshold,
         metadata: {
           modelName: 'evaluation',
@@ -87,7 +90,7 @@ export function evaluateModelActivity(deps: ActivityDeps) {
       );
       const importance = await onnxPermutationImportance({
         onnx: bytes,
-        x: data.testRaw,
+        x: encodedFeatures(scaler, data.testRaw, data.nFeatures),
         nRows: data.nTest,
         features: data.features,
         labels: data.yTest,

@@ -40,7 +40,13 @@ export interface EvaluateGateParams {
   settings: MetricGateSettings;
   candidate: GateCandidate;
   /** The rows both are judged on: the split's test rows, or every row when there is no split (an import's evaluation data). */
-  heldOut: { snapshot: ArtifactRef; split?: ArtifactRef; target: string };
+  heldOut: {
+    snapshot: ArtifactRef;
+    split?: ArtifactRef;
+    target: string;
+    /** The snapshot's summary, given when features are categorical: its dictionaries decode the codes for the champion. */
+    summary?: ArtifactRef;
+  };
   /**
    * The snapshot the candidate was trained on, for the drift check (settings.drift); absent for an
    * import, which was trained elsewhere.
@@ -69,11 +75,19 @@ export function evaluateGateActivity(deps: ActivityDeps) {
       const drift = driftCheckOn(params.settings.drift)
         ? await trainingDataDriftOf(deps, champion, championVersion, params.trainingData)
         : undefined;
-      const [onnxBytes, snapshotBytes, splitBytes] = await Promise.all([
+      const [onnxBytes, snapshotBytes, splitBytes, summaryBytes] = await Promise.all([
         deps.store.getBytes(champion.artifacts.onnx),
         deps.store.getBytes(params.heldOut.snapshot),
         params.heldOut.split ? deps.store.getBytes(params.heldOut.split) : undefined,
+        params.heldOut.summary ? deps.store.getBytes(params.heldOut.summary) : undefined,
       ]);
+      const categories = summaryBytes
+        ? Object.fromEntries(
+            parseDatasetSummary(summaryBytes).columns.flatMap((c) =>
+              c.categories ? [[c.name, c.categories.values] as const] : [],
+            ),
+          )
+        : undefined;
       const data = readSnapshot(snapshotBytes, params.heldOut.target);
       const test = splitBytes
         ? decodeSplit(splitBytes).test
@@ -88,6 +102,7 @@ export function evaluateGateActivity(deps: ActivityDeps) {
           labels: takeLabels(data.y, test),
           nRows: test.length,
           features: data.features,
+          ...(categories ? { categories } : {}),
         },
       });
       // The champion's curves on these rows, for the report to overlay.

@@ -230,11 +230,21 @@ async function scoreOnSameRows(
       why: `${v.ref}'s held-out split could not be drawn again (${rows.length} rows, it recorded ${split.testRows})`,
     };
   }
+  // Categorical features: their dictionaries decode the codes for versions that take them as text.
+  const summary = m.artifacts.datasetSummary
+    ? parseDatasetSummary(await ws.store.getBytes(m.artifacts.datasetSummary))
+    : undefined;
+  const categories = summary?.columns.some((c) => c.categories)
+    ? Object.fromEntries(
+        summary.columns.flatMap((c) => (c.categories ? [[c.name, c.categories.values]] : [])),
+      )
+    : undefined;
   const heldOut = {
     raw: takeRows(data.x, data.nCols, rows),
     labels: takeLabels(data.y, rows),
     nRows: rows.length,
     features: data.features,
+    ...(categories ? { categories } : {}),
   };
   const positives = heldOut.labels.reduce((s, y) => s + y, 0);
   const results = await Promise.all(

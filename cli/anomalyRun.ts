@@ -31,7 +31,7 @@ export function addKindOptions(command: Command): Command {
     )
     .option(
       '--categorical <columns>',
-      'anomaly: comma-separated text features (computer, account, ...), frequency-encoded inside the exported graph, ' +
+      'comma-separated text features (computer, account, ...), frequency-encoded inside the exported graph, ' +
         'which takes them as string inputs; a category not seen in training scores as the rarest',
     );
 }
@@ -64,8 +64,6 @@ export function checkKindOptions(opts: KindFlags): 'classifier' | 'anomaly' {
       : [
           opts.contamination !== undefined && '--contamination',
           opts.evalLabel !== undefined && '--eval-label',
-          opts.categorical !== undefined &&
-            '--categorical (categorical features are encoded for anomaly models only)',
         ];
   const given = misplaced.filter((m): m is string => typeof m === 'string');
   if (given.length > 0) {

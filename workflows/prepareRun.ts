@@ -18,8 +18,16 @@ export async function prepareRun(
 ) {
   const cache = params.cache;
   const light = lightStepsFor(params);
+  // Only when given, so the activity inputs of runs without categorical features stay as they were.
+  const categorical = params.categorical ? { categorical: params.categorical } : {};
   const dataset = await step('extract', () =>
-    light.extractDataset({ source: params.source, target: params.target, features: params.features, cache }),
+    light.extractDataset({
+      source: params.source,
+      target: params.target,
+      features: params.features,
+      ...categorical,
+      cache,
+    }),
   );
   // Validation against the champion's training data: added after histories were recorded, so
   // runs that started before it replay without the activity.
@@ -30,7 +38,14 @@ export async function prepareRun(
     sourceUri: dataset.sourceUri,
   });
   const prepared = await step('transform', () =>
-    light.prepareData({ snapshot: dataset.snapshot, target: params.target, split: params.split, cache }),
+    light.prepareData({
+      snapshot: dataset.snapshot,
+      // The dictionaries the categorical encoding is fitted over.
+      ...(params.categorical ? { summary: dataset.summary } : {}),
+      target: params.target,
+      split: params.split,
+      cache,
+    }),
   );
   return { dataset, dataValidation, gateSettings, prepared };
 }

@@ -97,7 +97,13 @@ export async function releaseTrained(run: TrainedRun): Promise<PipelineResult> {
       alias: run.params.gate.alias,
       settings: run.params.gate.metric,
       candidate: metrics,
-      heldOut: { snapshot: dataset.snapshot, split: prepared.split, target: run.params.target },
+      heldOut: {
+        snapshot: dataset.snapshot,
+        split: prepared.split,
+        target: run.params.target,
+        // Only with categorical features: the dictionaries that decode the codes for a champion taking text.
+        ...(run.params.categorical ? { summary: dataset.summary } : {}),
+      },
       trainingData: dataset.snapshot,
     }),
   );
@@ -141,6 +147,8 @@ export async function releaseTrained(run: TrainedRun): Promise<PipelineResult> {
             testRows: prepared.testRows,
           },
           epochsRun: trained.epochsRun,
+          // Only with categorical features, so other runs register what they always did.
+          ...(prepared.categorical ? { categorical: prepared.categorical } : {}),
         },
         backend: trained.backend.name,
         backendDetails: trained.backend.details,

@@ -128,6 +128,7 @@ export function registerRunCommand(program: Command): void {
         source: parseDatasetSource(opts.source).uri,
         target: opts.target,
         features: opts.features?.split(',').map((f) => f.trim()),
+        categorical: opts.categorical?.split(',').map((f) => f.trim()),
         modelName: opts.model,
         spec: { ...referenceModelSpec, epochs: opts.epochs ?? referenceModelSpec.epochs },
         threshold: opts.threshold,

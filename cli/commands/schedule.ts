@@ -143,6 +143,7 @@ export function registerScheduleCommand(program: Command): void {
           source: parseDatasetSource(raw.source as string).uri,
           target: raw.target,
           features: (raw.features as string | undefined)?.split(',').map((f) => f.trim()),
+          categorical: (raw.categorical as string | undefined)?.split(',').map((f) => f.trim()),
           modelName: model,
           spec: { ...referenceModelSpec, epochs },
           createdBy,

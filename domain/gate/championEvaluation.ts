@@ -1,4 +1,5 @@
 import { type Evaluation, evaluateScores } from '../ml/metrics';
+import { categoricalInputsOf } from '../scoring/anomalyScorer';
 import { scoreMatrix } from '../scoring/binaryScorer';
 
 export interface HeldOutData {
@@ -7,6 +8,11 @@ export interface HeldOutData {
   labels: Uint8Array;
   nRows: number;
   features: string[];
+  /**
+   * The categories of the rows' categorical features (the dictionary their codes index), by
+   * feature: what a champion taking those features as text is fed. Absent without any.
+   */
+  categories?: Record<string, readonly string[]>;
 }
 
 export type ChampionEvaluation =
@@ -36,15 +42,35 @@ export async function evaluateChampion(options: {
       why: `the champion needs ${missing.length === 1 ? 'a column' : 'columns'} this data lacks: ${missing.join(', ')}`,
     };
   }
-  const columns = championFeatures.map((f) => index.get(f) as number);
+  // A champion with categorical features (string inputs) is fed their text: each code decoded
+  // with these rows' own dictionary, so the champion's graph encodes it as its training did.
+  const categorical = categoricalInputsOf(options.onnxBytes, championFeatures);
+  const undecodable = categorical.filter((f) => !heldOut.categories?.[f]);
+  if (undecodable.length > 0) {
+    return {
+      comparable: false,
+      why: `the champion takes ${undecodable.join(', ')} as text, which this data does not hold as categories (--categorical)`,
+    };
+  }
+  const numeric = championFeatures.filter((f) => !categorical.includes(f));
+  const columns = numeric.map((f) => index.get(f) as number);
   const nIn = heldOut.features.length;
   const nOut = columns.length;
   const x = new Float32Array(heldOut.nRows * nOut);
   for (let i = 0; i < heldOut.nRows; i++) {
     for (let j = 0; j < nOut; j++) x[i * nOut + j] = heldOut.raw[i * nIn + (columns[j] as number)] as number;
   }
+  const texts = categorical.map((f) => {
+    const at = index.get(f) as number;
+    const values = heldOut.categories?.[f] as readonly string[];
+    return Array.from(
+      { length: heldOut.nRows },
+      (_, i) => values[heldOut.raw[i * nIn + at] as number] as string,
+    );
+  });
   const scores = await scoreMatrix(options.onnxBytes, x, heldOut.nRows, nOut, {
     outputName: options.championOutput,
+    ...(categorical.length > 0 ? { categories: { names: categorical, texts } } : {}),
   });
   const evaluation = evaluateScores(heldOut.labels, scores, options.threshold);
   const { roc: _roc, pr: _pr, ...metrics } = evaluation;

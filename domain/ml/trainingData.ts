@@ -1,4 +1,5 @@
 import { type DatasetMatrix, readSnapshot } from '../data/snapshot';
+import { encodeCategories } from './categoricalEncoding';
 import { applyStandardScaler } from './scaler';
 import type { StandardScalerParams } from './scalerTypes';
 import { type Split, takeLabels, takeRows } from './split';
@@ -29,6 +30,20 @@ export function splitSnapshot(snapshot: Uint8Array | DatasetMatrix, target: stri
   };
 }
 
+/**
+ * What the network sees of raw rows (as the snapshot holds them): categorical codes replaced by
+ * their training frequencies when the scaler carries an encoding (what the exported graph's
+ * LabelEncoders do), then standard scaling.
+ */
 export function scaled(scaler: StandardScalerParams, raw: Float32Array, nFeatures: number): Float32Array {
-  return applyStandardScaler(scaler, raw, nFeatures);
+  return applyStandardScaler(scaler, encodedFeatures(scaler, raw, nFeatures), nFeatures);
+}
+
+/** `raw` with its categorical codes replaced by their training frequencies; `raw` itself without categorical features. */
+export function encodedFeatures(
+  scaler: StandardScalerParams,
+  raw: Float32Array,
+  nFeatures: number,
+): Float32Array {
+  return scaler.categorical?.columns.length ? encodeCategories(scaler.categorical, raw, nFeatures) : raw;
 }

@@ -1,10 +1,11 @@
 import { ANOMALY_SCORE_OUTPUT, PREDICTED_OUTLIER_OUTPUT } from '../import/anomalyConvention';
 import { type AutoencoderWeights, reconstructionErrors } from '../ml/autoencoder';
-import { categoryTexts, numericPart, UNSEEN_CATEGORY_VALUE } from '../ml/categoricalEncoding';
+import { categoryTexts, numericPart } from '../ml/categoricalEncoding';
 import type { StandardScalerParams } from '../ml/scalerTypes';
 import { scoreAnomalyMatrix } from '../scoring/anomalyScorer';
+import { categoricalInputs, ML_DOMAIN, ML_OPSET } from './categoricalInputs';
 import { OnnxExportError } from './errors';
-import { BATCH_DIM, INPUT_NAME, irVersionFor } from './exporter';
+import { BATCH_DIM, irVersionFor } from './exporter';
 import {
   AttributeType,
   DataType,
@@ -12,7 +13,6 @@ import {
   type ModelDef,
   type NodeDef,
   type TensorDef,
-  type ValueInfo,
 } from './onnxProto';
 
 export interface AnomalyExportInput {
@@ -45,7 +45,14 @@ export function buildAnomalyOnnx(input: AnomalyExportInput): Uint8Array {
   ];
   const node: NodeDef[] = [];
   // Without categorical features the graph is what it always was (one float input, read as is).
-  const encoded = categoricalInputs(scaler, node, initializer);
+  const encoded = categoricalInputs(
+    scaler,
+    node,
+    initializer,
+    (name) =>
+      ['scaler_mean', 'scaler_std', 'threshold', 'centered', 'scaled'].includes(name) ||
+      /^(dense_|residual|squared|anomaly_score|predicted_outlier)/.test(name),
+  );
   node.push(
     { name: 'scaler_center', opType: 'Sub', input: [encoded.features, 'scaler_mean'], output: ['centered'] },
     { name: 'scaler_scale', opType: 'Div', input: ['centered', 'scaler_std'], output: ['scaled'] },
@@ -122,124 +129,6 @@ export function buildAnomalyOnnx(input: AnomalyExportInput): Uint8Array {
     }).map(([key, value]) => ({ key, value })),
   };
   return encodeModel(model);
-}
-
-/** ai.onnx.ml opset 2: the first whose LabelEncoder maps strings to floats. */
-const ML_DOMAIN = 'ai.onnx.ml';
-const ML_OPSET = 2;
-
-/**
- * The graph's inputs and, for categorical features, the nodes that turn them into the model's
- * float features: one string input [N, 1] per categorical feature (named by its column, as
- * skl2onnx names the inputs of a mixed pipeline) through an ai.onnx.ml LabelEncoder (category ->
- * training frequency, any other string -> 0: an unseen category never fails), the numeric features
- * as one float input [N, numeric], concatenated and put back in feature order by a Gather.
- */
-function categoricalInputs(
-  scaler: StandardScalerParams,
-  node: NodeDef[],
-  initializer: TensorDef[],
-): { features: string; inputs: ValueInfo[]; doc: string; categorical?: string } {
-  const nFeatures = scaler.features.length;
-  const columns = scaler.categorical?.columns ?? [];
-  if (columns.length === 0) {
-    return {
-      features: INPUT_NAME,
-      inputs: [{ name: INPUT_NAME, type: tensorType([BATCH_DIM, nFeatures]) }],
-      doc: '',
-    };
-  }
-  const categoricalAt = new Set(columns.map((c) => c.index));
-  const numeric = scaler.features.filter((_, j) => !categoricalAt.has(j));
-  const reserved = new Set([INPUT_NAME, 'scaler_mean', 'scaler_std', 'threshold', 'centered', 'scaled']);
-  const clash = columns.find(
-    (c) =>
-      reserved.has(c.feature) ||
-      /^(dense_|category_|encoded_|feature_order|residual|squared|anomaly_score|predicted_outlier)/.test(
-        c.feature,
-      ),
-  );
-  if (clash) {
-    throw new OnnxExportError(
-      'InvalidExportInput',
-      `The categorical feature "${clash.feature}" would be an input of the exported graph with the name of one of ` +
-        'its own tensors. Rename the column (for example with a prefix) and run again.',
-    );
-  }
-  const inputs: ValueInfo[] =
-    numeric.length > 0 ? [{ name: INPUT_NAME, type: tensorType([BATCH_DIM, numeric.length]) }] : [];
-  const pieces = numeric.length > 0 ? [INPUT_NAME] : [];
-  // Where each feature lands in the concatenation: numeric ones first, then one column per category input.
-  const position = new Array<number>(nFeatures);
-  let next = 0;
-  scaler.features.forEach((_, j) => {
-    if (!categoricalAt.has(j)) position[j] = next++;
-  });
-  columns.forEach((column, k) => {
-    position[column.index] = next++;
-    const seen = column.categories.flatMap((category, code) =>
-      (column.frequencies[code] as number) > 0
-        ? [{ category, frequency: column.frequencies[code] as number }]
-        : [],
-    );
-    const output = `category_${k}_frequency`;
-    inputs.push({ name: column.feature, type: tensorType([BATCH_DIM, 1], DataType.STRING) });
-    node.push({
-      name: `category_${k}_encoder`,
-      opType: 'LabelEncoder',
-      domain: ML_DOMAIN,
-      input: [column.feature],
-      output: [output],
-      attribute: [
-        {
-          name: 'keys_strings',
-          type: AttributeType.STRINGS,
-          strings: seen.map((s) => Buffer.from(s.category, 'utf8')),
-        },
-        { name: 'values_floats', type: AttributeType.FLOATS, floats: seen.map((s) => s.frequency) },
-        { name: 'default_float', type: AttributeType.FLOAT, f: UNSEEN_CATEGORY_VALUE },
-      ],
-    });
-    pieces.push(output);
-  });
-  initializer.push({
-    name: 'feature_order',
-    dims: [nFeatures],
-    dataType: DataType.INT64,
-    rawData: new Uint8Array(BigInt64Array.from(position, (p) => BigInt(p)).buffer),
-  });
-  node.push(
-    {
-      name: 'encoded_concat',
-      opType: 'Concat',
-      input: pieces,
-      output: ['encoded_unordered'],
-      attribute: [{ name: 'axis', type: AttributeType.INT, i: 1 }],
-    },
-    {
-      name: 'encoded_order',
-      opType: 'Gather',
-      input: ['encoded_unordered', 'feature_order'],
-      output: ['encoded_features'],
-      attribute: [{ name: 'axis', type: AttributeType.INT, i: 1 }],
-    },
-  );
-  const names = columns.map((c) => c.feature);
-  return {
-    features: 'encoded_features',
-    inputs,
-    doc:
-      `Inputs: ${numeric.length > 0 ? `${INPUT_NAME} float32 [N, ${numeric.length}] (${numeric.join(', ')}), ` : ''}` +
-      `and one string tensor [N, 1] per categorical feature (${names.join(', ')}), frequency-encoded inside the graph ` +
-      '(share of training rows; a category not seen in training is 0). ',
-    categorical: JSON.stringify(
-      columns.map((c) => ({
-        feature: c.feature,
-        encoding: 'frequency',
-        categories: c.frequencies.filter((f) => f > 0).length,
-      })),
-    ),
-  };
 }
 
 function floatTensor(name: string, dims: number[], values: ArrayLike<number>): TensorDef {

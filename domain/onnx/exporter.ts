@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { DenseActivation, ModelSpec } from '../ml/modelSpec';
 import type { StandardScalerParams } from '../ml/scalerTypes';
+import { categoricalInputs, ML_DOMAIN, ML_OPSET } from './categoricalInputs';
 import { type DenseLayerWeights, extractDenseLayers } from './denseLayers';
 import { OnnxExportError } from './errors';
 import {
@@ -117,10 +118,31 @@ export function buildOnnxModel(input: {
   ];
   // Sub then Div, the same two float32 operations the JS scaler does before tfjs predicts, so
   // both paths see the same scaled values (a folded x * (1/std) would differ in the last bit).
-  const node: NodeDef[] = [
-    { name: 'scaler_center', opType: 'Sub', input: [INPUT_NAME, 'scaler_mean'], output: ['centered'] },
+  const node: NodeDef[] = [];
+  // Categorical features (string inputs, frequency-encoded in the graph) only when the scaler has
+  // them; otherwise the one float input, the graph as it always was.
+  const layerNames = new Set(layers.map((l) => l.name));
+  const encoded = categoricalInputs(
+    scaler,
+    node,
+    initializer,
+    (name) =>
+      [
+        'scaler_mean',
+        'scaler_std',
+        'threshold',
+        'centered',
+        'scaled',
+        PROBABILITY_OUTPUT,
+        LABEL_OUTPUT,
+      ].includes(name) ||
+      name.startsWith('is_positive') ||
+      [...layerNames].some((layer) => name.startsWith(layer)),
+  );
+  node.push(
+    { name: 'scaler_center', opType: 'Sub', input: [encoded.features, 'scaler_mean'], output: ['centered'] },
     { name: 'scaler_scale', opType: 'Div', input: ['centered', 'scaler_std'], output: ['scaled'] },
-  ];
+  );
   let previous = 'scaled';
   layers.forEach((layer, i) => {
     const last = i === layers.length - 1;
@@ -164,14 +186,17 @@ export function buildOnnxModel(input: {
     modelVersion: 1,
     docString:
       `Binary classifier for "${metadata.target}" over ${nFeatures} raw features in this order: ` +
-      `${metadata.features.join(', ')}. Scaling happens inside the graph. Outputs: probability of ` +
+      `${metadata.features.join(', ')}. ${encoded.doc}Scaling happens inside the graph. Outputs: probability of ` +
       `class 1, and label = probability >= ${threshold}.`,
-    opsetImport: [{ domain: '', version: opset }],
+    opsetImport: [
+      { domain: '', version: opset },
+      ...(encoded.categorical ? [{ domain: ML_DOMAIN, version: ML_OPSET }] : []),
+    ],
     graph: {
       name: metadata.modelName,
       node,
       initializer,
-      input: [{ name: INPUT_NAME, type: tensorType(DataType.FLOAT, [BATCH_DIM, nFeatures]) }],
+      input: encoded.inputs,
       output: [
         { name: PROBABILITY_OUTPUT, type: tensorType(DataType.FLOAT, [BATCH_DIM, 1]) },
         // int64 0/1 rather than float: a class label, like the 0/1 integers of the target column
@@ -179,11 +204,11 @@ export function buildOnnxModel(input: {
         { name: LABEL_OUTPUT, type: tensorType(DataType.INT64, [BATCH_DIM, 1]) },
       ],
     },
-    metadataProps: metadataProps(metadata, threshold),
+    metadataProps: metadataProps(metadata, threshold, encoded.categorical),
   };
 }
 
-function metadataProps(metadata: OnnxMetadata, threshold: number) {
+function metadataProps(metadata: OnnxMetadata, threshold: number, categorical: string | undefined) {
   const props: Record<string, string> = {
     'slipway.model_name': metadata.modelName,
     'slipway.features': JSON.stringify(metadata.features),
@@ -193,8 +218,12 @@ function metadataProps(metadata: OnnxMetadata, threshold: number) {
     'slipway.run_id': metadata.runId,
     'slipway.producer': 'slipway',
     'slipway.producer_version': metadata.producerVersion,
-    'slipway.input': `${INPUT_NAME}: float32 [${BATCH_DIM}, ${metadata.features.length}], raw (unscaled) values`,
+    'slipway.input': categorical
+      ? `${INPUT_NAME}: float32 [${BATCH_DIM}, ${metadata.features.length - (JSON.parse(categorical) as unknown[]).length}], ` +
+        `raw (unscaled) values of the numeric features; one string [${BATCH_DIM}, 1] per categorical feature`
+      : `${INPUT_NAME}: float32 [${BATCH_DIM}, ${metadata.features.length}], raw (unscaled) values`,
     'slipway.outputs': `${PROBABILITY_OUTPUT}: float32 [${BATCH_DIM}, 1]; ${LABEL_OUTPUT}: int64 [${BATCH_DIM}, 1]`,
+    ...(categorical ? { 'slipway.categorical': categorical } : {}),
   };
   for (const [key, value] of Object.entries(metadata.extra ?? {})) {
     const full = `slipway.${key}`;

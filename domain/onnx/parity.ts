@@ -1,8 +1,10 @@
 import type * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
+import { categoryTexts, numericPart } from '../ml/categoricalEncoding';
 import { applyStandardScaler } from '../ml/scaler';
 import type { StandardScalerParams } from '../ml/scalerTypes';
 import { predictProbabilities } from '../ml/train';
+import { encodedFeatures } from '../ml/trainingData';
 import type { DenseLayerWeights } from './denseLayers';
 import { OnnxExportError } from './errors';
 import { INPUT_NAME, LABEL_OUTPUT, PROBABILITY_OUTPUT } from './exporter';
@@ -37,6 +39,8 @@ export async function runOnnx(
   nFeatures: number,
   batchRows = DEFAULT_PARITY_BATCH_ROWS,
   sessionOptions?: ort.InferenceSession.SessionOptions,
+  /** A model with categorical features: its string inputs by name, each one's text per row. */
+  categories?: { names: string[]; texts: string[][] },
 ): Promise<OnnxScores> {
   const session = await ort.InferenceSession.create(onnxBytes, sessionOptions ?? {});
   try {
@@ -48,7 +52,14 @@ export async function runOnnx(
         end - start,
         nFeatures,
       ]);
-      const result = await session.run({ [INPUT_NAME]: input });
+      const feeds: Record<string, ort.Tensor> = nFeatures > 0 ? { [INPUT_NAME]: input } : {};
+      categories?.names.forEach((name, c) => {
+        feeds[name] = new ort.Tensor('string', (categories.texts[c] as string[]).slice(start, end), [
+          end - start,
+          1,
+        ]);
+      });
+      const result = await session.run(feeds);
       const p = result[PROBABILITY_OUTPUT];
       const l = result[LABEL_OUTPUT];
       if (!p || !l || p.data.length !== end - start || l.data.length !== end - start) {
@@ -99,10 +110,28 @@ export async function checkParity(options: {
   const batchRows = options.batchRows ?? DEFAULT_PARITY_BATCH_ROWS;
   checkParityInputs(options, batchRows);
 
-  const onnx = await runOnnx(onnxBytes, rawX, nRows, nFeatures, batchRows, options.sessionOptions);
+  // Categorical features: onnxruntime gets the rows as apply reads them (the numeric features, and
+  // each categorical one as its text, which the graph encodes); the trainer and the exact
+  // reference get them encoded as training did. Without any, rawX for all three, as always.
+  const encoding = scaler.categorical?.columns.length ? scaler.categorical : undefined;
+  const onnx = encoding
+    ? await runOnnx(
+        onnxBytes,
+        numericPart(encoding, rawX, nRows, nFeatures),
+        nRows,
+        nFeatures - encoding.columns.length,
+        batchRows,
+        options.sessionOptions,
+        {
+          names: encoding.columns.map((c) => c.feature),
+          texts: categoryTexts(encoding, rawX, nRows, nFeatures),
+        },
+      )
+    : await runOnnx(onnxBytes, rawX, nRows, nFeatures, batchRows, options.sessionOptions);
+  const encodedX = encodedFeatures(scaler, rawX, nFeatures);
   const trainer = await predictProbabilities(
     model,
-    applyStandardScaler(scaler, rawX, nFeatures),
+    applyStandardScaler(scaler, encodedX, nFeatures),
     nRows,
     nFeatures,
     batchRows,
@@ -110,7 +139,7 @@ export async function checkParity(options: {
   const judged = rowsForReference(onnx.probability, trainer, threshold, options.referenceRows);
   const reference = await referenceOnRows(
     exportedNetwork(layers, scaler),
-    rawX,
+    encodedX,
     judged,
     nFeatures,
     options.onProgress,

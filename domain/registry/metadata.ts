@@ -15,6 +15,19 @@ function refOfKind(kind: ArtifactKind) {
 
 const count = z.number().int().nonnegative();
 
+/**
+ * Features the exported graph takes as text (a string input [N, 1] each), frequency-encoded
+ * inside it: the share of training rows with that category, 0 for one never seen in training.
+ */
+export const categoricalFeaturesSchema = z.array(
+  z.object({
+    feature: z.string().min(1),
+    encoding: z.literal('frequency'),
+    /** Categories with a frequency in the graph. */
+    seenInTraining: z.number().int().nonnegative(),
+  }),
+);
+
 export const trainingConfigSchema = z.object({
   modelSpec: modelSpecSchema,
   classWeights: z.object({
@@ -33,6 +46,8 @@ export const trainingConfigSchema = z.object({
   }),
   /** Epochs that actually ran (early stopping may end before modelSpec.epochs). */
   epochsRun: count,
+  /** A classifier's categorical features (--categorical); absent without any. */
+  categorical: categoricalFeaturesSchema.optional(),
 });
 export type TrainingConfig = z.infer<typeof trainingConfigSchema>;
 
@@ -190,16 +205,7 @@ const draftShape = {
        * Features the exported graph takes as text (a string input [N, 1] each), frequency-encoded
        * inside it: the share of training rows with that category, 0 for one never seen in training.
        */
-      categorical: z
-        .array(
-          z.object({
-            feature: z.string().min(1),
-            encoding: z.literal('frequency'),
-            /** Categories with a frequency in the graph. */
-            seenInTraining: z.number().int().nonnegative(),
-          }),
-        )
-        .optional(),
+      categorical: categoricalFeaturesSchema.optional(),
     })
     .optional(),
   /** Absent for an imported version that was given no labelled data ("not evaluated"). */

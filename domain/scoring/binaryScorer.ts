@@ -9,8 +9,11 @@ export { positiveClass } from './positiveClass';
 export interface BinaryScorer {
   readonly inputName: string;
   readonly outputName: string;
-  /** Probability of class 1 for each of `nRows` rows in `x` (row-major, nRows x nFeatures). */
-  score(x: Float32Array, nRows: number): Promise<Float32Array>;
+  /**
+   * Probability of class 1 for each of `nRows` rows in `x` (row-major, nRows x nFeatures); for a
+   * model with categorical inputs, each one's text per row in `texts` (in the order of `categorical`).
+   */
+  score(x: Float32Array, nRows: number, texts?: string[][]): Promise<Float32Array>;
   release(): Promise<void>;
 }
 
@@ -29,8 +32,16 @@ export async function openBinaryScorer(
   onnx: Uint8Array,
   nFeatures: number,
   outputName?: string,
-  options: { intraOpThreads?: number } = {},
+  options: {
+    intraOpThreads?: number;
+    /**
+     * The model's string inputs (categorical features, each [N, 1] and named after its feature,
+     * as Slipway's exports with --categorical take them); `nFeatures` then counts the numeric ones.
+     */
+    categorical?: string[];
+  } = {},
 ): Promise<BinaryScorer> {
+  const categorical = options.categorical ?? [];
   // Loaded on first use: the native runtime takes a noticeable time to load, and commands that
   // never score (most of them) should not pay for it.
   const runtime = require('onnxruntime-node') as typeof ort;
@@ -48,14 +59,27 @@ export async function openBinaryScorer(
     );
   }
   try {
-    const inputName = checkInput(session, nFeatures);
+    const inputName =
+      categorical.length > 0
+        ? checkMixedInputs(session, nFeatures, categorical)
+        : checkInput(session, nFeatures);
     const output = pickOutput(session, outputName);
     return {
       inputName,
       outputName: output,
-      async score(x, nRows) {
+      async score(x, nRows, texts = []) {
         const tensor = new runtime.Tensor('float32', x.subarray(0, nRows * nFeatures), [nRows, nFeatures]);
-        const result = await session.run({ [inputName]: tensor }, [output]);
+        const feeds: Record<string, ort.Tensor> =
+          nFeatures > 0 || categorical.length === 0 ? { [inputName]: tensor } : {};
+        categorical.forEach((name, c) => {
+          const column = texts[c] ?? [];
+          feeds[name] = new runtime.Tensor(
+            'string',
+            column.length === nRows ? column : column.slice(0, nRows),
+            [nRows, 1],
+          );
+        });
+        const result = await session.run(feeds, [output]);
         const scores = result[output] as ort.Tensor;
         return positiveClass(scores.data as Float32Array, scores.dims, nRows, output);
       },
@@ -81,6 +105,13 @@ function checkInput(session: ort.InferenceSession, nFeatures: number): string {
       `The model ${problem}; apply feeds one float32 tensor [N, ${nFeatures}] of raw feature values ` +
         `in the declared feature order. Its inputs: ${inputs.map(describe).join('; ')}.`,
     );
+  const strings = inputs.filter((i) => i.isTensor && i.type === 'string').map((i) => i.name);
+  if (strings.length > 0) {
+    // Reached only by callers that feed float rows alone (serve, imports): apply feeds the text.
+    throw mismatch(
+      `takes categorical features as text (${strings.join(', ')}), which this command does not feed`,
+    );
+  }
   if (inputs.length !== 1) throw mismatch(`has ${inputs.length} inputs`);
   const input = inputs[0] as ort.InferenceSession.ValueMetadata;
   if (!input.isTensor || input.type !== 'float32') throw mismatch('does not take float32 values');
@@ -89,6 +120,33 @@ function checkInput(session: ort.InferenceSession, nFeatures: number): string {
     throw mismatch(`expects input shape [${input.shape.join(', ')}], not ${nFeatures} features per row`);
   }
   return input.name;
+}
+
+/**
+ * A model with categorical features: one float32 input [N, nFeatures] of the numeric ones (none
+ * when every feature is categorical) and one string input per categorical feature, named after it.
+ */
+function checkMixedInputs(session: ort.InferenceSession, nFeatures: number, categorical: string[]): string {
+  const inputs = session.inputMetadata;
+  const floats = inputs.filter((i) => i.isTensor && i.type === 'float32');
+  const strings = inputs.filter((i) => i.isTensor && i.type === 'string').map((i) => i.name);
+  const float = floats[0];
+  const width = float?.isTensor ? float.shape[1] : undefined;
+  const fits =
+    floats.length === (nFeatures > 0 ? 1 : 0) &&
+    inputs.length === floats.length + strings.length &&
+    strings.length === categorical.length &&
+    categorical.every((c) => strings.includes(c)) &&
+    (typeof width !== 'number' || width === nFeatures);
+  if (!fits) {
+    throw new ScoringError(
+      'ModelInputMismatch',
+      `The model does not take ${nFeatures > 0 ? `one float32 tensor [N, ${nFeatures}]` : 'no float tensor'} and ` +
+        `string tensors ${categorical.join(', ')}; apply feeds the numeric features' raw values and each ` +
+        `categorical feature's text. Its inputs: ${inputs.map(describe).join('; ')}.`,
+    );
+  }
+  return float?.name ?? (categorical[0] as string);
 }
 
 function pickOutput(session: ort.InferenceSession, wanted: string | undefined): string {
@@ -138,15 +196,30 @@ export async function scoreMatrix(
   x: Float32Array,
   nRows: number,
   nFeatures: number,
-  options: { outputName?: string; batchRows?: number } = {},
+  options: {
+    outputName?: string;
+    batchRows?: number;
+    /** A model with categorical features: its string inputs by name, each one's text per row. */
+    categories?: { names: string[]; texts: string[][] };
+  } = {},
 ): Promise<Float32Array> {
   const batchRows = options.batchRows ?? 8192;
-  const scorer = await openBinaryScorer(onnx, nFeatures, options.outputName);
+  const { categories } = options;
+  const scorer = await openBinaryScorer(
+    onnx,
+    nFeatures,
+    options.outputName,
+    categories ? { categorical: categories.names } : {},
+  );
   try {
     const scores = new Float32Array(nRows);
     for (let start = 0; start < nRows; start += batchRows) {
       const end = Math.min(nRows, start + batchRows);
-      scores.set(await scorer.score(x.subarray(start * nFeatures, end * nFeatures), end - start), start);
+      const texts = categories?.texts.map((t) => t.slice(start, end));
+      scores.set(
+        await scorer.score(x.subarray(start * nFeatures, end * nFeatures), end - start, texts),
+        start,
+      );
     }
     return scores;
   } finally {

@@ -5,9 +5,10 @@ import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
-import { type CsvParserChoice, type RowPlan, readCsvRows } from '../data/csvRows';
+import { type CsvParserChoice, featureRowPlan, type RowPlan, readCsvRows } from '../data/csvRows';
 import { datasetError } from '../data/errors';
 import { explanationColumns, openRowExplainer } from '../explain/rowExplainer';
+import { categoricalInputsOf } from './anomalyScorer';
 import { type BinaryScorer, openBinaryScorer } from './binaryScorer';
 import { ChunkScorer } from './chunkScorer';
 import { scoreInChunks } from './chunkScoring';
@@ -170,15 +171,31 @@ export async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult
     ...(options.explain ? { explanation: explanationColumns(options.target, options.explain.k) } : {}),
   };
   const { features, threshold } = options;
-  const nF = features.length;
+  // Categorical features (the model's string inputs, exports with --categorical) are read as
+  // text by the single reader and scored on this thread; the chunk threads, the scoring thread
+  // and the explainer take float rows only.
+  const categorical = categoricalInputsOf(options.onnx, features);
+  if (categorical.length > 0 && options.explain) {
+    throw new ScoringError(
+      'InvalidScoringOptions',
+      `Per-row explanations do not take a model with categorical features (${categorical.join(', ')}) yet; ` +
+        'apply it without --explain.',
+    );
+  }
+  const nF = features.length - categorical.length;
   const intraOpThreads = options.intraOpThreads ?? DEFAULT_SCORING_THREADS;
   const threads = { intraOpThreads };
   // Checks the model (its errors come before any output) and scores a file of one batch; the
   // scoring thread starts only for a file of more, where overlapping pays for starting it.
-  const scorer = await openBinaryScorer(options.onnx, nF, options.outputName, threads);
+  const scorer = await openBinaryScorer(
+    options.onnx,
+    nF,
+    options.outputName,
+    categorical.length > 0 ? { ...threads, categorical } : threads,
+  );
   let threaded: BinaryScorer | undefined;
   const scorerFor = (last: boolean): BinaryScorer => {
-    if (last && !threaded) return scorer;
+    if (categorical.length > 0 || (last && !threaded)) return scorer;
     threaded ??= openThreadedScorer(options.onnx, nF, scorer, threads);
     return threaded;
   };
@@ -186,7 +203,9 @@ export async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult
     ? await openRowExplainer(options.explain.graph, features, options.explain.k)
     : undefined;
   const chunkThreads =
-    options.parser === 'general' || explainer ? 0 : (options.chunkThreads ?? DEFAULT_CHUNK_THREADS);
+    options.parser === 'general' || explainer || categorical.length > 0
+      ? 0
+      : (options.chunkThreads ?? DEFAULT_CHUNK_THREADS);
   const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   let pool: ChunkScoringPool | undefined;
   const chunkSetup = {
@@ -227,17 +246,22 @@ export async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult
     sink.writeNow(
       Buffer.from(stringify([[...cells, added.predicted, added.probability, ...(added.explanation ?? [])]])),
     );
-    return { width: cells.length, featureIndex: columns, features };
+    return categorical.length > 0
+      ? featureRowPlan(cells.length, features, columns, categorical)
+      : { width: cells.length, featureIndex: columns, features };
   };
 
-  const batches = [new ScoringBatch(batchRows, nF), new ScoringBatch(batchRows, nF)] as const;
+  const batches = [
+    new ScoringBatch(batchRows, nF, categorical.length),
+    new ScoringBatch(batchRows, nF, categorical.length),
+  ] as const;
   let filling: ScoringBatch = batches[0];
   // The batch being scored and written, if any; its buffers are reused once it settles.
   let inFlight: Promise<void> = Promise.resolve();
   const scoreAndWrite = async (batch: ScoringBatch, last: boolean): Promise<void> => {
     // The model scores on its own thread while the explainer runs on this one.
     const [probabilities, extra] = await Promise.all([
-      scorerFor(last).score(batch.x, batch.rows),
+      scorerFor(last).score(batch.x, batch.rows, batch.categories),
       explainer?.explain(batch.x, batch.rows),
     ]);
     const bytes = batch.render(probabilities, threshold, counts, extra);

@@ -15,10 +15,15 @@ export class ScoringBatch {
   private used = 0;
   private readonly ends: Int32Array;
 
+  /** Each categorical feature's text per row (a model with string inputs; none otherwise). */
+  readonly categories: string[][];
+
   constructor(
     readonly capacity: number,
     private readonly nFeatures: number,
+    nCategorical = 0,
   ) {
+    this.categories = Array.from({ length: nCategorical }, () => [] as string[]);
     this.x = new Float32Array(capacity * nFeatures);
     this.ends = new Int32Array(capacity);
     this.text = Buffer.allocUnsafe(capacity * 256);
@@ -26,6 +31,8 @@ export class ScoringBatch {
 
   add(values: Float64Array, source: RowSource): void {
     this.x.set(values, this.rows * this.nFeatures);
+    for (let c = 0; c < this.categories.length; c++)
+      (this.categories[c] as string[]).push(source.texts[c] as string);
     if (source.buffer) {
       const length = source.end - source.start;
       this.reserve(length);
@@ -73,6 +80,7 @@ export class ScoringBatch {
   }
 
   clear(): void {
+    for (const column of this.categories) column.length = 0;
     this.rows = 0;
     this.used = 0;
   }

@@ -399,6 +399,64 @@ describe('slipway run --kind anomaly on synthetic:winevents', () => {
     }
   });
 
+  it('categorical features for a classifier: trains on computer and account as text, exports string inputs and applies raw rows', async () => {
+    const features = ['hour', 'computer', 'account', 'EventCode_4625'];
+    const run = await slipway(
+      'erin',
+      'run',
+      '--source',
+      'synthetic:winevents?rows=1200&seed=5',
+      '--target',
+      'anomalous',
+      '--model',
+      'secops/categorical-classifier',
+      '--features',
+      features.join(','),
+      '--categorical',
+      'computer,account',
+      '--epochs',
+      '3',
+      '--no-promote',
+      '--json',
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout);
+    // The parity gate passed on the held-out quarter, onnxruntime fed the texts.
+    expect(result.onnx.onnxBoundUsed).toBeLessThanOrEqual(1);
+    expect(result.onnx.maxAbsDiff).toBeLessThan(1e-5);
+    const v1 = await registry.getVersion('secops/categorical-classifier', 1);
+    expect(v1.features).toEqual(features);
+    expect(v1.training?.categorical).toEqual([
+      { feature: 'computer', encoding: 'frequency', seenInTraining: expect.any(Number) },
+      { feature: 'account', encoding: 'frequency', seenInTraining: expect.any(Number) },
+    ]);
+    expect(await registry.getModelCard('secops/categorical-classifier', 1)).toMatch(
+      /Categorical features .*`computer`/,
+    );
+    // The raw rows of the anomaly case above, with a computer and an account training never saw.
+    const applied = await slipway(
+      'dave',
+      'apply',
+      'secops/categorical-classifier@1',
+      '--input',
+      file('cat-events.csv'),
+      '--output',
+      file('cat-classified.csv'),
+    );
+    expect(applied.code, applied.stderr).toBe(0);
+    const rows: Record<string, string>[] = parse(await readFile(file('cat-classified.csv')), {
+      columns: true,
+    });
+    expect(rows).toHaveLength(400);
+    expect(rows[1]?.computer).toBe('WS-NEVER-SEEN');
+    for (const row of rows) {
+      const p = Number(row['probability(anomalous)']);
+      expect(p).toBeGreaterThanOrEqual(0);
+      expect(p).toBeLessThanOrEqual(1);
+      expect(row['predicted(anomalous)']).toBe(p >= v1.threshold ? '1' : '0');
+    }
+  });
+
   it('trains without a label: evaluated by its score distribution, and promoted only by a person', async () => {
     const args = [
       'run',

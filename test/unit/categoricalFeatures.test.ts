@@ -8,12 +8,24 @@ import { extractDataset } from '../../domain/data/extract';
 import { extractUnlabelledDataset } from '../../domain/data/extractUnlabelled';
 import { NO_LABEL_COLUMN } from '../../domain/data/noLabel';
 import { readSnapshot } from '../../domain/data/snapshot';
+import { evaluateChampion } from '../../domain/gate/championEvaluation';
 import { autoencoderSpecSchema, reconstructionErrors, trainAutoencoder } from '../../domain/ml/autoencoder';
 import { encodeCategories, fitFrequencyEncoding } from '../../domain/ml/categoricalEncoding';
+import { computeClassWeights } from '../../domain/ml/classWeights';
+import { evaluateScores } from '../../domain/ml/metrics';
+import { buildModel } from '../../domain/ml/modelBuilder';
+import { modelSpecSchema } from '../../domain/ml/modelSpec';
 import { fitStandardScaler } from '../../domain/ml/scaler';
+import { splitIndices, takeLabels, takeRows } from '../../domain/ml/split';
+import { predictProbabilities, trainModel } from '../../domain/ml/train';
+import { scaled as scaledForModel } from '../../domain/ml/trainingData';
 import { buildAnomalyOnnx, checkAnomalyParity } from '../../domain/onnx/anomalyExporter';
+import { exportDenseModel } from '../../domain/onnx/exporter';
+import { checkParity } from '../../domain/onnx/parity';
 import { renderDriftReport } from '../../domain/report/driftReport';
 import { scoreAnomalyCsv } from '../../domain/scoring/anomalyCsv';
+import { categoricalInputsOf } from '../../domain/scoring/anomalyScorer';
+import { scoreCsv } from '../../domain/scoring/scoreCsv';
 import { datasetDrift } from '../../domain/validation/datasetDrift';
 import { dictionaryCounts, readSortedFeatureColumns } from '../../domain/validation/featureColumns';
 import { monitoredBatch } from '../../domain/validation/monitoring';
@@ -190,6 +202,176 @@ describe('categorical features', () => {
     // An unseen category changes the score (it is encoded, not dropped).
     expect(exact[1]).not.toBe(exact[0]);
     expect(exact[2]).not.toBe(exact[0]);
+  });
+  it('trains a classifier on frequency-encoded categories, exports string inputs, passes parity and applies raw rows, unseen categories included', async () => {
+    // Labelled rows: computer and account (text), count and bytes (numbers); the label leans on
+    // the rare computer and on bytes, so the categories carry signal.
+    const lines = ['computer,count,account,bytes,Class,note'];
+    for (let i = 0; i < 400; i++) {
+      const computer = i % 10 === 0 ? 'WS-RARE' : i % 3 === 0 ? 'WS-1' : 'WS-2';
+      const account = ['alice', 'bob', 'carol', 'svc'][i % 4] as string;
+      const bytes = ((i * 31) % 101) / 10;
+      const label = computer === 'WS-RARE' || bytes > 8 ? 1 : 0;
+      lines.push(`${computer},${(i * 7) % 13},${account},${bytes},${label},x${i}`);
+    }
+    const path = join(temp.root, 'labelled-events.csv');
+    await writeFile(path, `${lines.join('\n')}\n`);
+    const { snapshot, summaryDoc } = await extractDataset({
+      source: path,
+      target: 'Class',
+      features: FEATURES,
+      categorical: CATEGORICAL,
+      store: temp.store,
+      workDir: join(temp.root, 'work'),
+    });
+    const m = readSnapshot(await temp.store.getBytes(snapshot), 'Class');
+    const F = m.nCols;
+    // The transform step: split, frequencies over the training rows, the scaler over those.
+    const split = splitIndices(m.y, { testFraction: 0.25, seed: 42, stratify: true });
+    const trainCodes = takeRows(m.x, F, split.train);
+    const testCodes = takeRows(m.x, F, split.test);
+    const yTrain = takeLabels(m.y, split.train);
+    const encoding = fitFrequencyEncoding(
+      m.features,
+      summaryDoc.columns.map((c) => c.categories),
+      trainCodes,
+      split.train.length,
+    );
+    const scaler = {
+      ...fitStandardScaler(encodeCategories(encoding, trainCodes, F), split.train.length, F, m.features),
+      categorical: encoding,
+    };
+    const spec = modelSpecSchema.parse({
+      layers: [
+        { type: 'dense', units: 8, activation: 'relu' },
+        { type: 'dense', units: 1, activation: 'sigmoid' },
+      ],
+      epochs: 5,
+      batchSize: 64,
+    });
+    const model = buildModel(spec, F);
+    try {
+      await trainModel({
+        model,
+        spec,
+        x: scaledForModel(scaler, trainCodes, F),
+        y: yTrain,
+        nRows: split.train.length,
+        nFeatures: F,
+        classWeights: computeClassWeights(yTrain, 'inverse'),
+      });
+      const threshold = 0.5;
+      const { bytes: onnx, layers } = exportDenseModel({
+        model,
+        spec,
+        scaler,
+        threshold,
+        metadata: {
+          modelName: 'cat-classifier',
+          features: m.features,
+          target: 'Class',
+          producerVersion: 'test',
+          datasetSha256: snapshot.sha256,
+          runId: 'r',
+        },
+      });
+      // The graph takes the two categorical columns as string inputs named after them.
+      expect(categoricalInputsOf(onnx, FEATURES)).toEqual(CATEGORICAL);
+      // The export's parity gate: onnxruntime on the texts, the trainer and the exact reference on the encoded rows.
+      const parity = await checkParity({
+        onnxBytes: onnx,
+        layers,
+        model,
+        scaler,
+        rawX: testCodes,
+        nRows: split.test.length,
+        nFeatures: F,
+        threshold,
+      });
+      expect(parity.rowsCompared).toBe(split.test.length);
+      expect(parity.maxAbsDiff).toBeLessThan(1e-5);
+
+      // As a champion, it is scored on a challenger's held-out rows (codes) decoded with their
+      // dictionaries; without them it is not comparable, and says why.
+      const heldOut = {
+        raw: testCodes,
+        labels: takeLabels(m.y, split.test),
+        nRows: split.test.length,
+        features: m.features,
+      };
+      const asChampion = await evaluateChampion({
+        onnxBytes: onnx,
+        championFeatures: FEATURES,
+        threshold,
+        heldOut: {
+          ...heldOut,
+          categories: Object.fromEntries(
+            summaryDoc.columns.flatMap((c) => (c.categories ? [[c.name, c.categories.values]] : [])),
+          ),
+        },
+      });
+      const direct = await predictProbabilities(
+        model,
+        scaledForModel(scaler, testCodes, F),
+        split.test.length,
+        F,
+      );
+      expect(asChampion.comparable && asChampion.metrics.rocAuc).toBeCloseTo(
+        evaluateScores(heldOut.labels, direct, threshold).rocAuc,
+        4,
+      );
+      expect(
+        await evaluateChampion({ onnxBytes: onnx, championFeatures: FEATURES, threshold, heldOut }),
+      ).toEqual({
+        comparable: false,
+        why: expect.stringMatching(/takes computer, account as text/),
+      });
+
+      // apply on raw rows (columns in another order): seen categories, an unseen account, an unseen computer.
+      const input = join(temp.root, 'classify.csv');
+      await writeFile(
+        input,
+        'note,bytes,account,count,computer\nn1,3.1,alice,4,WS-1\nn2,9.5,mallory,4,WS-RARE\nn3,3.1,alice,4,WS-NEW\n',
+      );
+      const output = join(temp.root, 'classified.csv');
+      // Two rows a batch: the texts of a batch go with its rows.
+      const result = await scoreCsv({
+        input,
+        output,
+        onnx,
+        features: FEATURES,
+        target: 'Class',
+        threshold,
+        batchRows: 2,
+      });
+      expect(result.rowsScored).toBe(3);
+      const scored = parse(await readFile(output, 'utf8'), { columns: true }) as Array<
+        Record<string, string>
+      >;
+      expect(scored.map((r) => r.note)).toEqual(['n1', 'n2', 'n3']);
+      // The in-process model on the same rows, as codes (an unseen category has no frequency: 0).
+      const code = (feature: string, value: string) => {
+        const k = encoding.columns.find((c) => c.feature === feature)?.categories.indexOf(value) ?? -1;
+        return k >= 0 ? k : 999_999;
+      };
+      const rows = Float32Array.from(
+        [
+          [code('computer', 'WS-1'), 4, code('account', 'alice'), 3.1],
+          [code('computer', 'WS-RARE'), 4, code('account', 'mallory'), 9.5],
+          [code('computer', 'WS-NEW'), 4, code('account', 'alice'), 3.1],
+        ].flat(),
+      );
+      const inProcess = await predictProbabilities(model, scaledForModel(scaler, rows, F), 3, F);
+      scored.forEach((row, r) => {
+        const p = inProcess[r] as number;
+        expect(Math.abs(Number(row['probability(Class)']) - p)).toBeLessThanOrEqual(1e-5);
+        expect(row['predicted(Class)']).toBe(p >= threshold ? '1' : '0');
+      });
+      // The unseen computer is encoded (as 0), not dropped: it moves the probability.
+      expect(inProcess[2]).not.toBe(inProcess[0]);
+    } finally {
+      model.dispose();
+    }
   });
 });
 
