@@ -143,6 +143,14 @@ export async function reviewAndPromote(ctx: ReleaseContext, version: number): Pr
       };
       const deadline = new Date(progress.review.deadline).toISOString();
       const approvers = settings.review.approvers;
+      const policy = {
+        model: ctx.modelName,
+        version,
+        approvers: settings.review.approvers,
+        requestedBy: ctx.createdBy,
+        timeoutMs: settings.review.timeoutSeconds * 1000,
+      };
+      review.open(policy);
       await notify(
         event({
           type: 'review.requested',
@@ -153,13 +161,7 @@ export async function reviewAndPromote(ctx: ReleaseContext, version: number): Pr
         }),
       );
       try {
-        return await review.wait({
-          model: ctx.modelName,
-          version,
-          approvers: settings.review.approvers,
-          requestedBy: ctx.createdBy,
-          timeoutMs: settings.review.timeoutSeconds * 1000,
-        });
+        return await review.wait(policy);
       } finally {
         progress.review = undefined;
       }

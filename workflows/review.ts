@@ -32,6 +32,7 @@ export function reviewGate() {
   let policy: ReviewPolicy | undefined;
   let decided: ReviewDecision | undefined;
   let notWaiting = 'the pipeline has not reached its review yet';
+  let openedAt = 0;
 
   const refuse = (request: ReviewRequest) => {
     const refusal = reviewRefusal({ policy, decided, notWaiting }, request);
@@ -64,6 +65,11 @@ export function reviewGate() {
     decided = { decision, approver, reason, decidedAt: Date.now(), timedOut: false, ...verdict };
     return decided;
   };
+  const open = (review: ReviewPolicy): void => {
+    if (policy) return;
+    policy = review;
+    openedAt = Date.now();
+  };
   setHandler(approveUpdate, decide('approved'), { validator: refuse });
   setHandler(rejectUpdate, decide('rejected'), { validator: refuse });
 
@@ -72,11 +78,17 @@ export function reviewGate() {
     close(reason: string): void {
       notWaiting = reason;
     },
-    /** Opens the review and resolves with the decision, or a rejection "timed out" at the deadline. */
+    /**
+     * Opens the review: decisions are taken from now on. Opened before the run tells anyone
+     * (the review.requested webhook), so a person who answers the notification at once is not
+     * refused as too early.
+     */
+    open,
+    /** Opens the review if not yet, and resolves with the decision, or a rejection "timed out" at the deadline. */
     async wait(review: ReviewPolicy): Promise<ReviewDecision & { deadline: number }> {
-      const deadline = Date.now() + review.timeoutMs;
-      policy = review;
-      const inTime = await condition(() => decided !== undefined, review.timeoutMs);
+      open(review);
+      const deadline = openedAt + review.timeoutMs;
+      const inTime = await condition(() => decided !== undefined, Math.max(deadline - Date.now(), 1));
       if (!inTime || !decided) {
         decided = {
           decision: 'rejected',
