@@ -71,7 +71,10 @@ export function trainModelActivity(deps: ActivityDeps) {
     // Heartbeat between epochs too (data loading, a slow epoch on a busy machine), re-sending the
     // last checkpoint: a bare heartbeat() would clear the details a retry resumes from. Training
     // runs in its own thread, so this timer (and every query and workflow task) keeps its pace.
-    const beat: { last?: TrainingHeartbeat } = {};
+    // A retry starts by re-sending the checkpoint it resumes from: until its own first epoch, a
+    // beat without it would clear it on the server, and a retry of this retry would start over.
+    const resumed = Context.current().info.heartbeatDetails as TrainingHeartbeat | undefined;
+    const beat: { last?: TrainingHeartbeat } = resumed?.checkpoint ? { last: resumed } : {};
     return heartbeating(
       async () => {
         const step = {
