@@ -2,6 +2,7 @@ import type * as ort from 'onnxruntime-node';
 import { ANOMALY_SCORE_OUTPUT, PREDICTED_OUTLIER_OUTPUT } from '../import/anomalyConvention';
 import { DataType, decodeModel } from '../onnx/onnxProto';
 import { ScoringError } from './errors';
+import { addTextFeeds } from './textFeeds';
 
 /**
  * The features an anomaly model takes as text: its string inputs that are among `features`
@@ -101,14 +102,7 @@ export async function openAnomalyScorer(
           nRows,
           nFeatures,
         ]);
-      categorical.forEach((name, c) => {
-        const column = texts[c] ?? [];
-        feeds[name] = new runtime.Tensor(
-          'string',
-          column.length === nRows ? column : column.slice(0, nRows),
-          [nRows, 1],
-        );
-      });
+      addTextFeeds(runtime, feeds, categorical, texts, nRows);
       const result = await session.run(feeds, [ANOMALY_SCORE_OUTPUT, PREDICTED_OUTLIER_OUTPUT]);
       return {
         score: perRow(result[ANOMALY_SCORE_OUTPUT] as ort.Tensor, nRows, ANOMALY_SCORE_OUTPUT),

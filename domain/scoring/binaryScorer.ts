@@ -2,6 +2,7 @@ import type * as ort from 'onnxruntime-node';
 import { PROBABILITY_OUTPUT } from '../onnx/exporter';
 import { ScoringError } from './errors';
 import { positiveClass } from './positiveClass';
+import { addTextFeeds } from './textFeeds';
 
 export { positiveClass } from './positiveClass';
 
@@ -71,14 +72,7 @@ export async function openBinaryScorer(
         const tensor = new runtime.Tensor('float32', x.subarray(0, nRows * nFeatures), [nRows, nFeatures]);
         const feeds: Record<string, ort.Tensor> =
           nFeatures > 0 || categorical.length === 0 ? { [inputName]: tensor } : {};
-        categorical.forEach((name, c) => {
-          const column = texts[c] ?? [];
-          feeds[name] = new runtime.Tensor(
-            'string',
-            column.length === nRows ? column : column.slice(0, nRows),
-            [nRows, 1],
-          );
-        });
+        addTextFeeds(runtime, feeds, categorical, texts, nRows);
         const result = await session.run(feeds, [output]);
         const scores = result[output] as ort.Tensor;
         return positiveClass(scores.data as Float32Array, scores.dims, nRows, output);
