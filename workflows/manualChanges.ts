@@ -13,7 +13,7 @@ import {
 } from '../contracts/inputs';
 import type { NamespacePolicy, Sharing } from '../domain/access/policy';
 import type { GateDecision } from '../domain/gate/metricGate';
-import { modelEvent } from '../domain/notify/events';
+import { modelEvent, type NotificationEvent } from '../domain/notify/events';
 import type { AliasEntry } from '../domain/registry/aliases';
 import { notify } from './notify';
 import { light } from './release';
@@ -28,7 +28,7 @@ import { parseWorkflowInput } from './validation';
 /** `slipway rollback`: the alias goes back to the version its current one replaced. */
 export async function rollbackAlias(input: RollbackInput): Promise<AliasEntry> {
   const params = parseWorkflowInput(rollbackInputSchema, input, 'rollbackAlias');
-  const { workflowId, runId } = workflowInfo();
+  const { workflowId } = workflowInfo();
   const entry = await light.rollbackModel({
     name: params.modelName,
     alias: params.alias,
@@ -36,12 +36,9 @@ export async function rollbackAlias(input: RollbackInput): Promise<AliasEntry> {
     reason: params.reason,
     idempotencyKey: `${workflowId}/rollback`,
   });
-  await notify(() =>
-    modelEvent({
+  await notify(
+    changeEvent(params.modelName, entry.version, {
       type: 'alias.rolled_back',
-      model: params.modelName,
-      version: entry.version,
-      occurredAt: new Date(Date.now()).toISOString(), // workflow time: deterministic on replay
       summary: `${entry.alias} of ${params.modelName} went back to v${entry.version}${
         entry.previous === null ? '' : ` from v${entry.previous}`
       }, by ${params.actor}: ${params.reason}`,
@@ -52,8 +49,6 @@ export async function rollbackAlias(input: RollbackInput): Promise<AliasEntry> {
         actor: params.actor,
         reason: params.reason,
       },
-      workflowId,
-      runId,
     }),
   );
   return entry;
@@ -77,15 +72,12 @@ export async function promoteVersion(
         settings: params.shadow,
       })
     : undefined;
-  const { workflowId, runId } = workflowInfo();
+  const { workflowId } = workflowInfo();
   if (gate && !gate.decision.blessed) {
     const failed = gate.decision.checks.filter((c) => !c.passed);
-    await notify(() =>
-      modelEvent({
+    await notify(
+      changeEvent(params.modelName, params.version, {
         type: 'version.blocked',
-        model: params.modelName,
-        version: params.version,
-        occurredAt: new Date(Date.now()).toISOString(), // workflow time: deterministic on replay
         summary: `the shadow gate blocked ${params.modelName} v${params.version} for ${params.alias}: ${failed
           .map((c) => c.message)
           .join('; ')}`,
@@ -94,8 +86,6 @@ export async function promoteVersion(
           failedChecks: failed,
           champion: gate.decision.champion?.version ?? null,
         },
-        workflowId,
-        runId,
       }),
     );
     return { outcome: 'blocked', gate: gate.decision };
@@ -111,12 +101,9 @@ export async function promoteVersion(
     byHand: true,
   });
   if (promotion.promoted) {
-    await notify(() =>
-      modelEvent({
+    await notify(
+      changeEvent(params.modelName, params.version, {
         type: 'version.promoted',
-        model: params.modelName,
-        version: params.version,
-        occurredAt: new Date(Date.now()).toISOString(), // workflow time: deterministic on replay
         summary: `${params.modelName} v${params.version} is now ${promotion.alias}${
           promotion.previous === null ? '' : ` (was v${promotion.previous})`
         }, promoted by ${params.actor}: ${params.reason}`,
@@ -127,8 +114,6 @@ export async function promoteVersion(
           actor: params.actor,
           reason: params.reason,
         },
-        workflowId,
-        runId,
       }),
     );
   }
@@ -157,4 +142,27 @@ export async function changeNamespacePolicy(input: NamespacePolicyChangeInput): 
 export async function changeVisibility(input: VisibilityChangeInput): Promise<Sharing> {
   const params = parseWorkflowInput(visibilityChangeInputSchema, input, 'changeVisibility');
   return light.setVisibility({ ...params, idempotencyKey: `${workflowInfo().workflowId}/visibility` });
+}
+
+/**
+ * The notification of a change made by hand: this workflow's ids, at workflow time (deterministic
+ * on replay), built when notify asks for it.
+ */
+function changeEvent(
+  model: string,
+  version: number,
+  fields: Pick<NotificationEvent, 'type' | 'summary' | 'details'>,
+): () => NotificationEvent {
+  const { workflowId, runId } = workflowInfo();
+  return () =>
+    modelEvent({
+      type: fields.type,
+      model,
+      version,
+      occurredAt: new Date(Date.now()).toISOString(),
+      summary: fields.summary,
+      details: fields.details,
+      workflowId,
+      runId,
+    });
 }
