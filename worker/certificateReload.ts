@@ -13,9 +13,9 @@ import type { SlipwayWorkers } from './worker';
  */
 export async function runReloadingCertificates(
   config: SlipwayConfig,
-  first: SlipwayWorkers,
   start: () => Promise<SlipwayWorkers>,
   log: (message: string) => void,
+  onStarted: () => void,
 ): Promise<void> {
   const env = config.env;
   const files = [
@@ -23,12 +23,15 @@ export async function runReloadingCertificates(
     env.SLIPWAY_TEMPORAL_TLS_CERT,
     env.SLIPWAY_TEMPORAL_TLS_KEY,
   ].filter((f): f is string => f !== undefined);
-  let current = first;
+  // Taken before the first connection reads the files: a renewal while it starts is then seen as a
+  // change (at worst one needless reload), never mistaken for the files it connected with.
+  let seen = files.length === 0 ? '' : fingerprint(files);
+  let current = await start();
   let currentRun = current.run();
+  onStarted();
   if (files.length === 0) return currentRun;
 
   const stopped: Array<Promise<void>> = [];
-  let seen = fingerprint(files);
   let reloading = false;
   const timer = setInterval(async () => {
     const now = fingerprint(files);

@@ -24,14 +24,14 @@ export function registerWorkerCommand(program: Command): void {
           identity: opts.identity,
           queues: queues as Array<'main' | 'training'>,
         });
-      const first = await start();
-      log(
-        `slipway worker: polling ${queues.map((q) => (q === 'main' ? config.taskQueue : config.trainingTaskQueue)).join(' and ')} ` +
-          `on ${config.temporalAddress} (namespace ${config.namespace}); artifacts in ${config.artifactsUri}`,
-      );
       // The SDK's runtime turns SIGINT/SIGTERM into a graceful shutdown: in-flight tasks finish first.
       // Renewed TLS files (a client certificate, a CA) are picked up without a restart.
-      await runReloadingCertificates(config, first, start, log);
+      await runReloadingCertificates(config, start, log, () =>
+        log(
+          `slipway worker: polling ${queues.map((q) => (q === 'main' ? config.taskQueue : config.trainingTaskQueue)).join(' and ')} ` +
+            `on ${config.temporalAddress} (namespace ${config.namespace}); artifacts in ${config.artifactsUri}`,
+        ),
+      );
       log('slipway worker: stopped');
     });
 }
