@@ -58,9 +58,8 @@ export function evaluateModelActivity(deps: ActivityDeps) {
   async function evaluate(params: EvaluateModelParams): Promise<EvaluatedModel> {
     const { model, data, scaler } = await loadTrainedModel(deps.store, params);
     try {
-      // The graph the export step will write, built before anything awaits: its weights are read
-      // while this activity's model is surely alive (another activity's disposeModel frees every
-      // tfjs variable). Importance runs through onnxruntime on it; the export's parity gate checks it.
+      // The graph the export step will write. Importance runs through onnxruntime on it; the
+      // export's parity gate checks it.
       // Categorical features are shuffled as their encoded values (their training frequencies),
       // through the graph without its encoders; without any, this is the exported graph itself.
       const { categorical: _encoding, ...scalerOnly } = scaler;

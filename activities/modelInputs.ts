@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../domain/ml/backend';
 import { restoreWeights } from '../domain/ml/checkpoint';
 import { buildModel } from '../domain/ml/modelBuilder';
@@ -37,7 +37,11 @@ export async function loadTrainedModel(
   return { model, data, scaler: scalerFromJson(scaler.toString('utf8')) };
 }
 
+/**
+ * Frees the model's own weights (LayersModel.dispose releases its variables), and nothing else:
+ * tf.disposeVariables() would also free the weights of every other model in this worker process
+ * (an evaluation beside an export, a scoring beside a training).
+ */
 export function disposeModel(model: tf.LayersModel): void {
   model.dispose();
-  tf.disposeVariables();
 }

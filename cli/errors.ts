@@ -16,7 +16,28 @@ export function describeError(err: unknown): string {
   }
   if (err instanceof ConfigError) return `configuration error: ${err.message}`;
   if (err instanceof UsageError) return `error: ${err.message}\n(run with --help for usage)`;
-  return describeAnyError(err);
+  return describeFileError(err) ?? describeAnyError(err);
+}
+
+/** What a file-system error on a path (Node's "ENOENT: no such file or directory, open 'x'") means, and what to do. */
+const FILE_ERRORS: Record<string, (path: string) => string> = {
+  ENOENT: (path) =>
+    `${path}: no such file or folder (a file is written only into a folder that exists): check the path${path.startsWith('/') ? '' : `; it is relative to ${process.cwd()}`}.`,
+  EACCES: (path) =>
+    `${path}: permission denied; give a path you may read (or write), or change its permissions.`,
+  EPERM: (path) => `${path}: not permitted; give another path, or change its permissions.`,
+  EISDIR: (path) => `${path} is a folder; give a file's path.`,
+  ENOTDIR: (path) => `${path}: part of the path is a file, not a folder; check the path.`,
+  EEXIST: (path) => `${path} already exists; give another path, or remove it first.`,
+  ENOSPC: (path) => `${path}: no space left on the device; free some, or write elsewhere.`,
+  EROFS: (path) => `${path} is on a read-only file system; write elsewhere.`,
+};
+
+function describeFileError(err: unknown): string | undefined {
+  const { code, path } = err as { code?: unknown; path?: unknown };
+  if (!(err instanceof Error) || typeof code !== 'string' || typeof path !== 'string') return undefined;
+  const say = FILE_ERRORS[code];
+  return say ? `error: ${say(path)}` : undefined;
 }
 
 const REFUSALS = new Set([

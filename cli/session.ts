@@ -7,6 +7,11 @@ export interface Session {
   client: Client;
   /** True when this process runs the only worker (no other was polling): runs stop with it. */
   runsWorker: boolean;
+  /**
+   * The embedded dev server's Web UI, where it runs now: a restart moves it off a port another
+   * process took (stack.json records where). Undefined on a configured cluster.
+   */
+  temporalUi?: string;
   /** Stops what this command started for itself (an in-process worker); shared services stay up. */
   close(): Promise<void>;
 }
@@ -26,10 +31,12 @@ export async function openSession(options: { needWorker?: boolean } = {}): Promi
   const { ensureEmbeddedStack } = await import('../infra/stack.js');
   const { dataConverterFor } = await import('../worker/encryptionCodec.js');
   const wantWorker = options.needWorker !== false;
+  let temporalUi: string | undefined;
   if (config.embeddedTemporal) {
     // On the embedded stack the worker lives in the background too, so a pipeline keeps going
     // (and can wait for an approval) after this command has exited.
     const stack = await ensureEmbeddedStack(config, { withWorker: wantWorker });
+    temporalUi = stack.uiUrl;
     if (stack.started)
       log(
         `slipway: the embedded stack was down; started Temporal at ${stack.temporalAddress} (Web UI ${stack.uiUrl}). ` +
@@ -63,6 +70,7 @@ export async function openSession(options: { needWorker?: boolean } = {}): Promi
     config,
     client,
     runsWorker: needWorker,
+    temporalUi,
     async close() {
       await stopWorker?.();
       await connection.close();

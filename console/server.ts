@@ -60,17 +60,20 @@ export function createConsoleApp(options: ConsoleOptions, hosts: () => Set<strin
   const identity = options.config.identity;
   const app = new Hono();
 
-  const page = (
-    c: Context,
-    frame: Omit<PageFrame, 'identity'>,
-    body: Html,
-    status: 200 | 400 | 403 | 404 | 500 = 200,
-  ) => {
+  const pageHeaders = (c: Context) => {
     c.header('Content-Security-Policy', PAGE_CSP);
     c.header('X-Content-Type-Options', 'nosniff');
     c.header('Referrer-Policy', 'no-referrer');
     c.header('Cache-Control', 'no-store');
-    return c.html(layout({ ...frame, identity }, body).text, status);
+  };
+  const page = (c: Context, frame: Omit<PageFrame, 'identity'>, body: Html) => {
+    pageHeaders(c);
+    return c.html(layout({ ...frame, identity }, body).text, 200);
+  };
+  // errorPage is a whole page (layout included): rendered on its own, never as another page's body.
+  const failure = (c: Context, status: 400 | 403 | 404 | 500, message: string, title = 'Not found') => {
+    pageHeaders(c);
+    return c.html(errorPage({ title, identity }, status, message).text, status);
   };
 
   app.use('*', sameOriginGuard(hosts));
@@ -79,16 +82,16 @@ export function createConsoleApp(options: ConsoleOptions, hosts: () => Set<strin
     if (status === 500) log(`slipway console: ${c.req.method} ${c.req.path}: ${describeError(err)}`);
     const message = status === 500 ? describeError(err) : err.message;
     if (c.req.path.startsWith('/api/')) return c.json({ error: message }, status);
-    c.header('Content-Security-Policy', PAGE_CSP);
-    return c.html(errorPage({ title: 'Error', identity }, status, message).text, status);
+    return failure(c, status, message, status === 404 ? 'Not found' : 'Error');
   });
   app.notFound((c) =>
-    page(
-      c,
-      { title: 'Not found' },
-      errorPage({ title: 'Not found', identity }, 404, `No page at ${c.req.path}.`),
-      404,
-    ),
+    c.req.path.startsWith('/api/')
+      ? c.json({ error: `No API at ${c.req.method} ${c.req.path}.` }, 404)
+      : failure(
+          c,
+          404,
+          `The console has no page at ${c.req.path}. Its pages are linked at the top: models, runs, searches, pending review and the audit log.`,
+        ),
   );
 
   app.get('/assets/console.css', (c) =>
@@ -136,10 +139,7 @@ export function createConsoleApp(options: ConsoleOptions, hosts: () => Set<strin
     `${name} v${version} has no monitored batch ${id}: see its version page for the batches it scored with apply --monitor.`;
   app.get('/models/:name/versions/:version{[0-9]+}/monitoring/:batch', async (c) => {
     const { name, version, id, batch } = await batchOf(c);
-    if (batch === undefined) {
-      c.header('Content-Security-Policy', PAGE_CSP);
-      return c.html(errorPage({ title: 'Not found', identity }, 404, noBatch(name, version, id)).text, 404);
-    }
+    if (batch === undefined) return failure(c, 404, noBatch(name, version, id));
     return page(
       c,
       { title: `${name} v${version} batch ${id}`, active: 'models' },
@@ -180,25 +180,22 @@ export function createConsoleApp(options: ConsoleOptions, hosts: () => Set<strin
   app.get('/searches/:workflowId', async (c) => {
     const workflowId = c.req.param('workflowId');
     const search = await data.search(workflowId);
-    if (search === undefined) {
-      c.header('Content-Security-Policy', PAGE_CSP);
-      const message = `No search ${workflowId} on this Slipway: ${links.searches()} lists the searches you may see.`;
-      return c.html(errorPage({ title: 'Not found', identity }, 404, message).text, 404);
-    }
+    if (search === undefined)
+      return failure(
+        c,
+        404,
+        `No search ${workflowId} on this Slipway: ${links.searches()} lists the searches you may see.`,
+      );
     return page(c, { title: `Search ${workflowId}`, active: 'searches' }, searchPage(search, temporal));
   });
   app.get('/compare', async (c) => {
     const refs = c.req.queries('v') ?? [];
     if (refs.length < 2)
-      return page(
+      return failure(
         c,
-        { title: 'Compare', active: 'models' },
-        errorPage(
-          { title: 'Compare', identity },
-          400,
-          `Give two or more versions to compare, e.g. ${links.compare(['card-fraud@1', 'card-fraud@2'])} (got ${refs.length}).`,
-        ),
         400,
+        `Give two or more versions to compare, e.g. ${links.compare(['card-fraud@1', 'card-fraud@2'])} (got ${refs.length}).`,
+        'Compare',
       );
     const comparison = await data.compare(refs);
     return page(c, { title: `Compare ${refs.join(', ')}`, active: 'models' }, comparePage(comparison));

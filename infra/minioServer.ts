@@ -77,6 +77,7 @@ export async function startMinio(options: MinioOptions): Promise<MinioServer> {
       env: {
         MINIO_ROOT_USER: options.rootUser,
         MINIO_ROOT_PASSWORD: options.rootPassword,
+        // No web console: MinIO then never binds --console-address, so that port cannot collide.
         MINIO_BROWSER: 'off',
         ...options.env,
       },

@@ -287,6 +287,15 @@ async function startEmbeddedMinio(config: SlipwayConfig): Promise<EmbeddedMinio>
   await mkdir(p.minioData, { recursive: true });
   const accessKey = config.env.SLIPWAY_S3_ACCESS_KEY ?? 'slipway';
   const secretKey = config.env.SLIPWAY_S3_SECRET_KEY ?? 'slipway-local-secret';
+  // Clients know the S3 endpoint by its port, so it cannot move: a MinIO stopped a moment ago (a
+  // restart) may hold it for a little while yet. The console port needs no such care: startMinio
+  // turns the browser off, and MinIO then never binds it.
+  const held = () =>
+    new Error(
+      `Port ${port} on 127.0.0.1 is held by another process, so the embedded MinIO cannot start there. ` +
+        `Stop that process, or choose another port with SLIPWAY_MINIO_PORT (and point SLIPWAY_S3_ENDPOINT at it if you set that).`,
+    );
+  if (!(await waitForFreePort(port, PORT_WAIT_MS))) throw held();
   const server = await startMinio({
     binary,
     dataDir: p.minioData,
@@ -296,6 +305,9 @@ async function startEmbeddedMinio(config: SlipwayConfig): Promise<EmbeddedMinio>
     rootUser: accessKey,
     rootPassword: secretKey,
     outliveParent: true,
+  }).catch((error: Error) => {
+    // Another process took the port between the check and MinIO's bind.
+    throw /port is already in use/i.test(error.message) ? held() : error;
   });
   await writeFile(p.minioPid, `${server.pid}\n`);
   log(`MinIO (pid ${server.pid}) at ${endpoint} keeps its data in ${p.minioData}, its log in ${p.minioLog}`);

@@ -185,7 +185,7 @@ export function registerAccessCommands(program: Command): void {
     .description(
       "Create a namespace's policy, or change it (its admins only): only the settings given change, the rest is kept.",
     )
-    .argument('<namespace>')
+    .argument('<namespace>', 'the namespace (a team or app): the models named <namespace>/<model>')
     .option(
       '--admins <list>',
       'who changes the policy and who sees what (comma-separated; needed for a new policy)',
@@ -283,7 +283,7 @@ export function registerAccessCommands(program: Command): void {
   namespace
     .command('show')
     .description("Show a namespace's policy.")
-    .argument('<namespace>')
+    .argument('<namespace>', 'the namespace (a team or app): the models named <namespace>/<model>')
     .option('--json', 'print one JSON object on stdout')
     .action(async (ns: string, opts: { json?: boolean }) => {
       const policy = await namespacePolicy(openWorkspace(), ns);

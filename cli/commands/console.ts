@@ -21,7 +21,7 @@ export function registerConsoleCommand(program: Command): void {
     .option(
       '--temporal-ui <url>',
       "base address of the Temporal Web UI for links to runs (default: the embedded dev server's, " +
-        'http://127.0.0.1:$SLIPWAY_TEMPORAL_UI_PORT; none for a configured cluster unless given)',
+        'where `slipway dev status` shows it; none for a configured cluster unless given)',
     )
     .addHelpText(
       'after',
@@ -37,11 +37,7 @@ export function registerConsoleCommand(program: Command): void {
       const session = await openSession({ needWorker: false });
       // Loaded by this command only: the web server and the pages.
       const { startConsole } = await import('../../console/server.js');
-      const temporalUi =
-        opts.temporalUi ??
-        (session.config.embeddedTemporal
-          ? `http://127.0.0.1:${session.config.env.SLIPWAY_TEMPORAL_UI_PORT}`
-          : undefined);
+      const temporalUi = opts.temporalUi ?? session.temporalUi;
       const running = await startConsole({
         config: session.config,
         client: session.client,

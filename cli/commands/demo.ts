@@ -109,11 +109,7 @@ export function registerDemoCommand(program: Command): void {
               describePipeline(result),
               '',
               `Artifacts and the registry live in ${session.config.artifactsUri}`,
-              `Temporal: ${session.config.temporalAddress}${
-                session.config.embeddedTemporal
-                  ? ` (Web UI http://127.0.0.1:${session.config.env.SLIPWAY_TEMPORAL_UI_PORT})`
-                  : ''
-              }`,
+              `Temporal: ${session.config.temporalAddress}${session.temporalUi ? ` (Web UI ${session.temporalUi})` : ''}`,
             ].join('\n'),
           ),
       );

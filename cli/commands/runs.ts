@@ -29,7 +29,7 @@ export function registerRunsCommand(program: Command): void {
     )
     .option('--model <name>', 'only runs of this model')
     .option('--outcome <list>', `only runs that ended so, comma-separated: ${OUTCOMES.join(', ')}`)
-    .option('--limit <n>', 'at most this many runs (default 20)', '20')
+    .option('--limit <n>', 'at most this many runs', '20')
     .option('--json', 'print one JSON array on stdout')
     .addHelpText(
       'after',

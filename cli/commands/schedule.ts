@@ -29,6 +29,9 @@ import { openSession } from '../session';
 import { addTrainingOptions } from '../trainingOptions';
 import { UsageError } from '../usageError';
 
+const SCHEDULE_ID_HELP =
+  'the schedule ID (retrain-<model> unless created with --id); `slipway schedule list` shows them';
+
 async function withSchedules<T>(body: (temporal: TemporalAccess) => Promise<T>): Promise<T> {
   const session = await openSession();
   // After openSession, which loads the Temporal client (the SDK is not loaded for `--help`).
@@ -72,13 +75,13 @@ export function registerScheduleCommand(program: Command): void {
     .option('--jitter <duration>', 'random delay added to each run, e.g. 5m')
     .option(
       '--catchup-window <duration>',
-      'runs missed while the server was down are taken if within this (default 1h)',
+      'runs missed while the server was down are taken if within this',
       '1h',
     )
     .option('--id <scheduleId>', 'schedule ID (default retrain-<model>)')
     .option(
       '--retrain-on <when>',
-      'data-change (default): whenever the source changed; drift: only when it changed and the newest batch ' +
+      'data-change: whenever the source changed; drift: only when it changed and the newest batch ' +
         'production scored with `apply --monitor` drifted (the reason goes into the audit log)',
       'data-change',
     );
@@ -224,7 +227,7 @@ export function registerScheduleCommand(program: Command): void {
     .description(
       'Show a schedule: its spec, whether it waits for review, recent runs with their outcome, the next run.',
     )
-    .argument('<scheduleId>')
+    .argument('<scheduleId>', SCHEDULE_ID_HELP)
     .option('--json', 'print one JSON object on stdout')
     .action((scheduleId: string, opts: { json?: boolean }) =>
       withSchedules(async (temporal) => {
@@ -292,7 +295,7 @@ export function registerScheduleCommand(program: Command): void {
     schedule
       .command(name)
       .description(description)
-      .argument('<scheduleId>')
+      .argument('<scheduleId>', SCHEDULE_ID_HELP)
       .action((scheduleId: string) =>
         withSchedules(async (temporal) => {
           const recorded = await changeSchedule(temporal, scheduleId, name satisfies ScheduleChange);

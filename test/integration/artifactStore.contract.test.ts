@@ -51,11 +51,15 @@ async function readStream(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** A stream of `total` random bytes in 1 MiB chunks, hashing what it emits. */
-function generatedStream(total: number): { stream: Readable; digest: () => string } {
+/** A stream of `total` random bytes in 1 MiB chunks, hashing what it emits; `onChunk(sent)` before each. */
+function generatedStream(
+  total: number,
+  onChunk: (sent: number) => void = () => {},
+): { stream: Readable; digest: () => string } {
   const hash = createHash('sha256');
   async function* chunks() {
     for (let sent = 0; sent < total; sent += MiB) {
+      onChunk(sent);
       const chunk = randomBytes(Math.min(MiB, total - sent));
       hash.update(chunk);
       yield chunk;
@@ -84,29 +88,66 @@ function failingStream(before: number): Readable {
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-async function peakLiveMemoryGrowth<T>(
-  work: () => Promise<T>,
-): Promise<{ result: T; liveGrowth: number; rssGrowth: number }> {
-  const live = () => {
+/** How far apart the memory probe's samples are in a transfer: a handful of full GCs per 50 MB. */
+const SAMPLE_EVERY = 8 * MiB;
+
+/**
+ * The peak growth of live memory (and RSS) over a transfer, sampled as its bytes pass (every
+ * SAMPLE_EVERY bytes and at the end) rather than on a clock, so a slow transfer on a loaded
+ * machine costs no more GCs than a fast one. An implementation that holds the object shows it
+ * at a sample: a buffering put by its last source chunk, a buffering get by its first bytes out.
+ */
+function liveMemoryProbe() {
+  const sample = () => {
     gc();
     const usage = process.memoryUsage();
     return { live: usage.heapUsed + usage.arrayBuffers, rss: usage.rss };
   };
-  const before = live();
+  const before = sample();
   let peak = before.live;
   let peakRss = before.rss;
-  const timer = setInterval(() => {
-    const now = live();
+  let next = 0;
+  const take = () => {
+    const now = sample();
     peak = Math.max(peak, now.live);
     peakRss = Math.max(peakRss, now.rss);
-  }, 50);
-  try {
-    const result = await work();
-    return { result, liveGrowth: peak - before.live, rssGrowth: peakRss - before.rss };
-  } finally {
-    clearInterval(timer);
-  }
+  };
+  /** Call with the bytes passed so far; samples when another SAMPLE_EVERY bytes have passed. */
+  const at = (passed: number) => {
+    if (passed < next) return;
+    next = passed + SAMPLE_EVERY;
+    take();
+  };
+  return {
+    at,
+    /** A copy of `stream` that samples as its bytes pass. */
+    watch(stream: Readable): Readable {
+      async function* passing() {
+        let passed = 0;
+        for await (const chunk of stream) {
+          at(passed);
+          passed += (chunk as Buffer).length;
+          yield chunk;
+        }
+      }
+      return Readable.from(passing(), { objectMode: false });
+    },
+    growth() {
+      take();
+      return { liveGrowth: peak - before.live, rssGrowth: peakRss - before.rss };
+    },
+  };
 }
+
+describe('the memory probe of the streaming contract', () => {
+  it('sees an object held in memory as it passes (so the contract below can fail)', async () => {
+    const probe = liveMemoryProbe();
+    const held = await readStream(probe.watch(generatedStream(50 * MiB).stream));
+    const { liveGrowth } = probe.growth();
+    expect(held.length).toBe(50 * MiB);
+    expect(liveGrowth).toBeGreaterThan(45 * MiB);
+  });
+});
 
 /** A listing's modification time: an ISO 8601 instant within the last hour (clocks of one machine). */
 const writtenAt = expect.toSatisfy(
@@ -371,15 +412,14 @@ function artifactStoreContract(name: string, open: () => Promise<Backend>) {
 
     it('streams a 50 MB object in and out without holding it in memory', async () => {
       const total = 50 * MiB;
-      const source = generatedStream(total);
-      const put = await peakLiveMemoryGrowth(() =>
-        store.put(source.stream, {
-          kind: 'dataset',
-          mediaType: 'application/vnd.apache.arrow.file',
-          extension: '.arrow',
-        }),
-      );
-      const ref = put.result;
+      const putProbe = liveMemoryProbe();
+      const source = generatedStream(total, (sent) => putProbe.at(sent));
+      const ref = await store.put(source.stream, {
+        kind: 'dataset',
+        mediaType: 'application/vnd.apache.arrow.file',
+        extension: '.arrow',
+      });
+      const put = putProbe.growth();
       expect(ref.bytes).toBe(total);
       expect(ref.sha256).toBe(source.digest());
       expect(await store.head(keyOf(store, ref))).toEqual({
@@ -388,8 +428,12 @@ function artifactStoreContract(name: string, open: () => Promise<Backend>) {
         modified: writtenAt,
       });
 
-      const read = await peakLiveMemoryGrowth(async () => digestStream(await store.get(ref)));
-      expect(read.result).toEqual({ sha256: ref.sha256, bytes: total });
+      const getProbe = liveMemoryProbe();
+      expect(await digestStream(getProbe.watch(await store.get(ref)))).toEqual({
+        sha256: ref.sha256,
+        bytes: total,
+      });
+      const read = getProbe.growth();
 
       console.info(
         `[${name}] 50 MB put: live +${(put.liveGrowth / MiB).toFixed(1)} MiB, rss +${(put.rssGrowth / MiB).toFixed(1)} MiB; ` +

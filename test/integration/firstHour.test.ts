@@ -43,8 +43,13 @@ describe('the first hour of a new user', () => {
     const feature = await scheduleCreate('--target', 'IsFraud', '--features', 'V1,amount');
     expect(feature.code).toBe(EXIT.badInput);
     expect(feature.stderr).toMatch(/feature "amount" not in the header\. Did you mean "Amount"\?/);
-    // Nothing was created by either refusal.
-    expect(json(await cli(['schedule', 'list', '--json'])).schedules).toEqual([]);
+    // Nothing was created by either refusal: no retrain-fh (the ID both would have had). The
+    // Temporal server may be shared with other tests, so their schedules are not counted.
+    const listed = json(await cli(['schedule', 'list', '--json'])).schedules as { scheduleId: string }[];
+    expect(listed.map((s) => s.scheduleId)).not.toContain('retrain-fh');
+    const described = await cli(['schedule', 'describe', 'retrain-fh']);
+    expect(described.code).not.toBe(EXIT.ok);
+    expect(described.stderr).toContain('No schedule retrain-fh');
   });
 
   it('promotes a good first model (exit 0, progress a line at a time) and blocks a trivial one (exit 3)', {

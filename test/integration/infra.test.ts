@@ -259,6 +259,37 @@ describe('the embedded stack (slipway dev up | down | status)', () => {
       await new Promise((done) => uiHolder.close(done));
     }
   });
+
+  it("restarts MinIO on its own port while another process holds its console's, and names the port and the variable when its own is held", async () => {
+    const first = await ensureEmbeddedStack(config, { withMinio: true });
+    const minio = first.minio as NonNullable<EmbeddedStack['minio']>;
+    await stopProcessGroup(minio.pid);
+    // The console port is configured but never bound (the browser is off): holding it stops nothing.
+    const consoleHolder = await holdPort(minio.consolePort);
+    try {
+      const second = await ensureEmbeddedStack(config, { withMinio: true });
+      expect(second.minioStarted).toBe(true);
+      expect(second.minio?.endpoint).toBe(minio.endpoint);
+      expect(await isMinioHealthy(minio.endpoint)).toBe(true);
+      await stopProcessGroup((second.minio as NonNullable<EmbeddedStack['minio']>).pid);
+    } finally {
+      await new Promise((done) => consoleHolder.close(done));
+    }
+    // The S3 port cannot move (clients know it): a restart waits for it a moment, then says who to stop or what to set.
+    const s3Holder = await holdPort(minio.port);
+    try {
+      const refused = await ensureEmbeddedStack(config, { withMinio: true }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(Error);
+      expect((refused as Error).message).toMatch(
+        new RegExp(
+          `^Port ${minio.port} on 127\\.0\\.0\\.1 is held by another process, so the embedded MinIO cannot start there\\. .*SLIPWAY_MINIO_PORT`,
+        ),
+      );
+    } finally {
+      await new Promise((done) => s3Holder.close(done));
+    }
+    await stopEmbeddedStack(config);
+  });
 });
 
 /**
