@@ -1,7 +1,12 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MonitorBuffer, type PendingBatch, pendingBatchCsv } from '../domain/serving/monitorBuffer';
+import {
+  MonitorBuffer,
+  monitoredScoreColumn,
+  type PendingBatch,
+  pendingBatchCsv,
+} from '../domain/serving/monitorBuffer';
 import type { ScoredRows } from '../domain/serving/scoringServer';
 import { recordMonitoredBatch } from './monitor';
 import type { Workspace } from './workspace';
@@ -54,7 +59,7 @@ export class ServingMonitor {
   }
 
   private async write(batch: PendingBatch): Promise<void> {
-    const { model, version, threshold, columns } = batch.loaded;
+    const { model, version, threshold } = batch.loaded;
     const dir = await mkdtemp(join(tmpdir(), 'slipway-serve-monitor-'));
     try {
       const scoredPath = join(dir, 'scored.csv');
@@ -66,10 +71,11 @@ export class ServingMonitor {
         version,
         scoredPath,
         input: `slipway serve: ${batch.rows} rows answered from ${first} to ${last}`,
-        scoreColumn: columns.probability,
+        scoreColumn: monitoredScoreColumn(batch.loaded),
         threshold,
         recordedAt: new Date().toISOString(),
-        scoreRange: 'probability',
+        // An anomaly version's scores are unbounded: histogrammed over their own range, as apply --monitor does.
+        scoreRange: batch.loaded.kind === 'anomaly' ? 'observed' : 'probability',
       });
       this.report({ kind: 'monitored', model, version, rows: batch.rows, key, drifted: recorded.drifted });
     } catch (error) {

@@ -230,7 +230,7 @@ describe('anomaly answers', () => {
       { score: Float32Array.of(1, 2, 3), outlier: Float32Array.of(1, -0.5, -1) },
       { score: Float32Array.of(1.5, 2, 2), outlier: Float32Array.of(0.5, 0.25, -0.5) },
     );
-    expect(c).toEqual({ rows: 3, labelsAgree: 2, maxAbsDiff: 1, sumAbsDiff: 1.5 });
+    expect(c).toEqual({ rows: 3, score: 'anomaly_score', labelsAgree: 2, maxAbsDiff: 1, sumAbsDiff: 1.5 });
   });
 });
 
