@@ -17,7 +17,8 @@ export type MonitorOutcome =
   | { kind: 'monitor-failed'; model: string; version: number; rows: number; message: string };
 
 /**
- * `serve --monitor`: the rows each served version answered, recorded as the monitored batches
+ * `serve --monitor`: the rows each served version answered (a classifier's probabilities, an
+ * anomaly version's anomaly_score; categorical features as their text), recorded as the monitored batches
  * `apply --monitor` writes (application/monitor.ts recordMonitoredBatch, read back from a
  * temporary scored CSV), one every `rows` rows or `seconds` seconds per version, and the rest at
  * stop. A batch that cannot be recorded is reported, and the service keeps answering.
