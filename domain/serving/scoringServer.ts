@@ -19,6 +19,7 @@ import {
   textFeatures,
 } from './servedModel';
 import { compareAnomalyScores, compareScores, type ScoreComparison, type ShadowRecord } from './shadow';
+import { rowsAs } from './shadowRows';
 
 type AnomalyScores = { score: Float32Array; outlier: Float32Array };
 
@@ -208,11 +209,10 @@ export async function startScoringServer(
       res.setHeader('Slipway-Model-Version', String(loaded.version));
       const csv = /^text\/csv\b/i.test(req.headers['content-type'] ?? '');
       // One reader for both kinds: a version's categorical features are read as text.
-      const read = (version: LoadedVersion): RequestRows =>
-        csv
-          ? readCsvRows(body, version.features, addedColumnsOf(version), limits, textFeatures(version))
-          : readJsonRows(body, version.features, limits, textFeatures(version));
-      const input = read(loaded);
+      const categorical = textFeatures(loaded);
+      const input = csv
+        ? readCsvRows(body, loaded.features, addedColumnsOf(loaded), limits, categorical)
+        : readJsonRows(body, loaded.features, limits, categorical);
       rows = input.nRows;
       const k = explainCount(search, loaded.features.length);
       const answerer = { model: loaded.model, version: loaded.version, alias: route.alias };
@@ -239,7 +239,7 @@ export async function startScoringServer(
         if (route === served)
           options.onScored?.({ loaded, x: input.x, texts: input.texts, scores: scored.score });
         const shadow = options.shadows?.get(served)?.acquire();
-        if (shadow) track(shadowScore(served, route.alias, loaded, shadow, input, read, scored, primaryMs));
+        if (shadow) track(shadowScore(served, route.alias, loaded, shadow, input, scored, primaryMs));
         return;
       }
       const explainer = k === undefined ? undefined : explainerOf(loaded);
@@ -274,8 +274,7 @@ export async function startScoringServer(
         options.onScored?.({ loaded, x: input.x, texts: input.texts, scores: probabilities });
       // After the answer is sent: the candidate adds no latency to the request it shadows.
       const shadow = options.shadows?.get(served)?.acquire();
-      if (shadow)
-        track(shadowScore(served, route.alias, loaded, shadow, input, read, probabilities, primaryMs));
+      if (shadow) track(shadowScore(served, route.alias, loaded, shadow, input, probabilities, primaryMs));
     } catch (err) {
       const refusal = asRequestError(err);
       status = refusal?.status ?? 500;
@@ -364,16 +363,24 @@ export async function startScoringServer(
     primary: LoadedVersion,
     lease: Lease,
     answeredRows: RequestRows,
-    read: (version: LoadedVersion) => RequestRows,
     answered: Float32Array | AnomalyScores,
     primaryMs: number,
   ): Promise<void> {
     const candidate = lease.loaded;
     try {
       const t0 = performance.now();
-      // The body read as the candidate takes it when its features differ (another order, a
-      // feature taken as text by one and not the other): the rows are the same rows.
-      const input = sameInputs(primary, candidate) ? answeredRows : read(candidate);
+      // The same rows as the candidate takes them when its features differ (by name: another
+      // order, fewer); one it takes and the answering version did not read alike is not compared.
+      const shape = (v: LoadedVersion) => ({ features: v.features, text: textFeatures(v) });
+      const input = sameInputs(primary, candidate)
+        ? answeredRows
+        : rowsAs(answeredRows, shape(primary), shape(candidate));
+      if (!input) {
+        throw new Error(
+          `v${candidate.version} takes features v${primary.version} does not read alike ` +
+            `(${candidate.features.join(', ')} against ${primary.features.join(', ')}): its answers do not compare`,
+        );
+      }
       let comparison: ScoreComparison;
       // Compared as each kind answers: probabilities and labels, or anomaly_score and outlier flags.
       if (primary.kind === 'anomaly' && candidate.kind === 'anomaly') {
