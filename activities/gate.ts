@@ -192,6 +192,7 @@ export function evaluateShadowGateActivity(deps: ActivityDeps) {
           shadowVersion: record.version,
           primaryVersion: n('primaryVersion'),
           shadowAlias: String(d.shadowAlias ?? ''),
+          ...(d.score === 'anomaly_score' ? { score: 'anomaly_score' as const } : {}),
           requests: n('requests'),
           rows: n('rows'),
           agreement: n('agreement'),

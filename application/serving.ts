@@ -31,6 +31,7 @@ import {
   type ShadowPairReport,
   type ShadowRecord,
   shadowRecordSchema,
+  shadowTerms,
   summarizeShadow,
 } from '../domain/serving/shadow';
 import { splitScorer } from '../domain/serving/splitScorer';
@@ -136,11 +137,18 @@ export async function loadServingVersion(
   if (metadata.kind === 'anomaly') return loadAnomalyVersion(ws, metadata, onnx);
   const outputName = metadata.imported?.outputName;
   const nFeatures = metadata.features.length;
-  const main = await openBinaryScorer(onnx, nFeatures, outputName, {
+  // Categorical features (the graph's string inputs) are fed as text on this thread, as apply
+  // does: the model thread takes float rows only, so such a version answers on one session.
+  const categorical = categoricalInputsOf(onnx, metadata.features);
+  const main = await openBinaryScorer(onnx, nFeatures - categorical.length, outputName, {
     intraOpThreads: options.intraOpThreads ?? 1,
+    ...(categorical.length > 0 ? { categorical } : {}),
   });
-  const threaded = openThreadedScorer(onnx, nFeatures, main, { intraOpThreads: options.intraOpThreads ?? 1 });
-  const scorer = splitScorer(main, threaded);
+  const threaded =
+    categorical.length > 0
+      ? undefined
+      : openThreadedScorer(onnx, nFeatures, main, { intraOpThreads: options.intraOpThreads ?? 1 });
+  const scorer = threaded ? splitScorer(main, threaded) : main;
   let explainer: ClassifierVersion['explainer'] | undefined;
   try {
     const reference = await referenceOf(ws, metadata, onnx, main.outputName);
@@ -154,11 +162,18 @@ export async function loadServingVersion(
             worstBoundUsed: Number.NaN,
             reason: reference.reason,
           } as const)
-        : worse(
-            await checkVersion(main, reference, nFeatures),
-            await checkVersion(threaded, reference, nFeatures),
-          );
-    explainer = await openServingExplainer(onnx, main.outputName, metadata.features);
+        : threaded
+          ? worse(
+              await checkVersion(main, reference, nFeatures),
+              await checkVersion(threaded, reference, nFeatures),
+            )
+          : await checkVersion(main, reference, nFeatures);
+    explainer =
+      categorical.length > 0
+        ? {
+            notExplainable: `it takes categorical features as text (${categorical.join(', ')}), which per-row explanations do not take yet (apply --explain refuses it too)`,
+          }
+        : await openServingExplainer(onnx, main.outputName, metadata.features);
     return {
       model,
       version,
@@ -166,6 +181,7 @@ export async function loadServingVersion(
       target: metadata.target,
       threshold: metadata.threshold,
       columns: addedColumns(metadata.target),
+      ...(categorical.length > 0 ? { categorical } : {}),
       scorer,
       check,
       explainer,
@@ -572,11 +588,12 @@ export function serveReportEntries(
     model: p.model,
     version: p.shadowVersion,
     actor,
-    reason: `v${p.shadowVersion} (${p.shadowAlias}) in shadow of v${p.primaryVersion}: ${p.requests} requests, labels agree on ${(100 * p.agreement).toFixed(2)} %`,
+    reason: `v${p.shadowVersion} (${p.shadowAlias}) in shadow of v${p.primaryVersion}: ${p.requests} requests, ${shadowTerms(p.score).agreement} agree on ${(100 * p.agreement).toFixed(2)} %`,
     at,
     details: {
       primaryVersion: p.primaryVersion,
       shadowAlias: p.shadowAlias,
+      score: p.score,
       requests: p.requests,
       rows: p.rows,
       agreement: p.agreement,

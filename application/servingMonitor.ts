@@ -1,7 +1,12 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MonitorBuffer, type PendingBatch, pendingBatchCsv } from '../domain/serving/monitorBuffer';
+import {
+  MonitorBuffer,
+  monitoredScoreColumn,
+  type PendingBatch,
+  pendingBatchCsv,
+} from '../domain/serving/monitorBuffer';
 import type { ScoredRows } from '../domain/serving/scoringServer';
 import { recordMonitoredBatch } from './monitor';
 import type { Workspace } from './workspace';
@@ -12,7 +17,8 @@ export type MonitorOutcome =
   | { kind: 'monitor-failed'; model: string; version: number; rows: number; message: string };
 
 /**
- * `serve --monitor`: the rows each served version answered, recorded as the monitored batches
+ * `serve --monitor`: the rows each served version answered (a classifier's probabilities, an
+ * anomaly version's anomaly_score; categorical features as their text), recorded as the monitored batches
  * `apply --monitor` writes (application/monitor.ts recordMonitoredBatch, read back from a
  * temporary scored CSV), one every `rows` rows or `seconds` seconds per version, and the rest at
  * stop. A batch that cannot be recorded is reported, and the service keeps answering.
@@ -54,7 +60,7 @@ export class ServingMonitor {
   }
 
   private async write(batch: PendingBatch): Promise<void> {
-    const { model, version, threshold, columns } = batch.loaded;
+    const { model, version, threshold } = batch.loaded;
     const dir = await mkdtemp(join(tmpdir(), 'slipway-serve-monitor-'));
     try {
       const scoredPath = join(dir, 'scored.csv');
@@ -66,10 +72,11 @@ export class ServingMonitor {
         version,
         scoredPath,
         input: `slipway serve: ${batch.rows} rows answered from ${first} to ${last}`,
-        scoreColumn: columns.probability,
+        scoreColumn: monitoredScoreColumn(batch.loaded),
         threshold,
         recordedAt: new Date().toISOString(),
-        scoreRange: 'probability',
+        // An anomaly version's scores are unbounded: histogrammed over their own range, as apply --monitor does.
+        scoreRange: batch.loaded.kind === 'anomaly' ? 'observed' : 'probability',
       });
       this.report({ kind: 'monitored', model, version, rows: batch.rows, key, drifted: recorded.drifted });
     } catch (error) {

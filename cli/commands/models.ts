@@ -88,8 +88,14 @@ export function registerModelsCommands(program: Command): void {
     .option('--alias <name>', 'which alias', 'production')
     .option('--as <name>', 'who promotes (default: SLIPWAY_USER, else your user name)')
     .requiredOption('--reason <text>', 'why; recorded in the alias log and the audit log')
-    .option('--min-shadow-agreement <fraction>', 'lowest share of shadowed rows whose labels agree (0 to 1)')
-    .option('--max-shadow-diff <p>', 'largest mean probability difference over the shadowed rows (0 to 1)')
+    .option(
+      '--min-shadow-agreement <fraction>',
+      'lowest share of shadowed rows whose labels agree (anomaly versions: flagged alike by predicted_outlier < 0), 0 to 1',
+    )
+    .option(
+      '--max-shadow-diff <d>',
+      'largest mean score difference over the shadowed rows: a probability (0 to 1) for classifiers, in anomaly_score units for anomaly versions',
+    )
     .option('--min-shadow-requests <n>', 'fewest shadowed requests the report must hold', '100')
     .option('--json', 'print one JSON object on stdout')
     .action(
@@ -121,10 +127,7 @@ export function registerModelsCommands(program: Command): void {
               ...(opts.maxShadowDiff === undefined
                 ? {}
                 : {
-                    maxMeanAbsDiff: parseNumberOption(opts.maxShadowDiff, '--max-shadow-diff', {
-                      min: 0,
-                      max: 1,
-                    }),
+                    maxMeanAbsDiff: parseNumberOption(opts.maxShadowDiff, '--max-shadow-diff', { min: 0 }),
                   }),
               minRequests: parseNumberOption(opts.minShadowRequests, '--min-shadow-requests', {
                 integer: true,
@@ -136,6 +139,16 @@ export function registerModelsCommands(program: Command): void {
         const { promote } = await import('../../application/changes.js');
         const model = match[1] as string;
         const version = Number(match[2]);
+        if (
+          (shadow?.maxMeanAbsDiff ?? 0) > 1 &&
+          (await ws.registry.getVersion(model, version)).kind !== 'anomaly'
+        ) {
+          // A classifier's shadow differences are probabilities: a limit above 1 would pass anything.
+          throw new UsageError(
+            `--max-shadow-diff ${opts.maxShadowDiff}: ${model} v${version} is a classifier, whose shadow differences are ` +
+              'probabilities; give a limit from 0 to 1 (limits in anomaly_score units are for anomaly versions).',
+          );
+        }
         const result = await withLazySession((connect) =>
           promote(ws, connect, {
             modelName: model,

@@ -167,7 +167,7 @@ export function registerServeCommand(program: Command): void {
     .description(
       'Compare the answering and shadow versions from the comparisons `slipway serve --shadow` appended: per pair of ' +
         'versions, requests, rows, label agreement, mean and largest probability difference, model time per request ' +
-        '(anomaly versions: agreement on predicted_outlier < 0, differences of anomaly_score).',
+        '(anomaly versions: agreement of the outlier flags, predicted_outlier < 0, and differences of anomaly_score in its own units).',
     )
     .argument('[file]', 'the shadow log', 'serve-shadow.jsonl')
     .option(
@@ -178,6 +178,7 @@ export function registerServeCommand(program: Command): void {
     .option('--json', 'print one JSON object on stdout')
     .action(async (file: string, opts: { json?: boolean; record?: boolean }) => {
       const { readShadowLog, serveReportEntries } = await import('../../application/serving.js');
+      const { shadowTerms } = await import('../../domain/serving/shadow.js');
       const pairs = await readShadowLog(resolve(file));
       if (opts.record && pairs.length > 0) {
         const ws = openWorkspace();
@@ -201,8 +202,8 @@ export function registerServeCommand(program: Command): void {
               .map(
                 (p) =>
                   `${p.model}: v${p.primaryVersion} answering, v${p.shadowVersion} (${p.shadowAlias}) in shadow: ` +
-                  `${p.requests} requests, ${p.rows} rows; labels agree on ${(100 * p.agreement).toFixed(2)} %, ` +
-                  `score difference mean ${p.meanAbsDiff.toExponential(2)}, largest ${p.maxAbsDiff.toExponential(2)}; ` +
+                  `${p.requests} requests, ${p.rows} rows; ${shadowTerms(p.score).agreement} agree on ${(100 * p.agreement).toFixed(2)} %, ` +
+                  `${shadowTerms(p.score).difference} mean ${p.meanAbsDiff.toExponential(2)}, largest ${p.maxAbsDiff.toExponential(2)}; ` +
                   `model time p50/p99 ${p.primaryMs.p50.toFixed(2)}/${p.primaryMs.p99.toFixed(2)} ms answering, ` +
                   `${p.shadowMs.p50.toFixed(2)}/${p.shadowMs.p99.toFixed(2)} ms shadow`,
               )

@@ -1,18 +1,25 @@
 import { z } from 'zod';
+import { type ShadowScore, shadowTerms } from '../serving/shadow';
 import type { GateCheck, GateDecision } from './metricGate';
 
 /**
  * The shadow gate: before a version that has served in shadow is promoted over the champion, the
  * latest serve-report recorded for exactly that pair (the champion answering, the candidate in
- * shadow; `slipway serve-report --record`) must show enough shadowed requests, label agreement of
- * at least `minAgreement` and a mean probability difference of at most `maxMeanAbsDiff`. With no
- * such report the candidate is refused, saying how to make one: evidence that was never gathered
- * does not pass.
+ * shadow; `slipway serve-report --record`) must show enough shadowed requests, agreement of at
+ * least `minAgreement` and a mean score difference of at most `maxMeanAbsDiff`. With no such
+ * report the candidate is refused, saying how to make one: evidence that was never gathered does
+ * not pass.
+ *
+ * The figures are in the units the report compared (domain/serving/shadow.ts shadowScoreSchema):
+ * for classifiers, agreement of predicted labels and a probability difference (0 to 1); for
+ * anomaly versions, agreement of outlier flags (predicted_outlier < 0) and an anomaly_score
+ * difference, in the versions' own score units (unbounded), so `maxMeanAbsDiff` is a limit in those.
  */
 export const shadowGateSettingsSchema = z
   .object({
     minAgreement: z.number().min(0).max(1).optional(),
-    maxMeanAbsDiff: z.number().min(0).max(1).optional(),
+    /** A probability (0 to 1) for classifiers; anomaly_score units for anomaly versions. */
+    maxMeanAbsDiff: z.number().min(0).optional(),
     /** Fewer shadowed requests than this are not evidence. */
     minRequests: z.number().int().min(1).default(100),
   })
@@ -30,6 +37,8 @@ export interface RecordedShadowReport {
   primaryVersion: number;
   shadowVersion: number;
   shadowAlias: string;
+  /** What the differences are of (absent in reports recorded before anomaly versions: probability). */
+  score?: ShadowScore;
   requests: number;
   rows: number;
   agreement: number;
@@ -73,6 +82,7 @@ export function evaluateShadowGate(input: {
     };
   }
   const source = `serve-report of v${candidate} in shadow of v${champion} (audit #${report.seq}, ${report.at})`;
+  const terms = shadowTerms(report.score);
   const checks: GateCheck[] = [
     {
       check: 'shadow.requests',
@@ -91,17 +101,24 @@ export function evaluateShadowGate(input: {
       passed,
       actual: report.agreement,
       limit: settings.minAgreement,
-      message: `labels agree on ${pct(report.agreement)} of the shadowed rows ${passed ? '>=' : '<'} ${pct(settings.minAgreement)}`,
+      message: `${terms.agreement} agree on ${pct(report.agreement)} of the shadowed rows ${passed ? '>=' : '<'} ${pct(settings.minAgreement)}`,
     });
   }
   if (settings.maxMeanAbsDiff !== undefined) {
-    const passed = report.meanAbsDiff <= settings.maxMeanAbsDiff;
+    const limit = settings.maxMeanAbsDiff;
+    // A probability difference cannot exceed 1: a larger limit would pass anything, so it is
+    // refused as the wrong unit (an anomaly_score limit given for a classifier).
+    const wrongUnit = (report.score ?? 'probability') === 'probability' && limit > 1;
+    const passed = !wrongUnit && report.meanAbsDiff <= limit;
     checks.push({
       check: 'shadow.meanAbsDiff',
       passed,
       actual: report.meanAbsDiff,
-      limit: settings.maxMeanAbsDiff,
-      message: `mean probability difference ${report.meanAbsDiff.toExponential(3)} ${passed ? '<=' : '>'} ${settings.maxMeanAbsDiff.toExponential(3)}`,
+      limit,
+      message: wrongUnit
+        ? `the limit ${limit} is not a probability difference (0 to 1), which is what this classifier's report compares; ` +
+          'anomaly_score limits are for anomaly versions'
+        : `mean ${terms.difference} ${report.meanAbsDiff.toExponential(3)} ${passed ? '<=' : '>'} ${limit.toExponential(3)}`,
     });
   }
   return { blessed: checks.every((c) => c.passed), checks };

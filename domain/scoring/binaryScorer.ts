@@ -101,7 +101,7 @@ function checkInput(session: ort.InferenceSession, nFeatures: number): string {
     );
   const strings = inputs.filter((i) => i.isTensor && i.type === 'string').map((i) => i.name);
   if (strings.length > 0) {
-    // Reached only by callers that feed float rows alone (serve, imports): apply feeds the text.
+    // Reached only by callers that feed float rows alone (imports): apply and serve feed the text.
     throw mismatch(
       `takes categorical features as text (${strings.join(', ')}), which this command does not feed`,
     );

@@ -4,7 +4,7 @@ import { categoryTexts, numericPart } from '../ml/categoricalEncoding';
 import type { StandardScalerParams } from '../ml/scalerTypes';
 import { ANOMALY_PARITY_TOLERANCE } from '../onnx/anomalyExporter';
 import type { AnomalyScorer } from '../scoring/anomalyScorer';
-import type { VersionCheck } from './versionCheck';
+import { probeRows, type VersionCheck } from './versionCheck';
 
 /** What an anomaly version is checked against: the autoencoder and scaler it was trained as. */
 export interface AnomalyReference {
@@ -19,11 +19,7 @@ export interface AnomalyReference {
  * categories seen in training.
  */
 export function anomalyProbeRows(scaler: StandardScalerParams, nFeatures: number): Float32Array {
-  const x = referenceRows({ center: scaler.mean, divisor: scaler.std }, nFeatures);
-  for (const column of scaler.categorical?.columns ?? []) {
-    for (let r = 0; r < REFERENCE_ROWS; r++) x[r * nFeatures + column.index] = r % column.categories.length;
-  }
-  return x;
+  return probeRows({ center: scaler.mean, divisor: scaler.std }, nFeatures, scaler.categorical);
 }
 
 /**

@@ -11,8 +11,15 @@ import { DEFAULT_LIMITS, type RequestLimits } from './limits';
 import type { ServingMetrics } from './metrics';
 import { type RequestRows, readCsvRows, readJsonRows } from './requestRows';
 import { ANOMALY_COLUMNS, anomalyCsvAnswer, anomalyJsonAnswer, csvAnswer, jsonAnswer } from './responseBody';
-import type { ClassifierVersion, Lease, LoadedVersion, ServedModel } from './servedModel';
+import {
+  type ClassifierVersion,
+  type Lease,
+  type LoadedVersion,
+  type ServedModel,
+  textFeatures,
+} from './servedModel';
 import { compareAnomalyScores, compareScores, type ScoreComparison, type ShadowRecord } from './shadow';
+import { rowsAs } from './shadowRows';
 
 type AnomalyScores = { score: Float32Array; outlier: Float32Array };
 
@@ -51,10 +58,16 @@ export interface ScoringServerOptions {
 
 /** One request's rows as the answering version scored them. */
 export interface ScoredRows {
-  loaded: ClassifierVersion;
-  /** Row-major nRows x features, in the version's feature order. */
+  loaded: LoadedVersion;
+  /**
+   * Row-major nRows x its numeric features (every feature but the categorical ones), in the
+   * version's feature order.
+   */
   x: Float32Array;
-  probabilities: Float32Array;
+  /** Its categorical features' text, one array of nRows each (textFeatures order); empty when none. */
+  texts: string[][];
+  /** Per row: a classifier's probability of class 1, an anomaly version's anomaly_score. */
+  scores: Float32Array;
 }
 
 export interface RequestRecord {
@@ -195,9 +208,8 @@ export async function startScoringServer(
       res.setHeader('Slipway-Model', loaded.model);
       res.setHeader('Slipway-Model-Version', String(loaded.version));
       const csv = /^text\/csv\b/i.test(req.headers['content-type'] ?? '');
-      // One reader for both kinds: an anomaly version's categorical features are read as text.
-      const anomaly = loaded.kind === 'anomaly' ? loaded : undefined;
-      const categorical = anomaly ? anomaly.scorer.categorical : [];
+      // One reader for both kinds: a version's categorical features are read as text.
+      const categorical = textFeatures(loaded);
       const input = csv
         ? readCsvRows(body, loaded.features, addedColumnsOf(loaded), limits, categorical)
         : readJsonRows(body, loaded.features, limits, categorical);
@@ -224,13 +236,15 @@ export async function startScoringServer(
             'text/csv; charset=utf-8',
           );
         else send(res, 200, anomalyJsonAnswer(answerer, scored.score, scored.outlier));
+        if (route === served)
+          options.onScored?.({ loaded, x: input.x, texts: input.texts, scores: scored.score });
         const shadow = options.shadows?.get(served)?.acquire();
         if (shadow) track(shadowScore(served, route.alias, loaded, shadow, input, scored, primaryMs));
         return;
       }
       const explainer = k === undefined ? undefined : explainerOf(loaded);
       const t0 = performance.now();
-      const probabilities = await loaded.scorer.score(input.x, input.nRows);
+      const probabilities = await loaded.scorer.score(input.x, input.nRows, input.texts);
       const primaryMs = performance.now() - t0;
       const columns =
         k === undefined
@@ -256,7 +270,8 @@ export async function startScoringServer(
           : undefined;
         send(res, 200, jsonAnswer(answerer, columns, probabilities, loaded.threshold, extra));
       }
-      if (route === served) options.onScored?.({ loaded, x: input.x, probabilities });
+      if (route === served)
+        options.onScored?.({ loaded, x: input.x, texts: input.texts, scores: probabilities });
       // After the answer is sent: the candidate adds no latency to the request it shadows.
       const shadow = options.shadows?.get(served)?.acquire();
       if (shadow) track(shadowScore(served, route.alias, loaded, shadow, input, probabilities, primaryMs));
@@ -347,20 +362,32 @@ export async function startScoringServer(
     primaryAlias: string | undefined,
     primary: LoadedVersion,
     lease: Lease,
-    input: RequestRows,
+    answeredRows: RequestRows,
     answered: Float32Array | AnomalyScores,
     primaryMs: number,
   ): Promise<void> {
     const candidate = lease.loaded;
     try {
       const t0 = performance.now();
+      // The same rows as the candidate takes them when its features differ (by name: another
+      // order, fewer); one it takes and the answering version did not read alike is not compared.
+      const shape = (v: LoadedVersion) => ({ features: v.features, text: textFeatures(v) });
+      const input = sameInputs(primary, candidate)
+        ? answeredRows
+        : rowsAs(answeredRows, shape(primary), shape(candidate));
+      if (!input) {
+        throw new Error(
+          `v${candidate.version} takes features v${primary.version} does not read alike ` +
+            `(${candidate.features.join(', ')} against ${primary.features.join(', ')}): its answers do not compare`,
+        );
+      }
       let comparison: ScoreComparison;
       // Compared as each kind answers: probabilities and labels, or anomaly_score and outlier flags.
       if (primary.kind === 'anomaly' && candidate.kind === 'anomaly') {
         const shadowed = await candidate.scorer.score(input.x, input.nRows, input.texts);
         comparison = compareAnomalyScores(answered as AnomalyScores, shadowed);
       } else if (primary.kind !== 'anomaly' && candidate.kind !== 'anomaly') {
-        const shadowed = await candidate.scorer.score(input.x, input.nRows);
+        const shadowed = await candidate.scorer.score(input.x, input.nRows, input.texts);
         comparison = compareScores(
           answered as Float32Array,
           shadowed,
@@ -429,7 +456,7 @@ export async function startScoringServer(
         warmSpares: m.spareVersions,
         kind: m.loaded ? (m.loaded.kind ?? 'classifier') : undefined,
         features: m.loaded?.features,
-        categorical: m.loaded?.kind === 'anomaly' ? m.loaded.scorer.categorical : undefined,
+        categorical: m.loaded ? textFeatures(m.loaded) : undefined,
         threshold: m.loaded?.threshold,
         columns: m.loaded
           ? m.loaded.kind === 'anomaly'
@@ -514,6 +541,13 @@ export async function startScoringServer(
       return { drained: outcome === 'done' };
     },
   };
+}
+
+/** True when two versions read a request's rows alike: the same features, the same ones as text. */
+function sameInputs(a: LoadedVersion, b: LoadedVersion): boolean {
+  const same = (x: readonly string[], y: readonly string[]) =>
+    x.length === y.length && x.every((v, i) => v === y[i]);
+  return same(a.features, b.features) && same(textFeatures(a), textFeatures(b));
 }
 
 function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {

@@ -22,6 +22,12 @@ export interface ClassifierVersion extends LoadedBase {
   target: string;
   threshold: number;
   columns: AddedColumns;
+  /**
+   * Its categorical features (the graph's string inputs, read from requests as text), in feature
+   * order; absent or empty when it takes numbers only. Such a version is scored on one session on
+   * the serving thread, as apply scores it (the model thread takes float rows only).
+   */
+  categorical?: readonly string[];
   scorer: BinaryScorer;
   /**
    * The warm explainer session (`?explain=k`, domain/explain/rowExplainer.ts), opened at load for
@@ -40,6 +46,11 @@ export interface AnomalyVersion extends LoadedBase {
   /** The anomaly_score above which a row is an outlier (predicted_outlier = threshold - score). */
   threshold: number;
   scorer: AnomalyScorer;
+}
+
+/** The features a version reads from requests as text (its categorical ones), in feature order. */
+export function textFeatures(loaded: LoadedVersion): readonly string[] {
+  return loaded.kind === 'anomaly' ? loaded.scorer.categorical : (loaded.categorical ?? []);
 }
 
 /** Releases a loaded version's sessions: the scorer's and the explainer's. */

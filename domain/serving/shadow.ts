@@ -1,6 +1,24 @@
 import { z } from 'zod';
 
 /**
+ * What a comparison's differences are differences of, and what its agreement is on:
+ * - `probability` (classifiers): the probability of class 1, in [0, 1]; rows agree when both
+ *   versions predict the same label, each with its own threshold;
+ * - `anomaly_score` (anomaly versions): the anomaly score, in the versions' own units (reconstruction
+ *   error, unbounded; higher is more anomalous); rows agree when both flag them alike
+ *   (predicted_outlier negative for both or for neither), each with its own threshold.
+ */
+export const shadowScoreSchema = z.enum(['probability', 'anomaly_score']);
+export type ShadowScore = z.infer<typeof shadowScoreSchema>;
+
+/** The agreement and difference of each kind of comparison, named for people. */
+export function shadowTerms(score: ShadowScore | undefined): { agreement: string; difference: string } {
+  return score === 'anomaly_score'
+    ? { agreement: 'outlier flags (predicted_outlier < 0)', difference: 'anomaly_score difference' }
+    : { agreement: 'labels', difference: 'probability difference' };
+}
+
+/**
  * Shadow traffic: every request the service answers is also scored by the version behind another
  * alias (the candidate), whose answer is never returned; one record per request says how the two
  * compared. `slipway serve-report` sums them up.
@@ -19,7 +37,12 @@ export const shadowRecordSchema = z.object({
     ms: z.number().nonnegative(),
   }),
   rows: z.number().int().min(1),
-  /** Rows whose predicted label is the same from both (each version with its own threshold). */
+  /** What the differences are of (absent in logs written before anomaly versions: probability). */
+  score: shadowScoreSchema.optional(),
+  /**
+   * Rows whose predicted label is the same from both, or (anomaly versions) that both flag alike;
+   * each version with its own threshold.
+   */
   labelsAgree: z.number().int().nonnegative(),
   maxAbsDiff: z.number().nonnegative(),
   sumAbsDiff: z.number().nonnegative(),
@@ -28,6 +51,7 @@ export type ShadowRecord = z.infer<typeof shadowRecordSchema>;
 
 export interface ScoreComparison {
   rows: number;
+  score: ShadowScore;
   labelsAgree: number;
   maxAbsDiff: number;
   sumAbsDiff: number;
@@ -51,7 +75,7 @@ export function compareScores(
     sumAbsDiff += diff;
     if (diff > maxAbsDiff) maxAbsDiff = diff;
   }
-  return { rows: primary.length, labelsAgree, maxAbsDiff, sumAbsDiff };
+  return { rows: primary.length, score: 'probability', labelsAgree, maxAbsDiff, sumAbsDiff };
 }
 
 /**
@@ -67,7 +91,7 @@ export function compareAnomalyScores(
   let labelsAgree = 0;
   for (let i = 0; i < primary.outlier.length; i++)
     if ((primary.outlier[i] as number) < 0 === (shadow.outlier[i] as number) < 0) labelsAgree++;
-  return { rows: primary.score.length, labelsAgree, maxAbsDiff, sumAbsDiff };
+  return { rows: primary.score.length, score: 'anomaly_score', labelsAgree, maxAbsDiff, sumAbsDiff };
 }
 
 /** One pair of versions (answering, shadow) of one model over the records. */
@@ -76,9 +100,11 @@ export interface ShadowPairReport {
   primaryVersion: number;
   shadowAlias: string;
   shadowVersion: number;
+  /** What meanAbsDiff and maxAbsDiff are differences of, and agreement is on (shadowScoreSchema). */
+  score: ShadowScore;
   requests: number;
   rows: number;
-  /** Share of rows with the same predicted label. */
+  /** Share of rows with the same predicted label (anomaly versions: flagged alike). */
   agreement: number;
   meanAbsDiff: number;
   maxAbsDiff: number;
@@ -91,7 +117,7 @@ export interface ShadowPairReport {
 export function summarizeShadow(records: readonly ShadowRecord[]): ShadowPairReport[] {
   const pairs = new Map<string, ShadowRecord[]>();
   for (const r of records) {
-    const key = `${r.model}\u0000${r.primary.version}\u0000${r.shadow.alias}\u0000${r.shadow.version}`;
+    const key = `${r.model}\u0000${r.primary.version}\u0000${r.shadow.alias}\u0000${r.shadow.version}\u0000${r.score ?? 'probability'}`;
     const list = pairs.get(key);
     if (list) list.push(r);
     else pairs.set(key, [r]);
@@ -104,6 +130,7 @@ export function summarizeShadow(records: readonly ShadowRecord[]): ShadowPairRep
       primaryVersion: first.primary.version,
       shadowAlias: first.shadow.alias,
       shadowVersion: first.shadow.version,
+      score: first.score ?? 'probability',
       requests: list.length,
       rows,
       agreement: list.reduce((n, r) => n + r.labelsAgree, 0) / rows,

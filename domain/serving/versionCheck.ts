@@ -1,12 +1,18 @@
 import { REFERENCE_ROWS, referenceRows } from '../import/checkImportedOnnx';
 import { readDenseGraph } from '../import/denseGraph';
+import {
+  type CategoricalEncoding,
+  categoryTexts,
+  encodeCategories,
+  numericPart,
+} from '../ml/categoricalEncoding';
 import { decodeCheckpointArrays } from '../ml/checkpoint';
 import type { ModelSpec } from '../ml/modelSpec';
 import type { StandardScalerParams } from '../ml/scalerTypes';
 import type { DenseLayerWeights } from '../onnx/denseLayers';
 import { decodeModel } from '../onnx/onnxProto';
 import { exportedNetwork } from '../onnx/parity';
-import { boundUsed, type DenseNetwork, logitOf, referenceScores } from '../onnx/reference';
+import { boundUsed, type DenseNetwork, type InputScaling, logitOf, referenceScores } from '../onnx/reference';
 import type { BinaryScorer } from '../scoring/binaryScorer';
 
 /**
@@ -21,6 +27,28 @@ import type { BinaryScorer } from '../scoring/binaryScorer';
 export interface CheckReference {
   network: DenseNetwork;
   source: 'trained' | 'graph';
+  /**
+   * A version trained with categorical features: how its codes become the numbers the network
+   * takes (the scaler's encoding); the served file takes those features as text instead.
+   */
+  categorical?: CategoricalEncoding;
+}
+
+/**
+ * Probe rows as a snapshot holds them: every feature seeded a unit or two around the scaler's
+ * centre (row 0 all zeros, see referenceRows), and each categorical one, when `encoding` names
+ * some, cycling through the codes of the categories seen in training instead.
+ */
+export function probeRows(
+  scaling: InputScaling | undefined,
+  nFeatures: number,
+  encoding?: CategoricalEncoding,
+): Float32Array {
+  const x = referenceRows(scaling, nFeatures);
+  for (const column of encoding?.columns ?? []) {
+    for (let r = 0; r < REFERENCE_ROWS; r++) x[r * nFeatures + column.index] = r % column.categories.length;
+  }
+  return x;
 }
 
 /** The version's trained network from its checkpoint (no tfjs: plain arrays) and its scaler. */
@@ -57,7 +85,11 @@ export function trainedReference(
     inputs = spec.units;
     return layer;
   });
-  return { network: exportedNetwork(layers, scaler), source: 'trained' };
+  return {
+    network: exportedNetwork(layers, scaler),
+    source: 'trained',
+    ...(scaler.categorical?.columns.length ? { categorical: scaler.categorical } : {}),
+  };
 }
 
 /** An imported file's own dense layers, or why they cannot be read (not a dense network). */
@@ -89,16 +121,30 @@ export type VersionCheck =
  * Scores seeded probe rows (around the network's scaler centre, as `import onnx` does; row 0 all
  * zeros) through the warm session that is about to answer, and compares each output with the exact
  * evaluation of the recorded network: it must stay within the float32 rounding bound the export's
- * parity gate uses (domain/onnx/reference.ts). Also warms the session.
+ * parity gate uses (domain/onnx/reference.ts). Also warms the session. A version with categorical
+ * features is fed their categories as text, as requests send them, and the network their
+ * encoding, as the export's parity gate does. `nFeatures` counts every feature.
  */
 export async function checkVersion(
   scorer: BinaryScorer,
   reference: CheckReference,
   nFeatures: number,
 ): Promise<VersionCheck> {
-  const x = referenceRows(reference.network.scaling, nFeatures);
-  const scores = await scorer.score(x, REFERENCE_ROWS);
-  const exact = referenceScores(reference.network, x, REFERENCE_ROWS, nFeatures);
+  const encoding = reference.categorical;
+  const x = probeRows(reference.network.scaling, nFeatures, encoding);
+  const scores = encoding
+    ? await scorer.score(
+        numericPart(encoding, x, REFERENCE_ROWS, nFeatures),
+        REFERENCE_ROWS,
+        categoryTexts(encoding, x, REFERENCE_ROWS, nFeatures),
+      )
+    : await scorer.score(x, REFERENCE_ROWS);
+  const exact = referenceScores(
+    reference.network,
+    encoding ? encodeCategories(encoding, x, nFeatures) : x,
+    REFERENCE_ROWS,
+    nFeatures,
+  );
   let worst = { used: 0, row: 0 };
   for (let r = 0; r < REFERENCE_ROWS; r++) {
     const used = boundUsed(scores[r] as number, exact.logit[r] as number, exact.logitBound[r] as number);

@@ -14,6 +14,7 @@ import { decodeAutoencoder, reconstructionErrors } from '../../domain/ml/autoenc
 import { evaluateScores } from '../../domain/ml/metrics';
 import { scalerFromJson } from '../../domain/ml/scaler';
 import { ANOMALY_PARITY_TOLERANCE } from '../../domain/onnx/anomalyExporter';
+import { ModelAliases } from '../../domain/registry/aliases';
 import { ModelRegistry } from '../../domain/registry/registry';
 import type { ArtifactRef } from '../../domain/storage/artifactRef';
 import { openArtifactStore } from '../../domain/storage/openStore';
@@ -455,6 +456,268 @@ describe('slipway run --kind anomaly on synthetic:winevents', () => {
       expect(p).toBeLessThanOrEqual(1);
       expect(row['predicted(anomalous)']).toBe(p >= v1.threshold ? '1' : '0');
     }
+  });
+
+  it('slipway serve answers the categorical classifier as apply does, monitors both kinds and shadows anomaly versions by anomaly_score', async () => {
+    // A second anomaly version of secops/categorical (another seed, 2 epochs): production is v1,
+    // staging v2, which serve scores every request with in shadow.
+    const features = ['hour', 'computer', 'account', 'EventCode_4624', 'EventCode_4625', 'EventCode_4688'];
+    const v2run = await slipway(
+      'erin',
+      'run',
+      '--kind',
+      'anomaly',
+      '--source',
+      'synthetic:winevents?rows=1000&seed=6',
+      '--model',
+      'secops/categorical',
+      '--features',
+      features.join(','),
+      '--categorical',
+      'computer,account',
+      '--epochs',
+      '2',
+      '--no-promote',
+      '--json',
+    );
+    expect(v2run.code, v2run.stderr).toBe(0);
+    expect(JSON.parse(v2run.stdout).version).toBe(2);
+    const aliases = new ModelAliases(registry);
+    const at = new Date().toISOString();
+    await aliases.move('secops/categorical', 'production', {
+      version: 1,
+      action: 'promote',
+      actor: 'erin',
+      reason: 'serve test',
+      at,
+    });
+    await aliases.move('secops/categorical', 'staging', {
+      version: 2,
+      action: 'set',
+      actor: 'erin',
+      reason: 'shadow candidate',
+      at,
+    });
+    // What v2 answers for the rows sent below, as apply scores them.
+    const applied2 = await slipway(
+      'dave',
+      'apply',
+      'secops/categorical@2',
+      '--input',
+      file('cat-events.csv'),
+      '--output',
+      file('cat-scored-v2.csv'),
+    );
+    expect(applied2.code, applied2.stderr).toBe(0);
+
+    const shadowLog = file('cat-shadow.jsonl');
+    const serve = await startServeProcess({ ...world.env, SLIPWAY_USER: 'ops' }, [
+      'secops/categorical@production',
+      'secops/categorical-classifier@1',
+      '--port',
+      '0',
+      '--poll',
+      '0.1',
+      '--shadow',
+      'staging',
+      '--shadow-log',
+      shadowLog,
+      '--monitor',
+    ]);
+    const classified: Record<string, string>[] = parse(await readFile(file('cat-classified.csv')), {
+      columns: true,
+    });
+    const scoredV1: Record<string, string>[] = parse(await readFile(file('cat-scored.csv')), {
+      columns: true,
+    });
+    const scoredV2: Record<string, string>[] = parse(await readFile(file('cat-scored-v2.csv')), {
+      columns: true,
+    });
+    const sent = (await readFile(file('cat-events.csv'), 'utf8')).trimEnd().split('\n');
+    const classifiedLines = (await readFile(file('cat-classified.csv'), 'utf8')).trimEnd().split('\n');
+    const n = 60;
+    try {
+      const post = (model: string, body: string, type = 'application/json', query = '') =>
+        fetch(`${serve.url}/score/${encodeURIComponent(model)}${query}`, {
+          method: 'POST',
+          headers: { 'content-type': type },
+          body,
+        });
+      const errorOf = async (res: Response) =>
+        ((await res.json()) as { error: { type: string; message: string } }).error;
+      type Described = {
+        model: string;
+        categorical: string[];
+        check: unknown;
+        shadow?: { version: number | null };
+      };
+      const described = async () =>
+        ((await (await fetch(`${serve.url}/models`)).json()) as { models: Described[] }).models;
+      for (let i = 0; (await described())[0]?.shadow?.version !== 2; i++) {
+        expect(i, 'the shadow candidate never loaded').toBeLessThan(300);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const classifier = (await described())[1];
+      expect(classifier).toMatchObject({
+        model: 'secops/categorical-classifier',
+        categorical: ['computer', 'account'],
+        check: { passed: true, source: 'trained', rows: 64 },
+      });
+
+      // The classifier: JSON objects (categories as text, unseen ones included), arrays in feature
+      // order and a CSV body answer what apply wrote.
+      const cFeatures = ['hour', 'computer', 'account', 'EventCode_4625'];
+      const isText = (f: string) => f === 'computer' || f === 'account';
+      const rows = classified
+        .slice(0, n)
+        .map((r) => Object.fromEntries(cFeatures.map((f) => [f, isText(f) ? r[f] : Number(r[f])])));
+      expect(rows[1]).toMatchObject({ computer: 'WS-NEVER-SEEN', account: 'intruder' });
+      const expected = classified.slice(0, n).map((r) => ({
+        'predicted(anomalous)': Number(r['predicted(anomalous)']),
+        'probability(anomalous)': Number(r['probability(anomalous)']),
+      }));
+      const objects = await post('secops/categorical-classifier', JSON.stringify({ rows }));
+      expect(objects.status).toBe(200);
+      expect(((await objects.json()) as { rows: unknown[] }).rows).toEqual(expected);
+      const arrays = await post(
+        'secops/categorical-classifier',
+        JSON.stringify(rows.map((r) => cFeatures.map((f) => r[f]))),
+      );
+      expect(arrays.status).toBe(200);
+      expect(((await arrays.json()) as { rows: unknown[] }).rows).toEqual(expected);
+      const csv = await post(
+        'secops/categorical-classifier',
+        `${sent.slice(0, 11).join('\n')}\n`,
+        'text/csv',
+      );
+      expect(csv.status).toBe(200);
+      expect(await csv.text()).toBe(`${classifiedLines.slice(0, 11).join('\n')}\n`);
+      // A number where a category is expected, text where a number is: 400 naming the field.
+      const number = await post(
+        'secops/categorical-classifier',
+        JSON.stringify({ rows: [{ ...rows[0], computer: 12 }] }),
+      );
+      expect(number.status).toBe(400);
+      expect((await errorOf(number)).message).toMatch(/rows\[0\]\.computer is the number 12, not text/);
+      const text = await post(
+        'secops/categorical-classifier',
+        JSON.stringify([['noon', 'WS-1', 'alice', 0]]),
+      );
+      expect(text.status).toBe(400);
+      expect((await errorOf(text)).message).toMatch(/rows\[0\]\.hour is the string "noon", not a number/);
+      const explained = await post(
+        'secops/categorical-classifier',
+        JSON.stringify({ rows }),
+        'application/json',
+        '?explain=2',
+      );
+      expect(explained.status).toBe(422);
+      expect((await errorOf(explained)).message).toMatch(
+        /takes categorical features as text \(computer, account\)/,
+      );
+
+      // The anomaly version answers the same rows; its staging version scores them in shadow.
+      const aRows = scoredV1
+        .slice(0, n)
+        .map((r) => Object.fromEntries(features.map((f) => [f, isText(f) ? r[f] : Number(r[f])])));
+      const answer = await post('secops/categorical', JSON.stringify({ rows: aRows }));
+      expect(answer.status).toBe(200);
+      expect(((await answer.json()) as { version: number }).version).toBe(1);
+    } finally {
+      expect(await serve.stop()).toBe(0);
+    }
+
+    // serve-report compares the anomaly versions in their units: outlier flags and anomaly_score.
+    const report = await slipway('ops', 'serve-report', shadowLog, '--json');
+    expect(report.code, report.stderr).toBe(0);
+    const [pair] = (JSON.parse(report.stdout) as { pairs: Array<Record<string, number | string>> }).pairs;
+    const first = scoredV1.slice(0, n);
+    const second = scoredV2.slice(0, n);
+    const flags = first.filter(
+      (r, i) => Number(r.predicted_outlier) < 0 === Number(second[i]?.predicted_outlier) < 0,
+    ).length;
+    const diffs = first.map((r, i) => Math.abs(Number(r.anomaly_score) - Number(second[i]?.anomaly_score)));
+    const mean = diffs.reduce((a, b) => a + b, 0) / n;
+    expect(pair).toMatchObject({
+      model: 'secops/categorical',
+      primaryVersion: 1,
+      shadowVersion: 2,
+      score: 'anomaly_score',
+      requests: 1,
+      rows: n,
+      agreement: flags / n,
+    });
+    expect(pair?.meanAbsDiff as number).toBeCloseTo(mean, 5);
+    expect(pair?.maxAbsDiff as number).toBeCloseTo(Math.max(...diffs), 5);
+    expect(mean).toBeGreaterThan(0);
+    // The shadow gate judges the recorded report in anomaly_score units (a limit above 1 is one).
+    const recorded = await slipway('ops', 'serve-report', shadowLog, '--record');
+    expect(recorded.code, recorded.stderr).toBe(0);
+    expect(recorded.stdout).toMatch(
+      /outlier flags \(predicted_outlier < 0\) agree on .* %, anomaly_score difference mean/,
+    );
+    const promote = (limit: number) =>
+      slipway(
+        'erin',
+        'promote',
+        'secops/categorical@2',
+        '--reason',
+        'shadowed',
+        '--max-shadow-diff',
+        String(limit),
+        '--min-shadow-requests',
+        '1',
+        '--json',
+      );
+    const blocked = await promote(mean / 2);
+    expect(blocked.code, blocked.stderr).toBe(3);
+    expect(JSON.parse(blocked.stdout).gate.checks[1].message).toMatch(/^mean anomaly_score difference .* > /);
+    const passed = await promote(Math.max(1.5, 2 * mean));
+    expect(passed.code, passed.stderr).toBe(0);
+    expect(JSON.parse(passed.stdout)).toMatchObject({
+      outcome: 'promoted',
+      promotion: { previous: 1, version: 2 },
+    });
+    // For a classifier the same option is a probability difference: above 1 is refused up front.
+    const wrongUnit = await slipway(
+      'erin',
+      'promote',
+      'secops/categorical-classifier@1',
+      '--reason',
+      'x',
+      '--max-shadow-diff',
+      '2',
+    );
+    expect(wrongUnit.code).toBe(2);
+    expect(wrongUnit.stderr).toMatch(/is a classifier, whose shadow differences are probabilities/);
+
+    // serve --monitor recorded both kinds' answers at shutdown, as apply --monitor records them.
+    const ws = openWorkspace(world.config);
+    const served = (await monitoredBatches(ws, 'secops/categorical@1')).batches.filter((b) =>
+      b.input.startsWith('slipway serve:'),
+    );
+    expect(served).toHaveLength(1);
+    expect(served[0]).toMatchObject({ rows: n, score: { column: 'anomaly_score' } });
+    const scores = first.map((r) => Number(r.anomaly_score));
+    expect(served[0]?.score.histogram.edges[0]).toBeCloseTo(Math.min(...scores), 5);
+    expect(served[0]?.score.histogram.edges.at(-1)).toBeCloseTo(Math.max(...scores), 5);
+    expect(served[0]?.score.positiveRate).toBe(
+      first.filter((r) => Number(r.predicted_outlier) < 0).length / n,
+    );
+    expect(served[0]?.features.find((f) => f.feature === 'account')).toMatchObject({
+      kind: 'categorical',
+      unseen: expect.arrayContaining(['intruder']),
+    });
+    const classifierBatches = (await monitoredBatches(ws, 'secops/categorical-classifier@1')).batches;
+    expect(classifierBatches).toHaveLength(1);
+    expect(classifierBatches[0]).toMatchObject({
+      rows: 2 * n + 10,
+      score: { column: 'probability(anomalous)' },
+    });
+    expect(classifierBatches[0]?.features.find((f) => f.feature === 'computer')).toMatchObject({
+      kind: 'categorical',
+      unseen: expect.arrayContaining(['WS-NEVER-SEEN']),
+    });
   });
 
   it('trains without a label: evaluated by its score distribution, and promoted only by a person', async () => {

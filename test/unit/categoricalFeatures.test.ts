@@ -11,6 +11,7 @@ import { readSnapshot } from '../../domain/data/snapshot';
 import { evaluateChampion } from '../../domain/gate/championEvaluation';
 import { autoencoderSpecSchema, reconstructionErrors, trainAutoencoder } from '../../domain/ml/autoencoder';
 import { encodeCategories, fitFrequencyEncoding } from '../../domain/ml/categoricalEncoding';
+import { encodeCheckpoint } from '../../domain/ml/checkpoint';
 import { computeClassWeights } from '../../domain/ml/classWeights';
 import { evaluateScores } from '../../domain/ml/metrics';
 import { buildModel } from '../../domain/ml/modelBuilder';
@@ -25,7 +26,9 @@ import { checkParity } from '../../domain/onnx/parity';
 import { renderDriftReport } from '../../domain/report/driftReport';
 import { scoreAnomalyCsv } from '../../domain/scoring/anomalyCsv';
 import { categoricalInputsOf } from '../../domain/scoring/anomalyScorer';
+import { openBinaryScorer } from '../../domain/scoring/binaryScorer';
 import { scoreCsv } from '../../domain/scoring/scoreCsv';
+import { checkVersion, trainedReference } from '../../domain/serving/versionCheck';
 import { datasetDrift } from '../../domain/validation/datasetDrift';
 import { dictionaryCounts, readSortedFeatureColumns } from '../../domain/validation/featureColumns';
 import { monitoredBatch } from '../../domain/validation/monitoring';
@@ -369,6 +372,41 @@ describe('categorical features', () => {
       });
       // The unseen computer is encoded (as 0), not dropped: it moves the probability.
       expect(inProcess[2]).not.toBe(inProcess[0]);
+
+      // serve's check on load: the probe rows' categories as text through the served session, the
+      // trained network on their encoding; a record whose encoding is not the graph's fails.
+      const checkpoint = await encodeCheckpoint({
+        epoch: 5,
+        history: [],
+        weights: model.getWeights(),
+        optimizer: [],
+      });
+      const scorer = await openBinaryScorer(onnx, FEATURES.length - CATEGORICAL.length, undefined, {
+        categorical: CATEGORICAL,
+      });
+      try {
+        const check = await checkVersion(scorer, trainedReference(spec, checkpoint, scaler), F);
+        expect(check).toMatchObject({ passed: true, source: 'trained', rows: 64 });
+        const [computer] = encoding.columns;
+        const moved = {
+          ...scaler,
+          categorical: {
+            ...encoding,
+            columns: [
+              {
+                ...(computer as (typeof encoding.columns)[0]),
+                frequencies: [...(computer?.frequencies ?? [])].reverse(),
+              },
+              ...encoding.columns.slice(1),
+            ],
+          },
+        };
+        const refused = await checkVersion(scorer, trainedReference(spec, checkpoint, moved), F);
+        expect(refused.passed).toBe(false);
+        if (!refused.passed) expect(refused.reason).toMatch(/on probe row \d+ the served file gives/);
+      } finally {
+        await scorer.release();
+      }
     } finally {
       model.dispose();
     }

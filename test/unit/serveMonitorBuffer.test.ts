@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { addedColumns } from '../../domain/scoring/columns';
 import { explainCount } from '../../domain/serving/explainRequest';
 import { MonitorBuffer, pendingBatchCsv } from '../../domain/serving/monitorBuffer';
-import type { ClassifierVersion } from '../../domain/serving/servedModel';
+import type { AnomalyVersion, ClassifierVersion } from '../../domain/serving/servedModel';
 
 /** Only what the buffer reads of a version: its name, number, features and columns. */
 const version = (v: number) =>
@@ -18,7 +18,8 @@ const version = (v: number) =>
 const rows = (v: number, n: number, start = 0) => ({
   loaded: version(v),
   x: Float32Array.from({ length: n * 2 }, (_, i) => start + i),
-  probabilities: Float32Array.from({ length: n }, (_, i) => (start + i) / 100),
+  texts: [],
+  scores: Float32Array.from({ length: n }, (_, i) => (start + i) / 100),
 });
 
 describe('serve --monitor batches', () => {
@@ -60,6 +61,45 @@ describe('serve --monitor batches', () => {
     const batch = buffer.add(rows(1, 2, 4), 1);
     expect(batch && pendingBatchCsv(batch).toString()).toBe(
       `a,b,probability(Class)\n0,1,${Float32Array.of(0)[0]}\n4,5,${Float32Array.of(0.04)[0]}\n6,7,${Float32Array.of(0.05)[0]}\n`,
+    );
+  });
+
+  it('writes an anomaly version’s batch with its categorical features as text and anomaly_score, as apply writes them', () => {
+    // Only what the buffer reads of an anomaly version: its features and which are text.
+    const anomaly = {
+      kind: 'anomaly',
+      model: 'secops/events',
+      version: 3,
+      features: ['count', 'account', 'hour', 'computer'],
+      threshold: 1.5,
+      scorer: { categorical: ['account', 'computer'] },
+    } as unknown as AnomalyVersion;
+    const buffer = new MonitorBuffer(3, 60_000);
+    buffer.add(
+      {
+        loaded: anomaly,
+        x: Float32Array.of(5, 12),
+        texts: [['alice'], ['WS-1']],
+        scores: Float32Array.of(0.25),
+      },
+      0,
+    );
+    const batch = buffer.add(
+      {
+        loaded: anomaly,
+        x: Float32Array.of(9, 3, 40, 23),
+        // JSON bodies may send any text: a comma or a quote is quoted, as a CSV writer does.
+        texts: [
+          ['bob', 'o"neil'],
+          ['WS-2', 'WS,NEW'],
+        ],
+        scores: Float32Array.of(2.5, 0.75),
+      },
+      1,
+    );
+    expect(batch?.rows).toBe(3);
+    expect(batch && pendingBatchCsv(batch).toString()).toBe(
+      'count,account,hour,computer,anomaly_score\n5,alice,12,WS-1,0.25\n9,bob,3,WS-2,2.5\n40,"o""neil",23,"WS,NEW",0.75\n',
     );
   });
 });

@@ -12,6 +12,7 @@ import {
   jsonAnswer,
 } from '../../domain/serving/responseBody';
 import { compareAnomalyScores, compareScores, summarizeShadow } from '../../domain/serving/shadow';
+import { rowsAs } from '../../domain/serving/shadowRows';
 
 const features = ['Time', 'V1', 'Amount'];
 const limits = { maxRows: 3, maxBodyBytes: 1 << 20 };
@@ -230,7 +231,7 @@ describe('anomaly answers', () => {
       { score: Float32Array.of(1, 2, 3), outlier: Float32Array.of(1, -0.5, -1) },
       { score: Float32Array.of(1.5, 2, 2), outlier: Float32Array.of(0.5, 0.25, -0.5) },
     );
-    expect(c).toEqual({ rows: 3, labelsAgree: 2, maxAbsDiff: 1, sumAbsDiff: 1.5 });
+    expect(c).toEqual({ rows: 3, score: 'anomaly_score', labelsAgree: 2, maxAbsDiff: 1, sumAbsDiff: 1.5 });
   });
 });
 
@@ -343,5 +344,50 @@ describe('canary split', () => {
     expect(share).toBeGreaterThan(0.22);
     expect(share).toBeLessThan(0.28);
     expect(keyBucket('customer-1')).not.toBe(keyBucket('customer-2'));
+  });
+});
+
+describe('a shadow candidate’s rows', () => {
+  const limits = { maxRows: 100, maxBodyBytes: 1 << 20 };
+  it('are the answering version’s rows taken by feature name: another order, fewer features, text kept as text', () => {
+    const from = { features: ['count', 'account', 'hour', 'computer'], text: ['account', 'computer'] };
+    // Sent as arrays in the answering version's order: the candidate must not read them positionally.
+    const rows = readJsonRows(
+      Buffer.from(
+        JSON.stringify([
+          [5, 'alice', 12, 'WS-1'],
+          [9, 'bob', 3, 'WS-2'],
+        ]),
+      ),
+      from.features,
+      limits,
+      from.text,
+    );
+    const to = { features: ['hour', 'computer', 'count'], text: ['computer'] };
+    const taken = rowsAs(rows, from, to);
+    expect(taken && [...taken.x]).toEqual([12, 5, 3, 9]);
+    expect(taken?.texts).toEqual([['WS-1', 'WS-2']]);
+    expect(taken?.nRows).toBe(2);
+    // The same rows read for the candidate from objects by name give the same.
+    const byName = readJsonRows(
+      Buffer.from(
+        JSON.stringify([
+          { hour: 12, computer: 'WS-1', count: 5 },
+          { hour: 3, computer: 'WS-2', count: 9 },
+        ]),
+      ),
+      to.features,
+      limits,
+      to.text,
+    );
+    expect([...byName.x]).toEqual([...(taken?.x ?? [])]);
+    expect(byName.texts).toEqual(taken?.texts);
+  });
+
+  it('are not made up: a feature the answering version did not read, or read as a number, gives none', () => {
+    const from = { features: ['count', 'hour'], text: [] };
+    const rows = readJsonRows(Buffer.from('[[1, 2]]'), from.features, limits);
+    expect(rowsAs(rows, from, { features: ['count', 'hour', 'bytes'], text: [] })).toBeUndefined();
+    expect(rowsAs(rows, from, { features: ['count', 'hour'], text: ['hour'] })).toBeUndefined();
   });
 });

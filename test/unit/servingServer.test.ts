@@ -17,7 +17,7 @@ import { openThreadedScorer } from '../../domain/scoring/threadedScorer';
 import { checkAnomalyVersion } from '../../domain/serving/anomalyCheck';
 import { CanarySplit, keyBucket } from '../../domain/serving/canary';
 import { ServingMetrics } from '../../domain/serving/metrics';
-import { type RunningServer, startScoringServer } from '../../domain/serving/scoringServer';
+import { type RunningServer, type ScoredRows, startScoringServer } from '../../domain/serving/scoringServer';
 import {
   type AnomalyVersion,
   type ClassifierVersion,
@@ -437,6 +437,7 @@ describe('scoring service, anomaly versions', () => {
   };
   let server: RunningServer;
   const shadowed: ShadowRecord[] = [];
+  const monitored: ScoredRows[] = [];
   const served = new ServedModel('events', 'production');
   const candidate = new ServedModel('events', 'staging');
 
@@ -450,6 +451,7 @@ describe('scoring service, anomaly versions', () => {
         metrics: new ServingMetrics(),
         shadows: new Map([[served, candidate]]),
         onShadow: (r) => shadowed.push(r),
+        onScored: (r) => monitored.push(r),
       },
       { host: '127.0.0.1', port: 0 },
     );
@@ -489,8 +491,16 @@ describe('scoring service, anomaly versions', () => {
       shadow: { alias: 'staging', version: 2 },
       ...compareAnomalyScores(primary, shadow),
     });
+    expect(shadowed[0]?.score).toBe('anomaly_score');
     // Same graph, other thresholds: the scores agree exactly, the flags where both thresholds agree.
     expect(shadowed[0]?.maxAbsDiff).toBe(0);
+    expect(summarizeShadow(shadowed)[0]).toMatchObject({ score: 'anomaly_score', rows: 3 });
+    // serve --monitor gets the answered rows: numbers, the categories' text and anomaly_score.
+    expect(monitored).toHaveLength(1);
+    expect(monitored[0]?.loaded.version).toBe(1);
+    expect([...(monitored[0]?.x ?? [])]).toEqual([...x]);
+    expect(monitored[0]?.texts).toEqual(texts);
+    expect([...(monitored[0]?.scores ?? [])]).toEqual([...primary.score]);
   });
 
   it('refuses a number sent as the category and ?explain, naming the field', async () => {

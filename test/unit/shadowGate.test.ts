@@ -39,6 +39,36 @@ describe('the shadow gate (serve-report feeding promotion)', () => {
     ]);
   });
 
+  it('judges an anomaly version’s report in its units: outlier flags agreeing, anomaly_score differences beyond 1 allowed', () => {
+    const anomaly = (limit: number, meanAbsDiff: number) =>
+      evaluateShadowGate({
+        model: 'secops/events',
+        settings: shadowGateSettingsSchema.parse({ minAgreement: 0.9, maxMeanAbsDiff: limit }),
+        candidate: 5,
+        champion: 3,
+        alias: 'production',
+        reports: [report({ score: 'anomaly_score', agreement: 0.95, meanAbsDiff })],
+      });
+    const passed = anomaly(4, 2.5);
+    expect(passed.blessed).toBe(true);
+    expect(passed.checks.slice(1).map((c) => c.message)).toEqual([
+      'outlier flags (predicted_outlier < 0) agree on 95.00 % of the shadowed rows >= 90.00 %',
+      'mean anomaly_score difference 2.500e+0 <= 4.000e+0',
+    ]);
+    expect(anomaly(2, 2.5).checks[2]).toMatchObject({ passed: false, actual: 2.5, limit: 2 });
+    // The same limit against a classifier's report is not a probability: refused, not passed.
+    const classifier = evaluateShadowGate({
+      model: 'fraud',
+      settings: shadowGateSettingsSchema.parse({ maxMeanAbsDiff: 4 }),
+      candidate: 5,
+      champion: 3,
+      alias: 'production',
+      reports: [report()],
+    });
+    expect(classifier.blessed).toBe(false);
+    expect(classifier.checks[1]?.message).toMatch(/^the limit 4 is not a probability difference \(0 to 1\)/);
+  });
+
   it('refuses clearly when no report compares this pair, naming the reports there are', () => {
     const none = gate([report({ primaryVersion: 2 })], 3);
     expect(none.blessed).toBe(false);
