@@ -71,27 +71,13 @@ export function inputScaling(
     nodes(input) {
       const node: NodeDef[] = [];
       let output = input;
-      if (scaling.center) {
-        node.push({
-          name: 'scaler_center',
-          opType: 'Sub',
-          input: [output, 'scaler_mean'],
-          output: ['centered'],
-        });
-        output = 'centered';
-      }
-      if (scaling.divisor) {
-        node.push({ name: 'scaler_scale', opType: 'Div', input: [output, 'scaler_std'], output: ['scaled'] });
-        output = 'scaled';
-      } else if (scaling.multiplier) {
-        node.push({
-          name: 'scaler_scale',
-          opType: 'Mul',
-          input: [output, 'scaler_multiplier'],
-          output: ['scaled'],
-        });
-        output = 'scaled';
-      }
+      const apply = (name: string, opType: string, operand: string, result: string) => {
+        node.push({ name, opType, input: [output, operand], output: [result] });
+        output = result;
+      };
+      if (scaling.center) apply('scaler_center', 'Sub', 'scaler_mean', 'centered');
+      if (scaling.divisor) apply('scaler_scale', 'Div', 'scaler_std', 'scaled');
+      else if (scaling.multiplier) apply('scaler_scale', 'Mul', 'scaler_multiplier', 'scaled');
       return { node, output };
     },
   };
