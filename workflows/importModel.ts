@@ -11,7 +11,7 @@ import {
 } from '../domain/import/anomalyConvention';
 import { modelMetricsOf } from '../domain/ml/metrics';
 import { startPipeline } from './pipelineStart';
-import { light, type ReleaseOutcome, reviewAndPromote } from './release';
+import { light, type ReleaseOutcome, reviewAndPromote, sizeRecord } from './release';
 import { parseWorkflowInput } from './validation';
 
 export interface ImportResult extends ReleaseOutcome {
@@ -148,11 +148,7 @@ export async function importModel(input: ImportModelInput): Promise<ImportResult
             : {}),
         },
         onnx: {
-          size: {
-            bytes: imported.size.bytes,
-            base64Bytes: imported.size.base64Bytes,
-            limit: imported.size.limitBytes,
-          },
+          size: sizeRecord(imported.size),
         },
         workflowId: info.workflowId,
         runId: info.runId,

@@ -21,7 +21,7 @@ import { modelMetricsOf } from '../domain/ml/metrics';
 import type { TrainingDataValidation } from './dataValidation';
 import { startPipeline } from './pipelineStart';
 import { prepareRun } from './prepareRun';
-import { light, type ReleaseOutcome, reviewAndPromote } from './release';
+import { light, type ReleaseOutcome, reviewAndPromote, sizeRecord, splitRecord } from './release';
 import { parseWorkflowInput } from './validation';
 
 export interface AnomalyRunResult extends ReleaseOutcome {
@@ -134,13 +134,7 @@ export async function trainAnomaly(input: TrainAnomalyInput): Promise<AnomalyRun
           batchSize: trained.spec.batchSize,
           learningRate: trained.spec.learningRate,
           seed: trained.spec.seed,
-          split: {
-            testFraction: params.split.testFraction,
-            seed: params.split.seed,
-            stratified: params.split.stratify,
-            trainRows: prepared.trainRows,
-            testRows: prepared.testRows,
-          },
+          split: splitRecord(params.split, prepared),
           epochsRun: trained.history.length,
           finalLoss: trained.history.at(-1)?.loss ?? Number.NaN,
         },
@@ -157,7 +151,7 @@ export async function trainAnomaly(input: TrainAnomalyInput): Promise<AnomalyRun
           ...(evaluation.importance ? { importance: evaluation.importance } : {}),
         },
         onnx: {
-          size: { bytes: onnx.size.bytes, base64Bytes: onnx.size.base64Bytes, limit: onnx.size.limitBytes },
+          size: sizeRecord(onnx.size),
         },
         workflowId: info.workflowId,
         runId: info.runId,
