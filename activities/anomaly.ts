@@ -18,11 +18,12 @@ import { scalerFromJson } from '../domain/ml/scaler';
 import { decodeSplit } from '../domain/ml/splitArtifact';
 import { splitSnapshot } from '../domain/ml/trainingData';
 import { buildAnomalyOnnx, checkAnomalyParity } from '../domain/onnx/anomalyExporter';
-import { assertWithinSizeLimit, onnxSizeReport } from '../domain/onnx/size';
+import { sizeReportSchema } from '../domain/onnx/size';
 import { type ArtifactRef, artifactRefSchema } from '../domain/storage/artifactRef';
 import type { ActivityDeps } from './deps';
 import { evaluationOutputs, storeImportance } from './evaluate';
 import { heartbeating } from './heartbeat';
+import { onnxExportStep, storeGatedOnnx } from './onnxExportStep';
 import { recordedStep } from './recordedStep';
 
 /** The refs every anomaly step reads: the snapshot (its label column only for evaluation), split and scaler. */
@@ -209,12 +210,7 @@ const exportedAnomalySchema = z.object({
     worstToleranceUsed: z.number(),
     flagDifferences: z.number().int(),
   }),
-  size: z.object({
-    bytes: z.number(),
-    base64Bytes: z.number(),
-    limitBytes: z.number(),
-    withinLimit: z.boolean(),
-  }),
+  size: sizeReportSchema,
 });
 export type ExportedAnomalyOnnx = z.infer<typeof exportedAnomalySchema>;
 
@@ -230,16 +226,8 @@ export interface ExportAnomalyParams extends AnomalyDataRefs {
 /** ONNX export of an anomaly version behind its parity gate (held-out rows) and the upload limit. */
 export function exportAnomalyOnnxActivity(deps: ActivityDeps) {
   return async function exportAnomalyOnnx(params: ExportAnomalyParams): Promise<ExportedAnomalyOnnx> {
-    return heartbeating(async () => {
-      const { runId: _runId, cache, snapshot, split, scaler, model, ...keyed } = params;
-      const step = {
-        step: 'export',
-        inputs: { snapshot, split, scaler, model },
-        params: keyed,
-        outputs: (r: ExportedAnomalyOnnx) => ({ onnx: r.onnx }),
-        cache: { enabled: cache !== false, schema: exportedAnomalySchema },
-      };
-      return recordedStep(deps, step, async () => {
+    return heartbeating(() =>
+      recordedStep(deps, onnxExportStep(params, exportedAnomalySchema), async () => {
         const { data, scaler: fitted } = await loadData(deps, params);
         const weights = decodeAutoencoder((await deps.store.getBytes(params.model)).toString('utf8'));
         const bytes = buildAnomalyOnnx({
@@ -251,23 +239,10 @@ export function exportAnomalyOnnxActivity(deps: ActivityDeps) {
           datasetSha256: params.snapshot.sha256,
           runId: params.runId,
         });
-        const size = onnxSizeReport(bytes.length, params.sizeLimitBytes);
-        assertWithinSizeLimit(size);
-        const parity = await checkAnomalyParity(
-          bytes,
-          weights,
-          fitted,
-          params.threshold,
-          data.testRaw,
-          data.nTest,
+        return storeGatedOnnx(deps, bytes, params.sizeLimitBytes, () =>
+          checkAnomalyParity(bytes, weights, fitted, params.threshold, data.testRaw, data.nTest),
         );
-        const onnx = await deps.store.put(bytes, {
-          kind: 'onnx',
-          mediaType: 'application/onnx',
-          extension: '.onnx',
-        });
-        return { onnx, parity, size };
-      });
-    });
+      }),
+    );
   };
 }

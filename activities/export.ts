@@ -5,11 +5,12 @@ import type { StepCacheInfo } from '../contracts/progress';
 import { exportDenseModel } from '../domain/onnx/exporter';
 import { checkParity } from '../domain/onnx/parity';
 import { parityReportSchema } from '../domain/onnx/parityReportSchema';
-import { assertWithinSizeLimit, onnxSizeReport } from '../domain/onnx/size';
+import { sizeReportSchema } from '../domain/onnx/size';
 import { artifactRefSchema } from '../domain/storage/artifactRef';
 import type { ActivityDeps } from './deps';
 import { heartbeating } from './heartbeat';
 import { disposeModel, loadTrainedModel, type ModelInputRefs } from './modelInputs';
+import { onnxExportStep, storeGatedOnnx } from './onnxExportStep';
 import { recordedStep } from './recordedStep';
 
 export interface ExportOnnxParams extends ModelInputRefs {
@@ -26,12 +27,7 @@ export interface ExportOnnxParams extends ModelInputRefs {
 const exportedOnnxSchema = z.object({
   onnx: artifactRefSchema,
   parity: parityReportSchema,
-  size: z.object({
-    bytes: z.number(),
-    base64Bytes: z.number(),
-    limitBytes: z.number(),
-    withinLimit: z.boolean(),
-  }),
+  size: sizeReportSchema,
 });
 export type ExportedOnnx = z.infer<typeof exportedOnnxSchema> & { cache?: StepCacheInfo };
 
@@ -41,17 +37,9 @@ export type ExportedOnnx = z.infer<typeof exportedOnnxSchema> & { cache?: StepCa
  */
 export function exportOnnxActivity(deps: ActivityDeps) {
   return async function exportOnnx(params: ExportOnnxParams): Promise<ExportedOnnx> {
-    return heartbeating(async () => {
-      const { runId: _runId, cache, snapshot, split, scaler, model, ...keyed } = params;
-      const step = {
-        step: 'export',
-        inputs: { snapshot, split, scaler, model },
-        params: keyed,
-        outputs: (r: ExportedOnnx) => ({ onnx: r.onnx }),
-        cache: { enabled: cache !== false, schema: exportedOnnxSchema },
-      };
-      return recordedStep(deps, step, () => exportModel(params));
-    });
+    return heartbeating(() =>
+      recordedStep(deps, onnxExportStep(params, exportedOnnxSchema), () => exportModel(params)),
+    );
   };
 
   async function exportModel(params: ExportOnnxParams): Promise<ExportedOnnx> {
@@ -72,25 +60,19 @@ export function exportOnnxActivity(deps: ActivityDeps) {
           runId: params.runId,
         },
       });
-      const size = onnxSizeReport(bytes.length, params.sizeLimitBytes);
-      assertWithinSizeLimit(size);
-      const parity = await checkParity({
-        onnxBytes: bytes,
-        layers,
-        model,
-        scaler,
-        rawX: data.testRaw,
-        nRows: data.nTest,
-        nFeatures: data.nFeatures,
-        threshold: params.threshold,
-        onProgress: () => Context.current().heartbeat(),
-      });
-      const onnx = await deps.store.put(bytes, {
-        kind: 'onnx',
-        mediaType: 'application/onnx',
-        extension: '.onnx',
-      });
-      return { onnx, parity, size };
+      return await storeGatedOnnx(deps, bytes, params.sizeLimitBytes, () =>
+        checkParity({
+          onnxBytes: bytes,
+          layers,
+          model,
+          scaler,
+          rawX: data.testRaw,
+          nRows: data.nTest,
+          nFeatures: data.nFeatures,
+          threshold: params.threshold,
+          onProgress: () => Context.current().heartbeat(),
+        }),
+      );
     } finally {
       disposeModel(model);
     }

@@ -9,6 +9,7 @@ import { judgeImportSignature } from '../domain/import/importSignature';
 import { readOnnxSource } from '../domain/import/readOnnxSource';
 import type { ModelKind } from '../domain/import/sklearnOutputs';
 import { evaluateScores } from '../domain/ml/metrics';
+import { sizeReportSchema } from '../domain/onnx/size';
 import { importFactsSchema } from '../domain/registry/metadata';
 import { parseModelName } from '../domain/registry/modelName';
 import { ModelRegistry } from '../domain/registry/registry';
@@ -57,12 +58,7 @@ const importedOnnxSchema = z.object({
     referenceCheck: true,
     adaptation: true,
   }),
-  size: z.object({
-    bytes: z.number(),
-    base64Bytes: z.number(),
-    limitBytes: z.number(),
-    withinLimit: z.boolean(),
-  }),
+  size: sizeReportSchema,
   /**
    * An anomaly import's threshold as its graph computes it (anomaly_score + predicted_outlier on
    * every probe row); absent for a classifier, for a graph whose sum varies by row, and in results

@@ -152,6 +152,34 @@ export const tuneToDeployInputSchema = trainToDeployInputSchema
 export type TuneToDeployInput = z.input<typeof tuneToDeployInputSchema>;
 
 /**
+ * A run with no metrics to gate on (an anomaly run without --eval-label, an import without --eval):
+ * a person must approve it before it is promoted, and metric thresholds have nothing to judge.
+ * `run` names such a run, `need` what it lacks, `give` the option that supplies it.
+ */
+function refuseMetricGateWithoutMetrics(
+  gate: z.output<typeof gateSettingsSchema>,
+  ctx: z.RefinementCtx,
+  without: { run: string; need: string; give: string },
+): void {
+  if (gate.promote && !gate.review.required) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['gate', 'review'],
+      message:
+        `${without.run} is promoted only after a person approves it: give --approvers, ` +
+        `or ${without.give} to let the metric gate judge it, or --no-promote`,
+    });
+  }
+  if (Object.keys(gate.metric.thresholds ?? {}).length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['gate', 'metric', 'thresholds'],
+      message: `metric thresholds need ${without.need}: give ${without.give} or drop the thresholds`,
+    });
+  }
+}
+
+/**
  * An anomaly run: a dense autoencoder on the features (no target), a threshold from the
  * contamination rate, ONNX with anomaly_score and predicted_outlier. `evalLabel` names a 0/1
  * column used only to evaluate (and, through the metric gate, to judge) the version; without
@@ -193,23 +221,12 @@ export const trainAnomalyInputSchema = z
   })
   .superRefine((input, ctx) => {
     if (input.evalLabel !== undefined) return;
-    // Without a label there are no metrics to gate on, so a person has to look at it (as for an import).
-    if (input.gate.promote && !input.gate.review.required) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['gate', 'review'],
-        message:
-          'an anomaly run without --eval-label is promoted only after a person approves it: give --approvers, ' +
-          'or --eval-label <0/1 column> to let the metric gate judge it, or --no-promote',
-      });
-    }
-    if (Object.keys(input.gate.metric.thresholds ?? {}).length > 0) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['gate', 'metric', 'thresholds'],
-        message: 'metric thresholds need a label: give --eval-label <0/1 column> or drop the thresholds',
-      });
-    }
+    // Without a label there are no metrics to gate on (as for an import without --eval).
+    refuseMetricGateWithoutMetrics(input.gate, ctx, {
+      run: 'an anomaly run without --eval-label',
+      need: 'a label',
+      give: '--eval-label <0/1 column>',
+    });
     if (driftCheckOn(input.gate.metric.drift)) {
       ctx.addIssue({
         code: 'custom',
@@ -322,23 +339,12 @@ export const importModelInputSchema = z
       });
     }
     if (input.evaluation !== undefined) return;
-    // Without data there are no metrics to gate on, so a person has to look at it.
-    if (input.gate.promote && !input.gate.review.required) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['gate', 'review'],
-        message:
-          'an import without evaluation data (--eval) is promoted only after a person approves it: ' +
-          'give --approvers, or --eval <labelled CSV> to let the metric gate judge it, or --no-promote',
-      });
-    }
-    if (Object.keys(input.gate.metric.thresholds ?? {}).length > 0) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['gate', 'metric', 'thresholds'],
-        message: 'metric thresholds need evaluation data: give --eval <labelled CSV> or drop the thresholds',
-      });
-    }
+    // Without data there are no metrics to gate on.
+    refuseMetricGateWithoutMetrics(input.gate, ctx, {
+      run: 'an import without evaluation data (--eval)',
+      need: 'evaluation data',
+      give: '--eval <labelled CSV>',
+    });
   });
 export type ImportModelInput = z.input<typeof importModelInputSchema>;
 

@@ -1,10 +1,8 @@
-import { setHandler, workflowInfo } from '@temporalio/workflow';
 import type { ExtractedDataset, ImportedOnnx, RegisteredModel } from '../activities';
 import type { EvaluatedModel } from '../activities/evaluate';
 import type { GateDecision } from '../activities/gate';
 import { type ImportModelInput, importModelInputSchema } from '../contracts/inputs';
-import { progressQuery } from '../contracts/messages';
-import { importSteps, type PipelineProgress, type StepStatus } from '../contracts/progress';
+import { importSteps, type StepStatus } from '../contracts/progress';
 import { notEvaluatedGate } from '../domain/gate/metricGate';
 import {
   ANOMALY_CONVENTION,
@@ -12,8 +10,8 @@ import {
   PREDICTED_OUTLIER_OUTPUT,
 } from '../domain/import/anomalyConvention';
 import { modelMetricsOf } from '../domain/ml/metrics';
-import { light, type ReleaseOutcome, reviewAndPromote, stepTracker } from './release';
-import { reviewGate } from './review';
+import { startPipeline } from './pipelineStart';
+import { light, type ReleaseOutcome, reviewAndPromote, sizeRecord } from './release';
 import { parseWorkflowInput } from './validation';
 
 export interface ImportResult extends ReleaseOutcome {
@@ -37,14 +35,7 @@ export interface ImportResult extends ReleaseOutcome {
  */
 export async function importModel(input: ImportModelInput): Promise<ImportResult> {
   const params = parseWorkflowInput(importModelInputSchema, input, 'importModel');
-  const info = workflowInfo();
-  const progress: PipelineProgress = {
-    steps: importSteps.map((step) => ({ step, status: 'pending' })),
-    training: { epochs: [] },
-  };
-  setHandler(progressQuery, () => progress);
-  const review = reviewGate();
-  const step = stepTracker(progress);
+  const { info, progress, review, step } = startPipeline(importSteps);
   const skip = (...names: StepStatus['step'][]) => {
     for (const name of names) (progress.steps.find((s) => s.step === name) as StepStatus).status = 'skipped';
   };
@@ -157,11 +148,7 @@ export async function importModel(input: ImportModelInput): Promise<ImportResult
             : {}),
         },
         onnx: {
-          size: {
-            bytes: imported.size.bytes,
-            base64Bytes: imported.size.base64Bytes,
-            limit: imported.size.limitBytes,
-          },
+          size: sizeRecord(imported.size),
         },
         workflowId: info.workflowId,
         runId: info.runId,

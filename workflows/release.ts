@@ -43,6 +43,25 @@ export interface ReleaseOutcome {
   promotion?: Promotion;
 }
 
+/** The split as a registered version records it: the settings it was drawn with and the rows on each side. */
+export function splitRecord(
+  split: { testFraction: number; seed: number; stratify: boolean },
+  rows: { trainRows: number; testRows: number },
+) {
+  return {
+    testFraction: split.testFraction,
+    seed: split.seed,
+    stratified: split.stratify,
+    trainRows: rows.trainRows,
+    testRows: rows.testRows,
+  };
+}
+
+/** The exported file's size as a registered version records it. */
+export function sizeRecord(size: { bytes: number; base64Bytes: number; limitBytes: number }) {
+  return { bytes: size.bytes, base64Bytes: size.base64Bytes, limit: size.limitBytes };
+}
+
 /** Runs a step body and keeps its status, timing and cache use in the progress the query returns. */
 export function stepTracker(progress: PipelineProgress) {
   return async function step<T>(name: PipelineStep, body: () => Promise<T>): Promise<T> {

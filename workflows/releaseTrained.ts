@@ -7,7 +7,7 @@ import type { ModelSpec } from '../domain/ml/modelSpec';
 import type { ModelVersionDraft } from '../domain/registry/metadata';
 import type { ArtifactRef } from '../domain/storage/artifactRef';
 import type { DecidedAnomaly } from '../domain/validation/anomalyPolicy';
-import { lightStepsFor, reviewAndPromote, type stepTracker } from './release';
+import { lightStepsFor, reviewAndPromote, sizeRecord, splitRecord, type stepTracker } from './release';
 import type { reviewGate } from './review';
 import type { PipelineResult } from './trainToDeploy';
 
@@ -139,13 +139,7 @@ export async function releaseTrained(run: TrainedRun): Promise<PipelineResult> {
         training: {
           modelSpec: run.spec,
           classWeights: { mode: run.classWeights, weights: trained.classWeights },
-          split: {
-            testFraction: run.params.split.testFraction,
-            seed: run.params.split.seed,
-            stratified: run.params.split.stratify,
-            trainRows: prepared.trainRows,
-            testRows: prepared.testRows,
-          },
+          split: splitRecord(run.params.split, prepared),
           epochsRun: trained.epochsRun,
           // Only with categorical features, so other runs register what they always did.
           ...(prepared.categorical ? { categorical: prepared.categorical } : {}),
@@ -172,7 +166,7 @@ export async function releaseTrained(run: TrainedRun): Promise<PipelineResult> {
             onnxBoundUsed: onnx.parity.onnx?.boundUsed,
             trainerBoundUsed: onnx.parity.trainer?.boundUsed,
           },
-          size: { bytes: onnx.size.bytes, base64Bytes: onnx.size.base64Bytes, limit: onnx.size.limitBytes },
+          size: sizeRecord(onnx.size),
         },
         workflowId: run.info.workflowId,
         runId: run.info.runId,

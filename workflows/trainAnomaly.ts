@@ -1,4 +1,3 @@
-import { setHandler, workflowInfo } from '@temporalio/workflow';
 import type {
   EvaluatedAnomalyModel,
   ExportedAnomalyOnnx,
@@ -9,7 +8,6 @@ import type {
 } from '../activities';
 import type { GateDecision } from '../activities/gate';
 import { type TrainAnomalyInput, trainAnomalyInputSchema } from '../contracts/inputs';
-import { progressQuery } from '../contracts/messages';
 import { type PipelineProgress, pipelineSteps, type StepStatus } from '../contracts/progress';
 import { NO_LABEL_COLUMN } from '../domain/data/noLabel';
 import { notEvaluatedGate } from '../domain/gate/metricGate';
@@ -20,9 +18,10 @@ import {
   PREDICTED_OUTLIER_OUTPUT,
 } from '../domain/import/anomalyConvention';
 import { modelMetricsOf } from '../domain/ml/metrics';
-import { type TrainingDataValidation, validateIfPatched } from './dataValidation';
-import { light, type ReleaseOutcome, reviewAndPromote, stepTracker } from './release';
-import { reviewGate } from './review';
+import type { TrainingDataValidation } from './dataValidation';
+import { startPipeline } from './pipelineStart';
+import { prepareRun } from './prepareRun';
+import { light, type ReleaseOutcome, reviewAndPromote, sizeRecord, splitRecord } from './release';
 import { parseWorkflowInput } from './validation';
 
 export interface AnomalyRunResult extends ReleaseOutcome {
@@ -50,53 +49,18 @@ export interface AnomalyRunResult extends ReleaseOutcome {
  */
 export async function trainAnomaly(input: TrainAnomalyInput): Promise<AnomalyRunResult> {
   const params = parseWorkflowInput(trainAnomalyInputSchema, input, 'trainAnomaly');
-  const info = workflowInfo();
-  const progress: PipelineProgress = {
-    steps: pipelineSteps.map((step) => ({ step, status: 'pending' })),
-    training: { epochs: [] },
-  };
-  setHandler(progressQuery, () => progress);
-  const review = reviewGate();
-  const step = stepTracker(progress);
+  const { info, progress, review, step } = startPipeline(pipelineSteps);
   const { cache } = params;
   const labelled = params.evalLabel !== undefined;
   const label = params.evalLabel ?? NO_LABEL_COLUMN;
 
-  // Only when given, so the activity inputs of runs without categorical features stay as they were.
-  const categorical = params.categorical ? { categorical: params.categorical } : {};
-  const dataset = await step('extract', () =>
-    labelled
-      ? light.extractDataset({
-          source: params.source,
-          target: label,
-          features: params.features,
-          ...categorical,
-          cache,
-        })
-      : light.extractUnlabelled({ source: params.source, features: params.features, ...categorical, cache }),
-  );
-  // The validate step of a classifier run, against the champion's training data; added after
-  // anomaly runs had histories, so those replay without it.
-  const { dataValidation, gateSettings } = await validateIfPatched(
-    'anomaly-data-validation',
-    step,
+  // The classifier's steps before training, on the label (--eval-label) or none; its validate step was
+  // added after anomaly runs had histories, under its own marker, so those replay without it.
+  const { dataset, dataValidation, gateSettings, prepared } = await prepareRun(
+    { ...params, target: label },
     progress,
-    {
-      modelName: params.modelName,
-      gate: params.gate,
-      summary: dataset.summary,
-      sourceUri: dataset.sourceUri,
-    },
-  );
-  const prepared = await step('transform', () =>
-    light.prepareData({
-      snapshot: dataset.snapshot,
-      target: label,
-      split: params.split,
-      // The dictionaries the categorical encoding is fitted over.
-      ...(params.categorical ? { summary: dataset.summary } : {}),
-      cache,
-    }),
+    step,
+    { validationPatch: 'anomaly-data-validation', unlabelled: !labelled },
   );
   const data = { snapshot: dataset.snapshot, split: prepared.split, scaler: prepared.scaler, label };
   const trained = await step('train', () =>
@@ -170,13 +134,7 @@ export async function trainAnomaly(input: TrainAnomalyInput): Promise<AnomalyRun
           batchSize: trained.spec.batchSize,
           learningRate: trained.spec.learningRate,
           seed: trained.spec.seed,
-          split: {
-            testFraction: params.split.testFraction,
-            seed: params.split.seed,
-            stratified: params.split.stratify,
-            trainRows: prepared.trainRows,
-            testRows: prepared.testRows,
-          },
+          split: splitRecord(params.split, prepared),
           epochsRun: trained.history.length,
           finalLoss: trained.history.at(-1)?.loss ?? Number.NaN,
         },
@@ -193,7 +151,7 @@ export async function trainAnomaly(input: TrainAnomalyInput): Promise<AnomalyRun
           ...(evaluation.importance ? { importance: evaluation.importance } : {}),
         },
         onnx: {
-          size: { bytes: onnx.size.bytes, base64Bytes: onnx.size.base64Bytes, limit: onnx.size.limitBytes },
+          size: sizeRecord(onnx.size),
         },
         workflowId: info.workflowId,
         runId: info.runId,

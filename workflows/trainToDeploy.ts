@@ -1,4 +1,3 @@
-import { setHandler, workflowInfo } from '@temporalio/workflow';
 import type {
   EvaluationMetrics,
   ExportedOnnx,
@@ -9,14 +8,13 @@ import type {
 } from '../activities';
 import type { GateDecision } from '../activities/gate';
 import { type TrainToDeployInput, trainToDeployInputSchema } from '../contracts/inputs';
-import { progressQuery } from '../contracts/messages';
-import { type PipelineProgress, pipelineSteps, type StepStatus } from '../contracts/progress';
+import { pipelineSteps, type StepStatus } from '../contracts/progress';
 import type { ArtifactRef } from '../domain/storage/artifactRef';
 import type { DecidedAnomaly } from '../domain/validation/anomalyPolicy';
+import { startPipeline } from './pipelineStart';
 import { prepareRun } from './prepareRun';
-import { type ReleaseOutcome, stepTracker } from './release';
+import type { ReleaseOutcome } from './release';
 import { releaseModel } from './releaseTrained';
-import { reviewGate } from './review';
 import { followTrainingEpochs, trainingActivity } from './training';
 import { parseWorkflowInput } from './validation';
 
@@ -49,18 +47,9 @@ export interface PipelineResult extends ReleaseOutcome {
 export async function trainToDeploy(input: TrainToDeployInput): Promise<PipelineResult> {
   const params = parseWorkflowInput(trainToDeployInputSchema, input, 'trainToDeploy');
   const training = trainingActivity(params);
-  const info = workflowInfo();
-  const progress: PipelineProgress = {
-    steps: pipelineSteps.map((step) => ({ step, status: 'pending' })),
-    training: { epochs: [] },
-  };
-  setHandler(progressQuery, () => progress);
+  const { info, progress, review, step } = startPipeline(pipelineSteps);
   followTrainingEpochs(progress.training);
   const cache = params.cache;
-  // Registered now, so an approval sent too early is refused with a reason instead of buffered.
-  const review = reviewGate();
-
-  const step = stepTracker(progress);
 
   const ready = await prepareRun(params, progress, step);
   const { dataset, prepared } = ready;

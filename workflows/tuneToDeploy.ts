@@ -3,28 +3,21 @@ import {
   executeChild,
   isCancellation,
   rootCause,
-  setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { z } from 'zod';
 import type { TrainedModel } from '../activities';
 import { type TuneToDeployInput, tuneToDeployInputSchema } from '../contracts/inputs';
-import { progressQuery } from '../contracts/messages';
-import {
-  type PipelineProgress,
-  pipelineSteps,
-  type TrialProgress,
-  type TuneProgress,
-} from '../contracts/progress';
+import { pipelineSteps, type TrialProgress, type TuneProgress } from '../contracts/progress';
 import { type ModelSpec, modelSpecSchema } from '../domain/ml/modelSpec';
 import type { ArtifactRef } from '../domain/storage/artifactRef';
 import { halvingPlan, type Rung, rankByObjective, rankRung } from '../domain/tune/halving';
 import { applyToSpec, sampleTrials } from '../domain/tune/searchSpace';
+import { startPipeline } from './pipelineStart';
 import { inPool } from './pool';
 import { prepareRun } from './prepareRun';
-import { light, stepTracker } from './release';
+import { light } from './release';
 import { releaseModel } from './releaseTrained';
-import { reviewGate } from './review';
 import type { PipelineResult } from './trainToDeploy';
 import { tuneTrial } from './tuneTrial';
 import { parseWorkflowInput } from './validation';
@@ -50,16 +43,9 @@ interface Trial extends TrialProgress {
  */
 export async function tuneToDeploy(input: TuneToDeployInput): Promise<TuneResult> {
   const params = parseWorkflowInput(tuneToDeployInputSchema, input, 'tuneToDeploy');
-  const info = workflowInfo();
-  const progress: PipelineProgress = {
-    steps: pipelineSteps.map((step) => ({ step, status: 'pending' })),
-    training: { epochs: [] },
-  };
-  setHandler(progressQuery, () =>
-    progress.tune ? { ...progress, tune: publicView(progress.tune) } : progress,
+  const { info, progress, review, step } = startPipeline(pipelineSteps, (p) =>
+    p.tune ? { ...p, tune: publicView(p.tune) } : p,
   );
-  const review = reviewGate();
-  const step = stepTracker(progress);
 
   const trials: Trial[] = sampleTrials(params.tune).map((settings, i) => ({
     trial: i + 1,

@@ -1,6 +1,6 @@
 import type { VersionComparison } from '../../application/compare';
 import type { CurvePoint } from '../../domain/ml/metrics';
-import { confusionMatrix, importanceBars, lineChart, type Series } from '../../domain/report/svgCharts';
+import { confusionMatrix, curveChart, importanceBars, type Series } from '../../domain/report/svgCharts';
 import { type Html, html, raw } from '../html';
 import { links } from '../links';
 import { when } from './format';
@@ -38,23 +38,15 @@ export function comparePage(c: VersionComparison): Html {
           ]
         : [];
     });
-  const roc = lineChart({
+  const roc = curveChart('roc', {
     chart: 'compare-roc',
     title: 'ROC curves overlaid',
-    xLabel: 'false-positive rate',
-    yLabel: 'recall',
     series: series('roc'),
-    x: [0, 1],
-    y: [0, 1],
   });
-  const pr = lineChart({
+  const pr = curveChart('pr', {
     chart: 'compare-pr',
     title: 'Precision-recall curves overlaid',
-    xLabel: 'recall',
-    yLabel: 'precision',
     series: series('pr'),
-    x: [0, 1],
-    y: [0, 1],
   });
   const curvesNote = same
     ? `Scored on the same rows: ${same.basis.description}, ${same.basis.rows} rows, ${same.basis.positives} positive.`

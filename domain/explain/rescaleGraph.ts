@@ -1,5 +1,5 @@
-import type { DenseActivation } from '../ml/modelSpec';
-import { AttributeType, DataType, encodeModel, type NodeDef, type TensorDef } from '../onnx/onnxProto';
+import { denseLayerNodes, floatTensor, inputScaling, tensorType } from '../onnx/graphParts';
+import { encodeModel, type NodeDef, type TensorDef } from '../onnx/onnxProto';
 import { activate, type DenseNetwork, slope } from '../onnx/reference';
 
 export const EXPLAIN_INPUT = 'features';
@@ -43,33 +43,28 @@ export function buildRescaleExplainer(network: DenseNetwork, baseline: ArrayLike
     a0.push(previous);
   }
 
-  const initializer: TensorDef[] = [floatTensor('s0', [F], s0), floatTensor('eps', [], [1e-4])];
-  const node: NodeDef[] = [];
-  let scaled = EXPLAIN_INPUT;
-  if (scaling.center) {
-    initializer.push(floatTensor('center', [F], scaling.center));
-    node.push({ name: 'center', opType: 'Sub', input: [scaled, 'center'], output: ['centered'] });
-    scaled = 'centered';
-  }
-  if (scaling.divisor) {
-    initializer.push(floatTensor('divisor', [F], scaling.divisor));
-    node.push({ name: 'divide', opType: 'Div', input: [scaled, 'divisor'], output: ['scaled'] });
-    scaled = 'scaled';
-  } else if (scaling.multiplier) {
-    initializer.push(floatTensor('multiplier', [F], scaling.multiplier));
-    node.push({ name: 'multiply', opType: 'Mul', input: [scaled, 'multiplier'], output: ['scaled'] });
-    scaled = 'scaled';
-  }
-  node.push({ name: 'ds', opType: 'Sub', input: [scaled, 's0'], output: ['ds'] });
+  const scaledInput = inputScaling(scaling, F);
+  const initializer: TensorDef[] = [
+    floatTensor('s0', [F], s0),
+    floatTensor('eps', [], [1e-4]),
+    ...scaledInput.initializer,
+  ];
+  const scaled = scaledInput.nodes(EXPLAIN_INPUT);
+  const node: NodeDef[] = [
+    ...scaled.node,
+    { name: 'ds', opType: 'Sub', input: [scaled.output, 's0'], output: ['ds'] },
+  ];
 
   // Forward, keeping each layer's multiplier.
   const multipliers: string[] = [];
-  let input = scaled;
+  let input = scaled.output;
   layers.forEach((layer, l) => {
     const p = `l${l}`;
+    const a = l === layers.length - 1 ? EXPLAIN_PROBABILITY : `${p}_a`;
+    const dense = denseLayerNodes({ name: p, ...layer }, input, a);
+    const preActivation = dense.linear;
     initializer.push(
-      floatTensor(`${p}_w`, [layer.inputs, layer.units], layer.kernel),
-      floatTensor(`${p}_b`, [layer.units], layer.bias),
+      ...dense.initializer,
       floatTensor(`${p}_wt`, [layer.units, layer.inputs], transpose(layer.kernel, layer.inputs, layer.units)),
       floatTensor(`${p}_z0`, [layer.units], z0[l] as number[]),
       floatTensor(`${p}_a0`, [layer.units], a0[l] as number[]),
@@ -79,15 +74,12 @@ export function buildRescaleExplainer(network: DenseNetwork, baseline: ArrayLike
         (z0[l] as number[]).map((z) => slope(layer.activation, z)),
       ),
     );
-    const last = l === layers.length - 1;
-    const a = last ? EXPLAIN_PROBABILITY : `${p}_a`;
-    node.push({ name: `${p}_gemm`, opType: 'Gemm', input: [input, `${p}_w`, `${p}_b`], output: [`${p}_z`] });
-    node.push(activationNode(layer.activation, `${p}_z`, a, `${p}_act`));
+    node.push(...dense.node);
     if (layer.activation === 'linear') {
       multipliers.push('');
     } else {
       node.push(
-        { name: `${p}_dz`, opType: 'Sub', input: [`${p}_z`, `${p}_z0`], output: [`${p}_dz`] },
+        { name: `${p}_dz`, opType: 'Sub', input: [preActivation, `${p}_z0`], output: [`${p}_dz`] },
         { name: `${p}_da`, opType: 'Sub', input: [a, `${p}_a0`], output: [`${p}_da`] },
         { name: `${p}_ratio`, opType: 'Div', input: [`${p}_da`, `${p}_dz`], output: [`${p}_ratio`] },
         { name: `${p}_absdz`, opType: 'Abs', input: [`${p}_dz`], output: [`${p}_absdz`] },
@@ -172,49 +164,4 @@ function transpose(kernel: ArrayLike<number>, rows: number, cols: number): numbe
   for (let i = 0; i < rows; i++)
     for (let j = 0; j < cols; j++) out[j * rows + i] = kernel[i * cols + j] as number;
   return out;
-}
-
-const SELU_ALPHA = 1.6732632423543772;
-const SELU_GAMMA = 1.0507009873554805;
-
-function activationNode(activation: DenseActivation, input: string, output: string, name: string): NodeDef {
-  const ops: Record<DenseActivation, string> = {
-    linear: 'Identity',
-    relu: 'Relu',
-    sigmoid: 'Sigmoid',
-    tanh: 'Tanh',
-    softplus: 'Softplus',
-    elu: 'Elu',
-    selu: 'Selu',
-  };
-  const attribute =
-    activation === 'elu'
-      ? [{ name: 'alpha', type: AttributeType.FLOAT, f: 1 }]
-      : activation === 'selu'
-        ? [
-            { name: 'alpha', type: AttributeType.FLOAT, f: SELU_ALPHA },
-            { name: 'gamma', type: AttributeType.FLOAT, f: SELU_GAMMA },
-          ]
-        : undefined;
-  return {
-    name,
-    opType: ops[activation],
-    input: [input],
-    output: [output],
-    ...(attribute ? { attribute } : {}),
-  };
-}
-
-function floatTensor(name: string, dims: number[], values: ArrayLike<number>): TensorDef {
-  const data = Float32Array.from(values);
-  return { name, dims, dataType: DataType.FLOAT, rawData: new Uint8Array(data.buffer) };
-}
-
-function tensorType(dims: Array<number | string>) {
-  return {
-    tensorType: {
-      elemType: DataType.FLOAT,
-      shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
-    },
-  };
 }

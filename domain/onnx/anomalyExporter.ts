@@ -5,15 +5,9 @@ import type { StandardScalerParams } from '../ml/scalerTypes';
 import { scoreAnomalyMatrix } from '../scoring/anomalyScorer';
 import { categoricalInputs, ML_DOMAIN, ML_OPSET } from './categoricalInputs';
 import { OnnxExportError } from './errors';
-import { BATCH_DIM, irVersionFor } from './exporter';
-import {
-  AttributeType,
-  DataType,
-  encodeModel,
-  type ModelDef,
-  type NodeDef,
-  type TensorDef,
-} from './onnxProto';
+import { irVersionFor } from './exporter';
+import { BATCH_DIM, denseLayerNodes, floatTensor, inputScaling, tensorType } from './graphParts';
+import { AttributeType, encodeModel, type ModelDef, type NodeDef, type TensorDef } from './onnxProto';
 
 export interface AnomalyExportInput {
   weights: AutoencoderWeights;
@@ -38,11 +32,8 @@ const OPSET = 13;
 export function buildAnomalyOnnx(input: AnomalyExportInput): Uint8Array {
   const { weights, scaler, threshold } = input;
   const nFeatures = weights.nFeatures;
-  const initializer: TensorDef[] = [
-    floatTensor('scaler_mean', [nFeatures], scaler.mean),
-    floatTensor('scaler_std', [nFeatures], scaler.std),
-    floatTensor('threshold', [], [threshold]),
-  ];
+  const scaling = inputScaling({ center: scaler.mean, divisor: scaler.std }, nFeatures);
+  const initializer: TensorDef[] = [...scaling.initializer, floatTensor('threshold', [], [threshold])];
   const node: NodeDef[] = [];
   // Without categorical features the graph is what it always was (one float input, read as is).
   const encoded = categoricalInputs(
@@ -50,30 +41,34 @@ export function buildAnomalyOnnx(input: AnomalyExportInput): Uint8Array {
     node,
     initializer,
     (name) =>
-      ['scaler_mean', 'scaler_std', 'threshold', 'centered', 'scaled'].includes(name) ||
+      [...scaling.names, 'threshold'].includes(name) ||
       /^(dense_|residual|squared|anomaly_score|predicted_outlier)/.test(name),
   );
-  node.push(
-    { name: 'scaler_center', opType: 'Sub', input: [encoded.features, 'scaler_mean'], output: ['centered'] },
-    { name: 'scaler_scale', opType: 'Div', input: ['centered', 'scaler_std'], output: ['scaled'] },
-  );
-  let previous = 'scaled';
+  const scaled = scaling.nodes(encoded.features);
+  node.push(...scaled.node);
+  let previous = scaled.output;
   weights.layers.forEach((layer, i) => {
-    const kernel = `dense_${i}_kernel`;
-    const bias = `dense_${i}_bias`;
-    initializer.push(floatTensor(kernel, [layer.nIn, layer.nOut], layer.weights));
-    initializer.push(floatTensor(bias, [layer.nOut], layer.bias));
-    const linear = `dense_${i}_linear`;
-    node.push({ name: `dense_${i}_gemm`, opType: 'Gemm', input: [previous, kernel, bias], output: [linear] });
-    if (layer.activation === 'tanh') {
-      node.push({ name: `dense_${i}_tanh`, opType: 'Tanh', input: [linear], output: [`dense_${i}`] });
-      previous = `dense_${i}`;
-    } else {
-      previous = linear;
-    }
+    const name = `dense_${i}`;
+    // A linear layer's output keeps the name of its Gemm's (`dense_<i>_linear`), as the files exported before.
+    const output = layer.activation === 'linear' ? `${name}_linear` : name;
+    const dense = denseLayerNodes(
+      {
+        name,
+        inputs: layer.nIn,
+        units: layer.nOut,
+        activation: layer.activation,
+        kernel: layer.weights,
+        bias: layer.bias,
+      },
+      previous,
+      output,
+    );
+    initializer.push(...dense.initializer);
+    node.push(...dense.node);
+    previous = output;
   });
   node.push(
-    { name: 'residual', opType: 'Sub', input: [previous, 'scaled'], output: ['residual'] },
+    { name: 'residual', opType: 'Sub', input: [previous, scaled.output], output: ['residual'] },
     { name: 'squared', opType: 'Mul', input: ['residual', 'residual'], output: ['squared'] },
     {
       name: 'mean_squared_error',
@@ -129,20 +124,6 @@ export function buildAnomalyOnnx(input: AnomalyExportInput): Uint8Array {
     }).map(([key, value]) => ({ key, value })),
   };
   return encodeModel(model);
-}
-
-function floatTensor(name: string, dims: number[], values: ArrayLike<number>): TensorDef {
-  const data = Float32Array.from(values);
-  return { name, dims, dataType: DataType.FLOAT, rawData: new Uint8Array(data.buffer) };
-}
-
-function tensorType(dims: Array<number | string>, elemType: number = DataType.FLOAT) {
-  return {
-    tensorType: {
-      elemType,
-      shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
-    },
-  };
 }
 
 /**

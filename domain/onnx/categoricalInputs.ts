@@ -1,6 +1,7 @@
 import { UNSEEN_CATEGORY_VALUE } from '../ml/categoricalEncoding';
 import type { StandardScalerParams } from '../ml/scalerTypes';
 import { OnnxExportError } from './errors';
+import { BATCH_DIM, INPUT_NAME, tensorType } from './graphParts';
 import { AttributeType, DataType, type NodeDef, type TensorDef, type ValueInfo } from './onnxProto';
 
 /**
@@ -11,13 +12,6 @@ import { AttributeType, DataType, type NodeDef, type TensorDef, type ValueInfo }
 /** ai.onnx.ml opset 2: the first whose LabelEncoder maps strings to floats. */
 export const ML_DOMAIN = 'ai.onnx.ml';
 export const ML_OPSET = 2;
-
-/**
- * The graph's float input (the numeric features) and batch dimension, as exporter.ts names them
- * (INPUT_NAME, BATCH_DIM); written out here because exporter.ts imports this module.
- */
-const INPUT_NAME = 'features';
-const BATCH_DIM = 'N';
 
 export interface CategoricalPrelude {
   /** The tensor holding every feature as a float, in feature order: what the scaler reads. */
@@ -142,14 +136,5 @@ export function categoricalInputs(
         categories: c.frequencies.filter((f) => f > 0).length,
       })),
     ),
-  };
-}
-
-function tensorType(dims: Array<number | string>, elemType: number = DataType.FLOAT) {
-  return {
-    tensorType: {
-      elemType,
-      shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
-    },
   };
 }

@@ -1,11 +1,11 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { DenseActivation, ModelSpec } from '../ml/modelSpec';
+import type { ModelSpec } from '../ml/modelSpec';
 import type { StandardScalerParams } from '../ml/scalerTypes';
 import { categoricalInputs, ML_DOMAIN, ML_OPSET } from './categoricalInputs';
 import { type DenseLayerWeights, extractDenseLayers } from './denseLayers';
 import { OnnxExportError } from './errors';
+import { BATCH_DIM, denseLayerNodes, floatTensor, INPUT_NAME, inputScaling, tensorType } from './graphParts';
 import {
-  type Attribute,
   AttributeType,
   DataType,
   decodeModel,
@@ -41,11 +41,9 @@ export interface ExportOptions {
   opset?: number;
 }
 
-export const INPUT_NAME = 'features';
+export { BATCH_DIM, INPUT_NAME };
 export const PROBABILITY_OUTPUT = 'probability';
 export const LABEL_OUTPUT = 'label';
-/** The symbolic batch dimension of the input and both outputs. */
-export const BATCH_DIM = 'N';
 export const DEFAULT_OPSET = 13;
 export const MAX_OPSET = 21;
 
@@ -111,13 +109,11 @@ export function buildOnnxModel(input: {
 }): ModelDef {
   const { layers, scaler, threshold, metadata, opset } = input;
   const nFeatures = scaler.features.length;
+  const scaling = inputScaling({ center: scaler.mean, divisor: scaler.std }, nFeatures);
   const initializer: TensorDef[] = [
-    floatTensor('scaler_mean', [nFeatures], scaler.mean),
-    floatTensor('scaler_std', [nFeatures], scaler.std),
+    ...scaling.initializer,
     floatTensor('threshold', [], [float32AtLeast(threshold)]),
   ];
-  // Sub then Div, the same two float32 operations the JS scaler does before tfjs predicts, so
-  // both paths see the same scaled values (a folded x * (1/std) would differ in the last bit).
   const node: NodeDef[] = [];
   // Categorical features (string inputs, frequency-encoded in the graph) only when the scaler has
   // them; otherwise the one float input, the graph as it always was.
@@ -127,40 +123,18 @@ export function buildOnnxModel(input: {
     node,
     initializer,
     (name) =>
-      [
-        'scaler_mean',
-        'scaler_std',
-        'threshold',
-        'centered',
-        'scaled',
-        PROBABILITY_OUTPUT,
-        LABEL_OUTPUT,
-      ].includes(name) ||
+      [...scaling.names, 'threshold', PROBABILITY_OUTPUT, LABEL_OUTPUT].includes(name) ||
       name.startsWith('is_positive') ||
       [...layerNames].some((layer) => name.startsWith(layer)),
   );
-  node.push(
-    { name: 'scaler_center', opType: 'Sub', input: [encoded.features, 'scaler_mean'], output: ['centered'] },
-    { name: 'scaler_scale', opType: 'Div', input: ['centered', 'scaler_std'], output: ['scaled'] },
-  );
-  let previous = 'scaled';
+  const scaled = scaling.nodes(encoded.features);
+  node.push(...scaled.node);
+  let previous = scaled.output;
   layers.forEach((layer, i) => {
-    const last = i === layers.length - 1;
-    const kernel = `${layer.name}_kernel`;
-    const bias = `${layer.name}_bias`;
-    initializer.push(floatTensor(kernel, [layer.inputs, layer.units], layer.kernel));
-    initializer.push(floatTensor(bias, [layer.units], layer.bias));
-    const out = last ? PROBABILITY_OUTPUT : layer.name;
-    const linear = layer.activation === 'linear' ? out : `${layer.name}_linear`;
-    // Gemm: [N, inputs] x [inputs, units] + bias broadcast over the batch.
-    node.push({
-      name: `${layer.name}_gemm`,
-      opType: 'Gemm',
-      input: [previous, kernel, bias],
-      output: [linear],
-    });
-    const act = activationNode(layer.activation, linear, out, `${layer.name}_${layer.activation}`);
-    if (act) node.push(act);
+    const out = i === layers.length - 1 ? PROBABILITY_OUTPUT : layer.name;
+    const dense = denseLayerNodes(layer, previous, out);
+    initializer.push(...dense.initializer);
+    node.push(...dense.node);
     previous = out;
   });
   node.push(
@@ -198,10 +172,10 @@ export function buildOnnxModel(input: {
       initializer,
       input: encoded.inputs,
       output: [
-        { name: PROBABILITY_OUTPUT, type: tensorType(DataType.FLOAT, [BATCH_DIM, 1]) },
+        { name: PROBABILITY_OUTPUT, type: tensorType([BATCH_DIM, 1]) },
         // int64 0/1 rather than float: a class label, like the 0/1 integers of the target column
         // the platform compares predicted(<target>) with, and the label type ONNX classifiers use.
-        { name: LABEL_OUTPUT, type: tensorType(DataType.INT64, [BATCH_DIM, 1]) },
+        { name: LABEL_OUTPUT, type: tensorType([BATCH_DIM, 1], DataType.INT64) },
       ],
     },
     metadataProps: metadataProps(metadata, threshold, encoded.categorical),
@@ -291,59 +265,6 @@ function checkExportInputs(
   if (!/^[0-9a-f]{64}$/.test(metadata.datasetSha256)) {
     bad(`The dataset sha256 "${metadata.datasetSha256}" is not 64 lowercase hex digits.`);
   }
-}
-
-// tfjs's SELU constants (its scale*alpha / scale), the same as the ONNX defaults, written out
-// so no reader depends on defaults.
-const SELU_ALPHA = 1.6732632423543772;
-const SELU_GAMMA = 1.0507009873554805;
-
-function activationNode(
-  activation: DenseActivation,
-  input: string,
-  output: string,
-  name: string,
-): NodeDef | undefined {
-  const floatAttr = (n: string, f: number): Attribute => ({ name: n, type: AttributeType.FLOAT, f });
-  const unary = (opType: string, attribute?: Attribute[]): NodeDef => ({
-    name,
-    opType,
-    input: [input],
-    output: [output],
-    ...(attribute ? { attribute } : {}),
-  });
-  switch (activation) {
-    case 'linear':
-      return undefined;
-    case 'relu':
-      return unary('Relu');
-    case 'sigmoid':
-      return unary('Sigmoid');
-    case 'tanh':
-      return unary('Tanh');
-    case 'softplus':
-      return unary('Softplus');
-    case 'elu':
-      // tfjs's elu only supports alpha 1.
-      return unary('Elu', [floatAttr('alpha', 1)]);
-    case 'selu':
-      return unary('Selu', [floatAttr('alpha', SELU_ALPHA), floatAttr('gamma', SELU_GAMMA)]);
-  }
-}
-
-function floatTensor(name: string, dims: number[], values: ArrayLike<number>): TensorDef {
-  const data = Float32Array.from(values);
-  // raw_data is little-endian by the ONNX spec; so are the machines Node runs on here.
-  return { name, dims, dataType: DataType.FLOAT, rawData: new Uint8Array(data.buffer) };
-}
-
-function tensorType(elemType: number, dims: Array<number | string>) {
-  return {
-    tensorType: {
-      elemType,
-      shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
-    },
-  };
 }
 
 /**

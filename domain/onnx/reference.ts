@@ -278,8 +278,9 @@ function denseLayer(layer: TypedLayer, s: LayerScratch): void {
   }
 }
 
-const SELU_ALPHA = 1.6732632423543772;
-const SELU_SCALE = 1.0507009873554805;
+/** tfjs's SELU constants (its scale*alpha / scale), the same as the ONNX defaults. */
+export const SELU_ALPHA = 1.6732632423543772;
+export const SELU_SCALE = 1.0507009873554805;
 
 export function sigmoid(z: number): number {
   return z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { ModelTooLargeError, OnnxExportError } from './errors';
 
 /**
@@ -7,13 +8,15 @@ import { ModelTooLargeError, OnnxExportError } from './errors';
  */
 export const DEFAULT_SIZE_LIMIT_BYTES = 15 * 1024 * 1024;
 
-export interface SizeReport {
-  bytes: number;
+/** An ONNX file's size against the upload limit, as the export and import steps return it. */
+export const sizeReportSchema = z.object({
+  bytes: z.number(),
   /** Length of the padded base64 text of the file: 4 * ceil(bytes / 3). */
-  base64Bytes: number;
-  limitBytes: number;
-  withinLimit: boolean;
-}
+  base64Bytes: z.number(),
+  limitBytes: z.number(),
+  withinLimit: z.boolean(),
+});
+export type SizeReport = z.infer<typeof sizeReportSchema>;
 
 export function base64Length(bytes: number): number {
   return 4 * Math.ceil(bytes / 3);

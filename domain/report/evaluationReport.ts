@@ -5,7 +5,7 @@ import type { CurvePoint, Evaluation } from '../ml/metrics';
 import type { EpochResult } from '../ml/train';
 import { renderDatasetSection } from './datasetSection';
 import { renderImportanceSection } from './importanceSection';
-import { classBalance, confusionMatrix, escapeXml, lineChart, type Series } from './svgCharts';
+import { classBalance, confusionMatrix, curveChart, escapeXml, lineChart, type Series } from './svgCharts';
 
 export interface EvaluationReportInput {
   model: string;
@@ -59,21 +59,15 @@ export function renderEvaluationReport(input: EvaluationReportInput): string {
       : []),
   ];
   const at = `threshold ${e.threshold}`;
-  const pr = lineChart({
+  const pr = curveChart('pr', {
     chart: 'pr',
     title: 'Precision-recall curve',
-    xLabel: 'recall',
-    yLabel: 'precision',
     series: curve('pr'),
     markers: [{ x: e.recall, y: e.precision, label: at }],
-    x: [0, 1],
-    y: [0, 1],
   });
-  const roc = lineChart({
+  const roc = curveChart('roc', {
     chart: 'roc',
     title: 'ROC curve',
-    xLabel: 'false-positive rate',
-    yLabel: 'recall (true-positive rate)',
     series: [
       ...curve('roc'),
       {
@@ -87,8 +81,6 @@ export function renderEvaluationReport(input: EvaluationReportInput): string {
       },
     ],
     markers: [{ x: e.fpr, y: e.recall, label: at }],
-    x: [0, 1],
-    y: [0, 1],
   });
   const epochs = input.history;
   const training = lineChart({

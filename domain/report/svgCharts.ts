@@ -89,6 +89,20 @@ export function lineChart(options: {
   ]);
 }
 
+/** The axes of the threshold curves metrics.ts computes: ROC is recall against the false-positive rate, PR precision against recall. */
+const CURVE_AXES = {
+  roc: { xLabel: 'false-positive rate', yLabel: 'recall (true-positive rate)' },
+  pr: { xLabel: 'recall', yLabel: 'precision' },
+} as const;
+
+/** A ROC or PR chart (the run's report, the console's comparison): the unit square, the curve's axes, any threshold markers. */
+export function curveChart(
+  which: 'roc' | 'pr',
+  options: { chart: string; title: string; series: Series[]; markers?: Marker[] },
+): string {
+  return lineChart({ ...options, ...CURVE_AXES[which], x: [0, 1], y: [0, 1] });
+}
+
 /** The 2x2 confusion matrix with counts and shares of each true class. */
 export function confusionMatrix(c: { tp: number; fp: number; tn: number; fn: number }): string {
   const cell = (x: number, y: number, label: string, n: number, of: number, good: boolean) => {
