@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { gateForModel } from '../../application/access';
 import { pipelineRunInput, readPipelineFile } from '../../application/pipelineFile';
 import { openWorkspace } from '../../application/workspace';
-import { trainToDeployInputSchema } from '../../contracts/inputs';
+import { categoricalProblems, trainToDeployInputSchema } from '../../contracts/inputs';
 import { parseDatasetSource } from '../../domain/data/sourceUri';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
 import {
@@ -137,6 +137,12 @@ export function registerRunCommand(program: Command): void {
         cache: opts.cache,
         gate,
       });
+      const problems = categoricalProblems({ ...input, label: input.target });
+      if (problems.length > 0) {
+        throw new UsageError(
+          `--categorical ${opts.categorical}: ${problems.map((p) => p.message).join('; ')}.`,
+        );
+      }
       await followRunToEnd(
         opts,
         (session, onStart) =>
