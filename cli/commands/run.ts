@@ -3,13 +3,14 @@ import { z } from 'zod';
 import { gateForModel } from '../../application/access';
 import { pipelineRunInput, readPipelineFile } from '../../application/pipelineFile';
 import { openWorkspace } from '../../application/workspace';
-import { categoricalProblems, trainToDeployInputSchema } from '../../contracts/inputs';
+import { trainToDeployInputSchema } from '../../contracts/inputs';
 import { parseDatasetSource } from '../../domain/data/sourceUri';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
 import {
   addKindOptions,
   anomalyRunInput,
   anomalyRunJson,
+  checkCategoricalFlag,
   checkKindOptions,
   describeAnomalyRun,
   runAnomaly,
@@ -137,12 +138,7 @@ export function registerRunCommand(program: Command): void {
         cache: opts.cache,
         gate,
       });
-      const problems = categoricalProblems({ ...input, label: input.target });
-      if (problems.length > 0) {
-        throw new UsageError(
-          `--categorical ${opts.categorical}: ${problems.map((p) => p.message).join('; ')}.`,
-        );
-      }
+      checkCategoricalFlag(input);
       await followRunToEnd(
         opts,
         (session, onStart) =>

@@ -88,6 +88,40 @@ describe('slipway run -f / schedule create -f / init', () => {
     expect(await registry.listVersions('fraud-file').then((vs) => vs.length)).toBe(1);
   });
 
+  it('runs a file with categorical: features (text in, encoded in the graph), and refuses one that is not a feature at its key', {
+    timeout: 300_000,
+  }, async () => {
+    const categorical = `version: 1
+model: secops/file-categorical
+source: "synthetic:winevents?rows=1200&seed=5"
+target: anomalous
+features: [hour, computer, account, EventCode_4625, EventCode_4688]
+categorical: [computer, account]
+spec:
+  layers:
+    - { type: dense, units: 8, activation: relu }
+    - { type: dense, units: 1, activation: sigmoid }
+  batchSize: 256
+  epochs: 1
+gate:
+  promote: false
+`;
+    await writeFile(file('categorical.yaml'), categorical);
+    const bad = categorical.replace('categorical: [computer, account]', 'categorical: [computer, user]');
+    await writeFile(file('categorical-bad.yaml'), bad);
+    const refused = await slipway('run', '-f', file('categorical-bad.yaml'));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(
+      `${file('categorical-bad.yaml')}:6:25: categorical[1]: "user" is not one of the features (hour, computer, account, EventCode_4625, EventCode_4688)`,
+    );
+    const run = await slipway('run', '-f', file('categorical.yaml'), '--json');
+    const result = JSON.parse(run.stdout);
+    expect(['registered', 'blocked']).toContain(result.outcome);
+    const v1 = await registry.getVersion('secops/file-categorical', 1);
+    expect(v1.training?.categorical?.map((c) => c.feature)).toEqual(['computer', 'account']);
+    expect(v1.pipelineFile?.contents).toBe(categorical);
+  });
+
   it('creates a schedule from the file: its schedule section, and the file in the run it starts', async () => {
     const created = await slipway(
       'schedule',

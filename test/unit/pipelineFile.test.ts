@@ -10,6 +10,7 @@ import {
   readPipelineFile,
 } from '../../application/pipelineFile';
 import { pipelineFileTemplate } from '../../application/pipelineTemplate';
+import { checkCategoricalFlag } from '../../cli/anomalyRun';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
 import { PIPELINE_FILE_MAX_BYTES } from '../../domain/registry/metadata';
 import { PIPELINE_SCHEMA_FILE, renderPipelineSchema } from '../support/renderPipelineSchema';
@@ -260,6 +261,17 @@ categorical: [computer, account]
       'slipway.yaml:9:5: categorical[2]: "anomalous" is the label column, not a feature: a categorical feature is a text input of the model',
       'slipway.yaml:10:5: categorical[3]: "computer" is named twice; name each categorical feature once',
     ]);
+  });
+
+  it('refuses the same on run and schedule create flags, naming --categorical', () => {
+    expect(() =>
+      checkCategoricalFlag({ categorical: ['computer', 'Class'], features: undefined, target: 'Class' }),
+    ).toThrow(
+      '--categorical computer,Class: "Class" is the label column, not a feature: a categorical feature is a text input of the model.',
+    );
+    expect(() =>
+      checkCategoricalFlag({ categorical: ['computer'], features: ['computer'], target: 'Class' }),
+    ).not.toThrow();
   });
 
   it('refuses --categorical over the file that breaks the rule, naming the key and the flag', () => {
