@@ -177,7 +177,17 @@ describe('slipway import onnx: scikit-learn exports (skl2onnx defaults)', () => 
     );
     expect(run.code, run.stderr).toBe(0);
     const v1 = await registry.getVersion('netops/sessions', 1);
-    expect(v1.imported).toMatchObject({ inputName: 'bytes, duration', outputName: 'probabilities' });
+    expect(v1.imported).toMatchObject({
+      inputName: 'bytes, duration',
+      categorical: ['protocol', 'service'],
+      outputName: 'probabilities',
+    });
+    expect(await registry.getModelCard('netops/sessions', 1)).toContain(
+      'from 4 features it returns the probability',
+    );
+    expect(await registry.getModelCard('netops/sessions', 1)).toContain(
+      'It takes `protocol`, `service` as text',
+    );
     expect(v1.imported?.referenceCheck).toMatchObject({ checked: false });
     const result = await slipway(
       'dave',
