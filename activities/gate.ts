@@ -73,7 +73,13 @@ export function evaluateGateActivity(deps: ActivityDeps) {
       }
       const champion = await registry.getVersion(params.modelName, championVersion);
       const drift = driftCheckOn(params.settings.drift)
-        ? await trainingDataDriftOf(deps, champion, championVersion, params.trainingData)
+        ? await trainingDataDriftOf(
+            deps,
+            champion,
+            championVersion,
+            params.trainingData,
+            params.heldOut.summary,
+          )
         : undefined;
       const [onnxBytes, snapshotBytes, splitBytes, summaryBytes] = await Promise.all([
         deps.store.getBytes(champion.artifacts.onnx),
@@ -134,6 +140,8 @@ async function trainingDataDriftOf(
   champion: ModelVersionMetadata,
   championVersion: number,
   trainingData: ArtifactRef | undefined,
+  /** The candidate's dataset summary (given with categorical features): its dictionaries decode the codes. */
+  candidateSummaryRef: ArtifactRef | undefined,
 ): Promise<DriftGateInput> {
   if (!trainingData) return { champion: championVersion, skipped: 'this version has no training data here' };
   const reference = champion.artifacts.dataset;
@@ -143,21 +151,31 @@ async function trainingDataDriftOf(
       skipped: `champion v${championVersion} was imported, so there is no training data of its to compare with`,
     };
   }
-  const [championBytes, candidateBytes, summary] = await Promise.all([
+  const [championBytes, candidateBytes, championSummary, candidateSummary] = await Promise.all([
     deps.store.getBytes(reference),
     deps.store.getBytes(trainingData),
     champion.artifacts.datasetSummary ? deps.store.getBytes(champion.artifacts.datasetSummary) : undefined,
+    candidateSummaryRef ? deps.store.getBytes(candidateSummaryRef) : undefined,
   ]);
-  // A categorical feature's snapshot cells are codes into each extraction's own dictionary, which
-  // KS cannot compare; the validate step compares its categories (unseenCategories).
-  const categorical = summary
-    ? parseDatasetSummary(summary).columns.flatMap((c) => (c.categories ? [c.name] : []))
-    : [];
+  // A categorical feature's snapshot cells are codes into each extraction's own dictionary: each
+  // side's summary decodes them, and the two are compared as category counts (trainingDataDrift).
+  const dictionaries = (bytes: Buffer | undefined) =>
+    new Map(
+      bytes
+        ? parseDatasetSummary(bytes).columns.flatMap((c) =>
+            c.categories ? [[c.name, c.categories] as const] : [],
+          )
+        : [],
+    );
+  const championDictionaries = dictionaries(championSummary);
+  const candidateDictionaries = dictionaries(candidateSummary);
+  const categorical = [...new Set([...championDictionaries.keys(), ...candidateDictionaries.keys()])];
   return trainingDataDrift(
     championVersion,
     readSnapshot(championBytes),
     readSnapshot(candidateBytes),
     categorical,
+    { champion: championDictionaries, candidate: candidateDictionaries },
   );
 }
 

@@ -51,6 +51,7 @@ const importedOnnxSchema = z.object({
   signature: z.object({ signer: z.string(), signedAs: z.string() }).optional(),
   facts: importFactsSchema.pick({
     inputName: true,
+    categorical: true,
     outputName: true,
     outputs: true,
     opset: true,

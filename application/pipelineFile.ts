@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { isMap, LineCounter, parseDocument, type YAMLMap } from 'yaml';
 import type { z } from 'zod';
 import {
+  categoricalProblems,
   type TrainToDeployInput,
   trainToDeployInputSchema,
   tuneToDeployInputSchema,
@@ -128,6 +129,7 @@ export interface RunOverrides {
   source?: string;
   target?: string;
   features?: string[];
+  categorical?: string[];
   modelName?: string;
   epochs?: number;
   threshold?: number;
@@ -143,10 +145,11 @@ export function pipelineRunInput(
   createdBy: string,
 ): z.output<typeof trainToDeployInputSchema> {
   const { pipeline } = loaded;
-  return trainToDeployInputSchema.parse({
+  const input = trainToDeployInputSchema.parse({
     source: overrides.source ?? pipeline.source,
     target: overrides.target ?? pipeline.target,
     features: overrides.features ?? pipeline.features,
+    categorical: overrides.categorical ?? pipeline.categorical,
     modelName: overrides.modelName ?? pipeline.model,
     split: pipeline.split,
     spec: { ...pipeline.spec, ...(overrides.epochs === undefined ? {} : { epochs: overrides.epochs }) },
@@ -157,6 +160,24 @@ export function pipelineRunInput(
     createdBy,
     pipelineFile: loaded.record,
   });
+  // The file's own categorical: was checked as it was read; flags over it are checked here.
+  const problems = categoricalProblems({ ...input, label: input.target });
+  if (problems.length > 0) {
+    const name = loaded.record.path;
+    const flags = [
+      overrides.categorical ? `--categorical ${overrides.categorical.join(',')}` : '',
+      overrides.features ? `--features ${overrides.features.join(',')}` : '',
+      overrides.target ? `--target ${overrides.target}` : '',
+    ].filter(Boolean);
+    throw new PipelineFileError(
+      name,
+      problems.map(
+        (p) =>
+          `${name}: categorical[${p.index}]: ${p.message}${flags.length > 0 ? ` (with ${flags.join(', ')})` : ''}`,
+      ),
+    );
+  }
+  return input;
 }
 
 /** What `slipway tune` may change in a file's search (--method, --trials, --parallel, --seed). */

@@ -21,6 +21,9 @@ source: ${JSON.stringify(source)}
 target: Class
 # Feature columns in order; leave it out to use every column but the target.
 # features: [V1, V2, V3, Amount]
+# Features holding text (computer, account, ...): frequency-encoded inside the exported graph,
+# which takes each as a string input named after it. Each must be one of the features.
+# categorical: [computer, account]
 
 # The held-out share for evaluation, and the seed of the shuffle.
 split:

@@ -1,7 +1,12 @@
 import type { Command } from 'commander';
 import type { z } from 'zod';
 import { startAnomalyRun } from '../application/start';
-import { type GateSettingsInput, type TrainAnomalyInput, trainAnomalyInputSchema } from '../contracts/inputs';
+import {
+  categoricalProblems,
+  type GateSettingsInput,
+  type TrainAnomalyInput,
+  trainAnomalyInputSchema,
+} from '../contracts/inputs';
 import { parseDatasetSource } from '../domain/data/sourceUri';
 import type { AnomalyRunResult } from '../workflows/trainAnomaly';
 import { exitCodeFor } from './exitCodes';
@@ -34,6 +39,23 @@ export function addKindOptions(command: Command): Command {
       'comma-separated text features (computer, account, ...), frequency-encoded inside the exported graph, ' +
         'which takes them as string inputs; a category not seen in training scores as the rarest',
     );
+}
+
+/**
+ * A classifier's --categorical against the rule every entry shares (categoricalProblems), before
+ * anything starts: `run` and `schedule create` without -f (a pipeline file's is checked as it is read).
+ */
+export function checkCategoricalFlag(input: {
+  categorical?: string[];
+  features?: string[];
+  target?: string;
+}): void {
+  const problems = categoricalProblems({ ...input, label: input.target });
+  if (problems.length > 0) {
+    throw new UsageError(
+      `--categorical ${input.categorical?.join(',')}: ${problems.map((p) => p.message).join('; ')}.`,
+    );
+  }
 }
 
 export interface KindFlags {

@@ -30,6 +30,13 @@ export function overridesFromFlags(
             .map((f) => f.trim()),
         }
       : {}),
+    ...(given('categorical')
+      ? {
+          categorical: String(raw.categorical)
+            .split(',')
+            .map((f) => f.trim()),
+        }
+      : {}),
     ...(given('model') ? { modelName: String(raw.model) } : {}),
     ...(given('epochs') ? { epochs: Number(raw.epochs) } : {}),
     ...(given('threshold') ? { threshold: Number(raw.threshold) } : {}),

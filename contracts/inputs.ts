@@ -35,6 +35,40 @@ export const extractDatasetInputSchema = z.object({
 });
 export type ExtractDatasetInput = z.input<typeof extractDatasetInputSchema>;
 
+/**
+ * The one rule for categorical features, wherever they are given (`--categorical` on run, tune and
+ * schedule create, the pipeline file's `categorical:`): each is named once, is one of the features
+ * when the features are listed, and is not the column the run learns or is judged on (`label`:
+ * the target, an anomaly run's --eval-label). Each problem has the index of the entry it is about.
+ * A column missing from the file itself is found when the data is read (extraction names the row).
+ */
+export function categoricalProblems(input: {
+  categorical?: readonly string[];
+  features?: readonly string[];
+  label?: string;
+}): Array<{ index: number; message: string }> {
+  const { categorical = [], features, label } = input;
+  return categorical.flatMap((column, index) => {
+    if (categorical.indexOf(column) !== index)
+      return [{ index, message: `"${column}" is named twice; name each categorical feature once` }];
+    if (label !== undefined && column === label)
+      return [
+        {
+          index,
+          message: `"${column}" is the label column, not a feature: a categorical feature is a text input of the model`,
+        },
+      ];
+    if (features !== undefined && !features.includes(column))
+      return [
+        {
+          index,
+          message: `"${column}" is not one of the features (${features.join(', ')}): list it in features too, or leave features out`,
+        },
+      ];
+    return [];
+  });
+}
+
 /** Upload limit of the operations platform, counted after base64. */
 const sizeLimitBytesSchema = z.number().int().positive().default(DEFAULT_SIZE_LIMIT_BYTES);
 
@@ -145,6 +179,9 @@ export type TrainToDeployInput = z.input<typeof trainToDeployInputSchema>;
 export const tuneToDeployInputSchema = trainToDeployInputSchema
   .extend({ tune: tuneSettingsSchema })
   .superRefine((input, ctx) => {
+    for (const problem of categoricalProblems({ ...input, label: input.target })) {
+      ctx.addIssue({ code: 'custom', path: ['categorical', problem.index], message: problem.message });
+    }
     for (const problem of searchSpaceProblems(input.tune.space, input.spec, input.tune.method)) {
       ctx.addIssue({ code: 'custom', path: ['tune', 'space', problem.key], message: problem.message });
     }
@@ -220,6 +257,9 @@ export const trainAnomalyInputSchema = z
     gate: gateSettingsSchema.prefault({}),
   })
   .superRefine((input, ctx) => {
+    for (const problem of categoricalProblems({ ...input, label: input.evalLabel })) {
+      ctx.addIssue({ code: 'custom', path: ['categorical', problem.index], message: problem.message });
+    }
     if (input.evalLabel !== undefined) return;
     // Without a label there are no metrics to gate on (as for an import without --eval).
     refuseMetricGateWithoutMetrics(input.gate, ctx, {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { modelNameSchema } from '../domain/registry/modelName';
 import { searchSpaceProblems, tuneSettingsSchema } from '../domain/tune/searchSpace';
-import { trainToDeployInputSchema } from './inputs';
+import { categoricalProblems, trainToDeployInputSchema } from './inputs';
 
 /**
  * The pipeline file (`slipway.yaml`): what a run needs, kept in git and reviewed like code. It is
@@ -46,6 +46,12 @@ export const pipelineFileSchema = z
     source: run.source,
     target: run.target,
     features: run.features,
+    /**
+     * Features holding text categories (computer, account, ...): frequency-encoded in the
+     * transform step and inside the exported graph, which takes each as a string input named
+     * after it (`--categorical` on the command line). Each must be one of `features` when they are listed.
+     */
+    categorical: run.categorical,
     split: run.split,
     /** The network (layers) and how it is trained (optimizer, learningRate, batchSize, epochs, seed). */
     spec: run.spec,
@@ -59,6 +65,9 @@ export const pipelineFileSchema = z
     tune: tuneSettingsSchema.optional(),
   })
   .superRefine((file, ctx) => {
+    for (const problem of categoricalProblems({ ...file, label: file.target })) {
+      ctx.addIssue({ code: 'custom', path: ['categorical', problem.index], message: problem.message });
+    }
     if (!file.tune) return;
     for (const problem of searchSpaceProblems(file.tune.space, file.spec, file.tune.method)) {
       ctx.addIssue({ code: 'custom', path: ['tune', 'space', problem.key], message: problem.message });

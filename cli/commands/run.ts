@@ -10,6 +10,7 @@ import {
   addKindOptions,
   anomalyRunInput,
   anomalyRunJson,
+  checkCategoricalFlag,
   checkKindOptions,
   describeAnomalyRun,
   runAnomaly,
@@ -137,6 +138,7 @@ export function registerRunCommand(program: Command): void {
         cache: opts.cache,
         gate,
       });
+      checkCategoricalFlag(input);
       await followRunToEnd(
         opts,
         (session, onStart) =>

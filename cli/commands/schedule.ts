@@ -21,7 +21,13 @@ import {
 import type { PipelineSchedule } from '../../contracts/pipelineFile';
 import { parseDatasetSource } from '../../domain/data/sourceUri';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
-import { addKindOptions, anomalyRunInput, checkKindOptions, type KindFlags } from '../anomalyRun';
+import {
+  addKindOptions,
+  anomalyRunInput,
+  checkCategoricalFlag,
+  checkKindOptions,
+  type KindFlags,
+} from '../anomalyRun';
 import { addGateOptions, type GateFlags, gateSettingsFromFlags, parseDurationSeconds } from '../gateOptions';
 import { printResult, table } from '../output';
 import { givenOnCommandLine, overridesFromFlags } from '../pipelineFileOptions';
@@ -153,6 +159,7 @@ export function registerScheduleCommand(program: Command): void {
           gate,
           trainingTaskQueue: ws.config.trainingTaskQueue,
         });
+        checkCategoricalFlag(pipeline);
         run = { pipeline };
       }
       if ('pipeline' in run) {

@@ -52,6 +52,10 @@ export function registerTuneCommand(program: Command): void {
     .option('--model <name>', "registered model name (default: the file's model)")
     .option('--source <uri>', "the data source (default: the file's source)")
     .option(
+      '--categorical <columns>',
+      "comma-separated text features, frequency-encoded inside the exported graph (default: the file's categorical)",
+    )
+    .option(
       '--epochs <n>',
       'epochs of a full trial (halving: of the last rung)',
       numberOption('--epochs', { integer: true, min: 1, max: 10_000 }),

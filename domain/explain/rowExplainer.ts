@@ -3,6 +3,9 @@ import type * as ort from 'onnxruntime-node';
 import { readDenseGraph } from '../import/denseGraph';
 import { decodeModel } from '../onnx/onnxProto';
 import { ScoringError } from '../scoring/errors';
+import { addNumericFeeds, numericInputsOf } from '../scoring/numericFeeds';
+import { addTextFeeds } from '../scoring/textFeeds';
+import { readCategoricalPrelude, withPrelude } from './categoricalExplainer';
 import {
   baselineProbability,
   buildRescaleExplainer,
@@ -33,7 +36,16 @@ export interface VersionExplainer {
  * which is the baseline. Anything else is refused with why: the method needs the network's layers.
  */
 export function explainerForOnnx(onnx: Uint8Array, outputName: string, features: string[]): VersionExplainer {
-  const reading = readDenseGraph(decodeModel(onnx), outputName, features.length);
+  // A model taking categorical features as text: its dense part starts after the encoding.
+  const prelude = readCategoricalPrelude(onnx, features);
+  if (prelude && 'reason' in prelude) {
+    throw new ScoringError(
+      'NotExplainable',
+      `--explain explains the dense layers after the categorical features are encoded, and this file's are not read: ${prelude.reason}. ` +
+        'Score without --explain.',
+    );
+  }
+  const reading = readDenseGraph(decodeModel(onnx), outputName, features.length, prelude?.encoded);
   if ('reason' in reading) {
     throw new ScoringError(
       'NotExplainable',
@@ -50,8 +62,9 @@ export function explainerForOnnx(onnx: Uint8Array, outputName: string, features:
     );
   }
   const baseline = Array.from(center);
+  const graph = buildRescaleExplainer(reading.network, baseline);
   return {
-    graph: buildRescaleExplainer(reading.network, baseline),
+    graph: prelude ? withPrelude(graph, prelude) : graph,
     baseline,
     baselineProbability: baselineProbability(reading.network, baseline),
   };
@@ -63,31 +76,55 @@ export interface RowExplainer {
    * ",reason1,effect1,...,reasonK,effectK" for each of `nRows` rows of `x`: k as opened, or
    * `kOverride` (1 to the feature count; the scoring service takes it per request).
    */
-  explain(x: Float32Array, nRows: number, kOverride?: number): Promise<Buffer[]>;
+  explain(x: Float32Array, nRows: number, kOverride?: number, texts?: string[][]): Promise<Buffer[]>;
   /** Each row's effect per feature (nRows x features, row-major): what the top-k are chosen from. */
-  contributions(x: Float32Array, nRows: number): Promise<Float32Array>;
+  contributions(x: Float32Array, nRows: number, texts?: string[][]): Promise<Float32Array>;
   release(): Promise<void>;
 }
 
+/**
+ * Opens an explainer graph (explainerForOnnx). With `categorical` features (the model's string
+ * inputs), rows come as the model takes them: `x` holds the numeric features only, and `texts`
+ * each categorical feature's text per row; the contributions cover every feature, in feature order.
+ */
 export async function openRowExplainer(
   graph: Uint8Array,
   features: string[],
   k: number,
+  categorical: string[] = [],
 ): Promise<RowExplainer> {
   const runtime = require('onnxruntime-node') as typeof ort;
   const session = await runtime.InferenceSession.create(graph, { intraOpNumThreads: 1 });
   const F = features.length;
+  const nNumeric = F - categorical.length;
+  const numeric =
+    categorical.length > 0
+      ? numericInputsOf(session.inputMetadata, nNumeric, categorical)
+      : [{ name: EXPLAIN_INPUT, offset: 0, width: F }];
+  if (!numeric) {
+    await session.release();
+    throw new ScoringError(
+      'NotExplainable',
+      `The explainer does not take the model's inputs (${nNumeric} numeric features and ${categorical.join(', ')} as text).`,
+    );
+  }
   // Each feature's name as a CSV field, quoted where it needs to be, with its leading comma.
   const names = features.map((f) => Buffer.from(`,${stringify([[f]]).slice(0, -1)}`));
-  const contributions = async (x: Float32Array, nRows: number): Promise<Float32Array> => {
-    const tensor = new runtime.Tensor('float32', x.subarray(0, nRows * F), [nRows, F]);
-    const result = await session.run({ [EXPLAIN_INPUT]: tensor }, [EXPLAIN_CONTRIBUTION]);
+  const contributions = async (
+    x: Float32Array,
+    nRows: number,
+    texts: string[][] = [],
+  ): Promise<Float32Array> => {
+    const feeds: Record<string, ort.Tensor> = {};
+    addNumericFeeds(runtime, feeds, numeric, x, nRows, nNumeric);
+    addTextFeeds(runtime, feeds, categorical, texts, nRows);
+    const result = await session.run(feeds, [EXPLAIN_CONTRIBUTION]);
     return (result[EXPLAIN_CONTRIBUTION] as ort.Tensor).data as Float32Array;
   };
   return {
     contributions,
-    async explain(x, nRows, kOverride = k) {
-      const c = await contributions(x, nRows);
+    async explain(x, nRows, kOverride = k, texts = []) {
+      const c = await contributions(x, nRows, texts);
       const out: Buffer[] = new Array(nRows);
       const top = new Int32Array(kOverride);
       for (let i = 0; i < nRows; i++) {

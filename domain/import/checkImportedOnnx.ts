@@ -6,6 +6,7 @@ import { gaussian, mulberry32 } from '../random';
 import { categoricalInputsOf, openAnomalyScorer } from '../scoring/anomalyScorer';
 import { openBinaryScorer } from '../scoring/binaryScorer';
 import { ScoringError } from '../scoring/errors';
+import { numericInputsOf } from '../scoring/numericFeeds';
 import { readDenseGraph } from './denseGraph';
 import { OnnxImportError } from './errors';
 import { adaptSklearnOutputs, type ModelKind, type OutputAdaptation } from './sklearnOutputs';
@@ -25,7 +26,10 @@ export interface ImportCheckOptions {
 
 /** What the checks learned about the file: how to call it, and what it is. */
 export interface ImportedOnnxFacts {
+  /** The float input(s) of the numeric features ("a, b" when the graph takes one per feature). */
   inputName: string;
+  /** The features the graph takes as text (string inputs named after them), in feature order. */
+  categorical?: string[];
   outputName: string;
   outputs: string[];
   opset: number;
@@ -103,14 +107,15 @@ export async function checkImportedOnnx(
       { opset, opsetMin: options.opsetMin },
     );
   }
-  // An anomaly model may take categorical features as string inputs named after them (Slipway's
-  // exports with --categorical); the float input then holds the other features.
-  const categorical = kind === 'anomaly' ? categoricalInputsOf(bytes, features) : [];
-  const nNumeric = features.length - categorical.length;
+  // A model may take categorical features as string inputs named after them (Slipway's exports
+  // with --categorical, skl2onnx's pipelines over a DataFrame); the float inputs hold the others.
+  const categorical = categoricalInputsOf(bytes, features);
+  const numericFeatures = features.filter((f) => !categorical.includes(f));
+  const nNumeric = numericFeatures.length;
   const session = await load(bytes, opset);
   let facts: ReturnType<typeof checkSignature>;
   try {
-    facts = checkSignature(session, nNumeric, categorical);
+    facts = checkSignature(session, numericFeatures, categorical);
   } finally {
     await session.release();
   }
@@ -125,11 +130,18 @@ export async function checkImportedOnnx(
       reason: 'anomaly model: the reference evaluates sigmoid classifiers only',
     };
   } else {
-    await probe(bytes, features.length, outputName);
-    referenceCheck = await checkAgainstReference(bytes, model, features.length, outputName);
+    await probe(bytes, nNumeric, outputName, categorical);
+    referenceCheck =
+      categorical.length > 0
+        ? {
+            checked: false,
+            reason: `categorical features (${categorical.join(', ')}) are encoded inside the graph, which the reference does not evaluate`,
+          }
+        : await checkAgainstReference(bytes, model, features.length, outputName);
   }
   return {
     inputName: facts.inputName,
+    ...(categorical.length > 0 ? { categorical } : {}),
     outputs: facts.outputs,
     outputName,
     referenceCheck,
@@ -211,51 +223,100 @@ function describe(meta: ort.InferenceSession.ValueMetadata): string {
 
 function checkSignature(
   session: ort.InferenceSession,
-  nFeatures: number,
-  /** String inputs fed with categorical features' text (anomaly models), set aside here. */
+  numericFeatures: string[],
+  /** String inputs fed with categorical features' text, named after them. */
   categorical: string[] = [],
 ): Pick<ImportedOnnxFacts, 'inputName' | 'outputs'> & { firstFloatOutput?: string } {
-  const inputs = session.inputMetadata.filter(
-    (i) => !(categorical.includes(i.name) && i.isTensor && i.type === 'string'),
-  );
+  const nFeatures = numericFeatures.length;
   const listed = session.inputMetadata.map(describe).join(', ');
-  if (inputs.length !== 1) {
+  const strings = session.inputMetadata.filter((i) => i.isTensor && i.type === 'string');
+  const unnamed = strings.filter((i) => !categorical.includes(i.name));
+  if (unnamed.length > 0) {
     throw new OnnxImportError(
       'ModelInputMismatch',
-      `The file has ${inputs.length} inputs (${listed}); Slipway feeds exactly one float tensor [N, features].`,
+      `The file takes text in ${unnamed.map(describe).join(', ')}, which is not one of the features given ` +
+        `(--features ${[...numericFeatures, ...categorical].join(',')}). A categorical feature's string input must be ` +
+        'named after its column (as skl2onnx names the inputs of a pipeline over a DataFrame): list the columns by ' +
+        "the file's input names.",
     );
   }
-  const input = inputs[0] as ort.InferenceSession.ValueMetadata;
-  if (!input.isTensor || input.type !== 'float32') {
+  const inputs = session.inputMetadata.filter((i) => !categorical.includes(i.name));
+  const numeric = numericInputsOf(session.inputMetadata, nFeatures, categorical);
+  if (!numeric) {
+    const wrongType = inputs.find((i) => !i.isTensor || i.type !== 'float32');
+    if (wrongType) {
+      throw new OnnxImportError(
+        'ModelInputMismatch',
+        `The file's input ${describe(wrongType)} does not take float32 values; Slipway feeds float32 features` +
+          `${categorical.length > 0 ? ` and the text of ${categorical.join(', ')}` : ''}. Its inputs: ${listed}.`,
+      );
+    }
+    if (inputs.length > 1 && inputs.every((i) => i.isTensor && i.shape.length === 2 && i.shape[1] === 1)) {
+      throw new OnnxImportError(
+        'FeatureCountMismatch',
+        `The file takes ${inputs.length} numeric inputs of one column each (${listed}), but ${nFeatures} numeric ` +
+          'features were given (--features). List exactly the columns the model was trained on, in its input order.',
+        { inputs: inputs.map((i) => i.name), features: nFeatures },
+      );
+    }
+    const input = inputs[0];
+    if (inputs.length === 1 && input?.isTensor) {
+      throw new OnnxImportError(
+        'FeatureCountMismatch',
+        `The file's input ${describe(input)} takes ${input.shape.length === 2 ? input.shape[1] : `shape [${input.shape.join(', ')}]`} ` +
+          `features per row, but ${nFeatures} ${categorical.length > 0 ? 'numeric ' : ''}features were given (--features). ` +
+          'List exactly the columns the model was trained on, in its input order.',
+        { inputShape: input.shape, features: nFeatures },
+      );
+    }
     throw new OnnxImportError(
       'ModelInputMismatch',
-      `The file's input ${describe(input)} does not take float32 values; Slipway feeds float32 features.`,
+      `The file has ${inputs.length} numeric inputs (${listed}); Slipway feeds the numeric features as one float ` +
+        'tensor [N, features] or one [N, 1] tensor each, and each categorical feature as a string tensor [N, 1] named after it.',
     );
   }
-  const width = input.shape[1];
-  if (input.shape.length !== 2 || (typeof width === 'number' && width !== nFeatures)) {
-    throw new OnnxImportError(
-      'FeatureCountMismatch',
-      `The file's input ${describe(input)} takes ${input.shape.length === 2 ? width : `shape [${input.shape.join(', ')}]`} ` +
-        `features per row, but ${nFeatures} features were given (--features). List exactly the columns the ` +
-        'model was trained on, in its input order.',
-      { inputShape: input.shape, features: nFeatures },
-    );
+  // One input per numeric feature: when they are named after features, the names must be the
+  // declared ones in the declared order, or column j would be fed to another feature's input.
+  if (numeric.length > 1) {
+    const names = numeric.map((n) => n.name);
+    const named = names.filter((n) => numericFeatures.includes(n) || categorical.includes(n));
+    if (named.length > 0 && names.join('\n') !== numericFeatures.join('\n')) {
+      throw new OnnxImportError(
+        'FeatureOrderMismatch',
+        `The file takes one input per numeric feature, in the order ${names.join(', ')}, but --features lists the ` +
+          `numeric features as ${numericFeatures.join(', ')}. List the columns in the file's input order.`,
+        { inputs: names, features: numericFeatures },
+      );
+    }
   }
   const firstFloat = session.outputMetadata.find((o) => o.isTensor && o.type === 'float32');
   return {
-    inputName: input.name,
+    inputName: numeric.length > 0 ? numeric.map((n) => n.name).join(', ') : '(none: every feature is text)',
     outputs: session.outputMetadata.map((o) => o.name),
     ...(firstFloat ? { firstFloatOutput: firstFloat.name } : {}),
   };
 }
 
-/** Scores a few rows through the scorer `apply` uses, so what is registered is what apply can run. */
-async function probe(bytes: Uint8Array, nFeatures: number, outputName: string): Promise<void> {
+/**
+ * Scores a few rows through the scorer `apply` uses, so what is registered is what apply can run:
+ * rows of zeros, and for categorical inputs a text no model has seen (it must score, not fail).
+ */
+async function probe(
+  bytes: Uint8Array,
+  nFeatures: number,
+  outputName: string,
+  categorical: string[] = [],
+): Promise<void> {
   try {
-    const scorer = await openBinaryScorer(bytes, nFeatures, outputName);
+    const scorer = await openBinaryScorer(
+      bytes,
+      nFeatures,
+      outputName,
+      categorical.length > 0 ? { categorical } : {},
+    );
     try {
-      const scores = await scorer.score(new Float32Array(PROBE_ROWS * nFeatures), PROBE_ROWS);
+      const texts = categorical.map(() => Array.from({ length: PROBE_ROWS }, (_, r) => `slipway-probe-${r}`));
+      const scores = await scorer.score(new Float32Array(PROBE_ROWS * nFeatures), PROBE_ROWS, texts);
       if (scores.length !== PROBE_ROWS || !scores.every((s) => Number.isFinite(s))) {
         throw new OnnxImportError(
           'UnsupportedModelOutput',

@@ -24,13 +24,22 @@ const activationOps: Record<string, DenseActivation> = {
  * graphs tf2onnx and skl2onnx-style converters write; anything else (a Softmax, a ZipMap, a
  * reshape, a second input) is not read, and the caller skips the reference check, saying why.
  */
-export function readDenseGraph(model: ModelDef, outputName: string, nFeatures: number): DenseGraphReading {
+export function readDenseGraph(
+  model: ModelDef,
+  outputName: string,
+  nFeatures: number,
+  /**
+   * The tensor the scaler (or first layer) must read, when not the graph input: the output of a
+   * categorical prelude (domain/explain/categoricalExplainer.ts), which the caller reads itself.
+   */
+  start?: string,
+): DenseGraphReading {
   const graph = model.graph;
   const producer = new Map<string, NodeDef>();
   for (const node of graph.node) for (const out of node.output) producer.set(out, node);
   // Constants as initializers (what converters write); Constant nodes are not read.
   const constants = new Map<string, TensorDef>(graph.initializer.map((t) => [t.name, t]));
-  const inputName = graph.input.find((i) => !constants.has(i.name))?.name;
+  const inputName = start ?? graph.input.find((i) => !constants.has(i.name))?.name;
   const skip = (reason: string): DenseGraphReading => ({ reason });
   const through = (name: string): NodeDef | undefined => {
     let node = producer.get(name);
@@ -179,7 +188,7 @@ function readScaling(
     current = node.input[0] as string;
     node = through(current);
   }
-  if (node || current !== inputName) {
+  if (current !== inputName) {
     return {
       reason: `the first dense layer reads ${node ? `a ${node.opType} node` : `"${current}"`}, not the graph input (or a Sub/Div scaler on it)`,
     };

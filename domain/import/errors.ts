@@ -5,6 +5,7 @@ export type OnnxImportErrorType =
   | 'OnnxLoadFailed'
   | 'UnsupportedOpset'
   | 'FeatureCountMismatch'
+  | 'FeatureOrderMismatch'
   | 'ModelInputMismatch'
   | 'UnsupportedModelOutput'
   | 'ModelTooLarge'

@@ -133,6 +133,8 @@ export const importFactsSchema = z.object({
   importedBy: z.string().min(1),
   importedAt: z.iso.datetime({ offset: true }),
   inputName: z.string().min(1),
+  /** The features the file takes as text (string inputs named after them); absent when none. */
+  categorical: z.array(z.string().min(1)).min(1).optional(),
   /** The output `apply` reads: the one named at import, or the file's first. */
   outputName: z.string().min(1),
   outputs: z.array(z.string().min(1)).min(1),

@@ -36,14 +36,17 @@ export function renderModelCard(meta: ModelCardInput): string {
             `training rows with that category, 0 for a category never seen in training): ` +
             `${meta.anomaly.categorical.map((c) => `${code(c.feature)} (${c.seenInTraining} categories)`).join(', ')}. `
           : '')
-      : `Binary classifier: from ${meta.features.length} ${meta.training?.categorical?.length ? '' : 'numeric '}features it returns the probability that ` +
+      : `Binary classifier: from ${meta.features.length} ${meta.training?.categorical?.length || meta.imported?.categorical?.length ? '' : 'numeric '}features it returns the probability that ` +
         `${code(meta.target)} is 1 (the positive class); rows at or above the threshold ` +
         `${formatNumber(meta.threshold)} are predicted positive. ` +
         (meta.training?.categorical?.length
           ? `Categorical features (string inputs [N, 1] of the graph, frequency-encoded inside it: the share of ` +
             `training rows with that category, 0 for a category never seen in training): ` +
             `${meta.training.categorical.map((c) => `${code(c.feature)} (${c.seenInTraining} categories)`).join(', ')}. `
-          : '')) +
+          : meta.imported?.categorical?.length
+            ? `It takes ${meta.imported.categorical.map(code).join(', ')} as text (string inputs [N, 1] of the graph, ` +
+              'encoded inside it as the file was made). '
+            : '')) +
       'Use it on rows whose columns mean what they ' +
       'meant in the training data; data that has drifted away from it needs a fresh evaluation before the ' +
       'scores are trusted.',

@@ -2,6 +2,7 @@ import type * as ort from 'onnxruntime-node';
 import { ANOMALY_SCORE_OUTPUT, PREDICTED_OUTLIER_OUTPUT } from '../import/anomalyConvention';
 import { DataType, decodeModel } from '../onnx/onnxProto';
 import { ScoringError } from './errors';
+import { addNumericFeeds, numericInputsOf } from './numericFeeds';
 import { addTextFeeds } from './textFeeds';
 
 /**
@@ -38,10 +39,10 @@ export interface AnomalyScorer {
 }
 
 /**
- * Opens an anomaly model for rows of `nFeatures` raw numeric values. It must take one float
- * tensor [N, nFeatures] (absent when every feature is categorical) and, when `categorical` names
- * features, one string tensor [N, 1] per such feature named after it (Slipway's exports with
- * --categorical); and give `anomaly_score` and `predicted_outlier`, one float per row each
+ * Opens an anomaly model for rows of `nFeatures` raw numeric values. It must take them as one
+ * float tensor [N, nFeatures] or one [N, 1] each (numericFeeds.ts; none when every feature is
+ * categorical) and, when `categorical` names features, one string tensor [N, 1] per such feature
+ * named after it (Slipway's exports with --categorical, skl2onnx's mixed pipelines); and give `anomaly_score` and `predicted_outlier`, one float per row each
  * (Slipway's anomaly exports and adapted scikit-learn imports both do).
  */
 export async function openAnomalyScorer(
@@ -60,20 +61,16 @@ export async function openAnomalyScorer(
     );
   }
   const inputs = session.inputMetadata;
-  const floats = inputs.filter((i) => i.isTensor && i.type === 'float32');
-  const strings = inputs.filter((i) => i.isTensor && i.type === 'string').map((i) => i.name);
-  const input = floats[0];
+  const numeric = numericInputsOf(inputs, nFeatures, categorical);
   const names = session.outputMetadata.map((o) => o.name);
   const missing = [ANOMALY_SCORE_OUTPUT, PREDICTED_OUTLIER_OUTPUT].filter((n) => !names.includes(n));
-  const inputsFit =
-    floats.length === (nFeatures > 0 ? 1 : 0) &&
-    inputs.length === floats.length + strings.length &&
-    strings.length === categorical.length &&
-    categorical.every((c) => strings.includes(c));
+  const inputsFit = numeric !== undefined;
   if (!inputsFit || missing.length > 0) {
     await session.release();
     const wanted =
-      (nFeatures > 0 ? `one float32 tensor [N, ${nFeatures}]` : 'no float tensor') +
+      (nFeatures > 0
+        ? `the ${nFeatures} numeric features as float32 (one tensor [N, ${nFeatures}] or one [N, 1] each)`
+        : 'no float tensor') +
       (categorical.length > 0 ? ` and string tensors ${categorical.join(', ')}` : '');
     const has = inputs.map((i) => `${i.name} (${i.isTensor ? i.type : 'not a tensor'})`).join(', ');
     throw new ScoringError(
@@ -97,11 +94,7 @@ export async function openAnomalyScorer(
     categorical,
     async score(x, nRows, texts = []) {
       const feeds: Record<string, ort.Tensor> = {};
-      if (input)
-        feeds[input.name] = new runtime.Tensor('float32', x.subarray(0, nRows * nFeatures), [
-          nRows,
-          nFeatures,
-        ]);
+      addNumericFeeds(runtime, feeds, numeric ?? [], x, nRows, nFeatures);
       addTextFeeds(runtime, feeds, categorical, texts, nRows);
       const result = await session.run(feeds, [ANOMALY_SCORE_OUTPUT, PREDICTED_OUTLIER_OUTPUT]);
       return {

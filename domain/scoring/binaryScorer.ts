@@ -1,6 +1,7 @@
 import type * as ort from 'onnxruntime-node';
 import { PROBABILITY_OUTPUT } from '../onnx/exporter';
 import { ScoringError } from './errors';
+import { addNumericFeeds, type NumericInput, numericInputsOf } from './numericFeeds';
 import { positiveClass } from './positiveClass';
 import { addTextFeeds } from './textFeeds';
 
@@ -60,18 +61,17 @@ export async function openBinaryScorer(
     );
   }
   try {
-    const inputName =
+    const numeric =
       categorical.length > 0
         ? checkMixedInputs(session, nFeatures, categorical)
-        : checkInput(session, nFeatures);
+        : [{ name: checkInput(session, nFeatures), offset: 0, width: nFeatures }];
     const output = pickOutput(session, outputName);
     return {
-      inputName,
+      inputName: numeric[0]?.name ?? (categorical[0] as string),
       outputName: output,
       async score(x, nRows, texts = []) {
-        const tensor = new runtime.Tensor('float32', x.subarray(0, nRows * nFeatures), [nRows, nFeatures]);
-        const feeds: Record<string, ort.Tensor> =
-          nFeatures > 0 || categorical.length === 0 ? { [inputName]: tensor } : {};
+        const feeds: Record<string, ort.Tensor> = {};
+        addNumericFeeds(runtime, feeds, numeric, x, nRows, nFeatures);
         addTextFeeds(runtime, feeds, categorical, texts, nRows);
         const result = await session.run(feeds, [output]);
         const scores = result[output] as ort.Tensor;
@@ -117,30 +117,26 @@ function checkInput(session: ort.InferenceSession, nFeatures: number): string {
 }
 
 /**
- * A model with categorical features: one float32 input [N, nFeatures] of the numeric ones (none
- * when every feature is categorical) and one string input per categorical feature, named after it.
+ * A model with categorical features: one string input [N, 1] per categorical feature, named after
+ * it, and the numeric ones as one float32 block [N, nFeatures] or one [N, 1] input each (skl2onnx's
+ * DataFrame pipelines; see numericFeeds.ts); no float input when every feature is categorical.
  */
-function checkMixedInputs(session: ort.InferenceSession, nFeatures: number, categorical: string[]): string {
+function checkMixedInputs(
+  session: ort.InferenceSession,
+  nFeatures: number,
+  categorical: string[],
+): NumericInput[] {
   const inputs = session.inputMetadata;
-  const floats = inputs.filter((i) => i.isTensor && i.type === 'float32');
-  const strings = inputs.filter((i) => i.isTensor && i.type === 'string').map((i) => i.name);
-  const float = floats[0];
-  const width = float?.isTensor ? float.shape[1] : undefined;
-  const fits =
-    floats.length === (nFeatures > 0 ? 1 : 0) &&
-    inputs.length === floats.length + strings.length &&
-    strings.length === categorical.length &&
-    categorical.every((c) => strings.includes(c)) &&
-    (typeof width !== 'number' || width === nFeatures);
-  if (!fits) {
+  const numeric = numericInputsOf(inputs, nFeatures, categorical);
+  if (!numeric) {
     throw new ScoringError(
       'ModelInputMismatch',
-      `The model does not take ${nFeatures > 0 ? `one float32 tensor [N, ${nFeatures}]` : 'no float tensor'} and ` +
+      `The model does not take ${nFeatures > 0 ? `the ${nFeatures} numeric features as float32 (one tensor [N, ${nFeatures}] or one [N, 1] each)` : 'no float tensor'} and ` +
         `string tensors ${categorical.join(', ')}; apply feeds the numeric features' raw values and each ` +
         `categorical feature's text. Its inputs: ${inputs.map(describe).join('; ')}.`,
     );
   }
-  return float?.name ?? (categorical[0] as string);
+  return numeric;
 }
 
 function pickOutput(session: ort.InferenceSession, wanted: string | undefined): string {

@@ -172,16 +172,9 @@ export async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult
   };
   const { features, threshold } = options;
   // Categorical features (the model's string inputs, exports with --categorical) are read as
-  // text by the single reader and scored on this thread; the chunk threads, the scoring thread
-  // and the explainer take float rows only.
+  // text by the single reader and scored on this thread (the chunk threads and the scoring
+  // thread take float rows only); the explainer takes them as the model does.
   const categorical = categoricalInputsOf(options.onnx, features);
-  if (categorical.length > 0 && options.explain) {
-    throw new ScoringError(
-      'InvalidScoringOptions',
-      `Per-row explanations do not take a model with categorical features (${categorical.join(', ')}) yet; ` +
-        'apply it without --explain.',
-    );
-  }
   const nF = features.length - categorical.length;
   const intraOpThreads = options.intraOpThreads ?? DEFAULT_SCORING_THREADS;
   const threads = { intraOpThreads };
@@ -200,7 +193,7 @@ export async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult
     return threaded;
   };
   const explainer = options.explain
-    ? await openRowExplainer(options.explain.graph, features, options.explain.k)
+    ? await openRowExplainer(options.explain.graph, features, options.explain.k, categorical)
     : undefined;
   const chunkThreads =
     options.parser === 'general' || explainer || categorical.length > 0
@@ -262,7 +255,7 @@ export async function scoreCsv(options: ScoreCsvOptions): Promise<ScoreCsvResult
     // The model scores on its own thread while the explainer runs on this one.
     const [probabilities, extra] = await Promise.all([
       scorerFor(last).score(batch.x, batch.rows, batch.categories),
-      explainer?.explain(batch.x, batch.rows),
+      explainer?.explain(batch.x, batch.rows, undefined, batch.categories),
     ]);
     const bytes = batch.render(probabilities, threshold, counts, extra);
     counts.rows += batch.rows;

@@ -456,6 +456,73 @@ describe('slipway run --kind anomaly on synthetic:winevents', () => {
       expect(p).toBeLessThanOrEqual(1);
       expect(row['predicted(anomalous)']).toBe(p >= v1.threshold ? '1' : '0');
     }
+
+    // --explain: one effect per raw column (computer and account one each), unseen categories too.
+    const explained = await slipway(
+      'dave',
+      'apply',
+      'secops/categorical-classifier@1',
+      '--input',
+      file('cat-events.csv'),
+      '--output',
+      file('cat-explained.csv'),
+      '--explain',
+      '4',
+    );
+    expect(explained.code, explained.stderr).toBe(0);
+    const why: Record<string, string>[] = parse(await readFile(file('cat-explained.csv')), { columns: true });
+    why.forEach((row, r) => {
+      expect(row['probability(anomalous)']).toBe(rows[r]?.['probability(anomalous)']);
+      const reasons = [1, 2, 3, 4].map((i) => row[`reason${i}(anomalous)`]);
+      expect([...reasons].sort()).toEqual([...features].sort());
+    });
+
+    // The classifier export imports back as a classifier (string inputs and all) and scores alike.
+    const exported = JSON.parse(
+      (
+        await slipway(
+          'dave',
+          'export',
+          'mltk',
+          'secops/categorical-classifier@1',
+          '--out',
+          file('cat-clf-mltk'),
+          '--json',
+        )
+      ).stdout,
+    ).files.onnx;
+    const back = await slipway(
+      'erin',
+      'import',
+      'onnx',
+      exported,
+      '--model',
+      'secops/categorical-classifier-back',
+      '--features',
+      features.join(','),
+      '--target',
+      'anomalous',
+      '--threshold',
+      String(v1.threshold),
+      '--no-promote',
+    );
+    expect(back.code, back.stderr).toBe(0);
+    const again = await slipway(
+      'dave',
+      'apply',
+      'secops/categorical-classifier-back@1',
+      '--input',
+      file('cat-events.csv'),
+      '--output',
+      file('cat-classified-back.csv'),
+    );
+    expect(again.code, again.stderr).toBe(0);
+    const rescored: Record<string, string>[] = parse(await readFile(file('cat-classified-back.csv')), {
+      columns: true,
+    });
+    expect(rescored.map((r) => r['probability(anomalous)'])).toEqual(
+      rows.map((r) => r['probability(anomalous)']),
+    );
   });
 
   it('slipway serve answers the categorical classifier as apply does, monitors both kinds and shadows anomaly versions by anomaly_score', async () => {

@@ -88,6 +88,78 @@ describe('slipway run -f / schedule create -f / init', () => {
     expect(await registry.listVersions('fraud-file').then((vs) => vs.length)).toBe(1);
   });
 
+  it('runs a file with categorical: features (text in, encoded in the graph), and refuses one that is not a feature at its key', {
+    timeout: 300_000,
+  }, async () => {
+    const categorical = `version: 1
+model: secops/file-categorical
+source: "synthetic:winevents?rows=1200&seed=5"
+target: anomalous
+features: [hour, computer, account, EventCode_4625, EventCode_4688]
+categorical: [computer, account]
+spec:
+  layers:
+    - { type: dense, units: 8, activation: relu }
+    - { type: dense, units: 1, activation: sigmoid }
+  batchSize: 256
+  epochs: 1
+gate:
+  promote: false
+`;
+    await writeFile(file('categorical.yaml'), categorical);
+    const bad = categorical.replace('categorical: [computer, account]', 'categorical: [computer, user]');
+    await writeFile(file('categorical-bad.yaml'), bad);
+    const refused = await slipway('run', '-f', file('categorical-bad.yaml'));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(
+      `${file('categorical-bad.yaml')}:6:25: categorical[1]: "user" is not one of the features (hour, computer, account, EventCode_4625, EventCode_4688)`,
+    );
+    const run = await slipway('run', '-f', file('categorical.yaml'), '--json');
+    const result = JSON.parse(run.stdout);
+    expect(['registered', 'blocked']).toContain(result.outcome);
+    const v1 = await registry.getVersion('secops/file-categorical', 1);
+    expect(v1.training?.categorical?.map((c) => c.feature)).toEqual(['computer', 'account']);
+    expect(v1.pipelineFile?.contents).toBe(categorical);
+  });
+
+  it("the gate's drift check compares a categorical feature over the champion's categories plus (other), and blocks on its PSI", {
+    timeout: 300_000,
+  }, async () => {
+    // Event rows: five accounts on the champion's data; the candidate's has 30 % from accounts it never had.
+    const events = (name: string, newAccounts: number) => {
+      const lines = ['hour,computer,account,EventCode_4625,anomalous'];
+      for (let i = 0; i < 1200; i++) {
+        const account = i % 100 < newAccounts ? `new-${i % 13}` : `acct-${i % 5}`;
+        lines.push(`${i % 24},ws-${i % 3},${account},${(i * 7) % 11},${i % 7 === 0 ? 1 : 0}`);
+      }
+      return writeFile(file(name), `${lines.join('\n')}\n`).then(() => file(name));
+    };
+    const pipeline = (source: string) => `version: 1
+model: secops/gate-drift
+source: ${JSON.stringify(source)}
+target: anomalous
+categorical: [computer, account]
+spec:
+  layers: [{ type: dense, units: 1, activation: sigmoid }]
+  batchSize: 256
+  epochs: 1
+gate:
+  metric: { thresholds: { maxFpr: 1 }, champion: { maxRegression: 1 }, drift: { maxPsi: 0.25 } }
+`;
+    await writeFile(file('champion.yaml'), pipeline(await events('champion.csv', 0)));
+    const first = JSON.parse((await slipway('run', '-f', file('champion.yaml'), '--json')).stdout);
+    expect(first.outcome).toBe('promoted');
+    await writeFile(file('candidate.yaml'), pipeline(await events('candidate.csv', 30)));
+    const run = await slipway('run', '-f', file('candidate.yaml'), '--json');
+    expect(run.code, run.stderr).toBe(3);
+    const failed = JSON.parse(run.stdout).gate.checks.filter((c: { passed: boolean }) => !c.passed);
+    expect(failed.map((c: { check: string }) => c.check)).toEqual(['drift.account']);
+    expect(failed[0].actual).toBeGreaterThan(0.25);
+    expect(failed[0].message).toMatch(
+      /^account drifted between champion v1's training data and this version's: PSI [\d.]+ > 0\.25 over its categories \(chi-square [\d.]+, 5 df, p .*categories the champion's data never had: \(other\)\)$/,
+    );
+  });
+
   it('creates a schedule from the file: its schedule section, and the file in the run it starts', async () => {
     const created = await slipway(
       'schedule',

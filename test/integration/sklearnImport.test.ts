@@ -22,7 +22,13 @@ describe('slipway import onnx: scikit-learn exports (skl2onnx defaults)', () => 
   beforeAll(async () => {
     world = await startPipelineWorld('sklearn-import-it');
     registry = new ModelRegistry(openArtifactStore(world.config));
-    for (const name of ['classifier_zipmap.onnx', 'iforest.onnx', 'rows.csv']) {
+    for (const name of [
+      'classifier_zipmap.onnx',
+      'iforest.onnx',
+      'rows.csv',
+      'classifier_categorical.onnx',
+      'rows_categorical.csv',
+    ]) {
       await copyFile(join(FIXTURES, name), file(name));
     }
     expected = parse(await readFile(file('rows.csv')), { columns: true });
@@ -153,5 +159,53 @@ describe('slipway import onnx: scikit-learn exports (skl2onnx defaults)', () => 
     );
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/--target is required/);
+  });
+
+  it('imports a classifier taking categorical features as text (skl2onnx, one input per column) and applies raw rows with unseen categories', async () => {
+    const run = await slipway(
+      'carol',
+      'import',
+      'onnx',
+      file('classifier_categorical.onnx'),
+      '--model',
+      'netops/sessions',
+      '--features',
+      'protocol,bytes,service,duration',
+      '--target',
+      'label',
+      '--no-promote',
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const v1 = await registry.getVersion('netops/sessions', 1);
+    expect(v1.imported).toMatchObject({
+      inputName: 'bytes, duration',
+      categorical: ['protocol', 'service'],
+      outputName: 'probabilities',
+    });
+    expect(await registry.getModelCard('netops/sessions', 1)).toContain(
+      'from 4 features it returns the probability',
+    );
+    expect(await registry.getModelCard('netops/sessions', 1)).toContain(
+      'It takes `protocol`, `service` as text',
+    );
+    expect(v1.imported?.referenceCheck).toMatchObject({ checked: false });
+    const result = await slipway(
+      'dave',
+      'apply',
+      'netops/sessions@1',
+      '--input',
+      file('rows_categorical.csv'),
+      '--output',
+      file('sessions.csv'),
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const rows: Record<string, string>[] = parse(await readFile(file('sessions.csv')), { columns: true });
+    expect(rows).toHaveLength(60);
+    expect(rows.some((r) => r.protocol === 'gopher' || r.service === 'finger')).toBe(true);
+    for (const row of rows) {
+      const p = Number(row.predict_proba);
+      expect(Math.abs(Number(row['probability(label)']) - p)).toBeLessThan(1e-5);
+      expect(row['predicted(label)']).toBe(p >= 0.5 ? '1' : '0');
+    }
   });
 });

@@ -125,6 +125,12 @@ function wideCsv(n: number): string {
   return `${header}\n${row(0)}\n${row(1)}\n${row(0)}\n`;
 }
 
+/** `n` rows, each with an account of its own (acct-1 ... acct-n), an amount and a 0/1 label. */
+function accountsCsv(n: number): string {
+  const rows = Array.from({ length: n }, (_, i) => `acct-${i + 1},${(i % 97) + 0.5},${i % 2}`);
+  return `account,amount,Class\n${rows.join('\n')}\n`;
+}
+
 /** The scoring CSV with one column removed (by name) from the header and every row. */
 async function withoutColumn(ctx: BadInputContext, column: string, name: string): Promise<string> {
   const { readFile } = await import('node:fs/promises');
@@ -325,6 +331,36 @@ export const badInputCases: BadInputCase[] = [
     'leave them out with --features',
     { outcome: 'warned' },
   ),
+
+  {
+    id: 'csv-too-many-categories',
+    area: 'CSV file',
+    input: 'a --categorical column with 10,001 distinct values (an identifier, not a category)',
+    entry: 'slipway run --source accounts.csv --target Class --categorical account --model ...',
+    run: {
+      kind: 'cli',
+      args: async (ctx) => [
+        'run',
+        '--source',
+        await ctx.write('accounts.csv', accountsCsv(10_001)),
+        '--target',
+        'Class',
+        '--model',
+        ctx.model,
+        '--epochs',
+        '1',
+        '--categorical',
+        'account',
+      ],
+    },
+    problem: [
+      'TooManyCategories',
+      'accounts.csv, row 10002, column "account"',
+      'more than 10,000 distinct values by this row',
+    ],
+    hint: 'Leave it out of --categorical and --features, or group its values',
+    reaches: { workflow: 'trainToDeploy', activity: 'extractDataset' },
+  },
 
   // Configuration: read before anything starts; the message names the variable.
   {

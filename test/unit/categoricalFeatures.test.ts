@@ -8,6 +8,7 @@ import { extractDataset } from '../../domain/data/extract';
 import { extractUnlabelledDataset } from '../../domain/data/extractUnlabelled';
 import { NO_LABEL_COLUMN } from '../../domain/data/noLabel';
 import { readSnapshot } from '../../domain/data/snapshot';
+import { explainerForOnnx } from '../../domain/explain/rowExplainer';
 import { evaluateChampion } from '../../domain/gate/championEvaluation';
 import { autoencoderSpecSchema, reconstructionErrors, trainAutoencoder } from '../../domain/ml/autoencoder';
 import { encodeCategories, fitFrequencyEncoding } from '../../domain/ml/categoricalEncoding';
@@ -407,6 +408,43 @@ describe('categorical features', () => {
       } finally {
         await scorer.release();
       }
+      // apply --explain on the same raw rows: one effect per raw column (a categorical column is
+      // one feature, its category's encoded value), summing to p(row) - p(training means).
+      const explainer = explainerForOnnx(onnx, 'probability', FEATURES);
+      const explainedPath = join(temp.root, 'explained.csv');
+      await scoreCsv({
+        input,
+        output: explainedPath,
+        onnx,
+        features: FEATURES,
+        target: 'Class',
+        threshold,
+        batchRows: 2,
+        explain: { graph: explainer.graph, k: FEATURES.length },
+      });
+      const explained = parse(await readFile(explainedPath, 'utf8'), { columns: true }) as Array<
+        Record<string, string>
+      >;
+      explained.forEach((row, r) => {
+        const reasons = FEATURES.map((_, i) => row[`reason${i + 1}(Class)`]);
+        expect([...reasons].sort()).toEqual([...FEATURES].sort());
+        const sum = FEATURES.reduce((t, _, i) => t + Number(row[`effect${i + 1}(Class)`]), 0);
+        expect(Number(row['probability(Class)'])).toBeCloseTo(
+          scored[r]?.['probability(Class)'] as unknown as number,
+          6,
+        );
+        expect(Math.abs(sum - ((inProcess[r] as number) - explainer.baselineProbability))).toBeLessThan(2e-3);
+      });
+      // Rows 1 and 3 differ only in their computer (WS-1, then unseen): only its effect differs.
+      const effects = (row: Record<string, string>) =>
+        Object.fromEntries(
+          FEATURES.map((_, i) => [row[`reason${i + 1}(Class)`], Number(row[`effect${i + 1}(Class)`])]),
+        );
+      const [first, third] = [
+        effects(explained[0] as Record<string, string>),
+        effects(explained[2] as Record<string, string>),
+      ];
+      expect(first.computer).not.toBeCloseTo(third.computer as number, 4);
     } finally {
       model.dispose();
     }

@@ -145,6 +145,78 @@ describe('the metric gate drift check (issue 23)', () => {
     for (const c of checks) expect(c.message).not.toMatch(/NaN/);
   });
 
+  it('judges a categorical feature by PSI over the champion categories plus other, decoding each side with its own dictionary', () => {
+    // account (categorical) and amount; the codes differ between the two extractions' dictionaries.
+    const matrix = (accounts: string[], dictionary: string[]): DatasetMatrix => {
+      const x = new Float32Array(accounts.length * 2);
+      accounts.forEach((a, r) => {
+        x[r * 2] = dictionary.indexOf(a);
+        x[r * 2 + 1] = (r % 10) + 0.5;
+      });
+      return {
+        features: ['account', 'amount'],
+        target: 'Class',
+        x,
+        y: new Uint8Array(accounts.length),
+        nRows: accounts.length,
+        nCols: 2,
+      };
+    };
+    const repeat = (counts: Record<string, number>) =>
+      Object.entries(counts).flatMap(([a, n]) => Array.from({ length: n }, () => a));
+    const dictionaryOf = (values: string[]) => ({ values, counts: values.map(() => 0) });
+    const championRows = repeat({ alice: 400, bob: 400, carol: 200 });
+    const championDictionary = ['bob', 'alice', 'carol'];
+    const same = repeat({ carol: 200, alice: 400, bob: 400 });
+    const sameDictionary = ['carol', 'alice', 'bob'];
+    const judge = (rows: string[], dictionary: string[], limits: { maxPsi?: number; maxKs?: number }) =>
+      driftGateChecks(
+        limits,
+        trainingDataDrift(
+          3,
+          matrix(championRows, championDictionary),
+          matrix(rows, dictionary),
+          ['account'],
+          {
+            champion: new Map([['account', dictionaryOf(championDictionary)]]),
+            candidate: new Map([['account', dictionaryOf(dictionary)]]),
+          },
+        ),
+      );
+    // The same shares under other codes: no drift (a comparison of raw codes would see one).
+    const stable = judge(same, sameDictionary, { maxPsi: 0.25 });
+    expect(stable.every((c) => c.passed)).toBe(true);
+    expect(stable.find((c) => c.check === 'drift')?.message).not.toMatch(/account.*PSI [1-9]/);
+    // 10 % of rows from accounts the champion never saw: one "other" bucket, PSI well over 0.25.
+    const moved = repeat({ alice: 350, bob: 350, carol: 200, dave: 60, erin: 40 });
+    const checks = judge(moved, ['alice', 'bob', 'carol', 'dave', 'erin'], { maxPsi: 0.25 });
+    const failed = checks.filter((c) => !c.passed);
+    expect(failed.map((c) => [c.check, c.limit])).toEqual([['drift.account', 0.25]]);
+    expect(failed[0]?.actual).toBeGreaterThan(0.25);
+    expect(failed[0]?.message).toMatch(
+      /^account drifted between champion v3's training data and this version's: PSI \d\.\d{3} > 0\.25 over its categories \(chi-square \d+\.\d{3}, 3 df, p .*; categories the champion's data never had: \(other\)\)$/,
+    );
+    // KS D has no meaning without an order: with only maxKs the feature is named, never blocks.
+    const ksOnly = judge(moved, ['alice', 'bob', 'carol', 'dave', 'erin'], { maxKs: 0.1 });
+    expect(ksOnly.every((c) => c.passed)).toBe(true);
+    expect(ksOnly.find((c) => c.check === 'drift.notJudged')?.message).toContain(
+      'not judged (categorical, judged by PSI only: set maxPsi): account',
+    );
+    // Without the dictionaries the codes cannot be read: listed, not compared.
+    const undecoded = driftGateChecks(
+      { maxPsi: 0.25 },
+      trainingDataDrift(
+        3,
+        matrix(championRows, championDictionary),
+        matrix(moved, ['alice', 'bob', 'carol', 'dave', 'erin']),
+        ['account'],
+      ),
+    );
+    expect(undecoded.find((c) => c.check === 'drift.notJudged')?.message).toContain(
+      'not in both training sets: account',
+    );
+  });
+
   it('refuses limits out of range in the gate settings', () => {
     expect(() => settings({ maxPsi: 0 })).toThrow();
     expect(() => settings({ maxKs: 1.5 })).toThrow();

@@ -10,6 +10,7 @@ import {
   readPipelineFile,
 } from '../../application/pipelineFile';
 import { pipelineFileTemplate } from '../../application/pipelineTemplate';
+import { checkCategoricalFlag } from '../../cli/anomalyRun';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
 import { PIPELINE_FILE_MAX_BYTES } from '../../domain/registry/metadata';
 import { PIPELINE_SCHEMA_FILE, renderPipelineSchema } from '../support/renderPipelineSchema';
@@ -226,6 +227,58 @@ describe('pipeline file: the run it starts', () => {
       cache: false,
     });
     expect(input.spec).toMatchObject({ epochs: 2, batchSize: 64 });
+  });
+});
+
+describe('pipeline file: categorical features', () => {
+  const categorical = `${minimal}target: anomalous
+features: [hour, computer, account, EventCode_4625]
+categorical: [computer, account]
+`;
+
+  it('reads them into the run and the tune inputs, and --categorical over them', () => {
+    const loaded = parsePipelineFile(categorical, 'slipway.yaml');
+    expect(loaded.pipeline.categorical).toEqual(['computer', 'account']);
+    expect(pipelineRunInput(loaded, {}, 'ana').categorical).toEqual(['computer', 'account']);
+    const tuned = parsePipelineFile(
+      `${categorical}tune:\n  method: random\n  trials: 2\n  space:\n    spec.learningRate: [0.01, 0.02]\n`,
+      'slipway.yaml',
+    );
+    expect(pipelineTuneInput(tuned, {}, {}, 'ana').categorical).toEqual(['computer', 'account']);
+    expect(pipelineRunInput(loaded, { categorical: ['computer'] }, 'ana').categorical).toEqual(['computer']);
+  });
+
+  it('refuses one that is not a feature, the target, or named twice, at its key and line', () => {
+    expect(
+      problems(
+        categorical.replace(
+          'categorical: [computer, account]',
+          'categorical:\n  - computer\n  - user\n  - anomalous\n  - computer',
+        ),
+      ),
+    ).toEqual([
+      'slipway.yaml:8:5: categorical[1]: "user" is not one of the features (hour, computer, account, EventCode_4625): list it in features too, or leave features out',
+      'slipway.yaml:9:5: categorical[2]: "anomalous" is the label column, not a feature: a categorical feature is a text input of the model',
+      'slipway.yaml:10:5: categorical[3]: "computer" is named twice; name each categorical feature once',
+    ]);
+  });
+
+  it('refuses the same on run and schedule create flags, naming --categorical', () => {
+    expect(() =>
+      checkCategoricalFlag({ categorical: ['computer', 'Class'], features: undefined, target: 'Class' }),
+    ).toThrow(
+      '--categorical computer,Class: "Class" is the label column, not a feature: a categorical feature is a text input of the model.',
+    );
+    expect(() =>
+      checkCategoricalFlag({ categorical: ['computer'], features: ['computer'], target: 'Class' }),
+    ).not.toThrow();
+  });
+
+  it('refuses --categorical over the file that breaks the rule, naming the key and the flag', () => {
+    const loaded = parsePipelineFile(categorical, 'slipway.yaml');
+    expect(() => pipelineRunInput(loaded, { categorical: ['hostname'] }, 'ana')).toThrow(
+      'slipway.yaml: categorical[0]: "hostname" is not one of the features (hour, computer, account, EventCode_4625): list it in features too, or leave features out (with --categorical hostname)',
+    );
   });
 });
 

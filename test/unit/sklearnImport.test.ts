@@ -8,6 +8,7 @@ import { decodeModel } from '../../domain/onnx/onnxProto';
 import { scoreAnomalyCsv } from '../../domain/scoring/anomalyCsv';
 import { scoreAnomalyMatrix } from '../../domain/scoring/anomalyScorer';
 import { scoreMatrix } from '../../domain/scoring/binaryScorer';
+import { scoreCsv } from '../../domain/scoring/scoreCsv';
 
 // Built by test/fixtures/sklearn/make_fixtures.py with real scikit-learn and skl2onnx.
 const FIXTURES = resolve(__dirname, '../fixtures/sklearn');
@@ -35,6 +36,58 @@ const maxAbsDiff = (a: ArrayLike<number>, b: number[]) =>
 const options = { features: FEATURES, sizeLimitBytes: 15 * 1024 * 1024 };
 
 describe('scikit-learn imports', () => {
+  // Built by test/fixtures/sklearn/make_categorical_fixture.py: a ColumnTransformer pipeline
+  // converted from a DataFrame, so one input per column (strings for protocol and service).
+  const CATEGORICAL = ['protocol', 'bytes', 'service', 'duration'];
+
+  it('imports a classifier taking categorical features as text (one input per column, ZipMap) and apply matches predict_proba, unseen categories included', async () => {
+    const facts = await checkImportedOnnx(fixture('classifier_categorical.onnx'), {
+      features: CATEGORICAL,
+      sizeLimitBytes: 15 * 1024 * 1024,
+    });
+    expect(facts.categorical).toEqual(['protocol', 'service']);
+    expect(facts.inputName).toBe('bytes, duration');
+    expect(facts.outputName).toBe('probabilities');
+    expect(facts.referenceCheck).toMatchObject({ checked: false });
+    const dir = await mkdtemp(join(tmpdir(), 'slipway-categorical-import-'));
+    const out = join(dir, 'scored.csv');
+    const result = await scoreCsv({
+      input: join(FIXTURES, 'rows_categorical.csv'),
+      output: out,
+      onnx: facts.bytes,
+      features: CATEGORICAL,
+      target: 'label',
+      threshold: 0.5,
+      outputName: facts.outputName,
+    });
+    const [header, ...lines] = (await readFile(out, 'utf8')).trim().split('\n');
+    const names = (header as string).split(',');
+    const expected = lines.map((l) => Number(l.split(',')[names.indexOf('predict_proba')]));
+    const got = lines.map((l) => Number(l.split(',')[names.indexOf('probability(label)')]));
+    expect(result.rowsScored).toBe(60);
+    expect(lines.some((l) => l.startsWith('gopher,') || l.includes(',finger,'))).toBe(true);
+    expect(maxAbsDiff(got, expected)).toBeLessThan(1e-5);
+  });
+
+  it('refuses a categorical classifier whose numeric features are listed out of the input order, or whose text input is not a feature', async () => {
+    const file = fixture('classifier_categorical.onnx');
+    const settings = { sizeLimitBytes: 15 * 1024 * 1024 };
+    await expect(
+      checkImportedOnnx(file, { ...settings, features: ['protocol', 'duration', 'service', 'bytes'] }),
+    ).rejects.toMatchObject({
+      type: 'FeatureOrderMismatch',
+      message: expect.stringContaining(
+        'in the order bytes, duration, but --features lists the numeric features as duration, bytes',
+      ),
+    });
+    await expect(
+      checkImportedOnnx(file, { ...settings, features: ['proto', 'bytes', 'service', 'duration'] }),
+    ).rejects.toMatchObject({
+      type: 'ModelInputMismatch',
+      message: expect.stringContaining('takes text in protocol (string [, 1])'),
+    });
+  });
+
   it('reads a default (ZipMap) classifier export through the tensor that feeds the ZipMap, matching predict_proba', async () => {
     const facts = await checkImportedOnnx(fixture('classifier_zipmap.onnx'), options);
     expect(facts.outputName).toBe('probabilities');
