@@ -18,22 +18,12 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { SYNTHETIC_FRAUD_COLUMNS, syntheticFraudRows } from '../domain/data/syntheticFraud';
-import { DEFAULT_TARGET_COLUMN } from '../domain/data/targetColumn';
-import { encodeCheckpoint } from '../domain/ml/checkpoint';
-import { buildModel } from '../domain/ml/modelBuilder';
-import { referenceModelSpec } from '../domain/ml/modelSpec';
-import { fitStandardScaler, scalerToJson } from '../domain/ml/scaler';
-import { exportToOnnx } from '../domain/onnx/exporter';
-import { ModelAliases } from '../domain/registry/aliases';
 import { ModelRegistry } from '../domain/registry/registry';
 import { openBinaryScorer } from '../domain/scoring/binaryScorer';
 import { LocalArtifactStore } from '../domain/storage/localStore';
 import { startServeProcess } from '../test/support/serveProcess';
 import { describeMachine } from './lib/machine';
-
-const FEATURES = SYNTHETIC_FRAUD_COLUMNS.slice(0, -1);
-const MODEL = 'bench-serve';
+import { registerReference, SERVE_FEATURES, SERVE_MODEL, scoringBodies } from './lib/serveFixture';
 
 export interface LoadStep {
   /** Requests per second asked of autocannon (0: as fast as it answers). */
@@ -73,97 +63,6 @@ export interface ServeBenchReport {
   };
   /** The same service with `--shadow staging` (the same version as candidate): what shadowing costs. */
   shadowed?: { singleRow: LoadStep; batch: LoadStep };
-}
-
-/** Registers the reference network (ONNX, checkpoint, scaler) as version 1, production. */
-async function registerReference(dir: string): Promise<void> {
-  const n = FEATURES.length;
-  const sampleRows = 4_096;
-  const x = new Float32Array(sampleRows * n);
-  let i = 0;
-  for (const row of syntheticFraudRows({ rows: sampleRows, seed: 2 })) x.set(row.slice(0, n), n * i++);
-  const scaler = fitStandardScaler(x, sampleRows, n, [...FEATURES]);
-  const model = buildModel(referenceModelSpec, n);
-  const store = LocalArtifactStore.fromUri(`file://${dir}`);
-  try {
-    const onnx = exportToOnnx({
-      model,
-      spec: referenceModelSpec,
-      scaler,
-      threshold: 0.5,
-      metadata: {
-        modelName: MODEL,
-        features: [...FEATURES],
-        target: DEFAULT_TARGET_COLUMN,
-        producerVersion: '0.0.0',
-        datasetSha256: '0'.repeat(64),
-        runId: 'bench',
-      },
-    });
-    const checkpoint = await encodeCheckpoint({
-      epoch: 1,
-      history: [],
-      weights: model.getWeights(),
-      optimizer: [],
-    });
-    const put = (bytes: Uint8Array | string, kind: 'onnx' | 'model' | 'scaler', ext: string) =>
-      store.put(bytes, { kind, mediaType: 'application/octet-stream', extension: ext });
-    const artifacts = {
-      onnx: await put(onnx, 'onnx', '.onnx'),
-      model: await put(checkpoint, 'model', '.bin'),
-      scaler: await put(scalerToJson(scaler), 'scaler', '.json'),
-    };
-    const registry = new ModelRegistry(store);
-    await registry.registerVersion(MODEL, {
-      idempotencyKey: 'bench-serve/1',
-      build: {
-        features: [...FEATURES],
-        target: DEFAULT_TARGET_COLUMN,
-        threshold: 0.5,
-        metrics: {
-          tp: 1,
-          fp: 1,
-          tn: 1,
-          fn: 1,
-          precision: 0.5,
-          recall: 0.5,
-          fpr: 0.5,
-          f1: 0.5,
-          rocAuc: 0.5,
-          prAuc: 0.5,
-        },
-        training: {
-          modelSpec: referenceModelSpec,
-          classWeights: { mode: 'none', weights: { negative: 1, positive: 1 } },
-          split: { testFraction: 0.25, seed: 42, stratified: false, trainRows: sampleRows, testRows: 1 },
-          epochsRun: 0,
-        },
-        backend: 'bench',
-        artifacts,
-        onnx: {
-          size: { bytes: onnx.length, base64Bytes: Math.ceil(onnx.length / 3) * 4, limit: 15_000_000 },
-        },
-        packageVersions: {},
-        codeVersion: 'bench',
-        workflowId: 'bench-serve',
-        runId: 'bench-serve',
-        createdAt: new Date().toISOString(),
-        createdBy: 'bench',
-        sourceUri: 'synthetic:fraud?rows=4096&seed=2',
-      },
-    });
-    for (const alias of ['production', 'staging']) {
-      await new ModelAliases(registry).move(MODEL, alias, {
-        version: 1,
-        action: 'promote',
-        actor: 'bench',
-        reason: 'bench',
-        at: new Date().toISOString(),
-      });
-    }
-  } finally {
-    model.dispose();
-  }
 }
 
 /** utime + stime of a process in seconds, from /proc (clock ticks of 1/100 s on Linux). */
@@ -231,10 +130,7 @@ export async function measureServe(options: { rates: number[]; seconds: number }
       SLIPWAY_STATE_DIR: dir,
       SLIPWAY_USER: 'bench',
     };
-    const rows = [...syntheticFraudRows({ rows: 1_000, seed: 5 })].map((r) => r.slice(0, FEATURES.length));
-    const one = JSON.stringify({ rows: [Object.fromEntries(FEATURES.map((f, j) => [f, rows[0]?.[j]]))] });
-    const batchJson = JSON.stringify({ rows });
-    const batchCsv = `${FEATURES.join(',')}\n${rows.map((r) => r.join(',')).join('\n')}\n`;
+    const { rows, oneRow: one, jsonArrays: batchJson, csv: batchCsv } = scoringBodies(1_000);
     const single = { body: one, type: 'application/json', rowsPerRequest: 1 };
     const batch = {
       body: batchJson,
@@ -316,10 +212,10 @@ async function scoreAlone(
   seconds: number,
 ): Promise<NonNullable<ServeBenchReport['onnxruntimeAlone']>> {
   const store = LocalArtifactStore.fromUri(`file://${artifacts}`);
-  const version = await new ModelRegistry(store).getVersion(MODEL, 1);
+  const version = await new ModelRegistry(store).getVersion(SERVE_MODEL, 1);
   const scorer = await openBinaryScorer(
     await store.getBytes(version.artifacts.onnx),
-    FEATURES.length,
+    SERVE_FEATURES.length,
     undefined,
     {
       intraOpThreads: 1,
@@ -354,7 +250,14 @@ async function withService(
   extra: string[],
   work: (url: string, pid: number) => Promise<void>,
 ): Promise<void> {
-  const serve = await startServeProcess(env, [`${MODEL}@production`, '--port', '0', '--poll', '5', ...extra]);
+  const serve = await startServeProcess(env, [
+    `${SERVE_MODEL}@production`,
+    '--port',
+    '0',
+    '--poll',
+    '5',
+    ...extra,
+  ]);
   try {
     await work(serve.url, serve.child.pid as number);
   } finally {
