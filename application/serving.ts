@@ -9,10 +9,8 @@ import { scalerFromJson } from '../domain/ml/scaler';
 import { ModelAliases } from '../domain/registry/aliases';
 import type { ModelVersionMetadata } from '../domain/registry/metadata';
 import { categoricalInputsOf, openAnomalyScorer } from '../domain/scoring/anomalyScorer';
-import { openBinaryScorer } from '../domain/scoring/binaryScorer';
 import { addedColumns } from '../domain/scoring/columns';
 import { ScoringError } from '../domain/scoring/errors';
-import { openThreadedScorer } from '../domain/scoring/threadedScorer';
 import { type AnomalyReference, checkAnomalyVersion } from '../domain/serving/anomalyCheck';
 import { CanarySplit } from '../domain/serving/canary';
 import { badRequest, RequestError } from '../domain/serving/errors';
@@ -27,19 +25,18 @@ import {
   releaseLoaded,
   ServedModel,
 } from '../domain/serving/servedModel';
+import { openServingScorer } from '../domain/serving/servingScorer';
 import {
   type ShadowPairReport,
   type ShadowRecord,
   shadowRecordSchema,
   summarizeShadow,
 } from '../domain/serving/shadow';
-import { splitScorer } from '../domain/serving/splitScorer';
 import {
   type CheckReference,
   checkVersion,
   graphReference,
   trainedReference,
-  type VersionCheck,
 } from '../domain/serving/versionCheck';
 import { AliasFollower, type FollowerHooks } from './aliasFollower';
 import { resolveModelRef } from './models';
@@ -136,15 +133,11 @@ export async function loadServingVersion(
   if (metadata.kind === 'anomaly') return loadAnomalyVersion(ws, metadata, onnx);
   const outputName = metadata.imported?.outputName;
   const nFeatures = metadata.features.length;
-  const main = await openBinaryScorer(onnx, nFeatures, outputName, {
-    intraOpThreads: options.intraOpThreads ?? 1,
-  });
-  const threaded = openThreadedScorer(onnx, nFeatures, main, { intraOpThreads: options.intraOpThreads ?? 1 });
-  const scorer = splitScorer(main, threaded);
+  const scorer = await openServingScorer(onnx, nFeatures, outputName, options);
   let explainer: ClassifierVersion['explainer'] | undefined;
   try {
-    const reference = await referenceOf(ws, metadata, onnx, main.outputName);
-    // Both sessions answer requests, so both are checked (and warmed) on the probe rows.
+    const reference = await referenceOf(ws, metadata, onnx, scorer.outputName);
+    // Every session that answers requests is checked (and warmed) on the probe rows.
     const check =
       'reason' in reference
         ? ({
@@ -154,11 +147,8 @@ export async function loadServingVersion(
             worstBoundUsed: Number.NaN,
             reason: reference.reason,
           } as const)
-        : worse(
-            await checkVersion(main, reference, nFeatures),
-            await checkVersion(threaded, reference, nFeatures),
-          );
-    explainer = await openServingExplainer(onnx, main.outputName, metadata.features);
+        : await checkVersion(scorer.sessions, reference, nFeatures);
+    explainer = await openServingExplainer(onnx, scorer.outputName, metadata.features);
     return {
       model,
       version,
@@ -239,12 +229,6 @@ async function loadAnomalyVersion(
     await scorer.release();
     throw error;
   }
-}
-
-function worse(a: VersionCheck, b: VersionCheck): VersionCheck {
-  if (!a.passed) return a;
-  if (!b.passed) return b;
-  return a.worstBoundUsed >= b.worstBoundUsed ? a : b;
 }
 
 async function referenceOf(
