@@ -1,17 +1,23 @@
 /**
- * `slipway serve` under a real HTTP load generator (autocannon) on loopback: the reference network
- * (139,777 parameters, seeded initial weights: the speed does not depend on them) registered in a
- * local-folder store with its checkpoint and scaler, so the service checks it as it would a trained
- * version, served by the real CLI in a child process (its CPU time read from /proc, apart from the
- * load generator's).
+ * `slipway serve` under a real HTTP load generator (autocannon 8, in this process, one thread) on
+ * loopback: the reference network (bench/lib/serveFixture.ts) registered in a local-folder store
+ * with its checkpoint and scaler, so the service checks it as it would a trained version, served
+ * by the real CLI in a child process. Nothing is pinned: the service (its main thread and its model
+ * thread) and the load generator share the machine's cores as the OS schedules them, so each step
+ * records the CPU each side used (the service's from /proc, the generator's from this process),
+ * and the service's CPU per request, which a busy machine disturbs less than rates and latencies.
  *
- * - single rows: one JSON row per request at fixed rising rates (autocannon's overallRate),
- *   latency p50/p99 and errors at each;
- * - batches: 1,000 rows per request (JSON arrays and CSV), as fast as the service answers: rows/s.
+ * - single rows: one JSON row (an object by feature name) per request at fixed rising rates
+ *   (autocannon's overallRate, 16 connections), latency p50/p99 and errors at each;
+ * - batches: 1,000 rows per request (JSON arrays, JSON objects, CSV), 4 connections, as fast as
+ *   the service answers: rows/s;
+ * - the peer, in the same run: onnxruntime alone on the same 1,000-row batches in this process;
+ * - the same service with --shadow (every request scored twice).
  *
  *   npx tsx bench/serve.ts [--quick] [--rates 500,1000,2000,4000] [--seconds 10]
  *
- * Results also go to bench/results/serve-<date>.json.
+ * About 2 minutes in full (10 s steps), 1 minute with --quick (4 s steps). Results also go to
+ * bench/results/serve-<date>.json.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -40,8 +46,17 @@ export interface LoadStep {
   timeouts: number;
   /** CPU seconds of the serve process per second of the step (1.0 = one core busy). */
   serverCores: number;
+  /** The serve process's CPU time per answered request, in microseconds. */
+  serverCpuUsPerRequest: number;
+  /** Rows answered per CPU second of the serve process. */
+  rowsPerServerCpuSecond: number;
+  /** CPU seconds of the load generator (this process) per second of the step. */
+  loadGeneratorCores: number;
   loadAverage: number;
 }
+
+/** What a batch step sent. */
+export type BatchFormat = 'json' | 'json-objects' | 'csv';
 
 export interface ServeBenchReport {
   machine: string;
@@ -49,7 +64,7 @@ export interface ServeBenchReport {
   loadAverageAtStart: number;
   loadAverageAtEnd: number;
   singleRow: LoadStep[];
-  batches: Array<LoadStep & { format: 'json' | 'csv' }>;
+  batches: Array<LoadStep & { format: BatchFormat }>;
   /**
    * The peer of the batch steps, in the same run: the same 1,000-row batches scored by onnxruntime
    * alone in this process (one session, 1 intra-op thread, as the service's model thread), the
@@ -84,6 +99,7 @@ async function step(
   },
 ): Promise<LoadStep> {
   const cpu0 = cpuSecondsOf(servePid);
+  const generator0 = process.cpuUsage();
   const t0 = performance.now();
   const result = await autocannon({
     url: `${url}/score`,
@@ -95,7 +111,8 @@ async function step(
     ...(options.rate > 0 ? { overallRate: options.rate } : {}),
   });
   const seconds = (performance.now() - t0) / 1000;
-  const serverCores = (cpuSecondsOf(servePid) - cpu0) / seconds;
+  const serverCpu = cpuSecondsOf(servePid) - cpu0;
+  const generator = process.cpuUsage(generator0);
   const ok = result.requests.total - result.non2xx;
   return {
     rate: options.rate,
@@ -115,7 +132,10 @@ async function step(
     errors: result.errors,
     non2xx: result.non2xx,
     timeouts: result.timeouts,
-    serverCores,
+    serverCores: serverCpu / seconds,
+    serverCpuUsPerRequest: (serverCpu * 1e6) / Math.max(1, result.requests.total),
+    rowsPerServerCpuSecond: (ok * options.rowsPerRequest) / serverCpu,
+    loadGeneratorCores: (generator.user + generator.system) / 1e6 / seconds,
     loadAverage: loadavg()[0] ?? 0,
   };
 }
@@ -130,7 +150,8 @@ export async function measureServe(options: { rates: number[]; seconds: number }
       SLIPWAY_STATE_DIR: dir,
       SLIPWAY_USER: 'bench',
     };
-    const { rows, oneRow: one, jsonArrays: batchJson, csv: batchCsv } = scoringBodies(1_000);
+    const bodies = scoringBodies(1_000);
+    const { rows, oneRow: one, jsonArrays: batchJson } = bodies;
     const single = { body: one, type: 'application/json', rowsPerRequest: 1 };
     const batch = {
       body: batchJson,
@@ -152,14 +173,12 @@ export async function measureServe(options: { rates: number[]; seconds: number }
       }
       for (const [format, body, type] of [
         ['json', batchJson, 'application/json'],
-        ['csv', batchCsv, 'text/csv'],
+        ['json-objects', bodies.jsonObjects, 'application/json'],
+        ['csv', bodies.csv, 'text/csv'],
       ] as const) {
         const measured = await step(url, pid, { ...batch, body, type, seconds: options.seconds });
         batches.push({ ...measured, format });
-        process.stderr.write(
-          `bench serve: batches of 1,000 rows (${format}): ${describeStep(measured)}, ` +
-            `${Math.round(measured.rowsPerSecond / measured.serverCores)} rows per server CPU second\n`,
-        );
+        process.stderr.write(`bench serve: batches of 1,000 rows (${format}): ${describeStep(measured)}\n`);
       }
     });
     const onnxruntimeAlone = await scoreAlone(join(dir, 'artifacts'), rows, options.seconds);
@@ -192,7 +211,7 @@ export async function measureServe(options: { rates: number[]; seconds: number }
     return {
       machine: `${machine.cpuModel}, ${machine.cores} cores, ${machine.vector}`,
       model:
-        'reference network (139,777 parameters), onnxruntime-node CPU: a session on the main thread for requests under 64 rows, one on a model thread for larger ones, 1 intra-op thread each',
+        'reference network (139,777 parameters), onnxruntime-node 1.30 CPU (MLAS): a session on the main thread for requests under 64 rows (those arriving together scored in one run), one on a model thread for larger ones, 1 intra-op thread each',
       loadAverageAtStart: machine.loadAverageAtStart,
       loadAverageAtEnd: loadavg()[0] ?? 0,
       singleRow,
@@ -268,7 +287,9 @@ async function withService(
 export function describeStep(s: LoadStep): string {
   return (
     `${Math.round(s.requestsPerSecond)} req/s, ${Math.round(s.rowsPerSecond)} rows/s, p50 ${s.latencyMs.p50} ms, ` +
-    `p99 ${s.latencyMs.p99} ms, ${s.errors + s.non2xx + s.timeouts} errors, server ${s.serverCores.toFixed(2)} cores, load ${s.loadAverage.toFixed(1)}`
+    `p99 ${s.latencyMs.p99} ms, ${s.errors + s.non2xx + s.timeouts} errors, server ${s.serverCores.toFixed(2)} cores ` +
+    `(${Math.round(s.serverCpuUsPerRequest)} us CPU a request, ${Math.round(s.rowsPerServerCpuSecond)} rows per CPU second), ` +
+    `load generator ${s.loadGeneratorCores.toFixed(2)} cores, load ${s.loadAverage.toFixed(1)}`
   );
 }
 
