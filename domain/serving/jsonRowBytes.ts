@@ -57,6 +57,8 @@ function featureKeys(features: readonly string[]): FeatureKeys {
 
 /** Whitespace JSON allows between tokens: space, tab, LF, CR. */
 function skip(b: Uint8Array, i: number, end: number): number {
+  // Most bodies have no whitespace between tokens: one comparison for them.
+  if ((b[i] as number) > 32) return i;
   while (i < end) {
     const c = b[i] as number;
     if (c !== 32 && c !== 10 && c !== 13 && c !== 9) break;
@@ -129,7 +131,10 @@ function readString(body: Uint8Array, i: number, end: number, ascii: boolean): n
   return -1;
 }
 
-/** The feature whose name is the key body[start, stop), or -1. */
+/**
+ * The feature whose name is the key body[start, stop) (a key without escapes), or -1; rows
+ * usually list the features in one order, so `hint` (the one after the last key's) is tried first.
+ */
 function featureOf(body: Uint8Array, start: number, stop: number, keys: FeatureKeys, hint: number): number {
   const length = stop - start;
   const hinted = keys.names[hint];
