@@ -162,6 +162,86 @@ function skipOtherValue(body: Uint8Array, i: number, end: number): number {
 
 const WORDS = ['true', 'false', 'null'].map((w) => Buffer.from(w));
 
+/**
+ * One row as an array from `i` (after its bracket) into x[base...]: the position of its closing
+ * bracket, or -1 (a short or long row, a value that is not a plain number within float32).
+ */
+function arrayRow(
+  body: Uint8Array,
+  i: number,
+  end: number,
+  x: Float32Array,
+  base: number,
+  nFeatures: number,
+): number {
+  for (let j = 0; j < nFeatures; j++) {
+    if (j > 0) {
+      if (body[i] !== COMMA) return -1;
+      i = skip(body, i + 1, end);
+    }
+    const value = readNumber(body, i);
+    if (!(Math.abs(value) <= FLOAT32_MAX)) return -1; // NaN too
+    x[base + j] = value;
+    i = skip(body, numberEnd, end);
+  }
+  return body[i] === CLOSE_ARRAY ? i : -1; // a longer row: the general reader names it
+}
+
+/**
+ * Row `row` as an object from `i` (after its brace) into its place in x: the position of its
+ * closing brace, or -1 (a feature missing, a value that is not a plain number, a key or another
+ * member this reader does not take). `seen` marks, per feature, the last row (+ 1) that set it.
+ */
+function objectRow(
+  body: Uint8Array,
+  i: number,
+  end: number,
+  x: Float32Array,
+  row: number,
+  keys: FeatureKeys,
+  seen: Int32Array,
+): number {
+  const nFeatures = seen.length;
+  const base = row * nFeatures;
+  let set = 0;
+  let hint = 0;
+  if (body[i] !== CLOSE_OBJECT) {
+    for (;;) {
+      if (body[i] !== QUOTE) return -1;
+      const keyStart = readString(body, i, end, false);
+      if (keyStart < 0) return -1;
+      const keyStop = stringEnd - 1;
+      i = skip(body, stringEnd, end);
+      if (body[i] !== COLON) return -1;
+      i = skip(body, i + 1, end);
+      const j = featureOf(body, keyStart, keyStop, keys, hint);
+      if (j >= 0) {
+        const value = readNumber(body, i);
+        if (!(Math.abs(value) <= FLOAT32_MAX)) return -1;
+        x[base + j] = value;
+        if (seen[j] !== row + 1) {
+          seen[j] = row + 1;
+          set++;
+        }
+        hint = j + 1;
+        i = numberEnd;
+      } else {
+        // A key that is no feature: read as JSON.parse would only if it is plain ASCII.
+        if (readString(body, keyStart - 1, end, true) < 0) return -1;
+        i = skipOtherValue(body, i, end);
+        if (i < 0) return -1;
+      }
+      i = skip(body, i, end);
+      if (body[i] === COMMA) {
+        i = skip(body, i + 1, end);
+        continue;
+      }
+      break;
+    }
+  }
+  return body[i] === CLOSE_OBJECT && set === nFeatures ? i : -1; // a missing feature: named there
+}
+
 export function readJsonRowBytes(
   body: Uint8Array,
   features: readonly string[],
@@ -195,59 +275,11 @@ export function readJsonRowBytes(
       grown.set(x);
       x = grown;
     }
-    i = skip(body, i + 1, end);
-    const base = nRows * nFeatures;
-    if (open === OPEN_ARRAY) {
-      for (let j = 0; j < nFeatures; j++) {
-        if (j > 0) {
-          if (body[i] !== COMMA) return undefined;
-          i = skip(body, i + 1, end);
-        }
-        const value = readNumber(body, i);
-        if (!(Math.abs(value) <= FLOAT32_MAX)) return undefined; // NaN too
-        x[base + j] = value;
-        i = skip(body, numberEnd, end);
-      }
-      if (body[i] !== CLOSE_ARRAY) return undefined; // a longer row: the general reader names it
-    } else {
-      let set = 0;
-      let hint = 0;
-      if (body[i] !== CLOSE_OBJECT) {
-        for (;;) {
-          if (body[i] !== QUOTE) return undefined;
-          const keyStart = readString(body, i, end, false);
-          if (keyStart < 0) return undefined;
-          const keyStop = stringEnd - 1;
-          i = skip(body, stringEnd, end);
-          if (body[i] !== COLON) return undefined;
-          i = skip(body, i + 1, end);
-          const j = featureOf(body, keyStart, keyStop, keys, hint);
-          if (j >= 0) {
-            const value = readNumber(body, i);
-            if (!(Math.abs(value) <= FLOAT32_MAX)) return undefined;
-            x[base + j] = value;
-            if (seen[j] !== nRows + 1) {
-              seen[j] = nRows + 1;
-              set++;
-            }
-            hint = j + 1;
-            i = numberEnd;
-          } else {
-            // A key that is no feature: read as JSON.parse would only if it is plain ASCII.
-            if (readString(body, keyStart - 1, end, true) < 0) return undefined;
-            i = skipOtherValue(body, i, end);
-            if (i < 0) return undefined;
-          }
-          i = skip(body, i, end);
-          if (body[i] === COMMA) {
-            i = skip(body, i + 1, end);
-            continue;
-          }
-          break;
-        }
-      }
-      if (body[i] !== CLOSE_OBJECT || set !== nFeatures) return undefined; // a missing feature: named there
-    }
+    i =
+      open === OPEN_ARRAY
+        ? arrayRow(body, skip(body, i + 1, end), end, x, nRows * nFeatures, nFeatures)
+        : objectRow(body, skip(body, i + 1, end), end, x, nRows, keys, seen);
+    if (i < 0) return undefined;
     nRows++;
     i = skip(body, i + 1, end);
     if (body[i] === COMMA) {
