@@ -9,10 +9,8 @@ import { scalerFromJson } from '../domain/ml/scaler';
 import { ModelAliases } from '../domain/registry/aliases';
 import type { ModelVersionMetadata } from '../domain/registry/metadata';
 import { categoricalInputsOf, openAnomalyScorer } from '../domain/scoring/anomalyScorer';
-import { openBinaryScorer } from '../domain/scoring/binaryScorer';
 import { addedColumns } from '../domain/scoring/columns';
 import { ScoringError } from '../domain/scoring/errors';
-import { openThreadedScorer } from '../domain/scoring/threadedScorer';
 import { type AnomalyReference, checkAnomalyVersion } from '../domain/serving/anomalyCheck';
 import { CanarySplit } from '../domain/serving/canary';
 import { badRequest, RequestError } from '../domain/serving/errors';
@@ -27,6 +25,7 @@ import {
   releaseLoaded,
   ServedModel,
 } from '../domain/serving/servedModel';
+import { openServingScorer } from '../domain/serving/servingScorer';
 import {
   type ShadowPairReport,
   type ShadowRecord,
@@ -34,13 +33,11 @@ import {
   shadowTerms,
   summarizeShadow,
 } from '../domain/serving/shadow';
-import { splitScorer } from '../domain/serving/splitScorer';
 import {
   type CheckReference,
   checkVersion,
   graphReference,
   trainedReference,
-  type VersionCheck,
 } from '../domain/serving/versionCheck';
 import { AliasFollower, type FollowerHooks } from './aliasFollower';
 import { resolveModelRef } from './models';
@@ -137,22 +134,13 @@ export async function loadServingVersion(
   if (metadata.kind === 'anomaly') return loadAnomalyVersion(ws, metadata, onnx);
   const outputName = metadata.imported?.outputName;
   const nFeatures = metadata.features.length;
-  // Categorical features (the graph's string inputs) are fed as text on this thread, as apply
-  // does: the model thread takes float rows only, so such a version answers on one session.
+  // Categorical features (the graph's string inputs) are fed as text, as apply does.
   const categorical = categoricalInputsOf(onnx, metadata.features);
-  const main = await openBinaryScorer(onnx, nFeatures - categorical.length, outputName, {
-    intraOpThreads: options.intraOpThreads ?? 1,
-    ...(categorical.length > 0 ? { categorical } : {}),
-  });
-  const threaded =
-    categorical.length > 0
-      ? undefined
-      : openThreadedScorer(onnx, nFeatures, main, { intraOpThreads: options.intraOpThreads ?? 1 });
-  const scorer = threaded ? splitScorer(main, threaded) : main;
+  const scorer = await openServingScorer(onnx, nFeatures, outputName, { ...options, categorical });
   let explainer: ClassifierVersion['explainer'] | undefined;
   try {
-    const reference = await referenceOf(ws, metadata, onnx, main.outputName);
-    // Both sessions answer requests, so both are checked (and warmed) on the probe rows.
+    const reference = await referenceOf(ws, metadata, onnx, scorer.outputName);
+    // Every session that answers requests is checked (and warmed) on the probe rows.
     const check =
       'reason' in reference
         ? ({
@@ -162,18 +150,13 @@ export async function loadServingVersion(
             worstBoundUsed: Number.NaN,
             reason: reference.reason,
           } as const)
-        : threaded
-          ? worse(
-              await checkVersion(main, reference, nFeatures),
-              await checkVersion(threaded, reference, nFeatures),
-            )
-          : await checkVersion(main, reference, nFeatures);
+        : await checkVersion(scorer.sessions, reference, nFeatures);
     explainer =
       categorical.length > 0
         ? {
-            notExplainable: `it takes categorical features as text (${categorical.join(', ')}), which per-row explanations do not take yet (apply --explain refuses it too)`,
+            notExplainable: `it takes categorical features as text (${categorical.join(', ')}), which the service's per-row explanations do not take yet (apply --explain does)`,
           }
-        : await openServingExplainer(onnx, main.outputName, metadata.features);
+        : await openServingExplainer(onnx, scorer.outputName, metadata.features);
     return {
       model,
       version,
@@ -255,12 +238,6 @@ async function loadAnomalyVersion(
     await scorer.release();
     throw error;
   }
-}
-
-function worse(a: VersionCheck, b: VersionCheck): VersionCheck {
-  if (!a.passed) return a;
-  if (!b.passed) return b;
-  return a.worstBoundUsed >= b.worstBoundUsed ? a : b;
 }
 
 async function referenceOf(

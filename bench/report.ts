@@ -400,7 +400,14 @@ export function renderServe(section: Section<ServeBenchReport>): string[] {
   const v = section.value;
   const rows = [
     ...v.singleRow.map((s) => ['single row', s.rate ? int(s.rate) : 'max', s] as const),
-    ...v.batches.map((s) => [`1,000 rows, ${s.format.toUpperCase()}`, 'max', s] as const),
+    ...v.batches.map(
+      (s) =>
+        [
+          `1,000 rows, ${s.format === 'json-objects' ? 'JSON objects' : s.format === 'json' ? 'JSON arrays' : 'CSV'}`,
+          'max',
+          s,
+        ] as const,
+    ),
     ...(v.shadowed
       ? ([
           ['single row, with shadow', int(v.shadowed.singleRow.rate), v.shadowed.singleRow],
@@ -417,6 +424,9 @@ export function renderServe(section: Section<ServeBenchReport>): string[] {
     fixed(s.latencyMs.p99, 1),
     s.errors + s.non2xx + s.timeouts,
     fixed(s.serverCores, 2),
+    s.serverCpuUsPerRequest === undefined ? '' : int(s.serverCpuUsPerRequest),
+    s.rowsPerServerCpuSecond === undefined ? '' : int(s.rowsPerServerCpuSecond),
+    s.loadGeneratorCores === undefined ? '' : fixed(s.loadGeneratorCores, 2),
     fixed(s.loadAverage, 1),
   ]);
   out.push(
@@ -431,14 +441,18 @@ export function renderServe(section: Section<ServeBenchReport>): string[] {
         'p99 ms',
         'errors',
         'server cores',
+        'server CPU us/request',
+        'rows per server CPU s',
+        'load generator cores',
         'load',
       ],
-      ['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:'],
+      ['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:'],
       rows,
     ),
     '',
-    `${v.model}; autocannon in the bench process, \`slipway serve\` in its own (server cores: its CPU seconds per ` +
-      `second, from /proc). With shadow: \`--shadow staging\`, the same version as candidate, so every request is scored twice. ${v.machine}; load average ${fixed(v.loadAverageAtStart, 1)} at the start, ` +
+    `${v.model}; autocannon 8 (one thread, in the bench process) and \`slipway serve\` (its own process: main ` +
+      `thread and model thread) share the cores as the OS schedules them, nothing pinned (server cores: its CPU ` +
+      `seconds per second, from /proc; load generator cores: the bench process's). With shadow: \`--shadow staging\`, the same version as candidate, so every request is scored twice. ${v.machine}; load average ${fixed(v.loadAverageAtStart, 1)} at the start, ` +
       `${fixed(v.loadAverageAtEnd, 1)} at the end. Targets (issue 24): 2,000 single-row requests/s with p99 under ` +
       '10 ms and no errors; 250,000 rows/s in batches of 1,000.' +
       (v.onnxruntimeAlone

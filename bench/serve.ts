@@ -1,39 +1,35 @@
 /**
- * `slipway serve` under a real HTTP load generator (autocannon) on loopback: the reference network
- * (139,777 parameters, seeded initial weights: the speed does not depend on them) registered in a
- * local-folder store with its checkpoint and scaler, so the service checks it as it would a trained
- * version, served by the real CLI in a child process (its CPU time read from /proc, apart from the
- * load generator's).
+ * `slipway serve` under a real HTTP load generator (autocannon 8, in this process, one thread) on
+ * loopback: the reference network (bench/lib/serveFixture.ts) registered in a local-folder store
+ * with its checkpoint and scaler, so the service checks it as it would a trained version, served
+ * by the real CLI in a child process. Nothing is pinned: the service (its main thread and its model
+ * thread) and the load generator share the machine's cores as the OS schedules them, so each step
+ * records the CPU each side used (the service's from /proc, the generator's from this process),
+ * and the service's CPU per request, which a busy machine disturbs less than rates and latencies.
  *
- * - single rows: one JSON row per request at fixed rising rates (autocannon's overallRate),
- *   latency p50/p99 and errors at each;
- * - batches: 1,000 rows per request (JSON arrays and CSV), as fast as the service answers: rows/s.
+ * - single rows: one JSON row (an object by feature name) per request at fixed rising rates
+ *   (autocannon's overallRate, 16 connections), latency p50/p99 and errors at each;
+ * - batches: 1,000 rows per request (JSON arrays, JSON objects, CSV), 4 connections, as fast as
+ *   the service answers: rows/s;
+ * - the peer, in the same run: onnxruntime alone on the same 1,000-row batches in this process;
+ * - the same service with --shadow (every request scored twice).
  *
  *   npx tsx bench/serve.ts [--quick] [--rates 500,1000,2000,4000] [--seconds 10]
  *
- * Results also go to bench/results/serve-<date>.json.
+ * About 2 minutes in full (10 s steps), 1 minute with --quick (4 s steps). Results also go to
+ * bench/results/serve-<date>.json.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { SYNTHETIC_FRAUD_COLUMNS, syntheticFraudRows } from '../domain/data/syntheticFraud';
-import { DEFAULT_TARGET_COLUMN } from '../domain/data/targetColumn';
-import { encodeCheckpoint } from '../domain/ml/checkpoint';
-import { buildModel } from '../domain/ml/modelBuilder';
-import { referenceModelSpec } from '../domain/ml/modelSpec';
-import { fitStandardScaler, scalerToJson } from '../domain/ml/scaler';
-import { exportToOnnx } from '../domain/onnx/exporter';
-import { ModelAliases } from '../domain/registry/aliases';
 import { ModelRegistry } from '../domain/registry/registry';
 import { openBinaryScorer } from '../domain/scoring/binaryScorer';
 import { LocalArtifactStore } from '../domain/storage/localStore';
 import { startServeProcess } from '../test/support/serveProcess';
 import { describeMachine } from './lib/machine';
-
-const FEATURES = SYNTHETIC_FRAUD_COLUMNS.slice(0, -1);
-const MODEL = 'bench-serve';
+import { registerReference, SERVE_FEATURES, SERVE_MODEL, scoringBodies } from './lib/serveFixture';
 
 export interface LoadStep {
   /** Requests per second asked of autocannon (0: as fast as it answers). */
@@ -50,8 +46,17 @@ export interface LoadStep {
   timeouts: number;
   /** CPU seconds of the serve process per second of the step (1.0 = one core busy). */
   serverCores: number;
+  /** The serve process's CPU time per answered request, in microseconds. */
+  serverCpuUsPerRequest: number;
+  /** Rows answered per CPU second of the serve process. */
+  rowsPerServerCpuSecond: number;
+  /** CPU seconds of the load generator (this process) per second of the step. */
+  loadGeneratorCores: number;
   loadAverage: number;
 }
+
+/** What a batch step sent. */
+export type BatchFormat = 'json' | 'json-objects' | 'csv';
 
 export interface ServeBenchReport {
   machine: string;
@@ -59,7 +64,7 @@ export interface ServeBenchReport {
   loadAverageAtStart: number;
   loadAverageAtEnd: number;
   singleRow: LoadStep[];
-  batches: Array<LoadStep & { format: 'json' | 'csv' }>;
+  batches: Array<LoadStep & { format: BatchFormat }>;
   /**
    * The peer of the batch steps, in the same run: the same 1,000-row batches scored by onnxruntime
    * alone in this process (one session, 1 intra-op thread, as the service's model thread), the
@@ -73,97 +78,6 @@ export interface ServeBenchReport {
   };
   /** The same service with `--shadow staging` (the same version as candidate): what shadowing costs. */
   shadowed?: { singleRow: LoadStep; batch: LoadStep };
-}
-
-/** Registers the reference network (ONNX, checkpoint, scaler) as version 1, production. */
-async function registerReference(dir: string): Promise<void> {
-  const n = FEATURES.length;
-  const sampleRows = 4_096;
-  const x = new Float32Array(sampleRows * n);
-  let i = 0;
-  for (const row of syntheticFraudRows({ rows: sampleRows, seed: 2 })) x.set(row.slice(0, n), n * i++);
-  const scaler = fitStandardScaler(x, sampleRows, n, [...FEATURES]);
-  const model = buildModel(referenceModelSpec, n);
-  const store = LocalArtifactStore.fromUri(`file://${dir}`);
-  try {
-    const onnx = exportToOnnx({
-      model,
-      spec: referenceModelSpec,
-      scaler,
-      threshold: 0.5,
-      metadata: {
-        modelName: MODEL,
-        features: [...FEATURES],
-        target: DEFAULT_TARGET_COLUMN,
-        producerVersion: '0.0.0',
-        datasetSha256: '0'.repeat(64),
-        runId: 'bench',
-      },
-    });
-    const checkpoint = await encodeCheckpoint({
-      epoch: 1,
-      history: [],
-      weights: model.getWeights(),
-      optimizer: [],
-    });
-    const put = (bytes: Uint8Array | string, kind: 'onnx' | 'model' | 'scaler', ext: string) =>
-      store.put(bytes, { kind, mediaType: 'application/octet-stream', extension: ext });
-    const artifacts = {
-      onnx: await put(onnx, 'onnx', '.onnx'),
-      model: await put(checkpoint, 'model', '.bin'),
-      scaler: await put(scalerToJson(scaler), 'scaler', '.json'),
-    };
-    const registry = new ModelRegistry(store);
-    await registry.registerVersion(MODEL, {
-      idempotencyKey: 'bench-serve/1',
-      build: {
-        features: [...FEATURES],
-        target: DEFAULT_TARGET_COLUMN,
-        threshold: 0.5,
-        metrics: {
-          tp: 1,
-          fp: 1,
-          tn: 1,
-          fn: 1,
-          precision: 0.5,
-          recall: 0.5,
-          fpr: 0.5,
-          f1: 0.5,
-          rocAuc: 0.5,
-          prAuc: 0.5,
-        },
-        training: {
-          modelSpec: referenceModelSpec,
-          classWeights: { mode: 'none', weights: { negative: 1, positive: 1 } },
-          split: { testFraction: 0.25, seed: 42, stratified: false, trainRows: sampleRows, testRows: 1 },
-          epochsRun: 0,
-        },
-        backend: 'bench',
-        artifacts,
-        onnx: {
-          size: { bytes: onnx.length, base64Bytes: Math.ceil(onnx.length / 3) * 4, limit: 15_000_000 },
-        },
-        packageVersions: {},
-        codeVersion: 'bench',
-        workflowId: 'bench-serve',
-        runId: 'bench-serve',
-        createdAt: new Date().toISOString(),
-        createdBy: 'bench',
-        sourceUri: 'synthetic:fraud?rows=4096&seed=2',
-      },
-    });
-    for (const alias of ['production', 'staging']) {
-      await new ModelAliases(registry).move(MODEL, alias, {
-        version: 1,
-        action: 'promote',
-        actor: 'bench',
-        reason: 'bench',
-        at: new Date().toISOString(),
-      });
-    }
-  } finally {
-    model.dispose();
-  }
 }
 
 /** utime + stime of a process in seconds, from /proc (clock ticks of 1/100 s on Linux). */
@@ -185,6 +99,7 @@ async function step(
   },
 ): Promise<LoadStep> {
   const cpu0 = cpuSecondsOf(servePid);
+  const generator0 = process.cpuUsage();
   const t0 = performance.now();
   const result = await autocannon({
     url: `${url}/score`,
@@ -196,7 +111,8 @@ async function step(
     ...(options.rate > 0 ? { overallRate: options.rate } : {}),
   });
   const seconds = (performance.now() - t0) / 1000;
-  const serverCores = (cpuSecondsOf(servePid) - cpu0) / seconds;
+  const serverCpu = cpuSecondsOf(servePid) - cpu0;
+  const generator = process.cpuUsage(generator0);
   const ok = result.requests.total - result.non2xx;
   return {
     rate: options.rate,
@@ -216,7 +132,10 @@ async function step(
     errors: result.errors,
     non2xx: result.non2xx,
     timeouts: result.timeouts,
-    serverCores,
+    serverCores: serverCpu / seconds,
+    serverCpuUsPerRequest: (serverCpu * 1e6) / Math.max(1, result.requests.total),
+    rowsPerServerCpuSecond: (ok * options.rowsPerRequest) / serverCpu,
+    loadGeneratorCores: (generator.user + generator.system) / 1e6 / seconds,
     loadAverage: loadavg()[0] ?? 0,
   };
 }
@@ -231,10 +150,8 @@ export async function measureServe(options: { rates: number[]; seconds: number }
       SLIPWAY_STATE_DIR: dir,
       SLIPWAY_USER: 'bench',
     };
-    const rows = [...syntheticFraudRows({ rows: 1_000, seed: 5 })].map((r) => r.slice(0, FEATURES.length));
-    const one = JSON.stringify({ rows: [Object.fromEntries(FEATURES.map((f, j) => [f, rows[0]?.[j]]))] });
-    const batchJson = JSON.stringify({ rows });
-    const batchCsv = `${FEATURES.join(',')}\n${rows.map((r) => r.join(',')).join('\n')}\n`;
+    const bodies = scoringBodies(1_000);
+    const { rows, oneRow: one, jsonArrays: batchJson } = bodies;
     const single = { body: one, type: 'application/json', rowsPerRequest: 1 };
     const batch = {
       body: batchJson,
@@ -256,14 +173,12 @@ export async function measureServe(options: { rates: number[]; seconds: number }
       }
       for (const [format, body, type] of [
         ['json', batchJson, 'application/json'],
-        ['csv', batchCsv, 'text/csv'],
+        ['json-objects', bodies.jsonObjects, 'application/json'],
+        ['csv', bodies.csv, 'text/csv'],
       ] as const) {
         const measured = await step(url, pid, { ...batch, body, type, seconds: options.seconds });
         batches.push({ ...measured, format });
-        process.stderr.write(
-          `bench serve: batches of 1,000 rows (${format}): ${describeStep(measured)}, ` +
-            `${Math.round(measured.rowsPerSecond / measured.serverCores)} rows per server CPU second\n`,
-        );
+        process.stderr.write(`bench serve: batches of 1,000 rows (${format}): ${describeStep(measured)}\n`);
       }
     });
     const onnxruntimeAlone = await scoreAlone(join(dir, 'artifacts'), rows, options.seconds);
@@ -296,7 +211,7 @@ export async function measureServe(options: { rates: number[]; seconds: number }
     return {
       machine: `${machine.cpuModel}, ${machine.cores} cores, ${machine.vector}`,
       model:
-        'reference network (139,777 parameters), onnxruntime-node CPU: a session on the main thread for requests under 64 rows, one on a model thread for larger ones, 1 intra-op thread each',
+        'reference network (139,777 parameters), onnxruntime-node 1.30 CPU (MLAS): a session on the main thread for requests under 64 rows (those arriving together scored in one run), one on a model thread for larger ones, 1 intra-op thread each',
       loadAverageAtStart: machine.loadAverageAtStart,
       loadAverageAtEnd: loadavg()[0] ?? 0,
       singleRow,
@@ -316,10 +231,10 @@ async function scoreAlone(
   seconds: number,
 ): Promise<NonNullable<ServeBenchReport['onnxruntimeAlone']>> {
   const store = LocalArtifactStore.fromUri(`file://${artifacts}`);
-  const version = await new ModelRegistry(store).getVersion(MODEL, 1);
+  const version = await new ModelRegistry(store).getVersion(SERVE_MODEL, 1);
   const scorer = await openBinaryScorer(
     await store.getBytes(version.artifacts.onnx),
-    FEATURES.length,
+    SERVE_FEATURES.length,
     undefined,
     {
       intraOpThreads: 1,
@@ -354,7 +269,14 @@ async function withService(
   extra: string[],
   work: (url: string, pid: number) => Promise<void>,
 ): Promise<void> {
-  const serve = await startServeProcess(env, [`${MODEL}@production`, '--port', '0', '--poll', '5', ...extra]);
+  const serve = await startServeProcess(env, [
+    `${SERVE_MODEL}@production`,
+    '--port',
+    '0',
+    '--poll',
+    '5',
+    ...extra,
+  ]);
   try {
     await work(serve.url, serve.child.pid as number);
   } finally {
@@ -365,7 +287,9 @@ async function withService(
 export function describeStep(s: LoadStep): string {
   return (
     `${Math.round(s.requestsPerSecond)} req/s, ${Math.round(s.rowsPerSecond)} rows/s, p50 ${s.latencyMs.p50} ms, ` +
-    `p99 ${s.latencyMs.p99} ms, ${s.errors + s.non2xx + s.timeouts} errors, server ${s.serverCores.toFixed(2)} cores, load ${s.loadAverage.toFixed(1)}`
+    `p99 ${s.latencyMs.p99} ms, ${s.errors + s.non2xx + s.timeouts} errors, server ${s.serverCores.toFixed(2)} cores ` +
+    `(${Math.round(s.serverCpuUsPerRequest)} us CPU a request, ${Math.round(s.rowsPerServerCpuSecond)} rows per CPU second), ` +
+    `load generator ${s.loadGeneratorCores.toFixed(2)} cores, load ${s.loadAverage.toFixed(1)}`
   );
 }
 

@@ -8,59 +8,28 @@
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { SYNTHETIC_FRAUD_COLUMNS, syntheticFraudRows } from '../domain/data/syntheticFraud';
 import { DEFAULT_TARGET_COLUMN } from '../domain/data/targetColumn';
-import { buildModel } from '../domain/ml/modelBuilder';
-import { referenceModelSpec } from '../domain/ml/modelSpec';
-import { fitStandardScaler } from '../domain/ml/scaler';
-import { exportToOnnx } from '../domain/onnx/exporter';
 import { openBinaryScorer } from '../domain/scoring/binaryScorer';
 import { addedColumns } from '../domain/scoring/columns';
 import { DEFAULT_LIMITS } from '../domain/serving/limits';
 import { readCsvRows, readJsonRows } from '../domain/serving/requestRows';
 import { csvAnswer, jsonAnswer } from '../domain/serving/responseBody';
 import { describeMachine } from './lib/machine';
-
-const FEATURES = SYNTHETIC_FRAUD_COLUMNS.slice(0, -1);
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
-}
+import { exportReference, SERVE_FEATURES, scoringBodies } from './lib/serveFixture';
+import { median } from './lib/stats';
 
 async function main(iterations: number) {
-  const n = FEATURES.length;
-  const rows = [...syntheticFraudRows({ rows: 4_096, seed: 2 })].map((r) => r.slice(0, n));
-  const x = new Float32Array(rows.length * n);
-  for (const [i, r] of rows.entries()) x.set(r, i * n);
-  const scaler = fitStandardScaler(x, rows.length, n, [...FEATURES]);
-  const model = buildModel(referenceModelSpec, n);
-  const onnx = exportToOnnx({
-    model,
-    spec: referenceModelSpec,
-    scaler,
-    threshold: 0.5,
-    metadata: {
-      modelName: 'stages',
-      features: [...FEATURES],
-      target: DEFAULT_TARGET_COLUMN,
-      producerVersion: '0.0.0',
-      datasetSha256: '0'.repeat(64),
-      runId: 'stages',
-    },
-  });
-  model.dispose();
+  const n = SERVE_FEATURES.length;
+  const { onnx } = await exportReference('stages');
   const scorer = await openBinaryScorer(onnx, n, undefined, { intraOpThreads: 1 });
   const columns = addedColumns(DEFAULT_TARGET_COLUMN);
-  const batch = rows.slice(0, 1_000);
+  const made = scoringBodies(1_000);
   const bodies = {
-    'json arrays': Buffer.from(JSON.stringify({ rows: batch })),
+    'json arrays': Buffer.from(made.jsonArrays),
     // The same rows behind a first key the byte reader does not take: the general reader (JSON.parse).
-    'json arrays, general reader': Buffer.from(JSON.stringify({ v: 1, rows: batch })),
-    'json objects': Buffer.from(
-      JSON.stringify({ rows: batch.map((r) => Object.fromEntries(FEATURES.map((f, j) => [f, r[j]]))) }),
-    ),
-    csv: Buffer.from(`${FEATURES.join(',')}\n${batch.map((r) => r.join(',')).join('\n')}\n`),
+    'json arrays, general reader': Buffer.from(JSON.stringify({ v: 1, rows: made.rows })),
+    'json objects': Buffer.from(made.jsonObjects),
+    csv: Buffer.from(made.csv),
   };
   const answerer = { model: 'stages', version: 1, alias: 'production' };
   const out: Record<string, unknown> = {};
@@ -70,8 +39,8 @@ async function main(iterations: number) {
       const t0 = performance.now();
       const input =
         format === 'csv'
-          ? readCsvRows(body, FEATURES, columns, DEFAULT_LIMITS)
-          : readJsonRows(body, FEATURES, DEFAULT_LIMITS);
+          ? readCsvRows(body, SERVE_FEATURES, columns, DEFAULT_LIMITS)
+          : readJsonRows(body, SERVE_FEATURES, DEFAULT_LIMITS);
       const t1 = performance.now();
       const p = await scorer.score(input.x, input.nRows);
       const t2 = performance.now();

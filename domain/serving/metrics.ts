@@ -125,7 +125,9 @@ export class ServingMetrics {
 }
 
 function bump(series: Map<string, { labels: Labels; value: number }>, labels: Labels, by: number): void {
-  const key = JSON.stringify(labels);
+  // A series' labels are always given in the same order, and its values (model names, aliases,
+  // status codes, outcomes) never hold a space: the values joined are its key.
+  const key = Object.values(labels).join(' ');
   const entry = series.get(key);
   if (entry) entry.value += by;
   else series.set(key, { labels, value: by });

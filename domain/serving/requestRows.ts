@@ -5,7 +5,7 @@ import { nativeCsvScan } from '../data/nativeCsvScan';
 import { scanDecimal, scanned } from '../data/numberBytes';
 import { type AddedColumns, matchFeatureColumns } from '../scoring/columns';
 import { badRequest, RequestError } from './errors';
-import { readJsonArrayRows } from './jsonArrayRows';
+import { readJsonRowBytes } from './jsonRowBytes';
 import type { RequestLimits } from './limits';
 
 /** The rows of one request as the model takes them, and what a CSV answer echoes back. */
@@ -80,11 +80,11 @@ export function readJsonRows(
   /** Features read as text (an anomaly version's categorical ones): a JSON string each. */
   categorical: readonly string[] = [],
 ): RequestRows {
-  // Rows as arrays of plain numbers, read from the bytes (jsonArrayRows.ts); anything else below.
+  // Rows of plain numbers (arrays or objects), read from the bytes (jsonRowBytes.ts); anything else below.
   const fast =
     features.includes('rows') || categorical.length > 0
       ? undefined
-      : readJsonArrayRows(body, features.length, limits.maxRows);
+      : readJsonRowBytes(body, features, limits.maxRows);
   if (fast) return { ...fast, texts: [] };
   let doc: unknown;
   try {

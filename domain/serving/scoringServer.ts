@@ -130,7 +130,7 @@ export async function startScoringServer(
   server.keepAliveTimeout = 65_000;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     const [path, search = ''] = (req.url ?? '/').split('?') as [string, string?];
     if (req.method === 'GET' && path === '/healthz') return send(res, 200, json({ status: 'ok' }));
     if (req.method === 'GET' && path === '/readyz') return readiness(res);
@@ -174,7 +174,7 @@ export async function startScoringServer(
     res: ServerResponse,
     path: string,
     search: string,
-    started: bigint,
+    started: number,
   ) {
     let served: ServedModel | undefined;
     let lease: ReturnType<ServedModel['acquire']>;
@@ -293,7 +293,7 @@ export async function startScoringServer(
       if (refusal?.status === 413) req.destroy();
     } finally {
       lease?.release();
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const seconds = (performance.now() - started) / 1000;
       const model = served?.model ?? '(unknown)';
       options.metrics.request(model, status, seconds, status === 200 ? rows : 0);
       options.onRequest?.({

@@ -119,41 +119,44 @@ export type VersionCheck =
 
 /**
  * Scores seeded probe rows (around the network's scaler centre, as `import onnx` does; row 0 all
- * zeros) through the warm session that is about to answer, and compares each output with the exact
- * evaluation of the recorded network: it must stay within the float32 rounding bound the export's
- * parity gate uses (domain/onnx/reference.ts). Also warms the session. A version with categorical
- * features is fed their categories as text, as requests send them, and the network their
- * encoding, as the export's parity gate does. `nFeatures` counts every feature.
+ * zeros) through the warm sessions that are about to answer (a version's main-thread and model-
+ * thread sessions, ServingScorer.sessions), and compares each output with the exact evaluation of
+ * the recorded network, computed once: it must stay within the float32 rounding bound the export's
+ * parity gate uses (domain/onnx/reference.ts). The check is the worst session's. Also warms them. A version with
+ * categorical features is fed their categories as text, as requests send them, and the network
+ * their encoding, as the export's parity gate does. `nFeatures` counts every feature.
  */
 export async function checkVersion(
-  scorer: BinaryScorer,
+  sessions: BinaryScorer | readonly BinaryScorer[],
   reference: CheckReference,
   nFeatures: number,
 ): Promise<VersionCheck> {
   const encoding = reference.categorical;
   const x = probeRows(reference.network.scaling, nFeatures, encoding);
-  const scores = encoding
-    ? await scorer.score(
-        numericPart(encoding, x, REFERENCE_ROWS, nFeatures),
-        REFERENCE_ROWS,
-        categoryTexts(encoding, x, REFERENCE_ROWS, nFeatures),
-      )
-    : await scorer.score(x, REFERENCE_ROWS);
   const exact = referenceScores(
     reference.network,
     encoding ? encodeCategories(encoding, x, nFeatures) : x,
     REFERENCE_ROWS,
     nFeatures,
   );
-  let worst = { used: 0, row: 0 };
-  for (let r = 0; r < REFERENCE_ROWS; r++) {
-    const used = boundUsed(scores[r] as number, exact.logit[r] as number, exact.logitBound[r] as number);
-    if (!(used <= worst.used)) worst = { used, row: r };
+  let worst = { used: 0, row: 0, p: Number.NaN };
+  for (const session of 'score' in sessions ? [sessions] : sessions) {
+    const scores = encoding
+      ? await session.score(
+          numericPart(encoding, x, REFERENCE_ROWS, nFeatures),
+          REFERENCE_ROWS,
+          categoryTexts(encoding, x, REFERENCE_ROWS, nFeatures),
+        )
+      : await session.score(x, REFERENCE_ROWS);
+    for (let r = 0; r < REFERENCE_ROWS; r++) {
+      const p = scores[r] as number;
+      const used = boundUsed(p, exact.logit[r] as number, exact.logitBound[r] as number);
+      if (!(used <= worst.used)) worst = { used, row: r, p };
+    }
   }
   const base = { rows: REFERENCE_ROWS, source: reference.source, worstBoundUsed: worst.used };
   if (worst.used <= 1) return { passed: true, ...base };
-  const r = worst.row;
-  const p = scores[r] as number;
+  const { row: r, p } = worst;
   return {
     passed: false,
     ...base,

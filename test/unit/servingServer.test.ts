@@ -24,13 +24,13 @@ import {
   type Lease,
   ServedModel,
 } from '../../domain/serving/servedModel';
+import { servingScorer } from '../../domain/serving/servingScorer';
 import {
   compareAnomalyScores,
   compareScores,
   type ShadowRecord,
   summarizeShadow,
 } from '../../domain/serving/shadow';
-import { splitScorer } from '../../domain/serving/splitScorer';
 import { type CheckReference, checkVersion, trainedReference } from '../../domain/serving/versionCheck';
 import { architectures, exportedModel, wildData } from '../support/onnxFixtures';
 
@@ -107,14 +107,37 @@ describe('scoring service', () => {
         return s.score(x, n);
       },
     });
-    const split = splitScorer(spy('main', main), spy('thread', threaded), 64);
-    const small = await split.score(data.x, 63);
-    const large = await split.score(data.x, 400);
+    const scorer = servingScorer(spy('main', main), spy('thread', threaded), data.nFeatures, 64);
+    const small = await scorer.score(data.x, 63);
+    const large = await scorer.score(data.x, 400);
     expect(calls).toEqual(['main:63', 'thread:400']);
     // The same file on the same runtime: the same float32 outputs on either thread.
     expect([...large.subarray(0, 63)]).toEqual([...small]);
-    expect((await checkVersion(threaded, reference, data.nFeatures)).passed).toBe(true);
-    await split.release();
+    // Both sessions answer, so both are checked.
+    expect(scorer.sessions).toHaveLength(2);
+    expect((await checkVersion(scorer.sessions, reference, data.nFeatures)).passed).toBe(true);
+
+    // Small requests that arrive together are scored in one run of the main session (up to 64
+    // rows a run), and each gets the outputs of its own rows: those of the rows scored alone.
+    calls.length = 0;
+    const n = data.nFeatures;
+    const sizes = [1, 1, 3, 1, 50, 20, 1];
+    let from = 0;
+    const requests = sizes.map((rows) => {
+      const x = data.x.slice(from * n, (from + rows) * n);
+      from += rows;
+      return { x, rows };
+    });
+    const together = await Promise.all(requests.map((r) => scorer.score(r.x, r.rows)));
+    expect(calls).toEqual(['main:56', 'main:21']);
+    calls.length = 0;
+    for (const [i, r] of requests.entries()) {
+      const alone = await scorer.score(r.x, r.rows);
+      expect(together[i]).toHaveLength(r.rows);
+      expect([...(together[i] as Float32Array)]).toEqual([...alone]);
+    }
+    expect(calls).toEqual(sizes.map((rows) => `main:${rows}`));
+    await scorer.release();
   });
 
   it('lets a request finish on the version it started on, keeps swapped-out versions warm, and closes them after', async () => {
