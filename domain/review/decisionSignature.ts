@@ -191,6 +191,63 @@ export function judgeDecision(
   };
 }
 
+/** What a stored decision says about itself, for checking its signed statement against. */
+export interface DecisionFacts {
+  model?: string;
+  version?: number;
+  decision: 'approved' | 'rejected';
+  approver: string;
+  reason: string;
+  workflowId?: unknown;
+  runId?: unknown;
+}
+
+/**
+ * Why a stored signed decision does not hold up, or undefined when it does: its statement is about
+ * what the record says, the key is the one it names, the signature verifies over the statement,
+ * and (when `registered` is given: the keys a policy registers for the approver) the key is one of
+ * them. `audit verify` checks each approval and rejection record with it (against the policy in
+ * force then), the console each version's review (against the policy now).
+ */
+export function signedDecisionProblem(
+  signed: SignedDecision,
+  facts: DecisionFacts,
+  registered?: { keys: readonly string[]; policy: string },
+): string | undefined {
+  const { statement } = signed;
+  for (const [field, value] of Object.entries(facts)) {
+    if ((statement as Record<string, unknown>)[field] !== value) {
+      return `signs ${field} ${JSON.stringify((statement as Record<string, unknown>)[field])}, but the record says ${JSON.stringify(value)}`;
+    }
+  }
+  let key: KeyObject;
+  try {
+    key = parsePublicKey(signed.publicKey, 'the signing key');
+  } catch (error) {
+    return `names a signing key that is not one (${(error as Error).message})`;
+  }
+  const fingerprint = keyFingerprint(key);
+  if (fingerprint !== signed.keyFingerprint) {
+    return `says it was signed with ${signed.keyFingerprint}, but its key is ${fingerprint}`;
+  }
+  if (!signatureMatches(statement, signed.signature, key)) {
+    return `has a signature by ${fingerprint} that does not verify over its statement`;
+  }
+  if (registered !== undefined) {
+    const allowed = registered.keys.map((text) => {
+      try {
+        return keyFingerprint(parsePublicKey(text, 'policy'));
+      } catch {
+        return '';
+      }
+    });
+    if (!allowed.includes(fingerprint)) {
+      return `is signed with ${fingerprint}, which ${registered.policy} did not register for ${statement.approver}`;
+    }
+  }
+  return undefined;
+}
+
 function registeredKeys(policy: NamespacePolicy | undefined, approver: string): string {
   const keys = policy?.approverKeys?.[approver] ?? [];
   if (keys.length === 0) return 'none';
