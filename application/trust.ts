@@ -20,7 +20,8 @@ export type ReviewTrust =
   | { kind: 'deadline'; detail: string };
 
 export function reviewTrust(review: ReviewRecord, policy: NamespacePolicy | undefined): ReviewTrust {
-  const where = policy ? `namespace ${policy.namespace}'s policy` : 'the namespace (it has no policy)';
+  const namespace = parseModelName(review.name).namespace;
+  const where = policy ? `namespace ${namespace}'s policy` : `namespace ${namespace}, which has no policy,`;
   if (review.timedOut) {
     return { kind: 'deadline', detail: 'nobody decided before the deadline, which counts as a rejection' };
   }
@@ -29,9 +30,11 @@ export function reviewTrust(review: ReviewRecord, policy: NamespacePolicy | unde
       return {
         kind: 'unsigned',
         allowed: true,
-        detail: policy?.allowUnsigned
-          ? `unsigned, as ${where} allows (--allow-unsigned)`
-          : `unsigned, as ${where} allows: it registers no approver keys`,
+        detail: !policy
+          ? `unsigned, as allowed: namespace ${namespace} has no policy, so no approver keys are registered`
+          : policy.allowUnsigned
+            ? `unsigned, as ${where} allows (--allow-unsigned)`
+            : `unsigned, as ${where} allows: it registers no approver keys`,
       };
     }
     return {
