@@ -114,6 +114,50 @@ export async function signDecisionWith(
   };
 }
 
+/**
+ * Several keys that could sign, as an SSH agent offers them (`approve --agent` with more than one
+ * Ed25519 key in the agent): the one the namespace's policy registers for the approver signs.
+ */
+export interface SignerChoice {
+  candidates: DecisionSigner[];
+  /** Where the keys are, for messages: "the SSH agent at /tmp/ssh-XXX/agent.123". */
+  source: string;
+}
+
+/**
+ * The candidate whose public key the policy registers for `approver` (matched by fingerprint).
+ * None, or more than one, is refused with the candidates' fingerprints and the registered ones, so
+ * the person knows which key to add to the agent or to name with `--key <its .pub file>`.
+ */
+export function chooseSigner(
+  choice: SignerChoice,
+  policy: NamespacePolicy | undefined,
+  approver: string,
+): DecisionSigner {
+  const where = policy ? `namespace ${policy.namespace}'s policy` : 'the namespace (it has no policy)';
+  const registered = new Set(
+    (policy?.approverKeys?.[approver] ?? []).map((text) =>
+      keyFingerprint(parsePublicKey(text, `the policy of ${where}`)),
+    ),
+  );
+  const offered = choice.candidates.map((c) => keyFingerprint(c.publicKey));
+  const matching = choice.candidates.filter((_, i) => registered.has(offered[i] as string));
+  if (matching.length === 1) return matching[0] as DecisionSigner;
+  if (matching.length === 0) {
+    throw new SigningError(
+      'SignatureKeyNotRegistered',
+      `${choice.source} holds ${offered.length} Ed25519 keys (${offered.join(', ')}), and ${where} registers none of them ` +
+        `for ${approver} (registered: ${registered.size ? [...registered].join(', ') : 'none'}). Add ${approver}'s registered key ` +
+        `to the agent (ssh-add <key file>), name another with --key <its .pub file>, or ask an admin to register one (slipway namespace set ... --approver-key).`,
+    );
+  }
+  throw new SigningError(
+    'SignerAmbiguous',
+    `${choice.source} holds ${matching.length} keys that ${where} registers for ${approver} ` +
+      `(${matching.map((c) => keyFingerprint(c.publicKey)).join(', ')}): name the one to sign with, --key <its .pub file>.`,
+  );
+}
+
 /** A private key held by this process, as a signer. */
 export function keySigner(privateKey: KeyObject): DecisionSigner {
   return { publicKey: createPublicKey(privateKey), sign: async (data) => sign(null, data, privateKey) };
