@@ -17,6 +17,13 @@ export interface GarbageCollectionResult {
   /** What was (or, dry, would be) deleted, by key; at most 5,000 listed, `objectCount` counts all. */
   objects: Array<{ key: string; sha256: string; bytes: number }>;
   objectCount: number;
+  /**
+   * Older versions a versioned bucket kept of artifacts that stay (at most 5,000 listed,
+   * `versionCount` counts all) and the bytes they held; empty elsewhere.
+   */
+  versions: Array<{ key: string; versionId: string; bytes: number }>;
+  versionCount: number;
+  versionBytesFreed: number;
   cacheEntries: string[];
   bytesFreed: number;
   kept: Record<KeepReason, number>;
@@ -56,7 +63,7 @@ export function collectGarbageActivity(deps: ActivityDeps) {
           });
       context.log.info(
         `gc${input.dryRun ? ' (dry run)' : ''}: ${execution?.deleted.length ?? plan.deleteObjects.length} objects, ` +
-          `${plan.deleteCacheEntries.length} cache entries; ${running.length} running runs` +
+          `${plan.deleteVersions.length} older versions, ${plan.deleteCacheEntries.length} cache entries; ${running.length} running runs` +
           (execution?.rewritten ? `; ${execution.rewritten} stored again meanwhile, kept` : ''),
       );
       // A real run deletes the plan but for objects stored again since the reading (young again).
@@ -66,6 +73,11 @@ export function collectGarbageActivity(deps: ActivityDeps) {
         cutoff: plan.cutoff,
         objects: gone.slice(0, LISTED_IN_RESULT).map(({ key, sha256, bytes }) => ({ key, sha256, bytes })),
         objectCount: gone.length,
+        versions: plan.deleteVersions
+          .slice(0, LISTED_IN_RESULT)
+          .map(({ key, versionId, bytes }) => ({ key, versionId, bytes })),
+        versionCount: plan.deleteVersions.length,
+        versionBytesFreed: plan.versionBytesFreed,
         cacheEntries: plan.deleteCacheEntries.slice(0, LISTED_IN_RESULT),
         bytesFreed: gone.reduce((sum, o) => sum + o.bytes, 0),
         kept: { ...plan.kept, young: plan.kept.young + (execution?.rewritten ?? 0) },

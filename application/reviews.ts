@@ -4,10 +4,12 @@ import type { PipelineProgress } from '../contracts/progress';
 import { approveUpdate, type ReviewDecision, rejectUpdate } from '../contracts/review';
 import { parseModelName } from '../domain/registry/modelName';
 import {
+  chooseSigner,
   type DecisionSignature,
   type DecisionSigner,
   decisionStatement,
   judgeDecision,
+  type SignerChoice,
   signDecisionWith,
 } from '../domain/review/decisionSignature';
 import type { PipelineResult } from './results';
@@ -87,13 +89,15 @@ export async function pendingReviews(
  * this run, the version's ONNX sha256 and gate verdict as the registry holds them, the decision,
  * the reason and the time. It is judged against the namespace's policy before anything is sent, so
  * a wrong key or a missing signature is refused at once, with what to do; the run checks it again.
+ * A `SignerChoice` (an SSH agent holding several keys) signs with the one key the policy registers
+ * for the approver.
  */
 export async function decideReview(
   client: Client,
   workflowId: string,
   action: ReviewAction,
   request: { approver: string; reason: string },
-  sign?: { ws: Workspace; signer?: DecisionSigner },
+  sign?: { ws: Workspace; signer?: DecisionSigner | SignerChoice },
 ): Promise<ReviewDecision> {
   const signature = sign ? await signedLocally(client, workflowId, action, request, sign) : undefined;
   return client.workflow
@@ -118,7 +122,7 @@ async function signedLocally(
   workflowId: string,
   action: ReviewAction,
   request: { approver: string; reason: string },
-  sign: { ws: Workspace; signer?: DecisionSigner },
+  sign: { ws: Workspace; signer?: DecisionSigner | SignerChoice },
 ): Promise<DecisionSignature | undefined> {
   const handle = client.workflow.getHandle(workflowId);
   const [description, progress] = await Promise.all([
@@ -138,8 +142,12 @@ async function signedLocally(
       signedAt: new Date().toISOString(),
     },
   );
-  const signature = sign.signer ? await signDecisionWith(statement, sign.signer) : undefined;
   const policy = await sign.ws.access.policy(parseModelName(review.model).namespace);
+  const signer =
+    sign.signer && 'candidates' in sign.signer
+      ? chooseSigner(sign.signer, policy, statement.approver)
+      : sign.signer;
+  const signature = signer ? await signDecisionWith(statement, signer) : undefined;
   judgeDecision(policy, statement, signature);
   return signature;
 }

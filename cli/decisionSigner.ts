@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { type DecisionSigner, keySigner } from '../domain/review/decisionSignature';
-import { keyFingerprint, parsePrivateKey, parsePublicKey } from '../domain/signing/keys';
+import { type DecisionSigner, keySigner, type SignerChoice } from '../domain/review/decisionSignature';
+import { parsePrivateKey, parsePublicKey } from '../domain/signing/keys';
 import { sshAgentEd25519Keys, sshAgentSign } from '../domain/signing/sshAgent';
 import { UsageError } from './usageError';
 
@@ -10,12 +10,13 @@ const isPublicKey = (text: string) => /^(ssh-ed25519 |-----BEGIN PUBLIC KEY-----
 /**
  * Who signs an approve/reject: `--key <private key file>` (read here), `--key <public key file>`
  * (the SSH agent of SSH_AUTH_SOCK signs with that key; the private key file need not be readable),
- * `--agent` (the agent's only Ed25519 key), or nobody.
+ * `--agent` (the agent's Ed25519 key; when it holds several, the one the namespace's policy registers
+ * for the approver, chosen once the run's namespace is known: a SignerChoice), or nobody.
  */
 export async function decisionSigner(
   opts: { key?: string; agent?: boolean },
   env: NodeJS.ProcessEnv = process.env,
-): Promise<DecisionSigner | undefined> {
+): Promise<DecisionSigner | SignerChoice | undefined> {
   if (opts.key === undefined && !opts.agent) return undefined;
   let publicKey: ReturnType<typeof parsePublicKey> | undefined;
   if (opts.key !== undefined) {
@@ -38,18 +39,17 @@ export async function decisionSigner(
         'but SSH_AUTH_SOCK is not set: start one (eval "$(ssh-agent)"; ssh-add ~/.ssh/id_ed25519), or give --key <private key file>.',
     );
   }
-  if (publicKey === undefined) {
-    const held = await sshAgentEd25519Keys(socket);
-    if (held.length !== 1) {
-      throw new UsageError(
-        held.length === 0
-          ? `The SSH agent at ${socket} holds no Ed25519 key: ssh-add ~/.ssh/id_ed25519 (or give --key <private key file>).`
-          : `The SSH agent at ${socket} holds ${held.length} Ed25519 keys (${held.map(keyFingerprint).join(', ')}): ` +
-              'name the one to sign with by its public key file, --key ~/.ssh/<key>.pub.',
-      );
-    }
-    publicKey = held[0] as NonNullable<typeof publicKey>;
+  const agentSigner = (key: NonNullable<typeof publicKey>): DecisionSigner => ({
+    publicKey: key,
+    sign: (data) => sshAgentSign(socket, key, data),
+  });
+  if (publicKey !== undefined) return agentSigner(publicKey);
+  const held = await sshAgentEd25519Keys(socket);
+  if (held.length === 0) {
+    throw new UsageError(
+      `The SSH agent at ${socket} holds no Ed25519 key: ssh-add ~/.ssh/id_ed25519 (or give --key <private key file>).`,
+    );
   }
-  const key = publicKey;
-  return { publicKey: key, sign: (data) => sshAgentSign(socket, key, data) };
+  if (held.length === 1) return agentSigner(held[0] as NonNullable<typeof publicKey>);
+  return { candidates: held.map(agentSigner), source: `the SSH agent at ${socket}` };
 }

@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import { namespacePolicy } from '../application/access';
 import { readAuditLog } from '../application/audit';
 import { compareVersions, type VersionComparison } from '../application/compare';
 import {
@@ -16,6 +17,12 @@ import {
   monitoredBatches,
   monitoredBatchReport,
 } from '../application/monitor';
+import {
+  listNamespaces,
+  type NamespaceOverview,
+  type NamespaceSummary,
+  namespaceOverview,
+} from '../application/namespaces';
 import { type PendingRun, pendingReviews } from '../application/reviews';
 import { listRuns, type RunSummary, stoppedRuns } from '../application/runs';
 import {
@@ -25,19 +32,41 @@ import {
   type SearchView,
   searchView,
 } from '../application/searches';
+import {
+  decisionsMustBeSigned,
+  type ModelSignatureStatus,
+  modelSignatureStatus,
+  type ReviewTrust,
+  reviewTrust,
+} from '../application/trust';
 import { openWorkspace, type Workspace } from '../application/workspace';
 import type { SlipwayConfig } from '../config/env';
 import type { AuditLogEntry } from '../domain/audit/auditLog';
 import type { AliasEntry } from '../domain/registry/aliases';
+import { parseModelName } from '../domain/registry/modelName';
 
 export type StoppedRun = Awaited<ReturnType<typeof stoppedRuns>>[number];
-export type { ModelSummary, VersionRow };
+export type { ModelSignatureStatus, ModelSummary, NamespaceOverview, NamespaceSummary, ReviewTrust };
+
+/** A run waiting for review; `mustSign`: its namespace requires signed decisions, which the console cannot make. */
+export interface PendingDecision extends PendingRun {
+  mustSign: boolean;
+}
+
+/** A version's row, with what its review's signature is worth under the namespace's policy now. */
+export interface TrustedVersionRow extends VersionRow {
+  trust?: ReviewTrust;
+}
 
 export interface VersionDetail extends StoredVersion {
   /** The run waiting for a decision on this version, if one is. */
-  pending?: PendingRun;
+  pending?: PendingDecision;
   /** Batches scored with `apply --monitor`, oldest first. */
   monitored: ListedBatch[];
+  /** The review's signature, re-verified (absent: no review). */
+  trust?: ReviewTrust;
+  /** The version's own signature (ONNX file and package), re-verified against the stored files. */
+  signature: ModelSignatureStatus;
 }
 
 /**
@@ -64,17 +93,38 @@ export class ConsoleData {
   }
 
   /** Versions newest first, and the alias log newest first (where "the alias moved" shows). */
-  async model(name: string): Promise<{ versions: VersionRow[]; aliasLog: AliasEntry[] }> {
+  async model(name: string): Promise<{ versions: TrustedVersionRow[]; aliasLog: AliasEntry[] }> {
     const { versions, aliasLog } = await modelVersions(this.ws, name);
-    return { versions: versions.reverse(), aliasLog: aliasLog.reverse() };
+    const policy = await namespacePolicy(this.ws, parseModelName(name).namespace);
+    return {
+      versions: versions
+        .reverse()
+        .map((v) => (v.review ? { ...v, trust: reviewTrust(v.review, policy) } : v)),
+      aliasLog: aliasLog.reverse(),
+    };
   }
 
   async version(name: string, version: number): Promise<VersionDetail> {
     const detail = await versionDetail(this.ws, name, version);
-    const { batches: monitored } = await monitoredBatches(this.ws, `${name}@${version}`);
-    if (detail.review !== undefined) return { ...detail, monitored };
+    const [{ batches: monitored }, signature, policy] = await Promise.all([
+      monitoredBatches(this.ws, `${name}@${version}`),
+      modelSignatureStatus(this.ws, name, version),
+      namespacePolicy(this.ws, parseModelName(name).namespace),
+    ]);
+    if (detail.review !== undefined)
+      return { ...detail, monitored, signature, trust: reviewTrust(detail.review, policy) };
     const pending = (await this.pending()).find((r) => r.model === name && r.version === version);
-    return { ...detail, pending, monitored };
+    return { ...detail, pending, monitored, signature };
+  }
+
+  /** The namespaces this person sees models in, with their signing and webhook settings at a glance. */
+  namespaces(): Promise<NamespaceSummary[]> {
+    return listNamespaces(this.ws);
+  }
+
+  /** One namespace's policy, keys, webhooks and dead-lettered notifications. */
+  namespace(name: string): Promise<NamespaceOverview> {
+    return namespaceOverview(this.ws, name);
   }
 
   /** One batch a version scored with `apply --monitor`; undefined when it has none by that id. */
@@ -92,9 +142,11 @@ export class ConsoleData {
     return versionReport(this.ws, name, version);
   }
 
-  /** Runs of this Slipway (its task queue) waiting for a person. */
-  pending(): Promise<PendingRun[]> {
-    return pendingReviews(this.client, { taskQueue: this.config.taskQueue });
+  /** Runs of this Slipway (its task queue) waiting for a person, and whether their decision must be signed. */
+  async pending(): Promise<PendingDecision[]> {
+    const runs = await pendingReviews(this.client, { taskQueue: this.config.taskQueue });
+    const signed = await Promise.all(runs.map((r) => decisionsMustBeSigned(this.ws, r.model)));
+    return runs.map((r, i) => ({ ...r, mustSign: signed[i] === true }));
   }
 
   /**

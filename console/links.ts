@@ -19,6 +19,9 @@ export const links = {
   search: (workflowId: string) => `/searches/${encodeURIComponent(workflowId)}`,
   /** The compare page of two or more versions, each `<model>@<version>`. */
   compare: (refs: string[]) => `/compare?${refs.map((r) => `v=${encodeURIComponent(r)}`).join('&')}`,
+  /** The namespaces, and one namespace's policy, keys, webhooks and undelivered notifications. */
+  namespaces: () => '/namespaces',
+  namespace: (namespace: string) => `/namespaces/${encodeURIComponent(namespace)}`,
   audit: (model?: string) => (model === undefined ? '/audit' : `/audit?model=${encodeURIComponent(model)}`),
   decide: (workflowId: string, action: 'approve' | 'reject') =>
     `/api/runs/${encodeURIComponent(workflowId)}/${action}`,

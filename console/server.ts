@@ -16,6 +16,7 @@ import { comparePage } from './pages/compare';
 import { errorPage, layout, type PageFrame } from './pages/layout';
 import { modelPage, modelsPage } from './pages/models';
 import { monitoredBatchPage } from './pages/monitoredBatch';
+import { namespacePage, namespacesPage } from './pages/namespaces';
 import { pendingPage, stoppedRunsSection } from './pages/pending';
 import { runsPage } from './pages/runs';
 import { searchesPage, searchPage } from './pages/searches';
@@ -199,6 +200,13 @@ export function createConsoleApp(options: ConsoleOptions, hosts: () => Set<strin
       );
     const comparison = await data.compare(refs);
     return page(c, { title: `Compare ${refs.join(', ')}`, active: 'models' }, comparePage(comparison));
+  });
+  app.get('/namespaces', async (c) =>
+    page(c, { title: 'Namespaces', active: 'namespaces' }, namespacesPage(await data.namespaces())),
+  );
+  app.get('/namespaces/:namespace', async (c) => {
+    const ns = await data.namespace(c.req.param('namespace'));
+    return page(c, { title: `Namespace ${ns.namespace}`, active: 'namespaces' }, namespacePage(ns));
   });
   app.get('/audit', async (c) => {
     const model = c.req.query('model') || undefined;

@@ -81,12 +81,22 @@ function formatGcResult(result: GarbageCollectionResult): string {
   if (result.objectCount > result.objects.length)
     lines.push(`  ... and ${result.objectCount - result.objects.length} more (see the audit log)`);
   for (const key of result.cacheEntries) lines.push(`  ${key}  (cache entry past its TTL)`);
+  for (const v of result.versions ?? [])
+    lines.push(`  ${v.key}  version ${v.versionId}  ${v.bytes} bytes (older version)`);
+  if ((result.versionCount ?? 0) > (result.versions?.length ?? 0))
+    lines.push(
+      `  ... and ${(result.versionCount ?? 0) - (result.versions?.length ?? 0)} more older versions`,
+    );
   const kept = Object.entries(result.kept)
     .filter(([, n]) => n > 0)
     .map(([reason, n]) => `${n} ${reason}`)
     .join(', ');
   return [
-    `gc ${verb} ${result.objectCount} objects (${result.bytesFreed} bytes) and ${result.cacheEntries.length} cache entries.`,
+    `gc ${verb} ${result.objectCount} objects (${result.bytesFreed} bytes)` +
+      (result.versionCount
+        ? `, ${result.versionCount} older versions of kept objects (${result.versionBytesFreed} bytes; a versioned bucket)`
+        : '') +
+      ` and ${result.cacheEntries.length} cache entries.`,
     ...lines,
     keyValueTable([
       ['kept', kept || 'nothing'],

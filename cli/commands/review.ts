@@ -62,7 +62,7 @@ export function registerReviewCommands(program: Command): void {
       )
       .option(
         '--agent',
-        "sign with the SSH agent's Ed25519 key (SSH_AUTH_SOCK; the agent must hold exactly one, else name it with --key <.pub>)",
+        "sign with the SSH agent's Ed25519 key (SSH_AUTH_SOCK); when it holds several, the one the namespace's policy registers for you (else name it with --key <.pub>)",
       )
       .option('--json', 'print one JSON object on stdout')
       .addHelpText(

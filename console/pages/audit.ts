@@ -23,9 +23,22 @@ ${entries.map((e) => {
       : r.version === undefined
         ? html`<a href="${links.model(r.model)}">${r.model}</a>`
         : html`<a href="${links.version(r.model, r.version)}">${r.model}@${r.version}</a>`;
-  return html`<tr data-seq="${r.seq}" data-type="${r.type}"><td>${r.seq}</td><td>${when(r.at)}</td><td>${r.type}</td><td>${subject}</td>
+  return html`<tr id="seq-${r.seq}" data-seq="${r.seq}" data-type="${r.type}"><td>${r.seq}</td><td>${when(r.at)}</td><td>${r.type}${decisionMark(r)}</td><td>${subject}</td>
 <td>${r.actor}</td><td>${r.reason ?? ''}</td><td><code class="details">${Object.keys(r.details).length ? canonicalJson(r.details) : ''}</code></td>
 <td><code title="${r.hash}">${r.hash.slice(0, 12)}</code></td></tr>`;
 })}
 </tbody></table>`;
+}
+
+/**
+ * A decision's record marked as it was taken: signed (the key's fingerprint) or unsigned. The marks
+ * are what the record says; `slipway audit verify` re-verifies the signatures against the policy in
+ * force then, and the version page re-verifies its review.
+ */
+function decisionMark(r: NonNullable<AuditLogEntry['record']>): Html | string {
+  if ((r.type !== 'approval' && r.type !== 'rejection') || r.details.timedOut === true) return '';
+  const signature = r.details.signature as { keyFingerprint?: unknown } | undefined;
+  return typeof signature?.keyFingerprint === 'string'
+    ? html` <span class="badge" data-signed="${signature.keyFingerprint}">signed ${signature.keyFingerprint}</span>`
+    : html` <span class="badge muted" data-signed="no">unsigned</span>`;
 }

@@ -5,7 +5,7 @@ export interface PageFrame {
   title: string;
   /** Who the console acts as (SLIPWAY_USER): shown on every page, used for every decision. */
   identity: string;
-  active?: 'models' | 'runs' | 'searches' | 'pending' | 'audit';
+  active?: 'models' | 'runs' | 'searches' | 'pending' | 'namespaces' | 'audit';
 }
 
 /** The page around every view: navigation, who you are, the console's stylesheet and script. */
@@ -19,7 +19,7 @@ export function layout(frame: PageFrame, body: Html): Html {
 <script src="/assets/console.js" defer></script>
 </head><body>
 <header><a class="brand" href="${links.home()}">Slipway</a>
-<nav>${nav('models', links.home(), 'Models')}${nav('runs', links.runs(), 'Runs')}${nav('searches', links.searches(), 'Searches')}${nav('pending', links.pending(), 'Pending review')}${nav('audit', links.audit(), 'Audit log')}</nav>
+<nav>${nav('models', links.home(), 'Models')}${nav('runs', links.runs(), 'Runs')}${nav('searches', links.searches(), 'Searches')}${nav('pending', links.pending(), 'Pending review')}${nav('namespaces', links.namespaces(), 'Namespaces')}${nav('audit', links.audit(), 'Audit log')}</nav>
 <span class="who" title="Decisions are made as this user (SLIPWAY_USER)">signed in as <strong data-identity>${frame.identity}</strong></span></header>
 <main>${body}</main>
 </body></html>

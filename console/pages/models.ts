@@ -1,9 +1,9 @@
 import type { AliasEntry } from '../../domain/registry/aliases';
-import { signatureLabel } from '../../domain/review/records';
-import type { ModelSummary, VersionRow } from '../data';
+import { parseModelName } from '../../domain/registry/modelName';
+import type { ModelSummary, TrustedVersionRow } from '../data';
 import { type Html, html } from '../html';
 import { links } from '../links';
-import { aliasBadges, gateBadge, pct, when } from './format';
+import { aliasBadges, gateBadge, pct, trustBadge, when } from './format';
 
 /** Every model this person may see, with its number of versions and where its aliases point. */
 export function modelsPage(models: ModelSummary[]): Html {
@@ -21,9 +21,9 @@ ${models.map(
 }
 
 /** One model: its versions (newest first) with metrics, gate, review and aliases; then the alias log. */
-export function modelPage(name: string, versions: VersionRow[], aliasLog: AliasEntry[]): Html {
+export function modelPage(name: string, versions: TrustedVersionRow[], aliasLog: AliasEntry[]): Html {
   return html`<h1>${name}</h1>
-<p><a href="${links.audit(name)}">Audit log of ${name}</a> · <a href="${links.runs(name)}">Runs of ${name}</a>${
+<p><a href="${links.audit(name)}">Audit log of ${name}</a> · <a href="${links.runs(name)}">Runs of ${name}</a> · <a data-namespace href="${links.namespace(parseModelName(name).namespace)}">Namespace ${parseModelName(name).namespace}: keys and webhooks</a>${
     versions.length >= 2
       ? html` · <a data-compare href="${links.compare(
           versions
@@ -43,7 +43,7 @@ ${versions.map(
 <td>${v.metadata.metrics ? pct(v.metadata.metrics.fpr) : '-'}</td>
 <td>${v.metadata.metrics ? v.metadata.metrics.prAuc.toFixed(3) : '-'}</td>
 <td>${gateBadge(v.metadata)}</td>
-<td>${v.review ? `${v.review.decision} by ${v.review.approver}${signatureLabel(v.review) ? ` (${signatureLabel(v.review)})` : ''}` : '-'}</td>
+<td data-review>${v.review ? html`${v.review.decision} by ${v.review.approver} ${trustBadge(v.trust)}` : '-'}</td>
 <td data-aliases>${aliasBadges(v.aliases)}</td></tr>`,
 )}
 </tbody></table>

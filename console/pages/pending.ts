@@ -1,6 +1,5 @@
-import type { PendingRun } from '../../application/reviews';
 import { describeCancellation, describeFailure } from '../../application/runs';
-import type { StoppedRun } from '../data';
+import type { PendingDecision, StoppedRun } from '../data';
 import { type Html, html } from '../html';
 import { links, type TemporalUiLinks } from '../links';
 import { maybeLink, when } from './format';
@@ -10,9 +9,10 @@ import { maybeLink, when } from './format';
  * made as the console's user; the workflow's validator (allow-list, four eyes, a reason, one
  * decision) has the last word and its refusal is shown as it says it. A hint says in advance when
  * the user is not on the allow-list or started the run, but the buttons stay: the rule lives in
- * one place, the workflow.
+ * one place, the workflow. Where the namespace requires signed decisions, the hint gives the CLI
+ * command instead: the console holds no private key, so its unsigned decision would be refused.
  */
-export function pendingPage(runs: PendingRun[], identity: string, temporal: TemporalUiLinks): Html {
+export function pendingPage(runs: PendingDecision[], identity: string, temporal: TemporalUiLinks): Html {
   if (runs.length === 0) return html`<h1>Pending review</h1><p data-empty>Nothing waits for review.</p>`;
   return html`<h1>Pending review</h1>
 <p class="muted">You decide as <strong>${identity}</strong>. Your reason goes into the audit log.</p>
@@ -31,6 +31,7 @@ ${runs.map((run) => {
 <input name="reason" placeholder="reason (for the audit log)" aria-label="reason for ${run.model} v${run.version}" maxlength="4000">
 <button type="submit" value="approve">Approve</button> <button type="submit" value="reject" class="secondary">Reject</button>
 ${hint === undefined ? '' : html`<p class="muted hint">${hint}</p>`}
+${run.mustSign ? html`<p class="muted hint" data-must-sign>Its namespace requires signed decisions, which the console cannot make (no private key in the browser): decide with <code>slipway approve ${run.workflowId} --key ~/.ssh/id_ed25519 --reason "..."</code> (or <code>--agent</code>).</p>` : ''}
 <p class="outcome" role="status" aria-live="polite" data-outcome></p></form></td></tr>`;
 })}
 </tbody></table>`;

@@ -1,9 +1,8 @@
-import { signatureLabel } from '../../domain/review/records';
 import type { VersionDetail } from '../data';
 import { type Html, html, raw } from '../html';
 import { renderLineageSvg } from '../lineageSvg';
 import { links, type TemporalUiLinks } from '../links';
-import { aliasBadges, gateBadge, maybeLink, pct, when } from './format';
+import { aliasBadges, gateBadge, maybeLink, modelSignatureBadge, pct, trustBadge, when } from './format';
 
 /**
  * One version: its facts, metrics and gate checks, the review, the evaluation report (the stored
@@ -60,7 +59,8 @@ export function versionPage(name: string, v: VersionDetail, temporal: TemporalUi
       )}</ul>`
     : html`<p class="muted">Registered before gates existed.</p>`;
   const review = v.review
-    ? html`<p data-review="${v.review.decision}"><strong>${v.review.decision}</strong> by ${v.review.approver} at ${when(v.review.at)}: ${v.review.reason}${signatureLabel(v.review) ? ` (${signatureLabel(v.review)})` : ''}</p>`
+    ? html`<p data-review="${v.review.decision}"><strong>${v.review.decision}</strong> by ${v.review.approver} at ${when(v.review.at)}: ${v.review.reason} ${trustBadge(v.trust)}</p>
+${v.trust ? html`<p class="muted" data-signature-detail>The decision is ${v.trust.detail}.</p>` : ''}`
     : v.pending
       ? html`<p data-review="pending">Waiting for a decision by one of ${v.pending.approvers.join(', ')} (deadline ${when(v.pending.deadline)}): <a href="${links.pending()}">decide on the pending page</a>.</p>`
       : html`<p class="muted">No review recorded.</p>`;
@@ -82,6 +82,14 @@ export function versionPage(name: string, v: VersionDetail, temporal: TemporalUi
           (b) =>
             html`<tr data-drifted="${b.drifted.length}" data-batch="${b.id}"><td><a href="${links.batch(name, v.version, b.id)}">${when(b.recordedAt)}</a></td><td>${String(b.rows)}</td><td>${b.score.mean.toFixed(4)}</td><td>${pct(b.score.positiveRate)}</td><td class="${b.drifted.length ? 'no' : 'ok'}">${b.drifted.length ? b.drifted.join(', ') : 'none'}</td></tr>`,
         )}</table>`;
+  // The version's own signature (ONNX file, .mlmodel, UPLOAD.txt, model card), re-verified on each view.
+  const signature = html`<p>${modelSignatureBadge(v.signature)}</p><p class="muted" data-model-signature-detail>${v.signature.detail}.${
+    v.signature.state === 'verified' ? ` Files: ${v.signature.files.join(', ')}.` : ''
+  }</p>${
+    v.signature.state === 'mismatch'
+      ? html`<ul class="checks">${v.signature.problems.map((p) => html`<li class="no">✗ ${p}</li>`)}</ul>`
+      : ''
+  }<p class="muted"><code>slipway verify ${name}@${v.version}</code> checks the same; <code>slipway export mltk</code> writes it beside the files as <code>model.sig</code>.</p>`;
   const lineage =
     'missing' in v.lineage
       ? html`<p class="muted">${v.lineage.missing}</p>`
@@ -89,7 +97,7 @@ export function versionPage(name: string, v: VersionDetail, temporal: TemporalUi
   return html`<p class="crumbs"><a href="${links.model(name)}">${name}</a> /</p>
 <h1>${name} v${v.version} ${aliasBadges(v.aliases)}</h1>
 <section class="cols"><div><h2>Facts</h2><table class="facts">${facts.map(([k, val]) => html`<tr><th>${k}</th><td>${val}</td></tr>`)}</table></div>
-<div><h2>Held-out metrics</h2>${metrics}<h2>Metric gate ${gateBadge(m)}</h2>${gate}<h2>Review</h2>${review}</div></section>
+<div><h2>Held-out metrics</h2>${metrics}<h2>Metric gate ${gateBadge(m)}</h2>${gate}<h2>Review</h2>${review}<h2>Model signature</h2>${signature}</div></section>
 <h2>Data validation</h2>${validation}
 <h2>Monitoring</h2>${v.monitored.length ? html`<p class="muted">Open a batch for each feature's histogram against the training data.</p>` : ''}${monitoring}
 <h2>Evaluation report</h2>${report}

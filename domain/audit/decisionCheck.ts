@@ -2,11 +2,10 @@ import { type NamespacePolicy, namespacePolicySchema } from '../access/policy';
 import { DEFAULT_NAMESPACE, parseModelName } from '../registry/modelName';
 import {
   type SignedDecision,
-  signatureMatches,
   signaturesRequired,
+  signedDecisionProblem,
   signedDecisionSchema,
 } from '../review/decisionSignature';
-import { keyFingerprint, parsePublicKey } from '../signing/keys';
 import type { ArtifactStore } from '../storage/artifactStore';
 import { sha256Hex } from '../storage/hashing';
 import { mapLimited } from './auditLog';
@@ -112,46 +111,20 @@ function signatureProblem(
   signed: SignedDecision,
   policy: NamespacePolicy | undefined,
 ): string | undefined {
-  const { statement } = signed;
-  const expected: Record<string, unknown> = {
-    model: record.model,
-    version: record.version,
-    decision: record.type === 'approval' ? 'approved' : 'rejected',
-    approver: record.actor,
-    reason: record.reason ?? '',
-    workflowId: record.details.workflowId,
-    runId: record.details.runId,
-  };
-  for (const [field, value] of Object.entries(expected)) {
-    if ((statement as Record<string, unknown>)[field] !== value) {
-      return `signs ${field} ${JSON.stringify((statement as Record<string, unknown>)[field])}, but the record says ${JSON.stringify(value)}`;
-    }
-  }
-  let key: ReturnType<typeof parsePublicKey>;
-  try {
-    key = parsePublicKey(signed.publicKey, 'the signing key');
-  } catch (error) {
-    return `names a signing key that is not one (${(error as Error).message})`;
-  }
-  const fingerprint = keyFingerprint(key);
-  if (fingerprint !== signed.keyFingerprint) {
-    return `says it was signed with ${signed.keyFingerprint}, but its key is ${fingerprint}`;
-  }
-  if (!signatureMatches(statement, signed.signature, key)) {
-    return `has a signature by ${fingerprint} that does not verify over its statement`;
-  }
-  const registered = policy?.approverKeys?.[statement.approver];
-  if (policy && registered !== undefined) {
-    const allowed = registered.map((text) => {
-      try {
-        return keyFingerprint(parsePublicKey(text, 'policy'));
-      } catch {
-        return '';
-      }
-    });
-    if (!allowed.includes(fingerprint)) {
-      return `is signed with ${fingerprint}, which the policy of namespace ${policy.namespace} in force then did not register for ${statement.approver}`;
-    }
-  }
-  return undefined;
+  const registered = policy?.approverKeys?.[signed.statement.approver];
+  return signedDecisionProblem(
+    signed,
+    {
+      model: record.model,
+      version: record.version,
+      decision: record.type === 'approval' ? 'approved' : 'rejected',
+      approver: record.actor,
+      reason: record.reason ?? '',
+      workflowId: record.details.workflowId,
+      runId: record.details.runId,
+    },
+    policy && registered !== undefined
+      ? { keys: registered, policy: `the policy of namespace ${policy.namespace} in force then` }
+      : undefined,
+  );
 }

@@ -14,12 +14,14 @@ export interface GcExecution {
   deleted: StoredObject[];
   /** Planned objects that a put stored again after the store was read (now young): kept. */
   rewritten: number;
+  /** Older versions of kept artifacts removed (versioned buckets). */
+  versionsDeleted: number;
   cacheEntriesDeleted: number;
 }
 
 /**
  * Carries out a plan: each batch of deletions is first written to the audit log (type `gc`, the
- * key, sha256 and size of every object), then deleted, so nothing is deleted unrecorded; a crash
+ * key, sha256 and size of every object; the key, version id and size of every older version), then deleted, so nothing is deleted unrecorded; a crash
  * between the two leaves a record of objects still present, which the next run deletes and
  * records again. The idempotency key is the hash of the batch, so a retried activity with the
  * same plan appends each record once, and one with a different plan (the store changed) appends
@@ -52,14 +54,29 @@ export async function executeGcPlan(
     rewritten += planned.length - batch.length;
     if (batch.length === 0) continue;
     await record({ objects: batch.map(({ key, sha256, bytes }) => ({ key, sha256, bytes })) });
-    for (const object of batch) await store.deleteArtifact(object.key);
+    // On a versioned bucket every version older than the cutoff goes with it (a refresh since stays).
+    for (const object of batch) await store.deleteArtifact(object.key, { writtenBefore: plan.cutoff });
     deleted.push(...batch);
+  }
+  // Older versions of kept artifacts: the current version holds the same bytes.
+  for (let i = 0; i < plan.deleteVersions.length; i += OBJECTS_PER_RECORD) {
+    const batch = plan.deleteVersions.slice(i, i + OBJECTS_PER_RECORD);
+    await record({
+      noncurrentVersions: batch.map(({ key, versionId, bytes }) => ({ key, versionId, bytes })),
+    });
+    await store.deleteVersions(batch);
   }
   if (plan.deleteCacheEntries.length > 0) {
     await record({ cacheEntries: plan.deleteCacheEntries });
     for (const key of plan.deleteCacheEntries) await store.deleteDocument(key);
   }
-  return { auditSeqs, deleted, rewritten, cacheEntriesDeleted: plan.deleteCacheEntries.length };
+  return {
+    auditSeqs,
+    deleted,
+    rewritten,
+    versionsDeleted: plan.deleteVersions.length,
+    cacheEntriesDeleted: plan.deleteCacheEntries.length,
+  };
 }
 
 /**

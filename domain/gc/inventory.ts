@@ -32,6 +32,9 @@ export async function collectGcInventory(
   options: { running: RunningRun[]; keepLast: number },
 ): Promise<GcInventory> {
   const objects = await listContentObjects(store);
+  const noncurrentVersions = (
+    await Promise.all(artifactKinds.map((kind) => store.noncurrentVersions(`${kind}/sha256/`)))
+  ).flat();
   const registryDocs = (await store.list(REGISTRY_PREFIX)).filter(({ key }) => key.endsWith('.json'));
   const versionKeys = registryDocs.map(({ key }) => parseVersionKey(key)).filter((v) => v !== undefined);
   const versions = await mapLimited(versionKeys, READS_IN_FLIGHT, async ({ name, version }) => ({
@@ -56,7 +59,7 @@ export async function collectGcInventory(
     at: run.startedAt,
     refs: await runRefs(store, run.workflowId, run.runId),
   }));
-  return { objects, versions, documents, cacheEntries, running, finished };
+  return { objects, noncurrentVersions, versions, documents, cacheEntries, running, finished };
 }
 
 async function listContentObjects(store: ArtifactStore): Promise<StoredObject[]> {

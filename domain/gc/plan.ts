@@ -21,6 +21,11 @@
  *  6. keep-last   one of the `keepLast` most recent finished runs read or wrote it (by lineage),
  *                 whatever its outcome, so the artifacts of a recent failed run can be looked at.
  *
+ * On a versioned bucket, the older versions of every artifact still stored go too, whatever its
+ * age: they hold the same bytes as the current version (the key is their sha256), left behind by
+ * puts that refreshed the object (see ContentAddressedStore.reuseStored), and an object that goes
+ * takes all its versions with it (ArtifactStore.deleteArtifact).
+ *
  * So what goes: per-epoch checkpoints, the outputs of failed and cancelled runs and of failed
  * attempts, step outputs that no version came to depend on, and whatever expired cache entries
  * alone kept, each once it is older than `olderThan`. Documents are never deleted, except
@@ -53,8 +58,18 @@ export interface RunFacts {
   refs: string[];
 }
 
+/** An older version of a still-stored artifact in a versioned bucket (ArtifactStore.noncurrentVersions). */
+export interface StoredVersion {
+  key: string;
+  versionId: string;
+  bytes: number;
+  modified?: string;
+}
+
 export interface GcInventory {
   objects: StoredObject[];
+  /** Older versions a versioned bucket keeps of stored artifacts; absent or empty elsewhere. */
+  noncurrentVersions?: StoredVersion[];
   /** Per registered version, the sha256 of every artifact it needs (metadata and upstream lineage). */
   versions: Array<{ name: string; version: number; refs: string[] }>;
   /** Other kept documents (audit records, reviews, monitored batches) and the artifacts they name. */
@@ -81,11 +96,15 @@ export type KeepReason = 'version' | 'document' | 'cache' | 'running' | 'young' 
 export interface GcPlan {
   /** Content-addressed objects to delete, by key. */
   deleteObjects: StoredObject[];
+  /** Older versions of artifacts that stay (those of deleted objects go with them). */
+  deleteVersions: StoredVersion[];
   /** Cache entry documents past their TTL. */
   deleteCacheEntries: string[];
   /** Objects kept, counted by the first rule that kept each. */
   kept: Record<KeepReason, number>;
   bytesFreed: number;
+  /** Bytes the older versions hold. */
+  versionBytesFreed: number;
   /** Objects written after this are kept (rule 5). */
   cutoff: string;
 }
@@ -126,14 +145,26 @@ export function planGarbageCollection(inventory: GcInventory, policy: GcPolicy):
     if (reason) kept[reason]++;
     else deleteObjects.push(object);
   }
-  deleteObjects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  deleteObjects.sort(byKeyThenVersion);
+  const going = new Set(deleteObjects.map((o) => o.key));
+  const deleteVersions = (inventory.noncurrentVersions ?? [])
+    .filter((v) => !going.has(v.key))
+    .sort(byKeyThenVersion);
   return {
     deleteObjects,
+    deleteVersions,
     deleteCacheEntries: expired.map((e) => e.key).sort(),
     kept,
     bytesFreed: deleteObjects.reduce((sum, o) => sum + o.bytes, 0),
+    versionBytesFreed: deleteVersions.reduce((sum, v) => sum + v.bytes, 0),
     cutoff: new Date(cutoff).toISOString(),
   };
+}
+
+function byKeyThenVersion(a: { key: string; versionId?: string }, b: { key: string; versionId?: string }) {
+  if (a.key !== b.key) return a.key < b.key ? -1 : 1;
+  const [x, y] = [a.versionId ?? '', b.versionId ?? ''];
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 function keepReason(

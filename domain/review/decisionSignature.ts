@@ -114,6 +114,50 @@ export async function signDecisionWith(
   };
 }
 
+/**
+ * Several keys that could sign, as an SSH agent offers them (`approve --agent` with more than one
+ * Ed25519 key in the agent): the one the namespace's policy registers for the approver signs.
+ */
+export interface SignerChoice {
+  candidates: DecisionSigner[];
+  /** Where the keys are, for messages: "the SSH agent at /tmp/ssh-XXX/agent.123". */
+  source: string;
+}
+
+/**
+ * The candidate whose public key the policy registers for `approver` (matched by fingerprint).
+ * None, or more than one, is refused with the candidates' fingerprints and the registered ones, so
+ * the person knows which key to add to the agent or to name with `--key <its .pub file>`.
+ */
+export function chooseSigner(
+  choice: SignerChoice,
+  policy: NamespacePolicy | undefined,
+  approver: string,
+): DecisionSigner {
+  const where = policy ? `namespace ${policy.namespace}'s policy` : 'the namespace (it has no policy)';
+  const registered = new Set(
+    (policy?.approverKeys?.[approver] ?? []).map((text) =>
+      keyFingerprint(parsePublicKey(text, `the policy of ${where}`)),
+    ),
+  );
+  const offered = choice.candidates.map((c) => keyFingerprint(c.publicKey));
+  const matching = choice.candidates.filter((_, i) => registered.has(offered[i] as string));
+  if (matching.length === 1) return matching[0] as DecisionSigner;
+  if (matching.length === 0) {
+    throw new SigningError(
+      'SignatureKeyNotRegistered',
+      `${choice.source} holds ${offered.length} Ed25519 keys (${offered.join(', ')}), and ${where} registers none of them ` +
+        `for ${approver} (registered: ${registered.size ? [...registered].join(', ') : 'none'}). Add ${approver}'s registered key ` +
+        `to the agent (ssh-add <key file>), name another with --key <its .pub file>, or ask an admin to register one (slipway namespace set ... --approver-key).`,
+    );
+  }
+  throw new SigningError(
+    'SignerAmbiguous',
+    `${choice.source} holds ${matching.length} keys that ${where} registers for ${approver} ` +
+      `(${matching.map((c) => keyFingerprint(c.publicKey)).join(', ')}): name the one to sign with, --key <its .pub file>.`,
+  );
+}
+
 /** A private key held by this process, as a signer. */
 export function keySigner(privateKey: KeyObject): DecisionSigner {
   return { publicKey: createPublicKey(privateKey), sign: async (data) => sign(null, data, privateKey) };
@@ -189,6 +233,63 @@ export function judgeDecision(
       signature: signature.signature,
     },
   };
+}
+
+/** What a stored decision says about itself, for checking its signed statement against. */
+export interface DecisionFacts {
+  model?: string;
+  version?: number;
+  decision: 'approved' | 'rejected';
+  approver: string;
+  reason: string;
+  workflowId?: unknown;
+  runId?: unknown;
+}
+
+/**
+ * Why a stored signed decision does not hold up, or undefined when it does: its statement is about
+ * what the record says, the key is the one it names, the signature verifies over the statement,
+ * and (when `registered` is given: the keys a policy registers for the approver) the key is one of
+ * them. `audit verify` checks each approval and rejection record with it (against the policy in
+ * force then), the console each version's review (against the policy now).
+ */
+export function signedDecisionProblem(
+  signed: SignedDecision,
+  facts: DecisionFacts,
+  registered?: { keys: readonly string[]; policy: string },
+): string | undefined {
+  const { statement } = signed;
+  for (const [field, value] of Object.entries(facts)) {
+    if ((statement as Record<string, unknown>)[field] !== value) {
+      return `signs ${field} ${JSON.stringify((statement as Record<string, unknown>)[field])}, but the record says ${JSON.stringify(value)}`;
+    }
+  }
+  let key: KeyObject;
+  try {
+    key = parsePublicKey(signed.publicKey, 'the signing key');
+  } catch (error) {
+    return `names a signing key that is not one (${(error as Error).message})`;
+  }
+  const fingerprint = keyFingerprint(key);
+  if (fingerprint !== signed.keyFingerprint) {
+    return `says it was signed with ${signed.keyFingerprint}, but its key is ${fingerprint}`;
+  }
+  if (!signatureMatches(statement, signed.signature, key)) {
+    return `has a signature by ${fingerprint} that does not verify over its statement`;
+  }
+  if (registered !== undefined) {
+    const allowed = registered.keys.map((text) => {
+      try {
+        return keyFingerprint(parsePublicKey(text, 'policy'));
+      } catch {
+        return '';
+      }
+    });
+    if (!allowed.includes(fingerprint)) {
+      return `is signed with ${fingerprint}, which ${registered.policy} did not register for ${statement.approver}`;
+    }
+  }
+  return undefined;
 }
 
 function registeredKeys(policy: NamespacePolicy | undefined, approver: string): string {

@@ -8,7 +8,9 @@ export type SigningErrorType =
   /** A signature made with a key the policy does not list for that person or purpose. */
   | 'SignatureKeyNotRegistered'
   /** The policy asks for a signature and none was given. */
-  | 'SignatureRequired';
+  | 'SignatureRequired'
+  /** Several keys offered to sign (an SSH agent's) are registered for the person: which one is not said. */
+  | 'SignerAmbiguous';
 
 /** Keys and signatures: bad input or a refusal, never worth retrying. */
 export class SigningError extends TypedError<SigningErrorType> {

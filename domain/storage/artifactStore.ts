@@ -60,7 +60,25 @@ export interface ArtifactStore {
   /**
    * Removes a content-addressed artifact (absent is fine). Only retention calls this
    * (domain/gc), after deciding from the registry, lineage, the audit log and the step cache that
-   * nothing needs the object; documents go through deleteDocument.
+   * nothing needs the object; documents go through deleteDocument. On a versioned bucket every
+   * version written before `writtenBefore` (default: all) goes, so the bytes are freed; a newer one
+   * (the same bytes stored again meanwhile) stays.
    */
-  deleteArtifact(key: string): Promise<void>;
+  deleteArtifact(key: string, options?: { writtenBefore?: string }): Promise<void>;
+  /**
+   * Older versions a versioned bucket keeps of artifacts under `prefix` that are still stored:
+   * the same bytes as the current version (the key is their sha256), left by a put that refreshed
+   * them (ContentAddressedStore.reuseStored). Empty for a local directory or an unversioned bucket.
+   */
+  noncurrentVersions(prefix: string): Promise<ObjectVersion[]>;
+  /** Removes versions noncurrentVersions listed, for good, each by its version id. */
+  deleteVersions(versions: readonly ObjectVersion[]): Promise<void>;
+}
+
+/** One non-current version of an artifact in a versioned bucket. */
+export interface ObjectVersion {
+  key: string;
+  versionId: string;
+  bytes: number;
+  modified?: string;
 }

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { ArtifactRef } from './artifactRef';
-import type { ArtifactBody, ArtifactStore, ObjectInfo, PutOptions } from './artifactStore';
+import type { ArtifactBody, ArtifactStore, ObjectInfo, ObjectVersion, PutOptions } from './artifactStore';
 import { type NormalizedBody, normalizeBody } from './body';
 import { readAll, streamToFileAtomically } from './fileIo';
 import { assertArtifactKey, assertDocumentKey, assertKind, normalizeExtension } from './keys';
@@ -88,9 +88,18 @@ export abstract class ContentAddressedStore implements ArtifactStore {
   abstract getDocument(key: string): Promise<Buffer | undefined>;
   abstract deleteDocument(key: string): Promise<void>;
 
-  async deleteArtifact(key: string): Promise<void> {
+  async deleteArtifact(key: string, _options: { writtenBefore?: string } = {}): Promise<void> {
     assertArtifactKey(key);
     await this.removeObject(key);
+  }
+
+  /** A store without versions keeps no older copies (the S3 store overrides this for versioned buckets). */
+  async noncurrentVersions(_prefix: string): Promise<ObjectVersion[]> {
+    return [];
+  }
+
+  async deleteVersions(versions: readonly ObjectVersion[]): Promise<void> {
+    if (versions.length > 0) throw new Error(`${this.location} keeps no versions to delete`);
   }
 
   /** Removes the object at a checked key; absent is not an error. */

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
@@ -8,6 +8,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModelVersion } from '../../application/models';
 import { recordMonitoredBatch } from '../../application/monitor';
+import { decideReview } from '../../application/reviews';
 import { openWorkspace } from '../../application/workspace';
 import { REPO_ROOT } from '../../config/env';
 import { type RunningConsole, startConsole } from '../../console/server';
@@ -15,7 +16,10 @@ import type { TrainToDeployInput } from '../../contracts/inputs';
 import { progressQuery } from '../../contracts/messages';
 import { SYNTHETIC_FRAUD_COLUMNS, syntheticFraudRows } from '../../domain/data/syntheticFraud';
 import { referenceModelSpec } from '../../domain/ml/modelSpec';
+import { reviewKey, signatureKey } from '../../domain/registry/layout';
+import { keySigner } from '../../domain/review/decisionSignature';
 import { scoreCsv } from '../../domain/scoring/scoreCsv';
+import { keyFingerprint, publicKeyText } from '../../domain/signing/keys';
 import type { PipelineResult } from '../../workflows/trainToDeploy';
 import { type PipelineWorld, startPipelineWorld } from '../support/pipelineWorld';
 
@@ -205,6 +209,20 @@ describe('slipway console in a browser', () => {
     expect(await page.locator('[data-review="approved"]').textContent()).toContain(`alice at`);
     expect(await page.locator('[data-review="approved"]').textContent()).toContain(reason);
     expect(await page.locator('[data-card]').textContent()).toContain(model);
+    // Issue 27: alice's decision through the console is unsigned, as a namespace with no policy
+    // allows; the version's own signature (installation key) verifies against the stored files.
+    expect(
+      await page.locator('[data-review="approved"] [data-signature]').getAttribute('data-signature'),
+    ).toBe('unsigned-allowed');
+    expect(await page.locator('[data-signature-detail]').textContent()).toBe(
+      'The decision is unsigned, as allowed: namespace console-team has no policy, so no approver keys are registered.',
+    );
+    expect(await page.locator('[data-model-signature]').getAttribute('data-model-signature')).toBe(
+      'verified',
+    );
+    expect(await page.locator('[data-model-signature-detail]').textContent()).toMatch(
+      /^signed by SHA256:\S+ \(this installation's key\), verified against the stored files\. Files: .*\.onnx, .*MODEL_CARD\.md\.$/,
+    );
     // Issue 23: the training data checked against no champion yet, no monitored batch yet.
     expect(await page.locator('[data-validation="pass"]').textContent()).toContain('nothing to compare with');
     expect(await page.locator('[data-monitoring="none"]').textContent()).toBe(
@@ -418,7 +436,125 @@ describe('slipway console in a browser', () => {
     expect(forged.status).toBe(403);
     expect(((await forged.json()) as { error: string }).error).toMatch(/Cross-site request refused/);
     expect((await own.query(progressQuery)).review).toBeDefined(); // still waiting: nothing was decided
-    await own.terminate('console test done');
+
+    // Issue 27: the namespace now registers bob's key (decisions must be signed) and a webhook whose
+    // secret variable no worker has. The pending page says the console cannot sign; bob decides with
+    // his key, as `slipway approve --key` does (the private key stays in this process).
+    const bob = generateKeyPairSync('ed25519');
+    const bobFingerprint = keyFingerprint(bob.publicKey);
+    const ws = openWorkspace(world.config);
+    await ws.access.setPolicy(
+      'console-team',
+      {
+        set: {
+          admins: ['erin'],
+          members: ['alice', 'bob', 'carol'],
+          approverKeys: { bob: [publicKeyText(bob.publicKey)] },
+          webhooks: [
+            {
+              url: 'http://127.0.0.1:9/hooks/slipway?token=console-url-token',
+              secretEnv: 'CONSOLE_HOOK_SECRET',
+              format: 'json',
+            },
+          ],
+        },
+      },
+      'erin',
+      new Date().toISOString(),
+    );
+    await page.goto(`${console_.url}/pending`);
+    expect(
+      await page.locator(`tr[data-workflow-id="${own.workflowId}"] [data-must-sign]`).textContent(),
+    ).toContain(`slipway approve ${own.workflowId} --key`);
+    const signed = await decideReview(
+      world.client,
+      own.workflowId,
+      'approve',
+      { approver: 'bob', reason: 'signed with my key' },
+      { ws, signer: keySigner(bob.privateKey) },
+    );
+    expect(signed.signature?.keyFingerprint).toBe(bobFingerprint);
+    expect(((await own.result()) as PipelineResult).outcome).toBe('promoted');
+
+    // The version page and the model page show the signature, verified, with bob's fingerprint; so does the audit log.
+    await page.goto(`${console_.url}/models/${encoded}/versions/2`);
+    const badge = page.locator('[data-review="approved"] [data-signature]');
+    expect(await badge.getAttribute('data-signature')).toBe('signed-verified');
+    expect(await badge.textContent()).toBe(`✓ signed ${bobFingerprint}`);
+    expect(await page.locator('[data-signature-detail]').textContent()).toContain(
+      "verified; namespace console-team's policy registers that key for bob",
+    );
+    await page.screenshot({ path: join(SHOTS, 'version-signed.png'), fullPage: true });
+    await page.goto(`${console_.url}/models/${encoded}`);
+    expect(await page.locator('tr[data-version="2"] [data-signature]').getAttribute('data-signature')).toBe(
+      'signed-verified',
+    );
+    expect(await page.locator('tr[data-version="1"] [data-signature]').getAttribute('data-signature')).toBe(
+      'unsigned-required',
+    );
+    await page.goto(`${console_.url}/audit?model=${encoded}`);
+    expect(
+      await page
+        .locator('tr[data-type="approval"]', { hasText: `${model}@2` })
+        .locator('[data-signed]')
+        .getAttribute('data-signed'),
+    ).toBe(bobFingerprint);
+
+    // One changed byte of the stored review (its reason), and v1's signature bundle over v2's: the
+    // page re-verifies both, so it says they do not hold up.
+    const reviewDoc = reviewKey(model, 2);
+    const stored = (await ws.store.getDocument(reviewDoc)) as Buffer;
+    await ws.store.putDocument(
+      reviewDoc,
+      stored.toString('utf8').replace('signed with my key', 'signed with my kez'),
+    );
+    await ws.store.putDocument(
+      signatureKey(model, 2),
+      (await ws.store.getDocument(signatureKey(model, 1))) as Buffer,
+    );
+    await page.goto(`${console_.url}/models/${encoded}/versions/2`);
+    expect(await badge.getAttribute('data-signature')).toBe('signed-invalid');
+    expect(await page.locator('[data-signature-detail]').textContent()).toContain(
+      'signs reason "signed with my key", but the record says "signed with my kez"',
+    );
+    expect(await page.locator('[data-model-signature]').getAttribute('data-model-signature')).toBe(
+      'mismatch',
+    );
+    await page.screenshot({ path: join(SHOTS, 'version-tampered.png'), fullPage: true });
+
+    // The namespace page: bob's key, the webhook (no query, the secret's variable, never a secret)
+    // and the dead letters of the events of bob's decision, whose secret no worker holds.
+    await page.goto(console_.url);
+    await page.locator('header nav a', { hasText: 'Namespaces' }).click();
+    const nsRow = page.locator('tr[data-namespace="console-team"]');
+    expect(await nsRow.textContent()).toContain('signed only');
+    await nsRow.locator('a').click();
+    expect(new URL(page.url()).pathname).toBe('/namespaces/console-team');
+    expect(await page.locator('[data-decisions]').getAttribute('data-decisions')).toBe('signed');
+    expect(await page.locator('tr[data-approver="bob"] [data-fingerprint]').textContent()).toBe(
+      bobFingerprint,
+    );
+    const hook = page.locator('[data-table="webhooks"] tbody tr');
+    expect(await hook.getAttribute('data-webhook')).toBe('http://127.0.0.1:9/hooks/slipway?…');
+    expect(await hook.locator('[data-secret-env]').textContent()).toBe('$CONSOLE_HOOK_SECRET');
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          return page
+            .locator('[data-table="dead-letters"] tbody tr')
+            .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-event-type')).sort());
+        },
+        { timeout: 30_000, interval: 500 },
+      )
+      .toEqual(expect.arrayContaining(['review.decided', 'version.promoted']));
+    const letter = page.locator('[data-table="dead-letters"] tr[data-event-type="review.decided"]');
+    expect(await letter.textContent()).toContain(
+      'the variable CONSOLE_HOOK_SECRET is empty or missing on this worker',
+    );
+    expect(await letter.textContent()).toContain(`${model}@2`);
+    expect(await page.locator('main').textContent()).not.toContain('console-url-token');
+    await page.screenshot({ path: join(SHOTS, 'namespace.png'), fullPage: true });
     console.log(
       `console: first run reached review in ${(trainedIn / 1000).toFixed(1)} s; whole browser test ${((Date.now() - t0) / 1000).toFixed(1)} s`,
     );

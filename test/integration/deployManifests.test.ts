@@ -27,7 +27,12 @@ interface Manifest {
     template: {
       spec: {
         terminationGracePeriodSeconds?: number;
-        containers: Array<{ args?: string[]; env?: Array<{ name: string }> }>;
+        containers: Array<{
+          args?: string[];
+          env?: Array<{ name: string }>;
+          volumeMounts?: Array<{ name: string; mountPath: string }>;
+        }>;
+        volumes?: Array<{ name: string; secret?: { secretName: string; optional?: boolean } }>;
       };
     };
   };
@@ -129,6 +134,43 @@ describe('deployment manifests and container build file', () => {
       expect(doc.spec?.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(
         Number(config.SLIPWAY_WORKER_SHUTDOWN_GRACE),
       );
+  });
+
+  it('the private S3 CA example (SLIPWAY_S3_CA), uncommented, validates and points at the file every pod mounts', async () => {
+    // config.yaml and secrets.yaml carry it commented out (AWS S3 needs the system CAs): uncommented
+    // as a person would, both must validate, and the variable must name the secret's file where
+    // every deployment mounts it.
+    const configText = readFileSync(join(MANIFESTS, 'config.yaml'), 'utf8');
+    expect(configText).toMatch(/^ {2}# SLIPWAY_S3_CA: /m);
+    const config = configText.replace(/^ {2}# SLIPWAY_S3_CA: /m, '  SLIPWAY_S3_CA: ');
+    const secretsText = readFileSync(join(MANIFESTS, 'secrets.yaml'), 'utf8');
+    const example = secretsText.slice(secretsText.indexOf('# ---\n'));
+    const secrets = `${secretsText}${example
+      .split('\n')
+      .map((line) => line.replace(/^# ?/, ''))
+      .join('\n')}`;
+    await writeFile(join(scratch, 'config.yaml'), config);
+    await writeFile(join(scratch, 'secrets.yaml'), secrets);
+    const result = await validate([join(scratch, 'config.yaml'), join(scratch, 'secrets.yaml')]);
+    expect(result.errors).toEqual([]);
+    expect(result.checked).toHaveLength(5); // the ConfigMap and four Secrets
+
+    const path = (parseAllDocuments(config)[0]?.toJS() as Manifest | undefined)?.data
+      ?.SLIPWAY_S3_CA as string;
+    const caSecret = parseAllDocuments(secrets)
+      .map((d) => d.toJS() as Manifest)
+      .find((d) => d.kind === 'Secret' && d.metadata.name === 'slipway-s3-ca');
+    expect(Object.keys(caSecret?.stringData ?? {})).toEqual([path.slice(path.lastIndexOf('/') + 1)]);
+    const deployments = documents.filter((d) => d.doc.kind === 'Deployment');
+    expect(deployments).toHaveLength(3);
+    for (const { doc } of deployments) {
+      const pod = doc.spec?.template.spec;
+      const volume = pod?.volumes?.find((v) => v.secret?.secretName === 'slipway-s3-ca');
+      // Optional: a pod starts without the secret, as it must for AWS S3.
+      expect(volume?.secret?.optional, doc.metadata.name).toBe(true);
+      const mount = pod?.containers[0]?.volumeMounts?.find((m) => m.name === volume?.name);
+      expect(`${mount?.mountPath}/${path.slice(path.lastIndexOf('/') + 1)}`, doc.metadata.name).toBe(path);
+    }
   });
 
   it('the container build file copies and tests files that exist', () => {

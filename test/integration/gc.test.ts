@@ -16,6 +16,7 @@ import { referenceModelSpec } from '../../domain/ml/modelSpec';
 import { versionKey } from '../../domain/registry/layout';
 import type { ArtifactStore } from '../../domain/storage/artifactStore';
 import { openArtifactStore } from '../../domain/storage/openStore';
+import { createS3Client } from '../../domain/storage/s3Client';
 import type { PipelineResult } from '../../workflows/trainToDeploy';
 import { slipwayAs } from '../support/cli';
 import { type PipelineWorld, startPipelineWorld } from '../support/pipelineWorld';
@@ -234,6 +235,83 @@ describe('slipway gc', () => {
       expect((await verifyAuditLog(localStore)).ok).toBe(true);
     } finally {
       await local.close();
+    }
+  });
+
+  it('on a versioned bucket, removes the versions refreshes left and every version of what it deletes', {
+    timeout: 90_000,
+  }, async () => {
+    // A bucket of its own with versioning on (MinIO supports it), so the shared bucket stays as it is.
+    const bucket = `gc-versioned-${randomUUID().slice(0, 8)}`;
+    const raw = createS3Client(world.config).client;
+    await raw.makeBucket(bucket);
+    await raw.setBucketVersioning(bucket, { Status: 'Enabled' });
+    const versions = () =>
+      new Promise<Array<{ name: string; versionId: string; isDeleteMarker?: boolean }>>((resolve, reject) => {
+        const found: Array<{ name: string; versionId: string; isDeleteMarker?: boolean }> = [];
+        const stream = raw.listObjects(bucket, '', true, { IncludeVersion: true });
+        stream.on('data', (v) =>
+          found.push(v as { name: string; versionId: string; isDeleteMarker?: boolean }),
+        );
+        stream.once('error', reject);
+        stream.once('end', () => resolve(found));
+      });
+    const versioned = await startPipelineWorld('gc-versioned', {
+      queues: ['main'],
+      env: { SLIPWAY_ARTIFACTS: `s3://${bucket}/gc` },
+    });
+    try {
+      const vstore = openArtifactStore(versioned.config);
+      const options = { kind: 'checkpoint', mediaType: 'text/plain' } as const;
+      const [orphanText, citedText] = [`orphan ${randomUUID()}`, `cited ${randomUUID()}`];
+      const [orphan, cited] = [await vstore.put(orphanText, options), await vstore.put(citedText, options)];
+      await new AuditLog(vstore).append({
+        type: 'cancellation',
+        actor: 'carol',
+        at: new Date().toISOString(),
+        details: { workflowId: 'w' },
+        artifacts: [cited],
+      });
+      // Stored again: each refresh (a copy onto itself) leaves the previous version behind.
+      await vstore.put(orphanText, options);
+      await vstore.put(citedText, options);
+      const keyOfRef = (ref: { uri: string }) => ref.uri.slice(vstore.location.length + 1);
+      const [orphanKey, citedKey] = [keyOfRef(orphan), keyOfRef(cited)];
+      const versionsOf = async (key: string) => (await versions()).filter((v) => v.name === `gc/${key}`);
+      expect((await versionsOf(orphanKey)).length).toBe(2);
+      expect((await versionsOf(citedKey)).length).toBe(2);
+
+      const collect = (dryRun: boolean) =>
+        collectGarbageNow(versioned, { dryRun, olderThanMs: 0, cacheTtlMs: 0, actor: 'carol' });
+      const dry = await collect(true);
+      const real = await collect(false);
+      expect(dry.objects.map((o) => o.key)).toEqual([orphanKey]);
+      // The cited object stays; its older version goes (the orphan's go with the orphan).
+      expect(dry.versions.map((v) => v.key)).toEqual([citedKey]);
+      expect(real.objects).toEqual(dry.objects);
+      expect(real.versions).toEqual(dry.versions);
+      expect(real.versionBytesFreed).toBe(Buffer.byteLength(citedText));
+      // No version and no delete marker of the orphan is left; the cited object has its current version only.
+      expect(await versionsOf(orphanKey)).toEqual([]);
+      expect((await versionsOf(citedKey)).map((v) => v.isDeleteMarker === true)).toEqual([false]);
+      expect(await vstore.getBytes(cited)).toEqual(Buffer.from(citedText));
+      // Both deletions are in the audit log, and it verifies.
+      const recorded = (await new AuditLog(vstore).entries())
+        .map((e) => e.record)
+        .filter((r) => r?.type === 'gc');
+      expect(
+        recorded.flatMap((r) => (r?.details.noncurrentVersions as Array<{ key: string }>) ?? []),
+      ).toEqual([expect.objectContaining({ key: citedKey, versionId: real.versions[0]?.versionId })]);
+      expect((await verifyAuditLog(vstore)).problems).toEqual([]);
+    } finally {
+      await versioned.close();
+      const left = await versions();
+      if (left.length > 0)
+        await raw.removeObjects(
+          bucket,
+          left.map((v) => ({ name: v.name, versionId: v.versionId })),
+        );
+      await raw.removeBucket(bucket);
     }
   });
 

@@ -1,6 +1,9 @@
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { copyFile, readdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { chmod, copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approveUpdate } from '../../contracts/review';
@@ -10,13 +13,23 @@ import { reviewKey } from '../../domain/registry/layout';
 import { ModelRegistry } from '../../domain/registry/registry';
 import { decisionStatement, signDecision } from '../../domain/review/decisionSignature';
 import { readReview } from '../../domain/review/records';
-import { parsePrivateKey } from '../../domain/signing/keys';
+import { keyFingerprint, parsePrivateKey, parsePublicKey } from '../../domain/signing/keys';
 import { modelStatement, signModelStatement } from '../../domain/signing/modelSignature';
 import { openArtifactStore } from '../../domain/storage/openStore';
 import { type CliResult, slipwayAs } from '../support/cli';
 import { BOTNET_FEATURES, externalBotnetOnnx, netflowCsv } from '../support/externalOnnx';
 import { type PipelineWorld, startPipelineWorld } from '../support/pipelineWorld';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhookReceiver';
+
+/** OpenSSH's agent and tools, where installed (as test/unit/sshAgent.test.ts checks). */
+const hasSshAgent = ['ssh-agent', 'ssh-add', 'ssh-keygen'].every((tool) => {
+  try {
+    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+});
 
 /**
  * Trust that can be checked (issue 27), on one pipeline world with the artifacts in a folder:
@@ -422,4 +435,66 @@ describe('signed decisions, signed models, protected aliases', () => {
     expect(test.stdout).toMatch(/delivered to http:\/\/127\.0\.0\.1:\d+\/flaky: 200 \(attempt 3\)/);
     expect(test.stdout).toMatch(/NOT delivered to .*\/down: all 3 attempts failed: Webhook .* answered 500/);
   });
+  // `approve --agent` with several keys in the SSH agent (a person's work and personal keys): the
+  // CLI signs with the one the namespace registers for the approver, or names them all.
+  it.skipIf(!hasSshAgent)(
+    "approve --agent picks the registered key among the agent's, and names them when none is",
+    async () => {
+      ok(
+        await slipway(
+          'erin',
+          ...['namespace', 'set', 'agents', '--admins', 'erin', '--approvers', 'alice'],
+          ...['--approver-key', `alice=${aliceKey}.pub`],
+        ),
+      );
+      const started = await slipway('erin', ...importArgs('agents/botnet', '--approvers', 'alice'));
+      ok(started);
+      const workflowId = /started (\S+)/.exec(started.stderr)?.[1] as string;
+      // A socket path must stay under about 100 bytes: the system's temporary folder, not the world's.
+      const socket = join(await mkdtemp(join(tmpdir(), 'slipway-agent-')), 'agent.sock');
+      const agent = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
+      try {
+        for (let i = 0; i < 100 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 50));
+        const add = (key: string) =>
+          execFileSync('ssh-add', [key], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: 'ignore' });
+        const fingerprints: string[] = [];
+        for (const name of ['work', 'home']) {
+          execFileSync(
+            'ssh-keygen',
+            ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', file(`id_${name}`)],
+            {
+              stdio: 'ignore',
+            },
+          );
+          add(file(`id_${name}`));
+          const line = await readFile(file(`id_${name}.pub`), 'utf8');
+          fingerprints.push(keyFingerprint(parsePublicKey(line, name)));
+        }
+        const withAgent = (...args: string[]) =>
+          slipwayAs('alice', { ...world.env, SSH_AUTH_SOCK: socket }, args);
+        const aliceFp = (await readFile(`${aliceKey}.fingerprint`, 'utf8')).split(' ')[1] as string;
+
+        // Two keys, neither registered for alice: refused before anything is sent, naming both and hers.
+        const refused = await withAgent('approve', workflowId, '--agent', '--reason', 'looks right');
+        expect(refused.code, refused.stderr).toBe(1);
+        expect(refused.stderr).toContain(
+          `the SSH agent at ${socket} holds 2 Ed25519 keys (${fingerprints.join(', ')})`,
+        );
+        expect(refused.stderr).toContain(`registers none of them for alice (registered: ${aliceFp})`);
+
+        // alice's key added as a third: it is the one that signs, and the run takes the decision.
+        const own = file('id_alice');
+        await copyFile(aliceKey, own);
+        await chmod(own, 0o600);
+        add(own);
+        const approved = await withAgent('approve', workflowId, '--agent', '--reason', 'looks right');
+        ok(approved);
+        expect(approved.stdout).toContain(`signed with ${aliceFp}`);
+        expect((await world.client.workflow.getHandle(workflowId).result()).outcome).toBe('promoted');
+      } finally {
+        agent.kill();
+        await rm(dirname(socket), { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -113,6 +113,30 @@ describe('planGarbageCollection', () => {
     expect(plan.deleteCacheEntries).toEqual([]);
   });
 
+  it('on a versioned bucket removes the older versions of kept objects; a deleted object takes its own along', () => {
+    const [kept, old] = [object('a', 100, 'onnx'), object('b', 100)];
+    const version = (o: { key: string }, id: string) => ({
+      key: o.key,
+      versionId: id,
+      bytes: 10,
+      modified: hoursAgo(200),
+    });
+    const inv = {
+      ...empty(),
+      objects: [kept, old],
+      noncurrentVersions: [version(kept, 'v2'), version(kept, 'v1'), version(old, 'v1')],
+      versions: [{ name: 'fraud', version: 1, refs: [sha('a')] }],
+    };
+    const plan = planGarbageCollection(inv, policy());
+    expect(plan.deleteObjects.map((o) => o.key)).toEqual([old.key]);
+    expect(plan.deleteVersions.map((v) => `${v.key}@${v.versionId}`)).toEqual([
+      `${kept.key}@v1`,
+      `${kept.key}@v2`,
+    ]);
+    expect(plan.versionBytesFreed).toBe(20);
+    expect(planGarbageCollection(empty(), policy()).deleteVersions).toEqual([]);
+  });
+
   it('lists deletions in key order, the same for the same facts', () => {
     const inv = { ...empty(), objects: [object('c', 9), object('a', 9), object('b', 9, 'checkpoint')] };
     const first = planGarbageCollection(inv, policy());

@@ -12,7 +12,13 @@ import { cardKey, claimKey, versionKey } from '../../domain/registry/layout';
 import { renderModelCard } from '../../domain/registry/modelCard';
 import { ModelRegistry } from '../../domain/registry/registry';
 import type { ArtifactRef } from '../../domain/storage/artifactRef';
-import type { ArtifactBody, ArtifactStore, ObjectInfo, PutOptions } from '../../domain/storage/artifactStore';
+import type {
+  ArtifactBody,
+  ArtifactStore,
+  ObjectInfo,
+  ObjectVersion,
+  PutOptions,
+} from '../../domain/storage/artifactStore';
 import type { LocalArtifactStore } from '../../domain/storage/localStore';
 import { rejectionOf } from '../support/rejection';
 import { useTempStore } from '../support/tempStore';
@@ -204,8 +210,14 @@ class CrashingStore implements ArtifactStore {
   head(key: string): Promise<ObjectInfo | undefined> {
     return this.inner.head(key);
   }
-  deleteArtifact(key: string): Promise<void> {
-    return this.inner.deleteArtifact(key);
+  deleteArtifact(key: string, options?: { writtenBefore?: string }): Promise<void> {
+    return this.inner.deleteArtifact(key, options);
+  }
+  noncurrentVersions(prefix: string): Promise<ObjectVersion[]> {
+    return this.inner.noncurrentVersions(prefix);
+  }
+  deleteVersions(versions: readonly ObjectVersion[]): Promise<void> {
+    return this.inner.deleteVersions(versions);
   }
   list(prefix: string): Promise<ObjectInfo[]> {
     return this.inner.list(prefix);

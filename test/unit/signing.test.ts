@@ -2,6 +2,7 @@ import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { reviewTrust } from '../../application/trust';
 import type { NamespacePolicy } from '../../domain/access/policy';
 import { AuditLog } from '../../domain/audit/auditLog';
 import { verifyAuditLog } from '../../domain/audit/verify';
@@ -11,6 +12,7 @@ import {
   judgeDecision,
   signDecision,
 } from '../../domain/review/decisionSignature';
+import type { ReviewRecord } from '../../domain/review/records';
 import { keyFingerprint, parsePrivateKey, parsePublicKey, publicKeyText } from '../../domain/signing/keys';
 import {
   compareModelFiles,
@@ -107,6 +109,62 @@ describe('signed review decisions', () => {
     );
     expect(judgeDecision(policy({ allowUnsigned: true }), statement, undefined)).toEqual({ signed: false });
     expect(judgeDecision(undefined, statement, undefined)).toEqual({ signed: false });
+  });
+  it('marks a stored review as the console shows it: verified and registered, altered, unsigned as allowed or not', () => {
+    const verdict = judgeDecision(policy(), statement, signDecision(statement, alice.privateKey));
+    if (!verdict.signed) throw new Error('signed');
+    const review: ReviewRecord = {
+      name: 'secops/botnet',
+      version: 3,
+      decision: 'approved',
+      approver: 'alice',
+      reason: 'checked',
+      timedOut: false,
+      at: '2026-11-29T12:00:01.000Z',
+      workflowId: 'wf-1',
+      runId: 'run-1',
+      signed: true,
+      signature: verdict.record,
+    };
+    const fingerprint = keyFingerprint(alice.publicKey);
+    expect(reviewTrust(review, policy())).toMatchObject({
+      kind: 'signed',
+      fingerprint,
+      verified: true,
+      registered: true,
+    });
+    // The key is no longer registered for alice: still a valid signature, marked as such.
+    const rotated = reviewTrust(
+      review,
+      policy({ approverKeys: { alice: [publicKeyText(stray.publicKey)] } }),
+    );
+    expect(rotated).toMatchObject({ verified: true, registered: false });
+    expect(rotated.detail).toContain(`registered now: ${keyFingerprint(stray.publicKey)}`);
+    // One changed byte of the stored review (its reason), or a swapped signature: it no longer verifies.
+    expect(reviewTrust({ ...review, reason: 'checked!' }, policy())).toMatchObject({
+      kind: 'signed',
+      verified: false,
+      detail: expect.stringContaining('signs reason "checked", but the record says "checked!"'),
+    });
+    const forged = {
+      ...verdict.record,
+      signature: signDecision({ ...statement, reason: 'x' }, alice.privateKey).signature,
+    };
+    expect(reviewTrust({ ...review, signature: forged }, policy())).toMatchObject({
+      verified: false,
+      detail: expect.stringContaining('does not verify over its statement'),
+    });
+    const unsigned = { ...review, signed: false, signature: undefined };
+    expect(reviewTrust(unsigned, policy({ allowUnsigned: true }))).toMatchObject({
+      kind: 'unsigned',
+      allowed: true,
+      detail: expect.stringContaining('--allow-unsigned'),
+    });
+    expect(reviewTrust(unsigned, undefined)).toMatchObject({ kind: 'unsigned', allowed: true });
+    expect(reviewTrust(unsigned, policy())).toMatchObject({ kind: 'unsigned', allowed: false });
+    expect(reviewTrust({ ...unsigned, timedOut: true, decision: 'rejected' }, policy())).toMatchObject({
+      kind: 'deadline',
+    });
   });
 });
 

@@ -8,12 +8,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decisionSigner } from '../../cli/decisionSigner';
 import type { NamespacePolicy } from '../../domain/access/policy';
 import {
+  chooseSigner,
+  type DecisionSigner,
   decisionStatement,
   judgeDecision,
+  type SignerChoice,
   signDecision,
   signDecisionWith,
 } from '../../domain/review/decisionSignature';
-import { keyFingerprint, parsePrivateKey, publicKeyText } from '../../domain/signing/keys';
+import { keyFingerprint, parsePrivateKey, parsePublicKey, publicKeyText } from '../../domain/signing/keys';
 import { sshAgentEd25519Keys, sshAgentSign } from '../../domain/signing/sshAgent';
 
 const fixtures = join(__dirname, '../fixtures/signing');
@@ -84,7 +87,7 @@ describe.skipIf(!hasAgent)('signing decisions with an SSH agent', () => {
     );
     const viaAgent = await decisionSigner({ agent: true }, { SSH_AUTH_SOCK: socket });
     for (const signer of [viaPub, viaAgent]) {
-      expect(await signDecisionWith(statement, signer as NonNullable<typeof signer>)).toEqual(fromFile);
+      expect(await signDecisionWith(statement, signer as DecisionSigner)).toEqual(fromFile);
     }
     const policy: NamespacePolicy = {
       namespace: 'secops',
@@ -94,7 +97,7 @@ describe.skipIf(!hasAgent)('signing decisions with an SSH agent', () => {
       updatedBy: 'erin',
       updatedAt: '2026-11-30T00:00:00.000Z',
     };
-    const signature = await signDecisionWith(statement, viaPub as NonNullable<typeof viaPub>);
+    const signature = await signDecisionWith(statement, viaPub as DecisionSigner);
     expect(judgeDecision(policy, statement, signature)).toMatchObject({
       signed: true,
       record: { keyFingerprint: fingerprint },
@@ -115,6 +118,66 @@ describe.skipIf(!hasAgent)('signing decisions with an SSH agent', () => {
     ).rejects.toThrow(/Cannot reach the SSH agent at .*nothing\.sock \(ENOENT\)/);
     // A private key file still signs in this process, agent or not.
     const local = await decisionSigner({ key: join(fixtures, 'test_id_ed25519') }, {});
-    expect(keyFingerprint((local as NonNullable<typeof local>).publicKey)).toMatch(/^SHA256:/);
+    expect(keyFingerprint((local as DecisionSigner).publicKey)).toMatch(/^SHA256:/);
+  });
+  it('with several keys in the agent, --agent signs with the one the policy registers for the approver, else names them', async () => {
+    // A second Ed25519 key, made and added as a person would (ssh-keygen, ssh-add).
+    const second = join(dir, 'id_second');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'second', '-f', second], {
+      stdio: 'ignore',
+    });
+    execFileSync('ssh-add', [second], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: 'ignore' });
+    const choice = (await decisionSigner({ agent: true }, { SSH_AUTH_SOCK: socket })) as SignerChoice;
+    expect(choice.candidates).toHaveLength(2);
+    expect(choice.source).toBe(`the SSH agent at ${socket}`);
+    const aliceLine = (await readFile(join(fixtures, 'test_id_ed25519.pub'), 'utf8')).trim();
+    const secondLine = (await readFile(`${second}.pub`, 'utf8')).trim();
+    const [aliceFp, secondFp] = [aliceLine, secondLine].map((l) => keyFingerprint(parsePublicKey(l, 'pub')));
+    const policy = (keys: string[]): NamespacePolicy => ({
+      namespace: 'secops',
+      admins: ['erin'],
+      members: [],
+      approverKeys: { alice: keys },
+      updatedBy: 'erin',
+      updatedAt: '2026-11-30T00:00:00.000Z',
+    });
+
+    // alice's registered key is one of the two: it signs, exactly as her key file would.
+    const chosen = chooseSigner(choice, policy([aliceLine]), 'alice');
+    expect(keyFingerprint(chosen.publicKey)).toBe(aliceFp);
+    const fromFile = signDecision(
+      statement,
+      parsePrivateKey(await readFile(join(fixtures, 'test_id_ed25519')), 'key'),
+    );
+    const signature = await signDecisionWith(statement, chosen);
+    expect(signature).toEqual(fromFile);
+    expect(judgeDecision(policy([aliceLine]), statement, signature).signed).toBe(true);
+    // The other key registered instead: that one signs.
+    expect(keyFingerprint(chooseSigner(choice, policy([secondLine]), 'alice').publicKey)).toBe(secondFp);
+
+    // None registered for alice: refused, naming both keys the agent holds and the registered one.
+    const stranger = publicKeyText(generateKeyPairSync('ed25519').publicKey);
+    const strangerFp = keyFingerprint(parsePublicKey(stranger, 'pub'));
+    const none = (() => {
+      try {
+        chooseSigner(choice, policy([stranger]), 'alice');
+      } catch (error) {
+        return error as Error & { type?: string };
+      }
+    })();
+    expect(none?.type).toBe('SignatureKeyNotRegistered');
+    expect(none?.message).toContain(`the SSH agent at ${socket} holds 2 Ed25519 keys (`);
+    for (const fp of [aliceFp, secondFp]) expect(none?.message).toContain(fp as string);
+    expect(none?.message).toContain(`registers none of them for alice (registered: ${strangerFp})`);
+    expect(() => chooseSigner(choice, undefined, 'alice')).toThrow(/\(registered: none\)/);
+    // Both registered: which one is for the person to say.
+    expect(() => chooseSigner(choice, policy([aliceLine, secondLine]), 'alice')).toThrow(
+      expect.objectContaining({
+        type: 'SignerAmbiguous',
+        message: expect.stringMatching(
+          /holds 2 keys that namespace secops's policy registers for alice .*--key <its \.pub file>/,
+        ),
+      }),
+    );
   });
 });
