@@ -4,7 +4,7 @@ import type { AuditLogEntry } from '../domain/audit/auditLog';
 import { ENV_WEBHOOK_SECRET, redactUrl, targetLabel } from '../domain/notify/targets';
 import { DEFAULT_NAMESPACE, modelNameProblem, parseModelName } from '../domain/registry/modelName';
 import { signaturesRequired } from '../domain/review/decisionSignature';
-import { keyFingerprint, parsePublicKey } from '../domain/signing/keys';
+import { storedKeyFingerprint } from '../domain/signing/keys';
 import { readAuditLog } from './audit';
 import { listModels } from './models';
 import type { Workspace } from './workspace';
@@ -150,7 +150,7 @@ function policyView(policy: NamespacePolicy): NonNullable<NamespaceOverview['pol
       allowUnsigned: policy.allowUnsigned === true,
       keys: Object.entries(policy.approverKeys ?? {})
         .filter(([, keys]) => keys.length > 0)
-        .map(([approver, keys]) => ({ approver, fingerprints: keys.map(fingerprint) })),
+        .map(([approver, keys]) => ({ approver, fingerprints: keys.map(storedKeyFingerprint) })),
     },
     protectedAliases: Object.entries(policy.protectedAliases ?? {}).map(([alias, movers]) => ({
       alias,
@@ -158,19 +158,11 @@ function policyView(policy: NamespacePolicy): NonNullable<NamespaceOverview['pol
     })),
     imports: {
       signatureRequired: policy.requireSignedImports === true,
-      trustedSigners: (policy.trustedSigners ?? []).map(fingerprint),
+      trustedSigners: (policy.trustedSigners ?? []).map(storedKeyFingerprint),
     },
     updatedAt: policy.updatedAt,
     updatedBy: policy.updatedBy,
   };
-}
-
-function fingerprint(text: string): string {
-  try {
-    return keyFingerprint(parsePublicKey(text, 'the policy'));
-  } catch {
-    return '(not a key)';
-  }
 }
 
 /** The dead letters (notification-undelivered records) of the log, by the event's namespace, oldest first. */

@@ -5,7 +5,7 @@ import { signaturesRequired, signedDecisionProblem } from '../domain/review/deci
 import type { ReviewRecord } from '../domain/review/records';
 import { SigningError } from '../domain/signing/errors';
 import { installationPublicKey } from '../domain/signing/installationKey';
-import { keyFingerprint, parsePublicKey } from '../domain/signing/keys';
+import { keyFingerprint, storedKeyFingerprint } from '../domain/signing/keys';
 import type { Workspace } from './workspace';
 
 /**
@@ -76,7 +76,7 @@ export function reviewTrust(review: ReviewRecord, policy: NamespacePolicy | unde
     detail: registered
       ? `signed with ${fingerprint}, verified; ${where} registers that key for ${review.approver}`
       : `signed with ${fingerprint}, verified, but ${where} no longer registers that key for ${review.approver} ` +
-        `(registered now: ${registeredKeys.length ? fingerprintsOf(registeredKeys) : 'none'})`,
+        `(registered now: ${registeredKeys.length ? registeredKeys.map(storedKeyFingerprint).join(', ') : 'none'})`,
   };
 }
 
@@ -153,16 +153,4 @@ export async function modelSignatureStatus(
     if (!(error instanceof SigningError)) throw error;
     return { state: 'invalid', detail: `the signature does not verify: ${error.message}` };
   }
-}
-
-function fingerprintsOf(keys: readonly string[]): string {
-  return keys
-    .map((text) => {
-      try {
-        return keyFingerprint(parsePublicKey(text, 'the policy'));
-      } catch {
-        return '(not a key)';
-      }
-    })
-    .join(', ');
 }

@@ -89,10 +89,8 @@ export function withPrelude(explainer: Uint8Array, prelude: CategoricalPrelude):
   // use any names), so a tensor the prelude brings in may share a name with one of ours: such
   // prelude tensors are renamed, the graph inputs (the model's own input names) never are.
   const ours = new Set([...graph.node.flatMap((n) => n.output), ...graph.initializer.map((t) => t.name)]);
-  const brought = [
-    ...prelude.nodes.flatMap((n) => n.output),
-    ...source.initializer.map((t) => t.name),
-  ].filter((name) => used.has(name) || prelude.nodes.some((n) => n.output.includes(name)));
+  const initializers = source.initializer.filter((t) => used.has(t.name));
+  const brought = [...prelude.nodes.flatMap((n) => n.output), ...initializers.map((t) => t.name)];
   const renamed = new Map<string, string>();
   for (const name of brought) {
     if (!ours.has(name) || name === EXPLAIN_INPUT) continue;
@@ -106,13 +104,10 @@ export function withPrelude(explainer: Uint8Array, prelude: CategoricalPrelude):
     input: n.input.map(rename),
     output: n.output.map(rename),
   }));
-  const initializers = source.initializer
-    .filter((t) => used.has(t.name))
-    .map((t) => ({ ...t, name: rename(t.name) }));
   const encoded = rename(prelude.encoded);
   for (const node of graph.node) node.input = node.input.map((n) => (n === EXPLAIN_INPUT ? encoded : n));
   graph.node = [...nodes, ...graph.node];
-  graph.initializer = [...initializers, ...graph.initializer];
+  graph.initializer = [...initializers.map((t) => ({ ...t, name: rename(t.name) })), ...graph.initializer];
   const constants = new Set(source.initializer.map((t) => t.name));
   graph.input = source.input.filter((i) => !constants.has(i.name));
   const domains = new Map(model.opsetImport.map((o) => [o.domain ?? '', o]));

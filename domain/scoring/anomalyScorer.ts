@@ -2,7 +2,7 @@ import type * as ort from 'onnxruntime-node';
 import { ANOMALY_SCORE_OUTPUT, PREDICTED_OUTLIER_OUTPUT } from '../import/anomalyConvention';
 import { DataType, decodeModel } from '../onnx/onnxProto';
 import { ScoringError } from './errors';
-import { addNumericFeeds, numericInputsOf } from './numericFeeds';
+import { addNumericFeeds, numericInputsOf, numericInputsWanted } from './numericFeeds';
 import { addTextFeeds } from './textFeeds';
 
 /**
@@ -68,9 +68,7 @@ export async function openAnomalyScorer(
   if (!inputsFit || missing.length > 0) {
     await session.release();
     const wanted =
-      (nFeatures > 0
-        ? `the ${nFeatures} numeric features as float32 (one tensor [N, ${nFeatures}] or one [N, 1] each)`
-        : 'no float tensor') +
+      numericInputsWanted(nFeatures) +
       (categorical.length > 0 ? ` and string tensors ${categorical.join(', ')}` : '');
     const has = inputs.map((i) => `${i.name} (${i.isTensor ? i.type : 'not a tensor'})`).join(', ');
     throw new ScoringError(

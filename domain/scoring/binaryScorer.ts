@@ -1,7 +1,7 @@
 import type * as ort from 'onnxruntime-node';
 import { PROBABILITY_OUTPUT } from '../onnx/exporter';
 import { ScoringError } from './errors';
-import { addNumericFeeds, type NumericInput, numericInputsOf } from './numericFeeds';
+import { addNumericFeeds, type NumericInput, numericInputsOf, numericInputsWanted } from './numericFeeds';
 import { positiveClass } from './positiveClass';
 import { addTextFeeds } from './textFeeds';
 
@@ -131,7 +131,7 @@ function checkMixedInputs(
   if (!numeric) {
     throw new ScoringError(
       'ModelInputMismatch',
-      `The model does not take ${nFeatures > 0 ? `the ${nFeatures} numeric features as float32 (one tensor [N, ${nFeatures}] or one [N, 1] each)` : 'no float tensor'} and ` +
+      `The model does not take ${numericInputsWanted(nFeatures)} and ` +
         `string tensors ${categorical.join(', ')}; apply feeds the numeric features' raw values and each ` +
         `categorical feature's text. Its inputs: ${inputs.map(describe).join('; ')}.`,
     );

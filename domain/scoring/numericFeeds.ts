@@ -50,6 +50,13 @@ export function numericInputsOf(
   return undefined;
 }
 
+/** What numericInputsOf accepts for `nNumeric` numeric features, for refusal messages. */
+export function numericInputsWanted(nNumeric: number): string {
+  return nNumeric > 0
+    ? `the ${nNumeric} numeric features as float32 (one tensor [N, ${nNumeric}] or one [N, 1] each)`
+    : 'no float tensor';
+}
+
 /**
  * Adds the numeric features of `nRows` rows (row-major `x`, `nNumeric` per row) to `feeds` as
  * `plan` lays them out: the block as is, a per-feature input as its column.

@@ -72,6 +72,18 @@ export function keyFingerprint(key: KeyObject): string {
   return `SHA256:${pemHint(publicKey)}`;
 }
 
+/**
+ * The fingerprint of a key stored as text (a policy's approver or trusted signer), for display:
+ * a stored text that is not a key shows as such instead of failing the page that lists it.
+ */
+export function storedKeyFingerprint(text: string): string {
+  try {
+    return keyFingerprint(parsePublicKey(text, 'the policy'));
+  } catch {
+    return '(not a key)';
+  }
+}
+
 /** sha256 (hex) of the SPKI PEM: the key hint the OpenSSF model-signing bundle carries. */
 export function pemHint(key: KeyObject): string {
   const publicKey = key.type === 'private' ? createPublicKey(key) : key;
