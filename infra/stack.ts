@@ -186,6 +186,18 @@ async function minioHealthy(state: EmbeddedMinio | undefined): Promise<boolean> 
 const PORT_WAIT_MS = 5_000;
 const UI_PORT_WAIT_MS = 2_000;
 
+/** A service whose clients know it by its port: waits for the port, else says who to stop or what to set. */
+async function waitForFixedPort(port: number, service: string, setting: string): Promise<void> {
+  if (!(await waitForFreePort(port, PORT_WAIT_MS))) throw portHeld(port, service, setting);
+}
+
+function portHeld(port: number, service: string, setting: string): Error {
+  return new Error(
+    `Port ${port} on 127.0.0.1 is held by another process, so the embedded ${service} cannot start there. ` +
+      `Stop that process, or choose another port with ${setting}.`,
+  );
+}
+
 async function startEmbeddedTemporal(config: SlipwayConfig): Promise<StackState> {
   const p = paths(config);
   const port = config.env.SLIPWAY_TEMPORAL_PORT;
@@ -198,12 +210,7 @@ async function startEmbeddedTemporal(config: SlipwayConfig): Promise<StackState>
   const binary = await ensureTemporalBinary(config);
   // Clients know the frontend by its port, so it cannot move: a server killed a moment ago (a
   // restart after a crash) may hold it for a little while yet.
-  if (!(await waitForFreePort(port, PORT_WAIT_MS))) {
-    throw new Error(
-      `Port ${port} on 127.0.0.1 is held by another process, so the embedded Temporal cannot start there. ` +
-        `Stop that process, or choose another port with SLIPWAY_TEMPORAL_PORT.`,
-    );
-  }
+  await waitForFixedPort(port, 'Temporal', 'SLIPWAY_TEMPORAL_PORT');
   const busy = new Set<number>();
   let server: TemporalDevServer;
   let ports: { uiPort: number; httpPort: number; metricsPort: number };
@@ -290,12 +297,8 @@ async function startEmbeddedMinio(config: SlipwayConfig): Promise<EmbeddedMinio>
   // Clients know the S3 endpoint by its port, so it cannot move: a MinIO stopped a moment ago (a
   // restart) may hold it for a little while yet. The console port needs no such care: startMinio
   // turns the browser off, and MinIO then never binds it.
-  const held = () =>
-    new Error(
-      `Port ${port} on 127.0.0.1 is held by another process, so the embedded MinIO cannot start there. ` +
-        `Stop that process, or choose another port with SLIPWAY_MINIO_PORT (and point SLIPWAY_S3_ENDPOINT at it if you set that).`,
-    );
-  if (!(await waitForFreePort(port, PORT_WAIT_MS))) throw held();
+  const setting = 'SLIPWAY_MINIO_PORT (and point SLIPWAY_S3_ENDPOINT at it if you set that)';
+  await waitForFixedPort(port, 'MinIO', setting);
   const server = await startMinio({
     binary,
     dataDir: p.minioData,
@@ -307,7 +310,7 @@ async function startEmbeddedMinio(config: SlipwayConfig): Promise<EmbeddedMinio>
     outliveParent: true,
   }).catch((error: Error) => {
     // Another process took the port between the check and MinIO's bind.
-    throw /port is already in use/i.test(error.message) ? held() : error;
+    throw /port is already in use/i.test(error.message) ? portHeld(port, 'MinIO', setting) : error;
   });
   await writeFile(p.minioPid, `${server.pid}\n`);
   log(`MinIO (pid ${server.pid}) at ${endpoint} keeps its data in ${p.minioData}, its log in ${p.minioLog}`);
