@@ -204,11 +204,10 @@ export class S3ArtifactStore extends ContentAddressedStore {
       stream.once('error', (error) => reject(toStorageError(error, this.context())));
       stream.once('end', () => resolve(found));
     });
-    const strip = this.prefix === '' ? 0 : this.prefix.length + 1;
     return items
       .filter((item) => item.name !== undefined)
       .map((item) => ({
-        key: (item.name as string).slice(strip),
+        key: this.storeKey(item.name as string),
         bytes: item.size,
         modified: item.lastModified?.toISOString(),
       }))
@@ -420,7 +419,7 @@ export class S3ArtifactStore extends ContentAddressedStore {
       if (failed?.Error) {
         throw toStorageError(
           Object.assign(new Error(failed.Error.Message ?? failed.Error.Code), { code: failed.Error.Code }),
-          this.context(failed.Error.Key?.slice(this.prefix === '' ? 0 : this.prefix.length + 1)),
+          this.context(failed.Error.Key === undefined ? undefined : this.storeKey(failed.Error.Key)),
         );
       }
     }
@@ -429,7 +428,6 @@ export class S3ArtifactStore extends ContentAddressedStore {
   /** Every version (and delete marker) under a store-relative prefix. */
   private async listVersions(prefix: string): Promise<ListedVersion[]> {
     await this.ensureBucket();
-    const strip = this.prefix === '' ? 0 : this.prefix.length + 1;
     return new Promise<ListedVersion[]>((resolve, reject) => {
       const found: ListedVersion[] = [];
       const stream = this.connection.client.listObjects(this.bucket, this.fullKey(prefix), true, {
@@ -438,7 +436,7 @@ export class S3ArtifactStore extends ContentAddressedStore {
       stream.on('data', (item: ObjectInfoWithVersion) => {
         if (item.name === undefined || item.versionId === undefined) return;
         found.push({
-          key: item.name.slice(strip),
+          key: this.storeKey(item.name),
           versionId: String(item.versionId),
           latest: String(item.isLatest) === 'true',
           deleteMarker: item.isDeleteMarker === true,
@@ -541,6 +539,11 @@ export class S3ArtifactStore extends ContentAddressedStore {
 
   private fullKey(key: string): string {
     return this.prefix === '' ? key : `${this.prefix}/${key}`;
+  }
+
+  /** The store-relative key of a bucket key under this store's prefix (fullKey's inverse). */
+  private storeKey(bucketKey: string): string {
+    return this.prefix === '' ? bucketKey : bucketKey.slice(this.prefix.length + 1);
   }
 
   private uriOf(key: string): string {
